@@ -1,0 +1,180 @@
+# kesm build. Every layer is a static library built from the .c files in its folder, so adding a
+# file needs no Makefile change; so do tests (tests/unit/test_*.c), fuzz targets (fuzz/fuzz_*.c)
+# and integration tests (tests/integration/*.sh).
+#
+# Trees: build/ (normal, -O2), build/asan/ (ASan+UBSan, used by `make test` for unit tests and
+# fuzz corpus replays), build/fuzz/ (clang libFuzzer).
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CLANG ?= clang
+BUILD ?= build
+SAN ?=
+WERROR ?=
+OPT ?= -O2 -g
+
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion \
+	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wwrite-strings -Wvla \
+	-Wimplicit-fallthrough -Wswitch-enum -Wundef -Wcast-qual -fno-common
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifneq ($(SAN),)
+OPT := $(SANFLAGS)
+endif
+
+PKGS := libevent_core libevent_extra libevent_openssl openssl libcjson zlib liblz4 libzstd snappy
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -pthread
+CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+# proto/ and sasl/ compile with their own include paths only (no libevent, no libssl).
+LAYER_CFLAGS_proto :=
+LAYER_CFLAGS_sasl :=
+LAYER_CFLAGS_net := $(PKG_CFLAGS)
+LAYER_CFLAGS_consumer := $(PKG_CFLAGS)
+LAYER_CFLAGS_invoke := $(PKG_CFLAGS)
+LAYER_CFLAGS_esm := $(PKG_CFLAGS)
+LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
+
+CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
+
+# Link order: higher layers first.
+LAYERS := esm invoke consumer net sasl proto
+layer_srcs = $(sort $(wildcard $(1)/*.c))
+layer_lib = $(if $(call layer_srcs,$(1)),$(BUILD)/lib$(1).a)
+LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+.PHONY: all test run asan fuzz fuzz-build static bench format format-check check-deps clean \
+	unit-bins replay-bins kmock help setup valgrind
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/kesm
+
+# ---- layer libraries -------------------------------------------------------------------------
+define LAYER_RULES
+$(BUILD)/$(1)/%.o: $(1)/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) $$(LAYER_CFLAGS_$(1)) -DKESM_VERSION='"$$(VERSION)"' -MMD -MP -c $$< -o $$@
+
+$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS) cmd,$(eval $(call LAYER_RULES,$(l))))
+
+$(BUILD)/kesm: $(BUILD)/cmd/kesm.o $(LIBS)
+	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
+
+# ---- tests -----------------------------------------------------------------------------------
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRCS))
+TEST_CFLAGS = $(filter-out -Wmissing-prototypes,$(CFLAGS_ALL)) $(PKG_CFLAGS) \
+	$(shell pkg-config --cflags cmocka) -DKESM_SRCDIR='"$(CURDIR)"'
+
+$(BUILD)/tests/lib/%.o: tests/lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(TESTLIB_OBJS) $(LIBS) $(PKG_LIBS) \
+		$(shell pkg-config --libs cmocka) -lcrypto
+
+unit-bins: $(TEST_BINS)
+
+# ---- fuzz targets: corpus replay (gcc, ASan) and libFuzzer (clang) ----------------------------
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+REPLAY_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz-replay/replay_main.o: fuzz/replay_main.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/fuzz-replay/%: fuzz/%.c $(BUILD)/fuzz-replay/replay_main.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(BUILD)/fuzz-replay/replay_main.o \
+		$(LIBS) $(PKG_LIBS) -lcrypto
+
+replay-bins: $(REPLAY_BINS)
+
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	$(CPPFLAGS)
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(FUZZ_LIB_OBJS) \
+		$(PKG_LIBS) -lcrypto
+
+fuzz-build: $(FUZZ_BINS)
+
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(MAKE) fuzz-build
+	scripts/fuzz-campaign $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# ---- fixtures ----------------------------------------------------------------------------------
+$(BUILD)/kmock: tests/broker/kmock.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $< $(shell pkg-config --cflags --libs rdkafka)
+
+kmock: build/kmock
+
+# ---- top-level targets -------------------------------------------------------------------------
+setup:
+	scripts/setup
+
+test: setup
+	$(MAKE) format-check check-deps
+	$(MAKE) WERROR=1 all build/kmock
+	$(MAKE) WERROR=1 BUILD=build/asan SAN=1 unit-bins replay-bins
+	scripts/run-tests
+
+run: setup
+	$(MAKE) all build/kmock
+	scripts/demo
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 build/asan/kesm unit-bins replay-bins
+
+static:
+	@echo "make static: not built yet (issue 9)"; exit 1
+
+bench: setup
+	$(MAKE) all build/kmock
+	bench/run
+
+valgrind: all
+	@echo "make valgrind: not built yet (issue 9)"; exit 1
+
+FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
+	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
+	bench/*.[ch]))
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files ok"
+
+check-deps:
+	@scripts/check-deps
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
