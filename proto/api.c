@@ -74,6 +74,18 @@ bool kp_req_hdr_write(kw *w, int16_t key, int16_t version, int32_t correlation_i
     return ok;
 }
 
+bool kp_req_begin(kw *w, int16_t key, int16_t version, int32_t correlation_id,
+                  const char *client_id, size_t *out_pos)
+{
+    return kw_begin_size32(w, out_pos) &&
+           kp_req_hdr_write(w, key, version, correlation_id, client_id);
+}
+
+bool kp_req_end(kw *w, size_t pos)
+{
+    return kw_end_size32(w, pos);
+}
+
 enum kp_status kp_resp_hdr_parse(kr *frame, int16_t key, int16_t version, int32_t *out_corr_id,
                                  struct kp_err *err)
 {

@@ -58,6 +58,13 @@ int kp_resp_hdr_version(int16_t key, int16_t version);
 bool kp_req_hdr_write(kw *w, int16_t key, int16_t version, int32_t correlation_id,
                       const char *client_id);
 
+// kp_req_begin starts a whole request frame: it reserves the int32 size prefix (its position goes
+// to *out_pos) and writes the header. The caller then writes the body with the API's
+// kp_<api>_req_write and closes the frame with kp_req_end, which back-patches the size.
+bool kp_req_begin(kw *w, int16_t key, int16_t version, int32_t correlation_id,
+                  const char *client_id, size_t *out_pos);
+bool kp_req_end(kw *w, size_t pos);
+
 // kp_resp_hdr_parse reads the response header for a response to |key| at |version| and leaves
 // |frame| at the start of the body.
 enum kp_status kp_resp_hdr_parse(kr *frame, int16_t key, int16_t version, int32_t *out_corr_id,
