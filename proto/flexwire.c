@@ -1,0 +1,58 @@
+// flexwire.c: version-switched field helpers (see flexwire.h).
+#include "proto/flexwire.h"
+
+bool kp_fw_str(kr *r, bool flex, kr *out, bool *out_null)
+{
+    return flex ? kr_compact_str(r, out, out_null) : kr_str(r, out, out_null);
+}
+
+bool kp_fw_bytes(kr *r, bool flex, kr *out, bool *out_null)
+{
+    return flex ? kr_compact_bytes(r, out, out_null) : kr_bytes(r, out, out_null);
+}
+
+bool kp_fw_array(kr *r, bool flex, size_t min_elem_len, uint32_t max, uint32_t *out_n,
+                 bool *out_null)
+{
+    return flex ? kr_compact_array_count(r, min_elem_len, max, out_n, out_null)
+                : kr_array_count(r, min_elem_len, max, out_n, out_null);
+}
+
+bool kp_fw_tags(kr *r, bool flex)
+{
+    return !flex || kr_skip_tags(r);
+}
+
+bool kp_fw_wstr(kw *w, bool flex, const char *s)
+{
+    return flex ? kw_compact_str(w, s) : kw_str(w, s);
+}
+
+bool kp_fw_wstr_nn(kw *w, bool flex, const char *s)
+{
+    return s ? kp_fw_wstr(w, flex, s) : kw_fail(w);
+}
+
+bool kp_fw_wbytes(kw *w, bool flex, const void *p, size_t n)
+{
+    return flex ? kw_compact_bytes(w, p, n) : kw_bytes(w, p, n);
+}
+
+bool kp_fw_warray(kw *w, bool flex, int32_t n)
+{
+    return flex ? kw_compact_array_count(w, n) : kw_array_count(w, n);
+}
+
+bool kp_fw_wtags(kw *w, bool flex)
+{
+    return !flex || kw_empty_tags(w);
+}
+
+bool kp_fw_count(kw *w, size_t n, int32_t *out)
+{
+    if (n > INT32_MAX) {
+        return kw_fail(w);
+    }
+    *out = (int32_t)n;
+    return true;
+}
