@@ -1,0 +1,477 @@
+// event_json.c: Lambda Kafka event JSON, written straight into a buffer. Every *_write function
+// has a *_len twin computing the same length without writing; the unit tests check they agree.
+#include "invoke/event_json.h"
+
+#include "invoke/base64.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct inv_event_seen {
+    char *topic;
+    size_t topic_len;
+    int32_t partition;
+};
+
+// ---- strings --------------------------------------------------------------------------------
+
+// utf8_seq returns the length (1-4) of the valid UTF-8 sequence at s[0..n), or 0 if s[0] does not
+// start one.
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0) {
+            lo = 0xa0; // no overlong forms
+        } else if (c == 0xed) {
+            hi = 0x9f; // no surrogates
+        }
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0) {
+            lo = 0x90;
+        } else if (c == 0xf4) {
+            hi = 0x8f; // nothing above U+10FFFF
+        }
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+static const char replacement[3] = {(char)0xef, (char)0xbf, (char)0xbd}; // U+FFFD
+
+size_t inv_json_str_len(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = 2;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = u[i];
+        if (c == '"' || c == '\\') {
+            len += 2;
+            i++;
+        } else if (c < 0x20) {
+            len += 6;
+            i++;
+        } else if (c < 0x80) {
+            len++;
+            i++;
+        } else {
+            size_t k = utf8_seq(u + i, n - i);
+            len += k ? k : sizeof replacement;
+            i += k ? k : 1;
+        }
+    }
+    return len;
+}
+
+void inv_json_str_write(struct inv_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    inv_buf_addc(out, '"');
+    size_t i = 0;
+    while (i < n) {
+        // Copy the longest run of plain ASCII in one step.
+        size_t j = i;
+        while (j < n && u[j] >= 0x20 && u[j] < 0x80 && u[j] != '"' && u[j] != '\\') {
+            j++;
+        }
+        if (j > i) {
+            inv_buf_add(out, s + i, j - i);
+            i = j;
+            continue;
+        }
+        unsigned char c = u[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            inv_buf_add(out, e, 2);
+            i++;
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            inv_buf_add(out, e, 6);
+            i++;
+        } else {
+            size_t k = utf8_seq(u + i, n - i);
+            if (k) {
+                inv_buf_add(out, s + i, k);
+                i += k;
+            } else {
+                inv_buf_add(out, replacement, sizeof replacement);
+                i++;
+            }
+        }
+    }
+    inv_buf_addc(out, '"');
+}
+
+// ---- numbers --------------------------------------------------------------------------------
+
+static size_t i64_len(int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t len = v < 0 ? 2 : 1;
+    while (u >= 10) {
+        u /= 10;
+        len++;
+    }
+    return len;
+}
+
+static void i64_write(struct inv_buf *out, int64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        tmp[--i] = '-';
+    }
+    inv_buf_add(out, tmp + i, sizeof tmp - i);
+}
+
+// sbyte_len is the length of a byte printed as a Java (signed) byte, plus its comma.
+static size_t sbyte_len(uint8_t b)
+{
+    int v = (int8_t)b;
+    int a = v < 0 ? -v : v;
+    return (size_t)(v < 0) + (a < 10 ? 1 : a < 100 ? 2 : 3) + 1;
+}
+
+// ---- pieces ---------------------------------------------------------------------------------
+
+static const char *source_name(enum inv_event_source s)
+{
+    switch (s) {
+    case INV_EVENT_MSK:
+        return "aws:kafka";
+    case INV_EVENT_SELF_MANAGED:
+        break;
+    }
+    return "SelfManagedKafka";
+}
+
+static const char *ts_type_name(enum inv_ts_type t)
+{
+    switch (t) {
+    case INV_TS_LOG_APPEND_TIME:
+        return "LOG_APPEND_TIME";
+    case INV_TS_NO_TIMESTAMP_TYPE:
+        return "NO_TIMESTAMP_TYPE";
+    case INV_TS_CREATE_TIME:
+        break;
+    }
+    return "CREATE_TIME";
+}
+
+#define LIT(s) (sizeof(s) - 1)
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+size_t inv_event_head_len(const struct inv_event_cfg *cfg)
+{
+    const char *src = source_name(cfg->source);
+    size_t len = LIT("{\"eventSource\":") + inv_json_str_len(src, strlen(src));
+    if (cfg->source == INV_EVENT_MSK) {
+        const char *arn = nz(cfg->event_source_arn);
+        len += LIT(",\"eventSourceArn\":") + inv_json_str_len(arn, strlen(arn));
+    }
+    const char *bs = nz(cfg->bootstrap_servers);
+    len += LIT(",\"bootstrapServers\":") + inv_json_str_len(bs, strlen(bs));
+    len += LIT(",\"records\":{");
+    return len + INV_EVENT_TAIL_LEN;
+}
+
+void inv_event_head_write(struct inv_buf *out, const struct inv_event_cfg *cfg)
+{
+    const char *src = source_name(cfg->source);
+    inv_buf_adds(out, "{\"eventSource\":");
+    inv_json_str_write(out, src, strlen(src));
+    if (cfg->source == INV_EVENT_MSK) {
+        const char *arn = nz(cfg->event_source_arn);
+        inv_buf_adds(out, ",\"eventSourceArn\":");
+        inv_json_str_write(out, arn, strlen(arn));
+    }
+    const char *bs = nz(cfg->bootstrap_servers);
+    inv_buf_adds(out, ",\"bootstrapServers\":");
+    inv_json_str_write(out, bs, strlen(bs));
+    inv_buf_adds(out, ",\"records\":{");
+}
+
+void inv_event_tail_write(struct inv_buf *out)
+{
+    inv_buf_add(out, "}}", INV_EVENT_TAIL_LEN);
+}
+
+void inv_event_partition_key(struct inv_buf *out, const char *topic, size_t topic_len,
+                             int32_t partition)
+{
+    inv_buf_add(out, topic, topic_len);
+    inv_buf_addc(out, '-');
+    i64_write(out, partition);
+}
+
+size_t inv_event_group_len(const char *topic, size_t topic_len, int32_t partition)
+{
+    // The key is topic + "-" + partition; the partition digits never need escaping.
+    size_t key = inv_json_str_len(topic, topic_len) + 1 + i64_len(partition);
+    return key + LIT(":[") + LIT("]");
+}
+
+void inv_event_group_open(struct inv_buf *out, const char *topic, size_t topic_len,
+                          int32_t partition)
+{
+    inv_json_str_write(out, topic, topic_len);
+    out->len--; // reopen the closing quote to append "-<partition>"
+    inv_buf_addc(out, '-');
+    i64_write(out, partition);
+    inv_buf_add(out, "\":[", 3);
+}
+
+void inv_event_group_close(struct inv_buf *out)
+{
+    inv_buf_addc(out, ']');
+}
+
+// b64_str_len is the length of a quoted base64 string of |b|.
+static size_t b64_str_len(struct inv_bytes b)
+{
+    return 2 + inv_base64_len(b.len);
+}
+
+size_t inv_event_record_len(const struct inv_event_cfg *cfg, const struct inv_record *rec)
+{
+    const char *tt = ts_type_name(rec->ts_type);
+    size_t len = LIT("{\"topic\":") + inv_json_str_len(rec->topic, rec->topic_len);
+    len += LIT(",\"partition\":") + i64_len(rec->partition);
+    len += LIT(",\"offset\":") + i64_len(rec->offset);
+    len += LIT(",\"timestamp\":") + i64_len(rec->timestamp);
+    len += LIT(",\"timestampType\":") + strlen(tt) + 2;
+    if (!rec->key.is_null) {
+        len += LIT(",\"key\":") + b64_str_len(rec->key);
+    }
+    if (!rec->value.is_null) {
+        len += LIT(",\"value\":") + b64_str_len(rec->value);
+    } else if (cfg->null_value == INV_NULL_VALUE_JSON_NULL) {
+        len += LIT(",\"value\":null");
+    }
+    len += LIT(",\"headers\":[");
+    for (size_t i = 0; i < rec->num_headers; i++) {
+        const struct inv_header *h = &rec->headers[i];
+        len += (i ? 1u : 0u) + 3 + inv_json_str_len(h->name, h->name_len); // , { : }
+        if (h->value.is_null) {
+            len += cfg->null_header == INV_NULL_HEADER_JSON_NULL ? LIT("null") : LIT("[]");
+        } else if (h->value.len == 0) {
+            len += LIT("[]");
+        } else {
+            len += 1; // '[' ; each byte's length includes a comma, the last one's is the ']'
+            for (size_t j = 0; j < h->value.len; j++) {
+                len += sbyte_len(h->value.p[j]);
+            }
+        }
+    }
+    len += LIT("]}");
+    return len;
+}
+
+static void b64_write(struct inv_buf *out, struct inv_bytes b)
+{
+    inv_buf_addc(out, '"');
+    char *d = inv_buf_reserve(out, inv_base64_len(b.len));
+    out->len += inv_base64_encode(d, b.p, b.len);
+    inv_buf_addc(out, '"');
+}
+
+static void header_value_write(struct inv_buf *out, const uint8_t *p, size_t n)
+{
+    // At most 5 characters per byte ("-128,").
+    char *d = inv_buf_reserve(out, n * 5 + 2);
+    char *o = d;
+    *o++ = '[';
+    for (size_t j = 0; j < n; j++) {
+        int v = (int8_t)p[j];
+        if (j) {
+            *o++ = ',';
+        }
+        if (v < 0) {
+            *o++ = '-';
+            v = -v;
+        }
+        if (v >= 100) {
+            *o++ = (char)('0' + v / 100);
+            *o++ = (char)('0' + v / 10 % 10);
+        } else if (v >= 10) {
+            *o++ = (char)('0' + v / 10);
+        }
+        *o++ = (char)('0' + v % 10);
+    }
+    *o++ = ']';
+    out->len += (size_t)(o - d);
+}
+
+void inv_event_record_write(struct inv_buf *out, const struct inv_event_cfg *cfg,
+                            const struct inv_record *rec)
+{
+    const char *tt = ts_type_name(rec->ts_type);
+    inv_buf_adds(out, "{\"topic\":");
+    inv_json_str_write(out, rec->topic, rec->topic_len);
+    inv_buf_adds(out, ",\"partition\":");
+    i64_write(out, rec->partition);
+    inv_buf_adds(out, ",\"offset\":");
+    i64_write(out, rec->offset);
+    inv_buf_adds(out, ",\"timestamp\":");
+    i64_write(out, rec->timestamp);
+    inv_buf_adds(out, ",\"timestampType\":\"");
+    inv_buf_adds(out, tt);
+    inv_buf_addc(out, '"');
+    if (!rec->key.is_null) {
+        inv_buf_adds(out, ",\"key\":");
+        b64_write(out, rec->key);
+    }
+    if (!rec->value.is_null) {
+        inv_buf_adds(out, ",\"value\":");
+        b64_write(out, rec->value);
+    } else if (cfg->null_value == INV_NULL_VALUE_JSON_NULL) {
+        inv_buf_adds(out, ",\"value\":null");
+    }
+    inv_buf_adds(out, ",\"headers\":[");
+    for (size_t i = 0; i < rec->num_headers; i++) {
+        const struct inv_header *h = &rec->headers[i];
+        if (i) {
+            inv_buf_addc(out, ',');
+        }
+        inv_buf_addc(out, '{');
+        inv_json_str_write(out, h->name, h->name_len);
+        inv_buf_addc(out, ':');
+        if (h->value.is_null && cfg->null_header == INV_NULL_HEADER_JSON_NULL) {
+            inv_buf_adds(out, "null");
+        } else {
+            header_value_write(out, h->value.is_null ? NULL : h->value.p,
+                               h->value.is_null ? 0 : h->value.len);
+        }
+        inv_buf_addc(out, '}');
+    }
+    inv_buf_add(out, "]}", 2);
+}
+
+// ---- streaming encoder ----------------------------------------------------------------------
+
+void inv_event_begin(struct inv_event_enc *enc, struct inv_buf *out,
+                     const struct inv_event_cfg *cfg)
+{
+    memset(enc, 0, sizeof *enc);
+    enc->out = out;
+    enc->cfg = cfg;
+    enc->final_len = inv_event_head_len(cfg);
+    inv_event_head_write(out, cfg);
+}
+
+static bool same_group(const struct inv_event_enc *enc, const struct inv_record *rec)
+{
+    return enc->in_group && enc->group_partition == rec->partition &&
+           enc->group_topic_len == rec->topic_len &&
+           memcmp(enc->group_topic, rec->topic, rec->topic_len) == 0;
+}
+
+size_t inv_event_add_len(const struct inv_event_enc *enc, const struct inv_record *rec)
+{
+    size_t len = inv_event_record_len(enc->cfg, rec);
+    if (same_group(enc, rec)) {
+        return len + 1; // comma
+    }
+    len += inv_event_group_len(rec->topic, rec->topic_len, rec->partition);
+    return len + (enc->in_group ? 1u : 0u);
+}
+
+size_t inv_event_final_len(const struct inv_event_enc *enc)
+{
+    return enc->final_len;
+}
+
+static void close_group(struct inv_event_enc *enc)
+{
+    if (!enc->in_group) {
+        return;
+    }
+    inv_event_group_close(enc->out);
+    enc->seen = inv_xrealloc(enc->seen, (enc->num_seen + 1) * sizeof *enc->seen);
+    enc->seen[enc->num_seen].topic = enc->group_topic;
+    enc->seen[enc->num_seen].topic_len = enc->group_topic_len;
+    enc->seen[enc->num_seen].partition = enc->group_partition;
+    enc->num_seen++;
+    enc->group_topic = NULL;
+    enc->in_group = false;
+}
+
+int inv_event_add(struct inv_event_enc *enc, const struct inv_record *rec, struct inv_err *err)
+{
+    size_t add = inv_event_add_len(enc, rec);
+    if (same_group(enc, rec)) {
+        if (rec->offset <= enc->last_offset) {
+            return inv_fail(err, -1, "event: offset %lld after %lld in partition %d",
+                            (long long)rec->offset, (long long)enc->last_offset,
+                            (int)rec->partition);
+        }
+        inv_buf_addc(enc->out, ',');
+    } else {
+        for (size_t i = 0; i < enc->num_seen; i++) {
+            const struct inv_event_seen *s = &enc->seen[i];
+            if (s->partition == rec->partition && s->topic_len == rec->topic_len &&
+                memcmp(s->topic, rec->topic, rec->topic_len) == 0) {
+                return inv_fail(err, -1, "event: partition %d is not contiguous in the batch",
+                                (int)rec->partition);
+            }
+        }
+        bool had_group = enc->in_group;
+        close_group(enc);
+        if (had_group) {
+            inv_buf_addc(enc->out, ',');
+        }
+        inv_event_group_open(enc->out, rec->topic, rec->topic_len, rec->partition);
+        enc->in_group = true;
+        enc->group_topic = inv_xstrndup(rec->topic, rec->topic_len);
+        enc->group_topic_len = rec->topic_len;
+        enc->group_partition = rec->partition;
+    }
+    inv_event_record_write(enc->out, enc->cfg, rec);
+    enc->last_offset = rec->offset;
+    enc->final_len += add;
+    enc->num_records++;
+    return 0;
+}
+
+size_t inv_event_end(struct inv_event_enc *enc)
+{
+    close_group(enc);
+    inv_event_tail_write(enc->out);
+    for (size_t i = 0; i < enc->num_seen; i++) {
+        free(enc->seen[i].topic);
+    }
+    free(enc->seen);
+    size_t n = enc->num_records;
+    memset(enc, 0, sizeof *enc);
+    return n;
+}
