@@ -1,0 +1,93 @@
+// sasl.h: the generic client mechanism interface that net/ drives, and the error buffer every
+// sasl/ function fills.
+//
+// A mechanism turns server tokens into client tokens and does no I/O. The driver (net/, with the
+// SaslHandshake/SaslAuthenticate codecs of proto/) does:
+//
+//   struct sasl_err err;
+//   struct sasl_mech *m = sasl_mech_new("SCRAM-SHA-512", user, password, &opts, &err);
+//   sasl_mech_start(m, &tok, &tok_len, &err);            // send tok (the initial response)
+//   while (sasl_mech_step(m, in, in_len, &tok, &tok_len, &err) == SASL_CONTINUE) { send tok; }
+//   // SASL_COMPLETE: authenticated and (for SCRAM) the server proved it knows the password.
+//   // SASL_FAILED: err.msg says why; drop the connection.
+//   sasl_mech_free(m);
+//
+// Tokens returned through |out| point into the mechanism's own buffer: they are valid until the
+// next call on it, and are wiped by the next call and by sasl_mech_free (a client-final carries a
+// proof, a PLAIN token carries the password).
+//
+// Error texts never contain a password, a key, a proof or a signature; a reason given by the server
+// is copied only as printable ASCII and cut short.
+#ifndef SASL_SASL_H
+#define SASL_SASL_H
+
+#include "sasl/crypto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// struct sasl_err carries a human-readable reason, libpq-shaped:
+// "malformed SCRAM message (invalid salt)". msg is "" when no error was recorded.
+struct sasl_err {
+    char msg[192];
+};
+
+// sasl_err_set formats a message into |err| (which may be NULL) and returns false, so a bool
+// function can `return sasl_err_set(err, "...")`.
+bool sasl_err_set(struct sasl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+enum sasl_status {
+    SASL_CONTINUE, // |out| holds a token to send; feed the server's reply to sasl_mech_step
+    SASL_COMPLETE, // authentication finished successfully; |out| may hold a final token (empty)
+    SASL_FAILED,   // see the sasl_err
+};
+
+struct scram_cache;
+
+// struct sasl_opts tunes a mechanism; a zeroed struct gives the defaults.
+struct sasl_opts {
+    uint32_t scram_max_iterations; // upper bound on the server's i=; 0 = SCRAM_DEFAULT_MAX_ITER
+    struct scram_cache *cache;     // salted-password cache (borrowed, may be NULL); see scram.h
+    const char *nonce;             // test hook: a fixed SCRAM client nonce; NULL = random
+};
+
+struct sasl_mech;
+
+// sasl_mech_names lists the mechanism names this client offers, NULL-terminated:
+// "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN".
+const char *const *sasl_mech_names(void);
+
+// sasl_hash_from_mech maps "SCRAM-SHA-256"/"SCRAM-SHA-512" to the hash; false for anything else
+// (SHA-1 is never offered).
+bool sasl_hash_from_mech(const char *mech, enum sasl_hash *out);
+
+// sasl_mech_new creates a client for mechanism |name| with the given credentials, which it copies
+// (the caller may wipe its own copies at once). Returns NULL with |err| set for an unknown
+// mechanism, credentials the mechanism refuses (see scram.h for the character policy), or
+// allocation failure. |opts| may be NULL.
+struct sasl_mech *sasl_mech_new(const char *name, const char *user, const char *password,
+                                const struct sasl_opts *opts, struct sasl_err *err);
+
+// sasl_mech_name returns the mechanism name as sent in SaslHandshake.
+const char *sasl_mech_name(const struct sasl_mech *m);
+
+// sasl_mech_start produces the client's initial response. Returns SASL_CONTINUE with a token, or
+// SASL_FAILED.
+enum sasl_status sasl_mech_start(struct sasl_mech *m, const uint8_t **out, size_t *out_len,
+                                 struct sasl_err *err);
+
+// sasl_mech_step feeds one server token (|in|, |in_len| bytes; it need not be NUL-terminated and
+// may contain anything). Returns SASL_CONTINUE with the next client token, SASL_COMPLETE (|out| is
+// then an empty token), or SASL_FAILED; after SASL_FAILED or SASL_COMPLETE every further call
+// fails.
+enum sasl_status sasl_mech_step(struct sasl_mech *m, const uint8_t *in, size_t in_len,
+                                const uint8_t **out, size_t *out_len, struct sasl_err *err);
+
+// sasl_mech_finished returns true once the exchange completed successfully.
+bool sasl_mech_finished(const struct sasl_mech *m);
+
+// sasl_mech_free wipes every secret the mechanism holds and frees it. NULL is a no-op.
+void sasl_mech_free(struct sasl_mech *m);
+
+#endif
