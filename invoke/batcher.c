@@ -1,0 +1,581 @@
+// batcher.c: count / window / encoded-byte-cap batching, one batch in flight per partition.
+//
+// Each added record is encoded at once into its partition's fragment buffer (the record object
+// JSON, exactly inv_event_record_len bytes), so the batcher keeps no pointers into the caller's
+// memory and a batch is assembled by copying fragments between group headers.
+#include "invoke/batcher.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    uint64_t seq;   // arrival order across partitions
+    size_t off;     // fragment offset in part.frags (unused when oversized)
+    size_t len;     // fragment length; for an oversized record, its whole event size
+    int64_t offset; // Kafka offset
+    int64_t timestamp;
+    bool oversized;
+};
+
+struct part {
+    char *topic;
+    size_t topic_len;
+    int32_t partition;
+    char *key;
+    size_t group_len; // inv_event_group_len
+    struct inv_buf frags;
+    struct entry *q;
+    size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
+    size_t avail;                // entries before the first oversized one (from q_head)
+    size_t avail_bytes;          // sum of their fragment lengths
+    bool inflight;
+    bool blocked;         // an oversized batch under BATCH_OVERSIZE_BLOCK is in flight
+    bool dropped;         // dropped while in flight
+    int64_t window_start; // when the oldest available record's window began
+    bool has_last;
+    int64_t last_offset;
+};
+
+struct batcher {
+    struct batcher_cfg cfg;
+    size_t head_len;
+    struct part *parts;
+    size_t num_parts;
+    size_t last_hit;
+    uint64_t next_seq;
+    uint64_t next_id;
+    size_t inflight;
+    size_t pending;
+    bool flush;
+};
+
+void batcher_cfg_defaults(struct batcher_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->batch_size = BATCH_SIZE_DEFAULT;
+    cfg->window_ms = BATCH_WINDOW_MS_DEFAULT;
+    cfg->max_payload = BATCH_MAX_PAYLOAD;
+    cfg->max_inflight = BATCH_MAX_INFLIGHT_DEFAULT;
+    cfg->oversize = BATCH_OVERSIZE_SKIP;
+    cfg->event.source = INV_EVENT_SELF_MANAGED;
+}
+
+int batcher_new(struct batcher **out, const struct batcher_cfg *cfg, struct inv_err *err)
+{
+    *out = NULL;
+    if (cfg->batch_size < 1 || cfg->batch_size > BATCH_SIZE_MAX) {
+        return inv_fail(err, -1, "batcher: BatchSize %u is outside 1..%d", cfg->batch_size,
+                        BATCH_SIZE_MAX);
+    }
+    if (cfg->window_ms > BATCH_WINDOW_MS_MAX) {
+        return inv_fail(err, -1, "batcher: batching window %u ms is outside 0..%d ms",
+                        cfg->window_ms, BATCH_WINDOW_MS_MAX);
+    }
+    if (cfg->max_inflight < 1) {
+        return inv_fail(err, -1, "batcher: max_inflight must be at least 1");
+    }
+    if (cfg->event.source == INV_EVENT_MSK && cfg->event.event_source_arn == NULL) {
+        return inv_fail(err, -1, "batcher: an MSK event source needs eventSourceArn");
+    }
+    size_t head = inv_event_head_len(&cfg->event);
+    if (cfg->max_payload > BATCH_MAX_PAYLOAD || cfg->max_payload <= head) {
+        return inv_fail(err, -1, "batcher: max_payload %zu is outside %zu..%d", cfg->max_payload,
+                        head + 1, BATCH_MAX_PAYLOAD);
+    }
+    struct batcher *b = inv_xcalloc(1, sizeof *b);
+    b->cfg = *cfg;
+    b->head_len = head;
+    b->next_id = 1;
+    *out = b;
+    return 0;
+}
+
+static void part_cleanup(struct part *p)
+{
+    free(p->topic);
+    free(p->key);
+    inv_buf_cleanup(&p->frags);
+    free(p->q);
+}
+
+void batcher_free(struct batcher *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < b->num_parts; i++) {
+        part_cleanup(&b->parts[i]);
+    }
+    free(b->parts);
+    free(b);
+}
+
+static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
+                        bool create)
+{
+    if (b->last_hit < b->num_parts) {
+        struct part *p = &b->parts[b->last_hit];
+        if (p->partition == partition && p->topic_len == topic_len &&
+            memcmp(p->topic, topic, topic_len) == 0) {
+            return b->last_hit;
+        }
+    }
+    for (size_t i = 0; i < b->num_parts; i++) {
+        struct part *p = &b->parts[i];
+        if (p->partition == partition && p->topic_len == topic_len &&
+            memcmp(p->topic, topic, topic_len) == 0) {
+            b->last_hit = i;
+            return i;
+        }
+    }
+    if (!create) {
+        return SIZE_MAX;
+    }
+    b->parts = inv_xrealloc(b->parts, (b->num_parts + 1) * sizeof *b->parts);
+    struct part *p = &b->parts[b->num_parts];
+    memset(p, 0, sizeof *p);
+    p->topic = inv_xstrndup(topic, topic_len);
+    p->topic_len = topic_len;
+    p->partition = partition;
+    struct inv_buf k;
+    inv_buf_init(&k);
+    inv_event_partition_key(&k, topic, topic_len, partition);
+    p->key = inv_buf_steal(&k, NULL);
+    p->group_len = inv_event_group_len(topic, topic_len, partition);
+    inv_buf_init(&p->frags);
+    b->last_hit = b->num_parts;
+    return b->num_parts++;
+}
+
+// recount recomputes avail/avail_bytes after the head of the queue moved.
+static void recount(struct part *p)
+{
+    p->avail = 0;
+    p->avail_bytes = 0;
+    for (size_t i = p->q_head; i < p->q_len && !p->q[i].oversized; i++) {
+        p->avail++;
+        p->avail_bytes += p->q[i].len;
+    }
+}
+
+// compact drops consumed entries and fragment bytes once they dominate.
+static void compact(struct part *p)
+{
+    if (p->q_head == p->q_len) {
+        p->q_head = p->q_len = 0;
+        p->frags.len = 0;
+        return;
+    }
+    if (p->q_head < 1024 || p->q_head < p->q_len / 2) {
+        return;
+    }
+    size_t base = p->q[p->q_head].off;
+    for (size_t i = p->q_head; i < p->q_len; i++) {
+        if (!p->q[i].oversized && p->q[i].off < base) {
+            base = p->q[i].off;
+        }
+    }
+    memmove(p->frags.p, p->frags.p + base, p->frags.len - base);
+    p->frags.len -= base;
+    memmove(p->q, p->q + p->q_head, (p->q_len - p->q_head) * sizeof *p->q);
+    p->q_len -= p->q_head;
+    p->q_head = 0;
+    for (size_t i = 0; i < p->q_len; i++) {
+        if (!p->q[i].oversized) {
+            p->q[i].off -= base;
+        }
+    }
+}
+
+int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
+                struct inv_err *err)
+{
+    size_t pi = find_part(b, rec->topic, rec->topic_len, rec->partition, true);
+    struct part *p = &b->parts[pi];
+    if (p->has_last && rec->offset <= p->last_offset) {
+        return inv_fail(err, -1, "batcher: partition %s: offset %lld after %lld", p->key,
+                        (long long)rec->offset, (long long)p->last_offset);
+    }
+    if (p->q_len == p->q_cap) {
+        p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
+        p->q = inv_xrealloc(p->q, p->q_cap * sizeof *p->q);
+    }
+    struct entry *e = &p->q[p->q_len];
+    memset(e, 0, sizeof *e);
+    e->seq = b->next_seq++;
+    e->offset = rec->offset;
+    e->timestamp = rec->timestamp;
+    size_t len = inv_event_record_len(&b->cfg.event, rec);
+    if (b->head_len + p->group_len + len > b->cfg.max_payload) {
+        e->oversized = true;
+        e->len = b->head_len + p->group_len + len;
+    } else {
+        e->off = p->frags.len;
+        e->len = len;
+        inv_event_record_write(&p->frags, &b->cfg.event, rec);
+    }
+    bool behind_oversized = p->avail < p->q_len - p->q_head;
+    if (p->q_head == p->q_len && !p->inflight) {
+        p->window_start = now_ms;
+    }
+    p->q_len++;
+    if (!e->oversized && !behind_oversized) {
+        p->avail++;
+        p->avail_bytes += len;
+    }
+    p->has_last = true;
+    p->last_offset = rec->offset;
+    b->pending++;
+    return 0;
+}
+
+static bool part_ready_oversized(const struct part *p)
+{
+    return !p->inflight && p->q_head < p->q_len && p->q[p->q_head].oversized;
+}
+
+// readiness evaluates the cut rules over idle partitions. Returns true if a batch is ready now
+// (with *out_reason), else false with *out_deadline the window expiry (INT64_MAX if none).
+static bool readiness(const struct batcher *b, enum batch_reason *out_reason, int64_t *out_deadline)
+{
+    *out_deadline = INT64_MAX;
+    if (b->inflight >= b->cfg.max_inflight) {
+        return false;
+    }
+    size_t count = 0, groups = 0, bytes = b->head_len;
+    bool oversized_waits = false, any = false;
+    int64_t oldest = INT64_MAX;
+    for (size_t i = 0; i < b->num_parts; i++) {
+        const struct part *p = &b->parts[i];
+        if (p->inflight || p->q_head == p->q_len) {
+            continue;
+        }
+        if (part_ready_oversized(p)) {
+            *out_reason = BATCH_REASON_OVERSIZED;
+            return true;
+        }
+        any = true;
+        if (p->avail < p->q_len - p->q_head) {
+            oversized_waits = true;
+        }
+        count += p->avail;
+        bytes += (groups ? 1 : 0) + p->group_len + p->avail_bytes + (p->avail - 1);
+        groups++;
+        if (p->window_start < oldest) {
+            oldest = p->window_start;
+        }
+    }
+    if (!any) {
+        return false;
+    }
+    if (count >= b->cfg.batch_size) {
+        *out_reason = BATCH_REASON_COUNT;
+        return true;
+    }
+    if (bytes > b->cfg.max_payload || oversized_waits) {
+        *out_reason = BATCH_REASON_BYTES;
+        return true;
+    }
+    if (b->flush) {
+        *out_reason = BATCH_REASON_FLUSH;
+        return true;
+    }
+    *out_deadline = oldest > INT64_MAX - (int64_t)b->cfg.window_ms
+                        ? INT64_MAX
+                        : oldest + (int64_t)b->cfg.window_ms;
+    return false;
+}
+
+int64_t batcher_next_deadline(const struct batcher *b)
+{
+    enum batch_reason reason;
+    int64_t deadline;
+    if (readiness(b, &reason, &deadline)) {
+        return INT64_MIN;
+    }
+    return deadline;
+}
+
+static struct batch *batch_alloc(size_t num_records, size_t num_parts)
+{
+    struct batch *bt = inv_xcalloc(1, sizeof *bt);
+    bt->offsets = inv_xcalloc(num_records, sizeof *bt->offsets);
+    bt->parts = inv_xcalloc(num_parts, sizeof *bt->parts);
+    bt->pidx = inv_xcalloc(num_parts, sizeof *bt->pidx);
+    return bt;
+}
+
+static void batch_part_init(struct batch_part *bp, const struct part *p)
+{
+    bp->topic = inv_xstrndup(p->topic, p->topic_len);
+    bp->topic_len = p->topic_len;
+    bp->partition = p->partition;
+    bp->key = inv_xstrdup(p->key);
+}
+
+static struct batch *take_oversized(struct batcher *b, size_t pi)
+{
+    struct part *p = &b->parts[pi];
+    struct entry *e = &p->q[p->q_head++];
+    struct batch *bt = batch_alloc(1, 1);
+    bt->reason = BATCH_REASON_OVERSIZED;
+    bt->oversized = true;
+    bt->oversized_len = e->len;
+    bt->num_records = 1;
+    bt->num_parts = 1;
+    bt->offsets[0] = e->offset;
+    struct batch_part *bp = &bt->parts[0];
+    batch_part_init(bp, p);
+    bp->first_offset = bp->last_offset = e->offset;
+    bp->first_timestamp = bp->last_timestamp = e->timestamp;
+    bp->num_records = 1;
+    bt->pidx[0] = pi;
+    p->blocked = b->cfg.oversize == BATCH_OVERSIZE_BLOCK;
+    recount(p);
+    compact(p);
+    return bt;
+}
+
+// plan picks records in arrival order: returns how many to take from each idle partition
+// (take[pi]), in which order the partitions first appear (order[], *out_groups) and the totals.
+static size_t plan(struct batcher *b, size_t *take, size_t *order, size_t *out_groups,
+                   size_t *out_bytes)
+{
+    size_t count = 0, groups = 0, bytes = b->head_len;
+    for (;;) {
+        if (count == b->cfg.batch_size) {
+            break;
+        }
+        size_t best = SIZE_MAX;
+        uint64_t best_seq = UINT64_MAX;
+        for (size_t i = 0; i < b->num_parts; i++) {
+            struct part *p = &b->parts[i];
+            if (p->inflight || take[i] >= p->avail) {
+                continue;
+            }
+            uint64_t seq = p->q[p->q_head + take[i]].seq;
+            if (seq < best_seq) {
+                best_seq = seq;
+                best = i;
+            }
+        }
+        if (best == SIZE_MAX) {
+            break;
+        }
+        struct part *p = &b->parts[best];
+        size_t len = p->q[p->q_head + take[best]].len;
+        size_t add = take[best] ? len + 1 : (groups ? 1 : 0) + p->group_len + len;
+        if (bytes + add > b->cfg.max_payload) {
+            break; // cut before the record that would cross the cap
+        }
+        if (take[best] == 0) {
+            order[groups++] = best;
+        }
+        take[best]++;
+        bytes += add;
+        count++;
+    }
+    *out_groups = groups;
+    *out_bytes = bytes;
+    return count;
+}
+
+static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
+{
+    size_t *take = inv_xcalloc(b->num_parts, sizeof *take);
+    size_t *order = inv_xcalloc(b->num_parts, sizeof *order);
+    size_t groups, bytes;
+    size_t count = plan(b, take, order, &groups, &bytes);
+    struct batch *bt = NULL;
+    if (count == 0) {
+        goto out;
+    }
+    bt = batch_alloc(count, groups);
+    bt->reason = reason;
+    bt->num_records = count;
+    bt->num_parts = groups;
+    struct inv_buf out;
+    inv_buf_init(&out);
+    inv_buf_reserve(&out, bytes);
+    inv_event_head_write(&out, &b->cfg.event);
+    size_t ri = 0;
+    for (size_t g = 0; g < groups; g++) {
+        struct part *p = &b->parts[order[g]];
+        struct batch_part *bp = &bt->parts[g];
+        batch_part_init(bp, p);
+        bt->pidx[g] = order[g];
+        bp->first_index = ri;
+        bp->num_records = take[order[g]];
+        if (g) {
+            inv_buf_addc(&out, ',');
+        }
+        inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
+        for (size_t k = 0; k < bp->num_records; k++) {
+            const struct entry *e = &p->q[p->q_head + k];
+            if (k) {
+                inv_buf_addc(&out, ',');
+            }
+            inv_buf_add(&out, p->frags.p + e->off, e->len);
+            bt->offsets[ri++] = e->offset;
+            p->avail_bytes -= e->len;
+        }
+        inv_event_group_close(&out);
+        bp->first_offset = p->q[p->q_head].offset;
+        bp->first_timestamp = p->q[p->q_head].timestamp;
+        bp->last_offset = p->q[p->q_head + bp->num_records - 1].offset;
+        bp->last_timestamp = p->q[p->q_head + bp->num_records - 1].timestamp;
+        p->q_head += bp->num_records;
+        p->avail -= bp->num_records;
+        p->inflight = true;
+        compact(p);
+    }
+    inv_event_tail_write(&out);
+    if (out.len != bytes) {
+        // The size functions and writers disagree: a bug that would break the cap guarantee.
+        abort();
+    }
+    bt->payload = inv_buf_steal(&out, &bt->payload_len);
+out:
+    free(take);
+    free(order);
+    return bt;
+}
+
+struct batch *batcher_next(struct batcher *b, int64_t now_ms)
+{
+    enum batch_reason reason;
+    int64_t deadline;
+    bool ready = readiness(b, &reason, &deadline);
+    if (!ready && deadline <= now_ms) {
+        ready = true;
+        reason = BATCH_REASON_WINDOW;
+    }
+    if (!ready) {
+        return NULL;
+    }
+    struct batch *bt = NULL;
+    if (reason == BATCH_REASON_OVERSIZED) {
+        for (size_t i = 0; i < b->num_parts; i++) {
+            if (part_ready_oversized(&b->parts[i])) {
+                bt = take_oversized(b, i);
+                b->parts[i].inflight = true;
+                break;
+            }
+        }
+    } else {
+        bt = take_batch(b, reason);
+    }
+    if (bt == NULL) {
+        return NULL;
+    }
+    bt->id = b->next_id++;
+    b->inflight++;
+    b->pending -= bt->num_records;
+    if (b->pending == 0) {
+        b->flush = false;
+    }
+    return bt;
+}
+
+void batcher_flush(struct batcher *b)
+{
+    b->flush = b->pending > 0;
+}
+
+int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, struct inv_err *err)
+{
+    if (batch->oversized) {
+        struct part *p = &b->parts[batch->pidx[0]];
+        if (p->blocked && !p->dropped) {
+            return inv_fail(err, -1,
+                            "batcher: partition %s is blocked by a record of %zu bytes at "
+                            "offset %lld (payload limit %zu)",
+                            p->key, batch->oversized_len, (long long)batch->offsets[0],
+                            b->cfg.max_payload);
+        }
+    }
+    for (size_t g = 0; g < batch->num_parts; g++) {
+        struct part *p = &b->parts[batch->pidx[g]];
+        p->inflight = false;
+        p->blocked = false;
+        p->dropped = false;
+        if (p->q_head < p->q_len) {
+            p->window_start = now_ms;
+        }
+    }
+    b->inflight--;
+    batch_free(batch);
+    return 0;
+}
+
+void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_len,
+                            int32_t partition)
+{
+    size_t pi = find_part(b, topic, topic_len, partition, false);
+    if (pi == SIZE_MAX) {
+        return;
+    }
+    struct part *p = &b->parts[pi];
+    b->pending -= p->q_len - p->q_head;
+    p->q_head = p->q_len = 0;
+    p->frags.len = 0;
+    p->avail = p->avail_bytes = 0;
+    p->has_last = false;
+    if (p->inflight) {
+        p->dropped = true;
+    }
+    if (b->pending == 0) {
+        b->flush = false;
+    }
+}
+
+size_t batcher_pending(const struct batcher *b)
+{
+    return b->pending;
+}
+
+size_t batcher_inflight(const struct batcher *b)
+{
+    return b->inflight;
+}
+
+bool batch_has_record(const struct batch *batch, const char *key, int64_t offset)
+{
+    for (size_t g = 0; g < batch->num_parts; g++) {
+        const struct batch_part *bp = &batch->parts[g];
+        if (strcmp(bp->key, key) != 0) {
+            continue;
+        }
+        // Offsets increase within a part: binary search.
+        size_t lo = bp->first_index, hi = bp->first_index + bp->num_records;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (batch->offsets[mid] == offset) {
+                return true;
+            }
+            if (batch->offsets[mid] < offset) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return false;
+    }
+    return false;
+}
+
+void batch_free(struct batch *batch)
+{
+    if (batch == NULL) {
+        return;
+    }
+    for (size_t g = 0; g < batch->num_parts; g++) {
+        free(batch->parts[g].topic);
+        free(batch->parts[g].key);
+    }
+    free(batch->parts);
+    free(batch->offsets);
+    free(batch->pidx);
+    free(batch->payload);
+    free(batch);
+}
