@@ -1,6 +1,8 @@
 // flexwire.c: version-switched field helpers (see flexwire.h).
 #include "proto/flexwire.h"
 
+#include "proto/api.h"
+
 bool kp_fw_str(kr *r, bool flex, kr *out, bool *out_null)
 {
     return flex ? kr_compact_str(r, out, out_null) : kr_str(r, out, out_null);
@@ -38,6 +40,14 @@ bool kp_fw_wbytes(kw *w, bool flex, const void *p, size_t n)
     return flex ? kw_compact_bytes(w, p, n) : kw_bytes(w, p, n);
 }
 
+bool kp_fw_wbytes_nn(kw *w, bool flex, const void *p, size_t n)
+{
+    if (!p) {
+        return n == 0 ? kp_fw_wbytes(w, flex, "", 0) : kw_fail(w);
+    }
+    return kp_fw_wbytes(w, flex, p, n);
+}
+
 bool kp_fw_warray(kw *w, bool flex, int32_t n)
 {
     return flex ? kw_compact_array_count(w, n) : kw_array_count(w, n);
@@ -55,4 +65,17 @@ bool kp_fw_count(kw *w, size_t n, int32_t *out)
     }
     *out = (int32_t)n;
     return true;
+}
+
+bool kp_fw_version_ok(int16_t key, int16_t version)
+{
+    const struct kp_api_info *a = kp_api_info_get(key);
+    return a && version >= a->min_version && version <= a->max_version;
+}
+
+void kp_fw_span(const kr *mark, const kr *now, kr *out)
+{
+    *out = *mark;
+    out->len = (size_t)(now->p - mark->p);
+    out->fault = KR_OK;
 }

@@ -29,8 +29,19 @@ bool kp_fw_wstr(kw *w, bool flex, const char *s);
 // kp_fw_wstr_nn writes a string that may not be null: NULL fails the writer.
 bool kp_fw_wstr_nn(kw *w, bool flex, const char *s);
 bool kp_fw_wbytes(kw *w, bool flex, const void *p, size_t n);
+// kp_fw_wbytes_nn writes bytes that may not be null: p NULL with n 0 writes empty bytes, p NULL
+// with n > 0 fails the writer.
+bool kp_fw_wbytes_nn(kw *w, bool flex, const void *p, size_t n);
 bool kp_fw_warray(kw *w, bool flex, int32_t n);
 bool kp_fw_wtags(kw *w, bool flex);
+
+// kp_fw_span makes |out| a view of the bytes between |mark| (an earlier copy of a cursor) and
+// |now| (the same cursor after reading), keeping the root for error offsets.
+void kp_fw_span(const kr *mark, const kr *now, kr *out);
+
+// kp_fw_version_ok returns whether |version| of API |key| is inside the range kesm supports
+// (the table in proto/api.c).
+bool kp_fw_version_ok(int16_t key, int16_t version);
 
 // kp_fw_count converts an element count to the int32 an array prefix holds; a count above
 // INT32_MAX fails the writer.
