@@ -1,0 +1,226 @@
+// test_credentials.c: the environment and shared-file credential sources, their errors (file and
+// line named, secret values never printed) and profile selection.
+#include "invoke/credentials.h"
+#include "tests/lib/unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// A fake environment, so the tests never depend on (or change) the real one.
+static const char *fake_env[16][2];
+
+static const char *fake_getenv(const char *name)
+{
+    for (size_t i = 0; i < 16 && fake_env[i][0]; i++) {
+        if (strcmp(fake_env[i][0], name) == 0) {
+            return fake_env[i][1];
+        }
+    }
+    return NULL;
+}
+
+static void set_env(const char *const *kv, size_t n)
+{
+    memset(fake_env, 0, sizeof fake_env);
+    for (size_t i = 0; i < n; i++) {
+        fake_env[i][0] = kv[2 * i];
+        fake_env[i][1] = kv[2 * i + 1];
+    }
+}
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/kesm-creds-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_environment(void **state)
+{
+    (void)state;
+    static const char *kv[] = {
+        "AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY",       "secretenv",
+        "AWS_SESSION_TOKEN", "tok",     "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"};
+    set_env(kv, 4);
+    struct inv_creds c;
+    inv_creds_init(&c);
+    struct inv_err err;
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDENV");
+    assert_string_equal(c.secret_access_key, "secretenv");
+    assert_string_equal(c.session_token, "tok");
+    assert_string_equal(c.source, "environment");
+    // Legacy token name, no session token.
+    static const char *kv2[] = {"AWS_ACCESS_KEY_ID",  "A2",    "AWS_SECRET_ACCESS_KEY", "s2",
+                                "AWS_SECURITY_TOKEN", "legacy"};
+    set_env(kv2, 3);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_string_equal(c.session_token, "legacy");
+    static const char *kv3[] = {"AWS_ACCESS_KEY_ID", "A3", "AWS_SECRET_ACCESS_KEY", "s3"};
+    set_env(kv3, 2);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_null(c.session_token);
+    inv_creds_cleanup(&c);
+    assert_null(c.access_key_id);
+    assert_null(c.secret_access_key);
+}
+
+static void test_partial_environment(void **state)
+{
+    (void)state;
+    static const char *kv[] = {"AWS_SECRET_ACCESS_KEY", "topsecret-value"};
+    set_env(kv, 1);
+    struct inv_creds c;
+    inv_creds_init(&c);
+    struct inv_err err;
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_string_equal(err.msg,
+                        "environment: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+    assert_null(strstr(err.msg, "topsecret"));
+    inv_creds_cleanup(&c);
+}
+
+static const char creds_file[] = "# comment\n"
+                                 "[default]\n"
+                                 "aws_access_key_id = AKIDDEFAULT\n"
+                                 "aws_secret_access_key=secret/default+key\n"
+                                 "\n"
+                                 "; other comment\n"
+                                 "[ prod ]\n"
+                                 "  aws_access_key_id   =   AKIDPROD  \r\n"
+                                 "aws_secret_access_key = prodsecret\n"
+                                 "aws_session_token = FwoGZXIvYXdzEXAMPLE==\n"
+                                 "s3 =\n"
+                                 "    max_concurrent_requests = 20\n"
+                                 "[nosecret]\n"
+                                 "aws_access_key_id = AKIDX\n";
+
+static void test_shared_file_profiles(void **state)
+{
+    (void)state;
+    const char *path = write_file("credentials", creds_file);
+    char p[128];
+    snprintf(p, sizeof p, "%s", path);
+    struct inv_creds c;
+    inv_creds_init(&c);
+    struct inv_err err;
+    const char *env1[] = {"AWS_SHARED_CREDENTIALS_FILE", p};
+    set_env(env1, 1);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDDEFAULT");
+    assert_string_equal(c.secret_access_key, "secret/default+key");
+    assert_null(c.session_token);
+    assert_non_null(strstr(c.source, "(profile default)"));
+    const char *env2[] = {"AWS_SHARED_CREDENTIALS_FILE", p,         "AWS_PROFILE", "prod",
+                          "AWS_DEFAULT_PROFILE",         "nosecret"};
+    set_env(env2, 3);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDPROD");
+    assert_string_equal(c.secret_access_key, "prodsecret");
+    assert_string_equal(c.session_token, "FwoGZXIvYXdzEXAMPLE==");
+    // AWS_DEFAULT_PROFILE is the fallback name; that profile lacks its secret.
+    const char *env3[] = {"AWS_SHARED_CREDENTIALS_FILE", p, "AWS_DEFAULT_PROFILE", "nosecret"};
+    set_env(env3, 2);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_non_null(strstr(err.msg, "profile [nosecret] lacks aws_secret_access_key"));
+    const char *env4[] = {"AWS_SHARED_CREDENTIALS_FILE", p, "AWS_PROFILE", "missing"};
+    set_env(env4, 2);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_non_null(strstr(err.msg, "no profile [missing]"));
+    assert_non_null(strstr(err.msg, p));
+    // Environment wins over the file.
+    const char *env5[] = {"AWS_SHARED_CREDENTIALS_FILE", p,   "AWS_ACCESS_KEY_ID", "E",
+                          "AWS_SECRET_ACCESS_KEY",       "S", "AWS_PROFILE",       "prod"};
+    set_env(env5, 4);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_string_equal(c.access_key_id, "E");
+    inv_creds_cleanup(&c);
+}
+
+static void test_home_default_path(void **state)
+{
+    (void)state;
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/.aws", tmpdir);
+    mkdir(dir, 0700);
+    write_file(".aws/credentials", "[default]\naws_access_key_id=H\naws_secret_access_key=hs\n");
+    const char *env[] = {"HOME", tmpdir};
+    set_env(env, 1);
+    struct inv_creds c;
+    inv_creds_init(&c);
+    struct inv_err err;
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
+    assert_string_equal(c.access_key_id, "H");
+    inv_creds_cleanup(&c);
+    const char *env2[] = {"HOME", "/nonexistent-home"};
+    set_env(env2, 1);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent-home/.aws/credentials does not exist"));
+    set_env(NULL, 0);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_non_null(strstr(err.msg, "no AWS credentials"));
+}
+
+static void test_malformed_files_name_line_not_secret(void **state)
+{
+    (void)state;
+    struct inv_creds c;
+    inv_creds_init(&c);
+    struct inv_err err;
+    const char *p = write_file("bad1", "[default]\naws_access_key_id = A\n"
+                                       "aws_secret_access_key SUPERSECRETVALUE\n");
+    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    char want[256];
+    snprintf(want, sizeof want, "%s:3: expected 'key = value' or '[section]'", p);
+    assert_string_equal(err.msg, want);
+    assert_null(strstr(err.msg, "SUPERSECRET"));
+    p = write_file("bad2", "\n\n[default\naws_access_key_id = A\n");
+    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    assert_non_null(strstr(err.msg, "bad2:3: section header without a closing ']'"));
+    p = write_file("bad3", "[ ]\n");
+    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    assert_non_null(strstr(err.msg, "bad3:1: empty section name"));
+    p = write_file("bad4", "= value\n");
+    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    assert_non_null(strstr(err.msg, "bad4:1:"));
+    assert_int_equal(inv_creds_load_file(&c, "/nonexistent/creds", "default", &err), -1);
+    assert_string_equal(err.msg, "credentials file /nonexistent/creds: No such file or directory");
+    assert_null(c.access_key_id);
+    inv_creds_cleanup(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_environment),
+        cmocka_unit_test(test_partial_environment),
+        cmocka_unit_test(test_shared_file_profiles),
+        cmocka_unit_test(test_home_default_path),
+        cmocka_unit_test(test_malformed_files_name_line_not_secret),
+    };
+    return cmocka_run_group_tests_name("credentials", tests, setup, teardown);
+}
