@@ -1,0 +1,231 @@
+// conn.h: one connection to one Kafka broker.
+//
+// A net_conn resolves its host with evdns (hosts file first; never blocking the loop), tries each
+// address in turn with a connect timeout (TCP_NODELAY and keepalive on), optionally runs TLS,
+// negotiates API versions with ApiVersions (highest version first; on UNSUPPORTED_VERSION or an
+// unparsable answer it retries once at the version kp_api_versions_fallback picks, v0 when
+// nothing better is known), runs the SASL plug-in when one is configured, and is then READY.
+// Requests sent before READY wait in a queue and go out when it is reached.
+//
+// States (the driver in conn.c runs one do_<state>() on entry to each):
+//
+//   RESOLVING -> CONNECTING -> [TLS_HANDSHAKE] -> API_VERSIONS -> [AUTH] -> READY
+//        ^                                                                  |  \ idle
+//        +------ BACKOFF <---------- any failure ---------------------------+   IDLE
+//                   \ (no_reconnect)-> CLOSED
+//
+// After a failure the connection waits in BACKOFF (exponential, from backoff_initial_ms doubling
+// up to backoff_max_ms, each delay jittered by +-20%, reset once READY) and starts again. An idle
+// READY connection (nothing queued or in flight for idle_timeout_ms) closes to IDLE and reconnects
+// when the next request is sent. Every state change is one log line ("net" component) and one
+// on_state callback.
+//
+// Requests are pipelined (up to max_in_flight on the wire, the rest queued). Each has a timeout
+// counted from net_conn_send; a request that times out while on the wire gets NET_ERR_TIMEOUT and
+// the connection is closed and re-established (its response would otherwise be ambiguous), as
+// the Java client and librdkafka do. The response callback runs exactly once per accepted request:
+// with the response body, or with an error when the request times out, cannot be encoded, the
+// connection drops while it is in flight (NET_ERR_DISCONNECTED), or the connection is freed
+// (NET_ERR_CLOSED). Queued requests that were not yet written survive a reconnect.
+//
+// Reads: a response frame larger than max_frame is refused from its size prefix, before anything
+// is allocated, and drops the connection. net_conn_pause stops reading (TCP then pushes back on
+// the broker) until net_conn_resume, so a slow consumer never buffers without bound.
+//
+// Single-threaded: use a connection only on its reactor's thread. Callbacks may call any function
+// here, including net_conn_free on the connection they are called for.
+#ifndef NET_CONN_H
+#define NET_CONN_H
+
+#include "net/reactor.h"
+#include "net/tls.h"
+#include "proto/api_versions.h"
+#include "proto/kr.h"
+#include "proto/kw.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct net_conn;
+
+enum net_conn_state {
+    NET_CONN_RESOLVING = 0,
+    NET_CONN_CONNECTING,
+    NET_CONN_TLS_HANDSHAKE,
+    NET_CONN_API_VERSIONS,
+    NET_CONN_AUTH,
+    NET_CONN_READY,
+    NET_CONN_BACKOFF,
+    NET_CONN_IDLE,
+    NET_CONN_CLOSED,
+};
+
+// enum net_err: 0 or negative. "Fatal" in nghttp2's sense means the connection is dropped;
+// every error below that drops it is followed by BACKOFF and a reconnect unless no_reconnect.
+enum net_err {
+    NET_OK = 0,
+    NET_ERR_DISCONNECTED = -1,    // connection dropped while the request was in flight
+    NET_ERR_TIMEOUT = -2,         // request (or connect/handshake) timed out
+    NET_ERR_RESOLVE = -3,         // name did not resolve
+    NET_ERR_CONNECT = -4,         // no address accepted a TCP connection
+    NET_ERR_TLS = -5,             // TLS failure; see net_conn_event.tls_fail
+    NET_ERR_AUTH = -6,            // SASL failure reported by the auth plug-in
+    NET_ERR_PROTOCOL = -7,        // bad frame, header or correlation id from the broker
+    NET_ERR_FRAME_TOO_LARGE = -8, // response frame above max_frame
+    NET_ERR_VERSION = -9,         // no version in common (for the request or a required API)
+    NET_ERR_CLOSED = -10,         // the connection was freed or closed for good
+    NET_ERR_QUEUE_FULL = -11,     // max_queued requests already waiting
+    NET_ERR_ENCODE = -12,         // the body writer failed
+    NET_ERR_INVALID = -13,        // bad argument to net_conn_send
+};
+
+// net_err_name returns a static name ("timeout") for an enum net_err value.
+const char *net_err_name(int err);
+// net_conn_state_name returns "READY" etc.
+const char *net_conn_state_name(enum net_conn_state st);
+
+// struct net_conn_event describes one state change (passed to on_state).
+struct net_conn_event {
+    enum net_conn_state from, to;
+    int err;                    // why the connection went down (NET_OK for normal progress)
+    enum net_tls_fail tls_fail; // TLS class when err == NET_ERR_TLS
+    const char *msg;            // one readable line, or NULL; valid during the callback only
+};
+
+// net_conn_event_is_authn returns true when the failure is about credentials or trust (TLS
+// certificate problems, client certificate refused, SASL failure): the ESM reason
+// EVENT_SOURCE_AUTHN_ERROR.
+bool net_conn_event_is_authn(const struct net_conn_event *ev);
+
+// struct net_auth is the SASL plug-in point. After ApiVersions, a connection whose config has
+// an auth enters AUTH and calls start(conn, ctx). The plug-in drives its mechanism with requests
+// sent through net_conn_send with .handshake = true (those go out before READY; it reads the
+// negotiated versions with net_conn_versions), and ends the phase with net_conn_auth_done.
+// stop(conn, ctx), if set, is called whenever the connection leaves AUTH (done, dropped or
+// freed), so per-connection mechanism state can be released there.
+struct net_auth {
+    const char *mechanism; // for logs only, e.g. "SCRAM-SHA-512"
+    void (*start)(struct net_conn *c, void *ctx);
+    void (*stop)(struct net_conn *c, void *ctx);
+    void *ctx;
+};
+
+// net_conn_auth_done ends AUTH: |err| NET_OK makes the connection READY; NET_ERR_AUTH (or any
+// other error) drops it with |reason| (one line, logged; never put secrets in it). Ignored
+// outside AUTH.
+void net_conn_auth_done(struct net_conn *c, int err, const char *reason);
+
+// Timeout value meaning "never" (idle_timeout_ms).
+#define NET_TIMEOUT_NEVER UINT32_MAX
+
+// struct net_conn_config: zero-initialise, then set what you need; zero means the default shown.
+// Borrowed pointers must outlive the connection.
+struct net_conn_config {
+    const char *client_id;        // request header ClientId ("kesm")
+    const char *software_name;    // ApiVersions v3 ClientSoftwareName ("kesm")
+    const char *software_version; // ApiVersions v3 ClientSoftwareVersion (KESM_VERSION)
+    struct net_tls_ctx *tls;      // NULL = plaintext
+    const struct net_auth *auth;  // NULL = no SASL
+    const int16_t *required_apis; // APIs without which the broker is unusable (none)
+    size_t num_required_apis;
+    uint32_t connect_timeout_ms;   // per address (10000)
+    uint32_t handshake_timeout_ms; // TLS + ApiVersions + auth, from TCP connect (10000)
+    uint32_t request_timeout_ms;   // default per request (30000)
+    uint32_t idle_timeout_ms;      // close when idle (540000, Kafka's connections.max.idle.ms)
+    uint32_t backoff_initial_ms;   // first reconnect delay (100)
+    uint32_t backoff_max_ms;       // reconnect delay cap (10000)
+    uint32_t max_in_flight;        // requests on the wire (32)
+    uint32_t max_queued;           // requests waiting to be written (10000)
+    size_t max_frame;              // largest response frame accepted (104857600, 100 MiB)
+    int16_t api_versions_version;  // first ApiVersions version to try (-1 or 0 = our highest)
+    bool no_reconnect;             // go to CLOSED instead of BACKOFF after a failure
+};
+
+// struct net_conn_callbacks: every member may be NULL.
+struct net_conn_callbacks {
+    void (*on_state)(struct net_conn *c, const struct net_conn_event *ev, void *ctx);
+    void *ctx;
+};
+
+// net_conn_new creates a connection to |host|:|port| (a name, or an IPv4/IPv6 literal) and starts
+// connecting at once. |cfg| and |cb| are copied (the pointers inside them are borrowed). Never
+// returns NULL (aborts on out-of-memory).
+struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t port,
+                              const struct net_conn_config *cfg,
+                              const struct net_conn_callbacks *cb);
+// net_conn_free closes the connection. Every accepted request whose callback has not run yet gets
+// NET_ERR_CLOSED, from inside this call. NULL is a no-op. May be called from a callback.
+void net_conn_free(struct net_conn *c);
+
+// Requests.
+#define NET_VERSION_AUTO (-1)
+
+// struct net_resp is what a response callback sees. |body| views the response body after the
+// response header (parsed with kp_resp_hdr_parse for the request's key and version); it is valid
+// only during the callback: copy anything kept.
+struct net_resp {
+    int err;         // NET_OK, or an enum net_err
+    const char *msg; // error text when err != NET_OK
+    int16_t api_key;
+    int16_t version; // the version written (-1 if it never was)
+    int32_t correlation_id;
+    kr body;
+};
+typedef void (*net_resp_fn)(struct net_conn *c, const struct net_resp *resp, void *ctx);
+// net_body_fn writes a request body at |version| into |w| (the header is written by net/);
+// returns false on failure.
+typedef bool (*net_body_fn)(kw *w, int16_t version, void *ctx);
+
+struct net_req {
+    int16_t api_key;
+    int16_t version;        // the version to write, or NET_VERSION_AUTO: the negotiated one
+    net_body_fn write_body; // called when the request is written; NULL = empty body
+    void *body_ctx;         // must stay valid until on_resp runs
+    net_resp_fn on_resp;    // may be NULL (the response is read and dropped)
+    void *ctx;
+    uint32_t timeout_ms; // 0 = config request_timeout_ms
+    bool handshake;      // auth plug-in requests: may be written before READY
+};
+
+// net_conn_send accepts a request. Returns NET_OK (on_resp will run exactly once, never from
+// inside this call), or an error and on_resp never runs: NET_ERR_CLOSED (state CLOSED),
+// NET_ERR_QUEUE_FULL, NET_ERR_VERSION (AUTO on a READY connection whose broker lacks the API),
+// NET_ERR_INVALID (unknown API with AUTO). An IDLE connection starts reconnecting.
+int net_conn_send(struct net_conn *c, const struct net_req *req);
+// net_conn_send_body is net_conn_send with a prebuilt body (copied now; |version| must be
+// explicit).
+int net_conn_send_body(struct net_conn *c, int16_t api_key, int16_t version, const void *body,
+                       size_t body_len, net_resp_fn on_resp, void *ctx);
+
+// Accessors.
+enum net_conn_state net_conn_state(const struct net_conn *c);
+// net_conn_versions returns the negotiated versions, or NULL before the first ApiVersions
+// answer. The pointer stays valid for the connection's life (refreshed on each reconnect).
+const struct kp_versions *net_conn_versions(const struct net_conn *c);
+// net_conn_version returns the negotiated version of |api_key|, or -1.
+int16_t net_conn_version(const struct net_conn *c, int16_t api_key);
+// net_conn_last_error returns the last failure line ("" if none).
+const char *net_conn_last_error(const struct net_conn *c);
+// net_conn_name returns "host:port".
+const char *net_conn_name(const struct net_conn *c);
+
+// Read backpressure: while paused no response is dispatched and the socket is not read.
+void net_conn_pause(struct net_conn *c);
+void net_conn_resume(struct net_conn *c);
+// net_conn_buffered returns the bytes read from the socket but not yet dispatched.
+size_t net_conn_buffered(const struct net_conn *c);
+
+struct net_conn_stats {
+    uint64_t connects;   // times READY was reached
+    uint64_t failures;   // times the connection went down with an error
+    uint64_t requests;   // requests written
+    uint64_t responses;  // responses dispatched
+    uint64_t timeouts;   // requests that timed out
+    uint32_t in_flight;  // requests on the wire now
+    uint32_t queued;     // requests waiting now
+    uint32_t backoff_ms; // the last backoff delay chosen
+};
+void net_conn_get_stats(const struct net_conn *c, struct net_conn_stats *out);
+
+#endif

@@ -1,0 +1,99 @@
+// conn_int.h: the connection object, shared by conn.c (state machine) and conn_io.c (requests,
+// framing and dispatch). Nothing outside net/ includes this.
+#ifndef NET_CONN_INT_H
+#define NET_CONN_INT_H
+
+#include "net/conn.h"
+#include "net/internal.h"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+struct req {
+    struct req *next;
+    struct net_conn *c;
+    struct net_req r;
+    uint8_t *body_copy; // net_conn_send_body's copy
+    size_t body_len;
+    struct net_timer *timer;
+    int32_t corr;
+    int16_t version; // written version, -1 until written
+    bool internal;   // our ApiVersions
+};
+
+struct req_list {
+    struct req *head, *tail;
+    uint32_t n;
+};
+
+// A resolve ticket outlives a cancelled evdns request: evdns reports the cancellation later, so
+// its callback must not find a freed connection.
+struct resolve_ticket {
+    struct net_conn *c;
+};
+
+struct net_conn {
+    struct net_reactor *reactor;
+    char *host;
+    uint16_t port;
+    char name[300];
+    struct net_conn_config cfg;
+    struct net_conn_callbacks cb;
+
+    enum net_conn_state state;
+    bool entry_pending; // the driver has yet to run do_<state>() for |state|
+    int busy;           // depth of libevent callbacks and public calls on the stack
+    bool freed;         // net_conn_free was called while busy
+
+    // RESOLVING / CONNECTING
+    struct resolve_ticket *ticket;
+    bool dns_sync, dns_done;
+    int dns_err;
+    struct evutil_addrinfo *ai, *ai_cur;
+    evutil_socket_t fd;
+    struct event *connect_ev;
+    char conn_errs[256]; // why each address failed
+
+    // connected
+    struct bufferevent *bev;
+    uint32_t bev_gen; // bumped whenever bev is torn down
+    bool paused;
+    struct event *kick_ev; // deferred flush + input processing
+
+    struct net_timer *state_timer; // connect/handshake timeout, backoff, idle
+    uint32_t attempt;              // failures since the last READY
+
+    int16_t apiv_version;
+    bool apiv_retried;
+    struct kp_versions versions;
+    bool have_versions;
+
+    struct req_list queue;    // accepted, not yet written
+    struct req_list inflight; // written, awaiting a response
+    int32_t next_corr;
+
+    char last_error[512];
+    struct net_conn_stats stats;
+};
+
+// conn.c
+void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void conn_handshake_done(struct net_conn *c);
+void conn_enter(struct net_conn *c);
+bool conn_leave(struct net_conn *c);
+void conn_drive(struct net_conn *c);
+void conn_note_activity(struct net_conn *c);
+
+// conn_io.c
+void io_start_api_versions(struct net_conn *c);
+void io_kick(struct net_conn *c);
+void io_on_read(struct bufferevent *bev, void *arg);
+void io_kick_cb(evutil_socket_t fd, short what, void *arg);
+void io_fail_inflight(struct net_conn *c, int err, const char *msg);
+void io_fail_queued(struct net_conn *c, int err, const char *msg, bool handshake_only);
+void io_deliver_error(struct net_conn *c, struct req *q, int err, const char *msg);
+bool io_idle(const struct net_conn *c);
+
+#endif

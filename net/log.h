@@ -1,0 +1,44 @@
+// log.h: kesm's one logging facility, shared by every layer that may log (net/, consumer/,
+// invoke/, esm/, cmd/; never proto/ or sasl/, which report errors to their caller instead).
+//
+// Each line goes to stderr (or to a sink set with kesm_log_set_sink) in one write, shaped
+//   2026-11-26T21:08:47.123Z INFO net broker 127.0.0.1:9092: state CONNECTING -> API_VERSIONS
+// that is: UTC timestamp with milliseconds, level, component, message. Messages never contain
+// secrets: callers log names and reasons, never passwords, tokens, keys or proofs.
+#ifndef NET_LOG_H
+#define NET_LOG_H
+
+#include <stdarg.h>
+
+enum kesm_log_level {
+    KESM_LOG_DEBUG = 0,
+    KESM_LOG_INFO = 1,
+    KESM_LOG_WARN = 2,
+    KESM_LOG_ERROR = 3,
+    KESM_LOG_OFF = 4,
+};
+
+// kesm_log formats one line at |level| for |component| (a short static word: "net", "tls",
+// "consumer"). Lines below the current level are dropped. A newline inside the message is
+// replaced by a space, so one call is always one line.
+void kesm_log(enum kesm_log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void kesm_vlog(enum kesm_log_level level, const char *component, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+// kesm_log_set_level sets the lowest level written (default KESM_LOG_INFO, or the value of the
+// environment variable KESM_LOG_LEVEL: debug, info, warn, error, off, read on first use).
+void kesm_log_set_level(enum kesm_log_level level);
+enum kesm_log_level kesm_log_get_level(void);
+// kesm_log_level_parse maps "debug"/"info"/"warn"/"error"/"off" to a level; returns -1 otherwise.
+int kesm_log_level_parse(const char *s);
+
+// kesm_log_sink receives each formatted line (without the trailing newline). Tests install one
+// to assert on log text; NULL restores stderr. Not thread-safe: set it before starting threads.
+typedef void (*kesm_log_sink)(enum kesm_log_level level, const char *line, void *ctx);
+void kesm_log_set_sink(kesm_log_sink sink, void *ctx);
+
+// kesm_log_level_name returns "DEBUG", "INFO", "WARN", "ERROR" or "OFF".
+const char *kesm_log_level_name(enum kesm_log_level level);
+
+#endif

@@ -1,0 +1,231 @@
+// reactor.c: the event loop, resolver, timers and signals (see reactor.h).
+#include "net/reactor.h"
+
+#include "net/internal.h"
+#include "net/log.h"
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct net_reactor {
+    struct event_base *base;
+    struct evdns_base *dns;
+};
+
+struct net_timer {
+    struct event *ev;
+    net_timer_fn cb;
+    void *ctx;
+};
+
+struct net_signal {
+    struct event *ev;
+    net_signal_fn cb;
+    void *ctx;
+};
+
+void *net_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL) {
+        fputs("kesm: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+char *net_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = net_xcalloc(1, n);
+    memcpy(p, s, n);
+    return p;
+}
+
+static bool dns_setup(struct net_reactor *r, const struct net_reactor_config *cfg)
+{
+    const char *ns = cfg ? cfg->nameserver : NULL;
+    r->dns = evdns_base_new(r->base, ns ? 0 : EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (r->dns == NULL) {
+        kesm_log(KESM_LOG_ERROR, "net", "cannot create the DNS resolver");
+        return false;
+    }
+    if (ns != NULL) {
+        if (evdns_base_nameserver_ip_add(r->dns, ns) != 0) {
+            kesm_log(KESM_LOG_ERROR, "net", "bad nameserver address \"%s\"", ns);
+            return false;
+        }
+        // Without INITIALIZE_NAMESERVERS the hosts file is not loaded; load it ourselves.
+        evdns_base_load_hosts(r->dns, NULL);
+    }
+    if (!(cfg && cfg->dns_randomize_case)) {
+        evdns_base_set_option(r->dns, "randomize-case:", "0");
+    }
+    char tmo[32];
+    uint32_t ms = cfg && cfg->dns_timeout_ms ? cfg->dns_timeout_ms : 5000;
+    snprintf(tmo, sizeof tmo, "%u.%03u", ms / 1000, ms % 1000);
+    evdns_base_set_option(r->dns, "timeout:", tmo);
+    evdns_base_set_option(r->dns, "attempts:", "2");
+    return true;
+}
+
+struct net_reactor *net_reactor_new(const struct net_reactor_config *cfg)
+{
+    // A write to a socket the peer has closed must fail with EPIPE, not kill the process:
+    // libevent writes without MSG_NOSIGNAL.
+    signal(SIGPIPE, SIG_IGN);
+    struct net_reactor *r = net_xcalloc(1, sizeof *r);
+    r->base = event_base_new();
+    if (r->base == NULL) {
+        kesm_log(KESM_LOG_ERROR, "net", "cannot create the event loop");
+        free(r);
+        return NULL;
+    }
+    if (!dns_setup(r, cfg)) {
+        net_reactor_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void net_reactor_free(struct net_reactor *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    if (r->dns != NULL) {
+        // 1: fail pending requests with EVUTIL_EAI_CANCEL (their owners are gone by now).
+        evdns_base_free(r->dns, 1);
+    }
+    if (r->base != NULL) {
+        event_base_free(r->base);
+    }
+    free(r);
+}
+
+struct event_base *net_reactor_base(struct net_reactor *r)
+{
+    return r->base;
+}
+
+struct evdns_base *net_reactor_dns(struct net_reactor *r)
+{
+    return r->dns;
+}
+
+int net_reactor_run(struct net_reactor *r)
+{
+    return event_base_dispatch(r->base) < 0 ? -1 : 0;
+}
+
+int net_reactor_run_for(struct net_reactor *r, uint32_t ms)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    event_base_loopexit(r->base, &tv);
+    return event_base_dispatch(r->base) < 0 ? -1 : 0;
+}
+
+int net_reactor_run_once(struct net_reactor *r)
+{
+    return event_base_loop(r->base, EVLOOP_ONCE) < 0 ? -1 : 0;
+}
+
+void net_reactor_stop(struct net_reactor *r)
+{
+    event_base_loopbreak(r->base);
+}
+
+uint64_t net_reactor_now_ms(struct net_reactor *r)
+{
+    (void)r;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct net_timer *t = arg;
+    t->cb(t->ctx);
+}
+
+struct net_timer *net_timer_new(struct net_reactor *r, net_timer_fn cb, void *ctx)
+{
+    struct net_timer *t = net_xcalloc(1, sizeof *t);
+    t->cb = cb;
+    t->ctx = ctx;
+    t->ev = evtimer_new(r->base, timer_cb, t);
+    if (t->ev == NULL) {
+        fputs("kesm: out of memory (timer)\n", stderr);
+        abort();
+    }
+    return t;
+}
+
+void net_timer_arm(struct net_timer *t, uint64_t ms)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(t->ev, &tv);
+}
+
+void net_timer_cancel(struct net_timer *t)
+{
+    if (t != NULL) {
+        evtimer_del(t->ev);
+    }
+}
+
+bool net_timer_armed(const struct net_timer *t)
+{
+    return t != NULL && evtimer_pending(t->ev, NULL);
+}
+
+void net_timer_free(struct net_timer *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    event_free(t->ev);
+    free(t);
+}
+
+static void signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct net_signal *s = arg;
+    s->cb((int)fd, s->ctx);
+}
+
+struct net_signal *net_signal_new(struct net_reactor *r, int signo, net_signal_fn cb, void *ctx)
+{
+    struct net_signal *s = net_xcalloc(1, sizeof *s);
+    s->cb = cb;
+    s->ctx = ctx;
+    s->ev = evsignal_new(r->base, signo, signal_cb, s);
+    if (s->ev == NULL || evsignal_add(s->ev, NULL) != 0) {
+        kesm_log(KESM_LOG_ERROR, "net", "cannot watch signal %d", signo);
+        if (s->ev != NULL) {
+            event_free(s->ev);
+        }
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void net_signal_free(struct net_signal *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    event_free(s->ev);
+    free(s);
+}
