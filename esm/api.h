@@ -1,0 +1,49 @@
+// api.h: the Lambda event source mapping management API over HTTP (libevent evhttp).
+//
+// Routes (rest-json, as the AWS CLI and SDKs send them; the collection path is accepted with and
+// without its trailing slash):
+//   POST   /2015-03-31/event-source-mappings/          CreateEventSourceMapping  202
+//   GET    /2015-03-31/event-source-mappings/?FunctionName=&EventSourceArn=&Marker=&MaxItems=
+//                                                      ListEventSourceMappings   200
+//   GET    /2015-03-31/event-source-mappings/<UUID>    GetEventSourceMapping     200
+//   PUT    /2015-03-31/event-source-mappings/<UUID>    UpdateEventSourceMapping  202
+//   DELETE /2015-03-31/event-source-mappings/<UUID>    DeleteEventSourceMapping  202
+//
+// Every response carries x-amzn-RequestId. Errors carry x-amzn-ErrorType and a JSON body
+// {"Type": "User"|"Service", "message"|"Message": "..."} spelled per exception as Lambda does:
+// InvalidParameterValueException 400 "message", InvalidRequestContentException 400 "message",
+// ResourceInUseException 400 "Message", ResourceNotFoundException 404 "Message",
+// ResourceConflictException 409 "message", ServiceException 500 "Message",
+// AccessDeniedException 403 "Message" (a client that is not on loopback, unless allowed),
+// UnknownOperationException 404 "message".
+//
+// Requests are not authenticated: SigV4 signatures are accepted without being verified.
+#ifndef ESM_API_H
+#define ESM_API_H
+
+#include "esm/mapping.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct esm_api;
+
+struct esm_api_config {
+    const char *host;  // address to bind; NULL = "127.0.0.1"
+    uint16_t port;     // 0 = any free port (see esm_api_port)
+    bool allow_remote; // answer clients that are not on loopback
+    size_t max_body;   // request body limit; 0 = 1 MiB
+};
+
+// esm_api_new binds the server on |base| and serves |mgr| (both borrowed, must outlive it).
+// Returns NULL with the reason in |why| on failure.
+struct esm_api *esm_api_new(struct event_base *base, struct esm_manager *mgr,
+                            const struct esm_api_config *cfg, char *why, size_t why_len);
+// esm_api_port returns the bound port.
+uint16_t esm_api_port(const struct esm_api *api);
+// esm_api_free closes the listener and open connections. NULL is a no-op.
+void esm_api_free(struct esm_api *api);
+
+#endif

@@ -1,0 +1,176 @@
+// config.h: one event source mapping's configuration, in the shape of Lambda's
+// CreateEventSourceMapping request, validated.
+//
+// esm_config_parse takes the request JSON (what `aws lambda create-event-source-mapping` sends, or
+// the file given to `kesm run --config`) and either fills a struct esm_config or reports every
+// invalid member in one message, Lambda style:
+//
+//   2 validation errors detected: Value '0' at 'BatchSize' failed to satisfy constraint: Member
+//   must be an integer between 1 and 10000; Value 'x' at 'Topics[0]' failed to satisfy ...
+//
+// The same message is the body of an InvalidParameterValueException (kesm serve) and the detail of
+// ESM_CONFIG_NOT_VALID (kesm run). esm_config_merge_update applies an UpdateEventSourceMapping body
+// to a stored request and re-validates the result as a whole, so every combination rule holds
+// after an update too.
+//
+// The accepted request is kept (a deep copy, `request`) so that every member is echoed back
+// exactly as given; the typed fields below are views into it for the consumer and the invoker.
+#ifndef ESM_CONFIG_H
+#define ESM_CONFIG_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum esm_start_pos {
+    ESM_START_TRIM_HORIZON,
+    ESM_START_LATEST,
+    ESM_START_AT_TIMESTAMP,
+};
+
+enum esm_sac_type {
+    ESM_SAC_BASIC_AUTH,
+    ESM_SAC_SASL_SCRAM_256_AUTH,
+    ESM_SAC_SASL_SCRAM_512_AUTH,
+    ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH,
+    ESM_SAC_SERVER_ROOT_CA_CERTIFICATE,
+    ESM_SAC_VPC_SUBNET,
+    ESM_SAC_VPC_SECURITY_GROUP,
+};
+
+enum esm_dest_kind {
+    ESM_DEST_NONE,  // absent or ""
+    ESM_DEST_KAFKA, // kafka://<topic> on the source cluster
+    ESM_DEST_ARN,   // an SQS/SNS/S3 ARN: stored and echoed; kesm cannot deliver to it
+    ESM_DEST_DIR,   // kesm extension: file:///absolute/dir, one JSON file per failed batch
+};
+
+enum esm_transport {
+    ESM_TRANSPORT_LAMBDA, // Lambda Invoke API with SigV4 (default)
+    ESM_TRANSPORT_HTTP,   // POST the event to Url (e.g. the Runtime Interface Emulator)
+    ESM_TRANSPORT_EXEC,   // run Command with the event on stdin
+    ESM_TRANSPORT_STDOUT, // print each event as one line
+};
+
+struct esm_sac {
+    enum esm_sac_type type;
+    const char *uri;
+};
+
+// struct esm_function_ref: FunctionName taken apart. Views into the request or `arn`.
+struct esm_function_ref {
+    char *arn;             // owned: arn:<partition>:lambda:<region>:<account>:function:<name>[:q]
+    char *partition;       // owned
+    char *region;          // owned
+    char *account;         // owned
+    char *name;            // owned
+    char *qualifier;       // owned; NULL when unqualified
+    bool given_as_arn;     // the request named a full ARN
+    bool given_as_partial; // the request named <account>:function:<name>
+};
+
+// struct esm_kesm: the "Kesm" extension member (documented in README.md, Configuration).
+struct esm_kesm {
+    enum esm_transport transport;
+    const char *url;      // NULL = derived (lambda) / required (http)
+    const char **command; // exec only: argv, NULL-terminated, owned array
+    size_t num_command;
+    const char *region;            // Lambda region override; NULL = the function ARN's
+    uint32_t invoke_timeout_ms;    // default 840000 (14 min)
+    bool tls_insecure_skip_verify; // broker TLS: skip certificate verification (tests only)
+    bool sasl_allow_plaintext;     // allow SASL without TLS (Lambda refuses it)
+    int tls;                       // -1 auto (from the access configurations), 0 off, 1 on
+};
+
+struct esm_config {
+    cJSON *request; // owned: the accepted request, members exactly as given
+    struct esm_function_ref fn;
+    const char *topic;
+    enum esm_start_pos starting_position;
+    bool starting_position_given;
+    double starting_position_timestamp; // epoch seconds; AT_TIMESTAMP only
+    uint32_t batch_size;                // default 100
+    uint32_t batching_window_ms;        // default 500
+    bool batching_window_given;
+    bool enabled;           // default true
+    const char **bootstrap; // owned array of views
+    size_t num_bootstrap;
+    struct esm_sac *sacs; // owned array
+    size_t num_sacs;
+    const char *consumer_group_id; // NULL: the mapping UUID
+    enum esm_dest_kind dest_kind;
+    const char *destination;         // the Destination string; NULL when none
+    int32_t max_retry_attempts;      // -1 = infinite (default)
+    int32_t max_record_age_s;        // -1 = infinite (default)
+    bool bisect_on_error;            // default false
+    bool report_batch_item_failures; // FunctionResponseTypes contains ReportBatchItemFailures
+    const cJSON *filter_criteria;    // stored and echoed only: kesm does not filter yet
+    struct esm_kesm kesm;
+};
+
+// struct esm_parse_opts: context for validation.
+struct esm_parse_opts {
+    double now;                  // epoch seconds, for "StartingPositionTimestamp not in future"
+    const char *default_region;  // for a bare function name; NULL = "us-east-1"
+    const char *default_account; // for a bare function name; NULL = "000000000000"
+};
+
+// struct esm_cfg_err: the collected validation errors (at most ESM_CFG_MAX_ERRORS are listed).
+#define ESM_CFG_MAX_ERRORS 8
+struct esm_cfg_err {
+    unsigned num;       // how many errors were found
+    char items[2048];   // "Value ... ; Value ..." joined by "; "
+    char message[2200]; // the full message, filled by the parse functions on failure
+};
+
+// esm_config_parse validates |req| (a CreateEventSourceMapping body). On success it returns true
+// and |out| owns a deep copy of |req|; on failure it returns false, |out| is left zeroed and
+// |err|->message says what is wrong. |out| must be zeroed or cleaned up before the call.
+bool esm_config_parse(struct esm_config *out, const cJSON *req, const struct esm_parse_opts *opts,
+                      struct esm_cfg_err *err);
+
+// esm_config_parse_text is esm_config_parse on JSON text of |len| bytes.
+bool esm_config_parse_text(struct esm_config *out, const char *text, size_t len,
+                           const struct esm_parse_opts *opts, struct esm_cfg_err *err);
+
+// esm_config_merge_update checks that |update| (an UpdateEventSourceMapping body) names only
+// updatable members, overlays it on |cur|->request and validates the result into |out| (zeroed).
+// ConsumerGroupId may be repeated but not changed. Returns false with |err| filled on failure.
+bool esm_config_merge_update(struct esm_config *out, const struct esm_config *cur,
+                             const cJSON *update, const struct esm_parse_opts *opts,
+                             struct esm_cfg_err *err);
+
+// esm_config_cleanup frees what |cfg| owns and zeroes it. Safe on a zeroed config.
+void esm_config_cleanup(struct esm_config *cfg);
+
+// struct esm_config_meta: what the service adds to a mapping's configuration in responses.
+struct esm_config_meta {
+    const char *uuid;
+    const char *state;
+    const char *state_transition_reason;
+    const char *last_processing_result;
+    double last_modified; // epoch seconds
+};
+
+// esm_config_to_response builds the EventSourceMappingConfiguration object (the members Create,
+// Get, Update, Delete and List return) as a new cJSON object the caller frees; NULL on OOM.
+cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_config_meta *meta);
+
+// esm_config_esm_arn writes arn:<partition>:lambda:<region>:<account>:event-source-mapping:<uuid>
+// into |out| (|out_len| bytes). Returns false if it does not fit.
+bool esm_config_esm_arn(const struct esm_config *cfg, const char *uuid, char *out, size_t out_len);
+
+// esm_function_ref_parse takes a FunctionName apart (name, name:qualifier, partial or full ARN),
+// filling |out| (owned strings; esm_function_ref_cleanup frees them). Returns false and writes a
+// constraint text into |why| (|why_len| bytes) if it is not a valid function name.
+bool esm_function_ref_parse(struct esm_function_ref *out, const char *name,
+                            const struct esm_parse_opts *opts, char *why, size_t why_len);
+void esm_function_ref_cleanup(struct esm_function_ref *ref);
+
+// Names for logs and responses.
+const char *esm_start_pos_name(enum esm_start_pos p);
+const char *esm_sac_type_name(enum esm_sac_type t);
+const char *esm_transport_name(enum esm_transport t);
+
+#endif

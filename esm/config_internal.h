@@ -1,0 +1,34 @@
+// config_internal.h: helpers shared by config.c and config_kesm.c. Not for other modules.
+#ifndef ESM_CONFIG_INTERNAL_H
+#define ESM_CONFIG_INTERNAL_H
+
+#include "esm/config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+// cfg_fail records "Value '<value>' at '<field>' failed to satisfy constraint: <constraint>".
+void cfg_fail(struct esm_cfg_err *err, const char *field, const cJSON *value,
+              const char *constraint);
+// cfg_fail_text records a free-form error item.
+void cfg_fail_text(struct esm_cfg_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+// cfg_finish composes err->message from the items.
+void cfg_finish(struct esm_cfg_err *err);
+
+// Typed readers: each returns true and sets *out, or records an error naming |field|.
+bool cfg_int(struct esm_cfg_err *err, const char *field, const cJSON *v, int64_t min, int64_t max,
+             int64_t *out);
+bool cfg_bool(struct esm_cfg_err *err, const char *field, const cJSON *v, bool *out);
+bool cfg_str(struct esm_cfg_err *err, const char *field, const cJSON *v, size_t min_len,
+             size_t max_len, const char **out);
+
+bool cfg_charset_ok(const char *s, const char *extra);
+bool cfg_lookup(const char *const *names, size_t num, const char *s, size_t *out);
+bool cfg_topic_ok(const char *t);
+bool cfg_bootstrap_ok(const char *s);
+
+// cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
+void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);
+
+#endif

@@ -1,0 +1,830 @@
+// mapping.c: the set of mappings, their lifecycle and persistence (see mapping.h).
+#include "esm/mapping.h"
+
+#include "esm/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+
+struct esm_mapping {
+    struct esm_mapping *next; // in creation (seq) order
+    char uuid[37];
+    uint64_t seq;
+    struct esm_config cfg;
+    enum esm_state state;
+    enum esm_reason reason;
+    char *last_result;
+    double last_modified;
+    bool active;         // the runner holds it (between start and on_stopped)
+    bool stop_requested; // stop was called and on_stopped has not come yet
+    void *runner_data;
+};
+
+struct esm_manager {
+    struct esm_manager_config cfg;
+    struct esm_mapping *head;
+    uint64_t next_seq;
+    struct esm_runner runner;
+    bool shutting_down;
+};
+
+static const char *const state_names[] = {"Creating", "Enabling", "Enabled", "Disabling",
+                                          "Disabled", "Updating", "Deleting"};
+static const char *const reason_names[] = {
+    "USER_INITIATED",           "ESM_CONFIG_NOT_VALID",      "EVENT_SOURCE_AUTHN_ERROR",
+    "EVENT_SOURCE_AUTHZ_ERROR", "FUNCTION_CONFIG_NOT_VALID", "KESM_CONSUMER_NOT_AVAILABLE",
+};
+
+const char *esm_state_name(enum esm_state s)
+{
+    return (size_t)s < 7 ? state_names[s] : "?";
+}
+
+const char *esm_reason_name(enum esm_reason r)
+{
+    return (size_t)r < 6 ? reason_names[r] : "?";
+}
+
+bool esm_state_is_transitional(enum esm_state s)
+{
+    switch (s) {
+    case ESM_STATE_ENABLED:
+    case ESM_STATE_DISABLED:
+        return false;
+    case ESM_STATE_CREATING:
+    case ESM_STATE_ENABLING:
+    case ESM_STATE_DISABLING:
+    case ESM_STATE_UPDATING:
+    case ESM_STATE_DELETING:
+        return true;
+    }
+    return true;
+}
+
+const struct esm_config *esm_mapping_config(const struct esm_mapping *m)
+{
+    return &m->cfg;
+}
+
+const char *esm_mapping_uuid(const struct esm_mapping *m)
+{
+    return m->uuid;
+}
+
+enum esm_state esm_mapping_state(const struct esm_mapping *m)
+{
+    return m->state;
+}
+
+void esm_mapping_set_runner_data(struct esm_mapping *m, void *data)
+{
+    m->runner_data = data;
+}
+
+void *esm_mapping_runner_data(const struct esm_mapping *m)
+{
+    return m->runner_data;
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+static void logf_(struct esm_manager *mgr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void logf_(struct esm_manager *mgr, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (mgr->cfg.log) {
+        mgr->cfg.log(mgr->cfg.log_ctx, line);
+    } else {
+        fprintf(stderr, "kesm: %s\n", line);
+    }
+}
+
+static double now_s(struct esm_manager *mgr)
+{
+    if (mgr->cfg.now) {
+        return mgr->cfg.now(mgr->cfg.now_ctx);
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    // Millisecond precision, as Lambda shows (1735689600.123).
+    return (double)tv.tv_sec + (double)(tv.tv_usec / 1000) / 1000.0;
+}
+
+static struct esm_parse_opts parse_opts(struct esm_manager *mgr)
+{
+    struct esm_parse_opts o = {now_s(mgr), mgr->cfg.region, mgr->cfg.account};
+    return o;
+}
+
+void esm_uuid_v4(char out[37])
+{
+    uint8_t b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        srand((unsigned)(tv.tv_sec ^ tv.tv_usec));
+        for (size_t i = 0; i < sizeof b; i++) {
+            b[i] = (uint8_t)rand();
+        }
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static bool set_result(struct esm_mapping *m, const char *text)
+{
+    char *d = strdup(text);
+    if (!d) {
+        return false;
+    }
+    free(m->last_result);
+    m->last_result = d;
+    return true;
+}
+
+static struct esm_mapping *find(struct esm_manager *mgr, const char *uuid)
+{
+    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
+        if (uuid && !strcmp(m->uuid, uuid)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static void link_sorted(struct esm_manager *mgr, struct esm_mapping *m)
+{
+    struct esm_mapping **pp = &mgr->head;
+    while (*pp && (*pp)->seq < m->seq) {
+        pp = &(*pp)->next;
+    }
+    m->next = *pp;
+    *pp = m;
+}
+
+static void free_mapping(struct esm_mapping *m)
+{
+    esm_config_cleanup(&m->cfg);
+    free(m->last_result);
+    free(m);
+}
+
+static cJSON *snapshot(const struct esm_mapping *m)
+{
+    struct esm_config_meta meta = {m->uuid, esm_state_name(m->state), esm_reason_name(m->reason),
+                                   m->last_result ? m->last_result : "No records processed",
+                                   m->last_modified};
+    return esm_config_to_response(&m->cfg, &meta);
+}
+
+// ---- persistence -----------------------------------------------------------------------------
+
+static int save(struct esm_manager *mgr, struct esm_mapping *m, char *why, size_t why_len)
+{
+    if (!mgr->cfg.store || mgr->shutting_down) {
+        return 0;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
+    cJSON_AddNumberToObject(o, "KesmStateVersion", 1);
+    cJSON_AddStringToObject(o, "UUID", m->uuid);
+    cJSON_AddNumberToObject(o, "Seq", (double)m->seq);
+    cJSON_AddStringToObject(o, "State", esm_state_name(m->state));
+    cJSON_AddStringToObject(o, "StateTransitionReason", esm_reason_name(m->reason));
+    cJSON_AddStringToObject(o, "LastProcessingResult", m->last_result ? m->last_result : "");
+    cJSON_AddNumberToObject(o, "LastModified", m->last_modified);
+    cJSON_AddItemToObject(o, "Request", cJSON_Duplicate(m->cfg.request, true));
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) {
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
+    int rc = esm_store_save(mgr->cfg.store, m->uuid, text, strlen(text), why, why_len);
+    free(text);
+    return rc;
+}
+
+static void save_or_log(struct esm_manager *mgr, struct esm_mapping *m)
+{
+    char why[512];
+    if (save(mgr, m, why, sizeof why) != 0) {
+        logf_(mgr, "mapping %s: cannot persist its state: %s", m->uuid, why);
+    }
+}
+
+// ---- transitions -----------------------------------------------------------------------------
+
+static void finalize_delete(struct esm_manager *mgr, struct esm_mapping *m)
+{
+    char why[512];
+    if (mgr->cfg.store && esm_store_remove(mgr->cfg.store, m->uuid, why, sizeof why) != 0) {
+        logf_(mgr, "mapping %s: deleted, but its state file stays: %s", m->uuid, why);
+    }
+    for (struct esm_mapping **pp = &mgr->head; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    }
+    logf_(mgr, "mapping %s: deleted", m->uuid);
+    free_mapping(m);
+}
+
+static void request_stop(struct esm_manager *mgr, struct esm_mapping *m)
+{
+    if (!m->stop_requested) {
+        m->stop_requested = true;
+        mgr->runner.ops->stop(mgr->runner.impl, m);
+    }
+}
+
+// reconcile moves |m| toward what its configuration asks for. Called after the caller has taken
+// its response snapshot; runner calls come last because a runner may report synchronously (and
+// free the mapping, for a delete).
+static void reconcile(struct esm_manager *mgr, struct esm_mapping *m)
+{
+    if (m->state == ESM_STATE_DELETING) {
+        if (m->active) {
+            request_stop(mgr, m);
+        } else {
+            finalize_delete(mgr, m);
+        }
+        return;
+    }
+    if (m->cfg.enabled && !m->active) {
+        m->active = true;
+        m->stop_requested = false;
+        mgr->runner.ops->start(mgr->runner.impl, m);
+    } else if (m->cfg.enabled) {
+        mgr->runner.ops->update(mgr->runner.impl, m);
+    } else if (m->active) {
+        request_stop(mgr, m);
+    } else {
+        m->state = ESM_STATE_DISABLED;
+        save_or_log(mgr, m);
+    }
+}
+
+void esm_manager_on_running(struct esm_manager *mgr, struct esm_mapping *m)
+{
+    switch (m->state) {
+    case ESM_STATE_CREATING:
+    case ESM_STATE_ENABLING:
+    case ESM_STATE_UPDATING:
+        m->state = ESM_STATE_ENABLED;
+        m->reason = ESM_REASON_USER_INITIATED;
+        save_or_log(mgr, m);
+        break;
+    case ESM_STATE_ENABLED:
+    case ESM_STATE_DISABLING:
+    case ESM_STATE_DISABLED:
+    case ESM_STATE_DELETING:
+        break;
+    }
+}
+
+void esm_manager_on_stopped(struct esm_manager *mgr, struct esm_mapping *m, enum esm_reason reason,
+                            const char *detail)
+{
+    m->active = false;
+    m->stop_requested = false;
+    m->runner_data = NULL;
+    if (m->state == ESM_STATE_DELETING) {
+        finalize_delete(mgr, m);
+        return;
+    }
+    if (mgr->shutting_down) {
+        return;
+    }
+    m->state = ESM_STATE_DISABLED;
+    m->reason = reason;
+    if (reason != ESM_REASON_USER_INITIATED) {
+        char text[1100];
+        snprintf(text, sizeof text, "PROBLEM: %s", detail && *detail ? detail : "stopped");
+        set_result(m, text);
+        logf_(mgr, "mapping %s: stopped: %s: %s", m->uuid, esm_reason_name(reason),
+              detail ? detail : "");
+    }
+    save_or_log(mgr, m);
+}
+
+void esm_manager_on_result(struct esm_manager *mgr, struct esm_mapping *m, const char *result)
+{
+    if (m->last_result && !strcmp(m->last_result, result)) {
+        return;
+    }
+    set_result(m, result);
+    save_or_log(mgr, m);
+}
+
+// ---- manager ---------------------------------------------------------------------------------
+
+static void noop_runner_call(void *impl, struct esm_mapping *m)
+{
+    (void)impl;
+    (void)m;
+}
+
+static void noop_runner_free(void *impl)
+{
+    (void)impl;
+}
+
+struct esm_manager *esm_manager_new(const struct esm_manager_config *cfg)
+{
+    struct esm_manager *mgr = calloc(1, sizeof *mgr);
+    if (!mgr) {
+        return NULL;
+    }
+    if (cfg) {
+        mgr->cfg = *cfg;
+    }
+    mgr->next_seq = 1;
+    mgr->runner = esm_runner_unavailable(mgr);
+    return mgr;
+}
+
+void esm_manager_set_runner(struct esm_manager *mgr, struct esm_runner runner)
+{
+    if (mgr->runner.ops && mgr->runner.ops->free) {
+        mgr->runner.ops->free(mgr->runner.impl);
+    }
+    mgr->runner = runner;
+}
+
+void esm_manager_free(struct esm_manager *mgr)
+{
+    if (!mgr) {
+        return;
+    }
+    struct esm_mapping *m = mgr->head;
+    while (m) {
+        struct esm_mapping *next = m->next;
+        free_mapping(m);
+        m = next;
+    }
+    if (mgr->runner.ops && mgr->runner.ops->free) {
+        mgr->runner.ops->free(mgr->runner.impl);
+    }
+    free(mgr);
+}
+
+unsigned esm_manager_count(const struct esm_manager *mgr)
+{
+    unsigned n = 0;
+    for (const struct esm_mapping *m = mgr->head; m; m = m->next) {
+        n++;
+    }
+    return n;
+}
+
+unsigned esm_manager_stop_all(struct esm_manager *mgr)
+{
+    mgr->shutting_down = true;
+    // Collect first: a synchronous on_stopped for a Deleting mapping unlinks it.
+    unsigned n = esm_manager_count(mgr), waiting = 0;
+    struct esm_mapping **all = calloc(n + 1, sizeof *all);
+    if (!all) {
+        return n;
+    }
+    unsigned i = 0;
+    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
+        all[i++] = m;
+    }
+    for (i = 0; i < n; i++) {
+        if (all[i]->active) {
+            request_stop(mgr, all[i]);
+        }
+    }
+    free(all);
+    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
+        waiting += m->active ? 1u : 0u;
+    }
+    return waiting;
+}
+
+// ---- operations ------------------------------------------------------------------------------
+
+static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
+{
+    out->status = st;
+    out->body = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    va_end(ap);
+}
+
+static void op_ok(struct esm_op_result *out, cJSON *body)
+{
+    if (!body) {
+        op_fail(out, ESM_OP_INTERNAL, "out of memory");
+        return;
+    }
+    out->status = ESM_OP_OK;
+    out->body = body;
+    out->message[0] = '\0';
+}
+
+static bool same_servers(const struct esm_config *a, const struct esm_config *b)
+{
+    if (a->num_bootstrap != b->num_bootstrap) {
+        return false;
+    }
+    for (size_t i = 0; i < a->num_bootstrap; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->num_bootstrap && !found; j++) {
+            found = !strcmp(a->bootstrap[i], b->bootstrap[j]);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// conflict looks for a mapping other than |self| that |cfg| would duplicate.
+static bool conflict(struct esm_manager *mgr, const struct esm_config *cfg,
+                     const struct esm_mapping *self, struct esm_op_result *out)
+{
+    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
+        if (m == self || !same_servers(&m->cfg, cfg)) {
+            continue;
+        }
+        if (!strcmp(m->cfg.fn.arn, cfg->fn.arn) && !strcmp(m->cfg.topic, cfg->topic)) {
+            op_fail(out, ESM_OP_CONFLICT,
+                    "An event source mapping with Kafka topic %s, the same bootstrap servers and "
+                    "function %s already exists. Please update or delete the existing mapping "
+                    "with UUID %s",
+                    cfg->topic, cfg->fn.arn, m->uuid);
+            return true;
+        }
+        if (cfg->consumer_group_id && m->cfg.consumer_group_id &&
+            !strcmp(cfg->consumer_group_id, m->cfg.consumer_group_id)) {
+            op_fail(out, ESM_OP_CONFLICT,
+                    "The consumer group id %s is already used by the event source mapping with "
+                    "UUID %s on the same Kafka cluster",
+                    cfg->consumer_group_id, m->uuid);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void note_vpc(struct esm_manager *mgr, const struct esm_mapping *m)
+{
+    for (size_t i = 0; i < m->cfg.num_sacs; i++) {
+        if (m->cfg.sacs[i].type == ESM_SAC_VPC_SUBNET ||
+            m->cfg.sacs[i].type == ESM_SAC_VPC_SECURITY_GROUP) {
+            logf_(mgr,
+                  "mapping %s: VPC_SUBNET/VPC_SECURITY_GROUP entries are kept and echoed but do "
+                  "not apply to a self-hosted mapping (kesm connects from this host)",
+                  m->uuid);
+            return;
+        }
+    }
+}
+
+void esm_manager_create(struct esm_manager *mgr, const cJSON *req, struct esm_op_result *out)
+{
+    struct esm_parse_opts o = parse_opts(mgr);
+    struct esm_cfg_err err;
+    struct esm_mapping *m = calloc(1, sizeof *m);
+    if (!m) {
+        op_fail(out, ESM_OP_INTERNAL, "out of memory");
+        return;
+    }
+    if (!esm_config_parse(&m->cfg, req, &o, &err)) {
+        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        free(m);
+        return;
+    }
+    if (conflict(mgr, &m->cfg, NULL, out)) {
+        free_mapping(m);
+        return;
+    }
+    do {
+        esm_uuid_v4(m->uuid);
+    } while (find(mgr, m->uuid));
+    m->seq = mgr->next_seq++;
+    m->state = ESM_STATE_CREATING;
+    m->reason = ESM_REASON_USER_INITIATED;
+    m->last_modified = o.now;
+    char why[512];
+    if (!set_result(m, "No records processed") || save(mgr, m, why, sizeof why) != 0) {
+        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
+        free_mapping(m);
+        return;
+    }
+    link_sorted(mgr, m);
+    logf_(mgr, "mapping %s: created for topic %s, function %s", m->uuid, m->cfg.topic,
+          m->cfg.fn.arn);
+    note_vpc(mgr, m);
+    op_ok(out, snapshot(m));
+    reconcile(mgr, m);
+}
+
+void esm_manager_get(struct esm_manager *mgr, const char *uuid, struct esm_op_result *out)
+{
+    struct esm_mapping *m = find(mgr, uuid);
+    if (!m) {
+        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
+        return;
+    }
+    op_ok(out, snapshot(m));
+}
+
+static bool in_use(const struct esm_mapping *m, const char *verb, struct esm_op_result *out)
+{
+    if (!esm_state_is_transitional(m->state)) {
+        return false;
+    }
+    op_fail(out, ESM_OP_IN_USE,
+            "Cannot %s the event source mapping %s because it is in use (State: %s). Try again "
+            "once it is Enabled or Disabled.",
+            verb, m->uuid, esm_state_name(m->state));
+    return true;
+}
+
+void esm_manager_update(struct esm_manager *mgr, const char *uuid, const cJSON *req,
+                        struct esm_op_result *out)
+{
+    struct esm_mapping *m = find(mgr, uuid);
+    if (!m) {
+        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
+        return;
+    }
+    if (in_use(m, "update", out)) {
+        return;
+    }
+    struct esm_parse_opts o = parse_opts(mgr);
+    struct esm_cfg_err err;
+    struct esm_config next;
+    if (!esm_config_merge_update(&next, &m->cfg, req, &o, &err)) {
+        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        return;
+    }
+    if (conflict(mgr, &next, m, out)) {
+        esm_config_cleanup(&next);
+        return;
+    }
+    struct esm_config prev = m->cfg;
+    enum esm_state prev_state = m->state;
+    enum esm_reason prev_reason = m->reason;
+    double prev_mod = m->last_modified;
+    m->cfg = next;
+    m->reason = ESM_REASON_USER_INITIATED;
+    m->last_modified = o.now;
+    if (prev.enabled && !next.enabled) {
+        m->state = ESM_STATE_DISABLING;
+    } else if (!prev.enabled && next.enabled) {
+        m->state = ESM_STATE_ENABLING;
+    } else {
+        m->state = ESM_STATE_UPDATING;
+    }
+    char why[512];
+    if (save(mgr, m, why, sizeof why) != 0) {
+        m->cfg = prev;
+        m->state = prev_state;
+        m->reason = prev_reason;
+        m->last_modified = prev_mod;
+        esm_config_cleanup(&next);
+        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
+        return;
+    }
+    esm_config_cleanup(&prev);
+    logf_(mgr, "mapping %s: updated (%s)", m->uuid, esm_state_name(m->state));
+    op_ok(out, snapshot(m));
+    reconcile(mgr, m);
+}
+
+void esm_manager_delete(struct esm_manager *mgr, const char *uuid, struct esm_op_result *out)
+{
+    struct esm_mapping *m = find(mgr, uuid);
+    if (!m) {
+        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
+        return;
+    }
+    if (in_use(m, "delete", out)) {
+        return;
+    }
+    enum esm_state prev = m->state;
+    m->state = ESM_STATE_DELETING;
+    m->reason = ESM_REASON_USER_INITIATED;
+    char why[512];
+    if (save(mgr, m, why, sizeof why) != 0) {
+        m->state = prev;
+        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
+        return;
+    }
+    op_ok(out, snapshot(m));
+    reconcile(mgr, m);
+}
+
+static bool function_matches(const struct esm_function_ref *f, const struct esm_function_ref *m)
+{
+    return !strcmp(f->partition, m->partition) && !strcmp(f->region, m->region) &&
+           !strcmp(f->account, m->account) && !strcmp(f->name, m->name) &&
+           (!f->qualifier || (m->qualifier && !strcmp(f->qualifier, m->qualifier)));
+}
+
+void esm_manager_list(struct esm_manager *mgr, const char *function_name,
+                      const char *event_source_arn, const char *marker, long max_items,
+                      struct esm_op_result *out)
+{
+    struct esm_parse_opts o = parse_opts(mgr);
+    struct esm_function_ref fref = {0};
+    char why[256];
+    if (function_name && !esm_function_ref_parse(&fref, function_name, &o, why, sizeof why)) {
+        op_fail(out, ESM_OP_INVALID,
+                "1 validation error detected: Value '%.200s' at 'FunctionName' failed to satisfy "
+                "constraint: %s",
+                function_name, why);
+        return;
+    }
+    if (max_items < 0 || max_items > 10000) {
+        op_fail(out, ESM_OP_INVALID,
+                "1 validation error detected: Value '%ld' at 'MaxItems' failed to satisfy "
+                "constraint: Member must be an integer between 1 and 10000",
+                max_items);
+        esm_function_ref_cleanup(&fref);
+        return;
+    }
+    uint64_t after = 0;
+    if (marker) {
+        char *end = NULL;
+        unsigned long long v = strtoull(marker, &end, 10);
+        if (!*marker || !end || *end || marker[0] == '-') {
+            op_fail(out, ESM_OP_INVALID,
+                    "Invalid Marker '%.100s': use the NextMarker of a previous response", marker);
+            esm_function_ref_cleanup(&fref);
+            return;
+        }
+        after = v;
+    }
+    size_t page = max_items > 0 && max_items < 100 ? (size_t)max_items : 100;
+    cJSON *body = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(body, "EventSourceMappings");
+    size_t n = 0;
+    uint64_t last = 0;
+    bool more = false;
+    for (struct esm_mapping *m = mgr->head; m && arr; m = m->next) {
+        if (m->seq <= after || (function_name && !function_matches(&fref, &m->cfg.fn)) ||
+            event_source_arn) {
+            continue; // self-managed mappings have no EventSourceArn
+        }
+        if (n == page) {
+            more = true;
+            break;
+        }
+        cJSON_AddItemToArray(arr, snapshot(m));
+        last = m->seq;
+        n++;
+    }
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof next, "%llu", (unsigned long long)last);
+        cJSON_AddStringToObject(body, "NextMarker", next);
+    }
+    esm_function_ref_cleanup(&fref);
+    op_ok(out, arr ? body : (cJSON_Delete(body), NULL));
+}
+
+// ---- restore ---------------------------------------------------------------------------------
+
+static bool restore_one(void *ctx, const char *name, const char *text, size_t len, char *why,
+                        size_t why_len)
+{
+    struct esm_manager *mgr = ctx;
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "UUID");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "Seq");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "Request");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "State");
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "LastProcessingResult");
+    const cJSON *mod = cJSON_GetObjectItemCaseSensitive(o, "LastModified");
+    char expect[64];
+    bool ok = false;
+    struct esm_mapping *m = NULL;
+    if (!o) {
+        snprintf(why, why_len, "not valid JSON");
+        goto out;
+    }
+    if (!cJSON_IsString(u) || strlen(u->valuestring) != 36 || !cJSON_IsNumber(seq) ||
+        seq->valuedouble < 1 || !cJSON_IsObject(req) || !cJSON_IsString(st) ||
+        !cJSON_IsString(res) || !cJSON_IsNumber(mod)) {
+        snprintf(why, why_len,
+                 "missing or mistyped UUID, Seq, Request, State, LastProcessingResult or "
+                 "LastModified");
+        goto out;
+    }
+    snprintf(expect, sizeof expect, "%s.json", u->valuestring);
+    if (strcmp(expect, name) != 0 || find(mgr, u->valuestring)) {
+        snprintf(why, why_len, "its UUID %s does not match the file name", u->valuestring);
+        goto out;
+    }
+    m = calloc(1, sizeof *m);
+    struct esm_parse_opts po = {0, mgr->cfg.region, mgr->cfg.account};
+    struct esm_cfg_err err;
+    if (!m || !esm_config_parse(&m->cfg, req, &po, &err)) {
+        snprintf(why, why_len, "invalid stored request: %s", m ? err.message : "out of memory");
+        free(m);
+        goto out;
+    }
+    memcpy(m->uuid, u->valuestring, 37);
+    m->seq = (uint64_t)seq->valuedouble;
+    m->last_modified = mod->valuedouble;
+    m->state = !strcmp(st->valuestring, "Deleting") ? ESM_STATE_DELETING
+               : m->cfg.enabled                     ? ESM_STATE_ENABLING
+                                                    : ESM_STATE_DISABLED;
+    m->reason = ESM_REASON_USER_INITIATED;
+    if (!set_result(m, res->valuestring)) {
+        free_mapping(m);
+        snprintf(why, why_len, "out of memory");
+        goto out;
+    }
+    link_sorted(mgr, m);
+    if (m->seq >= mgr->next_seq) {
+        mgr->next_seq = m->seq + 1;
+    }
+    ok = true;
+out:
+    cJSON_Delete(o);
+    return ok;
+}
+
+static void restore_report(void *ctx, const char *line)
+{
+    logf_(ctx, "%s", line);
+}
+
+unsigned esm_manager_restore(struct esm_manager *mgr)
+{
+    if (!mgr->cfg.store) {
+        return 0;
+    }
+    unsigned loaded = 0, bad = 0;
+    if (esm_store_load_all(mgr->cfg.store, restore_one, restore_report, mgr, &loaded, &bad) != 0) {
+        logf_(mgr, "cannot list the state directory %s", esm_store_dir(mgr->cfg.store));
+        return 0;
+    }
+    logf_(mgr, "restored %u mapping%s from %s%s", loaded, loaded == 1 ? "" : "s",
+          esm_store_dir(mgr->cfg.store), bad ? " (some files were moved aside, see above)" : "");
+    unsigned n = esm_manager_count(mgr);
+    struct esm_mapping **all = calloc(n + 1, sizeof *all);
+    if (!all) {
+        return loaded;
+    }
+    unsigned i = 0;
+    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
+        all[i++] = m;
+    }
+    for (i = 0; i < n; i++) {
+        save_or_log(mgr, all[i]);
+        reconcile(mgr, all[i]);
+    }
+    free(all);
+    return loaded;
+}
+
+// ---- the runner of a build without a Kafka consumer ------------------------------------------
+
+static void unavailable_start(void *impl, struct esm_mapping *m)
+{
+    esm_manager_on_stopped(impl, m, ESM_REASON_CONSUMER_NOT_AVAILABLE,
+                           "The Kafka consumer is not available in this build of kesm, so this "
+                           "mapping is stored but does not poll its topic.");
+}
+
+static void unavailable_stop(void *impl, struct esm_mapping *m)
+{
+    esm_manager_on_stopped(impl, m, ESM_REASON_USER_INITIATED, NULL);
+}
+
+static const struct esm_runner_ops unavailable_ops = {
+    "unavailable", unavailable_start, noop_runner_call, unavailable_stop, noop_runner_free,
+};
+
+struct esm_runner esm_runner_unavailable(struct esm_manager *mgr)
+{
+    struct esm_runner r = {&unavailable_ops, mgr};
+    return r;
+}
