@@ -1,4 +1,6 @@
 // kesm.c: main(). Parses the subcommand and hands off; nothing of substance lives here.
+#include "esm/serve.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +18,8 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"run", "run one event source mapping from a JSON file (--config mapping.json)", false, NULL},
-    {"serve", "serve the event source mapping API and run the mappings it manages", false, NULL},
+    {"serve", "serve the event source mapping API and run the mappings it manages", true,
+     esm_serve_main},
     {"version", "print the version", true, NULL},
     {"help", "print this help", true, NULL},
 };
