@@ -89,6 +89,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIBS)
 
 unit-bins: $(TEST_BINS)
 
+# Test drivers: tests/tools/<name>.c -> $(BUILD)/tools/<name>, one program each, linked with
+# net/ and proto/ only; built with the unit tests (so integration tests find them in build/asan).
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnet.a $(BUILD)/libproto.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libnet.a $(BUILD)/libproto.a $(PKG_LIBS) \
+		-lcrypto
+
+unit-bins: $(TOOL_BINS)
+
 # ---- fuzz targets: corpus replay (gcc, ASan) and libFuzzer (clang) ----------------------------
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 REPLAY_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRCS))
