@@ -322,12 +322,15 @@ static enum net_tls_fail explain_verify(long v, const char *host, char *buf, siz
     }
 }
 
-static enum net_tls_fail explain_reason(int lib, int reason, bool client_cert, char *buf,
-                                        size_t len)
+static enum net_tls_fail explain_reason(unsigned long e, bool client_cert, char *buf, size_t len)
 {
-    const char *r = ERR_reason_error_string(ERR_PACK(lib, 0, reason));
+    int lib = ERR_GET_LIB(e);
+    int reason = ERR_GET_REASON(e);
+    const char *r = ERR_reason_error_string(e);
+    char num[48];
     if (r == NULL) {
-        r = "unknown";
+        snprintf(num, sizeof num, "error %d:%d", lib, reason);
+        r = num;
     }
     if (lib != ERR_LIB_SSL) {
         snprintf(buf, len, "TLS: handshake failed: %s", r);
@@ -379,13 +382,17 @@ enum net_tls_fail net_tls_explain(struct bufferevent *bev, const struct net_tls_
                                   const char *host, bool in_handshake, char *buf, size_t len)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    // The bufferevent queues OpenSSL's error codes (innermost first) and also bare
+    // SSL_get_error() values (library 0); the first real library error is the most specific.
     unsigned long e, last = 0;
     bool verify_failed = false;
     while ((e = bufferevent_get_openssl_error(bev)) != 0) {
         if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
             verify_failed = true;
         }
-        last = e;
+        if (last == 0 && ERR_GET_LIB(e) != 0) {
+            last = e;
+        }
     }
     ERR_clear_error();
     long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
@@ -393,7 +400,7 @@ enum net_tls_fail net_tls_explain(struct bufferevent *bev, const struct net_tls_
         return explain_verify(v, host, buf, len);
     }
     if (last != 0) {
-        return explain_reason(ERR_GET_LIB(last), ERR_GET_REASON(last), ctx->client_cert, buf, len);
+        return explain_reason(last, ctx->client_cert, buf, len);
     }
     if (!in_handshake) {
         return NET_TLS_FAIL_NONE;
