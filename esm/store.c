@@ -206,23 +206,24 @@ out:
 static void move_aside(struct esm_store *s, const char *name, const char *reason,
                        esm_store_report_fn report, void *ctx)
 {
-    char stamp[32], dst[512], line[1024];
+    char stamp[32], dst[320], line[2048];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(dst, sizeof dst, "%s.corrupt-%s", name, stamp);
+    snprintf(dst, sizeof dst, "%.255s.corrupt-%s", name, stamp);
     for (int i = 1; i < 100 && faccessat(s->dirfd, dst, F_OK, 0) == 0; i++) {
-        snprintf(dst, sizeof dst, "%s.corrupt-%s-%d", name, stamp, i);
+        snprintf(dst, sizeof dst, "%.255s.corrupt-%s-%d", name, stamp, i);
     }
     if (renameat(s->dirfd, name, s->dirfd, dst) == 0) {
         fsync(s->dirfd);
-        snprintf(line, sizeof line, "state file %s/%s not restored (%s); moved aside to %s", s->dir,
-                 name, reason, dst);
+        snprintf(line, sizeof line,
+                 "state file %.400s/%.255s not restored (%.700s); moved aside to %s", s->dir, name,
+                 reason, dst);
     } else {
         snprintf(line, sizeof line,
-                 "state file %s/%s not restored (%s); could not move it aside: %s", s->dir, name,
-                 reason, strerror(errno));
+                 "state file %.400s/%.255s not restored (%.700s); could not move it aside: %s",
+                 s->dir, name, reason, strerror(errno));
     }
     if (report) {
         report(ctx, line);
@@ -279,10 +280,11 @@ int esm_store_load_all(struct esm_store *s, esm_store_load_fn load, esm_store_re
         const char *name = names[i];
         char why[512] = "";
         if (has_suffix(name, ".json.tmp")) {
-            char line[700];
+            char line[1024];
             unlinkat(s->dirfd, name, 0);
             snprintf(line, sizeof line,
-                     "state file %s/%s was left by an interrupted write; removed it", s->dir, name);
+                     "state file %.400s/%.255s was left by an interrupted write; removed it",
+                     s->dir, name);
             if (report) {
                 report(ctx, line);
             }
