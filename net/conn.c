@@ -555,6 +555,16 @@ static void on_bev_event(struct bufferevent *bev, short what, void *arg)
         size_t pending = evbuffer_get_length(bufferevent_get_input(bev));
         if (tf != NET_TLS_FAIL_NONE) {
             conn_fail(c, NET_ERR_TLS, tf, "%s", msg);
+        } else if (c->cfg.tls != NULL && c->state == NET_CONN_API_VERSIONS && !c->apiv_retried &&
+                   pending == 0 && !net_tls_ctx_has_client_cert(c->cfg.tls)) {
+            // With TLS 1.3 a server that wants a client certificate finds out after the
+            // handshake and sends an alert; a reset often overtakes the alert, so a close
+            // before the first answer, without a client certificate, is read as that.
+            conn_fail(c, NET_ERR_TLS, NET_TLS_CLIENT_CERT_REQUIRED,
+                      "TLS: client certificate required: the broker closed the connection right "
+                      "after the TLS handshake; it requires a client certificate and none is "
+                      "configured (%s)",
+                      (what & BEV_EVENT_EOF) ? "closed" : evutil_socket_error_to_string(sock_err));
         } else if (what & BEV_EVENT_EOF) {
             if (pending > 0) {
                 conn_fail(c, NET_ERR_DISCONNECTED, tf,

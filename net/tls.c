@@ -118,14 +118,17 @@ static bool load_key(SSL_CTX *ssl, const char *path, const char *password, char 
         snprintf(why, len, "cannot open it");
         return false;
     }
+    // An encrypted PEM key says so in its first lines ("BEGIN ENCRYPTED PRIVATE KEY", or the
+    // legacy "Proc-Type: 4,ENCRYPTED"); the decoder's own errors for a wrong password vary.
+    char head[256];
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    head[n] = '\0';
+    bool encrypted = strstr(head, "ENCRYPTED") != NULL;
+    rewind(f);
     EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, password_cb, (void *)(uintptr_t)password);
     fclose(f);
     if (key == NULL) {
-        unsigned long e = ERR_peek_last_error();
-        int r = ERR_GET_REASON(e);
-        bool decrypt = r == EVP_R_BAD_DECRYPT || r == PEM_R_BAD_PASSWORD_READ ||
-                       r == PEM_R_BAD_DECRYPT || r == PEM_R_PROBLEMS_GETTING_PASSWORD;
-        if (decrypt || (password == NULL && r == PEM_R_BAD_PASSWORD_READ)) {
+        if (encrypted) {
             snprintf(why, len, "%s",
                      password ? "cannot decrypt it (wrong password?)"
                               : "it is encrypted and no password was given");
