@@ -5,7 +5,8 @@
 //   2. read the response header (always header v0, even for v3) with kp_resp_hdr_parse;
 //   3. call kp_api_versions_fallback on the body FIRST: if it returns >= 0 the broker answered
 //      UNSUPPORTED_VERSION (35) and the body must not be trusted; resend ApiVersions at the version
-//      it returns (0 when nothing better is known);
+//      it returns (0 when nothing better is known; a broker that refuses v0 too is hopeless,
+//      so retry at most once);
 //   4. otherwise parse the body with kp_api_versions_resp_parse, then call kp_negotiate to fill a
 //      struct kp_versions with the version to use for every API kesm speaks.
 //
