@@ -5,6 +5,7 @@
 // memory and a batch is assembled by copying fragments between group headers.
 #include "invoke/batcher.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -562,6 +563,29 @@ bool batch_has_record(const struct batch *batch, const char *key, int64_t offset
         return false;
     }
     return false;
+}
+
+bool batch_check_failures(const struct batch *batch, struct inv_result *res)
+{
+    if (res->kind != INV_RESULT_PARTIAL) {
+        return true;
+    }
+    for (size_t i = 0; i < res->num_failures; i++) {
+        const struct inv_item_failure *f = &res->failures[i];
+        if (!batch_has_record(batch, f->partition, f->offset)) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "batchItemFailures names %.100s offset %lld, which is not in the batch",
+                     f->partition, (long long)f->offset);
+            int status = res->status;
+            inv_result_cleanup(res);
+            res->kind = INV_RESULT_FUNCTION_ERROR;
+            res->status = status;
+            res->message = inv_xstrdup(msg);
+            return false;
+        }
+    }
+    return true;
 }
 
 void batch_free(struct batch *batch)

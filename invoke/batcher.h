@@ -40,6 +40,7 @@
 #include "invoke/buf.h"
 #include "invoke/event_json.h"
 #include "invoke/record.h"
+#include "invoke/transport.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -151,6 +152,11 @@ size_t batcher_inflight(const struct batcher *b);
 // batch_has_record reports whether the record (partition key "<topic>-<partition>", offset) is in
 // |batch|: the check for batchItemFailures identifiers (an unknown one fails the whole batch).
 bool batch_has_record(const struct batch *batch, const char *key, int64_t offset);
+
+// batch_check_failures applies Lambda's rule to an INV_RESULT_PARTIAL result: if any identifier
+// names a record that is not in |batch|, the whole batch failed (the result becomes
+// INV_RESULT_FUNCTION_ERROR with a message naming it). Returns true if |res| was left unchanged.
+bool batch_check_failures(const struct batch *batch, struct inv_result *res);
 
 // batch_free frees a batch without completing it (only for batches that outlive their batcher).
 // NULL is a no-op.

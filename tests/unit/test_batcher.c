@@ -397,6 +397,25 @@ static void test_batch_has_record(void **state)
     assert_false(batch_has_record(bt, "orders-2", 3));
     assert_false(batch_has_record(bt, "orders-1", 3));
     assert_false(batch_has_record(bt, "orders", 3));
+    // batchItemFailures identifiers: known ones keep the partial result, an unknown one fails all.
+    struct inv_result res;
+    inv_result_init(&res);
+    const char *known = "{\"batchItemFailures\":[{\"itemIdentifier\":"
+                        "{\"partition\":\"orders-0\",\"offset\":5}}]}";
+    inv_result_from_response(&res, known, strlen(known), true);
+    assert_int_equal(res.kind, INV_RESULT_PARTIAL);
+    assert_true(batch_check_failures(bt, &res));
+    assert_int_equal(res.kind, INV_RESULT_PARTIAL);
+    const char *unknown = "{\"batchItemFailures\":[{\"itemIdentifier\":{\"partition\":"
+                          "\"orders-0\",\"offset\":5}},{\"itemIdentifier\":{\"partition\":"
+                          "\"orders-7\",\"offset\":5}}]}";
+    inv_result_from_response(&res, unknown, strlen(unknown), true);
+    assert_int_equal(res.num_failures, 2);
+    assert_false(batch_check_failures(bt, &res));
+    assert_int_equal(res.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_string_equal(res.message,
+                        "batchItemFailures names orders-7 offset 5, which is not in the batch");
+    inv_result_cleanup(&res);
     batcher_complete(b, bt, 1, NULL);
     // Dropping a partition forgets its queue and its last offset.
     add(b, 0, 10, 1);

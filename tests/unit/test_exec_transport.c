@@ -1,0 +1,337 @@
+// test_exec_transport.c: the exec transport with real children (sh scripts written by the test):
+// success with the exact event on stdin, non-zero exit, batchItemFailures, malformed JSON,
+// timeout (child and grandchild killed), death by signal, a child that ignores stdin, a program
+// that cannot start, concurrent jobs and cancel.
+#include "invoke/transport.h"
+#include "tests/lib/unit.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct got {
+    int calls;
+    uint64_t id;
+    enum inv_result_kind kind;
+    int status;
+    char message[512];
+    size_t num_failures;
+    char first_partition[64];
+    int64_t first_offset;
+};
+
+static void on_done(void *ctx, uint64_t id, const struct inv_result *res)
+{
+    struct got *g = ctx;
+    g->calls++;
+    g->id = id;
+    g->kind = res->kind;
+    g->status = res->status;
+    snprintf(g->message, sizeof g->message, "%s", res->message ? res->message : "");
+    g->num_failures = res->num_failures;
+    if (res->num_failures) {
+        snprintf(g->first_partition, sizeof g->first_partition, "%s", res->failures[0].partition);
+        g->first_offset = res->failures[0].offset;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+// drive runs the transport until |n| callbacks arrived in |g| (or 10 s passed).
+static void drive(struct inv_transport *t, struct got *g, size_t n)
+{
+    double end = now_s() + 10;
+    for (;;) {
+        size_t calls = 0;
+        for (size_t i = 0; i < n; i++) {
+            calls += (size_t)g[i].calls;
+        }
+        if (calls >= n || now_s() > end) {
+            break;
+        }
+        assert_true(inv_transport_run(t, 100) == 0 || errno == EINTR);
+    }
+}
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/kesm-exec-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct inv_transport *sh(const char *script, uint32_t timeout_ms, bool report)
+{
+    struct inv_exec_cfg cfg = {
+        .shell_command = script, .timeout_ms = timeout_ms, .report_batch_item_failures = report};
+    struct inv_transport *t;
+    struct inv_err err;
+    assert_int_equal(inv_exec_new(&t, &cfg, &err), 0);
+    assert_string_equal(inv_transport_name(t), "exec");
+    return t;
+}
+
+static struct got run_one(const char *script, uint32_t timeout_ms, bool report, const char *payload,
+                          size_t len)
+{
+    struct inv_transport *t = sh(script, timeout_ms, report);
+    struct got g = {0};
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(t, payload, len, on_done, &g, &id, NULL), 0);
+    assert_int_equal(g.calls, 0); // never called back inside submit
+    drive(t, &g, 1);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.id, id);
+    inv_transport_free(t);
+    return g;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    p[n] = '\0';
+    *len = (size_t)n;
+    return p;
+}
+
+static void test_success_gets_exact_event(void **state)
+{
+    (void)state;
+    // 3 MB: far more than a pipe buffer, so the writes are partial and non-blocking.
+    size_t len = 3 * 1024 * 1024;
+    char *payload = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        payload[i] = (char)('a' + i % 26);
+    }
+    char script[256];
+    snprintf(script, sizeof script, "cat > '%s/in'", dir);
+    struct got g = run_one(script, 10000, true, payload, len);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    assert_int_equal(g.status, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/in", dir);
+    size_t got_len;
+    char *got = read_file(path, &got_len);
+    assert_int_equal(got_len, len);
+    assert_memory_equal(got, payload, len);
+    free(got);
+    free(payload);
+}
+
+static void test_nonzero_exit_is_function_error(void **state)
+{
+    (void)state;
+    struct got g =
+        run_one("cat >/dev/null; echo '{\"errorMessage\":\"boom\"}'; exit 3", 10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_int_equal(g.status, 3);
+    assert_string_equal(g.message, "exec: exited with status 3: {\"errorMessage\":\"boom\"}\n");
+}
+
+static void test_batch_item_failures(void **state)
+{
+    (void)state;
+    const char *script = "cat >/dev/null; printf '%s' '{\"batchItemFailures\":[{\"itemIdentifier\":"
+                         "{\"partition\":\"orders-0\",\"offset\":4712}},{\"itemIdentifier\":"
+                         "{\"partition\":\"orders-3\",\"offset\":90}}]}'";
+    struct got g = run_one(script, 10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_PARTIAL);
+    assert_int_equal(g.num_failures, 2);
+    assert_string_equal(g.first_partition, "orders-0");
+    assert_int_equal(g.first_offset, 4712);
+    // Without ReportBatchItemFailures the response is ignored.
+    g = run_one(script, 10000, false, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    // Empty list and null mean success.
+    g = run_one("cat >/dev/null; echo '{\"batchItemFailures\":[]}'", 10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    g = run_one("cat >/dev/null; echo null", 10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+}
+
+static void test_malformed_json_fails_batch(void **state)
+{
+    (void)state;
+    struct got g =
+        run_one("cat >/dev/null; echo '{\"batchItemFailures\":[{'", 10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_non_null(strstr(g.message, "malformed response: not JSON"));
+    g = run_one("cat >/dev/null; echo '{\"batchItemFailures\":[{\"itemIdentifier\":"
+                "{\"partition\":\"\",\"offset\":1}}]}'",
+                10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_non_null(strstr(g.message, "batchItemFailures[0]"));
+}
+
+static bool process_gone(pid_t pid)
+{
+    // Gone, or a zombie waiting for its (new) parent: either way it no longer runs.
+    for (int i = 0; i < 100; i++) {
+        char path[64], buf[256];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            return true;
+        }
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')');
+        if (rp && (rp[2] == 'Z' || rp[2] == 'X')) {
+            return true;
+        }
+        usleep(20000);
+    }
+    return false;
+}
+
+static void test_timeout_kills_child_and_grandchild(void **state)
+{
+    (void)state;
+    char script[256];
+    snprintf(script, sizeof script, "echo $$ > '%s/pid'; sleep 30 & echo $! > '%s/gpid'; wait", dir,
+             dir);
+    double t0 = now_s();
+    struct got g = run_one(script, 300, true, "{}", 2);
+    double took = now_s() - t0;
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_string_equal(g.message, "exec: timed out after 300 ms (killed)");
+    assert_true(took >= 0.29 && took < 5.0);
+    char path[128];
+    size_t n;
+    snprintf(path, sizeof path, "%s/pid", dir);
+    char *pid = read_file(path, &n);
+    snprintf(path, sizeof path, "%s/gpid", dir);
+    char *gpid = read_file(path, &n);
+    assert_true(process_gone((pid_t)atoi(pid)));
+    assert_true(process_gone((pid_t)atoi(gpid)));
+    free(pid);
+    free(gpid);
+}
+
+static void test_signal_and_ignored_stdin(void **state)
+{
+    (void)state;
+    struct got g = run_one("kill -9 $$", 10000, true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_string_equal(g.message, "exec: killed by signal 9");
+    // A child that exits without reading 1 MB of stdin: EPIPE, not SIGPIPE; its status decides.
+    size_t len = 1024 * 1024;
+    char *payload = calloc(1, len);
+    memset(payload, 'x', len);
+    g = run_one("exit 0", 10000, true, payload, len);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    g = run_one("exit 1", 10000, true, payload, len);
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_int_equal(g.status, 1);
+    free(payload);
+}
+
+static void test_argv_without_shell_and_spawn_failure(void **state)
+{
+    (void)state;
+    const char *argv[] = {"cat", NULL}; // PATH search, no shell: the response echoes the event
+    struct inv_exec_cfg cfg = {.argv = argv, .timeout_ms = 10000, .report_batch_item_failures = 1};
+    struct inv_transport *t;
+    assert_int_equal(inv_exec_new(&t, &cfg, NULL), 0);
+    struct got g = {0};
+    uint64_t id;
+    const char *ev = "{\"batchItemFailures\":[{\"itemIdentifier\":{\"partition\":\"t-1\","
+                     "\"offset\":9}}]}";
+    assert_int_equal(inv_transport_submit(t, ev, strlen(ev), on_done, &g, &id, NULL), 0);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_PARTIAL);
+    assert_string_equal(g.first_partition, "t-1");
+    inv_transport_free(t);
+
+    const char *bad[] = {"/nonexistent/kesm-function", "x", NULL};
+    cfg.argv = bad;
+    assert_int_equal(inv_exec_new(&t, &cfg, NULL), 0);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g, &id, NULL), 0);
+    assert_int_equal(g.calls, 0);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_FATAL);
+    assert_string_equal(g.message,
+                        "exec: cannot execute '/nonexistent/kesm-function': No such file or "
+                        "directory");
+    inv_transport_free(t);
+
+    struct inv_err err;
+    struct inv_exec_cfg none = {.timeout_ms = 1};
+    assert_int_equal(inv_exec_new(&t, &none, &err), -1);
+    assert_string_equal(err.msg, "exec: no command configured");
+}
+
+static void test_concurrent_jobs_and_cancel(void **state)
+{
+    (void)state;
+    struct inv_transport *t = sh("cat >/dev/null; sleep 1; echo '{}'", 10000, true);
+    struct got g[4];
+    memset(g, 0, sizeof g);
+    uint64_t ids[4];
+    double t0 = now_s();
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g[i], &ids[i], NULL), 0);
+    }
+    drive(t, g, 3);
+    double took = now_s() - t0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].kind, INV_RESULT_OK);
+        assert_int_equal(g[i].id, ids[i]);
+    }
+    assert_true(took >= 1.0 && took < 2.5); // ran side by side, not 3 x 1 s in a row
+    inv_transport_free(t);
+
+    t = sh("sleep 30", 60000, true);
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g[3], &ids[3], NULL), 0);
+    assert_int_equal(inv_transport_cancel(t, ids[3]), 0);
+    assert_int_equal(inv_transport_cancel(t, ids[3]), -1);
+    for (int i = 0; i < 5; i++) {
+        inv_transport_run(t, 50);
+    }
+    assert_int_equal(g[3].calls, 0);
+    inv_transport_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_success_gets_exact_event),
+        cmocka_unit_test(test_nonzero_exit_is_function_error),
+        cmocka_unit_test(test_batch_item_failures),
+        cmocka_unit_test(test_malformed_json_fails_batch),
+        cmocka_unit_test(test_timeout_kills_child_and_grandchild),
+        cmocka_unit_test(test_signal_and_ignored_stdin),
+        cmocka_unit_test(test_argv_without_shell_and_spawn_failure),
+        cmocka_unit_test(test_concurrent_jobs_and_cancel),
+    };
+    return cmocka_run_group_tests_name("exec_transport", tests, setup, teardown);
+}
