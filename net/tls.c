@@ -143,7 +143,14 @@ static bool load_key(SSL_CTX *ssl, const char *path, const char *password, char 
     int ok = SSL_CTX_use_PrivateKey(ssl, key);
     EVP_PKEY_free(key);
     if (ok != 1) {
-        snprintf(why, len, "unusable key");
+        unsigned long e = ERR_peek_last_error();
+        if (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+            ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH) {
+            snprintf(why, len, "does not match the client certificate");
+        } else {
+            char reason[160];
+            snprintf(why, len, "unusable key (%s)", last_ssl_error(reason, sizeof reason));
+        }
         return false;
     }
     if (SSL_CTX_check_private_key(ssl) != 1) {
