@@ -59,6 +59,38 @@ static void test_parse_mock_v0(void **state)
     guarded_free(&g);
 }
 
+// The mock answers v1 and v2 with the same list plus ThrottleTimeMs.
+static void test_parse_mock_v1_v2(void **state)
+{
+    (void)state;
+    const char *names[] = {"api_versions_resp_v1.bin", "api_versions_resp_v2.bin"};
+    for (int16_t v = 1; v <= 2; v++) {
+        struct guarded g;
+        golden_load_guarded(&g, names[v - 1]);
+        kr body = body_of(&g);
+        kr copy = body;
+        struct kp_api_versions_resp resp;
+        assert_int_equal(kp_api_versions_resp_parse(&body, v, &resp, NULL), KP_OK);
+        assert_int_equal(resp.error_code, 0);
+        assert_int_equal(resp.throttle_time_ms, 0);
+        assert_int_equal(resp.num_api_keys, sizeof mock_keys / sizeof mock_keys[0]);
+        struct kp_api_versions_iter it = resp.api_keys;
+        struct kp_api_versions_key k;
+        size_t i = 0;
+        while (kp_api_versions_next_key(&it, &k)) {
+            assert_int_equal(k.api_key, mock_keys[i].api_key);
+            assert_int_equal(k.max_version, mock_keys[i].max_version);
+            i++;
+        }
+        assert_int_equal(i, resp.num_api_keys);
+        proto_check_bounds(copy.p, copy.len, v, parse_cb, &resp);
+        // Read as v0 the throttle time is four bytes left over.
+        body = copy;
+        assert_int_equal(kp_api_versions_resp_parse(&body, 0, &resp, NULL), KP_ERR_MALFORMED);
+        guarded_free(&g);
+    }
+}
+
 // A v3 body as a Kafka >= 2.4 broker writes it, built from ApiVersionsResponse.json.
 static const char v3_body_hex[] = "00 00"                      // ErrorCode 0
                                   "04"                         // ApiKeys: compact count 3 (+1)
@@ -331,6 +363,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_mock_v0),
+        cmocka_unit_test(test_parse_mock_v1_v2),
         cmocka_unit_test(test_parse_v3),
         cmocka_unit_test(test_parse_v1_and_bad_version),
         cmocka_unit_test(test_mock_v3_answer_falls_back),

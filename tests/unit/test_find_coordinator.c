@@ -45,6 +45,56 @@ static void test_mock_v2(void **state)
     guarded_free(&g);
 }
 
+// The mock's v0 and v1 answers, and the requests that produced them.
+static void test_mock_v0_v1(void **state)
+{
+    (void)state;
+    const char *resp_files[] = {"find_coordinator_resp_v0.bin", "find_coordinator_resp_v1.bin"};
+    const char *req_files[] = {"find_coordinator_req_v0.bin", "find_coordinator_req_v1.bin"};
+    for (int16_t v = 0; v <= 1; v++) {
+        struct guarded g;
+        golden_load_guarded(&g, resp_files[v]);
+        kr body;
+        kr_init(&body, g.data + 4, g.len - 4);
+        int32_t corr;
+        assert_int_equal(kp_resp_hdr_parse(&body, KP_API_FIND_COORDINATOR, v, &corr, NULL), KP_OK);
+        kr copy = body;
+        struct kp_find_coordinator_resp resp;
+        assert_int_equal(kp_find_coordinator_resp_parse(&body, v, &resp, NULL), KP_OK);
+        struct kp_find_coordinator_iter it;
+        struct kp_find_coordinator_coord c;
+        kp_find_coordinator_coordinators(&resp, &it);
+        assert_true(kp_find_coordinator_next_coordinator(&it, &c));
+        assert_int_equal(c.error_code, 0);
+        assert_true(c.error_message_null);
+        assert_int_equal(c.node_id, 1);
+        assert_true(kr_eq_cstr(&c.host, "127.0.0.1"));
+        assert_false(kp_find_coordinator_next_coordinator(&it, &c));
+        proto_check_bounds(copy.p, copy.len, v, parse_cb, &resp);
+        guarded_free(&g);
+
+        golden_load_guarded(&g, req_files[v]);
+        kr r;
+        kr_init(&r, g.data + 4, g.len - 4);
+        struct kp_req_hdr hdr;
+        assert_int_equal(kp_req_hdr_parse(&r, &hdr, NULL), KP_OK);
+        const char *keys[] = {"capgroup"};
+        struct kp_find_coordinator_req req = {KP_COORDINATOR_GROUP, keys, 1};
+        kw w;
+        kw_init_grow(&w);
+        size_t pos, len;
+        assert_true(
+            kp_req_begin(&w, KP_API_FIND_COORDINATOR, v, hdr.correlation_id, "kesm-capture", &pos));
+        assert_true(kp_find_coordinator_req_write(&w, v, &req));
+        assert_true(kp_req_end(&w, pos));
+        assert_true(kw_finish(&w, &len));
+        assert_int_equal(len, g.len);
+        assert_memory_equal(kw_data(&w), g.data, len);
+        kw_cleanup(&w);
+        guarded_free(&g);
+    }
+}
+
 static void check_hex(const char *hex, int16_t version, struct kp_find_coordinator_resp *resp,
                       uint8_t *buf, size_t cap)
 {
@@ -189,9 +239,8 @@ static void test_request_writer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mock_v2),
-        cmocka_unit_test(test_v0_v3),
-        cmocka_unit_test(test_v4_batched),
+        cmocka_unit_test(test_mock_v2),        cmocka_unit_test(test_mock_v0_v1),
+        cmocka_unit_test(test_v0_v3),          cmocka_unit_test(test_v4_batched),
         cmocka_unit_test(test_request_writer),
     };
     return cmocka_run_group_tests_name("find_coordinator", tests, NULL, NULL);

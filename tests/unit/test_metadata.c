@@ -87,6 +87,79 @@ static void test_mock_v2(void **state)
     guarded_free(&g);
 }
 
+// frame_equals checks that |w| holds exactly the bytes of golden file |name|.
+static void frame_equals(kw *w, const char *name)
+{
+    struct guarded g;
+    golden_load_guarded(&g, name);
+    size_t len;
+    assert_true(kw_finish(w, &len));
+    assert_int_equal(len, g.len);
+    assert_memory_equal(kw_data(w), g.data, len);
+    guarded_free(&g);
+}
+
+static void test_mock_v1(void **state)
+{
+    (void)state;
+    const char *files[] = {"metadata_resp_v1.bin", "metadata_resp_v1_all.bin"};
+    for (size_t f = 0; f < 2; f++) {
+        struct guarded g;
+        golden_load_guarded(&g, files[f]);
+        kr body = body_of(&g, 1);
+        kr copy = body;
+        struct kp_metadata_resp resp;
+        assert_int_equal(kp_metadata_resp_parse(&body, 1, &resp, NULL), KP_OK);
+        assert_true(resp.cluster_id_null); // no ClusterId before v2
+        assert_int_equal(resp.controller_id, 0);
+        assert_int_equal(resp.num_brokers, 1);
+        struct kp_metadata_iter it, pi;
+        struct kp_metadata_broker b;
+        kp_metadata_brokers(&resp, &it);
+        assert_true(kp_metadata_next_broker(&it, &b));
+        assert_int_equal(b.node_id, 1);
+        assert_true(b.rack_null);
+        struct kp_metadata_topic t;
+        struct kp_metadata_partition p;
+        kp_metadata_topics(&resp, &it);
+        assert_true(kp_metadata_next_topic(&it, &t));
+        assert_true(kr_eq_cstr(&t.name, "cap"));
+        assert_false(t.is_internal);
+        assert_int_equal(t.num_partitions, 1);
+        kp_metadata_partitions(&it, &t, &pi);
+        assert_true(kp_metadata_next_partition(&pi, &p));
+        assert_int_equal(p.leader_id, 1);
+        assert_int_equal(kp_metadata_node(&p.isr_nodes, 0), 1);
+        assert_false(kp_metadata_next_topic(&it, &t));
+        proto_check_bounds(copy.p, copy.len, 1, parse_cb, &resp);
+        guarded_free(&g);
+    }
+    // The requests that produced them (written by the capture script from the schema).
+    struct kp_metadata_req_topic topic = {"cap", NULL};
+    struct kp_metadata_req one = {
+        .topics = &topic, .num_topics = 1, .allow_auto_topic_creation = true};
+    struct kp_metadata_req all = {.all_topics = true, .allow_auto_topic_creation = true};
+    const struct kp_metadata_req *reqs[] = {&one, &all};
+    const char *req_files[] = {"metadata_req_v1.bin", "metadata_req_v1_all.bin"};
+    for (size_t f = 0; f < 2; f++) {
+        struct guarded g;
+        golden_load_guarded(&g, req_files[f]);
+        kr r;
+        kr_init(&r, g.data + 4, g.len - 4);
+        struct kp_req_hdr hdr;
+        assert_int_equal(kp_req_hdr_parse(&r, &hdr, NULL), KP_OK);
+        kw w;
+        kw_init_grow(&w);
+        size_t pos;
+        assert_true(kp_req_begin(&w, KP_API_METADATA, 1, hdr.correlation_id, "kesm-capture", &pos));
+        assert_true(kp_metadata_req_write(&w, 1, reqs[f]));
+        assert_true(kp_req_end(&w, pos));
+        frame_equals(&w, req_files[f]);
+        kw_cleanup(&w);
+        guarded_free(&g);
+    }
+}
+
 // v12 (flexible, topic ids, leader epochs, offline replicas, null name), from
 // MetadataResponse.json.
 static const char v12_hex[] =
@@ -321,6 +394,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mock_v2),
+        cmocka_unit_test(test_mock_v1),
         cmocka_unit_test(test_v12),
         cmocka_unit_test(test_v9),
         cmocka_unit_test(test_bad_input),
