@@ -146,6 +146,11 @@ $(BUILD)/kmock: tests/broker/kmock.c
 
 kmock: build/kmock
 
+# Event JSON generator for tests/integration/event_json_powertools.sh.
+$(BUILD)/event_gen: tests/tools/event_gen.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) -lcrypto
+
 # ---- top-level targets -------------------------------------------------------------------------
 setup:
 	scripts/setup
