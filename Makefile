@@ -139,6 +139,11 @@ fuzz: setup
 	$(MAKE) fuzz-build
 	scripts/fuzz-campaign $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+# ---- benchmarks ------------------------------------------------------------------------------
+$(BUILD)/bench_records: bench/bench_records.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(PKG_LIBS)
+
 # ---- fixtures ----------------------------------------------------------------------------------
 $(BUILD)/kmock: tests/broker/kmock.c
 	@mkdir -p $(@D)
