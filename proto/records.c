@@ -185,14 +185,24 @@ enum kp_status kp_records_next_batch(struct kp_records_iter *it, struct kp_batch
     }
 }
 
-// read_headers checks |n| headers in |r| and leaves |r| after them.
-static bool read_headers(kr *r, uint32_t n)
+// read_headers checks |n| headers in |r|, leaves |r| after them, remembers the first ones in
+// |out| and leaves out->headers on the bytes after the remembered ones.
+static bool read_headers(kr *r, uint32_t n, struct kp_record *out)
 {
     for (uint32_t i = 0; i < n; i++) {
+        if (i == KP_RECORD_CACHED_HEADERS) {
+            out->headers = *r;
+        }
         kr k, v;
         bool vnull;
         if (!kr_vbytes(r, &k, NULL) || !kr_vbytes(r, &v, &vnull)) {
             return false;
+        }
+        if (i < KP_RECORD_CACHED_HEADERS) {
+            out->cached[i].key = k.p;
+            out->cached[i].key_len = (uint32_t)k.len;
+            out->cached[i].value = vnull ? NULL : v.p;
+            out->cached[i].value_len = (uint32_t)v.len;
         }
     }
     return true;
@@ -223,8 +233,8 @@ static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_recor
     if (num_headers < 0 || (uint64_t)num_headers * 2 > kr_left(rec)) {
         return kp_fail_as(err, rec, "record.headers_count", KP_ERR_MALFORMED);
     }
-    out->headers = *rec;
-    if (!read_headers(rec, (uint32_t)num_headers)) {
+    kr_init(&out->headers, NULL, 0);
+    if (!read_headers(rec, (uint32_t)num_headers, out)) {
         return kp_fail(err, rec, "record.header");
     }
     if (!kr_expect_done(rec)) {
@@ -232,6 +242,7 @@ static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_recor
     }
     out->num_headers = (uint32_t)num_headers;
     out->headers_left = out->num_headers;
+    out->headers_next = 0;
     b->prev_offset = off_delta;
     out->offset = b->base_offset + off_delta; // cannot overflow: off_delta <= last_offset_delta
     out->ts_type = b->ts_type;
@@ -291,10 +302,18 @@ enum kp_status kp_record_next_header(struct kp_record *rec, struct kp_header *ou
         *out_end = true;
         return KP_OK;
     }
-    if (!kr_vbytes(&rec->headers, &out->key, NULL) ||
-        !kr_vbytes(&rec->headers, &out->value, &out->value_null)) {
+    uint32_t i = rec->headers_next;
+    if (i < KP_RECORD_CACHED_HEADERS) {
+        static const uint8_t empty[1] = {0};
+        const uint8_t *k = rec->cached[i].key, *v = rec->cached[i].value;
+        kr_init(&out->key, k ? k : empty, rec->cached[i].key_len);
+        out->value_null = v == NULL;
+        kr_init(&out->value, v ? v : empty, v ? rec->cached[i].value_len : 0);
+    } else if (!kr_vbytes(&rec->headers, &out->key, NULL) ||
+               !kr_vbytes(&rec->headers, &out->value, &out->value_null)) {
         return kp_fail(err, &rec->headers, "record.header");
     }
+    rec->headers_next++;
     rec->headers_left--;
     return KP_OK;
 }

@@ -116,6 +116,10 @@ struct kp_batch {
     struct kp_arena *arena;
 };
 
+// KP_RECORD_CACHED_HEADERS is how many headers a record remembers from its validation pass, so
+// kp_record_next_header does not parse them twice.
+#define KP_RECORD_CACHED_HEADERS 4
+
 // struct kp_record is one record. key/value are views; *_null distinguishes null from empty.
 struct kp_record {
     int64_t offset;
@@ -127,8 +131,16 @@ struct kp_record {
     kr value;
     bool value_null;
     uint32_t num_headers;
-    kr headers; // private: the header bytes, walked by kp_record_next_header
+    // private: header iteration state
+    kr headers; // the header bytes after the cached ones
     uint32_t headers_left;
+    uint32_t headers_next;
+    struct {
+        const uint8_t *key;
+        const uint8_t *value; // NULL for a null value
+        uint32_t key_len;
+        uint32_t value_len;
+    } cached[KP_RECORD_CACHED_HEADERS];
 };
 
 // struct kp_header is one record header; the key is never null, the value may be.

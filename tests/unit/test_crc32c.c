@@ -50,6 +50,43 @@ static void test_table_from_polynomial(void **state)
     }
 }
 
+// zeros_register runs the bare CRC register (no inversions) over |n| zero bytes, bit by bit.
+static uint32_t zeros_register(uint32_t c, size_t n)
+{
+    for (size_t i = 0; i < 8 * n; i++) {
+        c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+    }
+    return c;
+}
+
+// The shift tables are the zero-bytes operator, which is linear: check each entry against the
+// images of the 32 basis registers.
+static void check_shift_table(const uint32_t t[4][256], size_t n)
+{
+    uint32_t basis[32];
+    for (int i = 0; i < 32; i++) {
+        basis[i] = zeros_register(1u << i, n);
+    }
+    for (int k = 0; k < 4; k++) {
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t v = b << (8 * k), want = 0;
+            for (int i = 0; i < 32; i++) {
+                if ((v >> i) & 1) {
+                    want ^= basis[i];
+                }
+            }
+            assert_int_equal(t[k][b], want);
+        }
+    }
+}
+
+static void test_shift_tables(void **state)
+{
+    (void)state;
+    check_shift_table(crc32c_long, KP_CRC32C_LONG);
+    check_shift_table(crc32c_short, KP_CRC32C_SHORT);
+}
+
 // The bitwise definition, for cross-checks.
 static uint32_t crc32c_bitwise(const uint8_t *p, size_t n)
 {
@@ -95,12 +132,35 @@ static void test_paths_agree(void **state)
     free(buf);
 }
 
+// Long buffers take the three-stream path (blocks of 3 x 8192 and 3 x 256 bytes).
+static void test_long_buffers(void **state)
+{
+    (void)state;
+    size_t cap = 100000 + 8;
+    uint8_t *buf = malloc(cap);
+    uint32_t x = 99;
+    for (size_t i = 0; i < cap; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    size_t lens[] = {767, 768, 769, 1000, 24575, 24576, 24577, 25000, 49152 + 768 + 13, 100000};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        for (size_t align = 0; align < 8; align += 3) {
+            uint32_t want = crc32c_bitwise(buf + align, lens[i]);
+            assert_int_equal(kp_crc32c_sw(0, buf + align, lens[i]), want);
+            assert_int_equal(kp_crc32c(0, buf + align, lens[i]), want);
+            assert_int_equal(kp_crc32c_hw(0, buf + align, lens[i]), want);
+        }
+    }
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_vectors),
-        cmocka_unit_test(test_table_from_polynomial),
-        cmocka_unit_test(test_paths_agree),
+        cmocka_unit_test(test_known_vectors), cmocka_unit_test(test_table_from_polynomial),
+        cmocka_unit_test(test_paths_agree),   cmocka_unit_test(test_shift_tables),
+        cmocka_unit_test(test_long_buffers),
     };
     return cmocka_run_group_tests_name("crc32c", tests, NULL, NULL);
 }
