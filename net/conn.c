@@ -114,7 +114,11 @@ static void cancel_resolve(struct net_conn *c)
     if (c->ticket != NULL) {
         c->ticket->c = NULL; // the ticket is freed by the (later) cancellation callback
         c->ticket = NULL;
+        if (c->dns_req != NULL) {
+            evdns_getaddrinfo_cancel(c->dns_req);
+        }
     }
+    c->dns_req = NULL;
     if (c->ai != NULL) {
         evutil_freeaddrinfo(c->ai);
         c->ai = NULL;
@@ -201,6 +205,7 @@ static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
         return;
     }
     c->ticket = NULL;
+    c->dns_req = NULL;
     c->dns_err = err;
     c->ai = ai;
     c->dns_done = true;
@@ -232,8 +237,8 @@ static void do_resolving(struct net_conn *c)
     c->dns_err = 0;
     struct evdns_getaddrinfo_request *rq =
         evdns_getaddrinfo(net_reactor_dns(c->reactor), c->host, port, &hints, on_resolved, t);
-    (void)rq; // cancellation goes through the ticket
     c->dns_sync = false;
+    c->dns_req = c->ticket != NULL ? rq : NULL; // NULL rq: it completed (or failed) already
     if (c->dns_done) {
         resolved(c);
     }

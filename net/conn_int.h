@@ -48,6 +48,7 @@ struct net_conn {
 
     // RESOLVING / CONNECTING
     struct resolve_ticket *ticket;
+    struct evdns_getaddrinfo_request *dns_req; // valid while |ticket| is set
     bool dns_sync, dns_done;
     int dns_err;
     struct evutil_addrinfo *ai, *ai_cur;

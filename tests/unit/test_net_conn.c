@@ -15,12 +15,15 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/dns_struct.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 // ---- fake broker -------------------------------------------------------------------------------
@@ -437,6 +440,9 @@ static int send_tagged(struct net_conn *c, uint32_t tag, struct resp_log *l, uin
 
 struct env {
     struct net_reactor *r;
+    struct evdns_server_port *dns_port;
+    evutil_socket_t dns_fd;
+    int dns_queries;
     struct fake f;
     struct watch w;
     struct resp_log log;
@@ -470,6 +476,10 @@ static int teardown(void **state)
 {
     struct env *e = *state;
     fake_free(&e->f);
+    if (e->dns_port != NULL) {
+        evdns_close_server_port(e->dns_port);
+        evutil_closesocket(e->dns_fd);
+    }
     net_reactor_free(e->r);
     free(e);
     kesm_log_set_sink(NULL, NULL);
@@ -876,6 +886,149 @@ static void test_auth_failure_is_authn(void **state)
     net_conn_free(c);
 }
 
+// ---- DNS: an in-process nameserver on 127.0.0.1 (evdns's server side) ----------------------
+
+// The zone: broker1 -> 127.0.0.1; twobad -> 127.0.0.2, 127.0.0.3 (nobody listens there);
+// badthengood -> 127.0.0.2, 127.0.0.1; slow -> never answered; anything else NXDOMAIN.
+static void dns_cb(struct evdns_server_request *req, void *arg)
+{
+    struct env *e = arg;
+    e->dns_queries++;
+    bool any = false;
+    for (int i = 0; i < req->nquestions; i++) {
+        const struct evdns_server_question *q = req->questions[i];
+        if (strcasecmp(q->name, "slow.kafka.test") == 0) {
+            evdns_server_request_drop(req);
+            return;
+        }
+        if (q->type != EVDNS_TYPE_A) {
+            any = any || strcasecmp(q->name, "nosuch.kafka.test") != 0;
+            continue;
+        }
+        struct in_addr a[2];
+        int n = 0;
+        if (strcasecmp(q->name, "broker1.kafka.test") == 0) {
+            inet_pton(AF_INET, "127.0.0.1", &a[n++]);
+        } else if (strcasecmp(q->name, "twobad.kafka.test") == 0) {
+            inet_pton(AF_INET, "127.0.0.2", &a[n++]);
+            inet_pton(AF_INET, "127.0.0.3", &a[n++]);
+        } else if (strcasecmp(q->name, "badthengood.kafka.test") == 0) {
+            inet_pton(AF_INET, "127.0.0.2", &a[n++]);
+            inet_pton(AF_INET, "127.0.0.1", &a[n++]);
+        }
+        if (n > 0) {
+            evdns_server_request_add_a_reply(req, q->name, n, a, 60);
+            any = true;
+        }
+    }
+    evdns_server_request_respond(req, any ? 0 : 3 /* NXDOMAIN */);
+}
+
+static int setup_dns(void **state)
+{
+    setup(state);
+    struct env *e = *state;
+    // Replace the reactor by one whose resolver asks our nameserver.
+    fake_free(&e->f);
+    net_reactor_free(e->r);
+    e->dns_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(e->dns_fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(e->dns_fd, (struct sockaddr *)&sin, &sl);
+    evutil_make_socket_nonblocking(e->dns_fd);
+    char ns[32];
+    snprintf(ns, sizeof ns, "127.0.0.1:%u", ntohs(sin.sin_port));
+    struct net_reactor_config rc = {.nameserver = ns, .dns_timeout_ms = 500};
+    e->r = net_reactor_new(&rc);
+    assert_non_null(e->r);
+    e->w.r = e->r;
+    e->log.r = e->r;
+    e->dns_port = evdns_add_server_port_with_base(net_reactor_base(e->r), e->dns_fd, 0, dns_cb, e);
+    assert_non_null(e->dns_port);
+    fake_start(&e->f, e->r);
+    return 0;
+}
+
+static void test_dns_name(void **state)
+{
+    struct env *e = *state;
+    struct net_conn *c = net_conn_new(e->r, "broker1.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_true(e->dns_queries >= 1);
+    net_conn_free(c);
+}
+
+static void test_dns_every_address_tried(void **state)
+{
+    struct env *e = *state;
+    struct net_conn *c = net_conn_new(e->r, "badthengood.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_int_equal(e->f.accepts, 1);
+    net_conn_free(c);
+    e->cfg.no_reconnect = true;
+    c = net_conn_new(e->r, "twobad.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, NET_ERR_CONNECT);
+    char want[200];
+    snprintf(want, sizeof want,
+             "cannot connect to twobad.kafka.test:%u (127.0.0.2: Connection refused; "
+             "127.0.0.3: Connection refused)",
+             e->f.port);
+    assert_string_equal(e->w.last_msg, want);
+    net_conn_free(c);
+}
+
+static void test_dns_nxdomain(void **state)
+{
+    struct env *e = *state;
+    e->cfg.no_reconnect = true;
+    struct net_conn *c = net_conn_new(e->r, "nosuch.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, NET_ERR_RESOLVE);
+    assert_non_null(strstr(e->w.last_msg, "cannot resolve \"nosuch.kafka.test\": "));
+    net_conn_free(c);
+}
+
+static void test_dns_free_while_resolving(void **state)
+{
+    struct env *e = *state;
+    struct net_conn *c = net_conn_new(e->r, "slow.kafka.test", e->f.port, &e->cfg, &e->cb);
+    net_reactor_run_for(e->r, 100);
+    assert_int_equal(net_conn_state(c), NET_CONN_RESOLVING);
+    net_conn_free(c); // the pending lookup is cancelled; LeakSanitizer checks the rest
+    net_reactor_run_for(e->r, 100);
+}
+
+static void test_ipv6_literal(void **state)
+{
+    struct env *e = *state;
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof sin6);
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_loopback;
+    struct evconnlistener *l6 = evconnlistener_new_bind(e->f.base, fake_accept, &e->f,
+                                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                                        16, (struct sockaddr *)&sin6, sizeof sin6);
+    if (l6 == NULL) {
+        skip(); // no IPv6 loopback on this machine
+    }
+    socklen_t sl = sizeof sin6;
+    getsockname(evconnlistener_get_fd(l6), (struct sockaddr *)&sin6, &sl);
+    uint16_t port = ntohs(sin6.sin6_port);
+    struct net_conn *c = net_conn_new(e->r, "::1", port, &e->cfg, &e->cb);
+    char want[32];
+    snprintf(want, sizeof want, "[::1]:%u", port);
+    assert_string_equal(net_conn_name(c), want);
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_int_equal(e->f.accepts, 1);
+    net_conn_free(c);
+    evconnlistener_free(l6);
+}
+
 static char captured[4096];
 static void sink(enum kesm_log_level level, const char *line, void *ctx)
 {
@@ -944,6 +1097,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_plugin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_failure_is_authn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_name, setup_dns, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_every_address_tried, setup_dns, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_nxdomain, setup_dns, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_free_while_resolving, setup_dns, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_literal, setup, teardown),
         cmocka_unit_test(test_log_format),
         cmocka_unit_test_setup_teardown(test_state_log_lines, setup, teardown),
     };
