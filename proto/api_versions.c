@@ -91,6 +91,12 @@ enum kp_status kp_api_versions_resp_parse(kr *body, int16_t version,
     return KP_OK;
 }
 
+void kp_api_versions_keys(const struct kp_api_versions_resp *resp,
+                          struct kp_api_versions_iter *out_it)
+{
+    *out_it = resp->api_keys;
+}
+
 bool kp_api_versions_next_key(struct kp_api_versions_iter *it, struct kp_api_versions_key *out)
 {
     if (it->left == 0) {
@@ -157,8 +163,9 @@ static bool broker_range(const struct kp_api_versions_resp *resp, int16_t key,
                          struct kp_api_versions_key *out)
 {
     bool found = false;
-    struct kp_api_versions_iter it = resp->api_keys;
+    struct kp_api_versions_iter it;
     struct kp_api_versions_key k;
+    kp_api_versions_keys(resp, &it);
     while (kp_api_versions_next_key(&it, &k)) {
         if (k.api_key == key) {
             *out = k;

@@ -77,7 +77,11 @@ struct kp_api_versions_resp {
 enum kp_status kp_api_versions_resp_parse(kr *body, int16_t version,
                                           struct kp_api_versions_resp *out, struct kp_err *err);
 
-// kp_api_versions_next_key stores the next entry in |out|; returns false at the end.
+// kp_api_versions_keys starts an iteration over the broker's list (the same as copying
+// resp->api_keys); kp_api_versions_next_key stores the next entry in |out| and returns false at
+// the end.
+void kp_api_versions_keys(const struct kp_api_versions_resp *resp,
+                          struct kp_api_versions_iter *out_it);
 bool kp_api_versions_next_key(struct kp_api_versions_iter *it, struct kp_api_versions_key *out);
 
 // kp_api_versions_fallback looks at the first two bytes of a response body to ApiVersions

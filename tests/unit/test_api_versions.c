@@ -112,8 +112,9 @@ static void test_parse_v3(void **state)
     struct kp_api_versions_resp resp;
     assert_int_equal(kp_api_versions_resp_parse(&body, 3, &resp, NULL), KP_OK);
     assert_int_equal(resp.num_api_keys, 3);
-    struct kp_api_versions_iter it = resp.api_keys;
+    struct kp_api_versions_iter it;
     struct kp_api_versions_key k;
+    kp_api_versions_keys(&resp, &it);
     assert_true(kp_api_versions_next_key(&it, &k));
     assert_int_equal(k.api_key, 0);
     assert_int_equal(k.max_version, 11);
