@@ -11,7 +11,8 @@
 #
 # Variables: KMOCK_BIN (default <repo>/build/kmock), KMOCK_TIMEOUT (answer timeout, 30 s),
 # KMOCK_DIR (scratch directory; created by kmock_start if unset; kmock's stdout/stderr are
-# $KMOCK_DIR/kmock.out and kmock.err). Only one kmock per shell.
+# $KMOCK_DIR/kmock.out and kmock.err; the answer to the n-th command is line n+1 of kmock.out).
+# Only one kmock per shell, and one kmock_cmd at a time. kmock_cmd works inside $(...).
 
 KMOCK_ROOT=${KMOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KMOCK_BIN=${KMOCK_BIN:-$KMOCK_ROOT/build/kmock}
@@ -19,7 +20,6 @@ KMOCK_TIMEOUT=${KMOCK_TIMEOUT:-30}
 KMOCK_PID=
 KMOCK_FD=
 KMOCK_BOOTSTRAP=
-KMOCK_NANS=0 # answers asked for so far; answer n is line n+1 of kmock.out
 TAP_OK=0
 TAP_FAIL=0
 
@@ -33,11 +33,12 @@ tap_fail() {
     echo "not ok - $1"
     shift
     local d
-    for d in "$@"; do echo "#   $d"; done
+    for d in "$@"; do printf '%s\n' "$d" | sed 's/^/#   /'; done
     return 0
 }
 
-# tap_check DESC CMD...: run CMD; ok if it exits 0. Its output goes to stderr, prefixed.
+# tap_check DESC CMD...: run CMD; ok if it exits 0. On failure CMD's output (stdout and
+# stderr, first 20 lines) follows as `#` comment lines. Returns CMD's status.
 tap_check() {
     local desc=$1 out rc
     shift
@@ -47,7 +48,7 @@ tap_check() {
         tap_ok "$desc"
     else
         tap_fail "$desc" "exit $rc: $*"
-        [ -n "$out" ] && printf '%s\n' "$out" | head -20 | sed 's/^/#   | /' >&2
+        [ -n "$out" ] && printf '%s\n' "$out" | head -20 | sed 's/^/#   | /'
     fi
     return $rc
 }
@@ -62,6 +63,8 @@ tap_done() {
 }
 
 # with_timeout SECS CMD...: run CMD, killed (TERM, then KILL 5 s later) after SECS seconds.
+# For a background process you want to signal, call `timeout --kill-after=5 SECS CMD &`
+# directly: $! of a backgrounded shell function is a subshell, which ignores SIGINT.
 with_timeout() {
     local secs=$1
     shift
@@ -101,7 +104,7 @@ kmock_start() {
     # Opening the write end completes once kmock's shell has opened the read end. kmock reads
     # EOF when this shell closes the descriptor or dies.
     exec {KMOCK_FD}>"$KMOCK_DIR/kmock.in"
-    KMOCK_NANS=0
+    echo 0 >"$KMOCK_DIR/kmock.sent"
     local deadline=$((SECONDS + 15))
     while ! head -1 "$KMOCK_DIR/kmock.out" 2>/dev/null | grep -q '^BOOTSTRAP '; do
         if ! kill -0 "$KMOCK_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
@@ -138,8 +141,11 @@ kmock_cmd() {
         echo "kmock_cmd: cannot send \"$*\": kmock is gone" >&2
         return 2
     fi
-    KMOCK_NANS=$((KMOCK_NANS + 1))
-    local line=$((KMOCK_NANS + 1)) ans deadline=$((SECONDS + secs))
+    # The count of commands sent lives in a file, so kmock_cmd also works inside $(...).
+    local n
+    n=$(($(cat "$KMOCK_DIR/kmock.sent") + 1))
+    echo "$n" >"$KMOCK_DIR/kmock.sent"
+    local line=$((n + 1)) ans deadline=$((SECONDS + secs))
     while :; do
         ans=$(sed -n "${line}{p;q}" "$KMOCK_DIR/kmock.out")
         [ -n "$ans" ] && break
@@ -159,13 +165,13 @@ kmock_cmd() {
 # kmock_stop: close kmock's stdin, wait up to 10 s, then TERM/KILL it by PID. Safe to call twice.
 # Returns kmock's exit status (0 on a clean exit).
 kmock_stop() {
-    local rc=0 i
+    local rc=0
     if [ -n "$KMOCK_FD" ]; then
         exec {KMOCK_FD}>&-
         KMOCK_FD=
     fi
     if [ -n "$KMOCK_PID" ]; then
-        for i in $(seq 100); do
+        for _ in $(seq 100); do
             kill -0 "$KMOCK_PID" 2>/dev/null || break
             sleep 0.1
         done
