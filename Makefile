@@ -90,14 +90,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIBS)
 unit-bins: $(TEST_BINS)
 
 # Test drivers: tests/tools/<name>.c -> $(BUILD)/tools/<name>, one program each, linked with
-# net/ and proto/ only; built with the unit tests (so integration tests find them in build/asan).
+# every layer; built with the unit tests (so integration tests find them in build/asan).
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libnet.a $(BUILD)/libproto.a
+$(BUILD)/tools/%: tests/tools/%.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libnet.a $(BUILD)/libproto.a $(PKG_LIBS) \
-		-lcrypto
+	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBS) $(PKG_LIBS) -lcrypto
 
 unit-bins: $(TOOL_BINS)
 
