@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# esm_awscli.sh: the real AWS CLI (Debian's /usr/bin/aws, v2) drives `kesm serve`: create (the
+# AWS documentation's two self-managed Kafka examples), list with paging, get, update (disable,
+# enable, batch size), delete, the errors the CLI prints, and a restart that restores mappings.
+# Prints TAP-style "ok - ..." / "not ok - ..." lines; exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/../.."
+KESM=${KESM_BUILD:-build}/kesm
+AWSCLI=/usr/bin/aws
+TMP=$(mktemp -d /tmp/esm_awscli.XXXXXX)
+PID=
+fails=0
+
+cleanup() {
+    if [ -n "$PID" ]; then
+        kill -TERM "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; }
+nok() {
+    echo "not ok - $1"
+    fails=$((fails + 1))
+}
+# check DESC COMMAND...: ok if the command succeeds.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else nok "$desc"; fi
+}
+
+for need in "$KESM" "$AWSCLI" /usr/bin/jq /usr/bin/curl; do
+    if [ ! -x "$need" ]; then
+        echo "not ok - $need is missing (build kesm; scripts/setup installs awscli and jq)"
+        exit 1
+    fi
+done
+
+# The CLI reads nothing from the real home: credentials are dummies from the environment.
+export HOME=$TMP AWS_CONFIG_FILE=$TMP/aws-config AWS_SHARED_CREDENTIALS_FILE=$TMP/aws-credentials
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ENDPOINT_URL AWS_CA_BUNDLE
+: >"$AWS_CONFIG_FILE"
+: >"$AWS_SHARED_CREDENTIALS_FILE"
+# A second config that turns off the CLI's own parameter checks, so that values it would reject
+# locally (BatchSize 0) reach the server.
+printf '[default]\nparameter_validation = false\n' >"$TMP/aws-config-novalidate"
+
+STATE=$TMP/state
+PORT=
+
+start_kesm() {
+    : >"$TMP/serve.out"
+    timeout 110 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" >"$TMP/serve.out" \
+        2>>"$TMP/serve.err" &
+    PID=$!
+    PORT=
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' \
+            "$TMP/serve.out")
+        [ -n "$PORT" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+stop_kesm() {
+    kill -TERM "$PID"
+    wait "$PID"
+    local rc=$?
+    PID=
+    return $rc
+}
+
+# lam ARGS...: one CLI call; stdout to $TMP/out, stderr to $TMP/err, exit code in $RC.
+lam() {
+    timeout 60 "$AWSCLI" --endpoint-url "http://127.0.0.1:$PORT" --region us-east-1 \
+        --cli-read-timeout 20 --cli-connect-timeout 5 lambda "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+}
+field() { jq -r "$1" "$TMP/out"; }
+err_is() { [ "$RC" = 254 ] && grep -qF "$1" "$TMP/err"; }
+
+check "kesm serve starts on a free loopback port" start_kesm
+
+# ---- create: the two documented examples (bootstrap servers changed) -----------------------
+SECRET=arn:aws:secretsmanager:us-east-1:01234567890:secret:MyBrokerSecretName
+FN=arn:aws:lambda:us-east-1:01234567890:function:my-kafka-function
+lam create-event-source-mapping --topics AWSKafkaTopic --source-access-configuration Type=SASL_SCRAM_512_AUTH,URI=$SECRET --function-name $FN --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19092", "127.0.0.1:19093"]}}'
+U1=$(field .UUID)
+check "create (SASL/SCRAM example) exits 0" [ "$RC" = 0 ]
+check "create answers State Creating with a 36-character UUID" \
+    [ "$(field .State)/${#U1}" = Creating/36 ]
+check "create echoes the function ARN, topic and secret as given" \
+    [ "$(field '.FunctionArn + " " + .Topics[0] + " " + .SourceAccessConfigurations[0].URI')" = "$FN AWSKafkaTopic $SECRET" ]
+check "create adds the default BatchSize and the effective ConsumerGroupId (the UUID)" \
+    [ "$(field '(.BatchSize|tostring) + " " + .SelfManagedKafkaEventSourceConfig.ConsumerGroupId')" = "100 $U1" ]
+# awscli 2.9.19's model predates EventSourceMappingArn (2024) and drops it: look at the raw reply.
+raw() { curl -sS -D "$TMP/hdr" -o "$TMP/out" "http://127.0.0.1:$PORT$1"; }
+raw "/2015-03-31/event-source-mappings/$U1"
+check "the raw reply carries EventSourceMappingArn" \
+    [ "$(field .EventSourceMappingArn)" = "arn:aws:lambda:us-east-1:01234567890:event-source-mapping:$U1" ]
+check "the raw reply carries x-amzn-RequestId" grep -qiE '^x-amzn-RequestId: [0-9a-f-]{36}' "$TMP/hdr"
+
+VPC='[{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0011001100"},{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0022002200"},{"Type": "VPC_SECURITY_GROUP", "URI": "security_group:sg-0123456789"}]'
+lam create-event-source-mapping --topics AWSKafkaTopic --source-access-configuration "$VPC" --function-name $FN --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19094", "127.0.0.1:19095"]}}'
+U2=$(field .UUID)
+check "create (VPC example) exits 0" [ "$RC" = 0 ]
+check "VPC_SUBNET / VPC_SECURITY_GROUP entries are echoed back exactly" \
+    [ "$(jq -c .SourceAccessConfigurations "$TMP/out")" = "$(echo "$VPC" | jq -c .)" ]
+check "the VPC entries are reported as not applicable" \
+    grep -q "mapping $U2: VPC_SUBNET/VPC_SECURITY_GROUP entries are kept and echoed but do not apply" "$TMP/serve.err"
+
+lam create-event-source-mapping --topics AWSKafkaTopic --function-name $FN --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19093", "127.0.0.1:19092"]}}'
+check "a duplicate mapping gives ResourceConflictException naming the existing UUID" \
+    err_is "An error occurred (ResourceConflictException) when calling the CreateEventSourceMapping operation: An event source mapping with Kafka topic AWSKafkaTopic, the same bootstrap servers and function $FN already exists. Please update or delete the existing mapping with UUID $U1"
+
+# ---- get: this build has no consumer, and says so ------------------------------------------
+lam get-event-source-mapping --uuid "$U1"
+check "get shows the mapping Disabled with reason KESM_CONSUMER_NOT_AVAILABLE (no fake success)" \
+    [ "$RC/$(field .State)/$(field .StateTransitionReason)" = "0/Disabled/KESM_CONSUMER_NOT_AVAILABLE" ]
+check "LastProcessingResult explains the problem" \
+    [ "$(field .LastProcessingResult | cut -c1-58)" = "PROBLEM: The Kafka consumer is not available in this build" ]
+
+# ---- list with paging ----------------------------------------------------------------------
+for i in 0 1 2 3 4; do
+    lam create-event-source-mapping --function-name paging-fn --topics "p$i" --starting-position LATEST \
+        --batch-size 10 --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19092"]}}'
+    [ "$RC" = 0 ] || nok "create paging mapping p$i: $(cat "$TMP/err")"
+done
+lam list-event-source-mappings
+check "list returns all 7 mappings" [ "$RC/$(field '.EventSourceMappings|length')" = 0/7 ]
+lam list-event-source-mappings --function-name paging-fn --page-size 2
+check "list --page-size 2 follows NextMarker across server pages to all 5" \
+    [ "$RC/$(field '[.EventSourceMappings[].Topics[0]]|join(",")')" = "0/p0,p1,p2,p3,p4" ]
+raw "/2015-03-31/event-source-mappings/?FunctionName=paging-fn&MaxItems=2"
+check "one server page holds 2 mappings and a NextMarker" \
+    [ "$(field '(.EventSourceMappings|length|tostring) + " " + (.NextMarker != null|tostring)')" = "2 true" ]
+lam list-event-source-mappings --function-name paging-fn --max-items 3
+TOKEN=$(field '.NextToken // empty')
+FIRST=$(field '[.EventSourceMappings[].Topics[0]]|join(",")')
+check "list --max-items 3 gives 3 mappings and a NextToken" [ "$FIRST/${TOKEN:+token}" = "p0,p1,p2/token" ]
+lam list-event-source-mappings --function-name paging-fn --max-items 3 --starting-token "$TOKEN"
+check "list --starting-token continues with the remaining 2" \
+    [ "$(field '([.EventSourceMappings[].Topics[0]]|join(",")) + " " + (.NextToken // "none")')" = "p3,p4 none" ]
+lam list-event-source-mappings --event-source-arn arn:aws:kafka:us-east-1:123456789012:cluster/c/x
+check "list by EventSourceArn finds no self-managed mapping" [ "$RC/$(field '.EventSourceMappings|length')" = 0/0 ]
+
+# ---- update: disable, enable, batch size -----------------------------------------------------
+lam update-event-source-mapping --uuid "$U1" --no-enabled
+check "update --no-enabled answers Disabling" [ "$RC/$(field .State)" = 0/Disabling ]
+lam get-event-source-mapping --uuid "$U1"
+check "then the mapping is Disabled, USER_INITIATED" \
+    [ "$(field '.State + "/" + .StateTransitionReason')" = Disabled/USER_INITIATED ]
+lam update-event-source-mapping --uuid "$U1" --enabled
+check "update --enabled answers Enabling" [ "$RC/$(field .State)" = 0/Enabling ]
+lam get-event-source-mapping --uuid "$U1"
+check "enabling without a consumer ends Disabled with KESM_CONSUMER_NOT_AVAILABLE" \
+    [ "$(field '.State + "/" + .StateTransitionReason')" = Disabled/KESM_CONSUMER_NOT_AVAILABLE ]
+lam update-event-source-mapping --uuid "$U1" --batch-size 1000 --maximum-batching-window-in-seconds 1
+check "update --batch-size 1000 answers Updating with the new values" \
+    [ "$RC/$(field '.State + "/" + (.BatchSize|tostring) + "/" + (.MaximumBatchingWindowInSeconds|tostring)')" = "0/Updating/1000/1" ]
+lam get-event-source-mapping --uuid "$U1"
+check "get shows BatchSize 1000" [ "$(field .BatchSize)" = 1000 ]
+
+# ---- errors as the CLI prints them -------------------------------------------------------------
+AWS_CONFIG_FILE=$TMP/aws-config-novalidate lam create-event-source-mapping --function-name f --topics t --batch-size 0 --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19092"]}}'
+check "BatchSize 0 gives InvalidParameterValueException with the message" \
+    err_is "An error occurred (InvalidParameterValueException) when calling the CreateEventSourceMapping operation: 1 validation error detected: Value '0' at 'BatchSize' failed to satisfy constraint: Member must be an integer between 1 and 10000"
+lam create-event-source-mapping --function-name f --topics t --batch-size 20000 --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19092"]}}'
+check "BatchSize 20000 gives InvalidParameterValueException" \
+    err_is "(InvalidParameterValueException) when calling the CreateEventSourceMapping operation: 1 validation error detected: Value '20000' at 'BatchSize'"
+lam create-event-source-mapping --function-name f --topics t --source-access-configurations Type=VIRTUAL_HOST,URI=/vh --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19092"]}}'
+check "VIRTUAL_HOST is refused for Kafka" \
+    err_is "Value 'VIRTUAL_HOST' at 'SourceAccessConfigurations[0].Type' failed to satisfy constraint: VIRTUAL_HOST applies to RabbitMQ brokers, not to Kafka"
+lam update-event-source-mapping --uuid "$U1" --maximum-record-age-in-seconds 30
+check "update with MaximumRecordAgeInSeconds 30 is refused" \
+    err_is "(InvalidParameterValueException) when calling the UpdateEventSourceMapping operation: 1 validation error detected: Value '30' at 'MaximumRecordAgeInSeconds'"
+lam get-event-source-mapping --uuid 00000000-0000-4000-8000-000000000000
+check "an unknown UUID gives ResourceNotFoundException" \
+    err_is "An error occurred (ResourceNotFoundException) when calling the GetEventSourceMapping operation: The resource you requested does not exist."
+
+# ---- delete ------------------------------------------------------------------------------------
+lam list-event-source-mappings --function-name paging-fn --query 'EventSourceMappings[4].UUID' --output text
+U7=$(cat "$TMP/out")
+lam delete-event-source-mapping --uuid "$U7"
+check "delete answers State Deleting" [ "$RC/$(field .State)" = 0/Deleting ]
+lam get-event-source-mapping --uuid "$U7"
+check "the deleted mapping is gone" err_is "(ResourceNotFoundException)"
+
+# ---- persistence and restart ---------------------------------------------------------------------
+check "state files are private (0600)" \
+    [ "$(stat -c %a "$STATE/$U1.json")" = 600 ]
+check "kesm serve exits 0 on SIGTERM" stop_kesm
+echo '{"UUID": broken' >"$STATE/0badf11e-0000-4000-8000-000000000000.json"
+check "kesm serve starts again on the same state directory" start_kesm
+lam list-event-source-mappings
+check "the 6 remaining mappings are restored" [ "$RC/$(field '.EventSourceMappings|length')" = 0/6 ]
+lam get-event-source-mapping --uuid "$U1"
+check "a restored mapping keeps its updated configuration" \
+    [ "$(field '(.BatchSize|tostring) + " " + .FunctionArn')" = "1000 $FN" ]
+lam get-event-source-mapping --uuid "$U2"
+check "the restored VPC entries are still echoed exactly" \
+    [ "$(jq -c .SourceAccessConfigurations "$TMP/out")" = "$(echo "$VPC" | jq -c .)" ]
+check "a corrupt state file is reported and moved aside" \
+    grep -q "state file $STATE/0badf11e-0000-4000-8000-000000000000.json not restored (not valid JSON); moved aside to 0badf11e-0000-4000-8000-000000000000.json.corrupt-" "$TMP/serve.err"
+check "kesm serve exits 0 on SIGTERM again" stop_kesm
+
+if [ "$fails" != 0 ]; then
+    echo "# kesm serve log:"
+    sed 's/^/# /' "$TMP/serve.err"
+    exit 1
+fi
+exit 0
