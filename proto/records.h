@@ -18,8 +18,10 @@
 //
 // Lifetime: every view (keys, values, header keys and values) points into the records blob or,
 // for compressed batches, into a block of the caller's struct kp_arena (see compress.h); both
-// must outlive the views. The decoders do not allocate except through that arena, and only when
-// a compressed batch's records are first read (so skipped batches are never decompressed).
+// must outlive the views. The decoders do not allocate except through that arena: a compressed
+// magic-2 batch is decompressed when its records are first read (so a skipped batch never is),
+// a compressed legacy wrapper and a compressed control batch (which no broker writes) when their
+// header is read, since the offsets or the control type live inside.
 //
 // Partial batches: a broker cuts the last batch at its byte limits. When the bytes left are fewer
 // than a batch header or than the batch's declared length, kp_records_next_batch reports the end
@@ -105,11 +107,10 @@ struct kp_batch {
     size_t wire_len;
 
     // private iteration state
-    kr body;        // the records section as on the wire (compressed or not)
-    kr recs;        // the records still to read
-    bool opened;    // recs is set up (decompressed if needed)
-    bool check_crc; // legacy inner messages
-    bool legacy_inner;
+    kr body;           // the records section as on the wire (compressed or not)
+    kr recs;           // the records still to read
+    bool opened;       // recs is set up (decompressed if needed)
+    bool legacy_inner; // recs holds a wrapper's inner message set
     int32_t left;
     int64_t prev_offset;
     int64_t legacy_shift; // magic-1 wrapper: absolute = relative + shift
