@@ -331,11 +331,12 @@ static rd_kafka_t *producer_for(enum codec c)
     return producers[c];
 }
 
-static struct seq *seq_for(const char *topic, int32_t partition)
+// seq_index returns the index in seqs of the counter of topic-partition, adding it if new.
+static size_t seq_index(const char *topic, int32_t partition)
 {
     for (size_t i = 0; i < num_seqs; i++) {
         if (seqs[i].partition == partition && !strcmp(seqs[i].topic, topic)) {
-            return &seqs[i];
+            return i;
         }
     }
     if (num_seqs == cap_seqs) {
@@ -346,7 +347,7 @@ static struct seq *seq_for(const char *topic, int32_t partition)
     seqs[num_seqs].topic = memcpy(xrealloc(NULL, len), topic, len);
     seqs[num_seqs].partition = partition;
     seqs[num_seqs].next = 0;
-    return &seqs[num_seqs++];
+    return num_seqs++;
 }
 
 // topic_partitions asks the cluster how many partitions TOPIC has (creating it if unknown,
@@ -608,14 +609,19 @@ static void cmd_produce(int argc, char **argv)
                      (int)o.partition, topic, nparts);
         return;
     }
+    // Look the counters up once: index i is partition i (or the one explicit partition).
+    int nslots = o.partition != RD_KAFKA_PARTITION_UA ? 1 : nparts;
+    size_t *slot = xrealloc(NULL, (size_t)nslots * sizeof *slot);
+    for (int p = 0; p < nslots; p++) {
+        slot[p] = seq_index(topic, o.partition != RD_KAFKA_PARTITION_UA ? o.partition : p);
+    }
     size_t cap = (size_t)(o.value.size > o.key.size ? o.value.size : o.key.size) + 96;
     char *kbuf = xrealloc(NULL, cap), *vbuf = xrealloc(NULL, cap);
     struct tally t = {0, 0, RD_KAFKA_RESP_ERR_NO_ERROR};
     double t0 = now_ms();
-    long enqueued = 0;
     for (long i = 0; i < (long)count; i++) {
         int32_t part = o.partition != RD_KAFKA_PARTITION_UA ? o.partition : (int32_t)(i % nparts);
-        struct seq *s = seq_for(topic, part);
+        struct seq *s = &seqs[slot[nslots == 1 ? 0 : part]];
         rd_kafka_resp_err_t err = produce_one(rk, topic, part, &o, s->next, i, kbuf, vbuf, cap, &t);
         if (err) {
             if (!t.failed) {
@@ -625,7 +631,6 @@ static void cmd_produce(int argc, char **argv)
             continue;
         }
         s->next++;
-        enqueued++;
         if ((i & 1023) == 0) {
             rd_kafka_poll(rk, 0);
         }
@@ -634,7 +639,7 @@ static void cmd_produce(int argc, char **argv)
     while (t.delivered + t.failed < (long)count) {
         rd_kafka_flush(rk, 1000);
     }
-    (void)enqueued;
+    free(slot);
     free(kbuf);
     free(vbuf);
     printf("ok produce topic=%s count=%lld delivered=%ld failed=%ld ms=%.0f", topic,
@@ -915,17 +920,34 @@ static bool dispatch(int argc, char **argv)
     return true;
 }
 
+// read_line reads one line (without its newline) into buf; false at EOF. A longer line is
+// consumed whole and flagged.
+static bool read_line(char *buf, size_t cap, bool *out_too_long)
+{
+    size_t n = 0;
+    int ch;
+    *out_too_long = false;
+    while ((ch = getchar()) != EOF && ch != '\n') {
+        if (n + 1 == cap) {
+            *out_too_long = true;
+            continue;
+        }
+        // Commands are printable ASCII (literals carry other bytes as %XX), so every answer
+        // line, which may quote an argument, stays one printable line.
+        buf[n++] = (ch == '\t' || (ch >= 0x20 && ch < 0x7f)) ? (char)ch : '?';
+    }
+    buf[n] = '\0';
+    return ch != EOF || n > 0;
+}
+
 // serve reads commands until EOF or quit.
 static void serve(void)
 {
     static char line[MAX_LINE];
-    while (fgets(line, sizeof line, stdin)) {
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            int ch;
-            while ((ch = getchar()) != EOF && ch != '\n') {
-            }
-            answer_error("command line longer than %d bytes", MAX_LINE - 2);
+    bool too_long;
+    while (read_line(line, sizeof line, &too_long)) {
+        if (too_long) {
+            answer_error("command line longer than %d bytes", MAX_LINE - 1);
             continue;
         }
         char *argv[MAX_ARGS + 1];
