@@ -37,8 +37,9 @@ struct net_reactor *net_reactor_new(const struct net_reactor_config *cfg);
 // no-op.
 void net_reactor_free(struct net_reactor *r);
 
-// net_reactor_run dispatches events until net_reactor_stop is called or nothing is left to wait
-// for. Returns 0, or -1 if libevent failed.
+// net_reactor_run dispatches events until net_reactor_stop is called (the resolver keeps an
+// event registered, so the loop does not end by running out of work). Returns 0, or -1 if
+// libevent failed.
 int net_reactor_run(struct net_reactor *r);
 // net_reactor_run_for dispatches for at most |ms| milliseconds (tests).
 int net_reactor_run_for(struct net_reactor *r, uint32_t ms);
