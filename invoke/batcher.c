@@ -535,6 +535,19 @@ size_t batcher_pending(const struct batcher *b)
     return b->pending;
 }
 
+size_t batcher_partition_queued(const struct batcher *b, const char *topic, size_t topic_len,
+                                int32_t partition)
+{
+    for (size_t i = 0; i < b->num_parts; i++) {
+        const struct part *p = &b->parts[i];
+        if (p->partition == partition && p->topic_len == topic_len &&
+            memcmp(p->topic, topic, topic_len) == 0) {
+            return p->q_len - p->q_head;
+        }
+    }
+    return 0;
+}
+
 size_t batcher_inflight(const struct batcher *b)
 {
     return b->inflight;

@@ -146,6 +146,10 @@ void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_l
 
 // batcher_pending returns the number of queued records not handed out yet.
 size_t batcher_pending(const struct batcher *b);
+// batcher_partition_queued returns the number of queued records of one partition (0 if unknown):
+// the consumer pauses fetching a partition whose queue grows (e.g. while it is blocked).
+size_t batcher_partition_queued(const struct batcher *b, const char *topic, size_t topic_len,
+                                int32_t partition);
 // batcher_inflight returns the number of batches handed out and not completed.
 size_t batcher_inflight(const struct batcher *b);
 

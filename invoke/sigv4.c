@@ -488,18 +488,13 @@ static int parse_authz(struct authz *a, const char *v, struct inv_err *err)
     if (strncmp(v, ALGORITHM, al) != 0 || v[al] != ' ') {
         return inv_fail(err, -1, "sigv4: Authorization is not " ALGORITHM);
     }
-    const char *p = v + al;
-    while (*p) {
-        while (*p == ' ' || *p == ',') {
-            p++;
-        }
+    // Components are separated by "," or ", " exactly, values taken verbatim.
+    const char *p = v + al + 1;
+    for (;;) {
         const char *e = p + strcspn(p, ",");
         const char *eq = memchr(p, '=', (size_t)(e - p));
         if (eq == NULL) {
-            if (e > p) {
-                return inv_fail(err, -1, "sigv4: malformed Authorization component");
-            }
-            break;
+            return inv_fail(err, -1, "sigv4: malformed Authorization component");
         }
         size_t kl = (size_t)(eq - p);
         char **slot = kl == 10 && memcmp(p, "Credential", 10) == 0      ? &a->credential
@@ -509,12 +504,14 @@ static int parse_authz(struct authz *a, const char *v, struct inv_err *err)
         if (slot == NULL || *slot != NULL) {
             return inv_fail(err, -1, "sigv4: unexpected or repeated Authorization component");
         }
-        const char *ve = e;
-        while (ve > eq + 1 && ve[-1] == ' ') {
-            ve--;
+        *slot = inv_xstrndup(eq + 1, (size_t)(e - eq - 1));
+        if (*e == '\0') {
+            break;
         }
-        *slot = inv_xstrndup(eq + 1, (size_t)(ve - eq - 1));
-        p = e;
+        p = e + 1;
+        if (*p == ' ') {
+            p++;
+        }
     }
     if (!a->credential || !a->signed_headers || !a->signature) {
         return inv_fail(err, -1,

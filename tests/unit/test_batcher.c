@@ -308,7 +308,10 @@ static void test_oversized_block(void **state)
     assert_non_null(strstr(err.msg, "orders-1 is blocked"));
     assert_non_null(strstr(err.msg, "offset 5"));
     assert_null(batcher_next(b, 100)); // still blocked
+    assert_int_equal(batcher_partition_queued(b, "orders", 6, 1), 1);
+    assert_int_equal(batcher_partition_queued(b, "orders", 6, 2), 0);
     batcher_drop_partition(b, "orders", 6, 1);
+    assert_int_equal(batcher_partition_queued(b, "orders", 6, 1), 0);
     assert_int_equal(batcher_pending(b), 0);
     assert_int_equal(batcher_complete(b, bt, 101, &err), 0);
     // Re-fed from a new position, the partition works again.

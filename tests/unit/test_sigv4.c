@@ -498,6 +498,61 @@ static void test_verify_rejects(void **state)
     inv_creds_cleanup(&c);
 }
 
+// Mutated Authorization / X-Amz-Date values (the verifier parses network input): never accepted
+// unless unchanged, never a crash (ASan/UBSan build).
+static void test_verify_mutations(void **state)
+{
+    (void)state;
+    struct inv_creds c;
+    creds_of(&c, "tok");
+    int64_t t = T20150830;
+    struct sigv4_header h[] = {{"Host", "127.0.0.1:9001"}};
+    struct sigv4_request req = {
+        "GET", "/2015-03-31/event-source-mappings/", "MaxItems=5", h, 1, NULL, 0};
+    struct sigv4_signed s;
+    assert_int_equal(sigv4_sign(&s, &c, "us-east-1", "lambda", t, &req, NULL), 0);
+    size_t alen = strlen(s.authorization);
+    char *authz = malloc(alen + 1);
+    char date[17];
+    srand(99);
+    int accepted = 0;
+    for (int iter = 0; iter < 5000; iter++) {
+        memcpy(authz, s.authorization, alen + 1);
+        memcpy(date, s.amz_date, sizeof date);
+        int kind = rand() % 4;
+        if (kind == 0) {
+            authz[rand() % (int)alen] = (char)(rand() % 256 ? rand() % 256 : 1);
+        } else if (kind == 1) {
+            authz[rand() % (int)alen] = '\0';
+        } else if (kind == 2) {
+            date[rand() % 16] = (char)(32 + rand() % 95);
+        } else {
+            authz[rand() % (int)alen] = ",; =/"[rand() % 5];
+        }
+        struct sigv4_header rh[] = {
+            h[0], {"X-Amz-Date", date}, {"Authorization", authz}, {"X-Amz-Security-Token", "tok"}};
+        struct sigv4_request rr = req;
+        rr.headers = rh;
+        rr.num_headers = 4;
+        struct inv_err err;
+        int rc = sigv4_verify(&rr, &c, "us-east-1", "lambda", t, 900, &err);
+        bool same = strcmp(authz, s.authorization) == 0 && strcmp(date, s.amz_date) == 0;
+        if (rc == 0) {
+            accepted++;
+            if (!same) {
+                fail_msg("accepted mutated: %s / %s", authz, date);
+            }
+        } else {
+            assert_false(same);
+            assert_true(strlen(err.msg) > 0);
+        }
+    }
+    assert_true(accepted < 5000);
+    free(authz);
+    sigv4_signed_cleanup(&s);
+    inv_creds_cleanup(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_botocore_oracle_fixed_date),
         cmocka_unit_test(test_botocore_lambda_client_requests),
         cmocka_unit_test(test_verify_rejects),
+        cmocka_unit_test(test_verify_mutations),
     };
     return cmocka_run_group_tests_name("sigv4", tests, NULL, NULL);
 }

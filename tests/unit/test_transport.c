@@ -76,6 +76,64 @@ static void test_response_rules(void **state)
     inv_result_cleanup(&r);
 }
 
+// Mutated responses (function output is untrusted): never a crash, always a defined kind, and a
+// partial result only with well-formed identifiers.
+static void test_response_mutations(void **state)
+{
+    (void)state;
+    const char *good =
+        "{\"batchItemFailures\":[{\"itemIdentifier\":{\"partition\":\"t-0\","
+        "\"offset\":17}},{\"itemIdentifier\":{\"partition\":\"t-1\",\"offset\":2}}]}";
+    size_t len = strlen(good);
+    char buf[256];
+    srand(4242);
+    int partial = 0, errors = 0;
+    for (int iter = 0; iter < 5000; iter++) {
+        memcpy(buf, good, len);
+        size_t n = len;
+        for (int m = 0; m < 1 + rand() % 3; m++) {
+            size_t at = (size_t)rand() % n;
+            switch (rand() % 3) {
+            case 0:
+                buf[at] = (char)(rand() % 256);
+                break;
+            case 1:
+                n = at; // truncate
+                break;
+            default:
+                buf[at] = "{}[]\":,0-.e"[rand() % 12];
+                break;
+            }
+            if (n == 0) {
+                break;
+            }
+        }
+        struct inv_result r;
+        inv_result_init(&r);
+        inv_result_from_response(&r, buf, n, true);
+        switch (r.kind) {
+        case INV_RESULT_PARTIAL:
+            partial++;
+            assert_true(r.num_failures > 0);
+            for (size_t i = 0; i < r.num_failures; i++) {
+                assert_true(strlen(r.failures[i].partition) > 0);
+            }
+            break;
+        case INV_RESULT_FUNCTION_ERROR:
+            errors++;
+            assert_non_null(r.message);
+            break;
+        case INV_RESULT_OK:
+            break;
+        case INV_RESULT_RETRYABLE:
+        case INV_RESULT_FATAL:
+            fail_msg("unexpected kind %d", (int)r.kind);
+        }
+        inv_result_cleanup(&r);
+    }
+    assert_true(partial > 0 && errors > 0);
+}
+
 struct calls {
     int n;
     enum inv_result_kind kind[4];
@@ -124,6 +182,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_response_rules),
+        cmocka_unit_test(test_response_mutations),
         cmocka_unit_test(test_stdout_transport),
     };
     return cmocka_run_group_tests_name("transport", tests, NULL, NULL);
