@@ -60,7 +60,7 @@ lines_at_least() {
     [ "$(wc -l <"$2")" -ge "$1" ]
 }
 
-if ! kmock_start -b 3 -t kk:$NPART; then
+if ! kmock_start -b 3 -t kk:$NPART -l 300; then
     tap_fail "kmock starts and prints its bootstrap list"
     tap_done
 fi
@@ -207,6 +207,15 @@ ans=$(kmock_cmd produce kx 1 partition=0)
 kmock_cmd rtt -1 0 >/dev/null
 ms=$(sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$ans")
 tap_check "rtt 300 slows a produce down (${ms:-?} ms)" test "${ms:-0}" -ge 300
+# the helper: a command that outlives its timeout returns 2, and the next command still gets
+# its own answer, not the late one
+kmock_cmd leader kx 0 1 >/dev/null
+kmock_cmd rtt 1 2500 >/dev/null
+kmock_cmd -t 1 produce kx 1 partition=0 >/dev/null 2>&1
+rc=$?
+ans=$(kmock_cmd -t 10 rtt 1 0)
+tap_check "kmock_cmd times out (rc $rc) and the next command gets its own answer ($ans)" \
+    test "$rc" = 2 -a "$ans" = "ok rtt"
 kmock_cmd reqerr Produce REQUEST_TIMED_OUT REQUEST_TIMED_OUT >/dev/null
 ans=$(kmock_cmd produce kx 3 partition=0)
 tap_check "two injected Produce errors are retried: $ans" \
