@@ -367,6 +367,11 @@ static void do_api_versions(struct net_conn *c)
     io_start_api_versions(c);
 }
 
+void conn_wake(struct net_conn *c)
+{
+    transition(c, NET_CONN_RESOLVING, NET_OK, NET_TLS_FAIL_NONE, "request queued");
+}
+
 void conn_handshake_done(struct net_conn *c)
 {
     if (c->cfg.auth != NULL) {

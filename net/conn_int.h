@@ -82,6 +82,7 @@ struct net_conn {
 void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void conn_handshake_done(struct net_conn *c);
+void conn_wake(struct net_conn *c); // IDLE -> RESOLVING
 void conn_enter(struct net_conn *c);
 bool conn_leave(struct net_conn *c);
 void conn_drive(struct net_conn *c);

@@ -336,15 +336,7 @@ void io_kick_cb(evutil_socket_t fd, short what, void *arg)
     struct net_conn *c = arg;
     conn_enter(c);
     if (c->state == NET_CONN_IDLE && c->queue.n > 0) {
-        c->state = NET_CONN_IDLE;
-        struct net_conn_event ev = {NET_CONN_IDLE, NET_CONN_RESOLVING, NET_OK, NET_TLS_FAIL_NONE,
-                                    "request queued"};
-        c->state = NET_CONN_RESOLVING;
-        c->entry_pending = true;
-        kesm_log(KESM_LOG_INFO, "net", "broker %s: IDLE -> RESOLVING: request queued", c->name);
-        if (c->cb.on_state != NULL) {
-            c->cb.on_state(c, &ev, c->cb.ctx);
-        }
+        conn_wake(c);
     }
     if (!c->freed && c->bev != NULL) {
         process_input(c);
