@@ -4,6 +4,16 @@
 #include "proto/api.h"
 #include "proto/flexwire.h"
 
+#include <string.h>
+
+// version_ok: from the table's lowest Fetch version up to what this codec handles (which may be
+// above the table's negotiated maximum, see fetch.h).
+static bool version_ok(int16_t version)
+{
+    const struct kp_api_info *a = kp_api_info_get(KP_API_FETCH);
+    return a && version >= a->min_version && version <= KP_FETCH_MAX_VERSION;
+}
+
 static bool write_partition(kw *w, int16_t version, const struct kp_fetch_req_partition *p)
 {
     if (!kw_i32(w, p->partition)) {
@@ -28,6 +38,22 @@ static bool write_partition(kw *w, int16_t version, const struct kp_fetch_req_pa
     return kw_i32(w, p->partition_max_bytes) && kp_fw_wtags(w, version >= 12);
 }
 
+// write_topic_key writes a topic's name (v12 and below) or its id (v13+); an all-zero id is
+// not a topic and fails the writer.
+static bool write_topic_key(kw *w, int16_t version, bool flex, const char *name,
+                            const uint8_t id[16])
+{
+    if (version < 13) {
+        return kp_fw_wstr_nn(w, flex, name);
+    }
+    for (int i = 0; i < 16; i++) {
+        if (id[i] != 0) {
+            return kw_uuid(w, id);
+        }
+    }
+    return kw_fail(w);
+}
+
 static bool write_topics(kw *w, int16_t version, bool flex, const struct kp_fetch_req *req)
 {
     int32_t n;
@@ -37,8 +63,8 @@ static bool write_topics(kw *w, int16_t version, bool flex, const struct kp_fetc
     for (size_t i = 0; i < req->num_topics; i++) {
         const struct kp_fetch_req_topic *t = &req->topics[i];
         int32_t np;
-        if (!kp_fw_wstr_nn(w, flex, t->topic) || !kp_fw_count(w, t->num_partitions, &np) ||
-            !kp_fw_warray(w, flex, np)) {
+        if (!write_topic_key(w, version, flex, t->topic, t->topic_id) ||
+            !kp_fw_count(w, t->num_partitions, &np) || !kp_fw_warray(w, flex, np)) {
             return false;
         }
         for (size_t j = 0; j < t->num_partitions; j++) {
@@ -53,7 +79,7 @@ static bool write_topics(kw *w, int16_t version, bool flex, const struct kp_fetc
     return true;
 }
 
-static bool write_forgotten(kw *w, bool flex, const struct kp_fetch_req *req)
+static bool write_forgotten(kw *w, int16_t version, bool flex, const struct kp_fetch_req *req)
 {
     int32_t n;
     if (!kp_fw_count(w, req->num_forgotten, &n) || !kp_fw_warray(w, flex, n)) {
@@ -62,8 +88,8 @@ static bool write_forgotten(kw *w, bool flex, const struct kp_fetch_req *req)
     for (size_t i = 0; i < req->num_forgotten; i++) {
         const struct kp_fetch_req_forgotten *f = &req->forgotten[i];
         int32_t np;
-        if (!kp_fw_wstr_nn(w, flex, f->topic) || !kp_fw_count(w, f->num_partitions, &np) ||
-            !kp_fw_warray(w, flex, np)) {
+        if (!write_topic_key(w, version, flex, f->topic, f->topic_id) ||
+            !kp_fw_count(w, f->num_partitions, &np) || !kp_fw_warray(w, flex, np)) {
             return false;
         }
         for (size_t j = 0; j < f->num_partitions; j++) {
@@ -80,7 +106,7 @@ static bool write_forgotten(kw *w, bool flex, const struct kp_fetch_req *req)
 
 bool kp_fetch_req_write(kw *w, int16_t version, const struct kp_fetch_req *req)
 {
-    if (!kp_fw_version_ok(KP_API_FETCH, version) || (version < 7 && req->num_forgotten > 0)) {
+    if (!version_ok(version) || (version < 7 && req->num_forgotten > 0)) {
         return kw_fail(w);
     }
     bool flex = kp_api_is_flexible(KP_API_FETCH, version);
@@ -95,7 +121,7 @@ bool kp_fetch_req_write(kw *w, int16_t version, const struct kp_fetch_req *req)
     if (!write_topics(w, version, flex, req)) {
         return false;
     }
-    if (version >= 7 && !write_forgotten(w, flex, req)) {
+    if (version >= 7 && !write_forgotten(w, version, flex, req)) {
         return false;
     }
     if (version >= 11 && !kp_fw_wstr(w, flex, req->rack_id ? req->rack_id : "")) {
@@ -230,9 +256,18 @@ static size_t partition_min_len(int16_t version)
 static bool read_topic(kr *r, int16_t version, struct kp_fetch_topic *out, const char **field)
 {
     bool flex = version >= 12;
-    *field = "responses.topic";
-    if (!kp_fw_str(r, flex, &out->topic, NULL)) {
-        return false;
+    if (version >= 13) {
+        *field = "responses.topic_id";
+        out->topic = (kr){0};
+        if (!kr_uuid(r, out->topic_id)) {
+            return false;
+        }
+    } else {
+        *field = "responses.topic";
+        memset(out->topic_id, 0, sizeof out->topic_id);
+        if (!kp_fw_str(r, flex, &out->topic, NULL)) {
+            return false;
+        }
     }
     *field = "responses.partitions";
     if (!kp_fw_array(r, flex, partition_min_len(version), UINT32_MAX, &out->num_partitions, NULL)) {
@@ -253,7 +288,7 @@ static bool read_topic(kr *r, int16_t version, struct kp_fetch_topic *out, const
 enum kp_status kp_fetch_resp_parse(kr *body, int16_t version, struct kp_fetch_resp *out,
                                    struct kp_err *err)
 {
-    if (!kp_fw_version_ok(KP_API_FETCH, version)) {
+    if (!version_ok(version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flex = kp_api_is_flexible(KP_API_FETCH, version);
@@ -264,7 +299,8 @@ enum kp_status kp_fetch_resp_parse(kr *body, int16_t version, struct kp_fetch_re
     if (version >= 7 && (!kr_i16(body, &out->error_code) || !kr_i32(body, &out->session_id))) {
         return kp_fail(err, body, "error_code");
     }
-    if (!kp_fw_array(body, flex, flex ? 3 : 6, UINT32_MAX, &out->num_topics, NULL)) {
+    if (!kp_fw_array(body, flex, version >= 13 ? 18 : (flex ? 3 : 6), UINT32_MAX, &out->num_topics,
+                     NULL)) {
         return kp_fail(err, body, "responses");
     }
     kr mark = *body;

@@ -1,4 +1,10 @@
-// fetch.h: Fetch (API 1) request writer and response parser, versions 4-12 (flexible 12+).
+// fetch.h: Fetch (API 1) request writer and response parser, versions 4-13 (flexible 12+).
+//
+// v13 names topics by topic id (KIP-516; ids come from Metadata v10+) instead of by name: a
+// caller that has no ids must not pick v13 (the writer fails on an all-zero id there). The codec
+// handles v13, but the Fetch range in proto/api.c, which drives version negotiation, stays at
+// 4-12 until the fetcher keeps topic ids; raising it there to KP_FETCH_MAX_VERSION is all it
+// takes to negotiate v13.
 //
 // The response parser is on the consumer's hot path: one validating pass over the partition
 // headers, no per-record work. Each partition's record batches are handed out as a kr view
@@ -15,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// KP_FETCH_MAX_VERSION is the highest version this codec writes and parses.
+#define KP_FETCH_MAX_VERSION 13
+
 // One partition to fetch. current_leader_epoch (v9+) and log_start_offset (v5+) are left out
 // below their versions (ignorable); use -1 when unknown / for a consumer. last_fetched_epoch
 // (v12+) is not ignorable: a value other than -1 below v12 fails the writer.
@@ -27,15 +36,18 @@ struct kp_fetch_req_partition {
     int32_t partition_max_bytes;
 };
 
+// A topic to fetch: |topic| (the name) up to v12, |topic_id| from v13.
 struct kp_fetch_req_topic {
     const char *topic;
+    uint8_t topic_id[16];
     const struct kp_fetch_req_partition *partitions;
     size_t num_partitions;
 };
 
 // A topic whose partitions leave an incremental fetch session (v7+).
 struct kp_fetch_req_forgotten {
-    const char *topic;
+    const char *topic;    // up to v12
+    uint8_t topic_id[16]; // v13+
     const int32_t *partitions;
     size_t num_partitions;
 };
@@ -70,8 +82,11 @@ struct kp_fetch_resp {
     int16_t version;
 };
 
+// struct kp_fetch_topic: |topic| is the name up to v12 (empty from v13); |topic_id| the id
+// from v13 (all zero before).
 struct kp_fetch_topic {
     kr topic;
+    uint8_t topic_id[16];
     uint32_t num_partitions;
     kr partitions;
 };

@@ -1,6 +1,6 @@
 // test_fetch.c: the Fetch codec. v11 against bytes captured from kcat and the librdkafka mock
-// (tests/golden/fetch_*_v11.txt); v12 (flexible, tagged fields) and v4 against frames built by
-// hand from FetchRequest.json / FetchResponse.json.
+// (tests/golden/fetch_*_v11.txt); v12 (flexible, tagged fields), v13 (topic ids) and v4 against
+// frames built by hand from FetchRequest.json / FetchResponse.json.
 #include "proto/api.h"
 #include "proto/fetch.h"
 #include "tests/lib/golden.h"
@@ -261,7 +261,78 @@ static void test_fetch_v4_response(void **state)
     kr_init(&body, buf, n);
     assert_int_equal(kp_fetch_resp_parse(&body, 3, &resp, &err), KP_ERR_VERSION);
     kr_init(&body, buf, n);
-    assert_int_equal(kp_fetch_resp_parse(&body, 13, &resp, &err), KP_ERR_VERSION);
+    assert_int_equal(kp_fetch_resp_parse(&body, 14, &resp, &err), KP_ERR_VERSION);
+}
+
+static const uint8_t tid[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                                0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01};
+
+static void test_fetch_v13_topic_ids(void **state)
+{
+    (void)state;
+    // Response v13: the topic is named by its id.
+    uint8_t buf[128];
+    size_t n = hex_decode("00000000 0000 00000000 02 112233445566778899aabbccddeeff01 02"
+                          "00000001 0000 0000000000000002 0000000000000002 0000000000000000"
+                          "01 ffffffff 01 00 00 00",
+                          buf, sizeof buf);
+    kr body;
+    kr_init(&body, buf, n);
+    struct kp_fetch_resp resp;
+    assert_int_equal(kp_fetch_resp_parse(&body, 13, &resp, NULL), KP_OK);
+    struct kp_fetch_iter ti, pi;
+    struct kp_fetch_topic topic;
+    struct kp_fetch_partition fp;
+    kp_fetch_topics(&resp, &ti);
+    assert_true(kp_fetch_next_topic(&ti, &topic));
+    assert_memory_equal(topic.topic_id, tid, 16);
+    assert_int_equal(topic.topic.len, 0);
+    kp_fetch_partitions(&ti, &topic, &pi);
+    assert_true(kp_fetch_next_partition(&pi, &fp));
+    assert_int_equal(fp.partition_index, 1);
+    assert_int_equal(fp.high_watermark, 2);
+    assert_false(fp.records_null);
+    assert_int_equal(fp.records.len, 0);
+    proto_check_bounds(buf, n, 13, fetch_parse, &resp);
+    // The same bytes as v12 read the id's first byte as a string length: no longer valid.
+    kr_init(&body, buf, n);
+    assert_int_not_equal(kp_fetch_resp_parse(&body, 12, &resp, NULL), KP_OK);
+
+    // Request v13: ids in topics and forgotten topics; an all-zero id fails the writer.
+    struct kp_fetch_req_partition p = part(1, 2);
+    struct kp_fetch_req_topic t = {.partitions = &p, .num_partitions = 1};
+    memcpy(t.topic_id, tid, 16);
+    static const int32_t gone[] = {3};
+    struct kp_fetch_req_forgotten f = {.partitions = gone, .num_partitions = 1};
+    memcpy(f.topic_id, tid, 16);
+    struct kp_fetch_req req = {.replica_id = -1,
+                               .max_wait_ms = 500,
+                               .min_bytes = 1,
+                               .max_bytes = 1024,
+                               .session_epoch = -1,
+                               .topics = &t,
+                               .num_topics = 1,
+                               .forgotten = &f,
+                               .num_forgotten = 1};
+    uint8_t want[128];
+    size_t want_len = hex_decode("ffffffff 000001f4 00000001 00000400 00 00000000 ffffffff"
+                                 "02 112233445566778899aabbccddeeff01 02 00000001 ffffffff"
+                                 "0000000000000002 ffffffff ffffffffffffffff 00100000 00 00"
+                                 "02 112233445566778899aabbccddeeff01 02 00000003 00"
+                                 "01 00",
+                                 want, sizeof want);
+    kw w;
+    size_t len;
+    kw_init_fixed(&w, buf, sizeof buf);
+    assert_true(kp_fetch_req_write(&w, 13, &req) && kw_finish(&w, &len));
+    assert_int_equal(len, want_len);
+    assert_memory_equal(buf, want, len);
+    memset(f.topic_id, 0, 16);
+    kw_init_fixed(&w, buf, sizeof buf);
+    assert_false(kp_fetch_req_write(&w, 13, &req));
+    // Names are still required up to v12.
+    kw_init_fixed(&w, buf, sizeof buf);
+    assert_false(kp_fetch_req_write(&w, 12, &req));
 }
 
 static void test_fetch_v12_request(void **state)
@@ -316,7 +387,7 @@ static void test_fetch_v12_request(void **state)
     assert_int_equal(len, want_len);
     assert_memory_equal(buf, want, len);
     kw_init_fixed(&w, buf, sizeof buf);
-    assert_false(kp_fetch_req_write(&w, 13, &req));
+    assert_false(kp_fetch_req_write(&w, 14, &req));
 }
 
 int main(void)
@@ -328,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_fetch_v12_bad_tag_payload),
         cmocka_unit_test(test_fetch_v4_response),
         cmocka_unit_test(test_fetch_v12_request),
+        cmocka_unit_test(test_fetch_v13_topic_ids),
     };
     return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
 }
