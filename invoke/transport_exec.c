@@ -125,7 +125,7 @@ static void spawn(struct exec_transport *e, struct job *j)
     j->out_fd = out[0];
     set_nonblock(j->in_fd);
     set_nonblock(j->out_fd);
-#ifdef SYS_pidfd_open
+#if defined(SYS_pidfd_open) && !defined(INV_EXEC_NO_PIDFD) // the define tests the fallback
     j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (j->pidfd >= 0) {
         fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
