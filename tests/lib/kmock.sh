@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/kmock.sh: sourced by bash integration tests. Drives build/kmock (the mock Kafka
 # cluster, see tests/broker/kmock.c for its command language) and prints TAP lines.
 #
