@@ -152,7 +152,7 @@ static bool walk_batch(struct kp_batch *b, struct span input, struct kp_record *
         if (end) {
             break;
         }
-        assert(rec.offset > prev);
+        assert(n == 0 || rec.offset > prev);
         assert(rec.offset >= b->base_offset && rec.offset <= b->last_offset);
         prev = rec.offset;
         struct span block = {b->recs.base, b->recs.p + b->recs.len};
