@@ -493,6 +493,8 @@ sub sasl_authenticate {
     }
     my ($err, $msg, $out, $done) = auth_step($s, $bytes // '');
     utf8::encode($out) if utf8::is_utf8($out);    # Authen::SCRAM returns character strings
+    logf("node %d: SaslAuthenticate v%d: %d bytes in, error %d, %d bytes out%s", $s->{node}{id}, $ver,
+        length($bytes // ''), $err, length $out, $done ? ', done' : '') if $ENV{KESM_FRONT_DEBUG};
     if ($err) {
         $resp->($err, $msg, '', 0);
         return 1;
