@@ -170,13 +170,12 @@ void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fm
     c->stats.failures++;
     c->attempt++;
     transition(c, c->cfg.no_reconnect ? NET_CONN_CLOSED : NET_CONN_BACKOFF, err, tf, msg);
-    auth_stop(c, was);
     char why[sizeof c->name + sizeof msg + 32];
     snprintf(why, sizeof why, "connection to %s lost: %s", c->name, msg);
     io_fail_inflight(c, NET_ERR_DISCONNECTED, why);
-    if (!c->freed) {
-        io_fail_queued(c, NET_ERR_DISCONNECTED, why, true);
-    }
+    io_fail_queued(c, NET_ERR_DISCONNECTED, why, true);
+    // Last, so the plug-in's own requests were failed while its state still existed.
+    auth_stop(c, was);
 }
 
 // ---- states ----------------------------------------------------------------------------------
@@ -680,9 +679,9 @@ void net_conn_free(struct net_conn *c)
     enum net_conn_state was = c->state;
     teardown(c);
     c->state = NET_CONN_CLOSED;
-    auth_stop(c, was);
     io_fail_inflight(c, NET_ERR_CLOSED, "connection freed");
     io_fail_queued(c, NET_ERR_CLOSED, "connection freed", false);
+    auth_stop(c, was);
     conn_leave(c);
 }
 

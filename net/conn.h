@@ -186,6 +186,7 @@ struct net_req {
     void *ctx;
     uint32_t timeout_ms; // 0 = config request_timeout_ms
     bool handshake;      // auth plug-in requests: may be written before READY
+    bool sensitive;      // the body carries a secret: wipe the encoding buffer after sending
 };
 
 // net_conn_send accepts a request. Returns NET_OK (on_resp will run exactly once, never from

@@ -7,6 +7,7 @@
 #include "proto/frame.h"
 
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,9 @@ static void write_req(struct net_conn *c, struct req *q)
     if (bufferevent_write(c->bev, kw_data(&w), len) != 0) {
         fputs("kesm: out of memory (write)\n", stderr);
         abort();
+    }
+    if (q->r.sensitive && w.buf != NULL) {
+        OPENSSL_cleanse(w.buf, w.cap);
     }
     kw_cleanup(&w);
     q->corr = corr;

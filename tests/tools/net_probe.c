@@ -13,6 +13,8 @@
 //   ca=FILE ca-dir=DIR cert=FILE key=FILE  trust and client credentials
 //   key-pass-env=VAR      the client key's password is in environment variable VAR
 //   insecure              no certificate verification
+//   sasl=MECH user=NAME pass-env=VAR  authenticate with SASL (net/sasl.h); the password is in
+//                         environment variable VAR
 //   requests=N            send N Metadata requests (all topics, negotiated version) once READY,
 //                         pipelined; goal: N answers (default 1)
 //   spacing-ms=MS         send the requests one after another, MS apart, instead of at once
@@ -23,6 +25,7 @@
 #include "net/conn.h"
 #include "net/log.h"
 #include "net/reactor.h"
+#include "net/sasl.h"
 #include "net/tls.h"
 #include "proto/api.h"
 #include "proto/metadata.h"
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
     struct net_tls_config tc = {0};
     struct net_conn_config cfg = {0};
     bool tls = false;
+    const char *sasl_mech = NULL, *sasl_user = NULL, *sasl_pass = NULL;
     uint32_t lifetime = 20000;
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -179,6 +183,12 @@ int main(int argc, char **argv)
             tc.key_file = v;
         } else if ((v = opt(a, "key-pass-env"))) {
             tc.key_password = getenv(v);
+        } else if ((v = opt(a, "sasl"))) {
+            sasl_mech = v;
+        } else if ((v = opt(a, "user"))) {
+            sasl_user = v;
+        } else if ((v = opt(a, "pass-env"))) {
+            sasl_pass = getenv(v);
         } else if ((v = opt(a, "requests"))) {
             p.requests = atoi(v);
         } else if ((v = opt(a, "spacing-ms"))) {
@@ -210,6 +220,18 @@ int main(int argc, char **argv)
         }
     }
     cfg.tls = ctx;
+    struct net_sasl *sasl = NULL;
+    if (sasl_mech != NULL) {
+        char err[300];
+        sasl = net_sasl_new(sasl_mech, sasl_user ? sasl_user : "", sasl_pass ? sasl_pass : "", 0,
+                            err, sizeof err);
+        if (sasl == NULL) {
+            printf("sasl-config-error %s\n", err);
+            net_tls_ctx_free(ctx);
+            return 1;
+        }
+        cfg.auth = net_sasl_auth(sasl);
+    }
     p.r = net_reactor_new(NULL);
     if (p.r == NULL) {
         return 1;
@@ -224,6 +246,7 @@ int main(int argc, char **argv)
     net_timer_free(p.spacer);
     net_timer_free(life);
     net_reactor_free(p.r);
+    net_sasl_free(sasl);
     net_tls_ctx_free(ctx);
     printf("done answers=%d ok=%d readies=%d failed=%d\n", p.answers, p.ok_answers, p.readies_seen,
            p.failed_seen);
