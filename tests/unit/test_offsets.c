@@ -227,6 +227,53 @@ static void test_offset_fetch_requests(void **state)
     assert_false(kp_offset_fetch_req_write(&w, 1, &req));
 }
 
+// librdkafka's flexible OffsetFetch v7 request (from a fake broker advertising v7, see
+// tests/golden/offset_fetch_req_v7.txt) and the v7 response it accepted.
+static void test_offset_fetch_v7_librdkafka(void **state)
+{
+    (void)state;
+    static const int32_t p0[] = {0};
+    struct kp_offset_fetch_req_topic t = {
+        .name = "t1", .partition_indexes = p0, .num_partitions = 1};
+    struct kp_offset_fetch_req_group g = {.group_id = "g1", .topics = &t, .num_topics = 1};
+    struct kp_offset_fetch_req req = {.groups = &g, .num_groups = 1, .require_stable = true};
+    kw w;
+    kw_init_grow(&w);
+    size_t pos, len;
+    assert_true(kp_req_begin(&w, KP_API_OFFSET_FETCH, 7, 2, "kcat-cap", &pos));
+    assert_true(kp_offset_fetch_req_write(&w, 7, &req));
+    assert_true(kp_req_end(&w, pos) && kw_finish(&w, &len));
+    proto_golden_equal("offset_fetch_req_v7.bin", kw_data(&w), len);
+    kw_cleanup(&w);
+
+    struct guarded gd;
+    kr body;
+    proto_golden_resp("offset_fetch_resp_v7.bin", KP_API_OFFSET_FETCH, 7, &gd, &body);
+    const uint8_t *b = body.p;
+    size_t n = body.len;
+    struct kp_offset_fetch_resp resp;
+    assert_int_equal(kp_offset_fetch_resp_parse(&body, 7, &resp, NULL), KP_OK);
+    struct kp_offset_fetch_iter gi, ti, pi;
+    struct kp_offset_fetch_group grp;
+    struct kp_offset_fetch_topic topic;
+    struct kp_offset_fetch_partition part;
+    kp_offset_fetch_groups(&resp, &gi);
+    assert_true(kp_offset_fetch_next_group(&gi, &grp));
+    assert_int_equal(grp.error_code, 0);
+    kp_offset_fetch_topics(&gi, &grp, &ti);
+    assert_true(kp_offset_fetch_next_topic(&ti, &topic));
+    assert_view(&topic.name, "t1");
+    kp_offset_fetch_partitions(&ti, &topic, &pi);
+    assert_true(kp_offset_fetch_next_partition(&pi, &part));
+    assert_int_equal(part.partition_index, 0);
+    assert_int_equal(part.committed_offset, 5);
+    assert_int_equal(part.committed_leader_epoch, -1);
+    assert_true(part.metadata_null);
+    assert_false(kp_offset_fetch_next_partition(&pi, &part));
+    proto_check_bounds(b, n, 7, of_parse, &resp);
+    guarded_free(&gd);
+}
+
 // ---- OffsetCommit -----------------------------------------------------------------------------
 
 static void test_offset_commit_v7_golden(void **state)
@@ -353,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_offset_fetch_v8_response_groups),
         cmocka_unit_test(test_offset_fetch_v6_response_flexible_single),
         cmocka_unit_test(test_offset_fetch_requests),
+        cmocka_unit_test(test_offset_fetch_v7_librdkafka),
         cmocka_unit_test(test_offset_commit_v7_golden),
         cmocka_unit_test(test_offset_commit_versions),
     };
