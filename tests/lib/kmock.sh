@@ -14,6 +14,8 @@
 # KMOCK_DIR (scratch directory; created by kmock_start if unset; kmock's stdout/stderr are
 # $KMOCK_DIR/kmock.out and kmock.err; the answer to the n-th command is line n+1 of kmock.out).
 # Only one kmock per shell, and one kmock_cmd at a time. kmock_cmd works inside $(...).
+# Background processes started after kmock_start inherit the write end of kmock's stdin; kmock
+# sees EOF only when they have exited too, so bound them with timeout (kmock_stop still ends it).
 
 KMOCK_ROOT=${KMOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KMOCK_BIN=${KMOCK_BIN:-$KMOCK_ROOT/build/kmock}
