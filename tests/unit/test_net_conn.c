@@ -572,6 +572,29 @@ static void test_pipelined_in_order(void **state)
     net_conn_free(c);
 }
 
+static void test_queue_bound_and_bad_args(void **state)
+{
+    struct env *e = *state;
+    e->cfg.max_queued = 3;
+    struct net_conn *c = connect_fake(e);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
+    }
+    assert_int_equal(send_tagged(c, 3, &e->log, 0), NET_ERR_QUEUE_FULL);
+    struct net_req unknown = {.api_key = 9999, .version = NET_VERSION_AUTO};
+    assert_int_equal(net_conn_send(c, &unknown), NET_ERR_INVALID);
+    struct net_req negative = {.api_key = KP_API_METADATA, .version = -7};
+    assert_int_equal(net_conn_send(c, &negative), NET_ERR_INVALID);
+    assert_int_equal(
+        net_conn_send_body(c, KP_API_METADATA, NET_VERSION_AUTO, "x", 1, on_resp, &e->log),
+        NET_ERR_INVALID);
+    e->log.stop_after = 3;
+    net_reactor_run_for(e->r, 3000);
+    assert_int_equal(e->log.n, 3); // the refused ones never call back
+    assert_string_equal(net_err_name(NET_ERR_QUEUE_FULL), "queue full");
+    net_conn_free(c);
+}
+
 static void test_request_timeout(void **state)
 {
     struct env *e = *state;
@@ -1084,6 +1107,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_negotiate_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_api_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound_and_bad_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_fails_inflight_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_too_large, setup, teardown),
