@@ -215,10 +215,22 @@ static bool read_partition(kr *r, int16_t version, struct kp_fetch_partition *ou
                                        .snapshot_end_offset = -1,
                                        .snapshot_epoch = -1};
     *field = "responses.partitions.partition_index";
-    if (!kr_i32(r, &out->partition_index) || !kr_i16(r, &out->error_code) ||
-        !kr_i64(r, &out->high_watermark) || !kr_i64(r, &out->last_stable_offset)) {
+    if (!kr_i32(r, &out->partition_index)) {
         return false;
     }
+    *field = "responses.partitions.error_code";
+    if (!kr_i16(r, &out->error_code)) {
+        return false;
+    }
+    *field = "responses.partitions.high_watermark";
+    if (!kr_i64(r, &out->high_watermark)) {
+        return false;
+    }
+    *field = "responses.partitions.last_stable_offset";
+    if (!kr_i64(r, &out->last_stable_offset)) {
+        return false;
+    }
+    *field = "responses.partitions.log_start_offset";
     if (version >= 5 && !kr_i64(r, &out->log_start_offset)) {
         return false;
     }
