@@ -6,8 +6,11 @@
 
 #include "proto/kr.h"
 #include "sasl/scram_cache.h"
+#include "sasl/scram_parse.h"
 
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,19 +40,20 @@ struct scram {
 static const char gs2_header[] = "n,,";
 static const char channel_binding[] = "c=biws"; // base64("n,,")
 
-static enum scram_status fail(struct scram *s, struct sasl_err *err, const char *what)
-{
-    if (s) {
-        s->state = SCRAM_ST_FAILED;
-    }
-    sasl_err_set(err, "%s", what);
-    return SCRAM_FAILED;
-}
+#define MALFORMED(what) "malformed SCRAM message (" what ")"
 
-static enum scram_status fail_malformed(struct scram *s, struct sasl_err *err, const char *what)
+// fail records the error and moves to FAILED in one step.
+static enum scram_status fail(struct scram *s, struct sasl_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum scram_status fail(struct scram *s, struct sasl_err *err, const char *fmt, ...)
 {
     s->state = SCRAM_ST_FAILED;
-    sasl_err_set(err, "malformed SCRAM message (%s)", what);
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
     return SCRAM_FAILED;
 }
 
@@ -58,17 +62,6 @@ static bool printable_ascii(const char *p)
 {
     for (; *p; p++) {
         if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// nonce_char is RFC 5802's "printable": %x21-2B / %x2D-7E.
-static bool nonce_chars_ok(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 0x21 || p[i] > 0x7e || p[i] == ',') {
             return false;
         }
     }
@@ -144,7 +137,8 @@ enum scram_status scram_start(struct scram *s, const char *nonce, const uint8_t 
         return fail(s, err, "SCRAM exchange called in the wrong state");
     }
     size_t nonce_len = nonce ? strlen(nonce) : 0;
-    if (nonce_len < SCRAM_MIN_NONCE_LEN || !nonce_chars_ok((const uint8_t *)nonce, nonce_len)) {
+    if (nonce_len < SCRAM_MIN_NONCE_LEN ||
+        !scram_nonce_chars_ok((const uint8_t *)nonce, nonce_len)) {
         return fail(s, err, "invalid SCRAM client nonce");
     }
     // Escaping at most triples the user name: "n=" + user*3 + ",r=" + nonce.
@@ -179,67 +173,6 @@ enum scram_status scram_start(struct scram *s, const char *nonce, const uint8_t 
     *out = s->out;
     *out_len = s->out_len;
     return SCRAM_CONTINUE;
-}
-
-// attr reads "<name>=<value>" where the value runs to the next ',' or the end, then the ','
-// (setting *out_more). Returns false if the next attribute is not |name| (any letter when |name|
-// is 0, reported through *out_name).
-static bool attr(kr *r, char name, char *out_name, kr *out_value, bool *out_more)
-{
-    uint8_t c = 0, eq = 0;
-    if (!kr_u8(r, &c) || !kr_u8(r, &eq) || eq != '=' || (name && c != (uint8_t)name)) {
-        return false;
-    }
-    const uint8_t *comma = memchr(r->p, ',', kr_left(r));
-    size_t n = comma ? (size_t)(comma - r->p) : kr_left(r);
-    *out_more = comma != NULL;
-    *out_name = (char)c;
-    return kr_sub(r, out_value, n) && (!comma || kr_skip(r, 1));
-}
-
-// extensions accepts RFC 5802 extensions "ALPHA=value" (non-empty value) up to the end.
-static bool extensions(kr *r, bool more)
-{
-    while (more) {
-        char name;
-        kr v;
-        if (!attr(r, 0, &name, &v, &more) ||
-            !((name >= 'a' && name <= 'z') || (name >= 'A' && name <= 'Z')) || kr_left(&v) == 0) {
-            return false;
-        }
-    }
-    return kr_done(r);
-}
-
-// parse_iterations reads a positive decimal without sign or leading zero into *out.
-static bool parse_iterations(const kr *v, uint32_t *out)
-{
-    uint64_t n = 0;
-    size_t len = kr_left(v);
-    if (len == 0 || len > 10 || v->p[0] == '0') {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (v->p[i] < '0' || v->p[i] > '9') {
-            return false;
-        }
-        n = n * 10 + (uint64_t)(v->p[i] - '0');
-    }
-    if (n > UINT32_MAX) {
-        return false;
-    }
-    *out = (uint32_t)n;
-    return true;
-}
-
-// check_message applies decision 7 to any server message.
-static bool check_message(const uint8_t *in, size_t in_len, const char **why)
-{
-    *why = in_len == 0                     ? "empty message"
-           : in_len > SCRAM_MAX_MSG        ? "message too long"
-           : memchr(in, 0, in_len) != NULL ? "NUL byte in message"
-                                           : NULL;
-    return *why == NULL;
 }
 
 // derive computes the proof and the expected server signature for the parsed server-first,
@@ -308,7 +241,7 @@ out:
     }
     if (st != SCRAM_CONTINUE) {
         drop_out(s);
-        return fail(s, err, why);
+        return fail(s, err, "%s", why);
     }
     return st;
 }
@@ -321,40 +254,38 @@ static enum scram_status do_server_first(struct scram *s, const uint8_t *in, siz
     char name;
     bool more = false;
     uint32_t iter = 0;
-    if (!check_message(in, in_len, &why)) {
-        return fail_malformed(s, err, why);
+    if (!scram_check_message(in, in_len, &why)) {
+        return fail(s, err, MALFORMED("%s"), why);
     }
     kr_init(&r, in, in_len);
     if (in_len >= 2 && in[0] == 'm' && in[1] == '=') {
-        return fail_malformed(s, err, "unsupported mandatory extension");
+        return fail(s, err, MALFORMED("unsupported mandatory extension"));
     }
-    if (!attr(&r, 'r', &name, &nonce, &more)) {
-        return fail_malformed(s, err, "attribute \"r\" expected");
+    if (!scram_attr(&r, 'r', &name, &nonce, &more)) {
+        return fail(s, err, MALFORMED("attribute \"r\" expected"));
     }
     const uint8_t *ours = (const uint8_t *)s->first_bare + strlen(s->first_bare) - s->nonce_len;
-    if (!nonce_chars_ok(nonce.p, kr_left(&nonce))) {
-        return fail_malformed(s, err, "invalid nonce");
+    if (!scram_nonce_chars_ok(nonce.p, kr_left(&nonce))) {
+        return fail(s, err, MALFORMED("invalid nonce"));
     }
     if (kr_left(&nonce) <= s->nonce_len || memcmp(nonce.p, ours, s->nonce_len) != 0) {
-        return fail_malformed(s, err, "server nonce does not extend the client nonce");
+        return fail(s, err, MALFORMED("server nonce does not extend the client nonce"));
     }
-    if (!more || !attr(&r, 's', &name, &salt_b64, &more)) {
-        return fail_malformed(s, err, "attribute \"s\" expected");
+    if (!more || !scram_attr(&r, 's', &name, &salt_b64, &more)) {
+        return fail(s, err, MALFORMED("attribute \"s\" expected"));
     }
-    if (!more || !attr(&r, 'i', &name, &iter_v, &more)) {
-        return fail_malformed(s, err, "attribute \"i\" expected");
+    if (!more || !scram_attr(&r, 'i', &name, &iter_v, &more)) {
+        return fail(s, err, MALFORMED("attribute \"i\" expected"));
     }
-    if (!parse_iterations(&iter_v, &iter)) {
-        return fail_malformed(s, err, "invalid iteration count");
+    if (!scram_parse_iterations(&iter_v, &iter)) {
+        return fail(s, err, MALFORMED("invalid iteration count"));
     }
-    if (!extensions(&r, more)) {
-        return fail_malformed(s, err, "garbage at end of server-first-message");
+    if (!scram_extensions(&r, more)) {
+        return fail(s, err, MALFORMED("garbage at end of server-first-message"));
     }
     if (iter < SCRAM_MIN_ITER || iter > s->max_iter) {
-        s->state = SCRAM_ST_FAILED;
-        sasl_err_set(err, "SCRAM iteration count %u is outside the allowed range [%u, %u]", iter,
-                     SCRAM_MIN_ITER, s->max_iter);
-        return SCRAM_FAILED;
+        return fail(s, err, "SCRAM iteration count %u is outside the allowed range [%u, %u]", iter,
+                    SCRAM_MIN_ITER, s->max_iter);
     }
     size_t salt_cap = kr_left(&salt_b64) / 4 * 3, salt_len = 0;
     uint8_t *salt = malloc(salt_cap ? salt_cap : 1);
@@ -364,7 +295,7 @@ static enum scram_status do_server_first(struct scram *s, const uint8_t *in, siz
     if (!sasl_b64_decode(salt, salt_cap, &salt_len, (const char *)salt_b64.p, kr_left(&salt_b64)) ||
         salt_len == 0) {
         free(salt);
-        return fail_malformed(s, err, "invalid salt");
+        return fail(s, err, MALFORMED("invalid salt"));
     }
     enum scram_status st = derive(s, in, in_len, &nonce, salt, salt_len, iter, err);
     free(salt);
@@ -394,30 +325,28 @@ static enum scram_status do_server_final(struct scram *s, const uint8_t *in, siz
     size_t hl = sasl_hash_len(s->hash);
     uint8_t sig[SASL_MAX_DIGEST];
     size_t sig_len = 0;
-    if (!check_message(in, in_len, &why)) {
-        return fail_malformed(s, err, why);
+    if (!scram_check_message(in, in_len, &why)) {
+        return fail(s, err, MALFORMED("%s"), why);
     }
     kr_init(&r, in, in_len);
-    if (attr(&r, 'e', &name, &v, &more)) {
+    if (scram_attr(&r, 'e', &name, &v, &more)) {
         char reason[65];
         server_reason(&v, reason, sizeof reason);
-        s->state = SCRAM_ST_FAILED;
-        sasl_err_set(err, "SCRAM authentication failed: server error \"%s\"", reason);
-        return SCRAM_FAILED;
+        return fail(s, err, "SCRAM authentication failed: server error \"%s\"", reason);
     }
     kr_init(&r, in, in_len);
-    if (!attr(&r, 'v', &name, &v, &more)) {
-        return fail_malformed(s, err, "attribute \"v\" expected");
+    if (!scram_attr(&r, 'v', &name, &v, &more)) {
+        return fail(s, err, MALFORMED("attribute \"v\" expected"));
     }
-    if (!extensions(&r, more)) {
-        return fail_malformed(s, err, "garbage at end of server-final-message");
+    if (!scram_extensions(&r, more)) {
+        return fail(s, err, MALFORMED("garbage at end of server-final-message"));
     }
     if (kr_left(&v) != sasl_b64_encoded_len(hl)) {
-        return fail_malformed(s, err, "server signature has the wrong length");
+        return fail(s, err, MALFORMED("server signature has the wrong length"));
     }
     if (!sasl_b64_decode(sig, sizeof sig, &sig_len, (const char *)v.p, kr_left(&v)) ||
         sig_len != hl) {
-        return fail_malformed(s, err, "invalid server signature");
+        return fail(s, err, MALFORMED("invalid server signature"));
     }
     bool match = sasl_ct_equal(sig, s->server_sig, hl);
     sasl_wipe(sig, sizeof sig);
