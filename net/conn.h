@@ -30,7 +30,9 @@
 //
 // Reads: a response frame larger than max_frame is refused from its size prefix, before anything
 // is allocated, and drops the connection. net_conn_pause stops reading (TCP then pushes back on
-// the broker) until net_conn_resume, so a slow consumer never buffers without bound.
+// the broker) until net_conn_resume, so a slow consumer never buffers without bound; while paused
+// the timeouts of requests already on the wire are extended (their answers may be sitting unread
+// in the socket).
 //
 // Single-threaded: use a connection only on its reactor's thread. Callbacks may call any function
 // here, including net_conn_free on the connection they are called for.

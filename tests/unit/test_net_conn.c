@@ -782,6 +782,7 @@ static void test_backpressure(void **state)
 {
     struct env *e = *state;
     e->f.pad = 256 * 1024;
+    e->cfg.request_timeout_ms = 200; // shorter than the pause: paused requests must not expire
     struct net_conn *c = connect_fake(e);
     assert_true(run_until(&e->w, NET_CONN_READY, 3000));
     for (uint32_t i = 0; i < 32; i++) {
@@ -792,6 +793,9 @@ static void test_backpressure(void **state)
     // 8 MiB were answered; one response was taken, then reading stopped.
     assert_int_equal(e->log.n, 1);
     assert_true(net_conn_buffered(c) < 2u * 1024 * 1024);
+    struct net_conn_stats st;
+    net_conn_get_stats(c, &st);
+    assert_int_equal(st.timeouts, 0);
     e->log.stop_after = 32;
     net_conn_resume(c);
     net_reactor_run_for(e->r, 5000);
