@@ -183,7 +183,7 @@ static enum kp_status gunzip(struct sink *s, const uint8_t *in, size_t in_len, s
     zs.next_in = (Bytef *)(uintptr_t)in;
     zs.avail_in = (uInt)in_len;
     enum kp_status st = KP_OK;
-    size_t want = in_len * 4;
+    size_t want = in_len < ((size_t)1 << 20) ? in_len * 4 : (size_t)4 << 20; // a first guess
     for (;;) {
         st = sink_reserve(s, want);
         want = 1;
