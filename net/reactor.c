@@ -229,3 +229,56 @@ void net_signal_free(struct net_signal *s)
     event_free(s->ev);
     free(s);
 }
+
+struct net_fdwatch {
+    struct event *ev;
+    net_fdwatch_fn cb;
+    void *ctx;
+};
+
+static void fdwatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_fdwatch *w = arg;
+    unsigned rev = 0;
+    if (what & EV_READ) {
+        rev |= NET_FD_READ;
+    }
+    if (what & EV_WRITE) {
+        rev |= NET_FD_WRITE;
+    }
+    w->cb((int)fd, rev, w->ctx);
+}
+
+struct net_fdwatch *net_fdwatch_new(struct net_reactor *r, int fd, unsigned events,
+                                    net_fdwatch_fn cb, void *ctx)
+{
+    short what = EV_PERSIST;
+    if (events & NET_FD_READ) {
+        what |= EV_READ;
+    }
+    if (events & NET_FD_WRITE) {
+        what |= EV_WRITE;
+    }
+    struct net_fdwatch *w = net_xcalloc(1, sizeof *w);
+    w->cb = cb;
+    w->ctx = ctx;
+    w->ev = event_new(r->base, fd, what, fdwatch_cb, w);
+    if (w->ev == NULL || event_add(w->ev, NULL) != 0) {
+        kesm_log(KESM_LOG_ERROR, "net", "cannot watch descriptor %d", fd);
+        if (w->ev != NULL) {
+            event_free(w->ev);
+        }
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void net_fdwatch_free(struct net_fdwatch *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    event_free(w->ev);
+    free(w);
+}

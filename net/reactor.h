@@ -67,4 +67,20 @@ typedef void (*net_signal_fn)(int signo, void *ctx);
 struct net_signal *net_signal_new(struct net_reactor *r, int signo, net_signal_fn cb, void *ctx);
 void net_signal_free(struct net_signal *s);
 
+// Descriptor watches (so poll-driven code, e.g. invoke/'s exec transport, runs on the reactor).
+// net_fdwatch_new calls |cb(fd, revents, ctx)| every time |fd| (borrowed, not closed on free)
+// becomes ready for any of |events| (NET_FD_READ | NET_FD_WRITE); |revents| holds the ready
+// subset (a hang-up or error reads as ready). The watch stays until net_fdwatch_free; the callback
+// may free its own watch. Returns NULL (and logs) if libevent refuses the descriptor.
+// net_fdwatch_free(NULL) is a no-op.
+enum net_fd_events {
+    NET_FD_READ = 1,
+    NET_FD_WRITE = 2,
+};
+typedef void (*net_fdwatch_fn)(int fd, unsigned revents, void *ctx);
+struct net_fdwatch;
+struct net_fdwatch *net_fdwatch_new(struct net_reactor *r, int fd, unsigned events,
+                                    net_fdwatch_fn cb, void *ctx);
+void net_fdwatch_free(struct net_fdwatch *w);
+
 #endif
