@@ -224,7 +224,11 @@ tap_check "two injected Produce errors are retried: $ans" \
 # ---- shutdown ----------------------------------------------------------------------------------
 kmock_stop
 rc=$?
-tap_check "kmock exits 0 when its stdin closes" test "$rc" = 0
+tap_check "kmock exits 0 on quit" test "$rc" = 0
+with_timeout 20 "$KMOCK_BIN" </dev/null >"$WORK/eof.out" 2>"$WORK/eof.err"
+rc=$?
+tap_check "kmock exits 0 at EOF on stdin, after its BOOTSTRAP line (rc $rc)" \
+    test "$rc" = 0 -a "$(cut -d' ' -f1 "$WORK/eof.out")" = BOOTSTRAP
 start=$SECONDS
 "$KMOCK_BIN" -l 1 < <(exec sleep 20) >/dev/null 2>"$WORK/lifetime.err"
 rc=$?

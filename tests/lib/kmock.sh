@@ -15,7 +15,7 @@
 # $KMOCK_DIR/kmock.out and kmock.err; the answer to the n-th command is line n+1 of kmock.out).
 # Only one kmock per shell, and one kmock_cmd at a time. kmock_cmd works inside $(...).
 # Background processes started after kmock_start inherit the write end of kmock's stdin; kmock
-# sees EOF only when they have exited too, so bound them with timeout (kmock_stop still ends it).
+# sees EOF only when they have exited too, so bound them with timeout (kmock_stop sends quit).
 
 KMOCK_ROOT=${KMOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KMOCK_BIN=${KMOCK_BIN:-$KMOCK_ROOT/build/kmock}
@@ -165,11 +165,14 @@ kmock_cmd() {
     esac
 }
 
-# kmock_stop: close kmock's stdin, wait up to 10 s, then TERM/KILL it by PID. Safe to call twice.
+# kmock_stop: send quit, close kmock's stdin, wait up to 10 s, then TERM/KILL it by PID. Safe to
+# call twice.
 # Returns kmock's exit status (0 on a clean exit).
 kmock_stop() {
     local rc=0
     if [ -n "$KMOCK_FD" ]; then
+        # quit first: a background child may still hold the FIFO open, so EOF could come late.
+        (trap '' PIPE && echo quit >&"$KMOCK_FD") 2>/dev/null
         exec {KMOCK_FD}>&-
         KMOCK_FD=
     fi
