@@ -133,8 +133,8 @@ if secure_front_restart --lenient-nonce --session-lifetime-ms 1500; then
     tap_check "an expired session is closed on its next request" \
         grep -q 'session expired (no re-authentication); closing' "$SECURE_FRONT_LOG"
     tap_check "kcat read the records before the session expired" all_records "$W/life.txt"
-    tap_check "kcat saw the close 1.5-2.5 s after authenticating" \
-        grep -qE 'after (1[5-9][0-9]{2}|2[0-4][0-9]{2})ms in state UP' "$W/life.err"
+    tap_check "kcat saw the close 1.5-5 s after authenticating" \
+        grep -qE 'after (1[5-9][0-9]{2}|[2-4][0-9]{3})ms in state UP' "$W/life.err"
 else
     tap_fail "front with a session lifetime starts"
 fi
