@@ -46,7 +46,7 @@ void kp_arena_reset(struct kp_arena *a)
     struct kp_arena_block *b = a->blocks;
     while (b) {
         struct kp_arena_block *next = b->next;
-        if (!a->spare || b->cap > a->spare->cap) {
+        if (b->cap <= KP_ARENA_SPARE_MAX && (!a->spare || b->cap > a->spare->cap)) {
             free(a->spare);
             a->spare = b;
         } else {

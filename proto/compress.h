@@ -58,8 +58,11 @@ struct kp_arena {
 
 // kp_arena_init enters the empty state with a limit of |limit| bytes (0 = the default).
 void kp_arena_init(struct kp_arena *a, size_t limit);
+// KP_ARENA_SPARE_MAX is the largest block kp_arena_reset keeps for reuse.
+#define KP_ARENA_SPARE_MAX ((size_t)8 << 20)
+
 // kp_arena_reset releases every view handed out so far (their bytes become invalid) and keeps
-// one block for reuse.
+// one block (the largest up to KP_ARENA_SPARE_MAX) for reuse.
 void kp_arena_reset(struct kp_arena *a);
 // kp_arena_cleanup frees everything; safe on a zeroed or already cleaned-up arena.
 void kp_arena_cleanup(struct kp_arena *a);
