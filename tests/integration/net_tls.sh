@@ -93,6 +93,8 @@ OK_PORT=$(free_port)
 WRONG_PORT=$(free_port)
 EXPIRED_PORT=$(free_port)
 MTLS_PORT=$(free_port)
+TLS12_PORT=$(free_port)
+MTLS12_PORT=$(free_port)
 cat >"$T/stunnel.conf" <<CONF
 foreground = quiet
 pid =
@@ -121,13 +123,28 @@ key = $P/server.key
 CAfile = $P/ca.pem
 verifyChain = yes
 requireCert = yes
+[tls12]
+accept = 127.0.0.1:$TLS12_PORT
+connect = $BACKEND
+cert = $P/server.pem
+key = $P/server.key
+sslVersionMax = TLSv1.2
+[mtls12]
+accept = 127.0.0.1:$MTLS12_PORT
+connect = $BACKEND
+cert = $P/server.pem
+key = $P/server.key
+CAfile = $P/ca.pem
+verifyChain = yes
+requireCert = yes
+sslVersionMax = TLSv1.2
 CONF
 timeout 300 stunnel4 "$T/stunnel.conf" >"$T/stunnel.out" 2>&1 &
 STUNNEL_PID=$!
 port_open() {
     /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),1).close()"
 }
-if ! wait_until 10 port_open "$MTLS_PORT"; then
+if ! wait_until 10 port_open "$MTLS12_PORT"; then
     tap_fail "stunnel starts" "$(tail -5 "$T/stunnel.log" "$T/stunnel.out" 2>/dev/null)"
     tap_done
 fi
@@ -191,6 +208,17 @@ tap_check "mTLS server without a client certificate: says none is configured" \
 
 probe mtls_ok localhost "$MTLS_PORT" ca="$P/ca.pem" cert="$P/client.pem" key="$P/client.key"
 expect_ok mtls_ok "mTLS with a client certificate"
+
+# TLS 1.2: the server refuses a missing client certificate inside the handshake (an alert),
+# where TLS 1.3 does it after.
+KESM_LOG_LEVEL=debug probe tls12 localhost "$TLS12_PORT" ca="$P/ca.pem"
+expect_ok tls12 "TLS 1.2 server verified"
+tap_check "TLS 1.2 server: TLS 1.2 was negotiated" grep -q 'DEBUG tls broker localhost:[0-9]*: TLSv1.2 ' "$T/tls12.err"
+probe mtls12_none localhost "$MTLS12_PORT" ca="$P/ca.pem" expect-fail
+expect_fail mtls12_none "TLS 1.2 mTLS server without a client certificate refused" \
+    "err=tls authn=1 tls=client certificate required msg=TLS: client certificate required: the broker refused the handshake and no client certificate is configured"
+probe mtls12_ok localhost "$MTLS12_PORT" ca="$P/ca.pem" cert="$P/client.pem" key="$P/client.key"
+expect_ok mtls12_ok "TLS 1.2 mTLS with a client certificate"
 
 export NET_PROBE_KEY_PASSWORD=$KEY_PASSWORD
 probe mtls_enc localhost "$MTLS_PORT" ca="$P/ca.pem" cert="$P/client.pem" \
