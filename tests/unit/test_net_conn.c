@@ -57,6 +57,7 @@ struct fake {
     struct delayed *delayed;
     // behaviour
     bool apiv_v3_ok;      // answer ApiVersions v3 in v3 layout (else UNSUPPORTED_VERSION)
+    bool apiv_v3_garbage; // answer ApiVersions v3 with bytes that do not parse
     int16_t metadata_max; // advertised Metadata max version
     uint32_t delay_ms;
     int close_after; // BAD_SILENT_DROP: close after this many non-ApiVersions requests
@@ -141,7 +142,10 @@ static void answer_api_versions(struct fake_client *cl, int16_t version, int32_t
     size_t pos;
     kw_begin_size32(w, &pos);
     kw_i32(w, corr);
-    if (version >= 3 && f->apiv_v3_ok) {
+    if (version >= 3 && f->apiv_v3_garbage) {
+        kw_i16(w, 0);
+        kw_u8(w, 0xff); // a compact array count that runs past the end
+    } else if (version >= 3 && f->apiv_v3_ok) {
         kw_i16(w, 0);
         kw_uvarint(w, 4);
         for (int i = 0; i < 3; i++) {
@@ -525,6 +529,20 @@ static void test_negotiate_v3(void **state)
     assert_int_equal(e->f.napiv, 1);
     assert_int_equal(e->f.apiv_seen[0], 3);
     assert_int_equal(net_conn_version(c, KP_API_METADATA), 12);
+    net_conn_free(c);
+}
+
+static void test_negotiate_garbage_retries_v0(void **state)
+{
+    struct env *e = *state;
+    e->f.apiv_v3_garbage = true;
+    struct net_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_int_equal(e->f.napiv, 2);
+    assert_int_equal(e->f.apiv_seen[0], 3);
+    assert_int_equal(e->f.apiv_seen[1], 0);
+    assert_int_equal(e->f.accepts, 1); // on the same connection
+    assert_int_equal(net_conn_version(c, KP_API_METADATA), 2);
     net_conn_free(c);
 }
 
@@ -1109,6 +1127,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_negotiate_with_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiate_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_negotiate_garbage_retries_v0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_api_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_bound_and_bad_args, setup, teardown),
