@@ -34,6 +34,7 @@ enum fake_bad {
     BAD_HALF_CLOSE,  // answer with half a frame, then close
     BAD_WRONG_CORR,  // answer with a correlation id nobody asked for
     BAD_SILENT_DROP, // close after close_after requests without answering
+    BAD_HDR_TAGS,    // a flexible response header whose tag section runs past the frame
 };
 
 struct fake;
@@ -221,6 +222,13 @@ static bool fake_request(struct fake_client *cl, kr *frame)
     size_t pos;
     kw_begin_size32(&w, &pos);
     kw_i32(&w, f->bad == BAD_WRONG_CORR ? h.correlation_id + 1000 : h.correlation_id);
+    if (f->bad == BAD_HDR_TAGS) {
+        kw_u8(&w, 5); // five tagged fields follow... but none do
+        kw_end_size32(&w, pos);
+        fake_answer(cl, &w);
+        kw_cleanup(&w);
+        return true;
+    }
     if (kp_resp_hdr_version(h.api_key, h.api_version) == 1) {
         kw_empty_tags(&w);
     }
@@ -715,6 +723,25 @@ static void test_wrong_correlation_id(void **state)
     net_conn_free(c);
 }
 
+static void test_bad_response_header(void **state)
+{
+    struct env *e = *state;
+    e->f.bad = BAD_HDR_TAGS;
+    e->f.apiv_v3_ok = true;
+    e->f.metadata_max = 12;
+    struct net_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    // Metadata v9 is flexible: its response header has a tag section.
+    assert_int_equal(net_conn_send_body(c, KP_API_METADATA, 9, "\0\0\0\1", 4, on_resp, &e->log),
+                     NET_OK);
+    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
+    assert_int_equal(e->log.n, 1);
+    assert_int_equal(e->log.err[0], NET_ERR_PROTOCOL);
+    assert_non_null(strstr(e->log.msg, "Metadata v9 response header: truncated at byte"));
+    assert_int_equal(e->w.last_fail.err, NET_ERR_PROTOCOL);
+    net_conn_free(c);
+}
+
 static void test_refused_backoff_grows(void **state)
 {
     struct env *e = *state;
@@ -1136,6 +1163,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_frame_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_mid_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_correlation_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_response_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_backoff_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_localhost_and_down_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_failure, setup, teardown),
