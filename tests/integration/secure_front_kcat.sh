@@ -139,7 +139,20 @@ else
     tap_fail "front with a session lifetime starts"
 fi
 
-# 6. Hostile switches (for kesm's own client tests), checked here with kcat as the judge: each
+# 6. Mutual TLS: with --client-ca the front requires a client certificate signed by the CA.
+if secure_front_restart --lenient-nonce --client-ca "$SECURE_CA"; then
+    kc bob bob-secret PLAIN -L -m 5 >"$W/mtls0.txt" 2>"$W/mtls0.err"
+    tap_check "mTLS front refuses a client without a certificate" \
+        bash -c "! grep -q 'topic \"secure\"' '$W/mtls0.txt' && grep -q 'TLS handshake with .* failed' '$SECURE_FRONT_LOG'"
+    kc bob bob-secret PLAIN -X ssl.certificate.location="$SECURE_DIR/client.pem" \
+        -X ssl.key.location="$SECURE_DIR/client.key" -L -t secure >"$W/mtls1.txt" 2>"$W/mtls1.err"
+    tap_check "mTLS front accepts the CA-signed client certificate" \
+        grep -q 'topic "secure" with 3 partitions' "$W/mtls1.txt"
+else
+    tap_fail "front with --client-ca starts"
+fi
+
+# 7. Hostile switches (for kesm's own client tests), checked here with kcat as the judge: each
 # misbehaviour makes librdkafka refuse the exchange with the matching complaint.
 hostile() {
     local mode=$1 want=$2
