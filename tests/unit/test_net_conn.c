@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 // ---- fake broker -------------------------------------------------------------------------------
 
@@ -742,6 +743,53 @@ static void test_bad_response_header(void **state)
     net_conn_free(c);
 }
 
+// full_listener makes a listening socket that never accepts, with its queue filled by |fill|
+// connections, so a further connect stays pending (the kernel drops its SYNs). Returns the port.
+static uint16_t full_listener(int *out_fd, int fill[2])
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(fd, 0), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(fd, (struct sockaddr *)&sin, &sl);
+    for (int i = 0; i < 2; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&sin, sizeof sin);
+    }
+    *out_fd = fd;
+    return ntohs(sin.sin_port);
+}
+
+static void test_connect_timeout_and_free_while_connecting(void **state)
+{
+    struct env *e = *state;
+    int lfd, fill[2];
+    uint16_t port = full_listener(&lfd, fill);
+    e->cfg.connect_timeout_ms = 200;
+    e->cfg.no_reconnect = true;
+    struct net_conn *c = net_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, NET_ERR_CONNECT);
+    char want[128];
+    snprintf(want, sizeof want,
+             "cannot connect to 127.0.0.1:%u (127.0.0.1: timed out after 200 ms)", port);
+    assert_string_equal(e->w.last_msg, want);
+    net_conn_free(c);
+    // Freed while the connect is pending: nothing leaks, nothing fires later.
+    c = net_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
+    net_reactor_run_for(e->r, 50);
+    assert_int_equal(net_conn_state(c), NET_CONN_CONNECTING);
+    net_conn_free(c);
+    net_reactor_run_for(e->r, 300);
+    close(fill[0]);
+    close(fill[1]);
+    close(lfd);
+}
+
 static void test_refused_backoff_grows(void **state)
 {
     struct env *e = *state;
@@ -1164,6 +1212,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_mid_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_correlation_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_response_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_timeout_and_free_while_connecting, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refused_backoff_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_localhost_and_down_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_failure, setup, teardown),
