@@ -39,6 +39,8 @@ const char *inv_result_kind_name(enum inv_result_kind k)
         return "retryable";
     case INV_RESULT_FATAL:
         return "fatal";
+    case INV_RESULT_TOO_LARGE:
+        return "too large";
     }
     return "?";
 }

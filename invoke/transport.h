@@ -30,6 +30,7 @@ enum inv_result_kind {
     INV_RESULT_FUNCTION_ERROR, // the function failed (counts against retry limits)
     INV_RESULT_RETRYABLE,      // never reached the function (throttle, service, network): retry
     INV_RESULT_FATAL,          // configuration problem (cannot execute, no such function): stop
+    INV_RESULT_TOO_LARGE,      // the request was refused as too large (HTTP 413): split the batch
 };
 
 // inv_item_failure: one batchItemFailures[].itemIdentifier.

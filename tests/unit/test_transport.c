@@ -127,6 +127,7 @@ static void test_response_mutations(void **state)
             break;
         case INV_RESULT_RETRYABLE:
         case INV_RESULT_FATAL:
+        case INV_RESULT_TOO_LARGE:
             fail_msg("unexpected kind %d", (int)r.kind);
         }
         inv_result_cleanup(&r);
