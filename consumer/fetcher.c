@@ -1,0 +1,440 @@
+// fetcher.c: see fetcher.h. No I/O, no clock, no logging: warnings go to f->note.
+#include "consumer/fetcher.h"
+
+#include "consumer/xmalloc.h"
+#include "proto/errors.h"
+#include "proto/fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ABORTED 100000
+
+void cons_fetcher_init(struct cons_fetcher *f, const struct cons_fetcher_config *cfg,
+                       cons_deliver_fn deliver, void *ctx)
+{
+    memset(f, 0, sizeof *f);
+    f->cfg = *cfg;
+    if (f->cfg.max_wait_ms <= 0) {
+        f->cfg.max_wait_ms = 500;
+    }
+    if (f->cfg.min_bytes <= 0) {
+        f->cfg.min_bytes = 1;
+    }
+    if (f->cfg.partition_max_bytes <= 0) {
+        f->cfg.partition_max_bytes = 1 << 20;
+    }
+    if (f->cfg.max_bytes <= 0) {
+        f->cfg.max_bytes = 50 << 20;
+    }
+    if (f->cfg.decompress_limit == 0) {
+        f->cfg.decompress_limit = (size_t)64 << 20;
+    }
+    if (f->cfg.retry_backoff_ms == 0) {
+        f->cfg.retry_backoff_ms = 100;
+    }
+    kp_arena_init(&f->arena, f->cfg.decompress_limit);
+    f->deliver = deliver;
+    f->deliver_ctx = ctx;
+}
+
+static void clear_parts(struct cons_fetcher *f)
+{
+    for (size_t i = 0; i < f->num_parts; i++) {
+        free(f->parts[i].topic);
+    }
+    free(f->parts);
+    f->parts = NULL;
+    f->num_parts = 0;
+}
+
+void cons_fetcher_cleanup(struct cons_fetcher *f)
+{
+    clear_parts(f);
+    kp_arena_cleanup(&f->arena);
+    free(f->recs);
+    free(f->txns);
+    memset(f, 0, sizeof *f);
+}
+
+void cons_fetcher_assign(struct cons_fetcher *f, const struct cons_tp *tps, size_t n)
+{
+    clear_parts(f);
+    f->parts = xcalloc(n + 1, sizeof *f->parts);
+    for (size_t i = 0; i < n; i++) {
+        struct cons_part *p = &f->parts[i];
+        p->topic = xstrdup(tps[i].topic);
+        p->partition = tps[i].partition;
+        p->pos_state = CONS_POS_NEED_COMMITTED;
+        p->position = -1;
+        p->acked = -1;
+        p->committed = -1;
+        p->commit_sent = -1;
+        p->high_watermark = p->last_stable = p->log_start = -1;
+        p->leader = -1;
+        p->leader_epoch = -1;
+        p->max_bytes = f->cfg.partition_max_bytes;
+        p->fetch_broker = -1;
+    }
+    f->num_parts = n;
+}
+
+struct cons_part *cons_fetcher_find(struct cons_fetcher *f, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < f->num_parts; i++) {
+        if (f->parts[i].partition == partition && !strcmp(f->parts[i].topic, topic)) {
+            return &f->parts[i];
+        }
+    }
+    return NULL;
+}
+
+struct cons_part *cons_fetcher_find_view(struct cons_fetcher *f, const kr *topic, int32_t partition)
+{
+    for (size_t i = 0; i < f->num_parts; i++) {
+        if (f->parts[i].partition == partition && kr_eq_cstr(topic, f->parts[i].topic)) {
+            return &f->parts[i];
+        }
+    }
+    return NULL;
+}
+
+void cons_fetcher_reset_position(struct cons_fetcher *f, struct cons_part *p)
+{
+    (void)f;
+    p->pos_state = CONS_POS_NEED_RESET;
+    p->position = -1;
+    p->fetching = false;
+}
+
+size_t cons_fetcher_begin_fetch(struct cons_fetcher *f, int32_t broker, uint64_t now)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->num_parts; i++) {
+        struct cons_part *p = &f->parts[i];
+        if (p->leader != broker || p->pos_state != CONS_POS_READY || p->paused || p->stopped ||
+            p->fetching || now < p->retry_at) {
+            continue;
+        }
+        p->fetching = true;
+        p->fetch_broker = broker;
+        p->fetch_offset = p->position;
+        n++;
+    }
+    return n;
+}
+
+bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
+                                kw *w)
+{
+    // Group the marked partitions by topic (topics appear in table order).
+    size_t n = f->num_parts;
+    struct kp_fetch_req_topic *topics = xcalloc(n + 1, sizeof *topics);
+    struct kp_fetch_req_partition *ps = xcalloc(n + 1, sizeof *ps);
+    size_t nt = 0, np = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct cons_part *p = &f->parts[i];
+        if (!p->fetching || p->fetch_broker != broker || p->topic == NULL) {
+            continue;
+        }
+        size_t t = 0;
+        while (t < nt && strcmp(topics[t].topic, p->topic) != 0) {
+            t++;
+        }
+        if (t == nt) {
+            topics[nt++].topic = p->topic;
+        }
+        (void)t;
+    }
+    // Lay the partitions out topic by topic so each topic's slice is contiguous.
+    for (size_t t = 0; t < nt; t++) {
+        topics[t].partitions = &ps[np];
+        for (size_t i = 0; i < n; i++) {
+            const struct cons_part *p = &f->parts[i];
+            if (!p->fetching || p->fetch_broker != broker || strcmp(p->topic, topics[t].topic)) {
+                continue;
+            }
+            ps[np++] = (struct kp_fetch_req_partition){
+                .partition = p->partition,
+                .current_leader_epoch = p->leader_epoch,
+                .fetch_offset = p->fetch_offset,
+                .last_fetched_epoch = -1,
+                .log_start_offset = -1,
+                .partition_max_bytes = p->max_bytes,
+            };
+            topics[t].num_partitions++;
+        }
+    }
+    struct kp_fetch_req req = {.replica_id = -1,
+                               .max_wait_ms = f->cfg.max_wait_ms,
+                               .min_bytes = f->cfg.min_bytes,
+                               .max_bytes = f->cfg.max_bytes,
+                               .isolation_level = f->cfg.read_uncommitted ? 0 : 1,
+                               .session_id = 0,
+                               .session_epoch = -1,
+                               .topics = topics,
+                               .num_topics = nt};
+    bool ok = kp_fetch_req_write(w, version, &req);
+    free(topics);
+    free(ps);
+    return ok;
+}
+
+static void set_fatal(struct cons_fetch_outcome *out, enum cons_error_class cls, const char *topic,
+                      int32_t partition, int16_t code)
+{
+    if (out->fatal) {
+        return;
+    }
+    out->fatal = true;
+    out->err_class = cls;
+    char nb[KP_ERROR_NAME_BUF];
+    snprintf(out->msg, sizeof out->msg, "Fetch %s [%d]: %s", topic, (int)partition,
+             kp_error_name_buf(code, nb, sizeof nb));
+}
+
+static void push_record(struct cons_fetcher *f, size_t *n, const struct kp_record *rec)
+{
+    if (*n == f->recs_cap) {
+        f->recs_cap = f->recs_cap ? f->recs_cap * 2 : 256;
+        f->recs = xrealloc(f->recs, f->recs_cap * sizeof *f->recs);
+    }
+    struct cons_record *r = &f->recs[(*n)++];
+    r->offset = rec->offset;
+    r->timestamp = rec->timestamp;
+    r->ts_type = rec->ts_type;
+    r->key = rec->key.p;
+    r->key_len = rec->key.len;
+    r->key_null = rec->key_null;
+    r->value = rec->value.p;
+    r->value_len = rec->value.len;
+    r->value_null = rec->value_null;
+    r->num_headers = rec->num_headers;
+    r->raw = *rec;
+}
+
+// load_txns copies the partition's aborted transactions for the read_committed filter.
+static size_t load_txns(struct cons_fetcher *f, const struct kp_fetch_iter *pi,
+                        const struct kp_fetch_partition *fp)
+{
+    if (f->cfg.read_uncommitted || fp->aborted_null || fp->num_aborted == 0) {
+        return 0;
+    }
+    size_t want = fp->num_aborted < MAX_ABORTED ? fp->num_aborted : MAX_ABORTED;
+    if (want > f->txns_cap) {
+        f->txns = xrealloc(f->txns, want * sizeof *f->txns);
+        f->txns_cap = want;
+    }
+    struct kp_fetch_iter ai;
+    struct kp_fetch_aborted a;
+    size_t n = 0;
+    kp_fetch_aborted_txns(pi, fp, &ai);
+    while (n < want && kp_fetch_next_aborted(&ai, &a)) {
+        f->txns[n++] =
+            (struct kp_aborted_txn){.producer_id = a.producer_id, .first_offset = a.first_offset};
+    }
+    return n;
+}
+
+// decode_partition walks one partition's records from p->fetch_offset, collecting deliverable
+// records into f->recs. Returns the status; *out_next is the position after the last whole
+// batch (unchanged if none), *out_whole whether any whole batch was seen.
+static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_fetch_iter *pi,
+                                       const struct kp_fetch_partition *fp, int64_t from,
+                                       size_t *out_n, int64_t *out_next, bool *out_whole)
+{
+    struct kp_txn_filter filt;
+    size_t nt = load_txns(f, pi, fp);
+    kp_txn_filter_init(&filt, nt ? f->txns : NULL, nt);
+    struct kp_records_opts opts = {.skip_crc = !f->cfg.check_crcs};
+    struct kp_records_iter it;
+    kp_records_init(&it, fp->records.p, fp->records.len, &f->arena, &opts);
+    struct kp_batch b;
+    struct kp_err err = {0};
+    bool end = false;
+    enum kp_status st;
+    while ((st = kp_records_next_batch(&it, &b, &end, &err)) == KP_OK && !end) {
+        *out_whole = true;
+        enum kp_txn_verdict v = f->cfg.read_uncommitted
+                                    ? (b.is_control ? KP_TXN_SKIP_CONTROL : KP_TXN_DELIVER)
+                                    : kp_txn_filter_batch(&filt, &b);
+        if (b.last_offset < from) {
+            continue;
+        }
+        if (v == KP_TXN_DELIVER) {
+            struct kp_record rec;
+            bool rend = false;
+            while ((st = kp_batch_next_record(&b, &rec, &rend, &err)) == KP_OK && !rend) {
+                if (rec.offset >= from && rec.offset >= *out_next) {
+                    push_record(f, out_n, &rec);
+                }
+            }
+            if (st != KP_OK) {
+                return st;
+            }
+        }
+        if (b.last_offset + 1 > *out_next) {
+            *out_next = b.last_offset + 1;
+        }
+    }
+    return st;
+}
+
+static void handle_records(struct cons_fetcher *f, struct cons_part *p,
+                           const struct kp_fetch_iter *pi, const struct kp_fetch_partition *fp,
+                           uint64_t now, struct cons_fetch_outcome *out)
+{
+    size_t n = 0;
+    int64_t next = p->fetch_offset;
+    bool whole = false;
+    enum kp_status st = decode_partition(f, pi, fp, p->fetch_offset, &n, &next, &whole);
+    if (st != KP_OK) {
+        // A corrupt batch: deliver nothing from this response, try again later.
+        snprintf(f->note, sizeof f->note, "Fetch %s [%d] at offset %lld: records %s; retrying",
+                 p->topic, (int)p->partition, (long long)p->fetch_offset, kp_status_name(st));
+        p->retry_at = now + f->cfg.retry_backoff_ms * 10;
+        kp_arena_reset(&f->arena);
+        return;
+    }
+    if (!whole && fp->records.len > 0) {
+        // Only a partial batch: it is bigger than our limit. Raise it (Java/librdkafka do).
+        int32_t cap = f->cfg.max_bytes;
+        p->max_bytes = p->max_bytes > cap / 2 ? cap : p->max_bytes * 2;
+        snprintf(f->note, sizeof f->note,
+                 "Fetch %s [%d]: a batch exceeds the partition limit; "
+                 "raised it to %d bytes",
+                 p->topic, (int)p->partition, (int)p->max_bytes);
+    }
+    p->position = next;
+    if (n > 0) {
+        p->records_delivered += n;
+        out->delivered += n;
+        struct cons_record_batch batch = {.topic = p->topic,
+                                          .partition = p->partition,
+                                          .records = f->recs,
+                                          .num_records = n,
+                                          .high_watermark = p->high_watermark};
+        if (f->deliver) {
+            f->deliver(&batch, f->deliver_ctx);
+        }
+    }
+    kp_arena_reset(&f->arena);
+}
+
+static void handle_partition(struct cons_fetcher *f, int32_t broker, uint64_t now,
+                             const struct kp_fetch_topic *t, const struct kp_fetch_iter *pi,
+                             const struct kp_fetch_partition *fp, struct cons_fetch_outcome *out)
+{
+    struct cons_part *p = cons_fetcher_find_view(f, &t->topic, fp->partition_index);
+    if (!p || !p->fetching || p->fetch_broker != broker) {
+        return; // not ours (any more)
+    }
+    p->fetching = false;
+    if (p->stopped || p->pos_state != CONS_POS_READY || p->position != p->fetch_offset) {
+        return; // revoked, reset or moved since the request went out
+    }
+    int16_t code = fp->error_code;
+    if (code == 0) {
+        p->high_watermark = fp->high_watermark;
+        p->last_stable = fp->last_stable_offset;
+        if (fp->log_start_offset >= 0) {
+            p->log_start = fp->log_start_offset;
+        }
+        if (!p->paused) {
+            handle_records(f, p, pi, fp, now, out);
+        }
+        return;
+    }
+    char nb[KP_ERROR_NAME_BUF];
+    switch (kp_error_action_of(code)) {
+    case KP_ACTION_RESET_OFFSET:
+        snprintf(f->note, sizeof f->note,
+                 "Fetch %s [%d] at offset %lld: %s; resetting by the starting position", p->topic,
+                 (int)p->partition, (long long)p->fetch_offset,
+                 kp_error_name_buf(code, nb, sizeof nb));
+        cons_fetcher_reset_position(f, p);
+        out->resets++;
+        return;
+    case KP_ACTION_REFRESH_METADATA:
+    case KP_ACTION_FIND_COORDINATOR:
+        p->leader = -1; // wait for the refresh to name the leader
+        out->refresh_metadata = true;
+        return;
+    case KP_ACTION_AUTHZ_FATAL:
+        set_fatal(out, CONS_ERR_AUTHZ, p->topic, p->partition, code);
+        return;
+    case KP_ACTION_AUTHN_FATAL:
+        set_fatal(out, CONS_ERR_AUTHN, p->topic, p->partition, code);
+        return;
+    case KP_ACTION_NONE:
+    case KP_ACTION_RETRY:
+    case KP_ACTION_REJOIN:
+    case KP_ACTION_RESET_MEMBER_AND_REJOIN:
+        p->retry_at = now + f->cfg.retry_backoff_ms;
+        return;
+    case KP_ACTION_FATAL:
+        // Not recoverable for this partition by retrying soon; retry slowly and report.
+        snprintf(f->note, sizeof f->note, "Fetch %s [%d]: %s; retrying in 1 s", p->topic,
+                 (int)p->partition, kp_error_name_buf(code, nb, sizeof nb));
+        p->retry_at = now + 1000;
+        return;
+    }
+}
+
+void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t now, int16_t version,
+                              const kr *body, struct cons_fetch_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    f->note[0] = 0;
+    bool ok = body != NULL;
+    struct kp_fetch_resp resp;
+    if (ok) {
+        kr b = *body;
+        struct kp_err err = {0};
+        enum kp_status st = kp_fetch_resp_parse(&b, version, &resp, &err);
+        if (st != KP_OK) {
+            snprintf(f->note, sizeof f->note, "Fetch v%d response: %s at byte %zu (%s)", version,
+                     kp_status_name(st), err.offset, err.field ? err.field : "?");
+            ok = false;
+        } else if (resp.error_code != 0) {
+            ok = false; // session errors: we use no session, so just retry
+        }
+    }
+    if (ok) {
+        struct kp_fetch_iter ti, pi;
+        struct kp_fetch_topic t;
+        struct kp_fetch_partition fp;
+        kp_fetch_topics(&resp, &ti);
+        while (kp_fetch_next_topic(&ti, &t)) {
+            kp_fetch_partitions(&ti, &t, &pi);
+            while (kp_fetch_next_partition(&pi, &fp)) {
+                handle_partition(f, broker, now, &t, &pi, &fp, out);
+            }
+        }
+    } else {
+        out->refresh_metadata = true;
+    }
+    // Whatever was not answered is fetched again after a back-off.
+    for (size_t i = 0; i < f->num_parts; i++) {
+        struct cons_part *p = &f->parts[i];
+        if (p->fetching && p->fetch_broker == broker) {
+            p->fetching = false;
+            if (!ok) {
+                p->retry_at = now + f->cfg.retry_backoff_ms;
+            }
+        }
+    }
+}
+
+void cons_record_headers(const struct cons_record *r, struct cons_record_header_iter *out_it)
+{
+    out_it->rec = r->raw;
+}
+
+bool cons_record_next_header(struct cons_record_header_iter *it, struct kp_header *out)
+{
+    bool end = true;
+    struct kp_err err = {0};
+    return kp_record_next_header(&it->rec, out, &end, &err) == KP_OK && !end;
+}

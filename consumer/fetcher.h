@@ -1,0 +1,174 @@
+// fetcher.h: the assigned partitions' table, Fetch request building and Fetch response
+// handling, sans-I/O (the driver sends, the fetcher decides and decodes).
+//
+// Per partition the table keeps the position (next offset to fetch), what the upper layer
+// acknowledged, what is committed, the leader, the watermarks and the fetch limit. The driver
+// sends at most one Fetch per leader broker at a time (cons_fetcher_begin_fetch marks the
+// partitions that go into it) and hands the answer to cons_fetcher_on_response, which:
+//   - decodes each partition's record batches (read_committed with the aborted-transaction
+//     filter by default), decompressing into one reusable arena with a size limit;
+//   - skips records below the fetch offset (a batch may start before it) and control batches;
+//   - delivers the records of each partition, in offset order, through the deliver callback
+//     (views valid during the call only), then moves the position past the last whole batch;
+//   - on a partial batch only (a batch bigger than the partition limit) doubles that
+//     partition's limit, up to the request limit, as the Java client does;
+//   - keeps high watermark, last stable offset and log start offset current;
+//   - turns partition errors into decisions: OFFSET_OUT_OF_RANGE resets the position by the
+//     starting-position policy; leader problems (NOT_LEADER_OR_FOLLOWER,
+//     UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH, ...) ask for a metadata refresh; the
+//     retriable rest backs off; TOPIC_AUTHORIZATION_FAILED is fatal (class AUTHZ).
+// A partition the upper layer paused is left out of fetches, and data that arrives for it while
+// paused is dropped unread (the position does not move), so memory stays bounded whatever the
+// partition count.
+#ifndef CONSUMER_FETCHER_H
+#define CONSUMER_FETCHER_H
+
+#include "consumer/assignor.h"
+#include "consumer/cons_error.h"
+#include "proto/compress.h"
+#include "proto/kr.h"
+#include "proto/kw.h"
+#include "proto/records.h"
+#include "proto/txn_filter.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// Starting positions (Lambda's StartingPosition).
+enum cons_start {
+    CONS_START_LATEST = 0,
+    CONS_START_TRIM_HORIZON, // earliest
+    CONS_START_AT_TIMESTAMP,
+};
+
+// Where a partition's position comes from.
+enum cons_pos_state {
+    CONS_POS_NEED_COMMITTED = 0, // ask the coordinator (OffsetFetch)
+    CONS_POS_ASKING_COMMITTED,   // OffsetFetch in flight
+    CONS_POS_NEED_RESET,         // apply the starting position (ListOffsets)
+    CONS_POS_RESETTING,          // ListOffsets in flight
+    CONS_POS_READY,              // position known: fetch
+};
+
+struct cons_part {
+    char *topic;
+    int32_t partition;
+    enum cons_pos_state pos_state;
+    bool reset_to_end;   // an AT_TIMESTAMP lookup found nothing: reset to the end instead
+    int64_t position;    // next offset to fetch (valid when READY)
+    int64_t acked;       // the upper layer finished everything below this (-1 none)
+    int64_t committed;   // last committed offset known (-1 none)
+    int64_t commit_sent; // offset in the commit in flight (-1 none)
+    int64_t high_watermark, last_stable, log_start; // -1 unknown
+    int32_t leader;                                 // -1 unknown
+    int32_t leader_epoch;
+    int32_t max_bytes; // per-partition fetch limit (raised for oversized batches)
+    bool paused;       // by the upper layer
+    bool stopped;      // by a revoke: never fetch again
+    bool fetching;     // in the Fetch in flight to |fetch_broker|
+    int32_t fetch_broker;
+    int64_t fetch_offset;
+    uint64_t retry_at; // no fetch before this time (after a retriable error)
+    uint64_t records_delivered;
+};
+
+// struct cons_record: one record as the upper layer sees it. Views are valid during the deliver
+// callback only.
+struct cons_record {
+    int64_t offset;
+    int64_t timestamp;
+    enum kp_ts_type ts_type;
+    const uint8_t *key;
+    size_t key_len;
+    bool key_null;
+    const uint8_t *value;
+    size_t value_len;
+    bool value_null;
+    uint32_t num_headers;
+    struct kp_record raw; // for cons_record_next_header
+};
+
+// cons_record_header_iter walks a record's headers: start with cons_record_headers, then call
+// cons_record_next_header until it returns false.
+struct cons_record_header_iter {
+    struct kp_record rec;
+};
+void cons_record_headers(const struct cons_record *r, struct cons_record_header_iter *out_it);
+bool cons_record_next_header(struct cons_record_header_iter *it, struct kp_header *out);
+
+// struct cons_record_batch: one partition's records from one Fetch, in offset order.
+struct cons_record_batch {
+    const char *topic;
+    int32_t partition;
+    const struct cons_record *records;
+    size_t num_records;
+    int64_t high_watermark;
+};
+
+typedef void (*cons_deliver_fn)(const struct cons_record_batch *batch, void *ctx);
+
+struct cons_fetcher_config {
+    int32_t max_wait_ms;         // 500
+    int32_t min_bytes;           // 1
+    int32_t partition_max_bytes; // 1 MiB
+    int32_t max_bytes;           // 50 MiB
+    bool read_uncommitted;       // default read_committed
+    bool check_crcs;             // verify batch CRCs (default off, as librdkafka)
+    size_t decompress_limit;     // most decompressed bytes held at once (64 MiB)
+    uint32_t retry_backoff_ms;   // 100
+    enum cons_start start;
+    int64_t start_timestamp_ms; // AT_TIMESTAMP
+};
+
+struct cons_fetcher {
+    struct cons_fetcher_config cfg;
+    struct cons_part *parts;
+    size_t num_parts;
+    struct kp_arena arena;
+    struct cons_record *recs;
+    size_t recs_cap;
+    struct kp_aborted_txn *txns;
+    size_t txns_cap;
+    cons_deliver_fn deliver;
+    void *deliver_ctx;
+    char note[256]; // the last warning worth logging ("" if none), set by the handlers
+};
+
+// struct cons_fetch_outcome: what one response asks of the driver.
+struct cons_fetch_outcome {
+    bool refresh_metadata;
+    bool fatal;
+    enum cons_error_class err_class;
+    char msg[256];
+    size_t resets;    // partitions whose position must be reset (OFFSET_OUT_OF_RANGE)
+    size_t delivered; // records delivered
+};
+
+void cons_fetcher_init(struct cons_fetcher *f, const struct cons_fetcher_config *cfg,
+                       cons_deliver_fn deliver, void *ctx);
+void cons_fetcher_cleanup(struct cons_fetcher *f);
+
+// cons_fetcher_assign replaces the table with |n| partitions (positions unknown: NEED_COMMITTED).
+void cons_fetcher_assign(struct cons_fetcher *f, const struct cons_tp *tps, size_t n);
+// cons_fetcher_find returns the entry of |topic| |partition|, or NULL.
+struct cons_part *cons_fetcher_find(struct cons_fetcher *f, const char *topic, int32_t partition);
+struct cons_part *cons_fetcher_find_view(struct cons_fetcher *f, const kr *topic,
+                                         int32_t partition);
+
+// cons_fetcher_reset_position applies the starting-position policy to |p| (NEED_RESET).
+void cons_fetcher_reset_position(struct cons_fetcher *f, struct cons_part *p);
+
+// cons_fetcher_begin_fetch marks the partitions led by |broker| that can be fetched now and
+// returns how many (0: send nothing).
+size_t cons_fetcher_begin_fetch(struct cons_fetcher *f, int32_t broker, uint64_t now);
+// cons_fetcher_write_request writes the Fetch body for the partitions marked for |broker|.
+bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
+                                kw *w);
+// cons_fetcher_on_response handles the answer to |broker|'s Fetch (|body| NULL when the request
+// failed: the partitions are then fetched again after a back-off, and a metadata refresh is
+// asked for). Every marked partition is unmarked.
+void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t now, int16_t version,
+                              const kr *body, struct cons_fetch_outcome *out);
+
+#endif
