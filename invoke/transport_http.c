@@ -1,0 +1,535 @@
+// transport_http.c: the engine shared by the network transports (submit, retries with backoff
+// and jitter, result classification; see transport_net.h) and the "http" transport itself.
+#include "invoke/transport_net_int.h"
+#include "net/http.h"
+#include "net/log.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+struct call {
+    struct net_transport *t;
+    struct call *next;
+    uint64_t id;
+    inv_done_fn *done;
+    void *ctx;
+    const char *payload;
+    size_t len;
+    uint32_t attempt; // attempts started
+    uint64_t http_id; // 0 when no request is in flight
+    struct net_timer *backoff;
+    char last_error[400];
+};
+
+struct net_transport {
+    struct inv_transport base;
+    struct net_reactor *reactor;
+    struct net_http *http;
+    struct inv_net_opts opts;
+    const struct inv_net_flavour *flavour;
+    void *state;
+    struct call *calls;
+    uint64_t next_id;
+    uint64_t rng;
+};
+
+void inv_net_prepared_add(struct inv_net_prepared *p, const char *name, const char *value)
+{
+    if (p->num_headers < INV_NET_MAX_HEADERS) {
+        p->names[p->num_headers] = inv_xstrdup(name);
+        p->values[p->num_headers] = inv_xstrdup(value);
+        p->num_headers++;
+    }
+}
+
+void inv_net_prepared_cleanup(struct inv_net_prepared *p)
+{
+    free(p->url);
+    for (size_t i = 0; i < p->num_headers; i++) {
+        free(p->names[i]);
+        free(p->values[i]);
+    }
+    memset(p, 0, sizeof *p);
+}
+
+static uint32_t rnd(struct net_transport *t)
+{
+    t->rng ^= t->rng << 13;
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return (uint32_t)(t->rng >> 11);
+}
+
+// ---- classification ---------------------------------------------------------------------------
+
+static void set_result(struct inv_result *out, enum inv_result_kind kind, int status,
+                       const char *msg)
+{
+    inv_result_cleanup(out);
+    out->kind = kind;
+    out->status = status;
+    out->message = msg ? inv_xstrdup(msg) : NULL;
+}
+
+static const char *json_str(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (!cJSON_IsString(v) && b != NULL) {
+        v = cJSON_GetObjectItemCaseSensitive(o, b);
+    }
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+// clean copies |s| into |buf| with control bytes replaced, so one message stays one log line.
+static void clean(char *buf, size_t len, const char *s)
+{
+    snprintf(buf, len, "%s", s);
+    for (char *c = buf; *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            *c = ' ';
+        }
+    }
+}
+
+void inv_net_error_text(const struct net_http_response *resp, char *buf, size_t len)
+{
+    char type[128] = "", msg[300] = "";
+    const char *h = net_http_response_header(resp, "x-amzn-ErrorType");
+    if (h != NULL) {
+        clean(type, sizeof type, h);
+        type[strcspn(type, ":")] = '\0'; // "Type:http://internal..." -> "Type"
+    }
+    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
+    if (cJSON_IsObject(j)) {
+        const char *t = json_str(j, "__type", "errorType");
+        const char *m = json_str(j, "message", "Message");
+        if (m == NULL) {
+            m = json_str(j, "errorMessage", NULL);
+        }
+        if (type[0] == '\0' && t != NULL) {
+            clean(type, sizeof type, t);
+            type[strcspn(type, "#")] = '\0';
+        }
+        if (m != NULL) {
+            clean(msg, sizeof msg, m);
+        }
+    }
+    cJSON_Delete(j);
+    snprintf(buf, len, "%s%s%s", type, type[0] && msg[0] ? ": " : "", msg);
+}
+
+// function_error fills a function error from the body's errorType/errorMessage.
+static void function_error(struct inv_result *out, const struct net_http_response *resp,
+                           const char *prefix)
+{
+    char text[440], msg[500];
+    inv_net_error_text(resp, text, sizeof text);
+    if (text[0] == '\0' && resp->body_len > 0 && strncmp(resp->body, "Task timed out", 14) == 0) {
+        clean(text, 120, resp->body);
+    }
+    snprintf(msg, sizeof msg, "function error%s%s%s%s", prefix ? " (" : "", prefix ? prefix : "",
+             prefix ? ")" : "", text[0] ? ": " : "");
+    size_t n = strlen(msg);
+    snprintf(msg + n, sizeof msg - n, "%s", text);
+    set_result(out, INV_RESULT_FUNCTION_ERROR, resp->status, msg);
+}
+
+static bool rie_error_body(const struct net_http_response *resp)
+{
+    if (resp->body_len >= 20 && strncmp(resp->body, "Task timed out after", 20) == 0) {
+        return true;
+    }
+    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
+    bool err =
+        cJSON_IsObject(j) && (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "errorMessage")) ||
+                              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "errorType")));
+    cJSON_Delete(j);
+    return err;
+}
+
+// classify turns one attempt's outcome into |out|; *retry says whether to try again.
+static void classify(struct net_transport *t, const struct net_http_response *resp,
+                     struct inv_result *out, bool *retry, uint32_t *retry_after_ms)
+{
+    char msg[700];
+    *retry = false;
+    *retry_after_ms = 0;
+    if (resp->err != NET_HTTP_OK) {
+        if (resp->err == NET_HTTP_ERR_TIMEOUT && resp->request_sent) {
+            snprintf(msg, sizeof msg, "function error: invocation timed out (%s)", resp->error);
+            set_result(out, INV_RESULT_FUNCTION_ERROR, -1, msg);
+        } else if (resp->err == NET_HTTP_ERR_TLS && net_tls_fail_is_authn(resp->tls_fail)) {
+            snprintf(msg, sizeof msg, "TLS: %s (%s)", net_tls_fail_name(resp->tls_fail),
+                     resp->error);
+            set_result(out, INV_RESULT_FATAL, -1, msg);
+        } else if (resp->err == NET_HTTP_ERR_TOO_LARGE) {
+            snprintf(msg, sizeof msg, "function error: response too large (%s)", resp->error);
+            set_result(out, INV_RESULT_FUNCTION_ERROR, -1, msg);
+        } else {
+            snprintf(msg, sizeof msg, "%s error: %s", net_http_err_name(resp->err), resp->error);
+            set_result(out, INV_RESULT_RETRYABLE, -1, msg);
+            *retry = true;
+        }
+        return;
+    }
+    int s = resp->status;
+    if (s >= 200 && s < 300) {
+        const char *fe = net_http_response_header(resp, "X-Amz-Function-Error");
+        if (fe != NULL) {
+            char h[64];
+            clean(h, sizeof h, fe);
+            function_error(out, resp, h);
+        } else if (t->flavour->rie_heuristics && rie_error_body(resp)) {
+            function_error(out, resp, NULL);
+        } else {
+            out->status = s;
+            inv_result_from_response(out, resp->body, resp->body_len,
+                                     t->opts.report_batch_item_failures);
+        }
+        return;
+    }
+    char text[440];
+    inv_net_error_text(resp, text, sizeof text);
+    if (s == 413) {
+        snprintf(msg, sizeof msg, "HTTP 413: request too large, split the batch%s%s",
+                 text[0] ? ": " : "", text);
+        set_result(out, INV_RESULT_TOO_LARGE, s, msg);
+        return;
+    }
+    if (s == 429 || s >= 500 || s == 408 || s == 409) {
+        snprintf(msg, sizeof msg, "HTTP %d%s%s", s, text[0] ? ": " : "", text);
+        set_result(out, INV_RESULT_RETRYABLE, s, msg);
+        *retry = true;
+        const char *ra = net_http_response_header(resp, "Retry-After");
+        if (ra != NULL) {
+            char *end;
+            unsigned long v = strtoul(ra, &end, 10);
+            if (end != ra && *end == '\0' && v <= 3600) {
+                *retry_after_ms = (uint32_t)v * 1000u;
+            }
+        }
+        return;
+    }
+    t->flavour->classify_error_status(t->state, resp, out);
+}
+
+// ---- calls ------------------------------------------------------------------------------------
+
+static void call_unlink_free(struct call *c)
+{
+    for (struct call **pp = &c->t->calls; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    net_timer_free(c->backoff);
+    free(c);
+}
+
+static void call_finish(struct call *c, const struct inv_result *res)
+{
+    inv_done_fn *done = c->done;
+    void *ctx = c->ctx;
+    uint64_t id = c->id;
+    call_unlink_free(c);
+    done(ctx, id, res);
+}
+
+static void on_http_done(void *ctx, uint64_t http_id, const struct net_http_response *resp);
+
+static int start_attempt(struct call *c, struct inv_err *err)
+{
+    struct net_transport *t = c->t;
+    struct inv_net_prepared p = {0};
+    if (t->flavour->prepare(t->state, c->payload, c->len, &p, err) != 0) {
+        inv_net_prepared_cleanup(&p);
+        return -1;
+    }
+    struct net_http_header hs[INV_NET_MAX_HEADERS];
+    for (size_t i = 0; i < p.num_headers; i++) {
+        hs[i].name = p.names[i];
+        hs[i].value = p.values[i];
+    }
+    struct net_http_request rq = {
+        .method = "POST",
+        .url = p.url,
+        .headers = hs,
+        .num_headers = p.num_headers,
+        .body = c->payload,
+        .body_len = c->len,
+        .timeout_ms = t->opts.timeout_ms,
+    };
+    char e[256];
+    int rc = net_http_request(t->http, &rq, on_http_done, c, &c->http_id, e, sizeof e);
+    inv_net_prepared_cleanup(&p);
+    if (rc != 0) {
+        return inv_fail(err, -1, "%s: %s", t->flavour->name, e);
+    }
+    c->attempt++;
+    return 0;
+}
+
+static void on_backoff(void *arg)
+{
+    struct call *c = arg;
+    struct inv_err err = {{0}};
+    if (start_attempt(c, &err) != 0) {
+        struct inv_result r;
+        inv_result_init(&r);
+        set_result(&r, INV_RESULT_FATAL, -1, err.msg);
+        call_finish(c, &r);
+        inv_result_cleanup(&r);
+    }
+}
+
+static void on_http_done(void *ctx, uint64_t http_id, const struct net_http_response *resp)
+{
+    (void)http_id;
+    struct call *c = ctx;
+    struct net_transport *t = c->t;
+    c->http_id = 0;
+    struct inv_result r;
+    inv_result_init(&r);
+    bool retry;
+    uint32_t retry_after;
+    classify(t, resp, &r, &retry, &retry_after);
+    if (retry && c->attempt < t->opts.max_attempts) {
+        uint64_t d = (uint64_t)t->opts.backoff_initial_ms
+                     << (c->attempt - 1 < 20 ? c->attempt - 1 : 20);
+        if (d > t->opts.backoff_max_ms) {
+            d = t->opts.backoff_max_ms;
+        }
+        d = d / 2 + (d > 1 ? rnd(t) % (d - d / 2 + 1) : 0);
+        if (retry_after > d) {
+            d = retry_after < t->opts.backoff_max_ms ? retry_after : t->opts.backoff_max_ms;
+        }
+        kesm_log(KESM_LOG_INFO, "invoke", "%s: attempt %u of %u failed (%s); retrying in %llu ms",
+                 t->flavour->name, c->attempt, t->opts.max_attempts, r.message,
+                 (unsigned long long)d);
+        snprintf(c->last_error, sizeof c->last_error, "%s", r.message);
+        inv_result_cleanup(&r);
+        net_timer_arm(c->backoff, d);
+        return;
+    }
+    if (retry) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "gave up after %u attempts: %s", c->attempt, r.message);
+        free(r.message);
+        r.message = inv_xstrdup(msg);
+    }
+    call_finish(c, &r);
+    inv_result_cleanup(&r);
+}
+
+// ---- vtable -----------------------------------------------------------------------------------
+
+static int net_submit(struct inv_transport *base, const char *payload, size_t len,
+                      inv_done_fn *done, void *ctx, uint64_t *out_id, struct inv_err *err)
+{
+    struct net_transport *t = (struct net_transport *)base;
+    struct call *c = inv_xcalloc(1, sizeof *c);
+    c->t = t;
+    c->id = ++t->next_id;
+    c->done = done;
+    c->ctx = ctx;
+    c->payload = payload;
+    c->len = len;
+    c->backoff = net_timer_new(t->reactor, on_backoff, c);
+    c->next = t->calls;
+    t->calls = c;
+    if (start_attempt(c, err) != 0) {
+        call_unlink_free(c);
+        return -1;
+    }
+    *out_id = c->id;
+    return 0;
+}
+
+static int net_cancel(struct inv_transport *base, uint64_t id)
+{
+    struct net_transport *t = (struct net_transport *)base;
+    for (struct call *c = t->calls; c != NULL; c = c->next) {
+        if (c->id == id) {
+            if (c->http_id != 0) {
+                net_http_cancel(t->http, c->http_id);
+            }
+            call_unlink_free(c);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void net_free(struct inv_transport *base)
+{
+    struct net_transport *t = (struct net_transport *)base;
+    while (t->calls != NULL) {
+        call_unlink_free(t->calls);
+    }
+    net_http_free(t->http);
+    if (t->flavour->free_state != NULL) {
+        t->flavour->free_state(t->state);
+    }
+    free(t);
+}
+
+static size_t net_poll_fds(struct inv_transport *base, struct pollfd *fds, size_t cap,
+                           int *out_timeout_ms)
+{
+    (void)base;
+    (void)fds;
+    (void)cap;
+    *out_timeout_ms = -1;
+    return 0;
+}
+
+static void net_dispatch(struct inv_transport *base, const struct pollfd *fds, size_t num_fds)
+{
+    (void)base;
+    (void)fds;
+    (void)num_fds;
+}
+
+static const struct inv_transport_funcs http_funcs = {
+    .name = "http",
+    .submit = net_submit,
+    .cancel = net_cancel,
+    .free = net_free,
+    .poll_fds = net_poll_fds,
+    .dispatch = net_dispatch,
+};
+
+static const struct inv_transport_funcs lambda_funcs = {
+    .name = "lambda",
+    .submit = net_submit,
+    .cancel = net_cancel,
+    .free = net_free,
+    .poll_fds = net_poll_fds,
+    .dispatch = net_dispatch,
+};
+
+static void dflt(uint32_t *v, uint32_t d)
+{
+    if (*v == 0) {
+        *v = d;
+    }
+}
+
+int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct inv_net_opts *opts,
+                const struct inv_net_flavour *flavour, void *state, struct inv_err *err)
+{
+    struct inv_net_opts o = *opts;
+    if (o.timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
+        if (flavour->free_state != NULL) {
+            flavour->free_state(state);
+        }
+        return inv_fail(err, -1, "%s: timeout %u ms above the 14-minute maximum (%u ms)",
+                        flavour->name, o.timeout_ms, INV_NET_MAX_TIMEOUT_MS);
+    }
+    dflt(&o.timeout_ms, INV_NET_MAX_TIMEOUT_MS);
+    dflt(&o.connect_timeout_ms, 10000);
+    dflt(&o.max_attempts, 5);
+    dflt(&o.backoff_initial_ms, 200);
+    dflt(&o.backoff_max_ms, 20000);
+    dflt(&o.idle_timeout_ms, 30000);
+    if (o.max_response == 0) {
+        o.max_response = 6291456 + 65536;
+    }
+    struct net_transport *t = inv_xcalloc(1, sizeof *t);
+    t->base.funcs = strcmp(flavour->name, "lambda") == 0 ? &lambda_funcs : &http_funcs;
+    t->reactor = r;
+    t->opts = o;
+    t->flavour = flavour;
+    t->state = state;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ 1u;
+    struct net_http_config hc = {
+        .tls = o.tls,
+        .connect_timeout_ms = o.connect_timeout_ms,
+        .idle_timeout_ms = o.idle_timeout_ms,
+        .max_response_body = o.max_response,
+        .default_timeout_ms = o.timeout_ms,
+    };
+    t->http = net_http_new(r, &hc);
+    *out = &t->base;
+    return 0;
+}
+
+int inv_net_transport_stats(struct inv_transport *t, struct net_http_stats *out)
+{
+    if (t->funcs != &http_funcs && t->funcs != &lambda_funcs) {
+        return -1;
+    }
+    net_http_get_stats(((struct net_transport *)t)->http, out);
+    return 0;
+}
+
+// ---- the "http" flavour -------------------------------------------------------------------------
+
+struct http_state {
+    char *url;
+};
+
+static int http_prepare(void *state, const char *payload, size_t len, struct inv_net_prepared *out,
+                        struct inv_err *err)
+{
+    (void)payload;
+    (void)len;
+    (void)err;
+    struct http_state *s = state;
+    out->url = inv_xstrdup(s->url);
+    inv_net_prepared_add(out, "Content-Type", "application/json");
+    return 0;
+}
+
+static void http_classify_error_status(void *state, const struct net_http_response *resp,
+                                       struct inv_result *out)
+{
+    (void)state;
+    char text[440], msg[600];
+    inv_net_error_text(resp, text, sizeof text);
+    snprintf(msg, sizeof msg, "HTTP %d%s%s: the endpoint refused the invocation%s%s", resp->status,
+             resp->reason && resp->reason[0] ? " " : "", resp->reason ? resp->reason : "",
+             text[0] ? ": " : "", text);
+    set_result(out, INV_RESULT_FATAL, resp->status, msg);
+}
+
+static void http_free_state(void *state)
+{
+    struct http_state *s = state;
+    if (s != NULL) {
+        free(s->url);
+        free(s);
+    }
+}
+
+static const struct inv_net_flavour http_flavour = {
+    .name = "http",
+    .prepare = http_prepare,
+    .classify_error_status = http_classify_error_status,
+    .rie_heuristics = true,
+    .free_state = http_free_state,
+};
+
+int inv_http_new(struct inv_transport **out, struct net_reactor *r, const struct inv_http_cfg *cfg,
+                 struct inv_err *err)
+{
+    struct net_http_url u;
+    char e[200];
+    if (cfg->url == NULL || net_http_url_parse(&u, cfg->url, e, sizeof e) != 0) {
+        return inv_fail(err, -1, "http transport: %s", cfg->url ? e : "no URL");
+    }
+    if (u.tls && cfg->opts.tls == NULL) {
+        return inv_fail(err, -1, "http transport: https URL but no TLS configuration");
+    }
+    struct http_state *s = inv_xcalloc(1, sizeof *s);
+    s->url = inv_xstrdup(cfg->url);
+    return inv_net_new(out, r, &cfg->opts, &http_flavour, s, err);
+}

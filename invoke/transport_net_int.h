@@ -1,0 +1,43 @@
+// transport_net_int.h: what transport_http.c (the shared engine) and transport_lambda.c share.
+#ifndef INVOKE_TRANSPORT_NET_INT_H
+#define INVOKE_TRANSPORT_NET_INT_H
+
+#include "invoke/transport_net.h"
+
+#define INV_NET_MAX_HEADERS 8
+
+// struct inv_net_prepared: one attempt's URL and headers (owned strings).
+struct inv_net_prepared {
+    char *url;
+    char *names[INV_NET_MAX_HEADERS];
+    char *values[INV_NET_MAX_HEADERS];
+    size_t num_headers;
+};
+
+void inv_net_prepared_add(struct inv_net_prepared *p, const char *name, const char *value);
+void inv_net_prepared_cleanup(struct inv_net_prepared *p);
+
+// struct inv_net_flavour: what differs between "http" and "lambda".
+struct inv_net_flavour {
+    const char *name;
+    // prepare builds one attempt (signing happens here). Returns 0 or -1 with |err|.
+    int (*prepare)(void *state, const char *payload, size_t len, struct inv_net_prepared *out,
+                   struct inv_err *err);
+    // classify_status interprets a non-2xx status that is neither 413 nor retryable into |out|
+    // (FATAL with a reason).
+    void (*classify_error_status)(void *state, const struct net_http_response *resp,
+                                  struct inv_result *out);
+    bool rie_heuristics; // 200 + errorMessage/errorType or "Task timed out" is a function error
+    void (*free_state)(void *state);
+};
+
+// inv_net_new creates a transport with |flavour| (static) and |state| (owned: freed with
+// flavour->free_state, also on failure). Validates and applies the defaults of |opts|.
+int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct inv_net_opts *opts,
+                const struct inv_net_flavour *flavour, void *state, struct inv_err *err);
+
+// inv_net_error_text extracts the service's error type and message from an error response
+// ("<type>: <message>", either part may be missing; "" when neither is found) into |buf|.
+void inv_net_error_text(const struct net_http_response *resp, char *buf, size_t len);
+
+#endif

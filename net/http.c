@@ -1,0 +1,933 @@
+// http.c: the asynchronous HTTP/1.1 client (see http.h): request bytes, the per-origin
+// keep-alive pool, connection setup (resolve, connect each address, TLS), response reading
+// through net/http_parse, timeouts and the keep-alive race retry.
+#include "net/http.h"
+
+#include "net/http_parse.h"
+#include "net/internal.h"
+#include "net/log.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef KESM_VERSION
+#define KESM_VERSION "0"
+#endif
+
+enum cstate {
+    CS_RESOLVING,
+    CS_CONNECTING,
+    CS_HANDSHAKE,
+    CS_ACTIVE,
+    CS_IDLE,
+};
+
+struct hreq;
+struct hconn;
+
+// resolve_ticket outlives a connection freed while its lookup is pending (the callback then
+// finds conn == NULL).
+struct resolve_ticket {
+    struct hconn *conn;
+};
+
+struct hconn {
+    struct net_http *h;
+    struct hconn *next;
+    bool tls;
+    uint16_t port;
+    char host[256];
+    char origin[300]; // "https://host:port" for messages
+    enum cstate state;
+    struct resolve_ticket *ticket;
+    struct evdns_getaddrinfo_request *dns_req;
+    bool dns_sync, dns_done;
+    int dns_err;
+    struct evutil_addrinfo *ai, *ai_cur;
+    int fd;
+    struct event *connect_ev;
+    struct net_timer *timer; // connect / handshake / idle
+    struct bufferevent *bev;
+    struct hreq *req;
+    unsigned served;
+    struct net_http_parser parser;
+    char errs[400];
+};
+
+struct hreq {
+    struct net_http *h;
+    struct hreq *next;
+    uint64_t id;
+    net_http_done_fn *done;
+    void *ctx;
+    struct net_http_url url;
+    char method[16];
+    char *wire;
+    size_t wire_len;
+    bool head, sent, retried, reused;
+    uint32_t timeout_ms;
+    uint64_t start_ms;
+    struct net_timer *timer;
+    struct hconn *conn;
+};
+
+struct net_http {
+    struct net_reactor *reactor;
+    struct net_http_config cfg;
+    struct hconn *conns;
+    struct hreq *reqs;
+    uint64_t next_id;
+    struct net_timer *kick;
+    struct net_http_stats stats;
+};
+
+const char *net_http_err_name(enum net_http_err e)
+{
+    switch (e) {
+    case NET_HTTP_OK:
+        return "ok";
+    case NET_HTTP_ERR_INVALID:
+        return "invalid request";
+    case NET_HTTP_ERR_RESOLVE:
+        return "name resolution";
+    case NET_HTTP_ERR_CONNECT:
+        return "connect";
+    case NET_HTTP_ERR_TLS:
+        return "TLS";
+    case NET_HTTP_ERR_TIMEOUT:
+        return "timeout";
+    case NET_HTTP_ERR_PROTOCOL:
+        return "protocol";
+    case NET_HTTP_ERR_TOO_LARGE:
+        return "response too large";
+    case NET_HTTP_ERR_DISCONNECTED:
+        return "disconnected";
+    }
+    return "?";
+}
+
+const char *net_http_response_header(const struct net_http_response *r, const char *name)
+{
+    for (size_t i = 0; i < r->num_headers; i++) {
+        if (strcasecmp(r->headers[i].name, name) == 0) {
+            return r->headers[i].value;
+        }
+    }
+    return NULL;
+}
+
+// ---- request completion ---------------------------------------------------------------------
+
+static void conn_free(struct hconn *c);
+
+static void req_unlink(struct hreq *q)
+{
+    for (struct hreq **pp = &q->h->reqs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    }
+}
+
+static void req_free(struct hreq *q)
+{
+    net_timer_free(q->timer);
+    free(q->wire);
+    free(q);
+}
+
+// finish delivers |resp| for |q| (already detached from its connection) and frees it.
+static void finish(struct hreq *q, struct net_http_response *resp)
+{
+    req_unlink(q);
+    net_timer_cancel(q->timer);
+    resp->request_sent = q->sent;
+    resp->reused = q->reused;
+    if (resp->error == NULL) {
+        resp->error = "";
+    }
+    if (resp->body == NULL) {
+        resp->body = "";
+    }
+    uint64_t ms = net_reactor_now_ms(q->h->reactor) - q->start_ms;
+    if (resp->err == NET_HTTP_OK) {
+        kesm_log(KESM_LOG_DEBUG, "http", "%s %s://%s%s -> %d (%zu bytes, %llu ms%s)", q->method,
+                 q->url.tls ? "https" : "http", q->url.host_header, q->url.path, resp->status,
+                 resp->body_len, (unsigned long long)ms, q->reused ? ", reused" : "");
+    } else {
+        kesm_log(KESM_LOG_DEBUG, "http", "%s %s://%s%s failed after %llu ms: %s", q->method,
+                 q->url.tls ? "https" : "http", q->url.host_header, q->url.path,
+                 (unsigned long long)ms, resp->error);
+    }
+    q->done(q->ctx, q->id, resp);
+    req_free(q);
+}
+
+__attribute__((format(printf, 4, 5))) static void
+finish_err(struct hreq *q, enum net_http_err e, enum net_tls_fail tf, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct net_http_response r = {.err = e, .tls_fail = tf, .error = msg, .status = -1};
+    finish(q, &r);
+}
+
+// ---- connections ------------------------------------------------------------------------------
+
+static void conn_close_attempt(struct hconn *c)
+{
+    if (c->connect_ev != NULL) {
+        event_free(c->connect_ev);
+        c->connect_ev = NULL;
+    }
+    if (c->fd >= 0) {
+        evutil_closesocket(c->fd);
+        c->fd = -1;
+    }
+}
+
+static void conn_cancel_resolve(struct hconn *c)
+{
+    if (c->ticket != NULL) {
+        c->ticket->conn = NULL;
+        c->ticket = NULL;
+        if (c->dns_req != NULL) {
+            evdns_getaddrinfo_cancel(c->dns_req); // frees the orphaned ticket via the callback
+        }
+    }
+    c->dns_req = NULL;
+    if (c->ai != NULL) {
+        evutil_freeaddrinfo(c->ai);
+        c->ai = NULL;
+        c->ai_cur = NULL;
+    }
+}
+
+static void conn_unlink(struct hconn *c)
+{
+    for (struct hconn **pp = &c->h->conns; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+}
+
+// conn_free closes |c| without touching its request (the caller detached or finished it).
+static void conn_free(struct hconn *c)
+{
+    conn_unlink(c);
+    if (c->req != NULL) {
+        c->req->conn = NULL;
+    }
+    conn_cancel_resolve(c);
+    conn_close_attempt(c);
+    if (c->bev != NULL) {
+        bufferevent_free(c->bev);
+    }
+    net_timer_free(c->timer);
+    net_http_parser_cleanup(&c->parser);
+    free(c);
+}
+
+static void kick(struct net_http *h)
+{
+    net_timer_arm(h->kick, 0);
+}
+
+// conn_fail ends the request on |c| with an error (or, for the keep-alive race, puts it back in
+// the queue) and frees the connection.
+__attribute__((format(printf, 4, 5))) static void
+conn_fail(struct hconn *c, enum net_http_err e, enum net_tls_fail tf, const char *fmt, ...)
+{
+    struct hreq *q = c->req;
+    char msg[500];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    bool started = c->parser.in_total > 0;
+    bool stale =
+        q != NULL && c->served > 0 && !started && e == NET_HTTP_ERR_DISCONNECTED && !q->retried;
+    c->req = NULL;
+    conn_free(c);
+    if (q == NULL) {
+        return;
+    }
+    q->conn = NULL;
+    if (stale) {
+        kesm_log(KESM_LOG_DEBUG, "http",
+                 "%s: kept-alive connection was closed (%s); retrying on "
+                 "a new connection",
+                 q->url.host_header, msg);
+        q->retried = true;
+        q->sent = false;
+        q->h->stats.stale_retries++;
+        kick(q->h);
+        return;
+    }
+    char full[800];
+    snprintf(full, sizeof full, "%s://%s: %s", q->url.tls ? "https" : "http", q->url.host_header,
+             msg);
+    struct net_http_response r = {
+        .err = e, .tls_fail = tf, .error = full, .status = -1, .response_started = started};
+    finish(q, &r);
+}
+
+static void conn_send(struct hconn *c)
+{
+    struct hreq *q = c->req;
+    net_http_parser_cleanup(&c->parser);
+    struct net_http_parse_limits lim = {.max_head = c->h->cfg.max_response_head,
+                                        .max_body = c->h->cfg.max_response_body};
+    net_http_parser_init(&c->parser, &lim, q->head);
+    c->state = CS_ACTIVE;
+    net_timer_cancel(c->timer);
+    bufferevent_write(c->bev, q->wire, q->wire_len);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void conn_to_idle(struct hconn *c)
+{
+    size_t idle = 0;
+    for (struct hconn *o = c->h->conns; o != NULL; o = o->next) {
+        if (o != c && o->state == CS_IDLE && o->tls == c->tls && o->port == c->port &&
+            strcmp(o->host, c->host) == 0) {
+            idle++;
+        }
+    }
+    if (idle >= c->h->cfg.max_idle_per_origin) {
+        conn_free(c);
+        return;
+    }
+    c->state = CS_IDLE;
+    net_timer_arm(c->timer, c->h->cfg.idle_timeout_ms);
+}
+
+// response_done completes the request on |c| with the parsed response.
+static void response_done(struct hconn *c, size_t leftover)
+{
+    struct hreq *q = c->req;
+    struct net_http_parser *p = &c->parser;
+    c->req = NULL;
+    q->conn = NULL;
+    c->served++;
+    if (leftover > 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "%zu unexpected bytes after the end of the response (body longer than its "
+                 "Content-Length?)",
+                 leftover);
+        conn_free(c);
+        finish_err(q, NET_HTTP_ERR_PROTOCOL, NET_TLS_FAIL_NONE, "%s://%s: %s",
+                   q->url.tls ? "https" : "http", q->url.host_header, msg);
+        return;
+    }
+    bool keep = p->keep_alive;
+    c->state = CS_IDLE; // the parser stays valid until the next conn_send
+    struct net_http_response r = {
+        .err = NET_HTTP_OK,
+        .status = p->status,
+        .reason = p->reason,
+        .headers = p->fields,
+        .num_headers = p->num_fields,
+        .body = p->body,
+        .body_len = p->body_len,
+        .response_started = true,
+    };
+    finish(q, &r);
+    if (keep) {
+        conn_to_idle(c);
+    } else {
+        conn_free(c);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct hconn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->req == NULL) {
+        // Idle: a server does not talk unasked. Whatever it is, this connection is done.
+        kesm_log(KESM_LOG_DEBUG, "http", "%s: %zu unsolicited bytes on an idle connection; closed",
+                 c->origin, evbuffer_get_length(in));
+        conn_free(c);
+        return;
+    }
+    while (evbuffer_get_length(in) > 0) {
+        size_t n = evbuffer_get_contiguous_space(in);
+        const char *d = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+        size_t used = 0;
+        enum net_http_parse_status st = net_http_parser_feed(&c->parser, d, n, &used);
+        evbuffer_drain(in, used);
+        if (st == NET_HTTP_PARSE_DONE) {
+            response_done(c, evbuffer_get_length(in));
+            return;
+        }
+        if (st == NET_HTTP_PARSE_MALFORMED || st == NET_HTTP_PARSE_LIMIT) {
+            conn_fail(c,
+                      st == NET_HTTP_PARSE_LIMIT ? NET_HTTP_ERR_TOO_LARGE : NET_HTTP_ERR_PROTOCOL,
+                      NET_TLS_FAIL_NONE, "bad response: %s", c->parser.err);
+            return;
+        }
+    }
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct hconn *c = arg;
+    if (c->req != NULL && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        c->req->sent = true;
+    }
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct hconn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        if (c->state == CS_HANDSHAKE) {
+            net_tls_log_session(bev, c->origin);
+            conn_send(c);
+        }
+        return;
+    }
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
+        return;
+    }
+    int sock_err = EVUTIL_SOCKET_ERROR();
+    if (c->req == NULL) {
+        conn_free(c); // an idle connection closed by the server
+        return;
+    }
+    char msg[400];
+    enum net_tls_fail tf = NET_TLS_FAIL_NONE;
+    if (c->tls) {
+        tf =
+            net_tls_explain(bev, c->h->cfg.tls, c->host, c->state == CS_HANDSHAKE, msg, sizeof msg);
+    }
+    if (tf != NET_TLS_FAIL_NONE) {
+        conn_fail(c, NET_HTTP_ERR_TLS, tf, "%s", msg);
+        return;
+    }
+    if (c->state == CS_HANDSHAKE) {
+        conn_fail(c, NET_HTTP_ERR_TLS, NET_TLS_PROTOCOL, "TLS handshake failed: %s",
+                  (what & BEV_EVENT_EOF) ? "connection closed by the server"
+                                         : evutil_socket_error_to_string(sock_err));
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        enum net_http_parse_status st = net_http_parser_eof(&c->parser);
+        if (st == NET_HTTP_PARSE_DONE) {
+            response_done(c, 0);
+        } else {
+            conn_fail(c, NET_HTTP_ERR_DISCONNECTED, NET_TLS_FAIL_NONE, "%s", c->parser.err);
+        }
+        return;
+    }
+    conn_fail(c, NET_HTTP_ERR_DISCONNECTED, NET_TLS_FAIL_NONE, "connection error: %s",
+              evutil_socket_error_to_string(sock_err));
+}
+
+static void connect_next(struct hconn *c);
+
+static void note_addr_error(struct hconn *c, const char *why)
+{
+    char a[64] = "?";
+    const struct sockaddr *sa = c->ai_cur->ai_addr;
+    const void *ap = sa->sa_family == AF_INET6
+                         ? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
+                         : (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    evutil_inet_ntop(sa->sa_family, ap, a, sizeof a);
+    size_t n = strlen(c->errs);
+    snprintf(c->errs + n, sizeof c->errs - n, "%s%s: %s", n ? "; " : "", a, why);
+    conn_close_attempt(c);
+    c->ai_cur = c->ai_cur->ai_next;
+}
+
+static void connected(struct hconn *c)
+{
+    evutil_socket_t fd = c->fd;
+    c->fd = -1;
+    event_free(c->connect_ev);
+    c->connect_ev = NULL;
+    c->h->stats.connections_opened++;
+    struct event_base *base = net_reactor_base(c->h->reactor);
+    char err[200];
+    if (c->tls) {
+        c->bev = net_tls_bev_new(base, fd, c->h->cfg.tls, c->host, err, sizeof err);
+    } else {
+        c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (c->bev == NULL) {
+            evutil_closesocket(fd);
+            snprintf(err, sizeof err, "cannot create a connection object");
+        }
+    }
+    if (c->bev == NULL) {
+        conn_fail(c, c->tls ? NET_HTTP_ERR_TLS : NET_HTTP_ERR_CONNECT, NET_TLS_PROTOCOL, "%s", err);
+        return;
+    }
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    if (c->tls) {
+        c->state = CS_HANDSHAKE;
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        net_timer_arm(c->timer, c->h->cfg.connect_timeout_ms);
+    } else {
+        conn_send(c);
+    }
+}
+
+static void on_connect_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct hconn *c = arg;
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
+        soerr = errno;
+    }
+    if (soerr != 0) {
+        note_addr_error(c, strerror(soerr));
+        connect_next(c);
+    } else {
+        connected(c);
+    }
+}
+
+static bool start_connect(struct hconn *c, const struct evutil_addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) {
+        return false;
+    }
+    c->fd = fd;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        return false;
+    }
+    c->connect_ev = event_new(net_reactor_base(c->h->reactor), fd, EV_WRITE, on_connect_ev, c);
+    if (c->connect_ev == NULL || event_add(c->connect_ev, NULL) != 0) {
+        return false;
+    }
+    c->state = CS_CONNECTING;
+    net_timer_arm(c->timer, c->h->cfg.connect_timeout_ms);
+    return true;
+}
+
+// connect_next tries the remaining addresses; when none is left the request fails.
+static void connect_next(struct hconn *c)
+{
+    while (c->ai_cur != NULL) {
+        if (start_connect(c, c->ai_cur)) {
+            return;
+        }
+        note_addr_error(c, strerror(errno));
+    }
+    char errs[sizeof c->errs];
+    memcpy(errs, c->errs, sizeof errs);
+    conn_fail(c, NET_HTTP_ERR_CONNECT, NET_TLS_FAIL_NONE, "cannot connect (%s)", errs);
+}
+
+static void resolved(struct hconn *c)
+{
+    if (c->dns_err != 0 || c->ai == NULL) {
+        conn_fail(c, NET_HTTP_ERR_RESOLVE, NET_TLS_FAIL_NONE, "cannot resolve \"%s\": %s", c->host,
+                  c->dns_err ? evutil_gai_strerror(c->dns_err) : "no address");
+        return;
+    }
+    c->ai_cur = c->ai;
+    connect_next(c);
+}
+
+static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+{
+    struct resolve_ticket *t = arg;
+    struct hconn *c = t->conn;
+    free(t);
+    if (c == NULL) {
+        if (ai != NULL) {
+            evutil_freeaddrinfo(ai);
+        }
+        return;
+    }
+    c->ticket = NULL;
+    c->dns_req = NULL;
+    c->dns_err = err;
+    c->ai = ai;
+    c->dns_done = true;
+    if (!c->dns_sync) {
+        resolved(c);
+    }
+}
+
+static void on_conn_timer(void *arg)
+{
+    struct hconn *c = arg;
+    switch (c->state) {
+    case CS_CONNECTING:
+        note_addr_error(c, "connect timed out");
+        connect_next(c);
+        return;
+    case CS_HANDSHAKE:
+        conn_fail(c, NET_HTTP_ERR_TLS, NET_TLS_HANDSHAKE_TIMEOUT,
+                  "TLS handshake timed out after %u ms", c->h->cfg.connect_timeout_ms);
+        return;
+    case CS_IDLE:
+        conn_free(c);
+        return;
+    case CS_RESOLVING:
+    case CS_ACTIVE:
+        return;
+    }
+}
+
+// conn_open makes a connection for |q| and starts resolving; it may finish |q| synchronously.
+static void conn_open(struct net_http *h, struct hreq *q)
+{
+    struct hconn *c = net_xcalloc(1, sizeof *c);
+    c->h = h;
+    c->fd = -1;
+    c->tls = q->url.tls;
+    c->port = q->url.port;
+    snprintf(c->host, sizeof c->host, "%s", q->url.host);
+    snprintf(c->origin, sizeof c->origin, "%s://%s", c->tls ? "https" : "http", q->url.host_header);
+    c->timer = net_timer_new(h->reactor, on_conn_timer, c);
+    net_http_parser_init(&c->parser, NULL, false);
+    c->next = h->conns;
+    h->conns = c;
+    c->req = q;
+    q->conn = c;
+    c->state = CS_RESOLVING;
+    struct resolve_ticket *t = net_xcalloc(1, sizeof *t);
+    t->conn = c;
+    c->ticket = t;
+    char port[8];
+    snprintf(port, sizeof port, "%u", c->port);
+    struct evutil_addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = EVUTIL_AI_NUMERICSERV;
+    c->dns_sync = true;
+    struct evdns_getaddrinfo_request *rq =
+        evdns_getaddrinfo(net_reactor_dns(h->reactor), c->host, port, &hints, on_resolved, t);
+    c->dns_sync = false;
+    c->dns_req = c->ticket != NULL ? rq : NULL;
+    if (c->dns_done) {
+        resolved(c);
+    }
+}
+
+static struct hconn *find_idle(struct net_http *h, const struct net_http_url *u)
+{
+    for (struct hconn *c = h->conns; c != NULL; c = c->next) {
+        if (c->state == CS_IDLE && c->tls == u->tls && c->port == u->port &&
+            strcmp(c->host, u->host) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+// on_kick assigns every queued request to an idle or a new connection.
+static void on_kick(void *arg)
+{
+    struct net_http *h = arg;
+    for (;;) {
+        struct hreq *q = h->reqs;
+        while (q != NULL && q->conn != NULL) {
+            q = q->next;
+        }
+        if (q == NULL) {
+            return;
+        }
+        struct hconn *c = find_idle(h, &q->url);
+        if (c != NULL) {
+            c->req = q;
+            q->conn = c;
+            q->reused = true;
+            h->stats.connections_reused++;
+            conn_send(c);
+        } else {
+            q->reused = false;
+            conn_open(h, q);
+        }
+    }
+}
+
+static void on_req_timeout(void *arg)
+{
+    struct hreq *q = arg;
+    const char *where = "waiting for a connection";
+    if (q->conn != NULL) {
+        struct hconn *c = q->conn;
+        where = c->state == CS_RESOLVING    ? "resolving the host"
+                : c->state == CS_CONNECTING ? "connecting"
+                : c->state == CS_HANDSHAKE  ? "in the TLS handshake"
+                : !q->sent                  ? "sending the request"
+                : c->parser.in_total == 0   ? "waiting for the response"
+                                            : "reading the response";
+        c->req = NULL;
+        q->conn = NULL;
+        conn_free(c);
+    }
+    finish_err(q, NET_HTTP_ERR_TIMEOUT, NET_TLS_FAIL_NONE, "%s://%s: timed out after %u ms %s",
+               q->url.tls ? "https" : "http", q->url.host_header, q->timeout_ms, where);
+}
+
+// ---- request construction -----------------------------------------------------------------
+
+struct wbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static void wb_add(struct wbuf *b, const void *d, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            fputs("kesm: out of memory\n", stderr);
+            abort();
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void wb_adds(struct wbuf *b, const char *s)
+{
+    wb_add(b, s, strlen(s));
+}
+
+static bool token_ok(const char *s)
+{
+    if (*s == '\0') {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              strchr("!#$%&'*+-.^_`|~", c) != NULL)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool value_ok(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool has_header(const struct net_http_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->num_headers; i++) {
+        if (strcasecmp(r->headers[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int build_wire(struct hreq *q, const struct net_http_request *r, char *err, size_t err_len)
+{
+    if (!token_ok(r->method) || strlen(r->method) >= sizeof q->method) {
+        snprintf(err, err_len, "invalid HTTP method");
+        return -1;
+    }
+    for (size_t i = 0; i < r->num_headers; i++) {
+        if (!token_ok(r->headers[i].name) || !value_ok(r->headers[i].value)) {
+            snprintf(err, err_len,
+                     "invalid header %s (name must be a token; no CR, LF or "
+                     "control bytes in the value)",
+                     token_ok(r->headers[i].name) ? r->headers[i].name : "name");
+            return -1;
+        }
+        if (strcasecmp(r->headers[i].name, "content-length") == 0 ||
+            strcasecmp(r->headers[i].name, "transfer-encoding") == 0 ||
+            strcasecmp(r->headers[i].name, "connection") == 0) {
+            snprintf(err, err_len, "header %s is set by the client", r->headers[i].name);
+            return -1;
+        }
+    }
+    snprintf(q->method, sizeof q->method, "%s", r->method);
+    q->head = strcmp(r->method, "HEAD") == 0;
+    struct wbuf b = {0};
+    wb_adds(&b, r->method);
+    wb_adds(&b, " ");
+    wb_adds(&b, q->url.path);
+    if (q->url.query[0] != '\0') {
+        wb_adds(&b, "?");
+        wb_adds(&b, q->url.query);
+    }
+    wb_adds(&b, " HTTP/1.1\r\n");
+    if (!has_header(r, "host")) {
+        wb_adds(&b, "Host: ");
+        wb_adds(&b, q->url.host_header);
+        wb_adds(&b, "\r\n");
+    }
+    if (!has_header(r, "user-agent")) {
+        wb_adds(&b, "User-Agent: kesm/" KESM_VERSION "\r\n");
+    }
+    for (size_t i = 0; i < r->num_headers; i++) {
+        wb_adds(&b, r->headers[i].name);
+        wb_adds(&b, ": ");
+        wb_adds(&b, r->headers[i].value);
+        wb_adds(&b, "\r\n");
+    }
+    if (r->body_len > 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+        strcmp(r->method, "PATCH") == 0) {
+        char cl[48];
+        snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", r->body_len);
+        wb_adds(&b, cl);
+    }
+    wb_adds(&b, "\r\n");
+    if (r->body_len > 0) {
+        wb_add(&b, r->body, r->body_len);
+    }
+    q->wire = b.p;
+    q->wire_len = b.len;
+    return 0;
+}
+
+// ---- public API ---------------------------------------------------------------------------
+
+struct net_http *net_http_new(struct net_reactor *r, const struct net_http_config *cfg)
+{
+    struct net_http *h = net_xcalloc(1, sizeof *h);
+    h->reactor = r;
+    if (cfg != NULL) {
+        h->cfg = *cfg;
+    }
+    if (h->cfg.connect_timeout_ms == 0) {
+        h->cfg.connect_timeout_ms = 10000;
+    }
+    if (h->cfg.idle_timeout_ms == 0) {
+        h->cfg.idle_timeout_ms = 30000;
+    }
+    if (h->cfg.max_idle_per_origin == 0) {
+        h->cfg.max_idle_per_origin = 8;
+    }
+    if (h->cfg.max_response_head == 0) {
+        h->cfg.max_response_head = 65536;
+    }
+    if (h->cfg.max_response_body == 0) {
+        h->cfg.max_response_body = 6291456 + 65536;
+    }
+    if (h->cfg.default_timeout_ms == 0) {
+        h->cfg.default_timeout_ms = 60000;
+    }
+    h->kick = net_timer_new(r, on_kick, h);
+    return h;
+}
+
+void net_http_free(struct net_http *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    while (h->conns != NULL) {
+        struct hconn *c = h->conns;
+        c->req = NULL;
+        conn_free(c);
+    }
+    while (h->reqs != NULL) {
+        struct hreq *q = h->reqs;
+        h->reqs = q->next;
+        req_free(q);
+    }
+    net_timer_free(h->kick);
+    free(h);
+}
+
+int net_http_request(struct net_http *h, const struct net_http_request *req, net_http_done_fn *done,
+                     void *ctx, uint64_t *out_id, char *err, size_t err_len)
+{
+    struct hreq *q = net_xcalloc(1, sizeof *q);
+    if (net_http_url_parse(&q->url, req->url, err, err_len) != 0) {
+        free(q);
+        return -1;
+    }
+    if (q->url.tls && h->cfg.tls == NULL) {
+        snprintf(err, err_len, "https URL but no TLS configuration");
+        free(q);
+        return -1;
+    }
+    if (build_wire(q, req, err, err_len) != 0) {
+        free(q);
+        return -1;
+    }
+    q->h = h;
+    q->id = ++h->next_id;
+    q->done = done;
+    q->ctx = ctx;
+    q->timeout_ms = req->timeout_ms ? req->timeout_ms : h->cfg.default_timeout_ms;
+    q->start_ms = net_reactor_now_ms(h->reactor);
+    q->timer = net_timer_new(h->reactor, on_req_timeout, q);
+    net_timer_arm(q->timer, q->timeout_ms);
+    // Append (requests start in submission order).
+    struct hreq **pp = &h->reqs;
+    while (*pp != NULL) {
+        pp = &(*pp)->next;
+    }
+    *pp = q;
+    h->stats.requests++;
+    kick(h);
+    *out_id = q->id;
+    return 0;
+}
+
+int net_http_cancel(struct net_http *h, uint64_t id)
+{
+    for (struct hreq *q = h->reqs; q != NULL; q = q->next) {
+        if (q->id == id) {
+            if (q->conn != NULL) {
+                struct hconn *c = q->conn;
+                c->req = NULL;
+                conn_free(c);
+            }
+            req_unlink(q);
+            req_free(q);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void net_http_get_stats(const struct net_http *h, struct net_http_stats *out)
+{
+    *out = h->stats;
+    out->idle_connections = 0;
+    for (const struct hconn *c = h->conns; c != NULL; c = c->next) {
+        out->idle_connections += c->state == CS_IDLE;
+    }
+}

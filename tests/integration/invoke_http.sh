@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# invoke_http: the "lambda" and "http" transports (invoke/transport_net.h) against
+# tests/tools/fake_lambda.py, a local fake Invoke API that checks every SigV4 signature with
+# botocore and answers from a script (success, X-Amz-Function-Error, 429, 5xx, 413, 403/404,
+# slow, dropped connections, chunked), and an emulator mode (RIE shapes). Also TLS with a
+# throwaway CA (verified, wrong CA refused), keep-alive reuse counted by the server, and the
+# exec transport driven on the net reactor (inv_driver).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/kmock.sh
+
+PROBE=${KESM_ASAN_TREE:-build/asan}/tools/invoke_probe
+FAKE=tests/tools/fake_lambda.py
+T=$(mktemp -d "${TMPDIR:-/tmp}/invoke_http.XXXXXX")
+FAKE_PID=
+stop_fake() {
+    if [ -n "$FAKE_PID" ]; then
+        kill "$FAKE_PID" 2>/dev/null
+        wait "$FAKE_PID" 2>/dev/null
+        FAKE_PID=
+    fi
+}
+cleanup() {
+    stop_fake
+    rm -rf "$T"
+}
+trap cleanup EXIT
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+export KESM_LOG_LEVEL=info
+SECRET='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=$SECRET
+export AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
+
+if [ ! -x "$PROBE" ]; then
+    tap_fail "invoke_probe is built" "$PROBE missing (make BUILD=build/asan SAN=1 unit-bins)"
+    tap_done
+fi
+if ! /usr/bin/python3 -c 'import botocore' 2>/dev/null; then
+    tap_fail "python3-botocore is installed" "/usr/bin/python3 cannot import botocore"
+    tap_done
+fi
+
+# fake ARGS...: (re)start the fake server with a fresh log; sets PORT.
+fake() {
+    stop_fake
+    rm -f "$T/port" "$T/log"
+    : >"$T/log"
+    timeout --kill-after=5 120 /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$T/log" \
+        --lifetime 110 "$@" 2>"$T/fake.err" &
+    FAKE_PID=$!
+    if ! wait_until 10 test -s "$T/port"; then
+        tap_fail "fake server starts ($*)" "$(tail -5 "$T/fake.err")"
+        return 1
+    fi
+    PORT=$(cat "$T/port")
+}
+
+# probe NAME ARGS...: run invoke_probe (60 s bound), output in $T/NAME.out, stderr in NAME.err.
+probe() {
+    local name=$1
+    shift
+    timeout --kill-after=5 60 "$PROBE" "$@" >"$T/$name.out" 2>"$T/$name.err"
+    echo $? >"$T/$name.rc"
+}
+
+# expect NAME DESC REGEX...: ok if every REGEX matches a line of NAME.out.
+expect() {
+    local name=$1 desc=$2 re
+    shift 2
+    for re in "$@"; do
+        if ! grep -qE -- "$re" "$T/$name.out"; then
+            tap_fail "$desc" "no line matches: $re" "$(head -c 1500 "$T/$name.out")" \
+                "$(tail -5 "$T/$name.err")"
+            return 1
+        fi
+    done
+    tap_ok "$desc"
+}
+
+# logcount REGEX: lines of the fake's log matching REGEX.
+logcount() { grep -cE -- "$1" "$T/log"; }
+
+# check DESC CMD...: tap_check with the fake's log attached on failure.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then
+        tap_ok "$desc"
+    else
+        tap_fail "$desc" "$(tail -8 "$T/log")"
+    fi
+}
+
+LAMBDA=(lambda function=my-function region=us-east-1 backoff-ms=20 backoff-max-ms=100)
+
+# ---- Invoke API: success, signature, keep-alive ---------------------------------------------
+fake --script ok || tap_done
+probe ok "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" count=5
+expect ok "lambda: 5 invocations succeed" '^result 4 kind=ok status=200 ' \
+    '^stats requests=5 opened=1 reused=4 '
+check "lambda: botocore verifies all 5 signatures (RequestResponse, no Content-Type)" \
+    test "$(logcount '"invocation_type": "RequestResponse", "content_type": null, "sigv4": "ok"')" = 5
+check "lambda: keep-alive: the server saw one connection for 5 requests" \
+    test "$(logcount '"event": "open"')" = 1
+check "secrets stay out of the probe's output and log" \
+    bash -c "! grep -qF -e '$SECRET' -e 'Signature=' '$T/ok.out' '$T/ok.err'"
+
+fake --script ok --function 'my-function:prod' --token 'FQoGZXIvYXdzEXAMPLE//token=' || tap_done
+AWS_SESSION_TOKEN='FQoGZXIvYXdzEXAMPLE//token=' probe tok "${LAMBDA[@]}" \
+    function=my-function:prod qualifier=\$LATEST endpoint="http://127.0.0.1:$PORT"
+expect tok "lambda: name:alias, Qualifier and a session token are signed as botocore signs" \
+    '^result 0 kind=ok status=200 '
+check "lambda: the name is sent as my-function%3Aprod and the qualifier as Qualifier=%24LATEST" \
+    test "$(logcount '"path": "/2015-03-31/functions/my-function%3Aprod/invocations", "query": "Qualifier=%24LATEST".*"sigv4": "ok"')" = 1
+
+fake --script ok || tap_done
+AWS_SECRET_ACCESS_KEY=wrong-secret probe badsig "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect badsig "lambda: a wrong secret is refused (403 InvalidSignatureException) as a config error" \
+    '^result 0 kind=fatal status=403 .*FUNCTION_CONFIG_NOT_VALID.*InvalidSignatureException'
+check "fake server: the bad signature was detected by botocore" \
+    test "$(logcount '"sigv4": "signature mismatch"')" = 1
+
+fake --script ok --region eu-west-1 || tap_done
+probe arn lambda function=arn:aws:lambda:eu-west-1:123456789012:function:my-function \
+    endpoint="http://127.0.0.1:$PORT"
+fake --script ok --function 'arn:aws:lambda:eu-west-1:123456789012:function:my-function' \
+    --region eu-west-1 || tap_done
+probe arn lambda function=arn:aws:lambda:eu-west-1:123456789012:function:my-function \
+    endpoint="http://127.0.0.1:$PORT"
+expect arn "lambda: the region comes from a full ARN" '^result 0 kind=ok status=200 '
+
+# ---- Invoke API: errors and retries ---------------------------------------------------------
+fake --script unhandled || tap_done
+probe unh "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect unh "lambda: X-Amz-Function-Error: Unhandled is a function error with the error text" \
+    '^result 0 kind=function error status=200 .*message=function error \(Unhandled\): PoisonError: boom: record 3 is poison$'
+
+fake --script 429,503,ok || tap_done
+probe thr "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect thr "lambda: 429 then 503 then success: retried to success" '^result 0 kind=ok status=200 '
+check "lambda: three attempts reached the server" test "$(logcount '"action"')" = 3
+check "lambda: each retry is logged with its reason" \
+    grep -q 'attempt 1 of 5 failed (HTTP 429: TooManyRequestsException: Rate Exceeded.); retrying in' "$T/thr.err"
+
+fake --script 500 || tap_done
+probe s500 "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" attempts=3
+expect s500 "lambda: 500s: bounded attempts, then a retryable failure" \
+    '^result 0 kind=retryable status=500 .*message=gave up after 3 attempts: HTTP 500: ServiceException: Internal failure\.$'
+check "lambda: exactly 3 attempts" test "$(logcount '"action": "500"')" = 3
+
+fake --script 413 || tap_done
+probe big "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect big "lambda: 413 asks the caller to split the batch (no retry)" \
+    '^result 0 kind=too large status=413 .*RequestEntityTooLargeException'
+check "lambda: 413 was not retried" test "$(logcount '"action"')" = 1
+
+fake --script 403 || tap_done
+probe deny "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect deny "lambda: 403 AccessDenied is FUNCTION_CONFIG_NOT_VALID with a readable reason" \
+    '^result 0 kind=fatal status=403 .*message=Lambda Invoke: HTTP 403, not authorized \(FUNCTION_CONFIG_NOT_VALID\): AccessDeniedException: User is not authorized to perform: lambda:InvokeFunction$'
+
+fake --script 404 || tap_done
+probe nf "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect nf "lambda: 404 is a fatal function-not-found" \
+    '^result 0 kind=fatal status=404 .*function not found.*ResourceNotFoundException'
+
+fake --script slow:4 || tap_done
+probe slow "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" timeout-ms=1000
+expect slow "lambda: an invocation beyond the timeout is a function error (after ~1 s)" \
+    '^result 0 kind=function error status=-1 ms=1[0-4][0-9][0-9] .*invocation timed out .*timed out after 1000 ms waiting for the response'
+
+fake --script close,ok || tap_done
+probe drop "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
+expect drop "lambda: a connection dropped before the response is retried" \
+    '^result 0 kind=ok status=200 ' '^stats requests=2 opened=2 '
+
+fake --script ok,close,ok || tap_done
+probe stale "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" count=2
+expect stale "lambda: a kept-alive connection closed under a request: retried at once on a new one" \
+    '^result 1 kind=ok status=200 ' '^stats requests=2 opened=2 reused=1 stale_retries=1 '
+
+fake --script chunked || tap_done
+probe chunk "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" count=2
+expect chunk "lambda: chunked responses are read and the connection reused" \
+    '^result 1 kind=ok status=200 ' '^stats requests=2 opened=1 reused=1 '
+
+probe refused "${LAMBDA[@]}" endpoint="http://127.0.0.1:1" attempts=2 connect-timeout-ms=1000
+expect refused "lambda: connection refused: retried, then a retryable failure naming the cause" \
+    '^result 0 kind=retryable status=-1 .*gave up after 2 attempts: connect error: http://127.0.0.1:1: cannot connect \(127.0.0.1: Connection refused\)'
+
+probe noregion lambda function=my-function endpoint="http://127.0.0.1:$PORT"
+expect noregion "lambda: no region and no ARN is a setup error" '^setup-error lambda transport: no region'
+probe toolong "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" timeout-ms=900000
+expect toolong "lambda: a timeout above 14 minutes is refused" '^setup-error .*above the 14-minute maximum'
+
+# ---- the emulator (RIE) through the http transport -------------------------------------------
+fake --mode rie --script ok,unhandled,rie-timeout,partial,400 || tap_done
+RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
+probe rie http url="$RIE_URL" report count=5 backoff-ms=20
+expect rie "http (RIE): 200 ok, 200+errorMessage and 200+'Task timed out' are function errors, batchItemFailures read, 400 fatal" \
+    '^result 0 kind=ok status=200 ' \
+    '^result 1 kind=function error status=200 .*message=function error: PoisonError: boom: record 3 is poison$' \
+    '^result 2 kind=function error status=200 .*message=function error: Task timed out after 1.00 seconds$' \
+    '^result 3 kind=partial status=200 ms=[0-9]+ failures=t-0@7 ' \
+    '^result 4 kind=fatal status=400 .*the endpoint refused the invocation' \
+    '^stats requests=5 opened=1 reused=4 '
+check "http (RIE): the event is POSTed as application/json" \
+    test "$(logcount '"content_type": "application/json"')" = 5
+
+probe rie404 http url="http://127.0.0.1:$PORT/nope"
+expect rie404 "http: a wrong path is a fatal 404" '^result 0 kind=fatal status=404 '
+
+# ---- TLS ------------------------------------------------------------------------------------
+pki() {
+    local d=$T/pki
+    mkdir -p "$d" && cd "$d" || return 1
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    for ca in ca other-ca; do
+        openssl req -x509 "${ec[@]}" -days 2 -keyout $ca.key -out $ca.pem -subj "/CN=kesm $ca" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" || return 1
+    done
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >server.ext
+    openssl req "${ec[@]}" -keyout server.key -out server.csr -subj "/CN=server" || return 1
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.pem || return 1
+    cd - >/dev/null || return 1
+}
+if ! pki >"$T/pki.log" 2>&1; then
+    tap_fail "openssl CLI makes the test PKI" "$(tail -3 "$T/pki.log")"
+    tap_done
+fi
+fake --script ok --tls-cert "$T/pki/server.pem" --tls-key "$T/pki/server.key" || tap_done
+probe tls "${LAMBDA[@]}" endpoint="https://localhost:$PORT" ca="$T/pki/ca.pem" count=3
+expect tls "lambda over TLS: verified against the test CA (name localhost), keep-alive kept" \
+    '^result 2 kind=ok status=200 ' '^stats requests=3 opened=1 reused=2 '
+check "lambda over TLS: signatures verify with Host localhost:PORT" \
+    test "$(logcount '"sigv4": "ok"')" = 3
+probe tlsip http url="https://127.0.0.1:$PORT/2015-03-31/functions/my-function/invocations" \
+    ca="$T/pki/ca.pem"
+expect tlsip "http over TLS to an IP literal: verified against the IP SAN" \
+    '^result 0 kind=fatal status=403 .*InvalidSignatureException'
+before=$(logcount '"action"')
+probe tlsbad "${LAMBDA[@]}" endpoint="https://localhost:$PORT" ca="$T/pki/other-ca.pem"
+expect tlsbad "TLS with the wrong CA is refused at once with a readable line (no retries)" \
+    '^result 0 kind=fatal status=-1 .*message=TLS: unknown CA \(.*\)$'
+check "TLS wrong CA: no request reached the server" test "$(logcount '"action"')" = "$before"
+
+# ---- exec on the reactor (inv_driver) -------------------------------------------------------
+probe exec exec count=3 report timeout-ms=10000 -- /bin/sh -c \
+    'cat >/dev/null; echo "{\"batchItemFailures\":[{\"itemIdentifier\":{\"partition\":\"t-1\",\"offset\":9}}]}"'
+expect exec "exec transport runs on the net reactor through inv_driver" \
+    '^result 2 kind=partial status=0 ms=[0-9]+ failures=t-1@9 '
+probe execfail exec timeout-ms=300 -- /bin/sh -c 'sleep 5'
+expect execfail "exec on the reactor: the child timeout fires through the driver's timer" \
+    '^result 0 kind=function error '
+
+for f in "$T"/*.rc; do
+    rc=$(cat "$f")
+    if [ "$rc" -gt 2 ]; then
+        tap_fail "probe $(basename "$f" .rc) exits cleanly (no sanitizer report)" \
+            "exit $rc" "$(tail -20 "${f%.rc}.err")"
+    fi
+done
+tap_ok "every probe run exited without a sanitizer report"
+tap_done
