@@ -66,7 +66,7 @@ enum kp_status kp_sync_group_resp_parse(kr *body, int16_t version, struct kp_syn
             return kp_fail(err, body, "protocol_name");
         }
     }
-    if (!kp_fw_bytes(body, flex, &out->assignment, NULL)) {
+    if (!kp_fw_bytes(body, flex, &out->assignment, &out->assignment_null)) {
         return kp_fail(err, body, "assignment");
     }
     if (!kp_fw_tags(body, flex)) {

@@ -45,6 +45,11 @@ struct kp_sync_group_resp {
     kr protocol_name;
     bool protocol_name_null;
     kr assignment; // the member's assignment bytes (possibly empty)
+    // assignment_null: the schema does not allow a null assignment, but the librdkafka mock
+    // sends one with every error (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, ...), so the
+    // parser accepts it (as librdkafka does) rather than hide the error code; |assignment| is
+    // then empty.
+    bool assignment_null;
 };
 
 enum kp_status kp_sync_group_resp_parse(kr *body, int16_t version, struct kp_sync_group_resp *out,

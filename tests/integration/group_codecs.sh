@@ -5,7 +5,11 @@
 # heartbeats and leaves, once per version profile, so every JoinGroup/SyncGroup/Heartbeat/
 # LeaveGroup/OffsetFetch/OffsetCommit/Fetch version the mock serves inside kesm's ranges, and
 # consumer-protocol blobs v0-3, go over the wire. kmock's own `committed` command (librdkafka's
-# OffsetFetch) independently confirms each profile's commits.
+# OffsetFetch) independently confirms each profile's commits. Then two probes share one group
+# (at the lowest and the highest profile): the leader sees both subscriptions and hands out
+# the partitions, the follower takes its share, and together they commit every partition.
+# (The mock completes a sync as soon as the leader's assignments arrive and then answers
+# INVALID_REQUEST with a null assignment, so group_probe makes followers sync first.)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/kmock.sh
@@ -57,5 +61,52 @@ for prof in 0 1 2 3 4 5 6 7; do
         tap_fail "profile $prof: librdkafka reads back our commits" "probe: $want" "kmock: $got"
     fi
 done
+# two_members PROF: two probes in group gc-pair-PROF; each reads and commits its share.
+two_members() {
+    local prof=$1 bar=$T/barrier$1 a b rca rcb
+    mkdir -p "$bar"
+    timeout --kill-after=5 60 "$PROBE" "$BS" "gc-pair-$prof" "$TOPIC" "$NPART" "$PER_PART" \
+        "$prof" 2 "$bar" >"$T/pa$prof.out" 2>"$T/pa$prof.err" &
+    a=$!
+    timeout --kill-after=5 60 "$PROBE" "$BS" "gc-pair-$prof" "$TOPIC" "$NPART" "$PER_PART" \
+        "$prof" 2 "$bar" >"$T/pb$prof.out" 2>"$T/pb$prof.err" &
+    b=$!
+    wait "$a"
+    rca=$?
+    wait "$b"
+    rcb=$?
+    for f in "$T/pa$prof.out" "$T/pb$prof.out"; do
+        grep -E '^(ok|not ok) - ' "$f" | sed "s/ - / - pair $prof: /"
+        TAP_OK=$((TAP_OK + $(grep -cE '^ok - ' "$f")))
+        TAP_FAIL=$((TAP_FAIL + $(grep -cE '^not ok - ' "$f")))
+    done
+    if [ "$rca" = 0 ] && [ "$rcb" = 0 ]; then
+        tap_ok "pair $prof: both probes exit 0"
+    else
+        tap_fail "pair $prof: both probes exit 0" "exits $rca $rcb" \
+            "$(tail -3 "$T/pa$prof.err" "$T/pb$prof.err")"
+    fi
+    local leaders
+    leaders=$(cat "$T/pa$prof.out" "$T/pb$prof.out" | grep -c 'we are the leader')
+    if [ "$leaders" = 1 ]; then
+        tap_ok "pair $prof: exactly one leader"
+    else
+        tap_fail "pair $prof: exactly one leader" "leaders: $leaders"
+    fi
+    local union want got
+    union=$(cat "$T/pa$prof.out" "$T/pb$prof.out" | grep '^committed' | sed 's/^committed//' |
+        tr ' ' '\n' | grep . | sort -n | tr '\n' ' ' | sed 's/ $//')
+    want=$(for ((p = 0; p < NPART; p++)); do printf '%s=%s ' "$p" "$PER_PART"; done | sed 's/ $//')
+    got=$(kmock_cmd committed "gc-pair-$prof" "$TOPIC" "$NPART" | sed 's/^ok committed group=[^ ]* topic=[^ ]* //')
+    if [ "$union" = "$want" ] && [ "$got" = "$want" ]; then
+        tap_ok "pair $prof: the two shares cover every partition once; librdkafka agrees ($got)"
+    else
+        tap_fail "pair $prof: the two shares cover every partition once" "probes: $union" \
+            "kmock: $got" "want: $want"
+    fi
+}
+two_members 0
+two_members 7
+
 kmock_stop >/dev/null 2>&1
 tap_done

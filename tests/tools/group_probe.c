@@ -4,19 +4,24 @@
 // one line `committed P=OFFSET ...` with what it committed, and exits 0 iff every check
 // passed.
 //
-// Usage: group_probe HOST:PORT GROUP TOPIC NPART PER_PART PROFILE
+// Usage: group_probe HOST:PORT GROUP TOPIC NPART PER_PART PROFILE [MEMBERS BARRIER_DIR]
 //   The broker must be the group's coordinator and lead every partition (a one-broker
-//   cluster). Each partition must hold PER_PART records produced by kmock (values
-//   "seq=<offset> part=<p>"). PROFILE 0-7 picks the API versions: profile i uses
-//   JoinGroup 2+min(i,3), SyncGroup min(i,3), Heartbeat min(i,3), LeaveGroup min(i,1),
-//   OffsetFetch 1+min(i,4), OffsetCommit 2+min(i,5), Fetch 4+min(i,7), and consumer-protocol
-//   blobs of version i%4 — together every version the librdkafka 2.0.2 mock serves in kesm's
-//   ranges.
+//   cluster). With MEMBERS, that many probes join the group together: the leader checks it
+//   sees them all and gives member k (in member-id order) the partitions p with
+//   p % MEMBERS == k; followers send no assignments and take what they get. The probes meet in
+//   BARRIER_DIR twice: followers send SyncGroup before the leader (the mock rejects a SyncGroup
+//   that comes after the leader's), and nobody leaves before everyone has heartbeated. Every
+//   probe works on its own partitions only. Each
+//   partition must hold PER_PART records produced by kmock (values "seq=<offset> part=<p>").
+//   PROFILE 0-7 picks the API versions: profile i uses JoinGroup 2+min(i,3), SyncGroup min(i,3),
+//   Heartbeat min(i,3), LeaveGroup min(i,1), OffsetFetch 1+min(i,4), OffsetCommit 2+min(i,5), Fetch
+//   4+min(i,7), and consumer-protocol blobs of version i%4 — together every version the
+//   librdkafka 2.0.2 mock serves in kesm's ranges.
 //
-// Flow: JoinGroup (leader, its own subscription echoed back), SyncGroup (its assignment of
-// every partition echoed back), OffsetFetch (nothing committed), Fetch from offset 0 to the
-// high watermark (every record decoded and checked), OffsetCommit (the high watermarks),
-// OffsetFetch (reads them back), Heartbeat, LeaveGroup.
+// Flow: JoinGroup (the leader gets every subscription echoed back), SyncGroup (the leader's own
+// assignment echoed back; each member decodes its share), OffsetFetch (nothing committed), Fetch
+// from offset 0 to the high watermark (every record decoded and checked), OffsetCommit (the high
+// watermarks), OffsetFetch (reads them back), Heartbeat, LeaveGroup.
 #include "proto/api.h"
 #include "proto/consumer_protocol.h"
 #include "proto/fetch.h"
@@ -29,6 +34,7 @@
 #include "proto/sync_group.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -120,9 +126,8 @@ static void recv_all(uint8_t *p, size_t n)
     }
 }
 
-// round_trip sends a request frame (|w| holds it) and returns the response body for |key| at
-// |version| in *out_body (valid until the next call).
-static void round_trip(kw *w, int16_t key, int16_t version, kr *out_body)
+// send_request sends the request frame |w| holds and frees it.
+static void send_request(kw *w)
 {
     size_t len;
     if (!kw_finish(w, &len)) {
@@ -130,6 +135,12 @@ static void round_trip(kw *w, int16_t key, int16_t version, kr *out_body)
     }
     send_all(kw_data(w), len);
     kw_cleanup(w);
+}
+
+// recv_response reads the next response frame and leaves *out_body on its body for |key| at
+// |version| (valid until the next call).
+static void recv_response(int16_t key, int16_t version, kr *out_body)
+{
     uint8_t hdr[4];
     recv_all(hdr, 4);
     uint32_t size =
@@ -147,6 +158,13 @@ static void round_trip(kw *w, int16_t key, int16_t version, kr *out_body)
         got_corr != corr_id) {
         die("response header");
     }
+}
+
+// round_trip sends a request frame (|w| holds it) and returns the response body.
+static void round_trip(kw *w, int16_t key, int16_t version, kr *out_body)
+{
+    send_request(w);
+    recv_response(key, version, out_body);
 }
 
 // begin starts a request frame in a fresh growable writer.
@@ -188,12 +206,19 @@ static struct profile profile_of(int i)
                             .blob = (int16_t)(i % 4)};
 }
 
+#define MAX_MEMBERS 4
+
 struct ctx {
     const char *group, *topic;
-    int32_t npart, per_part;
+    int32_t npart, per_part, members;
     struct profile v;
     char member_id[128];
     int32_t generation;
+    bool leader;
+    const char *barrier_dir;    // NULL for a lone member
+    char ids[MAX_MEMBERS][128]; // the leader's view of the members, sorted
+    int32_t mine[MAX_PART];     // our partitions, from our SyncGroup assignment
+    int32_t num_mine;
     int64_t hw[MAX_PART];
 };
 
@@ -261,6 +286,77 @@ static enum kp_status join_once(struct ctx *c, const uint8_t *blob, size_t blob_
     return kp_join_group_resp_parse(&body, c->v.join, out, err);
 }
 
+// count_files counts the files in |dir| whose names end in |suffix|.
+static int32_t count_files(const char *dir, const char *suffix)
+{
+    size_t slen = strlen(suffix);
+    DIR *d = opendir(dir);
+    int32_t n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len > slen && strcmp(e->d_name + len - slen, suffix) == 0;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+// mark drops "<member id><suffix>" in |dir|.
+static void mark(const char *dir, const char *member_id, const char *suffix)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s%s", dir, member_id, suffix);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        die("barrier: cannot create a file in BARRIER_DIR");
+    }
+    fclose(f);
+}
+
+// wait_marks waits (<= 30 s) until |n| members dropped a |suffix| file in |dir|.
+static void wait_marks(const char *dir, int32_t n, const char *suffix)
+{
+    for (int tries = 0; tries < 300; tries++) {
+        if (count_files(dir, suffix) >= n) {
+            return;
+        }
+        usleep(100 * 1000);
+    }
+    die("barrier: the other members did not arrive within 30 s");
+}
+
+static int cmp_ids(const void *x, const void *y)
+{
+    return strcmp(x, y);
+}
+
+// leader_members checks the member list the leader gets: every member, each with our
+// subscription byte for byte (all probes of a run send the same one), kept sorted in c->ids.
+static void leader_members(struct ctx *c, const struct kp_join_group_resp *resp,
+                           const uint8_t *blob, size_t blob_len)
+{
+    struct kp_join_group_member_iter it;
+    struct kp_join_group_member m;
+    int32_t n = 0, same = 0;
+    bool self = false;
+    kp_join_group_members(resp, &it);
+    while (n < MAX_MEMBERS && kp_join_group_next_member(&it, &m)) {
+        kr_copy_cstr(&m.member_id, c->ids[n], sizeof c->ids[n]);
+        self = self || strcmp(c->ids[n], c->member_id) == 0;
+        same += m.metadata.len == blob_len && memcmp(m.metadata.p, blob, blob_len) == 0;
+        if (n == 0) {
+            check_subscription(c, &m.metadata);
+        }
+        n++;
+    }
+    check((int32_t)resp->num_members == c->members && n == c->members && self,
+          "JoinGroup: the leader sees all %d members, itself included", c->members);
+    check(same == n, "JoinGroup: the leader gets every subscription back byte for byte");
+    qsort(c->ids, (size_t)n, sizeof c->ids[0], cmp_ids);
+}
+
 static void join(struct ctx *c)
 {
     uint8_t blob[256];
@@ -279,76 +375,130 @@ static void join(struct ctx *c)
     check(resp.error_code == 0, "JoinGroup error %d", resp.error_code);
     kr_copy_cstr(&resp.member_id, c->member_id, sizeof c->member_id);
     c->generation = resp.generation_id;
-    check(c->member_id[0] && kr_eq_cstr(&resp.leader, c->member_id) &&
-              kr_eq_cstr(&resp.protocol_name, "range"),
-          "JoinGroup: we lead generation %d with protocol range", resp.generation_id);
-    struct kp_join_group_member_iter it;
-    struct kp_join_group_member m;
-    kp_join_group_members(&resp, &it);
-    bool got = resp.num_members == 1 && kp_join_group_next_member(&it, &m);
-    check(got && kr_eq_cstr(&m.member_id, c->member_id) && m.metadata.len == blob_len &&
-              memcmp(m.metadata.p, blob, blob_len) == 0,
-          "JoinGroup: the leader gets our subscription back byte for byte");
-    if (got) {
-        check_subscription(c, &m.metadata);
+    c->leader = kr_eq_cstr(&resp.leader, c->member_id);
+    check(c->member_id[0] && kr_eq_cstr(&resp.protocol_name, "range"),
+          "JoinGroup: generation %d with protocol range, we are %s", resp.generation_id,
+          c->leader ? "the leader" : "a follower");
+    if (c->members == 1) {
+        check(c->leader, "JoinGroup: a lone member leads");
+    }
+    if (c->leader) {
+        leader_members(c, &resp, blob, blob_len);
+    } else {
+        check(resp.num_members == 0, "JoinGroup: a follower gets no member list");
     }
 }
 
-static void sync_group(struct ctx *c)
+// assignment_blob encodes member |k|'s share: the partitions p with p % members == k.
+static size_t assignment_blob(const struct ctx *c, int32_t k, uint8_t *buf, size_t cap)
 {
     int32_t parts[MAX_PART];
-    for (int32_t i = 0; i < c->npart; i++) {
-        parts[i] = i;
+    size_t n = 0;
+    for (int32_t p = 0; p < c->npart; p++) {
+        if (p % c->members == k) {
+            parts[n++] = p;
+        }
     }
     struct kp_consumer_topic_partitions tp = {
-        .topic = c->topic, .partitions = parts, .num_partitions = (size_t)c->npart};
+        .topic = c->topic, .partitions = parts, .num_partitions = n};
     struct kp_consumer_assignment a = {.version = c->v.blob,
                                        .assigned = &tp,
                                        .num_assigned = 1,
                                        .user_data = (const uint8_t *)"asg",
                                        .user_data_len = 3};
-    uint8_t blob[256];
-    kw bw;
-    kw_init_fixed(&bw, blob, sizeof blob);
-    size_t blob_len = 0;
-    if (!kp_consumer_assignment_write(&bw, &a) || !kw_finish(&bw, &blob_len)) {
+    kw w;
+    kw_init_fixed(&w, buf, cap);
+    size_t len = 0;
+    if (!kp_consumer_assignment_write(&w, &a) || !kw_finish(&w, &len)) {
         die("assignment writer");
     }
-    struct kp_sync_group_req_assignment sa = {
-        .member_id = c->member_id, .assignment = blob, .assignment_len = blob_len};
+    return len;
+}
+
+// take_assignment decodes our assignment into c->mine.
+static void take_assignment(struct ctx *c, const kr *blob)
+{
+    kr ar = *blob;
+    struct kp_consumer_assignment_view av;
+    struct kp_err err = {0};
+    bool ok = kp_consumer_assignment_parse(&ar, &av, &err) == KP_OK && av.version == c->v.blob &&
+              av.num_assigned == 1 && kr_eq_cstr(&av.user_data, "asg");
+    struct kp_consumer_iter it, pit;
+    struct kp_consumer_tp_view tp;
+    kp_consumer_iter_init(&it, &av.assigned, av.num_assigned);
+    c->num_mine = 0;
+    while (ok && kp_consumer_next_topic_partitions(&it, &tp)) {
+        ok = kr_eq_cstr(&tp.topic, c->topic) && tp.num_partitions <= MAX_PART;
+        kp_consumer_iter_init(&pit, &tp.partitions, tp.num_partitions);
+        while (ok && kp_consumer_next_partition(&pit, &c->mine[c->num_mine])) {
+            ok = c->mine[c->num_mine] >= 0 && c->mine[c->num_mine] < c->npart;
+            c->num_mine++;
+        }
+    }
+    check(ok && c->num_mine > 0, "assignment decodes as v%d: %d partitions of %s", c->v.blob,
+          c->num_mine, c->topic);
+}
+
+static void sync_group(struct ctx *c)
+{
+    uint8_t blobs[MAX_MEMBERS][256];
+    struct kp_sync_group_req_assignment sa[MAX_MEMBERS];
+    size_t n = 0, own = 0;
+    for (int32_t k = 0; c->leader && k < c->members; k++) {
+        sa[n] = (struct kp_sync_group_req_assignment){
+            .member_id = c->ids[k],
+            .assignment = blobs[k],
+            .assignment_len = assignment_blob(c, k, blobs[k], sizeof blobs[k])};
+        own = strcmp(c->ids[k], c->member_id) == 0 ? n : own;
+        n++;
+    }
     struct kp_sync_group_req req = {.group_id = c->group,
                                     .generation_id = c->generation,
                                     .member_id = c->member_id,
-                                    .assignments = &sa,
-                                    .num_assignments = 1};
+                                    .assignments = sa,
+                                    .num_assignments = n};
     kw w;
     size_t pos;
     kr body;
     begin(&w, KP_API_SYNC_GROUP, c->v.sync, &pos);
     finish_frame(&w, pos, kp_sync_group_req_write(&w, c->v.sync, &req));
-    round_trip(&w, KP_API_SYNC_GROUP, c->v.sync, &body);
+    // The librdkafka mock completes the sync as soon as the leader's assignments arrive and
+    // answers any SyncGroup after that with INVALID_REQUEST, so followers go first.
+    if (c->barrier_dir && c->leader) {
+        wait_marks(c->barrier_dir, c->members - 1, ".syncsent");
+        usleep(300 * 1000);
+    }
+    send_request(&w);
+    if (c->barrier_dir && !c->leader) {
+        mark(c->barrier_dir, c->member_id, ".syncsent");
+    }
+    recv_response(KP_API_SYNC_GROUP, c->v.sync, &body);
     struct kp_sync_group_resp resp;
     struct kp_err err = {0};
+    kr whole = body;
     enum kp_status st = kp_sync_group_resp_parse(&body, c->v.sync, &resp, &err);
     report_parse("SyncGroup", c->v.sync, st, &err);
-    check(st == KP_OK && resp.error_code == 0 && resp.assignment.len == blob_len &&
-              memcmp(resp.assignment.p, blob, blob_len) == 0,
-          "SyncGroup: our assignment comes back byte for byte");
-    kr ar = resp.assignment;
-    struct kp_consumer_assignment_view av;
-    check(kp_consumer_assignment_parse(&ar, &av, &err) == KP_OK && av.version == c->v.blob &&
-              av.num_assigned == 1 && kr_eq_cstr(&av.user_data, "asg"),
-          "assignment decodes as v%d with our user data", c->v.blob);
+    if (st != KP_OK) {
+        fprintf(stderr, "SyncGroup response body:");
+        for (size_t i = 0; i < whole.len; i++) {
+            fprintf(stderr, " %02x", whole.p[i]);
+        }
+        fprintf(stderr, "\n");
+        exit(1);
+    }
+    check(resp.error_code == 0, "SyncGroup error %d", resp.error_code);
+    if (c->leader) {
+        check(resp.assignment.len == sa[own].assignment_len &&
+                  memcmp(resp.assignment.p, sa[own].assignment, resp.assignment.len) == 0,
+              "SyncGroup: the leader's own assignment comes back byte for byte");
+    }
+    take_assignment(c, &resp.assignment);
 }
 
 static void offset_fetch(struct ctx *c, bool after_commit)
 {
-    int32_t parts[MAX_PART];
-    for (int32_t i = 0; i < c->npart; i++) {
-        parts[i] = i;
-    }
     struct kp_offset_fetch_req_topic t = {
-        .name = c->topic, .partition_indexes = parts, .num_partitions = (size_t)c->npart};
+        .name = c->topic, .partition_indexes = c->mine, .num_partitions = (size_t)c->num_mine};
     struct kp_offset_fetch_req_group g = {.group_id = c->group, .topics = &t, .num_topics = 1};
     struct kp_offset_fetch_req req = {.groups = &g, .num_groups = 1};
     kw w;
@@ -381,9 +531,9 @@ static void offset_fetch(struct ctx *c, bool after_commit)
             }
         }
     }
-    check(seen == c->npart && right == c->npart, "OffsetFetch v%d: %s for %d/%d partitions",
+    check(seen == c->num_mine && right == c->num_mine, "OffsetFetch v%d: %s for %d/%d partitions",
           c->v.ofetch, after_commit ? "our commits read back" : "nothing committed yet", right,
-          c->npart);
+          c->num_mine);
 }
 
 // check_records walks one partition's records from *next, checking kmock's values.
@@ -425,7 +575,8 @@ static bool fetch_round(struct ctx *c, bool known, int64_t *next, struct kp_aren
 {
     struct kp_fetch_req_partition ps[MAX_PART];
     size_t n = 0;
-    for (int32_t i = 0; i < c->npart; i++) {
+    for (int32_t m = 0; m < c->num_mine; m++) {
+        int32_t i = c->mine[m];
         if (!known || next[i] < c->hw[i]) {
             ps[n++] = (struct kp_fetch_req_partition){.partition = i,
                                                       .current_leader_epoch = -1,
@@ -492,25 +643,27 @@ static void fetch_all(struct ctx *c)
     }
     kp_arena_cleanup(&arena);
     int full = 0;
-    for (int32_t i = 0; i < c->npart; i++) {
+    for (int32_t m = 0; m < c->num_mine; m++) {
+        int32_t i = c->mine[m];
         full += next[i] == c->per_part && c->hw[i] == c->per_part;
     }
-    check(ok && done && full == c->npart,
+    check(ok && done && full == c->num_mine,
           "Fetch v%d: every record of %d/%d partitions read in order with kmock's values",
-          c->v.fetch, full, c->npart);
+          c->v.fetch, full, c->num_mine);
 }
 
 static void commit(struct ctx *c)
 {
     struct kp_offset_commit_req_partition ps[MAX_PART];
-    for (int32_t i = 0; i < c->npart; i++) {
-        ps[i] = (struct kp_offset_commit_req_partition){.partition_index = i,
+    for (int32_t m = 0; m < c->num_mine; m++) {
+        int32_t i = c->mine[m];
+        ps[m] = (struct kp_offset_commit_req_partition){.partition_index = i,
                                                         .committed_offset = c->hw[i],
                                                         .committed_leader_epoch = -1,
                                                         .committed_metadata = "probe"};
     }
     struct kp_offset_commit_req_topic t = {
-        .name = c->topic, .partitions = ps, .num_partitions = (size_t)c->npart};
+        .name = c->topic, .partitions = ps, .num_partitions = (size_t)c->num_mine};
     struct kp_offset_commit_req req = {.group_id = c->group,
                                        .generation_id = c->generation,
                                        .member_id = c->member_id,
@@ -538,8 +691,8 @@ static void commit(struct ctx *c)
             good += p.error_code == 0 && kr_eq_cstr(&topic.name, c->topic);
         }
     }
-    check(good == c->npart, "OffsetCommit v%d: %d/%d partitions committed", c->v.ocommit, good,
-          c->npart);
+    check(good == c->num_mine, "OffsetCommit v%d: %d/%d partitions committed", c->v.ocommit, good,
+          c->num_mine);
 }
 
 static void heartbeat(struct ctx *c)
@@ -586,16 +739,23 @@ static void leave(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: group_probe HOST:PORT GROUP TOPIC NPART PER_PART PROFILE\n");
+    if (argc != 7 && argc != 9) {
+        fprintf(stderr, "usage: group_probe HOST:PORT GROUP TOPIC NPART PER_PART PROFILE "
+                        "[MEMBERS BARRIER_DIR]\n");
         return 2;
     }
-    struct ctx c = {.group = argv[2], .topic = argv[3]};
+    struct ctx c = {.group = argv[2], .topic = argv[3], .members = 1};
     c.npart = atoi(argv[4]);
     c.per_part = atoi(argv[5]);
     int prof = atoi(argv[6]);
-    if (c.npart < 1 || c.npart > MAX_PART || prof < 0 || prof > 7) {
-        fprintf(stderr, "group_probe: NPART must be 1-%d and PROFILE 0-7\n", MAX_PART);
+    if (argc == 9) {
+        c.members = atoi(argv[7]);
+        c.barrier_dir = argv[8];
+    }
+    if (c.npart < 1 || c.npart > MAX_PART || prof < 0 || prof > 7 || c.members < 1 ||
+        c.members > MAX_MEMBERS || c.members > c.npart) {
+        fprintf(stderr, "group_probe: NPART 1-%d, PROFILE 0-7, MEMBERS 1-%d and <= NPART\n",
+                MAX_PART, MAX_MEMBERS);
         return 2;
     }
     c.v = profile_of(prof);
@@ -607,10 +767,15 @@ int main(int argc, char **argv)
     commit(&c);
     offset_fetch(&c, true);
     heartbeat(&c);
+    if (c.barrier_dir) {
+        // Nobody leaves (which starts a rebalance) while another still commits or heartbeats.
+        mark(c.barrier_dir, c.member_id, ".done");
+        wait_marks(c.barrier_dir, c.members, ".done");
+    }
     leave(&c);
     printf("committed");
-    for (int32_t i = 0; i < c.npart; i++) {
-        printf(" %d=%lld", (int)i, (long long)c.hw[i]);
+    for (int32_t m = 0; m < c.num_mine; m++) {
+        printf(" %d=%lld", (int)c.mine[m], (long long)c.hw[c.mine[m]]);
     }
     printf("\n");
     close(fd);

@@ -300,11 +300,36 @@ static void test_sync_group_v3_response_from_mock(void **state)
     assert_int_equal(resp.throttle_time_ms, 0);
     assert_int_equal(resp.error_code, 0);
     assert_true(resp.protocol_type_null && resp.protocol_name_null);
+    assert_false(resp.assignment_null);
     uint8_t asg[64];
     size_t asg_len = kcat_assignment(asg, sizeof asg);
     assert_view_bytes(&resp.assignment, asg, asg_len);
     proto_check_bounds(p, n, 3, sync_parse, &resp);
     guarded_free(&g);
+}
+
+// The librdkafka mock answers a SyncGroup that arrives after the group is stable with
+// INVALID_REQUEST (42) and a null assignment; these are the bytes it sent (v3 body), seen by
+// tests/tools/group_probe in tests/integration/group_codecs.sh.
+static void test_sync_group_mock_error_null_assignment(void **state)
+{
+    (void)state;
+    uint8_t buf[16];
+    size_t n = hex_decode("00000000 002a ffffffff", buf, sizeof buf);
+    kr body;
+    kr_init(&body, buf, n);
+    struct kp_sync_group_resp resp;
+    assert_int_equal(kp_sync_group_resp_parse(&body, 3, &resp, NULL), KP_OK);
+    assert_int_equal(resp.error_code, 42);
+    assert_true(resp.assignment_null);
+    assert_int_equal(resp.assignment.len, 0);
+    proto_check_bounds(buf, n, 3, sync_parse, &resp);
+    // A negative length other than -1 is still malformed.
+    buf[9] = 0xfe;
+    kr_init(&body, buf, n);
+    struct kp_err err = {0};
+    assert_int_equal(kp_sync_group_resp_parse(&body, 3, &resp, &err), KP_ERR_MALFORMED);
+    assert_string_equal(err.field, "assignment");
 }
 
 static void test_sync_group_v5_flexible(void **state)
@@ -513,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_join_group_errors_name_field),
         cmocka_unit_test(test_sync_group_v3_request_matches_kcat),
         cmocka_unit_test(test_sync_group_v3_response_from_mock),
+        cmocka_unit_test(test_sync_group_mock_error_null_assignment),
         cmocka_unit_test(test_sync_group_v5_flexible),
         cmocka_unit_test(test_heartbeat_v3_golden),
         cmocka_unit_test(test_heartbeat_versions),
