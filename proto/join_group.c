@@ -92,17 +92,20 @@ static enum kp_status parse_head(kr *body, int16_t version, bool flex,
     if (version >= 7 && !kp_fw_str(body, flex, &out->protocol_type, &out->protocol_type_null)) {
         return kp_fail(err, body, "protocol_type");
     }
-    if (!kp_fw_str(body, flex, &out->protocol_name,
-                   version >= 7 ? &out->protocol_name_null : NULL)) {
+    // ProtocolName is nullable from v7 only, and Leader and MemberId never are, but the
+    // librdkafka mock sends all three as null with every error; reading them as empty keeps the
+    // error code visible (librdkafka reads them that way too).
+    bool was_null;
+    if (!kp_fw_str(body, flex, &out->protocol_name, &out->protocol_name_null)) {
         return kp_fail(err, body, "protocol_name");
     }
-    if (!kp_fw_str(body, flex, &out->leader, NULL)) {
+    if (!kp_fw_str(body, flex, &out->leader, &was_null)) {
         return kp_fail(err, body, "leader");
     }
     if (version >= 9 && !kr_bool(body, &out->skip_assignment)) {
         return kp_fail(err, body, "skip_assignment");
     }
-    if (!kp_fw_str(body, flex, &out->member_id, NULL)) {
+    if (!kp_fw_str(body, flex, &out->member_id, &was_null)) {
         return kp_fail(err, body, "member_id");
     }
     return KP_OK;

@@ -47,8 +47,10 @@ struct kp_join_group_resp {
     int32_t generation_id;
     kr protocol_type; // v7+; null below v7 or when the broker sent null
     bool protocol_type_null;
-    kr protocol_name; // nullable from v7
+    kr protocol_name; // nullable from v7 (null is accepted at every version, see below)
     bool protocol_name_null;
+    // leader and member_id are empty if the peer sent null: the librdkafka mock sends null
+    // strings with every JoinGroup error, which the parser accepts so the error stays visible.
     kr leader;
     bool skip_assignment; // v9+
     kr member_id;

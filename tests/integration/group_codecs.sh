@@ -42,6 +42,9 @@ tap_check "kmock produces lz4 records" kmock_cmd produce "$TOPIC" $((NPART * PER
 
 for prof in 0 1 2 3 4 5 6 7; do
     out=$T/probe$prof.out
+    # Profile 7's first JoinGroup gets an injected error: the mock's error answer (null strings
+    # in non-nullable fields) must still parse and show the code.
+    [ "$prof" = 7 ] && kmock_cmd reqerr JoinGroup COORDINATOR_NOT_AVAILABLE >/dev/null
     timeout --kill-after=5 60 "$PROBE" "$BS" "gc-group-$prof" "$TOPIC" "$NPART" "$PER_PART" \
         "$prof" >"$out" 2>"$T/probe$prof.err"
     rc=$?
@@ -52,6 +55,13 @@ for prof in 0 1 2 3 4 5 6 7; do
         tap_ok "profile $prof: group_probe exits 0"
     else
         tap_fail "profile $prof: group_probe exits 0" "exit $rc" "$(tail -5 "$T/probe$prof.err")"
+    fi
+    if [ "$prof" = 7 ]; then
+        if grep -q 'JoinGroup v5 answered error 15 (parsed)' "$out"; then
+            tap_ok "profile 7: the mock's JoinGroup error answer parses (error 15)"
+        else
+            tap_fail "profile 7: the mock's JoinGroup error answer parses (error 15)"
+        fi
     fi
     want=$(grep '^committed' "$out" | sed 's/^committed //')
     got=$(kmock_cmd committed "gc-group-$prof" "$TOPIC" "$NPART" | sed 's/^ok committed group=[^ ]* topic=[^ ]* //')

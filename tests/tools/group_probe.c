@@ -364,8 +364,17 @@ static void join(struct ctx *c)
     struct kp_join_group_resp resp;
     struct kp_err err = {0};
     enum kp_status st = join_once(c, blob, blob_len, &resp, &err);
-    if (st == KP_OK && resp.error_code == 79) { // MEMBER_ID_REQUIRED: rejoin with the id
-        kr_copy_cstr(&resp.member_id, c->member_id, sizeof c->member_id);
+    // Retriable coordinator errors (15 COORDINATOR_NOT_AVAILABLE, 16 NOT_COORDINATOR; the
+    // integration test injects one) and MEMBER_ID_REQUIRED (79: rejoin with the given id).
+    for (int tries = 0; st == KP_OK && tries < 3; tries++) {
+        int16_t e = resp.error_code;
+        if (e != 15 && e != 16 && e != 79) {
+            break;
+        }
+        check(true, "JoinGroup v%d answered error %d (parsed), joining again", c->v.join, e);
+        if (e == 79) {
+            kr_copy_cstr(&resp.member_id, c->member_id, sizeof c->member_id);
+        }
         st = join_once(c, blob, blob_len, &resp, &err);
     }
     report_parse("JoinGroup", c->v.join, st, &err);

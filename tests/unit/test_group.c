@@ -240,6 +240,27 @@ static void test_join_group_v9_request_flexible(void **state)
     assert_false(kp_join_group_req_write(&w, 1, &req));
 }
 
+// The librdkafka mock's JoinGroup error answer (v5, COORDINATOR_NOT_AVAILABLE injected with
+// kmock's `reqerr JoinGroup`): generation -1 and null strings where the schema has
+// non-nullable ones. The layout follows the mock's handler; group_codecs.sh sees it live.
+static void test_join_group_mock_error_nulls(void **state)
+{
+    (void)state;
+    uint8_t buf[32];
+    size_t n = hex_decode("00000000 000f ffffffff ffff ffff ffff 00000000", buf, sizeof buf);
+    kr body;
+    kr_init(&body, buf, n);
+    struct kp_join_group_resp resp;
+    assert_int_equal(kp_join_group_resp_parse(&body, 5, &resp, NULL), KP_OK);
+    assert_int_equal(resp.error_code, 15);
+    assert_int_equal(resp.generation_id, -1);
+    assert_true(resp.protocol_name_null);
+    assert_int_equal(resp.leader.len, 0);
+    assert_int_equal(resp.member_id.len, 0);
+    assert_int_equal(resp.num_members, 0);
+    proto_check_bounds(buf, n, 5, join_parse, &resp);
+}
+
 static void test_join_group_errors_name_field(void **state)
 {
     (void)state;
@@ -535,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_join_group_v5_response_from_mock),
         cmocka_unit_test(test_join_group_v9_response_flexible),
         cmocka_unit_test(test_join_group_v9_request_flexible),
+        cmocka_unit_test(test_join_group_mock_error_nulls),
         cmocka_unit_test(test_join_group_errors_name_field),
         cmocka_unit_test(test_sync_group_v3_request_matches_kcat),
         cmocka_unit_test(test_sync_group_v3_response_from_mock),
