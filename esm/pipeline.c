@@ -1,0 +1,944 @@
+// pipeline.c: the delivery pipeline (see pipeline.h for the rules).
+//
+// A batch handed out by the batcher becomes a job. A job delivers a selection of the batch's
+// records (at first all of them); bisect and 413 push the second half of a selection on the job's
+// stack, partial batch responses and record age shrink it. Each record carries a done flag;
+// after every change the job acknowledges, per partition, the offset after the longest finished
+// prefix. The job ends (batcher_complete) when nothing is left to deliver.
+#define _POSIX_C_SOURCE 200809L
+#include "esm/pipeline.h"
+
+#include "esm/pipeline_int.h"
+#include "invoke/transport_net.h"
+#include "net/log.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BACKOFF_INITIAL_MS 500u
+#define DEFAULT_BACKOFF_MAX_MS 30000u
+#define RETRY_CAP_WITH_DESTINATION 10
+
+struct sel {
+    size_t *idx;
+    size_t n;
+};
+
+struct job {
+    struct esm_pipeline *pl;
+    struct job *next;
+    struct batch *b;
+    unsigned char *done; // per record
+    size_t *acked;       // per part: records acknowledged from the part's start
+    struct sel cur;      // the selection being delivered
+    struct sel *stack;   // selections waiting (top = last)
+    size_t num_stack, cap_stack;
+    uint32_t retries;   // function-error retries of cur
+    uint32_t invokes;   // invocations of cur (approximateInvokeCount)
+    uint32_t backoff_n; // consecutive failures, for the delay
+    bool sending;
+    uint64_t req_id;
+    char *sub; // sub-payload for cur (NULL: cur is the whole batch)
+    size_t sub_len;
+    struct pl_spans spans;
+    bool have_spans;
+    struct net_timer *timer;
+    bool abandon;         // revoked or shutting down: finish after the current request
+    bool dispose_pending; // a failed disposal waits for the timer
+    const char *dispose_cond;
+    int dispose_status;
+    bool dispose_invoked;
+    bool blocked; // oversized under BATCH_OVERSIZE_BLOCK
+};
+
+struct part {
+    char *topic;
+    size_t topic_len;
+    int32_t partition;
+    bool paused;
+};
+
+struct esm_pipeline {
+    struct esm_pipeline_cfg cfg;
+    struct batcher *bt;
+    struct inv_driver *driver;
+    struct net_timer *batch_timer;
+    struct job *jobs;
+    struct part *parts;
+    size_t num_parts, cap_parts;
+    bool stopped;  // fatal
+    bool draining; // shutdown
+    bool in_pump, pump_again;
+    struct esm_pipeline_stats st;
+    char result[256];
+    uint64_t seq;
+    uint64_t rng;
+    // a revoke or drain waiting for abandoned jobs
+    void (*wait_done)(void *ctx);
+    void *wait_ctx;
+    struct net_timer *wait_timer; // timeout
+    struct net_timer *wait_zero;  // completion, from a callback
+    bool waiting;
+};
+
+static void pump(struct esm_pipeline *pl);
+static void job_send(struct job *j);
+static void job_next(struct job *j);
+static void check_wait(struct esm_pipeline *pl);
+static void on_wait_timeout(void *ctx);
+static void on_wait_zero(void *ctx);
+
+static int64_t wall_now(struct esm_pipeline *pl)
+{
+    if (pl->cfg.wall_ms) {
+        return pl->cfg.wall_ms(pl->cfg.wall_ctx);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_now(struct esm_pipeline *pl)
+{
+    return (int64_t)net_reactor_now_ms(pl->cfg.reactor);
+}
+
+static void set_result(struct esm_pipeline *pl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_result(struct esm_pipeline *pl, const char *fmt, ...)
+{
+    char buf[sizeof pl->result];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (strcmp(buf, pl->result) == 0) {
+        return;
+    }
+    memcpy(pl->result, buf, sizeof buf);
+    if (pl->cfg.on_result) {
+        pl->cfg.on_result(pl->cfg.cb_ctx, pl->result);
+    }
+}
+
+// ---- partitions ---------------------------------------------------------------------------
+
+static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t topic_len,
+                              int32_t partition, bool create)
+{
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        struct part *p = &pl->parts[i];
+        if (p->partition == partition && p->topic_len == topic_len &&
+            memcmp(p->topic, topic, topic_len) == 0) {
+            return p;
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    if (pl->num_parts == pl->cap_parts) {
+        pl->cap_parts = pl->cap_parts ? pl->cap_parts * 2 : 16;
+        pl->parts = inv_xrealloc(pl->parts, pl->cap_parts * sizeof *pl->parts);
+    }
+    struct part *p = &pl->parts[pl->num_parts++];
+    p->topic = inv_xstrndup(topic, topic_len);
+    p->topic_len = topic_len;
+    p->partition = partition;
+    p->paused = false;
+    return p;
+}
+
+static void part_pause(struct esm_pipeline *pl, struct part *p)
+{
+    if (!p->paused && pl->cfg.source.pause) {
+        pl->cfg.source.pause(pl->cfg.source.ctx, p->topic, p->partition);
+    }
+    p->paused = true;
+}
+
+static void resume_parts(struct esm_pipeline *pl)
+{
+    if (pl->draining || batcher_pending(pl->bt) > pl->cfg.pause_total / 2) {
+        return;
+    }
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        struct part *p = &pl->parts[i];
+        if (p->paused && batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) <=
+                             pl->cfg.pause_records / 2) {
+            p->paused = false;
+            if (pl->cfg.source.resume) {
+                pl->cfg.source.resume(pl->cfg.source.ctx, p->topic, p->partition);
+            }
+        }
+    }
+}
+
+// ---- jobs: acknowledgement ----------------------------------------------------------------
+
+static void mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
+{
+    struct esm_pipeline *pl = j->pl;
+    for (size_t i = 0; i < n; i++) {
+        if (!j->done[idx[i]]) {
+            j->done[idx[i]] = 1;
+            if (ok) {
+                pl->st.records_ok++;
+            } else {
+                pl->st.records_disposed++;
+            }
+        }
+    }
+    for (size_t k = 0; k < j->b->num_parts; k++) {
+        const struct batch_part *bp = &j->b->parts[k];
+        size_t a = j->acked[k];
+        while (a < bp->num_records && j->done[bp->first_index + a]) {
+            a++;
+        }
+        if (a != j->acked[k]) {
+            j->acked[k] = a;
+            if (pl->cfg.source.ack) {
+                pl->cfg.source.ack(pl->cfg.source.ctx, bp->topic, bp->partition,
+                                   j->b->offsets[bp->first_index + a - 1] + 1);
+            }
+        }
+    }
+}
+
+// ---- jobs: lifecycle ----------------------------------------------------------------------
+
+static void job_free(struct job *j)
+{
+    net_timer_free(j->timer);
+    free(j->done);
+    free(j->acked);
+    free(j->cur.idx);
+    for (size_t i = 0; i < j->num_stack; i++) {
+        free(j->stack[i].idx);
+    }
+    free(j->stack);
+    free(j->sub);
+    pl_spans_free(&j->spans);
+    free(j);
+}
+
+static void job_unlink(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    for (struct job **pp = &pl->jobs; *pp; pp = &(*pp)->next) {
+        if (*pp == j) {
+            *pp = j->next;
+            return;
+        }
+    }
+}
+
+// job_finish completes the batch and frees the job.
+static void job_finish(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    struct inv_err err;
+    if (j->sending) {
+        inv_transport_cancel(pl->cfg.transport, j->req_id);
+        j->sending = false;
+    }
+    if (batcher_complete(pl->bt, j->b, mono_now(pl), &err) != 0) {
+        // Oversized under BATCH_OVERSIZE_BLOCK: the partition stays blocked.
+        j->blocked = true;
+        set_result(pl, "PROBLEM: %s", err.msg);
+        kesm_log(KESM_LOG_ERROR, "pipeline", "%s", err.msg);
+        return;
+    }
+    j->b = NULL;
+    job_unlink(j);
+    job_free(j);
+    check_wait(pl);
+    pump(pl);
+}
+
+static void on_job_timer(void *ctx);
+
+static struct job *job_new(struct esm_pipeline *pl, struct batch *b)
+{
+    struct job *j = inv_xcalloc(1, sizeof *j);
+    j->pl = pl;
+    j->b = b;
+    j->done = inv_xcalloc(b->num_records ? b->num_records : 1, 1);
+    j->acked = inv_xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->acked);
+    j->cur.n = b->num_records;
+    j->cur.idx = inv_xcalloc(b->num_records ? b->num_records : 1, sizeof *j->cur.idx);
+    for (size_t i = 0; i < b->num_records; i++) {
+        j->cur.idx[i] = i;
+    }
+    j->timer = net_timer_new(pl->cfg.reactor, on_job_timer, j);
+    j->next = pl->jobs;
+    pl->jobs = j;
+    return j;
+}
+
+static bool ensure_spans(struct job *j)
+{
+    if (j->have_spans) {
+        return true;
+    }
+    char err[200];
+    if (pl_spans_parse(&j->spans, j->b, &j->pl->cfg.batch.event, err, sizeof err) != 0) {
+        kesm_log(KESM_LOG_ERROR, "pipeline", "batch %" PRIu64 ": %s", j->b->id, err);
+        return false;
+    }
+    j->have_spans = true;
+    return true;
+}
+
+static uint32_t backoff_delay(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    uint64_t d = pl->cfg.backoff_initial_ms;
+    for (uint32_t i = 1; i < j->backoff_n && d < pl->cfg.backoff_max_ms; i++) {
+        d *= 2;
+    }
+    if (d > pl->cfg.backoff_max_ms) {
+        d = pl->cfg.backoff_max_ms;
+    }
+    pl->rng ^= pl->rng << 13;
+    pl->rng ^= pl->rng >> 7;
+    pl->rng ^= pl->rng << 17;
+    uint64_t half = d / 2;
+    return (uint32_t)(half + (half ? pl->rng % (half + 1) : 0));
+}
+
+static void job_backoff(struct job *j)
+{
+    j->backoff_n++;
+    net_timer_arm(j->timer, backoff_delay(j));
+}
+
+// dispose gives up on records |idx| of |j|: a failure record to the destination (or a log line),
+// then they count as done. Returns 0, or -1 if the destination could not be written.
+static int dispose(struct job *j, const size_t *idx, size_t n, const char *cond, bool invoked,
+                   int status)
+{
+    struct esm_pipeline *pl = j->pl;
+    if (n == 0) {
+        return 0;
+    }
+    const struct batch *b = j->b;
+    const struct batch_part *bp = &b->parts[pl_part_of(b, idx[0])];
+    if (pl->cfg.dest_dir) {
+        bool spans = !b->oversized && ensure_spans(j);
+        struct pl_failure f = {.condition = cond,
+                               .function_arn = pl->cfg.function_arn,
+                               .event = &pl->cfg.batch.event,
+                               .invoke_count = j->invokes,
+                               .invoked = invoked,
+                               .status_code = status,
+                               .now_ms = wall_now(pl)};
+        char *payload = NULL;
+        if (spans) {
+            payload = pl_subpayload(b, &j->spans, &pl->cfg.batch.event, idx, n, &f.payload_len);
+            f.payload = payload;
+        }
+        char err[300];
+        int rc = pl_failure_write(pl->cfg.dest_dir, &f, b, spans ? &j->spans : NULL, idx, n,
+                                  &pl->seq, err, sizeof err);
+        free(payload);
+        if (rc != 0) {
+            pl->st.dest_errors++;
+            set_result(pl, "PROBLEM: %s", err);
+            kesm_log(KESM_LOG_ERROR, "pipeline", "%s", err);
+            return -1;
+        }
+        pl->st.dest_written++;
+        kesm_log(KESM_LOG_WARN, "pipeline",
+                 "%s: %zu record(s) from %s offset %" PRId64 " sent to the on-failure destination",
+                 cond, n, bp->key, b->offsets[idx[0]]);
+    } else {
+        kesm_log(KESM_LOG_WARN, "pipeline",
+                 "%s: %zu record(s) from %s offset %" PRId64 " dropped (no on-failure destination)",
+                 cond, n, bp->key, b->offsets[idx[0]]);
+    }
+    mark_done(j, idx, n, false);
+    return 0;
+}
+
+// dispose_cur disposes of the current selection and moves on (or waits to retry the write).
+static void dispose_cur(struct job *j, const char *cond, bool invoked, int status)
+{
+    if (dispose(j, j->cur.idx, j->cur.n, cond, invoked, status) != 0) {
+        j->dispose_pending = true;
+        j->dispose_cond = cond;
+        j->dispose_invoked = invoked;
+        j->dispose_status = status;
+        job_backoff(j);
+        return;
+    }
+    j->dispose_pending = false;
+    job_next(j);
+}
+
+// job_next moves to the next waiting selection, or finishes the job.
+static void job_next(struct job *j)
+{
+    free(j->sub);
+    j->sub = NULL;
+    free(j->cur.idx);
+    j->cur.idx = NULL;
+    j->cur.n = 0;
+    j->retries = j->invokes = j->backoff_n = 0;
+    if (j->num_stack == 0 || j->abandon) {
+        job_finish(j);
+        return;
+    }
+    j->cur = j->stack[--j->num_stack];
+    job_send(j);
+}
+
+// split_cur keeps the first half in cur and pushes the second half.
+static void split_cur(struct job *j)
+{
+    size_t half = j->cur.n / 2;
+    if (j->num_stack == j->cap_stack) {
+        j->cap_stack = j->cap_stack ? j->cap_stack * 2 : 8;
+        j->stack = inv_xrealloc(j->stack, j->cap_stack * sizeof *j->stack);
+    }
+    struct sel second = {inv_xcalloc(j->cur.n - half, sizeof(size_t)), j->cur.n - half};
+    memcpy(second.idx, j->cur.idx + half, second.n * sizeof(size_t));
+    j->stack[j->num_stack++] = second;
+    j->cur.n = half;
+    free(j->sub);
+    j->sub = NULL;
+    j->retries = j->invokes = j->backoff_n = 0;
+    j->pl->st.bisects++;
+}
+
+// drop_expired disposes of the records of cur older than MaximumRecordAgeInSeconds. Returns 0,
+// or -1 if the destination failed (retry later).
+static int drop_expired(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    if (pl->cfg.max_record_age_s < 0 || j->b->oversized || !ensure_spans(j)) {
+        return 0;
+    }
+    int64_t cutoff = wall_now(pl) - (int64_t)pl->cfg.max_record_age_s * 1000;
+    size_t *old = inv_xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0, keep = 0;
+    for (size_t i = 0; i < j->cur.n; i++) {
+        if (j->spans.ts[j->cur.idx[i]] < cutoff) {
+            old[num_old++] = j->cur.idx[i];
+        }
+    }
+    int rc = 0;
+    if (num_old > 0) {
+        rc = dispose(j, old, num_old, "RecordAgeExceeded", false, 0);
+        if (rc == 0) {
+            for (size_t i = 0; i < j->cur.n; i++) {
+                if (!j->done[j->cur.idx[i]]) {
+                    j->cur.idx[keep++] = j->cur.idx[i];
+                }
+            }
+            j->cur.n = keep;
+            free(j->sub);
+            j->sub = NULL;
+        }
+    }
+    free(old);
+    return rc;
+}
+
+static void on_result(void *ctx, uint64_t id, const struct inv_result *res);
+
+static void job_send(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    if (j->abandon) {
+        job_finish(j);
+        return;
+    }
+    if (pl->stopped || j->sending) {
+        return;
+    }
+    if (drop_expired(j) != 0) {
+        job_backoff(j);
+        return;
+    }
+    if (j->cur.n == 0) {
+        job_next(j);
+        return;
+    }
+    const char *payload = j->b->payload;
+    size_t len = j->b->payload_len;
+    if (j->cur.n != j->b->num_records) {
+        if (!j->sub) {
+            if (!ensure_spans(j)) {
+                pl->stopped = true;
+                set_result(pl, "PROBLEM: internal error: cannot split a payload");
+                return;
+            }
+            j->sub = pl_subpayload(j->b, &j->spans, &pl->cfg.batch.event, j->cur.idx, j->cur.n,
+                                   &j->sub_len);
+        }
+        payload = j->sub;
+        len = j->sub_len;
+    }
+    struct inv_err err;
+    if (inv_transport_submit(pl->cfg.transport, payload, len, on_result, j, &j->req_id, &err) !=
+        0) {
+        set_result(pl, "PROBLEM: Function call failed: %s", err.msg);
+        kesm_log(KESM_LOG_WARN, "pipeline", "submit: %s", err.msg);
+        job_backoff(j);
+        return;
+    }
+    j->sending = true;
+    j->invokes++;
+    pl->st.invocations++;
+    inv_driver_kick(pl->driver);
+}
+
+static void on_job_timer(void *ctx)
+{
+    struct job *j = ctx;
+    if (j->abandon) {
+        job_finish(j);
+    } else if (j->dispose_pending) {
+        dispose_cur(j, j->dispose_cond, j->dispose_invoked, j->dispose_status);
+    } else {
+        job_send(j);
+    }
+}
+
+// partial applies a batchItemFailures answer: returns false if an identifier is not in cur.
+static bool partial(struct job *j, const struct inv_result *res)
+{
+    const struct batch *b = j->b;
+    int64_t *min = inv_xcalloc(b->num_parts, sizeof *min);
+    for (size_t k = 0; k < b->num_parts; k++) {
+        min[k] = INT64_MAX;
+    }
+    bool ok = true;
+    for (size_t f = 0; f < res->num_failures && ok; f++) {
+        bool found = false;
+        for (size_t i = 0; i < j->cur.n && !found; i++) {
+            size_t k = pl_part_of(b, j->cur.idx[i]);
+            if (b->offsets[j->cur.idx[i]] == res->failures[f].offset &&
+                strcmp(b->parts[k].key, res->failures[f].partition) == 0) {
+                found = true;
+                if (res->failures[f].offset < min[k]) {
+                    min[k] = res->failures[f].offset;
+                }
+            }
+        }
+        ok = found;
+    }
+    if (ok) {
+        size_t *fine = inv_xcalloc(j->cur.n, sizeof *fine), nf = 0, keep = 0;
+        for (size_t i = 0; i < j->cur.n; i++) {
+            size_t x = j->cur.idx[i];
+            if (b->offsets[x] < min[pl_part_of(b, x)]) {
+                fine[nf++] = x;
+            } else {
+                j->cur.idx[keep++] = x;
+            }
+        }
+        mark_done(j, fine, nf, true);
+        free(fine);
+        j->cur.n = keep;
+        free(j->sub);
+        j->sub = NULL;
+    }
+    free(min);
+    return ok;
+}
+
+static int32_t retry_limit(const struct esm_pipeline *pl)
+{
+    if (pl->cfg.max_retry_attempts < 0 && (pl->cfg.dest_dir || pl->cfg.dest_other)) {
+        return RETRY_CAP_WITH_DESTINATION;
+    }
+    return pl->cfg.max_retry_attempts;
+}
+
+static void function_failed(struct job *j, const struct inv_result *res, const char *msg,
+                            bool was_partial)
+{
+    struct esm_pipeline *pl = j->pl;
+    pl->st.function_errors++;
+    if (!msg) {
+        msg = res->message;
+    }
+    set_result(pl, "PROBLEM: Function call failed%s%.200s", msg ? ": " : "", msg ? msg : "");
+    int status = res->status >= 100 ? res->status : 200;
+    if (!was_partial && pl->cfg.bisect_on_error && j->cur.n > 1) {
+        split_cur(j);
+        job_send(j);
+        return;
+    }
+    int32_t limit = retry_limit(pl);
+    if (limit >= 0 && j->retries >= (uint32_t)limit) {
+        dispose_cur(j, "RetryAttemptsExhausted", true, status);
+        return;
+    }
+    j->retries++;
+    job_backoff(j);
+}
+
+static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
+{
+    struct job *j = ctx;
+    struct esm_pipeline *pl = j->pl;
+    (void)id;
+    j->sending = false;
+    switch (res->kind) {
+    case INV_RESULT_OK:
+        mark_done(j, j->cur.idx, j->cur.n, true);
+        set_result(pl, "OK");
+        j->backoff_n = 0;
+        job_next(j);
+        return;
+    case INV_RESULT_PARTIAL:
+        if (j->abandon) {
+            break;
+        }
+        if (!partial(j, res)) {
+            function_failed(j, res, "batchItemFailures names a record that was not invoked", false);
+            return;
+        }
+        if (j->cur.n == 0) {
+            set_result(pl, "OK");
+            job_next(j);
+            return;
+        }
+        function_failed(j, res, NULL, true);
+        return;
+    case INV_RESULT_FUNCTION_ERROR:
+        if (j->abandon) {
+            break;
+        }
+        function_failed(j, res, NULL, false);
+        return;
+    case INV_RESULT_RETRYABLE:
+        if (j->abandon) {
+            break;
+        }
+        pl->st.retryable_errors++;
+        set_result(pl, "PROBLEM: Function call failed: %.200s",
+                   res->message ? res->message : "retryable error");
+        job_backoff(j);
+        return;
+    case INV_RESULT_TOO_LARGE:
+        if (j->abandon) {
+            break;
+        }
+        if (j->cur.n > 1) {
+            split_cur(j);
+            job_send(j);
+        } else {
+            dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+        }
+        return;
+    case INV_RESULT_FATAL:
+        pl->stopped = true;
+        set_result(pl, "PROBLEM: Function configuration not valid: %.180s",
+                   res->message ? res->message : "the function cannot be invoked");
+        kesm_log(KESM_LOG_ERROR, "pipeline", "%s", pl->result);
+        if (pl->cfg.on_fatal) {
+            pl->cfg.on_fatal(pl->cfg.cb_ctx, pl->result);
+        }
+        if (j->abandon) {
+            break;
+        }
+        return;
+    }
+    job_finish(j);
+}
+
+// ---- the batcher side ---------------------------------------------------------------------
+
+static void on_batch_timer(void *ctx)
+{
+    pump(ctx);
+}
+
+static void job_start(struct esm_pipeline *pl, struct batch *b)
+{
+    struct job *j = job_new(pl, b);
+    if (b->oversized) {
+        dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+        return;
+    }
+    job_send(j);
+}
+
+static void pump(struct esm_pipeline *pl)
+{
+    if (pl->in_pump) {
+        pl->pump_again = true;
+        return;
+    }
+    pl->in_pump = true;
+    do {
+        pl->pump_again = false;
+        if (pl->stopped || pl->draining) {
+            break;
+        }
+        struct batch *b;
+        while ((b = batcher_next(pl->bt, mono_now(pl))) != NULL) {
+            job_start(pl, b);
+        }
+    } while (pl->pump_again);
+    pl->in_pump = false;
+    resume_parts(pl);
+    int64_t d = batcher_next_deadline(pl->bt);
+    if (pl->stopped || pl->draining || d == INT64_MAX) {
+        net_timer_cancel(pl->batch_timer);
+        return;
+    }
+    int64_t now = mono_now(pl);
+    net_timer_arm(pl->batch_timer, d <= now ? 0 : (uint64_t)(d - now));
+}
+
+// ---- revoke and drain ---------------------------------------------------------------------
+
+static void finish_wait(struct esm_pipeline *pl)
+{
+    if (!pl->waiting) {
+        return;
+    }
+    pl->waiting = false;
+    net_timer_cancel(pl->wait_timer);
+    net_timer_cancel(pl->wait_zero);
+    void (*done)(void *) = pl->wait_done;
+    pl->wait_done = NULL;
+    if (done) {
+        done(pl->wait_ctx);
+    }
+}
+
+static void on_wait_zero(void *ctx)
+{
+    finish_wait(ctx);
+}
+
+static void on_wait_timeout(void *ctx)
+{
+    struct esm_pipeline *pl = ctx;
+    struct job *j = pl->jobs;
+    while (j) {
+        struct job *next = j->next;
+        if (j->abandon) {
+            kesm_log(KESM_LOG_WARN, "pipeline",
+                     "batch %" PRIu64 " still running at the deadline: cancelled (not acked)",
+                     j->b ? j->b->id : 0);
+            job_finish(j);
+        }
+        j = next;
+    }
+    finish_wait(pl);
+}
+
+static void check_wait(struct esm_pipeline *pl)
+{
+    if (!pl->waiting) {
+        return;
+    }
+    for (struct job *j = pl->jobs; j; j = j->next) {
+        if (j->abandon) {
+            return;
+        }
+    }
+    net_timer_arm(pl->wait_zero, 0);
+}
+
+static bool job_touches(const struct job *j, const struct esm_tp *tps, size_t n)
+{
+    for (size_t k = 0; k < j->b->num_parts; k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (tps[i].partition == j->b->parts[k].partition &&
+                strcmp(tps[i].topic, j->b->parts[k].topic) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// abandon_jobs marks the jobs touching |tps| (all jobs when |tps| is NULL) and finishes those
+// not waiting for a result.
+static void abandon_jobs(struct esm_pipeline *pl, const struct esm_tp *tps, size_t n)
+{
+    for (struct job *j = pl->jobs; j; j = j->next) {
+        if (!tps || job_touches(j, tps, n)) {
+            j->abandon = true;
+        }
+    }
+    struct job *j = pl->jobs;
+    while (j) {
+        struct job *next = j->next;
+        if (j->abandon && !j->sending) {
+            net_timer_cancel(j->timer);
+            job_finish(j);
+        }
+        j = next;
+    }
+}
+
+static void begin_wait(struct esm_pipeline *pl, uint32_t timeout_ms, void (*done)(void *ctx),
+                       void *ctx)
+{
+    if (pl->waiting) {
+        finish_wait(pl); // a second revoke/drain: the first one is answered now
+    }
+    pl->waiting = true;
+    pl->wait_done = done;
+    pl->wait_ctx = ctx;
+    net_timer_arm(pl->wait_timer, timeout_ms);
+}
+
+void esm_pipeline_revoke(struct esm_pipeline *pl, const struct esm_tp *tps, size_t n,
+                         uint32_t timeout_ms, void (*done)(void *ctx), void *ctx)
+{
+    begin_wait(pl, timeout_ms, done, ctx);
+    for (size_t i = 0; i < n; i++) {
+        size_t tl = strlen(tps[i].topic);
+        batcher_drop_partition(pl->bt, tps[i].topic, tl, tps[i].partition);
+        struct part *p = part_find(pl, tps[i].topic, tl, tps[i].partition, false);
+        if (p) {
+            free(p->topic);
+            *p = pl->parts[--pl->num_parts];
+        }
+    }
+    abandon_jobs(pl, tps, n);
+    check_wait(pl);
+}
+
+void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*done)(void *ctx),
+                        void *ctx)
+{
+    pl->draining = true;
+    net_timer_cancel(pl->batch_timer);
+    begin_wait(pl, timeout_ms, done, ctx);
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        struct part *p = &pl->parts[i];
+        batcher_drop_partition(pl->bt, p->topic, p->topic_len, p->partition);
+        part_pause(pl, p);
+    }
+    abandon_jobs(pl, NULL, 0);
+    check_wait(pl);
+}
+
+void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats *out)
+{
+    *out = pl->st;
+    out->queued = batcher_pending(pl->bt);
+    out->inflight = batcher_inflight(pl->bt);
+}
+
+const char *esm_pipeline_last_result(const struct esm_pipeline *pl)
+{
+    return pl->result;
+}
+
+void esm_pipeline_free(struct esm_pipeline *pl)
+{
+    if (!pl) {
+        return;
+    }
+    while (pl->jobs) {
+        struct job *j = pl->jobs;
+        pl->jobs = j->next;
+        if (j->sending) {
+            inv_transport_cancel(pl->cfg.transport, j->req_id);
+        }
+        batch_free(j->b);
+        job_free(j);
+    }
+    batcher_free(pl->bt);
+    inv_driver_free(pl->driver);
+    net_timer_free(pl->batch_timer);
+    net_timer_free(pl->wait_timer);
+    net_timer_free(pl->wait_zero);
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        free(pl->parts[i].topic);
+    }
+    free(pl->parts);
+    free(pl);
+}
+
+// ---- public -------------------------------------------------------------------------------
+
+void esm_pipeline_cfg_defaults(struct esm_pipeline_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    batcher_cfg_defaults(&cfg->batch);
+    cfg->max_retry_attempts = -1;
+    cfg->max_record_age_s = -1;
+    cfg->backoff_initial_ms = DEFAULT_BACKOFF_INITIAL_MS;
+    cfg->backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
+}
+
+int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *cfg, char *err,
+                     size_t err_cap)
+{
+    *out = NULL;
+    if (!cfg->reactor || !cfg->transport) {
+        snprintf(err, err_cap, "pipeline: a reactor and a transport are required");
+        return -1;
+    }
+    struct esm_pipeline *pl = inv_xcalloc(1, sizeof *pl);
+    pl->cfg = *cfg;
+    if (!pl->cfg.backoff_initial_ms) {
+        pl->cfg.backoff_initial_ms = DEFAULT_BACKOFF_INITIAL_MS;
+    }
+    if (pl->cfg.backoff_max_ms < pl->cfg.backoff_initial_ms) {
+        pl->cfg.backoff_max_ms = pl->cfg.backoff_initial_ms;
+    }
+    uint32_t bs = pl->cfg.batch.batch_size ? pl->cfg.batch.batch_size : BATCH_SIZE_DEFAULT;
+    if (!pl->cfg.pause_records) {
+        pl->cfg.pause_records = 2 * (size_t)bs;
+    }
+    if (!pl->cfg.pause_total) {
+        pl->cfg.pause_total = 4 * (size_t)bs;
+    }
+    struct inv_err ie;
+    if (batcher_new(&pl->bt, &pl->cfg.batch, &ie) != 0) {
+        snprintf(err, err_cap, "pipeline: %s", ie.msg);
+        free(pl);
+        return -1;
+    }
+    pl->driver = inv_driver_new(cfg->reactor, cfg->transport);
+    pl->batch_timer = net_timer_new(cfg->reactor, on_batch_timer, pl);
+    pl->wait_timer = net_timer_new(cfg->reactor, on_wait_timeout, pl);
+    pl->wait_zero = net_timer_new(cfg->reactor, on_wait_zero, pl);
+    pl->rng = 0x9e3779b97f4a7c15u ^ (uint64_t)wall_now(pl);
+    snprintf(pl->result, sizeof pl->result, "No records processed");
+    *out = pl;
+    return 0;
+}
+
+int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n)
+{
+    if (pl->draining || n == 0) {
+        return 0;
+    }
+    int64_t now = mono_now(pl);
+    struct inv_err err;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (batcher_add(pl->bt, &recs[i], now, &err) != 0) {
+            kesm_log(KESM_LOG_ERROR, "pipeline", "record refused: %s", err.msg);
+            rc = -1;
+            continue;
+        }
+        pl->st.records_in++;
+    }
+    struct part *p = part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
+    if (batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
+            pl->cfg.pause_records ||
+        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
+        part_pause(pl, p);
+    }
+    pump(pl);
+    return rc;
+}

@@ -1,0 +1,145 @@
+// pipeline.h: the delivery pipeline of one event source mapping: records in, batches out to a
+// transport, offsets acknowledged back to the source after success or disposal.
+//
+//   source (consumer) --esm_pipeline_add--> batcher --> transport --> result
+//        ^                                                              |
+//        +------ ack(next offset) / pause / resume ---------------------+
+//
+// The pipeline knows its source only through struct esm_source (ack, pause, resume), so it runs
+// against the Kafka consumer (esm/pipeline_cons.c glues the two) or a test double. Everything
+// runs on one net_reactor thread; the transport is driven there too (poll-based transports
+// through inv_driver).
+//
+// Delivery rules (Lambda's, spec 3.3-3.6; the choices where Lambda says nothing are in README.md,
+// "Failure handling"):
+//   - at most one batch per partition in flight, up to max_inflight batches at once (batcher);
+//   - success: every partition of the batch is acknowledged at last offset + 1;
+//   - function error: the batch (or what is left of it) is retried with exponential backoff,
+//     holding its partitions; MaximumRetryAttempts counts retries, not the first attempt (-1:
+//     infinite; infinite with an on-failure destination is capped at 10 retries, as Lambda
+//     does); BisectBatchOnFunctionError splits a failing selection in two halves, delivered in
+//     order, without using the retry budget, down to single records;
+//   - partial batch response (ReportBatchItemFailures): each partition named is acknowledged up
+//     to its lowest failed offset and retried from there; partitions not named succeeded. An
+//     identifier that is not in the invoked selection fails the whole selection;
+//   - throttles, service and network errors (INV_RESULT_RETRYABLE) are retried with backoff
+//     without counting as attempts;
+//   - 413 (INV_RESULT_TOO_LARGE) splits the selection; a single record is disposed of as
+//     MaximumPayloadSizeExceeded, as is a record too large for any payload (batcher's oversized
+//     batch);
+//   - MaximumRecordAgeInSeconds: records older than that when they would be (re)sent are not
+//     sent but disposed of (condition "RecordAgeExceeded");
+//   - disposal writes one failure record per disposed selection to the on-failure directory
+//     (atomically: temporary file, fsync, rename), or logs and counts it when there is none, and
+//     then acknowledges past it. A destination write that fails is retried (nothing is acked);
+//   - INV_RESULT_FATAL (the function cannot be invoked at all) stops submitting and reports
+//     on_fatal; nothing more is acknowledged.
+// Offsets are acknowledged only after success or disposal, per partition up to the first record
+// not yet finished, so a crash at any moment loses nothing (records may be delivered again).
+#ifndef ESM_PIPELINE_H
+#define ESM_PIPELINE_H
+
+#include "invoke/batcher.h"
+#include "invoke/transport.h"
+#include "net/reactor.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// struct esm_source: what the pipeline asks of the record source. Every function may be NULL.
+// ack returns 0, or -1 when the partition is no longer assigned (ignored).
+struct esm_source {
+    int (*ack)(void *ctx, const char *topic, int32_t partition, int64_t next_offset);
+    int (*pause)(void *ctx, const char *topic, int32_t partition);
+    int (*resume)(void *ctx, const char *topic, int32_t partition);
+    void *ctx;
+};
+
+// struct esm_tp: one topic-partition (borrowed strings).
+struct esm_tp {
+    const char *topic;
+    int32_t partition;
+};
+
+struct esm_pipeline_cfg {
+    struct net_reactor *reactor;     // borrowed; must outlive the pipeline
+    struct inv_transport *transport; // borrowed; must outlive the pipeline
+    struct batcher_cfg batch;        // strings borrowed for the pipeline's life
+    int32_t max_retry_attempts;      // -1 infinite
+    int32_t max_record_age_s;        // -1 infinite
+    bool bisect_on_error;
+    const char *dest_dir;        // on-failure directory (absolute path), NULL: none
+    bool dest_other;             // a destination kesm cannot write (an ARN): caps retries only
+    const char *function_arn;    // for failure records; NULL: ""
+    uint32_t backoff_initial_ms; // first retry delay [500]
+    uint32_t backoff_max_ms;     // cap [30000]
+    size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]
+    size_t pause_total;          // pause any partition while this many are queued [4 * BatchSize]
+    struct esm_source source;
+    // on_result: LastProcessingResult changed ("OK", "PROBLEM: ..."); may be NULL.
+    void (*on_result)(void *ctx, const char *result);
+    // on_fatal: the transport reported INV_RESULT_FATAL; the pipeline has stopped submitting.
+    void (*on_fatal)(void *ctx, const char *detail);
+    void *cb_ctx;
+    // wall_ms: epoch milliseconds (record age, failure-record timestamps); NULL: the system clock.
+    int64_t (*wall_ms)(void *ctx);
+    void *wall_ctx;
+};
+
+struct esm_pipeline_stats {
+    uint64_t records_in;       // records added
+    uint64_t records_ok;       // records acknowledged after a successful invocation
+    uint64_t records_disposed; // records given up on (destination or dropped)
+    uint64_t invocations;      // submits
+    uint64_t function_errors;  // FUNCTION_ERROR and PARTIAL results
+    uint64_t retryable_errors; // RETRYABLE results
+    uint64_t bisects;          // selections split (bisect or 413)
+    uint64_t dest_written;     // failure records written
+    uint64_t dest_errors;      // failure records that could not be written
+    size_t queued;             // records waiting in the batcher
+    size_t inflight;           // batches handed out and not finished
+};
+
+struct esm_pipeline;
+
+// esm_pipeline_cfg_defaults zeroes |cfg| and fills the defaults (batcher defaults, infinite
+// retries and age, backoff 500 ms .. 30 s).
+void esm_pipeline_cfg_defaults(struct esm_pipeline_cfg *cfg);
+
+// esm_pipeline_new validates |cfg| and returns the pipeline in *out; 0, or -1 with one line in
+// |err| (|err_cap| bytes).
+int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *cfg, char *err,
+                     size_t err_cap);
+
+// esm_pipeline_add queues records (views valid during the call; the batcher copies them) and
+// starts what can start. Records of one partition must arrive in increasing offset order.
+// Returns 0, or -1 (logged) if a record was refused (offset not increasing): the source should
+// then be treated as broken.
+int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n);
+
+// esm_pipeline_revoke: the partitions |tps| go away. Their queued records are dropped, batches
+// waiting to be retried are abandoned (not acknowledged), and batches being delivered are waited
+// for at most |timeout_ms| (a success is still acknowledged), then cancelled. |done(ctx)| runs
+// once that is over (from a reactor callback, never inside this call).
+void esm_pipeline_revoke(struct esm_pipeline *pl, const struct esm_tp *tps, size_t n,
+                         uint32_t timeout_ms, void (*done)(void *ctx), void *ctx);
+
+// esm_pipeline_drain: shutdown. Stops forming batches, drops queued records, pauses every known
+// partition, abandons batches waiting to be retried and waits at most |timeout_ms| for those
+// being delivered (their successes are acknowledged), then calls |done(ctx)| (from a reactor
+// callback). Records accepted afterwards are ignored.
+void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*done)(void *ctx),
+                        void *ctx);
+
+void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats *out);
+
+// esm_pipeline_last_result returns the current LastProcessingResult ("No records processed"
+// until the first result).
+const char *esm_pipeline_last_result(const struct esm_pipeline *pl);
+
+// esm_pipeline_free cancels everything outstanding (nothing more is acknowledged). NULL is a
+// no-op. Not from inside a pipeline callback.
+void esm_pipeline_free(struct esm_pipeline *pl);
+
+#endif

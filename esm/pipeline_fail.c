@@ -1,0 +1,357 @@
+// pipeline_fail.c: what the pipeline needs when a batch does not simply succeed: the record
+// spans of a payload (to send part of it again: bisect, partial batch response, 413, record
+// age), sub-payloads, and on-failure records written to a directory.
+#define _POSIX_C_SOURCE 200809L
+#include "esm/pipeline_int.h"
+#include "invoke/event_json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t cap, const char *what, size_t at)
+{
+    snprintf(err, cap, "payload: %s at byte %zu", what, at);
+    return -1;
+}
+
+// skip_string: p[*i] is '"'; moves past the closing quote. Returns false if unterminated.
+static bool skip_string(const char *p, size_t len, size_t *i)
+{
+    size_t k = *i + 1;
+    while (k < len) {
+        if (p[k] == '\\') {
+            k += 2;
+            continue;
+        }
+        if (p[k] == '"') {
+            *i = k + 1;
+            return true;
+        }
+        k++;
+    }
+    return false;
+}
+
+// skip_object: p[*i] is '{'; moves past the matching '}'.
+static bool skip_object(const char *p, size_t len, size_t *i)
+{
+    size_t k = *i, depth = 0;
+    while (k < len) {
+        char c = p[k];
+        if (c == '"') {
+            if (!skip_string(p, len, &k)) {
+                return false;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) {
+                return false;
+            }
+            if (--depth == 0) {
+                *i = k + 1;
+                return true;
+            }
+        }
+        k++;
+    }
+    return false;
+}
+
+static int64_t span_timestamp(const char *rec, size_t len)
+{
+    static const char key[] = "\"timestamp\":";
+    size_t kl = sizeof key - 1;
+    for (size_t i = 0; i + kl < len; i++) {
+        if (memcmp(rec + i, key, kl) == 0) {
+            return strtoll(rec + i + kl, NULL, 10);
+        }
+    }
+    return -1;
+}
+
+void pl_spans_free(struct pl_spans *s)
+{
+    free(s->start);
+    free(s->len);
+    free(s->ts);
+    memset(s, 0, sizeof *s);
+}
+
+static bool expect(const char *p, size_t len, size_t *i, char c)
+{
+    if (*i < len && p[*i] == c) {
+        (*i)++;
+        return true;
+    }
+    return false;
+}
+
+int pl_spans_parse(struct pl_spans *out, const struct batch *b, const struct inv_event_cfg *cfg,
+                   char *err, size_t err_cap)
+{
+    memset(out, 0, sizeof *out);
+    if (!b->payload) {
+        snprintf(err, err_cap, "payload: none (oversized record)");
+        return -1;
+    }
+    const char *p = b->payload;
+    size_t len = b->payload_len, i = inv_event_head_len(cfg) - INV_EVENT_TAIL_LEN;
+    if (i > len || p[i - 1] != '{') {
+        return fail(err, err_cap, "unexpected head", i);
+    }
+    out->start = inv_xcalloc(b->num_records + 1, sizeof *out->start);
+    out->len = inv_xcalloc(b->num_records + 1, sizeof *out->len);
+    out->ts = inv_xcalloc(b->num_records + 1, sizeof *out->ts);
+    size_t r = 0;
+    for (size_t k = 0; k < b->num_parts; k++) {
+        if ((k > 0 && !expect(p, len, &i, ',')) || i >= len || p[i] != '"' ||
+            !skip_string(p, len, &i) || !expect(p, len, &i, ':') || !expect(p, len, &i, '[')) {
+            pl_spans_free(out);
+            return fail(err, err_cap, "unexpected group", i);
+        }
+        for (size_t j = 0; j < b->parts[k].num_records; j++, r++) {
+            if ((j > 0 && !expect(p, len, &i, ',')) || i >= len || p[i] != '{' ||
+                r >= b->num_records) {
+                pl_spans_free(out);
+                return fail(err, err_cap, "unexpected record", i);
+            }
+            size_t s = i;
+            if (!skip_object(p, len, &i)) {
+                pl_spans_free(out);
+                return fail(err, err_cap, "unterminated record", s);
+            }
+            out->start[r] = s;
+            out->len[r] = i - s;
+            out->ts[r] = span_timestamp(p + s, i - s);
+        }
+        if (!expect(p, len, &i, ']')) {
+            pl_spans_free(out);
+            return fail(err, err_cap, "more records than the batch says", i);
+        }
+    }
+    if (r != b->num_records || i + INV_EVENT_TAIL_LEN != len) {
+        pl_spans_free(out);
+        return fail(err, err_cap, "unexpected tail", i);
+    }
+    out->n = r;
+    return 0;
+}
+
+size_t pl_part_of(const struct batch *b, size_t idx)
+{
+    for (size_t k = 0; k < b->num_parts; k++) {
+        if (idx >= b->parts[k].first_index &&
+            idx < b->parts[k].first_index + b->parts[k].num_records) {
+            return k;
+        }
+    }
+    return b->num_parts ? b->num_parts - 1 : 0;
+}
+
+char *pl_subpayload(const struct batch *b, const struct pl_spans *s,
+                    const struct inv_event_cfg *cfg, const size_t *sel, size_t n, size_t *out_len)
+{
+    struct inv_buf buf;
+    inv_buf_init(&buf);
+    inv_event_head_write(&buf, cfg);
+    size_t cur = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = pl_part_of(b, sel[i]);
+        if (k != cur) {
+            if (cur != SIZE_MAX) {
+                inv_event_group_close(&buf);
+                inv_buf_addc(&buf, ',');
+            }
+            inv_event_group_open(&buf, b->parts[k].topic, b->parts[k].topic_len,
+                                 b->parts[k].partition);
+            cur = k;
+        } else {
+            inv_buf_addc(&buf, ',');
+        }
+        inv_buf_add(&buf, b->payload + s->start[sel[i]], s->len[sel[i]]);
+    }
+    if (cur != SIZE_MAX) {
+        inv_event_group_close(&buf);
+    }
+    inv_event_tail_write(&buf);
+    return inv_buf_steal(&buf, out_len);
+}
+
+void pl_iso8601(char *out, size_t cap, int64_t ms)
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms < 0 || !gmtime_r(&sec, &tm)) {
+        snprintf(out, cap, "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, cap, "%s.%03dZ", day, (int)(ms % 1000));
+}
+
+static void add_str_offset(cJSON *o, const char *name, int64_t v)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%" PRId64, v);
+    cJSON_AddStringToObject(o, name, s);
+}
+
+static void add_time(cJSON *o, const char *name, int64_t ms)
+{
+    char s[40];
+    pl_iso8601(s, sizeof s, ms);
+    cJSON_AddStringToObject(o, name, s);
+}
+
+static void request_id(char *out, size_t cap)
+{
+    unsigned char r[16] = {0};
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) {
+        if (fread(r, 1, sizeof r, f) != sizeof r) {
+            memset(r, 0, sizeof r);
+        }
+        fclose(f);
+    }
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    snprintf(out, cap, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
+}
+
+// records_info adds KafkaBatchInfo.recordsInfo for the selection: per partition, first/last
+// offset and timestamp.
+static void records_info(cJSON *info, const struct batch *b, const struct pl_spans *s,
+                         const size_t *sel, size_t n)
+{
+    cJSON *ri = cJSON_AddObjectToObject(info, "recordsInfo");
+    size_t i = 0;
+    while (i < n) {
+        size_t k = pl_part_of(b, sel[i]), j = i;
+        while (j + 1 < n && pl_part_of(b, sel[j + 1]) == k) {
+            j++;
+        }
+        const struct batch_part *bp = &b->parts[k];
+        cJSON *o = cJSON_AddObjectToObject(ri, bp->key);
+        add_str_offset(o, "firstRecordOffset", b->offsets[sel[i]]);
+        add_str_offset(o, "lastRecordOffset", b->offsets[sel[j]]);
+        add_time(o, "firstRecordTimestamp", s ? s->ts[sel[i]] : bp->first_timestamp);
+        add_time(o, "lastRecordTimestamp", s ? s->ts[sel[j]] : bp->last_timestamp);
+        i = j + 1;
+    }
+}
+
+static cJSON *failure_json(const struct pl_failure *f, const struct batch *b,
+                           const struct pl_spans *s, const size_t *sel, size_t n)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *rq = cJSON_AddObjectToObject(root, "requestContext");
+    char id[40];
+    request_id(id, sizeof id);
+    cJSON_AddStringToObject(rq, "requestId", id);
+    cJSON_AddStringToObject(rq, "functionArn", f->function_arn ? f->function_arn : "");
+    cJSON_AddStringToObject(rq, "condition", f->condition);
+    cJSON_AddNumberToObject(rq, "approximateInvokeCount", f->invoke_count);
+    if (f->invoked) {
+        cJSON *rs = cJSON_AddObjectToObject(root, "responseContext");
+        cJSON_AddNumberToObject(rs, "statusCode", f->status_code);
+        cJSON_AddStringToObject(rs, "executedVersion", "$LATEST");
+        cJSON_AddStringToObject(rs, "functionError", "Unhandled");
+    } else {
+        cJSON_AddNullToObject(root, "responseContext");
+    }
+    cJSON_AddStringToObject(root, "version", "1.0");
+    add_time(root, "timestamp", f->now_ms);
+    cJSON *info = cJSON_AddObjectToObject(root, "KafkaBatchInfo");
+    cJSON_AddNumberToObject(info, "batchSize", (double)n);
+    if (f->event->source == INV_EVENT_MSK && f->event->event_source_arn) {
+        cJSON_AddStringToObject(info, "eventSourceArn", f->event->event_source_arn);
+    }
+    cJSON_AddStringToObject(info, "bootstrapServers",
+                            f->event->bootstrap_servers ? f->event->bootstrap_servers : "");
+    cJSON_AddNumberToObject(info, "payloadSize",
+                            (double)(f->payload ? f->payload_len : b->oversized_len));
+    records_info(info, b, s, sel, n);
+    if (f->payload) {
+        char *copy = inv_xstrndup(f->payload, f->payload_len);
+        cJSON_AddStringToObject(root, "payload", copy);
+        free(copy);
+    }
+    return root;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int pl_failure_write(const char *dir, const struct pl_failure *f, const struct batch *b,
+                     const struct pl_spans *s, const size_t *sel, size_t n, uint64_t *seq,
+                     char *err, size_t err_cap)
+{
+    cJSON *root = failure_json(f, b, s, sel, n);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text) {
+        snprintf(err, err_cap, "out of memory formatting a failure record");
+        return -1;
+    }
+    const struct batch_part *bp = &b->parts[pl_part_of(b, sel[0])];
+    char name[600], tmp[620];
+    int rc = -1;
+    snprintf(name, sizeof name, "%s/%" PRId64 "-%.200s-%" PRId64 "-%" PRIu64 ".json", dir,
+             f->now_ms, bp->key, b->offsets[sel[0]], ++*seq);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%" PRIu64 "-%ld", dir, *seq, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_cap, "on-failure destination %s: cannot create a file: %s", dir,
+                 strerror(errno));
+        goto out;
+    }
+    size_t tl = strlen(text);
+    if (write_all(fd, text, tl) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+        snprintf(err, err_cap, "on-failure destination %s: write failed: %s", dir, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, name) != 0) {
+        snprintf(err, err_cap, "on-failure destination %s: rename failed: %s", dir,
+                 strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+out:
+    free(text);
+    return rc;
+}

@@ -1,0 +1,880 @@
+// test_pipeline.c: the delivery pipeline against a fake source (records in, acks/pauses out) and
+// a scripted fake transport on a real reactor: exactly-once in-order delivery, retries, retry
+// limits with the on-failure directory, bisect, partial batch responses, record age, 413 splits,
+// oversized records, fatal errors, backpressure, revoke and drain; payload span scanning.
+#include "esm/pipeline.h"
+#include "esm/pipeline_int.h"
+#include "invoke/event_json.h"
+#include "net/reactor.h"
+#include "tests/lib/unit.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// ---- fake transport ---------------------------------------------------------------------------
+
+enum mode {
+    MODE_OK,
+    MODE_FAIL_FIRST,   // the first fail_n invocations fail
+    MODE_FAIL_OFFSET,  // fail any payload holding partition 0 offset fail_offset
+    MODE_PARTIAL_ONCE, // first invocation reports partial_offset of partition 0 as failed
+    MODE_TOO_LARGE,    // 413 for payloads of more than max_records records
+    MODE_FATAL,
+};
+
+struct call {
+    int32_t part[64];
+    int64_t off[64];
+    size_t n;
+};
+
+struct fake {
+    struct inv_transport base;
+    struct net_reactor *r;
+    struct net_timer *timer;
+    enum mode mode;
+    int fail_n;
+    int64_t fail_offset;
+    int64_t partial_offset;
+    const char *partial_key;
+    size_t max_records;
+    bool hold;
+    // pending request
+    struct pend {
+        uint64_t id;
+        inv_done_fn *done;
+        void *ctx;
+        char *payload;
+        size_t len;
+        bool live;
+    } pend[16];
+    uint64_t next_id;
+    struct call calls[256];
+    size_t num_calls;
+    // successfully delivered (part, offset)
+    int32_t ok_part[4096];
+    int64_t ok_off[4096];
+    size_t num_ok;
+};
+
+static void parse_call(const char *payload, size_t len, struct call *c)
+{
+    cJSON *j = cJSON_ParseWithLength(payload, len);
+    assert_non_null(j);
+    c->n = 0;
+    const cJSON *g = cJSON_GetObjectItem(j, "records")->child;
+    for (; g; g = g->next) {
+        const cJSON *r;
+        cJSON_ArrayForEach(r, g)
+        {
+            assert_true(c->n < 64);
+            c->part[c->n] = (int32_t)cJSON_GetObjectItem(r, "partition")->valuedouble;
+            c->off[c->n] = (int64_t)cJSON_GetObjectItem(r, "offset")->valuedouble;
+            c->n++;
+        }
+    }
+    cJSON_Delete(j);
+}
+
+static void decide(struct fake *f, const struct call *c, struct inv_result *res)
+{
+    int call_no = (int)f->num_calls; // 1-based after recording
+    res->kind = INV_RESULT_OK;
+    switch (f->mode) {
+    case MODE_OK:
+        break;
+    case MODE_FAIL_FIRST:
+        if (call_no <= f->fail_n) {
+            res->kind = INV_RESULT_FUNCTION_ERROR;
+        }
+        break;
+    case MODE_FAIL_OFFSET:
+        for (size_t i = 0; i < c->n; i++) {
+            if (c->part[i] == 0 && c->off[i] == f->fail_offset) {
+                res->kind = INV_RESULT_FUNCTION_ERROR;
+            }
+        }
+        break;
+    case MODE_PARTIAL_ONCE:
+        if (call_no == 1) {
+            res->kind = INV_RESULT_PARTIAL;
+            res->failures = calloc(1, sizeof *res->failures);
+            res->failures[0].partition = strdup(f->partial_key);
+            res->failures[0].offset = f->partial_offset;
+            res->num_failures = 1;
+        }
+        break;
+    case MODE_TOO_LARGE:
+        if (c->n > f->max_records) {
+            res->kind = INV_RESULT_TOO_LARGE;
+        }
+        break;
+    case MODE_FATAL:
+        res->kind = INV_RESULT_FATAL;
+        break;
+    }
+    if (res->kind == INV_RESULT_OK) {
+        for (size_t i = 0; i < c->n; i++) {
+            f->ok_part[f->num_ok] = c->part[i];
+            f->ok_off[f->num_ok++] = c->off[i];
+        }
+    }
+}
+
+static void fake_fire(void *ctx)
+{
+    struct fake *f = ctx;
+    if (f->hold) {
+        return;
+    }
+    for (size_t i = 0; i < 16; i++) {
+        struct pend *p = &f->pend[i];
+        if (!p->live) {
+            continue;
+        }
+        p->live = false;
+        struct call *c = &f->calls[f->num_calls++];
+        parse_call(p->payload, p->len, c);
+        struct inv_result res;
+        inv_result_init(&res);
+        decide(f, c, &res);
+        free(p->payload);
+        p->payload = NULL;
+        p->done(p->ctx, p->id, &res);
+        inv_result_cleanup(&res);
+    }
+}
+
+static int fake_submit(struct inv_transport *t, const char *payload, size_t len, inv_done_fn *done,
+                       void *ctx, uint64_t *out_id, struct inv_err *err)
+{
+    struct fake *f = (struct fake *)t;
+    (void)err;
+    for (size_t i = 0; i < 16; i++) {
+        struct pend *p = &f->pend[i];
+        if (!p->live) {
+            *p = (struct pend){++f->next_id, done, ctx, strndup(payload, len), len, true};
+            *out_id = p->id;
+            net_timer_arm(f->timer, 0);
+            return 0;
+        }
+    }
+    fail_msg("too many requests in flight");
+    return -1;
+}
+
+static int fake_cancel(struct inv_transport *t, uint64_t id)
+{
+    struct fake *f = (struct fake *)t;
+    for (size_t i = 0; i < 16; i++) {
+        if (f->pend[i].live && f->pend[i].id == id) {
+            f->pend[i].live = false;
+            free(f->pend[i].payload);
+            f->pend[i].payload = NULL;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void fake_free(struct inv_transport *t)
+{
+    (void)t;
+}
+
+static size_t fake_poll_fds(struct inv_transport *t, struct pollfd *fds, size_t cap, int *tmo)
+{
+    (void)t;
+    (void)fds;
+    (void)cap;
+    *tmo = -1;
+    return 0;
+}
+
+static void fake_dispatch(struct inv_transport *t, const struct pollfd *fds, size_t n)
+{
+    (void)t;
+    (void)fds;
+    (void)n;
+}
+
+static const struct inv_transport_funcs fake_funcs = {
+    "fake", fake_submit, fake_cancel, fake_free, fake_poll_fds, fake_dispatch,
+};
+
+// ---- fake source --------------------------------------------------------------------------
+
+struct src {
+    int64_t acked[4]; // next offset per partition of topic "t"
+    int64_t ack_hist[256];
+    size_t num_hist;
+    int pauses, resumes;
+    bool paused[4];
+    int fatal;
+    char result[256];
+    int done_calls;
+};
+
+static int src_ack(void *ctx, const char *topic, int32_t partition, int64_t next)
+{
+    struct src *s = ctx;
+    assert_string_equal(topic, "t");
+    assert_true(partition >= 0 && partition < 4);
+    assert_true(next > s->acked[partition]); // acks only move forward
+    s->acked[partition] = next;
+    if (partition == 0 && s->num_hist < 256) {
+        s->ack_hist[s->num_hist++] = next;
+    }
+    return 0;
+}
+
+static int src_pause(void *ctx, const char *topic, int32_t partition)
+{
+    struct src *s = ctx;
+    (void)topic;
+    s->pauses++;
+    s->paused[partition] = true;
+    return 0;
+}
+
+static int src_resume(void *ctx, const char *topic, int32_t partition)
+{
+    struct src *s = ctx;
+    (void)topic;
+    s->resumes++;
+    s->paused[partition] = false;
+    return 0;
+}
+
+static void on_fatal(void *ctx, const char *detail)
+{
+    struct src *s = ctx;
+    s->fatal++;
+    snprintf(s->result, sizeof s->result, "%s", detail);
+}
+
+static void on_done(void *ctx)
+{
+    struct src *s = ctx;
+    s->done_calls++;
+}
+
+static int64_t g_wall = 1700000000000;
+static int64_t wall(void *ctx)
+{
+    (void)ctx;
+    return g_wall;
+}
+
+// ---- harness ------------------------------------------------------------------------------
+
+struct h {
+    struct net_reactor *r;
+    struct fake f;
+    struct src s;
+    struct esm_pipeline *pl;
+    struct esm_pipeline_cfg cfg;
+    char dir[64];
+};
+
+static void h_init(struct h *h)
+{
+    memset(h, 0, sizeof *h);
+    h->r = net_reactor_new(NULL);
+    assert_non_null(h->r);
+    h->f.base.funcs = &fake_funcs;
+    h->f.r = h->r;
+    h->f.timer = net_timer_new(h->r, fake_fire, &h->f);
+    esm_pipeline_cfg_defaults(&h->cfg);
+    h->cfg.reactor = h->r;
+    h->cfg.transport = &h->f.base;
+    h->cfg.batch.batch_size = 10;
+    h->cfg.batch.window_ms = 0;
+    h->cfg.batch.event.bootstrap_servers = "b:9092";
+    h->cfg.backoff_initial_ms = 1;
+    h->cfg.backoff_max_ms = 4;
+    h->cfg.function_arn = "arn:aws:lambda:us-east-1:000000000000:function:f";
+    h->cfg.source = (struct esm_source){src_ack, src_pause, src_resume, &h->s};
+    h->cfg.on_fatal = on_fatal;
+    h->cfg.cb_ctx = &h->s;
+    h->cfg.wall_ms = wall;
+    for (int i = 0; i < 4; i++) {
+        h->s.acked[i] = -1;
+    }
+}
+
+static void h_start(struct h *h)
+{
+    char err[200];
+    assert_int_equal(esm_pipeline_new(&h->pl, &h->cfg, err, sizeof err), 0);
+}
+
+static void h_dir(struct h *h)
+{
+    snprintf(h->dir, sizeof h->dir, "/tmp/kesm-pl-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    h->cfg.dest_dir = h->dir;
+}
+
+static void h_free(struct h *h)
+{
+    esm_pipeline_free(h->pl);
+    for (size_t i = 0; i < 16; i++) {
+        free(h->f.pend[i].payload);
+    }
+    net_timer_free(h->f.timer);
+    net_reactor_free(h->r);
+    if (h->dir[0]) {
+        DIR *d = opendir(h->dir);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] != '.') {
+                char p[400];
+                snprintf(p, sizeof p, "%s/%s", h->dir, e->d_name);
+                unlink(p);
+            }
+        }
+        if (d) {
+            closedir(d);
+        }
+        rmdir(h->dir);
+    }
+}
+
+static char g_val[64][48];
+
+static void add_range(struct h *h, int32_t part, int64_t from, int64_t to, int64_t ts)
+{
+    struct inv_record recs[64];
+    size_t n = 0;
+    for (int64_t o = from; o < to; o++, n++) {
+        snprintf(g_val[n], sizeof g_val[n], "v%d-%lld", part, (long long)o);
+        recs[n] = (struct inv_record){"t",
+                                      1,
+                                      part,
+                                      o,
+                                      ts,
+                                      INV_TS_CREATE_TIME,
+                                      inv_bytes_null(),
+                                      inv_bytes_of(g_val[n], strlen(g_val[n])),
+                                      NULL,
+                                      0};
+    }
+    assert_int_equal(esm_pipeline_add(h->pl, recs, n), 0);
+}
+
+static void run_until(struct h *h, bool (*cond)(struct h *), int max_ms)
+{
+    for (int i = 0; i < max_ms / 5 && !cond(h); i++) {
+        net_reactor_run_for(h->r, 5);
+    }
+    assert_true(cond(h));
+}
+
+static bool idle(struct h *h)
+{
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h->pl, &st);
+    return st.inflight == 0 && st.queued == 0;
+}
+
+// delivered_once: every offset [0, n) of |part| was delivered successfully exactly once, in order.
+static void delivered_once(struct h *h, int32_t part, int64_t n, int64_t skip)
+{
+    int64_t next = 0;
+    for (size_t i = 0; i < h->f.num_ok; i++) {
+        if (h->f.ok_part[i] != part) {
+            continue;
+        }
+        if (next == skip) {
+            next++;
+        }
+        assert_int_equal(h->f.ok_off[i], next);
+        next++;
+    }
+    if (next == skip) {
+        next++;
+    }
+    assert_int_equal(next, n);
+}
+
+static cJSON *only_failure_file(struct h *h)
+{
+    DIR *d = opendir(h->dir);
+    assert_non_null(d);
+    struct dirent *e;
+    char path[400] = "";
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", h->dir, e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    assert_int_equal(n, 1);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    static char buf[65536];
+    size_t len = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[len] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, a);
+    if (b) {
+        x = cJSON_GetObjectItem(x, b);
+    }
+    assert_true(cJSON_IsString(x));
+    return x->valuestring;
+}
+
+// ---- tests --------------------------------------------------------------------------------
+
+static void test_all_ok(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_start(&h);
+    add_range(&h, 0, 0, 25, g_wall);
+    add_range(&h, 1, 0, 13, g_wall);
+    add_range(&h, 0, 25, 30, g_wall);
+    run_until(&h, idle, 2000);
+    delivered_once(&h, 0, 30, -1);
+    delivered_once(&h, 1, 13, -1);
+    assert_int_equal(h.s.acked[0], 30);
+    assert_int_equal(h.s.acked[1], 13);
+    assert_string_equal(esm_pipeline_last_result(h.pl), "OK");
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_int_equal(st.records_in, 43);
+    assert_int_equal(st.records_ok, 43);
+    h_free(&h);
+}
+
+static void test_retry_until_success(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_FAIL_FIRST;
+    h.f.fail_n = 4;
+    h_start(&h);
+    add_range(&h, 0, 0, 5, g_wall);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.f.num_calls, 5);
+    for (size_t i = 0; i < 5; i++) { // the same batch each time
+        assert_int_equal(h.f.calls[i].n, 5);
+        assert_int_equal(h.f.calls[i].off[0], 0);
+    }
+    assert_int_equal(h.s.num_hist, 1); // nothing acked before the success
+    assert_int_equal(h.s.acked[0], 5);
+    delivered_once(&h, 0, 5, -1);
+    h_free(&h);
+}
+
+static void test_retries_exhausted_to_dir(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h);
+    h.cfg.max_retry_attempts = 2;
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 3;
+    h_start(&h);
+    add_range(&h, 0, 0, 5, g_wall);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.f.num_calls, 3); // first attempt + 2 retries
+    assert_int_equal(h.s.acked[0], 5);
+    cJSON *j = only_failure_file(&h);
+    assert_string_equal(jstr(j, "requestContext", "condition"), "RetryAttemptsExhausted");
+    assert_string_equal(jstr(j, "requestContext", "functionArn"), h.cfg.function_arn);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "requestContext"), "approximateInvokeCount")
+            ->valueint,
+        3);
+    assert_string_equal(jstr(j, "responseContext", "functionError"), "Unhandled");
+    assert_string_equal(jstr(j, "version", NULL), "1.0");
+    const cJSON *info = cJSON_GetObjectItem(j, "KafkaBatchInfo");
+    assert_int_equal(cJSON_GetObjectItem(info, "batchSize")->valueint, 5);
+    assert_string_equal(jstr(info, "bootstrapServers", NULL), "b:9092");
+    const cJSON *ri = cJSON_GetObjectItem(cJSON_GetObjectItem(info, "recordsInfo"), "t-0");
+    assert_string_equal(jstr(ri, "firstRecordOffset", NULL), "0");
+    assert_string_equal(jstr(ri, "lastRecordOffset", NULL), "4");
+    assert_string_equal(jstr(ri, "firstRecordTimestamp", NULL), "2023-11-14T22:13:20.000Z");
+    struct call c;
+    const char *payload = jstr(j, "payload", NULL);
+    parse_call(payload, strlen(payload), &c);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(cJSON_GetObjectItem(info, "payloadSize")->valueint, (int)strlen(payload));
+    cJSON_Delete(j);
+    h_free(&h);
+}
+
+static void test_bisect_narrows(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h);
+    h.cfg.max_retry_attempts = 0;
+    h.cfg.bisect_on_error = true;
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 5;
+    h_start(&h);
+    add_range(&h, 0, 0, 8, g_wall);
+    run_until(&h, idle, 3000);
+    delivered_once(&h, 0, 8, 5);
+    assert_int_equal(h.s.acked[0], 8);
+    cJSON *j = only_failure_file(&h);
+    const cJSON *ri = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "KafkaBatchInfo"), "recordsInfo"), "t-0");
+    assert_string_equal(jstr(ri, "firstRecordOffset", NULL), "5");
+    assert_string_equal(jstr(ri, "lastRecordOffset", NULL), "5");
+    cJSON_Delete(j);
+    // halves in order: [0,4) ok, [4,6) fails, [4] ok, [5] disposed, [6,8) ok
+    assert_int_equal(h.s.num_hist, 4);
+    assert_int_equal(h.s.ack_hist[0], 4);
+    assert_int_equal(h.s.ack_hist[1], 5);
+    assert_int_equal(h.s.ack_hist[2], 6);
+    assert_int_equal(h.s.ack_hist[3], 8);
+    h_free(&h);
+}
+
+static void test_partial_response(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_PARTIAL_ONCE;
+    h.f.partial_key = "t-0";
+    h.f.partial_offset = 4;
+    h.cfg.batch.window_ms = 30; // both partitions in one batch
+    h_start(&h);
+    add_range(&h, 0, 0, 6, g_wall);
+    add_range(&h, 1, 0, 3, g_wall);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.f.num_calls, 2);
+    assert_int_equal(h.f.calls[0].n, 9);
+    assert_int_equal(h.s.ack_hist[0], 4); // committed up to the failed record
+    assert_int_equal(h.f.calls[1].n, 2);  // retried from it; partition 1 is done
+    assert_int_equal(h.f.calls[1].part[0], 0);
+    assert_int_equal(h.f.calls[1].off[0], 4);
+    assert_int_equal(h.s.acked[0], 6);
+    assert_int_equal(h.s.acked[1], 3);
+    h_free(&h);
+}
+
+static void test_partial_unknown_id(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_PARTIAL_ONCE;
+    h.f.partial_key = "t-0";
+    h.f.partial_offset = 99;
+    h_start(&h);
+    add_range(&h, 0, 0, 4, g_wall);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.f.num_calls, 2);
+    assert_int_equal(h.f.calls[1].n, 4); // the whole batch again
+    assert_int_equal(h.s.num_hist, 1);
+    assert_int_equal(h.s.acked[0], 4);
+    h_free(&h);
+}
+
+static void test_record_age(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h);
+    h.cfg.max_record_age_s = 60;
+    h_start(&h);
+    struct inv_record recs[4];
+    for (int i = 0; i < 4; i++) {
+        recs[i] = (struct inv_record){"t",
+                                      1,
+                                      0,
+                                      i,
+                                      i < 2 ? g_wall - 61000 : g_wall - 1000,
+                                      INV_TS_CREATE_TIME,
+                                      inv_bytes_null(),
+                                      inv_bytes_of("x", 1),
+                                      NULL,
+                                      0};
+    }
+    assert_int_equal(esm_pipeline_add(h.pl, recs, 4), 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.f.num_calls, 1);
+    assert_int_equal(h.f.calls[0].n, 2);
+    assert_int_equal(h.f.calls[0].off[0], 2);
+    assert_int_equal(h.s.acked[0], 4);
+    cJSON *j = only_failure_file(&h);
+    assert_string_equal(jstr(j, "requestContext", "condition"), "RecordAgeExceeded");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "responseContext")));
+    cJSON_Delete(j);
+    h_free(&h);
+}
+
+static void test_too_large_splits(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_TOO_LARGE;
+    h.f.max_records = 2;
+    h_start(&h);
+    add_range(&h, 0, 0, 7, g_wall);
+    run_until(&h, idle, 3000);
+    delivered_once(&h, 0, 7, -1);
+    assert_int_equal(h.s.acked[0], 7);
+    h_free(&h);
+}
+
+static void test_oversized_record(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h);
+    h.cfg.batch.max_payload = 1000;
+    h_start(&h);
+    static char big[2000];
+    memset(big, 'x', sizeof big);
+    struct inv_record recs[3];
+    for (int i = 0; i < 3; i++) {
+        recs[i] = (struct inv_record){"t",
+                                      1,
+                                      0,
+                                      i,
+                                      g_wall,
+                                      INV_TS_CREATE_TIME,
+                                      inv_bytes_null(),
+                                      i == 1 ? inv_bytes_of(big, sizeof big) : inv_bytes_of("y", 1),
+                                      NULL,
+                                      0};
+    }
+    assert_int_equal(esm_pipeline_add(h.pl, recs, 3), 0);
+    run_until(&h, idle, 3000);
+    delivered_once(&h, 0, 3, 1);
+    assert_int_equal(h.s.acked[0], 3);
+    cJSON *j = only_failure_file(&h);
+    assert_string_equal(jstr(j, "requestContext", "condition"), "MaximumPayloadSizeExceeded");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "responseContext")));
+    assert_null(cJSON_GetObjectItem(j, "payload"));
+    assert_true(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "KafkaBatchInfo"), "payloadSize")->valueint >
+        2000);
+    cJSON_Delete(j);
+    h_free(&h);
+}
+
+static void test_fatal_stops(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_FATAL;
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    for (int i = 0; i < 20; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.fatal, 1);
+    assert_int_equal(h.f.num_calls, 1);
+    assert_int_equal(h.s.num_hist, 0);
+    assert_non_null(strstr(esm_pipeline_last_result(h.pl), "PROBLEM: Function configuration"));
+    add_range(&h, 1, 0, 3, g_wall); // nothing more is submitted
+    net_reactor_run_for(h.r, 20);
+    assert_int_equal(h.f.num_calls, 1);
+    h_free(&h);
+}
+
+static bool resumed(struct h *h)
+{
+    return h->s.resumes > 0 && idle(h);
+}
+
+static void test_backpressure(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 5;
+    h.cfg.pause_records = 8;
+    h.f.hold = true;
+    h_start(&h);
+    add_range(&h, 0, 0, 5, g_wall); // goes out as one batch, held
+    net_reactor_run_for(h.r, 10);
+    add_range(&h, 0, 5, 14, g_wall); // 9 queued behind it: pause
+    assert_int_equal(h.s.pauses, 1);
+    assert_true(h.s.paused[0]);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, resumed, 3000);
+    assert_false(h.s.paused[0]);
+    delivered_once(&h, 0, 14, -1);
+    h_free(&h);
+}
+
+static void test_revoke_waits(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.hold = true;
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    add_range(&h, 1, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 10);
+    struct esm_tp tps[] = {{"t", 0}, {"t", 1}};
+    esm_pipeline_revoke(h.pl, tps, 2, 5000, on_done, &h.s);
+    net_reactor_run_for(h.r, 30);
+    assert_int_equal(h.s.done_calls, 0); // waits for the batch being delivered
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    for (int i = 0; i < 40 && h.s.done_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.done_calls, 1);
+    assert_int_equal(h.s.acked[0], 3); // its success was still acknowledged
+    // after the revoke, the same partition may start again from an earlier offset
+    h.s.acked[0] = -1;
+    add_range(&h, 0, 1, 3, g_wall);
+    run_until(&h, idle, 2000);
+    assert_int_equal(h.f.num_ok, 8);
+    h_free(&h);
+}
+
+static void test_revoke_timeout(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.hold = true;
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 10);
+    struct esm_tp tps[] = {{"t", 0}};
+    esm_pipeline_revoke(h.pl, tps, 1, 50, on_done, &h.s);
+    for (int i = 0; i < 60 && h.s.done_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.done_calls, 1);
+    assert_int_equal(h.s.num_hist, 0); // cancelled: nothing acked
+    assert_true(idle(&h));
+    h_free(&h);
+}
+
+static void test_drain_abandons_retries(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_FAIL_FIRST;
+    h.f.fail_n = 1000;
+    h.cfg.backoff_initial_ms = 10000; // the retry waits long
+    h.cfg.backoff_max_ms = 10000;
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 20);
+    assert_int_equal(h.f.num_calls, 1);
+    esm_pipeline_drain(h.pl, 5000, on_done, &h.s);
+    for (int i = 0; i < 20 && h.s.done_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.done_calls, 1);
+    assert_true(h.s.paused[0]);
+    assert_int_equal(h.s.num_hist, 0);
+    add_range(&h, 0, 3, 5, g_wall); // ignored after drain
+    assert_true(idle(&h));
+    h_free(&h);
+}
+
+static void test_spans_roundtrip(void **state)
+{
+    (void)state;
+    struct batcher_cfg cfg;
+    batcher_cfg_defaults(&cfg);
+    cfg.window_ms = 0;
+    cfg.event.bootstrap_servers = "b{\"]:1";
+    struct batcher *bt;
+    assert_int_equal(batcher_new(&bt, &cfg, NULL), 0);
+    struct inv_header hd[2] = {{"n{[\"\\", 5, inv_bytes_of("}]", 2)}, {"e", 1, inv_bytes_null()}};
+    for (int i = 0; i < 6; i++) {
+        struct inv_record r = {"t.x",
+                               3,
+                               i % 2,
+                               i,
+                               1000 + i,
+                               INV_TS_CREATE_TIME,
+                               i == 2 ? inv_bytes_null() : inv_bytes_of("k", 1),
+                               inv_bytes_of("{\"v\":1}", 7),
+                               hd,
+                               2};
+        r.offset = i / 2;
+        assert_int_equal(batcher_add(bt, &r, 0, NULL), 0);
+    }
+    struct batch *b = batcher_next(bt, 0);
+    assert_non_null(b);
+    struct pl_spans s;
+    char err[200];
+    assert_int_equal(pl_spans_parse(&s, b, &cfg.event, err, sizeof err), 0);
+    assert_int_equal(s.n, b->num_records);
+    size_t all[6] = {0, 1, 2, 3, 4, 5}, len;
+    char *again = pl_subpayload(b, &s, &cfg.event, all, b->num_records, &len);
+    assert_int_equal(len, b->payload_len);
+    assert_memory_equal(again, b->payload, len);
+    free(again);
+    assert_int_equal(s.ts[0], 1000);
+    size_t one[1] = {4};
+    char *sub = pl_subpayload(b, &s, &cfg.event, one, 1, &len);
+    cJSON *j = cJSON_Parse(sub);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "records")), 1);
+    cJSON_Delete(j);
+    free(sub);
+    // a damaged payload is refused, not overrun
+    pl_spans_free(&s);
+    b->payload_len -= 3;
+    assert_int_equal(pl_spans_parse(&s, b, &cfg.event, err, sizeof err), -1);
+    assert_non_null(strstr(err, "payload:"));
+    b->payload_len += 3;
+    pl_spans_free(&s);
+    batcher_complete(bt, b, 0, NULL);
+    batcher_free(bt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_ok),
+        cmocka_unit_test(test_retry_until_success),
+        cmocka_unit_test(test_retries_exhausted_to_dir),
+        cmocka_unit_test(test_bisect_narrows),
+        cmocka_unit_test(test_partial_response),
+        cmocka_unit_test(test_partial_unknown_id),
+        cmocka_unit_test(test_record_age),
+        cmocka_unit_test(test_too_large_splits),
+        cmocka_unit_test(test_oversized_record),
+        cmocka_unit_test(test_fatal_stops),
+        cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_revoke_waits),
+        cmocka_unit_test(test_revoke_timeout),
+        cmocka_unit_test(test_drain_abandons_retries),
+        cmocka_unit_test(test_spans_roundtrip),
+    };
+    return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}
