@@ -135,8 +135,11 @@ static bool read_topic(kr *r, int16_t version, bool flex, struct kp_offset_fetch
 static bool read_topics(kr *r, int16_t version, bool flex, struct kp_offset_fetch_group *out,
                         const char **field)
 {
+    // Not nullable in the schema, but the librdkafka mock answers a request for all topics
+    // (a null topics array, v2+) with a null array; read it as no topics.
+    bool was_null;
     *field = "topics";
-    if (!kp_fw_array(r, flex, flex ? 3 : 6, UINT32_MAX, &out->num_topics, NULL)) {
+    if (!kp_fw_array(r, flex, flex ? 3 : 6, UINT32_MAX, &out->num_topics, &was_null)) {
         return false;
     }
     kr mark = *r;

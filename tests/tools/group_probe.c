@@ -545,6 +545,25 @@ static void offset_fetch(struct ctx *c, bool after_commit)
           c->num_mine);
 }
 
+// offset_fetch_all asks for every committed offset of the group (a null topics array, v2+).
+// Real brokers list them; the librdkafka mock answers with a null array, which must parse.
+static void offset_fetch_all(struct ctx *c)
+{
+    struct kp_offset_fetch_req_group g = {.group_id = c->group, .all_topics = true};
+    struct kp_offset_fetch_req req = {.groups = &g, .num_groups = 1};
+    kw w;
+    size_t pos;
+    kr body;
+    begin(&w, KP_API_OFFSET_FETCH, c->v.ofetch, &pos);
+    finish_frame(&w, pos, kp_offset_fetch_req_write(&w, c->v.ofetch, &req));
+    round_trip(&w, KP_API_OFFSET_FETCH, c->v.ofetch, &body);
+    struct kp_offset_fetch_resp resp;
+    struct kp_err err = {0};
+    enum kp_status st = kp_offset_fetch_resp_parse(&body, c->v.ofetch, &resp, &err);
+    check(st == KP_OK, "OffsetFetch v%d for all topics: the answer parses (%s)", c->v.ofetch,
+          kp_status_name(st));
+}
+
 // check_records walks one partition's records from *next, checking kmock's values.
 static bool check_records(int32_t part, const kr *records, int64_t *next, struct kp_arena *arena)
 {
@@ -775,6 +794,9 @@ int main(int argc, char **argv)
     fetch_all(&c);
     commit(&c);
     offset_fetch(&c, true);
+    if (c.v.ofetch >= 2) {
+        offset_fetch_all(&c);
+    }
     heartbeat(&c);
     if (c.barrier_dir) {
         // Nobody leaves (which starts a rebalance) while another still commits or heartbeats.

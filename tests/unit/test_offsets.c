@@ -185,6 +185,25 @@ static void test_offset_fetch_v6_response_flexible_single(void **state)
     assert_int_equal(kp_offset_fetch_resp_parse(&body, 9, &resp, NULL), KP_ERR_VERSION);
 }
 
+// The librdkafka mock answers an all-topics OffsetFetch (v2+) with a null topics array; the
+// parser reads it as no topics (v5 body: throttle, null topics, error 0).
+static void test_offset_fetch_mock_null_topics(void **state)
+{
+    (void)state;
+    uint8_t buf[16];
+    size_t n = hex_decode("00000000 ffffffff 0000", buf, sizeof buf);
+    kr body;
+    kr_init(&body, buf, n);
+    struct kp_offset_fetch_resp resp;
+    assert_int_equal(kp_offset_fetch_resp_parse(&body, 5, &resp, NULL), KP_OK);
+    struct kp_offset_fetch_iter gi;
+    struct kp_offset_fetch_group grp;
+    kp_offset_fetch_groups(&resp, &gi);
+    assert_true(kp_offset_fetch_next_group(&gi, &grp));
+    assert_int_equal(grp.num_topics, 0);
+    proto_check_bounds(buf, n, 5, of_parse, &resp);
+}
+
 static void test_offset_fetch_requests(void **state)
 {
     (void)state;
@@ -399,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_offset_fetch_v5_response_from_mock),
         cmocka_unit_test(test_offset_fetch_v8_response_groups),
         cmocka_unit_test(test_offset_fetch_v6_response_flexible_single),
+        cmocka_unit_test(test_offset_fetch_mock_null_topics),
         cmocka_unit_test(test_offset_fetch_requests),
         cmocka_unit_test(test_offset_fetch_v7_librdkafka),
         cmocka_unit_test(test_offset_commit_v7_golden),
