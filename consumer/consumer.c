@@ -832,7 +832,8 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                    .session_timeout_ms = c->cfg.session_timeout_ms,
                                    .heartbeat_interval_ms = c->cfg.heartbeat_interval_ms,
                                    .rebalance_timeout_ms = c->cfg.rebalance_timeout_ms,
-                                   .retry_backoff_ms = c->cfg.retry_backoff_ms};
+                                   .retry_backoff_ms = c->cfg.retry_backoff_ms,
+                                   .leader_sync_delay_ms = 300};
     c->g = cons_group_new(&gc);
     c->last_state = cons_group_state(c->g);
     cons_metadata_init(&c->md, (const char *const *)c->topics, cfg->num_topics);

@@ -39,7 +39,7 @@ struct cons_group {
     char *instance_id;
     char **topics;
     size_t num_topics;
-    uint32_t session_ms, heartbeat_ms, rebalance_ms, backoff_ms;
+    uint32_t session_ms, heartbeat_ms, rebalance_ms, backoff_ms, sync_delay_ms;
     enum cons_assignor assignors[2];
     size_t num_assignors;
     uint8_t *sub_blob; // our subscription (same for every protocol)
@@ -221,6 +221,7 @@ struct cons_group *cons_group_new(const struct cons_group_config *cfg)
     g->heartbeat_ms = cfg->heartbeat_interval_ms ? cfg->heartbeat_interval_ms : 3000;
     g->rebalance_ms = cfg->rebalance_timeout_ms ? cfg->rebalance_timeout_ms : 300000;
     g->backoff_ms = cfg->retry_backoff_ms ? cfg->retry_backoff_ms : 100;
+    g->sync_delay_ms = cfg->leader_sync_delay_ms;
     if (cfg->assignors && cfg->num_assignors > 0) {
         g->num_assignors = cfg->num_assignors < 2 ? cfg->num_assignors : 2;
         memcpy(g->assignors, cfg->assignors, g->num_assignors * sizeof *g->assignors);
@@ -815,6 +816,9 @@ static void on_join(struct cons_group *g, uint64_t now, const struct kp_join_gro
     }
     g->state = CONS_GROUP_SYNCING;
     g->sync_wanted = true;
+    if (g->num_sync > 1 && g->sync_delay_ms > 0) {
+        g->wait_until = now + g->sync_delay_ms;
+    }
 }
 
 static void set_assignment(struct cons_group *g, const struct kp_consumer_assignment_view *av)

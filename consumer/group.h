@@ -93,10 +93,16 @@ struct cons_group_config {
     const char *group_instance_id; // NULL = dynamic member (static membership otherwise)
     const char *const *topics;
     size_t num_topics;
-    uint32_t session_timeout_ms;         // 45000
-    uint32_t heartbeat_interval_ms;      // 3000
-    uint32_t rebalance_timeout_ms;       // 300000 (sent as RebalanceTimeoutMs)
-    uint32_t retry_backoff_ms;           // 100 (doubles per consecutive failure up to 10x)
+    uint32_t session_timeout_ms;    // 45000
+    uint32_t heartbeat_interval_ms; // 3000
+    uint32_t rebalance_timeout_ms;  // 300000 (sent as RebalanceTimeoutMs)
+    uint32_t retry_backoff_ms;      // 100 (doubles per consecutive failure up to 10x)
+    // leader_sync_delay_ms holds the leader's SyncGroup back this long after the JoinGroup
+    // answer when the group has other members (0 = none). librdkafka 2.0.2's mock coordinator
+    // completes the sync as soon as the leader's SyncGroup arrives and answers followers whose
+    // SyncGroup comes later with INVALID_REQUEST and no assignment; librdkafka's own leader
+    // avoids that by refreshing metadata first. A real coordinator accepts any order.
+    uint32_t leader_sync_delay_ms;
     const enum cons_assignor *assignors; // NULL = {range, roundrobin}
     size_t num_assignors;
 };

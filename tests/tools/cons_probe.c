@@ -1,7 +1,8 @@
 // cons_probe.c: runs one kesm consumer (consumer/consumer.h) for the integration tests and the
 // benchmark. Every delivered record becomes one line on stdout
 //   TOPIC PARTITION OFFSET KEY VALUE
-// (null key/value print as "-"), and is acknowledged at once. Events go to stderr as lines
+// (null key/value print as "-"), and is acknowledged at once; each new assignment also prints a
+// line "# assigned N" there. Events go to stderr as lines
 //   assigned N T[P] ...  |  revoking N  |  state NAME gen=G  |  error CLASS MSG  |  closed
 // SIGTERM or SIGINT closes the consumer gracefully (final commit, LeaveGroup) and exits 0.
 //
@@ -88,7 +89,11 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
 static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, void *ctx)
 {
     (void)c;
-    (void)ctx;
+    struct probe *p = ctx;
+    if (!p->quiet) {
+        printf("# assigned %zu\n", n); // lets checkers tell a takeover from a lost record
+        fflush(stdout);
+    }
     fprintf(stderr, "assigned %zu", n);
     for (size_t i = 0; i < n; i++) {
         fprintf(stderr, " %s[%d]", tps[i].topic, (int)tps[i].partition);
