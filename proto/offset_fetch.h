@@ -4,7 +4,9 @@
 // v8 batches groups (KIP-709); v1-7 carry one group at the top level. One API covers both: a
 // request lists groups (exactly one below v8) and a response is walked as groups; below v8 the
 // single group has an empty group_id view (the caller knows which group it asked for) and the
-// top-level error code (v2+; 0 in v1, where group errors show in each partition).
+// top-level error code (v2+; 0 in v1, where group errors show in each partition). A null
+// topics array in a response (the librdkafka mock's answer to an all-topics request) reads as
+// no topics.
 #ifndef PROTO_OFFSET_FETCH_H
 #define PROTO_OFFSET_FETCH_H
 
