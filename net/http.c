@@ -337,7 +337,9 @@ static void response_done(struct hconn *c, size_t leftover)
                    q->url.tls ? "https" : "http", q->url.host_header, msg);
         return;
     }
-    bool keep = p->keep_alive;
+    // A server may answer before reading the whole request (e.g. 413 on a large body); the rest
+    // of our body would then be read as a new request, so such a connection is not reused.
+    bool keep = p->keep_alive && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
     c->state = CS_IDLE; // the parser stays valid until the next conn_send
     struct net_http_response r = {
         .err = NET_HTTP_OK,
@@ -675,20 +677,26 @@ static void on_req_timeout(void *arg)
 {
     struct hreq *q = arg;
     const char *where = "waiting for a connection";
+    bool started = false;
     if (q->conn != NULL) {
         struct hconn *c = q->conn;
+        started = c->state == CS_ACTIVE && c->parser.in_total > 0;
         where = c->state == CS_RESOLVING    ? "resolving the host"
                 : c->state == CS_CONNECTING ? "connecting"
                 : c->state == CS_HANDSHAKE  ? "in the TLS handshake"
                 : !q->sent                  ? "sending the request"
-                : c->parser.in_total == 0   ? "waiting for the response"
+                : !started                  ? "waiting for the response"
                                             : "reading the response";
         c->req = NULL;
         q->conn = NULL;
         conn_free(c);
     }
-    finish_err(q, NET_HTTP_ERR_TIMEOUT, NET_TLS_FAIL_NONE, "%s://%s: timed out after %u ms %s",
-               q->url.tls ? "https" : "http", q->url.host_header, q->timeout_ms, where);
+    char msg[500];
+    snprintf(msg, sizeof msg, "%s://%s: timed out after %u ms %s", q->url.tls ? "https" : "http",
+             q->url.host_header, q->timeout_ms, where);
+    struct net_http_response r = {
+        .err = NET_HTTP_ERR_TIMEOUT, .error = msg, .status = -1, .response_started = started};
+    finish(q, &r);
 }
 
 // ---- request construction -----------------------------------------------------------------
