@@ -365,15 +365,15 @@ static bool do_stable(struct cons_group *g, uint64_t now, struct cons_group_acti
         out->kind = CONS_GACT_ASSIGNED;
         return true;
     }
-    bool blocked;
-    if (need_coordinator(g, now, out, &blocked)) {
-        return true;
-    }
     if (now >= g->last_heartbeat_ok + g->session_ms) {
         // No successful heartbeat for a whole session: the coordinator has dropped us.
         g->generation = -1;
         start_rejoin(g, now);
         return false;
+    }
+    bool blocked;
+    if (need_coordinator(g, now, out, &blocked)) {
+        return true;
     }
     if (blocked || g->inflight[K_HEARTBEAT] || now < g->next_heartbeat || now < g->wait_until) {
         return false;
