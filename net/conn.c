@@ -71,6 +71,7 @@ bool net_conn_event_is_authn(const struct net_conn_event *ev)
 static void destroy(struct net_conn *c)
 {
     net_timer_free(c->state_timer);
+    net_timer_free(c->reauth_timer);
     if (c->kick_ev != NULL) {
         event_free(c->kick_ev);
     }
@@ -148,11 +149,20 @@ static void teardown(struct net_conn *c)
         c->bev_gen++;
     }
     net_timer_cancel(c->state_timer);
+    net_timer_cancel(c->reauth_timer);
+    c->reauth = REAUTH_NONE;
+    c->stats.reauth_ms = 0;
 }
 
-static void auth_stop(struct net_conn *c, enum net_conn_state was)
+// auth_running returns true while the plug-in's exchange runs (AUTH, or a re-authentication).
+static bool auth_running(const struct net_conn *c)
 {
-    if (was == NET_CONN_AUTH && c->cfg.auth != NULL && c->cfg.auth->stop != NULL) {
+    return c->state == NET_CONN_AUTH || (c->state == NET_CONN_READY && c->reauth == REAUTH_RUNNING);
+}
+
+static void auth_stop(struct net_conn *c, bool was_running)
+{
+    if (was_running && c->cfg.auth != NULL && c->cfg.auth->stop != NULL) {
         c->cfg.auth->stop(c, c->cfg.auth->ctx);
     }
 }
@@ -165,17 +175,19 @@ void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fm
     va_end(ap);
     char msg[sizeof c->last_error];
     memcpy(msg, c->last_error, sizeof msg);
-    enum net_conn_state was = c->state;
+    bool was_running = auth_running(c);
     teardown(c);
     c->stats.failures++;
     c->attempt++;
+    struct net_conn_event probe = {c->state, NET_CONN_BACKOFF, err, tf, msg};
+    c->authn_failure = net_conn_event_is_authn(&probe);
     transition(c, c->cfg.no_reconnect ? NET_CONN_CLOSED : NET_CONN_BACKOFF, err, tf, msg);
     char why[sizeof c->name + sizeof msg + 32];
     snprintf(why, sizeof why, "connection to %s lost: %s", c->name, msg);
     io_fail_inflight(c, NET_ERR_DISCONNECTED, why);
     io_fail_queued(c, NET_ERR_DISCONNECTED, why, true);
     // Last, so the plug-in's own requests were failed while its state still existed.
-    auth_stop(c, was);
+    auth_stop(c, was_running);
 }
 
 // ---- states ----------------------------------------------------------------------------------
@@ -382,22 +394,131 @@ void conn_handshake_done(struct net_conn *c)
 
 static void do_auth(struct net_conn *c)
 {
+    c->session_lifetime_ms = 0;
     c->cfg.auth->start(c, c->cfg.auth->ctx);
+}
+
+// ---- KIP-368 re-authentication -----------------------------------------------------------------
+
+// schedule_reauth arms the re-authentication at a random point in [85%, 95%] of the session
+// lifetime granted by the exchange that just finished (the Java client's window).
+static void schedule_reauth(struct net_conn *c)
+{
+    net_timer_cancel(c->reauth_timer);
+    c->stats.reauth_ms = 0;
+    if (c->session_lifetime_ms <= 0) {
+        return;
+    }
+    uint64_t life = (uint64_t)c->session_lifetime_ms;
+    uint32_t r;
+    evutil_secure_rng_get_bytes(&r, sizeof r);
+    // life * (0.85 + 0.10 * r / 2^32), computed in 1/1000ths so it cannot overflow for any
+    // lifetime below 2^53 ms.
+    uint64_t per_mille = 850 + (uint64_t)r * 100 / UINT32_MAX;
+    uint64_t d = life / 1000 * per_mille + life % 1000 * per_mille / 1000;
+    if (d == 0) {
+        d = 1;
+    }
+    if (d > UINT32_MAX) {
+        d = UINT32_MAX;
+    }
+    c->stats.reauth_ms = (uint32_t)d;
+    net_timer_arm(c->reauth_timer, d);
+    kesm_log(KESM_LOG_DEBUG, "net",
+             "broker %s: session lifetime %lld ms; re-authenticating in %u ms", c->name,
+             (long long)c->session_lifetime_ms, c->stats.reauth_ms);
+}
+
+static void on_reauth_timer(void *arg)
+{
+    struct net_conn *c = arg;
+    if (c->state != NET_CONN_READY || c->reauth != REAUTH_NONE || c->cfg.auth == NULL) {
+        return;
+    }
+    conn_enter(c);
+    c->reauth = REAUTH_DRAINING;
+    c->stats.reauth_ms = 0;
+    kesm_log(KESM_LOG_INFO, "net",
+             "broker %s: re-authenticating (%s); holding new requests until %u in flight are "
+             "answered",
+             c->name, c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL", c->inflight.n);
+    net_timer_cancel(c->state_timer); // no idle close while re-authenticating
+    io_kick(c);
+    conn_leave(c);
+}
+
+void conn_reauth_maybe_begin(struct net_conn *c)
+{
+    if (c->state != NET_CONN_READY || c->reauth != REAUTH_DRAINING || c->inflight.n > 0 ||
+        c->bev == NULL) {
+        return;
+    }
+    c->reauth = REAUTH_RUNNING;
+    c->session_lifetime_ms = 0;
+    if (c->paused) {
+        bufferevent_enable(c->bev, EV_READ); // the exchange's answers must be read
+    }
+    net_timer_arm(c->state_timer, c->cfg.handshake_timeout_ms);
+    c->cfg.auth->start(c, c->cfg.auth->ctx);
+}
+
+static void reauth_done(struct net_conn *c, int err, const char *reason)
+{
+    const char *mech = c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL";
+    if (err != NET_OK) {
+        conn_fail(c, err < 0 ? err : NET_ERR_AUTH, NET_TLS_FAIL_NONE,
+                  "%s re-authentication with broker %s failed: %s", mech, c->name,
+                  reason ? reason : "no reason given");
+        return;
+    }
+    c->reauth = REAUTH_NONE;
+    c->stats.reauths++;
+    net_timer_cancel(c->state_timer);
+    if (c->paused && c->bev != NULL) {
+        bufferevent_disable(c->bev, EV_READ);
+    }
+    auth_stop(c, true);
+    schedule_reauth(c);
+    kesm_log(KESM_LOG_INFO, "net", "broker %s: re-authenticated (%s); %u requests queued resume",
+             c->name, mech, c->queue.n);
+    io_kick(c);
+    conn_note_activity(c);
+}
+
+void net_conn_auth_session_lifetime(struct net_conn *c, int64_t lifetime_ms)
+{
+    if (!c->freed && auth_running(c)) {
+        c->session_lifetime_ms = lifetime_ms > 0 ? lifetime_ms : 0;
+    }
+}
+
+bool net_conn_reauthenticating(const struct net_conn *c)
+{
+    return c->state == NET_CONN_READY && c->reauth != REAUTH_NONE;
+}
+
+bool net_conn_is_tls(const struct net_conn *c)
+{
+    return c->cfg.tls != NULL;
 }
 
 void net_conn_auth_done(struct net_conn *c, int err, const char *reason)
 {
-    if (c->freed || c->state != NET_CONN_AUTH) {
+    if (c->freed || !auth_running(c)) {
         return;
     }
     conn_enter(c);
-    if (err == NET_OK) {
+    if (c->state == NET_CONN_READY) {
+        reauth_done(c, err, reason);
+    } else if (err == NET_OK) {
         transition(c, NET_CONN_READY, NET_OK, NET_TLS_FAIL_NONE, NULL);
-        auth_stop(c, NET_CONN_AUTH);
+        auth_stop(c, true);
+        schedule_reauth(c);
     } else {
         const char *mech = c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL";
         conn_fail(c, err < 0 ? err : NET_ERR_AUTH, NET_TLS_FAIL_NONE,
-                  "%s authentication failed: %s", mech, reason ? reason : "no reason given");
+                  "%s authentication with broker %s failed: %s", mech, c->name,
+                  reason ? reason : "no reason given");
     }
     conn_drive(c);
     conn_leave(c);
@@ -407,6 +528,7 @@ static void do_ready(struct net_conn *c)
 {
     net_timer_cancel(c->state_timer);
     c->attempt = 0;
+    c->authn_failure = false;
     c->stats.connects++;
     if (c->paused && c->bev != NULL) {
         bufferevent_disable(c->bev, EV_READ);
@@ -417,12 +539,13 @@ static void do_ready(struct net_conn *c)
 
 static uint32_t jitter_delay(struct net_conn *c)
 {
-    uint64_t d = c->cfg.backoff_initial_ms;
-    for (uint32_t i = 1; i < c->attempt && d < c->cfg.backoff_max_ms; i++) {
+    uint64_t d = c->authn_failure ? c->cfg.auth_backoff_initial_ms : c->cfg.backoff_initial_ms;
+    uint64_t cap = c->authn_failure ? c->cfg.auth_backoff_max_ms : c->cfg.backoff_max_ms;
+    for (uint32_t i = 1; i < c->attempt && d < cap; i++) {
         d *= 2;
     }
-    if (d > c->cfg.backoff_max_ms) {
-        d = c->cfg.backoff_max_ms;
+    if (d > cap) {
+        d = cap;
     }
     uint32_t r;
     evutil_secure_rng_get_bytes(&r, sizeof r);
@@ -434,8 +557,8 @@ static uint32_t jitter_delay(struct net_conn *c)
 static void do_backoff(struct net_conn *c)
 {
     c->stats.backoff_ms = jitter_delay(c);
-    kesm_log(KESM_LOG_INFO, "net", "broker %s: reconnecting in %u ms (attempt %u)", c->name,
-             c->stats.backoff_ms, c->attempt);
+    kesm_log(KESM_LOG_INFO, "net", "broker %s: reconnecting in %u ms (attempt %u%s)", c->name,
+             c->stats.backoff_ms, c->attempt, c->authn_failure ? ", authentication backoff" : "");
     net_timer_arm(c->state_timer, c->stats.backoff_ms);
 }
 
@@ -488,8 +611,8 @@ void conn_drive(struct net_conn *c)
 
 void conn_note_activity(struct net_conn *c)
 {
-    if (c->state != NET_CONN_READY || c->freed) {
-        return;
+    if (c->state != NET_CONN_READY || c->freed || c->reauth != REAUTH_NONE) {
+        return; // a re-authentication owns the state timer (its deadline)
     }
     if (io_idle(c) && c->cfg.idle_timeout_ms != NET_TIMEOUT_NEVER) {
         net_timer_arm(c->state_timer, c->cfg.idle_timeout_ms);
@@ -523,7 +646,10 @@ static void on_state_timer(void *arg)
                   net_conn_state_name(c->state), c->cfg.handshake_timeout_ms);
         break;
     case NET_CONN_READY:
-        if (io_idle(c)) {
+        if (c->reauth == REAUTH_RUNNING) {
+            conn_fail(c, NET_ERR_TIMEOUT, NET_TLS_FAIL_NONE,
+                      "re-authentication timed out after %u ms", c->cfg.handshake_timeout_ms);
+        } else if (c->reauth == REAUTH_NONE && io_idle(c)) {
             char msg[64];
             snprintf(msg, sizeof msg, "idle for %u ms", c->cfg.idle_timeout_ms);
             transition(c, NET_CONN_IDLE, NET_OK, NET_TLS_FAIL_NONE, msg);
@@ -619,6 +745,11 @@ static void config_defaults(struct net_conn_config *g)
     dflt32(&g->idle_timeout_ms, 540000);
     dflt32(&g->backoff_initial_ms, 100);
     dflt32(&g->backoff_max_ms, 10000);
+    dflt32(&g->auth_backoff_initial_ms, 1000);
+    dflt32(&g->auth_backoff_max_ms, 30000);
+    if (g->auth_backoff_max_ms < g->auth_backoff_initial_ms) {
+        g->auth_backoff_max_ms = g->auth_backoff_initial_ms;
+    }
     dflt32(&g->max_in_flight, 32);
     dflt32(&g->max_queued, 10000);
     if (g->backoff_max_ms < g->backoff_initial_ms) {
@@ -655,6 +786,7 @@ struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t 
         c->versions.v[i] = -1;
     }
     c->state_timer = net_timer_new(r, on_state_timer, c);
+    c->reauth_timer = net_timer_new(r, on_reauth_timer, c);
     c->kick_ev = event_new(net_reactor_base(r), -1, 0, io_kick_cb, c);
     if (c->kick_ev == NULL) {
         fputs("kesm: out of memory (event)\n", stderr);
@@ -676,12 +808,12 @@ void net_conn_free(struct net_conn *c)
     }
     conn_enter(c);
     c->freed = true;
-    enum net_conn_state was = c->state;
+    bool was_running = auth_running(c);
     teardown(c);
     c->state = NET_CONN_CLOSED;
     io_fail_inflight(c, NET_ERR_CLOSED, "connection freed");
     io_fail_queued(c, NET_ERR_CLOSED, "connection freed", false);
-    auth_stop(c, was);
+    auth_stop(c, was_running);
     conn_leave(c);
 }
 

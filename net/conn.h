@@ -15,7 +15,10 @@
 //                   \ (no_reconnect)-> CLOSED
 //
 // After a failure the connection waits in BACKOFF (exponential, from backoff_initial_ms doubling
-// up to backoff_max_ms, each delay jittered by +-20%, reset once READY) and starts again. An idle
+// up to backoff_max_ms, each delay jittered by +-20%, reset once READY) and starts again. After an
+// authentication failure (net_conn_event_is_authn) the delays run from auth_backoff_initial_ms
+// (1 s) up to auth_backoff_max_ms (30 s) instead: wrong credentials do not fix themselves, and a
+// broker must not be hammered with failing logins. An idle
 // READY connection (nothing queued or in flight for idle_timeout_ms) closes to IDLE and reconnects
 // when the next request is sent. Every state change is one log line ("net" component) and one
 // on_state callback.
@@ -27,6 +30,17 @@
 // with the response body, or with an error when the request times out, cannot be encoded, the
 // connection drops while it is in flight (NET_ERR_DISCONNECTED), or the connection is freed
 // (NET_ERR_CLOSED). Queued requests that were not yet written survive a reconnect.
+//
+// Re-authentication (KIP-368): when the auth plug-in reports a session lifetime
+// (net_conn_auth_session_lifetime), the connection re-authenticates on the same socket at a random
+// point between 85% and 95% of it, as the Java client does. The connection stays READY
+// throughout: new requests stay queued, the requests on the wire are answered first, then the
+// plug-in's start() runs again (its requests are the only ones written) and, once it calls
+// net_conn_auth_done(NET_OK), queued requests flow again. A failed re-authentication drops the
+// connection like a failed authentication (NET_ERR_AUTH); one that does not finish within
+// handshake_timeout_ms drops it with NET_ERR_TIMEOUT. While reading is paused (net_conn_pause) the
+// drain waits for net_conn_resume; if the session runs out meanwhile the broker closes the
+// connection and it reconnects (queued requests survive, none is on the wire).
 //
 // Reads: a response frame larger than max_frame is refused from its size prefix, before anything
 // is allocated, and drops the connection. net_conn_pause stops reading (TCP then pushes back on
@@ -113,10 +127,22 @@ struct net_auth {
     void *ctx;
 };
 
-// net_conn_auth_done ends AUTH: |err| NET_OK makes the connection READY; NET_ERR_AUTH (or any
-// other error) drops it with |reason| (one line, logged; never put secrets in it). Ignored
-// outside AUTH.
+// The plug-in's start() is also how a re-authentication runs (see above): the connection is then
+// READY and net_conn_reauthenticating returns true.
+//
+// net_conn_auth_done ends AUTH (or a re-authentication): |err| NET_OK makes the connection READY;
+// NET_ERR_AUTH (or any other error) drops it with |reason| (one line, logged; never put secrets
+// in it). The event message reads "<mechanism> authentication with broker <host:port> failed:
+// <reason>" ("re-authentication" for a re-authentication). Ignored when no exchange is running.
 void net_conn_auth_done(struct net_conn *c, int err, const char *reason);
+// net_conn_auth_session_lifetime records the session lifetime the broker granted (KIP-368
+// SessionLifetimeMs; <= 0 = no limit). Call it before net_conn_auth_done(NET_OK); it schedules
+// the next re-authentication. Ignored when no exchange is running.
+void net_conn_auth_session_lifetime(struct net_conn *c, int64_t lifetime_ms);
+// net_conn_reauthenticating returns true while a re-authentication is draining or running.
+bool net_conn_reauthenticating(const struct net_conn *c);
+// net_conn_is_tls returns true when the connection is configured with TLS.
+bool net_conn_is_tls(const struct net_conn *c);
 
 // Timeout value meaning "never" (idle_timeout_ms).
 #define NET_TIMEOUT_NEVER UINT32_MAX
@@ -131,17 +157,19 @@ struct net_conn_config {
     const struct net_auth *auth;  // NULL = no SASL
     const int16_t *required_apis; // APIs without which the broker is unusable (none)
     size_t num_required_apis;
-    uint32_t connect_timeout_ms;   // per address (10000)
-    uint32_t handshake_timeout_ms; // TLS + ApiVersions + auth, from TCP connect (10000)
-    uint32_t request_timeout_ms;   // default per request (30000)
-    uint32_t idle_timeout_ms;      // close when idle (540000, Kafka's connections.max.idle.ms)
-    uint32_t backoff_initial_ms;   // first reconnect delay (100)
-    uint32_t backoff_max_ms;       // reconnect delay cap (10000)
-    uint32_t max_in_flight;        // requests on the wire (32)
-    uint32_t max_queued;           // requests waiting to be written (10000)
-    size_t max_frame;              // largest response frame accepted (104857600, 100 MiB)
-    int16_t api_versions_version;  // first ApiVersions version to try (-1 or 0 = our highest)
-    bool no_reconnect;             // go to CLOSED instead of BACKOFF after a failure
+    uint32_t connect_timeout_ms;      // per address (10000)
+    uint32_t handshake_timeout_ms;    // TLS + ApiVersions + auth, from TCP connect (10000)
+    uint32_t request_timeout_ms;      // default per request (30000)
+    uint32_t idle_timeout_ms;         // close when idle (540000, Kafka's connections.max.idle.ms)
+    uint32_t backoff_initial_ms;      // first reconnect delay (100)
+    uint32_t backoff_max_ms;          // reconnect delay cap (10000)
+    uint32_t auth_backoff_initial_ms; // first delay after an authentication failure (1000)
+    uint32_t auth_backoff_max_ms;     // cap after authentication failures (30000)
+    uint32_t max_in_flight;           // requests on the wire (32)
+    uint32_t max_queued;              // requests waiting to be written (10000)
+    size_t max_frame;                 // largest response frame accepted (104857600, 100 MiB)
+    int16_t api_versions_version;     // first ApiVersions version to try (-1 or 0 = our highest)
+    bool no_reconnect;                // go to CLOSED instead of BACKOFF after a failure
 };
 
 // struct net_conn_callbacks: every member may be NULL.
@@ -228,6 +256,8 @@ struct net_conn_stats {
     uint32_t in_flight;  // requests on the wire now
     uint32_t queued;     // requests waiting now
     uint32_t backoff_ms; // the last backoff delay chosen
+    uint64_t reauths;    // successful re-authentications (KIP-368)
+    uint32_t reauth_ms;  // delay of the scheduled re-authentication (0 = none)
 };
 void net_conn_get_stats(const struct net_conn *c, struct net_conn_stats *out);
 

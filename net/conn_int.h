@@ -22,6 +22,14 @@ struct req {
     bool internal;   // our ApiVersions
 };
 
+// A re-authentication (KIP-368) while READY: DRAINING holds new requests until the ones on the
+// wire are answered; RUNNING has the auth plug-in's exchange on the wire.
+enum reauth_phase {
+    REAUTH_NONE = 0,
+    REAUTH_DRAINING,
+    REAUTH_RUNNING,
+};
+
 struct req_list {
     struct req *head, *tail;
     uint32_t n;
@@ -64,6 +72,12 @@ struct net_conn {
 
     struct net_timer *state_timer; // connect/handshake timeout, backoff, idle
     uint32_t attempt;              // failures since the last READY
+    bool authn_failure;            // the last failure was an authentication failure
+
+    // KIP-368
+    struct net_timer *reauth_timer;
+    enum reauth_phase reauth;
+    int64_t session_lifetime_ms; // granted by the exchange running now (0 = no limit)
 
     int16_t apiv_version;
     bool apiv_retried;
@@ -85,6 +99,7 @@ void conn_handshake_done(struct net_conn *c);
 void conn_wake(struct net_conn *c); // IDLE -> RESOLVING
 void conn_enter(struct net_conn *c);
 bool conn_leave(struct net_conn *c);
+void conn_reauth_maybe_begin(struct net_conn *c); // DRAINING with nothing on the wire -> RUNNING
 void conn_drive(struct net_conn *c);
 void conn_note_activity(struct net_conn *c);
 

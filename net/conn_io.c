@@ -180,7 +180,9 @@ static struct req *pick(struct net_conn *c)
         bool ok;
         switch (c->state) {
         case NET_CONN_READY:
-            ok = true;
+            // While re-authenticating only the plug-in's exchange goes out.
+            ok = c->reauth == REAUTH_NONE ||
+                 (c->reauth == REAUTH_RUNNING && q->r.handshake && !q->internal);
             break;
         case NET_CONN_API_VERSIONS:
             ok = q->internal;
@@ -207,6 +209,7 @@ static struct req *pick(struct net_conn *c)
 static void flush(struct net_conn *c)
 {
     uint32_t gen = c->bev_gen;
+    conn_reauth_maybe_begin(c);
     while (!c->freed && c->bev != NULL && c->bev_gen == gen &&
            c->inflight.n < c->cfg.max_in_flight) {
         struct req *q = pick(c);
@@ -271,11 +274,16 @@ static bool dispatch(struct net_conn *c, kr *frame)
     return !c->freed && c->bev_gen == gen;
 }
 
+// read_paused: the consumer paused reading; a re-authentication's own answers are read anyway.
+static bool read_paused(const struct net_conn *c)
+{
+    return c->paused && c->state == NET_CONN_READY && c->reauth != REAUTH_RUNNING;
+}
+
 static void process_input(struct net_conn *c)
 {
     uint32_t gen = c->bev_gen;
-    while (!c->freed && c->bev != NULL && c->bev_gen == gen &&
-           !(c->paused && c->state == NET_CONN_READY)) {
+    while (!c->freed && c->bev != NULL && c->bev_gen == gen && !read_paused(c)) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
         size_t have = evbuffer_get_length(in);
         uint8_t hdr[4];
@@ -358,7 +366,7 @@ static void on_req_timeout(void *arg)
     conn_enter(c);
     uint32_t tmo = q->r.timeout_ms ? q->r.timeout_ms : c->cfg.request_timeout_ms;
     char msg[640];
-    if (c->paused && c->state == NET_CONN_READY && q->version >= 0) {
+    if (read_paused(c) && q->version >= 0) {
         // Its answer may be waiting in the socket we stopped reading: not the broker's delay.
         net_timer_arm(q->timer, tmo);
         conn_leave(c);
@@ -452,7 +460,7 @@ int net_conn_send_body(struct net_conn *c, int16_t api_key, int16_t version, con
 void net_conn_pause(struct net_conn *c)
 {
     c->paused = true;
-    if (c->bev != NULL && c->state == NET_CONN_READY) {
+    if (c->bev != NULL && c->state == NET_CONN_READY && c->reauth != REAUTH_RUNNING) {
         bufferevent_disable(c->bev, EV_READ);
     }
 }

@@ -1,11 +1,15 @@
-// sasl.c: SaslHandshake + SaslAuthenticate driven by a sasl/ mechanism (see sasl.h).
+// sasl.c: SaslHandshake + SaslAuthenticate driven by a sasl/ mechanism, first authentication and
+// KIP-368 re-authentication (see sasl.h).
 #include "net/sasl.h"
 
 #include "net/internal.h"
+#include "net/log.h"
 #include "proto/api.h"
+#include "proto/errors.h"
 #include "proto/sasl_authenticate.h"
 #include "proto/sasl_handshake.h"
 #include "sasl/sasl.h"
+#include "sasl/scram.h"
 
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -22,6 +26,7 @@ struct session {
     uint8_t *token; // the next client token to send (wiped and freed after writing)
     size_t token_len;
     int16_t auth_version;
+    bool reauth; // a KIP-368 re-authentication of a READY connection
 };
 
 struct net_sasl {
@@ -31,8 +36,16 @@ struct net_sasl {
     char *password;
     size_t password_len;
     uint32_t max_iter;
+    bool allow_plaintext;
+    bool ignore_lifetime;
+    struct scram_cache *cache;
     struct session *sessions;
+    struct net_sasl_stats stats;
 };
+
+// Salted passwords kept: one per (salt, iterations) a broker hands out; brokers of one cluster
+// share the credential, so a handful is plenty.
+#define CACHE_ENTRIES 8
 
 static void wipe_free(uint8_t *p, size_t n)
 {
@@ -51,6 +64,7 @@ static void fail(struct session *ss, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    ss->s->stats.failed++;
     net_conn_auth_done(ss->c, NET_ERR_AUTH, line);
 }
 
@@ -102,6 +116,22 @@ static void send_token(struct session *ss, const uint8_t *tok, size_t len)
     }
 }
 
+static void complete(struct session *ss, int64_t lifetime_ms)
+{
+    struct net_sasl *s = ss->s;
+    s->stats.completed++;
+    if (ss->reauth) {
+        s->stats.reauths++;
+    }
+    if (lifetime_ms > 0 && !s->ignore_lifetime) {
+        net_conn_auth_session_lifetime(ss->c, lifetime_ms);
+    }
+    kesm_log(KESM_LOG_INFO, "net", "broker %s: %s %s as %s (session lifetime %s%lld ms)",
+             net_conn_name(ss->c), ss->reauth ? "re-authenticated with" : "authenticated with",
+             s->mechanism, s->user, lifetime_ms > 0 ? "" : "unlimited, ", (long long)lifetime_ms);
+    net_conn_auth_done(ss->c, NET_OK, NULL);
+}
+
 static void on_authenticate(struct net_conn *c, const struct net_resp *resp, void *ctx)
 {
     (void)c;
@@ -116,14 +146,12 @@ static void on_authenticate(struct net_conn *c, const struct net_resp *resp, voi
         fail(ss, "malformed SaslAuthenticate response (%s)", perr.field ? perr.field : "?");
         return;
     }
-    char msg[200];
     if (ar.error_code != 0) {
-        if (ar.error_message_null || kr_left(&ar.error_message) == 0) {
-            snprintf(msg, sizeof msg, "error code %d", ar.error_code);
-        } else {
+        char msg[200] = "no message";
+        if (!ar.error_message_null && kr_left(&ar.error_message) > 0) {
             printable(&ar.error_message, msg, sizeof msg);
         }
-        fail(ss, "broker says: %s", msg);
+        fail(ss, "%s (%d): %s", kp_error_name(ar.error_code), ar.error_code, msg);
         return;
     }
     const uint8_t *tok;
@@ -135,7 +163,7 @@ static void on_authenticate(struct net_conn *c, const struct net_resp *resp, voi
         send_token(ss, tok, tok_len);
         return;
     case SASL_COMPLETE:
-        net_conn_auth_done(ss->c, NET_OK, NULL);
+        complete(ss, ar.session_lifetime_ms);
         return;
     case SASL_FAILED:
         fail(ss, "%s", serr.msg);
@@ -158,7 +186,7 @@ static void on_handshake(struct net_conn *c, const struct net_resp *resp, void *
         return;
     }
     if (hr.error_code != 0) {
-        char list[200] = "";
+        char list[240] = "";
         struct kp_sasl_handshake_iter it;
         kr name;
         kp_sasl_handshake_mechanisms(&hr, &it);
@@ -168,11 +196,15 @@ static void on_handshake(struct net_conn *c, const struct net_resp *resp, void *
             snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "",
                      printable(&name, one, sizeof one));
         }
-        char detail[300];
-        snprintf(detail, sizeof detail,
-                 "mechanism not enabled on the broker (error %d; enabled: %s)", hr.error_code,
+        if (hr.error_code == KP_ERR_CODE_UNSUPPORTED_SASL_MECHANISM) {
+            fail(ss, "%s (%d): the broker does not enable %s (enabled: %s)",
+                 kp_error_name(hr.error_code), hr.error_code, ss->s->mechanism,
                  list[0] ? list : "none");
-        fail(ss, "%s", detail);
+        } else {
+            fail(ss, "%s (%d) in answer to SaslHandshake %s (enabled: %s)",
+                 kp_error_name(hr.error_code), hr.error_code, ss->s->mechanism,
+                 list[0] ? list : "none");
+        }
         return;
     }
     const uint8_t *tok;
@@ -192,14 +224,34 @@ static bool write_handshake(kw *w, int16_t version, void *ctx)
     return kp_sasl_handshake_req_write(w, version, &req);
 }
 
+// Every mechanism kesm offers is refused without TLS by default: PLAIN sends the password itself,
+// SCRAM a proof that an eavesdropper can attack offline.
+static const char plaintext_why[] =
+    "refused over a plaintext connection (no TLS): set allow_plaintext to send credentials "
+    "unencrypted";
+
 static void start(struct net_conn *c, void *ctx)
 {
     struct net_sasl *s = ctx;
     struct session *ss = net_xcalloc(1, sizeof *ss);
     ss->s = s;
     ss->c = c;
+    ss->reauth = net_conn_reauthenticating(c);
     ss->next = s->sessions;
     s->sessions = ss;
+    s->stats.started++;
+    if (!net_conn_is_tls(c)) {
+        if (!s->allow_plaintext) {
+            fail(ss, "%s %s", s->mechanism, plaintext_why);
+            return;
+        }
+        if (!ss->reauth) {
+            kesm_log(KESM_LOG_WARN, "net",
+                     "broker %s: %s over a plaintext connection: credentials travel unencrypted "
+                     "(allow_plaintext is set)",
+                     net_conn_name(c), s->mechanism);
+        }
+    }
     int16_t hs = net_conn_version(c, KP_API_SASL_HANDSHAKE);
     ss->auth_version = net_conn_version(c, KP_API_SASL_AUTHENTICATE);
     if (hs < 1 || ss->auth_version < 0) {
@@ -208,7 +260,7 @@ static void start(struct net_conn *c, void *ctx)
              "enabled on this listener?)");
         return;
     }
-    struct sasl_opts opts = {.scram_max_iterations = s->max_iter};
+    struct sasl_opts opts = {.scram_max_iterations = s->max_iter, .cache = s->cache};
     struct sasl_err serr = {{0}};
     ss->m = sasl_mech_new(s->mechanism, s->user, s->password, &opts, &serr);
     if (ss->m == NULL) {
@@ -243,24 +295,37 @@ static void stop(struct net_conn *c, void *ctx)
     }
 }
 
-struct net_sasl *net_sasl_new(const char *mechanism, const char *user, const char *password,
-                              uint32_t scram_max_iterations, char *err, size_t err_len)
+struct net_sasl *net_sasl_new_config(const struct net_sasl_config *cfg, char *err, size_t err_len)
 {
+    const char *mech = cfg->mechanism ? cfg->mechanism : "";
     // Let sasl/ judge the mechanism and credentials now, so a bad config fails at start.
     struct sasl_err serr = {{0}};
-    struct sasl_opts opts = {.scram_max_iterations = scram_max_iterations};
-    struct sasl_mech *probe = sasl_mech_new(mechanism, user, password, &opts, &serr);
+    struct sasl_opts opts = {.scram_max_iterations = cfg->scram_max_iterations};
+    struct sasl_mech *probe = sasl_mech_new(mech, cfg->user ? cfg->user : "",
+                                            cfg->password ? cfg->password : "", &opts, &serr);
     if (probe == NULL) {
         snprintf(err, err_len, "SASL: %s", serr.msg);
         return NULL;
     }
     sasl_mech_free(probe);
+    if (!cfg->tls && !cfg->allow_plaintext) {
+        snprintf(err, err_len, "SASL: %s %s", mech, plaintext_why);
+        return NULL;
+    }
     struct net_sasl *s = net_xcalloc(1, sizeof *s);
-    s->mechanism = net_xstrdup(mechanism);
-    s->user = net_xstrdup(user);
-    s->password_len = strlen(password) + 1;
-    s->password = net_xstrdup(password);
-    s->max_iter = scram_max_iterations;
+    s->cache = scram_cache_new(CACHE_ENTRIES);
+    if (s->cache == NULL) {
+        free(s);
+        snprintf(err, err_len, "SASL: cannot create the SCRAM cache (out of memory or no CSPRNG)");
+        return NULL;
+    }
+    s->mechanism = net_xstrdup(mech);
+    s->user = net_xstrdup(cfg->user);
+    s->password_len = strlen(cfg->password) + 1;
+    s->password = net_xstrdup(cfg->password);
+    s->max_iter = cfg->scram_max_iterations;
+    s->allow_plaintext = cfg->allow_plaintext;
+    s->ignore_lifetime = cfg->ignore_session_lifetime;
     s->auth.mechanism = s->mechanism;
     s->auth.start = start;
     s->auth.stop = stop;
@@ -268,9 +333,26 @@ struct net_sasl *net_sasl_new(const char *mechanism, const char *user, const cha
     return s;
 }
 
+struct net_sasl *net_sasl_new(const char *mechanism, const char *user, const char *password,
+                              uint32_t scram_max_iterations, char *err, size_t err_len)
+{
+    struct net_sasl_config cfg = {.mechanism = mechanism,
+                                  .user = user,
+                                  .password = password,
+                                  .scram_max_iterations = scram_max_iterations,
+                                  .tls = true};
+    return net_sasl_new_config(&cfg, err, err_len);
+}
+
 const struct net_auth *net_sasl_auth(struct net_sasl *s)
 {
     return &s->auth;
+}
+
+void net_sasl_get_stats(const struct net_sasl *s, struct net_sasl_stats *out)
+{
+    *out = s->stats;
+    scram_cache_stats(s->cache, &out->cache_hits, &out->cache_misses);
 }
 
 void net_sasl_free(struct net_sasl *s)
@@ -285,5 +367,6 @@ void net_sasl_free(struct net_sasl *s)
     free(s->password);
     free(s->user);
     free(s->mechanism);
+    scram_cache_free(s->cache);
     free(s);
 }

@@ -1,39 +1,84 @@
 // sasl.h: the SASL driver that plugs sasl/ mechanisms into a broker connection's AUTH state.
 //
-// net_sasl_new makes a struct net_auth (conn.h) that, on each connection reaching AUTH, runs
+// net_sasl_new_config makes a struct net_auth (conn.h) that, on each connection reaching AUTH, runs
 // SaslHandshake v1 (the mechanism) and then SaslAuthenticate rounds at the negotiated version,
-// feeding the broker's tokens to the sasl/ mechanism (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN) until it
-// completes (the server's SCRAM signature verified) or fails. Failures end AUTH with
-// NET_ERR_AUTH and one line, e.g.
-//   SCRAM-SHA-512 authentication failed: broker says: Authentication failed during
-//   authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512
-// which net_conn_event_is_authn classifies as an authentication error.
+// feeding the broker's tokens to a fresh sasl/ mechanism (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN)
+// until it completes (the server's SCRAM signature verified) or fails.
 //
-// Secrets: the password is copied once into a heap buffer wiped on net_sasl_free; request
-// buffers that carried a token are wiped after the token is handed to the socket. libevent's
-// own output buffers (and, under TLS, OpenSSL's) are not wiped: they hold a PLAIN password or a
-// SCRAM proof until they are freed or reused. Nothing secret is logged.
+// Re-authentication (KIP-368): when the final SaslAuthenticate answer (v1+) carries a session
+// lifetime, the driver hands it to the connection (net_conn_auth_session_lifetime), which runs the
+// same exchange again on the same socket at 85-95% of it (see conn.h). Every exchange uses a new
+// mechanism instance; the SCRAM salted password is cached (sasl/ scram cache, keyed by an HMAC,
+// holding no password), so a re-authentication costs no PBKDF2 as long as the broker keeps the
+// same salt and iteration count.
 //
-// Not done: KIP-368 re-authentication (the session lifetime a broker may return is ignored, so
-// a broker that enforces one closes the connection when it runs out and the connection
-// reconnects and authenticates again).
+// Plaintext policy (as in Lambda): SCRAM and PLAIN over a connection without TLS are refused
+// unless allow_plaintext is set. net_sasl_new_config refuses such a configuration before anything
+// connects ("SASL: ... refused over a plaintext connection ..."); a connection that reaches AUTH
+// without TLS anyway fails authentication with the same reason. With allow_plaintext, each
+// plaintext connect logs one WARN line.
+//
+// Failures end the exchange with NET_ERR_AUTH (net_conn_event_is_authn: the ESM reason
+// EVENT_SOURCE_AUTHN_ERROR), and the connection backs off with the authentication floor (1 s
+// doubling to 30 s, conn.h). The event message names the mechanism, the broker and the cause:
+//   SCRAM-SHA-512 authentication with broker b1:9096 failed: SASL_AUTHENTICATION_FAILED (58):
+//     Authentication failed during authentication due to invalid credentials with SASL ...
+//   SCRAM-SHA-512 authentication with broker b1:9096 failed: UNSUPPORTED_SASL_MECHANISM (33):
+//     the broker does not enable SCRAM-SHA-512 (enabled: PLAIN)
+//   SCRAM-SHA-256 authentication with broker b1:9096 failed: incorrect server signature
+// (ILLEGAL_SASL_STATE (34) likewise; SCRAM protocol failures are sasl/'s texts: a server nonce
+// that does not extend ours, an iteration count out of range, a server e= error, a malformed
+// message).
+//
+// Secrets: the password is copied once into a heap buffer wiped on net_sasl_free (each exchange's
+// mechanism copies it for its own life and wipes it when freed); request buffers that carried a
+// token are wiped after the token is handed to the socket. libevent's own output buffers (and,
+// under TLS, OpenSSL's) are not wiped: they hold a PLAIN password or a SCRAM proof until they are
+// freed or reused. Nothing secret is logged or put in an error text.
 #ifndef NET_SASL_H
 #define NET_SASL_H
 
 #include "net/conn.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct net_sasl;
 
-// net_sasl_new copies the mechanism name, user and password. Returns NULL with a reason in
-// |err| for an unknown mechanism or credentials it refuses. |scram_max_iterations| bounds the
-// server's iteration count (0 = the sasl/ default).
+// struct net_sasl_config: zero-initialise, then set what you need. Strings are copied.
+struct net_sasl_config {
+    const char *mechanism; // "SCRAM-SHA-512", "SCRAM-SHA-256" or "PLAIN"
+    const char *user;
+    const char *password;
+    uint32_t scram_max_iterations; // bound on the server's i= (0 = the sasl/ default)
+    bool tls;                      // the connections using it run TLS (the plaintext policy)
+    bool allow_plaintext;          // permit SCRAM/PLAIN without TLS (a WARN line per connect)
+    bool ignore_session_lifetime;  // never re-authenticate (tests: a client without KIP-368)
+};
+
+// net_sasl_new_config validates and copies |cfg|. Returns NULL with one line in |err| for an
+// unknown mechanism, credentials sasl/ refuses, or a plaintext transport without allow_plaintext.
+struct net_sasl *net_sasl_new_config(const struct net_sasl_config *cfg, char *err, size_t err_len);
+// net_sasl_new is net_sasl_new_config with .tls = true (the transport is then checked only when a
+// connection reaches AUTH) and allow_plaintext off.
 struct net_sasl *net_sasl_new(const char *mechanism, const char *user, const char *password,
                               uint32_t scram_max_iterations, char *err, size_t err_len);
 // net_sasl_auth returns the plug-in to put in net_conn_config.auth; valid until net_sasl_free.
 // One net_sasl may serve any number of connections at once.
 const struct net_auth *net_sasl_auth(struct net_sasl *s);
+
+// struct net_sasl_stats counts exchanges over all connections.
+struct net_sasl_stats {
+    uint64_t started;    // exchanges started (first authentications and re-authentications)
+    uint64_t completed;  // exchanges that succeeded
+    uint64_t failed;     // exchanges that failed
+    uint64_t reauths;    // successful re-authentications
+    uint64_t cache_hits; // SCRAM salted-password cache hits (PBKDF2 avoided)
+    uint64_t cache_misses;
+};
+void net_sasl_get_stats(const struct net_sasl *s, struct net_sasl_stats *out);
+
 // net_sasl_free wipes and frees; free every connection using it first. NULL is a no-op.
 void net_sasl_free(struct net_sasl *s);
 

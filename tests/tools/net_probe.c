@@ -15,6 +15,7 @@
 //   insecure              no certificate verification
 //   sasl=MECH user=NAME pass-env=VAR  authenticate with SASL (net/sasl.h); the password is in
 //                         environment variable VAR
+//   sasl-allow-plaintext  let SASL run without TLS (refused otherwise, before connecting)
 //   requests=N            send N Metadata requests (all topics, negotiated version) once READY,
 //                         pipelined; goal: N answers (default 1)
 //   spacing-ms=MS         send the requests one after another, MS apart, instead of at once
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
     struct net_conn_config cfg = {0};
     bool tls = false;
     const char *sasl_mech = NULL, *sasl_user = NULL, *sasl_pass = NULL;
+    bool sasl_plaintext = false;
     uint32_t lifetime = 20000;
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "insecure") == 0) {
             tls = true;
             tc.insecure_skip_verify = true;
+        } else if (strcmp(a, "sasl-allow-plaintext") == 0) {
+            sasl_plaintext = true;
         } else if (strcmp(a, "expect-fail") == 0) {
             p.expect_fail = true;
         } else if ((v = opt(a, "ca"))) {
@@ -223,8 +227,12 @@ int main(int argc, char **argv)
     struct net_sasl *sasl = NULL;
     if (sasl_mech != NULL) {
         char err[300];
-        sasl = net_sasl_new(sasl_mech, sasl_user ? sasl_user : "", sasl_pass ? sasl_pass : "", 0,
-                            err, sizeof err);
+        struct net_sasl_config sc = {.mechanism = sasl_mech,
+                                     .user = sasl_user ? sasl_user : "",
+                                     .password = sasl_pass ? sasl_pass : "",
+                                     .tls = tls,
+                                     .allow_plaintext = sasl_plaintext};
+        sasl = net_sasl_new_config(&sc, err, sizeof err);
         if (sasl == NULL) {
             printf("sasl-config-error %s\n", err);
             net_tls_ctx_free(ctx);

@@ -997,9 +997,9 @@ static void test_auth_failure_is_authn(void **state)
     assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
     assert_int_equal(e->w.last_fail.err, NET_ERR_AUTH);
     assert_true(net_conn_event_is_authn(&e->w.last_fail));
-    assert_string_equal(e->w.last_msg,
-                        "TEST-MECH authentication failed: Authentication failed: invalid "
-                        "credentials");
+    // "TEST-MECH authentication with broker 127.0.0.1:<port> failed: <reason>"
+    assert_non_null(strstr(e->w.last_msg, "TEST-MECH authentication with broker 127.0.0.1:"));
+    assert_non_null(strstr(e->w.last_msg, " failed: Authentication failed: invalid credentials"));
     assert_int_equal(a.stops, 1);
     assert_int_equal(e->log.n, 1); // the queued request was closed with the connection
     assert_int_equal(e->log.err[0], NET_ERR_CLOSED);
