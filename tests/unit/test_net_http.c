@@ -70,7 +70,7 @@ static void serve_conn(struct srv *s, int fd)
         char *end;
         while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
             ssize_t r = recv(fd, buf + have, sizeof buf - have, 0);
-            if (r <= 0 || s->stop) {
+            if (r <= 0 || __atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
                 return;
             }
             have += (size_t)r;
@@ -130,7 +130,7 @@ static void serve_conn(struct srv *s, int fd)
 static void *srv_main(void *arg)
 {
     struct srv *s = arg;
-    while (!s->stop) {
+    while (!__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
         struct pollfd pfd = {.fd = s->lfd, .events = POLLIN};
         if (poll(&pfd, 1, 50) <= 0) {
             continue;
@@ -167,7 +167,7 @@ static void srv_start(struct srv *s, const char *const *script, size_t n)
 
 static void srv_stop(struct srv *s)
 {
-    s->stop = true;
+    __atomic_store_n(&s->stop, true, __ATOMIC_SEQ_CST);
     shutdown(s->lfd, SHUT_RDWR);
     pthread_join(s->th, NULL);
     close(s->lfd);
