@@ -1,4 +1,5 @@
 // kesm.c: main(). Parses the subcommand and hands off; nothing of substance lives here.
+#include "esm/run.h"
 #include "esm/serve.h"
 
 #include <stdbool.h>
@@ -17,7 +18,8 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"run", "run one event source mapping from a JSON file (--config mapping.json)", false, NULL},
+    {"run", "run one event source mapping from a JSON file (--config mapping.json)", true,
+     esm_run_main},
     {"serve", "serve the event source mapping API and run the mappings it manages", true,
      esm_serve_main},
     {"version", "print the version", true, NULL},

@@ -1,0 +1,770 @@
+// instance.c: one running mapping: consumer -> pipeline -> transport (see instance.h).
+#include "esm/instance.h"
+
+#include "consumer/consumer.h"
+#include "invoke/credentials.h"
+#include "invoke/transport_net.h"
+#include "net/log.h"
+#include "net/sasl.h"
+#include "net/tls.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_MAX 65536
+#define DEFAULT_DRAIN_MS 30000u
+#define REVOKE_TIMEOUT_MS 60000u
+
+struct esm_instance {
+    struct net_reactor *r;
+    const struct esm_config *cfg;
+    struct esm_instance_cb cb;
+    struct esm_instance_opts opts;
+    char group[256];
+    char *bootstrap;
+    char *function_arn;
+    struct net_tls_ctx *tls;
+    struct net_sasl *sasl;
+    struct inv_creds creds;
+    struct inv_transport *transport;
+    struct esm_pipeline *pl;
+    struct cons *cons;
+    struct inv_record *recs; // conversion scratch
+    size_t cap_recs;
+    struct inv_header *hdrs;
+    size_t cap_hdrs;
+    struct net_timer *later; // report on_stopped from a clean stack
+    bool stopping;
+    bool stopped;
+    enum esm_reason reason;
+    char detail[512];
+};
+
+static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+// ---- secrets ------------------------------------------------------------------------------
+
+static void wipe_json(cJSON *j)
+{
+    for (cJSON *c = j; c; c = c->next) {
+        if (c->valuestring) {
+            explicit_bzero(c->valuestring, strlen(c->valuestring));
+        }
+        wipe_json(c->child);
+    }
+}
+
+// read_secret reads the file a file:// URI names (at most SECRET_MAX bytes). The caller wipes
+// and frees the result.
+static char *read_secret(const char *uri, const char *what, size_t *out_len, char *err, size_t cap)
+{
+    if (strncmp(uri, "file://", 7) != 0 || uri[7] != '/') {
+        fail(err, cap,
+             "%s: URI '%s' is not a file:///absolute/path (kesm reads secrets from files; "
+             "Secrets Manager ARNs are not fetched)",
+             what, uri);
+        return NULL;
+    }
+    const char *path = uri + 7;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(err, cap, "%s: cannot open %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = inv_xmalloc(SECRET_MAX + 1);
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, SECRET_MAX + 1 - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+        if (len > SECRET_MAX) {
+            break;
+        }
+    }
+    close(fd);
+    if (len > SECRET_MAX) {
+        explicit_bzero(buf, SECRET_MAX + 1);
+        free(buf);
+        fail(err, cap, "%s: %s is larger than %d bytes", what, path, SECRET_MAX);
+        return NULL;
+    }
+    buf[len] = 0;
+    *out_len = len;
+    return buf;
+}
+
+static void free_secret(char *s, size_t len)
+{
+    if (s) {
+        explicit_bzero(s, len);
+        free(s);
+    }
+}
+
+// secret_json parses a secret file as JSON (an object). Caller: wipe_json + cJSON_Delete.
+static cJSON *secret_json(const char *uri, const char *what, char *err, size_t cap)
+{
+    size_t len = 0;
+    char *text = read_secret(uri, what, &len, err, cap);
+    if (!text) {
+        return NULL;
+    }
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free_secret(text, len);
+    if (!cJSON_IsObject(j)) {
+        if (j) {
+            wipe_json(j);
+            cJSON_Delete(j);
+        }
+        fail(err, cap, "%s: %s is not a JSON object", what, uri + 7);
+        return NULL;
+    }
+    return j;
+}
+
+static const char *secret_member(const cJSON *j, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+// write_private writes |text| to |dir|/|name| with mode 0600.
+static int write_private(const char *dir, const char *name, const char *text, char *path,
+                         size_t path_cap)
+{
+    snprintf(path, path_cap, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return -1;
+    }
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return close(fd);
+}
+
+static const struct esm_sac *find_sac(const struct esm_config *cfg, enum esm_sac_type t)
+{
+    for (size_t i = 0; i < cfg->num_sacs; i++) {
+        if (cfg->sacs[i].type == t) {
+            return &cfg->sacs[i];
+        }
+    }
+    return NULL;
+}
+
+static bool wants_tls(const struct esm_config *cfg)
+{
+    if (cfg->kesm.tls >= 0) {
+        return cfg->kesm.tls == 1;
+    }
+    return find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE) ||
+           find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH) ||
+           ((find_sac(cfg, ESM_SAC_BASIC_AUTH) || find_sac(cfg, ESM_SAC_SASL_SCRAM_256_AUTH) ||
+             find_sac(cfg, ESM_SAC_SASL_SCRAM_512_AUTH)) &&
+            !cfg->kesm.sasl_allow_plaintext);
+}
+
+// build_tls makes the TLS context from the CA and client-certificate secrets. PEM text from a
+// JSON secret goes through a private temporary directory removed right after loading.
+static int build_tls(struct esm_instance *in, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    struct net_tls_config tc = {.insecure_skip_verify = cfg->kesm.tls_insecure_skip_verify};
+    char dir[] = "/tmp/kesm-tls-XXXXXX", ca[64], cert[64], key[64];
+    bool have_dir = false;
+    cJSON *ca_j = NULL, *cl_j = NULL;
+    int rc = -1;
+    const struct esm_sac *s = find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE);
+    const struct esm_sac *c = find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH);
+    if ((s || c) && !mkdtemp(dir)) {
+        fail(err, cap, "TLS: cannot create a temporary directory: %s", strerror(errno));
+        goto out;
+    }
+    have_dir = s || c;
+    if (s) {
+        size_t len = 0;
+        char *text = read_secret(s->uri, "SERVER_ROOT_CA_CERTIFICATE", &len, err, cap);
+        if (!text) {
+            goto out;
+        }
+        bool pem = strncmp(text, "-----BEGIN", 10) == 0;
+        free_secret(text, len);
+        if (pem) {
+            tc.ca_file = s->uri + 7;
+        } else {
+            ca_j = secret_json(s->uri, "SERVER_ROOT_CA_CERTIFICATE", err, cap);
+            const char *pemtext = ca_j ? secret_member(ca_j, "certificate") : NULL;
+            if (!pemtext) {
+                if (ca_j) {
+                    fail(err, cap, "SERVER_ROOT_CA_CERTIFICATE: %s has no \"certificate\"",
+                         s->uri + 7);
+                }
+                goto out;
+            }
+            if (write_private(dir, "ca.pem", pemtext, ca, sizeof ca) != 0) {
+                fail(err, cap, "TLS: cannot write a temporary CA file");
+                goto out;
+            }
+            tc.ca_file = ca;
+        }
+    }
+    if (c) {
+        cl_j = secret_json(c->uri, "CLIENT_CERTIFICATE_TLS_AUTH", err, cap);
+        if (!cl_j) {
+            goto out;
+        }
+        const char *crt = secret_member(cl_j, "certificate");
+        const char *pk = secret_member(cl_j, "privateKey");
+        if (!crt || !pk) {
+            fail(err, cap,
+                 "CLIENT_CERTIFICATE_TLS_AUTH: %s needs \"certificate\" and \"privateKey\"",
+                 c->uri + 7);
+            goto out;
+        }
+        if (write_private(dir, "cert.pem", crt, cert, sizeof cert) != 0 ||
+            write_private(dir, "key.pem", pk, key, sizeof key) != 0) {
+            fail(err, cap, "TLS: cannot write temporary certificate files");
+            goto out;
+        }
+        tc.cert_file = cert;
+        tc.key_file = key;
+        tc.key_password = secret_member(cl_j, "privateKeyPassword");
+    }
+    char terr[256];
+    in->tls = net_tls_ctx_new(&tc, terr, sizeof terr);
+    if (!in->tls) {
+        fail(err, cap, "TLS: %s", terr);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (have_dir) {
+        static const char *const names[] = {"ca.pem", "cert.pem", "key.pem"};
+        for (size_t i = 0; i < 3; i++) {
+            char p[64];
+            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+            unlink(p);
+        }
+        rmdir(dir);
+    }
+    if (ca_j) {
+        wipe_json(ca_j);
+        cJSON_Delete(ca_j);
+    }
+    if (cl_j) {
+        wipe_json(cl_j);
+        cJSON_Delete(cl_j);
+    }
+    return rc;
+}
+
+static int build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    static const struct {
+        enum esm_sac_type t;
+        const char *mech;
+    } mechs[] = {{ESM_SAC_SASL_SCRAM_512_AUTH, "SCRAM-SHA-512"},
+                 {ESM_SAC_SASL_SCRAM_256_AUTH, "SCRAM-SHA-256"},
+                 {ESM_SAC_BASIC_AUTH, "PLAIN"}};
+    for (size_t i = 0; i < 3; i++) {
+        const struct esm_sac *s = find_sac(cfg, mechs[i].t);
+        if (!s) {
+            continue;
+        }
+        cJSON *j = secret_json(s->uri, esm_sac_type_name(mechs[i].t), err, cap);
+        if (!j) {
+            return -1;
+        }
+        const char *user = secret_member(j, "username"), *pw = secret_member(j, "password");
+        int rc = 0;
+        if (!user || !pw) {
+            rc = fail(err, cap, "%s: %s needs \"username\" and \"password\"",
+                      esm_sac_type_name(mechs[i].t), s->uri + 7);
+        } else {
+            struct net_sasl_config sc = {.mechanism = mechs[i].mech,
+                                         .user = user,
+                                         .password = pw,
+                                         .tls = tls,
+                                         .allow_plaintext = cfg->kesm.sasl_allow_plaintext};
+            char serr[256];
+            in->sasl = net_sasl_new_config(&sc, serr, sizeof serr);
+            if (!in->sasl) {
+                rc = fail(err, cap, "%s", serr);
+            }
+        }
+        wipe_json(j);
+        cJSON_Delete(j);
+        return rc;
+    }
+    return 0;
+}
+
+// ---- transport ----------------------------------------------------------------------------
+
+static int build_transport(struct esm_instance *in, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    const struct esm_kesm *k = &cfg->kesm;
+    struct inv_err ie;
+    struct inv_net_opts no = {.timeout_ms = k->invoke_timeout_ms,
+                              .report_batch_item_failures = cfg->report_batch_item_failures};
+    int rc = -1;
+    switch (k->transport) {
+    case ESM_TRANSPORT_STDOUT:
+        in->transport = inv_stdout_new(1);
+        rc = 0;
+        break;
+    case ESM_TRANSPORT_EXEC: {
+        struct inv_exec_cfg ec = {.argv = k->command,
+                                  .timeout_ms = k->invoke_timeout_ms,
+                                  .report_batch_item_failures = cfg->report_batch_item_failures};
+        rc = inv_exec_new(&in->transport, &ec, &ie);
+        break;
+    }
+    case ESM_TRANSPORT_HTTP: {
+        struct inv_http_cfg hc = {.url = k->url, .opts = no};
+        rc = inv_http_new(&in->transport, in->r, &hc, &ie);
+        break;
+    }
+    case ESM_TRANSPORT_LAMBDA: {
+        inv_creds_init(&in->creds);
+        if (inv_creds_load(&in->creds, NULL, &ie) != 0) {
+            return fail(err, cap, "AWS credentials: %s", ie.msg);
+        }
+        struct inv_lambda_cfg lc = {.function = cfg->fn.arn,
+                                    .region = k->region,
+                                    .endpoint = k->url,
+                                    .creds = &in->creds,
+                                    .opts = no};
+        rc = inv_lambda_new(&in->transport, in->r, &lc, &ie);
+        break;
+    }
+    }
+    if (rc != 0) {
+        return fail(err, cap, "transport %s: %s", esm_transport_name(k->transport), ie.msg);
+    }
+    return 0;
+}
+
+// ---- consumer glue ------------------------------------------------------------------------
+
+static enum inv_ts_type ts_type(enum kp_ts_type t)
+{
+    switch (t) {
+    case KP_TS_CREATE:
+        return INV_TS_CREATE_TIME;
+    case KP_TS_LOG_APPEND:
+        return INV_TS_LOG_APPEND_TIME;
+    case KP_TS_NONE:
+        return INV_TS_NO_TIMESTAMP_TYPE;
+    }
+    return INV_TS_CREATE_TIME;
+}
+
+static struct inv_bytes bytes(const uint8_t *p, size_t len, bool null)
+{
+    return null ? inv_bytes_null() : inv_bytes_of(p, len);
+}
+
+static void on_records(struct cons *c, const struct cons_record_batch *b, void *ctx)
+{
+    struct esm_instance *in = ctx;
+    (void)c;
+    if (b->num_records == 0 || in->stopping) {
+        return;
+    }
+    if (b->num_records > in->cap_recs) {
+        in->cap_recs = b->num_records;
+        in->recs = inv_xrealloc(in->recs, in->cap_recs * sizeof *in->recs);
+    }
+    size_t nh = 0;
+    for (size_t i = 0; i < b->num_records; i++) {
+        nh += b->records[i].num_headers;
+    }
+    if (nh > in->cap_hdrs) {
+        in->cap_hdrs = nh;
+        in->hdrs = inv_xrealloc(in->hdrs, in->cap_hdrs * sizeof *in->hdrs);
+    }
+    size_t topic_len = strlen(b->topic), h = 0;
+    for (size_t i = 0; i < b->num_records; i++) {
+        const struct cons_record *cr = &b->records[i];
+        struct inv_record *r = &in->recs[i];
+        *r = (struct inv_record){b->topic,
+                                 topic_len,
+                                 b->partition,
+                                 cr->offset,
+                                 cr->timestamp,
+                                 ts_type(cr->ts_type),
+                                 bytes(cr->key, cr->key_len, cr->key_null),
+                                 bytes(cr->value, cr->value_len, cr->value_null),
+                                 in->hdrs + h,
+                                 0};
+        struct cons_record_header_iter it;
+        struct kp_header kh;
+        cons_record_headers(cr, &it);
+        while (h < nh && cons_record_next_header(&it, &kh)) {
+            in->hdrs[h++] = (struct inv_header){(const char *)kh.key.p, kh.key.len,
+                                                bytes(kh.value.p, kh.value.len, kh.value_null)};
+            r->num_headers++;
+        }
+    }
+    esm_pipeline_add(in->pl, in->recs, b->num_records);
+}
+
+static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, void *ctx)
+{
+    (void)c;
+    (void)tps;
+    (void)ctx;
+    kesm_log(KESM_LOG_INFO, "esm", "assigned %zu partition(s)", n);
+}
+
+static void revoke_done(void *ctx)
+{
+    struct esm_instance *in = ctx;
+    if (in->cons) {
+        cons_revoke_done(in->cons);
+    }
+}
+
+static void on_revoking(struct cons *c, const struct cons_tp *tps, size_t n, void *ctx)
+{
+    struct esm_instance *in = ctx;
+    (void)c;
+    struct esm_tp *e = inv_xcalloc(n ? n : 1, sizeof *e);
+    for (size_t i = 0; i < n; i++) {
+        e[i].topic = tps[i].topic;
+        e[i].partition = tps[i].partition;
+    }
+    kesm_log(KESM_LOG_INFO, "esm", "revoking %zu partition(s)", n);
+    esm_pipeline_revoke(in->pl, e, n, REVOKE_TIMEOUT_MS, revoke_done, in);
+    free(e);
+}
+
+static void stop_with(struct esm_instance *in, enum esm_reason reason, const char *detail);
+
+static void on_cons_error(struct cons *c, enum cons_error_class cls, const char *msg, void *ctx)
+{
+    struct esm_instance *in = ctx;
+    (void)c;
+    if (cls == CONS_ERR_TRANSIENT) {
+        kesm_log(KESM_LOG_WARN, "esm", "consumer: %s", msg);
+        if (in->cb.on_result) {
+            in->cb.on_result(in->cb.ctx, "PROBLEM: Connection error. Please check your event "
+                                         "source connection configuration.");
+        }
+        return;
+    }
+    enum esm_reason r = ESM_REASON_ESM_CONFIG_NOT_VALID;
+    if (cls == CONS_ERR_AUTHN) {
+        r = ESM_REASON_EVENT_SOURCE_AUTHN_ERROR;
+    } else if (cls == CONS_ERR_AUTHZ) {
+        r = ESM_REASON_EVENT_SOURCE_AUTHZ_ERROR;
+    }
+    kesm_log(KESM_LOG_ERROR, "esm", "consumer stopped (%s): %s", cons_error_class_name(cls), msg);
+    stop_with(in, r, msg);
+}
+
+static int src_ack(void *ctx, const char *topic, int32_t partition, int64_t next)
+{
+    struct esm_instance *in = ctx;
+    return in->cons ? cons_ack(in->cons, topic, partition, next) : -1;
+}
+
+static int src_pause(void *ctx, const char *topic, int32_t partition)
+{
+    struct esm_instance *in = ctx;
+    return in->cons ? cons_pause(in->cons, topic, partition) : -1;
+}
+
+static int src_resume(void *ctx, const char *topic, int32_t partition)
+{
+    struct esm_instance *in = ctx;
+    return in->cons ? cons_resume(in->cons, topic, partition) : -1;
+}
+
+static void pl_result(void *ctx, const char *result)
+{
+    struct esm_instance *in = ctx;
+    if (in->cb.on_result) {
+        in->cb.on_result(in->cb.ctx, result);
+    }
+}
+
+static void pl_fatal(void *ctx, const char *detail)
+{
+    stop_with(ctx, ESM_REASON_FUNCTION_CONFIG_NOT_VALID, detail);
+}
+
+// ---- stopping -----------------------------------------------------------------------------
+
+static void report_stopped(void *ctx)
+{
+    struct esm_instance *in = ctx;
+    if (in->stopped) {
+        return;
+    }
+    in->stopped = true;
+    if (in->cb.on_stopped) {
+        in->cb.on_stopped(in->cb.ctx, in->reason, in->detail);
+    }
+}
+
+static void cons_closed(struct cons *c, void *ctx)
+{
+    (void)c;
+    report_stopped(ctx);
+}
+
+static void drained(void *ctx)
+{
+    struct esm_instance *in = ctx;
+    if (in->cons) {
+        cons_close(in->cons, cons_closed, in);
+    } else {
+        net_timer_arm(in->later, 0);
+    }
+}
+
+static void stop_with(struct esm_instance *in, enum esm_reason reason, const char *detail)
+{
+    if (in->stopping) {
+        return;
+    }
+    in->stopping = true;
+    in->reason = reason;
+    snprintf(in->detail, sizeof in->detail, "%s", detail ? detail : "");
+    esm_pipeline_drain(in->pl, in->opts.drain_timeout_ms, drained, in);
+}
+
+void esm_instance_stop(struct esm_instance *in)
+{
+    stop_with(in, ESM_REASON_USER_INITIATED, "");
+}
+
+// ---- public -------------------------------------------------------------------------------
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; s && *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3u;
+    }
+    return h * 0x100000001b3u;
+}
+
+void esm_default_group_id(const struct esm_config *cfg, char *out, size_t cap)
+{
+    uint64_t a = 0xcbf29ce484222325u, b = 0x84222325cbf29ce4u;
+    const char *parts[] = {"kesm-run", cfg->fn.arn, cfg->topic};
+    for (size_t i = 0; i < 3; i++) {
+        a = fnv1a(a, parts[i]);
+        b = fnv1a(b ^ a, parts[i]);
+    }
+    for (size_t i = 0; i < cfg->num_bootstrap; i++) {
+        a = fnv1a(a, cfg->bootstrap[i]);
+        b = fnv1a(b ^ a, cfg->bootstrap[i]);
+    }
+    snprintf(out, cap, "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-%04" PRIx32 "-%012" PRIx64,
+             (uint32_t)(a >> 32), (uint32_t)(a >> 16) & 0xffff, (uint32_t)a & 0xfff,
+             (uint32_t)(0x8000 | ((b >> 48) & 0x3fff)), b & 0xffffffffffffu);
+}
+
+static char *join_bootstrap(const struct esm_config *cfg)
+{
+    struct inv_buf b;
+    inv_buf_init(&b);
+    for (size_t i = 0; i < cfg->num_bootstrap; i++) {
+        if (i) {
+            inv_buf_addc(&b, ',');
+        }
+        inv_buf_adds(&b, cfg->bootstrap[i]);
+    }
+    size_t len;
+    return inv_buf_steal(&b, &len);
+}
+
+static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    struct esm_pipeline_cfg pc;
+    esm_pipeline_cfg_defaults(&pc);
+    pc.reactor = in->r;
+    pc.transport = in->transport;
+    pc.batch.batch_size = cfg->batch_size;
+    pc.batch.window_ms = cfg->batching_window_ms;
+    pc.batch.event.source = INV_EVENT_SELF_MANAGED;
+    pc.batch.event.bootstrap_servers = in->bootstrap;
+    pc.max_retry_attempts = cfg->max_retry_attempts;
+    pc.max_record_age_s = cfg->max_record_age_s;
+    pc.bisect_on_error = cfg->bisect_on_error;
+    pc.function_arn = cfg->fn.arn;
+    if (cfg->dest_kind == ESM_DEST_DIR) {
+        pc.dest_dir = cfg->destination + 7;
+    } else if (cfg->dest_kind == ESM_DEST_ARN) {
+        pc.dest_other = true;
+        kesm_log(KESM_LOG_WARN, "esm",
+                 "on-failure destination %s is stored but not delivered by kesm: records that "
+                 "exhaust their retries are logged and dropped",
+                 cfg->destination);
+    }
+    pc.source = (struct esm_source){src_ack, src_pause, src_resume, in};
+    pc.on_result = pl_result;
+    pc.on_fatal = pl_fatal;
+    pc.cb_ctx = in;
+    char perr[256];
+    if (esm_pipeline_new(&in->pl, &pc, perr, sizeof perr) != 0) {
+        return fail(err, cap, "%s", perr);
+    }
+    return 0;
+}
+
+static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    const char *topics[1] = {cfg->topic};
+    struct cons_config cc = {.bootstrap = in->bootstrap,
+                             .group_id =
+                                 cfg->consumer_group_id ? cfg->consumer_group_id : in->group,
+                             .topics = topics,
+                             .num_topics = 1,
+                             .tls = tls ? in->tls : NULL,
+                             .auth = in->sasl ? net_sasl_auth(in->sasl) : NULL};
+    switch (cfg->starting_position) {
+    case ESM_START_TRIM_HORIZON:
+        cc.start = CONS_START_TRIM_HORIZON;
+        break;
+    case ESM_START_LATEST:
+        cc.start = CONS_START_LATEST;
+        break;
+    case ESM_START_AT_TIMESTAMP:
+        cc.start = CONS_START_AT_TIMESTAMP;
+        cc.start_timestamp_ms = (int64_t)(cfg->starting_position_timestamp * 1000.0);
+        break;
+    }
+    struct cons_callbacks cb = {.on_records = on_records,
+                                .on_assigned = on_assigned,
+                                .on_revoking = on_revoking,
+                                .on_error = on_cons_error,
+                                .ctx = in};
+    char cerr[256];
+    in->cons = cons_new(in->r, &cc, &cb, cerr, sizeof cerr);
+    if (!in->cons) {
+        return fail(err, cap, "consumer: %s", cerr);
+    }
+    return 0;
+}
+
+int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const struct esm_config *cfg,
+                     const struct esm_instance_opts *opts, const struct esm_instance_cb *cb,
+                     char *err, size_t err_cap)
+{
+    *out = NULL;
+    if (cfg->dest_kind == ESM_DEST_KAFKA) {
+        return fail(err, err_cap,
+                    "DestinationConfig.OnFailure.Destination %s: kafka:// destinations are not "
+                    "supported by this build (use file:///dir)",
+                    cfg->destination);
+    }
+    struct esm_instance *in = inv_xcalloc(1, sizeof *in);
+    in->r = r;
+    in->cfg = cfg;
+    if (cb) {
+        in->cb = *cb;
+    }
+    if (opts) {
+        in->opts = *opts;
+    }
+    if (!in->opts.drain_timeout_ms) {
+        in->opts.drain_timeout_ms = DEFAULT_DRAIN_MS;
+    }
+    if (in->opts.group_id) {
+        snprintf(in->group, sizeof in->group, "%s", in->opts.group_id);
+    } else {
+        esm_default_group_id(cfg, in->group, sizeof in->group);
+    }
+    in->bootstrap = join_bootstrap(cfg);
+    in->later = net_timer_new(r, report_stopped, in);
+    bool tls = wants_tls(cfg);
+    if ((tls && build_tls(in, err, err_cap) != 0) || build_sasl(in, tls, err, err_cap) != 0 ||
+        build_transport(in, err, err_cap) != 0 || build_pipeline(in, err, err_cap) != 0 ||
+        build_consumer(in, tls, err, err_cap) != 0) {
+        esm_instance_free(in);
+        return -1;
+    }
+    kesm_log(KESM_LOG_INFO, "esm",
+             "running: topic %s, group %s, bootstrap %s, transport %s, %s, batch size %" PRIu32
+             ", window %" PRIu32 " ms",
+             cfg->topic, cfg->consumer_group_id ? cfg->consumer_group_id : in->group, in->bootstrap,
+             esm_transport_name(cfg->kesm.transport),
+             tls ? (in->sasl ? "TLS+SASL" : "TLS") : (in->sasl ? "SASL (plaintext)" : "plaintext"),
+             cfg->batch_size, cfg->batching_window_ms);
+    *out = in;
+    return 0;
+}
+
+void esm_instance_status(struct esm_instance *in, struct esm_instance_status *out)
+{
+    memset(out, 0, sizeof *out);
+    esm_pipeline_stats(in->pl, &out->pipeline);
+    out->last_result = esm_pipeline_last_result(in->pl);
+    out->lag = -1;
+    if (!in->cons) {
+        return;
+    }
+    struct cons_partition_stats ps[256];
+    size_t n = cons_stats(in->cons, ps, 256);
+    out->partitions = n;
+    for (size_t i = 0; i < n && i < 256; i++) {
+        if (ps[i].lag >= 0) {
+            out->lag = (out->lag < 0 ? 0 : out->lag) + ps[i].lag;
+        }
+    }
+}
+
+void esm_instance_free(struct esm_instance *in)
+{
+    if (!in) {
+        return;
+    }
+    cons_free(in->cons);
+    in->cons = NULL;
+    esm_pipeline_free(in->pl);
+    inv_transport_free(in->transport);
+    net_sasl_free(in->sasl);
+    net_tls_ctx_free(in->tls);
+    inv_creds_cleanup(&in->creds);
+    net_timer_free(in->later);
+    free(in->recs);
+    free(in->hdrs);
+    free(in->bootstrap);
+    free(in);
+}

@@ -1,0 +1,69 @@
+// instance.h: one running event source mapping: its consumer, transport and pipeline on a
+// reactor, built from a validated struct esm_config. `kesm run` drives one; a runner for
+// `kesm serve` can drive one per mapping.
+//
+// esm_instance_new reads the secrets the SourceAccessConfigurations URIs name (file:// paths to
+// Secrets Manager shaped JSON: {"username","password"}, {"certificate","privateKey",
+// "privateKeyPassword"}, {"certificate"}; a SERVER_ROOT_CA_CERTIFICATE file may also be plain
+// PEM), builds TLS and SASL, the transport (Kesm.Transport), the pipeline and the consumer, and
+// starts consuming. Secrets never reach logs; buffers that held them are wiped.
+//
+// Stopping: esm_instance_stop stops fetching, lets in-flight invocations finish (bounded), commits
+// what succeeded, leaves the group, then reports on_stopped(ESM_REASON_USER_INITIATED). A
+// problem that stops the mapping by itself (authentication, authorization, a function that
+// cannot be invoked) goes through the same path and reports its reason instead.
+#ifndef ESM_INSTANCE_H
+#define ESM_INSTANCE_H
+
+#include "esm/config.h"
+#include "esm/mapping.h"
+#include "esm/pipeline.h"
+#include "net/reactor.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct esm_instance;
+
+struct esm_instance_cb {
+    // on_result: LastProcessingResult changed.
+    void (*on_result)(void *ctx, const char *result);
+    // on_stopped: the instance stopped (after esm_instance_stop, or by itself with a reason).
+    // Free the instance afterwards, outside this callback's stack if convenient.
+    void (*on_stopped)(void *ctx, enum esm_reason reason, const char *detail);
+    void *ctx;
+};
+
+struct esm_instance_opts {
+    const char *group_id;      // used when the config names no ConsumerGroupId (the UUID)
+    uint32_t drain_timeout_ms; // how long in-flight invocations may finish on stop [30000]
+};
+
+// esm_instance_new builds and starts; 0, or -1 with one line in |err| (a configuration or
+// secret problem: nothing was started).
+int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const struct esm_config *cfg,
+                     const struct esm_instance_opts *opts, const struct esm_instance_cb *cb,
+                     char *err, size_t err_cap);
+
+// esm_instance_stop starts a graceful stop (see the file comment); calling it again is a no-op.
+void esm_instance_stop(struct esm_instance *in);
+
+// struct esm_instance_status: for a status line.
+struct esm_instance_status {
+    struct esm_pipeline_stats pipeline;
+    int64_t lag; // sum over assigned partitions of high watermark - position (-1 unknown)
+    size_t partitions;
+    const char *last_result;
+};
+void esm_instance_status(struct esm_instance *in, struct esm_instance_status *out);
+
+// esm_instance_free frees at once (no commit). NULL is a no-op.
+void esm_instance_free(struct esm_instance *in);
+
+// esm_default_group_id writes a stable UUID-shaped group id derived from the function, topic and
+// bootstrap servers into |out| (>= 37 bytes): `kesm run` has no mapping UUID, and restarting it
+// must resume from the same group's commits.
+void esm_default_group_id(const struct esm_config *cfg, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,249 @@
+// run.c: `kesm run --config mapping.json`: one event source mapping in the foreground.
+//
+// The file is a CreateEventSourceMapping request (plus the "Kesm" extension member). It is
+// validated before anything connects; an invalid file exits 2 with ESM_CONFIG_NOT_VALID and the
+// same message `kesm serve` returns. SIGINT/SIGTERM stop gracefully (stop fetching, let in-flight
+// invocations finish within --drain-timeout, commit, leave the group, exit 0); a second signal
+// exits at once with 128 + the signal number. A mapping that stops by itself (authentication,
+// authorization, a function that cannot be invoked) exits 1 after the same graceful steps.
+// On a terminal, one live status line on stderr (off with --no-status or when not a TTY).
+#include "esm/run.h"
+
+#include "esm/config.h"
+#include "esm/instance.h"
+#include "net/log.h"
+#include "net/reactor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONFIG_MAX (1024 * 1024)
+
+struct run {
+    struct net_reactor *r;
+    struct esm_instance *in;
+    struct net_timer *status_timer;
+    bool status;
+    bool status_shown;
+    int signals;
+    int exit_code;
+    uint64_t last_ok;
+    uint64_t last_ms;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: kesm run --config mapping.json [--no-status] [--drain-timeout SECONDS]\n"
+               "  mapping.json: a CreateEventSourceMapping request plus the \"Kesm\" member\n"
+               "  (see README.md, Configuration)\n");
+}
+
+static char *read_file(const char *path, size_t *out_len, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, cap, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(CONFIG_MAX + 1);
+    size_t len = buf ? fread(buf, 1, CONFIG_MAX + 1, f) : 0;
+    bool bad = !buf || ferror(f) || len > CONFIG_MAX;
+    fclose(f);
+    if (bad) {
+        snprintf(err, cap, "cannot read %s (or it is larger than %d bytes)", path, CONFIG_MAX);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = 0;
+    *out_len = len;
+    return buf;
+}
+
+static void clear_status(struct run *rn)
+{
+    if (rn->status_shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        rn->status_shown = false;
+    }
+}
+
+static void on_status(void *ctx)
+{
+    struct run *rn = ctx;
+    if (!rn->in) {
+        return;
+    }
+    struct esm_instance_status st;
+    esm_instance_status(rn->in, &st);
+    uint64_t now = net_reactor_now_ms(rn->r);
+    uint64_t ok = st.pipeline.records_ok + st.pipeline.records_disposed;
+    double rate =
+        now > rn->last_ms ? (double)(ok - rn->last_ok) * 1000.0 / (double)(now - rn->last_ms) : 0.0;
+    rn->last_ok = ok;
+    rn->last_ms = now;
+    char lag[32];
+    if (st.lag >= 0) {
+        snprintf(lag, sizeof lag, "%" PRId64, st.lag);
+    } else {
+        snprintf(lag, sizeof lag, "?");
+    }
+    fprintf(stderr,
+            "\r\033[Kkesm: %.0f rec/s  lag %s  partitions %zu  invocations %" PRIu64
+            "  errors %" PRIu64 "  done %" PRIu64 "  %.60s",
+            rate, lag, st.partitions, st.pipeline.invocations,
+            st.pipeline.function_errors + st.pipeline.retryable_errors, ok, st.last_result);
+    fflush(stderr);
+    rn->status_shown = true;
+    net_timer_arm(rn->status_timer, 1000);
+}
+
+static void status_log_sink(enum kesm_log_level level, const char *line, void *ctx)
+{
+    struct run *rn = ctx;
+    (void)level;
+    clear_status(rn);
+    fprintf(stderr, "%s\n", line);
+}
+
+static void on_result(void *ctx, const char *result)
+{
+    (void)ctx;
+    kesm_log(KESM_LOG_INFO, "esm", "LastProcessingResult: %s", result);
+}
+
+static void on_stopped(void *ctx, enum esm_reason reason, const char *detail)
+{
+    struct run *rn = ctx;
+    if (reason != ESM_REASON_USER_INITIATED) {
+        kesm_log(KESM_LOG_ERROR, "esm", "stopped: %s: %s", esm_reason_name(reason), detail);
+        rn->exit_code = 1;
+    } else {
+        kesm_log(KESM_LOG_INFO, "esm", "stopped: offsets committed, group left");
+    }
+    net_reactor_stop(rn->r);
+}
+
+static void on_signal(int signo, void *ctx)
+{
+    struct run *rn = ctx;
+    if (++rn->signals > 1) {
+        clear_status(rn);
+        kesm_log(KESM_LOG_WARN, "esm", "second signal %d: exiting at once", signo);
+        _exit(128 + signo);
+    }
+    kesm_log(KESM_LOG_INFO, "esm",
+             "signal %d: stopping (in-flight invocations finish, offsets are committed; a "
+             "second signal exits at once)",
+             signo);
+    esm_instance_stop(rn->in);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
+{
+    struct run rn = {.exit_code = 0};
+    rn.r = net_reactor_new(NULL);
+    if (!rn.r) {
+        return 1;
+    }
+    struct net_signal *si = net_signal_new(rn.r, SIGINT, on_signal, &rn);
+    struct net_signal *st = net_signal_new(rn.r, SIGTERM, on_signal, &rn);
+    struct esm_instance_opts opts = {.drain_timeout_ms = drain_ms};
+    struct esm_instance_cb cb = {on_result, on_stopped, &rn};
+    char err[1024];
+    if (esm_instance_new(&rn.in, rn.r, cfg, &opts, &cb, err, sizeof err) != 0) {
+        fprintf(stderr, "kesm run: %s\n", err);
+        rn.exit_code = 2;
+        goto out;
+    }
+    rn.status = status && isatty(2);
+    if (rn.status) {
+        kesm_log_set_sink(status_log_sink, &rn);
+        rn.status_timer = net_timer_new(rn.r, on_status, &rn);
+        rn.last_ms = net_reactor_now_ms(rn.r);
+        net_timer_arm(rn.status_timer, 1000);
+    }
+    net_reactor_run(rn.r);
+    clear_status(&rn);
+    if (rn.status) {
+        kesm_log_set_sink(NULL, NULL);
+    }
+out:
+    esm_instance_free(rn.in);
+    net_timer_free(rn.status_timer);
+    net_signal_free(si);
+    net_signal_free(st);
+    net_reactor_free(rn.r);
+    return rn.exit_code;
+}
+
+int esm_run_main(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool status = true;
+    uint32_t drain_ms = 30000;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            path = argv[++i];
+        } else if (!strcmp(argv[i], "--no-status")) {
+            status = false;
+        } else if (!strcmp(argv[i], "--drain-timeout") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 840) {
+                fprintf(stderr, "kesm run: --drain-timeout must be 1..840 seconds\n");
+                return 2;
+            }
+            drain_ms = (uint32_t)v * 1000u;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "kesm run: unexpected argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return 2;
+    }
+    char err[256];
+    size_t len = 0;
+    char *text = read_file(path, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "kesm run: %s\n", err);
+        return 2;
+    }
+    struct esm_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    struct esm_parse_opts po = {.now = now_s()};
+    struct esm_cfg_err cerr;
+    bool ok = esm_config_parse_text(&cfg, text, len, &po, &cerr);
+    free(text);
+    if (!ok) {
+        fprintf(stderr, "kesm run: ESM_CONFIG_NOT_VALID: %s\n", cerr.message);
+        return 2;
+    }
+    if (!cfg.enabled) {
+        fprintf(stderr, "kesm run: Enabled is false in %s: nothing to run\n", path);
+        esm_config_cleanup(&cfg);
+        return 0;
+    }
+    int rc = run_loaded(&cfg, status, drain_ms);
+    esm_config_cleanup(&cfg);
+    return rc;
+}
