@@ -81,6 +81,18 @@ struct hreq {
     struct hconn *conn;
 };
 
+// done_item: a finished request waiting for its callback (delivered from the reactor by
+// on_deliver, so no callback ever runs inside the client's own bookkeeping).
+struct done_item {
+    struct done_item *next;
+    net_http_done_fn *done;
+    void *ctx;
+    uint64_t id;
+    struct net_http_response resp;
+    struct net_http_parser parser; // owns the head and body resp points into
+    char *error;                   // owns resp.error
+};
+
 struct net_http {
     struct net_reactor *reactor;
     struct net_http_config cfg;
@@ -88,6 +100,10 @@ struct net_http {
     struct hreq *reqs;
     uint64_t next_id;
     struct net_timer *kick;
+    struct net_timer *deliver;
+    struct done_item *done_head, *done_tail;
+    bool delivering;     // inside on_deliver
+    bool free_requested; // net_http_free was called from a callback
     struct net_http_stats stats;
 };
 
@@ -147,20 +163,31 @@ static void req_free(struct hreq *q)
     free(q);
 }
 
-// finish delivers |resp| for |q| (already detached from its connection) and frees it.
-static void finish(struct hreq *q, struct net_http_response *resp)
+// finish queues |resp| for |q| (already detached from its connection) and frees |q|. |parser|,
+// when not NULL, is moved into the queue (resp points into it).
+static void finish_parsed(struct hreq *q, struct net_http_response *resp,
+                          struct net_http_parser *parser)
 {
+    struct net_http *h = q->h;
     req_unlink(q);
     net_timer_cancel(q->timer);
-    resp->request_sent = q->sent;
-    resp->reused = q->reused;
-    if (resp->error == NULL) {
-        resp->error = "";
+    struct done_item *d = net_xcalloc(1, sizeof *d);
+    d->done = q->done;
+    d->ctx = q->ctx;
+    d->id = q->id;
+    d->resp = *resp;
+    d->resp.request_sent = q->sent;
+    d->resp.reused = q->reused;
+    d->error = net_xstrdup(resp->error ? resp->error : "");
+    d->resp.error = d->error;
+    if (parser != NULL) {
+        d->parser = *parser; // a move: the heap buffers go with it
+        memset(parser, 0, sizeof *parser);
     }
-    if (resp->body == NULL) {
-        resp->body = "";
+    if (d->resp.body == NULL) {
+        d->resp.body = "";
     }
-    uint64_t ms = net_reactor_now_ms(q->h->reactor) - q->start_ms;
+    uint64_t ms = net_reactor_now_ms(h->reactor) - q->start_ms;
     if (resp->err == NET_HTTP_OK) {
         kesm_log(KESM_LOG_DEBUG, "http", "%s %s://%s%s -> %d (%zu bytes, %llu ms%s)", q->method,
                  q->url.tls ? "https" : "http", q->url.host_header, q->url.path, resp->status,
@@ -168,10 +195,52 @@ static void finish(struct hreq *q, struct net_http_response *resp)
     } else {
         kesm_log(KESM_LOG_DEBUG, "http", "%s %s://%s%s failed after %llu ms: %s", q->method,
                  q->url.tls ? "https" : "http", q->url.host_header, q->url.path,
-                 (unsigned long long)ms, resp->error);
+                 (unsigned long long)ms, d->error);
     }
-    q->done(q->ctx, q->id, resp);
     req_free(q);
+    if (h->done_tail != NULL) {
+        h->done_tail->next = d;
+    } else {
+        h->done_head = d;
+    }
+    h->done_tail = d;
+    net_timer_arm(h->deliver, 0);
+}
+
+static void finish(struct hreq *q, struct net_http_response *resp)
+{
+    finish_parsed(q, resp, NULL);
+}
+
+static void done_item_free(struct done_item *d)
+{
+    net_http_parser_cleanup(&d->parser);
+    free(d->error);
+    free(d);
+}
+
+static void http_destroy(struct net_http *h);
+
+// on_deliver runs the queued callbacks. A callback may free the client: net_http_free then only
+// marks it, and it is destroyed here once the callback returns.
+static void on_deliver(void *arg)
+{
+    struct net_http *h = arg;
+    h->delivering = true;
+    while (h->done_head != NULL) {
+        struct done_item *d = h->done_head;
+        h->done_head = d->next;
+        if (h->done_head == NULL) {
+            h->done_tail = NULL;
+        }
+        d->done(d->ctx, d->id, &d->resp);
+        done_item_free(d);
+        if (h->free_requested) {
+            http_destroy(h);
+            return;
+        }
+    }
+    h->delivering = false;
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -340,7 +409,6 @@ static void response_done(struct hconn *c, size_t leftover)
     // A server may answer before reading the whole request (e.g. 413 on a large body); the rest
     // of our body would then be read as a new request, so such a connection is not reused.
     bool keep = p->keep_alive && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
-    c->state = CS_IDLE; // the parser stays valid until the next conn_send
     struct net_http_response r = {
         .err = NET_HTTP_OK,
         .status = p->status,
@@ -351,7 +419,7 @@ static void response_done(struct hconn *c, size_t leftover)
         .body_len = p->body_len,
         .response_started = true,
     };
-    finish(q, &r);
+    finish_parsed(q, &r, p); // takes the parser's buffers; c's parser is left empty
     if (keep) {
         conn_to_idle(c);
     } else {
@@ -855,14 +923,13 @@ struct net_http *net_http_new(struct net_reactor *r, const struct net_http_confi
         h->cfg.default_timeout_ms = 60000;
     }
     h->kick = net_timer_new(r, on_kick, h);
+    h->deliver = net_timer_new(r, on_deliver, h);
     return h;
 }
 
-void net_http_free(struct net_http *h)
+// http_teardown closes every connection and drops every request and undelivered result.
+static void http_teardown(struct net_http *h)
 {
-    if (h == NULL) {
-        return;
-    }
     while (h->conns != NULL) {
         struct hconn *c = h->conns;
         c->req = NULL;
@@ -873,8 +940,35 @@ void net_http_free(struct net_http *h)
         h->reqs = q->next;
         req_free(q);
     }
+    while (h->done_head != NULL) {
+        struct done_item *d = h->done_head;
+        h->done_head = d->next;
+        done_item_free(d);
+    }
+    h->done_tail = NULL;
+}
+
+static void http_destroy(struct net_http *h)
+{
+    http_teardown(h);
     net_timer_free(h->kick);
+    net_timer_free(h->deliver);
     free(h);
+}
+
+void net_http_free(struct net_http *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    if (h->delivering) {
+        // Called from a callback: stop everything now, free the struct when it returns.
+        http_teardown(h);
+        net_timer_cancel(h->kick);
+        h->free_requested = true;
+        return;
+    }
+    http_destroy(h);
 }
 
 int net_http_request(struct net_http *h, const struct net_http_request *req, net_http_done_fn *done,
@@ -925,6 +1019,20 @@ int net_http_cancel(struct net_http *h, uint64_t id)
             }
             req_unlink(q);
             req_free(q);
+            return 0;
+        }
+    }
+    for (struct done_item **pp = &h->done_head; *pp != NULL; pp = &(*pp)->next) {
+        struct done_item *d = *pp;
+        if (d->id == id) {
+            *pp = d->next;
+            if (h->done_tail == d) {
+                h->done_tail = NULL;
+                for (struct done_item *t = h->done_head; t != NULL; t = t->next) {
+                    h->done_tail = t;
+                }
+            }
+            done_item_free(d);
             return 0;
         }
     }

@@ -18,8 +18,8 @@
 // logs bodies, header values or query strings (so neither Authorization nor payloads reach a
 // log); debug lines name the method, origin, path and status.
 //
-// Callbacks run on the reactor thread, never inside net_http_request; a callback may start or
-// cancel requests but must not free the client.
+// Callbacks run on the reactor thread, never inside net_http_request or any other call into the
+// client; a callback may start or cancel requests and may free the client.
 #ifndef NET_HTTP_H
 #define NET_HTTP_H
 
@@ -100,8 +100,8 @@ typedef void net_http_done_fn(void *ctx, uint64_t id, const struct net_http_resp
 
 // net_http_new makes a client on |r|; |cfg| may be NULL.
 struct net_http *net_http_new(struct net_reactor *r, const struct net_http_config *cfg);
-// net_http_free closes every connection and drops pending requests without calling them back.
-// NULL is a no-op. Not from inside one of its callbacks.
+// net_http_free closes every connection and drops pending requests and undelivered results
+// without calling them back. NULL is a no-op. Allowed inside one of the client's callbacks.
 void net_http_free(struct net_http *h);
 
 // net_http_request starts a request. Returns 0 and sets *out_id; |done| then runs exactly once

@@ -146,6 +146,7 @@ def make_handler(args, state, log):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
         server_version = "fake-lambda"
         sys_version = ""
 

@@ -590,6 +590,47 @@ static void test_url_parse(void **state)
     }
 }
 
+struct freeing {
+    struct net_http *h;
+    int calls;
+};
+
+static void on_done_free(void *ctx, uint64_t id, const struct net_http_response *r)
+{
+    (void)id;
+    (void)r;
+    struct freeing *f = ctx;
+    f->calls++;
+    net_http_free(f->h); // the client goes away inside its own callback
+    f->h = NULL;
+}
+
+static void test_free_inside_callback(void **state)
+{
+    (void)state;
+    static const char *const script[] = {OK_RESP};
+    struct srv s;
+    srv_start(&s, script, 1);
+    struct net_reactor *r = net_reactor_new(NULL);
+    struct freeing f = {.h = net_http_new(r, NULL)};
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", s.port);
+    struct net_http_request rq = {.method = "GET", .url = url, .timeout_ms = 2000};
+    uint64_t id;
+    char err[100];
+    // Two requests finish; the first callback frees the client, so the second never runs.
+    assert_int_equal(net_http_request(f.h, &rq, on_done_free, &f, &id, err, sizeof err), 0);
+    assert_int_equal(net_http_request(f.h, &rq, on_done_free, &f, &id, err, sizeof err), 0);
+    for (int i = 0; i < 100 && f.calls == 0; i++) {
+        net_reactor_run_for(r, 20);
+    }
+    net_reactor_run_for(r, 100);
+    assert_int_equal(f.calls, 1);
+    assert_null(f.h);
+    net_reactor_free(r);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_large_body),
         cmocka_unit_test(test_invalid_requests),
         cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_free_inside_callback),
     };
     return cmocka_run_group_tests_name("net_http", tests, NULL, NULL);
 }

@@ -436,6 +436,45 @@ static void test_config_errors(void **state)
     net_reactor_free(r);
 }
 
+struct freeing {
+    struct inv_transport *t;
+    int calls;
+};
+
+static void on_done_free(void *ctx, uint64_t id, const struct inv_result *res)
+{
+    (void)id;
+    (void)res;
+    struct freeing *f = ctx;
+    f->calls++;
+    inv_transport_free(f->t);
+    f->t = NULL;
+}
+
+static void test_free_inside_done(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_start(&s, OK200, 1);
+    struct net_reactor *r = net_reactor_new(NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", s.port);
+    struct inv_http_cfg cfg = {.url = url};
+    struct freeing f = {0};
+    struct inv_err err = {{0}};
+    assert_int_equal(inv_http_new(&f.t, r, &cfg, &err), 0);
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(f.t, "{}", 2, on_done_free, &f, &id, &err), 0);
+    assert_int_equal(inv_transport_submit(f.t, "{}", 2, on_done_free, &f, &id, &err), 0);
+    for (int i = 0; i < 100 && f.calls == 0; i++) {
+        net_reactor_run_for(r, 20);
+    }
+    net_reactor_run_for(r, 100);
+    assert_int_equal(f.calls, 1); // freed in the first callback: the second is dropped
+    net_reactor_free(r);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_cancel_in_backoff_and_free_in_flight),
         cmocka_unit_test(test_other_result_kinds),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_free_inside_done),
     };
     return cmocka_run_group_tests_name("net_transports", tests, NULL, NULL);
 }
