@@ -50,7 +50,7 @@ LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 .PHONY: all test run asan fuzz fuzz-build static bench format format-check check-deps clean \
-	unit-bins replay-bins kmock help setup valgrind
+	unit-bins replay-bins kmock help setup valgrind test-static
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/kesm
@@ -172,15 +172,27 @@ run: setup
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 build/asan/kesm unit-bins replay-bins
 
-static:
-	@echo "make static: not built yet (issue 9)"; exit 1
+# Release: build/kesm-static, fully static and stripped (scripts/static-build says how), and
+# static test drivers in build/static/tools for `make test-static`.
+static: setup
+	scripts/static-build
+
+# The integration suite against static binaries only: the static test drivers stand in for the
+# ASan ones (KESM_ASAN_TREE) and KESM_BIN is build/kesm-static. build/static holds no unit tests
+# or fuzz replays, so only the integration tests run.
+test-static: static build/kmock
+	KESM_ASAN_TREE=build/static KESM_BIN=$(CURDIR)/build/kesm-static scripts/run-tests
 
 bench: setup
 	$(MAKE) all build/kmock
 	bench/run
 
-valgrind: all
-	@echo "make valgrind: not built yet (issue 9)"; exit 1
+# Every unit test under valgrind memcheck (a plain -O1 tree in build/vg); VALGRIND_INTEGRATION=1
+# also runs the integration suite with kesm and the test drivers under valgrind.
+valgrind: setup
+	$(MAKE) BUILD=build/vg OPT='-O1 -g' build/vg/kesm unit-bins
+	$(MAKE) build/kmock
+	scripts/valgrind-tests build/vg
 
 FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
