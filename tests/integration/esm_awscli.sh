@@ -5,7 +5,7 @@
 # Prints TAP-style "ok - ..." / "not ok - ..." lines; exits non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.."
-KESM=${KESM_BUILD:-build}/kesm
+KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
 AWSCLI=/usr/bin/aws
 TMP=$(mktemp -d /tmp/esm_awscli.XXXXXX)
 PID=
@@ -55,7 +55,7 @@ PORT=
 
 start_kesm() {
     : >"$TMP/serve.out"
-    timeout 110 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" >"$TMP/serve.out" \
+    timeout --kill-after=20 110 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" >"$TMP/serve.out" \
         2>>"$TMP/serve.err" &
     PID=$!
     PORT=
