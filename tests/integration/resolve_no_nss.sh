@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# resolve_no_nss: broker names are resolved by evdns (net/reactor), never by glibc's NSS, so the
+# static release binary needs no libnss_*.so at run time. tests/tools/net_probe connects to a
+# kmock broker by the name `localhost` under strace, which must show /etc/hosts read (evdns's
+# hosts file: the control that strace saw the resolution at all) and no nsswitch.conf, host.conf,
+# gai.conf or libnss_* opened, and no packet or connection to a non-loopback address (no DNS
+# query leaves the machine for a name in /etc/hosts).
+#
+# The probe comes from $KESM_ASAN_TREE/tools (default build/asan). `make test-static` points that
+# at build/static, whose binaries are fully static; then this test also checks that net_probe and
+# $KESM_BIN (build/kesm-static) are static executables.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/kmock.sh
+
+PROBE=${KESM_ASAN_TREE:-build/asan}/tools/net_probe
+T=$(mktemp -d "${TMPDIR:-/tmp}/kesm-nss.XXXXXX")
+cleanup() {
+    kmock_stop >/dev/null 2>&1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+if [ ! -x "$PROBE" ]; then
+    tap_fail "net_probe is built" "$PROBE missing (make BUILD=build/asan SAN=1 unit-bins)"
+    tap_done
+fi
+if ! command -v strace >/dev/null; then
+    tap_fail "strace is installed" "scripts/setup installs it"
+    tap_done
+fi
+
+is_static() {
+    ldd "$1" 2>&1 | grep -q 'not a dynamic executable'
+}
+
+if is_static "$PROBE"; then
+    tap_ok "net_probe ($PROBE) is a static executable"
+    if [ -n "${KESM_BIN:-}" ]; then
+        tap_check "KESM_BIN ($KESM_BIN) is a static executable" is_static "$KESM_BIN"
+    fi
+fi
+
+kmock_start -b 1 -t nss:1 || {
+    tap_fail "kmock starts"
+    tap_done
+}
+port=${KMOCK_BOOTSTRAP##*:}
+
+# -f: follow any thread; only the calls that open files or reach the network. LeakSanitizer
+# cannot run under ptrace, so the ASan probe runs without it here (other tests check leaks).
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout --kill-after=5 30 strace -f -qq -e trace=open,openat,connect,sendto,sendmsg \
+    -o "$T/strace.txt" "$PROBE" localhost "$port" requests=1 lifetime-ms=15000 \
+    >"$T/probe.out" 2>"$T/probe.err"
+rc=$?
+tap_check "net_probe reaches READY and gets Metadata from localhost:$port (exit $rc)" \
+    grep -q '^done answers=1 ok=1' "$T/probe.out"
+tap_check "the resolution of localhost went through the hosts file (strace saw it)" \
+    grep -qE 'open(at)?\(.*"/etc/hosts"' "$T/strace.txt"
+
+nss=$(grep -E 'nsswitch\.conf|libnss_|/etc/host\.conf|/etc/gai\.conf' "$T/strace.txt")
+if [ -z "$nss" ]; then
+    tap_ok "no NSS file or library is opened (nsswitch.conf, libnss_*, host.conf, gai.conf)"
+else
+    tap_fail "no NSS file or library is opened" "$nss"
+fi
+
+# Addresses in connect/sendto/sendmsg: every inet_addr/inet_pton literal must be loopback.
+offbox=$(grep -E '^[0-9]+ +(connect|sendto|sendmsg)\(' "$T/strace.txt" |
+    grep -oE 'inet_(addr|pton)\((AF_INET6, )?"[^"]*"' | grep -oE '"[^"]*"' | tr -d '"' |
+    grep -vE '^(127\.|::1$|::ffff:127\.)')
+if [ -z "$offbox" ]; then
+    tap_ok "every connection and datagram goes to loopback"
+else
+    tap_fail "every connection and datagram goes to loopback" "off-box: $offbox"
+fi
+tap_check "the broker connection was made to 127.0.0.1:$port" \
+    grep -qE "connect\(.*htons\($port\).*\"127\.0\.0\.1\"" "$T/strace.txt"
+
+kmock_stop >/dev/null
+tap_done
