@@ -388,6 +388,7 @@ void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t n
     memset(out, 0, sizeof *out);
     f->note[0] = 0;
     bool ok = body != NULL;
+    bool back_off = !ok;
     struct kp_fetch_resp resp;
     if (ok) {
         kr b = *body;
@@ -397,8 +398,15 @@ void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t n
             snprintf(f->note, sizeof f->note, "Fetch v%d response: %s at byte %zu (%s)", version,
                      kp_status_name(st), err.offset, err.field ? err.field : "?");
             ok = false;
+            back_off = true;
         } else if (resp.error_code != 0) {
-            ok = false; // session errors: we use no session, so just retry
+            // A top-level error is about fetch sessions, which kesm does not open: note it,
+            // still look at the partitions (some brokers and the librdkafka mock put the
+            // partition errors there too), and fetch again after a back-off.
+            char nb[KP_ERROR_NAME_BUF];
+            snprintf(f->note, sizeof f->note, "Fetch v%d response: %s", version,
+                     kp_error_name_buf(resp.error_code, nb, sizeof nb));
+            back_off = true;
         }
     }
     if (ok) {
@@ -420,7 +428,7 @@ void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t n
         struct cons_part *p = &f->parts[i];
         if (p->fetching && p->fetch_broker == broker) {
             p->fetching = false;
-            if (!ok) {
+            if (back_off) {
                 p->retry_at = now + f->cfg.retry_backoff_ms;
             }
         }

@@ -14,6 +14,7 @@
 //   close-after=N                   close gracefully once N records were delivered, then exit
 //   lifetime=S                      give up after S seconds (exit 3; default 120)
 //   quiet                           do not print records (benchmark null sink)
+//   ts                              append " ts=<record timestamp>" to each record line
 //   stats                           print per-partition stats lines on stderr at exit
 //   wait-ms=MS                      Fetch max wait (default 500)
 #include "consumer/consumer.h"
@@ -29,7 +30,7 @@ struct probe {
     struct net_reactor *r;
     struct cons *c;
     long long delivered, expect, close_after;
-    bool quiet, stats, closing;
+    bool quiet, stats, closing, ts;
     int rc;
 };
 
@@ -68,6 +69,9 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
             print_bytes(r->key, r->key_len, r->key_null);
             fputc(' ', stdout);
             print_bytes(r->value, r->value_len, r->value_null);
+            if (p->ts) {
+                printf(" ts=%lld", (long long)r->timestamp);
+            }
             fputc('\n', stdout);
         }
     }
@@ -200,6 +204,8 @@ int main(int argc, char **argv)
             cfg.fetch_max_wait_ms = atoi(a + 8);
         } else if (!strcmp(a, "quiet")) {
             p.quiet = true;
+        } else if (!strcmp(a, "ts")) {
+            p.ts = true;
         } else if (!strcmp(a, "stats")) {
             p.stats = true;
         } else {
