@@ -4,6 +4,7 @@
 // Both network transports run on a net_reactor: submit() queues an HTTP request on the reactor and
 // the done callback runs from a reactor callback (never inside submit). Their poll_fds() reports
 // nothing and dispatch() does nothing, so inv_transport_run cannot drive them; run the reactor.
+// A done callback may submit, cancel, and also free the transport.
 //
 // Result rules (shared; spec: Lambda Invoke API and the Runtime Interface Emulator):
 //   - 2xx: X-Amz-Function-Error present -> INV_RESULT_FUNCTION_ERROR ("<header>: <errorType>:
@@ -104,11 +105,13 @@ int inv_net_transport_stats(struct inv_transport *t, struct net_http_stats *out)
 // inv_driver runs a poll-based transport (exec, stdout) on a net reactor: it watches the
 // descriptors poll_fds() names (net_fdwatch), arms a timer for its timeout, and calls dispatch()
 // on every wake-up. Call inv_driver_kick after each submit or cancel so the new descriptors are
-// watched. It works with the network transports too (they need nothing from it).
+// watched. It works with the network transports too (they need nothing from it). The transport is
+// borrowed: free the driver before or together with it.
 struct inv_driver;
 struct inv_driver *inv_driver_new(struct net_reactor *r, struct inv_transport *t);
 void inv_driver_kick(struct inv_driver *d);
-// inv_driver_free stops watching (the transport is not freed). NULL is a no-op.
+// inv_driver_free stops watching (the transport is not freed). NULL is a no-op. It may be called
+// from a done callback the driver's dispatch runs (the driver then goes when dispatch returns).
 void inv_driver_free(struct inv_driver *d);
 
 #endif

@@ -22,6 +22,8 @@ struct inv_driver {
     size_t num_fds, cap;
     struct net_timer *timer; // the transport's timeout
     struct net_timer *kick;  // re-poll soon
+    bool in_wake;            // inside dispatch
+    bool free_requested;     // inv_driver_free was called from a done callback
 };
 
 static void drop_watches(struct inv_driver *d)
@@ -63,12 +65,28 @@ static void repoll(struct inv_driver *d)
     }
 }
 
+static void destroy(struct inv_driver *d)
+{
+    drop_watches(d);
+    net_timer_free(d->timer);
+    net_timer_free(d->kick);
+    free(d->fds);
+    free(d->watches);
+    free(d);
+}
+
 static void wake(struct inv_driver *d, size_t ready, short revents)
 {
     for (size_t i = 0; i < d->num_fds; i++) {
         d->fds[i].revents = i == ready ? revents : 0;
     }
+    d->in_wake = true;
     d->t->funcs->dispatch(d->t, d->fds, d->num_fds);
+    d->in_wake = false;
+    if (d->free_requested) {
+        destroy(d);
+        return;
+    }
     repoll(d);
 }
 
@@ -116,10 +134,9 @@ void inv_driver_free(struct inv_driver *d)
     if (d == NULL) {
         return;
     }
-    drop_watches(d);
-    net_timer_free(d->timer);
-    net_timer_free(d->kick);
-    free(d->fds);
-    free(d->watches);
-    free(d);
+    if (d->in_wake) {
+        d->free_requested = true; // destroyed when dispatch returns
+        return;
+    }
+    destroy(d);
 }

@@ -2,7 +2,7 @@
 // the signed Invoke request (pinned clock, checked with invoke/sigv4's verifier and broken by a
 // changed body), Retry-After, cancel during a backoff, free with a request in flight, result
 // kinds the integration test does not reach (3xx, oversized response, X-Amz-Function-Error on the
-// http transport), and configuration errors.
+// http transport), configuration errors, freeing from callbacks, and inv_driver with exec.
 #define _GNU_SOURCE // memmem, strcasestr
 
 #include "invoke/sigv4.h"
@@ -475,6 +475,48 @@ static void test_free_inside_done(void **state)
     srv_stop(&s);
 }
 
+struct drv_ctx {
+    struct inv_driver *d;
+    int calls;
+    enum inv_result_kind kind;
+};
+
+static void on_done_drop_driver(void *ctx, uint64_t id, const struct inv_result *res)
+{
+    (void)id;
+    struct drv_ctx *x = ctx;
+    x->calls++;
+    x->kind = res->kind;
+    inv_driver_free(x->d); // from inside the driver's dispatch
+    x->d = NULL;
+}
+
+// inv_driver runs the (poll-based) exec transport on the reactor, and may be freed from a done
+// callback.
+static void test_driver_exec(void **state)
+{
+    (void)state;
+    struct net_reactor *r = net_reactor_new(NULL);
+    static const char *const argv[] = {"/bin/sh", "-c", "cat >/dev/null; echo null", NULL};
+    struct inv_exec_cfg ec = {.argv = argv, .timeout_ms = 5000};
+    struct inv_transport *t;
+    struct inv_err err = {{0}};
+    assert_int_equal(inv_exec_new(&t, &ec, &err), 0);
+    struct drv_ctx x = {.d = inv_driver_new(r, t)};
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done_drop_driver, &x, &id, &err), 0);
+    inv_driver_kick(x.d);
+    for (int i = 0; i < 200 && x.calls == 0; i++) {
+        net_reactor_run_for(r, 25);
+    }
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.kind, INV_RESULT_OK);
+    assert_null(x.d);
+    net_reactor_run_for(r, 50); // nothing left armed that touches the freed driver
+    inv_transport_free(t);
+    net_reactor_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_other_result_kinds),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_free_inside_done),
+        cmocka_unit_test(test_driver_exec),
     };
     return cmocka_run_group_tests_name("net_transports", tests, NULL, NULL);
 }
