@@ -51,6 +51,7 @@ static int failures;
 static int fd = -1;
 static int32_t corr_id;
 static uint8_t *resp_buf;
+static size_t resp_len;
 
 static void check(bool ok, const char *fmt, ...)
 {
@@ -150,6 +151,7 @@ static void recv_response(int16_t key, int16_t version, kr *out_body)
     }
     free(resp_buf);
     resp_buf = malloc(size ? size : 1);
+    resp_len = size;
     recv_all(resp_buf, size);
     kr_init(out_body, resp_buf, size);
     int32_t got_corr;
@@ -186,6 +188,14 @@ static void finish_frame(kw *w, size_t pos, bool body_ok)
 
 static void report_parse(const char *api, int16_t v, enum kp_status st, const struct kp_err *err)
 {
+    if (st != KP_OK) {
+        // The whole response frame, for the log.
+        fprintf(stderr, "%s v%d response frame (%zu bytes):", api, v, resp_len);
+        for (size_t i = 0; i < resp_len; i++) {
+            fprintf(stderr, " %02x", resp_buf[i]);
+        }
+        fprintf(stderr, "\n");
+    }
     check(st == KP_OK, "%s v%d response parses (%s%s%s)", api, v, kp_status_name(st),
           err->field ? " at " : "", err->field ? err->field : "");
 }
@@ -484,15 +494,9 @@ static void sync_group(struct ctx *c)
     recv_response(KP_API_SYNC_GROUP, c->v.sync, &body);
     struct kp_sync_group_resp resp;
     struct kp_err err = {0};
-    kr whole = body;
     enum kp_status st = kp_sync_group_resp_parse(&body, c->v.sync, &resp, &err);
     report_parse("SyncGroup", c->v.sync, st, &err);
     if (st != KP_OK) {
-        fprintf(stderr, "SyncGroup response body:");
-        for (size_t i = 0; i < whole.len; i++) {
-            fprintf(stderr, " %02x", whole.p[i]);
-        }
-        fprintf(stderr, "\n");
         exit(1);
     }
     check(resp.error_code == 0, "SyncGroup error %d", resp.error_code);
