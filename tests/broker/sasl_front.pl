@@ -568,7 +568,8 @@ sub scram_first {
         my $bogus = 'X' . encode_base64(join('', map { chr int rand 256 } 1 .. 24), '');
         $first =~ s/^r=[^,]*/r=$bogus/;
     } elsif ($o{hostile} =~ /^iterations=(\d+)$/) {
-        $first =~ s/,i=\d+/,i=$1/;
+        my $n = $1;    # (inside s/// below, $1 would be the substitution's own, empty, group)
+        $first =~ s/,i=\d+/,i=$n/;
     }
     $first;
 }

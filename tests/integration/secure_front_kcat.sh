@@ -165,7 +165,10 @@ hostile() {
 }
 hostile bad-signature 'ServerSignature mismatch'
 hostile bad-nonce 'Server/client nonce mismatch'
-hostile iterations=1 'Iteration count'
+# librdkafka 2.0.2 sets no lower bound on the iteration count: it answers i=1 with a proof
+# derived from one iteration (cheap to attack offline), which the front, holding a 4096-iteration
+# credential, refuses. (kesm refuses i=1 itself: tests/integration/sasl_e2e.sh.)
+hostile iterations=1 'Authentication failed during authentication due to invalid credentials'
 hostile server-error=invalid-proof 'broker responded with invalid-proof'
 
 tap_done
