@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench/kcat.sh: the kcat baseline every kesm benchmark compares itself with (bench/README.md).
+#
+#   kcat.consume  `kcat -C -e -q` over the whole shared data set (every partition, from the
+#                 beginning to the end, values to a pipe that counts them): CPU seconds (user +
+#                 sys), peak RSS and wall time per run; each run must see every record.
+#   kcat.idle     `kcat -C -q -o end` with every partition assigned and no traffic: RSS after
+#                 IDLE_S seconds (VmRSS) and its peak (VmHWM).
+#
+# Needs the environment bench/run sets: KMOCK_BOOTSTRAP, BENCH_TOPIC, BENCH_RECORDS, BENCH_REPS.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
+trap bench_cleanup EXIT
+IDLE_S=${BENCH_IDLE_S:-5}
+
+for v in KMOCK_BOOTSTRAP BENCH_TOPIC BENCH_RECORDS; do
+    if [ -z "${!v:-}" ]; then
+        echo "kcat.sh: $v is not set (run me through bench/run)" >&2
+        exit 2
+    fi
+done
+command -v kcat >/dev/null || {
+    echo "kcat.sh: kcat is not installed" >&2
+    exit 2
+}
+bench_work
+
+for i in $(seq "$BENCH_REPS"); do
+    stats=$BENCH_WORK/consume.time
+    # Only kcat is timed; wc counts the records (one value per line) in the pipe.
+    got=$(bench_timed "$stats" timeout 300 kcat -C -e -q -b "$KMOCK_BOOTSTRAP" -t "$BENCH_TOPIC" \
+        -o beginning 2>"$BENCH_WORK/consume.err" | wc -l)
+    if [ "$got" != "$BENCH_RECORDS" ]; then
+        echo "kcat.sh: run $i read $got records, expected $BENCH_RECORDS" >&2
+        tail -5 "$BENCH_WORK/consume.err" >&2
+        exit 1
+    fi
+    read -r cpu rss wall < <(bench_stats "$stats") || exit 1
+    bench_emit kcat.consume cpu_s "$cpu" s
+    bench_emit kcat.consume max_rss_kib "$rss" KiB
+    bench_emit kcat.consume wall_s "$wall" s
+done
+
+for i in $(seq "$BENCH_REPS"); do
+    timeout --kill-after=5 $((IDLE_S + 30)) kcat -C -q -b "$KMOCK_BOOTSTRAP" -t "$BENCH_TOPIC" \
+        -o end >/dev/null 2>"$BENCH_WORK/idle.err" &
+    pid=$!
+    sleep "$IDLE_S"
+    # timeout's child is kcat.
+    kpid=$(pgrep -P "$pid" kcat | head -1)
+    if [ -z "$kpid" ]; then
+        echo "kcat.sh: idle kcat (run $i) is not running" >&2
+        tail -5 "$BENCH_WORK/idle.err" >&2
+        exit 1
+    fi
+    read -r rss hwm < <(bench_rss_of "$kpid")
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    bench_emit kcat.idle rss_kib "$rss" KiB
+    bench_emit kcat.idle hwm_kib "$hwm" KiB
+done

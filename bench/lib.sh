@@ -1,0 +1,233 @@
+# shellcheck shell=bash
+# bench/lib.sh: helpers for kesm's benchmarks (bench/*.sh, run by bench/run). Source it:
+#
+#   . bench/lib.sh
+#   bench_kmock_start -b 3 || exit 1             # a kmock cluster (tests/lib/kmock.sh)
+#   bench_produce bench-t 1000000 100 48         # N records of S bytes over P partitions
+#   bench_repeat 5 kcat.consume - -- kcat -C -e -q -b "$KMOCK_BOOTSTRAP" -t bench-t
+#   bench_kmock_stop
+#
+# Result lines (the only thing bench/run reads from a benchmark's stdout) look like
+#   BENCH <name> <metric> <value> <unit> [baseline=<name>]
+# one per measurement; a benchmark repeats a measurement by printing the same name and metric
+# again, and bench/run reports the median. With baseline=NAME, bench/run adds the ratio
+# value / (median of NAME's same metric), e.g. kesm's CPU seconds over kcat's. See bench/README.md.
+#
+# Functions:
+#   bench_emit NAME METRIC VALUE UNIT [BASELINE]    print one BENCH line
+#   bench_timed STATS CMD...         run CMD under /usr/bin/time -v (report in file STATS); CMD's
+#                                    stdout/stderr are the caller's; returns CMD's exit status
+#   bench_stats STATS                print "CPU_S MAXRSS_KIB WALL_S" from a /usr/bin/time -v report
+#                                    (CPU_S = user + system seconds)
+#   bench_repeat N NAME BASELINE -- CMD...   N timed runs of CMD (stdout to /dev/null; stderr to
+#                                    $BENCH_WORK/NAME.err); per run prints BENCH lines cpu_s,
+#                                    max_rss_kib and wall_s (BASELINE "-" for none); fails (1) on
+#                                    the first run that exits non-zero
+#   bench_median                     the median of the numbers on stdin (one per line)
+#   bench_ratio A B                  A / B with 3 decimals ("n/a" when B is 0)
+#   bench_rss_of PID                 "VmRSS_KIB VmHWM_KIB" of a running process
+#   bench_kmock_start [kmock args]   start kmock (KMOCK_BOOTSTRAP set and exported); under
+#                                    bench/run a benchmark is already attached to its kmock
+#                                    (KMOCK_PID, KMOCK_DIR set) and need not start one
+#   bench_kmock_stop                 stop it (only if this shell started it)
+#   bench_produce TOPIC N SIZE P [CODEC]   create TOPIC with P partitions (if new) and produce N
+#                                    records with S-byte values, spread round-robin over the
+#                                    partitions; fails unless all N were delivered
+#   bench_machine                    Markdown lines describing this machine
+#   bench_table RAW                  Markdown table rows from RAW lines "SCRIPT NAME METRIC VALUE
+#                                    UNIT [baseline=B]" (bench/run's build/bench/raw.txt):
+#                                    median, runs, min .. max per (NAME, METRIC), and the ratio
+#                                    to the baseline's median of the same metric
+#
+# Variables: BENCH_ROOT (the repository), BENCH_WORK (scratch directory; created on first use
+# and removed by bench_cleanup), BENCH_REPS (repetitions bench/run asks for, default 5).
+
+BENCH_ROOT=${BENCH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BENCH_REPS=${BENCH_REPS:-5}
+# kmock.sh starts with no kmock: keep the bootstrap bench/run exported.
+bench_saved_bootstrap=${KMOCK_BOOTSTRAP:-}
+# shellcheck source=tests/lib/kmock.sh
+. "$BENCH_ROOT/tests/lib/kmock.sh"
+KMOCK_BOOTSTRAP=$bench_saved_bootstrap
+
+bench_work() {
+    if [ -z "${BENCH_WORK:-}" ]; then
+        BENCH_WORK=$(mktemp -d "${TMPDIR:-/tmp}/kesm-bench.XXXXXX")
+        BENCH_OWN_WORK=1
+    fi
+    mkdir -p "$BENCH_WORK"
+}
+
+bench_cleanup() {
+    if [ -n "${BENCH_OWN_WORK:-}" ] && [ -n "${BENCH_WORK:-}" ]; then
+        rm -rf "$BENCH_WORK"
+        BENCH_WORK=
+        BENCH_OWN_WORK=
+    fi
+}
+
+bench_emit() {
+    local line="BENCH $1 $2 $3 $4"
+    if [ -n "${5:-}" ] && [ "$5" != - ]; then
+        line="$line baseline=$5"
+    fi
+    echo "$line"
+}
+
+bench_timed() {
+    local stats=$1
+    shift
+    /usr/bin/time -v -o "$stats" "$@"
+}
+
+bench_stats() {
+    awk -F': ' '
+        /User time \(seconds\)/ { u = $2 }
+        /System time \(seconds\)/ { s = $2 }
+        /Maximum resident set size/ { r = $2 }
+        /Elapsed \(wall clock\) time/ {
+            n = split($2, p, ":")
+            w = 0
+            for (i = 1; i <= n; i++) w = w * 60 + p[i]
+        }
+        END {
+            if (u == "" || r == "") exit 1
+            printf "%.3f %d %.3f\n", u + s, r, w
+        }' "$1"
+}
+
+bench_repeat() {
+    local n=$1 name=$2 base=$3 i stats cpu rss wall
+    shift 3
+    [ "${1:-}" = -- ] && shift
+    bench_work
+    stats=$BENCH_WORK/$name.time
+    for i in $(seq "$n"); do
+        if ! bench_timed "$stats" "$@" >/dev/null 2>"$BENCH_WORK/$name.err"; then
+            echo "bench_repeat: $name run $i failed: $*" >&2
+            tail -5 "$BENCH_WORK/$name.err" >&2
+            return 1
+        fi
+        read -r cpu rss wall < <(bench_stats "$stats") || return 1
+        bench_emit "$name" cpu_s "$cpu" s "$base"
+        bench_emit "$name" max_rss_kib "$rss" KiB "$base"
+        bench_emit "$name" wall_s "$wall" s "$base"
+    done
+}
+
+bench_median() {
+    sort -g | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) { print "n/a"; exit }
+            if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+            print m
+        }'
+}
+
+bench_ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.3f\n", a / b }'
+}
+
+bench_rss_of() {
+    awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status"
+}
+
+bench_kmock_start() {
+    bench_work
+    KMOCK_DIR=$BENCH_WORK/kmock
+    # A benchmark run lasts minutes, not kmock's default 15.
+    kmock_start -l 3600 "$@" && BENCH_OWN_KMOCK=1
+}
+
+# bench_kmock_stop stops kmock only if this shell started it (a benchmark attached to bench/run's
+# kmock leaves it running).
+bench_kmock_stop() {
+    if [ -n "${BENCH_OWN_KMOCK:-}" ]; then
+        kmock_stop >/dev/null 2>&1
+        BENCH_OWN_KMOCK=
+    fi
+}
+
+# Attach to bench/run's kmock: its stdin descriptor is inherited, and kmock.sh's state lives in
+# files under KMOCK_DIR, so kmock_cmd works here too (one command at a time).
+if [ -n "${BENCH_KMOCK_PID:-}" ] && [ -z "${KMOCK_PID:-}" ]; then
+    KMOCK_PID=$BENCH_KMOCK_PID
+    KMOCK_FD=$BENCH_KMOCK_FD
+    KMOCK_DIR=$BENCH_KMOCK_DIR
+fi
+
+bench_produce() {
+    local topic=$1 n=$2 size=$3 parts=$4 codec=${5:-none} ans
+    ans=$(kmock_cmd topic "$topic" "$parts") || case $ans in
+    *"already exists"* | *ALREADY_EXISTS*) ;;
+    *)
+        echo "bench_produce: topic $topic: $ans" >&2
+        return 1
+        ;;
+    esac
+    # kmock keeps at most 5 MiB per partition (librdkafka's mock): stay well below it.
+    local per=$(((n / parts + 1) * (size + 64)))
+    if [ "$per" -gt $((4 * 1024 * 1024)) ]; then
+        echo "bench_produce: ~$per bytes per partition is over kmock's 5 MiB partition limit" >&2
+        return 1
+    fi
+    ans=$(kmock_cmd -t 900 produce "$topic" "$n" size="$size" codec="$codec") || {
+        echo "bench_produce: $ans" >&2
+        return 1
+    }
+    case $ans in
+    *" delivered=$n failed=0"*) echo "$ans" ;;
+    *)
+        echo "bench_produce: not every record was delivered: $ans" >&2
+        return 1
+        ;;
+    esac
+}
+
+bench_machine() {
+    local cpu mem
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- CPU: ${cpu:-unknown}, nproc $(nproc)"
+    echo "- memory: $mem"
+    echo "- kernel: $(uname -sr)"
+    echo "- OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+    echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- kcat: $(kcat -V 2>/dev/null | head -1 | sed 's/ - .*//')," \
+        "$(kcat -V 2>/dev/null | grep -o 'librdkafka version [^ ]*' | head -1)"
+    echo "- kesm: $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        "($(cat "$BENCH_ROOT/VERSION" 2>/dev/null))"
+}
+
+bench_table() {
+    awk '
+    {
+        key = $2 SUBSEP $3
+        if (!(key in unit)) { order[++n] = key; unit[key] = $5; script[key] = $1 }
+        vals[key] = vals[key] " " $4
+        cnt[key]++
+        for (i = 6; i <= NF; i++) if ($i ~ /^baseline=/) base[key] = substr($i, 10)
+    }
+    function median(s,    a, k, i, j, t) {
+        k = split(s, a, " ")
+        for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        lo = a[1]; hi = a[k]
+        return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    END {
+        for (i = 1; i <= n; i++) { k = order[i]; med[k] = median(vals[k]); mn[k] = lo; mx[k] = hi }
+        for (i = 1; i <= n; i++) {
+            k = order[i]
+            split(k, p, SUBSEP)
+            r = ""; b = ""
+            if (k in base) {
+                b = base[k]
+                bk = b SUBSEP p[2]
+                if ((bk in med) && med[bk] + 0 != 0) r = sprintf("%.3f", med[k] / med[bk])
+                else r = "no baseline"
+            }
+            printf "| %s | %s | %g | %s | %d | %g .. %g | %s | %s |\n", p[1], p[2], med[k], unit[k], cnt[k], mn[k], mx[k], b, r
+        }
+    }' "$1"
+}
