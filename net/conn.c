@@ -710,6 +710,10 @@ static void on_bev_event(struct bufferevent *bev, short what, void *arg)
                 conn_fail(c, NET_ERR_DISCONNECTED, tf, "connection closed by the broker in %s",
                           net_conn_state_name(c->state));
             }
+        } else if (c->cfg.tls != NULL && sock_err == 0) {
+            conn_fail(c, NET_ERR_DISCONNECTED, tf,
+                      "connection closed by the broker in %s (without a TLS close_notify)",
+                      net_conn_state_name(c->state));
         } else {
             conn_fail(c, NET_ERR_DISCONNECTED, tf, "connection error in %s: %s",
                       net_conn_state_name(c->state), evutil_socket_error_to_string(sock_err));

@@ -409,6 +409,10 @@ enum net_tls_fail net_tls_explain(struct bufferevent *bev, const struct net_tls_
     if (ctx->verify && (verify_failed || v != X509_V_OK)) {
         return explain_verify(v, host, buf, len);
     }
+    if (!in_handshake && ERR_GET_LIB(last) == ERR_LIB_SSL &&
+        ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        return NET_TLS_FAIL_NONE; // the broker closed without close_notify: a plain disconnect
+    }
     if (last != 0) {
         return explain_reason(last, ctx->client_cert, buf, len);
     }

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# sasl_e2e: SASL end to end through the secured test cluster (tests/lib/secure_cluster.sh: kmock
+# behind tests/broker/sasl_front.pl, TLS + SASL), with kesm's net/ + net/sasl as the client
+# (build/asan/tools/sasl_fetch):
+#   - produced records fetched over TLS with SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN;
+#   - a wrong password and every hostile switch of the front (forged server signature, a server
+#     nonce that does not extend ours, iteration counts 1 and 100000000, a server e= error)
+#     refused as an authentication error, each with its own reason;
+#   - SCRAM over plaintext refused before connecting unless opted in (then one WARN line);
+#   - KIP-368: a connection kept busy with pipelined requests across several session lifetimes
+#     re-authenticates on the same socket and loses nothing (the front's log proves it), while a
+#     client that ignores the lifetime is disconnected by the front when its session expires;
+#   - no password in any output or log line.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/kmock.sh
+. tests/lib/secure_cluster.sh
+
+TOOL=${KESM_ASAN_TREE:-build/asan}/tools/sasl_fetch
+T=$(mktemp -d "${TMPDIR:-/tmp}/sasl_e2e.XXXXXX")
+cleanup() {
+    secure_cluster_stop >/dev/null 2>&1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+export KESM_LOG_LEVEL=debug
+GOOD=alice-secret
+BAD=wrong-Pa55word-for-alice
+
+if [ ! -x "$TOOL" ]; then
+    tap_fail "sasl_fetch is built" "$TOOL missing (make BUILD=build/asan SAN=1 unit-bins)"
+    tap_done
+fi
+if ! secure_cluster_start -b 1 -t orders:2 >"$T/start.log" 2>&1; then
+    tap_fail "secure cluster (kmock + sasl_front.pl) starts" "$(tail -3 "$T/start.log")"
+    tap_done
+fi
+if ! kmock_cmd produce orders 120 >"$T/produce.out" 2>&1; then
+    tap_fail "120 records produced to kmock" "$(cat "$T/produce.out")"
+    tap_done
+fi
+front_port() { echo "$SECURE_BOOTSTRAP" | cut -d, -f1 | cut -d: -f2; }
+P=$(front_port)
+
+# run NAME ARGS...: sasl_fetch against the front; output in $T/NAME.out / .err, status in RC.
+run() {
+    local name=$1
+    shift
+    with_timeout 60 "$TOOL" localhost "$P" "$@" >"$T/$name.out" 2>"$T/$name.err"
+    RC=$?
+}
+clean() {
+    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$T/$1.err"
+}
+show() { sed 's/^/#   | /' "$T/$1.out" | tail -"${2:-6}"; }
+
+# ---- fetch with each mechanism ---------------------------------------------------------------
+
+export E2E_PW=$GOOD
+for mech in SCRAM-SHA-512 SCRAM-SHA-256 PLAIN; do
+    n=fetch-$mech
+    run "$n" ca="$SECURE_CA" sasl="$mech" user=alice pass-env=E2E_PW topic=orders partitions=2 \
+        expect=120 busy-ms=200 inflight=2
+    tap_check "$mech over TLS: Metadata and Fetch of the 120 produced records" \
+        test "$RC" = 0 -a -n "$(grep -x 'fetched records=120' "$T/$n.out")" || show "$n"
+    tap_check "$mech: authenticated through the front" \
+        grep -q "authenticated $mech user=alice" "$SECURE_FRONT_LOG"
+    tap_check "$mech: ASan/LSan clean" clean "$n"
+done
+
+# ---- failures ----------------------------------------------------------------------------------
+
+# expect_auth_fail NAME DESC MECH REASON: the first failure is an authentication error whose
+# message names the mechanism and the broker, followed by REASON.
+expect_auth_fail() {
+    local name=$1 desc=$2 mech=$3 reason=$4
+    local want="err=auth authn=1 msg=$mech authentication with broker localhost:$P failed: $reason"
+    tap_check "$desc" grep -qxF -- "state AUTH -> BACKOFF $want" "$T/$name.out" || show "$name" 4
+    tap_check "$desc: ASan/LSan clean" clean "$name"
+}
+
+export E2E_PW=$BAD
+run badpw ca="$SECURE_CA" sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW expect-fail
+expect_auth_fail badpw "wrong password: SASL_AUTHENTICATION_FAILED, readable" SCRAM-SHA-512 \
+    "SASL_AUTHENTICATION_FAILED (58): Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"
+run badpw-plain ca="$SECURE_CA" sasl=PLAIN user=alice pass-env=E2E_PW expect-fail
+expect_auth_fail badpw-plain "wrong PLAIN password" PLAIN \
+    "SASL_AUTHENTICATION_FAILED (58): Authentication failed: Invalid username or password"
+
+export E2E_PW=$GOOD
+# hostile MODE NAME MECH REASON
+hostile() {
+    local mode=$1 name=$2 mech=$3 reason=$4
+    if ! secure_front_restart --hostile "$mode" >"$T/restart.log" 2>&1; then
+        tap_fail "front restarts with --hostile $mode" "$(tail -3 "$T/restart.log")"
+        return
+    fi
+    P=$(front_port)
+    run "$name" ca="$SECURE_CA" sasl="$mech" user=alice pass-env=E2E_PW expect-fail
+    expect_auth_fail "$name" "hostile $mode refused" "$mech" "$reason"
+}
+hostile bad-signature h-sig SCRAM-SHA-512 "incorrect server signature"
+hostile bad-nonce h-nonce SCRAM-SHA-256 \
+    "malformed SCRAM message (server nonce does not extend the client nonce)"
+hostile iterations=1 h-iter1 SCRAM-SHA-512 \
+    "SCRAM iteration count 1 is outside the allowed range [4096, 1000000]"
+hostile iterations=100000000 h-iterbig SCRAM-SHA-512 \
+    "SCRAM iteration count 100000000 is outside the allowed range [4096, 1000000]"
+hostile server-error=invalid-proof h-eerr SCRAM-SHA-256 \
+    'SCRAM authentication failed: server error "invalid-proof"'
+reasons=$(cat "$T"/h-*.out | grep -c '^state AUTH -> BACKOFF err=auth')
+distinct=$(cat "$T"/h-*.out | grep '^state AUTH -> BACKOFF err=auth' | sed 's/.* failed: //' |
+    sort -u | wc -l)
+tap_check "each hostile switch has its own reason ($distinct of $reasons distinct)" \
+    test "$reasons" = 5 -a "$distinct" = 5
+
+# ---- plaintext policy --------------------------------------------------------------------------
+
+if secure_front_restart --no-tls >"$T/restart.log" 2>&1; then
+    P=$(front_port)
+    run plain-refused sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW topic=orders partitions=2 \
+        expect=120
+    tap_check "SCRAM over plaintext refused before connecting" grep -qxF \
+        "sasl-config-error SASL: SCRAM-SHA-512 refused over a plaintext connection (no TLS): set allow_plaintext to send credentials unencrypted" \
+        "$T/plain-refused.out"
+    tap_check "  ... nothing reached the front" test "$(grep -c 'connection from' "$SECURE_FRONT_LOG")" = 0
+    run plain-optin sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW topic=orders partitions=2 \
+        expect=120 sasl-allow-plaintext
+    tap_check "SCRAM over plaintext with the explicit opt-in fetches the records" \
+        test "$RC" = 0 -a -n "$(grep -x 'fetched records=120' "$T/plain-optin.out")" ||
+        show plain-optin
+    tap_check "  ... with a WARN line at connect" grep -q \
+        "WARN net broker localhost:$P: SCRAM-SHA-512 over a plaintext connection: credentials travel unencrypted" \
+        "$T/plain-optin.err"
+    tap_check "  ... ASan/LSan clean" clean plain-optin
+else
+    tap_fail "front restarts without TLS" "$(tail -3 "$T/restart.log")"
+fi
+
+# ---- KIP-368 re-authentication -----------------------------------------------------------------
+
+LIFE=3000
+if secure_front_restart --session-lifetime-ms $LIFE >"$T/restart.log" 2>&1; then
+    P=$(front_port)
+    run reauth ca="$SECURE_CA" sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW busy-ms=11000 \
+        inflight=8 topic=orders partitions=2 expect=120 lifetime-ms=30000
+    busy=$(grep '^busy ' "$T/reauth.out")
+    reauths=$(echo "$busy" | sed -n 's/.* reauths=\([0-9]*\).*/\1/p')
+    front_reauths=$(grep -c 're-authenticated SCRAM-SHA-512 user=alice' "$SECURE_FRONT_LOG")
+    tap_check "busy connection across 3+ session lifetimes ($LIFE ms): no request lost ($busy)" \
+        test "$RC" = 0 -a -n "$(echo "$busy" | grep ' errors=0 ' | grep ' connects=1$')" ||
+        show reauth
+    tap_check "  ... re-authenticated $reauths times on the same connection (front: $front_reauths)" \
+        test "${reauths:-0}" -ge 3 -a "${reauths:-0}" = "$front_reauths"
+    tap_check "  ... the front never saw an expired session" \
+        test "$(grep -c 'session expired' "$SECURE_FRONT_LOG")" = 0
+    tap_check "  ... one TCP connection" \
+        test "$(grep -c 'connection from' "$SECURE_FRONT_LOG")" = 1
+    tap_check "  ... ASan/LSan clean" clean reauth
+    tap_check "  ... and the 120 records fetched meanwhile" grep -qx 'fetched records=120' \
+        "$T/reauth.out"
+
+    if secure_front_restart --session-lifetime-ms 1000 >"$T/restart.log" 2>&1; then
+        P=$(front_port)
+        run noreauth ca="$SECURE_CA" sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW \
+            sasl-no-reauth busy-ms=3000 inflight=2 lifetime-ms=5000
+        tap_check "without re-authentication the front closes the expired session" grep -q \
+            'session expired (no re-authentication); closing' "$SECURE_FRONT_LOG"
+        tap_check "  ... and the client sees the connection dropped" grep -q \
+            '^state READY -> BACKOFF err=disconnected' "$T/noreauth.out"
+        tap_check "  ... ASan/LSan clean" clean noreauth
+    else
+        tap_fail "front restarts with a 1000 ms session lifetime" "$(tail -3 "$T/restart.log")"
+    fi
+else
+    tap_fail "front restarts with a session lifetime" "$(tail -3 "$T/restart.log")"
+fi
+
+# ---- secrets -------------------------------------------------------------------------------------
+
+no_secret() {
+    ! grep -rlF -e "$GOOD" -e "$BAD" "$T"/*.out "$T"/*.err "$SECURE_DIR"/front*.err
+}
+tap_check "no password in any output or log line (debug level)" no_secret
+
+secure_cluster_stop >/dev/null 2>&1
+tap_done
