@@ -33,6 +33,7 @@ struct net_transport {
     struct inv_net_opts opts;
     const struct inv_net_flavour *flavour;
     void *state;
+    struct net_tls_ctx *own_tls; // the system-store context made when opts.tls was NULL
     struct call *calls;
     uint64_t next_id;
     uint64_t rng;
@@ -373,6 +374,7 @@ static void net_free(struct inv_transport *base)
         call_unlink_free(t->calls);
     }
     net_http_free(t->http);
+    net_tls_ctx_free(t->own_tls);
     if (t->flavour->free_state != NULL) {
         t->flavour->free_state(t->state);
     }
@@ -422,15 +424,25 @@ static void dflt(uint32_t *v, uint32_t d)
 }
 
 int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct inv_net_opts *opts,
-                const struct inv_net_flavour *flavour, void *state, struct inv_err *err)
+                bool https, const struct inv_net_flavour *flavour, void *state, struct inv_err *err)
 {
     struct inv_net_opts o = *opts;
-    if (o.timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
+    struct net_tls_ctx *own_tls = NULL;
+    char terr[256] = "";
+    if (o.timeout_ms <= INV_NET_MAX_TIMEOUT_MS && https && o.tls == NULL) {
+        struct net_tls_config tc = {0}; // the system CA store, full verification
+        own_tls = net_tls_ctx_new(&tc, terr, sizeof terr);
+        o.tls = own_tls;
+    }
+    if (o.timeout_ms > INV_NET_MAX_TIMEOUT_MS || (https && o.tls == NULL)) {
         if (flavour->free_state != NULL) {
             flavour->free_state(state);
         }
-        return inv_fail(err, -1, "%s: timeout %u ms above the 14-minute maximum (%u ms)",
-                        flavour->name, o.timeout_ms, INV_NET_MAX_TIMEOUT_MS);
+        if (o.timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
+            return inv_fail(err, -1, "%s: timeout %u ms above the 14-minute maximum (%u ms)",
+                            flavour->name, o.timeout_ms, INV_NET_MAX_TIMEOUT_MS);
+        }
+        return inv_fail(err, -1, "%s: TLS (system CA store): %s", flavour->name, terr);
     }
     dflt(&o.timeout_ms, INV_NET_MAX_TIMEOUT_MS);
     dflt(&o.connect_timeout_ms, 10000);
@@ -447,6 +459,7 @@ int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct 
     t->opts = o;
     t->flavour = flavour;
     t->state = state;
+    t->own_tls = own_tls;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     t->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ 1u;
@@ -526,10 +539,7 @@ int inv_http_new(struct inv_transport **out, struct net_reactor *r, const struct
     if (cfg->url == NULL || net_http_url_parse(&u, cfg->url, e, sizeof e) != 0) {
         return inv_fail(err, -1, "http transport: %s", cfg->url ? e : "no URL");
     }
-    if (u.tls && cfg->opts.tls == NULL) {
-        return inv_fail(err, -1, "http transport: https URL but no TLS configuration");
-    }
     struct http_state *s = inv_xcalloc(1, sizeof *s);
     s->url = inv_xstrdup(cfg->url);
-    return inv_net_new(out, r, &cfg->opts, &http_flavour, s, err);
+    return inv_net_new(out, r, &cfg->opts, u.tls, &http_flavour, s, err);
 }

@@ -21,6 +21,7 @@ struct lambda_state {
     char *query;    // wire query or NULL
     char host_header[272];
     char region[64];
+    bool https;
     struct inv_creds creds;
     int64_t (*clock)(void);
 };
@@ -227,9 +228,7 @@ static int lambda_setup(struct lambda_state *s, const struct inv_lambda_cfg *cfg
         return inv_fail(err, -1, "lambda transport: bad endpoint: %s",
                         strcmp(u.path, s->path) ? "it must be scheme://host[:port] only" : e);
     }
-    if (u.tls && cfg->opts.tls == NULL) {
-        return inv_fail(err, -1, "lambda transport: https endpoint but no TLS configuration");
-    }
+    s->https = u.tls;
     snprintf(s->host_header, sizeof s->host_header, "%s", u.host_header);
     s->clock = cfg->clock;
     return 0;
@@ -244,5 +243,5 @@ int inv_lambda_new(struct inv_transport **out, struct net_reactor *r,
         lambda_free_state(s);
         return -1;
     }
-    return inv_net_new(out, r, &cfg->opts, &lambda_flavour, s, err);
+    return inv_net_new(out, r, &cfg->opts, s->https, &lambda_flavour, s, err);
 }

@@ -39,13 +39,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define INV_NET_MAX_TIMEOUT_MS                                                                     \
-    840000u // 14 minutes: the longest function timeout a Kafka ESM
-            // accepts
+// INV_NET_MAX_TIMEOUT_MS: 14 minutes, the longest function timeout a Kafka ESM accepts.
+#define INV_NET_MAX_TIMEOUT_MS 840000u
 
 // struct inv_net_opts: knobs shared by both transports. Zero fields take the defaults.
 struct inv_net_opts {
-    struct net_tls_ctx *tls;     // for https endpoints (borrowed; must outlive the transport)
+    // tls: for https endpoints (borrowed; must outlive the transport); NULL: the transport
+    // makes its own from the system CA store.
+    struct net_tls_ctx *tls;
     uint32_t timeout_ms;         // one attempt, connect to last byte [840000]; > 840000 refused
     uint32_t connect_timeout_ms; // per address, TCP + TLS handshake [10000]
     uint32_t max_attempts;       // attempts for retryable failures, first included [5]
@@ -66,7 +67,7 @@ struct inv_http_cfg {
 };
 
 // inv_http_new makes the "http" transport on |r| (borrowed; must outlive it). Config strings are
-// copied. Returns 0, or -1 with |err| (bad URL, https without a TLS context, timeout too long).
+// copied. Returns 0, or -1 with |err| (bad URL, unloadable system CA store, timeout too long).
 int inv_http_new(struct inv_transport **out, struct net_reactor *r, const struct inv_http_cfg *cfg,
                  struct inv_err *err);
 
@@ -92,7 +93,7 @@ struct inv_lambda_cfg {
 // inv_lambda_new makes the "lambda" transport: POST /2015-03-31/functions/<function>/invocations
 // with X-Amz-Invocation-Type: RequestResponse, signed with SigV4 (service "lambda"; a session
 // token is sent as X-Amz-Security-Token and signed) on every attempt. Returns 0, or -1 with |err|
-// (no function, no region, bad endpoint, https without TLS, incomplete credentials).
+// (no function, no region, bad endpoint, unloadable system CA store, incomplete credentials).
 int inv_lambda_new(struct inv_transport **out, struct net_reactor *r,
                    const struct inv_lambda_cfg *cfg, struct inv_err *err);
 

@@ -32,9 +32,11 @@ struct inv_net_flavour {
 };
 
 // inv_net_new creates a transport with |flavour| (static) and |state| (owned: freed with
-// flavour->free_state, also on failure). Validates and applies the defaults of |opts|.
+// flavour->free_state, also on failure). Validates and applies the defaults of |opts|; when
+// |https| and opts->tls is NULL it makes (and owns) a system-store TLS context.
 int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct inv_net_opts *opts,
-                const struct inv_net_flavour *flavour, void *state, struct inv_err *err);
+                bool https, const struct inv_net_flavour *flavour, void *state,
+                struct inv_err *err);
 
 // inv_net_error_text extracts the service's error type and message from an error response
 // ("<type>: <message>", either part may be missing; "" when neither is found) into |buf|.
