@@ -369,12 +369,19 @@ static enum net_http_parse_status body_add(struct net_http_parser *p, const char
 
 // take_line assembles a CRLF-terminated line into p->line; returns MORE with *done set when the
 // line is complete (without CRLF, NUL-terminated).
+// |budget| bytes may be taken at most (the head limit for trailers), checked byte by byte so
+// the outcome does not depend on how the input is split.
 static enum net_http_parse_status take_line(struct net_http_parser *p, const char *d, size_t len,
-                                            size_t *used, bool *done, const char *what)
+                                            size_t budget, size_t *used, bool *done,
+                                            const char *what)
 {
     *done = false;
     for (size_t i = 0; i < len; i++) {
         char c = d[i];
+        if (i >= budget) {
+            return fail(p, NET_HTTP_PARSE_LIMIT, "response head and trailers longer than %zu bytes",
+                        p->lim.max_head);
+        }
         if (c == '\n') {
             if (p->line_len == 0 || p->line[p->line_len - 1] != '\r') {
                 return fail(p, NET_HTTP_PARSE_MALFORMED, "bare LF in the %s at byte %llu", what,
@@ -400,7 +407,7 @@ static enum net_http_parse_status chunk_size(struct net_http_parser *p, const ch
                                              size_t *used)
 {
     bool done;
-    enum net_http_parse_status st = take_line(p, d, len, used, &done, "chunk-size line");
+    enum net_http_parse_status st = take_line(p, d, len, SIZE_MAX, used, &done, "chunk-size line");
     if (st != NET_HTTP_PARSE_MORE || !done) {
         return st;
     }
@@ -434,15 +441,12 @@ static enum net_http_parse_status trailers(struct net_http_parser *p, const char
                                            size_t *used)
 {
     bool done;
-    enum net_http_parse_status st = take_line(p, d, len, used, &done, "trailer section");
+    size_t budget = p->lim.max_head > p->head_total ? p->lim.max_head - p->head_total : 0;
+    enum net_http_parse_status st = take_line(p, d, len, budget, used, &done, "trailer section");
     if (st != NET_HTTP_PARSE_MORE) {
         return st;
     }
     p->head_total += *used;
-    if (p->head_total > p->lim.max_head) {
-        return fail(p, NET_HTTP_PARSE_LIMIT, "response head and trailers longer than %zu bytes",
-                    p->lim.max_head);
-    }
     if (!done) {
         return NET_HTTP_PARSE_MORE;
     }
