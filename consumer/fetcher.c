@@ -358,6 +358,8 @@ static void handle_partition(struct cons_fetcher *f, int32_t broker, uint64_t no
         return;
     case KP_ACTION_REFRESH_METADATA:
     case KP_ACTION_FIND_COORDINATOR:
+        snprintf(f->note, sizeof f->note, "Fetch %s [%d] from broker %d: %s; refreshing metadata",
+                 p->topic, (int)p->partition, (int)broker, kp_error_name_buf(code, nb, sizeof nb));
         p->leader = -1; // wait for the refresh to name the leader
         out->refresh_metadata = true;
         return;
