@@ -194,8 +194,7 @@ bench_machine() {
     echo "- kernel: $(uname -sr)"
     echo "- OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- kcat: $(kcat -V 2>/dev/null | head -1 | sed 's/ - .*//')," \
-        "$(kcat -V 2>/dev/null | grep -o 'librdkafka version [^ ]*' | head -1)"
+    echo "- kcat: $(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p')"
     echo "- kesm: $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         "($(cat "$BENCH_ROOT/VERSION" 2>/dev/null))"
 }

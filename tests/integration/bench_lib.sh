@@ -36,8 +36,8 @@ if bench_timed "$T/time.txt" /usr/bin/python3 -c \
 else
     tap_fail "bench_timed runs a command under /usr/bin/time -v"
 fi
-printf 'Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03.5\nUser time (seconds): 1.25\n'`
-    `'System time (seconds): 0.50\nMaximum resident set size (kbytes): 2048\n' >"$T/hms.txt"
+printf '%s\n' 'Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03.5' 'User time (seconds): 1.25' \
+    'System time (seconds): 0.50' 'Maximum resident set size (kbytes): 2048' >"$T/hms.txt"
 eq "time -v: h:mm:ss wall clock and user+sys" "$(bench_stats "$T/hms.txt")" "1.750 2048 3723.500"
 printf 'Elapsed (wall clock) time (h:mm:ss or m:ss): 0:01.00\n' >"$T/bad.txt"
 tap_check "time -v: a report without CPU lines is an error" bash -c \

@@ -10,7 +10,7 @@
 # at build/static, whose binaries are fully static; then this test also checks that net_probe and
 # $KESM_BIN (build/kesm-static) are static executables.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/net_probe
