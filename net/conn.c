@@ -479,8 +479,9 @@ static void reauth_done(struct net_conn *c, int err, const char *reason)
     }
     auth_stop(c, true);
     schedule_reauth(c);
-    kesm_log(KESM_LOG_INFO, "net", "broker %s: re-authenticated (%s); %u requests queued resume",
-             c->name, mech, c->queue.n);
+    kesm_log(KESM_LOG_DEBUG, "net",
+             "broker %s: re-authentication (%s) done; %u queued requests resume", c->name, mech,
+             c->queue.n);
     io_kick(c);
     conn_note_activity(c);
 }

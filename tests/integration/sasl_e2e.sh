@@ -10,6 +10,10 @@
 #   - KIP-368: a connection kept busy with pipelined requests across several session lifetimes
 #     re-authenticates on the same socket and loses nothing (the front's log proves it), while a
 #     client that ignores the lifetime is disconnected by the front when its session expires;
+#   - `kesm run` with a SASL_SCRAM_512_AUTH mapping (secret file, CA file) delivers the records to
+#     examples/handler.py through the front, its connections re-authenticating on their own; a
+#     wrong password stops it with EVENT_SOURCE_AUTHN_ERROR and a readable reason; SASL without
+#     TLS is refused before connecting;
 #   - no password in any output or log line.
 set -u
 cd "$(dirname "$0")/../.."
@@ -177,10 +181,112 @@ else
     tap_fail "front restarts with a session lifetime" "$(tail -3 "$T/restart.log")"
 fi
 
+# ---- kesm run: a SASL_SCRAM_512_AUTH mapping -----------------------------------------------------
+
+KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
+KESM_PID=
+kesm_stop() {
+    [ -z "$KESM_PID" ] && return 0
+    kill -INT "$KESM_PID" 2>/dev/null
+    wait "$KESM_PID"
+    KRC=$?
+    KESM_PID=
+}
+cleanup() {
+    if [ -n "$KESM_PID" ]; then
+        kill -KILL "$KESM_PID" 2>/dev/null
+        wait "$KESM_PID" 2>/dev/null
+    fi
+    secure_cluster_stop >/dev/null 2>&1
+    rm -rf "$T"
+}
+# secret NAME PASSWORD: a Secrets-Manager-shaped JSON secret file (mode 600).
+secret() {
+    (
+        umask 077
+        printf '{"username": "alice", "password": "%s"}\n' "$2" >"$T/$1.json"
+    )
+}
+# mapping FILE SECRET [KESM MEMBERS]: a CreateEventSourceMapping request for topic orders through
+# the front, authenticated with SASL_SCRAM_512_AUTH, trusting the test CA, delivering to
+# examples/handler.py.
+mapping() {
+    local extra=${3:-}
+    cat >"$1" <<JSON
+{"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:sasl-e2e",
+ "Topics": ["orders"], "StartingPosition": "TRIM_HORIZON",
+ "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$SECURE_BOOTSTRAP"]}},
+ "SourceAccessConfigurations": [
+   {"Type": "SASL_SCRAM_512_AUTH", "URI": "file://$T/$2.json"},
+   {"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": "file://$SECURE_CA"}],
+ "BatchSize": 10, "MaximumBatchingWindowInSeconds": 1,
+ "Kesm": {"Transport": "exec", "Command": ["$PWD/examples/handler.py"]${extra:+, $extra}}}
+JSON
+}
+count_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+# wait_for SECS CMD...: poll CMD every 0.2 s until it succeeds or SECS pass.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.2
+    done
+}
+has_lines() { [ "$(count_lines "$1")" -ge "$2" ]; }
+
+if [ ! -x "$KESM" ]; then
+    tap_fail "kesm is built" "$KESM missing (make all)"
+elif ! secure_front_restart --session-lifetime-ms 12000 >"$T/restart.log" 2>&1; then
+    tap_fail "front restarts with a 12 s session lifetime" "$(tail -3 "$T/restart.log")"
+else
+    secret alice "$GOOD"
+    mapping "$T/map-run.json" alice
+    # --foreground: otherwise timeout passes our SIGINT on twice (to kesm and to its process
+    # group), and kesm reads a second signal as "exit at once".
+    HANDLER_LOG=$T/run.log timeout --foreground --kill-after=5 120 "$KESM" run --no-status \
+        --config "$T/map-run.json" >"$T/run.out" 2>"$T/run.err" &
+    KESM_PID=$!
+    tap_check "kesm run (SASL_SCRAM_512_AUTH over TLS) delivers the 120 records to the function" \
+        wait_for 60 has_lines "$T/run.log" 120
+    tap_check "  ... the consumer's connections re-authenticate on their own (12 s lifetime)" \
+        wait_for 30 grep -q 're-authenticated SCRAM-SHA-512 user=alice' "$SECURE_FRONT_LOG"
+    kmock_cmd produce orders 30 >/dev/null 2>&1
+    tap_check "  ... and keep delivering afterwards (150 records)" \
+        wait_for 30 has_lines "$T/run.log" 150
+    sleep 1
+    tap_check "  ... each of the 150 records exactly once" test \
+        "$(cut -d' ' -f1-2 "$T/run.log" | sort -u | wc -l)/$(count_lines "$T/run.log")" = 150/150
+    kesm_stop
+    tap_check "  ... kesm run exits 0 on SIGINT" test "$KRC" = 0
+    tap_check "  ... no session ever expired at the front" \
+        test "$(grep -c 'session expired' "$SECURE_FRONT_LOG")" = 0
+    tap_check "  ... kesm logs which SASL it runs" grep -q 'transport exec, TLS+SASL' "$T/run.err"
+
+    secret wrong "$BAD"
+    mapping "$T/map-wrong.json" wrong
+    timeout --kill-after=5 60 "$KESM" run --no-status --config "$T/map-wrong.json" \
+        >"$T/wrong.out" 2>"$T/wrong.err"
+    rc=$?
+    tap_check "wrong password: kesm run stops by itself (exit 1)" test "$rc" = 1
+    tap_check "  ... with EVENT_SOURCE_AUTHN_ERROR and a readable reason" grep -qF \
+        "stopped: EVENT_SOURCE_AUTHN_ERROR: " "$T/wrong.err"
+    tap_check "  ... naming the mechanism, the broker and the broker's answer" grep -qF \
+        "SCRAM-SHA-512 authentication with broker $(echo "$SECURE_BOOTSTRAP" | cut -d, -f1) failed: SASL_AUTHENTICATION_FAILED (58): Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" \
+        "$T/wrong.err"
+
+    mapping "$T/map-plain.json" alice '"Tls": false'
+    timeout --kill-after=5 60 "$KESM" run --no-status --config "$T/map-plain.json" \
+        >"$T/plain.out" 2>"$T/plain.err"
+    rc=$?
+    tap_check "SASL over plaintext in a mapping: refused before connecting (exit 2)" \
+        test "$rc" = 2 -a -n "$(grep 'SaslAllowPlaintext' "$T/plain.err")"
+fi
+
 # ---- secrets -------------------------------------------------------------------------------------
 
 no_secret() {
-    ! grep -rlF -e "$GOOD" -e "$BAD" "$T"/*.out "$T"/*.err "$SECURE_DIR"/front*.err
+    ! grep -rlF -e "$GOOD" -e "$BAD" "$T"/*.out "$T"/*.err "$T"/*.log "$SECURE_DIR"/front*.err
 }
 tap_check "no password in any output or log line (debug level)" no_secret
 
