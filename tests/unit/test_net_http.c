@@ -148,21 +148,39 @@ static void *srv_main(void *arg)
     return NULL;
 }
 
-static void srv_start(struct srv *s, const char *const *script, size_t n)
+static void srv_start_af(struct srv *s, const char *const *script, size_t n, int af)
 {
     memset(s, 0, sizeof *s);
     s->script = script;
     s->num_script = n;
     pthread_mutex_init(&s->mu, NULL);
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    s->lfd = socket(af, SOCK_STREAM, 0);
     assert_true(s->lfd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t l;
+    if (af == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_addr = in6addr_loopback;
+        l = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        l = sizeof *a4;
+    }
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&ss, l), 0);
     assert_int_equal(listen(s->lfd, 8), 0);
-    socklen_t l = sizeof a;
-    getsockname(s->lfd, (struct sockaddr *)&a, &l);
-    s->port = ntohs(a.sin_port);
+    getsockname(s->lfd, (struct sockaddr *)&ss, &l);
+    s->port = ntohs(af == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                   : ((struct sockaddr_in *)&ss)->sin_port);
     assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
+}
+
+static void srv_start(struct srv *s, const char *const *script, size_t n)
+{
+    srv_start_af(s, script, n, AF_INET);
 }
 
 static void srv_stop(struct srv *s)
@@ -631,6 +649,34 @@ static void test_free_inside_callback(void **state)
     srv_stop(&s);
 }
 
+// An IPv6 literal URL: the connection goes to ::1 and Host carries the brackets.
+static void test_ipv6_literal(void **state)
+{
+    (void)state;
+    static const char *const script[] = {OK_RESP};
+    struct srv s;
+    srv_start_af(&s, script, 1, AF_INET6);
+    struct net_reactor *r = net_reactor_new(NULL);
+    struct net_http *h = net_http_new(r, NULL);
+    struct got g = {0};
+    char url[64];
+    snprintf(url, sizeof url, "http://[::1]:%u/v6", s.port);
+    struct net_http_request rq = {.method = "GET", .url = url, .timeout_ms = 2000};
+    uint64_t id;
+    char err[100];
+    assert_int_equal(net_http_request(h, &rq, on_done, &g, &id, err, sizeof err), 0);
+    wait_calls(r, &g, 1);
+    assert_int_equal(g.err, NET_HTTP_OK);
+    assert_string_equal(g.body, "hi");
+    char want[64];
+    snprintf(want, sizeof want, "GET /v6 HTTP/1.1\r\nHost: [::1]:%u\r\n", s.port);
+    assert_true(strncmp(s.first_req, want, strlen(want)) == 0);
+    assert_null(strstr(s.first_req, "Content-Length")); // none for a GET without a body
+    net_http_free(h);
+    net_reactor_free(r);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_invalid_requests),
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_free_inside_callback),
+        cmocka_unit_test(test_ipv6_literal),
     };
     return cmocka_run_group_tests_name("net_http", tests, NULL, NULL);
 }
