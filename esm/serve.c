@@ -132,6 +132,12 @@ int esm_serve_main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    // Ignore SIGTERM/SIGINT until the loop's handlers take over; libevent restores this
+    // disposition when they are freed, so a second signal during shutdown (timeout(1) sends one to
+    // the process and one to its group) cannot kill the process half-way. Blocking the signals
+    // instead hangs LeakSanitizer's exit-time check when one is pending.
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     char why[512];
     struct event_base *base = event_base_new();
     struct esm_store *store = base ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
