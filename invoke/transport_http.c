@@ -486,20 +486,31 @@ int inv_net_transport_stats(struct inv_transport *t, struct net_http_stats *out)
 
 // ---- the "http" flavour -------------------------------------------------------------------------
 
+#define REGION_MAX 64
+
 struct http_state {
     char *url;
+    bool sign; // SigV4 (a function URL with AuthType AWS_IAM)
+    struct inv_creds creds;
+    char region[REGION_MAX];
+    struct net_http_url parsed;
+    int64_t (*clock)(void);
 };
 
 static int http_prepare(void *state, const char *payload, size_t len, struct inv_net_prepared *out,
                         struct inv_err *err)
 {
-    (void)payload;
-    (void)len;
-    (void)err;
     struct http_state *s = state;
     out->url = inv_xstrdup(s->url);
+    if (!s->sign) {
+        inv_net_prepared_add(out, "Content-Type", "application/json");
+        return 0;
+    }
+    inv_net_prepared_add(out, "Host", s->parsed.host_header);
     inv_net_prepared_add(out, "Content-Type", "application/json");
-    return 0;
+    int64_t now = s->clock ? s->clock() : (int64_t)time(NULL);
+    return inv_net_sign(out, &s->creds, s->region, now, s->parsed.path,
+                        s->parsed.query[0] ? s->parsed.query : NULL, payload, len, err);
 }
 
 static void http_classify_error_status(void *state, const struct net_http_response *resp,
@@ -519,6 +530,7 @@ static void http_free_state(void *state)
     struct http_state *s = state;
     if (s != NULL) {
         free(s->url);
+        inv_creds_cleanup(&s->creds);
         free(s);
     }
 }
@@ -539,7 +551,22 @@ int inv_http_new(struct inv_transport **out, struct net_reactor *r, const struct
     if (cfg->url == NULL || net_http_url_parse(&u, cfg->url, e, sizeof e) != 0) {
         return inv_fail(err, -1, "http transport: %s", cfg->url ? e : "no URL");
     }
+    if (cfg->sign_creds != NULL &&
+        (cfg->sign_creds->access_key_id == NULL || cfg->sign_creds->secret_access_key == NULL ||
+         cfg->sign_region == NULL || cfg->sign_region[0] == '\0' ||
+         strlen(cfg->sign_region) >= sizeof((struct http_state *)NULL)->region)) {
+        return inv_fail(err, -1, "http transport: signing needs credentials and a region");
+    }
     struct http_state *s = inv_xcalloc(1, sizeof *s);
+    inv_creds_init(&s->creds);
     s->url = inv_xstrdup(cfg->url);
+    if (cfg->sign_creds != NULL) {
+        s->sign = true;
+        inv_creds_set(&s->creds, cfg->sign_creds->access_key_id, cfg->sign_creds->secret_access_key,
+                      cfg->sign_creds->session_token, cfg->sign_creds->source);
+        snprintf(s->region, sizeof s->region, "%s", cfg->sign_region);
+        s->parsed = u;
+        s->clock = cfg->clock;
+    }
     return inv_net_new(out, r, &cfg->opts, u.tls, &http_flavour, s, err);
 }

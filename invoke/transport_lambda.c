@@ -55,40 +55,48 @@ static void pct_encode(struct inv_buf *b, const char *s)
     }
 }
 
-static int lambda_prepare(void *state, const char *payload, size_t len,
-                          struct inv_net_prepared *out, struct inv_err *err)
+int inv_net_sign(struct inv_net_prepared *p, const struct inv_creds *creds, const char *region,
+                 int64_t now, const char *path, const char *query, const char *payload, size_t len,
+                 struct inv_err *err)
 {
-    struct lambda_state *s = state;
-    struct sigv4_header hs[2] = {
-        {"Host", s->host_header},
-        {"X-Amz-Invocation-Type", "RequestResponse"},
-    };
+    struct sigv4_header hs[INV_NET_MAX_HEADERS];
+    for (size_t i = 0; i < p->num_headers; i++) {
+        hs[i].name = p->names[i];
+        hs[i].value = p->values[i];
+    }
     struct sigv4_request rq = {
         .method = "POST",
-        .path = s->path,
-        .query = s->query,
+        .path = path,
+        .query = query,
         .headers = hs,
-        .num_headers = 2,
+        .num_headers = p->num_headers,
         .body = payload,
         .body_len = len,
     };
     struct sigv4_signed sig;
     memset(&sig, 0, sizeof sig);
-    int64_t now = s->clock ? s->clock() : (int64_t)time(NULL);
-    if (sigv4_sign(&sig, &s->creds, s->region, "lambda", now, &rq, err) != 0) {
+    if (sigv4_sign(&sig, creds, region, "lambda", now, &rq, err) != 0) {
         sigv4_signed_cleanup(&sig);
         return -1;
     }
+    inv_net_prepared_add(p, "X-Amz-Date", sig.amz_date);
+    if (sig.security_token != NULL) {
+        inv_net_prepared_add(p, "X-Amz-Security-Token", sig.security_token);
+    }
+    inv_net_prepared_add(p, "Authorization", sig.authorization);
+    sigv4_signed_cleanup(&sig);
+    return 0;
+}
+
+static int lambda_prepare(void *state, const char *payload, size_t len,
+                          struct inv_net_prepared *out, struct inv_err *err)
+{
+    struct lambda_state *s = state;
     out->url = inv_xstrdup(s->base_url);
     inv_net_prepared_add(out, "Host", s->host_header);
     inv_net_prepared_add(out, "X-Amz-Invocation-Type", "RequestResponse");
-    inv_net_prepared_add(out, "X-Amz-Date", sig.amz_date);
-    if (sig.security_token != NULL) {
-        inv_net_prepared_add(out, "X-Amz-Security-Token", sig.security_token);
-    }
-    inv_net_prepared_add(out, "Authorization", sig.authorization);
-    sigv4_signed_cleanup(&sig);
-    return 0;
+    int64_t now = s->clock ? s->clock() : (int64_t)time(NULL);
+    return inv_net_sign(out, &s->creds, s->region, now, s->path, s->query, payload, len, err);
 }
 
 static void lambda_classify_error_status(void *state, const struct net_http_response *resp,

@@ -64,6 +64,11 @@ struct inv_http_cfg {
     // http://127.0.0.1:9000/2015-03-31/functions/function/invocations or a function URL.
     const char *url;
     struct inv_net_opts opts;
+    // sign_creds: when set, every request is signed with SigV4 (service "lambda",
+    // |sign_region|), as a function URL with AuthType AWS_IAM requires; copied.
+    const struct inv_creds *sign_creds;
+    const char *sign_region;
+    int64_t (*clock)(void); // for X-Amz-Date; NULL means time()
 };
 
 // inv_http_new makes the "http" transport on |r| (borrowed; must outlive it). Config strings are

@@ -38,6 +38,14 @@ int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct 
                 bool https, const struct inv_net_flavour *flavour, void *state,
                 struct inv_err *err);
 
+// inv_net_sign signs a POST of |payload| to |path| (wire form) and |query| (or NULL) with SigV4
+// for service "lambda": the headers already in |p| (they must include Host) are signed, then
+// X-Amz-Date, X-Amz-Security-Token (session credentials) and Authorization are appended.
+// Returns 0 or -1 with |err|.
+int inv_net_sign(struct inv_net_prepared *p, const struct inv_creds *creds, const char *region,
+                 int64_t now, const char *path, const char *query, const char *payload, size_t len,
+                 struct inv_err *err);
+
 // inv_net_error_text extracts the service's error type and message from an error response
 // ("<type>: <message>", either part may be missing; "" when neither is found) into |buf|.
 void inv_net_error_text(const struct net_http_response *resp, char *buf, size_t len);

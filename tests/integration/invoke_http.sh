@@ -208,6 +208,18 @@ expect rie "http (RIE): 200 ok, 200+errorMessage and 200+'Task timed out' are fu
 check "http (RIE): the event is POSTed as application/json" \
     test "$(logcount '"content_type": "application/json"')" = 5
 
+fake --mode url --script ok,partial --token 'IQoJb3JpZ2luX2VjEXAMPLE' || tap_done
+AWS_SESSION_TOKEN='IQoJb3JpZ2luX2VjEXAMPLE' probe furl http \
+    url="http://127.0.0.1:$PORT/fn/path?a=1&b=%20x" sign-region=us-east-1 report count=2
+expect furl "http with SigV4 (function URL, AWS_IAM): botocore verifies, results read" \
+    '^result 0 kind=ok status=200 ' '^result 1 kind=partial status=200 ms=[0-9]+ failures=t-0@7 '
+check "function URL: both signatures (with session token and a query) verified" \
+    test "$(logcount '"path": "/fn/path", "query": "a=1&b=%20x".*"content_type": "application/json", "sigv4": "ok"')" = 2
+probe furlns http url="http://127.0.0.1:$PORT/fn/path"
+expect furlns "function URL without signing is refused (403, fatal)" \
+    '^result 0 kind=fatal status=403 '
+
+fake --mode rie --script ok || tap_done
 probe rie404 http url="http://127.0.0.1:$PORT/nope"
 expect rie404 "http: a wrong path is a fatal 404" '^result 0 kind=fatal status=404 '
 

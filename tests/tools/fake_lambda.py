@@ -4,9 +4,11 @@ tests/integration/invoke_http.sh. Run with Debian's /usr/bin/python3 (python3-bo
 
 Listens on 127.0.0.1 (HTTP/1.1, keep-alive, optionally TLS), verifies every Invoke request's SigV4
 signature with botocore's own signer, and answers each request with the next action of a script.
+Modes: invoke (the Invoke API path, signed), rie (the emulator's path, unsigned), url (a function
+URL with AuthType AWS_IAM: any path, signed).
 It exits by itself after --lifetime seconds.
 
-usage: fake_lambda.py --port-file F --log F [--mode invoke|rie] [--script A,B,...]
+usage: fake_lambda.py --port-file F --log F [--mode invoke|rie|url] [--script A,B,...]
                       [--function NAME] [--region R] [--key AKID --secret S [--token T]]
                       [--tls-cert PEM --tls-key PEM] [--lifetime SECONDS]
 
@@ -197,6 +199,12 @@ def make_handler(args, state, log):
                     entry["action"] = "404-path"
                     write_log(entry)
                     return self.error_reply(404)
+            elif args.mode == "url":
+                entry["sigv4"] = verify_sigv4(self, body, args)
+                if entry["sigv4"] != "ok":
+                    entry["action"] = "403-signature"
+                    write_log(entry)
+                    return self.error_reply(403, "AccessDeniedException", "Forbidden")
             elif u.path != "/2015-03-31/functions/function/invocations":
                 entry["action"] = "404-path"
                 write_log(entry)
@@ -248,7 +256,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
-    ap.add_argument("--mode", choices=["invoke", "rie"], default="invoke")
+    ap.add_argument("--mode", choices=["invoke", "rie", "url"], default="invoke")
     ap.add_argument("--script", default="ok")
     ap.add_argument("--function", default="my-function")
     ap.add_argument("--region", default="us-east-1")

@@ -11,6 +11,8 @@
 //   url=URL               http: where to POST
 //   function=F qualifier=Q region=R endpoint=URL   lambda (credentials from the environment
 //                         or the shared credentials file, as invoke/credentials.h says)
+//   sign-region=R         http: sign with SigV4 (a function URL with AWS_IAM auth), credentials
+//                         as for lambda
 //   ca=FILE               trust this CA for https (else the system store)
 //   timeout-ms=N attempts=N backoff-ms=N backoff-max-ms=N connect-timeout-ms=N
 //   report                ReportBatchItemFailures
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
     const char *kind = argv[1];
     struct inv_net_opts o = {0};
     struct inv_lambda_cfg lc = {0};
-    const char *url = NULL, *ca = NULL;
+    const char *url = NULL, *ca = NULL, *sign_region = NULL;
     const char *const *exec_argv = NULL;
     struct probe p = {.count = 1,
                       .payload = "{\"eventSource\":\"SelfManagedKafka\",\"records\":{}}"};
@@ -143,6 +145,8 @@ int main(int argc, char **argv)
             lc.region = v;
         } else if ((v = opt(a, "endpoint"))) {
             lc.endpoint = v;
+        } else if ((v = opt(a, "sign-region"))) {
+            sign_region = v;
         } else if ((v = opt(a, "ca"))) {
             ca = v;
         } else if ((v = opt(a, "timeout-ms"))) {
@@ -204,8 +208,15 @@ int main(int argc, char **argv)
     inv_creds_init(&creds);
     int rc = -1;
     if (strcmp(kind, "http") == 0) {
-        struct inv_http_cfg hc = {.url = url, .opts = o};
-        rc = inv_http_new(&p.t, p.r, &hc, &err);
+        struct inv_http_cfg hc = {.url = url, .opts = o, .sign_region = sign_region};
+        rc = 0;
+        if (sign_region != NULL) {
+            rc = inv_creds_load(&creds, NULL, &err);
+            hc.sign_creds = &creds;
+        }
+        if (rc == 0) {
+            rc = inv_http_new(&p.t, p.r, &hc, &err);
+        }
     } else if (strcmp(kind, "lambda") == 0) {
         if (inv_creds_load(&creds, NULL, &err) == 0) {
             lc.creds = &creds;

@@ -429,6 +429,9 @@ static void test_config_errors(void **state)
     struct inv_lambda_cfg dflt = {.function = "f", .region = "us-east-1", .creds = &creds};
     assert_int_equal(inv_lambda_new(&t, r, &dflt, &err), 0); // https://lambda.us-east-1...
     inv_transport_free(t);
+    struct inv_http_cfg h3 = {.url = "http://127.0.0.1:9/", .sign_creds = &creds};
+    assert_int_equal(inv_http_new(&t, r, &h3, &err), -1);
+    assert_non_null(strstr(err.msg, "signing needs credentials and a region"));
     struct inv_http_cfg h2 = {.url = "127.0.0.1:9000/x"};
     assert_int_equal(inv_http_new(&t, r, &h2, &err), -1);
     assert_non_null(strstr(err.msg, "scheme must be http"));
