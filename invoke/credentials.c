@@ -184,8 +184,8 @@ static int parse_ini(const char *buf, size_t len, const char *path, const char *
 int inv_creds_load_file(struct inv_creds *out, const char *path, const char *profile,
                         struct inv_err *err)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     if (read_file(path, &buf, &len, err) != 0) {
         return -1;
     }
