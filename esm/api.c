@@ -1,6 +1,9 @@
 // api.c: the event source mapping management API on evhttp (see api.h).
 #include "esm/api.h"
 
+#include "invoke/credentials.h"
+#include "invoke/sigv4.h"
+
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define API_PREFIX "/2015-03-31/event-source-mappings"
 
@@ -20,6 +24,8 @@ struct esm_api {
     struct esm_manager *mgr;
     uint16_t port;
     bool allow_remote;
+    const struct inv_creds *creds;
+    const char *region;
 };
 
 struct error_kind {
@@ -37,6 +43,9 @@ static const struct error_kind ERR_CONFLICT = {"ResourceConflictException", 409,
 static const struct error_kind ERR_SERVICE = {"ServiceException", 500, false, "Service"};
 static const struct error_kind ERR_DENIED = {"AccessDeniedException", 403, false, "User"};
 static const struct error_kind ERR_UNKNOWN = {"UnknownOperationException", 404, true, "User"};
+static const struct error_kind ERR_NO_AUTH = {"MissingAuthenticationTokenException", 403, true,
+                                              "User"};
+static const struct error_kind ERR_BAD_SIG = {"InvalidSignatureException", 403, true, "User"};
 
 static const char *reason_phrase(int status)
 {
@@ -206,12 +215,91 @@ static void do_list(struct esm_api *api, struct evhttp_request *req, const char 
     evhttp_clear_headers(&q);
 }
 
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_HEAD:
+    case EVHTTP_REQ_OPTIONS:
+    case EVHTTP_REQ_TRACE:
+    case EVHTTP_REQ_CONNECT:
+    case EVHTTP_REQ_PATCH:
+        break;
+    }
+    return "OTHER";
+}
+
+// authentic checks the request's SigV4 signature when credentials are configured; sends the
+// error itself and returns false when it fails.
+static bool authentic(struct esm_api *api, struct evhttp_request *req)
+{
+    if (!api->creds) {
+        return true;
+    }
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    if (!evhttp_find_header(in, "Authorization")) {
+        send_error(req, &ERR_NO_AUTH, "Missing Authentication Token");
+        return false;
+    }
+    size_t n = 0;
+    for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next) {
+        n++;
+    }
+    struct sigv4_header *hdrs = calloc(n + 1, sizeof *hdrs);
+    char *target = strdup(evhttp_request_get_uri(req));
+    if (!hdrs || !target) {
+        free(hdrs);
+        free(target);
+        send_error(req, &ERR_SERVICE, "out of memory");
+        return false;
+    }
+    size_t i = 0;
+    for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next) {
+        hdrs[i].name = kv->key;
+        hdrs[i].value = kv->value;
+        i++;
+    }
+    char *q = strchr(target, '?');
+    if (q) {
+        *q++ = '\0';
+    }
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    size_t blen = evbuffer_get_length(body);
+    struct sigv4_request sr = {
+        method_name(evhttp_request_get_command(req)),          target, q, hdrs, n,
+        blen ? evbuffer_pullup(body, (ev_ssize_t)blen) : NULL, blen};
+    struct inv_err err = {{0}};
+    int rc = sigv4_verify(&sr, api->creds, api->region, "lambda", (int64_t)time(NULL), 900, &err);
+    free(hdrs);
+    free(target);
+    if (rc != 0) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "The request signature we calculated does not match the signature you provided "
+                 "(%s)",
+                 err.msg);
+        send_error(req, &ERR_BAD_SIG, msg);
+        return false;
+    }
+    return true;
+}
+
 static void handle(struct evhttp_request *req, void *ctx)
 {
     struct esm_api *api = ctx;
     if (!api->allow_remote && !peer_is_loopback(req)) {
         send_error(req, &ERR_DENIED,
                    "kesm serve answers loopback clients only (start it with --allow-remote)");
+        return;
+    }
+    if (!authentic(api, req)) {
         return;
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -271,6 +359,8 @@ struct esm_api *esm_api_new(struct event_base *base, struct esm_manager *mgr,
     }
     api->mgr = mgr;
     api->allow_remote = cfg->allow_remote;
+    api->creds = cfg->verify_creds;
+    api->region = cfg->verify_region ? cfg->verify_region : "us-east-1";
     const char *host = cfg->host ? cfg->host : "127.0.0.1";
     evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_DELETE);

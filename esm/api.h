@@ -17,7 +17,10 @@
 // AccessDeniedException 403 "Message" (a client that is not on loopback, unless allowed),
 // UnknownOperationException 404 "message".
 //
-// Requests are not authenticated: SigV4 signatures are accepted without being verified.
+// Authentication: when the config names credentials, every request must carry a valid SigV4
+// signature for them (service "lambda", the configured region, X-Amz-Date within 15 minutes);
+// otherwise 403 MissingAuthenticationTokenException (no Authorization header) or
+// InvalidSignatureException ("message"). Without credentials signatures are not checked.
 #ifndef ESM_API_H
 #define ESM_API_H
 
@@ -29,12 +32,17 @@
 
 struct event_base;
 struct esm_api;
+struct inv_creds;
 
 struct esm_api_config {
     const char *host;  // address to bind; NULL = "127.0.0.1"
     uint16_t port;     // 0 = any free port (see esm_api_port)
     bool allow_remote; // answer clients that are not on loopback
     size_t max_body;   // request body limit; 0 = 1 MiB
+    // verify_creds, if set (borrowed, must outlive the server), turns on SigV4 verification;
+    // verify_region is the region of the credential scope (NULL = "us-east-1").
+    const struct inv_creds *verify_creds;
+    const char *verify_region;
 };
 
 // esm_api_new binds the server on |base| and serves |mgr| (both borrowed, must outlive it).

@@ -8,6 +8,7 @@
 #include "esm/api.h"
 #include "esm/mapping.h"
 #include "esm/store.h"
+#include "invoke/credentials.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -20,19 +21,23 @@ struct serve_opts {
     uint16_t port;
     const char *state_dir;
     bool allow_remote;
+    bool verify_sigv4;
     const char *region;
     const char *account;
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
-                 "                  [--region REGION] [--account ID]\n"
-                 "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
-                 "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
-                 "  --allow-remote      answer clients that are not on loopback\n"
-                 "  --region REGION     region for bare function names (default us-east-1)\n"
-                 "  --account ID        account for bare function names (default 000000000000)\n");
+    fprintf(out,
+            "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
+            "                  [--region REGION] [--account ID] [--verify-sigv4]\n"
+            "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
+            "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
+            "  --allow-remote      answer clients that are not on loopback\n"
+            "  --region REGION     region for bare function names (default us-east-1)\n"
+            "  --account ID        account for bare function names (default 000000000000)\n"
+            "  --verify-sigv4      require requests signed (SigV4) with the credentials of the\n"
+            "                      environment or the shared credentials file\n");
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -79,6 +84,8 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
             return 1;
         } else if (!strcmp(a, "--allow-remote")) {
             o->allow_remote = true;
+        } else if (!strcmp(a, "--verify-sigv4")) {
+            o->verify_sigv4 = true;
         } else if (!strcmp(a, "--listen") && v) {
             if (!parse_listen(o, v)) {
                 fprintf(stderr, "kesm serve: --listen wants HOST:PORT (port 0-65535), not '%s'\n",
@@ -154,13 +161,25 @@ int esm_serve_main(int argc, char **argv)
     mc.account = o.account;
     mc.log = log_line;
     struct esm_manager *mgr = esm_manager_new(&mc);
-    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0};
+    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0, NULL, o.region};
     struct esm_api *api = NULL;
+    struct inv_creds creds;
+    inv_creds_init(&creds);
     struct event *sigterm = NULL, *sigint = NULL;
     rc = 1;
     if (!mgr) {
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
+    }
+    if (o.verify_sigv4) {
+        struct inv_err err = {{0}};
+        if (inv_creds_load(&creds, NULL, &err) != 0) {
+            fprintf(stderr, "kesm serve: --verify-sigv4: %s\n", err.msg);
+            goto out;
+        }
+        ac.verify_creds = &creds;
+        fprintf(stderr, "kesm: serve: requests must be SigV4-signed with key %s (from %s)\n",
+                creds.access_key_id, creds.source);
     }
     esm_manager_restore(mgr);
     api = esm_api_new(base, mgr, &ac, why, sizeof why);
@@ -196,6 +215,7 @@ out:
         event_free(sigint);
     }
     esm_manager_free(mgr);
+    inv_creds_cleanup(&creds);
     esm_store_free(store);
     event_base_free(base);
     return rc;

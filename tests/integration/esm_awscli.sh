@@ -57,8 +57,8 @@ start_kesm() {
     : >"$TMP/serve.out"
     # --foreground: timeout(1) then forwards SIGTERM to kesm alone; otherwise it also sends SIGCONT
     # to the process group, which can race LeakSanitizer's exit-time stop-the-world in ASan builds.
-    timeout --foreground --kill-after=20 110 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" >"$TMP/serve.out" \
-        2>>"$TMP/serve.err" &
+    timeout --foreground --kill-after=20 110 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
+        "$@" >"$TMP/serve.out" 2>>"$TMP/serve.err" &
     PID=$!
     PORT=
     for _ in $(seq 100); do
@@ -210,7 +210,35 @@ check "the restored VPC entries are still echoed exactly" \
     [ "$(jq -c .SourceAccessConfigurations "$TMP/out")" = "$(echo "$VPC" | jq -c .)" ]
 check "a corrupt state file is reported and moved aside" \
     grep -q "state file $STATE/0badf11e-0000-4000-8000-000000000000.json not restored (not valid JSON); moved aside to 0badf11e-0000-4000-8000-000000000000.json.corrupt-" "$TMP/serve.err"
+
+# ---- the raw HTTP error shapes (x-amzn-ErrorType, "message" vs "Message") ----------------------
+rawx() { curl -sS -D "$TMP/hdr" -o "$TMP/out" -w '%{http_code}' "$@"; }
+ctype() { sed -n 's/^x-amzn-ErrorType: \([A-Za-z]*\).*/\1/ip' "$TMP/hdr"; }
+CODE=$(rawx "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings/nope")
+check "404 ResourceNotFoundException with Type and Message" \
+    [ "$CODE/$(ctype)/$(jq -c . "$TMP/out")" = '404/ResourceNotFoundException/{"Type":"User","Message":"The resource you requested does not exist."}' ]
+CODE=$(rawx -X POST -d '{"FunctionName":' "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings")
+check "400 InvalidRequestContentException for a body that is not JSON (path without slash)" \
+    [ "$CODE/$(ctype)/$(field .message)" = "400/InvalidRequestContentException/Could not parse request body into json: syntax error at byte 15" ]
+CODE=$(rawx -X POST -d '{"FunctionName":"f"}' "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings")
+check "400 InvalidParameterValueException spells its member \"message\"" \
+    [ "$CODE/$(ctype)/$(field '.Type + " " + (.message|.[0:28])')" = "400/InvalidParameterValueException/User 2 validation errors detected" ]
+CODE=$(rawx "http://127.0.0.1:$PORT/2015-03-31/functions")
+check "an unknown path gives UnknownOperationException" [ "$CODE/$(ctype)" = 404/UnknownOperationException ]
 check "kesm serve exits 0 on SIGTERM again" stop_kesm
+
+# ---- SigV4 verification with --verify-sigv4 ------------------------------------------------------
+check "kesm serve --verify-sigv4 starts with the environment's credentials" start_kesm --verify-sigv4
+lam get-event-source-mapping --uuid "$U1"
+check "a request the CLI signed with the right key is served" [ "$RC/$(field .UUID)" = "0/$U1" ]
+AWS_SECRET_ACCESS_KEY=not-the-secret lam get-event-source-mapping --uuid "$U1"
+check "a request signed with another secret gives InvalidSignatureException" \
+    err_is "An error occurred (InvalidSignatureException) when calling the GetEventSourceMapping operation: The request signature we calculated does not match the signature you provided (sigv4: signature mismatch)"
+CODE=$(rawx "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings/")
+check "an unsigned request gives 403 MissingAuthenticationTokenException" \
+    [ "$CODE/$(ctype)" = 403/MissingAuthenticationTokenException ]
+check "the secret key never reaches the log" bash -c "! grep -qF '$AWS_SECRET_ACCESS_KEY' '$TMP/serve.err'"
+check "kesm serve --verify-sigv4 exits 0 on SIGTERM" stop_kesm
 
 if [ "$fails" != 0 ]; then
     echo "# kesm serve log:"
