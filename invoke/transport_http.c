@@ -21,6 +21,7 @@ struct call {
     const char *payload;
     size_t len;
     uint32_t attempt; // attempts started
+    bool too_large;   // above the flavour's request limit: answered without sending
     uint64_t http_id; // 0 when no request is in flight
     struct net_timer *backoff;
     char last_error[400];
@@ -202,6 +203,12 @@ static void classify(struct net_transport *t, const struct net_http_response *re
         set_result(out, INV_RESULT_TOO_LARGE, s, msg);
         return;
     }
+    if (s == 502 && t->flavour->bad_gateway_is_function_error) {
+        snprintf(msg, sizeof msg, "function error: HTTP 502 (the runtime failed)%s%s",
+                 text[0] ? ": " : "", text);
+        set_result(out, INV_RESULT_FUNCTION_ERROR, s, msg);
+        return;
+    }
     if (s == 429 || s >= 500 || s == 408 || s == 409) {
         snprintf(msg, sizeof msg, "HTTP %d%s%s", s, text[0] ? ": " : "", text);
         set_result(out, INV_RESULT_RETRYABLE, s, msg);
@@ -280,6 +287,19 @@ static void on_backoff(void *arg)
 {
     struct call *c = arg;
     struct inv_err err = {{0}};
+    if (c->too_large) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "payload of %zu bytes is above the %zu-byte limit of a synchronous invocation: "
+                 "split the batch",
+                 c->len, c->t->flavour->max_request);
+        struct inv_result r;
+        inv_result_init(&r);
+        set_result(&r, INV_RESULT_TOO_LARGE, -1, msg);
+        call_finish(c, &r);
+        inv_result_cleanup(&r);
+        return;
+    }
     if (start_attempt(c, &err) != 0) {
         struct inv_result r;
         inv_result_init(&r);
@@ -344,6 +364,13 @@ static int net_submit(struct inv_transport *base, const char *payload, size_t le
     c->backoff = net_timer_new(t->reactor, on_backoff, c);
     c->next = t->calls;
     t->calls = c;
+    if (t->flavour->max_request > 0 && len > t->flavour->max_request) {
+        // Refused without a round trip, from the reactor (never inside submit).
+        c->too_large = true;
+        net_timer_arm(c->backoff, 0);
+        *out_id = c->id;
+        return 0;
+    }
     if (start_attempt(c, err) != 0) {
         call_unlink_free(c);
         return -1;
@@ -540,6 +567,7 @@ static const struct inv_net_flavour http_flavour = {
     .prepare = http_prepare,
     .classify_error_status = http_classify_error_status,
     .rie_heuristics = true,
+    .bad_gateway_is_function_error = true,
     .free_state = http_free_state,
 };
 

@@ -123,6 +123,7 @@ static const struct inv_net_flavour lambda_flavour = {
     .prepare = lambda_prepare,
     .classify_error_status = lambda_classify_error_status,
     .rie_heuristics = false,
+    .max_request = 6291456, // Lambda's synchronous Invoke payload limit
     .free_state = lambda_free_state,
 };
 

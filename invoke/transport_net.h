@@ -12,7 +12,11 @@
 //     errorMessage or errorType (the emulator's 200-with-error shape) and a body starting with
 //     "Task timed out after" (the emulator's timeout) are function errors. Otherwise the body goes
 //     through inv_result_from_response (batchItemFailures when report_batch_item_failures).
-//   - 413 -> INV_RESULT_TOO_LARGE (split the batch and try again).
+//   - 413 -> INV_RESULT_TOO_LARGE (split the batch and try again); "lambda" also answers so,
+//     without sending, for a payload above 6291456 bytes (the synchronous Invoke limit).
+//   - "http" only: 502 -> INV_RESULT_FUNCTION_ERROR (the emulator answers 502 when the runtime
+//     process exits, a function URL when the function fails); for "lambda" 502 is a service
+//     error (ResourceNotReadyException, ENI/KMS problems) and is retried as below.
 //   - 429, 5xx, 408, 409 and network failures (resolve, connect, TLS handshake timeout or a
 //     non-authentication TLS error, disconnect, malformed response) are retried with exponential
 //     backoff and full jitter (delay d = min(backoff_max, backoff_initial * 2^(attempt-1)),

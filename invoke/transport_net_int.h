@@ -28,6 +28,8 @@ struct inv_net_flavour {
     void (*classify_error_status)(void *state, const struct net_http_response *resp,
                                   struct inv_result *out);
     bool rie_heuristics; // 200 + errorMessage/errorType or "Task timed out" is a function error
+    bool bad_gateway_is_function_error; // 502 means the function's runtime failed (RIE, URLs)
+    size_t max_request; // payloads above this get INV_RESULT_TOO_LARGE unsent (0: no limit)
     void (*free_state)(void *state);
 };
 

@@ -155,6 +155,13 @@ expect big "lambda: 413 asks the caller to split the batch (no retry)" \
     '^result 0 kind=too large status=413 .*RequestEntityTooLargeException'
 check "lambda: 413 was not retried" test "$(logcount '"action"')" = 1
 
+before=$(logcount '"action"')
+probe big2 "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" payload-size=6291457
+expect big2 "lambda: a payload above 6291456 bytes is answered 'too large' without sending" \
+    '^result 0 kind=too large status=-1 .*payload of 6291457 bytes is above the 6291456-byte limit'
+check "lambda: the oversized payload never reached the server" \
+    test "$(logcount '"action"')" = "$before"
+
 fake --script 403 || tap_done
 probe deny "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
 expect deny "lambda: 403 AccessDenied is FUNCTION_CONFIG_NOT_VALID with a readable reason" \
@@ -195,18 +202,19 @@ probe toolong "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" timeout-ms=900000
 expect toolong "lambda: a timeout above 14 minutes is refused" '^setup-error .*above the 14-minute maximum'
 
 # ---- the emulator (RIE) through the http transport -------------------------------------------
-fake --mode rie --script ok,unhandled,rie-timeout,partial,400 || tap_done
+fake --mode rie --script ok,unhandled,rie-timeout,partial,400,502 || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
-probe rie http url="$RIE_URL" report count=5 backoff-ms=20
-expect rie "http (RIE): 200 ok, 200+errorMessage and 200+'Task timed out' are function errors, batchItemFailures read, 400 fatal" \
+probe rie http url="$RIE_URL" report count=6 backoff-ms=20
+expect rie "http (RIE): 200 ok, 200+errorMessage, 200+'Task timed out' and 502 are function errors, batchItemFailures read, 400 fatal" \
     '^result 0 kind=ok status=200 ' \
     '^result 1 kind=function error status=200 .*message=function error: PoisonError: boom: record 3 is poison$' \
     '^result 2 kind=function error status=200 .*message=function error: Task timed out after 1.00 seconds$' \
     '^result 3 kind=partial status=200 ms=[0-9]+ failures=t-0@7 ' \
     '^result 4 kind=fatal status=400 .*the endpoint refused the invocation' \
-    '^stats requests=5 opened=1 reused=4 '
+    '^result 5 kind=function error status=502 .*message=function error: HTTP 502 \(the runtime failed\)' \
+    '^stats requests=6 opened=1 reused=5 '
 check "http (RIE): the event is POSTed as application/json" \
-    test "$(logcount '"content_type": "application/json"')" = 5
+    test "$(logcount '"content_type": "application/json"')" = 6
 
 fake --mode url --script ok,partial --token 'IQoJb3JpZ2luX2VjEXAMPLE' || tap_done
 AWS_SESSION_TOKEN='IQoJb3JpZ2luX2VjEXAMPLE' probe furl http \
