@@ -3,6 +3,7 @@
 // through net/http_parse, timeouts and the keep-alive race retry.
 #include "net/http.h"
 
+#include "net/http_int.h"
 #include "net/http_parse.h"
 #include "net/internal.h"
 #include "net/log.h"
@@ -19,10 +20,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#ifndef KESM_VERSION
-#define KESM_VERSION "0"
-#endif
 
 enum cstate {
     CS_RESOLVING,
@@ -71,7 +68,7 @@ struct hreq {
     net_http_done_fn *done;
     void *ctx;
     struct net_http_url url;
-    char method[16];
+    char method[NET_HTTP_METHOD_MAX + 1];
     char *wire;
     size_t wire_len;
     bool head, sent, retried, reused;
@@ -767,134 +764,6 @@ static void on_req_timeout(void *arg)
     finish(q, &r);
 }
 
-// ---- request construction -----------------------------------------------------------------
-
-struct wbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void wb_add(struct wbuf *b, const void *d, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            fputs("kesm: out of memory\n", stderr);
-            abort();
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void wb_adds(struct wbuf *b, const char *s)
-{
-    wb_add(b, s, strlen(s));
-}
-
-static bool token_ok(const char *s)
-{
-    if (*s == '\0') {
-        return false;
-    }
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              strchr("!#$%&'*+-.^_`|~", c) != NULL)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool value_ok(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool has_header(const struct net_http_request *r, const char *name)
-{
-    for (size_t i = 0; i < r->num_headers; i++) {
-        if (strcasecmp(r->headers[i].name, name) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static int build_wire(struct hreq *q, const struct net_http_request *r, char *err, size_t err_len)
-{
-    if (!token_ok(r->method) || strlen(r->method) >= sizeof q->method) {
-        snprintf(err, err_len, "invalid HTTP method");
-        return -1;
-    }
-    for (size_t i = 0; i < r->num_headers; i++) {
-        if (!token_ok(r->headers[i].name) || !value_ok(r->headers[i].value)) {
-            snprintf(err, err_len,
-                     "invalid header %s (name must be a token; no CR, LF or "
-                     "control bytes in the value)",
-                     token_ok(r->headers[i].name) ? r->headers[i].name : "name");
-            return -1;
-        }
-        if (strcasecmp(r->headers[i].name, "content-length") == 0 ||
-            strcasecmp(r->headers[i].name, "transfer-encoding") == 0 ||
-            strcasecmp(r->headers[i].name, "connection") == 0) {
-            snprintf(err, err_len, "header %s is set by the client", r->headers[i].name);
-            return -1;
-        }
-    }
-    snprintf(q->method, sizeof q->method, "%s", r->method);
-    q->head = strcmp(r->method, "HEAD") == 0;
-    struct wbuf b = {0};
-    wb_adds(&b, r->method);
-    wb_adds(&b, " ");
-    wb_adds(&b, q->url.path);
-    if (q->url.query[0] != '\0') {
-        wb_adds(&b, "?");
-        wb_adds(&b, q->url.query);
-    }
-    wb_adds(&b, " HTTP/1.1\r\n");
-    if (!has_header(r, "host")) {
-        wb_adds(&b, "Host: ");
-        wb_adds(&b, q->url.host_header);
-        wb_adds(&b, "\r\n");
-    }
-    if (!has_header(r, "user-agent")) {
-        wb_adds(&b, "User-Agent: kesm/" KESM_VERSION "\r\n");
-    }
-    for (size_t i = 0; i < r->num_headers; i++) {
-        wb_adds(&b, r->headers[i].name);
-        wb_adds(&b, ": ");
-        wb_adds(&b, r->headers[i].value);
-        wb_adds(&b, "\r\n");
-    }
-    if (r->body_len > 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
-        strcmp(r->method, "PATCH") == 0) {
-        char cl[48];
-        snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", r->body_len);
-        wb_adds(&b, cl);
-    }
-    wb_adds(&b, "\r\n");
-    if (r->body_len > 0) {
-        wb_add(&b, r->body, r->body_len);
-    }
-    q->wire = b.p;
-    q->wire_len = b.len;
-    return 0;
-}
-
 // ---- public API ---------------------------------------------------------------------------
 
 struct net_http *net_http_new(struct net_reactor *r, const struct net_http_config *cfg)
@@ -984,10 +853,12 @@ int net_http_request(struct net_http *h, const struct net_http_request *req, net
         free(q);
         return -1;
     }
-    if (build_wire(q, req, err, err_len) != 0) {
+    if (net_http_wire(&q->wire, &q->wire_len, &q->url, req, err, err_len) != 0) {
         free(q);
         return -1;
     }
+    snprintf(q->method, sizeof q->method, "%s", req->method);
+    q->head = strcmp(req->method, "HEAD") == 0;
     q->h = h;
     q->id = ++h->next_id;
     q->done = done;
