@@ -107,10 +107,14 @@ check "secrets stay out of the probe's output and log" \
     bash -c "! grep -qF -e '$SECRET' -e 'Signature=' '$T/ok.out' '$T/ok.err'"
 
 fake --script ok --function 'my-function:prod' --token 'FQoGZXIvYXdzEXAMPLE//token=' || tap_done
-AWS_SESSION_TOKEN='FQoGZXIvYXdzEXAMPLE//token=' probe tok "${LAMBDA[@]}" \
-    function=my-function:prod qualifier=\$LATEST endpoint="http://127.0.0.1:$PORT"
+AWS_SESSION_TOKEN='FQoGZXIvYXdzEXAMPLE//token=' KESM_LOG_LEVEL=debug probe tok "${LAMBDA[@]}" \
+    function=my-function:prod qualifier=\$LATEST endpoint="http://127.0.0.1:$PORT" \
+    payload='{"records":{"secret-payload":1}}'
 expect tok "lambda: name:alias, Qualifier and a session token are signed as botocore signs" \
     '^result 0 kind=ok status=200 '
+check "debug logs carry neither the token, the secret, the signature nor the payload" \
+    bash -c "grep -q 'DEBUG http POST' '$T/tok.err' &&
+        ! grep -qF -e 'FQoGZXIvYXdz' -e '$SECRET' -e 'Signature=' -e 'secret-payload' '$T/tok.out' '$T/tok.err'"
 check "lambda: the name is sent as my-function%3Aprod and the qualifier as Qualifier=%24LATEST" \
     test "$(logcount '"path": "/2015-03-31/functions/my-function%3Aprod/invocations", "query": "Qualifier=%24LATEST".*"sigv4": "ok"')" = 1
 
