@@ -394,6 +394,15 @@ unsigned esm_manager_count(const struct esm_manager *mgr)
     return n;
 }
 
+unsigned esm_manager_active(const struct esm_manager *mgr)
+{
+    unsigned n = 0;
+    for (const struct esm_mapping *m = mgr->head; m; m = m->next) {
+        n += m->active ? 1u : 0u;
+    }
+    return n;
+}
+
 unsigned esm_manager_stop_all(struct esm_manager *mgr)
 {
     mgr->shutting_down = true;
@@ -413,9 +422,7 @@ unsigned esm_manager_stop_all(struct esm_manager *mgr)
         }
     }
     free(all);
-    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
-        waiting += m->active ? 1u : 0u;
-    }
+    waiting = esm_manager_active(mgr);
     return waiting;
 }
 

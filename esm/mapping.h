@@ -126,6 +126,10 @@ unsigned esm_manager_restore(struct esm_manager *mgr);
 // persisted as Disabled. Returns the number still waiting for on_stopped.
 unsigned esm_manager_stop_all(struct esm_manager *mgr);
 
+// esm_manager_active returns how many mappings the runner still holds (started and not yet
+// reported stopped).
+unsigned esm_manager_active(const struct esm_manager *mgr);
+
 // enum esm_op_status: outcome of an API operation; the API layer maps it to an AWS error.
 enum esm_op_status {
     ESM_OP_OK,

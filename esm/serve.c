@@ -1,22 +1,28 @@
 // serve.c: `kesm serve` (see serve.h).
 //
-// This file owns the libevent event_base of the process: the shared reactor (net/reactor.h) had
-// not landed when it was written. Mappings run with the runner this build has; without the Kafka
-// consumer that is esm_runner_unavailable, which reports every mapping as not polling.
+// The process runs on one net reactor: the HTTP API (evhttp) and every mapping's consumer and
+// invocations. Mappings run with esm_runner_instance (one esm_instance per enabled mapping).
+//
+// Layering note: evhttp needs the reactor's event_base, which net/ exposes only in net/internal.h
+// (net_reactor_base). This file is the one place outside net/ that uses it, until net/reactor.h
+// offers it publicly.
 #include "esm/serve.h"
 
 #include "esm/api.h"
 #include "esm/mapping.h"
+#include "esm/runner_instance.h"
 #include "esm/store.h"
 #include "invoke/credentials.h"
+#include "net/internal.h"
+#include "net/reactor.h"
 
-#include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct serve_opts {
+    uint32_t drain_ms;
     char host[256];
     uint16_t port;
     const char *state_dir;
@@ -31,13 +37,16 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
             "                  [--region REGION] [--account ID] [--verify-sigv4]\n"
+            "                  [--drain-timeout MS]\n"
             "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
             "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
             "  --allow-remote      answer clients that are not on loopback\n"
             "  --region REGION     region for bare function names (default us-east-1)\n"
             "  --account ID        account for bare function names (default 000000000000)\n"
             "  --verify-sigv4      require requests signed (SigV4) with the credentials of the\n"
-            "                      environment or the shared credentials file\n");
+            "                      environment or the shared credentials file\n"
+            "  --drain-timeout MS  how long in-flight invocations may finish when a mapping\n"
+            "                      stops (default 10000)\n");
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -77,6 +86,7 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     snprintf(o->host, sizeof o->host, "127.0.0.1");
     o->port = 9320;
     o->state_dir = "kesm-state";
+    o->drain_ms = 10000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -92,6 +102,15 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
                         v);
                 return 2;
             }
+            i++;
+        } else if (!strcmp(a, "--drain-timeout") && v) {
+            char *end = NULL;
+            long ms = strtol(v, &end, 10);
+            if (!*v || *end || ms < 0 || ms > 900000) {
+                fprintf(stderr, "kesm serve: --drain-timeout wants 0-900000 ms, not '%s'\n", v);
+                return 2;
+            }
+            o->drain_ms = (uint32_t)ms;
             i++;
         } else if (!strcmp(a, "--state-dir") && v) {
             o->state_dir = v;
@@ -117,17 +136,40 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     return 0;
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *ctx)
+struct serve {
+    struct net_reactor *r;
+    int signals;
+};
+
+static void on_signal(int signo, void *ctx)
 {
-    (void)what;
-    fprintf(stderr, "kesm: serve: signal %d, stopping\n", (int)sig);
-    event_base_loopexit(ctx, NULL);
+    struct serve *sv = ctx;
+    sv->signals++;
+    fprintf(stderr, "kesm: serve: signal %d, stopping%s\n", signo,
+            sv->signals > 1 ? " now"
+                            : " (mappings finish in-flight work; a second signal "
+                              "skips that)");
+    net_reactor_stop(sv->r);
 }
 
 static void log_line(void *ctx, const char *line)
 {
     (void)ctx;
     fprintf(stderr, "kesm: %s\n", line);
+}
+
+// drain runs the reactor until every mapping's runner has stopped, at most |ms| (+1 s).
+static void drain(struct serve *sv, struct esm_manager *mgr, uint32_t ms)
+{
+    if (esm_manager_stop_all(mgr) == 0) {
+        return;
+    }
+    uint64_t deadline = net_reactor_now_ms(sv->r) + ms + 1000;
+    int seen = sv->signals;
+    while (esm_manager_active(mgr) > 0 && sv->signals == seen &&
+           net_reactor_now_ms(sv->r) < deadline) {
+        net_reactor_run_for(sv->r, 100);
+    }
 }
 
 int esm_serve_main(int argc, char **argv)
@@ -138,21 +180,19 @@ int esm_serve_main(int argc, char **argv)
         usage(rc == 1 ? stdout : stderr);
         return rc == 1 ? 0 : 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    // Ignore SIGTERM/SIGINT until the loop's handlers take over; libevent restores this
+    // Ignore SIGTERM/SIGINT until the reactor's handlers take over; libevent restores this
     // disposition when they are freed, so a second signal during shutdown (timeout(1) sends one to
     // the process and one to its group) cannot kill the process half-way. Blocking the signals
     // instead hangs LeakSanitizer's exit-time check when one is pending.
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     char why[512];
-    struct event_base *base = event_base_new();
-    struct esm_store *store = base ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
-    if (!base || !store) {
-        fprintf(stderr, "kesm serve: %s\n", base ? why : "cannot create the event loop");
-        if (base) {
-            event_base_free(base);
-        }
+    struct serve sv = {0};
+    sv.r = net_reactor_new(NULL);
+    struct esm_store *store = sv.r ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
+    if (!sv.r || !store) {
+        fprintf(stderr, "kesm serve: %s\n", sv.r ? why : "cannot create the event loop");
+        net_reactor_free(sv.r);
         return 1;
     }
     struct esm_manager_config mc = {0};
@@ -165,12 +205,15 @@ int esm_serve_main(int argc, char **argv)
     struct esm_api *api = NULL;
     struct inv_creds creds;
     inv_creds_init(&creds);
-    struct event *sigterm = NULL, *sigint = NULL;
+    struct net_signal *sigterm = NULL, *sigint = NULL;
     rc = 1;
-    if (!mgr) {
+    struct esm_runner runner =
+        mgr ? esm_runner_instance_new(mgr, sv.r, o.drain_ms) : (struct esm_runner){NULL, NULL};
+    if (!mgr || !runner.ops) {
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
+    esm_manager_set_runner(mgr, runner);
     if (o.verify_sigv4) {
         struct inv_err err = {{0}};
         if (inv_creds_load(&creds, NULL, &err) != 0) {
@@ -181,42 +224,38 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm: serve: requests must be SigV4-signed with key %s (from %s)\n",
                 creds.access_key_id, creds.source);
     }
-    esm_manager_restore(mgr);
-    api = esm_api_new(base, mgr, &ac, why, sizeof why);
-    if (!api) {
-        fprintf(stderr, "kesm serve: %s\n", why);
+    sigterm = net_signal_new(sv.r, SIGTERM, on_signal, &sv);
+    sigint = net_signal_new(sv.r, SIGINT, on_signal, &sv);
+    if (!sigterm || !sigint) {
+        fprintf(stderr, "kesm serve: cannot install signal handlers\n");
         goto out;
     }
-    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-    sigint = evsignal_new(base, SIGINT, on_signal, base);
-    if (!sigterm || !sigint || evsignal_add(sigterm, NULL) != 0 ||
-        evsignal_add(sigint, NULL) != 0) {
-        fprintf(stderr, "kesm serve: cannot install signal handlers\n");
+    esm_manager_restore(mgr);
+    api = esm_api_new(net_reactor_base(sv.r), mgr, &ac, why, sizeof why);
+    if (!api) {
+        fprintf(stderr, "kesm serve: %s\n", why);
         goto out;
     }
     bool v6 = strchr(o.host, ':') != NULL;
     printf("kesm serve: listening on http://%s%s%s:%u (state in %s)\n", v6 ? "[" : "", o.host,
            v6 ? "]" : "", (unsigned)esm_api_port(api), o.state_dir);
     fflush(stdout);
-    if (event_base_dispatch(base) < 0) {
+    if (net_reactor_run(sv.r) < 0) {
         fprintf(stderr, "kesm serve: the event loop failed\n");
         goto out;
     }
     rc = 0;
 out:
-    if (mgr) {
-        esm_manager_stop_all(mgr);
-    }
     esm_api_free(api);
-    if (sigterm) {
-        event_free(sigterm);
+    api = NULL;
+    if (mgr) {
+        drain(&sv, mgr, o.drain_ms);
     }
-    if (sigint) {
-        event_free(sigint);
-    }
+    net_signal_free(sigterm);
+    net_signal_free(sigint);
     esm_manager_free(mgr);
     inv_creds_cleanup(&creds);
     esm_store_free(store);
-    event_base_free(base);
+    net_reactor_free(sv.r);
     return rc;
 }

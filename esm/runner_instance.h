@@ -1,0 +1,24 @@
+// runner_instance.h: the runner of `kesm serve` that really runs mappings: one esm_instance
+// (Kafka consumer, pipeline, transport) per enabled mapping, on a net reactor.
+//
+// start builds an instance from a private copy of the mapping's configuration (the manager may
+// replace its own copy at any time) and reports running once it consumes, or stopped with
+// ESM_CONFIG_NOT_VALID and the reason when it cannot be built (for example a secret URI that is
+// not a readable file:// path). update restarts the instance with the new configuration (a
+// graceful stop: in-flight invocations finish and offsets are committed first). stop stops it
+// gracefully; problems that stop an instance by itself arrive with their reason.
+#ifndef ESM_RUNNER_INSTANCE_H
+#define ESM_RUNNER_INSTANCE_H
+
+#include "esm/mapping.h"
+#include "net/reactor.h"
+
+#include <stdint.h>
+
+// esm_runner_instance_new makes the runner; install it with esm_manager_set_runner, which takes
+// ownership. |drain_timeout_ms| bounds how long in-flight invocations may finish on a stop.
+// Returns a runner with NULL ops on out-of-memory.
+struct esm_runner esm_runner_instance_new(struct esm_manager *mgr, struct net_reactor *r,
+                                          uint32_t drain_timeout_ms);
+
+#endif
