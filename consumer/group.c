@@ -971,6 +971,27 @@ static void on_lost(struct cons_group *g, uint64_t now, enum kind k)
     }
 }
 
+// find_error_only handles a FindCoordinator answer (v0-3) that does not parse but carries an
+// error code: librdkafka 2.0.2's mock writes a null Host with its errors, which the schema does
+// not allow. The error code comes first (after the throttle time from v1), so act on it when it
+// is non-zero; a body that does not even have that stays a parse failure.
+static enum kp_status find_error_only(struct cons_group *g, uint64_t now, kr *body, int16_t version)
+{
+    int32_t throttle;
+    int16_t code;
+    if (version > 3 || (version >= 1 && !kr_i32(body, &throttle)) || !kr_i16(body, &code) ||
+        code == 0) {
+        return KP_ERR_MALFORMED;
+    }
+    enum kp_error_action a = kp_error_action_of(code);
+    if (a == KP_ACTION_AUTHZ_FATAL || a == KP_ACTION_FATAL) {
+        fail_code(g, "FindCoordinator", code);
+    } else {
+        backoff(g, now);
+    }
+    return KP_OK;
+}
+
 static enum kp_status dispatch(struct cons_group *g, uint64_t now, enum kind k, int16_t version,
                                kr *body)
 {
@@ -979,9 +1000,12 @@ static enum kp_status dispatch(struct cons_group *g, uint64_t now, enum kind k, 
     switch (k) {
     case K_FIND: {
         struct kp_find_coordinator_resp r;
+        kr copy = *body;
         if ((st = kp_find_coordinator_resp_parse(body, version, &r, &err)) == KP_OK &&
             g->coord_id < 0) {
             on_find(g, now, &r);
+        } else if (st != KP_OK && g->coord_id < 0) {
+            st = find_error_only(g, now, &copy, version);
         }
         break;
     }

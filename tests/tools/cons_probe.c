@@ -15,7 +15,8 @@
 //   lifetime=S                      give up after S seconds (exit 3; default 120)
 //   quiet                           do not print records (benchmark null sink)
 //   ts                              append " ts=<record timestamp>" to each record line
-//   stats                           print per-partition stats lines on stderr at exit
+//   stats                           print per-partition stats lines on stderr when closing or
+//                                   exiting
 //   wait-ms=MS                      Fetch max wait (default 500)
 #include "consumer/consumer.h"
 #include "net/log.h"
@@ -51,9 +52,14 @@ static void closed(struct cons *c, void *ctx)
     net_reactor_stop(p->r);
 }
 
+static void print_stats(struct cons *c);
+
 static void start_close(struct probe *p)
 {
     if (!p->closing) {
+        if (p->stats) {
+            print_stats(p->c); // before the close empties the assignment
+        }
         p->closing = true;
         cons_close(p->c, closed, p);
     }
@@ -237,7 +243,7 @@ int main(int argc, char **argv)
     struct net_timer *life = net_timer_new(p.r, on_lifetime, &p);
     net_timer_arm(life, (uint64_t)lifetime * 1000);
     net_reactor_run(p.r);
-    if (p.stats) {
+    if (p.stats && !p.closing) {
         print_stats(p.c);
     }
     fflush(stdout);

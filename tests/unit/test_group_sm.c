@@ -578,6 +578,29 @@ static void test_static_member(void **state)
     h_free(h);
 }
 
+static void test_find_coordinator_error_with_null_host(void **state)
+{
+    (void)state;
+    // librdkafka's mock answers errors with a null Host, which the schema forbids: the error
+    // code (read first) still counts.
+    struct h *h = h_new(NULL);
+    expect_send(h, KP_API_FIND_COORDINATOR);
+    kw w;
+    kw_init_grow(&w);
+    kw_i32(&w, 0);
+    kw_i16(&w, 30); // GROUP_AUTHORIZATION_FAILED
+    kw_str(&w, "Broker: Group authorization failed");
+    kw_i32(&w, -1);
+    kw_str(&w, NULL);
+    kw_i32(&w, -1);
+    respond(h, KP_API_FIND_COORDINATOR, &w);
+    struct cons_group_action a;
+    assert_int_equal(poll_act(h, &a), CONS_GACT_FATAL);
+    assert_int_equal(a.err_class, CONS_ERR_AUTHZ);
+    assert_non_null(strstr(a.msg, "GROUP_AUTHORIZATION_FAILED"));
+    h_free(h);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -612,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_session_expiry_rejoins),
         cmocka_unit_test(test_leave_on_close),
         cmocka_unit_test(test_static_member),
+        cmocka_unit_test(test_find_coordinator_error_with_null_host),
         cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests_name("group_sm", tests, NULL, NULL);
