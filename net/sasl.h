@@ -11,6 +11,8 @@
 // mechanism instance; the SCRAM salted password is cached (sasl/ scram cache, keyed by an HMAC,
 // holding no password), so a re-authentication costs no PBKDF2 as long as the broker keeps the
 // same salt and iteration count.
+// A broker that negotiates SaslAuthenticate v0 reports no lifetime; if it enforces one anyway it
+// closes the connection at expiry and the connection reconnects (queued requests survive).
 //
 // Plaintext policy (as in Lambda): SCRAM and PLAIN over a connection without TLS are refused
 // unless allow_plaintext is set. net_sasl_new_config refuses such a configuration before anything

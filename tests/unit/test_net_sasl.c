@@ -571,6 +571,36 @@ static void test_no_reauth_is_disconnected(void **state)
     assert_int_equal(st.reauths, 0);
 }
 
+// While the consumer has paused reading, a re-authentication still reads its own exchange; the
+// requests sent meanwhile go out after it, and their answers wait for net_conn_resume.
+static void test_reauth_while_paused(void **state)
+{
+    struct env *e = *state;
+    e->f.lifetime_ms = 200;
+    make_sasl(e, "PLAIN", PASSWORD, true);
+    e->stop_on_ready = true;
+    connect_fake(e);
+    net_reactor_run_for(e->r, 3000);
+    assert_int_equal(e->readies, 1);
+    net_conn_pause(e->c);
+    net_reactor_run_for(e->r, 500); // two lifetimes, paused
+    struct net_conn_stats st;
+    net_conn_get_stats(e->c, &st);
+    assert_true(st.reauths >= 1);
+    e->goal = 1;
+    send_one(e);
+    net_reactor_run_for(e->r, 100);
+    assert_int_equal(e->ok, 0); // paused: not dispatched
+    assert_int_equal(e->f.echoes, 1);
+    net_conn_resume(e->c);
+    net_reactor_run_for(e->r, 2000);
+    assert_int_equal(e->ok, 1);
+    assert_int_equal(e->f.violations, 0);
+    assert_int_equal(e->f.expired, 0);
+    assert_int_equal(e->f.accepts, 1);
+    assert_int_equal(e->fails, 0);
+}
+
 // A refused re-authentication drops the connection as an authentication error.
 static void test_reauth_refused(void **state)
 {
@@ -722,6 +752,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reauth_busy_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reauth_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_reauth_is_disconnected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reauth_while_paused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reauth_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plaintext_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plaintext_opt_in_warns, setup, teardown),
