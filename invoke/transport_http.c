@@ -495,6 +495,7 @@ int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct 
         .connect_timeout_ms = o.connect_timeout_ms,
         .idle_timeout_ms = o.idle_timeout_ms,
         .max_response_body = o.max_response,
+        .max_conns_per_origin = o.max_concurrency,
         .default_timeout_ms = o.timeout_ms,
     };
     t->http = net_http_new(r, &hc);

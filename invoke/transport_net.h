@@ -58,6 +58,10 @@ struct inv_net_opts {
     uint32_t backoff_max_ms;     // [20000]
     uint32_t idle_timeout_ms;    // keep-alive idle close [30000]
     size_t max_response;         // response body limit [6356992]
+    // max_concurrency: invocations on the wire at once (one connection each); more wait their
+    // turn. The Runtime Interface Emulator runs one at a time (it answers 400 to a second), so
+    // set 1 for it. [0: unlimited]
+    uint32_t max_concurrency;
     bool report_batch_item_failures;
 };
 

@@ -293,9 +293,23 @@ static void conn_unlink(struct hconn *c)
     }
 }
 
+static void kick(struct net_http *h);
+
+// kick_if_waiting re-runs the assignment when a request waits for a connection.
+static void kick_if_waiting(struct net_http *h)
+{
+    for (const struct hreq *q = h->reqs; q != NULL; q = q->next) {
+        if (q->conn == NULL) {
+            kick(h);
+            return;
+        }
+    }
+}
+
 // conn_free closes |c| without touching its request (the caller detached or finished it).
 static void conn_free(struct hconn *c)
 {
+    struct net_http *h = c->h;
     conn_unlink(c);
     if (c->req != NULL) {
         c->req->conn = NULL;
@@ -308,6 +322,7 @@ static void conn_free(struct hconn *c)
     net_timer_free(c->timer);
     net_http_parser_cleanup(&c->parser);
     free(c);
+    kick_if_waiting(h);
 }
 
 static void kick(struct net_http *h)
@@ -382,6 +397,7 @@ static void conn_to_idle(struct hconn *c)
     }
     c->state = CS_IDLE;
     net_timer_arm(c->timer, c->h->cfg.idle_timeout_ms);
+    kick_if_waiting(c->h);
 }
 
 // response_done completes the request on |c| with the parsed response.
@@ -713,27 +729,44 @@ static struct hconn *find_idle(struct net_http *h, const struct net_http_url *u)
 }
 
 // on_kick assigns every queued request to an idle or a new connection.
+static size_t origin_conns(const struct net_http *h, const struct net_http_url *u)
+{
+    size_t n = 0;
+    for (const struct hconn *c = h->conns; c != NULL; c = c->next) {
+        n += c->tls == u->tls && c->port == u->port && strcmp(c->host, u->host) == 0;
+    }
+    return n;
+}
+
+// on_kick assigns queued requests, oldest first, to an idle connection of their origin or to a
+// new one while the origin is below max_conns_per_origin; the others keep waiting (a connection
+// that goes idle or closes kicks again).
 static void on_kick(void *arg)
 {
     struct net_http *h = arg;
-    for (;;) {
-        struct hreq *q = h->reqs;
-        while (q != NULL && q->conn != NULL) {
-            q = q->next;
-        }
-        if (q == NULL) {
-            return;
-        }
-        struct hconn *c = find_idle(h, &q->url);
-        if (c != NULL) {
-            c->req = q;
-            q->conn = c;
-            q->reused = true;
-            h->stats.connections_reused++;
-            conn_send(c);
-        } else {
-            q->reused = false;
-            conn_open(h, q);
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (struct hreq *q = h->reqs; q != NULL; q = q->next) {
+            if (q->conn != NULL) {
+                continue;
+            }
+            struct hconn *c = find_idle(h, &q->url);
+            if (c != NULL) {
+                c->req = q;
+                q->conn = c;
+                q->reused = true;
+                h->stats.connections_reused++;
+                conn_send(c);
+            } else if (h->cfg.max_conns_per_origin == 0 ||
+                       origin_conns(h, &q->url) < h->cfg.max_conns_per_origin) {
+                q->reused = false;
+                conn_open(h, q); // may finish q at once: the list changed, start over
+            } else {
+                continue;
+            }
+            progress = true;
+            break;
         }
     }
 }

@@ -40,6 +40,8 @@ struct net_http_config {
     uint32_t connect_timeout_ms; // per address, TCP connect + TLS handshake [10000]
     uint32_t idle_timeout_ms;    // keep-alive idle close [30000]
     size_t max_idle_per_origin;  // idle connections kept per origin [8]
+    size_t max_conns_per_origin; // connections per origin, busy or idle; more requests wait
+                                 // their turn in order [0: unlimited]
     size_t max_response_head;    // status line + headers [65536]
     size_t max_response_body;    // decoded body [6356992 = 6 MiB + 64 KiB]
     uint32_t default_timeout_ms; // per request when the request says 0 [60000]

@@ -231,6 +231,18 @@ probe furlns http url="http://127.0.0.1:$PORT/fn/path"
 expect furlns "function URL without signing is refused (403, fatal)" \
     '^result 0 kind=fatal status=403 '
 
+fake --mode rie --script slow:0.3 || tap_done
+RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
+probe riebusy http url="$RIE_URL" count=3 parallel
+expect riebusy "http (RIE): parallel invocations without a limit hit the emulator's one-at-a-time 400" \
+    'kind=fatal status=400 '
+fake --mode rie --script slow:0.3 || tap_done
+RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
+probe rieone http url="$RIE_URL" count=3 parallel max-concurrency=1
+expect rieone "http (RIE): max-concurrency=1 queues them on one connection, all succeed" \
+    '^result 0 kind=ok ' '^result 1 kind=ok ' '^result 2 kind=ok ' \
+    '^stats requests=3 opened=1 reused=2 '
+
 fake --mode rie --script ok || tap_done
 probe rie404 http url="http://127.0.0.1:$PORT/nope"
 expect rie404 "http: a wrong path is a fatal 404" '^result 0 kind=fatal status=404 '

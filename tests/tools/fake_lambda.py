@@ -23,6 +23,7 @@ Actions (one per request, in order; the last one repeats):
   slow:SECS     wait SECS seconds, then 200
   close         read the request, close the connection without answering
   chunked       200 with a chunked body (the ok body in two chunks)
+In rie mode a request that arrives while another is running gets 400 (as the emulator answers).
 Log: one JSON line per request {"conn", "path", "query", "sigv4", "invocation_type",
 "body_len", "action"} and a line {"conn": N, "event": "open"} per accepted connection.
 A request whose signature does not verify gets 403 InvalidSignatureException whatever the script.
@@ -127,6 +128,7 @@ class State:
         self.next = 0
         self.conns = 0
         self.lock = threading.Lock()
+        self.busy = threading.Lock()  # rie mode: one invocation at a time
 
     def action(self):
         with self.lock:
@@ -209,10 +211,19 @@ def make_handler(args, state, log):
                 entry["action"] = "404-path"
                 write_log(entry)
                 return self.reply(404, "404 page not found\n")
-            a = state.action()
-            entry["action"] = a
-            write_log(entry)
-            self.perform(a)
+            if args.mode == "rie" and not state.busy.acquire(blocking=False):
+                # The emulator runs one invocation at a time and refuses a concurrent one.
+                entry["action"] = "400-busy"
+                write_log(entry)
+                return self.reply(400, "concurrent invoke: the function is busy\n")
+            try:
+                a = state.action()
+                entry["action"] = a
+                write_log(entry)
+                self.perform(a)
+            finally:
+                if args.mode == "rie":
+                    state.busy.release()
 
         def perform(self, a):
             ok_body = json.dumps({"statusCode": 200})

@@ -15,6 +15,7 @@
 //                         as for lambda
 //   ca=FILE               trust this CA for https (else the system store)
 //   timeout-ms=N attempts=N backoff-ms=N backoff-max-ms=N connect-timeout-ms=N
+//   max-concurrency=N     invocations on the wire at once (network transports)
 //   report                ReportBatchItemFailures
 //   count=N               submit the payload N times, each after the previous result (default 1)
 //   parallel              submit all N at once instead
@@ -153,6 +154,8 @@ int main(int argc, char **argv)
             o.timeout_ms = u32(v);
         } else if ((v = opt(a, "connect-timeout-ms"))) {
             o.connect_timeout_ms = u32(v);
+        } else if ((v = opt(a, "max-concurrency"))) {
+            o.max_concurrency = u32(v);
         } else if ((v = opt(a, "attempts"))) {
             o.max_attempts = u32(v);
         } else if ((v = opt(a, "backoff-ms"))) {

@@ -677,6 +677,35 @@ static void test_ipv6_literal(void **state)
     srv_stop(&s);
 }
 
+// max_conns_per_origin 1: parallel requests wait their turn and share one connection (the test
+// server serves one connection at a time, so a second connection would stall).
+static void test_max_conns_per_origin(void **state)
+{
+    (void)state;
+    static const char *const script[] = {OK_RESP};
+    struct srv s;
+    srv_start(&s, script, 1);
+    struct net_reactor *r = net_reactor_new(NULL);
+    struct net_http_config cfg = {.max_conns_per_origin = 1};
+    struct net_http *h = net_http_new(r, &cfg);
+    struct got g[3] = {{0}};
+    for (int i = 0; i < 3; i++) {
+        post(h, s.port, "x", 3000, &g[i]);
+    }
+    for (int i = 0; i < 200 && g[0].calls + g[1].calls + g[2].calls < 3; i++) {
+        net_reactor_run_for(r, 25);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].err, NET_HTTP_OK);
+        assert_int_equal(g[i].reused, i > 0);
+    }
+    assert_int_equal(srv_conns(&s), 1);
+    net_http_free(h);
+    net_reactor_free(r);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_free_inside_callback),
         cmocka_unit_test(test_ipv6_literal),
+        cmocka_unit_test(test_max_conns_per_origin),
     };
     return cmocka_run_group_tests_name("net_http", tests, NULL, NULL);
 }
