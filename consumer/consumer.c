@@ -75,6 +75,7 @@ struct cons {
     uint64_t next_commit, ofetch_retry_at, commit_retry_at;
     enum revoke_phase revoke;
     enum cons_group_state last_state;
+    uint64_t last_transient; // when on_error(TRANSIENT) was last called (0 = never)
 };
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -103,11 +104,25 @@ static void on_conn_state(struct net_conn *conn, const struct net_conn_event *ev
     if (b->c->freeing || ev->err == NET_OK) {
         return;
     }
+    char msg[300];
     if (net_conn_event_is_authn(ev)) {
-        char msg[300];
         snprintf(msg, sizeof msg, "broker %s:%u: authentication failed: %s", b->host,
                  (unsigned)b->port, ev->msg ? ev->msg : net_err_name(ev->err));
         fail(b->c, CONS_ERR_AUTHN, msg);
+        return;
+    }
+    // A connection problem the consumer retries by itself: tell the upper layer (at most every
+    // 30 s) so it can show it, as Lambda's "PROBLEM: Connection error".
+    struct cons *c = b->c;
+    uint64_t now = net_reactor_now_ms(c->r);
+    if (c->failed || (c->last_transient && now < c->last_transient + 30000)) {
+        return;
+    }
+    c->last_transient = now;
+    snprintf(msg, sizeof msg, "broker %s:%u: %s", b->host, (unsigned)b->port,
+             ev->msg ? ev->msg : net_err_name(ev->err));
+    if (c->cb.on_error) {
+        c->cb.on_error(c, CONS_ERR_TRANSIENT, msg, c->cb.ctx);
     }
 }
 

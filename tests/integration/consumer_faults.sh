@@ -86,6 +86,8 @@ grew() { [ "$(count "$1")" -gt "$2" ]; }
 kmock_cmd down 2 >/dev/null
 sleep 2
 kmock_cmd up 2 >/dev/null
+tap_check "the lost connection is reported to the upper layer as transient, naming the broker" \
+    grep -qE '^error transient broker 127\.0\.0\.1:[0-9]+: ' "$WORK/k.err"
 after "broker 2 down for 2 s and up again" lz4
 
 kmock_cmd leader $T 1 3 >/dev/null
