@@ -438,6 +438,7 @@ static void on_reauth_timer(void *arg)
     conn_enter(c);
     c->reauth = REAUTH_DRAINING;
     c->stats.reauth_ms = 0;
+    c->reauth_began_ms = net_reactor_now_ms(c->reactor);
     kesm_log(KESM_LOG_INFO, "net",
              "broker %s: re-authenticating (%s); holding new requests until %u in flight are "
              "answered",
@@ -473,6 +474,10 @@ static void reauth_done(struct net_conn *c, int err, const char *reason)
     }
     c->reauth = REAUTH_NONE;
     c->stats.reauths++;
+    uint64_t held = net_reactor_now_ms(c->reactor) - c->reauth_began_ms;
+    if (held > c->stats.reauth_hold_max_ms) {
+        c->stats.reauth_hold_max_ms = held > UINT32_MAX ? UINT32_MAX : (uint32_t)held;
+    }
     net_timer_cancel(c->state_timer);
     if (c->paused && c->bev != NULL) {
         bufferevent_disable(c->bev, EV_READ);

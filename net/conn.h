@@ -248,16 +248,17 @@ void net_conn_resume(struct net_conn *c);
 size_t net_conn_buffered(const struct net_conn *c);
 
 struct net_conn_stats {
-    uint64_t connects;   // times READY was reached
-    uint64_t failures;   // times the connection went down with an error
-    uint64_t requests;   // requests written
-    uint64_t responses;  // responses dispatched
-    uint64_t timeouts;   // requests that timed out
-    uint32_t in_flight;  // requests on the wire now
-    uint32_t queued;     // requests waiting now
-    uint32_t backoff_ms; // the last backoff delay chosen
-    uint64_t reauths;    // successful re-authentications (KIP-368)
-    uint32_t reauth_ms;  // delay of the scheduled re-authentication (0 = none)
+    uint64_t connects;           // times READY was reached
+    uint64_t failures;           // times the connection went down with an error
+    uint64_t requests;           // requests written
+    uint64_t responses;          // responses dispatched
+    uint64_t timeouts;           // requests that timed out
+    uint32_t in_flight;          // requests on the wire now
+    uint32_t queued;             // requests waiting now
+    uint32_t backoff_ms;         // the last backoff delay chosen
+    uint64_t reauths;            // successful re-authentications (KIP-368)
+    uint32_t reauth_ms;          // delay of the scheduled re-authentication (0 = none)
+    uint32_t reauth_hold_max_ms; // longest time a re-authentication held new requests back
 };
 void net_conn_get_stats(const struct net_conn *c, struct net_conn_stats *out);
 

@@ -78,6 +78,7 @@ struct net_conn {
     struct net_timer *reauth_timer;
     enum reauth_phase reauth;
     int64_t session_lifetime_ms; // granted by the exchange running now (0 = no limit)
+    uint64_t reauth_began_ms;    // reactor time the drain began
 
     int16_t apiv_version;
     bool apiv_retried;

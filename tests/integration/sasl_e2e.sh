@@ -159,6 +159,10 @@ if secure_front_restart --session-lifetime-ms $LIFE >"$T/restart.log" 2>&1; then
         test "${reauths:-0}" -ge 3 -a "${reauths:-0}" = "$front_reauths"
     tap_check "  ... the front never saw an expired session" \
         test "$(grep -c 'session expired' "$SECURE_FRONT_LOG")" = 0
+    sasl_line=$(grep '^sasl ' "$T/reauth.out")
+    tap_check "  ... each re-authentication a fresh exchange, PBKDF2 only once ($sasl_line)" \
+        test -n "$(echo "$sasl_line" | grep -x "sasl exchanges=$((reauths + 1)) completed=$((reauths + 1)) failed=0 reauths=$reauths cache_hits=$reauths cache_misses=1")"
+    echo "# $(grep '^reauth hold_max_ms' "$T/reauth.out") (8 requests pipelined, ASan build)"
     tap_check "  ... one TCP connection" \
         test "$(grep -c 'connection from' "$SECURE_FRONT_LOG")" = 1
     tap_check "  ... ASan/LSan clean" clean reauth

@@ -6,6 +6,8 @@
 //   partition P records=N next=OFFSET
 //   fetched records=N
 //   busy answers=A errors=E reauths=R connects=C
+//   reauth hold_max_ms=MS            (longest time a re-authentication held requests back)
+//   sasl exchanges=N completed=N failed=N reauths=N cache_hits=N cache_misses=N
 //   response-error API msg=TEXT
 //   sasl-config-error TEXT | tls-config-error TEXT
 //   done records=N answers=A errors=E readies=N reauths=R failed=0|1
@@ -224,6 +226,7 @@ static void busy_report(struct app *a)
     net_conn_get_stats(a->c, &st);
     printf("busy answers=%ld errors=%ld reauths=%llu connects=%llu\n", a->answers, a->errors,
            (unsigned long long)st.reauths, (unsigned long long)st.connects);
+    printf("reauth hold_max_ms=%u\n", st.reauth_hold_max_ms);
     fflush(stdout);
 }
 
@@ -398,6 +401,15 @@ int main(int argc, char **argv)
     net_timer_free(life);
     net_reactor_free(a.r);
     kp_arena_cleanup(&a.arena);
+    if (sasl != NULL) {
+        struct net_sasl_stats ss;
+        net_sasl_get_stats(sasl, &ss);
+        printf("sasl exchanges=%llu completed=%llu failed=%llu reauths=%llu cache_hits=%llu "
+               "cache_misses=%llu\n",
+               (unsigned long long)ss.started, (unsigned long long)ss.completed,
+               (unsigned long long)ss.failed, (unsigned long long)ss.reauths,
+               (unsigned long long)ss.cache_hits, (unsigned long long)ss.cache_misses);
+    }
     net_sasl_free(sasl);
     net_tls_ctx_free(tls);
     printf("done records=%ld answers=%ld errors=%ld readies=%d reauths=%llu failed=%d\n", a.records,
