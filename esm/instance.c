@@ -647,6 +647,25 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     return 0;
 }
 
+// env_ms reads an optional tuning variable (milliseconds within [lo, hi]); 0 = unset (the
+// consumer default). Out-of-range or malformed values are refused.
+static int env_ms(const char *name, uint32_t lo, uint32_t hi, uint32_t *out, char *err, size_t cap)
+{
+    const char *v = getenv(name);
+    *out = 0;
+    if (!v || !*v) {
+        return 0;
+    }
+    char *end;
+    unsigned long x = strtoul(v, &end, 10);
+    if (*end || x < lo || x > hi) {
+        return fail(err, cap, "%s='%s': must be %" PRIu32 "..%" PRIu32 " milliseconds", name, v, lo,
+                    hi);
+    }
+    *out = (uint32_t)x;
+    return 0;
+}
+
 static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t cap)
 {
     const struct esm_config *cfg = in->cfg;
@@ -658,6 +677,11 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .num_topics = 1,
                              .tls = tls ? in->tls : NULL,
                              .auth = in->sasl ? net_sasl_auth(in->sasl) : NULL};
+    if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
+        env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||
+        env_ms("KESM_COMMIT_INTERVAL_MS", 100, 600000, &cc.auto_commit_interval_ms, err, cap)) {
+        return -1;
+    }
     switch (cfg->starting_position) {
     case ESM_START_TRIM_HORIZON:
         cc.start = CONS_START_TRIM_HORIZON;

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# tests/integration/esm_run.sh: `kesm run` end to end against kmock: records with keys, null keys,
+# headers, tombstones and every codec go through the consumer, the pipeline and the exec
+# transport (examples/handler.py) exactly once and in order per partition; offsets are committed;
+# a restart resumes from them; kill -9 in the middle of a batch then a restart delivers the
+# interrupted batch again and loses nothing; the http transport delivers to a local HTTP server.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/kmock.sh
+. tests/integration/esm_run_lib.bash
+
+SINK_PID=
+HANG_PID=
+cleanup() {
+    kesm_kill
+    [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
+    [ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null
+    kmock_stop
+    rm -rf "$RUN_TMP"
+}
+trap cleanup EXIT
+
+if [ ! -x "$KESM" ]; then
+    echo "not ok - $KESM is not built"
+    exit 1
+fi
+kmock_start -b 3 -t orders:3 -t crash:2 -t web:2 -l 300 || {
+    echo "not ok - kmock did not start"
+    exit 1
+}
+T=$RUN_TMP
+
+# ---- exactly once, in order, every codec ----------------------------------------------------
+produce_mix() { # TOPIC
+    local ok=0
+    kmock_cmd produce "$1" 9 codec=none headers=source=test,empty || ok=1
+    kmock_cmd produce "$1" 6 codec=gzip key=null || ok=1
+    kmock_cmd produce "$1" 6 codec=snappy key=%7Bk%7D headers=h%3D1=v%2C2 || ok=1
+    kmock_cmd produce "$1" 6 codec=lz4 value=null || ok=1
+    kmock_cmd produce "$1" 6 codec=zstd size=300 || ok=1
+    return $ok
+}
+tap_check "produce 33 records (every codec, null keys, headers, tombstones)" produce_mix orders
+run_mapping "$T/m1.json" orders
+HANDLER_LOG=$T/log1 kesm_start "$T/m1.json"
+wait_lines 40 "$T/log1" 33
+sleep 1
+kesm_stop
+tap_check "kesm run exits 0 after SIGINT" test "$KESM_RC" = 0
+tap_check "every record delivered exactly once, in order per partition" \
+    log_check "$T/log1" exact orders-0=11 orders-1=11 orders-2=11
+tap_check "null keys arrive as absent keys" grep -q '^orders-0 [0-9]* None seq=' "$T/log1"
+tap_check "tombstones arrive as absent values" grep -q '^orders-[0-9] [0-9]* k[0-9]*-[0-9]* None$' "$T/log1"
+tap_check "headers arrive decoded (signed bytes)" grep -q 'headers=\[h=1=v,2\]' "$T/kesm.err"
+G=$(group_of)
+tap_check "offsets committed after success" \
+    grep -q "0=11 1=11 2=11" <<<"$(committed_of "$G" orders 3)"
+tap_check "graceful stop leaves the group" grep -q 'group .*: left' "$T/kesm.err"
+
+# ---- restart resumes from the committed offsets --------------------------------------------
+kmock_cmd produce orders 12 codec=lz4 >/dev/null
+HANDLER_LOG=$T/log1 kesm_start "$T/m1.json"
+wait_lines 40 "$T/log1" 45
+sleep 1
+kesm_stop
+tap_check "restart exits 0" test "$KESM_RC" = 0
+tap_check "a restart resumes from the commits: nothing delivered twice" \
+    log_check "$T/log1" exact orders-0=15 orders-1=15 orders-2=15
+tap_check "offsets committed after the restart" \
+    grep -q "0=15 1=15 2=15" <<<"$(committed_of "$G" orders 3)"
+
+# ---- kill -9 in the middle of a batch ------------------------------------------------------
+kmock_cmd produce crash 20 partition=0 >/dev/null
+kmock_cmd produce crash 1 partition=0 value=hang >/dev/null
+kmock_cmd produce crash 9 partition=0 >/dev/null
+kmock_cmd produce crash 10 partition=1 >/dev/null
+run_mapping "$T/m2.json" crash '"BatchSize": 5'
+HANDLER_LOG=$T/log2 HANDLER_HANG_VALUE=hang HANDLER_HANG_MARK=$T/hang kesm_start "$T/m2.json"
+wait_until 40 test -s "$T/hang"
+HANG_PID=$(cat "$T/hang" 2>/dev/null)
+before=$(lines "$T/log2")
+kesm_kill
+[ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null
+tap_check "kesm was killed while the handler held the batch with the marked record" \
+    test -n "$HANG_PID" -a "$before" -ge 20
+HANDLER_LOG=$T/log2 kesm_start "$T/m2.json"
+wait_lines 40 "$T/log2" $((before + 10))
+sleep 2
+kesm_stop
+tap_check "restart after kill -9 exits 0" test "$KESM_RC" = 0
+tap_check "nothing lost after kill -9: every offset delivered" \
+    log_check "$T/log2" atleast crash-0=30 crash-1=10
+tap_check "the interrupted batch was delivered again" grep -q '^crash-0 20 k0-20 hang$' "$T/log2"
+G2=$(group_of)
+tap_check "offsets committed after the restart" \
+    grep -q "0=30 1=10" <<<"$(committed_of "$G2" crash 2)"
+
+# ---- http transport ------------------------------------------------------------------------
+cat >"$T/sink.py" <<'PY'
+import base64, json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+log, portfile = sys.argv[1], sys.argv[2]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        ev = json.loads(body)
+        with open(log, "a") as f:
+            for tp, recs in ev["records"].items():
+                for r in recs:
+                    k = base64.b64decode(r["key"]).decode() if "key" in r else None
+                    v = base64.b64decode(r["value"]).decode() if "value" in r else None
+                    f.write("%s %d %s %s\n" % (tp, r["offset"], k, v))
+        out = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *a):
+        pass
+s = HTTPServer(("127.0.0.1", 0), H)
+open(portfile, "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+timeout 120 python3 "$T/sink.py" "$T/log3" "$T/port" &
+SINK_PID=$!
+wait_until 10 test -s "$T/port"
+kmock_cmd produce web 16 codec=zstd headers=x=y >/dev/null
+run_mapping "$T/m3.json" web
+sed -i "s|\"Kesm\": {.*|\"Kesm\": {\"Transport\": \"http\", \"Url\": \"http://127.0.0.1:$(cat "$T/port")/2015-03-31/functions/function/invocations\"}}|" "$T/m3.json"
+kesm_start "$T/m3.json"
+wait_lines 40 "$T/log3" 16
+sleep 1
+kesm_stop
+tap_check "http transport: exits 0" test "$KESM_RC" = 0
+tap_check "http transport: every record delivered exactly once, in order" \
+    log_check "$T/log3" exact web-0=8 web-1=8
+G3=$(group_of)
+tap_check "http transport: offsets committed" grep -q "0=8 1=8" <<<"$(committed_of "$G3" web 2)"
+
+if [ "$TAP_FAIL" != 0 ]; then
+    echo "# kesm stderr (last 30 lines):"
+    grep -v ' net ' "$T/kesm.err" | tail -30 | sed 's/^/#   /'
+fi
+kmock_stop
+tap_done
