@@ -696,19 +696,34 @@ static void pump(struct cons *c)
     c->in_pump = false;
 }
 
+// drop_bootstrap closes the bootstrap connections once the metadata names the brokers (one
+// connection per broker id from then on). Requests still in flight on them get their callbacks
+// from inside net_conn_free; the pump those callbacks ask for is held back until the array is
+// consistent again.
 static void drop_bootstrap(struct cons *c)
 {
-    size_t k = 0;
+    if (c->md.num_brokers == 0) {
+        return;
+    }
+    struct broker **boot = xcalloc(c->num_brokers + 1, sizeof *boot);
+    size_t nboot = 0, k = 0;
     for (size_t i = 0; i < c->num_brokers; i++) {
         struct broker *b = c->brokers[i];
-        if (b->id < 0 && c->md.num_brokers > 0) {
-            net_conn_free(b->conn);
-            free(b);
+        if (b->id < 0) {
+            boot[nboot++] = b;
         } else {
             c->brokers[k++] = b;
         }
     }
     c->num_brokers = k;
+    bool was = c->in_pump;
+    c->in_pump = true;
+    for (size_t i = 0; i < nboot; i++) {
+        net_conn_free(boot[i]->conn);
+        free(boot[i]);
+    }
+    c->in_pump = was;
+    free(boot);
 }
 
 static void on_tick(void *ctx)
