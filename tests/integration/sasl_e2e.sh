@@ -144,10 +144,10 @@ fi
 
 # ---- KIP-368 re-authentication -----------------------------------------------------------------
 
-LIFE=3000
+LIFE=4000
 if secure_front_restart --session-lifetime-ms $LIFE >"$T/restart.log" 2>&1; then
     P=$(front_port)
-    run reauth ca="$SECURE_CA" sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW busy-ms=11000 \
+    run reauth ca="$SECURE_CA" sasl=SCRAM-SHA-512 user=alice pass-env=E2E_PW busy-ms=13500 \
         inflight=8 topic=orders partitions=2 expect=120 lifetime-ms=30000
     busy=$(grep '^busy ' "$T/reauth.out")
     reauths=$(echo "$busy" | sed -n 's/.* reauths=\([0-9]*\).*/\1/p')

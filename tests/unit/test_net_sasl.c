@@ -49,7 +49,7 @@ struct fake {
     // observations
     int accepts, handshakes, auths, echoes;
     int violations; // a request written when it must not be (mid-exchange, or undrained)
-    int expired;    // requests after the session expired (Kafka closes the connection)
+    int expired;    // requests after the session expired (closed, as Kafka does)
     char why[200];
 };
 
@@ -242,6 +242,13 @@ static bool request(struct fake *f, kr *frame)
     struct kp_req_hdr h;
     struct kp_err e = {0};
     assert_int_equal(kp_req_hdr_parse(frame, &h, &e), KP_OK);
+    // As Kafka does: after expiry any request, a re-authentication's SaslHandshake included,
+    // closes the connection.
+    if (f->expiry != 0 && net_reactor_now_ms(f->r) > f->expiry) {
+        f->expired++;
+        fake_close(f);
+        return false;
+    }
     switch (h.api_key) {
     case KP_API_API_VERSIONS:
         api_versions(f, h.api_version, h.correlation_id);
@@ -262,11 +269,6 @@ static bool request(struct fake *f, kr *frame)
     }
     if (f->in_exchange) {
         violation(f, "request written during the re-authentication exchange");
-    }
-    if (f->expiry != 0 && net_reactor_now_ms(f->r) > f->expiry) {
-        f->expired++; // Kafka closes the connection
-        fake_close(f);
-        return false;
     }
     echo(f, frame, h.correlation_id);
     return true;
@@ -486,21 +488,21 @@ static void connect_fake(struct env *e)
 
 // ---- re-authentication -------------------------------------------------------------------------
 
-// A connection kept busy (8 requests outstanding, each answered 30 ms later) across about five
-// 400 ms sessions re-authenticates before each expires and never loses or errors a request.
+// A connection kept busy (8 requests outstanding, each answered 15 ms later) across about three
+// 2 s sessions re-authenticates before each expires and never loses or errors a request.
 static void test_reauth_busy_connection(void **state)
 {
     struct env *e = *state;
-    e->f.lifetime_ms = 400;
-    e->f.echo_delay_ms = 30;
+    e->f.lifetime_ms = 2000;
+    e->f.echo_delay_ms = 15;
     make_sasl(e, "PLAIN", PASSWORD, true);
     connect_fake(e);
-    e->goal = 500;
+    e->goal = 3600; // 450 rounds of 15 ms: 6.75 s
     e->window = 8;
     for (int i = 0; i < e->window; i++) {
         send_one(e);
     }
-    net_reactor_run_for(e->r, 8000);
+    net_reactor_run_for(e->r, 20000);
     struct net_conn_stats st;
     net_conn_get_stats(e->c, &st);
     struct net_sasl_stats ss;
