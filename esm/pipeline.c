@@ -5,7 +5,6 @@
 // stack, partial batch responses and record age shrink it. Each record carries a done flag;
 // after every change the job acknowledges, per partition, the offset after the longest finished
 // prefix. The job ends (batcher_complete) when nothing is left to deliver.
-#define _POSIX_C_SOURCE 200809L
 #include "esm/pipeline.h"
 
 #include "esm/pipeline_int.h"
@@ -643,11 +642,12 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
         set_result(pl, "PROBLEM: Function configuration not valid: %.180s",
                    res->message ? res->message : "the function cannot be invoked");
         kesm_log(KESM_LOG_ERROR, "pipeline", "%s", pl->result);
+        if (j->abandon) {
+            job_finish(j);
+        }
+        // on_fatal may drain (and so free this job): nothing touches |j| after it.
         if (pl->cfg.on_fatal) {
             pl->cfg.on_fatal(pl->cfg.cb_ctx, pl->result);
-        }
-        if (j->abandon) {
-            break;
         }
         return;
     }

@@ -14,13 +14,14 @@ KESM_PID=
 RUN_TMP=${RUN_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/esm_run.XXXXXX")}
 
 run_mapping() {
-    local file=$1 topic=$2 extra=${3:-} bs
+    local file=$1 topic=$2 extra=${3:-} bs batch='"BatchSize": 10,'
     bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
+    case $extra in *'"BatchSize"'*) batch= ;; esac
     cat >"$file" <<JSON
 {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:demo",
  "Topics": ["$topic"], "StartingPosition": "TRIM_HORIZON",
  "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
- "BatchSize": 10, "MaximumBatchingWindowInSeconds": 1,
+ $batch "MaximumBatchingWindowInSeconds": 1,
  ${extra:+$extra,}
  "Kesm": {"Transport": "exec", "Command": ["$KMOCK_ROOT/examples/handler.py"]}}
 JSON

@@ -217,6 +217,7 @@ struct src {
     int fatal;
     char result[256];
     int done_calls;
+    struct esm_pipeline *drain_on_fatal;
 };
 
 static int src_ack(void *ctx, const char *topic, int32_t partition, int64_t next)
@@ -250,17 +251,20 @@ static int src_resume(void *ctx, const char *topic, int32_t partition)
     return 0;
 }
 
+static void on_done(void *ctx)
+{
+    struct src *s = ctx;
+    s->done_calls++;
+}
+
 static void on_fatal(void *ctx, const char *detail)
 {
     struct src *s = ctx;
     s->fatal++;
     snprintf(s->result, sizeof s->result, "%s", detail);
-}
-
-static void on_done(void *ctx)
-{
-    struct src *s = ctx;
-    s->done_calls++;
+    if (s->drain_on_fatal) { // what esm/instance does: stop from inside the callback
+        esm_pipeline_drain(s->drain_on_fatal, 1000, on_done, s);
+    }
 }
 
 static int64_t g_wall = 1700000000000;
@@ -699,6 +703,20 @@ static void test_fatal_stops(void **state)
     add_range(&h, 1, 0, 3, g_wall); // nothing more is submitted
     net_reactor_run_for(h.r, 20);
     assert_int_equal(h.f.num_calls, 1);
+    h_free(&h);
+
+    // draining from inside on_fatal (the job is freed under the callback) is safe
+    h_init(&h);
+    h.f.mode = MODE_FATAL;
+    h_start(&h);
+    h.s.drain_on_fatal = h.pl;
+    add_range(&h, 0, 0, 3, g_wall);
+    for (int i = 0; i < 20 && h.s.done_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.fatal, 1);
+    assert_int_equal(h.s.done_calls, 1);
+    assert_true(idle(&h));
     h_free(&h);
 }
 
