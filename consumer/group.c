@@ -390,6 +390,13 @@ static bool do_revoking(struct cons_group *g, uint64_t now, struct cons_group_ac
         return true;
     }
     if (!g->revoke_done && now < g->revoke_deadline) {
+        // Keep the session alive while the upper layer finishes (as Java's heartbeat thread
+        // does during onPartitionsRevoked); the answers only matter if they end the membership.
+        if (g->coord_id >= 0 && g->member_id[0] && !g->inflight[K_HEARTBEAT] &&
+            now >= g->next_heartbeat) {
+            g->next_heartbeat = now + g->heartbeat_ms;
+            return send(g, K_HEARTBEAT, out);
+        }
         return false;
     }
     clear_assignment(g);
@@ -485,7 +492,7 @@ uint64_t cons_group_next_wake(const struct cons_group *g)
         }
         break;
     case CONS_GROUP_REVOKING:
-        t = g->revoke_deadline;
+        t = g->revoke_deadline < g->next_heartbeat ? g->revoke_deadline : g->next_heartbeat;
         break;
     case CONS_GROUP_INIT:
         t = 0;
@@ -904,8 +911,26 @@ static void on_sync(struct cons_group *g, uint64_t now, const struct kp_sync_gro
     g->next_heartbeat = now + g->heartbeat_ms;
 }
 
+// on_heartbeat_revoking handles a heartbeat answered while the upper layer is revoking: the
+// rejoin is already decided, so only a lost membership or coordinator changes anything.
+static void on_heartbeat_revoking(struct cons_group *g, uint64_t now, int16_t code)
+{
+    if (code == KP_ERR_CODE_UNKNOWN_MEMBER_ID || code == KP_ERR_CODE_FENCED_INSTANCE_ID) {
+        g->member_id[0] = 0;
+        g->generation = -1;
+    } else if (code == KP_ERR_CODE_ILLEGAL_GENERATION) {
+        g->generation = -1;
+    } else {
+        coordinator_error(g, now, code);
+    }
+}
+
 static void on_heartbeat(struct cons_group *g, uint64_t now, int16_t code)
 {
+    if (g->state == CONS_GROUP_REVOKING) {
+        on_heartbeat_revoking(g, now, code);
+        return;
+    }
     if (g->state != CONS_GROUP_STABLE) {
         return;
     }
