@@ -778,6 +778,41 @@ static bool parse_hostport(const char *s, size_t len, char *host, size_t cap, ui
     return true;
 }
 
+// add_bootstrap opens a connection to every entry of the bootstrap list; false (with |err|
+// set) if an entry does not parse or the list is empty.
+static bool add_bootstrap(struct cons *c, char *err, size_t err_cap)
+{
+    const char *s = c->bootstrap;
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        char host[256];
+        uint16_t port;
+        while (len > 0 && *s == ' ') {
+            s++;
+            len--;
+        }
+        if (len > 0) {
+            if (!parse_hostport(s, len, host, sizeof host, &port)) {
+                if (err && err_cap) {
+                    snprintf(err, err_cap, "consumer config: bad bootstrap entry \"%.*s\"",
+                             (int)(len < 100 ? len : 100), s);
+                }
+                return false;
+            }
+            broker_new(c, -1, host, port);
+        }
+        s += len + (comma ? 1 : 0);
+    }
+    if (c->num_brokers == 0) {
+        if (err && err_cap) {
+            snprintf(err, err_cap, "consumer config: no bootstrap servers");
+        }
+        return false;
+    }
+    return true;
+}
+
 static void set_defaults(struct cons_config *cfg)
 {
     cfg->session_timeout_ms = cfg->session_timeout_ms ? cfg->session_timeout_ms : 45000;
@@ -879,34 +914,7 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                      .start_timestamp_ms = cfg->start_timestamp_ms};
     cons_fetcher_init(&c->f, &fc, deliver, c);
 
-    // Bootstrap connections.
-    const char *s = c->bootstrap;
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char host[256];
-        uint16_t port;
-        while (len > 0 && *s == ' ') {
-            s++;
-            len--;
-        }
-        if (len > 0) {
-            if (!parse_hostport(s, len, host, sizeof host, &port)) {
-                if (err && err_cap) {
-                    snprintf(err, err_cap, "consumer config: bad bootstrap entry \"%.*s\"",
-                             (int)(len < 100 ? len : 100), s);
-                }
-                cons_free(c);
-                return NULL;
-            }
-            broker_new(c, -1, host, port);
-        }
-        s += len + (comma ? 1 : 0);
-    }
-    if (c->num_brokers == 0) {
-        if (err && err_cap) {
-            snprintf(err, err_cap, "consumer config: no bootstrap servers");
-        }
+    if (!add_bootstrap(c, err, err_cap)) {
         cons_free(c);
         return NULL;
     }
