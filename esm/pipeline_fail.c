@@ -1,7 +1,6 @@
 // pipeline_fail.c: what the pipeline needs when a batch does not simply succeed: the record
 // spans of a payload (to send part of it again: bisect, partial batch response, 413, record
 // age), sub-payloads, and on-failure records written to a directory.
-#define _POSIX_C_SOURCE 200809L
 #include "esm/pipeline_int.h"
 #include "invoke/event_json.h"
 
