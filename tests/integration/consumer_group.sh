@@ -7,7 +7,9 @@
 #      committed offsets: every record is delivered, none is skipped;
 #   3. kesm closes (commit + LeaveGroup): kmock's `committed` shows the high watermarks, and a
 #      new kcat member of the group reads exactly the records produced after that;
-#   4. kcat's commits are where kesm resumes: kesm reads exactly the records produced after.
+#   4. kcat's commits are where kesm resumes: kesm reads exactly the records produced after;
+#   5. kcat leads a second group and kesm joins it as a follower: kesm decodes the assignment
+#      librdkafka computed, and the two split the partitions with no overlap and no gap.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/kmock.sh
@@ -125,7 +127,45 @@ tap_check "kesm reads exactly the 18 records produced after kcat's commits" \
     test "$(grep -c "^$T " "$WORK/k2.out")" = 18
 OLD=$(awk -v T=$T '$1 == T && $3 < 82' "$WORK/k2.out" | wc -l)
 tap_check "and nothing kcat had committed ($OLD lines below offset 82)" test "$OLD" = 0
+# ---- 5. kcat leads, kesm follows ---------------------------------------------------------------
+G2=cg-kcat-leads
+timeout --kill-after=5 90 kcat -b "$BS" -G $G2 "${CONS_KCAT_GROUP[@]}" -u -f "$CONS_KCAT_FMT" $T \
+    >"$WORK/c3.out" 2>"$WORK/c3.err" &
+C3=$!
+PIDS+=("$C3")
+wait_until 20 grep -q 'assigned:' "$WORK/c3.err"
+timeout --kill-after=5 90 "$CONS_PROBE" "$BS" $G2 $T "${CONS_PROBE_GROUP[@]}" lifetime=80 \
+    >"$WORK/k3.out" 2>"$WORK/k3.err" &
+K3=$!
+PIDS+=("$K3")
+if wait_until 30 grep -q '^assigned [1-5] ' "$WORK/k3.err" &&
+    wait_until 10 bash -c "[ \$(grep -c 'assigned:' '$WORK/c3.err') -ge 2 ]"; then
+    tap_ok "with kcat as leader, kesm joins as a follower and both are assigned"
+else
+    tap_fail "with kcat as leader, kesm joins as a follower and both are assigned" \
+        "$(grep -E '^(assigned|error|state)' "$WORK/k3.err" | tail -4)" "$(tail -2 "$WORK/c3.err")"
+fi
+tap_check "kesm is not the leader of that generation" \
+    bash -c "grep '^state STABLE' '$WORK/k3.err' | tail -1 | grep -q 'leader=0'"
+KP=$(cons_assigned_parts "$WORK/k3.err")
+CP=$(kcat_assigned_parts "$WORK/c3.err")
+ALL=$(echo "$KP $CP" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
+DUP=$(echo "$KP $CP" | tr ' ' '\n' | grep . | sort -n | uniq -d | tr '\n' ' ')
+if [ "$ALL" = "0 1 2 3 4 5 " ] && [ -z "$DUP" ]; then
+    tap_ok "kcat's assignment (decoded by kesm) is disjoint and complete (kesm: $KP; kcat: $CP)"
+else
+    tap_fail "kcat's assignment (decoded by kesm) is disjoint and complete" "kesm: $KP" "kcat: $CP"
+fi
+kmock_cmd produce $T 60 >/dev/null
+tap_check "records produced to that group all arrive (kesm or kcat)" \
+    cons_wait_cover 20 $T $NPART "$WORK/k3.out" "$WORK/c3.out"
+tap_check "kesm delivers only its partitions, without gaps" cons_no_gaps "$WORK/k3.out"
+kill -TERM "$K3"
+wait "$K3"
+kill -INT "$C3"
+wait "$C3"
+
 tap_check "no ASan/UBSan report from kesm" \
-    bash -c "! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' '$WORK/k1.err' '$WORK/k2.err'"
+    bash -c "! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' '$WORK/k1.err' '$WORK/k2.err' '$WORK/k3.err'"
 kmock_stop
 tap_done
