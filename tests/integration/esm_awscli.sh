@@ -245,6 +245,11 @@ check "kesm serve exits 0 on SIGTERM again" stop_kesm
 check "kesm serve --verify-sigv4 starts with the environment's credentials" start_kesm --verify-sigv4
 lam get-event-source-mapping --uuid "$U1"
 check "a request the CLI signed with the right key is served" [ "$RC/$(field .UUID)" = "0/$U1" ]
+lam list-event-source-mappings --function-name paging-fn --page-size 2
+check "signed list requests with a query string are served (all pages)" \
+    [ "$RC/$(field '.EventSourceMappings|length')" = 0/4 ]
+lam create-event-source-mapping --function-name signed-fn --topics s --enabled --self-managed-event-source '{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["127.0.0.1:19092"]}}'
+check "a signed create (POST with a body) is served" [ "$RC/$(field .State)" = 0/Creating ]
 AWS_SECRET_ACCESS_KEY=not-the-secret lam get-event-source-mapping --uuid "$U1"
 check "a request signed with another secret gives InvalidSignatureException" \
     err_is "An error occurred (InvalidSignatureException) when calling the GetEventSourceMapping operation: The request signature we calculated does not match the signature you provided (sigv4: signature mismatch)"
