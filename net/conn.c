@@ -154,13 +154,12 @@ static void teardown(struct net_conn *c)
     c->stats.reauth_ms = 0;
 }
 
-// auth_running returns true while the plug-in's exchange runs (AUTH, or a re-authentication).
-static bool auth_running(const struct net_conn *c)
+bool conn_auth_running(const struct net_conn *c)
 {
     return c->state == NET_CONN_AUTH || (c->state == NET_CONN_READY && c->reauth == REAUTH_RUNNING);
 }
 
-static void auth_stop(struct net_conn *c, bool was_running)
+void conn_auth_stop(struct net_conn *c, bool was_running)
 {
     if (was_running && c->cfg.auth != NULL && c->cfg.auth->stop != NULL) {
         c->cfg.auth->stop(c, c->cfg.auth->ctx);
@@ -175,7 +174,7 @@ void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fm
     va_end(ap);
     char msg[sizeof c->last_error];
     memcpy(msg, c->last_error, sizeof msg);
-    bool was_running = auth_running(c);
+    bool was_running = conn_auth_running(c);
     teardown(c);
     c->stats.failures++;
     c->attempt++;
@@ -187,7 +186,7 @@ void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fm
     io_fail_inflight(c, NET_ERR_DISCONNECTED, why);
     io_fail_queued(c, NET_ERR_DISCONNECTED, why, true);
     // Last, so the plug-in's own requests were failed while its state still existed.
-    auth_stop(c, was_running);
+    conn_auth_stop(c, was_running);
 }
 
 // ---- states ----------------------------------------------------------------------------------
@@ -398,111 +397,6 @@ static void do_auth(struct net_conn *c)
     c->cfg.auth->start(c, c->cfg.auth->ctx);
 }
 
-// ---- KIP-368 re-authentication -----------------------------------------------------------------
-
-// schedule_reauth arms the re-authentication at a random point in [85%, 95%] of the session
-// lifetime granted by the exchange that just finished (the Java client's window).
-static void schedule_reauth(struct net_conn *c)
-{
-    net_timer_cancel(c->reauth_timer);
-    c->stats.reauth_ms = 0;
-    if (c->session_lifetime_ms <= 0) {
-        return;
-    }
-    uint64_t life = (uint64_t)c->session_lifetime_ms;
-    uint32_t r;
-    evutil_secure_rng_get_bytes(&r, sizeof r);
-    // life * (0.85 + 0.10 * r / 2^32), computed in 1/1000ths so it cannot overflow for any
-    // lifetime below 2^53 ms.
-    uint64_t per_mille = 850 + (uint64_t)r * 100 / UINT32_MAX;
-    uint64_t d = life / 1000 * per_mille + life % 1000 * per_mille / 1000;
-    if (d == 0) {
-        d = 1;
-    }
-    if (d > UINT32_MAX) {
-        d = UINT32_MAX;
-    }
-    c->stats.reauth_ms = (uint32_t)d;
-    net_timer_arm(c->reauth_timer, d);
-    kesm_log(KESM_LOG_DEBUG, "net",
-             "broker %s: session lifetime %lld ms; re-authenticating in %u ms", c->name,
-             (long long)c->session_lifetime_ms, c->stats.reauth_ms);
-}
-
-static void on_reauth_timer(void *arg)
-{
-    struct net_conn *c = arg;
-    if (c->state != NET_CONN_READY || c->reauth != REAUTH_NONE || c->cfg.auth == NULL) {
-        return;
-    }
-    conn_enter(c);
-    c->reauth = REAUTH_DRAINING;
-    c->stats.reauth_ms = 0;
-    c->reauth_began_ms = net_reactor_now_ms(c->reactor);
-    kesm_log(KESM_LOG_INFO, "net",
-             "broker %s: re-authenticating (%s); holding new requests until %u in flight are "
-             "answered",
-             c->name, c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL", c->inflight.n);
-    net_timer_cancel(c->state_timer); // no idle close while re-authenticating
-    io_kick(c);
-    conn_leave(c);
-}
-
-void conn_reauth_maybe_begin(struct net_conn *c)
-{
-    if (c->state != NET_CONN_READY || c->reauth != REAUTH_DRAINING || c->inflight.n > 0 ||
-        c->bev == NULL) {
-        return;
-    }
-    c->reauth = REAUTH_RUNNING;
-    c->session_lifetime_ms = 0;
-    if (c->paused) {
-        bufferevent_enable(c->bev, EV_READ); // the exchange's answers must be read
-    }
-    net_timer_arm(c->state_timer, c->cfg.handshake_timeout_ms);
-    c->cfg.auth->start(c, c->cfg.auth->ctx);
-}
-
-static void reauth_done(struct net_conn *c, int err, const char *reason)
-{
-    const char *mech = c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL";
-    if (err != NET_OK) {
-        conn_fail(c, err < 0 ? err : NET_ERR_AUTH, NET_TLS_FAIL_NONE,
-                  "%s re-authentication with broker %s failed: %s", mech, c->name,
-                  reason ? reason : "no reason given");
-        return;
-    }
-    c->reauth = REAUTH_NONE;
-    c->stats.reauths++;
-    uint64_t held = net_reactor_now_ms(c->reactor) - c->reauth_began_ms;
-    if (held > c->stats.reauth_hold_max_ms) {
-        c->stats.reauth_hold_max_ms = held > UINT32_MAX ? UINT32_MAX : (uint32_t)held;
-    }
-    net_timer_cancel(c->state_timer);
-    if (c->paused && c->bev != NULL) {
-        bufferevent_disable(c->bev, EV_READ);
-    }
-    auth_stop(c, true);
-    schedule_reauth(c);
-    kesm_log(KESM_LOG_DEBUG, "net",
-             "broker %s: re-authentication (%s) done; %u queued requests resume", c->name, mech,
-             c->queue.n);
-    io_kick(c);
-    conn_note_activity(c);
-}
-
-void net_conn_auth_session_lifetime(struct net_conn *c, int64_t lifetime_ms)
-{
-    if (!c->freed && auth_running(c)) {
-        c->session_lifetime_ms = lifetime_ms > 0 ? lifetime_ms : 0;
-    }
-}
-
-bool net_conn_reauthenticating(const struct net_conn *c)
-{
-    return c->state == NET_CONN_READY && c->reauth != REAUTH_NONE;
-}
-
 bool net_conn_is_tls(const struct net_conn *c)
 {
     return c->cfg.tls != NULL;
@@ -510,16 +404,16 @@ bool net_conn_is_tls(const struct net_conn *c)
 
 void net_conn_auth_done(struct net_conn *c, int err, const char *reason)
 {
-    if (c->freed || !auth_running(c)) {
+    if (c->freed || !conn_auth_running(c)) {
         return;
     }
     conn_enter(c);
     if (c->state == NET_CONN_READY) {
-        reauth_done(c, err, reason);
+        conn_reauth_done(c, err, reason);
     } else if (err == NET_OK) {
         transition(c, NET_CONN_READY, NET_OK, NET_TLS_FAIL_NONE, NULL);
-        auth_stop(c, true);
-        schedule_reauth(c);
+        conn_auth_stop(c, true);
+        conn_schedule_reauth(c);
     } else {
         const char *mech = c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL";
         conn_fail(c, err < 0 ? err : NET_ERR_AUTH, NET_TLS_FAIL_NONE,
@@ -796,7 +690,7 @@ struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t 
         c->versions.v[i] = -1;
     }
     c->state_timer = net_timer_new(r, on_state_timer, c);
-    c->reauth_timer = net_timer_new(r, on_reauth_timer, c);
+    c->reauth_timer = net_timer_new(r, conn_on_reauth_timer, c);
     c->kick_ev = event_new(net_reactor_base(r), -1, 0, io_kick_cb, c);
     if (c->kick_ev == NULL) {
         fputs("kesm: out of memory (event)\n", stderr);
@@ -818,12 +712,12 @@ void net_conn_free(struct net_conn *c)
     }
     conn_enter(c);
     c->freed = true;
-    bool was_running = auth_running(c);
+    bool was_running = conn_auth_running(c);
     teardown(c);
     c->state = NET_CONN_CLOSED;
     io_fail_inflight(c, NET_ERR_CLOSED, "connection freed");
     io_fail_queued(c, NET_ERR_CLOSED, "connection freed", false);
-    auth_stop(c, was_running);
+    conn_auth_stop(c, was_running);
     conn_leave(c);
 }
 

@@ -100,7 +100,16 @@ void conn_handshake_done(struct net_conn *c);
 void conn_wake(struct net_conn *c); // IDLE -> RESOLVING
 void conn_enter(struct net_conn *c);
 bool conn_leave(struct net_conn *c);
+// conn_auth_running returns true while the plug-in's exchange runs (AUTH, or a
+// re-authentication); conn_auth_stop calls the plug-in's stop() if |was_running|.
+bool conn_auth_running(const struct net_conn *c);
+void conn_auth_stop(struct net_conn *c, bool was_running);
+
+// conn_reauth.c (KIP-368)
+void conn_schedule_reauth(struct net_conn *c);    // after an exchange: arm the next one, if any
+void conn_on_reauth_timer(void *arg);             // READY -> DRAINING
 void conn_reauth_maybe_begin(struct net_conn *c); // DRAINING with nothing on the wire -> RUNNING
+void conn_reauth_done(struct net_conn *c, int err, const char *reason); // RUNNING -> READY/fail
 void conn_drive(struct net_conn *c);
 void conn_note_activity(struct net_conn *c);
 
