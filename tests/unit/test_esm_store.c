@@ -283,12 +283,77 @@ static void test_manager_restore(void **state)
     esm_store_free(s);
 }
 
+static void test_store_failure_is_a_service_error(void **state)
+{
+    (void)state;
+    char why[512], sub[600];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    struct esm_store *s = esm_store_open(sub, why, sizeof why);
+    assert_non_null(s);
+    struct lines l = {0};
+    struct esm_manager *mgr = manager(s, &l);
+    cJSON *req = cJSON_Parse("{\"FunctionName\":\"f\",\"Topics\":[\"a\"],\"Enabled\":false,"
+                             "\"SelfManagedEventSource\":{\"Endpoints\":{"
+                             "\"KAFKA_BOOTSTRAP_SERVERS\":[\"b:1\"]}}}");
+    struct esm_op_result r;
+    esm_manager_create(mgr, req, &r);
+    assert_int_equal(r.status, ESM_OP_OK);
+    char uuid[37];
+    snprintf(uuid, sizeof uuid, "%s", cJSON_GetObjectItem(r.body, "UUID")->valuestring);
+    cJSON_Delete(r.body);
+    // The directory disappears under the store: writes fail, and the API says so.
+    char file[700];
+    snprintf(file, sizeof file, "%s/%s.json", sub, uuid);
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(rmdir(sub), 0);
+    cJSON_ReplaceItemInObject(req, "Topics", cJSON_Parse("[\"b\"]"));
+    esm_manager_create(mgr, req, &r);
+    assert_int_equal(r.status, ESM_OP_INTERNAL);
+    assert_null(r.body);
+    assert_memory_equal(r.message, "Could not store the event source mapping: cannot create ", 56);
+    assert_non_null(strstr(r.message, ".json.tmp: No such file or directory"));
+    assert_int_equal(esm_manager_count(mgr), 1);
+    // A failed update leaves the mapping as it was.
+    cJSON *u = cJSON_Parse("{\"BatchSize\":9}");
+    esm_manager_update(mgr, uuid, u, &r);
+    cJSON_Delete(u);
+    assert_int_equal(r.status, ESM_OP_INTERNAL);
+    esm_manager_get(mgr, uuid, &r);
+    assert_int_equal(cJSON_GetObjectItem(r.body, "BatchSize")->valueint, 100);
+    assert_string_equal(cJSON_GetObjectItem(r.body, "State")->valuestring, "Disabled");
+    cJSON_Delete(r.body);
+    cJSON_Delete(req);
+    esm_manager_free(mgr);
+    esm_store_free(s);
+}
+
+static void test_restore_finishes_a_delete(void **state)
+{
+    (void)state;
+    put("66666666-7777-4888-8999-000000000000.json",
+        "{\"UUID\":\"66666666-7777-4888-8999-000000000000\",\"Seq\":4,\"State\":\"Deleting\","
+        "\"LastProcessingResult\":\"OK\",\"LastModified\":1,\"Request\":{\"FunctionName\":\"f\","
+        "\"Topics\":[\"z\"],\"SelfManagedEventSource\":{\"Endpoints\":{"
+        "\"KAFKA_BOOTSTRAP_SERVERS\":[\"b:1\"]}}}}");
+    char why[512];
+    struct esm_store *s = esm_store_open(dir, why, sizeof why);
+    struct lines l = {0};
+    struct esm_manager *mgr = manager(s, &l);
+    assert_int_equal(esm_manager_restore(mgr), 1);
+    assert_int_equal(esm_manager_count(mgr), 0);
+    assert_int_equal(count_prefix("66666666"), 0);
+    esm_manager_free(mgr);
+    esm_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_atomic_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_all_moves_bad_files_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manager_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_failure_is_a_service_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_finishes_a_delete, setup, teardown),
     };
     return cmocka_run_group_tests_name("esm_store", tests, NULL, NULL);
 }
