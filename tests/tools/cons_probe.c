@@ -18,9 +18,14 @@
 //   stats                           print per-partition stats lines on stderr when closing or
 //                                   exiting
 //   wait-ms=MS                      Fetch max wait (default 500)
+//   ca=FILE                         TLS, trusting the CA certificates in FILE
+//   sasl=MECH user=NAME pass-env=VAR  SASL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN; TLS required);
+//                                   the password is read from environment variable VAR
 #include "consumer/consumer.h"
 #include "net/log.h"
 #include "net/reactor.h"
+#include "net/sasl.h"
+#include "net/tls.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -183,9 +188,18 @@ int main(int argc, char **argv)
                               .start = CONS_START_TRIM_HORIZON};
     struct probe p = {.rc = 0};
     long lifetime = 120;
+    const char *ca = NULL, *mech = NULL, *user = "", *pass = "";
     for (int i = 4; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "start=latest")) {
+        if (!strncmp(a, "ca=", 3)) {
+            ca = a + 3;
+        } else if (!strncmp(a, "sasl=", 5)) {
+            mech = a + 5;
+        } else if (!strncmp(a, "user=", 5)) {
+            user = a + 5;
+        } else if (!strncmp(a, "pass-env=", 9)) {
+            pass = getenv(a + 9) ? getenv(a + 9) : "";
+        } else if (!strcmp(a, "start=latest")) {
             cfg.start = CONS_START_LATEST;
         } else if (!strcmp(a, "start=earliest")) {
             cfg.start = CONS_START_TRIM_HORIZON;
@@ -225,16 +239,40 @@ int main(int argc, char **argv)
     if (!p.r) {
         return 1;
     }
+    char err[256];
+    struct net_tls_ctx *tls = NULL;
+    struct net_sasl *sasl = NULL;
+    if (ca) {
+        struct net_tls_config tc = {.ca_file = ca};
+        if (!(tls = net_tls_ctx_new(&tc, err, sizeof err))) {
+            fprintf(stderr, "error config %s\n", err);
+            net_reactor_free(p.r);
+            return 2;
+        }
+        cfg.tls = tls;
+    }
+    if (mech) {
+        struct net_sasl_config sc = {
+            .mechanism = mech, .user = user, .password = pass, .tls = tls != NULL};
+        if (!(sasl = net_sasl_new_config(&sc, err, sizeof err))) {
+            fprintf(stderr, "error config %s\n", err);
+            net_tls_ctx_free(tls);
+            net_reactor_free(p.r);
+            return 2;
+        }
+        cfg.auth = net_sasl_auth(sasl);
+    }
     struct cons_callbacks cb = {.on_records = on_records,
                                 .on_assigned = on_assigned,
                                 .on_revoking = on_revoking,
                                 .on_error = on_error,
                                 .on_state = on_state,
                                 .ctx = &p};
-    char err[256];
     p.c = cons_new(p.r, &cfg, &cb, err, sizeof err);
     if (!p.c) {
         fprintf(stderr, "error config %s\n", err);
+        net_sasl_free(sasl);
+        net_tls_ctx_free(tls);
         net_reactor_free(p.r);
         return 2;
     }
@@ -251,6 +289,8 @@ int main(int argc, char **argv)
     net_timer_free(life);
     net_signal_free(s1);
     net_signal_free(s2);
+    net_sasl_free(sasl);
+    net_tls_ctx_free(tls);
     net_reactor_free(p.r);
     fprintf(stderr, "delivered %lld\n", p.delivered);
     return p.rc;
