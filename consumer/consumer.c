@@ -76,6 +76,7 @@ struct cons {
     enum revoke_phase revoke;
     enum cons_group_state last_state;
     uint64_t last_transient; // when on_error(TRANSIENT) was last called (0 = never)
+    int32_t *part_counts;    // per subscribed topic, the partition count last seen (0 = unknown)
 };
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -282,6 +283,28 @@ static void apply_leaders(struct cons *c)
     }
 }
 
+// check_partition_counts rejoins the group when a subscribed topic gained (or lost) partitions,
+// so the leader assigns the new ones, as the Java client's leader does on a metadata change.
+static void check_partition_counts(struct cons *c, uint64_t now)
+{
+    bool changed = false;
+    for (size_t i = 0; i < c->cfg.num_topics; i++) {
+        const struct cons_topic_md *t = cons_metadata_topic(&c->md, c->topics[i]);
+        int32_t n = t && t->error_code == 0 ? t->num_partitions : 0;
+        if (n > 0 && c->part_counts[i] > 0 && n != c->part_counts[i]) {
+            kesm_log(KESM_LOG_INFO, LOG, "topic %s: %d partitions, was %d; rejoining group %s",
+                     c->topics[i], (int)n, (int)c->part_counts[i], cons_group_id(c->g));
+            changed = true;
+        }
+        if (n > 0) {
+            c->part_counts[i] = n;
+        }
+    }
+    if (changed) {
+        cons_group_rejoin(c->g, now, 0);
+    }
+}
+
 static void on_metadata(struct cons *c, const struct net_resp *resp)
 {
     uint64_t now = net_reactor_now_ms(c->r);
@@ -333,6 +356,7 @@ static void on_metadata(struct cons *c, const struct net_resp *resp)
     }
     cons_group_set_topic_meta(c->g, tm, ntm);
     free(tm);
+    check_partition_counts(c, now);
     if (!c->md_ready && !unknown) {
         c->md_ready = true;
         c->boot_drop = true;
@@ -870,6 +894,7 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
     c->bootstrap = xstrdup(cfg->bootstrap);
     c->client_id = xstrdup(cfg->client_id ? cfg->client_id : "kesm");
     c->topics = xcalloc(cfg->num_topics + 1, sizeof *c->topics);
+    c->part_counts = xcalloc(cfg->num_topics + 1, sizeof *c->part_counts);
     for (size_t i = 0; i < cfg->num_topics; i++) {
         c->topics[i] = xstrdup(cfg->topics[i]);
     }
@@ -1026,6 +1051,7 @@ void cons_free(struct cons *c)
         free(c->topics[i]);
     }
     free(c->topics);
+    free(c->part_counts);
     free(c->bootstrap);
     free(c->client_id);
     free(c);
