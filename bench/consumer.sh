@@ -7,7 +7,7 @@
 # `-C -e -q` (plain partition consumer, output to wc). Both are measured with /usr/bin/time -v:
 # CPU seconds (user + sys) and peak RSS. The report gives the medians of RUNS (default 5) runs
 # each and the ratios kesm / kcat, then kesm's idle RSS with 48 partitions assigned and no
-# traffic. Not a timed test: run it by hand (`bench/consumer.sh`), on an otherwise quiet machine.
+# traffic (and the CPU it uses in 10 s). Not a timed test: run it by hand (`bench/consumer.sh`), on an otherwise quiet machine.
 #
 # Environment: N, RUNS, PARTS (48), KESM_PROBE (default build/tools/cons_probe, the -O2 build).
 set -u
@@ -79,12 +79,18 @@ wait_until 30 grep -q "^assigned $PARTS " "$WORK/idle.err" || { echo "bench: idl
 sleep 3
 idle_rss=$(awk '/VmRSS/ {print $2}' "/proc/$IDLE_PID/status")
 idle_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$IDLE_PID/status")
+# CPU used while idle (long-poll fetches, heartbeats, the 100 ms tick) over 10 s.
+ticks() { awk '{print $14 + $15}' "/proc/$IDLE_PID/stat"; }
+t0=$(ticks)
+sleep 10
+idle_cpu=$(awk -v a="$t0" -v b="$(ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')
 
 awk -v n="$N" -v p="$PARTS" -v r="$RUNS" -v kc="$k_cpu" -v kr="$k_rss" -v cc="$c_cpu" -v cr="$c_rss" \
-    -v ir="$idle_rss" -v ih="$idle_hwm" 'BEGIN {
+    -v ir="$idle_rss" -v ih="$idle_hwm" -v ic="$idle_cpu" 'BEGIN {
     printf "consumer benchmark: %d records x 100 B, %d partitions, medians of %d runs\n", n, p, r
     printf "  kesm  cpu %.2f s  peak rss %.1f MiB\n", kc, kr / 1024
     printf "  kcat  cpu %.2f s  peak rss %.1f MiB\n", cc, cr / 1024
     printf "  ratio cpu %.2f (target <= 0.50)  peak rss %.2f (target <= 0.25)\n", kc / cc, kr / cr
     printf "  kesm idle rss with %d partitions assigned: %.1f MiB (high water %.1f MiB; target <= 8)\n", p, ir / 1024, ih / 1024
+    printf "  kesm idle cpu: %.2f s in 10 s\n", ic
 }'
