@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 struct esm_store {
     char *dir;
     int dirfd;
+    int lockfd; // "<dir>/.lock", flock'ed for the store's lifetime
 };
 
 static int fail(char *why, size_t why_len, const char *what, const char *path, int e)
@@ -33,14 +35,31 @@ struct esm_store *esm_store_open(const char *dir, char *why, size_t why_len)
         fail(why, why_len, "cannot open state directory", dir, errno);
         return NULL;
     }
+    // One process per state directory: two servers writing the same files would undo each other.
+    int lockfd = openat(fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (lockfd >= 0 && (e == EWOULDBLOCK || e == EAGAIN)) {
+            snprintf(why, why_len, "state directory %s is in use by another kesm process", dir);
+        } else {
+            fail(why, why_len, "cannot lock state directory", dir, e);
+        }
+        if (lockfd >= 0) {
+            close(lockfd);
+        }
+        close(fd);
+        return NULL;
+    }
     struct esm_store *s = calloc(1, sizeof *s);
     if (!s || !(s->dir = strdup(dir))) {
         free(s);
+        close(lockfd);
         close(fd);
         snprintf(why, why_len, "out of memory");
         return NULL;
     }
     s->dirfd = fd;
+    s->lockfd = lockfd;
     return s;
 }
 
@@ -49,6 +68,7 @@ void esm_store_free(struct esm_store *s)
     if (!s) {
         return;
     }
+    close(s->lockfd);
     close(s->dirfd);
     free(s->dir);
     free(s);

@@ -13,8 +13,10 @@
 
 struct esm_store;
 
-// esm_store_open creates |dir| (mode 0700) if needed and opens it. Returns NULL and writes the
-// reason into |why| (|why_len| bytes) on failure.
+// esm_store_open creates |dir| (mode 0700) if needed, opens it and takes an exclusive lock on
+// "<dir>/.lock" (flock) for the store's lifetime, so that one process owns a state directory.
+// Returns NULL and writes the reason into |why| (|why_len| bytes) on failure, e.g. "state
+// directory DIR is in use by another kesm process".
 struct esm_store *esm_store_open(const char *dir, char *why, size_t why_len);
 // esm_store_free closes the store; NULL is a no-op.
 void esm_store_free(struct esm_store *s);

@@ -88,6 +88,9 @@ field() { jq -r "$1" "$TMP/out"; }
 err_is() { [ "$RC" = 254 ] && grep -qF "$1" "$TMP/err"; }
 
 check "kesm serve starts on a free loopback port" start_kesm
+timeout 10 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" >/dev/null 2>"$TMP/second.err"
+check "a second kesm serve on the same state directory refuses to start" \
+    [ "$?/$(cat "$TMP/second.err")" = "1/kesm serve: state directory $STATE is in use by another kesm process" ]
 
 # ---- create: the two documented examples (bootstrap servers changed) -----------------------
 SECRET=arn:aws:secretsmanager:us-east-1:01234567890:secret:MyBrokerSecretName

@@ -27,7 +27,7 @@ static int teardown(void **state)
     DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] != '.') {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
             char p[600];
             snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
             unlink(p);
@@ -114,6 +114,15 @@ static void test_atomic_save(void **state)
     assert_int_equal(esm_store_remove(s, u, why, sizeof why), 0);
     assert_int_equal(count_prefix("0b6f3a52"), 0);
     assert_int_equal(esm_store_remove(s, u, why, sizeof why), 0); // absent is fine
+    // One owner per directory.
+    assert_null(esm_store_open(dir, why, sizeof why));
+    char expect_busy[400];
+    snprintf(expect_busy, sizeof expect_busy,
+             "state directory %s is in use by another kesm process", dir);
+    assert_string_equal(why, expect_busy);
+    esm_store_free(s);
+    s = esm_store_open(dir, why, sizeof why);
+    assert_non_null(s);
     esm_store_free(s);
 
     // A state directory that cannot be created is reported.
@@ -304,6 +313,8 @@ static void test_store_failure_is_a_service_error(void **state)
     // The directory disappears under the store: writes fail, and the API says so.
     char file[700];
     snprintf(file, sizeof file, "%s/%s.json", sub, uuid);
+    assert_int_equal(unlink(file), 0);
+    snprintf(file, sizeof file, "%s/.lock", sub);
     assert_int_equal(unlink(file), 0);
     assert_int_equal(rmdir(sub), 0);
     cJSON_ReplaceItemInObject(req, "Topics", cJSON_Parse("[\"b\"]"));
