@@ -8,6 +8,7 @@
 #   a group we may not use (FindCoordinator GROUP_AUTHORIZATION_FAILED) -> authz
 #   a session timeout the broker refuses (JoinGroup INVALID_SESSION_TIMEOUT) -> config
 #   a bootstrap list that does not parse                            -> config, before connecting
+# and that a partition the upper layer pauses is neither fetched nor committed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/kmock.sh
@@ -75,6 +76,14 @@ tap_check "stats: every partition at its high watermark (10), lag 0" \
     test "$(grep -cE '^stats ok\[[0-2]\] position=10 committed=-?[0-9]+ hw=10 lag=0$' "$WORK/stats.err")" = 3
 COMMITTED=$(kmock_cmd committed g6 ok 3)
 tap_check "and committed on close ($COMMITTED)" test "$COMMITTED" = "ok committed group=g6 topic=ok 0=10 1=10 2=10"
+# A paused partition is not fetched (and nothing is committed for it); the others flow.
+run paused g7 ok pause=1 close-after=20
+tap_check "pause: exit 0 (got $RC)" test "$RC" = 0
+tap_check "pause: 20 records from partitions 0 and 2, none from the paused partition 1" \
+    test "$(grep -c '^ok [02] ' "$WORK/paused.out")" = 20 -a "$(grep -c '^ok 1 ' "$WORK/paused.out")" = 0
+COMMITTED=$(kmock_cmd committed g7 ok 3)
+tap_check "pause: nothing committed for the paused partition ($COMMITTED)" \
+    test "$COMMITTED" = "ok committed group=g7 topic=ok 0=10 1=none 2=10"
 tap_check "no ASan/UBSan report from kesm" \
     bash -c "! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' $WORK/*.err"
 kmock_stop

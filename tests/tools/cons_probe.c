@@ -15,6 +15,7 @@
 //   lifetime=S                      give up after S seconds (exit 3; default 120)
 //   quiet                           do not print records (benchmark null sink)
 //   ts                              append " ts=<record timestamp>" to each record line
+//   pause=P                         pause partition P of every topic as soon as it is assigned
 //   stats                           print per-partition stats lines on stderr when closing or
 //                                   exiting
 //   wait-ms=MS                      Fetch max wait (default 500)
@@ -37,6 +38,7 @@ struct probe {
     struct cons *c;
     long long delivered, expect, close_after;
     bool quiet, stats, closing, ts;
+    int pause_part; // -1 = none
     int rc;
 };
 
@@ -103,7 +105,6 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
 
 static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, void *ctx)
 {
-    (void)c;
     struct probe *p = ctx;
     if (!p->quiet) {
         printf("# assigned %zu\n", n); // lets checkers tell a takeover from a lost record
@@ -112,6 +113,9 @@ static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, voi
     fprintf(stderr, "assigned %zu", n);
     for (size_t i = 0; i < n; i++) {
         fprintf(stderr, " %s[%d]", tps[i].topic, (int)tps[i].partition);
+        if (tps[i].partition == p->pause_part) {
+            cons_pause(c, tps[i].topic, tps[i].partition);
+        }
     }
     fprintf(stderr, "\n");
 }
@@ -186,7 +190,7 @@ int main(int argc, char **argv)
                               .num_topics = nt,
                               .client_id = "cons-probe",
                               .start = CONS_START_TRIM_HORIZON};
-    struct probe p = {.rc = 0};
+    struct probe p = {.rc = 0, .pause_part = -1};
     long lifetime = 120;
     const char *ca = NULL, *mech = NULL, *user = "", *pass = "";
     for (int i = 4; i < argc; i++) {
@@ -224,6 +228,8 @@ int main(int argc, char **argv)
             cfg.fetch_max_wait_ms = atoi(a + 8);
         } else if (!strcmp(a, "quiet")) {
             p.quiet = true;
+        } else if (!strncmp(a, "pause=", 6)) {
+            p.pause_part = atoi(a + 6);
         } else if (!strcmp(a, "ts")) {
             p.ts = true;
         } else if (!strcmp(a, "stats")) {
