@@ -337,6 +337,12 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
     struct inv_net_opts no = {.timeout_ms = k->invoke_timeout_ms,
                               .report_batch_item_failures = cfg->report_batch_item_failures};
     int rc = -1;
+    if (k->invoke_timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
+        return fail(err, cap,
+                    "Kesm.InvokeTimeoutMs %" PRIu32 " is above %u: a Kafka event source mapping "
+                    "supports functions that run at most 14 minutes",
+                    k->invoke_timeout_ms, INV_NET_MAX_TIMEOUT_MS);
+    }
     switch (k->transport) {
     case ESM_TRANSPORT_STDOUT:
         in->transport = inv_stdout_new(1);

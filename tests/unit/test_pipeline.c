@@ -30,6 +30,7 @@ struct call {
     int32_t part[64];
     int64_t off[64];
     size_t n;
+    size_t len; // payload bytes
 };
 
 struct fake {
@@ -66,6 +67,7 @@ static void parse_call(const char *payload, size_t len, struct call *c)
     cJSON *j = cJSON_ParseWithLength(payload, len);
     assert_non_null(j);
     c->n = 0;
+    c->len = len;
     const cJSON *g = cJSON_GetObjectItem(j, "records")->child;
     for (; g; g = g->next) {
         const cJSON *r;
@@ -647,6 +649,44 @@ static void test_too_large_splits(void **state)
     h_free(&h);
 }
 
+static void test_payload_cap(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 10000;
+    h.cfg.batch.max_payload = BATCH_MAX_PAYLOAD;
+    h_start(&h);
+    static char big[100000];
+    memset(big, 'z', sizeof big);
+    struct inv_record recs[60];
+    for (int i = 0; i < 60; i++) {
+        recs[i] = (struct inv_record){"t",
+                                      1,
+                                      0,
+                                      i,
+                                      g_wall,
+                                      INV_TS_CREATE_TIME,
+                                      inv_bytes_null(),
+                                      inv_bytes_of(big, sizeof big),
+                                      NULL,
+                                      0};
+    }
+    assert_int_equal(esm_pipeline_add(h.pl, recs, 60), 0);
+    run_until(&h, idle, 5000);
+    delivered_once(&h, 0, 60, -1);
+    assert_true(h.f.num_calls >= 2);
+    struct inv_event_cfg ev = h.cfg.batch.event;
+    size_t rec_len = inv_event_record_len(&ev, &recs[0]);
+    for (size_t i = 0; i < h.f.num_calls; i++) {
+        assert_true(h.f.calls[i].len <= BATCH_MAX_PAYLOAD);
+    }
+    // the first payload was cut exactly: one more record (plus a comma) would cross 6 MiB
+    assert_true(h.f.calls[0].len + rec_len + 1 > BATCH_MAX_PAYLOAD);
+    assert_int_equal(h.s.acked[0], 60);
+    h_free(&h);
+}
+
 static void test_oversized_record(void **state)
 {
     (void)state;
@@ -886,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_partial_unknown_id),
         cmocka_unit_test(test_record_age),
         cmocka_unit_test(test_too_large_splits),
+        cmocka_unit_test(test_payload_cap),
         cmocka_unit_test(test_oversized_record),
         cmocka_unit_test(test_fatal_stops),
         cmocka_unit_test(test_backpressure),
