@@ -389,6 +389,10 @@ static bool do_revoking(struct cons_group *g, uint64_t now, struct cons_group_ac
         out->kind = CONS_GACT_REVOKE;
         return true;
     }
+    bool blocked;
+    if (need_coordinator(g, now, out, &blocked)) {
+        return true; // the final commit of the revoke needs the coordinator too
+    }
     if (!g->revoke_done && now < g->revoke_deadline) {
         // Keep the session alive while the upper layer finishes (as Java's heartbeat thread
         // does during onPartitionsRevoked); the answers only matter if they end the membership.

@@ -523,6 +523,26 @@ static void test_revoke_deadline(void **state)
     h_free(h);
 }
 
+static void test_coordinator_found_while_revoking(void **state)
+{
+    (void)state;
+    struct h *h = h_new(NULL);
+    join_stable(h);
+    cons_group_rejoin(h->g, h->now, 0);
+    expect_kind(h, CONS_GACT_REVOKE);
+    cons_group_coordinator_lost(h->g, h->now); // e.g. the revoke's commit saw NOT_COORDINATOR
+    h->now += 100;
+    expect_send(h, KP_API_FIND_COORDINATOR);
+    reply_find(h, 0, 2);
+    struct cons_group_action a;
+    assert_int_equal(poll_act(h, &a), CONS_GACT_COORDINATOR);
+    assert_int_equal(a.node_id, 2);
+    assert_int_equal(cons_group_state(h->g), CONS_GROUP_REVOKING);
+    cons_group_revoke_done(h->g, h->now);
+    expect_send(h, KP_API_JOIN_GROUP);
+    h_free(h);
+}
+
 static void test_session_expiry_rejoins(void **state)
 {
     (void)state;
@@ -641,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_fatal_join_errors),
         cmocka_unit_test(test_sync_rebalance_rejoins),
         cmocka_unit_test(test_revoke_deadline),
+        cmocka_unit_test(test_coordinator_found_while_revoking),
         cmocka_unit_test(test_session_expiry_rejoins),
         cmocka_unit_test(test_leave_on_close),
         cmocka_unit_test(test_static_member),
