@@ -135,6 +135,11 @@ static bool peer_is_loopback(struct evhttp_request *req)
 {
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
     const struct sockaddr *sa = conn ? evhttp_connection_get_addr(conn) : NULL;
+    return esm_api_addr_is_loopback(sa);
+}
+
+bool esm_api_addr_is_loopback(const struct sockaddr *sa)
+{
     if (!sa) {
         return false;
     }

@@ -33,6 +33,7 @@
 struct event_base;
 struct esm_api;
 struct inv_creds;
+struct sockaddr;
 
 struct esm_api_config {
     const char *host;  // address to bind; NULL = "127.0.0.1"
@@ -51,6 +52,10 @@ struct esm_api *esm_api_new(struct event_base *base, struct esm_manager *mgr,
                             const struct esm_api_config *cfg, char *why, size_t why_len);
 // esm_api_port returns the bound port.
 uint16_t esm_api_port(const struct esm_api *api);
+// esm_api_addr_is_loopback reports whether a client address is loopback (127.0.0.0/8, ::1, or
+// an IPv4-mapped 127.0.0.0/8): the clients answered without --allow-remote.
+bool esm_api_addr_is_loopback(const struct sockaddr *sa);
+
 // esm_api_free closes the listener and open connections. NULL is a no-op.
 void esm_api_free(struct esm_api *api);
 
