@@ -129,7 +129,7 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     if (!o->allow_remote && !host_is_loopback(o->host)) {
         fprintf(stderr,
                 "kesm serve: refusing to listen on non-loopback address %s without "
-                "--allow-remote (the API has no authentication)\n",
+                "--allow-remote (and consider --verify-sigv4)\n",
                 o->host);
         return 2;
     }
