@@ -2,6 +2,7 @@
 #include "esm/instance.h"
 
 #include "consumer/consumer.h"
+#include "esm/dest_kafka.h"
 #include "invoke/credentials.h"
 #include "invoke/transport_net.h"
 #include "net/log.h"
@@ -35,6 +36,7 @@ struct esm_instance {
     struct inv_creds creds;
     struct inv_transport *transport;
     struct esm_pipeline *pl;
+    struct esm_dest_kafka *dest;
     struct cons *cons;
     struct inv_record *recs; // conversion scratch
     size_t cap_recs;
@@ -635,6 +637,15 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.function_arn = cfg->fn.arn;
     if (cfg->dest_kind == ESM_DEST_DIR) {
         pc.dest_dir = cfg->destination + 7;
+    } else if (cfg->dest_kind == ESM_DEST_KAFKA) {
+        char derr[256];
+        in->dest = esm_dest_kafka_new(in->r, cfg->bootstrap, cfg->num_bootstrap,
+                                      cfg->destination + 8, in->tls,
+                                      in->sasl ? net_sasl_auth(in->sasl) : NULL, derr, sizeof derr);
+        if (!in->dest) {
+            return fail(err, cap, "%s", derr);
+        }
+        pc.dest = esm_dest_kafka_dest(in->dest);
     } else if (cfg->dest_kind == ESM_DEST_ARN) {
         pc.dest_other = true;
         kesm_log(KESM_LOG_WARN, "esm",
@@ -718,12 +729,6 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
                      char *err, size_t err_cap)
 {
     *out = NULL;
-    if (cfg->dest_kind == ESM_DEST_KAFKA) {
-        return fail(err, err_cap,
-                    "DestinationConfig.OnFailure.Destination %s: kafka:// destinations are not "
-                    "supported by this build (use file:///dir)",
-                    cfg->destination);
-    }
     struct esm_instance *in = inv_xcalloc(1, sizeof *in);
     in->r = r;
     in->cfg = cfg;
@@ -788,6 +793,7 @@ void esm_instance_free(struct esm_instance *in)
     cons_free(in->cons);
     in->cons = NULL;
     esm_pipeline_free(in->pl);
+    esm_dest_kafka_free(in->dest);
     inv_transport_free(in->transport);
     net_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);

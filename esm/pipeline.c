@@ -46,11 +46,13 @@ struct job {
     struct pl_spans spans;
     bool have_spans;
     struct net_timer *timer;
-    bool abandon;         // revoked or shutting down: finish after the current request
-    bool dispose_pending; // a failed disposal waits for the timer
-    const char *dispose_cond;
-    int dispose_status;
-    bool dispose_invoked;
+    bool abandon;    // revoked or shutting down: finish after the current request
+    struct sel disp; // records being disposed of (n > 0 while a disposal is pending)
+    const char *disp_cond;
+    int disp_status;
+    bool disp_invoked;
+    bool disp_inflight; // an asynchronous destination is delivering it
+    uint64_t disp_id;
     bool blocked; // oversized under BATCH_OVERSIZE_BLOCK
 };
 
@@ -216,6 +218,7 @@ static void job_free(struct job *j)
     free(j->done);
     free(j->acked);
     free(j->cur.idx);
+    free(j->disp.idx);
     for (size_t i = 0; i < j->num_stack; i++) {
         free(j->stack[i].idx);
     }
@@ -244,6 +247,12 @@ static void job_finish(struct job *j)
     if (j->sending) {
         inv_transport_cancel(pl->cfg.transport, j->req_id);
         j->sending = false;
+    }
+    if (j->disp_inflight) {
+        if (pl->cfg.dest.cancel) {
+            pl->cfg.dest.cancel(pl->cfg.dest.ctx, j->disp_id);
+        }
+        j->disp_inflight = false;
     }
     if (batcher_complete(pl->bt, j->b, mono_now(pl), &err) != 0) {
         // Oversized under BATCH_OVERSIZE_BLOCK: the partition stays blocked.
@@ -316,67 +325,168 @@ static void job_backoff(struct job *j)
     net_timer_arm(j->timer, backoff_delay(j));
 }
 
-// dispose gives up on records |idx| of |j|: a failure record to the destination (or a log line),
-// then they count as done. Returns 0, or -1 if the destination could not be written.
-static int dispose(struct job *j, const size_t *idx, size_t n, const char *cond, bool invoked,
-                   int status)
+static void dispose_done(struct job *j);
+static void dispose_run(struct job *j);
+
+static void dispose_failed(struct job *j, const char *msg)
 {
     struct esm_pipeline *pl = j->pl;
-    if (n == 0) {
-        return 0;
-    }
-    const struct batch *b = j->b;
-    const struct batch_part *bp = &b->parts[pl_part_of(b, idx[0])];
-    if (pl->cfg.dest_dir) {
-        bool spans = !b->oversized && ensure_spans(j);
-        struct pl_failure f = {.condition = cond,
-                               .function_arn = pl->cfg.function_arn,
-                               .event = &pl->cfg.batch.event,
-                               .invoke_count = j->invokes,
-                               .invoked = invoked,
-                               .status_code = status,
-                               .now_ms = wall_now(pl)};
-        char *payload = NULL;
-        if (spans) {
-            payload = pl_subpayload(b, &j->spans, &pl->cfg.batch.event, idx, n, &f.payload_len);
-            f.payload = payload;
-        }
-        char err[300];
-        int rc = pl_failure_write(pl->cfg.dest_dir, &f, b, spans ? &j->spans : NULL, idx, n,
-                                  &pl->seq, err, sizeof err);
-        free(payload);
-        if (rc != 0) {
-            pl->st.dest_errors++;
-            set_result(pl, "PROBLEM: %s", err);
-            kesm_log(KESM_LOG_ERROR, "pipeline", "%s", err);
-            return -1;
-        }
-        pl->st.dest_written++;
-        kesm_log(KESM_LOG_WARN, "pipeline",
-                 "%s: %zu record(s) from %s offset %" PRId64 " sent to the on-failure destination",
-                 cond, n, bp->key, b->offsets[idx[0]]);
-    } else {
-        kesm_log(KESM_LOG_WARN, "pipeline",
-                 "%s: %zu record(s) from %s offset %" PRId64 " dropped (no on-failure destination)",
-                 cond, n, bp->key, b->offsets[idx[0]]);
-    }
-    mark_done(j, idx, n, false);
-    return 0;
+    pl->st.dest_errors++;
+    set_result(pl, "PROBLEM: %.200s", msg);
+    kesm_log(KESM_LOG_ERROR, "pipeline", "%s (retrying)", msg);
+    job_backoff(j);
 }
 
-// dispose_cur disposes of the current selection and moves on (or waits to retry the write).
-static void dispose_cur(struct job *j, const char *cond, bool invoked, int status)
+static void log_disposed(struct job *j, const char *what)
 {
-    if (dispose(j, j->cur.idx, j->cur.n, cond, invoked, status) != 0) {
-        j->dispose_pending = true;
-        j->dispose_cond = cond;
-        j->dispose_invoked = invoked;
-        j->dispose_status = status;
-        job_backoff(j);
+    const struct batch *b = j->b;
+    kesm_log(KESM_LOG_WARN, "pipeline", "%s: %zu record(s) from %s offset %" PRId64 " %s",
+             j->disp_cond, j->disp.n, b->parts[pl_part_of(b, j->disp.idx[0])].key,
+             b->offsets[j->disp.idx[0]], what);
+}
+
+static void on_dest_done(void *arg, bool ok, const char *msg)
+{
+    struct job *j = arg;
+    j->disp_inflight = false;
+    if (j->abandon) {
+        job_finish(j);
         return;
     }
-    j->dispose_pending = false;
-    job_next(j);
+    if (!ok) {
+        dispose_failed(j, msg ? msg : "on-failure destination: delivery failed");
+        return;
+    }
+    j->pl->st.dest_written++;
+    log_disposed(j, "sent to the on-failure destination");
+    dispose_done(j);
+}
+
+static struct pl_failure failure_of(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    struct pl_failure f = {.condition = j->disp_cond,
+                           .function_arn = pl->cfg.function_arn,
+                           .event = &pl->cfg.batch.event,
+                           .invoke_count = j->invokes,
+                           .invoked = j->disp_invoked,
+                           .status_code = j->disp_status,
+                           .now_ms = wall_now(pl)};
+    return f;
+}
+
+// dispose_async hands one message per record to the asynchronous destination (kafka://).
+static void dispose_async(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    const struct batch *b = j->b;
+    bool spans = !b->oversized && ensure_spans(j);
+    struct pl_failure f = failure_of(j);
+    struct esm_dest_msg *msgs = inv_xcalloc(j->disp.n, sizeof *msgs);
+    uint8_t **keys = inv_xcalloc(j->disp.n, sizeof *keys);
+    for (size_t i = 0; i < j->disp.n; i++) {
+        size_t key_len = 0;
+        bool key_null = true;
+        keys[i] = spans ? pl_record_key(b, &j->spans, j->disp.idx[i], &key_len, &key_null) : NULL;
+        msgs[i].key = key_null ? inv_bytes_null() : inv_bytes_of(keys[i], key_len);
+        msgs[i].value = pl_failure_record_value(&f, b, spans ? &j->spans : NULL, j->disp.idx[i],
+                                                &msgs[i].value_len);
+    }
+    j->disp_id = pl->cfg.dest.send(pl->cfg.dest.ctx, msgs, j->disp.n, on_dest_done, j);
+    for (size_t i = 0; i < j->disp.n; i++) {
+        free(keys[i]);
+        free(msgs[i].value);
+    }
+    free(keys);
+    free(msgs);
+    if (j->disp_id == 0) {
+        dispose_failed(j, "on-failure destination: cannot start a delivery");
+        return;
+    }
+    j->disp_inflight = true;
+}
+
+// dispose_run delivers the pending disposal (j->disp): a failure record to the destination (or a
+// log line), after which the records count as done.
+static void dispose_run(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    const struct batch *b = j->b;
+    if (pl->cfg.dest.send) {
+        dispose_async(j);
+        return;
+    }
+    if (!pl->cfg.dest_dir) {
+        log_disposed(j, "dropped (no on-failure destination kesm can write)");
+        dispose_done(j);
+        return;
+    }
+    bool spans = !b->oversized && ensure_spans(j);
+    struct pl_failure f = failure_of(j);
+    char *payload = NULL;
+    if (spans) {
+        payload = pl_subpayload(b, &j->spans, &pl->cfg.batch.event, j->disp.idx, j->disp.n,
+                                &f.payload_len);
+        f.payload = payload;
+    }
+    char err[300];
+    int rc = pl_failure_write(pl->cfg.dest_dir, &f, b, spans ? &j->spans : NULL, j->disp.idx,
+                              j->disp.n, &pl->seq, err, sizeof err);
+    free(payload);
+    if (rc != 0) {
+        dispose_failed(j, err);
+        return;
+    }
+    pl->st.dest_written++;
+    log_disposed(j, "sent to the on-failure destination");
+    dispose_done(j);
+}
+
+// dispose_start gives up on records |idx| of |j| (copied): see dispose_run. What is left of cur
+// afterwards goes on (dispose_done).
+static void dispose_start(struct job *j, const size_t *idx, size_t n, const char *cond,
+                          bool invoked, int status)
+{
+    free(j->disp.idx);
+    j->disp.idx = inv_xcalloc(n ? n : 1, sizeof(size_t));
+    memcpy(j->disp.idx, idx, n * sizeof(size_t));
+    j->disp.n = n;
+    j->disp_cond = cond;
+    j->disp_invoked = invoked;
+    j->disp_status = status;
+    j->backoff_n = 0;
+    dispose_run(j);
+}
+
+// dispose_done marks the disposed records done and continues with what is left of cur.
+static void dispose_done(struct job *j)
+{
+    mark_done(j, j->disp.idx, j->disp.n, false);
+    free(j->disp.idx);
+    j->disp.idx = NULL;
+    j->disp.n = 0;
+    size_t keep = 0;
+    for (size_t i = 0; i < j->cur.n; i++) {
+        if (!j->done[j->cur.idx[i]]) {
+            j->cur.idx[keep++] = j->cur.idx[i];
+        }
+    }
+    if (keep != j->cur.n) {
+        j->cur.n = keep;
+        free(j->sub);
+        j->sub = NULL;
+    }
+    if (j->cur.n == 0) {
+        job_next(j);
+    } else {
+        job_send(j);
+    }
+}
+
+// dispose_cur disposes of the current selection and moves on.
+static void dispose_cur(struct job *j, const char *cond, bool invoked, int status)
+{
+    dispose_start(j, j->cur.idx, j->cur.n, cond, invoked, status);
 }
 
 // job_next moves to the next waiting selection, or finishes the job.
@@ -414,37 +524,26 @@ static void split_cur(struct job *j)
     j->pl->st.bisects++;
 }
 
-// drop_expired disposes of the records of cur older than MaximumRecordAgeInSeconds. Returns 0,
-// or -1 if the destination failed (retry later).
-static int drop_expired(struct job *j)
+// drop_expired starts disposing of the records of cur older than MaximumRecordAgeInSeconds and
+// returns true (the disposal continues the job), or returns false when there are none.
+static bool drop_expired(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
     if (pl->cfg.max_record_age_s < 0 || j->b->oversized || !ensure_spans(j)) {
-        return 0;
+        return false;
     }
     int64_t cutoff = wall_now(pl) - (int64_t)pl->cfg.max_record_age_s * 1000;
-    size_t *old = inv_xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0, keep = 0;
+    size_t *old = inv_xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0;
     for (size_t i = 0; i < j->cur.n; i++) {
-        if (j->spans.ts[j->cur.idx[i]] < cutoff) {
+        if (!j->done[j->cur.idx[i]] && j->spans.ts[j->cur.idx[i]] < cutoff) {
             old[num_old++] = j->cur.idx[i];
         }
     }
-    int rc = 0;
     if (num_old > 0) {
-        rc = dispose(j, old, num_old, "RecordAgeExceeded", false, 0);
-        if (rc == 0) {
-            for (size_t i = 0; i < j->cur.n; i++) {
-                if (!j->done[j->cur.idx[i]]) {
-                    j->cur.idx[keep++] = j->cur.idx[i];
-                }
-            }
-            j->cur.n = keep;
-            free(j->sub);
-            j->sub = NULL;
-        }
+        dispose_start(j, old, num_old, "RecordAgeExceeded", false, 0);
     }
     free(old);
-    return rc;
+    return num_old > 0;
 }
 
 static void on_result(void *ctx, uint64_t id, const struct inv_result *res);
@@ -459,8 +558,7 @@ static void job_send(struct job *j)
     if (pl->stopped || j->sending) {
         return;
     }
-    if (drop_expired(j) != 0) {
-        job_backoff(j);
+    if (drop_expired(j)) {
         return;
     }
     if (j->cur.n == 0) {
@@ -501,8 +599,8 @@ static void on_job_timer(void *ctx)
     struct job *j = ctx;
     if (j->abandon) {
         job_finish(j);
-    } else if (j->dispose_pending) {
-        dispose_cur(j, j->dispose_cond, j->dispose_invoked, j->dispose_status);
+    } else if (j->disp.n > 0) {
+        dispose_run(j);
     } else {
         job_send(j);
     }
@@ -776,7 +874,7 @@ static void abandon_jobs(struct esm_pipeline *pl, const struct esm_tp *tps, size
     struct job *j = pl->jobs;
     while (j) {
         struct job *next = j->next;
-        if (j->abandon && !j->sending) {
+        if (j->abandon && !j->sending && !j->disp_inflight) {
             net_timer_cancel(j->timer);
             job_finish(j);
         }
@@ -850,6 +948,9 @@ void esm_pipeline_free(struct esm_pipeline *pl)
         pl->jobs = j->next;
         if (j->sending) {
             inv_transport_cancel(pl->cfg.transport, j->req_id);
+        }
+        if (j->disp_inflight && pl->cfg.dest.cancel) {
+            pl->cfg.dest.cancel(pl->cfg.dest.ctx, j->disp_id);
         }
         batch_free(j->b);
         job_free(j);

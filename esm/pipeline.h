@@ -30,8 +30,9 @@
 //   - MaximumRecordAgeInSeconds: records older than that when they would be (re)sent are not
 //     sent but disposed of (condition "RecordAgeExceeded");
 //   - disposal writes one failure record per disposed selection to the on-failure directory
-//     (atomically: temporary file, fsync, rename), or logs and counts it when there is none, and
-//     then acknowledges past it. A destination write that fails is retried (nothing is acked);
+//     (atomically: temporary file, fsync, rename), or one message per disposed record to an
+//     asynchronous destination (kafka://), or logs and counts it when there is none, and then
+//     acknowledges past it. A destination that fails is retried with backoff (nothing is acked);
 //   - INV_RESULT_FATAL (the function cannot be invoked at all) stops submitting and reports
 //     on_fatal; nothing more is acknowledged.
 // Offsets are acknowledged only after success or disposal, per partition up to the first record
@@ -62,6 +63,26 @@ struct esm_tp {
     int32_t partition;
 };
 
+// struct esm_dest_msg: one message for an asynchronous on-failure destination (one per disposed
+// record: its key, and the failure record as the value). Borrowed during send only.
+struct esm_dest_msg {
+    struct inv_bytes key;
+    char *value;
+    size_t value_len;
+};
+
+// struct esm_dest: an asynchronous on-failure destination (kafka://<topic>). send starts
+// delivering |n| messages (copied) and returns a non-zero id, or 0 if nothing was started;
+// done(arg, ok, msg) runs later from a reactor callback, never inside send; cancel(ctx, id)
+// abandons a delivery (done never runs).
+typedef void esm_dest_done_fn(void *arg, bool ok, const char *msg);
+struct esm_dest {
+    uint64_t (*send)(void *ctx, const struct esm_dest_msg *msgs, size_t n, esm_dest_done_fn *done,
+                     void *arg);
+    void (*cancel)(void *ctx, uint64_t id);
+    void *ctx;
+};
+
 struct esm_pipeline_cfg {
     struct net_reactor *reactor;     // borrowed; must outlive the pipeline
     struct inv_transport *transport; // borrowed; must outlive the pipeline
@@ -69,9 +90,10 @@ struct esm_pipeline_cfg {
     int32_t max_retry_attempts;      // -1 infinite
     int32_t max_record_age_s;        // -1 infinite
     bool bisect_on_error;
-    const char *dest_dir;        // on-failure directory (absolute path), NULL: none
-    bool dest_other;             // a destination kesm cannot write (an ARN): caps retries only
-    const char *function_arn;    // for failure records; NULL: ""
+    const char *dest_dir;     // on-failure directory (absolute path), NULL: none
+    struct esm_dest dest;     // asynchronous destination (send != NULL): used instead of dest_dir
+    bool dest_other;          // a destination kesm cannot write (an ARN): caps retries only
+    const char *function_arn; // for failure records; NULL: ""
     uint32_t backoff_initial_ms; // first retry delay [500]
     uint32_t backoff_max_ms;     // cap [30000]
     size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]

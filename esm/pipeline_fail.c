@@ -2,6 +2,7 @@
 // spans of a payload (to send part of it again: bisect, partial batch response, 413, record
 // age), sub-payloads, and on-failure records written to a directory.
 #include "esm/pipeline_int.h"
+#include "invoke/base64.h"
 #include "invoke/event_json.h"
 
 #include <cjson/cJSON.h>
@@ -353,4 +354,73 @@ int pl_failure_write(const char *dir, const struct pl_failure *f, const struct b
 out:
     free(text);
     return rc;
+}
+
+uint8_t *pl_record_key(const struct batch *b, const struct pl_spans *s, size_t idx, size_t *out_len,
+                       bool *out_null)
+{
+    static const char key[] = "\"key\":\"";
+    const char *rec = b->payload + s->start[idx];
+    size_t len = s->len[idx], kl = sizeof key - 1;
+    *out_len = 0;
+    *out_null = true;
+    for (size_t i = 0; i + kl < len; i++) {
+        if (memcmp(rec + i, key, kl) != 0) {
+            continue;
+        }
+        const char *p = rec + i + kl;
+        const char *q = memchr(p, '"', len - i - kl);
+        if (!q) {
+            return NULL;
+        }
+        size_t n = (size_t)(q - p);
+        uint8_t *out = inv_xmalloc(n / 4 * 3 + 1);
+        if (!inv_base64_decode(out, out_len, NULL, p, n)) {
+            free(out);
+            *out_len = 0;
+            return NULL;
+        }
+        *out_null = false;
+        return out;
+    }
+    return NULL;
+}
+
+char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
+                              const struct pl_spans *s, size_t idx, size_t *out_len)
+{
+    char *payload = NULL;
+    size_t payload_len = 0;
+    if (s) {
+        payload = pl_subpayload(b, s, f->event, &idx, 1, &payload_len);
+    }
+    struct pl_failure one = *f;
+    one.payload = NULL; // spliced in below, as an object
+    one.payload_len = payload_len;
+    cJSON *root = failure_json(&one, b, s, &idx, 1);
+    cJSON *info = cJSON_GetObjectItemCaseSensitive(root, "KafkaBatchInfo");
+    cJSON_DeleteItemFromObjectCaseSensitive(info, "recordsInfo");
+    cJSON_ReplaceItemInObjectCaseSensitive(info, "payloadSize",
+                                           cJSON_CreateNumber((double)payload_len));
+    cJSON *ri = cJSON_AddObjectToObject(info, "recordInfo");
+    add_str_offset(ri, "offset", b->offsets[idx]);
+    add_time(ri, "timestamp", s ? s->ts[idx] : b->parts[pl_part_of(b, idx)].first_timestamp);
+    char *head = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    struct inv_buf out;
+    inv_buf_init(&out);
+    if (head) {
+        size_t hl = strlen(head);
+        inv_buf_add(&out, head, hl - 1); // without the closing '}'
+        inv_buf_adds(&out, ",\"payload\":");
+        if (payload) {
+            inv_buf_add(&out, payload, payload_len);
+        } else {
+            inv_buf_adds(&out, "null");
+        }
+        inv_buf_addc(&out, '}');
+        free(head);
+    }
+    free(payload);
+    return inv_buf_steal(&out, out_len);
 }

@@ -51,6 +51,18 @@ int pl_failure_write(const char *dir, const struct pl_failure *f, const struct b
                      const struct pl_spans *s, const size_t *sel, size_t n, uint64_t *seq,
                      char *err, size_t err_cap);
 
+// pl_record_key decodes the key of record |idx| from its span: returns the bytes (caller frees;
+// NULL with *out_null set when the key is null or cannot be read).
+uint8_t *pl_record_key(const struct batch *b, const struct pl_spans *s, size_t idx, size_t *out_len,
+                       bool *out_null);
+
+// pl_failure_record_value builds the value of a kafka:// destination message for record |idx|:
+// the failure record with batchSize 1, KafkaBatchInfo.recordInfo {offset, timestamp} and payload
+// the record's event as a JSON object (null when |s| is NULL: an oversized record). Returns the
+// text (caller frees) and its length in *out_len.
+char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
+                              const struct pl_spans *s, size_t idx, size_t *out_len);
+
 // pl_iso8601 writes an epoch-ms time as 2019-11-14T00:38:06.021Z into |out| (>= 25 bytes).
 void pl_iso8601(char *out, size_t cap, int64_t ms);
 

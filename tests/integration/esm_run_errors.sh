@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/esm_run_errors.sh: `kesm run` failure handling against kmock with the exec
 # transport (examples/handler.py): retry until success; MaximumRetryAttempts then the on-failure
-# directory (failure-record shape); bisect narrows to the bad record; a partial batch response
+# directory (failure-record shape) or a kafka:// topic (one message per record); bisect narrows to the bad record; a partial batch response
 # commits up to the failed record and retries from it; MaximumRecordAgeInSeconds; configuration
 # errors before any connection; a function that cannot be executed stops the mapping.
 set -u
@@ -44,7 +44,7 @@ tap_check "a missing secret file exits 2 naming it" \
     grep -q "SASL_SCRAM_512_AUTH: cannot open $T/missing.json" "$T/nosecret.err"
 tap_check "  (exit status 2)" test "$rc" = 2
 
-kmock_start -b 1 -t r1:1 -t r2:1 -t r3:1 -t r4:1 -t r5:1 -t r6:1 -l 300 || {
+kmock_start -b 1 -t r1:1 -t r2:1 -t r3:1 -t r4:1 -t r5:1 -t r6:1 -t r7:1 -t dlq7:2 -l 300 || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -135,6 +135,43 @@ tap_check "record age: only the fresh records are sent" \
 tap_check "  the old ones go to the destination (RecordAgeExceeded, not invoked)" \
     test "$(jq_file "$T/dlq-r5" '(d["requestContext"]["condition"], d["responseContext"], d["KafkaBatchInfo"]["batchSize"])')" = "('RecordAgeExceeded', None, 3)"
 tap_check "  offsets committed" grep -q "0=5" <<<"$(committed_of "$(group_of)" r5 1)"
+
+# ---- kafka:// destination: one message per failed record ------------------------------------
+kmock_cmd produce r7 1 partition=0 >/dev/null
+kmock_cmd produce r7 1 partition=0 value=bad key=null >/dev/null
+kmock_cmd produce r7 1 partition=0 >/dev/null
+kmock_cmd produce r7 2 partition=0 >/dev/null
+run_mapping "$T/r7.json" r7 '"BatchSize": 3, "MaximumRetryAttempts": 0, "DestinationConfig": {"OnFailure": {"Destination": "kafka://dlq7"}}'
+HANDLER_LOG=$T/l7 HANDLER_FAIL_VALUE=bad run_case "$T/r7.json" "$T/l7" 2
+timeout 20 kcat -C -b "$KMOCK_BOOTSTRAP" -t dlq7 -o beginning -e -q -f '%k\t%s\n' >"$T/dlq7.txt" 2>/dev/null
+check_dlq7() {
+    python3 - "$T/dlq7.txt" <<'PY'
+import json, sys
+rows = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[1]) if l.strip()]
+bad = []
+if len(rows) != 3:
+    bad.append("want 3 messages, got %d" % len(rows))
+seen = {}
+for key, value in rows:
+    v = json.loads(value)
+    off = v["KafkaBatchInfo"]["recordInfo"]["offset"]
+    seen[off] = key
+    recs = v["payload"]["records"]["r7-0"]
+    if v["requestContext"]["condition"] != "RetryAttemptsExhausted":
+        bad.append("condition %s" % v["requestContext"]["condition"])
+    if v["KafkaBatchInfo"]["batchSize"] != 1 or len(recs) != 1 or str(recs[0]["offset"]) != off:
+        bad.append("offset %s: payload does not hold exactly that record" % off)
+want = {"0": "k0-0", "1": "", "2": "k0-2"}
+if seen != want:
+    bad.append("keys by offset %s, want %s" % (seen, want))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+tap_check "kafka:// destination: one message per record of the failed batch, original keys" check_dlq7
+tap_check "  the next batch is delivered" test "$(cut -d' ' -f2 "$T/l7" | tr '\n' ' ')" = "3 4 "
+tap_check "  offsets committed past the disposed batch" \
+    grep -q "0=5" <<<"$(committed_of "$(group_of)" r7 1)"
 
 # ---- a function that cannot be invoked stops the mapping --------------------------------------
 kmock_cmd produce r6 2 partition=0 >/dev/null

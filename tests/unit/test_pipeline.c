@@ -725,6 +725,111 @@ static void test_oversized_record(void **state)
     h_free(&h);
 }
 
+// ---- asynchronous destination (kafka:// shape) --------------------------------------------
+
+struct fdest {
+    struct net_timer *timer;
+    esm_dest_done_fn *done;
+    void *arg;
+    uint64_t id;
+    int fail_first; // fail this many sends
+    int sends;
+    bool hold;
+    cJSON *values[16];
+    char keys[16][32];
+    bool key_null[16];
+    size_t num;
+};
+
+static void fdest_fire(void *ctx)
+{
+    struct fdest *d = ctx;
+    if (d->hold || !d->done) {
+        return;
+    }
+    esm_dest_done_fn *done = d->done;
+    d->done = NULL;
+    done(d->arg, d->sends > d->fail_first, d->sends > d->fail_first ? NULL : "broker down");
+}
+
+static uint64_t fdest_send(void *ctx, const struct esm_dest_msg *msgs, size_t n,
+                           esm_dest_done_fn *done, void *arg)
+{
+    struct fdest *d = ctx;
+    d->sends++;
+    if (d->sends > d->fail_first) {
+        for (size_t i = 0; i < n && d->num < 16; i++, d->num++) {
+            d->values[d->num] = cJSON_ParseWithLength(msgs[i].value, msgs[i].value_len);
+            d->key_null[d->num] = msgs[i].key.is_null;
+            snprintf(d->keys[d->num], sizeof d->keys[0], "%.*s", (int)msgs[i].key.len,
+                     (const char *)msgs[i].key.p);
+        }
+    }
+    d->done = done;
+    d->arg = arg;
+    net_timer_arm(d->timer, 0);
+    return ++d->id;
+}
+
+static void fdest_cancel(void *ctx, uint64_t id)
+{
+    struct fdest *d = ctx;
+    (void)id;
+    d->done = NULL;
+}
+
+static void test_async_destination(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct fdest d = {.fail_first = 1};
+    d.timer = net_timer_new(h.r, fdest_fire, &d);
+    h.cfg.dest = (struct esm_dest){fdest_send, fdest_cancel, &d};
+    h.cfg.max_retry_attempts = 0;
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 1;
+    h.cfg.batch.batch_size = 2;
+    h_start(&h);
+    struct inv_record recs[3];
+    for (int i = 0; i < 3; i++) {
+        recs[i] = (struct inv_record){"t",
+                                      1,
+                                      0,
+                                      i,
+                                      g_wall,
+                                      INV_TS_CREATE_TIME,
+                                      i == 1 ? inv_bytes_null() : inv_bytes_of("key-x", 5),
+                                      inv_bytes_of("v", 1),
+                                      NULL,
+                                      0};
+    }
+    assert_int_equal(esm_pipeline_add(h.pl, recs, 3), 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(d.sends, 2); // the first delivery failed and was retried
+    assert_int_equal(d.num, 2);   // one message per record of the failed batch (offsets 0, 1)
+    assert_false(d.key_null[0]);
+    assert_string_equal(d.keys[0], "key-x");
+    assert_true(d.key_null[1]);
+    const cJSON *v = d.values[1];
+    assert_non_null(v);
+    assert_string_equal(jstr(v, "requestContext", "condition"), "RetryAttemptsExhausted");
+    const cJSON *info = cJSON_GetObjectItem(v, "KafkaBatchInfo");
+    assert_int_equal(cJSON_GetObjectItem(info, "batchSize")->valueint, 1);
+    assert_string_equal(jstr(info, "recordInfo", "offset"), "1");
+    const cJSON *recs1 = cJSON_GetObjectItem(cJSON_GetObjectItem(v, "payload"), "records");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(recs1, "t-0")), 1);
+    assert_int_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(recs1, "t-0"), 0)->child->next->next->valueint,
+        1); // "offset" of the single record
+    assert_int_equal(h.s.acked[0], 3);
+    for (size_t i = 0; i < d.num; i++) {
+        cJSON_Delete(d.values[i]);
+    }
+    net_timer_free(d.timer);
+    h_free(&h);
+}
+
 static void test_fatal_stops(void **state)
 {
     (void)state;
@@ -928,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_too_large_splits),
         cmocka_unit_test(test_payload_cap),
         cmocka_unit_test(test_oversized_record),
+        cmocka_unit_test(test_async_destination),
         cmocka_unit_test(test_fatal_stops),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_revoke_waits),
