@@ -9,12 +9,15 @@
 
 CONS_PROBE=${CONS_PROBE:-$KMOCK_ROOT/build/asan/tools/cons_probe}
 [ -x "$CONS_PROBE" ] || CONS_PROBE=$KMOCK_ROOT/build/tools/cons_probe
+# shellcheck disable=SC2034 # the three settings below are used by the sourcing tests
 CONS_KCAT_FMT='%t %p %o %k %s\n'
 # kcat as a group member with the mock-friendly timeouts (first assignor range, as ours).
+# shellcheck disable=SC2034
 CONS_KCAT_GROUP=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500
     -X auto.offset.reset=earliest -X topic.metadata.refresh.interval.ms=1000
     -X auto.commit.interval.ms=500)
 # cons_probe options with the same timeouts.
+# shellcheck disable=SC2034
 CONS_PROBE_GROUP=(session=6000 heartbeat=500 commit=500)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
