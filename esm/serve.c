@@ -3,9 +3,7 @@
 // The process runs on one net reactor: the HTTP API (evhttp) and every mapping's consumer and
 // invocations. Mappings run with esm_runner_instance (one esm_instance per enabled mapping).
 //
-// Layering note: evhttp needs the reactor's event_base, which net/ exposes only in net/internal.h
-// (net_reactor_base). This file is the one place outside net/ that uses it, until net/reactor.h
-// offers it publicly.
+// evhttp (esm/api.c) runs on the reactor's event_base, reached through net_reactor_event_base.
 #include "esm/serve.h"
 
 #include "esm/api.h"
@@ -13,7 +11,6 @@
 #include "esm/runner_instance.h"
 #include "esm/store.h"
 #include "invoke/credentials.h"
-#include "net/internal.h"
 #include "net/reactor.h"
 
 #include <signal.h>
@@ -231,7 +228,7 @@ int esm_serve_main(int argc, char **argv)
         goto out;
     }
     esm_manager_restore(mgr);
-    api = esm_api_new(net_reactor_base(sv.r), mgr, &ac, why, sizeof why);
+    api = esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why);
     if (!api) {
         fprintf(stderr, "kesm serve: %s\n", why);
         goto out;

@@ -114,6 +114,11 @@ struct event_base *net_reactor_base(struct net_reactor *r)
     return r->base;
 }
 
+struct event_base *net_reactor_event_base(struct net_reactor *r)
+{
+    return r->base;
+}
+
 struct evdns_base *net_reactor_dns(struct net_reactor *r)
 {
     return r->dns;
