@@ -23,8 +23,13 @@
 #define TICK_MS 100
 #define LOG "consumer"
 
+// struct broker: one connection. Every broker id has one for fetching and cluster requests; the
+// group coordinator gets a second one of its own (coord), as the Java client and librdkafka do,
+// so heartbeats and commits never queue behind a long-poll Fetch and a held JoinGroup never
+// stalls fetches or metadata.
 struct broker {
     int32_t id; // -1: a bootstrap connection
+    bool coord; // the group coordinator's connection
     char host[256];
     uint16_t port;
     struct net_conn *conn;
@@ -141,13 +146,15 @@ static struct broker *broker_new(struct cons *c, int32_t id, const char *host, u
     return b;
 }
 
-// broker_get returns the connection of broker |id|, creating it (from the metadata, or from
-// |host|:|port| when given) if needed; NULL if the broker is unknown.
-static struct broker *broker_get(struct cons *c, int32_t id, const char *host, uint16_t port)
+// broker_find_or_new returns the (coordinator, if |coord|) connection of broker |id|, creating
+// it (from the metadata, or from |host|:|port| when given) if needed; NULL if the broker is
+// unknown.
+static struct broker *broker_find_or_new(struct cons *c, int32_t id, bool coord, const char *host,
+                                         uint16_t port)
 {
     for (size_t i = 0; i < c->num_brokers; i++) {
         struct broker *b = c->brokers[i];
-        if (b->id == id && id >= 0) {
+        if (b->id == id && id >= 0 && b->coord == coord) {
             if (host && (strcmp(b->host, host) != 0 || b->port != port)) {
                 // The broker moved: replace its connection (rare).
                 net_conn_free(b->conn);
@@ -167,7 +174,14 @@ static struct broker *broker_get(struct cons *c, int32_t id, const char *host, u
         host = mb->host;
         port = mb->port;
     }
-    return broker_new(c, id, host, port);
+    struct broker *b = broker_new(c, id, host, port);
+    b->coord = coord;
+    return b;
+}
+
+static struct broker *broker_get(struct cons *c, int32_t id, const char *host, uint16_t port)
+{
+    return broker_find_or_new(c, id, false, host, port);
 }
 
 // any_broker picks a connection for cluster-wide requests: a READY one if possible.
@@ -176,6 +190,9 @@ static struct broker *any_broker(struct cons *c)
     struct broker *pick = NULL;
     for (size_t i = 0; i < c->num_brokers; i++) {
         struct broker *b = c->brokers[i];
+        if (b->coord) {
+            continue;
+        }
         if (net_conn_state(b->conn) == NET_CONN_READY) {
             return b;
         }
@@ -529,7 +546,7 @@ static void group_actions(struct cons *c, uint64_t now)
         case CONS_GACT_COORDINATOR:
             kesm_log(KESM_LOG_INFO, LOG, "group %s: coordinator is broker %d (%s:%u)",
                      cons_group_id(c->g), (int)a.node_id, a.host, (unsigned)a.port);
-            c->coord = broker_get(c, a.node_id, a.host, a.port);
+            c->coord = broker_find_or_new(c, a.node_id, true, a.host, a.port);
             break;
         case CONS_GACT_REVOKE:
             start_revoke(c);
@@ -590,7 +607,7 @@ static void maybe_offset_fetch(struct cons *c, uint64_t now)
 
 static void maybe_broker_work(struct cons *c, struct broker *b, uint64_t now)
 {
-    if (b->id < 0 || c->failed) {
+    if (b->id < 0 || b->coord || c->failed) {
         return;
     }
     if (!b->list_inflight && net_conn_state(b->conn) == NET_CONN_READY) {

@@ -1,7 +1,8 @@
 // consumer.h: kesm's Kafka consumer-group client, the public API of consumer/.
 //
 // A cons joins a consumer group (classic eager protocol, assignors range then roundrobin),
-// fetches its assigned partitions from their leaders (one long-poll Fetch per leader at a time),
+// fetches its assigned partitions from their leaders (one long-poll Fetch per leader at a time;
+// one connection per broker, plus one to the group coordinator for the group's requests),
 // hands records to on_records in offset order per partition, and commits, per partition, the
 // offsets the caller acknowledged with cons_ack: periodically, before a rebalance and on close.
 //
