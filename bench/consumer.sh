@@ -18,7 +18,10 @@ N=${N:-1000000}
 RUNS=${RUNS:-5}
 PARTS=${PARTS:-48}
 PROBE=${KESM_PROBE:-build/tools/cons_probe}
-make -s build/kmock "$PROBE" >/dev/null || exit 1
+if ! make -s build/kmock "$PROBE" >/dev/null; then
+    [ -x build/kmock ] && [ -x "$PROBE" ] || exit 1
+    echo "# bench: the build failed; measuring the binaries already built" >&2
+fi
 command -v kcat >/dev/null || { echo "bench: kcat is not installed" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time (package time) is not installed" >&2; exit 1; }
 
