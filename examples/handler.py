@@ -11,6 +11,7 @@ Environment knobs used by the tests (tests/integration/esm_run*.sh):
   HANDLER_FAIL_TIMES=n    fail the first n invocations (counted in HANDLER_STATE=path)
   HANDLER_PARTIAL_VALUE=s report the first record whose value equals s in batchItemFailures
                           (only on the first such invocation when HANDLER_STATE is set)
+  HANDLER_SLEEP_S=x       sleep x seconds before answering (a slow function)
   HANDLER_HANG_VALUE=s    when a record's value equals s: write our pid to HANDLER_HANG_MARK and
                           sleep 60 s (the test kills kesm meanwhile)
 """
@@ -70,6 +71,8 @@ def main():
     if failures and state and os.environ.get("HANDLER_PARTIAL_VALUE"):
         if bump(state) > 1:
             failures = []
+    if os.environ.get("HANDLER_SLEEP_S"):
+        time.sleep(float(os.environ["HANDLER_SLEEP_S"]))
     if failed:
         print("handler: failing the batch (value %s)" % fail, file=sys.stderr)
         sys.exit(1)
