@@ -3,7 +3,8 @@
 # headers, tombstones and every codec go through the consumer, the pipeline and the exec
 # transport (examples/handler.py) exactly once and in order per partition; offsets are committed;
 # a restart resumes from them; kill -9 in the middle of a batch then a restart delivers the
-# interrupted batch again and loses nothing; the http transport delivers to a local HTTP server.
+# interrupted batch again and loses nothing; the http transport delivers to a local HTTP server;
+# the live status line appears on a terminal only.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/kmock.sh
@@ -24,7 +25,7 @@ if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
     exit 1
 fi
-kmock_start -b 3 -t orders:3 -t crash:2 -t web:2 -l 300 || {
+kmock_start -b 3 -t orders:3 -t crash:2 -t web:2 -t tty:1 -l 300 || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -137,6 +138,16 @@ tap_check "http transport: every record delivered exactly once, in order" \
     log_check "$T/log3" exact web-0=8 web-1=8
 G3=$(group_of)
 tap_check "http transport: offsets committed" grep -q "0=8 1=8" <<<"$(committed_of "$G3" web 2)"
+
+# ---- the live status line on a terminal (script(1) provides one) -------------------------
+kmock_cmd produce tty 5 >/dev/null
+run_mapping "$T/m4.json" tty
+sed -i 's|"Kesm": {.*|"Kesm": {"Transport": "stdout"}}|' "$T/m4.json"
+KESM_LOG_LEVEL=warn timeout -s INT 8 script -qec "$KESM run --config $T/m4.json >/dev/null" \
+    "$T/typescript" >/dev/null 2>&1
+tap_check "on a terminal: a live status line with records/s, lag, invocations and the result" \
+    grep -aEq 'kesm: [0-9]+ rec/s  lag [0-9]+  partitions 1  invocations [0-9]+  errors 0  done 5  OK' "$T/typescript"
+tap_check "not on a terminal: no status line" sh -c "! grep -q 'rec/s' '$T/kesm.err'"
 
 if [ "$TAP_FAIL" != 0 ]; then
     echo "# kesm stderr (last 30 lines):"
