@@ -111,6 +111,14 @@ static void on_conn_state(struct net_conn *conn, const struct net_conn_event *ev
         return;
     }
     char msg[300];
+    if (ev->err == NET_ERR_VERSION) {
+        // The broker lacks an API (or every version of it) a consumer needs: retrying will
+        // not help (a broker older than Kafka 0.11, or one with APIs disabled).
+        snprintf(msg, sizeof msg, "broker %s:%u: %s", b->host, (unsigned)b->port,
+                 ev->msg ? ev->msg : net_err_name(ev->err));
+        fail(b->c, CONS_ERR_CONFIG, msg);
+        return;
+    }
     if (net_conn_event_is_authn(ev)) {
         snprintf(msg, sizeof msg, "broker %s:%u: authentication failed: %s", b->host,
                  (unsigned)b->port, ev->msg ? ev->msg : net_err_name(ev->err));

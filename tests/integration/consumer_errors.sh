@@ -8,6 +8,7 @@
 #   a group we may not use (FindCoordinator GROUP_AUTHORIZATION_FAILED) -> authz
 #   a session timeout the broker refuses (JoinGroup INVALID_SESSION_TIMEOUT) -> config
 #   a bootstrap list that does not parse                            -> config, before connecting
+#   a broker that lacks an API the consumer needs (kmock apiver)    -> config
 # and that a partition the upper layer pauses is neither fetched nor committed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -84,6 +85,12 @@ tap_check "pause: 20 records from partitions 0 and 2, none from the paused parti
 COMMITTED=$(kmock_cmd committed g7 ok 3)
 tap_check "pause: nothing committed for the paused partition ($COMMITTED)" \
     test "$COMMITTED" = "ok committed group=g7 topic=ok 0=10 1=none 2=10"
+# Last (it changes the whole cluster): a broker without an API the consumer needs.
+kmock_cmd apiver Fetch -1 -1 >/dev/null
+run noapi g8 ok
+tap_check "broker without Fetch: exit 1 (got $RC)" test "$RC" = 1
+tap_check "broker without Fetch: class config, names the API" \
+    grep -qE '^error config broker 127\.0\.0\.1:[0-9]+: .*Fetch' "$WORK/noapi.err"
 tap_check "no ASan/UBSan report from kesm" \
     bash -c "! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' $WORK/*.err"
 kmock_stop
