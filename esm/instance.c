@@ -3,9 +3,12 @@
 
 #include "consumer/consumer.h"
 #include "esm/dest_kafka.h"
+#include "esm/route.h"
+#include "esm/secrets.h"
 #include "invoke/credentials.h"
 #include "invoke/transport_net.h"
 #include "net/log.h"
+#include "net/resolve.h"
 #include "net/sasl.h"
 #include "net/tls.h"
 
@@ -19,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SECRET_MAX 65536
 #define DEFAULT_DRAIN_MS 30000u
 #define REVOKE_TIMEOUT_MS 60000u
 
@@ -47,6 +49,19 @@ struct esm_instance {
     bool stopped;
     enum esm_reason reason;
     char detail[512];
+    enum esm_reason why;  // why esm_instance_new failed
+    bool assigned;        // partitions were assigned at least once
+    struct probe *probes; // one name lookup per bootstrap server
+    size_t probes_left;
+};
+
+// struct probe: whether a bootstrap server's name resolves (so that names that do not exist
+// stop the mapping with a reason instead of an endless "Connection error"). ok is also true
+// when the lookup failed only temporarily.
+struct probe {
+    struct esm_instance *in;
+    struct net_resolve *q;
+    bool ok;
 };
 
 static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -61,93 +76,11 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
 
 // ---- secrets ------------------------------------------------------------------------------
 
-static void wipe_json(cJSON *j)
+// secret_fail records why the instance cannot start (the mapping's reason) and fails.
+static int secret_fail(struct esm_instance *in, enum esm_reason why)
 {
-    for (cJSON *c = j; c; c = c->next) {
-        if (c->valuestring) {
-            explicit_bzero(c->valuestring, strlen(c->valuestring));
-        }
-        wipe_json(c->child);
-    }
-}
-
-// read_secret reads the file a file:// URI names (at most SECRET_MAX bytes). The caller wipes
-// and frees the result.
-static char *read_secret(const char *uri, const char *what, size_t *out_len, char *err, size_t cap)
-{
-    if (strncmp(uri, "file://", 7) != 0 || uri[7] != '/') {
-        fail(err, cap,
-             "%s: URI '%s' is not a file:///absolute/path (kesm reads secrets from files; "
-             "Secrets Manager ARNs are not fetched)",
-             what, uri);
-        return NULL;
-    }
-    const char *path = uri + 7;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fail(err, cap, "%s: cannot open %s: %s", what, path, strerror(errno));
-        return NULL;
-    }
-    char *buf = inv_xmalloc(SECRET_MAX + 1);
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, SECRET_MAX + 1 - len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        len += (size_t)n;
-        if (len > SECRET_MAX) {
-            break;
-        }
-    }
-    close(fd);
-    if (len > SECRET_MAX) {
-        explicit_bzero(buf, SECRET_MAX + 1);
-        free(buf);
-        fail(err, cap, "%s: %s is larger than %d bytes", what, path, SECRET_MAX);
-        return NULL;
-    }
-    buf[len] = 0;
-    *out_len = len;
-    return buf;
-}
-
-static void free_secret(char *s, size_t len)
-{
-    if (s) {
-        explicit_bzero(s, len);
-        free(s);
-    }
-}
-
-// secret_json parses a secret file as JSON (an object). Caller: wipe_json + cJSON_Delete.
-static cJSON *secret_json(const char *uri, const char *what, char *err, size_t cap)
-{
-    size_t len = 0;
-    char *text = read_secret(uri, what, &len, err, cap);
-    if (!text) {
-        return NULL;
-    }
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free_secret(text, len);
-    if (!cJSON_IsObject(j)) {
-        if (j) {
-            wipe_json(j);
-            cJSON_Delete(j);
-        }
-        fail(err, cap, "%s: %s is not a JSON object", what, uri + 7);
-        return NULL;
-    }
-    return j;
-}
-
-static const char *secret_member(const cJSON *j, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+    in->why = why;
+    return -1;
 }
 
 // write_private writes |text| to |dir|/|name| with mode 0600.
@@ -193,61 +126,89 @@ static bool wants_tls(const struct esm_config *cfg)
             !cfg->kesm.sasl_allow_plaintext);
 }
 
+// tls_error rewrites a TLS loading error about the private temporary files so that it names the
+// secret instead (|label|: the secret's ARN, name or path).
+static void tls_error(char *err, size_t cap, const char *terr, const char *dir, const char *what,
+                      const char *label)
+{
+    char out[512];
+    size_t o = 0;
+    size_t dl = strlen(dir);
+    for (const char *p = terr; *p && o + 1 < sizeof out;) {
+        if (!strncmp(p, dir, dl) && p[dl] == '/') {
+            const char *f = p + dl + 1;
+            size_t fl = strcspn(f, ": ");
+            int n = snprintf(out + o, sizeof out - o, "(from secret %s)", label);
+            o = n < 0 ? o : (size_t)n + o >= sizeof out ? sizeof out - 1 : o + (size_t)n;
+            p = f + fl;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+    snprintf(err, cap, "%s: %s", what, out);
+}
+
 // build_tls makes the TLS context from the CA and client-certificate secrets. PEM text from a
-// JSON secret goes through a private temporary directory removed right after loading.
+// secret goes through a private temporary directory removed right after loading.
 static int build_tls(struct esm_instance *in, char *err, size_t cap)
 {
     const struct esm_config *cfg = in->cfg;
+    struct esm_secrets *sec = in->opts.secrets;
     struct net_tls_config tc = {.insecure_skip_verify = cfg->kesm.tls_insecure_skip_verify};
     char dir[] = "/tmp/kesm-tls-XXXXXX", ca[64], cert[64], key[64];
     bool have_dir = false;
     cJSON *ca_j = NULL, *cl_j = NULL;
     int rc = -1;
+    enum esm_reason why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     const struct esm_sac *s = find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE);
     const struct esm_sac *c = find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH);
+    const char *what = "TLS";
     if ((s || c) && !mkdtemp(dir)) {
         fail(err, cap, "TLS: cannot create a temporary directory: %s", strerror(errno));
         goto out;
     }
     have_dir = s || c;
     if (s) {
+        what = "SERVER_ROOT_CA_CERTIFICATE";
         size_t len = 0;
-        char *text = read_secret(s->uri, "SERVER_ROOT_CA_CERTIFICATE", &len, err, cap);
+        char *text = esm_secret_read(sec, s->uri, what, &len, &why, err, cap);
         if (!text) {
             goto out;
         }
         bool pem = strncmp(text, "-----BEGIN", 10) == 0;
-        free_secret(text, len);
-        if (pem) {
-            tc.ca_file = s->uri + 7;
-        } else {
-            ca_j = secret_json(s->uri, "SERVER_ROOT_CA_CERTIFICATE", err, cap);
-            const char *pemtext = ca_j ? secret_member(ca_j, "certificate") : NULL;
+        int w = pem ? write_private(dir, "ca.pem", text, ca, sizeof ca) : 0;
+        esm_secret_free(text, len);
+        if (!pem) {
+            ca_j = esm_secret_json(sec, s->uri, what, &why, err, cap);
+            const char *pemtext = ca_j ? esm_secret_member(ca_j, "certificate") : NULL;
             if (!pemtext) {
                 if (ca_j) {
-                    fail(err, cap, "SERVER_ROOT_CA_CERTIFICATE: %s has no \"certificate\"",
-                         s->uri + 7);
+                    fail(err, cap, "%s: secret %s has no \"certificate\"", what,
+                         esm_secret_label(s->uri));
                 }
                 goto out;
             }
-            if (write_private(dir, "ca.pem", pemtext, ca, sizeof ca) != 0) {
-                fail(err, cap, "TLS: cannot write a temporary CA file");
-                goto out;
-            }
-            tc.ca_file = ca;
+            w = write_private(dir, "ca.pem", pemtext, ca, sizeof ca);
         }
+        if (w != 0) {
+            fail(err, cap, "TLS: cannot write a temporary CA file");
+            goto out;
+        }
+        tc.ca_file = ca;
     }
     if (c) {
-        cl_j = secret_json(c->uri, "CLIENT_CERTIFICATE_TLS_AUTH", err, cap);
+        what = "CLIENT_CERTIFICATE_TLS_AUTH";
+        cl_j = esm_secret_json(sec, c->uri, what, &why, err, cap);
         if (!cl_j) {
             goto out;
         }
-        const char *crt = secret_member(cl_j, "certificate");
-        const char *pk = secret_member(cl_j, "privateKey");
+        const char *crt = esm_secret_member(cl_j, "certificate");
+        const char *pk = esm_secret_member(cl_j, "privateKey");
         if (!crt || !pk) {
             fail(err, cap,
-                 "CLIENT_CERTIFICATE_TLS_AUTH: %s needs \"certificate\" and \"privateKey\"",
-                 c->uri + 7);
+                 "%s: secret %s has no \"%s\" (it needs \"certificate\" and \"privateKey\")", what,
+                 esm_secret_label(c->uri), crt ? "privateKey" : "certificate");
             goto out;
         }
         if (write_private(dir, "cert.pem", crt, cert, sizeof cert) != 0 ||
@@ -257,12 +218,17 @@ static int build_tls(struct esm_instance *in, char *err, size_t cap)
         }
         tc.cert_file = cert;
         tc.key_file = key;
-        tc.key_password = secret_member(cl_j, "privateKeyPassword");
+        tc.key_password = esm_secret_member(cl_j, "privateKeyPassword");
     }
     char terr[256];
     in->tls = net_tls_ctx_new(&tc, terr, sizeof terr);
     if (!in->tls) {
-        fail(err, cap, "TLS: %s", terr);
+        // the CA failed when no client certificate was involved or the message is about the CA
+        bool about_ca = s && (!c || strstr(terr, "ca.pem"));
+        const struct esm_sac *bad = about_ca ? s : c;
+        tls_error(err, cap, terr, dir, bad ? esm_sac_type_name(bad->type) : "TLS",
+                  bad ? esm_secret_label(bad->uri) : "");
+        why = bad ? ESM_REASON_EVENT_SOURCE_AUTHN_ERROR : ESM_REASON_ESM_CONFIG_NOT_VALID;
         goto out;
     }
     rc = 0;
@@ -276,15 +242,9 @@ out:
         }
         rmdir(dir);
     }
-    if (ca_j) {
-        wipe_json(ca_j);
-        cJSON_Delete(ca_j);
-    }
-    if (cl_j) {
-        wipe_json(cl_j);
-        cJSON_Delete(cl_j);
-    }
-    return rc;
+    esm_secret_json_free(ca_j);
+    esm_secret_json_free(cl_j);
+    return rc == 0 ? 0 : secret_fail(in, why);
 }
 
 static int build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
@@ -301,15 +261,19 @@ static int build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
         if (!s) {
             continue;
         }
-        cJSON *j = secret_json(s->uri, esm_sac_type_name(mechs[i].t), err, cap);
+        enum esm_reason why = ESM_REASON_ESM_CONFIG_NOT_VALID;
+        const char *what = esm_sac_type_name(mechs[i].t);
+        cJSON *j = esm_secret_json(in->opts.secrets, s->uri, what, &why, err, cap);
         if (!j) {
-            return -1;
+            return secret_fail(in, why);
         }
-        const char *user = secret_member(j, "username"), *pw = secret_member(j, "password");
+        const char *user = esm_secret_member(j, "username");
+        const char *pw = esm_secret_member(j, "password");
         int rc = 0;
         if (!user || !pw) {
-            rc = fail(err, cap, "%s: %s needs \"username\" and \"password\"",
-                      esm_sac_type_name(mechs[i].t), s->uri + 7);
+            rc = fail(err, cap,
+                      "%s: secret %s has no \"%s\" (it needs \"username\" and \"password\")", what,
+                      esm_secret_label(s->uri), user ? "password" : "username");
         } else {
             struct net_sasl_config sc = {.mechanism = mechs[i].mech,
                                          .user = user,
@@ -322,8 +286,7 @@ static int build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
                 rc = fail(err, cap, "%s", serr);
             }
         }
-        wipe_json(j);
-        cJSON_Delete(j);
+        esm_secret_json_free(j);
         return rc;
     }
     return 0;
@@ -339,26 +302,46 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
     struct inv_net_opts no = {.timeout_ms = k->invoke_timeout_ms,
                               .report_batch_item_failures = cfg->report_batch_item_failures};
     int rc = -1;
+    enum esm_transport transport = k->transport;
+    const char *url = k->url;
+    const char *const *command = k->command;
+    const cJSON *kj = cJSON_GetObjectItemCaseSensitive(cfg->request, "Kesm");
+    bool explicit = cJSON_GetObjectItemCaseSensitive(kj, "Transport") != NULL;
+    if (!explicit && in->opts.routes && in->opts.routes->n > 0) {
+        const struct esm_route *rt = esm_routes_match(in->opts.routes, &cfg->fn);
+        if (!rt) {
+            in->why = ESM_REASON_FUNCTION_CONFIG_NOT_VALID;
+            return fail(err, cap,
+                        "no kesm route delivers function %s (kesm serve --route PATTERN=TARGET; "
+                        "the patterns are '*', a function name, name:qualifier or an ARN)",
+                        cfg->fn.arn);
+        }
+        transport = rt->transport;
+        url = rt->url;
+        command = (const char *const *)rt->argv;
+        kesm_log(KESM_LOG_INFO, "esm", "function %s: route %s (%s)", cfg->fn.arn, rt->pattern,
+                 esm_transport_name(transport));
+    }
     if (k->invoke_timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
         return fail(err, cap,
                     "Kesm.InvokeTimeoutMs %" PRIu32 " is above %u: a Kafka event source mapping "
                     "supports functions that run at most 14 minutes",
                     k->invoke_timeout_ms, INV_NET_MAX_TIMEOUT_MS);
     }
-    switch (k->transport) {
+    switch (transport) {
     case ESM_TRANSPORT_STDOUT:
         in->transport = inv_stdout_new(1);
         rc = 0;
         break;
     case ESM_TRANSPORT_EXEC: {
-        struct inv_exec_cfg ec = {.argv = k->command,
+        struct inv_exec_cfg ec = {.argv = command,
                                   .timeout_ms = k->invoke_timeout_ms,
                                   .report_batch_item_failures = cfg->report_batch_item_failures};
         rc = inv_exec_new(&in->transport, &ec, &ie);
         break;
     }
     case ESM_TRANSPORT_HTTP: {
-        struct inv_http_cfg hc = {.url = k->url, .opts = no};
+        struct inv_http_cfg hc = {.url = url, .opts = no};
         rc = inv_http_new(&in->transport, in->r, &hc, &ie);
         break;
     }
@@ -369,7 +352,7 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
         }
         struct inv_lambda_cfg lc = {.function = cfg->fn.arn,
                                     .region = k->region,
-                                    .endpoint = k->url,
+                                    .endpoint = url,
                                     .creds = &in->creds,
                                     .opts = no};
         rc = inv_lambda_new(&in->transport, in->r, &lc, &ie);
@@ -377,7 +360,7 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
     }
     }
     if (rc != 0) {
-        return fail(err, cap, "transport %s: %s", esm_transport_name(k->transport), ie.msg);
+        return fail(err, cap, "transport %s: %s", esm_transport_name(transport), ie.msg);
     }
     return 0;
 }
@@ -449,9 +432,10 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
 
 static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, void *ctx)
 {
+    struct esm_instance *in = ctx;
     (void)c;
     (void)tps;
-    (void)ctx;
+    in->assigned = true;
     kesm_log(KESM_LOG_INFO, "esm", "assigned %zu partition(s)", n);
 }
 
@@ -724,6 +708,50 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
     return 0;
 }
 
+static void probed(void *ctx, bool ok, bool no_such_name, const char *why)
+{
+    struct probe *p = ctx;
+    struct esm_instance *in = p->in;
+    p->q = NULL;
+    p->ok = ok || !no_such_name; // a temporary DNS failure is no proof the name is wrong
+    if (--in->probes_left > 0 || in->assigned || in->stopping) {
+        return;
+    }
+    for (size_t i = 0; i < in->cfg->num_bootstrap; i++) {
+        if (in->probes[i].ok) {
+            return;
+        }
+    }
+    char detail[512];
+    snprintf(detail, sizeof detail,
+             "None of the bootstrap servers resolves (%s: %s). Check "
+             "SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS.",
+             in->bootstrap, why);
+    kesm_log(KESM_LOG_ERROR, "esm", "consumer stopped: %s", detail);
+    stop_with(in, ESM_REASON_ESM_CONFIG_NOT_VALID, detail);
+}
+
+// probe_bootstrap looks every bootstrap server's host up (host:port or [v6]:port).
+static void probe_bootstrap(struct esm_instance *in)
+{
+    const struct esm_config *cfg = in->cfg;
+    in->probes = inv_xcalloc(cfg->num_bootstrap ? cfg->num_bootstrap : 1, sizeof *in->probes);
+    in->probes_left = cfg->num_bootstrap;
+    for (size_t i = 0; i < cfg->num_bootstrap; i++) {
+        const char *b = cfg->bootstrap[i];
+        const char *colon = strrchr(b, ':');
+        size_t hl = colon ? (size_t)(colon - b) : strlen(b);
+        if (b[0] == '[' && hl >= 2 && b[hl - 1] == ']') {
+            b++;
+            hl -= 2;
+        }
+        char host[256];
+        snprintf(host, sizeof host, "%.*s", (int)(hl < 255 ? hl : 255), b);
+        in->probes[i].in = in;
+        in->probes[i].q = net_resolve_start(in->r, host, probed, &in->probes[i]);
+    }
+}
+
 int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const struct esm_config *cfg,
                      const struct esm_instance_opts *opts, const struct esm_instance_cb *cb,
                      char *err, size_t err_cap)
@@ -749,12 +777,17 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     in->bootstrap = join_bootstrap(cfg);
     in->later = net_timer_new(r, report_stopped, in);
     bool tls = wants_tls(cfg);
+    in->why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     if ((tls && build_tls(in, err, err_cap) != 0) || build_sasl(in, tls, err, err_cap) != 0 ||
         build_transport(in, err, err_cap) != 0 || build_pipeline(in, err, err_cap) != 0 ||
         build_consumer(in, tls, err, err_cap) != 0) {
+        if (in->opts.out_reason) {
+            *in->opts.out_reason = in->why;
+        }
         esm_instance_free(in);
         return -1;
     }
+    probe_bootstrap(in);
     kesm_log(KESM_LOG_INFO, "esm",
              "running: topic %s, group %s, bootstrap %s, transport %s, %s, batch size %" PRIu32
              ", window %" PRIu32 " ms",
@@ -802,5 +835,9 @@ void esm_instance_free(struct esm_instance *in)
     free(in->recs);
     free(in->hdrs);
     free(in->bootstrap);
+    for (size_t i = 0; in->probes && i < in->cfg->num_bootstrap; i++) {
+        net_resolve_cancel(in->probes[i].q);
+    }
+    free(in->probes);
     free(in);
 }

@@ -2,11 +2,12 @@
 // reactor, built from a validated struct esm_config. `kesm run` drives one; a runner for
 // `kesm serve` can drive one per mapping.
 //
-// esm_instance_new reads the secrets the SourceAccessConfigurations URIs name (file:// paths to
-// Secrets Manager shaped JSON: {"username","password"}, {"certificate","privateKey",
-// "privateKeyPassword"}, {"certificate"}; a SERVER_ROOT_CA_CERTIFICATE file may also be plain
-// PEM), builds TLS and SASL, the transport (Kesm.Transport), the pipeline and the consumer, and
-// starts consuming. Secrets never reach logs; buffers that held them are wiped.
+// esm_instance_new reads the secrets the SourceAccessConfigurations URIs name (file:// paths,
+// Secrets Manager ARNs or names through esm/secrets.h, all holding Secrets Manager shaped JSON:
+// {"username","password"}, {"certificate","privateKey", "privateKeyPassword"}, {"certificate"}; a
+// SERVER_ROOT_CA_CERTIFICATE file may also be plain PEM), builds TLS and SASL, the transport
+// (Kesm.Transport), the pipeline and the consumer, and starts consuming. Secrets never reach logs;
+// buffers that held them are wiped.
 //
 // Stopping: esm_instance_stop stops fetching, lets in-flight invocations finish (bounded), commits
 // what succeeded, leaves the group, then reports on_stopped(ESM_REASON_USER_INITIATED). A
@@ -35,9 +36,21 @@ struct esm_instance_cb {
     void *ctx;
 };
 
+struct esm_secrets;
+struct esm_routes;
+
 struct esm_instance_opts {
     const char *group_id;      // used when the config names no ConsumerGroupId (the UUID)
     uint32_t drain_timeout_ms; // how long in-flight invocations may finish on stop [30000]
+    // secrets resolves Secrets Manager ARNs and names (esm/secrets.h; borrowed). NULL: only
+    // file:// URIs. Secrets Manager values must have been fetched before esm_instance_new.
+    struct esm_secrets *secrets;
+    // routes: kesm serve --route (esm/route.h; borrowed) for requests without Kesm.Transport.
+    const struct esm_routes *routes;
+    // out_reason, if set, receives the mapping's reason when esm_instance_new fails:
+    // ESM_CONFIG_NOT_VALID, EVENT_SOURCE_AUTHN_ERROR (a secret's key or certificate is unusable,
+    // Secrets Manager refused) or FUNCTION_CONFIG_NOT_VALID (no route for the function).
+    enum esm_reason *out_reason;
 };
 
 // esm_instance_new builds and starts; 0, or -1 with one line in |err| (a configuration or

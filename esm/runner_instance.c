@@ -2,6 +2,8 @@
 #include "esm/runner_instance.h"
 
 #include "esm/instance.h"
+#include "esm/secrets.h"
+#include "net/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@ struct runner {
     struct esm_manager *mgr;
     struct net_reactor *r;
     uint32_t drain_ms;
+    struct esm_runner_env env;
     struct slot *slots; // every live slot, so that free can release them all
 };
 
@@ -23,6 +26,8 @@ struct slot {
     struct esm_config cfg;   // the instance borrows it: a private copy
     struct net_timer *later; // free the instance and report from a clean stack
     bool restart;            // after the current instance stops, start a new one
+    bool refreshed;          // Secrets Manager values were re-fetched after an authn failure
+    struct esm_secrets_fetch *fetch; // Secrets Manager values being fetched before a start
     enum esm_reason reason;
     char detail[1024];
 };
@@ -37,6 +42,7 @@ static void slot_free(struct slot *s)
     if (s->next) {
         s->next->prev = s->prev;
     }
+    esm_secrets_fetch_cancel(s->fetch);
     esm_instance_free(s->in);
     esm_config_cleanup(&s->cfg);
     net_timer_free(s->later);
@@ -69,7 +75,35 @@ static void on_stopped(void *ctx, enum esm_reason reason, const char *detail)
     net_timer_arm(s->later, 0);
 }
 
-// launch builds an instance for the mapping's current configuration.
+// build makes the instance once every secret is at hand.
+static void build(struct slot *s)
+{
+    enum esm_reason why_reason = ESM_REASON_ESM_CONFIG_NOT_VALID;
+    struct esm_instance_opts opts = {esm_mapping_uuid(s->m), s->rn->drain_ms, s->rn->env.secrets,
+                                     s->rn->env.routes, &why_reason};
+    struct esm_instance_cb cb = {on_result, on_stopped, s};
+    char why[1024];
+    if (esm_instance_new(&s->in, s->rn->r, &s->cfg, &opts, &cb, why, sizeof why) != 0) {
+        s->in = NULL;
+        report_stopped(s, why_reason, why);
+        return;
+    }
+    esm_manager_on_running(s->rn->mgr, s->m);
+}
+
+static void fetched(void *ctx, int rc, enum esm_reason reason, const char *err)
+{
+    struct slot *s = ctx;
+    s->fetch = NULL;
+    if (rc != 0) {
+        report_stopped(s, reason, err);
+        return;
+    }
+    build(s);
+}
+
+// launch builds an instance for the mapping's current configuration, after fetching the
+// Secrets Manager values it needs.
 static void launch(struct slot *s)
 {
     struct esm_parse_opts po = {0, NULL, NULL};
@@ -79,15 +113,16 @@ static void launch(struct slot *s)
         report_stopped(s, ESM_REASON_ESM_CONFIG_NOT_VALID, err.message);
         return;
     }
-    struct esm_instance_opts opts = {esm_mapping_uuid(s->m), s->rn->drain_ms};
-    struct esm_instance_cb cb = {on_result, on_stopped, s};
-    char why[1024];
-    if (esm_instance_new(&s->in, s->rn->r, &s->cfg, &opts, &cb, why, sizeof why) != 0) {
-        s->in = NULL;
-        report_stopped(s, ESM_REASON_ESM_CONFIG_NOT_VALID, why);
+    bool remote = false;
+    for (size_t i = 0; i < s->cfg.num_sacs; i++) {
+        remote = remote || esm_secrets_uses_manager(s->rn->env.secrets, s->cfg.sacs[i].uri);
+    }
+    if (remote) {
+        esm_secrets_fetch_cancel(s->fetch);
+        s->fetch = esm_secrets_fetch(s->rn->env.secrets, &s->cfg, fetched, s);
         return;
     }
-    esm_manager_on_running(s->rn->mgr, s->m);
+    build(s);
 }
 
 static void later(void *ctx)
@@ -97,6 +132,17 @@ static void later(void *ctx)
     s->in = NULL;
     if (s->restart) {
         s->restart = false;
+        launch(s);
+        return;
+    }
+    // A rotated secret: authentication failed with values from Secrets Manager, so fetch them
+    // again and start once more before giving up.
+    if (s->reason == ESM_REASON_EVENT_SOURCE_AUTHN_ERROR && !s->refreshed &&
+        esm_secrets_forget(s->rn->env.secrets, &s->cfg) > 0) {
+        s->refreshed = true;
+        kesm_log(KESM_LOG_WARN, "esm",
+                 "mapping %s: authentication failed; fetching its secrets again and restarting",
+                 esm_mapping_uuid(s->m));
         launch(s);
         return;
     }
@@ -130,6 +176,7 @@ static void r_update(void *impl, struct esm_mapping *m)
     if (!s) {
         return;
     }
+    s->refreshed = false;
     if (s->in) {
         s->restart = true;
         esm_instance_stop(s->in);
@@ -146,6 +193,8 @@ static void r_stop(void *impl, struct esm_mapping *m)
         return;
     }
     s->restart = false;
+    esm_secrets_fetch_cancel(s->fetch);
+    s->fetch = NULL;
     if (s->in) {
         esm_instance_stop(s->in);
     } else {
@@ -166,6 +215,14 @@ static void r_free(void *impl)
 }
 
 static const struct esm_runner_ops instance_ops = {"instance", r_start, r_update, r_stop, r_free};
+
+void esm_runner_instance_set_env(struct esm_runner rn, const struct esm_runner_env *env)
+{
+    struct runner *r = rn.impl;
+    if (r && env) {
+        r->env = *env;
+    }
+}
 
 struct esm_runner esm_runner_instance_new(struct esm_manager *mgr, struct net_reactor *r,
                                           uint32_t drain_timeout_ms)

@@ -4,7 +4,9 @@
 // start builds an instance from a private copy of the mapping's configuration (the manager may
 // replace its own copy at any time) and reports running once it consumes, or stopped with
 // ESM_CONFIG_NOT_VALID and the reason when it cannot be built (for example a secret URI that is
-// not a readable file:// path). update restarts the instance with the new configuration (a
+// not a readable file:// path, or a missing secret), with EVENT_SOURCE_AUTHN_ERROR when a
+// secret's key or certificate is unusable, or FUNCTION_CONFIG_NOT_VALID when no route delivers
+// the function. update restarts the instance with the new configuration (a
 // graceful stop: in-flight invocations finish and offsets are committed first). stop stops it
 // gracefully; problems that stop an instance by itself arrive with their reason.
 #ifndef ESM_RUNNER_INSTANCE_H
@@ -20,5 +22,20 @@
 // Returns a runner with NULL ops on out-of-memory.
 struct esm_runner esm_runner_instance_new(struct esm_manager *mgr, struct net_reactor *r,
                                           uint32_t drain_timeout_ms);
+
+// struct esm_runner_env: what `kesm serve` configures for every mapping (borrowed; must outlive
+// the runner). secrets resolves Secrets Manager ARNs and names (fetching from Secrets Manager
+// before a start when so configured; after an EVENT_SOURCE_AUTHN_ERROR stop the fetched values
+// are dropped and the mapping starts once more with fresh ones); routes delivers requests
+// without Kesm.Transport (esm/route.h).
+struct esm_secrets;
+struct esm_routes;
+struct esm_runner_env {
+    struct esm_secrets *secrets;
+    const struct esm_routes *routes;
+};
+
+// esm_runner_instance_set_env installs |env| on a runner from esm_runner_instance_new.
+void esm_runner_instance_set_env(struct esm_runner rn, const struct esm_runner_env *env);
 
 #endif

@@ -8,7 +8,9 @@
 
 #include "esm/api.h"
 #include "esm/mapping.h"
+#include "esm/route.h"
 #include "esm/runner_instance.h"
+#include "esm/secrets.h"
 #include "esm/store.h"
 #include "invoke/credentials.h"
 #include "net/reactor.h"
@@ -27,23 +29,40 @@ struct serve_opts {
     bool verify_sigv4;
     const char *region;
     const char *account;
+    const char *nameserver;
+    struct esm_secrets_config secrets;
+    struct esm_routes routes;
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
-            "                  [--region REGION] [--account ID] [--verify-sigv4]\n"
-            "                  [--drain-timeout MS]\n"
-            "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
-            "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
-            "  --allow-remote      answer clients that are not on loopback\n"
-            "  --region REGION     region for bare function names (default us-east-1)\n"
-            "  --account ID        account for bare function names (default 000000000000)\n"
-            "  --verify-sigv4      require requests signed (SigV4) with the credentials of the\n"
-            "                      environment or the shared credentials file\n"
-            "  --drain-timeout MS  how long in-flight invocations may finish when a mapping\n"
-            "                      stops (default 10000)\n");
+    fprintf(
+        out,
+        "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
+        "                  [--region REGION] [--account ID] [--verify-sigv4]\n"
+        "                  [--drain-timeout MS] [--secrets-dir DIR] [--secrets-manager]\n"
+        "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
+        "                  [--route PATTERN=TARGET]... [--nameserver IP[:PORT]]\n"
+        "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
+        "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
+        "  --allow-remote      answer clients that are not on loopback\n"
+        "  --region REGION     region for bare function names (default us-east-1)\n"
+        "  --account ID        account for bare function names (default 000000000000)\n"
+        "  --verify-sigv4      require requests signed (SigV4) with the credentials of the\n"
+        "                      environment or the shared credentials file\n"
+        "  --drain-timeout MS  how long in-flight invocations may finish when a mapping\n"
+        "                      stops (default 10000)\n"
+        "  --secrets-dir DIR   Secrets Manager ARNs and names in SourceAccessConfigurations\n"
+        "                      resolve to DIR/<secret name> (mode 700 directory, 600 files)\n"
+        "  --secrets-manager   fetch them from AWS Secrets Manager instead (GetSecretValue,\n"
+        "                      SigV4 with the environment's credentials, the ARN's region)\n"
+        "  --secrets-manager-endpoint URL   Secrets Manager endpoint override (tests)\n"
+        "  --secrets-manager-ca FILE        CA file for an https endpoint\n"
+        "  --route PATTERN=TARGET  where functions without Kesm.Transport are delivered:\n"
+        "                      PATTERN '*', a name, name:qualifier or ARN; TARGET lambda,\n"
+        "                      lambda:URL, http:URL, exec:PROG [ARG...] or stdout (repeatable;\n"
+        "                      with routes, an unmatched function is FUNCTION_CONFIG_NOT_VALID)\n"
+        "  --nameserver IP[:PORT]  DNS server for broker names instead of resolv.conf's\n");
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -118,6 +137,27 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
         } else if (!strcmp(a, "--account") && v) {
             o->account = v;
             i++;
+        } else if (!strcmp(a, "--secrets-dir") && v) {
+            o->secrets.dir = v;
+            i++;
+        } else if (!strcmp(a, "--secrets-manager")) {
+            o->secrets.secrets_manager = true;
+        } else if (!strcmp(a, "--secrets-manager-endpoint") && v) {
+            o->secrets.sm_endpoint = v;
+            i++;
+        } else if (!strcmp(a, "--secrets-manager-ca") && v) {
+            o->secrets.sm_ca_file = v;
+            i++;
+        } else if (!strcmp(a, "--nameserver") && v) {
+            o->nameserver = v;
+            i++;
+        } else if (!strcmp(a, "--route") && v) {
+            char why[512];
+            if (esm_routes_add(&o->routes, v, why, sizeof why) != 0) {
+                fprintf(stderr, "kesm serve: %s\n", why);
+                return 2;
+            }
+            i++;
         } else {
             fprintf(stderr, "kesm serve: unknown or incomplete option '%s' (see --help)\n", a);
             return 2;
@@ -174,6 +214,7 @@ int esm_serve_main(int argc, char **argv)
     struct serve_opts o;
     int rc = parse_args(&o, argc, argv);
     if (rc != 0) {
+        esm_routes_cleanup(&o.routes);
         usage(rc == 1 ? stdout : stderr);
         return rc == 1 ? 0 : 2;
     }
@@ -185,10 +226,18 @@ int esm_serve_main(int argc, char **argv)
     signal(SIGINT, SIG_IGN);
     char why[512];
     struct serve sv = {0};
-    sv.r = net_reactor_new(NULL);
+    struct net_reactor_config rcfg = {.nameserver = o.nameserver};
+    sv.r = net_reactor_new(&rcfg);
     struct esm_store *store = sv.r ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
-    if (!sv.r || !store) {
+    struct esm_secrets *secrets = NULL;
+    if (store) {
+        o.secrets.sm_region = o.region;
+        secrets = esm_secrets_new(sv.r, &o.secrets, why, sizeof why);
+    }
+    if (!sv.r || !store || !secrets) {
         fprintf(stderr, "kesm serve: %s\n", sv.r ? why : "cannot create the event loop");
+        esm_store_free(store);
+        esm_routes_cleanup(&o.routes);
         net_reactor_free(sv.r);
         return 1;
     }
@@ -210,6 +259,8 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
+    struct esm_runner_env env = {secrets, &o.routes};
+    esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     if (o.verify_sigv4) {
         struct inv_err err = {{0}};
@@ -251,6 +302,8 @@ out:
     net_signal_free(sigterm);
     net_signal_free(sigint);
     esm_manager_free(mgr);
+    esm_secrets_free(secrets);
+    esm_routes_cleanup(&o.routes);
     inv_creds_cleanup(&creds);
     esm_store_free(store);
     net_reactor_free(sv.r);

@@ -125,13 +125,14 @@ check "a duplicate mapping gives ResourceConflictException naming the existing U
     err_is "An error occurred (ResourceConflictException) when calling the CreateEventSourceMapping operation: An event source mapping with Kafka topic AWSKafkaTopic, the same bootstrap servers and function $FN already exists. Please update or delete the existing mapping with UUID $U1"
 
 # ---- get: states are honest --------------------------------------------------------------------
-# kesm reads secrets from file:// URIs only, so the documented example (a Secrets Manager ARN)
-# cannot run: it stops with ESM_CONFIG_NOT_VALID and says why.
+# This kesm serve has neither --secrets-dir nor --secrets-manager, so the documented example (a
+# Secrets Manager ARN) cannot run: it stops with ESM_CONFIG_NOT_VALID and says why
+# (esm_awscli_secrets.sh runs it with a secrets directory).
 lam get-event-source-mapping --uuid "$U1"
 check "a mapping whose secret kesm cannot read is Disabled with ESM_CONFIG_NOT_VALID" \
     [ "$RC/$(field .State)/$(field .StateTransitionReason)" = "0/Disabled/ESM_CONFIG_NOT_VALID" ]
 check "LastProcessingResult explains the problem" \
-    [ "$(field .LastProcessingResult)" = "PROBLEM: SASL_SCRAM_512_AUTH: URI '$SECRET' is not a file:///absolute/path (kesm reads secrets from files; Secrets Manager ARNs are not fetched)" ]
+    [ "$(field .LastProcessingResult)" = "PROBLEM: SASL_SCRAM_512_AUTH: secret '$SECRET' names a Secrets Manager secret, and kesm has neither a secrets directory nor Secrets Manager configured (kesm serve --secrets-dir DIR, or a file:///absolute/path URI)" ]
 lam get-event-source-mapping --uuid "$U2"
 check "the VPC example (no secret) runs: Enabled, its consumer polling the bootstrap servers" \
     [ "$RC/$(field .State)/$(field .StateTransitionReason)" = "0/Enabled/USER_INITIATED" ]
