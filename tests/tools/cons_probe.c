@@ -292,6 +292,8 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     cons_free(p.c);
+    // libevent finishes freeing closed TLS connections from the loop: give it a turn.
+    net_reactor_run_for(p.r, 20);
     net_timer_free(life);
     net_signal_free(s1);
     net_signal_free(s2);
