@@ -651,7 +651,8 @@ static bool partial(struct job *j, const struct inv_result *res)
 
 static int32_t retry_limit(const struct esm_pipeline *pl)
 {
-    if (pl->cfg.max_retry_attempts < 0 && (pl->cfg.dest_dir || pl->cfg.dest_other)) {
+    if (pl->cfg.max_retry_attempts < 0 &&
+        (pl->cfg.dest_dir || pl->cfg.dest_other || pl->cfg.dest.send)) {
         return RETRY_CAP_WITH_DESTINATION;
     }
     return pl->cfg.max_retry_attempts;

@@ -528,6 +528,28 @@ static void test_retries_exhausted_to_dir(void **state)
     h_free(&h);
 }
 
+static void test_infinite_retries_capped_with_destination(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h); // MaximumRetryAttempts -1 (the default) with a destination: at most 10 retries
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 0;
+    h_start(&h);
+    add_range(&h, 0, 0, 2, g_wall);
+    run_until(&h, idle, 5000);
+    assert_int_equal(h.f.num_calls, 11);
+    assert_int_equal(h.s.acked[0], 2);
+    cJSON *j = only_failure_file(&h);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "requestContext"), "approximateInvokeCount")
+            ->valueint,
+        11);
+    cJSON_Delete(j);
+    h_free(&h);
+}
+
 static void test_bisect_narrows(void **state)
 {
     (void)state;
@@ -1026,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_all_ok),
         cmocka_unit_test(test_retry_until_success),
         cmocka_unit_test(test_retries_exhausted_to_dir),
+        cmocka_unit_test(test_infinite_retries_capped_with_destination),
         cmocka_unit_test(test_bisect_narrows),
         cmocka_unit_test(test_partial_response),
         cmocka_unit_test(test_partial_unknown_id),
