@@ -161,6 +161,7 @@ def make_handler(args, state, log):
             why, region, sid = check(self, body, args)
             name = sid.split(":secret:", 1)[1] if ":secret:" in sid else sid
             arn_region = sid.split(":")[3] if sid.startswith("arn:") and sid.count(":") >= 6 else ""
+            value = state.value(name) if why == "ok" and name not in args.deny else None
             if why == "ok" and arn_region and arn_region != region:
                 why = "signed for region %s, the ARN names %s" % (region, arn_region)
             if why != "ok":
@@ -171,7 +172,7 @@ def make_handler(args, state, log):
                 self.answer(400, {"__type": answer, "Message":
                                   "User: arn:aws:iam::01234567890:user/kesm is not authorized to "
                                   "perform: secretsmanager:GetSecretValue on resource: " + name})
-            elif state.value(name) is None:
+            elif value is None:
                 answer = "ResourceNotFoundException"
                 self.answer(400, {"__type": answer,
                                   "Message": "Secrets Manager can't find the specified secret."})
@@ -180,7 +181,7 @@ def make_handler(args, state, log):
                 self.answer(200, {"ARN": sid if sid.startswith("arn:") else
                                   "arn:aws:secretsmanager:%s:01234567890:secret:%s-AbCdEf"
                                   % (region, name),
-                                  "Name": name, "SecretString": state.value(name),
+                                  "Name": name, "SecretString": value,
                                   "VersionId": "00000000-0000-4000-8000-000000000001",
                                   "VersionStages": ["AWSCURRENT"], "CreatedDate": 1.7e9})
             with open(log, "a") as f:
