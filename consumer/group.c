@@ -20,6 +20,9 @@
 #define MAX_MEMBERS 1024
 #define NUM_KINDS 5
 
+// INVALID_REQUEST (42): not among proto/errors.h's named codes.
+enum { ERR_INVALID_REQUEST = 42 };
+
 // Request kinds the machine sends (index into inflight/pending).
 enum kind { K_FIND = 0, K_JOIN, K_SYNC, K_HEARTBEAT, K_LEAVE };
 
@@ -77,7 +80,8 @@ struct cons_group {
     uint64_t wait_until; // backoff: no request before this time
     uint64_t next_heartbeat;
     uint64_t last_heartbeat_ok;
-    uint32_t failures; // consecutive, for the backoff
+    uint32_t failures;     // consecutive, for the backoff
+    uint32_t sync_invalid; // consecutive SyncGroup INVALID_REQUEST answers
 
     // topic metadata for assignment
     struct cons_topic_meta *meta;
@@ -891,6 +895,17 @@ static void on_sync(struct cons_group *g, uint64_t now, const struct kp_sync_gro
     case KP_ERR_CODE_FENCED_INSTANCE_ID:
         fail(g, CONS_ERR_FATAL, "SyncGroup: another consumer uses this group.instance.id", code);
         return;
+    case ERR_INVALID_REQUEST:
+        // librdkafka 2.0.2's mock completes a sync as soon as the leader's SyncGroup arrives and
+        // answers a follower whose SyncGroup comes later with INVALID_REQUEST; librdkafka rejoins
+        // on any SyncGroup error, and so do we, a few times in a row before giving up.
+        if (++g->sync_invalid < 5) {
+            backoff(g, now);
+            start_rejoin(g, now);
+            return;
+        }
+        fail_code(g, "SyncGroup", code);
+        return;
     default:
         if (coordinator_error(g, now, code) || kp_error_action_of(code) == KP_ACTION_RETRY) {
             // The generation is lost with the coordinator: join again.
@@ -901,6 +916,7 @@ static void on_sync(struct cons_group *g, uint64_t now, const struct kp_sync_gro
         fail_code(g, "SyncGroup", code);
         return;
     }
+    g->sync_invalid = 0;
     kr in = r->assignment;
     struct kp_consumer_assignment_view av;
     struct kp_err err = {0};

@@ -500,6 +500,27 @@ static void test_sync_rebalance_rejoins(void **state)
     h_free(h);
 }
 
+static void test_sync_invalid_request_rejoins_then_gives_up(void **state)
+{
+    (void)state;
+    // The librdkafka mock's answer to a follower whose SyncGroup arrives after the leader's.
+    struct h *h = h_new(NULL);
+    expect_send(h, KP_API_FIND_COORDINATOR);
+    reply_find(h, 0, 1);
+    expect_kind(h, CONS_GACT_COORDINATOR);
+    for (int i = 0; i < 5; i++) {
+        expect_send(h, KP_API_JOIN_GROUP);
+        reply_join(h, 0, 3 + i, "m-z", "m-1", 0);
+        expect_send(h, KP_API_SYNC_GROUP);
+        reply_sync(h, 42, NULL, 0);
+        h->now += 10000; // past the back-off
+    }
+    struct cons_group_action a;
+    assert_int_equal(poll_act(h, &a), CONS_GACT_FATAL);
+    assert_non_null(strstr(a.msg, "INVALID_REQUEST"));
+    h_free(h);
+}
+
 static void test_revoke_deadline(void **state)
 {
     (void)state;
@@ -660,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_join_lost_finds_coordinator_again),
         cmocka_unit_test(test_fatal_join_errors),
         cmocka_unit_test(test_sync_rebalance_rejoins),
+        cmocka_unit_test(test_sync_invalid_request_rejoins_then_gives_up),
         cmocka_unit_test(test_revoke_deadline),
         cmocka_unit_test(test_coordinator_found_while_revoking),
         cmocka_unit_test(test_session_expiry_rejoins),
