@@ -81,6 +81,10 @@ struct esm_kesm {
     bool tls_insecure_skip_verify; // broker TLS: skip certificate verification (tests only)
     bool sasl_allow_plaintext;     // allow SASL without TLS (Lambda refuses it)
     int tls;                       // -1 auto (from the access configurations), 0 off, 1 on
+    // Secrets for `kesm run` (kesm serve uses its --secrets-* flags instead; see esm/secrets.h):
+    const char *secrets_dir;              // directory for Secrets Manager ARNs and names
+    bool secrets_manager;                 // fetch them from AWS Secrets Manager
+    const char *secrets_manager_endpoint; // endpoint override (tests)
 };
 
 struct esm_config {

@@ -10,7 +10,10 @@
 //            "InvokeTimeoutMs": 840000,    1-900000
 //            "Tls": true | false,          broker TLS; default from SourceAccessConfigurations
 //            "TlsInsecureSkipVerify": false,
-//            "SaslAllowPlaintext": false}
+//            "SaslAllowPlaintext": false,
+//            "SecretsDir": "/abs/dir",      kesm run: where secret ARNs and names resolve
+//            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
+//            "SecretsManagerEndpoint": "http(s)://..."}   kesm run: its endpoint override
 #include "esm/config_internal.h"
 
 #include <stdio.h>
@@ -26,6 +29,9 @@ static const char *const kesm_members[] = {
     "Tls",
     "TlsInsecureSkipVerify",
     "SaslAllowPlaintext",
+    "SecretsDir",
+    "SecretsManager",
+    "SecretsManagerEndpoint",
 };
 
 static void parse_command(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
@@ -131,7 +137,8 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
                         &idx)) {
             cfg_fail(err, f, e,
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
-                     "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext");
+                     "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
+                     "SecretsManager, SecretsManagerEndpoint");
             continue;
         }
         switch (idx) {
@@ -179,8 +186,29 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
         case 6:
             cfg_bool(err, f, e, &k->tls_insecure_skip_verify);
             break;
-        default:
+        case 7:
             cfg_bool(err, f, e, &k->sasl_allow_plaintext);
+            break;
+        case 8:
+            if (cfg_str(err, f, e, 2, 1024, &s)) {
+                if (s[0] != '/') {
+                    cfg_fail(err, f, e, "Member must be an absolute directory path");
+                } else {
+                    k->secrets_dir = s;
+                }
+            }
+            break;
+        case 9:
+            cfg_bool(err, f, e, &k->secrets_manager);
+            break;
+        default:
+            if (cfg_str(err, f, e, 8, 2048, &s)) {
+                if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+                    cfg_fail(err, f, e, "Member must be an http:// or https:// URL");
+                } else {
+                    k->secrets_manager_endpoint = s;
+                }
+            }
             break;
         }
     }

@@ -11,6 +11,7 @@
 
 #include "esm/config.h"
 #include "esm/instance.h"
+#include "esm/secrets.h"
 #include "net/log.h"
 #include "net/reactor.h"
 
@@ -152,18 +153,74 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+struct fetch_wait {
+    struct net_reactor *r;
+    bool done;
+    int rc;
+    char err[512];
+};
+
+static void fetched(void *ctx, int rc, enum esm_reason reason, const char *err)
+{
+    struct fetch_wait *w = ctx;
+    w->done = true;
+    w->rc = rc;
+    snprintf(w->err, sizeof w->err, "%s (%s)", err, esm_reason_name(reason));
+    net_reactor_stop(w->r);
+}
+
+// load_secrets makes the resolver Kesm.SecretsDir / Kesm.SecretsManager ask for (NULL when
+// neither is set) and fetches the Secrets Manager values before the instance starts.
+static int load_secrets(struct esm_secrets **out, struct net_reactor *r,
+                        const struct esm_config *cfg, char *err, size_t cap)
+{
+    const struct esm_kesm *k = &cfg->kesm;
+    *out = NULL;
+    if (!k->secrets_dir && !k->secrets_manager) {
+        return 0;
+    }
+    struct esm_secrets_config sc = {.dir = k->secrets_dir,
+                                    .secrets_manager = k->secrets_manager,
+                                    .sm_endpoint = k->secrets_manager_endpoint};
+    *out = esm_secrets_new(r, &sc, err, cap);
+    if (!*out) {
+        return -1;
+    }
+    if (!k->secrets_manager) {
+        return 0;
+    }
+    struct fetch_wait w = {r, false, 0, ""};
+    esm_secrets_fetch(*out, cfg, fetched, &w);
+    while (!w.done) {
+        net_reactor_run(r);
+    }
+    if (w.rc != 0) {
+        snprintf(err, cap, "%s", w.err);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
 {
+    struct esm_secrets *secrets = NULL;
     struct run rn = {.exit_code = 0};
     rn.r = net_reactor_new(NULL);
     if (!rn.r) {
         return 1;
     }
-    struct net_signal *si = net_signal_new(rn.r, SIGINT, on_signal, &rn);
-    struct net_signal *st = net_signal_new(rn.r, SIGTERM, on_signal, &rn);
-    struct esm_instance_opts opts = {.drain_timeout_ms = drain_ms};
-    struct esm_instance_cb cb = {on_result, on_stopped, &rn};
+    struct net_signal *si = NULL, *st = NULL;
     char err[1024];
+    // before the signal handlers: they stop the instance, which does not exist yet
+    if (load_secrets(&secrets, rn.r, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "kesm run: %s\n", err);
+        rn.exit_code = 2;
+        goto out;
+    }
+    si = net_signal_new(rn.r, SIGINT, on_signal, &rn);
+    st = net_signal_new(rn.r, SIGTERM, on_signal, &rn);
+    struct esm_instance_opts opts = {.drain_timeout_ms = drain_ms, .secrets = secrets};
+    struct esm_instance_cb cb = {on_result, on_stopped, &rn};
     if (esm_instance_new(&rn.in, rn.r, cfg, &opts, &cb, err, sizeof err) != 0) {
         fprintf(stderr, "kesm run: %s\n", err);
         rn.exit_code = 2;
@@ -183,6 +240,7 @@ static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
     }
 out:
     esm_instance_free(rn.in);
+    esm_secrets_free(secrets);
     net_timer_free(rn.status_timer);
     net_signal_free(si);
     net_signal_free(st);

@@ -212,6 +212,30 @@ tap_check "the API answered meanwhile and the first mapping is still Enabled" \
 tap_check "produce 5 more" kmock_cmd produce AWSKafkaTopic 5
 tap_check "the SCRAM and VPC mappings still deliver them" wait_until 30 at_least 50
 
+# ---- kesm run: the same secret through Kesm.SecretsDir ---------------------------------------
+run_cfg() {
+    jq -n --arg bs "$SECURE_BOOTSTRAP" --arg dir "$S" --arg secret "$1" --arg h "$PWD/examples/handler.py" \
+        '{FunctionName: "arn:aws:lambda:us-east-1:01234567890:function:my-kafka-function",
+          Topics: ["AWSKafkaTopic"], StartingPosition: "TRIM_HORIZON", BatchSize: 10,
+          SourceAccessConfigurations: [{Type: "SASL_SCRAM_512_AUTH", URI: $secret}],
+          SelfManagedEventSource: {Endpoints: {KAFKA_BOOTSTRAP_SERVERS: ($bs|split(","))}},
+          Kesm: {Transport: "exec", Command: [$h], SecretsDir: $dir}}'
+}
+run_cfg "$ARN:NoSuchSecret" >"$T/run-missing.json"
+HANDLER_LOG=$T/run-delivered timeout 30 "$KESM" run --config "$T/run-missing.json" >"$T/run-missing.out" 2>&1
+RC=$?
+tap_check "kesm run with Kesm.SecretsDir and a missing secret exits 2 naming it" \
+    test "$RC/$(grep -c "SASL_SCRAM_512_AUTH: secret 'NoSuchSecret' not found" "$T/run-missing.out")" = 2/1
+run_cfg "$ARN:MyBrokerSecretName" >"$T/run.json"
+HANDLER_LOG=$T/run-delivered timeout --foreground --kill-after=5 60 "$KESM" run --config "$T/run.json" \
+    >"$T/run.out" 2>"$T/run.err" &
+RUNPID=$!
+run_lines() { [ -f "$T/run-delivered" ] && [ "$(wc -l <"$T/run-delivered")" -ge 25 ]; }
+tap_check "kesm run with Kesm.SecretsDir delivers all 25 records through SCRAM" wait_until 40 run_lines
+kill -TERM "$RUNPID" 2>/dev/null
+wait "$RUNPID"
+tap_check "  ... and exits 0 on SIGTERM" test "$?" = 0
+
 # ---- secrets stay out of the output --------------------------------------------------------
 kill -TERM "$PID"
 wait "$PID"
@@ -219,7 +243,7 @@ RC=$?
 PID=
 tap_check "kesm serve exits 0 on SIGTERM" test "$RC" = 0
 tap_check "no secret value in kesm's output or state" \
-    test -z "$(grep -rlE 'alice-secret|wrong-key-password|bm90IGEga2V5' "$T/serve.out" "$T/serve.err" "$T/state")"
+    test -z "$(grep -rlE 'alice-secret|wrong-key-password|bm90IGEga2V5' "$T/serve.out" "$T/serve.err" "$T/state" "$T"/run*.out "$T/run.err")"
 if [ "$TAP_FAIL" != 0 ]; then
     grep -v ' DEBUG ' "$T/serve.err" | tail -30 | sed 's/^/# /'
 fi

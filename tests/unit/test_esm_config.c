@@ -486,9 +486,17 @@ static void test_kesm_extension(void **state)
                  "\"Colour\":1}}",
                  "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
                  "constraint: Member is not one of Transport, Url, Command, Region, "
-                 "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext; Value "
+                 "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
+                 "SecretsManager, SecretsManagerEndpoint; Value "
                  "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
                  "to the exec transport");
+    expect_error(
+        "{" BASE ",\"Kesm\":{\"SecretsDir\":\"rel/dir\",\"SecretsManagerEndpoint\":"
+        "\"ftp://example\"}}",
+        "2 validation errors detected: Value 'rel/dir' at 'Kesm.SecretsDir' failed to "
+        "satisfy constraint: Member must be an absolute directory path; Value 'ftp://example' "
+        "at 'Kesm.SecretsManagerEndpoint' failed to satisfy constraint: Member must be "
+        "an http:// or https:// URL");
     expect_error("{" BASE ",\"SourceAccessConfigurations\":[{\"Type\":\"SASL_SCRAM_512_AUTH\","
                  "\"URI\":\"s\"}],\"Kesm\":{\"Tls\":false}}",
                  "1 validation error detected: Value 'false' at 'Kesm.Tls' failed to satisfy "
