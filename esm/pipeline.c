@@ -939,6 +939,11 @@ const char *esm_pipeline_last_result(const struct esm_pipeline *pl)
     return pl->result;
 }
 
+void esm_pipeline_set_result(struct esm_pipeline *pl, const char *result)
+{
+    set_result(pl, "%s", result);
+}
+
 void esm_pipeline_free(struct esm_pipeline *pl)
 {
     if (!pl) {

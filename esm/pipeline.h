@@ -160,6 +160,11 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
 // until the first result).
 const char *esm_pipeline_last_result(const struct esm_pipeline *pl);
 
+// esm_pipeline_set_result sets LastProcessingResult from outside the pipeline (e.g. the consumer's
+// "PROBLEM: Connection error. ..."), reporting it through on_result if it changed, so that the
+// pipeline's next "OK" is reported again.
+void esm_pipeline_set_result(struct esm_pipeline *pl, const char *result);
+
 // esm_pipeline_free cancels everything outstanding (nothing more is acknowledged). NULL is a
 // no-op. Not from inside a pipeline callback.
 void esm_pipeline_free(struct esm_pipeline *pl);

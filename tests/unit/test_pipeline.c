@@ -461,10 +461,16 @@ static void test_all_ok(void **state)
     assert_int_equal(h.s.acked[0], 30);
     assert_int_equal(h.s.acked[1], 13);
     assert_string_equal(esm_pipeline_last_result(h.pl), "OK");
+    // an outside problem (the consumer's) replaces it, and the next success reports OK again
+    esm_pipeline_set_result(h.pl, "PROBLEM: Connection error.");
+    assert_string_equal(esm_pipeline_last_result(h.pl), "PROBLEM: Connection error.");
+    add_range(&h, 1, 13, 14, g_wall);
+    run_until(&h, idle, 2000);
+    assert_string_equal(esm_pipeline_last_result(h.pl), "OK");
     struct esm_pipeline_stats st;
     esm_pipeline_stats(h.pl, &st);
-    assert_int_equal(st.records_in, 43);
-    assert_int_equal(st.records_ok, 43);
+    assert_int_equal(st.records_in, 44);
+    assert_int_equal(st.records_ok, 44);
     h_free(&h);
 }
 
