@@ -44,6 +44,13 @@ enum net_tls_fail net_tls_explain(struct bufferevent *bev, const struct net_tls_
 // net_tls_log_session logs the negotiated protocol and cipher of |bev| (debug level).
 void net_tls_log_session(struct bufferevent *bev, const char *name);
 
+// net_tls_pem_ca / net_tls_pem_client load net_tls_config's in-memory PEM (tls_pem.c): the trusted
+// CA certificates, and the client certificate chain with its possibly encrypted key. false with a
+// line in |err| that names cfg->pem_source.
+typedef struct ssl_ctx_st SSL_CTX;
+bool net_tls_pem_ca(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err, size_t err_len);
+bool net_tls_pem_client(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err, size_t err_len);
+
 // net_tls_ctx_has_client_cert returns whether the context sends a client certificate.
 bool net_tls_ctx_has_client_cert(const struct net_tls_ctx *ctx);
 

@@ -163,6 +163,14 @@ static bool load_key(SSL_CTX *ssl, const char *path, const char *password, char 
 static bool load_client_cert(struct net_tls_ctx *c, const struct net_tls_config *cfg, char *err,
                              size_t err_len)
 {
+    if (cfg->cert_file == NULL && cfg->key_file == NULL &&
+        (cfg->cert_pem != NULL || cfg->key_pem != NULL)) {
+        if (!net_tls_pem_client(c->ssl, cfg, err, err_len)) {
+            return false;
+        }
+        c->client_cert = true;
+        return true;
+    }
     if (cfg->cert_file == NULL && cfg->key_file == NULL) {
         return true;
     }
@@ -211,6 +219,11 @@ struct net_tls_ctx *net_tls_ctx_new(const struct net_tls_config *cfg, char *err,
     if (cfg->ca_file != NULL || cfg->ca_dir != NULL) {
         if (SSL_CTX_load_verify_locations(c->ssl, cfg->ca_file, cfg->ca_dir) != 1) {
             return ctx_fail(c, err, err_len, "CA", cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
+        }
+    } else if (cfg->ca_pem != NULL) {
+        if (!net_tls_pem_ca(c->ssl, cfg, err, err_len)) {
+            net_tls_ctx_free(c);
+            return NULL;
         }
     } else if (SSL_CTX_set_default_verify_paths(c->ssl) != 1) {
         return ctx_fail(c, err, err_len, "system CA store", NULL);

@@ -23,6 +23,13 @@ struct net_tls_config {
     const char *key_file;      // its private key, PEM, possibly encrypted
     const char *key_password;  // password of an encrypted key; used once, never stored or logged
     bool insecure_skip_verify; // accept any certificate and name (warned on every connect)
+    // The same material as PEM text in memory (so that secrets need no file), used instead of
+    // ca_file / cert_file / key_file when those are NULL; pem_source names it in messages (for
+    // example "secret arn:aws:secretsmanager:..."; never the text itself).
+    const char *ca_pem;
+    const char *cert_pem;
+    const char *key_pem;
+    const char *pem_source;
 };
 
 // enum net_tls_fail classifies a TLS failure. Every class except NET_TLS_FAIL_NONE,
