@@ -14,12 +14,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_DRAIN_MS 30000u
@@ -83,27 +81,6 @@ static int secret_fail(struct esm_instance *in, enum esm_reason why)
     return -1;
 }
 
-// write_private writes |text| to |dir|/|name| with mode 0600.
-static int write_private(const char *dir, const char *name, const char *text, char *path,
-                         size_t path_cap)
-{
-    snprintf(path, path_cap, "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return -1;
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n <= 0) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return close(fd);
-}
-
 static const struct esm_sac *find_sac(const struct esm_config *cfg, enum esm_sac_type t)
 {
     for (size_t i = 0; i < cfg->num_sacs; i++) {
@@ -126,122 +103,73 @@ static bool wants_tls(const struct esm_config *cfg)
             !cfg->kesm.sasl_allow_plaintext);
 }
 
-// tls_error rewrites a TLS loading error about the private temporary files so that it names the
-// secret instead (|label|: the secret's ARN, name or path).
-static void tls_error(char *err, size_t cap, const char *terr, const char *dir, const char *what,
-                      const char *label)
-{
-    char out[512];
-    size_t o = 0;
-    size_t dl = strlen(dir);
-    for (const char *p = terr; *p && o + 1 < sizeof out;) {
-        if (!strncmp(p, dir, dl) && p[dl] == '/') {
-            const char *f = p + dl + 1;
-            size_t fl = strcspn(f, ": ");
-            int n = snprintf(out + o, sizeof out - o, "(from secret %s)", label);
-            o = n < 0 ? o : (size_t)n + o >= sizeof out ? sizeof out - 1 : o + (size_t)n;
-            p = f + fl;
-            continue;
-        }
-        out[o++] = *p++;
-    }
-    out[o] = '\0';
-    snprintf(err, cap, "%s: %s", what, out);
-}
-
-// build_tls makes the TLS context from the CA and client-certificate secrets. PEM text from a
-// secret goes through a private temporary directory removed right after loading.
+// build_tls makes the TLS context from the CA and client-certificate secrets, handing the PEM
+// text to net/ in memory (no file ever holds it).
 static int build_tls(struct esm_instance *in, char *err, size_t cap)
 {
     const struct esm_config *cfg = in->cfg;
     struct esm_secrets *sec = in->opts.secrets;
     struct net_tls_config tc = {.insecure_skip_verify = cfg->kesm.tls_insecure_skip_verify};
-    char dir[] = "/tmp/kesm-tls-XXXXXX", ca[64], cert[64], key[64];
-    bool have_dir = false;
     cJSON *ca_j = NULL, *cl_j = NULL;
+    char *ca_text = NULL;
+    size_t ca_len = 0;
     int rc = -1;
     enum esm_reason why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     const struct esm_sac *s = find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE);
     const struct esm_sac *c = find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH);
-    const char *what = "TLS";
-    if ((s || c) && !mkdtemp(dir)) {
-        fail(err, cap, "TLS: cannot create a temporary directory: %s", strerror(errno));
-        goto out;
-    }
-    have_dir = s || c;
+    char source[600];
+    snprintf(source, sizeof source, "%s%s%s%s", s || c ? "secret " : "",
+             s ? esm_secret_label(s->uri) : "", s && c ? " / secret " : "",
+             c ? esm_secret_label(c->uri) : "");
+    tc.pem_source = source;
     if (s) {
-        what = "SERVER_ROOT_CA_CERTIFICATE";
-        size_t len = 0;
-        char *text = esm_secret_read(sec, s->uri, what, &len, &why, err, cap);
-        if (!text) {
+        const char *what = "SERVER_ROOT_CA_CERTIFICATE";
+        ca_text = esm_secret_read(sec, s->uri, what, &ca_len, &why, err, cap);
+        if (!ca_text) {
             goto out;
         }
-        bool pem = strncmp(text, "-----BEGIN", 10) == 0;
-        int w = pem ? write_private(dir, "ca.pem", text, ca, sizeof ca) : 0;
-        esm_secret_free(text, len);
-        if (!pem) {
+        if (strncmp(ca_text, "-----BEGIN", 10) == 0) {
+            tc.ca_pem = ca_text;
+        } else {
             ca_j = esm_secret_json(sec, s->uri, what, &why, err, cap);
-            const char *pemtext = ca_j ? esm_secret_member(ca_j, "certificate") : NULL;
-            if (!pemtext) {
+            tc.ca_pem = ca_j ? esm_secret_member(ca_j, "certificate") : NULL;
+            if (!tc.ca_pem) {
                 if (ca_j) {
                     fail(err, cap, "%s: secret %s has no \"certificate\"", what,
                          esm_secret_label(s->uri));
                 }
                 goto out;
             }
-            w = write_private(dir, "ca.pem", pemtext, ca, sizeof ca);
         }
-        if (w != 0) {
-            fail(err, cap, "TLS: cannot write a temporary CA file");
-            goto out;
-        }
-        tc.ca_file = ca;
     }
     if (c) {
-        what = "CLIENT_CERTIFICATE_TLS_AUTH";
+        const char *what = "CLIENT_CERTIFICATE_TLS_AUTH";
         cl_j = esm_secret_json(sec, c->uri, what, &why, err, cap);
         if (!cl_j) {
             goto out;
         }
-        const char *crt = esm_secret_member(cl_j, "certificate");
-        const char *pk = esm_secret_member(cl_j, "privateKey");
-        if (!crt || !pk) {
+        tc.cert_pem = esm_secret_member(cl_j, "certificate");
+        tc.key_pem = esm_secret_member(cl_j, "privateKey");
+        if (!tc.cert_pem || !tc.key_pem) {
             fail(err, cap,
                  "%s: secret %s has no \"%s\" (it needs \"certificate\" and \"privateKey\")", what,
-                 esm_secret_label(c->uri), crt ? "privateKey" : "certificate");
+                 esm_secret_label(c->uri), tc.cert_pem ? "privateKey" : "certificate");
             goto out;
         }
-        if (write_private(dir, "cert.pem", crt, cert, sizeof cert) != 0 ||
-            write_private(dir, "key.pem", pk, key, sizeof key) != 0) {
-            fail(err, cap, "TLS: cannot write temporary certificate files");
-            goto out;
-        }
-        tc.cert_file = cert;
-        tc.key_file = key;
         tc.key_password = esm_secret_member(cl_j, "privateKeyPassword");
     }
-    char terr[256];
+    char terr[700];
     in->tls = net_tls_ctx_new(&tc, terr, sizeof terr);
     if (!in->tls) {
-        // the CA failed when no client certificate was involved or the message is about the CA
-        bool about_ca = s && (!c || strstr(terr, "ca.pem"));
-        const struct esm_sac *bad = about_ca ? s : c;
-        tls_error(err, cap, terr, dir, bad ? esm_sac_type_name(bad->type) : "TLS",
-                  bad ? esm_secret_label(bad->uri) : "");
+        bool about_client = c && strncmp(terr, "CA ", 3) != 0;
+        const struct esm_sac *bad = about_client ? c : s;
+        fail(err, cap, "%s: %s", bad ? esm_sac_type_name(bad->type) : "TLS", terr);
         why = bad ? ESM_REASON_EVENT_SOURCE_AUTHN_ERROR : ESM_REASON_ESM_CONFIG_NOT_VALID;
         goto out;
     }
     rc = 0;
 out:
-    if (have_dir) {
-        static const char *const names[] = {"ca.pem", "cert.pem", "key.pem"};
-        for (size_t i = 0; i < 3; i++) {
-            char p[64];
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            unlink(p);
-        }
-        rmdir(dir);
-    }
+    esm_secret_free(ca_text, ca_len);
     esm_secret_json_free(ca_j);
     esm_secret_json_free(cl_j);
     return rc == 0 ? 0 : secret_fail(in, why);

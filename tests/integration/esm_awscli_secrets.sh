@@ -69,6 +69,7 @@ mkdir -m 700 "$S"
     jq -n --rawfile c "$SECURE_DIR/client.pem" --rawfile k "$T/enc.key" \
         '{certificate: $c, privateKey: $k, privateKeyPassword: "wrong-key-password"}' \
         >"$S/WrongPasswordSecret"
+    jq -n --rawfile c "$SECURE_CA" '{certificate: $c}' >"$S/RootCaSecret"
 )
 chmod 644 "$S/LooseSecret"
 tap_check "the encrypted (PBES1) client key was made" grep -q 'BEGIN ENCRYPTED PRIVATE KEY' "$T/enc.key"
@@ -180,11 +181,11 @@ tap_check "  ... naming it (random suffix dropped)" result_has "$UM" \
 tap_check "invalid PEM in a client certificate secret: Disabled, EVENT_SOURCE_AUTHN_ERROR" \
     wait_until 15 state_is "$UP" Disabled/EVENT_SOURCE_AUTHN_ERROR
 tap_check "  ... naming the secret, not a temporary file" result_has "$UP" \
-    "CLIENT_CERTIFICATE_TLS_AUTH: client certificate (from secret $ARN:BadPemSecret)"
+    "CLIENT_CERTIFICATE_TLS_AUTH: client certificate (secret $ARN:BadPemSecret): not a valid PEM certificate"
 tap_check "an encrypted key with the wrong password: Disabled, EVENT_SOURCE_AUTHN_ERROR" \
     wait_until 15 state_is "$UW" Disabled/EVENT_SOURCE_AUTHN_ERROR
 tap_check "  ... saying the key cannot be decrypted" result_has "$UW" \
-    "CLIENT_CERTIFICATE_TLS_AUTH: client key (from secret $ARN:WrongPasswordSecret): cannot decrypt it (wrong password?)"
+    "CLIENT_CERTIFICATE_TLS_AUTH: client key (secret $ARN:WrongPasswordSecret): cannot decrypt it (wrong password?)"
 tap_check "a function no --route matches: Disabled, FUNCTION_CONFIG_NOT_VALID" \
     wait_until 15 state_is "$UR" Disabled/FUNCTION_CONFIG_NOT_VALID
 tap_check "  ... naming the function" result_has "$UR" \
@@ -217,7 +218,8 @@ run_cfg() {
     jq -n --arg bs "$SECURE_BOOTSTRAP" --arg dir "$S" --arg secret "$1" --arg h "$PWD/examples/handler.py" \
         '{FunctionName: "arn:aws:lambda:us-east-1:01234567890:function:my-kafka-function",
           Topics: ["AWSKafkaTopic"], StartingPosition: "TRIM_HORIZON", BatchSize: 10,
-          SourceAccessConfigurations: [{Type: "SASL_SCRAM_512_AUTH", URI: $secret}],
+          SourceAccessConfigurations: [{Type: "SASL_SCRAM_512_AUTH", URI: $secret},
+                                       {Type: "SERVER_ROOT_CA_CERTIFICATE", URI: "RootCaSecret"}],
           SelfManagedEventSource: {Endpoints: {KAFKA_BOOTSTRAP_SERVERS: ($bs|split(","))}},
           Kesm: {Transport: "exec", Command: [$h], SecretsDir: $dir}}'
 }
@@ -227,11 +229,13 @@ RC=$?
 tap_check "kesm run with Kesm.SecretsDir and a missing secret exits 2 naming it" \
     test "$RC/$(grep -c "SASL_SCRAM_512_AUTH: secret 'NoSuchSecret' not found" "$T/run-missing.out")" = 2/1
 run_cfg "$ARN:MyBrokerSecretName" >"$T/run.json"
-HANDLER_LOG=$T/run-delivered timeout --foreground --kill-after=5 60 "$KESM" run --config "$T/run.json" \
+# the broker CA comes from the RootCaSecret secret here, not from SSL_CERT_FILE
+HANDLER_LOG=$T/run-delivered timeout --foreground --kill-after=5 60 env -u SSL_CERT_FILE "$KESM" run --config "$T/run.json" \
     >"$T/run.out" 2>"$T/run.err" &
 RUNPID=$!
 run_lines() { [ -f "$T/run-delivered" ] && [ "$(wc -l <"$T/run-delivered")" -ge 25 ]; }
-tap_check "kesm run with Kesm.SecretsDir delivers all 25 records through SCRAM" wait_until 40 run_lines
+tap_check "kesm run with Kesm.SecretsDir delivers all 25 records (SCRAM secret, root CA secret)" \
+    wait_until 40 run_lines
 kill -TERM "$RUNPID" 2>/dev/null
 wait "$RUNPID"
 tap_check "  ... and exits 0 on SIGTERM" test "$?" = 0
