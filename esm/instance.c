@@ -397,10 +397,9 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
     (void)c;
     if (cls == CONS_ERR_TRANSIENT) {
         kesm_log(KESM_LOG_WARN, "esm", "consumer: %s", msg);
-        if (in->cb.on_result) {
-            in->cb.on_result(in->cb.ctx, "PROBLEM: Connection error. Please check your event "
-                                         "source connection configuration.");
-        }
+        // through the pipeline, which owns LastProcessingResult: its next success reports OK
+        esm_pipeline_set_result(in->pl, "PROBLEM: Connection error. Please check your event "
+                                        "source connection configuration.");
         return;
     }
     enum esm_reason r = ESM_REASON_ESM_CONFIG_NOT_VALID;
