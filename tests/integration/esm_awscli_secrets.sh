@@ -5,7 +5,10 @@
 #   - the SASL_SCRAM_512_AUTH example resolves arn:...:secret:MyBrokerSecretName to
 #     <secrets dir>/MyBrokerSecretName and delivers every record to the routed function;
 #   - the VPC example is accepted, runs, and echoes its entries exactly;
-#   - get-event-source-mapping prints what was created;
+#   - get-event-source-mapping prints what was created, list echoes the VPC entries too;
+#   - a --route to the lambda transport invokes a function in its ARN's region (eu-west-1, checked
+#     by tests/tools/fake_lambda.py with botocore);
+#   - kesm run finds the same secrets through Kesm.SecretsDir (and the broker CA in a secret);
 #   - a secret file with loose permissions, one with a missing key, a missing secret, invalid PEM
 #     and an encrypted private key with the wrong password each stop their mapping with their
 #     own reason and message; a function no route delivers is FUNCTION_CONFIG_NOT_VALID;
@@ -26,6 +29,10 @@ cleanup() {
         kill -TERM "$PID" 2>/dev/null
         wait "$PID" 2>/dev/null
     fi
+    if [ -n "${LAMBDAPID:-}" ]; then
+        kill -TERM "$LAMBDAPID" 2>/dev/null
+        wait "$LAMBDAPID" 2>/dev/null
+    fi
     if [ -n "$DNSPID" ]; then
         kill -TERM "$DNSPID" 2>/dev/null
         wait "$DNSPID" 2>/dev/null
@@ -42,7 +49,7 @@ for need in "$KESM" /usr/bin/aws /usr/bin/jq /usr/bin/curl /usr/bin/openssl; do
     fi
 done
 if ! secure_cluster_start -b 1 -t AWSKafkaTopic:2 -t t-loose:1 -t t-nokey:1 -t t-missing:1 \
-    -t t-pem:1 -t t-pw:1 -t t-dns:1 -t t-route:1 >"$T/start.log" 2>&1; then
+    -t t-pem:1 -t t-pw:1 -t t-dns:1 -t t-route:1 -t t-eu:1 >"$T/start.log" 2>&1; then
     tap_fail "secure cluster (kmock + sasl_front.pl) starts" "$(tail -3 "$T/start.log")"
     tap_done
 fi
@@ -52,6 +59,16 @@ timeout --kill-after=5 150 python3 tests/tools/dns_nx.py --port-file "$T/dns.por
     --lifetime 140 2>"$T/dns.log" &
 DNSPID=$!
 tap_check "the NXDOMAIN DNS stub starts" wait_until 10 test -s "$T/dns.port"
+
+# A fake Lambda Invoke API (botocore checks every signature) for a function in eu-west-1: the
+# lambda route must sign for the region of the function's ARN.
+EUFN=arn:aws:lambda:eu-west-1:01234567890:function:eu-function
+timeout --kill-after=5 150 /usr/bin/python3 tests/tools/fake_lambda.py --port-file "$T/lambda.port" \
+    --log "$T/lambda.log" --mode invoke --function "$EUFN" --region eu-west-1 \
+    --key AKIDEXAMPLE --secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY --lifetime 140 \
+    --script ok 2>"$T/lambda.err" &
+LAMBDAPID=$!
+tap_check "the fake Lambda API starts" wait_until 10 test -s "$T/lambda.port"
 
 # ---- the secrets directory ----------------------------------------------------------------
 S=$T/secrets
@@ -88,7 +105,7 @@ timeout --foreground --kill-after=20 130 "$KESM" serve --listen 127.0.0.1:0 \
     --state-dir "$T/state" --drain-timeout 2000 --secrets-dir "$S" \
     --nameserver "127.0.0.1:$(cat "$T/dns.port")" \
     --route "my-kafka-function=exec:$PWD/examples/handler.py" \
-    --route "arn:aws:lambda:us-east-1:01234567890:function:fn-stdout=stdout" \
+    --route "eu-function=lambda:http://127.0.0.1:$(cat "$T/lambda.port")" \
     >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
@@ -137,6 +154,11 @@ tap_check "the VPC mapping (its own consumer group) delivers the 20 records too"
 tap_check "  ... every offset exactly twice over the two mappings" \
     test "$(cut -d' ' -f1,2 "$HANDLER_LOG" | sort | uniq -c | awk '$1 != 2' | wc -l)/$(lines)" = 0/40
 
+aws --endpoint-url "$ENDPOINT" lambda list-event-source-mappings \
+    --function-name arn:aws:lambda:us-east-1:01234567890:function:my-kafka-function >"$T/l.json" 2>"$T/l.err"
+tap_check "list-event-source-mappings echoes the VPC entries exactly" test \
+    "$(jq -c --arg u "$U2" '.EventSourceMappings[] | select(.UUID == $u) | .SourceAccessConfigurations' "$T/l.json")" = "$VPC"
+
 # ---- example 3: get ---------------------------------------------------------------------
 aws --endpoint-url "$ENDPOINT" lambda get-event-source-mapping --uuid "$U1" >"$T/g1.json" 2>"$T/g1.err"
 tap_check "get-event-source-mapping prints the SCRAM mapping as created" test \
@@ -147,6 +169,17 @@ tap_check "get-event-source-mapping prints the SCRAM mapping as created" test \
 aws --endpoint-url "$ENDPOINT" lambda get-event-source-mapping --uuid "$U2" >"$T/g2.json" 2>"$T/g2.err"
 tap_check "get-event-source-mapping echoes the VPC entries exactly" \
     test "$(jq -c .SourceAccessConfigurations "$T/g2.json")/$(jq -r .State "$T/g2.json")" = "$VPC/Enabled"
+
+# ---- a lambda route: the Invoke API in the region of the function's ARN ----------------------
+tap_check "produce 3 records to t-eu" kmock_cmd produce t-eu 3
+aws --endpoint-url "$ENDPOINT" lambda create-event-source-mapping --topics t-eu \
+    --function-name "$EUFN" --starting-position TRIM_HORIZON \
+    --self-managed-event-source "{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$KBS\"]}}" >"$T/c-eu.json"
+eu_ok() { [ "$(jq -r 'select(.sigv4 == "ok" and .action == "ok") | .body_len' "$T/lambda.log" 2>/dev/null | wc -l)" -ge 1 ]; }
+tap_check "the eu-west-1 function is invoked through the Invoke API, signed for eu-west-1" \
+    wait_until 30 eu_ok
+tap_check "  ... and no request failed its signature check" \
+    test -z "$(jq -r 'select(.sigv4 != null and .sigv4 != "ok") | .sigv4' "$T/lambda.log")"
 
 # ---- secrets that cannot be used --------------------------------------------------------
 # create TOPIC TYPE URI [FUNCTION]: a mapping through the AWS CLI; prints its UUID.
