@@ -64,6 +64,9 @@ static void report_stopped(struct slot *s, enum esm_reason reason, const char *d
 static void on_result(void *ctx, const char *result)
 {
     struct slot *s = ctx;
+    if (!strcmp(result, "OK")) {
+        s->refreshed = false; // the fetched secrets work: a later rotation may refresh again
+    }
     esm_manager_on_result(s->rn->mgr, s->m, result);
 }
 
