@@ -6,6 +6,9 @@
 # gai.conf or libnss_* opened, and no packet or connection to a non-loopback address (no DNS
 # query leaves the machine for a name in /etc/hosts).
 #
+# Then the same for `kesm run` ($KESM_BIN, default build/kesm) with every bootstrap broker named
+# localhost, delivering records through the stdout transport.
+#
 # The probe comes from $KESM_ASAN_TREE/tools (default build/asan). `make test-static` points that
 # at build/static, whose binaries are fully static; then this test also checks that net_probe and
 # $KESM_BIN (build/kesm-static) are static executables.
@@ -76,6 +79,47 @@ else
 fi
 tap_check "the broker connection was made to 127.0.0.1:$port" \
     grep -qE "connect\(.*htons\($port\).*\"127\.0\.0\.1\"" "$T/strace.txt"
+
+# The same for kesm itself: `kesm run` (stdout transport) with every broker named localhost.
+KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
+if [ -x "$KESM" ]; then
+    kmock_cmd produce nss 5 >/dev/null
+    bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/127\.0\.0\.1:/localhost:/g; s/,/","/g')
+    cat >"$T/map.json" <<JSON
+{"FunctionName": "nss", "Topics": ["nss"], "StartingPosition": "TRIM_HORIZON",
+ "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
+ "BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "Kesm": {"Transport": "stdout"}}
+JSON
+    KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500 \
+        timeout --kill-after=5 60 strace -f -qq -e trace=open,openat,connect,sendto,sendmsg \
+        -o "$T/kesm.strace" "$KESM" run --no-status --config "$T/map.json" \
+        >"$T/kesm.out" 2>"$T/kesm.err" &
+    spid=$!
+    delivered() {
+        [ "$(grep -o '"offset":' "$T/kesm.out" | wc -l)" -ge 5 ]
+    }
+    wait_until 40 delivered
+    tap_check "kesm run (bootstrap localhost:PORT) delivers the 5 records" delivered
+    kpid=$(pgrep -P "$(pgrep -P "$spid" strace | head -1)" 2>/dev/null | head -1)
+    [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    tap_check "kesm read the hosts file to resolve localhost" \
+        grep -qE 'open(at)?\(.*"/etc/hosts"' "$T/kesm.strace"
+    nss=$(grep -E 'nsswitch\.conf|libnss_|/etc/host\.conf|/etc/gai\.conf' "$T/kesm.strace")
+    if [ -z "$nss" ]; then
+        tap_ok "kesm opens no NSS file or library"
+    else
+        tap_fail "kesm opens no NSS file or library" "$nss"
+    fi
+    offbox=$(grep -E '^[0-9]+ +(connect|sendto|sendmsg)\(' "$T/kesm.strace" |
+        grep -oE 'inet_(addr|pton)\((AF_INET6, )?"[^"]*"' | grep -oE '"[^"]*"' | tr -d '"' |
+        grep -vE '^(127\.|::1$|::ffff:127\.)')
+    if [ -z "$offbox" ]; then
+        tap_ok "kesm: every connection and datagram goes to loopback"
+    else
+        tap_fail "kesm: every connection and datagram goes to loopback" "off-box: $offbox"
+    fi
+fi
 
 kmock_stop >/dev/null
 tap_done
