@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # esm_secrets_manager.sh: `kesm serve --secrets-manager` fetches the secrets that
-# SourceAccessConfigurations name from a local fake of AWS Secrets Manager
-# (tests/tools/fake_secretsmanager.py), which checks every GetSecretValue against the request
+# SourceAccessConfigurations name over HTTPS (--secrets-manager-ca: the test CA) from a local fake
+# of AWS Secrets Manager (tests/tools/fake_secretsmanager.py), which checks every GetSecretValue against the request
 # botocore builds for the same call (body, headers, signed headers, SigV4 signature with a session
 # token) and answers with AWS's JSON 1.1 shapes:
 #   - the documented SCRAM example runs: its secret is first served with a stale password (the
@@ -64,6 +64,7 @@ unset AWS_PROFILE AWS_ENDPOINT_URL
 timeout --kill-after=5 150 python3 tests/tools/fake_secretsmanager.py --port-file "$T/sm.port" \
     --log "$T/sm.log" --secrets "$T/sm.json" --key "$AWS_ACCESS_KEY_ID" \
     --secret "$AWS_SECRET_ACCESS_KEY" --token "$AWS_SESSION_TOKEN" --deny DeniedSecret \
+    --tls-cert "$SECURE_DIR/server.pem" --tls-key "$SECURE_DIR/server.key" \
     --lifetime 140 2>"$T/sm.err" &
 SMPID=$!
 tap_check "the fake Secrets Manager starts" wait_until 20 test -s "$T/sm.port"
@@ -72,7 +73,8 @@ export HANDLER_LOG=$T/delivered KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTE
 export SSL_CERT_FILE=$SECURE_CA
 timeout --foreground --kill-after=20 130 "$KESM" serve --listen 127.0.0.1:0 \
     --state-dir "$T/state" --drain-timeout 2000 --secrets-manager \
-    --secrets-manager-endpoint "http://127.0.0.1:$(cat "$T/sm.port")" \
+    --secrets-manager-endpoint "https://localhost:$(cat "$T/sm.port")" \
+    --secrets-manager-ca "$SECURE_CA" \
     --route "*=exec:$PWD/examples/handler.py" >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }

@@ -2,7 +2,7 @@
 """A local fake of AWS Secrets Manager's GetSecretValue for tests/integration/esm_secrets_manager.sh.
 Run with Debian's /usr/bin/python3 (python3-botocore).
 
-Listens on 127.0.0.1 (HTTP/1.1). For every request it builds, with botocore itself, the request
+Listens on 127.0.0.1 (HTTP/1.1, or HTTPS with --tls-cert/--tls-key). For every request it builds, with botocore itself, the request
 the AWS SDK would send for the same call (get_secret_value(SecretId=...) in the region the
 request's credential scope names, against this endpoint) and checks that kesm's request matches:
 method, path, body bytes, Content-Type, X-Amz-Target and the list of signed headers; then it
@@ -10,7 +10,8 @@ recomputes the signature over kesm's request with botocore's SigV4 signer at kes
 A request that does not match gets 400 InvalidSignatureException.
 
 usage: fake_secretsmanager.py --port-file F --log F --secrets FILE --key AKID --secret S
-                              [--token T] [--deny NAME]... [--lifetime SECONDS]
+                              [--token T] [--deny NAME]... [--tls-cert PEM --tls-key PEM]
+                              [--lifetime SECONDS]
 
 FILE is a JSON object: secret name -> SecretString, or -> a list of SecretStrings served in turn
 (the last one repeats; a rotated secret). Unknown names get ResourceNotFoundException, --deny
@@ -21,6 +22,7 @@ import argparse
 import datetime
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -200,12 +202,18 @@ def main():
     ap.add_argument("--secret", required=True)
     ap.add_argument("--token")
     ap.add_argument("--deny", action="append", default=[])
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ap.add_argument("--lifetime", type=float, default=120)
     args = ap.parse_args()
     with open(args.secrets) as f:
         state = State(json.load(f))
     srv = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, state, args.log))
     srv.daemon_threads = True
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
