@@ -308,9 +308,11 @@ static enum scram_status do_server_first(struct scram *s, const uint8_t *in, siz
 // server_reason copies up to 64 printable ASCII characters of the server's e= value.
 static void server_reason(const kr *v, char *buf, size_t cap)
 {
+    kr d = *v;
     size_t o = 0;
-    for (size_t i = 0; i < kr_left(v) && o + 1 < cap; i++) {
-        buf[o++] = v->p[i] >= 0x20 && v->p[i] <= 0x7e ? (char)v->p[i] : '?';
+    uint8_t c = 0;
+    while (o + 1 < cap && kr_u8(&d, &c)) {
+        buf[o++] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
     }
     buf[o] = '\0';
 }

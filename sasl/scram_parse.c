@@ -24,9 +24,19 @@ bool scram_attr(kr *r, char name, char *out_name, kr *out_value, bool *out_more)
     if (!kr_u8(r, &c) || !kr_u8(r, &eq) || eq != '=' || (name && c != (uint8_t)name)) {
         return false;
     }
-    const uint8_t *comma = memchr(r->p, ',', kr_left(r));
-    size_t n = comma ? (size_t)(comma - r->p) : kr_left(r);
-    *out_more = comma != NULL;
+    // Measure the value on a scratch copy of the cursor, so every byte is read through kr.
+    kr scan = *r;
+    size_t n = 0;
+    uint8_t ch = 0;
+    bool comma = false;
+    while (kr_u8(&scan, &ch)) {
+        if (ch == ',') {
+            comma = true;
+            break;
+        }
+        n++;
+    }
+    *out_more = comma;
     *out_name = (char)c;
     return kr_sub(r, out_value, n) && (!comma || kr_skip(r, 1));
 }
@@ -48,16 +58,18 @@ bool scram_extensions(kr *r, bool more)
 // scram_parse_iterations reads a positive decimal without sign or leading zero into *out.
 bool scram_parse_iterations(const kr *v, uint32_t *out)
 {
+    kr d = *v;
     uint64_t n = 0;
+    uint8_t ch = 0;
     size_t len = kr_left(v);
-    if (len == 0 || len > 10 || v->p[0] == '0') {
+    if (len == 0 || len > 10) {
         return false;
     }
-    for (size_t i = 0; i < len; i++) {
-        if (v->p[i] < '0' || v->p[i] > '9') {
+    for (size_t i = 0; kr_u8(&d, &ch); i++) {
+        if (ch < '0' || ch > '9' || (i == 0 && ch == '0')) {
             return false;
         }
-        n = n * 10 + (uint64_t)(v->p[i] - '0');
+        n = n * 10 + (uint64_t)(ch - '0');
     }
     if (n > UINT32_MAX) {
         return false;
