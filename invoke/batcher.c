@@ -213,7 +213,11 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
     } else {
         e->off = p->frags.len;
         e->len = len;
-        inv_event_record_write(&p->frags, &b->cfg.event, rec);
+        char *d = inv_buf_reserve(&p->frags, len);
+        if (inv_event_record_put(d, &b->cfg.event, rec) != d + len) {
+            abort(); // the size function and the writer disagree (see take_batch)
+        }
+        p->frags.len += len;
     }
     bool behind_oversized = p->avail < p->q_len - p->q_head;
     if (p->q_head == p->q_len && !p->inflight) {
@@ -339,16 +343,17 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
 
 // plan picks records in arrival order: returns how many to take from each idle partition
 // (take[pi]), in which order the partitions first appear (order[], *out_groups) and the totals.
+// Records arrive in runs per partition (one fetch response at a time), so it takes whole runs: the
+// partition holding the oldest record gives every record older than the oldest of any other
+// partition before the partitions are scanned again.
 static size_t plan(struct batcher *b, size_t *take, size_t *order, size_t *out_groups,
                    size_t *out_bytes)
 {
     size_t count = 0, groups = 0, bytes = b->head_len;
-    for (;;) {
-        if (count == b->cfg.batch_size) {
-            break;
-        }
+    bool full = false;
+    while (!full && count < b->cfg.batch_size) {
         size_t best = SIZE_MAX;
-        uint64_t best_seq = UINT64_MAX;
+        uint64_t best_seq = UINT64_MAX, next_seq = UINT64_MAX;
         for (size_t i = 0; i < b->num_parts; i++) {
             struct part *p = &b->parts[i];
             if (p->inflight || take[i] >= p->avail) {
@@ -356,25 +361,34 @@ static size_t plan(struct batcher *b, size_t *take, size_t *order, size_t *out_g
             }
             uint64_t seq = p->q[p->q_head + take[i]].seq;
             if (seq < best_seq) {
+                next_seq = best_seq;
                 best_seq = seq;
                 best = i;
+            } else if (seq < next_seq) {
+                next_seq = seq;
             }
         }
         if (best == SIZE_MAX) {
             break;
         }
         struct part *p = &b->parts[best];
-        size_t len = p->q[p->q_head + take[best]].len;
-        size_t add = take[best] ? len + 1 : (groups ? 1 : 0) + p->group_len + len;
-        if (bytes + add > b->cfg.max_payload) {
-            break; // cut before the record that would cross the cap
+        while (count < b->cfg.batch_size && take[best] < p->avail) {
+            const struct entry *e = &p->q[p->q_head + take[best]];
+            if (e->seq > next_seq) {
+                break; // another partition holds an older record
+            }
+            size_t add = take[best] ? e->len + 1 : (groups ? 1 : 0) + p->group_len + e->len;
+            if (bytes + add > b->cfg.max_payload) {
+                full = true; // cut before the record that would cross the cap
+                break;
+            }
+            if (take[best] == 0) {
+                order[groups++] = best;
+            }
+            take[best]++;
+            bytes += add;
+            count++;
         }
-        if (take[best] == 0) {
-            order[groups++] = best;
-        }
-        take[best]++;
-        bytes += add;
-        count++;
     }
     *out_groups = groups;
     *out_bytes = bytes;
@@ -395,9 +409,12 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
     bt->reason = reason;
     bt->num_records = count;
     bt->num_parts = groups;
+    // The payload is exactly |bytes| long: allocate that (plus the NUL) once and copy the
+    // fragments in place.
     struct inv_buf out;
-    inv_buf_init(&out);
-    inv_buf_reserve(&out, bytes);
+    out.p = inv_xmalloc(bytes + 1);
+    out.cap = bytes + 1;
+    out.len = 0;
     inv_event_head_write(&out, &b->cfg.event);
     size_t ri = 0;
     for (size_t g = 0; g < groups; g++) {
@@ -411,27 +428,37 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
             inv_buf_addc(&out, ',');
         }
         inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
+        const struct entry *q = &p->q[p->q_head];
+        size_t part_bytes = bp->num_records - 1;
         for (size_t k = 0; k < bp->num_records; k++) {
-            const struct entry *e = &p->q[p->q_head + k];
-            if (k) {
-                inv_buf_addc(&out, ',');
-            }
-            inv_buf_add(&out, p->frags.p + e->off, e->len);
-            bt->offsets[ri++] = e->offset;
-            p->avail_bytes -= e->len;
+            part_bytes += q[k].len;
         }
+        if (part_bytes + 1 > out.cap - out.len) {
+            abort(); // plan() and the fragments disagree
+        }
+        char *o = out.p + out.len;
+        for (size_t k = 0; k < bp->num_records; k++) {
+            if (k) {
+                *o++ = ',';
+            }
+            memcpy(o, p->frags.p + q[k].off, q[k].len);
+            o += q[k].len;
+            bt->offsets[ri++] = q[k].offset;
+        }
+        out.len += part_bytes;
+        p->avail_bytes -= part_bytes - (bp->num_records - 1);
         inv_event_group_close(&out);
-        bp->first_offset = p->q[p->q_head].offset;
-        bp->first_timestamp = p->q[p->q_head].timestamp;
-        bp->last_offset = p->q[p->q_head + bp->num_records - 1].offset;
-        bp->last_timestamp = p->q[p->q_head + bp->num_records - 1].timestamp;
+        bp->first_offset = q[0].offset;
+        bp->first_timestamp = q[0].timestamp;
+        bp->last_offset = q[bp->num_records - 1].offset;
+        bp->last_timestamp = q[bp->num_records - 1].timestamp;
         p->q_head += bp->num_records;
         p->avail -= bp->num_records;
         p->inflight = true;
         compact(p);
     }
     inv_event_tail_write(&out);
-    if (out.len != bytes) {
+    if (out.len != bytes || out.cap != bytes + 1) {
         // The size functions and writers disagree: a bug that would break the cap guarantee.
         abort();
     }

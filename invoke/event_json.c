@@ -82,11 +82,13 @@ size_t inv_json_str_len(const char *s, size_t n)
     return len;
 }
 
-void inv_json_str_write(struct inv_buf *out, const char *s, size_t n)
+// put_json_str writes the quoted, escaped string at |o| (room for inv_json_str_len(s, n) bytes)
+// and returns the end.
+static char *put_json_str(char *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    inv_buf_addc(out, '"');
+    *o++ = '"';
     size_t i = 0;
     while (i < n) {
         // Copy the longest run of plain ASCII in one step.
@@ -95,59 +97,103 @@ void inv_json_str_write(struct inv_buf *out, const char *s, size_t n)
             j++;
         }
         if (j > i) {
-            inv_buf_add(out, s + i, j - i);
+            memcpy(o, s + i, j - i);
+            o += j - i;
             i = j;
             continue;
         }
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            inv_buf_add(out, e, 2);
+            *o++ = '\\';
+            *o++ = (char)c;
             i++;
         } else if (c < 0x20) {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            inv_buf_add(out, e, 6);
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 15];
+            o += 6;
             i++;
         } else {
             size_t k = utf8_seq(u + i, n - i);
             if (k) {
-                inv_buf_add(out, s + i, k);
+                memcpy(o, s + i, k);
                 i += k;
+                o += k;
             } else {
-                inv_buf_add(out, replacement, sizeof replacement);
+                memcpy(o, replacement, sizeof replacement);
+                o += sizeof replacement;
                 i++;
             }
         }
     }
-    inv_buf_addc(out, '"');
+    *o++ = '"';
+    return o;
+}
+
+void inv_json_str_write(struct inv_buf *out, const char *s, size_t n)
+{
+    size_t room = inv_json_str_len(s, n);
+    char *d = inv_buf_reserve(out, room);
+    out->len += (size_t)(put_json_str(d, s, n) - d);
 }
 
 // ---- numbers --------------------------------------------------------------------------------
 
+static size_t u64_digits(uint64_t u)
+{
+    size_t d = 1;
+    while (u >= 10000) {
+        u /= 10000;
+        d += 4;
+    }
+    return d + (u >= 10) + (u >= 100) + (u >= 1000);
+}
+
 static size_t i64_len(int64_t v)
 {
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    size_t len = v < 0 ? 2 : 1;
-    while (u >= 10) {
-        u /= 10;
-        len++;
+    return (v < 0 ? 1u : 0u) + u64_digits(u);
+}
+
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
+// put_i64 writes |v| in decimal at |o| (room for i64_len(v) bytes) and returns the end.
+static char *put_i64(char *o, int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0) {
+        *o++ = '-';
     }
-    return len;
+    char *end = o + u64_digits(u);
+    char *w = end;
+    while (u >= 100) {
+        size_t k = (size_t)(u % 100) * 2;
+        u /= 100;
+        w -= 2;
+        memcpy(w, digit_pairs + k, 2);
+    }
+    if (u >= 10) {
+        w -= 2;
+        memcpy(w, digit_pairs + (size_t)u * 2, 2);
+    } else {
+        *--w = (char)('0' + u);
+    }
+    return end;
 }
 
 static void i64_write(struct inv_buf *out, int64_t v)
 {
-    char tmp[24];
-    size_t i = sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) {
-        tmp[--i] = '-';
-    }
-    inv_buf_add(out, tmp + i, sizeof tmp - i);
+    char *d = inv_buf_reserve(out, 20);
+    out->len += (size_t)(put_i64(d, v) - d);
 }
 
 // sbyte_len is the length of a byte printed as a Java (signed) byte, plus its comma.
@@ -297,19 +343,19 @@ size_t inv_event_record_len(const struct inv_event_cfg *cfg, const struct inv_re
     return len;
 }
 
-static void b64_write(struct inv_buf *out, struct inv_bytes b)
+#define PUT_LIT(o, s) (memcpy((o), (s), LIT(s)), (o) + LIT(s))
+
+static char *put_b64(char *o, struct inv_bytes b)
 {
-    inv_buf_addc(out, '"');
-    char *d = inv_buf_reserve(out, inv_base64_len(b.len));
-    out->len += inv_base64_encode(d, b.p, b.len);
-    inv_buf_addc(out, '"');
+    *o++ = '"';
+    o += inv_base64_encode(o, b.p, b.len);
+    *o++ = '"';
+    return o;
 }
 
-static void header_value_write(struct inv_buf *out, const uint8_t *p, size_t n)
+// put_header_value writes [b0,b1,...] with each byte as a signed decimal.
+static char *put_header_value(char *o, const uint8_t *p, size_t n)
 {
-    // At most 5 characters per byte ("-128,").
-    char *d = inv_buf_reserve(out, n * 5 + 2);
-    char *o = d;
     *o++ = '[';
     for (size_t j = 0; j < n; j++) {
         int v = (int8_t)p[j];
@@ -329,52 +375,70 @@ static void header_value_write(struct inv_buf *out, const uint8_t *p, size_t n)
         *o++ = (char)('0' + v % 10);
     }
     *o++ = ']';
-    out->len += (size_t)(o - d);
+    return o;
+}
+
+char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg, const struct inv_record *rec)
+{
+    char *o = dst;
+    o = PUT_LIT(o, "{\"topic\":");
+    o = put_json_str(o, rec->topic, rec->topic_len);
+    o = PUT_LIT(o, ",\"partition\":");
+    o = put_i64(o, rec->partition);
+    o = PUT_LIT(o, ",\"offset\":");
+    o = put_i64(o, rec->offset);
+    o = PUT_LIT(o, ",\"timestamp\":");
+    o = put_i64(o, rec->timestamp);
+    switch (rec->ts_type) {
+    case INV_TS_LOG_APPEND_TIME:
+        o = PUT_LIT(o, ",\"timestampType\":\"LOG_APPEND_TIME\"");
+        break;
+    case INV_TS_NO_TIMESTAMP_TYPE:
+        o = PUT_LIT(o, ",\"timestampType\":\"NO_TIMESTAMP_TYPE\"");
+        break;
+    case INV_TS_CREATE_TIME:
+    default:
+        o = PUT_LIT(o, ",\"timestampType\":\"CREATE_TIME\"");
+        break;
+    }
+    if (!rec->key.is_null) {
+        o = PUT_LIT(o, ",\"key\":");
+        o = put_b64(o, rec->key);
+    }
+    if (!rec->value.is_null) {
+        o = PUT_LIT(o, ",\"value\":");
+        o = put_b64(o, rec->value);
+    } else if (cfg->null_value == INV_NULL_VALUE_JSON_NULL) {
+        o = PUT_LIT(o, ",\"value\":null");
+    }
+    o = PUT_LIT(o, ",\"headers\":[");
+    for (size_t i = 0; i < rec->num_headers; i++) {
+        const struct inv_header *h = &rec->headers[i];
+        if (i) {
+            *o++ = ',';
+        }
+        *o++ = '{';
+        o = put_json_str(o, h->name, h->name_len);
+        *o++ = ':';
+        if (h->value.is_null && cfg->null_header == INV_NULL_HEADER_JSON_NULL) {
+            o = PUT_LIT(o, "null");
+        } else if (h->value.is_null) {
+            o = PUT_LIT(o, "[]");
+        } else {
+            o = put_header_value(o, h->value.p, h->value.len);
+        }
+        *o++ = '}';
+    }
+    o = PUT_LIT(o, "]}");
+    return o;
 }
 
 void inv_event_record_write(struct inv_buf *out, const struct inv_event_cfg *cfg,
                             const struct inv_record *rec)
 {
-    const char *tt = ts_type_name(rec->ts_type);
-    inv_buf_adds(out, "{\"topic\":");
-    inv_json_str_write(out, rec->topic, rec->topic_len);
-    inv_buf_adds(out, ",\"partition\":");
-    i64_write(out, rec->partition);
-    inv_buf_adds(out, ",\"offset\":");
-    i64_write(out, rec->offset);
-    inv_buf_adds(out, ",\"timestamp\":");
-    i64_write(out, rec->timestamp);
-    inv_buf_adds(out, ",\"timestampType\":\"");
-    inv_buf_adds(out, tt);
-    inv_buf_addc(out, '"');
-    if (!rec->key.is_null) {
-        inv_buf_adds(out, ",\"key\":");
-        b64_write(out, rec->key);
-    }
-    if (!rec->value.is_null) {
-        inv_buf_adds(out, ",\"value\":");
-        b64_write(out, rec->value);
-    } else if (cfg->null_value == INV_NULL_VALUE_JSON_NULL) {
-        inv_buf_adds(out, ",\"value\":null");
-    }
-    inv_buf_adds(out, ",\"headers\":[");
-    for (size_t i = 0; i < rec->num_headers; i++) {
-        const struct inv_header *h = &rec->headers[i];
-        if (i) {
-            inv_buf_addc(out, ',');
-        }
-        inv_buf_addc(out, '{');
-        inv_json_str_write(out, h->name, h->name_len);
-        inv_buf_addc(out, ':');
-        if (h->value.is_null && cfg->null_header == INV_NULL_HEADER_JSON_NULL) {
-            inv_buf_adds(out, "null");
-        } else {
-            header_value_write(out, h->value.is_null ? NULL : h->value.p,
-                               h->value.is_null ? 0 : h->value.len);
-        }
-        inv_buf_addc(out, '}');
-    }
-    inv_buf_add(out, "]}", 2);
+    size_t len = inv_event_record_len(cfg, rec);
+    char *d = inv_buf_reserve(out, len);
+    out->len += (size_t)(inv_event_record_put(d, cfg, rec) - d);
 }
 
 // ---- streaming encoder ----------------------------------------------------------------------

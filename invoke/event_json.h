@@ -84,6 +84,11 @@ size_t inv_event_record_len(const struct inv_event_cfg *cfg, const struct inv_re
 // inv_event_record_write writes one record object {...}.
 void inv_event_record_write(struct inv_buf *out, const struct inv_event_cfg *cfg,
                             const struct inv_record *rec);
+// inv_event_record_put writes the same bytes as inv_event_record_write straight into |dst|, which
+// must have room for inv_event_record_len(cfg, rec) bytes, and returns the end of what it wrote
+// (exactly dst + inv_event_record_len). For callers that reserve once and encode in place.
+char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg,
+                           const struct inv_record *rec);
 
 // inv_json_str_len / inv_json_str_write: a quoted, escaped JSON string (rules above).
 size_t inv_json_str_len(const char *s, size_t n);
