@@ -32,7 +32,9 @@ static const char pairs[64][128] = {
 
 static inline void put_pair(char *o, uint32_t h)
 {
-    memcpy(o, pairs[h >> 6] + 2 * (h & 63), 2);
+    // The rows are contiguous (64 * 128 bytes), so pairs[h >> 6] + 2 * (h & 63) is the byte at
+    // 2 * h of the table's object representation.
+    memcpy(o, (const char *)pairs + 2 * h, 2);
 }
 
 size_t inv_base64_len(size_t n)

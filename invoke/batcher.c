@@ -24,6 +24,8 @@ struct part {
     int32_t partition;
     char *key;
     size_t group_len; // inv_event_group_len
+    char *rec_prefix; // inv_event_record_prefix_write of this partition, shared by its records
+    size_t rec_prefix_len;
     struct inv_buf frags;
     struct entry *q;
     size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
@@ -95,6 +97,7 @@ static void part_cleanup(struct part *p)
 {
     free(p->topic);
     free(p->key);
+    free(p->rec_prefix);
     inv_buf_cleanup(&p->frags);
     free(p->q);
 }
@@ -143,6 +146,8 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     inv_event_partition_key(&k, topic, topic_len, partition);
     p->key = inv_buf_steal(&k, NULL);
     p->group_len = inv_event_group_len(topic, topic_len, partition);
+    inv_event_record_prefix_write(&k, topic, topic_len, partition);
+    p->rec_prefix = inv_buf_steal(&k, &p->rec_prefix_len);
     inv_buf_init(&p->frags);
     b->last_hit = b->num_parts;
     return b->num_parts++;
@@ -206,7 +211,7 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
     e->seq = b->next_seq++;
     e->offset = rec->offset;
     e->timestamp = rec->timestamp;
-    size_t len = inv_event_record_len(&b->cfg.event, rec);
+    size_t len = p->rec_prefix_len + inv_event_record_rest_len(&b->cfg.event, rec);
     if (b->head_len + p->group_len + len > b->cfg.max_payload) {
         e->oversized = true;
         e->len = b->head_len + p->group_len + len;
@@ -214,7 +219,8 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
         e->off = p->frags.len;
         e->len = len;
         char *d = inv_buf_reserve(&p->frags, len);
-        if (inv_event_record_put(d, &b->cfg.event, rec) != d + len) {
+        memcpy(d, p->rec_prefix, p->rec_prefix_len);
+        if (inv_event_record_put_rest(d + p->rec_prefix_len, &b->cfg.event, rec) != d + len) {
             abort(); // the size function and the writer disagree (see take_batch)
         }
         p->frags.len += len;

@@ -308,12 +308,22 @@ static size_t b64_str_len(struct inv_bytes b)
     return 2 + inv_base64_len(b.len);
 }
 
+size_t inv_event_record_prefix_len(const char *topic, size_t topic_len, int32_t partition)
+{
+    return LIT("{\"topic\":") + inv_json_str_len(topic, topic_len) + LIT(",\"partition\":") +
+           i64_len(partition) + LIT(",\"offset\":");
+}
+
 size_t inv_event_record_len(const struct inv_event_cfg *cfg, const struct inv_record *rec)
 {
+    return inv_event_record_prefix_len(rec->topic, rec->topic_len, rec->partition) +
+           inv_event_record_rest_len(cfg, rec);
+}
+
+size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct inv_record *rec)
+{
     const char *tt = ts_type_name(rec->ts_type);
-    size_t len = LIT("{\"topic\":") + inv_json_str_len(rec->topic, rec->topic_len);
-    len += LIT(",\"partition\":") + i64_len(rec->partition);
-    len += LIT(",\"offset\":") + i64_len(rec->offset);
+    size_t len = i64_len(rec->offset);
     len += LIT(",\"timestamp\":") + i64_len(rec->timestamp);
     len += LIT(",\"timestampType\":") + strlen(tt) + 2;
     if (!rec->key.is_null) {
@@ -378,15 +388,32 @@ static char *put_header_value(char *o, const uint8_t *p, size_t n)
     return o;
 }
 
+static char *put_prefix(char *o, const char *topic, size_t topic_len, int32_t partition)
+{
+    o = PUT_LIT(o, "{\"topic\":");
+    o = put_json_str(o, topic, topic_len);
+    o = PUT_LIT(o, ",\"partition\":");
+    o = put_i64(o, partition);
+    return PUT_LIT(o, ",\"offset\":");
+}
+
+void inv_event_record_prefix_write(struct inv_buf *out, const char *topic, size_t topic_len,
+                                   int32_t partition)
+{
+    char *d = inv_buf_reserve(out, inv_event_record_prefix_len(topic, topic_len, partition));
+    out->len += (size_t)(put_prefix(d, topic, topic_len, partition) - d);
+}
+
 char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg, const struct inv_record *rec)
 {
-    char *o = dst;
-    o = PUT_LIT(o, "{\"topic\":");
-    o = put_json_str(o, rec->topic, rec->topic_len);
-    o = PUT_LIT(o, ",\"partition\":");
-    o = put_i64(o, rec->partition);
-    o = PUT_LIT(o, ",\"offset\":");
-    o = put_i64(o, rec->offset);
+    char *o = put_prefix(dst, rec->topic, rec->topic_len, rec->partition);
+    return inv_event_record_put_rest(o, cfg, rec);
+}
+
+char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
+                                const struct inv_record *rec)
+{
+    char *o = put_i64(dst, rec->offset);
     o = PUT_LIT(o, ",\"timestamp\":");
     o = put_i64(o, rec->timestamp);
     switch (rec->ts_type) {

@@ -90,6 +90,17 @@ void inv_event_record_write(struct inv_buf *out, const struct inv_event_cfg *cfg
 char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg,
                            const struct inv_record *rec);
 
+// A record object is a per-partition prefix, {"topic":<topic>,"partition":<n>,"offset": , then
+// the rest (the offset digits onward). Callers encoding many records of one partition write the
+// prefix once and copy it: inv_event_record_len == inv_event_record_prefix_len +
+// inv_event_record_rest_len, and prefix + inv_event_record_put_rest == inv_event_record_put.
+size_t inv_event_record_prefix_len(const char *topic, size_t topic_len, int32_t partition);
+void inv_event_record_prefix_write(struct inv_buf *out, const char *topic, size_t topic_len,
+                                   int32_t partition);
+size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct inv_record *rec);
+char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
+                                const struct inv_record *rec);
+
 // inv_json_str_len / inv_json_str_write: a quoted, escaped JSON string (rules above).
 size_t inv_json_str_len(const char *s, size_t n);
 void inv_json_str_write(struct inv_buf *out, const char *s, size_t n);
