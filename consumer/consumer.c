@@ -1038,6 +1038,16 @@ size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap)
     return c->f.num_parts;
 }
 
+void cons_conn_counts(const struct cons *c, uint64_t *counts)
+{
+    for (size_t i = 0; i < c->num_brokers; i++) {
+        const struct net_conn *conn = c->brokers[i]->conn;
+        if (conn) {
+            counts[net_conn_state(conn)]++;
+        }
+    }
+}
+
 void cons_close(struct cons *c, void (*done)(struct cons *c, void *ctx), void *ctx)
 {
     if (c->closing) {

@@ -128,6 +128,10 @@ struct cons_partition_stats {
 // cons_stats fills up to |cap| entries; returns the number of assigned partitions.
 size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap);
 
+// cons_conn_counts adds the number of the consumer's broker connections in each state to
+// |counts| (indexed by enum net_conn_state, NET_CONN_CLOSED + 1 entries).
+void cons_conn_counts(const struct cons *c, uint64_t *counts);
+
 // cons_close stops fetching, commits acknowledged offsets, leaves the group (dynamic members),
 // then calls |done(c, ctx)| from the reactor (never from inside cons_close). Bounded by the
 // session timeout plus the request timeout. |done| may be NULL.

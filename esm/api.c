@@ -1,6 +1,7 @@
 // api.c: the event source mapping management API on evhttp (see api.h).
 #include "esm/api.h"
 
+#include "esm/metrics.h"
 #include "invoke/credentials.h"
 #include "invoke/sigv4.h"
 
@@ -296,6 +297,110 @@ static bool authentic(struct esm_api *api, struct evhttp_request *req)
     return true;
 }
 
+// ---- observability: GET /metrics, GET /health ---------------------------------------------
+
+static void send_text(struct evhttp_request *req, int status, const char *type, const char *body,
+                      size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char rid[37];
+    esm_uuid_v4(rid);
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "x-amzn-RequestId", rid);
+    struct evbuffer *b = evbuffer_new();
+    if (b) {
+        evbuffer_add(b, body, len);
+    }
+    evhttp_send_reply(req, status, status == 200 ? "OK" : "Service Unavailable", b);
+    if (b) {
+        evbuffer_free(b);
+    }
+}
+
+static void do_metrics(struct esm_api *api, struct evhttp_request *req)
+{
+    static const enum esm_state all[] = {
+        ESM_STATE_CREATING, ESM_STATE_ENABLING, ESM_STATE_ENABLED, ESM_STATE_DISABLING,
+        ESM_STATE_DISABLED, ESM_STATE_UPDATING, ESM_STATE_DELETING};
+    const char *names[sizeof all / sizeof all[0]];
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        names[i] = esm_state_name(all[i]);
+    }
+    struct esm_metrics_mapping *maps = NULL;
+    size_t n = 0, len = 0;
+    if (esm_manager_metrics(api->mgr, &maps, &n) != 0) {
+        send_error(req, &ERR_SERVICE, "out of memory");
+        return;
+    }
+    char *text = esm_metrics_format(maps, n, names, sizeof all / sizeof all[0], &len);
+    for (size_t i = 0; i < n; i++) {
+        esm_metrics_mapping_cleanup(&maps[i]);
+    }
+    free(maps);
+    if (!text) {
+        send_error(req, &ERR_SERVICE, "out of memory");
+        return;
+    }
+    send_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+// do_health answers 200 while the API serves: the process is up and its loop turns. Mapping
+// problems are reported per mapping (State, LastProcessingResult, kesm_mapping_state), not as
+// process ill-health, so one broken mapping does not get the whole service restarted.
+static void do_health(struct esm_api *api, struct evhttp_request *req)
+{
+    struct esm_metrics_mapping *maps = NULL;
+    size_t n = 0;
+    cJSON *body = cJSON_CreateObject();
+    cJSON *states = body ? cJSON_AddObjectToObject(body, "Mappings") : NULL;
+    if (!states || esm_manager_metrics(api->mgr, &maps, &n) != 0) {
+        cJSON_Delete(body);
+        send_error(req, &ERR_SERVICE, "out of memory");
+        return;
+    }
+    cJSON_AddStringToObject(body, "Status", "ok");
+    cJSON_AddNumberToObject(body, "Total", (double)n);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(states, maps[i].state);
+        if (c) {
+            cJSON_SetNumberValue(c, c->valuedouble + 1);
+        } else {
+            cJSON_AddNumberToObject(states, maps[i].state, 1);
+        }
+        esm_metrics_mapping_cleanup(&maps[i]);
+    }
+    free(maps);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!text) {
+        send_error(req, &ERR_SERVICE, "out of memory");
+        return;
+    }
+    send_text(req, 200, "application/json", text, strlen(text));
+    free(text);
+}
+
+// observability answers GET /metrics and GET /health (and /healthz); returns false for any other
+// path. These are not SigV4-signed (scrapers and probes cannot sign); they carry no secret.
+static bool observability(struct esm_api *api, struct evhttp_request *req, const char *path)
+{
+    bool metrics = !strcmp(path, "/metrics");
+    bool health = !strcmp(path, "/health") || !strcmp(path, "/healthz");
+    if (!metrics && !health) {
+        return false;
+    }
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        send_error(req, &ERR_UNKNOWN, "Unknown operation: only GET is used on this path");
+    } else if (metrics) {
+        do_metrics(api, req);
+    } else {
+        do_health(api, req);
+    }
+    return true;
+}
+
 static void handle(struct evhttp_request *req, void *ctx)
 {
     struct esm_api *api = ctx;
@@ -304,11 +409,14 @@ static void handle(struct evhttp_request *req, void *ctx)
                    "kesm serve answers loopback clients only (start it with --allow-remote)");
         return;
     }
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path && observability(api, req, path)) {
+        return;
+    }
     if (!authentic(api, req)) {
         return;
     }
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     size_t plen = strlen(API_PREFIX);

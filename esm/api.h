@@ -9,6 +9,12 @@
 //   PUT    /2015-03-31/event-source-mappings/<UUID>    UpdateEventSourceMapping  202
 //   DELETE /2015-03-31/event-source-mappings/<UUID>    DeleteEventSourceMapping  202
 //
+// Observability (esm/metrics.h; not SigV4-checked, loopback-only unless allowed like the rest):
+//   GET    /metrics    Prometheus text exposition 0.0.4 of every mapping            200
+//   GET    /health     {"Status":"ok","Total":N,"Mappings":{"Enabled":N,...}}       200
+//                      (also /healthz) while the API serves: mapping problems show per
+//                      mapping, never as process ill-health.
+//
 // Every response carries x-amzn-RequestId. Errors carry x-amzn-ErrorType and a JSON body
 // {"Type": "User"|"Service", "message"|"Message": "..."} spelled per exception as Lambda does:
 // InvalidParameterValueException 400 "message", InvalidRequestContentException 400 "message",

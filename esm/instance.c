@@ -3,6 +3,7 @@
 
 #include "consumer/consumer.h"
 #include "esm/dest_kafka.h"
+#include "esm/metrics.h"
 #include "esm/route.h"
 #include "esm/secrets.h"
 #include "invoke/credentials.h"
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+_Static_assert(ESM_CONN_STATES == NET_CONN_CLOSED + 1, "esm/metrics.h counts net_conn states");
 
 #define DEFAULT_DRAIN_MS 30000u
 #define REVOKE_TIMEOUT_MS 60000u
@@ -51,6 +54,9 @@ struct esm_instance {
     bool assigned;        // partitions were assigned at least once
     struct probe *probes; // one name lookup per bootstrap server
     size_t probes_left;
+    uint64_t rebalances; // assignments received
+    char log[80];        // log component: "esm" or "esm mapping=<UUID>"
+    char pl_log[80];     // the pipeline's
 };
 
 // struct probe: whether a bootstrap server's name resolves (so that names that do not exist
@@ -247,7 +253,7 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
         transport = rt->transport;
         url = rt->url;
         command = (const char *const *)rt->argv;
-        kesm_log(KESM_LOG_INFO, "esm", "function %s: route %s (%s)", cfg->fn.arn, rt->pattern,
+        kesm_log(KESM_LOG_INFO, in->log, "function %s: route %s (%s)", cfg->fn.arn, rt->pattern,
                  esm_transport_name(transport));
     }
     if (k->invoke_timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
@@ -364,7 +370,8 @@ static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, voi
     (void)c;
     (void)tps;
     in->assigned = true;
-    kesm_log(KESM_LOG_INFO, "esm", "assigned %zu partition(s)", n);
+    in->rebalances++;
+    kesm_log(KESM_LOG_INFO, in->log, "assigned %zu partition(s)", n);
 }
 
 static void revoke_done(void *ctx)
@@ -384,7 +391,7 @@ static void on_revoking(struct cons *c, const struct cons_tp *tps, size_t n, voi
         e[i].topic = tps[i].topic;
         e[i].partition = tps[i].partition;
     }
-    kesm_log(KESM_LOG_INFO, "esm", "revoking %zu partition(s)", n);
+    kesm_log(KESM_LOG_INFO, in->log, "revoking %zu partition(s)", n);
     esm_pipeline_revoke(in->pl, e, n, REVOKE_TIMEOUT_MS, revoke_done, in);
     free(e);
 }
@@ -396,7 +403,7 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
     struct esm_instance *in = ctx;
     (void)c;
     if (cls == CONS_ERR_TRANSIENT) {
-        kesm_log(KESM_LOG_WARN, "esm", "consumer: %s", msg);
+        kesm_log(KESM_LOG_WARN, in->log, "consumer: %s", msg);
         // through the pipeline, which owns LastProcessingResult: its next success reports OK
         esm_pipeline_set_result(in->pl, "PROBLEM: Connection error. Please check your event "
                                         "source connection configuration.");
@@ -408,7 +415,7 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
     } else if (cls == CONS_ERR_AUTHZ) {
         r = ESM_REASON_EVENT_SOURCE_AUTHZ_ERROR;
     }
-    kesm_log(KESM_LOG_ERROR, "esm", "consumer stopped (%s): %s", cons_error_class_name(cls), msg);
+    kesm_log(KESM_LOG_ERROR, in->log, "consumer stopped (%s): %s", cons_error_class_name(cls), msg);
     stop_with(in, r, msg);
 }
 
@@ -546,6 +553,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.max_record_age_s = cfg->max_record_age_s;
     pc.bisect_on_error = cfg->bisect_on_error;
     pc.function_arn = cfg->fn.arn;
+    pc.log_component = in->pl_log;
     if (cfg->dest_kind == ESM_DEST_DIR) {
         pc.dest_dir = cfg->destination + 7;
     } else if (cfg->dest_kind == ESM_DEST_KAFKA) {
@@ -559,7 +567,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         pc.dest = esm_dest_kafka_dest(in->dest);
     } else if (cfg->dest_kind == ESM_DEST_ARN) {
         pc.dest_other = true;
-        kesm_log(KESM_LOG_WARN, "esm",
+        kesm_log(KESM_LOG_WARN, in->log,
                  "on-failure destination %s is stored but not delivered by kesm: records that "
                  "exhaust their retries are logged and dropped",
                  cfg->destination);
@@ -654,7 +662,7 @@ static void probed(void *ctx, bool ok, bool no_such_name, const char *why)
              "None of the bootstrap servers resolves (%s: %s). Check "
              "SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS.",
              in->bootstrap, why);
-    kesm_log(KESM_LOG_ERROR, "esm", "consumer stopped: %s", detail);
+    kesm_log(KESM_LOG_ERROR, in->log, "consumer stopped: %s", detail);
     stop_with(in, ESM_REASON_ESM_CONFIG_NOT_VALID, detail);
 }
 
@@ -696,6 +704,10 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     if (!in->opts.drain_timeout_ms) {
         in->opts.drain_timeout_ms = DEFAULT_DRAIN_MS;
     }
+    const char *uuid = in->opts.mapping_uuid;
+    snprintf(in->log, sizeof in->log, "esm%s%.40s", uuid ? " mapping=" : "", uuid ? uuid : "");
+    snprintf(in->pl_log, sizeof in->pl_log, "pipeline%s%.40s", uuid ? " mapping=" : "",
+             uuid ? uuid : "");
     if (in->opts.group_id) {
         snprintf(in->group, sizeof in->group, "%s", in->opts.group_id);
     } else {
@@ -715,7 +727,7 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
         return -1;
     }
     probe_bootstrap(in);
-    kesm_log(KESM_LOG_INFO, "esm",
+    kesm_log(KESM_LOG_INFO, in->log,
              "running: topic %s, group %s, bootstrap %s, transport %s, %s, batch size %" PRIu32
              ", window %" PRIu32 " ms",
              cfg->topic, cfg->consumer_group_id ? cfg->consumer_group_id : in->group, in->bootstrap,
@@ -743,6 +755,49 @@ void esm_instance_status(struct esm_instance *in, struct esm_instance_status *ou
             out->lag = (out->lag < 0 ? 0 : out->lag) + ps[i].lag;
         }
     }
+}
+
+void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *out)
+{
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(in->pl, &st);
+    out->running = true;
+    memcpy(out->invocations, st.outcomes, sizeof out->invocations);
+    out->retries = st.retries;
+    out->records_ok = st.records_ok;
+    out->records_disposed = st.records_disposed;
+    out->records_filtered = 0; // FilterCriteria is not implemented
+    out->rebalances = in->rebalances;
+    out->queued = st.queued;
+    out->inflight = st.inflight;
+    out->batch_records = st.batch_records;
+    out->invoke_seconds = st.invoke_seconds;
+    memset(out->connections, 0, sizeof out->connections);
+    out->num_parts = 0;
+    if (!in->cons) {
+        return;
+    }
+    cons_conn_counts(in->cons, out->connections);
+    struct cons_partition_stats ps[256];
+    size_t n = cons_stats(in->cons, ps, 256);
+    n = n < 256 ? n : 256;
+    out->parts = inv_xcalloc(n ? n : 1, sizeof *out->parts);
+    for (size_t i = 0; i < n; i++) {
+        struct esm_metrics_part *p = &out->parts[i];
+        int64_t done = ps[i].acked >= 0 ? ps[i].acked : ps[i].committed;
+        if (ps[i].committed > done) {
+            done = ps[i].committed;
+        }
+        int64_t hw = ps[i].high_watermark;
+        p->topic = inv_xstrdup(ps[i].topic ? ps[i].topic : "");
+        p->partition = ps[i].partition;
+        p->lag = hw >= 0 && done >= 0 ? (hw > done ? hw - done : 0) : -1;
+        p->fetch_lag = ps[i].lag;
+        p->committed = ps[i].committed;
+        p->high_watermark = hw;
+        p->records_received = ps[i].records_delivered;
+    }
+    out->num_parts = n;
 }
 
 void esm_instance_free(struct esm_instance *in)

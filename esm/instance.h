@@ -51,6 +51,9 @@ struct esm_instance_opts {
     // ESM_CONFIG_NOT_VALID, EVENT_SOURCE_AUTHN_ERROR (a secret's key or certificate is unusable,
     // Secrets Manager refused) or FUNCTION_CONFIG_NOT_VALID (no route for the function).
     enum esm_reason *out_reason;
+    // mapping_uuid: named in every log line of the instance and its pipeline (component
+    // "esm mapping=<UUID>" / "pipeline mapping=<UUID>"); NULL: no mapping (kesm run).
+    const char *mapping_uuid;
 };
 
 // esm_instance_new builds and starts; 0, or -1 with one line in |err| (a configuration or
@@ -70,6 +73,12 @@ struct esm_instance_status {
     const char *last_result;
 };
 void esm_instance_status(struct esm_instance *in, struct esm_instance_status *out);
+
+// esm_instance_metrics fills the counters, connection states and partitions of |out| (see
+// esm/metrics.h; partitions and their topics are allocated: esm_metrics_mapping_cleanup) and sets
+// out->running. The uuid, function and state members are left alone.
+struct esm_metrics_mapping;
+void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *out);
 
 // esm_instance_free frees at once (no commit). NULL is a no-op.
 void esm_instance_free(struct esm_instance *in);

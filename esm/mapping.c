@@ -1,6 +1,7 @@
 // mapping.c: the set of mappings, their lifecycle and persistence (see mapping.h).
 #include "esm/mapping.h"
 
+#include "esm/metrics.h"
 #include "esm/store.h"
 
 #include <stdarg.h>
@@ -29,6 +30,7 @@ struct esm_manager {
     struct esm_mapping *head;
     uint64_t next_seq;
     struct esm_runner runner;
+    esm_runner_metrics_fn runner_metrics;
     bool shutting_down;
 };
 
@@ -383,6 +385,38 @@ void esm_manager_free(struct esm_manager *mgr)
         mgr->runner.ops->free(mgr->runner.impl);
     }
     free(mgr);
+}
+
+void esm_manager_set_runner_metrics(struct esm_manager *mgr, esm_runner_metrics_fn fn)
+{
+    mgr->runner_metrics = fn;
+}
+
+int esm_manager_metrics(struct esm_manager *mgr, struct esm_metrics_mapping **out, size_t *out_n)
+{
+    size_t n = esm_manager_count(mgr), i = 0;
+    struct esm_metrics_mapping *v = calloc(n ? n : 1, sizeof *v);
+    if (!v) {
+        return -1;
+    }
+    for (struct esm_mapping *m = mgr->head; m && i < n; m = m->next, i++) {
+        v[i].uuid = strdup(m->uuid);
+        v[i].function = strdup(m->cfg.fn.arn ? m->cfg.fn.arn : "");
+        v[i].state = esm_state_name(m->state);
+        if (m->active && mgr->runner_metrics) {
+            mgr->runner_metrics(mgr->runner.impl, m, &v[i]);
+        }
+        if (!v[i].uuid || !v[i].function) {
+            for (size_t k = 0; k <= i; k++) {
+                esm_metrics_mapping_cleanup(&v[k]);
+            }
+            free(v);
+            return -1;
+        }
+    }
+    *out = v;
+    *out_n = i;
+    return 0;
 }
 
 unsigned esm_manager_count(const struct esm_manager *mgr)

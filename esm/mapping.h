@@ -29,6 +29,7 @@
 struct esm_manager;
 struct esm_mapping;
 struct esm_store;
+struct esm_metrics_mapping;
 
 enum esm_state {
     ESM_STATE_CREATING,
@@ -68,6 +69,11 @@ struct esm_runner_ops {
     void (*stop)(void *impl, struct esm_mapping *m);
     void (*free)(void *impl);
 };
+
+// esm_runner_metrics_fn fills the counters of a mapping the runner |impl| runs (esm/metrics.h,
+// e.g. esm_runner_instance_metrics); it leaves |out| alone when it does not run |m|.
+typedef void (*esm_runner_metrics_fn)(void *impl, struct esm_mapping *m,
+                                      struct esm_metrics_mapping *out);
 
 struct esm_runner {
     const struct esm_runner_ops *ops;
@@ -115,6 +121,9 @@ struct esm_manager_config {
 // runner has stopped everything (or with a runner that holds no resources).
 struct esm_manager *esm_manager_new(const struct esm_manager_config *cfg);
 void esm_manager_set_runner(struct esm_manager *mgr, struct esm_runner runner);
+// esm_manager_set_runner_metrics installs how esm_manager_metrics asks the installed runner for
+// a running mapping's counters (NULL: none).
+void esm_manager_set_runner_metrics(struct esm_manager *mgr, esm_runner_metrics_fn fn);
 void esm_manager_free(struct esm_manager *mgr);
 
 // esm_manager_restore loads every stored mapping and starts those that are enabled (a mapping
@@ -161,6 +170,11 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
 
 // esm_uuid_v4 writes a random (version 4) UUID, lower-case, NUL-terminated.
 void esm_uuid_v4(char out[37]);
+
+// esm_manager_metrics returns a snapshot of every mapping (uuid, function ARN, state and, from the
+// runner, the counters of those it runs) in *out (caller: esm_metrics_mapping_cleanup on each,
+// then free); the count in *out_n. Returns 0, or -1 on out-of-memory.
+int esm_manager_metrics(struct esm_manager *mgr, struct esm_metrics_mapping **out, size_t *out_n);
 
 // esm_manager_count returns how many mappings exist (Deleting ones included).
 unsigned esm_manager_count(const struct esm_manager *mgr);

@@ -40,6 +40,7 @@ struct job {
     uint32_t invokes;   // invocations of cur (approximateInvokeCount)
     uint32_t backoff_n; // consecutive failures, for the delay
     bool sending;
+    double sent_s; // monotonic seconds at submit (invoke latency)
     uint64_t req_id;
     char *sub; // sub-payload for cur (NULL: cur is the whole batch)
     size_t sub_len;
@@ -76,6 +77,7 @@ struct esm_pipeline {
     bool in_pump, pump_again;
     struct esm_pipeline_stats st;
     char result[256];
+    char log[96]; // log component
     uint64_t seq;
     uint64_t rng;
     // a revoke or drain waiting for abandoned jobs
@@ -106,6 +108,13 @@ static int64_t wall_now(struct esm_pipeline *pl)
 static int64_t mono_now(struct esm_pipeline *pl)
 {
     return (int64_t)net_reactor_now_ms(pl->cfg.reactor);
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void set_result(struct esm_pipeline *pl, const char *fmt, ...)
@@ -258,7 +267,7 @@ static void job_finish(struct job *j)
         // Oversized under BATCH_OVERSIZE_BLOCK: the partition stays blocked.
         j->blocked = true;
         set_result(pl, "PROBLEM: %s", err.msg);
-        kesm_log(KESM_LOG_ERROR, "pipeline", "%s", err.msg);
+        kesm_log(KESM_LOG_ERROR, pl->log, "%s", err.msg);
         return;
     }
     j->b = NULL;
@@ -295,7 +304,7 @@ static bool ensure_spans(struct job *j)
     }
     char err[200];
     if (pl_spans_parse(&j->spans, j->b, &j->pl->cfg.batch.event, err, sizeof err) != 0) {
-        kesm_log(KESM_LOG_ERROR, "pipeline", "batch %" PRIu64 ": %s", j->b->id, err);
+        kesm_log(KESM_LOG_ERROR, j->pl->log, "batch %" PRIu64 ": %s", j->b->id, err);
         return false;
     }
     j->have_spans = true;
@@ -333,14 +342,14 @@ static void dispose_failed(struct job *j, const char *msg)
     struct esm_pipeline *pl = j->pl;
     pl->st.dest_errors++;
     set_result(pl, "PROBLEM: %.200s", msg);
-    kesm_log(KESM_LOG_ERROR, "pipeline", "%s (retrying)", msg);
+    kesm_log(KESM_LOG_ERROR, pl->log, "%s (retrying)", msg);
     job_backoff(j);
 }
 
 static void log_disposed(struct job *j, const char *what)
 {
     const struct batch *b = j->b;
-    kesm_log(KESM_LOG_WARN, "pipeline", "%s: %zu record(s) from %s offset %" PRId64 " %s",
+    kesm_log(KESM_LOG_WARN, j->pl->log, "%s: %zu record(s) from %s offset %" PRId64 " %s",
              j->disp_cond, j->disp.n, b->parts[pl_part_of(b, j->disp.idx[0])].key,
              b->offsets[j->disp.idx[0]], what);
 }
@@ -584,13 +593,15 @@ static void job_send(struct job *j)
     if (inv_transport_submit(pl->cfg.transport, payload, len, on_result, j, &j->req_id, &err) !=
         0) {
         set_result(pl, "PROBLEM: Function call failed: %s", err.msg);
-        kesm_log(KESM_LOG_WARN, "pipeline", "submit: %s", err.msg);
+        kesm_log(KESM_LOG_WARN, pl->log, "submit: %s", err.msg);
         job_backoff(j);
         return;
     }
     j->sending = true;
     j->invokes++;
     pl->st.invocations++;
+    j->sent_s = mono_seconds();
+    esm_hist_observe(&pl->st.batch_records, &esm_batch_records_bounds, (double)j->cur.n);
     inv_driver_kick(pl->driver);
 }
 
@@ -679,7 +690,40 @@ static void function_failed(struct job *j, const struct inv_result *res, const c
         return;
     }
     j->retries++;
+    pl->st.retries++;
     job_backoff(j);
+}
+
+// count_result records an invocation's outcome and latency (metrics).
+static void count_result(struct esm_pipeline *pl, const struct job *j, const struct inv_result *res)
+{
+    enum esm_outcome o = ESM_OUTCOME_DROPPED;
+    switch (res->kind) {
+    case INV_RESULT_OK:
+        o = ESM_OUTCOME_OK;
+        break;
+    case INV_RESULT_PARTIAL:
+        o = res->num_failures > 0 ? ESM_OUTCOME_PARTIAL : ESM_OUTCOME_OK;
+        break;
+    case INV_RESULT_FUNCTION_ERROR:
+        o = ESM_OUTCOME_FUNCTION_ERROR;
+        break;
+    case INV_RESULT_RETRYABLE:
+        o = ESM_OUTCOME_RETRYABLE;
+        break;
+    case INV_RESULT_TOO_LARGE:
+        o = ESM_OUTCOME_TOO_LARGE;
+        break;
+    case INV_RESULT_FATAL:
+        o = ESM_OUTCOME_FATAL;
+        break;
+    }
+    if (j->abandon && res->kind != INV_RESULT_OK && res->kind != INV_RESULT_FATAL) {
+        o = ESM_OUTCOME_DROPPED;
+    }
+    pl->st.outcomes[o]++;
+    double dt = mono_seconds() - j->sent_s;
+    esm_hist_observe(&pl->st.invoke_seconds, &esm_invoke_seconds_bounds, dt > 0 ? dt : 0);
 }
 
 static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
@@ -688,6 +732,7 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
     struct esm_pipeline *pl = j->pl;
     (void)id;
     j->sending = false;
+    count_result(pl, j, res);
     switch (res->kind) {
     case INV_RESULT_OK:
         mark_done(j, j->cur.idx, j->cur.n, true);
@@ -721,6 +766,7 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
             break;
         }
         pl->st.retryable_errors++;
+        pl->st.retries++;
         set_result(pl, "PROBLEM: Function call failed: %.200s",
                    res->message ? res->message : "retryable error");
         job_backoff(j);
@@ -740,7 +786,7 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
         pl->stopped = true;
         set_result(pl, "PROBLEM: Function configuration not valid: %.180s",
                    res->message ? res->message : "the function cannot be invoked");
-        kesm_log(KESM_LOG_ERROR, "pipeline", "%s", pl->result);
+        kesm_log(KESM_LOG_ERROR, pl->log, "%s", pl->result);
         if (j->abandon) {
             job_finish(j);
         }
@@ -827,7 +873,7 @@ static void on_wait_timeout(void *ctx)
     while (j) {
         struct job *next = j->next;
         if (j->abandon) {
-            kesm_log(KESM_LOG_WARN, "pipeline",
+            kesm_log(KESM_LOG_WARN, pl->log,
                      "batch %" PRIu64 " still running at the deadline: cancelled (not acked)",
                      j->b ? j->b->id : 0);
             job_finish(j);
@@ -995,6 +1041,8 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     }
     struct esm_pipeline *pl = inv_xcalloc(1, sizeof *pl);
     pl->cfg = *cfg;
+    snprintf(pl->log, sizeof pl->log, "%s", cfg->log_component ? cfg->log_component : "pipeline");
+    pl->cfg.log_component = pl->log;
     if (!pl->cfg.backoff_initial_ms) {
         pl->cfg.backoff_initial_ms = DEFAULT_BACKOFF_INITIAL_MS;
     }
@@ -1034,7 +1082,7 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (batcher_add(pl->bt, &recs[i], now, &err) != 0) {
-            kesm_log(KESM_LOG_ERROR, "pipeline", "record refused: %s", err.msg);
+            kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
             rc = -1;
             continue;
         }

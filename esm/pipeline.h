@@ -40,6 +40,7 @@
 #ifndef ESM_PIPELINE_H
 #define ESM_PIPELINE_H
 
+#include "esm/metrics.h"
 #include "invoke/batcher.h"
 #include "invoke/transport.h"
 #include "net/reactor.h"
@@ -107,20 +108,27 @@ struct esm_pipeline_cfg {
     // wall_ms: epoch milliseconds (record age, failure-record timestamps); NULL: the system clock.
     int64_t (*wall_ms)(void *ctx);
     void *wall_ctx;
+    // log_component: the component of the pipeline's log lines (copied; e.g. "pipeline
+    // mapping=<UUID>" so a line names its mapping); NULL: "pipeline".
+    const char *log_component;
 };
 
 struct esm_pipeline_stats {
-    uint64_t records_in;       // records added
-    uint64_t records_ok;       // records acknowledged after a successful invocation
-    uint64_t records_disposed; // records given up on (destination or dropped)
-    uint64_t invocations;      // submits
-    uint64_t function_errors;  // FUNCTION_ERROR and PARTIAL results
-    uint64_t retryable_errors; // RETRYABLE results
-    uint64_t bisects;          // selections split (bisect or 413)
-    uint64_t dest_written;     // failure records written
-    uint64_t dest_errors;      // failure records that could not be written
-    size_t queued;             // records waiting in the batcher
-    size_t inflight;           // batches handed out and not finished
+    uint64_t records_in;                  // records added
+    uint64_t records_ok;                  // records acknowledged after a successful invocation
+    uint64_t records_disposed;            // records given up on (destination or dropped)
+    uint64_t invocations;                 // submits
+    uint64_t function_errors;             // FUNCTION_ERROR and PARTIAL results
+    uint64_t retryable_errors;            // RETRYABLE results
+    uint64_t bisects;                     // selections split (bisect or 413)
+    uint64_t dest_written;                // failure records written
+    uint64_t dest_errors;                 // failure records that could not be written
+    size_t queued;                        // records waiting in the batcher
+    size_t inflight;                      // batches handed out and not finished
+    uint64_t outcomes[ESM_OUTCOME_COUNT]; // results by outcome (esm/metrics.h)
+    uint64_t retries;                     // sends repeated after a function or retryable error
+    struct esm_hist batch_records;        // records per invocation (esm_batch_records_bounds)
+    struct esm_hist invoke_seconds;       // submit to result (esm_invoke_seconds_bounds)
 };
 
 struct esm_pipeline;

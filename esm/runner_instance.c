@@ -82,8 +82,9 @@ static void on_stopped(void *ctx, enum esm_reason reason, const char *detail)
 static void build(struct slot *s)
 {
     enum esm_reason why_reason = ESM_REASON_ESM_CONFIG_NOT_VALID;
-    struct esm_instance_opts opts = {esm_mapping_uuid(s->m), s->rn->drain_ms, s->rn->env.secrets,
-                                     s->rn->env.routes, &why_reason};
+    struct esm_instance_opts opts = {
+        esm_mapping_uuid(s->m), s->rn->drain_ms, s->rn->env.secrets,
+        s->rn->env.routes,      &why_reason,     esm_mapping_uuid(s->m)};
     struct esm_instance_cb cb = {on_result, on_stopped, s};
     char why[1024];
     if (esm_instance_new(&s->in, s->rn->r, &s->cfg, &opts, &cb, why, sizeof why) != 0) {
@@ -215,6 +216,14 @@ static void r_free(void *impl)
         slot_free(rn->slots);
     }
     free(rn);
+}
+
+void esm_runner_instance_metrics(void *impl, struct esm_mapping *m, struct esm_metrics_mapping *out)
+{
+    struct slot *s = esm_mapping_runner_data(m);
+    if (s && s->rn == impl && s->in) {
+        esm_instance_metrics(s->in, out);
+    }
 }
 
 static const struct esm_runner_ops instance_ops = {"instance", r_start, r_update, r_stop, r_free};

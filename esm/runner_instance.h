@@ -35,6 +35,11 @@ struct esm_runner_env {
     const struct esm_routes *routes;
 };
 
+// esm_runner_instance_metrics is the esm_runner_metrics_fn of this runner (install it with
+// esm_manager_set_runner_metrics): the counters of the mapping's running instance.
+void esm_runner_instance_metrics(void *impl, struct esm_mapping *m,
+                                 struct esm_metrics_mapping *out);
+
 // esm_runner_instance_set_env installs |env| on a runner from esm_runner_instance_new.
 void esm_runner_instance_set_env(struct esm_runner rn, const struct esm_runner_env *env);
 

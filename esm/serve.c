@@ -262,6 +262,7 @@ int esm_serve_main(int argc, char **argv)
     struct esm_runner_env env = {secrets, &o.routes};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
+    esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);
     if (o.verify_sigv4) {
         struct inv_err err = {{0}};
         if (inv_creds_load(&creds, NULL, &err) != 0) {

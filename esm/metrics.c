@@ -1,0 +1,385 @@
+// metrics.c: histograms and the Prometheus text exposition (see metrics.h).
+#include "esm/metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double batch_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+static const double invoke_le[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                   1,     2.5,  5,     10,   30,  60,   300};
+
+const struct esm_hist_bounds esm_batch_records_bounds = {batch_le,
+                                                         sizeof batch_le / sizeof batch_le[0]};
+const struct esm_hist_bounds esm_invoke_seconds_bounds = {invoke_le,
+                                                          sizeof invoke_le / sizeof invoke_le[0]};
+
+void esm_hist_observe(struct esm_hist *h, const struct esm_hist_bounds *b, double v)
+{
+    size_t i = 0;
+    while (i < b->n && v > b->le[i]) {
+        i++;
+    }
+    h->buckets[i]++;
+    h->count++;
+    h->sum += v;
+}
+
+static const char *const outcome_names[ESM_OUTCOME_COUNT] = {
+    "ok", "partial", "function_error", "retryable", "too_large", "fatal", "dropped"};
+
+const char *esm_outcome_name(enum esm_outcome o)
+{
+    return (size_t)o < ESM_OUTCOME_COUNT ? outcome_names[o] : "unknown";
+}
+
+// Names of the connection states, in enum net_conn_state order (net/conn.h).
+static const char *const conn_names[ESM_CONN_STATES] = {
+    "RESOLVING", "CONNECTING", "TLS_HANDSHAKE", "API_VERSIONS", "AUTH",
+    "READY",     "BACKOFF",    "IDLE",          "CLOSED"};
+
+void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m)
+{
+    if (!m) {
+        return;
+    }
+    for (size_t i = 0; i < m->num_parts; i++) {
+        free(m->parts[i].topic);
+    }
+    free(m->parts);
+    free(m->uuid);
+    free(m->function);
+    memset(m, 0, sizeof *m);
+}
+
+// ---- a growable text buffer with a sticky out-of-memory flag ------------------------------
+
+struct out {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->oom) {
+        return;
+    }
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(o->p, cap);
+        if (!p) {
+            o->oom = true;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    }
+}
+
+// put_escaped writes a label value: backslash, double quote and newline escaped.
+static void put_escaped(struct out *o, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\') {
+            puts_(o, "\\\\");
+        } else if (*s == '"') {
+            puts_(o, "\\\"");
+        } else if (*s == '\n') {
+            puts_(o, "\\n");
+        } else {
+            put(o, s, 1);
+        }
+    }
+}
+
+// struct lbl: the labels of one sample: the mapping's, then optional extras.
+struct lbl {
+    const struct esm_metrics_mapping *m;
+    const struct esm_metrics_part *part; // topic, partition; NULL: none
+    const char *k1, *v1;                 // an extra label (outcome, state, le); NULL: none
+    const char *k2, *v2;
+};
+
+static void put_labels(struct out *o, const struct lbl *l)
+{
+    puts_(o, "{uuid=\"");
+    put_escaped(o, l->m->uuid ? l->m->uuid : "");
+    puts_(o, "\",function=\"");
+    put_escaped(o, l->m->function ? l->m->function : "");
+    puts_(o, "\"");
+    if (l->part) {
+        puts_(o, ",topic=\"");
+        put_escaped(o, l->part->topic ? l->part->topic : "");
+        putf(o, "\",partition=\"%" PRId32 "\"", l->part->partition);
+    }
+    const char *k[2] = {l->k1, l->k2}, *v[2] = {l->v1, l->v2};
+    for (size_t i = 0; i < 2; i++) {
+        if (k[i]) {
+            putf(o, ",%s=\"", k[i]);
+            put_escaped(o, v[i]);
+            puts_(o, "\"");
+        }
+    }
+    puts_(o, "}");
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+    putf(o, "# HELP %s ", name);
+    puts_(o, help);
+    putf(o, "\n# TYPE %s %s\n", name, type);
+}
+
+static void sample_u(struct out *o, const char *name, const struct lbl *l, uint64_t v)
+{
+    puts_(o, name);
+    put_labels(o, l);
+    putf(o, " %" PRIu64 "\n", v);
+}
+
+static void sample_i(struct out *o, const char *name, const struct lbl *l, int64_t v)
+{
+    puts_(o, name);
+    put_labels(o, l);
+    putf(o, " %" PRId64 "\n", v);
+}
+
+// fmt_double writes |v| in the shortest %g form that reads back exactly (0.1, not
+// 0.10000000000000001).
+static void fmt_double(char *out, size_t cap, double v)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, v);
+        if (strtod(out, NULL) == v) {
+            return;
+        }
+    }
+}
+
+static void put_double(struct out *o, double v)
+{
+    char tmp[40];
+    fmt_double(tmp, sizeof tmp, v);
+    puts_(o, tmp);
+}
+
+static void histogram(struct out *o, const char *name, const struct lbl *base,
+                      const struct esm_hist *h, const struct esm_hist_bounds *b)
+{
+    char le[40], metric[128];
+    uint64_t cum = 0;
+    snprintf(metric, sizeof metric, "%s_bucket", name);
+    for (size_t i = 0; i <= b->n; i++) {
+        cum += h->buckets[i];
+        if (i < b->n) {
+            fmt_double(le, sizeof le, b->le[i]);
+        } else {
+            snprintf(le, sizeof le, "+Inf");
+        }
+        struct lbl l = *base;
+        l.k1 = "le";
+        l.v1 = le;
+        sample_u(o, metric, &l, cum);
+    }
+    putf(o, "%s_sum", name);
+    put_labels(o, base);
+    puts_(o, " ");
+    put_double(o, h->sum);
+    puts_(o, "\n");
+    putf(o, "%s_count", name);
+    put_labels(o, base);
+    putf(o, " %" PRIu64 "\n", h->count);
+}
+
+// ---- families -----------------------------------------------------------------------------
+
+static void mapping_families(struct out *o, const struct esm_metrics_mapping *maps, size_t n,
+                             const char *const *states, size_t num_states)
+{
+    family(o, "kesm_mapping_state", "gauge",
+           "State of the event source mapping: 1 for its current state, 0 for the others.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t s = 0; s < num_states; s++) {
+            struct lbl l = {&maps[i], NULL, "state", states[s], NULL, NULL};
+            sample_u(o, "kesm_mapping_state", &l,
+                     maps[i].state && !strcmp(maps[i].state, states[s]) ? 1 : 0);
+        }
+    }
+    family(o, "kesm_mapping_running", "gauge",
+           "1 while a consumer and pipeline run the mapping (its counters below exist then).");
+    for (size_t i = 0; i < n; i++) {
+        struct lbl l = {&maps[i], NULL, NULL, NULL, NULL, NULL};
+        sample_u(o, "kesm_mapping_running", &l, maps[i].running ? 1 : 0);
+    }
+}
+
+static void partition_families(struct out *o, const struct esm_metrics_mapping *maps, size_t n)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } lags[] = {
+        {"kesm_offset_lag",
+         "OffsetLag: high watermark minus the next offset not yet processed (acknowledged after "
+         "its invocation or committed); absent while unknown.",
+         offsetof(struct esm_metrics_part, lag)},
+        {"kesm_fetch_lag", "High watermark minus the next offset to fetch (absent while unknown).",
+         offsetof(struct esm_metrics_part, fetch_lag)},
+        {"kesm_high_watermark", "The partition's high watermark (absent while unknown).",
+         offsetof(struct esm_metrics_part, high_watermark)},
+        {"kesm_committed_offset", "The group's committed offset (absent while none).",
+         offsetof(struct esm_metrics_part, committed)},
+    };
+    for (size_t k = 0; k < sizeof lags / sizeof lags[0]; k++) {
+        family(o, lags[k].name, "gauge", lags[k].help);
+        for (size_t i = 0; i < n; i++) {
+            for (size_t p = 0; p < maps[i].num_parts; p++) {
+                const struct esm_metrics_part *pt = &maps[i].parts[p];
+                int64_t v;
+                memcpy(&v, (const char *)pt + lags[k].off, sizeof v);
+                if (v >= 0) {
+                    struct lbl l = {&maps[i], pt, NULL, NULL, NULL, NULL};
+                    sample_i(o, lags[k].name, &l, v);
+                }
+            }
+        }
+    }
+    family(o, "kesm_records_received_total", "counter",
+           "Records the consumer fetched and handed to the pipeline, per assigned partition.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            struct lbl l = {&maps[i], &maps[i].parts[p], NULL, NULL, NULL, NULL};
+            sample_u(o, "kesm_records_received_total", &l, maps[i].parts[p].records_received);
+        }
+    }
+}
+
+static void counter_family(struct out *o, const struct esm_metrics_mapping *maps, size_t n,
+                           const char *name, const char *help, size_t off)
+{
+    family(o, name, "counter", help);
+    for (size_t i = 0; i < n; i++) {
+        if (maps[i].running) {
+            uint64_t v;
+            memcpy(&v, (const char *)&maps[i] + off, sizeof v);
+            struct lbl l = {&maps[i], NULL, NULL, NULL, NULL, NULL};
+            sample_u(o, name, &l, v);
+        }
+    }
+}
+
+static void pipeline_families(struct out *o, const struct esm_metrics_mapping *maps, size_t n)
+{
+    family(o, "kesm_invocations_total", "counter", "Function invocations by how they ended.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; maps[i].running && k < ESM_OUTCOME_COUNT; k++) {
+            struct lbl l = {&maps[i], NULL, "outcome", outcome_names[k], NULL, NULL};
+            sample_u(o, "kesm_invocations_total", &l, maps[i].invocations[k]);
+        }
+    }
+    counter_family(o, maps, n, "kesm_retries_total",
+                   "Invocations retried after a function error or a retryable error.",
+                   offsetof(struct esm_metrics_mapping, retries));
+    counter_family(
+        o, maps, n, "kesm_records_filtered_total",
+        "Records dropped by FilterCriteria: always 0, kesm does not implement filtering.",
+        offsetof(struct esm_metrics_mapping, records_filtered));
+    counter_family(o, maps, n, "kesm_records_processed_total",
+                   "Records acknowledged after a successful invocation.",
+                   offsetof(struct esm_metrics_mapping, records_ok));
+    counter_family(o, maps, n, "kesm_records_disposed_total",
+                   "Records given up on (on-failure destination or dropped) and acknowledged.",
+                   offsetof(struct esm_metrics_mapping, records_disposed));
+    counter_family(o, maps, n, "kesm_rebalances_total",
+                   "Partition assignments received from the consumer group.",
+                   offsetof(struct esm_metrics_mapping, rebalances));
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } gauges[] = {
+        {"kesm_records_queued", "Records waiting in the batcher.",
+         offsetof(struct esm_metrics_mapping, queued)},
+        {"kesm_batches_inflight", "Batches being delivered.",
+         offsetof(struct esm_metrics_mapping, inflight)},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        family(o, gauges[k].name, "gauge", gauges[k].help);
+        for (size_t i = 0; i < n; i++) {
+            if (maps[i].running) {
+                uint64_t v;
+                memcpy(&v, (const char *)&maps[i] + gauges[k].off, sizeof v);
+                struct lbl l = {&maps[i], NULL, NULL, NULL, NULL, NULL};
+                sample_u(o, gauges[k].name, &l, v);
+            }
+        }
+    }
+    family(o, "kesm_batch_records", "histogram", "Records per function invocation.");
+    for (size_t i = 0; i < n; i++) {
+        if (maps[i].running) {
+            struct lbl l = {&maps[i], NULL, NULL, NULL, NULL, NULL};
+            histogram(o, "kesm_batch_records", &l, &maps[i].batch_records,
+                      &esm_batch_records_bounds);
+        }
+    }
+    family(o, "kesm_invoke_duration_seconds", "histogram",
+           "Time from submitting an invocation to its result.");
+    for (size_t i = 0; i < n; i++) {
+        if (maps[i].running) {
+            struct lbl l = {&maps[i], NULL, NULL, NULL, NULL, NULL};
+            histogram(o, "kesm_invoke_duration_seconds", &l, &maps[i].invoke_seconds,
+                      &esm_invoke_seconds_bounds);
+        }
+    }
+    family(o, "kesm_broker_connections", "gauge",
+           "The mapping consumer's broker connections by state.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; maps[i].running && k < ESM_CONN_STATES; k++) {
+            struct lbl l = {&maps[i], NULL, "state", conn_names[k], NULL, NULL};
+            sample_u(o, "kesm_broker_connections", &l, maps[i].connections[k]);
+        }
+    }
+}
+
+char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
+                         const char *const *states, size_t num_states, size_t *out_len)
+{
+    struct out o = {NULL, 0, 0, false};
+    family(&o, "kesm_mappings", "gauge", "Event source mappings this kesm serve manages.");
+    putf(&o, "kesm_mappings %zu\n", n);
+    mapping_families(&o, maps, n, states, num_states);
+    partition_families(&o, maps, n);
+    pipeline_families(&o, maps, n);
+    if (o.oom) {
+        free(o.p);
+        return NULL;
+    }
+    *out_len = o.len;
+    return o.p;
+}

@@ -1,0 +1,102 @@
+// metrics.h: kesm serve's observability: the counters and fixed-bucket histograms collected where
+// events happen (the pipeline, the instance), a snapshot per mapping, and the formatter of the
+// Prometheus text exposition format 0.0.4 served at GET /metrics (esm/api.c).
+//
+// Hot path: esm_hist_observe is a short loop over a fixed bound array and three additions; the
+// counters are plain integers in struct esm_pipeline_stats and struct esm_instance. Everything
+// runs on the reactor thread, so nothing is atomic.
+//
+// Exposition (esm_metrics_format): one "# HELP" and "# TYPE" line per family, then its samples
+//   kesm_<name>{uuid="...",function="...",topic="...",partition="N"} value
+// Label values escape backslash, double quote and newline as \\, \" and \n. Histograms write
+// cumulative _bucket{le="..."} samples ending with le="+Inf" (equal to _count), then _sum and
+// _count. Nothing secret is exposed: labels are the mapping UUID, the function ARN, topic names
+// and partition numbers; never URIs, credentials or headers.
+#ifndef ESM_METRICS_H
+#define ESM_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ESM_HIST_MAX_BOUNDS 16
+
+// struct esm_hist: a histogram with per-bucket (not cumulative) counts; bucket i counts
+// observations <= bounds[i] (and > bounds[i-1]); bucket num_bounds counts the rest (+Inf).
+struct esm_hist {
+    uint64_t buckets[ESM_HIST_MAX_BOUNDS + 1];
+    uint64_t count;
+    double sum;
+};
+
+// struct esm_hist_bounds: the upper bounds of a histogram's buckets, increasing, static.
+struct esm_hist_bounds {
+    const double *le;
+    size_t n; // <= ESM_HIST_MAX_BOUNDS
+};
+
+// The two histograms kesm keeps: records per invocation, invoke latency in seconds.
+extern const struct esm_hist_bounds esm_batch_records_bounds;
+extern const struct esm_hist_bounds esm_invoke_seconds_bounds;
+
+// esm_hist_observe adds |v| to |h|.
+void esm_hist_observe(struct esm_hist *h, const struct esm_hist_bounds *b, double v);
+
+// enum esm_outcome: how one invocation ended (kesm_invocations_total{outcome=...}).
+enum esm_outcome {
+    ESM_OUTCOME_OK,             // success (including a partial batch response naming nothing)
+    ESM_OUTCOME_PARTIAL,        // batchItemFailures named records (they are retried)
+    ESM_OUTCOME_FUNCTION_ERROR, // the function failed (retried, bisected or disposed of)
+    ESM_OUTCOME_RETRYABLE,      // throttle, service or network error (retried)
+    ESM_OUTCOME_TOO_LARGE,      // 413: the selection is split or disposed of
+    ESM_OUTCOME_FATAL,          // the function cannot be invoked: the mapping stops
+    ESM_OUTCOME_DROPPED,        // the answer came after the partitions were revoked or drained
+    ESM_OUTCOME_COUNT,
+};
+const char *esm_outcome_name(enum esm_outcome o);
+
+// Connection states counted per mapping (kesm_broker_connections{state=...}); the same order as
+// enum net_conn_state.
+#define ESM_CONN_STATES 9
+
+// struct esm_metrics_part: one assigned partition of a mapping.
+struct esm_metrics_part {
+    char *topic; // owned by the snapshot
+    int32_t partition;
+    int64_t lag;            // OffsetLag: high watermark - next unprocessed offset; -1 unknown
+    int64_t fetch_lag;      // high watermark - next offset to fetch; -1 unknown
+    int64_t committed;      // -1 none
+    int64_t high_watermark; // -1 unknown
+    uint64_t records_received;
+};
+
+// struct esm_metrics_mapping: a snapshot of one mapping. Strings are owned by the snapshot
+// (esm_metrics_mapping_cleanup frees them).
+struct esm_metrics_mapping {
+    char *uuid;
+    char *function;    // function ARN
+    const char *state; // static name ("Enabled", ...)
+    bool running;      // an instance exists: the counters below are meaningful
+    // counters (of the current instance; they restart from zero when the mapping restarts)
+    uint64_t invocations[ESM_OUTCOME_COUNT];
+    uint64_t retries;
+    uint64_t records_ok, records_disposed, records_filtered;
+    uint64_t rebalances;
+    uint64_t queued, inflight;
+    struct esm_hist batch_records;
+    struct esm_hist invoke_seconds;
+    uint64_t connections[ESM_CONN_STATES];
+    struct esm_metrics_part *parts;
+    size_t num_parts;
+};
+
+void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m);
+
+// esm_metrics_format writes the exposition of |n| mappings. |states|/|num_states| are the state
+// names every mapping gets a kesm_mapping_state sample for (1 for its own, 0 otherwise). Returns
+// a NUL-terminated heap string (caller frees) and its length in *out_len, or NULL on
+// out-of-memory.
+char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
+                         const char *const *states, size_t num_states, size_t *out_len);
+
+#endif
