@@ -33,7 +33,13 @@ if ! command -v strace >/dev/null; then
     tap_done
 fi
 
+# is_static FILE: an ELF executable without a program interpreter that ldd calls "not a dynamic
+# executable" (ldd says that of a shell script too, hence the ELF checks).
 is_static() {
+    local hdr
+    hdr=$(readelf -lW "$1" 2>/dev/null) || return 1
+    printf '%s\n' "$hdr" | grep -q '^Elf file type is EXEC' || return 1
+    ! printf '%s\n' "$hdr" | grep -q 'INTERP' || return 1
     ldd "$1" 2>&1 | grep -q 'not a dynamic executable'
 }
 
