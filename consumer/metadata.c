@@ -1,7 +1,7 @@
 // metadata.c: see metadata.h.
 #include "consumer/metadata.h"
 
-#include "consumer/xmalloc.h"
+#include "net/xmalloc.h"
 #include "proto/metadata.h"
 
 #include <stdlib.h>

@@ -231,7 +231,7 @@ static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
 static void do_resolving(struct net_conn *c)
 {
     teardown(c);
-    struct resolve_ticket *t = net_xcalloc(1, sizeof *t);
+    struct resolve_ticket *t = xcalloc(1, sizeof *t);
     t->c = c;
     c->ticket = t;
     char port[8];
@@ -672,9 +672,9 @@ struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t 
                               const struct net_conn_config *cfg,
                               const struct net_conn_callbacks *cb)
 {
-    struct net_conn *c = net_xcalloc(1, sizeof *c);
+    struct net_conn *c = xcalloc(1, sizeof *c);
     c->reactor = r;
-    c->host = net_xstrdup(host);
+    c->host = xstrdup(host);
     c->port = port;
     snprintf(c->name, sizeof c->name, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
     if (cfg != NULL) {

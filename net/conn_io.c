@@ -394,7 +394,7 @@ static void on_req_timeout(void *arg)
 
 static struct req *req_new(struct net_conn *c, const struct net_req *r)
 {
-    struct req *q = net_xcalloc(1, sizeof *q);
+    struct req *q = xcalloc(1, sizeof *q);
     q->c = c;
     q->r = *r;
     q->version = -1;
@@ -447,7 +447,7 @@ int net_conn_send_body(struct net_conn *c, int16_t api_key, int16_t version, con
         return rc;
     }
     struct req *q = c->queue.tail;
-    q->body_copy = net_xcalloc(1, body_len);
+    q->body_copy = xcalloc(1, body_len);
     if (body_len > 0) {
         memcpy(q->body_copy, body, body_len);
     }

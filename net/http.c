@@ -168,14 +168,14 @@ static void finish_parsed(struct hreq *q, struct net_http_response *resp,
     struct net_http *h = q->h;
     req_unlink(q);
     net_timer_cancel(q->timer);
-    struct done_item *d = net_xcalloc(1, sizeof *d);
+    struct done_item *d = xcalloc(1, sizeof *d);
     d->done = q->done;
     d->ctx = q->ctx;
     d->id = q->id;
     d->resp = *resp;
     d->resp.request_sent = q->sent;
     d->resp.reused = q->reused;
-    d->error = net_xstrdup(resp->error ? resp->error : "");
+    d->error = xstrdup(resp->error ? resp->error : "");
     d->resp.error = d->error;
     if (parser != NULL) {
         d->parser = *parser; // a move: the heap buffers go with it
@@ -682,7 +682,7 @@ static void on_conn_timer(void *arg)
 // conn_open makes a connection for |q| and starts resolving; it may finish |q| synchronously.
 static void conn_open(struct net_http *h, struct hreq *q)
 {
-    struct hconn *c = net_xcalloc(1, sizeof *c);
+    struct hconn *c = xcalloc(1, sizeof *c);
     c->h = h;
     c->fd = -1;
     c->tls = q->url.tls;
@@ -696,7 +696,7 @@ static void conn_open(struct net_http *h, struct hreq *q)
     c->req = q;
     q->conn = c;
     c->state = CS_RESOLVING;
-    struct resolve_ticket *t = net_xcalloc(1, sizeof *t);
+    struct resolve_ticket *t = xcalloc(1, sizeof *t);
     t->conn = c;
     c->ticket = t;
     char port[8];
@@ -801,7 +801,7 @@ static void on_req_timeout(void *arg)
 
 struct net_http *net_http_new(struct net_reactor *r, const struct net_http_config *cfg)
 {
-    struct net_http *h = net_xcalloc(1, sizeof *h);
+    struct net_http *h = xcalloc(1, sizeof *h);
     h->reactor = r;
     if (cfg != NULL) {
         h->cfg = *cfg;
@@ -876,7 +876,7 @@ void net_http_free(struct net_http *h)
 int net_http_request(struct net_http *h, const struct net_http_request *req, net_http_done_fn *done,
                      void *ctx, uint64_t *out_id, char *err, size_t err_len)
 {
-    struct hreq *q = net_xcalloc(1, sizeof *q);
+    struct hreq *q = xcalloc(1, sizeof *q);
     if (net_http_url_parse(&q->url, req->url, err, err_len) != 0) {
         free(q);
         return -1;

@@ -1,21 +1,13 @@
 // http_parse.c: strict incremental HTTP/1.1 response parser (see http_parse.h).
 #include "net/http_parse.h"
 
+#include "net/xmalloc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (q == NULL) {
-        fputs("kesm: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
 
 void net_http_parser_init(struct net_http_parser *p, const struct net_http_parse_limits *lim,
                           bool head_request)

@@ -2,6 +2,7 @@
 // http.h) and the request bytes (net_http_wire, see http_int.h).
 #include "net/http.h"
 #include "net/http_int.h"
+#include "net/xmalloc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -153,12 +154,7 @@ static void wb_add(struct wbuf *b, const void *d, size_t n)
         while (cap < b->len + n + 1) {
             cap *= 2;
         }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            fputs("kesm: out of memory\n", stderr);
-            abort();
-        }
-        b->p = p;
+        b->p = xrealloc(b->p, cap);
         b->cap = cap;
     }
     memcpy(b->p + b->len, d, n);

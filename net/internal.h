@@ -4,6 +4,7 @@
 
 #include "net/reactor.h"
 #include "net/tls.h"
+#include "net/xmalloc.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -14,10 +15,6 @@
 // net_reactor_base / net_reactor_dns expose the libevent objects a reactor owns.
 struct event_base *net_reactor_base(struct net_reactor *r);
 struct evdns_base *net_reactor_dns(struct net_reactor *r);
-
-// net_xcalloc / net_xstrdup abort the process on out-of-memory (STYLE.md section 6).
-void *net_xcalloc(size_t n, size_t size);
-char *net_xstrdup(const char *s);
 
 // Internal TLS plumbing (tls.c).
 struct bufferevent;

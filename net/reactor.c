@@ -30,24 +30,6 @@ struct net_signal {
     void *ctx;
 };
 
-void *net_xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (p == NULL) {
-        fputs("kesm: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-char *net_xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = net_xcalloc(1, n);
-    memcpy(p, s, n);
-    return p;
-}
-
 static bool dns_setup(struct net_reactor *r, const struct net_reactor_config *cfg)
 {
     const char *ns = cfg ? cfg->nameserver : NULL;
@@ -80,7 +62,7 @@ struct net_reactor *net_reactor_new(const struct net_reactor_config *cfg)
     // A write to a socket the peer has closed must fail with EPIPE, not kill the process:
     // libevent writes without MSG_NOSIGNAL.
     signal(SIGPIPE, SIG_IGN);
-    struct net_reactor *r = net_xcalloc(1, sizeof *r);
+    struct net_reactor *r = xcalloc(1, sizeof *r);
     r->base = event_base_new();
     if (r->base == NULL) {
         kesm_log(KESM_LOG_ERROR, "net", "cannot create the event loop");
@@ -164,7 +146,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 struct net_timer *net_timer_new(struct net_reactor *r, net_timer_fn cb, void *ctx)
 {
-    struct net_timer *t = net_xcalloc(1, sizeof *t);
+    struct net_timer *t = xcalloc(1, sizeof *t);
     t->cb = cb;
     t->ctx = ctx;
     t->ev = evtimer_new(r->base, timer_cb, t);
@@ -211,7 +193,7 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 
 struct net_signal *net_signal_new(struct net_reactor *r, int signo, net_signal_fn cb, void *ctx)
 {
-    struct net_signal *s = net_xcalloc(1, sizeof *s);
+    struct net_signal *s = xcalloc(1, sizeof *s);
     s->cb = cb;
     s->ctx = ctx;
     s->ev = evsignal_new(r->base, signo, signal_cb, s);
@@ -264,7 +246,7 @@ struct net_fdwatch *net_fdwatch_new(struct net_reactor *r, int fd, unsigned even
     if (events & NET_FD_WRITE) {
         what |= EV_WRITE;
     }
-    struct net_fdwatch *w = net_xcalloc(1, sizeof *w);
+    struct net_fdwatch *w = xcalloc(1, sizeof *w);
     w->cb = cb;
     w->ctx = ctx;
     w->ev = event_new(r->base, fd, what, fdwatch_cb, w);

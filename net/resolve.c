@@ -57,7 +57,7 @@ static void on_ai(int err, struct evutil_addrinfo *ai, void *arg)
 struct net_resolve *net_resolve_start(struct net_reactor *r, const char *host, net_resolve_fn cb,
                                       void *ctx)
 {
-    struct net_resolve *q = net_xcalloc(1, sizeof *q);
+    struct net_resolve *q = xcalloc(1, sizeof *q);
     q->cb = cb;
     q->ctx = ctx;
     q->later = net_timer_new(r, fire, q);

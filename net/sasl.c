@@ -97,7 +97,7 @@ static void on_authenticate(struct net_conn *c, const struct net_resp *resp, voi
 static void send_token(struct session *ss, const uint8_t *tok, size_t len)
 {
     wipe_free(ss->token, ss->token_len);
-    ss->token = net_xcalloc(1, len);
+    ss->token = xcalloc(1, len);
     if (len > 0) {
         memcpy(ss->token, tok, len);
     }
@@ -233,7 +233,7 @@ static const char plaintext_why[] =
 static void start(struct net_conn *c, void *ctx)
 {
     struct net_sasl *s = ctx;
-    struct session *ss = net_xcalloc(1, sizeof *ss);
+    struct session *ss = xcalloc(1, sizeof *ss);
     ss->s = s;
     ss->c = c;
     ss->reauth = net_conn_reauthenticating(c);
@@ -312,17 +312,17 @@ struct net_sasl *net_sasl_new_config(const struct net_sasl_config *cfg, char *er
         snprintf(err, err_len, "SASL: %s %s", mech, plaintext_why);
         return NULL;
     }
-    struct net_sasl *s = net_xcalloc(1, sizeof *s);
+    struct net_sasl *s = xcalloc(1, sizeof *s);
     s->cache = scram_cache_new(CACHE_ENTRIES);
     if (s->cache == NULL) {
         free(s);
         snprintf(err, err_len, "SASL: cannot create the SCRAM cache (out of memory or no CSPRNG)");
         return NULL;
     }
-    s->mechanism = net_xstrdup(mech);
-    s->user = net_xstrdup(cfg->user);
+    s->mechanism = xstrdup(mech);
+    s->user = xstrdup(cfg->user);
     s->password_len = strlen(cfg->password) + 1;
-    s->password = net_xstrdup(cfg->password);
+    s->password = xstrdup(cfg->password);
     s->max_iter = cfg->scram_max_iterations;
     s->allow_plaintext = cfg->allow_plaintext;
     s->ignore_lifetime = cfg->ignore_session_lifetime;

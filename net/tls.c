@@ -207,7 +207,7 @@ struct net_tls_ctx *net_tls_ctx_new(const struct net_tls_config *cfg, char *err,
     }
     err[0] = '\0';
     ERR_clear_error();
-    struct net_tls_ctx *c = net_xcalloc(1, sizeof *c);
+    struct net_tls_ctx *c = xcalloc(1, sizeof *c);
     c->verify = !cfg->insecure_skip_verify;
     c->ssl = SSL_CTX_new(TLS_client_method());
     if (c->ssl == NULL) {

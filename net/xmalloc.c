@@ -1,5 +1,5 @@
 // xmalloc.c: abort on out-of-memory with a message.
-#include "consumer/xmalloc.h"
+#include "net/xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +38,15 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
+char *xstrndup(const char *s, size_t n)
+{
+    char *d = xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
 char *xstrdup(const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *p = xmalloc(n);
-    memcpy(p, s, n);
-    return p;
+    return xstrndup(s, strlen(s));
 }
