@@ -415,12 +415,12 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
     bt->reason = reason;
     bt->num_records = count;
     bt->num_parts = groups;
-    // The payload is exactly |bytes| long: allocate that (plus the NUL) once and copy the
-    // fragments in place.
+    // The payload is exactly |bytes| long: reserve once and copy the fragments in place. The
+    // reserve rounds the allocation up to a power of two, so successive payloads reuse the same
+    // malloc chunks instead of fragmenting the heap with slightly different sizes.
     struct inv_buf out;
-    out.p = inv_xmalloc(bytes + 1);
-    out.cap = bytes + 1;
-    out.len = 0;
+    inv_buf_init(&out);
+    inv_buf_reserve(&out, bytes);
     inv_event_head_write(&out, &b->cfg.event);
     size_t ri = 0;
     for (size_t g = 0; g < groups; g++) {
@@ -464,7 +464,7 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         compact(p);
     }
     inv_event_tail_write(&out);
-    if (out.len != bytes || out.cap != bytes + 1) {
+    if (out.len != bytes) {
         // The size functions and writers disagree: a bug that would break the cap guarantee.
         abort();
     }
