@@ -784,9 +784,12 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->parts = inv_xcalloc(n ? n : 1, sizeof *out->parts);
     for (size_t i = 0; i < n; i++) {
         struct esm_metrics_part *p = &out->parts[i];
-        int64_t done = ps[i].acked >= 0 ? ps[i].acked : ps[i].committed;
-        if (ps[i].committed > done) {
-            done = ps[i].committed;
+        // The next unprocessed offset: acknowledged or committed; before either, where this
+        // assignment started (the fetch position minus the records delivered since).
+        int64_t done = ps[i].acked > ps[i].committed ? ps[i].acked : ps[i].committed;
+        if (done < 0 && ps[i].position >= 0) {
+            done = ps[i].position - (int64_t)ps[i].records_delivered;
+            done = done > ps[i].log_start ? done : ps[i].log_start;
         }
         int64_t hw = ps[i].high_watermark;
         p->topic = inv_xstrdup(ps[i].topic ? ps[i].topic : "");

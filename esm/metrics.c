@@ -248,7 +248,7 @@ static void partition_families(struct out *o, const struct esm_metrics_mapping *
     } lags[] = {
         {"kesm_offset_lag",
          "OffsetLag: high watermark minus the next offset not yet processed (acknowledged after "
-         "its invocation or committed); absent while unknown.",
+         "its invocation, or committed); absent while unknown.",
          offsetof(struct esm_metrics_part, lag)},
         {"kesm_fetch_lag", "High watermark minus the next offset to fetch (absent while unknown).",
          offsetof(struct esm_metrics_part, fetch_lag)},
