@@ -112,19 +112,7 @@ static void transition(struct net_conn *c, enum net_conn_state to, int err, enum
 
 static void cancel_resolve(struct net_conn *c)
 {
-    if (c->ticket != NULL) {
-        c->ticket->c = NULL; // the ticket is freed by the (later) cancellation callback
-        c->ticket = NULL;
-        if (c->dns_req != NULL) {
-            evdns_getaddrinfo_cancel(c->dns_req);
-        }
-    }
-    c->dns_req = NULL;
-    if (c->ai != NULL) {
-        evutil_freeaddrinfo(c->ai);
-        c->ai = NULL;
-        c->ai_cur = NULL;
-    }
+    net_lookup_cancel(&c->dns);
 }
 
 static void close_attempt(struct net_conn *c)
@@ -193,35 +181,20 @@ void conn_fail(struct net_conn *c, int err, enum net_tls_fail tf, const char *fm
 
 static void resolved(struct net_conn *c)
 {
-    if (c->dns_err != 0) {
+    if (c->dns.err != 0) {
         conn_fail(c, NET_ERR_RESOLVE, NET_TLS_FAIL_NONE, "cannot resolve \"%s\": %s", c->host,
-                  evutil_gai_strerror(c->dns_err));
+                  evutil_gai_strerror(c->dns.err));
         return;
     }
-    c->ai_cur = c->ai;
+    c->dns.ai_cur = c->dns.ai;
     c->conn_errs[0] = '\0';
     transition(c, NET_CONN_CONNECTING, NET_OK, NET_TLS_FAIL_NONE, NULL);
 }
 
-static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+// on_resolved is an answer that came after do_resolving returned.
+static void on_resolved(void *arg)
 {
-    struct resolve_ticket *t = arg;
-    struct net_conn *c = t->c;
-    free(t);
-    if (c == NULL) {
-        if (ai != NULL) {
-            evutil_freeaddrinfo(ai);
-        }
-        return;
-    }
-    c->ticket = NULL;
-    c->dns_req = NULL;
-    c->dns_err = err;
-    c->ai = ai;
-    c->dns_done = true;
-    if (c->dns_sync) {
-        return; // do_resolving carries on
-    }
+    struct net_conn *c = arg;
     conn_enter(c);
     resolved(c);
     conn_drive(c);
@@ -231,25 +204,7 @@ static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
 static void do_resolving(struct net_conn *c)
 {
     teardown(c);
-    struct resolve_ticket *t = xcalloc(1, sizeof *t);
-    t->c = c;
-    c->ticket = t;
-    char port[8];
-    snprintf(port, sizeof port, "%u", c->port);
-    struct evutil_addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = EVUTIL_AI_NUMERICSERV;
-    c->dns_sync = true;
-    c->dns_done = false;
-    c->dns_err = 0;
-    struct evdns_getaddrinfo_request *rq =
-        evdns_getaddrinfo(net_reactor_dns(c->reactor), c->host, port, &hints, on_resolved, t);
-    c->dns_sync = false;
-    c->dns_req = c->ticket != NULL ? rq : NULL; // NULL rq: it completed (or failed) already
-    if (c->dns_done) {
+    if (net_lookup_start(&c->dns, c->reactor, c->host, c->port, on_resolved, c)) {
         resolved(c);
     }
 }
@@ -269,11 +224,11 @@ static void addr_str(const struct sockaddr *sa, char *buf, size_t len)
 static void note_addr_error(struct net_conn *c, const char *why)
 {
     char a[64];
-    addr_str(c->ai_cur->ai_addr, a, sizeof a);
+    addr_str(c->dns.ai_cur->ai_addr, a, sizeof a);
     size_t n = strlen(c->conn_errs);
     snprintf(c->conn_errs + n, sizeof c->conn_errs - n, "%s%s: %s", n ? "; " : "", a, why);
     close_attempt(c);
-    c->ai_cur = c->ai_cur->ai_next;
+    c->dns.ai_cur = c->dns.ai_cur->ai_next;
 }
 
 static void connected(struct net_conn *c);
@@ -321,8 +276,8 @@ static bool start_connect(struct net_conn *c, const struct evutil_addrinfo *ai)
 
 static void do_connecting(struct net_conn *c)
 {
-    while (c->ai_cur != NULL) {
-        if (start_connect(c, c->ai_cur)) {
+    while (c->dns.ai_cur != NULL) {
+        if (start_connect(c, c->dns.ai_cur)) {
             return;
         }
         note_addr_error(c, strerror(errno));

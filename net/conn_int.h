@@ -35,12 +35,6 @@ struct req_list {
     uint32_t n;
 };
 
-// A resolve ticket outlives a cancelled evdns request: evdns reports the cancellation later, so
-// its callback must not find a freed connection.
-struct resolve_ticket {
-    struct net_conn *c;
-};
-
 struct net_conn {
     struct net_reactor *reactor;
     char *host;
@@ -55,11 +49,7 @@ struct net_conn {
     bool freed;         // net_conn_free was called while busy
 
     // RESOLVING / CONNECTING
-    struct resolve_ticket *ticket;
-    struct evdns_getaddrinfo_request *dns_req; // valid while |ticket| is set
-    bool dns_sync, dns_done;
-    int dns_err;
-    struct evutil_addrinfo *ai, *ai_cur;
+    struct net_lookup dns;
     evutil_socket_t fd;
     struct event *connect_ev;
     char conn_errs[256]; // why each address failed

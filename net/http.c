@@ -32,12 +32,6 @@ enum cstate {
 struct hreq;
 struct hconn;
 
-// resolve_ticket outlives a connection freed while its lookup is pending (the callback then
-// finds conn == NULL).
-struct resolve_ticket {
-    struct hconn *conn;
-};
-
 struct hconn {
     struct net_http *h;
     struct hconn *next;
@@ -46,11 +40,7 @@ struct hconn {
     char host[256];
     char origin[300]; // "https://host:port" for messages
     enum cstate state;
-    struct resolve_ticket *ticket;
-    struct evdns_getaddrinfo_request *dns_req;
-    bool dns_sync, dns_done;
-    int dns_err;
-    struct evutil_addrinfo *ai, *ai_cur;
+    struct net_lookup dns;
     int fd;
     struct event *connect_ev;
     struct net_timer *timer; // connect / handshake / idle
@@ -268,19 +258,7 @@ static void conn_close_attempt(struct hconn *c)
 
 static void conn_cancel_resolve(struct hconn *c)
 {
-    if (c->ticket != NULL) {
-        c->ticket->conn = NULL;
-        c->ticket = NULL;
-        if (c->dns_req != NULL) {
-            evdns_getaddrinfo_cancel(c->dns_req); // frees the orphaned ticket via the callback
-        }
-    }
-    c->dns_req = NULL;
-    if (c->ai != NULL) {
-        evutil_freeaddrinfo(c->ai);
-        c->ai = NULL;
-        c->ai_cur = NULL;
-    }
+    net_lookup_cancel(&c->dns);
 }
 
 static void conn_unlink(struct hconn *c)
@@ -530,7 +508,7 @@ static void connect_next(struct hconn *c);
 static void note_addr_error(struct hconn *c, const char *why)
 {
     char a[64] = "?";
-    const struct sockaddr *sa = c->ai_cur->ai_addr;
+    const struct sockaddr *sa = c->dns.ai_cur->ai_addr;
     const void *ap = sa->sa_family == AF_INET6
                          ? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
                          : (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
@@ -538,7 +516,7 @@ static void note_addr_error(struct hconn *c, const char *why)
     size_t n = strlen(c->errs);
     snprintf(c->errs + n, sizeof c->errs - n, "%s%s: %s", n ? "; " : "", a, why);
     conn_close_attempt(c);
-    c->ai_cur = c->ai_cur->ai_next;
+    c->dns.ai_cur = c->dns.ai_cur->ai_next;
 }
 
 static void connected(struct hconn *c)
@@ -615,8 +593,8 @@ static bool start_connect(struct hconn *c, const struct evutil_addrinfo *ai)
 // connect_next tries the remaining addresses; when none is left the request fails.
 static void connect_next(struct hconn *c)
 {
-    while (c->ai_cur != NULL) {
-        if (start_connect(c, c->ai_cur)) {
+    while (c->dns.ai_cur != NULL) {
+        if (start_connect(c, c->dns.ai_cur)) {
             return;
         }
         note_addr_error(c, strerror(errno));
@@ -628,34 +606,19 @@ static void connect_next(struct hconn *c)
 
 static void resolved(struct hconn *c)
 {
-    if (c->dns_err != 0 || c->ai == NULL) {
+    if (c->dns.err != 0 || c->dns.ai == NULL) {
         conn_fail(c, NET_HTTP_ERR_RESOLVE, NET_TLS_FAIL_NONE, "cannot resolve \"%s\": %s", c->host,
-                  c->dns_err ? evutil_gai_strerror(c->dns_err) : "no address");
+                  c->dns.err ? evutil_gai_strerror(c->dns.err) : "no address");
         return;
     }
-    c->ai_cur = c->ai;
+    c->dns.ai_cur = c->dns.ai;
     connect_next(c);
 }
 
-static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+// on_resolved is an answer that came after the lookup was started.
+static void on_resolved(void *arg)
 {
-    struct resolve_ticket *t = arg;
-    struct hconn *c = t->conn;
-    free(t);
-    if (c == NULL) {
-        if (ai != NULL) {
-            evutil_freeaddrinfo(ai);
-        }
-        return;
-    }
-    c->ticket = NULL;
-    c->dns_req = NULL;
-    c->dns_err = err;
-    c->ai = ai;
-    c->dns_done = true;
-    if (!c->dns_sync) {
-        resolved(c);
-    }
+    resolved(arg);
 }
 
 static void on_conn_timer(void *arg)
@@ -696,23 +659,7 @@ static void conn_open(struct net_http *h, struct hreq *q)
     c->req = q;
     q->conn = c;
     c->state = CS_RESOLVING;
-    struct resolve_ticket *t = xcalloc(1, sizeof *t);
-    t->conn = c;
-    c->ticket = t;
-    char port[8];
-    snprintf(port, sizeof port, "%u", c->port);
-    struct evutil_addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = EVUTIL_AI_NUMERICSERV;
-    c->dns_sync = true;
-    struct evdns_getaddrinfo_request *rq =
-        evdns_getaddrinfo(net_reactor_dns(h->reactor), c->host, port, &hints, on_resolved, t);
-    c->dns_sync = false;
-    c->dns_req = c->ticket != NULL ? rq : NULL;
-    if (c->dns_done) {
+    if (net_lookup_start(&c->dns, h->reactor, c->host, c->port, on_resolved, c)) {
         resolved(c);
     }
 }

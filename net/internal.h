@@ -11,10 +11,36 @@
 #include <event2/util.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 // net_reactor_base / net_reactor_dns expose the libevent objects a reactor owns.
 struct event_base *net_reactor_base(struct net_reactor *r);
 struct evdns_base *net_reactor_dns(struct net_reactor *r);
+
+// struct net_lookup is the host:port lookup (TCP) that a connection owns while it resolves
+// (lookup.c; used by conn.c and http.c). Zero-initialise it. The owner's memory must not move while
+// a lookup is pending. After the answer, |err| is the evdns error (0 on success) and |ai| the
+// addresses, owned by the lookup; |ai_cur| is the owner's cursor over them.
+struct net_lookup_ticket;
+struct evdns_getaddrinfo_request;
+struct net_lookup {
+    struct net_lookup_ticket *ticket;      // set while the lookup is pending
+    struct evdns_getaddrinfo_request *req; // valid while |ticket| is set
+    bool sync, done;
+    int err;
+    struct evutil_addrinfo *ai, *ai_cur;
+};
+
+// net_lookup_fn is called with the owner when an answer arrives after net_lookup_start returned.
+typedef void (*net_lookup_fn)(void *owner);
+
+// net_lookup_start looks up |host| with the numeric |port|. Returns true when the answer came
+// within the call (|fn| is then not called: the caller handles it); otherwise |fn| runs later from
+// the reactor unless net_lookup_cancel is called first.
+bool net_lookup_start(struct net_lookup *lk, struct net_reactor *r, const char *host, uint16_t port,
+                      net_lookup_fn fn, void *owner);
+// net_lookup_cancel drops a pending lookup (its callback will not run) and frees the addresses.
+void net_lookup_cancel(struct net_lookup *lk);
 
 // Internal TLS plumbing (tls.c).
 struct bufferevent;
