@@ -1,7 +1,8 @@
 // test_pipeline.c: the delivery pipeline against a fake source (records in, acks/pauses out) and
 // a scripted fake transport on a real reactor: exactly-once in-order delivery, retries, retry
 // limits with the on-failure directory, bisect, partial batch responses, record age, 413 splits,
-// oversized records, fatal errors, backpressure, revoke and drain; payload span scanning.
+// oversized records, fatal errors, backpressure, revoke and drain; payload span scanning; the
+// metrics counters (outcomes, retries, batch-size and latency histograms).
 #include "esm/pipeline.h"
 #include "esm/pipeline_int.h"
 #include "invoke/event_json.h"
@@ -446,6 +447,27 @@ static const char *jstr(const cJSON *o, const char *a, const char *b)
 
 // ---- tests --------------------------------------------------------------------------------
 
+// counted checks the metrics counters: outcomes sum to the invocations the transport saw, one
+// batch-size and one latency observation per invocation, |records| records sent in all.
+static void counted(struct h *h, struct esm_pipeline_stats *st, uint64_t records)
+{
+    esm_pipeline_stats(h->pl, st);
+    uint64_t n = 0;
+    for (size_t k = 0; k < ESM_OUTCOME_COUNT; k++) {
+        n += st->outcomes[k];
+    }
+    assert_int_equal(n, h->f.num_calls);
+    assert_int_equal(st->invocations, h->f.num_calls);
+    assert_int_equal(st->batch_records.count, h->f.num_calls);
+    assert_int_equal(st->invoke_seconds.count, h->f.num_calls);
+    assert_true(st->batch_records.sum == (double)records);
+    uint64_t b = 0;
+    for (size_t k = 0; k <= esm_batch_records_bounds.n; k++) {
+        b += st->batch_records.buckets[k];
+    }
+    assert_int_equal(b, h->f.num_calls);
+}
+
 static void test_all_ok(void **state)
 {
     (void)state;
@@ -471,6 +493,9 @@ static void test_all_ok(void **state)
     esm_pipeline_stats(h.pl, &st);
     assert_int_equal(st.records_in, 44);
     assert_int_equal(st.records_ok, 44);
+    counted(&h, &st, 44);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_OK], h.f.num_calls);
+    assert_int_equal(st.retries, 0);
     h_free(&h);
 }
 
@@ -492,6 +517,12 @@ static void test_retry_until_success(void **state)
     assert_int_equal(h.s.num_hist, 1); // nothing acked before the success
     assert_int_equal(h.s.acked[0], 5);
     delivered_once(&h, 0, 5, -1);
+    struct esm_pipeline_stats st;
+    counted(&h, &st, 25);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_FUNCTION_ERROR], 4);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_OK], 1);
+    assert_int_equal(st.retries, 4);
+    assert_int_equal(st.batch_records.buckets[2], 5); // 5 records: the "le 5" bucket
     h_free(&h);
 }
 
@@ -607,6 +638,11 @@ static void test_partial_response(void **state)
     assert_int_equal(h.f.calls[1].off[0], 4);
     assert_int_equal(h.s.acked[0], 6);
     assert_int_equal(h.s.acked[1], 3);
+    struct esm_pipeline_stats st;
+    counted(&h, &st, 11);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_PARTIAL], 1);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_OK], 1);
+    assert_int_equal(st.retries, 1);
     h_free(&h);
 }
 
@@ -674,6 +710,16 @@ static void test_too_large_splits(void **state)
     run_until(&h, idle, 3000);
     delivered_once(&h, 0, 7, -1);
     assert_int_equal(h.s.acked[0], 7);
+    struct esm_pipeline_stats st;
+    uint64_t sent = 0, big = 0;
+    for (size_t i = 0; i < h.f.num_calls; i++) {
+        sent += h.f.calls[i].n;
+        big += h.f.calls[i].n > 2;
+    }
+    counted(&h, &st, sent);
+    assert_true(big > 0);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_TOO_LARGE], big);
+    assert_int_equal(st.outcomes[ESM_OUTCOME_OK], h.f.num_calls - big);
     h_free(&h);
 }
 
