@@ -778,9 +778,9 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
         return;
     }
     cons_conn_counts(in->cons, out->connections);
-    struct cons_partition_stats ps[256];
-    size_t n = cons_stats(in->cons, ps, 256);
-    n = n < 256 ? n : 256;
+    size_t n = cons_stats(in->cons, NULL, 0);
+    struct cons_partition_stats *ps = inv_xcalloc(n ? n : 1, sizeof *ps);
+    n = cons_stats(in->cons, ps, n);
     out->parts = inv_xcalloc(n ? n : 1, sizeof *out->parts);
     for (size_t i = 0; i < n; i++) {
         struct esm_metrics_part *p = &out->parts[i];
@@ -800,6 +800,7 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
         p->high_watermark = hw;
         p->records_received = ps[i].records_delivered;
     }
+    free(ps);
     out->num_parts = n;
 }
 
