@@ -1,7 +1,6 @@
 // batch_builder.c: the magic-2 record batch writer.
 #include "proto/batch_builder.h"
 
-#include "proto/compress.h"
 #include "proto/crc32c.h"
 #include "proto/records.h"
 
@@ -139,7 +138,8 @@ enum kp_status kp_batch_builder_finish(struct kp_batch_builder *b, kw *w)
     if (!kw_ok(&b->recs)) {
         return KP_ERR_LIMIT;
     }
-    if (p->codec < KP_CODEC_NONE || p->codec > KP_CODEC_ZSTD) {
+    if (p->codec < KP_CODEC_NONE || p->codec > KP_CODEC_ZSTD ||
+        (p->codec != KP_CODEC_NONE && !p->compress)) {
         return KP_ERR_UNSUPPORTED;
     }
     size_t len_pos, crc_pos;
@@ -158,7 +158,7 @@ enum kp_status kp_batch_builder_finish(struct kp_batch_builder *b, kw *w)
         ok = kw_raw(w, kw_data(&b->recs), kw_len(&b->recs));
     } else {
         enum kp_status st =
-            kp_compress(w, p->codec, p->compress_flags, kw_data(&b->recs), kw_len(&b->recs));
+            p->compress(w, p->codec, p->compress_flags, kw_data(&b->recs), kw_len(&b->recs));
         if (st != KP_OK) {
             return st;
         }

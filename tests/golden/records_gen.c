@@ -76,7 +76,7 @@ int main(void)
     // magic 2 with xerial snappy: 3 records, values of 40000 bytes so the xerial stream has
     // two chunks per record run (32 KiB blocks).
     struct kp_batch_params p; kp_batch_params_default(&p);
-    p.codec = KP_CODEC_SNAPPY; p.compress_flags = KP_COMP_SNAPPY_XERIAL; p.base_offset = 100;
+    p.codec = KP_CODEC_SNAPPY; p.compress_flags = KP_COMP_SNAPPY_XERIAL; p.compress = kp_compress; p.base_offset = 100;
     struct kp_batch_builder bb; kp_batch_builder_init(&bb, &p);
     static char big[40000];
     for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + (i * 7 + i / 91) % 26);

@@ -85,6 +85,7 @@ static bool build(kw *w, const char *codec_name, int codec, unsigned flags, int 
     kp_batch_params_default(&p);
     p.codec = codec;
     p.compress_flags = flags;
+    p.compress = kp_compress;
     struct kp_batch_builder bb;
     kp_batch_builder_init(&bb, &p);
     bool ok = true;

@@ -386,6 +386,7 @@ static void test_round_trip_every_codec(void **state)
             struct kp_batch_params p;
             kp_batch_params_default(&p);
             p.codec = cases[c].codec;
+            p.compress = kp_compress;
             p.compress_flags = cases[c].flags;
             p.base_offset = 1000 + (int64_t)c;
             p.log_append_time = lat != 0;
@@ -462,6 +463,10 @@ static void test_builder_errors(void **state)
     assert_int_equal(kp_batch_builder_finish(&bb, &f), KP_ERR_LIMIT);
     // Unknown codec.
     bb.params.codec = 6;
+    assert_int_equal(kp_batch_builder_finish(&bb, &w), KP_ERR_UNSUPPORTED);
+    // A real codec without a compressor: the builder never reaches compress.h by itself.
+    bb.params.codec = KP_CODEC_GZIP;
+    bb.params.compress = NULL;
     assert_int_equal(kp_batch_builder_finish(&bb, &w), KP_ERR_UNSUPPORTED);
     kp_batch_builder_cleanup(&bb);
     kw_cleanup(&w);
@@ -913,6 +918,7 @@ static void test_bomb_limit(void **state)
         struct kp_batch_params p;
         kp_batch_params_default(&p);
         p.codec = codecs[c];
+        p.compress = kp_compress;
         struct kp_batch_builder bb;
         kp_batch_builder_init(&bb, &p);
         struct kp_record_in r = {1, NULL, 0, zeros, big, NULL, 0};
