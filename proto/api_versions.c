@@ -2,6 +2,7 @@
 #include "proto/api_versions.h"
 
 #include "proto/api.h"
+#include "proto/flexwire.h"
 
 #include <stdio.h>
 
@@ -10,15 +11,9 @@
 // More entries than any broker lists (Kafka 4.x has under 100 APIs); a bound for hostile input.
 #define MAX_API_KEYS 1024
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_API_VERSIONS);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 bool kp_api_versions_req_write(kw *w, int16_t version, const struct kp_api_versions_req *req)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_API_VERSIONS, version)) {
         return kw_fail(w);
     }
     if (!kp_api_is_flexible(KP_API_API_VERSIONS, version)) {
@@ -67,7 +62,7 @@ static enum kp_status parse_keys(kr *body, bool flexible, struct kp_api_versions
 enum kp_status kp_api_versions_resp_parse(kr *body, int16_t version,
                                           struct kp_api_versions_resp *out, struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_API_VERSIONS, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flexible = kp_api_is_flexible(KP_API_API_VERSIONS, version);

@@ -9,16 +9,11 @@
 // Smallest v4 entry: empty key, node id, empty host, port, error code, null message, tags.
 #define MIN_COORD_LEN 14
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_FIND_COORDINATOR);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 bool kp_find_coordinator_req_write(kw *w, int16_t version,
                                    const struct kp_find_coordinator_req *req)
 {
-    if (!version_ok(version) || (version == 0 && req->key_type != KP_COORDINATOR_GROUP) ||
+    if (!kp_fw_version_ok(KP_API_FIND_COORDINATOR, version) ||
+        (version == 0 && req->key_type != KP_COORDINATOR_GROUP) ||
         (version < 4 && req->num_keys != 1)) {
         return kw_fail(w);
     }
@@ -119,7 +114,7 @@ enum kp_status kp_find_coordinator_resp_parse(kr *body, int16_t version,
                                               struct kp_find_coordinator_resp *out,
                                               struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_FIND_COORDINATOR, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flex = kp_api_is_flexible(KP_API_FIND_COORDINATOR, version);

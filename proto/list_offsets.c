@@ -11,12 +11,6 @@
 #define MIN_TOPIC_LEN 2
 #define MIN_PARTITION_LEN 22
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_LIST_OFFSETS);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 static bool timestamp_ok(int16_t version, int64_t ts)
 {
     if (ts >= 0 || ts == KP_OFFSET_LATEST || ts == KP_OFFSET_EARLIEST) {
@@ -45,7 +39,8 @@ static bool write_partitions(kw *w, int16_t version, bool flex,
 
 bool kp_list_offsets_req_write(kw *w, int16_t version, const struct kp_list_offsets_req *req)
 {
-    if (!version_ok(version) || (version < 2 && req->isolation_level != KP_READ_UNCOMMITTED)) {
+    if (!kp_fw_version_ok(KP_API_LIST_OFFSETS, version) ||
+        (version < 2 && req->isolation_level != KP_READ_UNCOMMITTED)) {
         return kw_fail(w);
     }
     bool flex = kp_api_is_flexible(KP_API_LIST_OFFSETS, version);
@@ -121,7 +116,7 @@ static bool read_topic(kr *r, int16_t version, struct kp_list_offsets_topic *out
 enum kp_status kp_list_offsets_resp_parse(kr *body, int16_t version,
                                           struct kp_list_offsets_resp *out, struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_LIST_OFFSETS, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flex = kp_api_is_flexible(KP_API_LIST_OFFSETS, version);

@@ -16,12 +16,6 @@
 #define MIN_PARTITION_LEN 18
 #define NODE_LEN 4
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_METADATA);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 static bool write_topics(kw *w, int16_t version, bool flex, const struct kp_metadata_req *req)
 {
     if (req->all_topics) {
@@ -47,7 +41,8 @@ static bool write_topics(kw *w, int16_t version, bool flex, const struct kp_meta
 
 bool kp_metadata_req_write(kw *w, int16_t version, const struct kp_metadata_req *req)
 {
-    if (!version_ok(version) || (version < 4 && !req->allow_auto_topic_creation) ||
+    if (!kp_fw_version_ok(KP_API_METADATA, version) ||
+        (version < 4 && !req->allow_auto_topic_creation) ||
         (req->include_cluster_authorized_operations && (version < 8 || version > 10)) ||
         (req->include_topic_authorized_operations && version < 8)) {
         return kw_fail(w);
@@ -234,7 +229,7 @@ static enum kp_status parse_topics(kr *body, struct kp_metadata_resp *out, struc
 enum kp_status kp_metadata_resp_parse(kr *body, int16_t version, struct kp_metadata_resp *out,
                                       struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_METADATA, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flex = kp_api_is_flexible(KP_API_METADATA, version);

@@ -11,12 +11,6 @@
 #define MIN_PARTITION_LEN 14
 #define MIN_RECORD_ERROR_LEN 5
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_PRODUCE);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 static bool write_partitions(kw *w, bool flex, const struct kp_produce_req_topic *t)
 {
     int32_t n;
@@ -35,7 +29,8 @@ static bool write_partitions(kw *w, bool flex, const struct kp_produce_req_topic
 
 bool kp_produce_req_write(kw *w, int16_t version, const struct kp_produce_req *req)
 {
-    if (!version_ok(version) || (req->acks != 0 && req->acks != 1 && req->acks != -1)) {
+    if (!kp_fw_version_ok(KP_API_PRODUCE, version) ||
+        (req->acks != 0 && req->acks != 1 && req->acks != -1)) {
         return kw_fail(w);
     }
     bool flex = kp_api_is_flexible(KP_API_PRODUCE, version);
@@ -153,7 +148,7 @@ static bool read_topic(kr *r, int16_t version, struct kp_produce_topic *out, con
 enum kp_status kp_produce_resp_parse(kr *body, int16_t version, struct kp_produce_resp *out,
                                      struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_PRODUCE, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flex = kp_api_is_flexible(KP_API_PRODUCE, version);

@@ -5,17 +5,12 @@
 #include "proto/api.h"
 #include "proto/flexwire.h"
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_SASL_AUTHENTICATE);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 bool kp_sasl_authenticate_req_write(kw *w, int16_t version,
                                     const struct kp_sasl_authenticate_req *req)
 {
     static const uint8_t empty[1];
-    if (!version_ok(version) || (!req->auth_bytes && req->auth_len > 0)) {
+    if (!kp_fw_version_ok(KP_API_SASL_AUTHENTICATE, version) ||
+        (!req->auth_bytes && req->auth_len > 0)) {
         return kw_fail(w);
     }
     bool flex = kp_api_is_flexible(KP_API_SASL_AUTHENTICATE, version);
@@ -27,7 +22,7 @@ enum kp_status kp_sasl_authenticate_resp_parse(kr *body, int16_t version,
                                                struct kp_sasl_authenticate_resp *out,
                                                struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_SASL_AUTHENTICATE, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     bool flex = kp_api_is_flexible(KP_API_SASL_AUTHENTICATE, version);

@@ -3,20 +3,15 @@
 #include "proto/sasl_handshake.h"
 
 #include "proto/api.h"
+#include "proto/flexwire.h"
 
 // A mechanism name is at least its int16 length; brokers enable a handful.
 #define MIN_MECH_LEN 2
 #define MAX_MECHANISMS 1024
 
-static bool version_ok(int16_t version)
-{
-    const struct kp_api_info *a = kp_api_info_get(KP_API_SASL_HANDSHAKE);
-    return a && version >= a->min_version && version <= a->max_version;
-}
-
 bool kp_sasl_handshake_req_write(kw *w, int16_t version, const struct kp_sasl_handshake_req *req)
 {
-    if (!version_ok(version) || !req->mechanism) {
+    if (!kp_fw_version_ok(KP_API_SASL_HANDSHAKE, version) || !req->mechanism) {
         return kw_fail(w);
     }
     return kw_str(w, req->mechanism);
@@ -25,7 +20,7 @@ bool kp_sasl_handshake_req_write(kw *w, int16_t version, const struct kp_sasl_ha
 enum kp_status kp_sasl_handshake_resp_parse(kr *body, int16_t version,
                                             struct kp_sasl_handshake_resp *out, struct kp_err *err)
 {
-    if (!version_ok(version)) {
+    if (!kp_fw_version_ok(KP_API_SASL_HANDSHAKE, version)) {
         return kp_fail_as(err, body, "version", KP_ERR_VERSION);
     }
     *out = (struct kp_sasl_handshake_resp){0};
