@@ -1,8 +1,9 @@
 // batcher.c: count / window / encoded-byte-cap batching, one batch in flight per partition.
 //
-// Each added record is encoded at once into its partition's fragment buffer (the record object
-// JSON, exactly inv_event_record_len bytes), so the batcher keeps no pointers into the caller's
-// memory and a batch is assembled by copying fragments between group headers.
+// Each added record is measured at once (its encoded length, inv_event_record_len, decides the
+// cuts) and copied raw (key, value, headers: a compact blob, about half the size of its JSON) into
+// its partition's arena, so the batcher keeps no pointers into the caller's memory. A batch is
+// encoded straight from the arenas into its payload: one pass, no intermediate JSON copy.
 #include "invoke/batcher.h"
 
 #include <stdio.h>
@@ -11,8 +12,8 @@
 
 struct entry {
     uint64_t seq;   // arrival order across partitions
-    size_t off;     // fragment offset in part.frags (unused when oversized)
-    size_t len;     // fragment length; for an oversized record, its whole event size
+    size_t off;     // blob offset in part.raw (unused when oversized)
+    size_t len;     // encoded record length; for an oversized record, its whole event size
     int64_t offset; // Kafka offset
     int64_t timestamp;
     bool oversized;
@@ -26,7 +27,7 @@ struct part {
     size_t group_len; // inv_event_group_len
     char *rec_prefix; // inv_event_record_prefix_write of this partition, shared by its records
     size_t rec_prefix_len;
-    struct inv_buf frags;
+    struct inv_buf raw; // the queued records' blobs (raw_put)
     struct entry *q;
     size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
     size_t avail;                // entries before the first oversized one (from q_head)
@@ -50,7 +51,114 @@ struct batcher {
     size_t inflight;
     size_t pending;
     bool flush;
+    struct inv_header *hdrs; // scratch for decoding a blob's headers
+    size_t hdrs_cap;
 };
+
+// A record blob: a raw_head, the key and value bytes (when not null), then per header a
+// raw_header, its name and its value bytes (when not null). Fields are copied with memcpy, so
+// blobs need no alignment.
+struct raw_head {
+    size_t key_len;
+    size_t value_len;
+    size_t num_headers;
+    int ts_type;
+    bool key_null;
+    bool value_null;
+};
+
+struct raw_header {
+    size_t name_len;
+    size_t value_len;
+    bool value_null;
+};
+
+static size_t raw_size(const struct inv_record *rec)
+{
+    size_t n = sizeof(struct raw_head);
+    n += rec->key.is_null ? 0 : rec->key.len;
+    n += rec->value.is_null ? 0 : rec->value.len;
+    for (size_t i = 0; i < rec->num_headers; i++) {
+        const struct inv_header *h = &rec->headers[i];
+        n += sizeof(struct raw_header) + h->name_len + (h->value.is_null ? 0 : h->value.len);
+    }
+    return n;
+}
+
+static char *put_bytes(char *o, const void *p, size_t n)
+{
+    if (n) {
+        memcpy(o, p, n);
+    }
+    return o + n;
+}
+
+// raw_put appends |rec|'s blob (raw_size bytes) to |out|.
+static void raw_put(struct inv_buf *out, const struct inv_record *rec)
+{
+    size_t n = raw_size(rec);
+    char *d = inv_buf_reserve(out, n);
+    struct raw_head rh;
+    memset(&rh, 0, sizeof rh);
+    rh.key_null = rec->key.is_null;
+    rh.key_len = rec->key.is_null ? 0 : rec->key.len;
+    rh.value_null = rec->value.is_null;
+    rh.value_len = rec->value.is_null ? 0 : rec->value.len;
+    rh.num_headers = rec->num_headers;
+    rh.ts_type = (int)rec->ts_type;
+    char *o = put_bytes(d, &rh, sizeof rh);
+    o = put_bytes(o, rec->key.p, rh.key_len);
+    o = put_bytes(o, rec->value.p, rh.value_len);
+    for (size_t i = 0; i < rec->num_headers; i++) {
+        const struct inv_header *h = &rec->headers[i];
+        struct raw_header hh;
+        memset(&hh, 0, sizeof hh);
+        hh.name_len = h->name_len;
+        hh.value_null = h->value.is_null;
+        hh.value_len = h->value.is_null ? 0 : h->value.len;
+        o = put_bytes(o, &hh, sizeof hh);
+        o = put_bytes(o, h->name, hh.name_len);
+        o = put_bytes(o, h->value.p, hh.value_len);
+    }
+    if (o != d + n) {
+        abort(); // raw_size and raw_put disagree
+    }
+    out->len += n;
+}
+
+// raw_get fills |r| (offset, timestamp, topic and partition excepted) with views into the blob at
+// |p|; headers go to b->hdrs.
+static void raw_get(struct batcher *b, const char *p, struct inv_record *r)
+{
+    struct raw_head rh;
+    memcpy(&rh, p, sizeof rh);
+    p += sizeof rh;
+    r->ts_type = (enum inv_ts_type)rh.ts_type;
+    r->key = rh.key_null ? inv_bytes_null() : inv_bytes_of(p, rh.key_len);
+    p += rh.key_len;
+    r->value = rh.value_null ? inv_bytes_null() : inv_bytes_of(p, rh.value_len);
+    p += rh.value_len;
+    r->num_headers = rh.num_headers;
+    r->headers = NULL;
+    if (rh.num_headers == 0) {
+        return;
+    }
+    if (rh.num_headers > b->hdrs_cap) {
+        b->hdrs = inv_xrealloc(b->hdrs, rh.num_headers * sizeof *b->hdrs);
+        b->hdrs_cap = rh.num_headers;
+    }
+    for (size_t i = 0; i < rh.num_headers; i++) {
+        struct raw_header hh;
+        memcpy(&hh, p, sizeof hh);
+        p += sizeof hh;
+        b->hdrs[i].name = p;
+        b->hdrs[i].name_len = hh.name_len;
+        p += hh.name_len;
+        b->hdrs[i].value = hh.value_null ? inv_bytes_null() : inv_bytes_of(p, hh.value_len);
+        p += hh.value_len;
+    }
+    r->headers = b->hdrs;
+}
 
 void batcher_cfg_defaults(struct batcher_cfg *cfg)
 {
@@ -98,7 +206,7 @@ static void part_cleanup(struct part *p)
     free(p->topic);
     free(p->key);
     free(p->rec_prefix);
-    inv_buf_cleanup(&p->frags);
+    inv_buf_cleanup(&p->raw);
     free(p->q);
 }
 
@@ -111,6 +219,7 @@ void batcher_free(struct batcher *b)
         part_cleanup(&b->parts[i]);
     }
     free(b->parts);
+    free(b->hdrs);
     free(b);
 }
 
@@ -148,7 +257,7 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     p->group_len = inv_event_group_len(topic, topic_len, partition);
     inv_event_record_prefix_write(&k, topic, topic_len, partition);
     p->rec_prefix = inv_buf_steal(&k, &p->rec_prefix_len);
-    inv_buf_init(&p->frags);
+    inv_buf_init(&p->raw);
     b->last_hit = b->num_parts;
     return b->num_parts++;
 }
@@ -169,7 +278,7 @@ static void compact(struct part *p)
 {
     if (p->q_head == p->q_len) {
         p->q_head = p->q_len = 0;
-        p->frags.len = 0;
+        p->raw.len = 0;
         return;
     }
     if (p->q_head < 1024 || p->q_head < p->q_len / 2) {
@@ -181,8 +290,8 @@ static void compact(struct part *p)
             base = p->q[i].off;
         }
     }
-    memmove(p->frags.p, p->frags.p + base, p->frags.len - base);
-    p->frags.len -= base;
+    memmove(p->raw.p, p->raw.p + base, p->raw.len - base);
+    p->raw.len -= base;
     memmove(p->q, p->q + p->q_head, (p->q_len - p->q_head) * sizeof *p->q);
     p->q_len -= p->q_head;
     p->q_head = 0;
@@ -216,14 +325,9 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
         e->oversized = true;
         e->len = b->head_len + p->group_len + len;
     } else {
-        e->off = p->frags.len;
+        e->off = p->raw.len;
         e->len = len;
-        char *d = inv_buf_reserve(&p->frags, len);
-        memcpy(d, p->rec_prefix, p->rec_prefix_len);
-        if (inv_event_record_put_rest(d + p->rec_prefix_len, &b->cfg.event, rec) != d + len) {
-            abort(); // the size function and the writer disagree (see take_batch)
-        }
-        p->frags.len += len;
+        raw_put(&p->raw, rec);
     }
     bool behind_oversized = p->avail < p->q_len - p->q_head;
     if (p->q_head == p->q_len && !p->inflight) {
@@ -443,12 +547,24 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
             abort(); // plan() and the fragments disagree
         }
         char *o = out.p + out.len;
+        struct inv_record r;
+        memset(&r, 0, sizeof r);
+        r.topic = p->topic;
+        r.topic_len = p->topic_len;
+        r.partition = p->partition;
         for (size_t k = 0; k < bp->num_records; k++) {
             if (k) {
                 *o++ = ',';
             }
-            memcpy(o, p->frags.p + q[k].off, q[k].len);
-            o += q[k].len;
+            char *start = o;
+            o = put_bytes(o, p->rec_prefix, p->rec_prefix_len);
+            r.offset = q[k].offset;
+            r.timestamp = q[k].timestamp;
+            raw_get(b, p->raw.p + q[k].off, &r);
+            o = inv_event_record_put_rest(o, &b->cfg.event, &r);
+            if (o != start + q[k].len) {
+                abort(); // the size function and the writer disagree
+            }
             bt->offsets[ri++] = q[k].offset;
         }
         out.len += part_bytes;
@@ -552,7 +668,7 @@ void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_l
     struct part *p = &b->parts[pi];
     b->pending -= p->q_len - p->q_head;
     p->q_head = p->q_len = 0;
-    p->frags.len = 0;
+    p->raw.len = 0;
     p->avail = p->avail_bytes = 0;
     p->has_last = false;
     if (p->inflight) {

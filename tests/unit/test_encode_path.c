@@ -271,12 +271,93 @@ static void test_batcher_payload_bytes_unchanged(void **state)
     }
 }
 
+// The batcher's payload (records copied raw, encoded at cut time) equals the streaming encoder's
+// over the same records: every timestamp type, null/empty keys and values, null header values
+// under both options, and header counts growing past the decoder's scratch size.
+static void test_batcher_matches_streaming_encoder(void **state)
+{
+    (void)state;
+    const uint8_t bytes[] = {0x00, 0xff, 0x80, 0x7f, 0x41, 0x22, 0x5c, 0x0a, 0xc3, 0xa9};
+    enum { N = 40, MAXH = 12 };
+    struct inv_header hdrs[N][MAXH];
+    struct inv_record recs[N];
+    static const char *names[] = {"a", "trace\"id", "\x01ctl", "caf\xc3\xa9", "bad\xff"};
+    for (size_t i = 0; i < N; i++) {
+        size_t nh = (i * 5) % (MAXH + 1);
+        for (size_t h = 0; h < nh; h++) {
+            const char *nm = names[(i + h) % 5];
+            hdrs[i][h].name = nm;
+            hdrs[i][h].name_len = strlen(nm);
+            hdrs[i][h].value =
+                (i + h) % 4 == 0 ? inv_bytes_null() : inv_bytes_of(bytes, (i + h) % 11);
+        }
+        struct inv_record r = {i % 3 ? "orders" : "t\"x",
+                               i % 3 ? 6u : 3u,
+                               (int32_t)(i % 4),
+                               (int64_t)(i * 1000 + 7),
+                               i % 6 == 0 ? -1 : 1545084650987 + (int64_t)i,
+                               (enum inv_ts_type)(i % 3),
+                               i % 5 == 0   ? inv_bytes_null()
+                               : i % 5 == 1 ? inv_bytes_of(bytes, 0)
+                                            : inv_bytes_of(bytes, i % 11),
+                               i % 7 == 3   ? inv_bytes_null()
+                               : i % 7 == 4 ? inv_bytes_of(bytes, 0)
+                                            : inv_bytes_of(bytes + i % 3, 7),
+                               hdrs[i],
+                               nh};
+        recs[i] = r;
+    }
+    for (int variant = 0; variant < 2; variant++) {
+        struct batcher_cfg cfg;
+        batcher_cfg_defaults(&cfg);
+        cfg.batch_size = 10000;
+        cfg.event.bootstrap_servers = "b1:9092";
+        if (variant) {
+            cfg.event.source = INV_EVENT_MSK;
+            cfg.event.event_source_arn = "arn:aws:kafka:x";
+            cfg.event.null_value = INV_NULL_VALUE_JSON_NULL;
+            cfg.event.null_header = INV_NULL_HEADER_JSON_NULL;
+        }
+        struct batcher *b;
+        struct inv_err err;
+        assert_int_equal(batcher_new(&b, &cfg, &err), 0);
+        for (size_t i = 0; i < N; i++) {
+            assert_int_equal(batcher_add(b, &recs[i], 0, &err), 0);
+        }
+        batcher_flush(b);
+        struct batch *bt = batcher_next(b, 0);
+        assert_non_null(bt);
+        assert_int_equal(bt->num_records, N);
+        // The streaming encoder over the same records in the batch's partition order.
+        struct inv_buf want;
+        inv_buf_init(&want);
+        struct inv_event_enc enc;
+        inv_event_begin(&enc, &want, &cfg.event);
+        for (size_t g = 0; g < bt->num_parts; g++) {
+            const struct batch_part *bp = &bt->parts[g];
+            for (size_t i = 0; i < N; i++) {
+                if (recs[i].partition == bp->partition && recs[i].topic_len == bp->topic_len &&
+                    memcmp(recs[i].topic, bp->topic, bp->topic_len) == 0) {
+                    assert_int_equal(inv_event_add(&enc, &recs[i], NULL), 0);
+                }
+            }
+        }
+        assert_int_equal(inv_event_end(&enc), N);
+        assert_int_equal(bt->payload_len, want.len);
+        assert_memory_equal(bt->payload, want.p, want.len);
+        inv_buf_cleanup(&want);
+        assert_int_equal(batcher_complete(b, bt, 0, &err), 0);
+        batcher_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base64_pairs_and_tails),
         cmocka_unit_test(test_record_split_and_integers),
         cmocka_unit_test(test_batcher_payload_bytes_unchanged),
+        cmocka_unit_test(test_batcher_matches_streaming_encoder),
     };
     return cmocka_run_group_tests_name("encode_path", tests, NULL, NULL);
 }
