@@ -74,6 +74,13 @@ typedef struct ssl_ctx_st SSL_CTX;
 bool net_tls_pem_ca(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err, size_t err_len);
 bool net_tls_pem_client(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err, size_t err_len);
 
+// net_tls_last_error renders the newest queued OpenSSL error reason ("bad decrypt") into |buf|,
+// clears the queue and returns |buf| (tls.c).
+const char *net_tls_last_error(char *buf, size_t len);
+// net_tls_password_cb is the pem_password_cb for an encrypted private key: |u| is the password
+// (a C string, or NULL for none). It copies the password into OpenSSL's |buf| and never logs it.
+int net_tls_password_cb(char *buf, int size, int rwflag, void *u);
+
 // net_tls_ctx_has_client_cert returns whether the context sends a client certificate.
 bool net_tls_ctx_has_client_cert(const struct net_tls_ctx *ctx);
 

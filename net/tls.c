@@ -68,9 +68,7 @@ bool net_tls_fail_is_authn(enum net_tls_fail f)
     return false;
 }
 
-// last_ssl_error renders the newest queued OpenSSL error reason ("bad decrypt") and clears the
-// queue.
-static const char *last_ssl_error(char *buf, size_t len)
+const char *net_tls_last_error(char *buf, size_t len)
 {
     unsigned long e, last = 0;
     while ((e = ERR_get_error()) != 0) {
@@ -87,14 +85,14 @@ static struct net_tls_ctx *ctx_fail(struct net_tls_ctx *c, char *err, size_t err
     char reason[160];
     if (err_len > 0) {
         snprintf(err, err_len, "%s%s%s: %s", what, path ? " " : "", path ? path : "",
-                 last_ssl_error(reason, sizeof reason));
+                 net_tls_last_error(reason, sizeof reason));
     }
     ERR_clear_error();
     net_tls_ctx_free(c);
     return NULL;
 }
 
-static int password_cb(char *buf, int size, int rwflag, void *u)
+int net_tls_password_cb(char *buf, int size, int rwflag, void *u)
 {
     (void)rwflag;
     const char *pw = u;
@@ -125,7 +123,7 @@ static bool load_key(SSL_CTX *ssl, const char *path, const char *password, char 
     head[n] = '\0';
     bool encrypted = strstr(head, "ENCRYPTED") != NULL;
     rewind(f);
-    EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, password_cb, (void *)(uintptr_t)password);
+    EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, net_tls_password_cb, (void *)(uintptr_t)password);
     fclose(f);
     if (key == NULL) {
         if (encrypted) {
@@ -135,7 +133,7 @@ static bool load_key(SSL_CTX *ssl, const char *path, const char *password, char 
         } else {
             char reason[160];
             snprintf(why, len, "cannot read a private key from it (%s)",
-                     last_ssl_error(reason, sizeof reason));
+                     net_tls_last_error(reason, sizeof reason));
         }
         ERR_clear_error();
         return false;
@@ -149,7 +147,7 @@ static bool load_key(SSL_CTX *ssl, const char *path, const char *password, char 
             snprintf(why, len, "does not match the client certificate");
         } else {
             char reason[160];
-            snprintf(why, len, "unusable key (%s)", last_ssl_error(reason, sizeof reason));
+            snprintf(why, len, "unusable key (%s)", net_tls_last_error(reason, sizeof reason));
         }
         return false;
     }
@@ -181,7 +179,7 @@ static bool load_client_cert(struct net_tls_ctx *c, const struct net_tls_config 
     if (SSL_CTX_use_certificate_chain_file(c->ssl, cfg->cert_file) != 1) {
         char reason[160];
         snprintf(err, err_len, "client certificate %s: %s", cfg->cert_file,
-                 last_ssl_error(reason, sizeof reason));
+                 net_tls_last_error(reason, sizeof reason));
         return false;
     }
     char why[200];

@@ -15,17 +15,6 @@ static const char *source(const struct net_tls_config *cfg)
     return cfg->pem_source ? cfg->pem_source : "PEM text";
 }
 
-static const char *ssl_reason(char *buf, size_t len)
-{
-    unsigned long e, last = 0;
-    while ((e = ERR_get_error()) != 0) {
-        last = e;
-    }
-    const char *r = last ? ERR_reason_error_string(last) : NULL;
-    snprintf(buf, len, "%s", r ? r : "unknown error");
-    return buf;
-}
-
 static BIO *mem_bio(const char *pem)
 {
     size_t n = strlen(pem);
@@ -53,18 +42,6 @@ bool net_tls_pem_ca(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err, s
     return true;
 }
 
-static int password_cb(char *buf, int size, int rwflag, void *u)
-{
-    (void)rwflag;
-    const char *pw = u;
-    size_t n = pw ? strlen(pw) : 0;
-    if (pw == NULL || size <= 0 || n > (size_t)size) {
-        return 0;
-    }
-    memcpy(buf, pw, n);
-    return (int)n;
-}
-
 static bool use_chain(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err, size_t err_len)
 {
     BIO *b = mem_bio(cfg->cert_pem);
@@ -72,7 +49,7 @@ static bool use_chain(SSL_CTX *ssl, const struct net_tls_config *cfg, char *err,
     char reason[160];
     if (leaf == NULL || SSL_CTX_use_certificate(ssl, leaf) != 1) {
         snprintf(err, err_len, "client certificate (%s): not a valid PEM certificate (%s)",
-                 source(cfg), ssl_reason(reason, sizeof reason));
+                 source(cfg), net_tls_last_error(reason, sizeof reason));
         X509_free(leaf);
         BIO_free(b);
         return false;
@@ -103,9 +80,9 @@ bool net_tls_pem_client(SSL_CTX *ssl, const struct net_tls_config *cfg, char *er
     // "Proc-Type: 4,ENCRYPTED"); the decoder's own errors for a wrong password vary.
     bool encrypted = strstr(cfg->key_pem, "ENCRYPTED") != NULL;
     BIO *b = mem_bio(cfg->key_pem);
-    EVP_PKEY *key =
-        b ? PEM_read_bio_PrivateKey(b, NULL, password_cb, (void *)(uintptr_t)cfg->key_password)
-          : NULL;
+    EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, net_tls_password_cb,
+                                                (void *)(uintptr_t)cfg->key_password)
+                      : NULL;
     BIO_free(b);
     char reason[160];
     if (key == NULL) {
@@ -115,7 +92,7 @@ bool net_tls_pem_client(SSL_CTX *ssl, const struct net_tls_config *cfg, char *er
                                        : "it is encrypted and no password was given");
         } else {
             snprintf(err, err_len, "client key (%s): not a valid PEM private key (%s)", source(cfg),
-                     ssl_reason(reason, sizeof reason));
+                     net_tls_last_error(reason, sizeof reason));
         }
         ERR_clear_error();
         return false;
