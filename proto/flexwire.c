@@ -75,7 +75,11 @@ bool kp_fw_version_ok(int16_t key, int16_t version)
 
 void kp_fw_span(const kr *mark, const kr *now, kr *out)
 {
-    *out = *mark;
-    out->len = (size_t)(now->p - mark->p);
-    out->fault = KR_OK;
+    // Through kr_sub, so no pointer arithmetic on cursor fields happens outside kr.c; a |now| that
+    // is not |mark| advanced gives an empty view rather than a wild length.
+    kr m = *mark;
+    m.fault = KR_OK;
+    if (kr_left(now) > kr_left(&m) || !kr_sub(&m, out, kr_left(&m) - kr_left(now))) {
+        kr_init(out, NULL, 0);
+    }
 }
