@@ -351,6 +351,97 @@ static void test_batcher_matches_streaming_encoder(void **state)
     }
 }
 
+// expect_batch checks a batch's payload against the streaming encoder over the records it names
+// (found in |recs| by partition and offset).
+static void expect_batch(const struct inv_event_cfg *cfg, const struct batch *bt,
+                         const struct inv_record *recs, size_t num_recs)
+{
+    struct inv_buf want;
+    inv_buf_init(&want);
+    struct inv_event_enc enc;
+    inv_event_begin(&enc, &want, cfg);
+    for (size_t g = 0; g < bt->num_parts; g++) {
+        const struct batch_part *bp = &bt->parts[g];
+        for (size_t k = 0; k < bp->num_records; k++) {
+            int64_t off = bt->offsets[bp->first_index + k];
+            size_t i = 0;
+            while (i < num_recs && !(recs[i].partition == bp->partition && recs[i].offset == off)) {
+                i++;
+            }
+            assert_true(i < num_recs);
+            assert_int_equal(inv_event_add(&enc, &recs[i], NULL), 0);
+        }
+    }
+    assert_int_equal(inv_event_end(&enc), bt->num_records);
+    assert_int_equal(bt->payload_len, want.len);
+    assert_memory_equal(bt->payload, want.p, want.len);
+    inv_buf_cleanup(&want);
+}
+
+// A partition whose queue is compacted (more than 1024 records taken, fewer left) with an
+// oversized record among the rest still yields the same bytes, batch after batch.
+static void test_batcher_compaction_keeps_bytes(void **state)
+{
+    (void)state;
+    enum { N = 3000, BIG = 1700 };
+    static uint8_t big[70000];
+    static struct inv_record recs[N];
+    uint8_t small[64];
+    for (size_t i = 0; i < sizeof small; i++) {
+        small[i] = (uint8_t)(i * 37 + 1);
+    }
+    for (size_t i = 0; i < N; i++) {
+        struct inv_record r = {"c",
+                               1,
+                               (int32_t)(i % 2 ? 0 : 1) * (i < 2400 ? 0 : 1),
+                               (int64_t)i,
+                               (int64_t)i * 3,
+                               INV_TS_CREATE_TIME,
+                               i % 3 ? inv_bytes_of(small, i % 5) : inv_bytes_null(),
+                               i == BIG ? inv_bytes_of(big, sizeof big)
+                                        : inv_bytes_of(small, i % sizeof small),
+                               NULL,
+                               0};
+        recs[i] = r;
+    }
+    struct batcher_cfg cfg;
+    batcher_cfg_defaults(&cfg);
+    cfg.batch_size = 1200;
+    cfg.window_ms = 1000;
+    cfg.max_payload = 65536;
+    cfg.max_inflight = 1;
+    cfg.event.bootstrap_servers = "b:1";
+    struct batcher *b;
+    struct inv_err err;
+    assert_int_equal(batcher_new(&b, &cfg, &err), 0);
+    size_t added = 0, seen = 0, oversized = 0;
+    int64_t now = 0;
+    while (seen < N) {
+        // Feed in slices of 700 so the queue is partly consumed while records keep coming.
+        for (size_t k = 0; k < 700 && added < N; k++, added++) {
+            assert_int_equal(batcher_add(b, &recs[added], now, &err), 0);
+        }
+        if (added == N) {
+            batcher_flush(b);
+        }
+        struct batch *bt;
+        while ((bt = batcher_next(b, now)) != NULL) {
+            if (bt->oversized) {
+                assert_int_equal(bt->offsets[0], BIG);
+                oversized++;
+            } else {
+                expect_batch(&cfg.event, bt, recs, N);
+            }
+            seen += bt->num_records;
+            assert_int_equal(batcher_complete(b, bt, now, &err), 0);
+        }
+        now += 2000;
+    }
+    assert_int_equal(oversized, 1);
+    assert_int_equal(batcher_pending(b), 0);
+    batcher_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_record_split_and_integers),
         cmocka_unit_test(test_batcher_payload_bytes_unchanged),
         cmocka_unit_test(test_batcher_matches_streaming_encoder),
+        cmocka_unit_test(test_batcher_compaction_keeps_bytes),
     };
     return cmocka_run_group_tests_name("encode_path", tests, NULL, NULL);
 }
