@@ -417,8 +417,9 @@ static void test_batcher_compaction_keeps_bytes(void **state)
     size_t added = 0, seen = 0, oversized = 0;
     int64_t now = 0;
     while (seen < N) {
-        // Feed in slices of 700 so the queue is partly consumed while records keep coming.
-        for (size_t k = 0; k < 700 && added < N; k++, added++) {
+        // Feed in slices of 1300 so the queue is partly consumed while records keep coming, and
+        // each slice overwrites the arena bytes a compaction moved away from.
+        for (size_t k = 0; k < 1300 && added < N; k++, added++) {
             assert_int_equal(batcher_add(b, &recs[added], now, &err), 0);
         }
         if (added == N) {
