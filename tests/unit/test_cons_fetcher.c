@@ -5,6 +5,7 @@
 #include "consumer/fetcher.h"
 #include "consumer/offsets.h"
 #include "proto/batch_builder.h"
+#include "proto/compress.h"
 #include "proto/list_offsets.h"
 #include "tests/lib/unit.h"
 
@@ -77,6 +78,7 @@ static void add_batch(kw *w, int64_t base, int n, int codec, int64_t pid, bool t
     kp_batch_params_default(&p);
     p.base_offset = base;
     p.codec = codec;
+    p.compress = kp_compress; // the builder compresses only when given a compressor
     p.producer_id = pid;
     p.transactional = txn;
     p.control = control;
