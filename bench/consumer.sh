@@ -13,8 +13,10 @@
 #
 # Under bench/run it reads the shared data set and kcat's figures come from bench/kcat.sh. Standing
 # alone (`bench/consumer.sh`) it starts its own kmock, produces the same data set (BENCH_RECORDS,
-# default 1,000,000 records of 100 bytes over 48 partitions) and runs kcat itself, so the ratios
-# in `bench/run`'s table can be computed from its lines too.
+# default 1,000,000 records of 100 bytes over 48 partitions) and runs kcat's consume runs itself
+# (kcat.consume lines; no kcat.idle), so the consume ratios can be computed from its lines too.
+# consumer.consume's wall_s includes joining the group (about 3 s against kmock, the group's
+# initial rebalance delay); kcat joins no group.
 #
 # Environment: bench/run's (KMOCK_BOOTSTRAP, BENCH_TOPIC, BENCH_RECORDS, BENCH_PARTITIONS,
 # BENCH_REPS); KESM_PROBE (default build/tools/cons_probe, the -O2 build).
