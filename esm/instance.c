@@ -275,6 +275,14 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
         break;
     }
     case ESM_TRANSPORT_HTTP: {
+        // An Invoke-API-shaped URL on the http transport is the Lambda Runtime Interface
+        // Emulator (or something like it): it runs one invocation at a time and answers 400 to a
+        // second, so batches of different partitions take turns instead of running at once.
+        if (url && strstr(url, "/2015-03-31/functions/") != NULL) {
+            no.max_concurrency = 1;
+            kesm_log(KESM_LOG_INFO, in->log,
+                     "http transport: Invoke API path, one invocation at a time (emulator)");
+        }
         struct inv_http_cfg hc = {.url = url, .opts = no};
         rc = inv_http_new(&in->transport, in->r, &hc, &ie);
         break;

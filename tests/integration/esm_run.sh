@@ -98,13 +98,30 @@ tap_check "offsets committed after the restart" \
 
 # ---- http transport ------------------------------------------------------------------------
 cat >"$T/sink.py" <<'PY'
-import base64, json, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+# Like the Runtime Interface Emulator: one invocation at a time, 400 to a concurrent one.
+import base64, json, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 log, portfile = sys.argv[1], sys.argv[2]
+busy = threading.Lock()
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        if not busy.acquire(blocking=False):
+            out = b'{"errorMessage":"concurrent invocation","errorType":"InvalidRequest"}'
+            with open(log + ".busy", "a") as f:
+                f.write("400\n")
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
+        try:
+            self.handle_event(body)
+        finally:
+            busy.release()
+    def handle_event(self, body):
+        time.sleep(0.2)  # long enough for batches of two partitions to overlap
         ev = json.loads(body)
         with open(log, "a") as f:
             for tp, recs in ev["records"].items():
@@ -119,7 +136,7 @@ class H(BaseHTTPRequestHandler):
         self.wfile.write(out)
     def log_message(self, *a):
         pass
-s = HTTPServer(("127.0.0.1", 0), H)
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
 open(portfile, "w").write(str(s.server_address[1]))
 s.serve_forever()
 PY
