@@ -160,7 +160,7 @@ tap_check "http transport: offsets committed" grep -q "0=8 1=8" <<<"$(committed_
 kmock_cmd produce tty 5 >/dev/null
 run_mapping "$T/m4.json" tty
 sed -i 's|"Kesm": {.*|"Kesm": {"Transport": "stdout"}}|' "$T/m4.json"
-KESM_LOG_LEVEL=warn timeout -s INT 8 script -qec "$KESM run --config $T/m4.json >/dev/null" \
+KESM_LOG_LEVEL=warn timeout -s INT 15 script -qec "$KESM run --config $T/m4.json >/dev/null" \
     "$T/typescript" >/dev/null 2>&1
 tap_check "on a terminal: a live status line with records/s, lag, invocations and the result" \
     grep -aEq 'kesm: [0-9]+ rec/s  lag [0-9]+  partitions 1  invocations [0-9]+  errors 0  done 5  OK' "$T/typescript"
