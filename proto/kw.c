@@ -203,14 +203,16 @@ size_t kw_uvarint_len(uint64_t v)
     return n;
 }
 
+// zigzag32 and zigzag64 use unsigned arithmetic only: shifting a negative signed value right is
+// implementation-defined in C.
 static uint32_t zigzag32(int32_t v)
 {
-    return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+    return ((uint32_t)v << 1) ^ (0u - ((uint32_t)v >> 31));
 }
 
 static uint64_t zigzag64(int64_t v)
 {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    return ((uint64_t)v << 1) ^ (0u - ((uint64_t)v >> 63));
 }
 
 size_t kw_varint_len(int32_t v)
