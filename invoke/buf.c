@@ -1,55 +1,38 @@
 // buf.c: growable buffer, aborting allocators and error text for invoke/.
 #include "invoke/buf.h"
 
+#include "net/xmalloc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void oom(size_t n)
-{
-    fprintf(stderr, "kesm: out of memory allocating %zu bytes\n", n);
-    abort();
-}
-
+// The inv_x* names are invoke/'s spelling of net/xmalloc.h's allocators (one copy, in the lowest
+// layer that may abort on out-of-memory).
 void *inv_xmalloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
-    if (p == NULL) {
-        oom(n);
-    }
-    return p;
+    return xmalloc(n);
 }
 
 void *inv_xcalloc(size_t n, size_t size)
 {
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (p == NULL) {
-        oom(n * size);
-    }
-    return p;
+    return xcalloc(n, size);
 }
 
 void *inv_xrealloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
-    if (q == NULL) {
-        oom(n);
-    }
-    return q;
+    return xrealloc(p, n);
 }
 
 char *inv_xstrndup(const char *s, size_t n)
 {
-    char *d = inv_xmalloc(n + 1);
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
+    return xstrndup(s, n);
 }
 
 char *inv_xstrdup(const char *s)
 {
-    return inv_xstrndup(s, strlen(s));
+    return xstrdup(s);
 }
 
 void inv_buf_init(struct inv_buf *b)
@@ -68,7 +51,8 @@ void inv_buf_cleanup(struct inv_buf *b)
 char *inv_buf_reserve(struct inv_buf *b, size_t n)
 {
     if (n > SIZE_MAX - b->len - 1) {
-        oom(SIZE_MAX);
+        fprintf(stderr, "kesm: buffer size overflow reserving %zu bytes\n", n);
+        abort();
     }
     size_t need = b->len + n + 1; // room for inv_buf_cstr's NUL
     if (need > b->cap) {

@@ -1,7 +1,7 @@
 // xmalloc.h: allocation that aborts on out-of-memory (STYLE.md section 6: the consumer, net and
 // invoke layers treat OOM as fatal, as librdkafka does). It lives in net/, the lowest layer that
 // may abort on OOM, so that net/ and consumer/ share one copy. libc only: the libFuzzer build links
-// it without libevent. (invoke/buf.h keeps its own inv_x* names.)
+// it without libevent. invoke/buf.h spells them inv_x* and forwards here.
 #ifndef NET_XMALLOC_H
 #define NET_XMALLOC_H
 
