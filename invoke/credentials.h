@@ -6,8 +6,8 @@
 //   2. the shared credentials file: AWS_SHARED_CREDENTIALS_FILE, else $HOME/.aws/credentials;
 //      profile AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default"; keys aws_access_key_id,
 //      aws_secret_access_key, optional aws_session_token.
-// Not implemented (report says so): assume-role/web-identity profiles, the config file's
-// credentials, the container endpoint and EC2 instance metadata (they need net/).
+// Not supported (listed in the README status table): assume-role/web-identity profiles, the
+// config file's credentials, the container endpoint and EC2 instance metadata.
 //
 // Secrets: the secret key and session token live in heap buffers wiped with OPENSSL_cleanse on
 // cleanup, and the file's bytes are wiped after parsing. No message ever contains a secret value
