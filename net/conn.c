@@ -100,7 +100,7 @@ static void transition(struct net_conn *c, enum net_conn_state to, int err, enum
     struct net_conn_event ev = {c->state, to, err, tf, msg};
     c->state = to;
     c->entry_pending = true;
-    kesm_log(err ? KESM_LOG_WARN : KESM_LOG_INFO, "net", "broker %s: %s -> %s%s%s", c->name,
+    kesm_log(err ? KESM_LOG_WARN : KESM_LOG_INFO, c->log, "broker %s: %s -> %s%s%s", c->name,
              net_conn_state_name(ev.from), net_conn_state_name(to), msg ? ": " : "",
              msg ? msg : "");
     if (c->cb.on_state != NULL) {
@@ -301,7 +301,7 @@ static void connected(struct net_conn *c)
     struct event_base *base = net_reactor_base(c->reactor);
     char err[200];
     if (c->cfg.tls != NULL) {
-        c->bev = net_tls_bev_new(base, fd, c->cfg.tls, c->host, err, sizeof err);
+        c->bev = net_tls_bev_new(base, fd, c->cfg.tls, c->host, c->log, err, sizeof err);
     } else {
         c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (c->bev == NULL) {
@@ -412,7 +412,7 @@ static uint32_t jitter_delay(struct net_conn *c)
 static void do_backoff(struct net_conn *c)
 {
     c->stats.backoff_ms = jitter_delay(c);
-    kesm_log(KESM_LOG_INFO, "net", "broker %s: reconnecting in %u ms (attempt %u%s)", c->name,
+    kesm_log(KESM_LOG_INFO, c->log, "broker %s: reconnecting in %u ms (attempt %u%s)", c->name,
              c->stats.backoff_ms, c->attempt, c->authn_failure ? ", authentication backoff" : "");
     net_timer_arm(c->state_timer, c->stats.backoff_ms);
 }
@@ -531,7 +531,7 @@ static void on_bev_event(struct bufferevent *bev, short what, void *arg)
     conn_enter(c);
     if (what & BEV_EVENT_CONNECTED) {
         if (c->state == NET_CONN_TLS_HANDSHAKE) {
-            net_tls_log_session(bev, c->name);
+            net_tls_log_session(bev, c->log, c->name);
             transition(c, NET_CONN_API_VERSIONS, NET_OK, NET_TLS_FAIL_NONE, NULL);
         }
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -635,6 +635,8 @@ struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t 
     if (cfg != NULL) {
         c->cfg = *cfg;
     }
+    kesm_log_component(c->log, sizeof c->log, "net", c->cfg.log_tag);
+    c->cfg.log_tag = NULL; // borrowed only for the call; c->log keeps it
     config_defaults(&c->cfg);
     if (cb != NULL) {
         c->cb = *cb;
@@ -653,7 +655,7 @@ struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t 
     }
     c->state = NET_CONN_RESOLVING;
     c->entry_pending = true;
-    kesm_log(KESM_LOG_INFO, "net", "broker %s: connecting%s", c->name, c->cfg.tls ? " (TLS)" : "");
+    kesm_log(KESM_LOG_INFO, c->log, "broker %s: connecting%s", c->name, c->cfg.tls ? " (TLS)" : "");
     conn_enter(c);
     conn_drive(c);
     conn_leave(c);
@@ -699,6 +701,11 @@ const char *net_conn_last_error(const struct net_conn *c)
 const char *net_conn_name(const struct net_conn *c)
 {
     return c->name;
+}
+
+const char *net_conn_log_component(const struct net_conn *c)
+{
+    return c->log;
 }
 
 void net_conn_get_stats(const struct net_conn *c, struct net_conn_stats *out)

@@ -170,6 +170,10 @@ struct net_conn_config {
     size_t max_frame;                 // largest response frame accepted (104857600, 100 MiB)
     int16_t api_versions_version;     // first ApiVersions version to try (-1 or 0 = our highest)
     bool no_reconnect;                // go to CLOSED instead of BACKOFF after a failure
+    // log_tag: added to the component of this connection's log lines ("net <tag>"), e.g.
+    // "mapping=<UUID>" so a user of `kesm serve` can tell which mapping a broker line is about.
+    // Copied. NULL = none.
+    const char *log_tag;
 };
 
 // struct net_conn_callbacks: every member may be NULL.
@@ -240,6 +244,9 @@ int16_t net_conn_version(const struct net_conn *c, int16_t api_key);
 const char *net_conn_last_error(const struct net_conn *c);
 // net_conn_name returns "host:port".
 const char *net_conn_name(const struct net_conn *c);
+// net_conn_log_component returns the component its log lines use: "net" or "net <log_tag>".
+// Plug-ins that log about the connection (net/sasl.c) use it too.
+const char *net_conn_log_component(const struct net_conn *c);
 
 // Read backpressure: while paused no response is dispatched and the socket is not read.
 void net_conn_pause(struct net_conn *c);

@@ -5,6 +5,7 @@
 
 #include "net/conn.h"
 #include "net/internal.h"
+#include "net/log.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -40,6 +41,7 @@ struct net_conn {
     char *host;
     uint16_t port;
     char name[300];
+    char log[KESM_LOG_COMPONENT_CAP]; // log component: "net" or "net <log_tag>"
     struct net_conn_config cfg;
     struct net_conn_callbacks cb;
 

@@ -498,7 +498,7 @@ static void apiv_retry(struct net_conn *c, int16_t version, const char *why)
                   why);
         return;
     }
-    kesm_log(KESM_LOG_INFO, "net", "broker %s: %s; retrying ApiVersions with v%d", c->name, why,
+    kesm_log(KESM_LOG_INFO, c->log, "broker %s: %s; retrying ApiVersions with v%d", c->name, why,
              version);
     c->apiv_retried = true;
     c->apiv_version = version;
@@ -539,7 +539,7 @@ static void apiv_resp(struct net_conn *c, const struct net_resp *resp, void *ctx
                   kp_negotiate_fail_str(&nf, line, sizeof line));
         return;
     }
-    kesm_log(KESM_LOG_DEBUG, "net", "broker %s: ApiVersions v%d: %u APIs, Metadata v%d Fetch v%d",
+    kesm_log(KESM_LOG_DEBUG, c->log, "broker %s: ApiVersions v%d: %u APIs, Metadata v%d Fetch v%d",
              c->name, resp->version, av.num_api_keys,
              kp_versions_get(&c->versions, KP_API_METADATA),
              kp_versions_get(&c->versions, KP_API_FETCH));

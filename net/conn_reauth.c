@@ -32,7 +32,7 @@ void conn_schedule_reauth(struct net_conn *c)
     }
     c->stats.reauth_ms = (uint32_t)d;
     net_timer_arm(c->reauth_timer, d);
-    kesm_log(KESM_LOG_DEBUG, "net",
+    kesm_log(KESM_LOG_DEBUG, c->log,
              "broker %s: session lifetime %lld ms; re-authenticating in %u ms", c->name,
              (long long)c->session_lifetime_ms, c->stats.reauth_ms);
 }
@@ -47,7 +47,7 @@ void conn_on_reauth_timer(void *arg)
     c->reauth = REAUTH_DRAINING;
     c->stats.reauth_ms = 0;
     c->reauth_began_ms = net_reactor_now_ms(c->reactor);
-    kesm_log(KESM_LOG_INFO, "net",
+    kesm_log(KESM_LOG_INFO, c->log,
              "broker %s: re-authenticating (%s); holding new requests until %u in flight are "
              "answered",
              c->name, c->cfg.auth->mechanism ? c->cfg.auth->mechanism : "SASL", c->inflight.n);
@@ -92,7 +92,7 @@ void conn_reauth_done(struct net_conn *c, int err, const char *reason)
     }
     conn_auth_stop(c, true);
     conn_schedule_reauth(c);
-    kesm_log(KESM_LOG_DEBUG, "net",
+    kesm_log(KESM_LOG_DEBUG, c->log,
              "broker %s: re-authentication (%s) done; %u queued requests resume", c->name, mech,
              c->queue.n);
     io_kick(c);

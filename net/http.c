@@ -83,6 +83,7 @@ struct done_item {
 struct net_http {
     struct net_reactor *reactor;
     struct net_http_config cfg;
+    char log[KESM_LOG_COMPONENT_CAP]; // log component: "http" or "http <log_tag>"
     struct hconn *conns;
     struct hreq *reqs;
     uint64_t next_id;
@@ -176,11 +177,11 @@ static void finish_parsed(struct hreq *q, struct net_http_response *resp,
     }
     uint64_t ms = net_reactor_now_ms(h->reactor) - q->start_ms;
     if (resp->err == NET_HTTP_OK) {
-        kesm_log(KESM_LOG_DEBUG, "http", "%s %s://%s%s -> %d (%zu bytes, %llu ms%s)", q->method,
+        kesm_log(KESM_LOG_DEBUG, h->log, "%s %s://%s%s -> %d (%zu bytes, %llu ms%s)", q->method,
                  q->url.tls ? "https" : "http", q->url.host_header, q->url.path, resp->status,
                  resp->body_len, (unsigned long long)ms, q->reused ? ", reused" : "");
     } else {
-        kesm_log(KESM_LOG_DEBUG, "http", "%s %s://%s%s failed after %llu ms: %s", q->method,
+        kesm_log(KESM_LOG_DEBUG, h->log, "%s %s://%s%s failed after %llu ms: %s", q->method,
                  q->url.tls ? "https" : "http", q->url.host_header, q->url.path,
                  (unsigned long long)ms, d->error);
     }
@@ -329,7 +330,7 @@ conn_fail(struct hconn *c, enum net_http_err e, enum net_tls_fail tf, const char
     }
     q->conn = NULL;
     if (stale) {
-        kesm_log(KESM_LOG_DEBUG, "http",
+        kesm_log(KESM_LOG_DEBUG, q->h->log,
                  "%s: kept-alive connection was closed (%s); retrying on "
                  "a new connection",
                  q->url.host_header, msg);
@@ -424,8 +425,9 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct evbuffer *in = bufferevent_get_input(bev);
     if (c->req == NULL) {
         // Idle: a server does not talk unasked. Whatever it is, this connection is done.
-        kesm_log(KESM_LOG_DEBUG, "http", "%s: %zu unsolicited bytes on an idle connection; closed",
-                 c->origin, evbuffer_get_length(in));
+        kesm_log(KESM_LOG_DEBUG, c->h->log,
+                 "%s: %zu unsolicited bytes on an idle connection; closed", c->origin,
+                 evbuffer_get_length(in));
         conn_free(c);
         return;
     }
@@ -461,7 +463,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct hconn *c = arg;
     if (what & BEV_EVENT_CONNECTED) {
         if (c->state == CS_HANDSHAKE) {
-            net_tls_log_session(bev, c->origin);
+            net_tls_log_session(bev, c->h->log, c->origin);
             conn_send(c);
         }
         return;
@@ -529,7 +531,7 @@ static void connected(struct hconn *c)
     struct event_base *base = net_reactor_base(c->h->reactor);
     char err[200];
     if (c->tls) {
-        c->bev = net_tls_bev_new(base, fd, c->h->cfg.tls, c->host, err, sizeof err);
+        c->bev = net_tls_bev_new(base, fd, c->h->cfg.tls, c->host, c->h->log, err, sizeof err);
     } else {
         c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (c->bev == NULL) {
@@ -753,6 +755,8 @@ struct net_http *net_http_new(struct net_reactor *r, const struct net_http_confi
     if (cfg != NULL) {
         h->cfg = *cfg;
     }
+    kesm_log_component(h->log, sizeof h->log, "http", h->cfg.log_tag);
+    h->cfg.log_tag = NULL; // borrowed only for the call; h->log keeps it
     if (h->cfg.connect_timeout_ms == 0) {
         h->cfg.connect_timeout_ms = 10000;
     }

@@ -45,6 +45,7 @@ struct net_http_config {
     size_t max_response_head;    // status line + headers [65536]
     size_t max_response_body;    // decoded body [6356992 = 6 MiB + 64 KiB]
     uint32_t default_timeout_ms; // per request when the request says 0 [60000]
+    const char *log_tag;         // added to the log component ("http <tag>"); copied [none]
 };
 
 // enum net_http_err: 0 or negative.

@@ -49,13 +49,14 @@ struct net_tls_ctx;
 // net_tls_bev_new makes an SSL for |host| from |ctx| (SNI for names, name or IP verification
 // unless the context skips it) and wraps it in a not-yet-connected openssl bufferevent
 // over the connected socket |fd| (CLOSE_ON_FREE, deferred callbacks), which it takes in every
-// case: on failure |fd| is closed and NULL returned with a reason in |err|.
+// case: on failure |fd| is closed and NULL returned with a reason in |err|. |log| is the
+// caller's log component (its lines about this session carry the caller's mapping tag).
 //
 // Ownership: bufferevent_openssl_socket_new takes the SSL even when it fails, so this is the
 // one place that calls it; callers never see the SSL and never free it.
 struct bufferevent *net_tls_bev_new(struct event_base *base, evutil_socket_t fd,
-                                    struct net_tls_ctx *ctx, const char *host, char *err,
-                                    size_t err_len);
+                                    struct net_tls_ctx *ctx, const char *host, const char *log,
+                                    char *err, size_t err_len);
 
 // net_tls_explain classifies why the TLS bufferevent |bev| failed and writes one line into
 // |buf|. It drains the bufferevent's OpenSSL error queue and reads the verify result. After
@@ -64,8 +65,9 @@ struct bufferevent *net_tls_bev_new(struct event_base *base, evutil_socket_t fd,
 enum net_tls_fail net_tls_explain(struct bufferevent *bev, const struct net_tls_ctx *ctx,
                                   const char *host, bool in_handshake, char *buf, size_t len);
 
-// net_tls_log_session logs the negotiated protocol and cipher of |bev| (debug level).
-void net_tls_log_session(struct bufferevent *bev, const char *name);
+// net_tls_log_session logs the negotiated protocol and cipher of |bev| (debug level) under the
+// caller's log component |log|.
+void net_tls_log_session(struct bufferevent *bev, const char *log, const char *name);
 
 // net_tls_pem_ca / net_tls_pem_client load net_tls_config's in-memory PEM (tls_pem.c): the trusted
 // CA certificates, and the client certificate chain with its possibly encrypted key. false with a

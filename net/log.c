@@ -111,3 +111,16 @@ void kesm_log(enum kesm_log_level level, const char *component, const char *fmt,
     kesm_vlog(level, component, fmt, ap);
     va_end(ap);
 }
+
+char *kesm_log_component(char *buf, size_t cap, const char *base, const char *tag)
+{
+    if (cap == 0) {
+        return buf;
+    }
+    if (tag != NULL && tag[0] != '\0') {
+        snprintf(buf, cap, "%s %.*s", base, KESM_LOG_TAG_MAX, tag);
+    } else {
+        snprintf(buf, cap, "%s", base);
+    }
+    return buf;
+}

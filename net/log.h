@@ -9,6 +9,7 @@
 #define NET_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum kesm_log_level {
     KESM_LOG_DEBUG = 0,
@@ -37,6 +38,17 @@ int kesm_log_level_parse(const char *s);
 // to assert on log text; NULL restores stderr. Not thread-safe: set it before starting threads.
 typedef void (*kesm_log_sink)(enum kesm_log_level level, const char *line, void *ctx);
 void kesm_log_set_sink(kesm_log_sink sink, void *ctx);
+
+// KESM_LOG_TAG_MAX: the longest tag a layer accepts for its component (see kesm_log_component);
+// longer tags are cut. A mapping's tag is "mapping=" and its 36-character UUID.
+#define KESM_LOG_TAG_MAX 64
+// KESM_LOG_COMPONENT_CAP: a buffer that holds any base word, a space and a full tag.
+#define KESM_LOG_COMPONENT_CAP 96
+// kesm_log_component writes "<base>" or, when |tag| is neither NULL nor empty, "<base> <tag>"
+// into |buf| (|cap| bytes, cut if needed) and returns |buf|. Layers that serve one mapping
+// (consumer/, net/ connections, invoke/ transports) use it so their lines carry the mapping:
+//   2026-11-26T21:08:47.123Z INFO net mapping=6f1c... broker 127.0.0.1:9092: ...
+char *kesm_log_component(char *buf, size_t cap, const char *base, const char *tag);
 
 // kesm_log_level_name returns "DEBUG", "INFO", "WARN", "ERROR" or "OFF".
 const char *kesm_log_level_name(enum kesm_log_level level);

@@ -126,9 +126,10 @@ static void complete(struct session *ss, int64_t lifetime_ms)
     if (lifetime_ms > 0 && !s->ignore_lifetime) {
         net_conn_auth_session_lifetime(ss->c, lifetime_ms);
     }
-    kesm_log(KESM_LOG_INFO, "net", "broker %s: %s %s as %s (session lifetime %s%lld ms)",
-             net_conn_name(ss->c), ss->reauth ? "re-authenticated with" : "authenticated with",
-             s->mechanism, s->user, lifetime_ms > 0 ? "" : "unlimited, ", (long long)lifetime_ms);
+    kesm_log(KESM_LOG_INFO, net_conn_log_component(ss->c),
+             "broker %s: %s %s as %s (session lifetime %s%lld ms)", net_conn_name(ss->c),
+             ss->reauth ? "re-authenticated with" : "authenticated with", s->mechanism, s->user,
+             lifetime_ms > 0 ? "" : "unlimited, ", (long long)lifetime_ms);
     net_conn_auth_done(ss->c, NET_OK, NULL);
 }
 
@@ -246,7 +247,7 @@ static void start(struct net_conn *c, void *ctx)
             return;
         }
         if (!ss->reauth) {
-            kesm_log(KESM_LOG_WARN, "net",
+            kesm_log(KESM_LOG_WARN, net_conn_log_component(c),
                      "broker %s: %s over a plaintext connection: credentials travel unencrypted "
                      "(allow_plaintext is set)",
                      net_conn_name(c), s->mechanism);

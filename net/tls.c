@@ -260,8 +260,8 @@ static bool is_ip_literal(const char *host)
 }
 
 struct bufferevent *net_tls_bev_new(struct event_base *base, evutil_socket_t fd,
-                                    struct net_tls_ctx *ctx, const char *host, char *err,
-                                    size_t err_len)
+                                    struct net_tls_ctx *ctx, const char *host, const char *log,
+                                    char *err, size_t err_len)
 {
     SSL *ssl = SSL_new(ctx->ssl);
     if (ssl == NULL) {
@@ -290,8 +290,8 @@ struct bufferevent *net_tls_bev_new(struct event_base *base, evutil_socket_t fd,
         return NULL;
     }
     if (!ctx->verify) {
-        kesm_log(KESM_LOG_WARN, "tls",
-                 "%s: certificate verification is OFF (insecure_skip_verify): the broker's "
+        kesm_log(KESM_LOG_WARN, log,
+                 "%s: TLS certificate verification is OFF (insecure_skip_verify): the broker's "
                  "identity is not checked",
                  host);
     }
@@ -434,11 +434,11 @@ enum net_tls_fail net_tls_explain(struct bufferevent *bev, const struct net_tls_
     return NET_TLS_PROTOCOL;
 }
 
-void net_tls_log_session(struct bufferevent *bev, const char *name)
+void net_tls_log_session(struct bufferevent *bev, const char *log, const char *name)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     if (ssl != NULL) {
-        kesm_log(KESM_LOG_DEBUG, "tls", "broker %s: %s %s", name, SSL_get_version(ssl),
+        kesm_log(KESM_LOG_DEBUG, log, "TLS with %s: %s %s", name, SSL_get_version(ssl),
                  SSL_get_cipher_name(ssl));
     }
 }

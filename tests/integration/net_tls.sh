@@ -198,7 +198,7 @@ expect_fail expired "expired certificate refused" \
 probe insecure localhost "$EXPIRED_PORT" insecure
 expect_ok insecure "verification off: connects to the expired certificate"
 tap_check "verification off: warned on connect" \
-    grep -q 'WARN tls localhost: certificate verification is OFF' "$T/insecure.err"
+    grep -q 'WARN net localhost: TLS certificate verification is OFF' "$T/insecure.err"
 
 probe mtls_none localhost "$MTLS_PORT" ca="$P/ca.pem" expect-fail
 expect_fail mtls_none "mTLS server without a client certificate refused" \
@@ -213,7 +213,7 @@ expect_ok mtls_ok "mTLS with a client certificate"
 # where TLS 1.3 does it after.
 KESM_LOG_LEVEL=debug probe tls12 localhost "$TLS12_PORT" ca="$P/ca.pem"
 expect_ok tls12 "TLS 1.2 server verified"
-tap_check "TLS 1.2 server: TLS 1.2 was negotiated" grep -q 'DEBUG tls broker localhost:[0-9]*: TLSv1.2 ' "$T/tls12.err"
+tap_check "TLS 1.2 server: TLS 1.2 was negotiated" grep -q 'DEBUG net TLS with localhost:[0-9]*: TLSv1.2 ' "$T/tls12.err"
 probe mtls12_none localhost "$MTLS12_PORT" ca="$P/ca.pem" expect-fail
 expect_fail mtls12_none "TLS 1.2 mTLS server without a client certificate refused" \
     "err=tls authn=1 tls=client certificate required msg=TLS: client certificate required: the broker refused the handshake and no client certificate is configured"

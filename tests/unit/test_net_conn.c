@@ -1178,6 +1178,20 @@ static void test_log_format(void **state)
     regfree(&re);
     assert_int_equal(kesm_log_level_parse("warn"), KESM_LOG_WARN);
     assert_int_equal(kesm_log_level_parse("loud"), -1);
+
+    char comp[KESM_LOG_COMPONENT_CAP];
+    assert_string_equal(kesm_log_component(comp, sizeof comp, "net", NULL), "net");
+    assert_string_equal(kesm_log_component(comp, sizeof comp, "net", ""), "net");
+    assert_string_equal(kesm_log_component(comp, sizeof comp, "net", "mapping=u-1"),
+                        "net mapping=u-1");
+    // An over-long tag is cut at KESM_LOG_TAG_MAX; a short buffer cuts the whole component.
+    char longtag[200];
+    memset(longtag, 'x', sizeof longtag - 1);
+    longtag[sizeof longtag - 1] = '\0';
+    assert_int_equal(strlen(kesm_log_component(comp, sizeof comp, "consumer", longtag)),
+                     strlen("consumer ") + KESM_LOG_TAG_MAX);
+    char small[6];
+    assert_string_equal(kesm_log_component(small, sizeof small, "consumer", "mapping=u"), "consu");
 }
 
 static void test_state_log_lines(void **state)
@@ -1197,10 +1211,47 @@ static void test_state_log_lines(void **state)
     assert_non_null(strstr(captured, "RESOLVING -> CONNECTING"));
 }
 
+// A connection made with a log tag puts it in the component of every line it writes, and the
+// tag is copied: the caller's buffer may change or go away after net_conn_new.
+static void test_state_log_lines_tagged(void **state)
+{
+    struct env *e = *state;
+    captured[0] = '\0';
+    kesm_log_set_sink(sink, NULL);
+    kesm_log_set_level(KESM_LOG_INFO);
+    char tag[32] = "mapping=3f2a-test";
+    e->cfg.log_tag = tag;
+    struct net_conn *c = connect_fake(e);
+    e->cfg.log_tag = NULL;
+    memset(tag, 'Z', sizeof tag - 1);
+    assert_string_equal(net_conn_log_component(c), "net mapping=3f2a-test");
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    net_conn_free(c);
+    kesm_log_set_level(KESM_LOG_ERROR);
+    kesm_log_set_sink(NULL, NULL);
+    char want[128];
+    snprintf(want, sizeof want,
+             "INFO net mapping=3f2a-test broker 127.0.0.1:%u: API_VERSIONS -> READY", e->f.port);
+    assert_non_null(strstr(captured, want));
+    // every line this connection wrote carries the tag
+    size_t lines = 0;
+    for (const char *p = captured; *p != '\0'; lines++) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
+        assert_non_null(strstr(line, " net mapping=3f2a-test broker "));
+        p = nl + 1;
+    }
+    assert_true(lines >= 3);
+    assert_null(strstr(captured, "ZZZ"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_negotiate_with_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_log_lines_tagged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiate_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negotiate_garbage_retries_v0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_api_missing, setup, teardown),
