@@ -21,7 +21,6 @@
 #include <string.h>
 
 #define TICK_MS 100
-#define LOG "consumer"
 
 // struct broker: one connection. Every broker id has one for fetching and cluster requests; the
 // group coordinator gets a second one of its own (coord), as the Java client and librdkafka do,
@@ -56,6 +55,8 @@ struct cons {
     char **topics;
     struct cons_callbacks cb;
     struct net_conn_config conn_cfg;
+    char log_tag[KESM_LOG_TAG_MAX + 1]; // cfg.log_tag, copied; conn_cfg.log_tag points here
+    char log[KESM_LOG_COMPONENT_CAP];   // log component: "consumer" or "consumer <log_tag>"
 
     struct cons_group *g;
     struct cons_metadata md;
@@ -94,7 +95,7 @@ static void fail(struct cons *c, enum cons_error_class cls, const char *msg)
         return;
     }
     c->failed = true;
-    kesm_log(KESM_LOG_ERROR, LOG, "stopping (%s): %s", cons_error_class_name(cls), msg);
+    kesm_log(KESM_LOG_ERROR, c->log, "stopping (%s): %s", cons_error_class_name(cls), msg);
     for (size_t i = 0; i < c->f.num_parts; i++) {
         c->f.parts[i].stopped = true;
     }
@@ -223,8 +224,8 @@ static void notify_state(struct cons *c)
     c->last_state = st;
     size_t n = 0;
     cons_group_assigned(c->g, &n);
-    kesm_log(KESM_LOG_INFO, LOG, "group %s: %s (generation %d, member %s%s)", cons_group_id(c->g),
-             cons_group_state_name(st), (int)cons_group_generation(c->g),
+    kesm_log(KESM_LOG_INFO, c->log, "group %s: %s (generation %d, member %s%s)",
+             cons_group_id(c->g), cons_group_state_name(st), (int)cons_group_generation(c->g),
              cons_group_member_id(c->g)[0] ? cons_group_member_id(c->g) : "-",
              cons_group_is_leader(c->g) ? ", leader" : "");
     if (c->cb.on_state) {
@@ -257,7 +258,7 @@ static bool send_req(struct cons *c, struct broker *b, enum req_kind kind, int16
                           .timeout_ms = timeout_ms};
     int err = net_conn_send(b->conn, &req);
     if (err != NET_OK) {
-        kesm_log(KESM_LOG_WARN, LOG, "%s to %s: not sent (%s)", kp_api_name(api_key),
+        kesm_log(KESM_LOG_WARN, c->log, "%s to %s: not sent (%s)", kp_api_name(api_key),
                  net_conn_name(b->conn), net_err_name(err));
         free(rc);
         return false;
@@ -297,7 +298,7 @@ static void apply_leaders(struct cons *c)
         int32_t epoch;
         int32_t leader = cons_metadata_leader(&c->md, p->topic, p->partition, &epoch);
         if (leader != p->leader && leader >= 0) {
-            kesm_log(KESM_LOG_INFO, LOG, "%s [%d]: leader is broker %d", p->topic,
+            kesm_log(KESM_LOG_INFO, c->log, "%s [%d]: leader is broker %d", p->topic,
                      (int)p->partition, (int)leader);
         }
         p->leader = leader;
@@ -317,7 +318,7 @@ static void check_partition_counts(struct cons *c, uint64_t now)
         const struct cons_topic_md *t = cons_metadata_topic(&c->md, c->topics[i]);
         int32_t n = t && t->error_code == 0 ? t->num_partitions : 0;
         if (n > 0 && c->part_counts[i] > 0 && n != c->part_counts[i]) {
-            kesm_log(KESM_LOG_INFO, LOG, "topic %s: %d partitions, was %d; rejoining group %s",
+            kesm_log(KESM_LOG_INFO, c->log, "topic %s: %d partitions, was %d; rejoining group %s",
                      c->topics[i], (int)n, (int)c->part_counts[i], cons_group_id(c->g));
             changed = true;
         }
@@ -341,7 +342,7 @@ static void on_metadata(struct cons *c, const struct net_resp *resp)
     struct kp_err err = {0};
     enum kp_status st = cons_metadata_update(&c->md, &resp->body, resp->version, &err);
     if (st != KP_OK) {
-        kesm_log(KESM_LOG_WARN, LOG, "Metadata v%d response: %s at byte %zu (%s)", resp->version,
+        kesm_log(KESM_LOG_WARN, c->log, "Metadata v%d response: %s at byte %zu (%s)", resp->version,
                  kp_status_name(st), err.offset, err.field ? err.field : "?");
         c->md_next = now + 1000;
         return;
@@ -365,7 +366,7 @@ static void on_metadata(struct cons *c, const struct net_resp *resp)
             return;
         }
         if (t->error_code != 0) {
-            kesm_log(KESM_LOG_WARN, LOG, "Metadata for topic %s: %s", c->topics[i],
+            kesm_log(KESM_LOG_WARN, c->log, "Metadata for topic %s: %s", c->topics[i],
                      kp_error_name_buf(t->error_code, nb, sizeof nb));
         }
         tm[ntm++] = (struct cons_topic_meta){.topic = t->name, .num_partitions = t->num_partitions};
@@ -385,8 +386,8 @@ static void on_metadata(struct cons *c, const struct net_resp *resp)
     if (!c->md_ready && !unknown) {
         c->md_ready = true;
         c->boot_drop = true;
-        kesm_log(KESM_LOG_INFO, LOG, "metadata: %zu brokers; joining group %s", c->md.num_brokers,
-                 cons_group_id(c->g));
+        kesm_log(KESM_LOG_INFO, c->log, "metadata: %zu brokers; joining group %s",
+                 c->md.num_brokers, cons_group_id(c->g));
     }
     c->md_last_ok = now;
     c->md_next = now + (unknown ? 1000 : c->cfg.retry_backoff_ms * 2);
@@ -394,17 +395,17 @@ static void on_metadata(struct cons *c, const struct net_resp *resp)
     apply_leaders(c);
 }
 
-static void log_note(const char *note)
+static void log_note(const struct cons *c, const char *note)
 {
     if (note && note[0]) {
-        kesm_log(KESM_LOG_WARN, LOG, "%s", note);
+        kesm_log(KESM_LOG_WARN, c->log, "%s", note);
     }
 }
 
 static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o)
 {
     uint64_t now = net_reactor_now_ms(c->r);
-    log_note(o->note);
+    log_note(c, o->note);
     if (o->fatal) {
         fail(c, o->err_class, o->msg);
         return;
@@ -417,7 +418,7 @@ static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o
     }
     if (o->rejoin_code != 0) {
         char nb[KP_ERROR_NAME_BUF];
-        kesm_log(KESM_LOG_WARN, LOG, "group %s: %s; rejoining", cons_group_id(c->g),
+        kesm_log(KESM_LOG_WARN, c->log, "group %s: %s; rejoining", cons_group_id(c->g),
                  kp_error_name_buf(o->rejoin_code, nb, sizeof nb));
         cons_group_rejoin(c->g, now, o->rejoin_code);
     }
@@ -430,9 +431,9 @@ static void on_fetch(struct cons *c, struct broker *b, const struct net_resp *re
     struct cons_fetch_outcome o;
     cons_fetcher_on_response(&c->f, b->id, now, resp->version,
                              resp->err == NET_OK ? &resp->body : NULL, &o);
-    log_note(c->f.note);
+    log_note(c, c->f.note);
     if (resp->err != NET_OK && resp->err != NET_ERR_CLOSED) {
-        kesm_log(KESM_LOG_WARN, LOG, "Fetch from broker %d: %s", (int)b->id,
+        kesm_log(KESM_LOG_WARN, c->log, "Fetch from broker %d: %s", (int)b->id,
                  net_err_name(resp->err));
     }
     if (o.fatal) {
@@ -503,7 +504,7 @@ static void start_revoke(struct cons *c)
     for (size_t i = 0; i < c->f.num_parts; i++) {
         c->f.parts[i].stopped = true;
     }
-    kesm_log(KESM_LOG_INFO, LOG, "group %s: revoking %zu partitions", cons_group_id(c->g), n);
+    kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions", cons_group_id(c->g), n);
     c->revoke = REV_WAIT_USER;
     if (c->cb.on_revoking) {
         c->cb.on_revoking(c, tps, n, c->cb.ctx);
@@ -526,7 +527,7 @@ static void assigned(struct cons *c)
         off += (size_t)snprintf(line + off, sizeof line - off, "%s%s[%d]", i ? " " : "",
                                 tps[i].topic, (int)tps[i].partition);
     }
-    kesm_log(KESM_LOG_INFO, LOG, "group %s: generation %d assigned %zu partitions (%s): %s",
+    kesm_log(KESM_LOG_INFO, c->log, "group %s: generation %d assigned %zu partitions (%s): %s",
              cons_group_id(c->g), (int)cons_group_generation(c->g), n, cons_group_protocol(c->g),
              n ? line : "none");
     c->next_commit = net_reactor_now_ms(c->r) + c->cfg.auto_commit_interval_ms;
@@ -552,7 +553,7 @@ static void group_actions(struct cons *c, uint64_t now)
             break;
         }
         case CONS_GACT_COORDINATOR:
-            kesm_log(KESM_LOG_INFO, LOG, "group %s: coordinator is broker %d (%s:%u)",
+            kesm_log(KESM_LOG_INFO, c->log, "group %s: coordinator is broker %d (%s:%u)",
                      cons_group_id(c->g), (int)a.node_id, a.host, (unsigned)a.port);
             c->coord = broker_find_or_new(c, a.node_id, true, a.host, a.port);
             break;
@@ -566,7 +567,7 @@ static void group_actions(struct cons *c, uint64_t now)
             fail(c, a.err_class, a.msg);
             break;
         case CONS_GACT_CLOSED:
-            kesm_log(KESM_LOG_INFO, LOG, "group %s: left", cons_group_id(c->g));
+            kesm_log(KESM_LOG_INFO, c->log, "group %s: left", cons_group_id(c->g));
             break;
         }
     }
@@ -707,7 +708,7 @@ static void fire_done(void *ctx)
         return;
     }
     c->close_reported = true;
-    kesm_log(KESM_LOG_INFO, LOG, "closed");
+    kesm_log(KESM_LOG_INFO, c->log, "closed");
     if (c->close_done) {
         c->close_done(c, c->close_ctx);
     }
@@ -928,6 +929,9 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
     c->cfg.client_id = c->client_id;
     c->cfg.group_id = NULL; // owned by the group machine
     c->cfg.group_instance_id = NULL;
+    snprintf(c->log_tag, sizeof c->log_tag, "%s", cfg->log_tag ? cfg->log_tag : "");
+    c->cfg.log_tag = c->log_tag;
+    kesm_log_component(c->log, sizeof c->log, "consumer", c->log_tag);
     if (cb) {
         c->cb = *cb;
     }
@@ -936,7 +940,8 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                            .tls = cfg->tls,
                                            .auth = cfg->auth,
                                            .request_timeout_ms = c->cfg.request_timeout_ms,
-                                           .backoff_initial_ms = c->cfg.retry_backoff_ms};
+                                           .backoff_initial_ms = c->cfg.retry_backoff_ms,
+                                           .log_tag = c->log_tag};
     c->conn_cfg.required_apis = kp_consumer_required_apis(&nreq);
     c->conn_cfg.num_required_apis = nreq;
 
@@ -1058,7 +1063,7 @@ void cons_close(struct cons *c, void (*done)(struct cons *c, void *ctx), void *c
     c->close_done = done;
     c->close_ctx = ctx;
     c->close_deadline = now + c->cfg.session_timeout_ms + c->cfg.request_timeout_ms;
-    kesm_log(KESM_LOG_INFO, LOG, "closing: final commit, then leaving group %s",
+    kesm_log(KESM_LOG_INFO, c->log, "closing: final commit, then leaving group %s",
              cons_group_id(c->g));
     cons_group_close(c->g, now);
     if (!c->in_pump) {

@@ -66,6 +66,9 @@ struct cons_config {
     bool check_crcs;                   // default off
     struct net_tls_ctx *tls;           // NULL = plaintext
     const struct net_auth *auth;       // SASL plug-in, NULL = none; passed to every connection
+    // log_tag: added to the component of the consumer's log lines and of its connections'
+    // ("consumer <tag>", "net <tag>"), e.g. "mapping=<UUID>" (esm/ sets it). NULL = none.
+    const char *log_tag;
 };
 
 // Group state reported to on_state.

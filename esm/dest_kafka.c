@@ -58,6 +58,7 @@ struct esm_dest_kafka {
     uint16_t boot_port;
     struct net_tls_ctx *tls;
     const struct net_auth *auth;
+    char log_tag[KESM_LOG_TAG_MAX + 1]; // handed to each connection
     struct broker *brokers;
     size_t num_brokers;
     // metadata
@@ -117,7 +118,8 @@ static struct net_conn *conn_to(struct esm_dest_kafka *k, int32_t node_id, const
                                  .software_name = "kesm",
                                  .software_version = "1",
                                  .tls = k->tls,
-                                 .auth = k->auth};
+                                 .auth = k->auth,
+                                 .log_tag = k->log_tag};
     struct net_conn_callbacks cb = {0};
     k->brokers = inv_xrealloc(k->brokers, (k->num_brokers + 1) * sizeof *k->brokers);
     k->brokers[k->num_brokers].node_id = node_id;
@@ -507,7 +509,7 @@ static bool parse_hostport(const char *s, char **out_host, uint16_t *out_port)
 struct esm_dest_kafka *esm_dest_kafka_new(struct net_reactor *r, const char *const *bootstrap,
                                           size_t num_bootstrap, const char *topic,
                                           struct net_tls_ctx *tls, const struct net_auth *auth,
-                                          char *err, size_t err_cap)
+                                          const char *log_tag, char *err, size_t err_cap)
 {
     struct esm_dest_kafka *k = inv_xcalloc(1, sizeof *k);
     if (num_bootstrap == 0 || !parse_hostport(bootstrap[0], &k->boot_host, &k->boot_port)) {
@@ -520,6 +522,7 @@ struct esm_dest_kafka *esm_dest_kafka_new(struct net_reactor *r, const char *con
     k->topic = inv_xstrdup(topic);
     k->tls = tls;
     k->auth = auth;
+    snprintf(k->log_tag, sizeof k->log_tag, "%s", log_tag ? log_tag : "");
     k->kick = net_timer_new(r, on_kick, k);
     return k;
 }

@@ -55,8 +55,12 @@ struct esm_instance {
     struct probe *probes; // one name lookup per bootstrap server
     size_t probes_left;
     uint64_t rebalances; // assignments received
-    char log[80];        // log component: "esm" or "esm mapping=<UUID>"
-    char pl_log[80];     // the pipeline's
+    // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
+    // line about this mapping names it; log and pl_log are this layer's and the pipeline's
+    // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").
+    char log_tag[KESM_LOG_TAG_MAX + 1];
+    char log[KESM_LOG_COMPONENT_CAP];
+    char pl_log[KESM_LOG_COMPONENT_CAP];
 };
 
 // struct probe: whether a bootstrap server's name resolves (so that names that do not exist
@@ -234,7 +238,8 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
     const struct esm_kesm *k = &cfg->kesm;
     struct inv_err ie;
     struct inv_net_opts no = {.timeout_ms = k->invoke_timeout_ms,
-                              .report_batch_item_failures = cfg->report_batch_item_failures};
+                              .report_batch_item_failures = cfg->report_batch_item_failures,
+                              .log_tag = in->log_tag};
     int rc = -1;
     enum esm_transport transport = k->transport;
     const char *url = k->url;
@@ -566,9 +571,9 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         pc.dest_dir = cfg->destination + 7;
     } else if (cfg->dest_kind == ESM_DEST_KAFKA) {
         char derr[256];
-        in->dest = esm_dest_kafka_new(in->r, cfg->bootstrap, cfg->num_bootstrap,
-                                      cfg->destination + 8, in->tls,
-                                      in->sasl ? net_sasl_auth(in->sasl) : NULL, derr, sizeof derr);
+        in->dest = esm_dest_kafka_new(
+            in->r, cfg->bootstrap, cfg->num_bootstrap, cfg->destination + 8, in->tls,
+            in->sasl ? net_sasl_auth(in->sasl) : NULL, in->log_tag, derr, sizeof derr);
         if (!in->dest) {
             return fail(err, cap, "%s", derr);
         }
@@ -620,7 +625,8 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .topics = topics,
                              .num_topics = 1,
                              .tls = tls ? in->tls : NULL,
-                             .auth = in->sasl ? net_sasl_auth(in->sasl) : NULL};
+                             .auth = in->sasl ? net_sasl_auth(in->sasl) : NULL,
+                             .log_tag = in->log_tag};
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
         env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||
         env_ms("KESM_COMMIT_INTERVAL_MS", 100, 600000, &cc.auto_commit_interval_ms, err, cap)) {
@@ -713,9 +719,11 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
         in->opts.drain_timeout_ms = DEFAULT_DRAIN_MS;
     }
     const char *uuid = in->opts.mapping_uuid;
-    snprintf(in->log, sizeof in->log, "esm%s%.40s", uuid ? " mapping=" : "", uuid ? uuid : "");
-    snprintf(in->pl_log, sizeof in->pl_log, "pipeline%s%.40s", uuid ? " mapping=" : "",
-             uuid ? uuid : "");
+    if (uuid) {
+        snprintf(in->log_tag, sizeof in->log_tag, "mapping=%.40s", uuid);
+    }
+    kesm_log_component(in->log, sizeof in->log, "esm", in->log_tag);
+    kesm_log_component(in->pl_log, sizeof in->pl_log, "pipeline", in->log_tag);
     if (in->opts.group_id) {
         snprintf(in->group, sizeof in->group, "%s", in->opts.group_id);
     } else {

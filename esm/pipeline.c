@@ -77,7 +77,7 @@ struct esm_pipeline {
     bool in_pump, pump_again;
     struct esm_pipeline_stats st;
     char result[256];
-    char log[96]; // log component
+    char log[KESM_LOG_COMPONENT_CAP]; // log component
     uint64_t seq;
     uint64_t rng;
     // a revoke or drain waiting for abandoned jobs

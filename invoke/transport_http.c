@@ -38,6 +38,7 @@ struct net_transport {
     struct call *calls;
     uint64_t next_id;
     uint64_t rng;
+    char log[KESM_LOG_COMPONENT_CAP]; // log component: "invoke" or "invoke <log_tag>"
 };
 
 void inv_net_prepared_add(struct inv_net_prepared *p, const char *name, const char *value)
@@ -330,7 +331,7 @@ static void on_http_done(void *ctx, uint64_t http_id, const struct net_http_resp
         if (retry_after > d) {
             d = retry_after < t->opts.backoff_max_ms ? retry_after : t->opts.backoff_max_ms;
         }
-        kesm_log(KESM_LOG_INFO, "invoke", "%s: attempt %u of %u failed (%s); retrying in %llu ms",
+        kesm_log(KESM_LOG_INFO, t->log, "%s: attempt %u of %u failed (%s); retrying in %llu ms",
                  t->flavour->name, c->attempt, t->opts.max_attempts, r.message,
                  (unsigned long long)d);
         snprintf(c->last_error, sizeof c->last_error, "%s", r.message);
@@ -487,6 +488,7 @@ int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct 
     t->flavour = flavour;
     t->state = state;
     t->own_tls = own_tls;
+    kesm_log_component(t->log, sizeof t->log, "invoke", o.log_tag);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     t->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ 1u;
@@ -497,7 +499,9 @@ int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct 
         .max_response_body = o.max_response,
         .max_conns_per_origin = o.max_concurrency,
         .default_timeout_ms = o.timeout_ms,
+        .log_tag = o.log_tag,
     };
+    t->opts.log_tag = NULL; // borrowed only for this call; t->log keeps it
     t->http = net_http_new(r, &hc);
     *out = &t->base;
     return 0;

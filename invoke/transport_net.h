@@ -63,6 +63,9 @@ struct inv_net_opts {
     // set 1 for it. [0: unlimited]
     uint32_t max_concurrency;
     bool report_batch_item_failures;
+    // log_tag: added to the component of the transport's log lines ("invoke <tag>", "http
+    // <tag>"), e.g. "mapping=<UUID>". Copied. [none]
+    const char *log_tag;
 };
 
 // ---- http -----------------------------------------------------------------------------------

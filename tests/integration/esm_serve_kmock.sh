@@ -42,7 +42,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 # holds a rebalance for the session timeout minus 1 s when a member (re)joins a live group: keep
 # it short so a restarted mapping is assigned within seconds.
 export HANDLER_LOG=$T/delivered KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500
-timeout --foreground --kill-after=20 100 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+KESM_LOG_LEVEL=debug timeout --foreground --kill-after=20 100 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
     --drain-timeout 3000 >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
@@ -114,6 +114,20 @@ wait "$PID"
 RC=$?
 PID=
 tap_check "kesm serve exits 0 on SIGTERM" test "$RC" = 0
+
+# Log lines name the mapping they are about, from every layer that serves it: the mapping
+# (esm), its consumer and the consumer's broker connections (net). The pipeline logs only
+# failures, which this run has none of; the check below still covers its lines.
+for comp in esm consumer net; do
+    tap_check "$comp log lines name the mapping" grep -q " INFO $comp mapping=$U " "$T/serve.err"
+done
+untagged() {
+    grep -E '^[0-9TZ:.-]+ [A-Z]+ (esm|pipeline|consumer|net|invoke|http)( |$)' "$T/serve.err" |
+        grep -v -E '^[0-9TZ:.-]+ [A-Z]+ [a-z]+ mapping=[0-9a-f-]{36} ' >"$T/untagged"
+    [ ! -s "$T/untagged" ]
+}
+tap_check "no line of those layers lacks a mapping" untagged
+[ -s "$T/untagged" ] && sed 's/^/# untagged: /' "$T/untagged" | head -5
 if [ "$TAP_FAIL" != 0 ]; then
     sed 's/^/# /' "$T/serve.err" | grep -v ' DEBUG ' | tail -40
 fi

@@ -31,9 +31,9 @@ static void test_bad_bootstrap(void **state)
     (void)state;
     char err[200];
     const char *bs[] = {"no-port"};
-    assert_null(esm_dest_kafka_new(NULL, bs, 1, "dlq", NULL, NULL, err, sizeof err));
+    assert_null(esm_dest_kafka_new(NULL, bs, 1, "dlq", NULL, NULL, NULL, err, sizeof err));
     assert_non_null(strstr(err, "'no-port' is not host:port"));
-    assert_null(esm_dest_kafka_new(NULL, bs, 0, "dlq", NULL, NULL, err, sizeof err));
+    assert_null(esm_dest_kafka_new(NULL, bs, 0, "dlq", NULL, NULL, NULL, err, sizeof err));
 }
 
 int main(void)
