@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,11 +88,76 @@ static void job_free(struct job *j)
     free(j);
 }
 
+// runnable returns 0 when |path| names an executable regular file, otherwise the errno execve
+// would give (ENOENT, EACCES; ENAMETOOLONG etc. from stat).
+static int runnable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return errno;
+    }
+    if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0) {
+        return EACCES;
+    }
+    return 0;
+}
+
+// resolve_program finds the file execvp would run for |name| and writes it to |out|: |name|
+// itself when it contains a slash, otherwise the first runnable |dir|/|name| along PATH (an empty
+// entry is the current directory; no PATH means "/bin:/usr/bin", as glibc). Returns 0, or the
+// errno to report: EACCES when a match exists but none is runnable, ENOENT when there is none.
+//
+// kesm resolves the program itself, before posix_spawn, so that a missing or unrunnable program
+// is always reported here with its reason. posix_spawnp reports exec failures through memory
+// shared with a vfork'd child; where that sharing is not real (under valgrind, which turns the
+// vfork into a fork) the failure would only show as a child exiting 127.
+static int resolve_program(const char *name, char *out, size_t cap)
+{
+    if (name[0] == '\0') {
+        return ENOENT;
+    }
+    if (strchr(name, '/') != NULL) {
+        if ((size_t)snprintf(out, cap, "%s", name) >= cap) {
+            return ENAMETOOLONG;
+        }
+        return runnable(out);
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL) {
+        path = "/bin:/usr/bin";
+    }
+    int why = ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        int n = dlen == 0 ? snprintf(out, cap, "%s", name)
+                          : snprintf(out, cap, "%.*s/%s", (int)dlen, p, name);
+        if (n >= 0 && (size_t)n < cap) {
+            int rc = runnable(out);
+            if (rc == 0) {
+                return 0;
+            }
+            if (rc == EACCES) {
+                why = EACCES;
+            }
+        }
+        if (end == NULL) {
+            break;
+        }
+        p = end;
+    }
+    return why;
+}
+
 // spawn starts the child; on failure it leaves j->pid == 0 and j->res describing why.
 static void spawn(struct exec_transport *e, struct job *j)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1};
-    int rc = 0;
+    char prog[4096];
+    int rc = resolve_program(e->argv[0], prog, sizeof prog);
+    if (rc != 0) {
+        goto fail;
+    }
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
         rc = errno;
         goto fail;
@@ -112,7 +178,7 @@ static void spawn(struct exec_transport *e, struct job *j)
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETPGROUP);
     pid_t pid;
-    rc = posix_spawnp(&pid, e->argv[0], &fa, &at, e->argv, environ);
+    rc = posix_spawn(&pid, prog, &fa, &at, e->argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {

@@ -1,7 +1,8 @@
 // test_exec_transport.c: the exec transport with real children (sh scripts written by the test):
 // success with the exact event on stdin, non-zero exit, batchItemFailures, malformed JSON,
 // timeout (child and grandchild killed), death by signal, a child that ignores stdin, a program
-// that cannot start, concurrent jobs and cancel.
+// that cannot start (missing, not executable, a directory, not on PATH), concurrent jobs and
+// cancel.
 #include "invoke/transport.h"
 #include "tests/lib/unit.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -289,6 +291,101 @@ static void test_argv_without_shell_and_spawn_failure(void **state)
     assert_string_equal(err.msg, "exec: no command configured");
 }
 
+// spawn_error runs |argv| once and returns the fatal message (the test fails if it ran).
+static void spawn_error(const char *const *argv, char *msg, size_t cap)
+{
+    struct inv_exec_cfg cfg = {.argv = argv, .timeout_ms = 10000};
+    struct inv_transport *t;
+    assert_int_equal(inv_exec_new(&t, &cfg, NULL), 0);
+    struct got g = {0};
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g, &id, NULL), 0);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_FATAL);
+    snprintf(msg, cap, "%s", g.message);
+    inv_transport_free(t);
+}
+
+// The program is found (or not) by kesm itself, so each reason reaches the result whatever
+// posix_spawn can report (under valgrind it cannot report exec failures at all).
+static void test_program_resolution(void **state)
+{
+    (void)state;
+    char tmpd[] = "/tmp/kesm-exec-XXXXXX";
+    assert_non_null(mkdtemp(tmpd));
+    char plain[64], script[64], msg[512], want[512];
+    snprintf(plain, sizeof plain, "%s/plain", tmpd);
+    snprintf(script, sizeof script, "%s/kesm-test-fn", tmpd);
+    FILE *f = fopen(plain, "w");
+    assert_non_null(f);
+    fputs("not a program\n", f);
+    fclose(f);
+    f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexec /bin/cat\n", f);
+    fclose(f);
+    assert_int_equal(chmod(script, 0755), 0);
+
+    const char *noexec[] = {plain, NULL};
+    spawn_error(noexec, msg, sizeof msg);
+    snprintf(want, sizeof want, "exec: cannot execute '%s': Permission denied", plain);
+    assert_string_equal(msg, want);
+
+    const char *isdir[] = {tmpd, NULL};
+    spawn_error(isdir, msg, sizeof msg);
+    snprintf(want, sizeof want, "exec: cannot execute '%s': Permission denied", tmpd);
+    assert_string_equal(msg, want);
+
+    const char *unknown[] = {"kesm-no-such-program-3b9e", NULL};
+    spawn_error(unknown, msg, sizeof msg);
+    assert_string_equal(
+        msg, "exec: cannot execute 'kesm-no-such-program-3b9e': No such file or directory");
+
+    const char *empty[] = {"", NULL};
+    spawn_error(empty, msg, sizeof msg);
+    assert_string_equal(msg, "exec: cannot execute '': No such file or directory");
+
+    // A bare name is searched along PATH: the non-executable match in the first directory is
+    // skipped for the runnable one after it; with only the former, the reason is EACCES.
+    char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    char path[256];
+    char shadow[80];
+    snprintf(shadow, sizeof shadow, "%s/sub", tmpd);
+    assert_int_equal(mkdir(shadow, 0755), 0);
+    char shadow_fn[96];
+    snprintf(shadow_fn, sizeof shadow_fn, "%s/kesm-test-fn", shadow);
+    f = fopen(shadow_fn, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s:%s", shadow, tmpd);
+    setenv("PATH", path, 1);
+    const char *bare[] = {"kesm-test-fn", NULL};
+    struct inv_exec_cfg cfg = {.argv = bare, .timeout_ms = 10000};
+    struct inv_transport *t;
+    assert_int_equal(inv_exec_new(&t, &cfg, NULL), 0);
+    struct got g = {0};
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(t, "{\"ok\":1}", 8, on_done, &g, &id, NULL), 0);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    inv_transport_free(t);
+    setenv("PATH", shadow, 1);
+    spawn_error(bare, msg, sizeof msg);
+    assert_string_equal(msg, "exec: cannot execute 'kesm-test-fn': Permission denied");
+    if (old) {
+        setenv("PATH", old, 1);
+    } else {
+        unsetenv("PATH");
+    }
+    free(old);
+
+    unlink(shadow_fn);
+    rmdir(shadow);
+    unlink(plain);
+    unlink(script);
+    rmdir(tmpd);
+}
+
 static void test_concurrent_jobs_and_cancel(void **state)
 {
     (void)state;
@@ -331,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_timeout_kills_child_and_grandchild),
         cmocka_unit_test(test_signal_and_ignored_stdin),
         cmocka_unit_test(test_argv_without_shell_and_spawn_failure),
+        cmocka_unit_test(test_program_resolution),
         cmocka_unit_test(test_concurrent_jobs_and_cancel),
     };
     return cmocka_run_group_tests_name("exec_transport", tests, setup, teardown);
