@@ -7,7 +7,12 @@
 # and kmock's generated values are "seq=<n> part=<p>", with seq == offset while every record of
 # a partition came from kmock.
 
-CONS_PROBE=${CONS_PROBE:-$KMOCK_ROOT/build/asan/tools/cons_probe}
+# The probe comes from $KESM_ASAN_TREE/tools (default build/asan; `make test-static` and
+# `make valgrind` point it at their own trees), else build/tools.
+case ${KESM_ASAN_TREE:-build/asan} in
+/*) CONS_PROBE=${CONS_PROBE:-$KESM_ASAN_TREE/tools/cons_probe} ;;
+*) CONS_PROBE=${CONS_PROBE:-$KMOCK_ROOT/${KESM_ASAN_TREE:-build/asan}/tools/cons_probe} ;;
+esac
 [ -x "$CONS_PROBE" ] || CONS_PROBE=$KMOCK_ROOT/build/tools/cons_probe
 # shellcheck disable=SC2034 # the three settings below are used by the sourcing tests
 CONS_KCAT_FMT='%t %p %o %k %s\n'

@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/kmock.sh
-KESM=${KESM_BUILD:-build}/kesm
+KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
 T=$(mktemp -d /tmp/esm_serve_kmock.XXXXXX)
 PID=
 cleanup() {

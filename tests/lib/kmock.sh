@@ -20,6 +20,14 @@
 KMOCK_ROOT=${KMOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KMOCK_BIN=${KMOCK_BIN:-$KMOCK_ROOT/build/kmock}
 KMOCK_TIMEOUT=${KMOCK_TIMEOUT:-30}
+# KESM_TEST_TIME_SCALE (1..100, default 1): how many times slower than usual the programs under
+# test run (scripts/valgrind-tests sets 10). wait_until and scaled stretch their deadlines by it;
+# a deadline is only a ceiling, so a larger one never makes a test pass that should fail.
+TIME_SCALE=${KESM_TEST_TIME_SCALE:-1}
+case $TIME_SCALE in '' | *[!0-9]*) TIME_SCALE=1 ;; esac
+[ "$TIME_SCALE" -ge 1 ] && [ "$TIME_SCALE" -le 100 ] || TIME_SCALE=1
+# scaled SECS: print SECS times the time scale (for `timeout "$(scaled 40)" ...`).
+scaled() { echo $(($1 * TIME_SCALE)); }
 KMOCK_PID=
 KMOCK_FD=
 KMOCK_BOOTSTRAP=
@@ -74,9 +82,10 @@ with_timeout() {
     timeout --kill-after=5 "$secs" "$@"
 }
 
-# wait_until SECS CMD...: retry CMD every 0.1 s until it succeeds (0) or SECS pass (1).
+# wait_until SECS CMD...: retry CMD every 0.1 s until it succeeds (0) or SECS (times the time
+# scale) pass (1).
 wait_until() {
-    local deadline=$((SECONDS + $1))
+    local deadline=$((SECONDS + $1 * TIME_SCALE))
     shift
     while ! "$@" >/dev/null 2>&1; do
         [ "$SECONDS" -ge "$deadline" ] && return 1

@@ -874,15 +874,18 @@ static void test_idle_close_and_reopen(void **state)
 static void test_backpressure(void **state)
 {
     struct env *e = *state;
+    unsigned k = unit_time_scale();
     e->f.pad = 256 * 1024;
-    e->cfg.request_timeout_ms = 200; // shorter than the pause: paused requests must not expire
+    // The request timeout is shorter than the pause: paused requests must not expire. (Reading
+    // 8 MiB after the resume takes longer than 200 ms under valgrind, hence the scale.)
+    e->cfg.request_timeout_ms = 200 * k;
     struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_true(run_until(&e->w, NET_CONN_READY, 3000 * k));
     for (uint32_t i = 0; i < 32; i++) {
         assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
     }
     e->log.pause_on_first = c;
-    net_reactor_run_for(e->r, 500);
+    net_reactor_run_for(e->r, 500 * k);
     // 8 MiB were answered; one response was taken, then reading stopped.
     assert_int_equal(e->log.n, 1);
     assert_true(net_conn_buffered(c) < 2u * 1024 * 1024);
@@ -891,7 +894,7 @@ static void test_backpressure(void **state)
     assert_int_equal(st.timeouts, 0);
     e->log.stop_after = 32;
     net_conn_resume(c);
-    net_reactor_run_for(e->r, 5000);
+    net_reactor_run_for(e->r, 5000 * k);
     assert_int_equal(e->log.n, 32);
     for (int i = 0; i < 32; i++) {
         assert_int_equal(e->log.err[i], NET_OK);
