@@ -193,13 +193,14 @@ static struct broker *broker_get(struct cons *c, int32_t id, const char *host, u
     return broker_find_or_new(c, id, false, host, port);
 }
 
-// any_broker picks a connection for cluster-wide requests: a READY one if possible.
+// any_broker picks a connection for cluster-wide requests: a READY one if possible, and never a
+// bootstrap connection that is waiting to be dropped (it would never become idle).
 static struct broker *any_broker(struct cons *c)
 {
     struct broker *pick = NULL;
     for (size_t i = 0; i < c->num_brokers; i++) {
         struct broker *b = c->brokers[i];
-        if (b->coord) {
+        if (b->coord || (c->boot_drop && b->id < 0)) {
             continue;
         }
         if (net_conn_state(b->conn) == NET_CONN_READY) {
@@ -747,21 +748,30 @@ static void pump(struct cons *c)
 }
 
 // drop_bootstrap closes the bootstrap connections once the metadata names the brokers (one
-// connection per broker id from then on). Requests still in flight on them get their callbacks
-// from inside net_conn_free; the pump those callbacks ask for is held back until the array is
+// connection per broker id from then on). A bootstrap connection with requests on the wire or
+// queued is kept until they are answered: closing it would fail them here while the broker may
+// already have acted on them (a FindCoordinator answered twice, an injected or real error
+// consumed by the lost copy). Returns true while some bootstrap connection is left to drop.
+// The pump the closed connections' callbacks ask for is held back until the array is
 // consistent again.
-static void drop_bootstrap(struct cons *c)
+static bool drop_bootstrap(struct cons *c)
 {
     if (c->md.num_brokers == 0) {
-        return;
+        return false;
     }
     struct broker **boot = xcalloc(c->num_brokers + 1, sizeof *boot);
     size_t nboot = 0, k = 0;
+    bool busy = false;
     for (size_t i = 0; i < c->num_brokers; i++) {
         struct broker *b = c->brokers[i];
+        struct net_conn_stats st = {0};
         if (b->id < 0) {
+            net_conn_get_stats(b->conn, &st);
+        }
+        if (b->id < 0 && st.in_flight == 0 && st.queued == 0) {
             boot[nboot++] = b;
         } else {
+            busy = busy || b->id < 0;
             c->brokers[k++] = b;
         }
     }
@@ -774,14 +784,14 @@ static void drop_bootstrap(struct cons *c)
     }
     c->in_pump = was;
     free(boot);
+    return busy;
 }
 
 static void on_tick(void *ctx)
 {
     struct cons *c = ctx;
     if (c->boot_drop) {
-        c->boot_drop = false;
-        drop_bootstrap(c);
+        c->boot_drop = drop_bootstrap(c);
     }
     pump(c);
     net_timer_arm(c->tick, TICK_MS);
