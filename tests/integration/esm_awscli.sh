@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
 AWSCLI=/usr/bin/aws
+. tests/lib/timescale.sh
 TMP=$(mktemp -d /tmp/esm_awscli.XXXXXX)
 PID=
 fails=0
@@ -202,7 +203,7 @@ lam delete-event-source-mapping --uuid "$U7"
 check "delete answers State Deleting" [ "$RC/$(field .State)" = 0/Deleting ]
 # U7 was running: it is gone once its consumer has stopped (left the group).
 gone() {
-    for _ in $(seq 60); do
+    for _ in $(seq $((60 * TIME_SCALE))); do
         lam get-event-source-mapping --uuid "$1"
         err_is "(ResourceNotFoundException)" && return 0
         [ "$RC/$(field .State)" = 0/Deleting ] || return 1

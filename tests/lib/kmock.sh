@@ -20,14 +20,8 @@
 KMOCK_ROOT=${KMOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KMOCK_BIN=${KMOCK_BIN:-$KMOCK_ROOT/build/kmock}
 KMOCK_TIMEOUT=${KMOCK_TIMEOUT:-30}
-# KESM_TEST_TIME_SCALE (1..100, default 1): how many times slower than usual the programs under
-# test run (scripts/valgrind-tests sets 10). wait_until and scaled stretch their deadlines by it;
-# a deadline is only a ceiling, so a larger one never makes a test pass that should fail.
-TIME_SCALE=${KESM_TEST_TIME_SCALE:-1}
-case $TIME_SCALE in '' | *[!0-9]*) TIME_SCALE=1 ;; esac
-[ "$TIME_SCALE" -ge 1 ] && [ "$TIME_SCALE" -le 100 ] || TIME_SCALE=1
-# scaled SECS: print SECS times the time scale (for `timeout "$(scaled 40)" ...`).
-scaled() { echo $(($1 * TIME_SCALE)); }
+# TIME_SCALE and scaled(): see timescale.sh (wait_until stretches its deadline by the scale).
+. "$KMOCK_ROOT/tests/lib/timescale.sh"
 KMOCK_PID=
 KMOCK_FD=
 KMOCK_BOOTSTRAP=
