@@ -187,12 +187,13 @@ bench: setup
 	$(MAKE) all build/kmock
 	bench/run
 
-# Every unit test under valgrind memcheck (a plain -O1 tree in build/vg); VALGRIND_INTEGRATION=1
-# also runs the integration suite with kesm and the test drivers under valgrind.
+# The whole suite under valgrind memcheck once (a plain -O1 tree in build/vg): every unit test,
+# then the integration tests with kesm and the test drivers wrapped in valgrind, and the fuzz
+# corpus replays. VALGRIND_INTEGRATION=0 runs the unit tests only.
 valgrind: setup
-	$(MAKE) BUILD=build/vg OPT='-O1 -g' build/vg/kesm unit-bins
+	$(MAKE) BUILD=build/vg OPT='-O1 -g' build/vg/kesm unit-bins replay-bins
 	$(MAKE) build/kmock
-	scripts/valgrind-tests build/vg
+	VALGRIND_INTEGRATION=$${VALGRIND_INTEGRATION-1} scripts/valgrind-tests build/vg
 
 FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
