@@ -6,6 +6,7 @@
 #include "esm/config.h"
 
 #include "esm/config_internal.h"
+#include "esm/filter.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -606,11 +607,17 @@ static void parse_filters(struct esm_config *c, const cJSON *v, struct esm_cfg_e
             if (!cfg_str(err, f, p, 0, 4096, &s)) {
                 continue;
             }
-            cJSON *parsed = cJSON_Parse(s);
-            if (!cJSON_IsObject(parsed)) {
-                cfg_fail(err, f, p, "Member must be a JSON object (an EventBridge-style pattern)");
-            }
+            cJSON *parsed = cJSON_ParseWithOpts(s, NULL, true);
+            bool is_obj = cJSON_IsObject(parsed);
             cJSON_Delete(parsed);
+            char why[200], constraint[256];
+            if (!is_obj) {
+                cfg_fail(err, f, p, "Member must be a JSON object (an EventBridge-style pattern)");
+            } else if (!esm_filter_check_pattern(s, why, sizeof why)) {
+                snprintf(constraint, sizeof constraint,
+                         "Member must be a valid filter pattern: %s", why);
+                cfg_fail(err, f, p, constraint);
+            }
         }
     }
     c->filter_criteria = v;

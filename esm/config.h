@@ -109,7 +109,7 @@ struct esm_config {
     int32_t max_record_age_s;        // -1 = infinite (default)
     bool bisect_on_error;            // default false
     bool report_batch_item_failures; // FunctionResponseTypes contains ReportBatchItemFailures
-    const cJSON *filter_criteria;    // stored and echoed only: kesm does not filter yet
+    const cJSON *filter_criteria;    // validated patterns; esm/filter.h compiles and applies them
     struct esm_kesm kesm;
 };
 
