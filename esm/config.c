@@ -614,8 +614,8 @@ static void parse_filters(struct esm_config *c, const cJSON *v, struct esm_cfg_e
             if (!is_obj) {
                 cfg_fail(err, f, p, "Member must be a JSON object (an EventBridge-style pattern)");
             } else if (!esm_filter_check_pattern(s, why, sizeof why)) {
-                snprintf(constraint, sizeof constraint,
-                         "Member must be a valid filter pattern: %s", why);
+                snprintf(constraint, sizeof constraint, "Member must be a valid filter pattern: %s",
+                         why);
                 cfg_fail(err, f, p, constraint);
             }
         }
