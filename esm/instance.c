@@ -39,6 +39,7 @@ struct esm_instance {
     struct inv_creds creds;
     struct inv_transport *transport;
     struct esm_pipeline *pl;
+    struct esm_filter *filter; // FilterCriteria; NULL: every record is delivered
     struct esm_dest_kafka *dest;
     struct cons *cons;
     struct inv_record *recs; // conversion scratch
@@ -585,6 +586,17 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
                  "exhaust their retries are logged and dropped",
                  cfg->destination);
     }
+    bool no_filter;
+    char ferr[256];
+    in->filter = esm_filter_from_criteria(cfg->filter_criteria, &no_filter, ferr, sizeof ferr);
+    if (!in->filter && !no_filter) {
+        return fail(err, cap, "%s", ferr);
+    }
+    if (in->filter) {
+        kesm_log(KESM_LOG_INFO, in->log, "FilterCriteria: %zu filter%s applied",
+                 esm_filter_count(in->filter), esm_filter_count(in->filter) == 1 ? "" : "s");
+    }
+    pc.filter = in->filter;
     pc.source = (struct esm_source){src_ack, src_pause, src_resume, in};
     pc.on_result = pl_result;
     pc.on_fatal = pl_fatal;
@@ -782,7 +794,7 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->retries = st.retries;
     out->records_ok = st.records_ok;
     out->records_disposed = st.records_disposed;
-    out->records_filtered = 0; // FilterCriteria is not implemented
+    out->records_filtered = st.records_filtered;
     out->rebalances = in->rebalances;
     out->queued = st.queued;
     out->inflight = st.inflight;
@@ -828,6 +840,7 @@ void esm_instance_free(struct esm_instance *in)
     cons_free(in->cons);
     in->cons = NULL;
     esm_pipeline_free(in->pl);
+    esm_filter_free(in->filter);
     esm_dest_kafka_free(in->dest);
     inv_transport_free(in->transport);
     net_sasl_free(in->sasl);

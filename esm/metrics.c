@@ -309,7 +309,7 @@ static void pipeline_families(struct out *o, const struct esm_metrics_mapping *m
                    offsetof(struct esm_metrics_mapping, retries));
     counter_family(
         o, maps, n, "kesm_records_filtered_total",
-        "Records dropped by FilterCriteria: always 0, kesm does not implement filtering.",
+        "Records that matched no FilterCriteria filter: not delivered, their offsets committed.",
         offsetof(struct esm_metrics_mapping, records_filtered));
     counter_family(o, maps, n, "kesm_records_processed_total",
                    "Records acknowledged after a successful invocation.",

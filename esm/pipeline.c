@@ -57,11 +57,22 @@ struct job {
     bool blocked; // oversized under BATCH_OVERSIZE_BLOCK
 };
 
+// struct part: a partition the pipeline has seen. Filtered records are acknowledged through it:
+// kept_last is the offset of the last record handed to the batcher, done_next the highest offset
+// acknowledged by a job (every record before it finished), and a pending filtered
+// acknowledgement (filt_next) waits until the record kept before it (filt_after) is finished.
+// One slot is enough: a newer filtered record replaces an older pending one, whose offset the
+// newer acknowledgement covers.
 struct part {
     char *topic;
     size_t topic_len;
     int32_t partition;
     bool paused;
+    int64_t kept_last;  // -1: none
+    int64_t done_next;  // -1: none
+    bool has_filt;      // a filtered acknowledgement is pending
+    int64_t filt_next;  // offset to acknowledge
+    int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
 };
 
 struct esm_pipeline {
@@ -160,7 +171,30 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
     p->topic_len = topic_len;
     p->partition = partition;
     p->paused = false;
+    p->kept_last = -1;
+    p->done_next = -1;
+    p->has_filt = false;
     return p;
+}
+
+static void ack_source(struct esm_pipeline *pl, const char *topic, int32_t partition, int64_t next)
+{
+    if (pl->cfg.source.ack) {
+        pl->cfg.source.ack(pl->cfg.source.ctx, topic, partition, next);
+    }
+}
+
+// filtered_release acknowledges |p|'s pending filtered records if nothing before them is left.
+static void filtered_release(struct esm_pipeline *pl, struct part *p)
+{
+    if (!p->has_filt || (p->filt_after >= 0 && p->done_next <= p->filt_after)) {
+        return;
+    }
+    p->has_filt = false;
+    if (p->filt_next > p->done_next) {
+        p->done_next = p->filt_next;
+        ack_source(pl, p->topic, p->partition, p->filt_next);
+    }
 }
 
 static void part_pause(struct esm_pipeline *pl, struct part *p)
@@ -211,9 +245,17 @@ static void mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
         }
         if (a != j->acked[k]) {
             j->acked[k] = a;
-            if (pl->cfg.source.ack) {
-                pl->cfg.source.ack(pl->cfg.source.ctx, bp->topic, bp->partition,
-                                   j->b->offsets[bp->first_index + a - 1] + 1);
+            int64_t next = j->b->offsets[bp->first_index + a - 1] + 1;
+            ack_source(pl, bp->topic, bp->partition, next);
+            // An abandoned job's partition may have been revoked and assigned again: its
+            // acknowledgements say nothing about the records the pipeline holds now.
+            struct part *p =
+                j->abandon ? NULL : part_find(pl, bp->topic, bp->topic_len, bp->partition, false);
+            if (p) {
+                if (next > p->done_next) {
+                    p->done_next = next;
+                }
+                filtered_release(pl, p);
             }
         }
     }
@@ -1080,15 +1122,41 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
     int64_t now = mono_now(pl);
     struct inv_err err;
     int rc = 0;
+    struct part *p = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (batcher_add(pl->bt, &recs[i], now, &err) != 0) {
+        const struct inv_record *r = &recs[i];
+        if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
+            memcmp(p->topic, r->topic, r->topic_len) != 0) {
+            p = part_find(pl, r->topic, r->topic_len, r->partition, true);
+        }
+        if (pl->cfg.filter && !esm_filter_match(pl->cfg.filter, r)) {
+            if (r->offset <= p->kept_last || (p->has_filt && r->offset < p->filt_next) ||
+                r->offset < p->done_next) {
+                kesm_log(KESM_LOG_ERROR, pl->log,
+                         "record refused: offset %" PRId64 " of %.*s-%" PRId32
+                         " is not above the previous one",
+                         r->offset, (int)r->topic_len, r->topic, r->partition);
+                rc = -1;
+                continue;
+            }
+            pl->st.records_filtered++;
+            p->has_filt = true;
+            p->filt_next = r->offset + 1;
+            p->filt_after = p->kept_last;
+            continue;
+        }
+        if (batcher_add(pl->bt, r, now, &err) != 0) {
             kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
             rc = -1;
             continue;
         }
+        p->kept_last = r->offset;
         pl->st.records_in++;
     }
-    struct part *p = part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        filtered_release(pl, &pl->parts[i]);
+    }
+    p = part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
     if (batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
             pl->cfg.pause_records ||
         batcher_pending(pl->bt) >= pl->cfg.pause_total) {

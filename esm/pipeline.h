@@ -34,12 +34,17 @@
 //     asynchronous destination (kafka://), or logs and counts it when there is none, and then
 //     acknowledges past it. A destination that fails is retried with backoff (nothing is acked);
 //   - INV_RESULT_FATAL (the function cannot be invoked at all) stops submitting and reports
-//     on_fatal; nothing more is acknowledged.
+//     on_fatal; nothing more is acknowledged;
+//   - FilterCriteria (cfg.filter): a record that matches no filter is not batched; it is counted
+//     (records_filtered) and acknowledged once every record of its partition added before it is
+//     finished (at once when none is outstanding), so a fetch filtered out entirely still moves
+//     the committed offset with no invocation.
 // Offsets are acknowledged only after success or disposal, per partition up to the first record
 // not yet finished, so a crash at any moment loses nothing (records may be delivered again).
 #ifndef ESM_PIPELINE_H
 #define ESM_PIPELINE_H
 
+#include "esm/filter.h"
 #include "esm/metrics.h"
 #include "invoke/batcher.h"
 #include "invoke/transport.h"
@@ -100,6 +105,8 @@ struct esm_pipeline_cfg {
     size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]
     size_t pause_total;          // pause any partition while this many are queued [4 * BatchSize]
     struct esm_source source;
+    // filter: FilterCriteria (borrowed; must outlive the pipeline); NULL delivers every record.
+    struct esm_filter *filter;
     // on_result: LastProcessingResult changed ("OK", "PROBLEM: ..."); may be NULL.
     void (*on_result)(void *ctx, const char *result);
     // on_fatal: the transport reported INV_RESULT_FATAL; the pipeline has stopped submitting.
@@ -117,6 +124,7 @@ struct esm_pipeline_stats {
     uint64_t records_in;                  // records added
     uint64_t records_ok;                  // records acknowledged after a successful invocation
     uint64_t records_disposed;            // records given up on (destination or dropped)
+    uint64_t records_filtered;            // records that matched no filter (not delivered)
     uint64_t invocations;                 // submits
     uint64_t function_errors;             // FUNCTION_ERROR and PARTIAL results
     uint64_t retryable_errors;            // RETRYABLE results

@@ -115,7 +115,7 @@ static void test_format_running(void **state)
     snprintf(want, sizeof want, "kesm_broker_connections%s,state=\"READY\"} 2", fnl);
     assert_true(has_line(t, want));
     assert_true(strstr(t, "kesm_records_filtered_total") != NULL);
-    assert_true(strstr(t, "filtering") != NULL); // the HELP text says it is not implemented
+    assert_true(strstr(t, "matched no FilterCriteria filter") != NULL); // the HELP text
     free(t);
     esm_metrics_mapping_cleanup(&m[0]);
     esm_metrics_mapping_cleanup(&m[1]);

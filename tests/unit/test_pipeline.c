@@ -2,7 +2,9 @@
 // a scripted fake transport on a real reactor: exactly-once in-order delivery, retries, retry
 // limits with the on-failure directory, bisect, partial batch responses, record age, 413 splits,
 // oversized records, fatal errors, backpressure, revoke and drain; payload span scanning; the
-// metrics counters (outcomes, retries, batch-size and latency histograms).
+// metrics counters (outcomes, retries, batch-size and latency histograms); FilterCriteria
+// (filtered records acknowledged in order with the delivered ones).
+#include "esm/filter.h"
 #include "esm/pipeline.h"
 #include "esm/pipeline_int.h"
 #include "invoke/event_json.h"
@@ -1040,6 +1042,144 @@ static void test_drain_abandons_retries(void **state)
     h_free(&h);
 }
 
+// ---- FilterCriteria -----------------------------------------------------------------------
+
+static struct esm_filter *h_filter(struct h *h, const char *pattern)
+{
+    char why[200];
+    const char *pats[1] = {pattern};
+    struct esm_filter *f = esm_filter_new(pats, 1, NULL, why, sizeof why);
+    assert_non_null(f);
+    h->cfg.filter = f;
+    return f;
+}
+
+static bool acked_p0_10(struct h *h)
+{
+    return h->s.acked[0] == 10;
+}
+
+// Filtered records at the start, in the middle and at the end of a partition's stream: only the
+// others are invoked, and the acknowledgement reaches the end once they are done.
+static void test_filter_start_middle_end(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct esm_filter *f = h_filter(&h, "{\"offset\":[{\"anything-but\":[0,1,5,8,9]}]}");
+    h_start(&h);
+    add_range(&h, 0, 0, 10, g_wall);
+    run_until(&h, acked_p0_10, 2000);
+    run_until(&h, idle, 2000);
+    assert_int_equal(h.f.num_ok, 5);
+    const int64_t want[] = {2, 3, 4, 6, 7};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(h.f.ok_off[i], want[i]);
+    }
+    // the batch (2..7) first, then the filtered tail; never past a record not yet done
+    assert_int_equal(h.s.num_hist, 2);
+    assert_int_equal(h.s.ack_hist[0], 8);
+    assert_int_equal(h.s.ack_hist[1], 10);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_int_equal(st.records_filtered, 5);
+    assert_int_equal(st.records_in, 5);
+    assert_int_equal(st.records_ok, 5);
+    h_free(&h);
+    esm_filter_free(f);
+}
+
+// A fetch filtered out entirely: no invocation, and the acknowledgement moves at once.
+static void test_filter_whole_fetch(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct esm_filter *f = h_filter(&h, "{\"partition\":[3]}");
+    h_start(&h);
+    add_range(&h, 0, 0, 10, g_wall);
+    assert_int_equal(h.s.acked[0], 10); // during the add: nothing was outstanding
+    assert_int_equal(h.s.num_hist, 1);
+    add_range(&h, 0, 10, 12, g_wall);
+    assert_int_equal(h.s.acked[0], 12);
+    net_reactor_run_for(h.r, 20);
+    assert_int_equal(h.f.num_calls, 0);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_int_equal(st.records_filtered, 12);
+    assert_int_equal(st.records_in, 0);
+    assert_int_equal(st.invocations, 0);
+    h_free(&h);
+    esm_filter_free(f);
+}
+
+static bool acked_p0_6(struct h *h)
+{
+    return h->s.acked[0] == 6;
+}
+
+// Filtered records behind an in-flight batch and a queued record of the same partition wait for
+// both; another partition's filtered records do not wait for them.
+static void test_filter_waits_for_inflight(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct esm_filter *f = h_filter(&h, "{\"partition\":[0],\"offset\":[{\"numeric\":[\"<\",4]}]}");
+    h_start(&h);
+    h.f.hold = true;
+    add_range(&h, 0, 0, 3, g_wall); // in flight (held)
+    net_reactor_run_for(h.r, 10);
+    add_range(&h, 0, 3, 4, g_wall); // queued behind it
+    add_range(&h, 0, 4, 6, g_wall); // filtered
+    add_range(&h, 1, 0, 5, g_wall); // another partition, all filtered
+    net_reactor_run_for(h.r, 20);
+    assert_int_equal(h.s.acked[0], -1); // nothing past the batch being delivered
+    assert_int_equal(h.s.acked[1], 5);  // not held up by partition 0
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, acked_p0_6, 2000);
+    run_until(&h, idle, 2000);
+    assert_int_equal(h.f.num_calls, 2);
+    assert_int_equal(h.f.num_ok, 4);
+    assert_int_equal(h.s.num_hist, 3);
+    assert_int_equal(h.s.ack_hist[0], 3);
+    assert_int_equal(h.s.ack_hist[1], 4);
+    assert_int_equal(h.s.ack_hist[2], 6);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_int_equal(st.records_filtered, 7);
+    h_free(&h);
+    esm_filter_free(f);
+}
+
+// A filtered record behind a batch that keeps failing is never acknowledged past it; the filtered
+// offset goes out once the batch is finally disposed of.
+static void test_filter_behind_failing_batch(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 1;
+    h.cfg.max_retry_attempts = 2;
+    struct esm_filter *f = h_filter(&h, "{\"offset\":[{\"numeric\":[\"<\",3]}]}");
+    h_start(&h);
+    h.f.hold = true;
+    add_range(&h, 0, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 10);
+    add_range(&h, 0, 3, 10, g_wall); // filtered, behind the failing batch
+    assert_int_equal(h.s.acked[0], -1);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, acked_p0_10, 3000);
+    assert_int_equal(h.f.num_calls, 3);   // first attempt + 2 retries
+    assert_int_equal(h.s.ack_hist[0], 3); // disposed of, then the filtered tail
+    assert_int_equal(h.s.ack_hist[1], 10);
+    h_free(&h);
+    esm_filter_free(f);
+}
+
 static void test_spans_roundtrip(void **state)
 {
     (void)state;
@@ -1114,6 +1254,10 @@ int main(void)
         cmocka_unit_test(test_revoke_waits),
         cmocka_unit_test(test_revoke_timeout),
         cmocka_unit_test(test_drain_abandons_retries),
+        cmocka_unit_test(test_filter_start_middle_end),
+        cmocka_unit_test(test_filter_whole_fetch),
+        cmocka_unit_test(test_filter_waits_for_inflight),
+        cmocka_unit_test(test_filter_behind_failing_batch),
         cmocka_unit_test(test_spans_roundtrip),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
