@@ -84,7 +84,8 @@ static void on_status(void *ctx)
     struct esm_instance_status st;
     esm_instance_status(rn->in, &st);
     uint64_t now = net_reactor_now_ms(rn->r);
-    uint64_t ok = st.pipeline.records_ok + st.pipeline.records_disposed;
+    uint64_t ok =
+        st.pipeline.records_ok + st.pipeline.records_disposed + st.pipeline.records_filtered;
     double rate =
         now > rn->last_ms ? (double)(ok - rn->last_ok) * 1000.0 / (double)(now - rn->last_ms) : 0.0;
     rn->last_ok = ok;
@@ -126,7 +127,13 @@ static void on_stopped(void *ctx, enum esm_reason reason, const char *detail)
         kesm_log(KESM_LOG_ERROR, "esm", "stopped: %s: %s", esm_reason_name(reason), detail);
         rn->exit_code = 1;
     } else {
-        kesm_log(KESM_LOG_INFO, "esm", "stopped: offsets committed, group left");
+        struct esm_instance_status st;
+        esm_instance_status(rn->in, &st);
+        kesm_log(KESM_LOG_INFO, "esm",
+                 "stopped: offsets committed, group left (%" PRIu64 " records delivered, %" PRIu64
+                 " filtered out, %" PRIu64 " given up on)",
+                 st.pipeline.records_ok, st.pipeline.records_filtered,
+                 st.pipeline.records_disposed);
     }
     net_reactor_stop(rn->r);
 }
