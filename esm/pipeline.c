@@ -48,6 +48,7 @@ struct job {
     bool have_spans;
     struct net_timer *timer;
     bool abandon;    // revoked or shutting down: finish after the current request
+    bool revoked;    // its partitions were revoked (their struct part may be a new assignment's)
     struct sel disp; // records being disposed of (n > 0 while a disposal is pending)
     const char *disp_cond;
     int disp_status;
@@ -247,10 +248,11 @@ static void mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
             j->acked[k] = a;
             int64_t next = j->b->offsets[bp->first_index + a - 1] + 1;
             ack_source(pl, bp->topic, bp->partition, next);
-            // An abandoned job's partition may have been revoked and assigned again: its
-            // acknowledgements say nothing about the records the pipeline holds now.
+            // A revoked job's partition may have been assigned again: its acknowledgements say
+            // nothing about the records the pipeline holds now. (A drained one's do: the
+            // filtered records behind it are acknowledged with it.)
             struct part *p =
-                j->abandon ? NULL : part_find(pl, bp->topic, bp->topic_len, bp->partition, false);
+                j->revoked ? NULL : part_find(pl, bp->topic, bp->topic_len, bp->partition, false);
             if (p) {
                 if (next > p->done_next) {
                     p->done_next = next;
@@ -958,6 +960,7 @@ static void abandon_jobs(struct esm_pipeline *pl, const struct esm_tp *tps, size
     for (struct job *j = pl->jobs; j; j = j->next) {
         if (!tps || job_touches(j, tps, n)) {
             j->abandon = true;
+            j->revoked = j->revoked || tps != NULL;
         }
     }
     struct job *j = pl->jobs;

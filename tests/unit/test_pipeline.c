@@ -1118,6 +1118,88 @@ static bool acked_p0_6(struct h *h)
     return h->s.acked[0] == 6;
 }
 
+// Shutdown while a batch is in flight with filtered records behind it: the batch's success is
+// acknowledged during the drain, and so are the filtered records after it.
+static void test_filter_drain_acks_behind_success(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct esm_filter *f = h_filter(&h, "{\"offset\":[{\"numeric\":[\"<\",3]}]}");
+    h_start(&h);
+    h.f.hold = true;
+    add_range(&h, 0, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 10);
+    add_range(&h, 0, 3, 6, g_wall); // filtered
+    esm_pipeline_drain(h.pl, 5000, on_done, &h.s);
+    net_reactor_run_for(h.r, 10);
+    assert_int_equal(h.s.acked[0], -1);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    for (int i = 0; i < 40 && h.s.done_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.done_calls, 1);
+    assert_int_equal(h.s.num_hist, 2);
+    assert_int_equal(h.s.ack_hist[0], 3);
+    assert_int_equal(h.s.ack_hist[1], 6);
+    h_free(&h);
+    esm_filter_free(f);
+}
+
+static void add_offsets(struct h *h, int32_t part, const int64_t *offs, size_t n, int64_t ts)
+{
+    struct inv_record recs[16];
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(g_val[i], sizeof g_val[i], "v%d-%lld", part, (long long)offs[i]);
+        recs[i] = (struct inv_record){"t",
+                                      1,
+                                      part,
+                                      offs[i],
+                                      ts,
+                                      INV_TS_CREATE_TIME,
+                                      inv_bytes_null(),
+                                      inv_bytes_of(g_val[i], strlen(g_val[i])),
+                                      NULL,
+                                      0};
+    }
+    assert_int_equal(esm_pipeline_add(h->pl, recs, n), 0);
+}
+
+// After a revoke the partition may be assigned again: a late success of the revoked batch says
+// nothing about the new assignment's records, so it must not release filtered records that wait
+// for one of them.
+static void test_filter_revoked_job_releases_nothing(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_FAIL_OFFSET; // offset 5 fails every time (infinite retries)
+    h.f.fail_offset = 5;
+    struct esm_filter *f = h_filter(&h, "{\"timestamp\":[{\"numeric\":[\"<\",100]}]}");
+    h_start(&h);
+    h.f.hold = true;
+    const int64_t old[] = {3, 4, 6}; // a compacted stream: no 5
+    add_offsets(&h, 0, old, 3, 1);
+    net_reactor_run_for(h.r, 10);
+    struct esm_tp tps[] = {{"t", 0}};
+    esm_pipeline_revoke(h.pl, tps, 1, 5000, on_done, &h.s);
+    // assigned again from offset 5: 5 is kept (and keeps failing), 6..9 are filtered
+    const int64_t again[] = {5};
+    add_offsets(&h, 0, again, 1, 1);
+    add_range(&h, 0, 6, 10, 1000);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    net_reactor_run_for(h.r, 100);
+    assert_int_equal(h.s.done_calls, 1);
+    assert_true(h.f.num_calls >= 2);   // the new batch was tried and failed
+    assert_int_equal(h.s.num_hist, 1); // only the revoked batch's own acknowledgement
+    assert_int_equal(h.s.acked[0], 7); // nothing past offset 5, which is not done
+    h_free(&h);
+    esm_filter_free(f);
+}
+
 // Filtered records behind an in-flight batch and a queued record of the same partition wait for
 // both; another partition's filtered records do not wait for them.
 static void test_filter_waits_for_inflight(void **state)
@@ -1258,6 +1340,8 @@ int main(void)
         cmocka_unit_test(test_filter_whole_fetch),
         cmocka_unit_test(test_filter_waits_for_inflight),
         cmocka_unit_test(test_filter_behind_failing_batch),
+        cmocka_unit_test(test_filter_drain_acks_behind_success),
+        cmocka_unit_test(test_filter_revoked_job_releases_nothing),
         cmocka_unit_test(test_spans_roundtrip),
     };
     return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
