@@ -4,15 +4,18 @@
 # Lambda then evaluates the metadata only, so it is delivered), tombstones, and a partition whose
 # records all fail the filter. Exactly the matching records reach examples/handler.py, the
 # committed offsets reach the end of both partitions, and the final log line counts the filtered
-# records. A restart with FilterCriteria {} delivers everything again; a bad pattern is refused
+# records. Under kesm serve, /metrics counts the filtered records, an update with new
+# FilterCriteria takes effect and FilterCriteria {} removes the filter; a bad pattern is refused
 # with the filter's index and the reason.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/kmock.sh
 . tests/integration/esm_run_lib.bash
 
+SERVE_PID=
 cleanup() {
     kesm_kill
+    [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null
     kmock_stop
     rm -rf "$RUN_TMP"
 }
@@ -22,7 +25,7 @@ if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
     exit 1
 fi
-kmock_start -b 1 -t filt:2 -t open:1 || {
+kmock_start -b 1 -t filt:2 -t upd:1 || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -86,14 +89,57 @@ tap_check "the final line counts 7 delivered and 16 filtered out" \
     "$T/kesm.err"
 tap_check "the filter is announced at start" grep -q 'FilterCriteria: 1 filter applied' "$T/kesm.err"
 
-# ---- FilterCriteria {} removes the filter --------------------------------------------------
-tap_check "produce 4 more records" kmock_cmd produce open 4 "value=$(pct '{"kind":"ping"}')"
-run_mapping "$T/m2.json" open '"FilterCriteria": {}'
-HANDLER_LOG=$T/log2 kesm_start "$T/m2.json"
-wait_lines 30 "$T/log2" 4
-sleep 0.5
-kesm_stop
-tap_check "with FilterCriteria {} every record is delivered" log_check "$T/log2" exact open-0=4
+# ---- kesm serve: /metrics counts them; updates change the filter, {} removes it ------------
+export HOME=$T HANDLER_LOG=$T/log2 # kesm serve passes its environment on to the handler
+timeout --foreground --kill-after=10 60 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+    --drain-timeout 3000 >"$T/serve.out" 2>"$T/serve.err" &
+SERVE_PID=$!
+serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
+tap_check "kesm serve starts" wait_until 10 serve_port
+PORT=$(serve_port)
+API=http://127.0.0.1:$PORT/2015-03-31/event-source-mappings
+kinds() { # KIND COUNT ...: produce COUNT records {"kind":KIND} for each pair, in order
+    while [ $# -ge 2 ]; do
+        kmock_cmd produce upd "$2" "value=$(pct "{\"kind\":\"$1\"}")" >/dev/null || return 1
+        shift 2
+    done
+}
+filter_of() { # KIND: a FilterCriteria member keeping {"kind":KIND}
+    printf '"FilterCriteria":{"Filters":[{"Pattern":"{\\"value\\":{\\"kind\\":[\\"%s\\"]}}"}]}' "$1"
+}
+tap_check "produce a a b b (offsets 0-3)" kinds a 2 b 2
+BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
+curl -sS -o "$T/create.json" -X POST "$API/" -d "{\"FunctionName\":\"demo\",
+  \"Topics\":[\"upd\"],\"StartingPosition\":\"TRIM_HORIZON\",\"BatchSize\":10,
+  \"MaximumBatchingWindowInSeconds\":0, $(filter_of a),
+  \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
+  \"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"$PWD/examples/handler.py\"]}}"
+U=$(sed -n 's/.*"UUID":"\([^"]*\)".*/\1/p' "$T/create.json")
+tap_check "create with a filter answers a UUID" test -n "$U"
+filtered_is() {
+    curl -sS "http://127.0.0.1:$PORT/metrics" |
+        grep -q "^kesm_records_filtered_total{uuid=\"$U\",[^}]*} $1\$"
+}
+tap_check "/metrics counts the 2 filtered records" wait_until 20 filtered_is 2
+state_is() { curl -sS "$API/$U" | grep -q "\"State\":\"$1\""; }
+offsets_in() { [ "$(awk '{print $2}' "$HANDLER_LOG" 2>/dev/null | tr '\n' ' ')" = "$1" ]; }
+tap_check "only the a records were delivered" wait_until 20 offsets_in "0 1 "
+curl -sS -o /dev/null -X PUT "$API/$U" -d "{$(filter_of b)}"
+tap_check "update to keep b: Enabled again" wait_until 20 state_is Enabled
+tap_check "produce a a b b (offsets 4-7)" kinds a 2 b 2
+tap_check "after the update only the b records arrive" wait_until 20 offsets_in "0 1 6 7 "
+curl -sS -o /dev/null -X PUT "$API/$U" -d '{"FilterCriteria":{}}'
+tap_check "update with FilterCriteria {}: Enabled again" wait_until 20 state_is Enabled
+tap_check "produce a b (offsets 8-9)" kinds a 1 b 1
+tap_check "without a filter every record arrives" wait_until 20 offsets_in "0 1 6 7 8 9 "
+if [ "$TAP_FAIL" != 0 ]; then
+    sed 's/^/# delivered: /' "$HANDLER_LOG" 2>/dev/null | head -20
+    grep -v ' DEBUG ' "$T/serve.err" | tail -30 | sed 's/^/# serve: /'
+fi
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"
+tap_check "kesm serve exits 0 on SIGTERM" test "$?" = 0
+SERVE_PID=
 
 # ---- an invalid pattern is refused ---------------------------------------------------------
 BAD='{\"value\":{\"n\":[{\"numberic\":[\">\",3]}]}}'
