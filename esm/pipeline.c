@@ -1132,7 +1132,15 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
             memcmp(p->topic, r->topic, r->topic_len) != 0) {
             p = part_find(pl, r->topic, r->topic_len, r->partition, true);
         }
-        if (pl->cfg.filter && !esm_filter_match(pl->cfg.filter, r)) {
+        uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
+        bool keep = esm_filter_match(pl->cfg.filter, r);
+        if (esm_filter_budget_exceeded(pl->cfg.filter) != over) {
+            kesm_log(KESM_LOG_WARN, pl->log,
+                     "FilterCriteria: offset %" PRId64 " of %.*s-%" PRId32
+                     " needs more matching steps than its size allows: delivered unfiltered",
+                     r->offset, (int)r->topic_len, r->topic, r->partition);
+        }
+        if (!keep) {
             if (r->offset <= p->kept_last || (p->has_filt && r->offset < p->filt_next) ||
                 r->offset < p->done_next) {
                 kesm_log(KESM_LOG_ERROR, pl->log,

@@ -487,6 +487,43 @@ static void test_hostile_value(void **state)
     free(v);
 }
 
+// A pattern of 500 fields against an object of 10000 short keys (80 KB) needs about 5 million
+// lookup steps, more than that value's budget (1 M + 32 per byte): the record is delivered and
+// counted, not dropped.
+static void test_budget_exceeded(void **state)
+{
+    (void)state;
+    size_t pcap = 40 * 500 + 64, vcap = 8 * 10000 + 64;
+    char *pat = malloc(pcap), *val = malloc(vcap);
+    assert_non_null(pat);
+    assert_non_null(val);
+    size_t n = (size_t)snprintf(pat, pcap, "{\"value\":{");
+    for (int i = 0; i < 500; i++) {
+        n += (size_t)snprintf(pat + n, pcap - n, "%s\"f%d\":[{\"exists\":false}]", i ? "," : "", i);
+    }
+    snprintf(pat + n, pcap - n, "}}");
+    n = (size_t)snprintf(val, vcap, "{");
+    for (int i = 0; i < 10000; i++) {
+        n += (size_t)snprintf(val + n, vcap - n, "%s\"%c%c%c\":0", i ? "," : "", 'a' + i % 26,
+                              'a' + i / 26 % 26, 'a' + i / 676 % 26);
+    }
+    n += (size_t)snprintf(val + n, vcap - n, "}");
+    const char *pats[1] = {pat};
+    char why[200];
+    struct esm_filter *f = esm_filter_new(pats, 1, NULL, why, sizeof why);
+    assert_non_null(f);
+    struct inv_record r = rec_of(val, n, false);
+    assert_true(esm_filter_match(f, &r));
+    assert_int_equal(esm_filter_budget_exceeded(f), 1);
+    // A small object is within budget: every f<i> is absent, so the pattern matches.
+    r = rec_of("{\"k\":1}", 7, false);
+    assert_true(esm_filter_match(f, &r));
+    assert_int_equal(esm_filter_budget_exceeded(f), 1);
+    esm_filter_free(f);
+    free(pat);
+    free(val);
+}
+
 // FilterCriteria validation at Create/Update: the message names the filter and the problem.
 static void test_config_messages(void **state)
 {
@@ -544,7 +581,8 @@ int main(void)
         cmocka_unit_test(test_nesting_and_arrays), cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_not_utf8),           cmocka_unit_test(test_several_filters),
         cmocka_unit_test(test_invalid_patterns),   cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_hostile_value),      cmocka_unit_test(test_config_messages),
+        cmocka_unit_test(test_hostile_value),      cmocka_unit_test(test_budget_exceeded),
+        cmocka_unit_test(test_config_messages),
     };
     return cmocka_run_group_tests_name("esm_filter", tests, NULL, NULL);
 }
