@@ -86,6 +86,16 @@ void net_reactor_free(struct net_reactor *r)
         evdns_base_free(r->dns, 1);
     }
     if (r->base != NULL) {
+        // A bufferevent freed with deferred callbacks still queued (BEV_OPT_DEFER_CALLBACKS) is
+        // only finalised when those run: they hold a reference to it. event_base_free cancels
+        // them without dropping it, and the bufferevent would be lost (valgrind saw it after
+        // kesm run's last connection closed just before the loop stopped). Every owner is gone
+        // by now and bufferevent_free cleared the callbacks, so letting the queued work run only
+        // finishes those frees. Bounded: each round runs what is active now, nothing waits.
+        for (int i = 0; i < 8 && event_base_get_num_events(r->base, EVENT_BASE_COUNT_ACTIVE) > 0;
+             i++) {
+            event_base_loop(r->base, EVLOOP_NONBLOCK);
+        }
         event_base_free(r->base);
     }
     free(r);
