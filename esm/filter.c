@@ -9,6 +9,7 @@
 #include "esm/filter.h"
 
 #include "invoke/base64.h"
+#include "invoke/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -626,44 +627,6 @@ static bool charge(struct mc *m, uint64_t n)
     return true;
 }
 
-// utf8_valid: strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
-static bool utf8_valid(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1, cp = c & 0x1fu, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2, cp = c & 0x0fu, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (len - i <= n) {
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 static bool json_space(uint8_t c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -681,7 +644,7 @@ static void classify(struct mc *m)
         return;
     }
     charge(m, v->len / 64 + 1);
-    if (!utf8_valid(v->p, v->len)) {
+    if (!inv_utf8_valid(v->p, v->len)) {
         m->vc = VC_NOT_UTF8;
         return;
     }

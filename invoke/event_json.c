@@ -3,6 +3,7 @@
 #include "invoke/event_json.h"
 
 #include "invoke/base64.h"
+#include "invoke/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,46 +15,6 @@ struct inv_event_seen {
 };
 
 // ---- strings --------------------------------------------------------------------------------
-
-// utf8_seq returns the length (1-4) of the valid UTF-8 sequence at s[0..n), or 0 if s[0] does not
-// start one.
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0) {
-            lo = 0xa0; // no overlong forms
-        } else if (c == 0xed) {
-            hi = 0x9f; // no surrogates
-        }
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0) {
-            lo = 0x90;
-        } else if (c == 0xf4) {
-            hi = 0x8f; // nothing above U+10FFFF
-        }
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return len;
-}
 
 static const char replacement[3] = {(char)0xef, (char)0xbf, (char)0xbd}; // U+FFFD
 
@@ -74,7 +35,7 @@ size_t inv_json_str_len(const char *s, size_t n)
             len++;
             i++;
         } else {
-            size_t k = utf8_seq(u + i, n - i);
+            size_t k = inv_utf8_seq(u + i, n - i);
             len += k ? k : sizeof replacement;
             i += k ? k : 1;
         }
@@ -114,7 +75,7 @@ static char *put_json_str(char *o, const char *s, size_t n)
             o += 6;
             i++;
         } else {
-            size_t k = utf8_seq(u + i, n - i);
+            size_t k = inv_utf8_seq(u + i, n - i);
             if (k) {
                 memcpy(o, s + i, k);
                 i += k;
