@@ -291,19 +291,26 @@ static void test_argv_without_shell_and_spawn_failure(void **state)
     assert_string_equal(err.msg, "exec: no command configured");
 }
 
-// spawn_error runs |argv| once and returns the fatal message (the test fails if it ran).
-static void spawn_error(const char *const *argv, char *msg, size_t cap)
+// run_once submits the event "{}" once to |argv| and returns its result in *g.
+static void run_once(const char *const *argv, struct got *g)
 {
     struct inv_exec_cfg cfg = {.argv = argv, .timeout_ms = 10000};
     struct inv_transport *t;
     assert_int_equal(inv_exec_new(&t, &cfg, NULL), 0);
-    struct got g = {0};
+    memset(g, 0, sizeof *g);
     uint64_t id;
-    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g, &id, NULL), 0);
-    drive(t, &g, 1);
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, g, &id, NULL), 0);
+    drive(t, g, 1);
+    inv_transport_free(t);
+}
+
+// spawn_error runs |argv| once and returns the fatal message (the test fails if it ran).
+static void spawn_error(const char *const *argv, char *msg, size_t cap)
+{
+    struct got g;
+    run_once(argv, &g);
     assert_int_equal(g.kind, INV_RESULT_FATAL);
     snprintf(msg, cap, "%s", g.message);
-    inv_transport_free(t);
 }
 
 // The program is found (or not) by kesm itself, so each reason reaches the result whatever
@@ -360,15 +367,9 @@ static void test_program_resolution(void **state)
     snprintf(path, sizeof path, "%s:%s", shadow, tmpd);
     setenv("PATH", path, 1);
     const char *bare[] = {"kesm-test-fn", NULL};
-    struct inv_exec_cfg cfg = {.argv = bare, .timeout_ms = 10000};
-    struct inv_transport *t;
-    assert_int_equal(inv_exec_new(&t, &cfg, NULL), 0);
-    struct got g = {0};
-    uint64_t id;
-    assert_int_equal(inv_transport_submit(t, "{\"ok\":1}", 8, on_done, &g, &id, NULL), 0);
-    drive(t, &g, 1);
+    struct got g;
+    run_once(bare, &g);
     assert_int_equal(g.kind, INV_RESULT_OK);
-    inv_transport_free(t);
     setenv("PATH", shadow, 1);
     spawn_error(bare, msg, sizeof msg);
     assert_string_equal(msg, "exec: cannot execute 'kesm-test-fn': Permission denied");
