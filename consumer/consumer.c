@@ -7,11 +7,12 @@
 // ListOffsets and Fetch). A 100 ms tick covers every deadline (heartbeats, back-offs, commits).
 #include "consumer/consumer.h"
 
+#include "base/alloc.h"
+#include "base/hostport.h"
+#include "base/log.h"
 #include "consumer/group.h"
 #include "consumer/metadata.h"
 #include "consumer/offsets.h"
-#include "net/log.h"
-#include "net/xmalloc.h"
 #include "proto/api.h"
 #include "proto/api_versions.h"
 #include "proto/errors.h"
@@ -799,45 +800,6 @@ static void on_tick(void *ctx)
 
 // ---- public API -------------------------------------------------------------------------------
 
-static bool parse_hostport(const char *s, size_t len, char *host, size_t cap, uint16_t *port)
-{
-    const char *end = s + len;
-    const char *colon = NULL;
-    if (len > 0 && s[0] == '[') {
-        const char *rb = memchr(s, ']', len);
-        if (!rb || rb + 1 >= end || rb[1] != ':') {
-            return false;
-        }
-        if ((size_t)(rb - s - 1) >= cap) {
-            return false;
-        }
-        memcpy(host, s + 1, (size_t)(rb - s - 1));
-        host[rb - s - 1] = 0;
-        colon = rb + 1;
-    } else {
-        for (const char *q = s; q < end; q++) {
-            colon = *q == ':' ? q : colon;
-        }
-        if (!colon || colon == s || (size_t)(colon - s) >= cap) {
-            return false;
-        }
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-    }
-    long p = 0;
-    for (const char *q = colon + 1; q < end; q++) {
-        if (*q < '0' || *q > '9' || p > 65535) {
-            return false;
-        }
-        p = p * 10 + (*q - '0');
-    }
-    if (p <= 0 || p > 65535 || colon + 1 == end) {
-        return false;
-    }
-    *port = (uint16_t)p;
-    return true;
-}
-
 // add_bootstrap opens a connection to every entry of the bootstrap list; false (with |err|
 // set) if an entry does not parse or the list is empty.
 static bool add_bootstrap(struct cons *c, char *err, size_t err_cap)
@@ -846,14 +808,14 @@ static bool add_bootstrap(struct cons *c, char *err, size_t err_cap)
     while (*s) {
         const char *comma = strchr(s, ',');
         size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char host[256];
+        char host[HOSTPORT_HOST_MAX + 1];
         uint16_t port;
         while (len > 0 && *s == ' ') {
             s++;
             len--;
         }
         if (len > 0) {
-            if (!parse_hostport(s, len, host, sizeof host, &port)) {
+            if (!hostport_parse(s, len, 0, host, sizeof host, &port, NULL)) {
                 if (err && err_cap) {
                     snprintf(err, err_cap, "consumer config: bad bootstrap entry \"%.*s\"",
                              (int)(len < 100 ? len : 100), s);

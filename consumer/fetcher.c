@@ -1,7 +1,7 @@
 // fetcher.c: see fetcher.h. No I/O, no clock, no logging: warnings go to f->note.
 #include "consumer/fetcher.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 #include "proto/errors.h"
 #include "proto/fetch.h"
 

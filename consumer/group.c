@@ -2,7 +2,7 @@
 // table; this file has no I/O, no clock and no logging, so tests and the fuzzer drive it alone.
 #include "consumer/group.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 #include "proto/api.h"
 #include "proto/consumer_protocol.h"
 #include "proto/errors.h"

@@ -1,7 +1,7 @@
 // metadata.c: see metadata.h.
 #include "consumer/metadata.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 #include "proto/metadata.h"
 
 #include <stdlib.h>

@@ -26,7 +26,6 @@ bool cfg_str(struct esm_cfg_err *err, const char *field, const cJSON *v, size_t 
 bool cfg_charset_ok(const char *s, const char *extra);
 bool cfg_lookup(const char *const *names, size_t num, const char *s, size_t *out);
 bool cfg_topic_ok(const char *t);
-bool cfg_bootstrap_ok(const char *s);
 
 // cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);

@@ -1,7 +1,9 @@
 // dest_kafka.c: the kafka:// on-failure destination (see dest_kafka.h).
 #include "esm/dest_kafka.h"
 
-#include "net/log.h"
+#include "base/alloc.h"
+#include "base/hostport.h"
+#include "base/log.h"
 #include "proto/api.h"
 #include "proto/batch_builder.h"
 #include "proto/errors.h"
@@ -121,7 +123,7 @@ static struct net_conn *conn_to(struct esm_dest_kafka *k, int32_t node_id, const
                                  .auth = k->auth,
                                  .log_tag = k->log_tag};
     struct net_conn_callbacks cb = {0};
-    k->brokers = inv_xrealloc(k->brokers, (k->num_brokers + 1) * sizeof *k->brokers);
+    k->brokers = xrealloc(k->brokers, (k->num_brokers + 1) * sizeof *k->brokers);
     k->brokers[k->num_brokers].node_id = node_id;
     k->brokers[k->num_brokers].conn = net_conn_new(k->r, host, port, &cc, &cb);
     return k->brokers[k->num_brokers++].conn;
@@ -214,7 +216,7 @@ static void on_metadata(struct net_conn *c, const struct net_resp *resp, void *c
         }
         free(k->leaders);
         k->num_partitions = t.num_partitions;
-        k->leaders = inv_xcalloc(t.num_partitions, sizeof *k->leaders);
+        k->leaders = xcalloc(t.num_partitions, sizeof *k->leaders);
         for (size_t i = 0; i < t.num_partitions; i++) {
             k->leaders[i] = -1;
         }
@@ -352,7 +354,7 @@ static bool send_partition(struct delivery *d, int32_t partition)
             kp_batch_builder_add(&bb, &r);
         }
     }
-    struct produce *p = inv_xcalloc(1, sizeof *p);
+    struct produce *p = xcalloc(1, sizeof *p);
     p->d = d;
     p->partition = partition;
     kw_init_grow(&p->batch);
@@ -442,20 +444,20 @@ static uint64_t dk_send(void *ctx, const struct esm_dest_msg *msgs, size_t n,
                         esm_dest_done_fn *done, void *arg)
 {
     struct esm_dest_kafka *k = ctx;
-    struct delivery *d = inv_xcalloc(1, sizeof *d);
+    struct delivery *d = xcalloc(1, sizeof *d);
     d->k = k;
     d->id = ++k->next_id;
     d->done = done;
     d->arg = arg;
-    d->msgs = inv_xcalloc(n ? n : 1, sizeof *d->msgs);
+    d->msgs = xcalloc(n ? n : 1, sizeof *d->msgs);
     d->num_msgs = n;
     for (size_t i = 0; i < n; i++) {
         if (!msgs[i].key.is_null) {
-            d->msgs[i].key = inv_xmalloc(msgs[i].key.len + 1);
+            d->msgs[i].key = xmalloc(msgs[i].key.len + 1);
             memcpy(d->msgs[i].key, msgs[i].key.p, msgs[i].key.len);
             d->msgs[i].key_len = msgs[i].key.len;
         }
-        d->msgs[i].value = inv_xstrndup(msgs[i].value, msgs[i].value_len);
+        d->msgs[i].value = xstrndup(msgs[i].value, msgs[i].value_len);
         d->msgs[i].value_len = msgs[i].value_len;
     }
     struct delivery **tail = &k->deliveries;
@@ -484,42 +486,23 @@ struct esm_dest esm_dest_kafka_dest(struct esm_dest_kafka *k)
     return d;
 }
 
-static bool parse_hostport(const char *s, char **out_host, uint16_t *out_port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s) {
-        return false;
-    }
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || port == 0 || port > 65535) {
-        return false;
-    }
-    const char *h = s;
-    size_t hl = (size_t)(colon - s);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    *out_host = inv_xstrndup(h, hl);
-    *out_port = (uint16_t)port;
-    return true;
-}
-
 struct esm_dest_kafka *esm_dest_kafka_new(struct net_reactor *r, const char *const *bootstrap,
                                           size_t num_bootstrap, const char *topic,
                                           struct net_tls_ctx *tls, const struct net_auth *auth,
                                           const char *log_tag, char *err, size_t err_cap)
 {
-    struct esm_dest_kafka *k = inv_xcalloc(1, sizeof *k);
-    if (num_bootstrap == 0 || !parse_hostport(bootstrap[0], &k->boot_host, &k->boot_port)) {
+    struct esm_dest_kafka *k = xcalloc(1, sizeof *k);
+    char host[HOSTPORT_HOST_MAX + 1];
+    if (num_bootstrap == 0 || !hostport_parse(bootstrap[0], strlen(bootstrap[0]), 0, host,
+                                              sizeof host, &k->boot_port, NULL)) {
         snprintf(err, err_cap, "kafka destination: bootstrap server '%s' is not host:port",
                  num_bootstrap ? bootstrap[0] : "");
         free(k);
         return NULL;
     }
+    k->boot_host = xstrdup(host);
     k->r = r;
-    k->topic = inv_xstrdup(topic);
+    k->topic = xstrdup(topic);
     k->tls = tls;
     k->auth = auth;
     snprintf(k->log_tag, sizeof k->log_tag, "%s", log_tag ? log_tag : "");

@@ -8,8 +8,9 @@
 // per-record budget, so a hostile value costs at most a fixed multiple of its size.
 #include "esm/filter.h"
 
-#include "invoke/base64.h"
-#include "invoke/utf8.h"
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -75,23 +76,7 @@ struct esm_filter {
     uint64_t budget_exceeded;
 };
 
-// ---- allocation ---------------------------------------------------------------------------
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        abort();
-    }
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t len)
-{
-    char *p = xcalloc(len + 1, 1);
-    memcpy(p, s, len);
-    return p;
-}
+// ---- allocation (base/alloc.h aborts on out-of-memory) ----------------------------------------
 
 static void rule_cleanup(struct rule *r)
 {
@@ -644,7 +629,7 @@ static void classify(struct mc *m)
         return;
     }
     charge(m, v->len / 64 + 1);
-    if (!inv_utf8_valid(v->p, v->len)) {
+    if (!utf8_valid(v->p, v->len)) {
         m->vc = VC_NOT_UTF8;
         return;
     }
@@ -957,19 +942,6 @@ static bool value_field(struct mc *m, const struct field *f)
     return true;
 }
 
-static const char *ts_type_name(enum inv_ts_type t)
-{
-    switch (t) {
-    case INV_TS_CREATE_TIME:
-        return "CREATE_TIME";
-    case INV_TS_LOG_APPEND_TIME:
-        return "LOG_APPEND_TIME";
-    case INV_TS_NO_TIMESTAMP_TYPE:
-        break;
-    }
-    return "NO_TIMESTAMP_TYPE";
-}
-
 static bool name_is(const struct field *f, const char *name)
 {
     return f->name_len == strlen(name) && memcmp(f->name, name, f->name_len) == 0;
@@ -988,14 +960,14 @@ static bool meta_leaf(struct mc *m, const struct field *f, struct leaf *l)
     } else if (name_is(f, "timestamp")) {
         *l = (struct leaf){.t = LT_NUM, .num = (double)r->timestamp};
     } else if (name_is(f, "timestampType")) {
-        const char *s = ts_type_name(r->ts_type);
+        const char *s = inv_ts_type_name(r->ts_type);
         *l = (struct leaf){.t = LT_STR, .s = s, .len = strlen(s)};
     } else if (name_is(f, "key") && !r->key.is_null) {
         if (!m->key_done) {
             m->key_done = true;
             charge(m, r->key.len / 64 + 1);
-            m->key64 = xcalloc(inv_base64_len(r->key.len) + 1, 1);
-            inv_base64_encode(m->key64, r->key.p, r->key.len);
+            m->key64 = xcalloc(base64_len(r->key.len) + 1, 1);
+            base64_encode(m->key64, r->key.p, r->key.len);
         }
         *l = (struct leaf){.t = LT_STR, .s = m->key64, .len = strlen(m->key64)};
     } else {

@@ -1,6 +1,10 @@
 // instance.c: one running mapping: consumer -> pipeline -> transport (see instance.h).
 #include "esm/instance.h"
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hostport.h"
+#include "base/log.h"
 #include "consumer/consumer.h"
 #include "esm/dest_kafka.h"
 #include "esm/metrics.h"
@@ -8,7 +12,6 @@
 #include "esm/secrets.h"
 #include "invoke/credentials.h"
 #include "invoke/transport_net.h"
-#include "net/log.h"
 #include "net/resolve.h"
 #include "net/sasl.h"
 #include "net/tls.h"
@@ -342,7 +345,7 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     }
     if (b->num_records > in->cap_recs) {
         in->cap_recs = b->num_records;
-        in->recs = inv_xrealloc(in->recs, in->cap_recs * sizeof *in->recs);
+        in->recs = xrealloc(in->recs, in->cap_recs * sizeof *in->recs);
     }
     size_t nh = 0;
     for (size_t i = 0; i < b->num_records; i++) {
@@ -350,7 +353,7 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     }
     if (nh > in->cap_hdrs) {
         in->cap_hdrs = nh;
-        in->hdrs = inv_xrealloc(in->hdrs, in->cap_hdrs * sizeof *in->hdrs);
+        in->hdrs = xrealloc(in->hdrs, in->cap_hdrs * sizeof *in->hdrs);
     }
     size_t topic_len = strlen(b->topic), h = 0;
     for (size_t i = 0; i < b->num_records; i++) {
@@ -400,7 +403,7 @@ static void on_revoking(struct cons *c, const struct cons_tp *tps, size_t n, voi
 {
     struct esm_instance *in = ctx;
     (void)c;
-    struct esm_tp *e = inv_xcalloc(n ? n : 1, sizeof *e);
+    struct esm_tp *e = xcalloc(n ? n : 1, sizeof *e);
     for (size_t i = 0; i < n; i++) {
         e[i].topic = tps[i].topic;
         e[i].partition = tps[i].partition;
@@ -540,16 +543,16 @@ void esm_default_group_id(const struct esm_config *cfg, char *out, size_t cap)
 
 static char *join_bootstrap(const struct esm_config *cfg)
 {
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     for (size_t i = 0; i < cfg->num_bootstrap; i++) {
         if (i) {
-            inv_buf_addc(&b, ',');
+            buf_addc(&b, ',');
         }
-        inv_buf_adds(&b, cfg->bootstrap[i]);
+        buf_adds(&b, cfg->bootstrap[i]);
     }
     size_t len;
-    return inv_buf_steal(&b, &len);
+    return buf_steal(&b, &len);
 }
 
 static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
@@ -696,18 +699,15 @@ static void probed(void *ctx, bool ok, bool no_such_name, const char *why)
 static void probe_bootstrap(struct esm_instance *in)
 {
     const struct esm_config *cfg = in->cfg;
-    in->probes = inv_xcalloc(cfg->num_bootstrap ? cfg->num_bootstrap : 1, sizeof *in->probes);
+    in->probes = xcalloc(cfg->num_bootstrap ? cfg->num_bootstrap : 1, sizeof *in->probes);
     in->probes_left = cfg->num_bootstrap;
     for (size_t i = 0; i < cfg->num_bootstrap; i++) {
+        char host[HOSTPORT_HOST_MAX + 1] = "";
+        uint16_t port;
         const char *b = cfg->bootstrap[i];
-        const char *colon = strrchr(b, ':');
-        size_t hl = colon ? (size_t)(colon - b) : strlen(b);
-        if (b[0] == '[' && hl >= 2 && b[hl - 1] == ']') {
-            b++;
-            hl -= 2;
-        }
-        char host[256];
-        snprintf(host, sizeof host, "%.*s", (int)(hl < 255 ? hl : 255), b);
+        // Validated by esm/config.c already; a failure leaves the name empty (it resolves to
+        // nothing and is reported as such).
+        (void)hostport_parse(b, strlen(b), 0, host, sizeof host, &port, NULL);
         in->probes[i].in = in;
         in->probes[i].q = net_resolve_start(in->r, host, probed, &in->probes[i]);
     }
@@ -718,7 +718,7 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
                      char *err, size_t err_cap)
 {
     *out = NULL;
-    struct esm_instance *in = inv_xcalloc(1, sizeof *in);
+    struct esm_instance *in = xcalloc(1, sizeof *in);
     in->r = r;
     in->cfg = cfg;
     if (cb) {
@@ -807,9 +807,9 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     }
     cons_conn_counts(in->cons, out->connections);
     size_t n = cons_stats(in->cons, NULL, 0);
-    struct cons_partition_stats *ps = inv_xcalloc(n ? n : 1, sizeof *ps);
+    struct cons_partition_stats *ps = xcalloc(n ? n : 1, sizeof *ps);
     n = cons_stats(in->cons, ps, n);
-    out->parts = inv_xcalloc(n ? n : 1, sizeof *out->parts);
+    out->parts = xcalloc(n ? n : 1, sizeof *out->parts);
     for (size_t i = 0; i < n; i++) {
         struct esm_metrics_part *p = &out->parts[i];
         // The next unprocessed offset: acknowledged or committed; before either, where this
@@ -820,7 +820,7 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
             done = done > ps[i].log_start ? done : ps[i].log_start;
         }
         int64_t hw = ps[i].high_watermark;
-        p->topic = inv_xstrdup(ps[i].topic ? ps[i].topic : "");
+        p->topic = xstrdup(ps[i].topic ? ps[i].topic : "");
         p->partition = ps[i].partition;
         p->lag = hw >= 0 && done >= 0 ? (hw > done ? hw - done : 0) : -1;
         p->fetch_lag = ps[i].lag;

@@ -94,8 +94,8 @@ void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m);
 
 // esm_metrics_format writes the exposition of |n| mappings. |states|/|num_states| are the state
 // names every mapping gets a kesm_mapping_state sample for (1 for its own, 0 otherwise). Returns
-// a NUL-terminated heap string (caller frees) and its length in *out_len, or NULL on
-// out-of-memory.
+// a NUL-terminated heap string (caller frees) and its length in *out_len (never NULL: the buffer
+// aborts on out-of-memory, base/buf.h).
 char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
                          const char *const *states, size_t num_states, size_t *out_len);
 

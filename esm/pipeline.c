@@ -7,9 +7,10 @@
 // prefix. The job ends (batcher_complete) when nothing is left to deliver.
 #include "esm/pipeline.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "esm/pipeline_int.h"
 #include "invoke/transport_net.h"
-#include "net/log.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -165,10 +166,10 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
     }
     if (pl->num_parts == pl->cap_parts) {
         pl->cap_parts = pl->cap_parts ? pl->cap_parts * 2 : 16;
-        pl->parts = inv_xrealloc(pl->parts, pl->cap_parts * sizeof *pl->parts);
+        pl->parts = xrealloc(pl->parts, pl->cap_parts * sizeof *pl->parts);
     }
     struct part *p = &pl->parts[pl->num_parts++];
-    p->topic = inv_xstrndup(topic, topic_len);
+    p->topic = xstrndup(topic, topic_len);
     p->topic_len = topic_len;
     p->partition = partition;
     p->paused = false;
@@ -325,13 +326,13 @@ static void on_job_timer(void *ctx);
 
 static struct job *job_new(struct esm_pipeline *pl, struct batch *b)
 {
-    struct job *j = inv_xcalloc(1, sizeof *j);
+    struct job *j = xcalloc(1, sizeof *j);
     j->pl = pl;
     j->b = b;
-    j->done = inv_xcalloc(b->num_records ? b->num_records : 1, 1);
-    j->acked = inv_xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->acked);
+    j->done = xcalloc(b->num_records ? b->num_records : 1, 1);
+    j->acked = xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->acked);
     j->cur.n = b->num_records;
-    j->cur.idx = inv_xcalloc(b->num_records ? b->num_records : 1, sizeof *j->cur.idx);
+    j->cur.idx = xcalloc(b->num_records ? b->num_records : 1, sizeof *j->cur.idx);
     for (size_t i = 0; i < b->num_records; i++) {
         j->cur.idx[i] = i;
     }
@@ -435,8 +436,8 @@ static void dispose_async(struct job *j)
     const struct batch *b = j->b;
     bool spans = !b->oversized && ensure_spans(j);
     struct pl_failure f = failure_of(j);
-    struct esm_dest_msg *msgs = inv_xcalloc(j->disp.n, sizeof *msgs);
-    uint8_t **keys = inv_xcalloc(j->disp.n, sizeof *keys);
+    struct esm_dest_msg *msgs = xcalloc(j->disp.n, sizeof *msgs);
+    uint8_t **keys = xcalloc(j->disp.n, sizeof *keys);
     for (size_t i = 0; i < j->disp.n; i++) {
         size_t key_len = 0;
         bool key_null = true;
@@ -501,7 +502,7 @@ static void dispose_start(struct job *j, const size_t *idx, size_t n, const char
                           bool invoked, int status)
 {
     free(j->disp.idx);
-    j->disp.idx = inv_xcalloc(n ? n : 1, sizeof(size_t));
+    j->disp.idx = xcalloc(n ? n : 1, sizeof(size_t));
     memcpy(j->disp.idx, idx, n * sizeof(size_t));
     j->disp.n = n;
     j->disp_cond = cond;
@@ -565,9 +566,9 @@ static void split_cur(struct job *j)
     size_t half = j->cur.n / 2;
     if (j->num_stack == j->cap_stack) {
         j->cap_stack = j->cap_stack ? j->cap_stack * 2 : 8;
-        j->stack = inv_xrealloc(j->stack, j->cap_stack * sizeof *j->stack);
+        j->stack = xrealloc(j->stack, j->cap_stack * sizeof *j->stack);
     }
-    struct sel second = {inv_xcalloc(j->cur.n - half, sizeof(size_t)), j->cur.n - half};
+    struct sel second = {xcalloc(j->cur.n - half, sizeof(size_t)), j->cur.n - half};
     memcpy(second.idx, j->cur.idx + half, second.n * sizeof(size_t));
     j->stack[j->num_stack++] = second;
     j->cur.n = half;
@@ -586,7 +587,7 @@ static bool drop_expired(struct job *j)
         return false;
     }
     int64_t cutoff = wall_now(pl) - (int64_t)pl->cfg.max_record_age_s * 1000;
-    size_t *old = inv_xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0;
+    size_t *old = xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0;
     for (size_t i = 0; i < j->cur.n; i++) {
         if (!j->done[j->cur.idx[i]] && j->spans.ts[j->cur.idx[i]] < cutoff) {
             old[num_old++] = j->cur.idx[i];
@@ -665,7 +666,7 @@ static void on_job_timer(void *ctx)
 static bool partial(struct job *j, const struct inv_result *res)
 {
     const struct batch *b = j->b;
-    int64_t *min = inv_xcalloc(b->num_parts, sizeof *min);
+    int64_t *min = xcalloc(b->num_parts, sizeof *min);
     for (size_t k = 0; k < b->num_parts; k++) {
         min[k] = INT64_MAX;
     }
@@ -685,7 +686,7 @@ static bool partial(struct job *j, const struct inv_result *res)
         ok = found;
     }
     if (ok) {
-        size_t *fine = inv_xcalloc(j->cur.n, sizeof *fine), nf = 0, keep = 0;
+        size_t *fine = xcalloc(j->cur.n, sizeof *fine), nf = 0, keep = 0;
         for (size_t i = 0; i < j->cur.n; i++) {
             size_t x = j->cur.idx[i];
             if (b->offsets[x] < min[pl_part_of(b, x)]) {
@@ -1084,7 +1085,7 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
         snprintf(err, err_cap, "pipeline: a reactor and a transport are required");
         return -1;
     }
-    struct esm_pipeline *pl = inv_xcalloc(1, sizeof *pl);
+    struct esm_pipeline *pl = xcalloc(1, sizeof *pl);
     pl->cfg = *cfg;
     snprintf(pl->log, sizeof pl->log, "%s", cfg->log_component ? cfg->log_component : "pipeline");
     pl->cfg.log_component = pl->log;

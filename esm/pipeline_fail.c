@@ -1,8 +1,10 @@
 // pipeline_fail.c: what the pipeline needs when a batch does not simply succeed: the record
 // spans of a payload (to send part of it again: bisect, partial batch response, 413, record
 // age), sub-payloads, and on-failure records written to a directory.
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/buf.h"
 #include "esm/pipeline_int.h"
-#include "invoke/base64.h"
 #include "invoke/event_json.h"
 
 #include <cjson/cJSON.h>
@@ -109,9 +111,9 @@ int pl_spans_parse(struct pl_spans *out, const struct batch *b, const struct inv
     if (i > len || p[i - 1] != '{') {
         return fail(err, err_cap, "unexpected head", i);
     }
-    out->start = inv_xcalloc(b->num_records + 1, sizeof *out->start);
-    out->len = inv_xcalloc(b->num_records + 1, sizeof *out->len);
-    out->ts = inv_xcalloc(b->num_records + 1, sizeof *out->ts);
+    out->start = xcalloc(b->num_records + 1, sizeof *out->start);
+    out->len = xcalloc(b->num_records + 1, sizeof *out->len);
+    out->ts = xcalloc(b->num_records + 1, sizeof *out->ts);
     size_t r = 0;
     for (size_t k = 0; k < b->num_parts; k++) {
         if ((k > 0 && !expect(p, len, &i, ',')) || i >= len || p[i] != '"' ||
@@ -161,8 +163,8 @@ size_t pl_part_of(const struct batch *b, size_t idx)
 char *pl_subpayload(const struct batch *b, const struct pl_spans *s,
                     const struct inv_event_cfg *cfg, const size_t *sel, size_t n, size_t *out_len)
 {
-    struct inv_buf buf;
-    inv_buf_init(&buf);
+    struct buf buf;
+    buf_init(&buf);
     inv_event_head_write(&buf, cfg);
     size_t cur = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
@@ -170,21 +172,21 @@ char *pl_subpayload(const struct batch *b, const struct pl_spans *s,
         if (k != cur) {
             if (cur != SIZE_MAX) {
                 inv_event_group_close(&buf);
-                inv_buf_addc(&buf, ',');
+                buf_addc(&buf, ',');
             }
             inv_event_group_open(&buf, b->parts[k].topic, b->parts[k].topic_len,
                                  b->parts[k].partition);
             cur = k;
         } else {
-            inv_buf_addc(&buf, ',');
+            buf_addc(&buf, ',');
         }
-        inv_buf_add(&buf, b->payload + s->start[sel[i]], s->len[sel[i]]);
+        buf_add(&buf, b->payload + s->start[sel[i]], s->len[sel[i]]);
     }
     if (cur != SIZE_MAX) {
         inv_event_group_close(&buf);
     }
     inv_event_tail_write(&buf);
-    return inv_buf_steal(&buf, out_len);
+    return buf_steal(&buf, out_len);
 }
 
 void pl_iso8601(char *out, size_t cap, int64_t ms)
@@ -285,7 +287,7 @@ static cJSON *failure_json(const struct pl_failure *f, const struct batch *b,
                             (double)(f->payload ? f->payload_len : b->oversized_len));
     records_info(info, b, s, sel, n);
     if (f->payload) {
-        char *copy = inv_xstrndup(f->payload, f->payload_len);
+        char *copy = xstrndup(f->payload, f->payload_len);
         cJSON_AddStringToObject(root, "payload", copy);
         free(copy);
     }
@@ -374,8 +376,8 @@ uint8_t *pl_record_key(const struct batch *b, const struct pl_spans *s, size_t i
             return NULL;
         }
         size_t n = (size_t)(q - p);
-        uint8_t *out = inv_xmalloc(n / 4 * 3 + 1);
-        if (!inv_base64_decode(out, out_len, NULL, p, n)) {
+        uint8_t *out = xmalloc(n / 4 * 3 + 1);
+        if (!base64_decode(out, n / 4 * 3 + 1, out_len, NULL, p, n)) {
             free(out);
             *out_len = 0;
             return NULL;
@@ -407,20 +409,20 @@ char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
     add_time(ri, "timestamp", s ? s->ts[idx] : b->parts[pl_part_of(b, idx)].first_timestamp);
     char *head = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    struct inv_buf out;
-    inv_buf_init(&out);
+    struct buf out;
+    buf_init(&out);
     if (head) {
         size_t hl = strlen(head);
-        inv_buf_add(&out, head, hl - 1); // without the closing '}'
-        inv_buf_adds(&out, ",\"payload\":");
+        buf_add(&out, head, hl - 1); // without the closing '}'
+        buf_adds(&out, ",\"payload\":");
         if (payload) {
-            inv_buf_add(&out, payload, payload_len);
+            buf_add(&out, payload, payload_len);
         } else {
-            inv_buf_adds(&out, "null");
+            buf_adds(&out, "null");
         }
-        inv_buf_addc(&out, '}');
+        buf_addc(&out, '}');
         free(head);
     }
     free(payload);
-    return inv_buf_steal(&out, out_len);
+    return buf_steal(&out, out_len);
 }

@@ -37,7 +37,7 @@
 #ifndef INVOKE_BATCHER_H
 #define INVOKE_BATCHER_H
 
-#include "invoke/buf.h"
+#include "invoke/err.h"
 #include "invoke/event_json.h"
 #include "invoke/record.h"
 #include "invoke/transport.h"

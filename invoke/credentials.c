@@ -1,9 +1,10 @@
 // credentials.c: environment and shared-credentials-file sources, secrets wiped.
 #include "invoke/credentials.h"
 
+#include "base/alloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,7 @@
 
 static void wipe_free(char *s)
 {
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
+    free_wiped(s, s != NULL ? strlen(s) : 0);
 }
 
 void inv_creds_init(struct inv_creds *c)
@@ -38,9 +36,9 @@ void inv_creds_set(struct inv_creds *c, const char *access_key_id, const char *s
                    const char *session_token, const char *source)
 {
     inv_creds_cleanup(c);
-    c->access_key_id = inv_xstrdup(access_key_id);
-    c->secret_access_key = inv_xstrdup(secret_access_key);
-    c->session_token = session_token && *session_token ? inv_xstrdup(session_token) : NULL;
+    c->access_key_id = xstrdup(access_key_id);
+    c->secret_access_key = xstrdup(secret_access_key);
+    c->session_token = session_token && *session_token ? xstrdup(session_token) : NULL;
     snprintf(c->source, sizeof c->source, "%s", source ? source : "");
 }
 
@@ -58,7 +56,7 @@ static int read_file(const char *path, char **out, size_t *out_len, struct inv_e
                         path, CREDS_FILE_MAX);
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
-    char *buf = inv_xmalloc(cap);
+    char *buf = xmalloc(cap);
     for (;;) {
         ssize_t n = read(fd, buf + len, cap - 1 - len);
         if (n < 0 && errno == EINTR) {
@@ -66,7 +64,7 @@ static int read_file(const char *path, char **out, size_t *out_len, struct inv_e
         }
         if (n < 0) {
             int e = errno;
-            OPENSSL_cleanse(buf, len);
+            mem_wipe(buf, len);
             free(buf);
             close(fd);
             return inv_fail(err, -1, "credentials file %s: %s", path, strerror(e));
@@ -172,10 +170,10 @@ static int parse_ini(const char *buf, size_t len, const char *path, const char *
                                                                   : NULL;
         if (slot != NULL) {
             if (*slot != NULL) {
-                OPENSSL_cleanse(*slot, strlen(*slot));
+                mem_wipe(*slot, strlen(*slot));
                 free(*slot);
             }
-            *slot = inv_xstrndup(vs, vlen);
+            *slot = xstrndup(vs, vlen);
         }
     }
     return found ? 1 : 0;
@@ -191,7 +189,7 @@ int inv_creds_load_file(struct inv_creds *out, const char *path, const char *pro
     }
     struct profile_out po = {0};
     int rc = parse_ini(buf, len, path, profile, &po, err);
-    OPENSSL_cleanse(buf, len);
+    mem_wipe(buf, len);
     free(buf);
     if (rc < 0) {
         goto out;

@@ -20,7 +20,7 @@
 #ifndef INVOKE_CREDENTIALS_H
 #define INVOKE_CREDENTIALS_H
 
-#include "invoke/buf.h"
+#include "invoke/err.h"
 
 struct inv_creds {
     char *access_key_id;

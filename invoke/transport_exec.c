@@ -4,6 +4,8 @@
 // every descriptor is non-blocking and work happens in dispatch().
 #define _GNU_SOURCE // pipe2
 
+#include "base/alloc.h"
+#include "base/buf.h"
 #include "invoke/transport.h"
 
 #include <errno.h>
@@ -31,7 +33,7 @@ struct job {
     int pidfd, in_fd, out_fd;
     const char *payload;
     size_t len, written;
-    struct inv_buf out;
+    struct buf out;
     bool truncated, exited, timed_out, cancelled;
     int wstatus;
     int64_t deadline_ms;
@@ -83,7 +85,7 @@ static void job_free(struct job *j)
     close_fd(&j->pidfd);
     close_fd(&j->in_fd);
     close_fd(&j->out_fd);
-    inv_buf_cleanup(&j->out);
+    buf_cleanup(&j->out);
     inv_result_cleanup(&j->res);
     free(j);
 }
@@ -209,7 +211,7 @@ fail:
     char msg[256];
     snprintf(msg, sizeof msg, "exec: cannot execute '%s': %s", e->argv[0], strerror(rc));
     j->res.kind = INV_RESULT_FATAL;
-    j->res.message = inv_xstrdup(msg);
+    j->res.message = xstrdup(msg);
 }
 
 static int exec_submit(struct inv_transport *t, const char *payload, size_t len, inv_done_fn *done,
@@ -217,18 +219,18 @@ static int exec_submit(struct inv_transport *t, const char *payload, size_t len,
 {
     (void)err;
     struct exec_transport *e = (struct exec_transport *)t;
-    struct job *j = inv_xcalloc(1, sizeof *j);
+    struct job *j = xcalloc(1, sizeof *j);
     j->id = ++e->next_id;
     j->done = done;
     j->ctx = ctx;
     j->pidfd = j->in_fd = j->out_fd = -1;
     j->payload = payload;
     j->len = len;
-    inv_buf_init(&j->out);
+    buf_init(&j->out);
     inv_result_init(&j->res);
     j->deadline_ms = now_ms() + (int64_t)e->timeout_ms;
     spawn(e, j);
-    e->jobs = inv_xrealloc(e->jobs, (e->num_jobs + 1) * sizeof *e->jobs);
+    e->jobs = xrealloc(e->jobs, (e->num_jobs + 1) * sizeof *e->jobs);
     e->jobs[e->num_jobs++] = j;
     *out_id = j->id;
     return 0;
@@ -358,7 +360,7 @@ static void pump_stdout(struct exec_transport *e, struct job *j)
             keep = e->max_output - j->out.len;
             j->truncated = true;
         }
-        inv_buf_add(&j->out, buf, keep);
+        buf_add(&j->out, buf, keep);
     }
 }
 
@@ -406,13 +408,13 @@ static void make_result(struct exec_transport *e, struct job *j)
     if (j->timed_out) {
         snprintf(msg, sizeof msg, "exec: timed out after %u ms (killed)", e->timeout_ms);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     if (WIFSIGNALED(j->wstatus)) {
         snprintf(msg, sizeof msg, "exec: killed by signal %d", WTERMSIG(j->wstatus));
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     j->res.status = WIFEXITED(j->wstatus) ? WEXITSTATUS(j->wstatus) : -1;
@@ -422,13 +424,13 @@ static void make_result(struct exec_transport *e, struct job *j)
         snprintf(msg, sizeof msg, "exec: exited with status %d%s%.*s", j->res.status,
                  shown ? ": " : "", shown, j->out.p ? j->out.p : "");
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     if (j->truncated && e->report) {
         snprintf(msg, sizeof msg, "exec: response larger than %zu bytes", e->max_output);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     inv_result_from_response(&j->res, j->out.p, j->out.len, e->report);
@@ -452,7 +454,7 @@ static void exec_dispatch(struct inv_transport *t, const struct pollfd *fds, siz
             reap(j);
         }
         if (job_finished(j)) {
-            done = inv_xrealloc(done, (num_done + 1) * sizeof *done);
+            done = xrealloc(done, (num_done + 1) * sizeof *done);
             done[num_done++] = j;
         } else {
             e->jobs[keep++] = j;
@@ -490,7 +492,7 @@ int inv_exec_new(struct inv_transport **out, const struct inv_exec_cfg *cfg, str
     if (cfg->timeout_ms == 0) {
         return inv_fail(err, -1, "exec: the timeout must be positive");
     }
-    struct exec_transport *e = inv_xcalloc(1, sizeof *e);
+    struct exec_transport *e = xcalloc(1, sizeof *e);
     e->base.funcs = &exec_funcs;
     e->timeout_ms = cfg->timeout_ms;
     e->max_output = cfg->max_output ? cfg->max_output : 6291456;
@@ -500,15 +502,15 @@ int inv_exec_new(struct inv_transport **out, const struct inv_exec_cfg *cfg, str
         while (cfg->argv[n]) {
             n++;
         }
-        e->argv = inv_xcalloc(n + 1, sizeof *e->argv);
+        e->argv = xcalloc(n + 1, sizeof *e->argv);
         for (size_t i = 0; i < n; i++) {
-            e->argv[i] = inv_xstrdup(cfg->argv[i]);
+            e->argv[i] = xstrdup(cfg->argv[i]);
         }
     } else {
-        e->argv = inv_xcalloc(4, sizeof *e->argv);
-        e->argv[0] = inv_xstrdup("/bin/sh");
-        e->argv[1] = inv_xstrdup("-c");
-        e->argv[2] = inv_xstrdup(cfg->shell_command);
+        e->argv = xcalloc(4, sizeof *e->argv);
+        e->argv[0] = xstrdup("/bin/sh");
+        e->argv[1] = xstrdup("-c");
+        e->argv[2] = xstrdup(cfg->shell_command);
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

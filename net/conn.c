@@ -3,8 +3,9 @@
 // conn_io.c.
 #include "net/conn.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/conn_int.h"
-#include "net/log.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

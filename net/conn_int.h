@@ -3,9 +3,9 @@
 #ifndef NET_CONN_INT_H
 #define NET_CONN_INT_H
 
+#include "base/log.h"
 #include "net/conn.h"
 #include "net/internal.h"
-#include "net/log.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>

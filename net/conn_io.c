@@ -1,8 +1,9 @@
 // conn_io.c: a connection's requests: the queue, pipelining, timeouts, response framing and
 // dispatch, and the ApiVersions exchange of the handshake.
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/conn.h"
 #include "net/conn_int.h"
-#include "net/log.h"
 #include "proto/api.h"
 #include "proto/frame.h"
 

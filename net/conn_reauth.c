@@ -1,9 +1,9 @@
 // conn_reauth.c: KIP-368 re-authentication of a READY connection (see conn.h): scheduling at
 // 85-95% of the session lifetime, draining the requests on the wire, running the auth plug-in's
 // exchange again on the same socket, and resuming.
+#include "base/log.h"
 #include "net/conn.h"
 #include "net/conn_int.h"
-#include "net/log.h"
 
 #include <event2/bufferevent.h>
 #include <stdint.h>

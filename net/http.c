@@ -3,10 +3,11 @@
 // through net/http_parse, timeouts and the keep-alive race retry.
 #include "net/http.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/http_int.h"
 #include "net/http_parse.h"
 #include "net/internal.h"
-#include "net/log.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

@@ -2,9 +2,9 @@
 #ifndef NET_INTERNAL_H
 #define NET_INTERNAL_H
 
+#include "base/alloc.h"
 #include "net/reactor.h"
 #include "net/tls.h"
-#include "net/xmalloc.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>

@@ -1,8 +1,9 @@
 // reactor.c: the event loop, resolver, timers and signals (see reactor.h).
 #include "net/reactor.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/internal.h"
-#include "net/log.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>

@@ -2,8 +2,9 @@
 // KIP-368 re-authentication (see sasl.h).
 #include "net/sasl.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/internal.h"
-#include "net/log.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/sasl_authenticate.h"

@@ -1,8 +1,9 @@
 // tls.c: TLS client contexts, the openssl bufferevent wrapper, and readable TLS errors.
 #include "net/tls.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/internal.h"
-#include "net/log.h"
 
 #include <arpa/inet.h>
 #include <event2/bufferevent.h>

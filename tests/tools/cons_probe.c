@@ -23,7 +23,7 @@
 //   sasl=MECH user=NAME pass-env=VAR  SASL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN; TLS required);
 //                                   the password is read from environment variable VAR
 #include "consumer/consumer.h"
-#include "net/log.h"
+#include "base/log.h"
 #include "net/reactor.h"
 #include "net/sasl.h"
 #include "net/tls.h"

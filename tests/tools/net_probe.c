@@ -24,7 +24,7 @@
 //   lifetime-ms=MS        give up after MS (default 20000)
 //   request-timeout-ms=MS handshake-timeout-ms=MS max-frame=BYTES backoff-max-ms=MS
 #include "net/conn.h"
-#include "net/log.h"
+#include "base/log.h"
 #include "net/reactor.h"
 #include "net/sasl.h"
 #include "net/tls.h"

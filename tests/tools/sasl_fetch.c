@@ -24,7 +24,7 @@
 //   expect-fail                      goal: the first connection failure
 //   lifetime-ms=MS                   give up after MS (default 30000)
 #include "net/conn.h"
-#include "net/log.h"
+#include "base/log.h"
 #include "net/reactor.h"
 #include "net/sasl.h"
 #include "net/tls.h"

@@ -3,9 +3,9 @@
 // timeouts, drops, frame limits, reconnect backoff, idle close, read backpressure, the auth
 // plug-in point, freeing from a callback, and the log line format. The fake broker runs on the
 // same reactor as the connection, so each test is deterministic and bounded by a run deadline.
+#include "base/log.h"
 #include "net/conn.h"
 #include "net/internal.h"
-#include "net/log.h"
 #include "net/reactor.h"
 #include "proto/api.h"
 #include "proto/kr.h"

@@ -4,9 +4,9 @@
 // messages for each broker error (58, 33, 34), the authentication backoff floor, and that no log
 // line carries the password. The fake runs on the connection's reactor, so tests are bounded by
 // the run deadline.
+#include "base/log.h"
 #include "net/conn.h"
 #include "net/internal.h"
-#include "net/log.h"
 #include "net/reactor.h"
 #include "net/sasl.h"
 #include "proto/api.h"

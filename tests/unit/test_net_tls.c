@@ -4,9 +4,9 @@
 // verification by CA file and directory-less setups, SNI for names and none for IP literals,
 // every failure class with its text, mTLS, the insecure switch and its per-connect warning, the
 // TLS 1.2 floor, and the context loader's errors.
+#include "base/log.h"
 #include "net/conn.h"
 #include "net/internal.h"
-#include "net/log.h"
 #include "net/reactor.h"
 #include "net/tls.h"
 #include "proto/api.h"

@@ -1,5 +1,5 @@
-// xmalloc.c: abort on out-of-memory with a message.
-#include "net/xmalloc.h"
+// alloc.c: abort on out-of-memory with a message; wiping (see alloc.h).
+#include "base/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,4 +49,19 @@ char *xstrndup(const char *s, size_t n)
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));
+}
+
+void mem_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0) {
+        explicit_bzero(p, n);
+    }
+}
+
+void free_wiped(void *p, size_t n)
+{
+    if (p != NULL) {
+        mem_wipe(p, n);
+        free(p);
+    }
 }

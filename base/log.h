@@ -1,12 +1,13 @@
-// log.h: kesm's one logging facility, shared by every layer that may log (net/, consumer/,
-// invoke/, esm/, cmd/; never proto/ or sasl/, which report errors to their caller instead).
+// log.h: kesm's one logging facility, shared by every layer that may log (net/, broker/,
+// consumer/, invoke/, esm/, cmd/; never proto/ or sasl/, which report errors to their caller
+// instead).
 //
 // Each line goes to stderr (or to a sink set with kesm_log_set_sink) in one write, shaped
 //   2026-11-26T21:08:47.123Z INFO net broker 127.0.0.1:9092: state CONNECTING -> API_VERSIONS
 // that is: UTC timestamp with milliseconds, level, component, message. Messages never contain
 // secrets: callers log names and reasons, never passwords, tokens, keys or proofs.
-#ifndef NET_LOG_H
-#define NET_LOG_H
+#ifndef BASE_LOG_H
+#define BASE_LOG_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 // base64.c: table-driven base64 encoder (12-bit pair lookups) and strict decoder.
-#include "invoke/base64.h"
+#include "base/base64.h"
 
 #include <string.h>
 
@@ -58,12 +58,12 @@ static inline uint64_t load_be64(const uint8_t *p)
 #endif
 }
 
-size_t inv_base64_len(size_t n)
+size_t base64_len(size_t n)
 {
     return (n + 2) / 3 * 4;
 }
 
-size_t inv_base64_encode(char *out, const uint8_t *in, size_t n)
+size_t base64_encode(char *out, const uint8_t *in, size_t n)
 {
     char *o = out;
     size_t i = 0;
@@ -140,8 +140,8 @@ static bool bad_at(size_t *out_bad, size_t at)
     return false;
 }
 
-bool inv_base64_decode(uint8_t *out, size_t *out_len, size_t *out_bad, const char *in,
-                       size_t in_len)
+bool base64_decode(uint8_t *out, size_t cap, size_t *out_len, size_t *out_bad, const char *in,
+                   size_t in_len)
 {
     if (in_len % 4 != 0) {
         return bad_at(out_bad, in_len);
@@ -159,6 +159,9 @@ bool inv_base64_decode(uint8_t *out, size_t *out_len, size_t *out_bad, const cha
             if (v[j] < 0) {
                 return bad_at(out_bad, i + (size_t)j);
             }
+        }
+        if (cap - o < (size_t)(3 - pad)) {
+            return bad_at(out_bad, i);
         }
         uint32_t w =
             (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];

@@ -1,5 +1,5 @@
 // log.c: the leveled line logger (see log.h).
-#include "net/log.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

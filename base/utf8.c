@@ -1,7 +1,7 @@
 // utf8.c: strict UTF-8 checks (see utf8.h).
-#include "invoke/utf8.h"
+#include "base/utf8.h"
 
-size_t inv_utf8_seq(const unsigned char *s, size_t n)
+size_t utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     if (c < 0x80) {
@@ -39,12 +39,12 @@ size_t inv_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-bool inv_utf8_valid(const void *s, size_t n)
+bool utf8_valid(const void *s, size_t n)
 {
     const unsigned char *u = s;
     size_t i = 0;
     while (i < n) {
-        size_t k = inv_utf8_seq(u + i, n - i);
+        size_t k = utf8_seq(u + i, n - i);
         if (k == 0) {
             return false;
         }
