@@ -1,10 +1,11 @@
 // http.c: the asynchronous HTTP/1.1 client (see http.h): request bytes, the per-origin
-// keep-alive pool, connection setup (resolve, connect each address, TLS), response reading
-// through net/http_parse, timeouts and the keep-alive race retry.
+// keep-alive pool, connection setup (net/dial: resolve, connect each address, TLS), response
+// reading through net/http_parse, timeouts and the keep-alive race retry.
 #include "net/http.h"
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "net/dial.h"
 #include "net/http_int.h"
 #include "net/http_parse.h"
 #include "net/internal.h"
@@ -41,15 +42,12 @@ struct hconn {
     char host[256];
     char origin[300]; // "https://host:port" for messages
     enum cstate state;
-    struct net_lookup dns;
-    int fd;
-    struct event *connect_ev;
-    struct net_timer *timer; // connect / handshake / idle
+    struct net_dial *dial;   // while connecting
+    struct net_timer *timer; // idle
     struct bufferevent *bev;
     struct hreq *req;
     unsigned served;
     struct net_http_parser parser;
-    char errs[400];
 };
 
 struct hreq {
@@ -246,23 +244,6 @@ finish_err(struct hreq *q, enum net_http_err e, enum net_tls_fail tf, const char
 
 // ---- connections ------------------------------------------------------------------------------
 
-static void conn_close_attempt(struct hconn *c)
-{
-    if (c->connect_ev != NULL) {
-        event_free(c->connect_ev);
-        c->connect_ev = NULL;
-    }
-    if (c->fd >= 0) {
-        evutil_closesocket(c->fd);
-        c->fd = -1;
-    }
-}
-
-static void conn_cancel_resolve(struct hconn *c)
-{
-    net_lookup_cancel(&c->dns);
-}
-
 static void conn_unlink(struct hconn *c)
 {
     for (struct hconn **pp = &c->h->conns; *pp != NULL; pp = &(*pp)->next) {
@@ -294,8 +275,7 @@ static void conn_free(struct hconn *c)
     if (c->req != NULL) {
         c->req->conn = NULL;
     }
-    conn_cancel_resolve(c);
-    conn_close_attempt(c);
+    net_dial_cancel(c->dial);
     if (c->bev != NULL) {
         bufferevent_free(c->bev);
     }
@@ -462,13 +442,6 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     struct hconn *c = arg;
-    if (what & BEV_EVENT_CONNECTED) {
-        if (c->state == CS_HANDSHAKE) {
-            net_tls_log_session(bev, c->h->log, c->origin);
-            conn_send(c);
-        }
-        return;
-    }
     if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
         return;
     }
@@ -480,17 +453,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     char msg[400];
     enum net_tls_fail tf = NET_TLS_FAIL_NONE;
     if (c->tls) {
-        tf =
-            net_tls_explain(bev, c->h->cfg.tls, c->host, c->state == CS_HANDSHAKE, msg, sizeof msg);
+        tf = net_tls_explain(bev, c->h->cfg.tls, c->host, false, msg, sizeof msg);
     }
     if (tf != NET_TLS_FAIL_NONE) {
         conn_fail(c, NET_HTTP_ERR_TLS, tf, "%s", msg);
-        return;
-    }
-    if (c->state == CS_HANDSHAKE) {
-        conn_fail(c, NET_HTTP_ERR_TLS, NET_TLS_PROTOCOL, "TLS handshake failed: %s",
-                  (what & BEV_EVENT_EOF) ? "connection closed by the server"
-                                         : evutil_socket_error_to_string(sock_err));
         return;
     }
     if (what & BEV_EVENT_EOF) {
@@ -506,151 +472,58 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
               evutil_socket_error_to_string(sock_err));
 }
 
-static void connect_next(struct hconn *c);
+// ---- connecting (net/dial) -------------------------------------------------------------------
 
-static void note_addr_error(struct hconn *c, const char *why)
+static void on_dial_resolved(void *ctx)
 {
-    char a[64] = "?";
-    const struct sockaddr *sa = c->dns.ai_cur->ai_addr;
-    const void *ap = sa->sa_family == AF_INET6
-                         ? (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr
-                         : (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-    evutil_inet_ntop(sa->sa_family, ap, a, sizeof a);
-    size_t n = strlen(c->errs);
-    snprintf(c->errs + n, sizeof c->errs - n, "%s%s: %s", n ? "; " : "", a, why);
-    conn_close_attempt(c);
-    c->dns.ai_cur = c->dns.ai_cur->ai_next;
+    struct hconn *c = ctx;
+    c->state = CS_CONNECTING;
 }
 
-static void connected(struct hconn *c)
+static void on_dial_tcp(void *ctx)
 {
-    evutil_socket_t fd = c->fd;
-    c->fd = -1;
-    event_free(c->connect_ev);
-    c->connect_ev = NULL;
+    struct hconn *c = ctx;
     c->h->stats.connections_opened++;
-    struct event_base *base = net_reactor_base(c->h->reactor);
-    char err[200];
-    if (c->tls) {
-        c->bev = net_tls_bev_new(base, fd, c->h->cfg.tls, c->host, c->h->log, err, sizeof err);
-    } else {
-        c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-        if (c->bev == NULL) {
-            evutil_closesocket(fd);
-            snprintf(err, sizeof err, "cannot create a connection object");
-        }
-    }
-    if (c->bev == NULL) {
-        conn_fail(c, c->tls ? NET_HTTP_ERR_TLS : NET_HTTP_ERR_CONNECT, NET_TLS_PROTOCOL, "%s", err);
-        return;
-    }
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     if (c->tls) {
         c->state = CS_HANDSHAKE;
-        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-        net_timer_arm(c->timer, c->h->cfg.connect_timeout_ms);
-    } else {
+    }
+}
+
+static void on_dial_done(void *ctx, const struct net_dial_outcome *o)
+{
+    struct hconn *c = ctx;
+    c->dial = NULL; // the dial frees itself
+    switch (o->err) {
+    case NET_DIAL_OK:
+        c->bev = o->bev;
+        bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
         conn_send(c);
-    }
-}
-
-static void on_connect_ev(evutil_socket_t fd, short what, void *arg)
-{
-    (void)what;
-    struct hconn *c = arg;
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
-        soerr = errno;
-    }
-    if (soerr != 0) {
-        note_addr_error(c, strerror(soerr));
-        connect_next(c);
-    } else {
-        connected(c);
-    }
-}
-
-static bool start_connect(struct hconn *c, const struct evutil_addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0) {
-        return false;
-    }
-    c->fd = fd;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-        return false;
-    }
-    c->connect_ev = event_new(net_reactor_base(c->h->reactor), fd, EV_WRITE, on_connect_ev, c);
-    if (c->connect_ev == NULL || event_add(c->connect_ev, NULL) != 0) {
-        return false;
-    }
-    c->state = CS_CONNECTING;
-    net_timer_arm(c->timer, c->h->cfg.connect_timeout_ms);
-    return true;
-}
-
-// connect_next tries the remaining addresses; when none is left the request fails.
-static void connect_next(struct hconn *c)
-{
-    while (c->dns.ai_cur != NULL) {
-        if (start_connect(c, c->dns.ai_cur)) {
-            return;
-        }
-        note_addr_error(c, strerror(errno));
-    }
-    char errs[sizeof c->errs];
-    memcpy(errs, c->errs, sizeof errs);
-    conn_fail(c, NET_HTTP_ERR_CONNECT, NET_TLS_FAIL_NONE, "cannot connect (%s)", errs);
-}
-
-static void resolved(struct hconn *c)
-{
-    if (c->dns.err != 0 || c->dns.ai == NULL) {
-        conn_fail(c, NET_HTTP_ERR_RESOLVE, NET_TLS_FAIL_NONE, "cannot resolve \"%s\": %s", c->host,
-                  c->dns.err ? evutil_gai_strerror(c->dns.err) : "no address");
+        return;
+    case NET_DIAL_RESOLVE:
+        conn_fail(c, NET_HTTP_ERR_RESOLVE, NET_TLS_FAIL_NONE, "%s", o->msg);
+        return;
+    case NET_DIAL_CONNECT:
+        conn_fail(c, NET_HTTP_ERR_CONNECT, NET_TLS_FAIL_NONE, "cannot connect (%s)", o->msg);
+        return;
+    case NET_DIAL_TLS:
+        conn_fail(c, NET_HTTP_ERR_TLS, o->tls_fail, "%s", o->msg);
         return;
     }
-    c->dns.ai_cur = c->dns.ai;
-    connect_next(c);
-}
-
-// on_resolved is an answer that came after the lookup was started.
-static void on_resolved(void *arg)
-{
-    resolved(arg);
 }
 
 static void on_conn_timer(void *arg)
 {
     struct hconn *c = arg;
-    switch (c->state) {
-    case CS_CONNECTING:
-        note_addr_error(c, "connect timed out");
-        connect_next(c);
-        return;
-    case CS_HANDSHAKE:
-        conn_fail(c, NET_HTTP_ERR_TLS, NET_TLS_HANDSHAKE_TIMEOUT,
-                  "TLS handshake timed out after %u ms", c->h->cfg.connect_timeout_ms);
-        return;
-    case CS_IDLE:
+    if (c->state == CS_IDLE) {
         conn_free(c);
-        return;
-    case CS_RESOLVING:
-    case CS_ACTIVE:
-        return;
     }
 }
 
-// conn_open makes a connection for |q| and starts resolving; it may finish |q| synchronously.
+// conn_open makes a connection for |q| and starts dialling it (callbacks come later).
 static void conn_open(struct net_http *h, struct hreq *q)
 {
     struct hconn *c = xcalloc(1, sizeof *c);
     c->h = h;
-    c->fd = -1;
     c->tls = q->url.tls;
     c->port = q->url.port;
     snprintf(c->host, sizeof c->host, "%s", q->url.host);
@@ -662,9 +535,13 @@ static void conn_open(struct net_http *h, struct hreq *q)
     c->req = q;
     q->conn = c;
     c->state = CS_RESOLVING;
-    if (net_lookup_start(&c->dns, h->reactor, c->host, c->port, on_resolved, c)) {
-        resolved(c);
-    }
+    struct net_dial_config dc = {.tls = c->tls ? h->cfg.tls : NULL,
+                                 .connect_timeout_ms = h->cfg.connect_timeout_ms,
+                                 .tls_timeout_ms = h->cfg.connect_timeout_ms,
+                                 .log = h->log,
+                                 .name = c->origin};
+    struct net_dial_callbacks cb = {on_dial_resolved, on_dial_tcp, on_dial_done, c};
+    c->dial = net_dial_start(h->reactor, c->host, c->port, &dc, &cb);
 }
 
 static struct hconn *find_idle(struct net_http *h, const struct net_http_url *u)
@@ -711,7 +588,7 @@ static void on_kick(void *arg)
             } else if (h->cfg.max_conns_per_origin == 0 ||
                        origin_conns(h, &q->url) < h->cfg.max_conns_per_origin) {
                 q->reused = false;
-                conn_open(h, q); // may finish q at once: the list changed, start over
+                conn_open(h, q); // the list may have changed: start over
             } else {
                 continue;
             }
