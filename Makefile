@@ -35,6 +35,8 @@ LAYER_CFLAGS_base :=
 LAYER_CFLAGS_proto :=
 LAYER_CFLAGS_sasl :=
 LAYER_CFLAGS_net := $(PKG_CFLAGS)
+# broker/ sees no libevent or libssl header: its session is sans-I/O, its driver uses net/.
+LAYER_CFLAGS_broker :=
 LAYER_CFLAGS_consumer := $(PKG_CFLAGS)
 LAYER_CFLAGS_invoke := $(PKG_CFLAGS)
 LAYER_CFLAGS_esm := $(PKG_CFLAGS)
@@ -43,7 +45,7 @@ LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
 CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
 
 # Link order: higher layers first; base/ last (sasl/ uses its base64).
-LAYERS := esm invoke consumer net sasl proto base
+LAYERS := esm invoke consumer broker net sasl proto base
 layer_srcs = $(sort $(wildcard $(1)/*.c))
 layer_lib = $(if $(call layer_srcs,$(1)),$(BUILD)/lib$(1).a)
 LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
@@ -121,7 +123,8 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-fram
 	$(CPPFLAGS)
 FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c base/*.c) consumer/assignor.c \
 	consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c esm/filter.c \
-	invoke/record.c)
+	invoke/record.c broker/conn.c broker/conn_req.c broker/conn_reauth.c broker/sasl.c \
+	net/tls_fail.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
@@ -198,7 +201,7 @@ valgrind: setup
 	$(MAKE) build/kmock
 	VALGRIND_INTEGRATION=$${VALGRIND_INTEGRATION-1} scripts/valgrind-tests build/vg
 
-FORMAT_FILES = $(sort $(wildcard base/*.[ch] proto/*.[ch] sasl/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
+FORMAT_FILES = $(sort $(wildcard base/*.[ch] proto/*.[ch] sasl/*.[ch] net/*.[ch] broker/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
 	bench/*.[ch]))
 

@@ -1,18 +1,17 @@
 // sasl.c: SaslHandshake + SaslAuthenticate driven by a sasl/ mechanism, first authentication and
 // KIP-368 re-authentication (see sasl.h).
-#include "net/sasl.h"
+#include "broker/sasl.h"
 
 #include "base/alloc.h"
 #include "base/log.h"
-#include "net/internal.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/sasl_authenticate.h"
 #include "proto/sasl_handshake.h"
+#include "sasl/crypto.h"
 #include "sasl/sasl.h"
 #include "sasl/scram.h"
 
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,8 @@
 // struct session is one connection's exchange.
 struct session {
     struct session *next;
-    struct net_sasl *s;
-    struct net_conn *c;
+    struct broker_sasl *s;
+    struct broker_conn *c;
     struct sasl_mech *m;
     uint8_t *token; // the next client token to send (wiped and freed after writing)
     size_t token_len;
@@ -30,8 +29,8 @@ struct session {
     bool reauth; // a KIP-368 re-authentication of a READY connection
 };
 
-struct net_sasl {
-    struct net_auth auth;
+struct broker_sasl {
+    struct broker_auth auth;
     char *mechanism;
     char *user;
     char *password;
@@ -41,7 +40,7 @@ struct net_sasl {
     bool ignore_lifetime;
     struct scram_cache *cache;
     struct session *sessions;
-    struct net_sasl_stats stats;
+    struct broker_sasl_stats stats;
 };
 
 // Salted passwords kept: one per (salt, iterations) a broker hands out; brokers of one cluster
@@ -51,7 +50,7 @@ struct net_sasl {
 static void wipe_free(uint8_t *p, size_t n)
 {
     if (p != NULL) {
-        OPENSSL_cleanse(p, n);
+        sasl_wipe(p, n);
         free(p);
     }
 }
@@ -66,7 +65,7 @@ static void fail(struct session *ss, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     ss->s->stats.failed++;
-    net_conn_auth_done(ss->c, NET_ERR_AUTH, line);
+    broker_conn_auth_done(ss->c, BROKER_ERR_AUTH, line);
 }
 
 // printable copies a broker-supplied text as printable ASCII, cut short.
@@ -93,7 +92,7 @@ static bool write_token(kw *w, int16_t version, void *ctx)
     return ok;
 }
 
-static void on_authenticate(struct net_conn *c, const struct net_resp *resp, void *ctx);
+static void on_authenticate(struct broker_conn *c, const struct broker_resp *resp, void *ctx);
 
 static void send_token(struct session *ss, const uint8_t *tok, size_t len)
 {
@@ -103,42 +102,42 @@ static void send_token(struct session *ss, const uint8_t *tok, size_t len)
         memcpy(ss->token, tok, len);
     }
     ss->token_len = len;
-    struct net_req r = {.api_key = KP_API_SASL_AUTHENTICATE,
-                        .version = ss->auth_version,
-                        .write_body = write_token,
-                        .body_ctx = ss,
-                        .on_resp = on_authenticate,
-                        .ctx = ss,
-                        .handshake = true,
-                        .sensitive = true};
-    int rc = net_conn_send(ss->c, &r);
-    if (rc != NET_OK) {
-        fail(ss, "cannot send SaslAuthenticate: %s", net_err_name(rc));
+    struct broker_req r = {.api_key = KP_API_SASL_AUTHENTICATE,
+                           .version = ss->auth_version,
+                           .write_body = write_token,
+                           .body_ctx = ss,
+                           .on_resp = on_authenticate,
+                           .ctx = ss,
+                           .handshake = true,
+                           .sensitive = true};
+    int rc = broker_conn_send(ss->c, &r);
+    if (rc != BROKER_OK) {
+        fail(ss, "cannot send SaslAuthenticate: %s", broker_err_name(rc));
     }
 }
 
 static void complete(struct session *ss, int64_t lifetime_ms)
 {
-    struct net_sasl *s = ss->s;
+    struct broker_sasl *s = ss->s;
     s->stats.completed++;
     if (ss->reauth) {
         s->stats.reauths++;
     }
     if (lifetime_ms > 0 && !s->ignore_lifetime) {
-        net_conn_auth_session_lifetime(ss->c, lifetime_ms);
+        broker_conn_auth_session_lifetime(ss->c, lifetime_ms);
     }
-    kesm_log(KESM_LOG_INFO, net_conn_log_component(ss->c),
-             "broker %s: %s %s as %s (session lifetime %s%lld ms)", net_conn_name(ss->c),
+    kesm_log(KESM_LOG_INFO, broker_conn_log_component(ss->c),
+             "broker %s: %s %s as %s (session lifetime %s%lld ms)", broker_conn_name(ss->c),
              ss->reauth ? "re-authenticated with" : "authenticated with", s->mechanism, s->user,
              lifetime_ms > 0 ? "" : "unlimited, ", (long long)lifetime_ms);
-    net_conn_auth_done(ss->c, NET_OK, NULL);
+    broker_conn_auth_done(ss->c, BROKER_OK, NULL);
 }
 
-static void on_authenticate(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_authenticate(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct session *ss = ctx;
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         return; // the connection is going down; stop() cleans up
     }
     struct kp_sasl_authenticate_resp ar;
@@ -173,11 +172,11 @@ static void on_authenticate(struct net_conn *c, const struct net_resp *resp, voi
     }
 }
 
-static void on_handshake(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_handshake(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct session *ss = ctx;
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         return;
     }
     struct kp_sasl_handshake_resp hr;
@@ -232,30 +231,30 @@ static const char plaintext_why[] =
     "refused over a plaintext connection (no TLS): set allow_plaintext to send credentials "
     "unencrypted";
 
-static void start(struct net_conn *c, void *ctx)
+static void start(struct broker_conn *c, void *ctx)
 {
-    struct net_sasl *s = ctx;
+    struct broker_sasl *s = ctx;
     struct session *ss = xcalloc(1, sizeof *ss);
     ss->s = s;
     ss->c = c;
-    ss->reauth = net_conn_reauthenticating(c);
+    ss->reauth = broker_conn_reauthenticating(c);
     ss->next = s->sessions;
     s->sessions = ss;
     s->stats.started++;
-    if (!net_conn_is_tls(c)) {
+    if (!broker_conn_is_tls(c)) {
         if (!s->allow_plaintext) {
             fail(ss, "%s %s", s->mechanism, plaintext_why);
             return;
         }
         if (!ss->reauth) {
-            kesm_log(KESM_LOG_WARN, net_conn_log_component(c),
+            kesm_log(KESM_LOG_WARN, broker_conn_log_component(c),
                      "broker %s: %s over a plaintext connection: credentials travel unencrypted "
                      "(allow_plaintext is set)",
-                     net_conn_name(c), s->mechanism);
+                     broker_conn_name(c), s->mechanism);
         }
     }
-    int16_t hs = net_conn_version(c, KP_API_SASL_HANDSHAKE);
-    ss->auth_version = net_conn_version(c, KP_API_SASL_AUTHENTICATE);
+    int16_t hs = broker_conn_version(c, KP_API_SASL_HANDSHAKE);
+    ss->auth_version = broker_conn_version(c, KP_API_SASL_AUTHENTICATE);
     if (hs < 1 || ss->auth_version < 0) {
         fail(ss, "%s",
              "the broker does not offer SaslHandshake v1 and SaslAuthenticate (is SASL "
@@ -269,22 +268,22 @@ static void start(struct net_conn *c, void *ctx)
         fail(ss, "%s", serr.msg);
         return;
     }
-    struct net_req r = {.api_key = KP_API_SASL_HANDSHAKE,
-                        .version = 1,
-                        .write_body = write_handshake,
-                        .body_ctx = ss,
-                        .on_resp = on_handshake,
-                        .ctx = ss,
-                        .handshake = true};
-    int rc = net_conn_send(c, &r);
-    if (rc != NET_OK) {
-        fail(ss, "cannot send SaslHandshake: %s", net_err_name(rc));
+    struct broker_req r = {.api_key = KP_API_SASL_HANDSHAKE,
+                           .version = 1,
+                           .write_body = write_handshake,
+                           .body_ctx = ss,
+                           .on_resp = on_handshake,
+                           .ctx = ss,
+                           .handshake = true};
+    int rc = broker_conn_send(c, &r);
+    if (rc != BROKER_OK) {
+        fail(ss, "cannot send SaslHandshake: %s", broker_err_name(rc));
     }
 }
 
-static void stop(struct net_conn *c, void *ctx)
+static void stop(struct broker_conn *c, void *ctx)
 {
-    struct net_sasl *s = ctx;
+    struct broker_sasl *s = ctx;
     for (struct session **pp = &s->sessions; *pp != NULL; pp = &(*pp)->next) {
         struct session *ss = *pp;
         if (ss->c == c) {
@@ -297,7 +296,8 @@ static void stop(struct net_conn *c, void *ctx)
     }
 }
 
-struct net_sasl *net_sasl_new_config(const struct net_sasl_config *cfg, char *err, size_t err_len)
+struct broker_sasl *broker_sasl_new_config(const struct broker_sasl_config *cfg, char *err,
+                                           size_t err_len)
 {
     const char *mech = cfg->mechanism ? cfg->mechanism : "";
     // Let sasl/ judge the mechanism and credentials now, so a bad config fails at start.
@@ -314,7 +314,7 @@ struct net_sasl *net_sasl_new_config(const struct net_sasl_config *cfg, char *er
         snprintf(err, err_len, "SASL: %s %s", mech, plaintext_why);
         return NULL;
     }
-    struct net_sasl *s = xcalloc(1, sizeof *s);
+    struct broker_sasl *s = xcalloc(1, sizeof *s);
     s->cache = scram_cache_new(CACHE_ENTRIES);
     if (s->cache == NULL) {
         free(s);
@@ -335,29 +335,29 @@ struct net_sasl *net_sasl_new_config(const struct net_sasl_config *cfg, char *er
     return s;
 }
 
-struct net_sasl *net_sasl_new(const char *mechanism, const char *user, const char *password,
-                              uint32_t scram_max_iterations, char *err, size_t err_len)
+struct broker_sasl *broker_sasl_new(const char *mechanism, const char *user, const char *password,
+                                    uint32_t scram_max_iterations, char *err, size_t err_len)
 {
-    struct net_sasl_config cfg = {.mechanism = mechanism,
-                                  .user = user,
-                                  .password = password,
-                                  .scram_max_iterations = scram_max_iterations,
-                                  .tls = true};
-    return net_sasl_new_config(&cfg, err, err_len);
+    struct broker_sasl_config cfg = {.mechanism = mechanism,
+                                     .user = user,
+                                     .password = password,
+                                     .scram_max_iterations = scram_max_iterations,
+                                     .tls = true};
+    return broker_sasl_new_config(&cfg, err, err_len);
 }
 
-const struct net_auth *net_sasl_auth(struct net_sasl *s)
+const struct broker_auth *broker_sasl_auth(struct broker_sasl *s)
 {
     return &s->auth;
 }
 
-void net_sasl_get_stats(const struct net_sasl *s, struct net_sasl_stats *out)
+void broker_sasl_get_stats(const struct broker_sasl *s, struct broker_sasl_stats *out)
 {
     *out = s->stats;
     scram_cache_stats(s->cache, &out->cache_hits, &out->cache_misses);
 }
 
-void net_sasl_free(struct net_sasl *s)
+void broker_sasl_free(struct broker_sasl *s)
 {
     if (s == NULL) {
         return;
@@ -365,7 +365,7 @@ void net_sasl_free(struct net_sasl *s)
     while (s->sessions != NULL) {
         stop(s->sessions->c, s);
     }
-    OPENSSL_cleanse(s->password, s->password_len);
+    sasl_wipe(s->password, s->password_len);
     free(s->password);
     free(s->user);
     free(s->mechanism);

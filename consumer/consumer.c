@@ -1,5 +1,5 @@
 // consumer.c: the driver that connects the sans-I/O parts (group.c, metadata.c, fetcher.c,
-// offsets.c) to net/ connections, timers and the caller's callbacks. See consumer.h.
+// offsets.c) to broker/ connections, net/ timers and the caller's callbacks. See consumer.h.
 //
 // Everything happens in pump(), which runs after every response, timer tick and API call: it
 // drains the group machine's actions, then sends whatever is due (Metadata, OffsetFetch,
@@ -32,7 +32,7 @@ struct broker {
     bool coord; // the group coordinator's connection
     char host[256];
     uint16_t port;
-    struct net_conn *conn;
+    struct broker_conn *conn;
     bool fetch_inflight;
     bool list_inflight;
     struct cons *c;
@@ -55,7 +55,7 @@ struct cons {
     char *bootstrap, *client_id;
     char **topics;
     struct cons_callbacks cb;
-    struct net_conn_config conn_cfg;
+    struct broker_conn_config conn_cfg;
     char log_tag[KESM_LOG_TAG_MAX + 1]; // cfg.log_tag, copied; conn_cfg.log_tag points here
     char log[KESM_LOG_COMPONENT_CAP];   // log component: "consumer" or "consumer <log_tag>"
 
@@ -105,25 +105,25 @@ static void fail(struct cons *c, enum cons_error_class cls, const char *msg)
     }
 }
 
-static void on_conn_state(struct net_conn *conn, const struct net_conn_event *ev, void *ctx)
+static void on_conn_state(struct broker_conn *conn, const struct broker_conn_event *ev, void *ctx)
 {
     struct broker *b = ctx;
     (void)conn;
-    if (b->c->freeing || ev->err == NET_OK) {
+    if (b->c->freeing || ev->err == BROKER_OK) {
         return;
     }
     char msg[300];
-    if (ev->err == NET_ERR_VERSION) {
+    if (ev->err == BROKER_ERR_VERSION) {
         // The broker lacks an API (or every version of it) a consumer needs: retrying will
         // not help (a broker older than Kafka 0.11, or one with APIs disabled).
         snprintf(msg, sizeof msg, "broker %s:%u: %s", b->host, (unsigned)b->port,
-                 ev->msg ? ev->msg : net_err_name(ev->err));
+                 ev->msg ? ev->msg : broker_err_name(ev->err));
         fail(b->c, CONS_ERR_CONFIG, msg);
         return;
     }
-    if (net_conn_event_is_authn(ev)) {
+    if (broker_conn_event_is_authn(ev)) {
         snprintf(msg, sizeof msg, "broker %s:%u: authentication failed: %s", b->host,
-                 (unsigned)b->port, ev->msg ? ev->msg : net_err_name(ev->err));
+                 (unsigned)b->port, ev->msg ? ev->msg : broker_err_name(ev->err));
         fail(b->c, CONS_ERR_AUTHN, msg);
         return;
     }
@@ -136,7 +136,7 @@ static void on_conn_state(struct net_conn *conn, const struct net_conn_event *ev
     }
     c->last_transient = now;
     snprintf(msg, sizeof msg, "broker %s:%u: %s", b->host, (unsigned)b->port,
-             ev->msg ? ev->msg : net_err_name(ev->err));
+             ev->msg ? ev->msg : broker_err_name(ev->err));
     if (c->cb.on_error) {
         c->cb.on_error(c, CONS_ERR_TRANSIENT, msg, c->cb.ctx);
     }
@@ -149,8 +149,8 @@ static struct broker *broker_new(struct cons *c, int32_t id, const char *host, u
     snprintf(b->host, sizeof b->host, "%s", host);
     b->port = port;
     b->c = c;
-    struct net_conn_callbacks ncb = {.on_state = on_conn_state, .ctx = b};
-    b->conn = net_conn_new(c->r, host, port, &c->conn_cfg, &ncb);
+    struct broker_conn_callbacks ncb = {.on_state = on_conn_state, .ctx = b};
+    b->conn = broker_conn_new(c->r, host, port, &c->conn_cfg, &ncb);
     c->brokers = xrealloc(c->brokers, (c->num_brokers + 1) * sizeof *c->brokers);
     c->brokers[c->num_brokers++] = b;
     return b;
@@ -167,11 +167,11 @@ static struct broker *broker_find_or_new(struct cons *c, int32_t id, bool coord,
         if (b->id == id && id >= 0 && b->coord == coord) {
             if (host && (strcmp(b->host, host) != 0 || b->port != port)) {
                 // The broker moved: replace its connection (rare).
-                net_conn_free(b->conn);
+                broker_conn_free(b->conn);
                 snprintf(b->host, sizeof b->host, "%s", host);
                 b->port = port;
-                struct net_conn_callbacks ncb = {.on_state = on_conn_state, .ctx = b};
-                b->conn = net_conn_new(c->r, host, port, &c->conn_cfg, &ncb);
+                struct broker_conn_callbacks ncb = {.on_state = on_conn_state, .ctx = b};
+                b->conn = broker_conn_new(c->r, host, port, &c->conn_cfg, &ncb);
             }
             return b;
         }
@@ -204,11 +204,11 @@ static struct broker *any_broker(struct cons *c)
         if (b->coord || (c->boot_drop && b->id < 0)) {
             continue;
         }
-        if (net_conn_state(b->conn) == NET_CONN_READY) {
+        if (broker_conn_state(b->conn) == BROKER_CONN_READY) {
             return b;
         }
-        if (!pick || net_conn_state(b->conn) != NET_CONN_BACKOFF) {
-            pick = pick && net_conn_state(pick->conn) != NET_CONN_BACKOFF ? pick : b;
+        if (!pick || broker_conn_state(b->conn) != BROKER_CONN_BACKOFF) {
+            pick = pick && broker_conn_state(pick->conn) != BROKER_CONN_BACKOFF ? pick : b;
         }
     }
     if (!pick && c->md.num_brokers > 0) {
@@ -244,24 +244,24 @@ static void notify_state(struct cons *c)
 // ---- sending ------------------------------------------------------------------------------
 
 static bool write_body(kw *w, int16_t version, void *ctx);
-static void on_resp(struct net_conn *conn, const struct net_resp *resp, void *ctx);
+static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, void *ctx);
 
 static bool send_req(struct cons *c, struct broker *b, enum req_kind kind, int16_t api_key,
                      int16_t version, uint32_t timeout_ms)
 {
     struct req_ctx *rc = xcalloc(1, sizeof *rc);
     *rc = (struct req_ctx){.c = c, .kind = kind, .b = b, .api_key = api_key};
-    struct net_req req = {.api_key = api_key,
-                          .version = version,
-                          .write_body = write_body,
-                          .body_ctx = rc,
-                          .on_resp = on_resp,
-                          .ctx = rc,
-                          .timeout_ms = timeout_ms};
-    int err = net_conn_send(b->conn, &req);
-    if (err != NET_OK) {
+    struct broker_req req = {.api_key = api_key,
+                             .version = version,
+                             .write_body = write_body,
+                             .body_ctx = rc,
+                             .on_resp = on_resp,
+                             .ctx = rc,
+                             .timeout_ms = timeout_ms};
+    int err = broker_conn_send(b->conn, &req);
+    if (err != BROKER_OK) {
         kesm_log(KESM_LOG_WARN, c->log, "%s to %s: not sent (%s)", kp_api_name(api_key),
-                 net_conn_name(b->conn), net_err_name(err));
+                 broker_conn_name(b->conn), broker_err_name(err));
         free(rc);
         return false;
     }
@@ -333,11 +333,11 @@ static void check_partition_counts(struct cons *c, uint64_t now)
     }
 }
 
-static void on_metadata(struct cons *c, const struct net_resp *resp)
+static void on_metadata(struct cons *c, const struct broker_resp *resp)
 {
     uint64_t now = net_reactor_now_ms(c->r);
     c->md_inflight = false;
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         c->md_next = now + 500;
         return;
     }
@@ -426,17 +426,17 @@ static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o
     }
 }
 
-static void on_fetch(struct cons *c, struct broker *b, const struct net_resp *resp)
+static void on_fetch(struct cons *c, struct broker *b, const struct broker_resp *resp)
 {
     uint64_t now = net_reactor_now_ms(c->r);
     b->fetch_inflight = false;
     struct cons_fetch_outcome o;
     cons_fetcher_on_response(&c->f, b->id, now, resp->version,
-                             resp->err == NET_OK ? &resp->body : NULL, &o);
+                             resp->err == BROKER_OK ? &resp->body : NULL, &o);
     log_note(c, c->f.note);
-    if (resp->err != NET_OK && resp->err != NET_ERR_CLOSED) {
+    if (resp->err != BROKER_OK && resp->err != BROKER_ERR_CLOSED) {
         kesm_log(KESM_LOG_WARN, c->log, "Fetch from broker %d: %s", (int)b->id,
-                 net_err_name(resp->err));
+                 broker_err_name(resp->err));
     }
     if (o.fatal) {
         fail(c, o.err_class, o.msg);
@@ -446,7 +446,7 @@ static void on_fetch(struct cons *c, struct broker *b, const struct net_resp *re
     }
 }
 
-static void on_resp(struct net_conn *conn, const struct net_resp *resp, void *ctx)
+static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, void *ctx)
 {
     (void)conn;
     struct req_ctx *rc = ctx;
@@ -456,7 +456,7 @@ static void on_resp(struct net_conn *conn, const struct net_resp *resp, void *ct
         return;
     }
     uint64_t now = net_reactor_now_ms(c->r);
-    const kr *body = resp->err == NET_OK ? &resp->body : NULL;
+    const kr *body = resp->err == BROKER_OK ? &resp->body : NULL;
     struct cons_offsets_outcome o;
     switch (rc->kind) {
     case R_GROUP:
@@ -549,8 +549,8 @@ static void group_actions(struct cons *c, uint64_t now)
             return;
         case CONS_GACT_SEND: {
             struct broker *b = a.to_coordinator ? c->coord : any_broker(c);
-            if (!b || !send_req(c, b, R_GROUP, a.api_key, NET_VERSION_AUTO, a.timeout_ms)) {
-                cons_group_on_response(c->g, now, a.api_key, -1, NULL, NET_ERR_DISCONNECTED);
+            if (!b || !send_req(c, b, R_GROUP, a.api_key, BROKER_VERSION_AUTO, a.timeout_ms)) {
+                cons_group_on_response(c->g, now, a.api_key, -1, NULL, BROKER_ERR_DISCONNECTED);
             }
             break;
         }
@@ -587,7 +587,7 @@ static void maybe_metadata(struct cons *c, uint64_t now)
         return;
     }
     struct broker *b = any_broker(c);
-    if (b && send_req(c, b, R_METADATA, KP_API_METADATA, NET_VERSION_AUTO, 0)) {
+    if (b && send_req(c, b, R_METADATA, KP_API_METADATA, BROKER_VERSION_AUTO, 0)) {
         c->md_inflight = true;
         c->md_wanted = false;
     }
@@ -608,7 +608,7 @@ static void maybe_offset_fetch(struct cons *c, uint64_t now)
     if (cons_offsets_fetch_begin(&c->f) == 0) {
         return;
     }
-    if (send_req(c, c->coord, R_OFFSET_FETCH, KP_API_OFFSET_FETCH, NET_VERSION_AUTO, 0)) {
+    if (send_req(c, c->coord, R_OFFSET_FETCH, KP_API_OFFSET_FETCH, BROKER_VERSION_AUTO, 0)) {
         c->ofetch_inflight = true;
     } else {
         struct cons_offsets_outcome o;
@@ -621,8 +621,8 @@ static void maybe_broker_work(struct cons *c, struct broker *b, uint64_t now)
     if (b->id < 0 || b->coord || c->failed) {
         return;
     }
-    if (!b->list_inflight && net_conn_state(b->conn) == NET_CONN_READY) {
-        int16_t v = net_conn_version(b->conn, KP_API_LIST_OFFSETS);
+    if (!b->list_inflight && broker_conn_state(b->conn) == BROKER_CONN_READY) {
+        int16_t v = broker_conn_version(b->conn, KP_API_LIST_OFFSETS);
         v = v > 3 ? 3 : v;
         if (v >= 1 && cons_offsets_list_begin(&c->f, b->id) > 0) {
             if (send_req(c, b, R_LIST, KP_API_LIST_OFFSETS, v, 0)) {
@@ -635,7 +635,7 @@ static void maybe_broker_work(struct cons *c, struct broker *b, uint64_t now)
     }
     if (!b->fetch_inflight && cons_fetcher_begin_fetch(&c->f, b->id, now) > 0) {
         uint32_t t = c->cfg.request_timeout_ms + (uint32_t)c->f.cfg.max_wait_ms;
-        if (send_req(c, b, R_FETCH, KP_API_FETCH, NET_VERSION_AUTO, t)) {
+        if (send_req(c, b, R_FETCH, KP_API_FETCH, BROKER_VERSION_AUTO, t)) {
             b->fetch_inflight = true;
         } else {
             struct cons_fetch_outcome o;
@@ -672,7 +672,7 @@ static void maybe_commit(struct cons *c, uint64_t now, bool force)
     if (cons_offsets_commit_begin(&c->f) == 0) {
         return;
     }
-    if (send_req(c, c->coord, R_COMMIT, KP_API_OFFSET_COMMIT, NET_VERSION_AUTO, 0)) {
+    if (send_req(c, c->coord, R_COMMIT, KP_API_OFFSET_COMMIT, BROKER_VERSION_AUTO, 0)) {
         c->commit_inflight = true;
     } else {
         struct cons_offsets_outcome o;
@@ -765,9 +765,9 @@ static bool drop_bootstrap(struct cons *c)
     bool busy = false;
     for (size_t i = 0; i < c->num_brokers; i++) {
         struct broker *b = c->brokers[i];
-        struct net_conn_stats st = {0};
+        struct broker_conn_stats st = {0};
         if (b->id < 0) {
-            net_conn_get_stats(b->conn, &st);
+            broker_conn_get_stats(b->conn, &st);
         }
         if (b->id < 0 && st.in_flight == 0 && st.queued == 0) {
             boot[nboot++] = b;
@@ -780,7 +780,7 @@ static bool drop_bootstrap(struct cons *c)
     bool was = c->in_pump;
     c->in_pump = true;
     for (size_t i = 0; i < nboot; i++) {
-        net_conn_free(boot[i]->conn);
+        broker_conn_free(boot[i]->conn);
         free(boot[i]);
     }
     c->in_pump = was;
@@ -908,12 +908,12 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
         c->cb = *cb;
     }
     size_t nreq = 0;
-    c->conn_cfg = (struct net_conn_config){.client_id = c->client_id,
-                                           .tls = cfg->tls,
-                                           .auth = cfg->auth,
-                                           .request_timeout_ms = c->cfg.request_timeout_ms,
-                                           .backoff_initial_ms = c->cfg.retry_backoff_ms,
-                                           .log_tag = c->log_tag};
+    c->conn_cfg = (struct broker_conn_config){.client_id = c->client_id,
+                                              .tls = cfg->tls,
+                                              .auth = cfg->auth,
+                                              .request_timeout_ms = c->cfg.request_timeout_ms,
+                                              .backoff_initial_ms = c->cfg.retry_backoff_ms,
+                                              .log_tag = c->log_tag};
     c->conn_cfg.required_apis = kp_consumer_required_apis(&nreq);
     c->conn_cfg.num_required_apis = nreq;
 
@@ -1018,9 +1018,9 @@ size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap)
 void cons_conn_counts(const struct cons *c, uint64_t *counts)
 {
     for (size_t i = 0; i < c->num_brokers; i++) {
-        const struct net_conn *conn = c->brokers[i]->conn;
+        const struct broker_conn *conn = c->brokers[i]->conn;
         if (conn) {
-            counts[net_conn_state(conn)]++;
+            counts[broker_conn_state(conn)]++;
         }
     }
 }
@@ -1050,7 +1050,7 @@ void cons_free(struct cons *c)
     }
     c->freeing = true;
     for (size_t i = 0; i < c->num_brokers; i++) {
-        net_conn_free(c->brokers[i]->conn);
+        broker_conn_free(c->brokers[i]->conn);
         free(c->brokers[i]);
     }
     free(c->brokers);

@@ -26,10 +26,10 @@
 #ifndef CONSUMER_CONSUMER_H
 #define CONSUMER_CONSUMER_H
 
+#include "broker/conn.h"
 #include "consumer/assignor.h"
 #include "consumer/cons_error.h"
 #include "consumer/fetcher.h"
-#include "net/conn.h"
 #include "net/reactor.h"
 #include "net/tls.h"
 
@@ -65,7 +65,7 @@ struct cons_config {
     bool read_uncommitted;             // default read_committed
     bool check_crcs;                   // default off
     struct net_tls_ctx *tls;           // NULL = plaintext
-    const struct net_auth *auth;       // SASL plug-in, NULL = none; passed to every connection
+    const struct broker_auth *auth;    // SASL plug-in, NULL = none; passed to every connection
     // log_tag: added to the component of the consumer's log lines and of its connections'
     // ("consumer <tag>", "net <tag>"), e.g. "mapping=<UUID>" (esm/ sets it). NULL = none.
     const char *log_tag;
@@ -132,7 +132,7 @@ struct cons_partition_stats {
 size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap);
 
 // cons_conn_counts adds the number of the consumer's broker connections in each state to
-// |counts| (indexed by enum net_conn_state, NET_CONN_CLOSED + 1 entries).
+// |counts| (indexed by enum broker_conn_state, BROKER_CONN_CLOSED + 1 entries).
 void cons_conn_counts(const struct cons *c, uint64_t *counts);
 
 // cons_close stops fetching, commits acknowledged offsets, leaves the group (dynamic members),

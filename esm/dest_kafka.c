@@ -21,7 +21,7 @@
 
 struct broker {
     int32_t node_id; // -1: the bootstrap connection
-    struct net_conn *conn;
+    struct broker_conn *conn;
 };
 
 struct msg {
@@ -59,7 +59,7 @@ struct esm_dest_kafka {
     char *boot_host;
     uint16_t boot_port;
     struct net_tls_ctx *tls;
-    const struct net_auth *auth;
+    const struct broker_auth *auth;
     char log_tag[KESM_LOG_TAG_MAX + 1]; // handed to each connection
     struct broker *brokers;
     size_t num_brokers;
@@ -108,24 +108,24 @@ uint32_t esm_murmur2(const uint8_t *p, size_t len)
     return h;
 }
 
-static struct net_conn *conn_to(struct esm_dest_kafka *k, int32_t node_id, const char *host,
-                                uint16_t port)
+static struct broker_conn *conn_to(struct esm_dest_kafka *k, int32_t node_id, const char *host,
+                                   uint16_t port)
 {
     for (size_t i = 0; i < k->num_brokers; i++) {
         if (k->brokers[i].node_id == node_id) {
             return k->brokers[i].conn;
         }
     }
-    struct net_conn_config cc = {.client_id = "kesm",
-                                 .software_name = "kesm",
-                                 .software_version = "1",
-                                 .tls = k->tls,
-                                 .auth = k->auth,
-                                 .log_tag = k->log_tag};
-    struct net_conn_callbacks cb = {0};
+    struct broker_conn_config cc = {.client_id = "kesm",
+                                    .software_name = "kesm",
+                                    .software_version = "1",
+                                    .tls = k->tls,
+                                    .auth = k->auth,
+                                    .log_tag = k->log_tag};
+    struct broker_conn_callbacks cb = {0};
     k->brokers = xrealloc(k->brokers, (k->num_brokers + 1) * sizeof *k->brokers);
     k->brokers[k->num_brokers].node_id = node_id;
-    k->brokers[k->num_brokers].conn = net_conn_new(k->r, host, port, &cc, &cb);
+    k->brokers[k->num_brokers].conn = broker_conn_new(k->r, host, port, &cc, &cb);
     return k->brokers[k->num_brokers++].conn;
 }
 
@@ -172,7 +172,7 @@ static void fail_waiting(struct esm_dest_kafka *k, const char *why)
     schedule(k);
 }
 
-static void on_metadata(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_metadata(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     struct esm_dest_kafka *k = ctx;
     (void)c;
@@ -181,9 +181,9 @@ static void on_metadata(struct net_conn *c, const struct net_resp *resp, void *c
         return;
     }
     char why[256];
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         snprintf(why, sizeof why, "kafka destination %s: metadata: %s", k->topic,
-                 resp->msg ? resp->msg : net_err_name(resp->err));
+                 resp->msg ? resp->msg : broker_err_name(resp->err));
         fail_waiting(k, why);
         return;
     }
@@ -243,17 +243,18 @@ static void request_metadata(struct esm_dest_kafka *k)
     if (k->meta_inflight) {
         return;
     }
-    struct net_conn *c = conn_to(k, -1, k->boot_host, k->boot_port);
-    struct net_req req = {.api_key = KP_API_METADATA,
-                          .version = NET_VERSION_AUTO,
-                          .write_body = write_metadata,
-                          .body_ctx = k,
-                          .on_resp = on_metadata,
-                          .ctx = k};
-    int rc = net_conn_send(c, &req);
-    if (rc != NET_OK) {
+    struct broker_conn *c = conn_to(k, -1, k->boot_host, k->boot_port);
+    struct broker_req req = {.api_key = KP_API_METADATA,
+                             .version = BROKER_VERSION_AUTO,
+                             .write_body = write_metadata,
+                             .body_ctx = k,
+                             .on_resp = on_metadata,
+                             .ctx = k};
+    int rc = broker_conn_send(c, &req);
+    if (rc != BROKER_OK) {
         char why[200];
-        snprintf(why, sizeof why, "kafka destination %s: metadata: %s", k->topic, net_err_name(rc));
+        snprintf(why, sizeof why, "kafka destination %s: metadata: %s", k->topic,
+                 broker_err_name(rc));
         fail_waiting(k, why);
         return;
     }
@@ -272,12 +273,12 @@ static bool write_produce(kw *w, int16_t version, void *ctx)
     return kp_produce_req_write(w, version, &req);
 }
 
-static void check_produce(struct produce *p, const struct net_resp *resp)
+static void check_produce(struct produce *p, const struct broker_resp *resp)
 {
     struct delivery *d = p->d;
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         fail_delivery(d, "kafka destination %s [%" PRId32 "]: %s", d->k->topic, p->partition,
-                      resp->msg ? resp->msg : net_err_name(resp->err));
+                      resp->msg ? resp->msg : broker_err_name(resp->err));
         return;
     }
     kr body = resp->body;
@@ -308,7 +309,7 @@ static void check_produce(struct produce *p, const struct net_resp *resp)
     }
 }
 
-static void on_produce(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_produce(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     struct produce *p = ctx;
     (void)c;
@@ -326,7 +327,7 @@ static bool send_partition(struct delivery *d, int32_t partition)
 {
     struct esm_dest_kafka *k = d->k;
     int32_t leader = k->leaders[partition];
-    struct net_conn *c = NULL;
+    struct broker_conn *c = NULL;
     for (size_t i = 0; i < k->num_brokers && leader >= 0; i++) {
         if (k->brokers[i].node_id == leader) {
             c = k->brokers[i].conn;
@@ -360,16 +361,16 @@ static bool send_partition(struct delivery *d, int32_t partition)
     kw_init_grow(&p->batch);
     enum kp_status st = kp_batch_builder_finish(&bb, &p->batch);
     kp_batch_builder_cleanup(&bb);
-    struct net_req req = {.api_key = KP_API_PRODUCE,
-                          .version = NET_VERSION_AUTO,
-                          .write_body = write_produce,
-                          .body_ctx = p,
-                          .on_resp = on_produce,
-                          .ctx = p};
-    int rc = st == KP_OK ? net_conn_send(c, &req) : NET_ERR_INVALID;
-    if (rc != NET_OK) {
+    struct broker_req req = {.api_key = KP_API_PRODUCE,
+                             .version = BROKER_VERSION_AUTO,
+                             .write_body = write_produce,
+                             .body_ctx = p,
+                             .on_resp = on_produce,
+                             .ctx = p};
+    int rc = st == KP_OK ? broker_conn_send(c, &req) : BROKER_ERR_INVALID;
+    if (rc != BROKER_OK) {
         fail_delivery(d, "kafka destination %s [%" PRId32 "]: %s", k->topic, partition,
-                      st == KP_OK ? net_err_name(rc) : "cannot build the record batch");
+                      st == KP_OK ? broker_err_name(rc) : "cannot build the record batch");
         kw_cleanup(&p->batch);
         free(p);
         return false;
@@ -488,7 +489,7 @@ struct esm_dest esm_dest_kafka_dest(struct esm_dest_kafka *k)
 
 struct esm_dest_kafka *esm_dest_kafka_new(struct net_reactor *r, const char *const *bootstrap,
                                           size_t num_bootstrap, const char *topic,
-                                          struct net_tls_ctx *tls, const struct net_auth *auth,
+                                          struct net_tls_ctx *tls, const struct broker_auth *auth,
                                           const char *log_tag, char *err, size_t err_cap)
 {
     struct esm_dest_kafka *k = xcalloc(1, sizeof *k);
@@ -517,7 +518,7 @@ void esm_dest_kafka_free(struct esm_dest_kafka *k)
     }
     k->closing = true;
     for (size_t i = 0; i < k->num_brokers; i++) {
-        net_conn_free(k->brokers[i].conn); // outstanding callbacks run now, as closing
+        broker_conn_free(k->brokers[i].conn); // outstanding callbacks run now, as closing
     }
     free(k->brokers);
     while (k->deliveries) {

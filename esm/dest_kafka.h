@@ -11,8 +11,8 @@
 #ifndef ESM_DEST_KAFKA_H
 #define ESM_DEST_KAFKA_H
 
+#include "broker/conn.h"
 #include "esm/pipeline.h"
-#include "net/conn.h"
 #include "net/reactor.h"
 #include "net/tls.h"
 
@@ -22,11 +22,11 @@ struct esm_dest_kafka;
 
 // esm_dest_kafka_new: |bootstrap| ("host:port" entries, [v6]:port allowed) and |topic| are
 // copied; |tls| and |auth| are borrowed and must outlive it. |log_tag| (copied, may be NULL)
-// goes into the log component of its broker connections, as in struct net_conn_config.
+// goes into the log component of its broker connections, as in struct broker_conn_config.
 // Returns NULL with |err| for a bootstrap entry that does not parse.
 struct esm_dest_kafka *esm_dest_kafka_new(struct net_reactor *r, const char *const *bootstrap,
                                           size_t num_bootstrap, const char *topic,
-                                          struct net_tls_ctx *tls, const struct net_auth *auth,
+                                          struct net_tls_ctx *tls, const struct broker_auth *auth,
                                           const char *log_tag, char *err, size_t err_cap);
 
 // esm_dest_kafka_dest returns the struct esm_dest for the pipeline configuration.

@@ -5,6 +5,7 @@
 #include "base/buf.h"
 #include "base/hostport.h"
 #include "base/log.h"
+#include "broker/sasl.h"
 #include "consumer/consumer.h"
 #include "esm/dest_kafka.h"
 #include "esm/metrics.h"
@@ -13,7 +14,6 @@
 #include "invoke/credentials.h"
 #include "invoke/transport_net.h"
 #include "net/resolve.h"
-#include "net/sasl.h"
 #include "net/tls.h"
 
 #include <cjson/cJSON.h>
@@ -24,7 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
-_Static_assert(ESM_CONN_STATES == NET_CONN_CLOSED + 1, "esm/metrics.h counts net_conn states");
+_Static_assert(ESM_CONN_STATES == BROKER_CONN_CLOSED + 1,
+               "esm/metrics.h counts broker_conn states");
 
 #define DEFAULT_DRAIN_MS 30000u
 #define REVOKE_TIMEOUT_MS 60000u
@@ -38,7 +39,7 @@ struct esm_instance {
     char *bootstrap;
     char *function_arn;
     struct net_tls_ctx *tls;
-    struct net_sasl *sasl;
+    struct broker_sasl *sasl;
     struct inv_creds creds;
     struct inv_transport *transport;
     struct esm_pipeline *pl;
@@ -217,13 +218,13 @@ static int build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
                       "%s: secret %s has no \"%s\" (it needs \"username\" and \"password\")", what,
                       esm_secret_label(s->uri), user ? "password" : "username");
         } else {
-            struct net_sasl_config sc = {.mechanism = mechs[i].mech,
-                                         .user = user,
-                                         .password = pw,
-                                         .tls = tls,
-                                         .allow_plaintext = cfg->kesm.sasl_allow_plaintext};
+            struct broker_sasl_config sc = {.mechanism = mechs[i].mech,
+                                            .user = user,
+                                            .password = pw,
+                                            .tls = tls,
+                                            .allow_plaintext = cfg->kesm.sasl_allow_plaintext};
             char serr[256];
-            in->sasl = net_sasl_new_config(&sc, serr, sizeof serr);
+            in->sasl = broker_sasl_new_config(&sc, serr, sizeof serr);
             if (!in->sasl) {
                 rc = fail(err, cap, "%s", serr);
             }
@@ -577,7 +578,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         char derr[256];
         in->dest = esm_dest_kafka_new(
             in->r, cfg->bootstrap, cfg->num_bootstrap, cfg->destination + 8, in->tls,
-            in->sasl ? net_sasl_auth(in->sasl) : NULL, in->log_tag, derr, sizeof derr);
+            in->sasl ? broker_sasl_auth(in->sasl) : NULL, in->log_tag, derr, sizeof derr);
         if (!in->dest) {
             return fail(err, cap, "%s", derr);
         }
@@ -640,7 +641,7 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .topics = topics,
                              .num_topics = 1,
                              .tls = tls ? in->tls : NULL,
-                             .auth = in->sasl ? net_sasl_auth(in->sasl) : NULL,
+                             .auth = in->sasl ? broker_sasl_auth(in->sasl) : NULL,
                              .log_tag = in->log_tag};
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
         env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||
@@ -843,7 +844,7 @@ void esm_instance_free(struct esm_instance *in)
     esm_filter_free(in->filter);
     esm_dest_kafka_free(in->dest);
     inv_transport_free(in->transport);
-    net_sasl_free(in->sasl);
+    broker_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
     inv_creds_cleanup(&in->creds);
     net_timer_free(in->later);

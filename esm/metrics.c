@@ -37,7 +37,7 @@ const char *esm_outcome_name(enum esm_outcome o)
     return (size_t)o < ESM_OUTCOME_COUNT ? outcome_names[o] : "unknown";
 }
 
-// Names of the connection states, in enum net_conn_state order (net/conn.h).
+// Names of the connection states, in enum broker_conn_state order (broker/conn.h).
 static const char *const conn_names[ESM_CONN_STATES] = {
     "RESOLVING", "CONNECTING", "TLS_HANDSHAKE", "API_VERSIONS", "AUTH",
     "READY",     "BACKOFF",    "IDLE",          "CLOSED"};

@@ -56,7 +56,7 @@ enum esm_outcome {
 const char *esm_outcome_name(enum esm_outcome o);
 
 // Connection states counted per mapping (kesm_broker_connections{state=...}); the same order as
-// enum net_conn_state.
+// enum broker_conn_state.
 #define ESM_CONN_STATES 9
 
 // struct esm_metrics_part: one assigned partition of a mapping.

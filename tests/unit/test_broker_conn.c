@@ -1,10 +1,10 @@
-// test_net_conn.c: net/ broker connections against an in-process fake broker on 127.0.0.1:
-// ApiVersions negotiation and fallback, queueing before READY, pipelining bounds, per-request
-// timeouts, drops, frame limits, reconnect backoff, idle close, read backpressure, the auth
-// plug-in point, freeing from a callback, and the log line format. The fake broker runs on the
+// test_broker_conn.c: broker/ sessions over net/ streams against an in-process fake broker on
+// 127.0.0.1: ApiVersions negotiation and fallback, queueing before READY, pipelining bounds,
+// per-request timeouts, drops, frame limits, reconnect backoff, idle close, read backpressure, the
+// auth plug-in point, freeing from a callback, and the log line format. The fake broker runs on the
 // same reactor as the connection, so each test is deterministic and bounded by a run deadline.
 #include "base/log.h"
-#include "net/conn.h"
+#include "broker/conn.h"
 #include "net/internal.h"
 #include "net/reactor.h"
 #include "proto/api.h"
@@ -360,24 +360,24 @@ static void fake_free(struct fake *f)
 
 struct watch {
     struct net_reactor *r;
-    enum net_conn_state stop_at; // stop the loop when this state is entered
+    enum broker_conn_state stop_at; // stop the loop when this state is entered
     bool stop_armed;
     int ready;
     int backoffs;
     uint32_t backoff_ms[16];
-    struct net_conn_event last_fail;
+    struct broker_conn_event last_fail;
     char last_msg[600];
-    struct net_conn *conn;
+    struct broker_conn *conn;
 };
 
-static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *ctx)
+static void on_state(struct broker_conn *c, const struct broker_conn_event *ev, void *ctx)
 {
     struct watch *w = ctx;
     (void)c;
-    if (ev->to == NET_CONN_READY) {
+    if (ev->to == BROKER_CONN_READY) {
         w->ready++;
     }
-    if (ev->err != NET_OK) {
+    if (ev->err != BROKER_OK) {
         w->last_fail = *ev;
         snprintf(w->last_msg, sizeof w->last_msg, "%s", ev->msg ? ev->msg : "");
         w->last_fail.msg = w->last_msg;
@@ -389,7 +389,7 @@ static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *
 }
 
 // run_until runs the loop until |w| sees state |st| or |ms| pass; returns whether it was seen.
-static bool run_until(struct watch *w, enum net_conn_state st, uint32_t ms)
+static bool run_until(struct watch *w, enum broker_conn_state st, uint32_t ms)
 {
     w->stop_at = st;
     w->stop_armed = true;
@@ -408,11 +408,11 @@ struct resp_log {
     char msg[512];
     struct net_reactor *r;
     int stop_after;
-    struct net_conn *pause_on_first;
-    struct net_conn *free_on_first;
+    struct broker_conn *pause_on_first;
+    struct broker_conn *free_on_first;
 };
 
-static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_resp(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct resp_log *l = ctx;
@@ -422,7 +422,7 @@ static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
     l->body_len[l->n] = kr_left(&resp->body);
     kr b = resp->body;
     uint32_t tag = UINT32_MAX;
-    if (resp->err == NET_OK) {
+    if (resp->err == BROKER_OK) {
         assert_true(kr_u32(&b, &tag));
     } else {
         assert_non_null(resp->msg);
@@ -431,10 +431,10 @@ static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
     l->tag[l->n] = tag;
     l->n++;
     if (l->n == 1 && l->pause_on_first != NULL) {
-        net_conn_pause(l->pause_on_first);
+        broker_conn_pause(l->pause_on_first);
     }
     if (l->n == 1 && l->free_on_first != NULL) {
-        net_conn_free(l->free_on_first);
+        broker_conn_free(l->free_on_first);
         l->free_on_first = NULL;
     }
     if (l->stop_after > 0 && l->n == l->stop_after) {
@@ -443,12 +443,12 @@ static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
 }
 
 // send_tagged sends a Metadata v1 request whose body is the 4-byte |tag| (echoed back).
-static int send_tagged(struct net_conn *c, uint32_t tag, struct resp_log *l, uint32_t timeout)
+static int send_tagged(struct broker_conn *c, uint32_t tag, struct resp_log *l, uint32_t timeout)
 {
     uint8_t body[4] = {(uint8_t)(tag >> 24), (uint8_t)(tag >> 16), (uint8_t)(tag >> 8),
                        (uint8_t)tag};
     (void)timeout;
-    return net_conn_send_body(c, KP_API_METADATA, 1, body, sizeof body, on_resp, l);
+    return broker_conn_send_body(c, KP_API_METADATA, 1, body, sizeof body, on_resp, l);
 }
 
 struct env {
@@ -459,8 +459,8 @@ struct env {
     struct fake f;
     struct watch w;
     struct resp_log log;
-    struct net_conn_config cfg;
-    struct net_conn_callbacks cb;
+    struct broker_conn_config cfg;
+    struct broker_conn_callbacks cb;
 };
 
 static int setup(void **state)
@@ -499,9 +499,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct net_conn *connect_fake(struct env *e)
+static struct broker_conn *connect_fake(struct env *e)
 {
-    struct net_conn *c = net_conn_new(e->r, "127.0.0.1", e->f.port, &e->cfg, &e->cb);
+    struct broker_conn *c = broker_conn_new(e->r, "127.0.0.1", e->f.port, &e->cfg, &e->cb);
     e->w.conn = c;
     return c;
 }
@@ -512,20 +512,20 @@ static void test_negotiate_with_fallback(void **state)
 {
     struct env *e = *state;
     e->f.metadata_max = 2;
-    struct net_conn *c = connect_fake(e);
-    assert_null(net_conn_versions(c));
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_null(broker_conn_versions(c));
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     // v3 first, UNSUPPORTED_VERSION, then the version the fallback picks from the v0 list (2).
     assert_int_equal(e->f.napiv, 2);
     assert_int_equal(e->f.apiv_seen[0], 3);
     assert_int_equal(e->f.apiv_seen[1], 2);
-    assert_non_null(net_conn_versions(c));
-    assert_int_equal(net_conn_version(c, KP_API_METADATA), 2);
-    assert_int_equal(net_conn_version(c, KP_API_FETCH), -1);
+    assert_non_null(broker_conn_versions(c));
+    assert_int_equal(broker_conn_version(c, KP_API_METADATA), 2);
+    assert_int_equal(broker_conn_version(c, KP_API_FETCH), -1);
     // AUTO on an API the broker lacks is refused up front.
-    struct net_req r = {.api_key = KP_API_FETCH, .version = NET_VERSION_AUTO};
-    assert_int_equal(net_conn_send(c, &r), NET_ERR_VERSION);
-    net_conn_free(c);
+    struct broker_req r = {.api_key = KP_API_FETCH, .version = BROKER_VERSION_AUTO};
+    assert_int_equal(broker_conn_send(c, &r), BROKER_ERR_VERSION);
+    broker_conn_free(c);
 }
 
 static void test_negotiate_v3(void **state)
@@ -533,26 +533,26 @@ static void test_negotiate_v3(void **state)
     struct env *e = *state;
     e->f.apiv_v3_ok = true;
     e->f.metadata_max = 12;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_int_equal(e->f.napiv, 1);
     assert_int_equal(e->f.apiv_seen[0], 3);
-    assert_int_equal(net_conn_version(c, KP_API_METADATA), 12);
-    net_conn_free(c);
+    assert_int_equal(broker_conn_version(c, KP_API_METADATA), 12);
+    broker_conn_free(c);
 }
 
 static void test_negotiate_garbage_retries_v0(void **state)
 {
     struct env *e = *state;
     e->f.apiv_v3_garbage = true;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_int_equal(e->f.napiv, 2);
     assert_int_equal(e->f.apiv_seen[0], 3);
     assert_int_equal(e->f.apiv_seen[1], 0);
     assert_int_equal(e->f.accepts, 1); // on the same connection
-    assert_int_equal(net_conn_version(c, KP_API_METADATA), 2);
-    net_conn_free(c);
+    assert_int_equal(broker_conn_version(c, KP_API_METADATA), 2);
+    broker_conn_free(c);
 }
 
 static void test_required_api_missing(void **state)
@@ -562,12 +562,12 @@ static void test_required_api_missing(void **state)
     e->cfg.required_apis = req;
     e->cfg.num_required_apis = 1;
     e->cfg.no_reconnect = true;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_VERSION);
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_VERSION);
     assert_non_null(strstr(e->w.last_msg, "Fetch"));
-    assert_int_equal(net_conn_send_body(c, 3, 1, "x", 1, on_resp, &e->log), NET_ERR_CLOSED);
-    net_conn_free(c);
+    assert_int_equal(broker_conn_send_body(c, 3, 1, "x", 1, on_resp, &e->log), BROKER_ERR_CLOSED);
+    broker_conn_free(c);
 }
 
 static void test_pipelined_in_order(void **state)
@@ -575,16 +575,16 @@ static void test_pipelined_in_order(void **state)
     struct env *e = *state;
     e->cfg.max_in_flight = 8;
     e->f.delay_ms = 2;
-    struct net_conn *c = connect_fake(e);
+    struct broker_conn *c = connect_fake(e);
     // Sent before READY: they wait in the queue.
     for (uint32_t i = 0; i < 200; i++) {
-        assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
+        assert_int_equal(send_tagged(c, i, &e->log, 0), BROKER_OK);
     }
     e->log.stop_after = 200;
     net_reactor_run_for(e->r, 10000);
     assert_int_equal(e->log.n, 200);
     for (int i = 0; i < 200; i++) {
-        assert_int_equal(e->log.err[i], NET_OK);
+        assert_int_equal(e->log.err[i], BROKER_OK);
         assert_int_equal(e->log.tag[i], (uint32_t)i);
         if (i > 0) {
             assert_true(e->log.corr[i] > e->log.corr[i - 1]);
@@ -592,34 +592,34 @@ static void test_pipelined_in_order(void **state)
     }
     assert_true(e->f.max_outstanding <= 8);
     assert_true(e->f.max_outstanding >= 2); // it did pipeline
-    struct net_conn_stats st;
-    net_conn_get_stats(c, &st);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(c, &st);
     assert_int_equal(st.requests, 202); // + 2 ApiVersions
     assert_int_equal(st.in_flight, 0);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_queue_bound_and_bad_args(void **state)
 {
     struct env *e = *state;
     e->cfg.max_queued = 3;
-    struct net_conn *c = connect_fake(e);
+    struct broker_conn *c = connect_fake(e);
     for (uint32_t i = 0; i < 3; i++) {
-        assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
+        assert_int_equal(send_tagged(c, i, &e->log, 0), BROKER_OK);
     }
-    assert_int_equal(send_tagged(c, 3, &e->log, 0), NET_ERR_QUEUE_FULL);
-    struct net_req unknown = {.api_key = 9999, .version = NET_VERSION_AUTO};
-    assert_int_equal(net_conn_send(c, &unknown), NET_ERR_INVALID);
-    struct net_req negative = {.api_key = KP_API_METADATA, .version = -7};
-    assert_int_equal(net_conn_send(c, &negative), NET_ERR_INVALID);
+    assert_int_equal(send_tagged(c, 3, &e->log, 0), BROKER_ERR_QUEUE_FULL);
+    struct broker_req unknown = {.api_key = 9999, .version = BROKER_VERSION_AUTO};
+    assert_int_equal(broker_conn_send(c, &unknown), BROKER_ERR_INVALID);
+    struct broker_req negative = {.api_key = KP_API_METADATA, .version = -7};
+    assert_int_equal(broker_conn_send(c, &negative), BROKER_ERR_INVALID);
     assert_int_equal(
-        net_conn_send_body(c, KP_API_METADATA, NET_VERSION_AUTO, "x", 1, on_resp, &e->log),
-        NET_ERR_INVALID);
+        broker_conn_send_body(c, KP_API_METADATA, BROKER_VERSION_AUTO, "x", 1, on_resp, &e->log),
+        BROKER_ERR_INVALID);
     e->log.stop_after = 3;
     net_reactor_run_for(e->r, 3000);
     assert_int_equal(e->log.n, 3); // the refused ones never call back
-    assert_string_equal(net_err_name(NET_ERR_QUEUE_FULL), "queue full");
-    net_conn_free(c);
+    assert_string_equal(broker_err_name(BROKER_ERR_QUEUE_FULL), "queue full");
+    broker_conn_free(c);
 }
 
 static void test_request_timeout(void **state)
@@ -627,32 +627,32 @@ static void test_request_timeout(void **state)
     struct env *e = *state;
     e->f.delay_ms = 500;
     e->cfg.request_timeout_ms = 100;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     int ready_before = e->w.ready;
-    assert_int_equal(send_tagged(c, 1, &e->log, 0), NET_OK);
-    assert_int_equal(send_tagged(c, 2, &e->log, 0), NET_OK);
+    assert_int_equal(send_tagged(c, 1, &e->log, 0), BROKER_OK);
+    assert_int_equal(send_tagged(c, 2, &e->log, 0), BROKER_OK);
     e->log.stop_after = 2;
     net_reactor_run_for(e->r, 3000);
     assert_int_equal(e->log.n, 2);
-    assert_int_equal(e->log.err[0], NET_ERR_TIMEOUT);
-    assert_int_equal(e->log.err[1], NET_ERR_DISCONNECTED);
-    assert_int_equal(e->w.last_fail.err, NET_ERR_TIMEOUT);
+    assert_int_equal(e->log.err[0], BROKER_ERR_TIMEOUT);
+    assert_int_equal(e->log.err[1], BROKER_ERR_DISCONNECTED);
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_TIMEOUT);
     assert_non_null(strstr(e->w.last_msg, "timed out after 100 ms"));
     // The connection comes back by itself and serves requests again.
     e->f.delay_ms = 0;
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_true(e->w.ready > ready_before);
     e->log.stop_after = 3;
-    assert_int_equal(send_tagged(c, 3, &e->log, 0), NET_OK);
+    assert_int_equal(send_tagged(c, 3, &e->log, 0), BROKER_OK);
     net_reactor_run_for(e->r, 3000);
     assert_int_equal(e->log.n, 3);
-    assert_int_equal(e->log.err[2], NET_OK);
+    assert_int_equal(e->log.err[2], BROKER_OK);
     assert_int_equal(e->log.tag[2], 3);
-    struct net_conn_stats st;
-    net_conn_get_stats(c, &st);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(c, &st);
     assert_int_equal(st.timeouts, 1);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_drop_fails_inflight_once(void **state)
@@ -661,25 +661,25 @@ static void test_drop_fails_inflight_once(void **state)
     e->f.bad = BAD_SILENT_DROP;
     e->f.close_after = 3;
     e->f.delay_ms = 1000; // nothing is answered before the drop
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     for (uint32_t i = 0; i < 3; i++) {
-        assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
+        assert_int_equal(send_tagged(c, i, &e->log, 0), BROKER_OK);
     }
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
     assert_int_equal(e->log.n, 3);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(e->log.err[i], NET_ERR_DISCONNECTED);
+        assert_int_equal(e->log.err[i], BROKER_ERR_DISCONNECTED);
     }
     assert_non_null(strstr(e->log.msg, "connection closed by the broker"));
-    struct net_conn_stats st;
-    net_conn_get_stats(c, &st);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(c, &st);
     assert_true(st.backoff_ms >= 16 && st.backoff_ms <= 24); // 20 ms +-20%
     e->f.bad = BAD_NONE;
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     net_reactor_run_for(e->r, 50);
     assert_int_equal(e->log.n, 3); // exactly once each
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_frame_too_large(void **state)
@@ -687,14 +687,14 @@ static void test_frame_too_large(void **state)
     struct env *e = *state;
     e->f.bad = BAD_HUGE_FRAME;
     e->cfg.max_frame = 1 << 20;
-    struct net_conn *c = connect_fake(e);
-    assert_int_equal(send_tagged(c, 1, &e->log, 0), NET_OK);
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_FRAME_TOO_LARGE);
+    struct broker_conn *c = connect_fake(e);
+    assert_int_equal(send_tagged(c, 1, &e->log, 0), BROKER_OK);
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_FRAME_TOO_LARGE);
     assert_non_null(strstr(e->w.last_msg, "frame size 2147483632 exceeds the limit of 1048576"));
     assert_int_equal(e->log.n, 1);
-    assert_int_equal(e->log.err[0], NET_ERR_DISCONNECTED);
-    net_conn_free(c);
+    assert_int_equal(e->log.err[0], BROKER_ERR_DISCONNECTED);
+    broker_conn_free(c);
 }
 
 static void test_close_mid_frame(void **state)
@@ -702,26 +702,26 @@ static void test_close_mid_frame(void **state)
     struct env *e = *state;
     e->f.bad = BAD_HALF_CLOSE;
     e->f.pad = 1000;
-    struct net_conn *c = connect_fake(e);
-    assert_int_equal(send_tagged(c, 1, &e->log, 0), NET_OK);
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_DISCONNECTED);
+    struct broker_conn *c = connect_fake(e);
+    assert_int_equal(send_tagged(c, 1, &e->log, 0), BROKER_OK);
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_DISCONNECTED);
     assert_non_null(strstr(e->w.last_msg, "mid-frame"));
     assert_int_equal(e->log.n, 1);
-    assert_int_equal(e->log.err[0], NET_ERR_DISCONNECTED);
-    net_conn_free(c);
+    assert_int_equal(e->log.err[0], BROKER_ERR_DISCONNECTED);
+    broker_conn_free(c);
 }
 
 static void test_wrong_correlation_id(void **state)
 {
     struct env *e = *state;
     e->f.bad = BAD_WRONG_CORR;
-    struct net_conn *c = connect_fake(e);
-    assert_int_equal(send_tagged(c, 1, &e->log, 0), NET_OK);
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_PROTOCOL);
+    struct broker_conn *c = connect_fake(e);
+    assert_int_equal(send_tagged(c, 1, &e->log, 0), BROKER_OK);
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_PROTOCOL);
     assert_non_null(strstr(e->w.last_msg, "does not match the oldest request in flight"));
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_bad_response_header(void **state)
@@ -730,17 +730,17 @@ static void test_bad_response_header(void **state)
     e->f.bad = BAD_HDR_TAGS;
     e->f.apiv_v3_ok = true;
     e->f.metadata_max = 12;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     // Metadata v9 is flexible: its response header has a tag section.
-    assert_int_equal(net_conn_send_body(c, KP_API_METADATA, 9, "\0\0\0\1", 4, on_resp, &e->log),
-                     NET_OK);
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
+    assert_int_equal(broker_conn_send_body(c, KP_API_METADATA, 9, "\0\0\0\1", 4, on_resp, &e->log),
+                     BROKER_OK);
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
     assert_int_equal(e->log.n, 1);
-    assert_int_equal(e->log.err[0], NET_ERR_PROTOCOL);
+    assert_int_equal(e->log.err[0], BROKER_ERR_PROTOCOL);
     assert_non_null(strstr(e->log.msg, "Metadata v9 response header: truncated at byte"));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_PROTOCOL);
-    net_conn_free(c);
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_PROTOCOL);
+    broker_conn_free(c);
 }
 
 // full_listener makes a listening socket that never accepts, with its queue filled by |fill|
@@ -771,19 +771,19 @@ static void test_connect_timeout_and_free_while_connecting(void **state)
     uint16_t port = full_listener(&lfd, fill);
     e->cfg.connect_timeout_ms = 200;
     e->cfg.no_reconnect = true;
-    struct net_conn *c = net_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_CONNECT);
+    struct broker_conn *c = broker_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_CONNECT);
     char want[128];
     snprintf(want, sizeof want,
              "cannot connect to 127.0.0.1:%u (127.0.0.1: timed out after 200 ms)", port);
     assert_string_equal(e->w.last_msg, want);
-    net_conn_free(c);
+    broker_conn_free(c);
     // Freed while the connect is pending: nothing leaks, nothing fires later.
-    c = net_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
+    c = broker_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
     net_reactor_run_for(e->r, 50);
-    assert_int_equal(net_conn_state(c), NET_CONN_CONNECTING);
-    net_conn_free(c);
+    assert_int_equal(broker_conn_state(c), BROKER_CONN_CONNECTING);
+    broker_conn_free(c);
     net_reactor_run_for(e->r, 300);
     close(fill[0]);
     close(fill[1]);
@@ -795,22 +795,22 @@ static void test_refused_backoff_grows(void **state)
     struct env *e = *state;
     uint16_t port = e->f.port;
     fake_stop_listening(&e->f);
-    struct net_conn *c = net_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
+    struct broker_conn *c = broker_conn_new(e->r, "127.0.0.1", port, &e->cfg, &e->cb);
     uint32_t seen[6];
     for (int i = 0; i < 6; i++) {
-        assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
-        struct net_conn_stats st;
-        net_conn_get_stats(c, &st);
+        assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
+        struct broker_conn_stats st;
+        broker_conn_get_stats(c, &st);
         seen[i] = st.backoff_ms;
     }
-    assert_int_equal(e->w.last_fail.err, NET_ERR_CONNECT);
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_CONNECT);
     assert_non_null(strstr(e->w.last_msg, "Connection refused"));
     // 20, 40, 80, 80, ... each +-20%.
     const uint32_t base[] = {20, 40, 80, 80, 80, 80};
     for (int i = 0; i < 6; i++) {
         assert_true(seen[i] >= base[i] * 8 / 10 && seen[i] <= base[i] * 12 / 10);
     }
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_localhost_and_down_up(void **state)
@@ -818,15 +818,15 @@ static void test_localhost_and_down_up(void **state)
     struct env *e = *state;
     // "localhost" comes from /etc/hosts (maybe ::1 first, which nobody serves: the next address
     // is tried).
-    struct net_conn *c = net_conn_new(e->r, "localhost", e->f.port, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = broker_conn_new(e->r, "localhost", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     // Broker goes down: listener closed, clients dropped; reconnects fail until it is back.
     uint16_t port = e->f.port;
     fake_stop_listening(&e->f);
     fake_drop_clients(&e->f);
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000));
-    assert_true(run_until(&e->w, NET_CONN_BACKOFF, 3000)); // a refused attempt
-    assert_int_equal(e->w.last_fail.err, NET_ERR_CONNECT);
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000));
+    assert_true(run_until(&e->w, BROKER_CONN_BACKOFF, 3000)); // a refused attempt
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_CONNECT);
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof sin);
     sin.sin_family = AF_INET;
@@ -837,9 +837,9 @@ static void test_localhost_and_down_up(void **state)
                                        (struct sockaddr *)&sin, sizeof sin);
     assert_non_null(e->f.lis);
     int ready = e->w.ready;
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_int_equal(e->w.ready, ready + 1);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_resolve_failure(void **state)
@@ -847,28 +847,29 @@ static void test_resolve_failure(void **state)
     struct env *e = *state;
     e->cfg.no_reconnect = true;
     // An empty name never reaches a nameserver and fails cleanly.
-    struct net_conn *c = net_conn_new(e->r, "", 9, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_CLOSED, 6000));
-    assert_true(e->w.last_fail.err == NET_ERR_RESOLVE || e->w.last_fail.err == NET_ERR_CONNECT);
-    net_conn_free(c);
+    struct broker_conn *c = broker_conn_new(e->r, "", 9, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_CLOSED, 6000));
+    assert_true(e->w.last_fail.err == BROKER_ERR_RESOLVE ||
+                e->w.last_fail.err == BROKER_ERR_CONNECT);
+    broker_conn_free(c);
 }
 
 static void test_idle_close_and_reopen(void **state)
 {
     struct env *e = *state;
     e->cfg.idle_timeout_ms = 50;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
-    assert_true(run_until(&e->w, NET_CONN_IDLE, 3000));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
+    assert_true(run_until(&e->w, BROKER_CONN_IDLE, 3000));
     assert_int_equal(e->f.accepts, 1);
     e->log.stop_after = 1;
-    assert_int_equal(send_tagged(c, 5, &e->log, 0), NET_OK);
+    assert_int_equal(send_tagged(c, 5, &e->log, 0), BROKER_OK);
     net_reactor_run_for(e->r, 3000);
     assert_int_equal(e->log.n, 1);
-    assert_int_equal(e->log.err[0], NET_OK);
+    assert_int_equal(e->log.err[0], BROKER_OK);
     assert_int_equal(e->log.tag[0], 5);
     assert_int_equal(e->f.accepts, 2);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_backpressure(void **state)
@@ -879,46 +880,46 @@ static void test_backpressure(void **state)
     // The request timeout is shorter than the pause: paused requests must not expire. (Reading
     // 8 MiB after the resume takes longer than 200 ms under valgrind, hence the scale.)
     e->cfg.request_timeout_ms = 200 * k;
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000 * k));
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000 * k));
     for (uint32_t i = 0; i < 32; i++) {
-        assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
+        assert_int_equal(send_tagged(c, i, &e->log, 0), BROKER_OK);
     }
     e->log.pause_on_first = c;
     net_reactor_run_for(e->r, 500 * k);
     // 8 MiB were answered; one response was taken, then reading stopped.
     assert_int_equal(e->log.n, 1);
-    assert_true(net_conn_buffered(c) < 2u * 1024 * 1024);
-    struct net_conn_stats st;
-    net_conn_get_stats(c, &st);
+    assert_true(broker_conn_buffered(c) < 2u * 1024 * 1024);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(c, &st);
     assert_int_equal(st.timeouts, 0);
     e->log.stop_after = 32;
-    net_conn_resume(c);
+    broker_conn_resume(c);
     net_reactor_run_for(e->r, 5000 * k);
     assert_int_equal(e->log.n, 32);
     for (int i = 0; i < 32; i++) {
-        assert_int_equal(e->log.err[i], NET_OK);
+        assert_int_equal(e->log.err[i], BROKER_OK);
         assert_int_equal(e->log.tag[i], (uint32_t)i);
         assert_int_equal(e->log.body_len[i], 4 + 256 * 1024);
     }
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_free_in_callback(void **state)
 {
     struct env *e = *state;
-    struct net_conn *c = connect_fake(e);
+    struct broker_conn *c = connect_fake(e);
     for (uint32_t i = 0; i < 10; i++) {
-        assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
+        assert_int_equal(send_tagged(c, i, &e->log, 0), BROKER_OK);
     }
     e->log.free_on_first = c;
     net_reactor_run_for(e->r, 500);
     // The first got its response; freeing the connection inside its callback closed the other
     // nine, once each.
     assert_int_equal(e->log.n, 10);
-    assert_int_equal(e->log.err[0], NET_OK);
+    assert_int_equal(e->log.err[0], BROKER_OK);
     for (int i = 1; i < 10; i++) {
-        assert_int_equal(e->log.err[i], NET_ERR_CLOSED);
+        assert_int_equal(e->log.err[i], BROKER_ERR_CLOSED);
     }
 }
 
@@ -928,13 +929,13 @@ struct auth_state {
     struct resp_log log;
 };
 
-static void auth_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void auth_resp(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     struct auth_state *a = ctx;
     on_resp(c, resp, &a->log);
-    if (resp->err == NET_OK) {
-        net_conn_auth_done(c, a->fail ? NET_ERR_AUTH : NET_OK,
-                           a->fail ? "Authentication failed: invalid credentials" : NULL);
+    if (resp->err == BROKER_OK) {
+        broker_conn_auth_done(c, a->fail ? BROKER_ERR_AUTH : BROKER_OK,
+                              a->fail ? "Authentication failed: invalid credentials" : NULL);
     }
 }
 
@@ -945,20 +946,20 @@ static bool auth_body(kw *w, int16_t version, void *ctx)
     return kw_u32(w, 0xa0a0a0a0u);
 }
 
-static void auth_start(struct net_conn *c, void *ctx)
+static void auth_start(struct broker_conn *c, void *ctx)
 {
     struct auth_state *a = ctx;
     a->starts++;
-    struct net_req r = {.api_key = KP_API_SASL_HANDSHAKE,
-                        .version = NET_VERSION_AUTO,
-                        .write_body = auth_body,
-                        .on_resp = auth_resp,
-                        .ctx = a,
-                        .handshake = true};
-    assert_int_equal(net_conn_send(c, &r), NET_OK);
+    struct broker_req r = {.api_key = KP_API_SASL_HANDSHAKE,
+                           .version = BROKER_VERSION_AUTO,
+                           .write_body = auth_body,
+                           .on_resp = auth_resp,
+                           .ctx = a,
+                           .handshake = true};
+    assert_int_equal(broker_conn_send(c, &r), BROKER_OK);
 }
 
-static void auth_stop(struct net_conn *c, void *ctx)
+static void auth_stop(struct broker_conn *c, void *ctx)
 {
     (void)c;
     struct auth_state *a = ctx;
@@ -969,11 +970,11 @@ static void test_auth_plugin(void **state)
 {
     struct env *e = *state;
     struct auth_state a = {0};
-    struct net_auth auth = {"TEST-MECH", auth_start, auth_stop, &a};
+    struct broker_auth auth = {"TEST-MECH", auth_start, auth_stop, &a};
     e->cfg.auth = &auth;
-    struct net_conn *c = connect_fake(e);
+    struct broker_conn *c = connect_fake(e);
     // A request queued before READY must wait for the auth exchange.
-    assert_int_equal(send_tagged(c, 9, &e->log, 0), NET_OK);
+    assert_int_equal(send_tagged(c, 9, &e->log, 0), BROKER_OK);
     e->log.stop_after = 1;
     net_reactor_run_for(e->r, 3000);
     assert_int_equal(a.starts, 1);
@@ -985,28 +986,28 @@ static void test_auth_plugin(void **state)
     assert_int_equal(e->f.nkeys, 2);
     assert_int_equal(e->f.keys[0], KP_API_SASL_HANDSHAKE);
     assert_int_equal(e->f.keys[1], KP_API_METADATA);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_auth_failure_is_authn(void **state)
 {
     struct env *e = *state;
     struct auth_state a = {.fail = true};
-    struct net_auth auth = {"TEST-MECH", auth_start, auth_stop, &a};
+    struct broker_auth auth = {"TEST-MECH", auth_start, auth_stop, &a};
     e->cfg.auth = &auth;
     e->cfg.no_reconnect = true;
-    struct net_conn *c = connect_fake(e);
-    assert_int_equal(send_tagged(c, 9, &e->log, 0), NET_OK);
-    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_AUTH);
-    assert_true(net_conn_event_is_authn(&e->w.last_fail));
+    struct broker_conn *c = connect_fake(e);
+    assert_int_equal(send_tagged(c, 9, &e->log, 0), BROKER_OK);
+    assert_true(run_until(&e->w, BROKER_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_AUTH);
+    assert_true(broker_conn_event_is_authn(&e->w.last_fail));
     // "TEST-MECH authentication with broker 127.0.0.1:<port> failed: <reason>"
     assert_non_null(strstr(e->w.last_msg, "TEST-MECH authentication with broker 127.0.0.1:"));
     assert_non_null(strstr(e->w.last_msg, " failed: Authentication failed: invalid credentials"));
     assert_int_equal(a.stops, 1);
     assert_int_equal(e->log.n, 1); // the queued request was closed with the connection
-    assert_int_equal(e->log.err[0], NET_ERR_CLOSED);
-    net_conn_free(c);
+    assert_int_equal(e->log.err[0], BROKER_ERR_CLOSED);
+    broker_conn_free(c);
 }
 
 // ---- DNS: an in-process nameserver on 127.0.0.1 (evdns's server side) ----------------------
@@ -1079,50 +1080,51 @@ static int setup_dns(void **state)
 static void test_dns_name(void **state)
 {
     struct env *e = *state;
-    struct net_conn *c = net_conn_new(e->r, "broker1.kafka.test", e->f.port, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c = broker_conn_new(e->r, "broker1.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_true(e->dns_queries >= 1);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_dns_every_address_tried(void **state)
 {
     struct env *e = *state;
-    struct net_conn *c = net_conn_new(e->r, "badthengood.kafka.test", e->f.port, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    struct broker_conn *c =
+        broker_conn_new(e->r, "badthengood.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_int_equal(e->f.accepts, 1);
-    net_conn_free(c);
+    broker_conn_free(c);
     e->cfg.no_reconnect = true;
-    c = net_conn_new(e->r, "twobad.kafka.test", e->f.port, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_CONNECT);
+    c = broker_conn_new(e->r, "twobad.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_CONNECT);
     char want[200];
     snprintf(want, sizeof want,
              "cannot connect to twobad.kafka.test:%u (127.0.0.2: Connection refused; "
              "127.0.0.3: Connection refused)",
              e->f.port);
     assert_string_equal(e->w.last_msg, want);
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_dns_nxdomain(void **state)
 {
     struct env *e = *state;
     e->cfg.no_reconnect = true;
-    struct net_conn *c = net_conn_new(e->r, "nosuch.kafka.test", e->f.port, &e->cfg, &e->cb);
-    assert_true(run_until(&e->w, NET_CONN_CLOSED, 3000));
-    assert_int_equal(e->w.last_fail.err, NET_ERR_RESOLVE);
+    struct broker_conn *c = broker_conn_new(e->r, "nosuch.kafka.test", e->f.port, &e->cfg, &e->cb);
+    assert_true(run_until(&e->w, BROKER_CONN_CLOSED, 3000));
+    assert_int_equal(e->w.last_fail.err, BROKER_ERR_RESOLVE);
     assert_non_null(strstr(e->w.last_msg, "cannot resolve \"nosuch.kafka.test\": "));
-    net_conn_free(c);
+    broker_conn_free(c);
 }
 
 static void test_dns_free_while_resolving(void **state)
 {
     struct env *e = *state;
-    struct net_conn *c = net_conn_new(e->r, "slow.kafka.test", e->f.port, &e->cfg, &e->cb);
+    struct broker_conn *c = broker_conn_new(e->r, "slow.kafka.test", e->f.port, &e->cfg, &e->cb);
     net_reactor_run_for(e->r, 100);
-    assert_int_equal(net_conn_state(c), NET_CONN_RESOLVING);
-    net_conn_free(c); // the pending lookup is cancelled; LeakSanitizer checks the rest
+    assert_int_equal(broker_conn_state(c), BROKER_CONN_RESOLVING);
+    broker_conn_free(c); // the pending lookup is cancelled; LeakSanitizer checks the rest
     net_reactor_run_for(e->r, 100);
 }
 
@@ -1142,13 +1144,13 @@ static void test_ipv6_literal(void **state)
     socklen_t sl = sizeof sin6;
     getsockname(evconnlistener_get_fd(l6), (struct sockaddr *)&sin6, &sl);
     uint16_t port = ntohs(sin6.sin6_port);
-    struct net_conn *c = net_conn_new(e->r, "::1", port, &e->cfg, &e->cb);
+    struct broker_conn *c = broker_conn_new(e->r, "::1", port, &e->cfg, &e->cb);
     char want[32];
     snprintf(want, sizeof want, "[::1]:%u", port);
-    assert_string_equal(net_conn_name(c), want);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
+    assert_string_equal(broker_conn_name(c), want);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
     assert_int_equal(e->f.accepts, 1);
-    net_conn_free(c);
+    broker_conn_free(c);
     evconnlistener_free(l6);
 }
 
@@ -1203,9 +1205,9 @@ static void test_state_log_lines(void **state)
     captured[0] = '\0';
     kesm_log_set_sink(sink, NULL);
     kesm_log_set_level(KESM_LOG_INFO);
-    struct net_conn *c = connect_fake(e);
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
-    net_conn_free(c);
+    struct broker_conn *c = connect_fake(e);
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
+    broker_conn_free(c);
     kesm_log_set_level(KESM_LOG_ERROR);
     kesm_log_set_sink(NULL, NULL);
     char want[128];
@@ -1215,7 +1217,7 @@ static void test_state_log_lines(void **state)
 }
 
 // A connection made with a log tag puts it in the component of every line it writes, and the
-// tag is copied: the caller's buffer may change or go away after net_conn_new.
+// tag is copied: the caller's buffer may change or go away after broker_conn_new.
 static void test_state_log_lines_tagged(void **state)
 {
     struct env *e = *state;
@@ -1224,12 +1226,12 @@ static void test_state_log_lines_tagged(void **state)
     kesm_log_set_level(KESM_LOG_INFO);
     char tag[32] = "mapping=3f2a-test";
     e->cfg.log_tag = tag;
-    struct net_conn *c = connect_fake(e);
+    struct broker_conn *c = connect_fake(e);
     e->cfg.log_tag = NULL;
     memset(tag, 'Z', sizeof tag - 1);
-    assert_string_equal(net_conn_log_component(c), "net mapping=3f2a-test");
-    assert_true(run_until(&e->w, NET_CONN_READY, 3000));
-    net_conn_free(c);
+    assert_string_equal(broker_conn_log_component(c), "net mapping=3f2a-test");
+    assert_true(run_until(&e->w, BROKER_CONN_READY, 3000));
+    broker_conn_free(c);
     kesm_log_set_level(KESM_LOG_ERROR);
     kesm_log_set_sink(NULL, NULL);
     char want[128];
@@ -1284,5 +1286,5 @@ int main(void)
         cmocka_unit_test(test_log_format),
         cmocka_unit_test_setup_teardown(test_state_log_lines, setup, teardown),
     };
-    return cmocka_run_group_tests_name("net_conn", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("broker_conn", tests, NULL, NULL);
 }

@@ -1,14 +1,14 @@
-// test_net_sasl.c: net/sasl.h driving PLAIN through a connection against an in-process SASL broker
-// on 127.0.0.1: KIP-368 re-authentication of a busy connection (nothing lost, nothing written
-// mid-exchange, the 85-95% window), a refused re-authentication, the plaintext policy, failure
-// messages for each broker error (58, 33, 34), the authentication backoff floor, and that no log
-// line carries the password. The fake runs on the connection's reactor, so tests are bounded by
-// the run deadline.
+// test_broker_sasl.c: broker/sasl.h driving PLAIN through a connection against an in-process SASL
+// broker on 127.0.0.1: KIP-368 re-authentication of a busy connection (nothing lost, nothing
+// written mid-exchange, the 85-95% window), a refused re-authentication, the plaintext policy,
+// failure messages for each broker error (58, 33, 34), the authentication backoff floor, and that
+// no log line carries the password. The fake runs on the connection's reactor, so tests are bounded
+// by the run deadline.
 #include "base/log.h"
-#include "net/conn.h"
+#include "broker/conn.h"
+#include "broker/sasl.h"
 #include "net/internal.h"
 #include "net/reactor.h"
-#include "net/sasl.h"
 #include "proto/api.h"
 #include "proto/kr.h"
 #include "proto/kw.h"
@@ -346,12 +346,12 @@ static void fake_start(struct fake *f, struct net_reactor *r)
 struct env {
     struct net_reactor *r;
     struct fake f;
-    struct net_sasl *sasl;
-    struct net_conn *c;
-    struct net_conn_config cfg;
+    struct broker_sasl *sasl;
+    struct broker_conn *c;
+    struct broker_conn_config cfg;
     // events
     int readies, fails;
-    struct net_conn_event last_fail;
+    struct broker_conn_event last_fail;
     char last_msg[600];
     bool stop_on_fail, stop_on_ready;
     // a busy client: keeps |window| requests outstanding until |goal| answers
@@ -380,17 +380,17 @@ static void log_sink(enum kesm_log_level level, const char *line, void *ctx)
     }
 }
 
-static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *ctx)
+static void on_state(struct broker_conn *c, const struct broker_conn_event *ev, void *ctx)
 {
     (void)c;
     struct env *e = ctx;
-    if (ev->to == NET_CONN_READY) {
+    if (ev->to == BROKER_CONN_READY) {
         e->readies++;
         if (e->stop_on_ready) {
             net_reactor_stop(e->r);
         }
     }
-    if (ev->err != NET_OK) {
+    if (ev->err != BROKER_OK) {
         e->fails++;
         e->last_fail = *ev;
         snprintf(e->last_msg, sizeof e->last_msg, "%s", ev->msg ? ev->msg : "");
@@ -403,11 +403,11 @@ static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *
 
 static void send_one(struct env *e);
 
-static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_resp(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct env *e = ctx;
-    if (resp->err == NET_OK) {
+    if (resp->err == BROKER_OK) {
         e->ok++;
     } else {
         if (e->errors++ == 0) {
@@ -416,7 +416,7 @@ static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
     }
     if (e->ok + e->errors >= e->goal) {
         net_reactor_stop(e->r);
-    } else if (e->sent < e->goal && resp->err != NET_ERR_CLOSED) {
+    } else if (e->sent < e->goal && resp->err != BROKER_ERR_CLOSED) {
         send_one(e);
     }
 }
@@ -424,8 +424,8 @@ static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
 static void send_one(struct env *e)
 {
     uint8_t body[4] = {0, 0, 0, (uint8_t)e->sent};
-    int rc = net_conn_send_body(e->c, KP_API_METADATA, 1, body, sizeof body, on_resp, e);
-    assert_int_equal(rc, NET_OK);
+    int rc = broker_conn_send_body(e->c, KP_API_METADATA, 1, body, sizeof body, on_resp, e);
+    assert_int_equal(rc, BROKER_OK);
     e->sent++;
 }
 
@@ -452,8 +452,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    net_conn_free(e->c);
-    net_sasl_free(e->sasl);
+    broker_conn_free(e->c);
+    broker_sasl_free(e->sasl);
     if (e->f.lis != NULL) {
         evconnlistener_free(e->f.lis);
     }
@@ -469,21 +469,21 @@ static int teardown(void **state)
 
 static void make_sasl(struct env *e, const char *mech, const char *password, bool allow_plaintext)
 {
-    struct net_sasl_config sc = {.mechanism = mech,
-                                 .user = USER,
-                                 .password = password,
-                                 .tls = false,
-                                 .allow_plaintext = allow_plaintext};
+    struct broker_sasl_config sc = {.mechanism = mech,
+                                    .user = USER,
+                                    .password = password,
+                                    .tls = false,
+                                    .allow_plaintext = allow_plaintext};
     char err[300];
-    e->sasl = net_sasl_new_config(&sc, err, sizeof err);
+    e->sasl = broker_sasl_new_config(&sc, err, sizeof err);
     assert_non_null(e->sasl);
-    e->cfg.auth = net_sasl_auth(e->sasl);
+    e->cfg.auth = broker_sasl_auth(e->sasl);
 }
 
 static void connect_fake(struct env *e)
 {
-    struct net_conn_callbacks cb = {on_state, e};
-    e->c = net_conn_new(e->r, "127.0.0.1", e->f.port, &e->cfg, &cb);
+    struct broker_conn_callbacks cb = {on_state, e};
+    e->c = broker_conn_new(e->r, "127.0.0.1", e->f.port, &e->cfg, &cb);
 }
 
 // ---- re-authentication -------------------------------------------------------------------------
@@ -503,10 +503,10 @@ static void test_reauth_busy_connection(void **state)
         send_one(e);
     }
     net_reactor_run_for(e->r, 20000);
-    struct net_conn_stats st;
-    net_conn_get_stats(e->c, &st);
-    struct net_sasl_stats ss;
-    net_sasl_get_stats(e->sasl, &ss);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(e->c, &st);
+    struct broker_sasl_stats ss;
+    broker_sasl_get_stats(e->sasl, &ss);
     assert_string_equal(e->first_error, "");
     assert_int_equal(e->ok, e->goal);
     assert_int_equal(e->errors, 0);
@@ -533,12 +533,12 @@ static void test_reauth_window(void **state)
     for (int i = 0; i < 6; i++) {
         connect_fake(e);
         net_reactor_run_for(e->r, 3000);
-        struct net_conn_stats st;
-        net_conn_get_stats(e->c, &st);
+        struct broker_conn_stats st;
+        broker_conn_get_stats(e->c, &st);
         assert_true(st.reauth_ms >= 85000 && st.reauth_ms <= 95000);
         lo = st.reauth_ms < lo ? st.reauth_ms : lo;
         hi = st.reauth_ms > hi ? st.reauth_ms : hi;
-        net_conn_free(e->c);
+        broker_conn_free(e->c);
         e->c = NULL;
     }
     assert_int_equal(e->readies, 6);
@@ -551,15 +551,15 @@ static void test_no_reauth_is_disconnected(void **state)
 {
     struct env *e = *state;
     e->f.lifetime_ms = 200;
-    struct net_sasl_config sc = {.mechanism = "PLAIN",
-                                 .user = USER,
-                                 .password = PASSWORD,
-                                 .allow_plaintext = true,
-                                 .ignore_session_lifetime = true};
+    struct broker_sasl_config sc = {.mechanism = "PLAIN",
+                                    .user = USER,
+                                    .password = PASSWORD,
+                                    .allow_plaintext = true,
+                                    .ignore_session_lifetime = true};
     char err[300];
-    e->sasl = net_sasl_new_config(&sc, err, sizeof err);
+    e->sasl = broker_sasl_new_config(&sc, err, sizeof err);
     assert_non_null(e->sasl);
-    e->cfg.auth = net_sasl_auth(e->sasl);
+    e->cfg.auth = broker_sasl_auth(e->sasl);
     connect_fake(e);
     e->stop_on_fail = true;
     e->goal = 1000;
@@ -567,14 +567,14 @@ static void test_no_reauth_is_disconnected(void **state)
     e->f.echo_delay_ms = 50;
     net_reactor_run_for(e->r, 5000);
     assert_true(e->f.expired >= 1);
-    assert_int_equal(e->last_fail.err, NET_ERR_DISCONNECTED);
-    struct net_conn_stats st;
-    net_conn_get_stats(e->c, &st);
+    assert_int_equal(e->last_fail.err, BROKER_ERR_DISCONNECTED);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(e->c, &st);
     assert_int_equal(st.reauths, 0);
 }
 
 // While the consumer has paused reading, a re-authentication still reads its own exchange; the
-// requests sent meanwhile go out after it, and their answers wait for net_conn_resume.
+// requests sent meanwhile go out after it, and their answers wait for broker_conn_resume.
 static void test_reauth_while_paused(void **state)
 {
     struct env *e = *state;
@@ -584,17 +584,17 @@ static void test_reauth_while_paused(void **state)
     connect_fake(e);
     net_reactor_run_for(e->r, 3000);
     assert_int_equal(e->readies, 1);
-    net_conn_pause(e->c);
+    broker_conn_pause(e->c);
     net_reactor_run_for(e->r, 500); // two lifetimes, paused
-    struct net_conn_stats st;
-    net_conn_get_stats(e->c, &st);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(e->c, &st);
     assert_true(st.reauths >= 1);
     e->goal = 1;
     send_one(e);
     net_reactor_run_for(e->r, 100);
     assert_int_equal(e->ok, 0); // paused: not dispatched
     assert_int_equal(e->f.echoes, 1);
-    net_conn_resume(e->c);
+    broker_conn_resume(e->c);
     net_reactor_run_for(e->r, 2000);
     assert_int_equal(e->ok, 1);
     assert_int_equal(e->f.violations, 0);
@@ -617,8 +617,8 @@ static void test_reauth_refused(void **state)
     send_one(e);
     send_one(e);
     net_reactor_run_for(e->r, 5000);
-    assert_int_equal(e->last_fail.err, NET_ERR_AUTH);
-    assert_true(net_conn_event_is_authn(&e->last_fail));
+    assert_int_equal(e->last_fail.err, BROKER_ERR_AUTH);
+    assert_true(broker_conn_event_is_authn(&e->last_fail));
     assert_non_null(strstr(e->last_msg, "PLAIN re-authentication with broker 127.0.0.1:"));
     assert_non_null(strstr(e->last_msg, " failed: SASL_AUTHENTICATION_FAILED (58): "
                                         "Authentication failed: Invalid username or password"));
@@ -635,9 +635,9 @@ static void test_plaintext_policy(void **state)
     char err[300] = "";
     const char *mechs[] = {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"};
     for (size_t i = 0; i < 3; i++) {
-        struct net_sasl_config sc = {
+        struct broker_sasl_config sc = {
             .mechanism = mechs[i], .user = USER, .password = PASSWORD, .tls = false};
-        assert_null(net_sasl_new_config(&sc, err, sizeof err));
+        assert_null(broker_sasl_new_config(&sc, err, sizeof err));
         char want[200];
         snprintf(want, sizeof want,
                  "SASL: %s refused over a plaintext connection (no TLS): set allow_plaintext to "
@@ -645,20 +645,20 @@ static void test_plaintext_policy(void **state)
                  mechs[i]);
         assert_string_equal(err, want);
         sc.tls = true;
-        struct net_sasl *ok = net_sasl_new_config(&sc, err, sizeof err);
+        struct broker_sasl *ok = broker_sasl_new_config(&sc, err, sizeof err);
         assert_non_null(ok);
-        net_sasl_free(ok);
+        broker_sasl_free(ok);
     }
-    // net_sasl_new (transport unknown) on a plaintext connection: refused when AUTH starts,
+    // broker_sasl_new (transport unknown) on a plaintext connection: refused when AUTH starts,
     // before any credential is sent.
-    e->sasl = net_sasl_new("PLAIN", USER, PASSWORD, 0, err, sizeof err);
+    e->sasl = broker_sasl_new("PLAIN", USER, PASSWORD, 0, err, sizeof err);
     assert_non_null(e->sasl);
-    e->cfg.auth = net_sasl_auth(e->sasl);
+    e->cfg.auth = broker_sasl_auth(e->sasl);
     e->cfg.no_reconnect = true;
     e->stop_on_fail = true;
     connect_fake(e);
     net_reactor_run_for(e->r, 3000);
-    assert_int_equal(e->last_fail.err, NET_ERR_AUTH);
+    assert_int_equal(e->last_fail.err, BROKER_ERR_AUTH);
     assert_non_null(strstr(e->last_msg, "failed: PLAIN refused over a plaintext connection"));
     assert_int_equal(e->f.handshakes, 0);
 }
@@ -672,7 +672,7 @@ static void test_plaintext_opt_in_warns(void **state)
     for (int i = 0; i < 2; i++) {
         connect_fake(e);
         net_reactor_run_for(e->r, 3000);
-        net_conn_free(e->c);
+        broker_conn_free(e->c);
         e->c = NULL;
     }
     assert_int_equal(e->readies, 2);
@@ -685,8 +685,8 @@ static void expect_auth_failure(struct env *e, const char *want)
     e->stop_on_fail = true;
     connect_fake(e);
     net_reactor_run_for(e->r, 3000);
-    assert_int_equal(e->last_fail.err, NET_ERR_AUTH);
-    assert_true(net_conn_event_is_authn(&e->last_fail));
+    assert_int_equal(e->last_fail.err, BROKER_ERR_AUTH);
+    assert_true(broker_conn_event_is_authn(&e->last_fail));
     if (strstr(e->last_msg, want) == NULL) {
         fail_msg("message \"%s\" lacks \"%s\"", e->last_msg, want);
     }
@@ -727,19 +727,19 @@ static void test_auth_backoff_floor(void **state)
     e->stop_on_fail = true;
     connect_fake(e);
     net_reactor_run_for(e->r, 3000);
-    assert_int_equal(e->last_fail.err, NET_ERR_AUTH);
-    struct net_conn_stats st;
-    net_conn_get_stats(e->c, &st);
+    assert_int_equal(e->last_fail.err, BROKER_ERR_AUTH);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(e->c, &st);
     assert_true(st.backoff_ms >= 800 && st.backoff_ms <= 1200);
     // The auth floor doubles to its cap: with auth_backoff_max_ms 1500 the third wait is capped.
-    net_conn_free(e->c);
+    broker_conn_free(e->c);
     e->cfg.auth_backoff_initial_ms = 600;
     e->cfg.auth_backoff_max_ms = 1500;
     connect_fake(e);
     uint32_t seen[3] = {0};
     for (int i = 0; i < 3; i++) {
         net_reactor_run_for(e->r, 4000);
-        net_conn_get_stats(e->c, &st);
+        broker_conn_get_stats(e->c, &st);
         seen[i] = st.backoff_ms;
     }
     assert_true(seen[0] >= 480 && seen[0] <= 720);
@@ -763,5 +763,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_illegal_sasl_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth_backoff_floor, setup, teardown),
     };
-    return cmocka_run_group_tests_name("net_sasl", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("broker_sasl", tests, NULL, NULL);
 }
