@@ -10,8 +10,8 @@
 #include "base/alloc.h"
 #include "base/hostport.h"
 #include "base/log.h"
+#include "broker/cluster.h"
 #include "consumer/group.h"
-#include "consumer/metadata.h"
 #include "consumer/offsets.h"
 #include "proto/api.h"
 #include "proto/api_versions.h"
@@ -23,53 +23,41 @@
 
 #define TICK_MS 100
 
-// struct broker: one connection. Every broker id has one for fetching and cluster requests; the
-// group coordinator gets a second one of its own (coord), as the Java client and librdkafka do,
-// so heartbeats and commits never queue behind a long-poll Fetch and a held JoinGroup never
-// stalls fetches or metadata.
-struct broker {
-    int32_t id; // -1: a bootstrap connection
-    bool coord; // the group coordinator's connection
-    char host[256];
-    uint16_t port;
-    struct broker_conn *conn;
-    bool fetch_inflight;
-    bool list_inflight;
-    struct cons *c;
-};
+// Every broker id has one connection (struct broker_node of broker/cluster.h) for fetching and
+// cluster requests; the group coordinator gets a second one of its own (coord), as the Java
+// client and librdkafka do, so heartbeats and commits never queue behind a long-poll Fetch and a
+// held JoinGroup never stalls fetches or metadata. The consumer's bits in broker_node.busy:
+#define BUSY_FETCH 1u // a Fetch is in flight
+#define BUSY_LIST 2u  // a ListOffsets is in flight
 
 enum req_kind { R_GROUP, R_METADATA, R_OFFSET_FETCH, R_LIST, R_FETCH, R_COMMIT };
 
 struct req_ctx {
     struct cons *c;
     enum req_kind kind;
-    struct broker *b;
+    struct broker_node *b;
     int16_t api_key;
 };
 
 enum revoke_phase { REV_NONE = 0, REV_WAIT_USER, REV_COMMIT, REV_COMMITTING, REV_DONE };
 
 struct cons {
-    struct net_reactor *r;
+    struct broker_cluster *cl;
     struct cons_config cfg;
     char *bootstrap, *client_id;
     char **topics;
     struct cons_callbacks cb;
-    struct broker_conn_config conn_cfg;
-    char log_tag[KESM_LOG_TAG_MAX + 1]; // cfg.log_tag, copied; conn_cfg.log_tag points here
+    char log_tag[KESM_LOG_TAG_MAX + 1]; // cfg.log_tag, copied
     char log[KESM_LOG_COMPONENT_CAP];   // log component: "consumer" or "consumer <log_tag>"
 
     struct cons_group *g;
-    struct cons_metadata md;
+    struct broker_metadata *md; // the cluster's
     struct cons_fetcher f;
-    struct broker **brokers;
-    size_t num_brokers;
-    struct broker *coord;
+    struct broker_node *coord;
 
-    struct net_timer *tick;
-    struct net_timer *done_timer;
     bool in_pump, pump_again;
     bool freeing, failed, closing, close_reported;
+    bool done_due; // close_done runs from the next tick
     void (*close_done)(struct cons *c, void *ctx);
     void *close_ctx;
     uint64_t close_deadline;
@@ -105,11 +93,12 @@ static void fail(struct cons *c, enum cons_error_class cls, const char *msg)
     }
 }
 
-static void on_conn_state(struct broker_conn *conn, const struct broker_conn_event *ev, void *ctx)
+static void on_conn_state(struct broker_cluster *cl, struct broker_node *b,
+                          const struct broker_conn_event *ev, void *ctx)
 {
-    struct broker *b = ctx;
-    (void)conn;
-    if (b->c->freeing || ev->err == BROKER_OK) {
+    (void)cl;
+    struct cons *c = ctx;
+    if (c->freeing || ev->err == BROKER_OK) {
         return;
     }
     char msg[300];
@@ -118,19 +107,18 @@ static void on_conn_state(struct broker_conn *conn, const struct broker_conn_eve
         // not help (a broker older than Kafka 0.11, or one with APIs disabled).
         snprintf(msg, sizeof msg, "broker %s:%u: %s", b->host, (unsigned)b->port,
                  ev->msg ? ev->msg : broker_err_name(ev->err));
-        fail(b->c, CONS_ERR_CONFIG, msg);
+        fail(c, CONS_ERR_CONFIG, msg);
         return;
     }
     if (broker_conn_event_is_authn(ev)) {
         snprintf(msg, sizeof msg, "broker %s:%u: authentication failed: %s", b->host,
                  (unsigned)b->port, ev->msg ? ev->msg : broker_err_name(ev->err));
-        fail(b->c, CONS_ERR_AUTHN, msg);
+        fail(c, CONS_ERR_AUTHN, msg);
         return;
     }
     // A connection problem the consumer retries by itself: tell the upper layer (at most every
     // 30 s) so it can show it, as Lambda's "PROBLEM: Connection error".
-    struct cons *c = b->c;
-    uint64_t now = net_reactor_now_ms(c->r);
+    uint64_t now = broker_cluster_now_ms(c->cl);
     if (c->failed || (c->last_transient && now < c->last_transient + 30000)) {
         return;
     }
@@ -142,79 +130,9 @@ static void on_conn_state(struct broker_conn *conn, const struct broker_conn_eve
     }
 }
 
-static struct broker *broker_new(struct cons *c, int32_t id, const char *host, uint16_t port)
+static struct broker_node *broker_get(struct cons *c, int32_t id, const char *host, uint16_t port)
 {
-    struct broker *b = xcalloc(1, sizeof *b);
-    b->id = id;
-    snprintf(b->host, sizeof b->host, "%s", host);
-    b->port = port;
-    b->c = c;
-    struct broker_conn_callbacks ncb = {.on_state = on_conn_state, .ctx = b};
-    b->conn = broker_conn_new(c->r, host, port, &c->conn_cfg, &ncb);
-    c->brokers = xrealloc(c->brokers, (c->num_brokers + 1) * sizeof *c->brokers);
-    c->brokers[c->num_brokers++] = b;
-    return b;
-}
-
-// broker_find_or_new returns the (coordinator, if |coord|) connection of broker |id|, creating
-// it (from the metadata, or from |host|:|port| when given) if needed; NULL if the broker is
-// unknown.
-static struct broker *broker_find_or_new(struct cons *c, int32_t id, bool coord, const char *host,
-                                         uint16_t port)
-{
-    for (size_t i = 0; i < c->num_brokers; i++) {
-        struct broker *b = c->brokers[i];
-        if (b->id == id && id >= 0 && b->coord == coord) {
-            if (host && (strcmp(b->host, host) != 0 || b->port != port)) {
-                // The broker moved: replace its connection (rare).
-                broker_conn_free(b->conn);
-                snprintf(b->host, sizeof b->host, "%s", host);
-                b->port = port;
-                struct broker_conn_callbacks ncb = {.on_state = on_conn_state, .ctx = b};
-                b->conn = broker_conn_new(c->r, host, port, &c->conn_cfg, &ncb);
-            }
-            return b;
-        }
-    }
-    if (!host) {
-        const struct cons_broker *mb = cons_metadata_broker(&c->md, id);
-        if (!mb) {
-            return NULL;
-        }
-        host = mb->host;
-        port = mb->port;
-    }
-    struct broker *b = broker_new(c, id, host, port);
-    b->coord = coord;
-    return b;
-}
-
-static struct broker *broker_get(struct cons *c, int32_t id, const char *host, uint16_t port)
-{
-    return broker_find_or_new(c, id, false, host, port);
-}
-
-// any_broker picks a connection for cluster-wide requests: a READY one if possible, and never a
-// bootstrap connection that is waiting to be dropped (it would never become idle).
-static struct broker *any_broker(struct cons *c)
-{
-    struct broker *pick = NULL;
-    for (size_t i = 0; i < c->num_brokers; i++) {
-        struct broker *b = c->brokers[i];
-        if (b->coord || (c->boot_drop && b->id < 0)) {
-            continue;
-        }
-        if (broker_conn_state(b->conn) == BROKER_CONN_READY) {
-            return b;
-        }
-        if (!pick || broker_conn_state(b->conn) != BROKER_CONN_BACKOFF) {
-            pick = pick && broker_conn_state(pick->conn) != BROKER_CONN_BACKOFF ? pick : b;
-        }
-    }
-    if (!pick && c->md.num_brokers > 0) {
-        pick = broker_get(c, c->md.brokers[0].id, NULL, 0);
-    }
-    return pick;
+    return broker_cluster_node(c->cl, id, false, host, port);
 }
 
 static void notify_state(struct cons *c)
@@ -246,7 +164,7 @@ static void notify_state(struct cons *c)
 static bool write_body(kw *w, int16_t version, void *ctx);
 static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, void *ctx);
 
-static bool send_req(struct cons *c, struct broker *b, enum req_kind kind, int16_t api_key,
+static bool send_req(struct cons *c, struct broker_node *b, enum req_kind kind, int16_t api_key,
                      int16_t version, uint32_t timeout_ms)
 {
     struct req_ctx *rc = xcalloc(1, sizeof *rc);
@@ -276,7 +194,7 @@ static bool write_body(kw *w, int16_t version, void *ctx)
     case R_GROUP:
         return cons_group_write_request(c->g, rc->api_key, version, w);
     case R_METADATA:
-        return cons_metadata_write_request(&c->md, version, w);
+        return broker_metadata_write_request(c->md, version, w);
     case R_OFFSET_FETCH:
         return cons_offsets_fetch_write(&c->f, cons_group_id(c->g), version, w);
     case R_LIST:
@@ -298,7 +216,7 @@ static void apply_leaders(struct cons *c)
     for (size_t i = 0; i < c->f.num_parts; i++) {
         struct cons_part *p = &c->f.parts[i];
         int32_t epoch;
-        int32_t leader = cons_metadata_leader(&c->md, p->topic, p->partition, &epoch);
+        int32_t leader = broker_metadata_leader(c->md, p->topic, p->partition, &epoch);
         if (leader != p->leader && leader >= 0) {
             kesm_log(KESM_LOG_INFO, c->log, "%s [%d]: leader is broker %d", p->topic,
                      (int)p->partition, (int)leader);
@@ -317,7 +235,7 @@ static void check_partition_counts(struct cons *c, uint64_t now)
 {
     bool changed = false;
     for (size_t i = 0; i < c->cfg.num_topics; i++) {
-        const struct cons_topic_md *t = cons_metadata_topic(&c->md, c->topics[i]);
+        const struct broker_md_topic *t = broker_metadata_topic(c->md, c->topics[i]);
         int32_t n = t && t->error_code == 0 ? t->num_partitions : 0;
         if (n > 0 && c->part_counts[i] > 0 && n != c->part_counts[i]) {
             kesm_log(KESM_LOG_INFO, c->log, "topic %s: %d partitions, was %d; rejoining group %s",
@@ -335,14 +253,14 @@ static void check_partition_counts(struct cons *c, uint64_t now)
 
 static void on_metadata(struct cons *c, const struct broker_resp *resp)
 {
-    uint64_t now = net_reactor_now_ms(c->r);
+    uint64_t now = broker_cluster_now_ms(c->cl);
     c->md_inflight = false;
     if (resp->err != BROKER_OK) {
         c->md_next = now + 500;
         return;
     }
     struct kp_err err = {0};
-    enum kp_status st = cons_metadata_update(&c->md, &resp->body, resp->version, &err);
+    enum kp_status st = broker_metadata_update(c->md, &resp->body, resp->version, &err);
     if (st != KP_OK) {
         kesm_log(KESM_LOG_WARN, c->log, "Metadata v%d response: %s at byte %zu (%s)", resp->version,
                  kp_status_name(st), err.offset, err.field ? err.field : "?");
@@ -353,7 +271,7 @@ static void on_metadata(struct cons *c, const struct broker_resp *resp)
     size_t ntm = 0;
     bool unknown = false;
     for (size_t i = 0; i < c->cfg.num_topics; i++) {
-        const struct cons_topic_md *t = cons_metadata_topic(&c->md, c->topics[i]);
+        const struct broker_md_topic *t = broker_metadata_topic(c->md, c->topics[i]);
         char nb[KP_ERROR_NAME_BUF], msg[300];
         if (!t || t->error_code == KP_ERR_CODE_UNKNOWN_TOPIC_OR_PARTITION ||
             (t->error_code == 0 && t->num_partitions == 0)) {
@@ -388,8 +306,9 @@ static void on_metadata(struct cons *c, const struct broker_resp *resp)
     if (!c->md_ready && !unknown) {
         c->md_ready = true;
         c->boot_drop = true;
+        broker_cluster_retire_bootstrap(c->cl);
         kesm_log(KESM_LOG_INFO, c->log, "metadata: %zu brokers; joining group %s",
-                 c->md.num_brokers, cons_group_id(c->g));
+                 c->md->num_brokers, cons_group_id(c->g));
     }
     c->md_last_ok = now;
     c->md_next = now + (unknown ? 1000 : c->cfg.retry_backoff_ms * 2);
@@ -406,7 +325,7 @@ static void log_note(const struct cons *c, const char *note)
 
 static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o)
 {
-    uint64_t now = net_reactor_now_ms(c->r);
+    uint64_t now = broker_cluster_now_ms(c->cl);
     log_note(c, o->note);
     if (o->fatal) {
         fail(c, o->err_class, o->msg);
@@ -426,10 +345,10 @@ static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o
     }
 }
 
-static void on_fetch(struct cons *c, struct broker *b, const struct broker_resp *resp)
+static void on_fetch(struct cons *c, struct broker_node *b, const struct broker_resp *resp)
 {
-    uint64_t now = net_reactor_now_ms(c->r);
-    b->fetch_inflight = false;
+    uint64_t now = broker_cluster_now_ms(c->cl);
+    b->busy &= ~BUSY_FETCH;
     struct cons_fetch_outcome o;
     cons_fetcher_on_response(&c->f, b->id, now, resp->version,
                              resp->err == BROKER_OK ? &resp->body : NULL, &o);
@@ -455,7 +374,7 @@ static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, vo
         free(rc);
         return;
     }
-    uint64_t now = net_reactor_now_ms(c->r);
+    uint64_t now = broker_cluster_now_ms(c->cl);
     const kr *body = resp->err == BROKER_OK ? &resp->body : NULL;
     struct cons_offsets_outcome o;
     switch (rc->kind) {
@@ -474,7 +393,7 @@ static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, vo
         offsets_outcome(c, &o);
         break;
     case R_LIST:
-        rc->b->list_inflight = false;
+        rc->b->busy &= ~BUSY_LIST;
         cons_offsets_list_on_response(&c->f, rc->b->id, resp->version, body, &o);
         offsets_outcome(c, &o);
         break;
@@ -532,7 +451,7 @@ static void assigned(struct cons *c)
     kesm_log(KESM_LOG_INFO, c->log, "group %s: generation %d assigned %zu partitions (%s): %s",
              cons_group_id(c->g), (int)cons_group_generation(c->g), n, cons_group_protocol(c->g),
              n ? line : "none");
-    c->next_commit = net_reactor_now_ms(c->r) + c->cfg.auto_commit_interval_ms;
+    c->next_commit = broker_cluster_now_ms(c->cl) + c->cfg.auto_commit_interval_ms;
     if (c->cb.on_assigned) {
         c->cb.on_assigned(c, tps, n, c->cb.ctx);
     }
@@ -548,7 +467,7 @@ static void group_actions(struct cons *c, uint64_t now)
         case CONS_GACT_NONE:
             return;
         case CONS_GACT_SEND: {
-            struct broker *b = a.to_coordinator ? c->coord : any_broker(c);
+            struct broker_node *b = a.to_coordinator ? c->coord : broker_cluster_any(c->cl);
             if (!b || !send_req(c, b, R_GROUP, a.api_key, BROKER_VERSION_AUTO, a.timeout_ms)) {
                 cons_group_on_response(c->g, now, a.api_key, -1, NULL, BROKER_ERR_DISCONNECTED);
             }
@@ -557,7 +476,7 @@ static void group_actions(struct cons *c, uint64_t now)
         case CONS_GACT_COORDINATOR:
             kesm_log(KESM_LOG_INFO, c->log, "group %s: coordinator is broker %d (%s:%u)",
                      cons_group_id(c->g), (int)a.node_id, a.host, (unsigned)a.port);
-            c->coord = broker_find_or_new(c, a.node_id, true, a.host, a.port);
+            c->coord = broker_cluster_node(c->cl, a.node_id, true, a.host, a.port);
             break;
         case CONS_GACT_REVOKE:
             start_revoke(c);
@@ -586,7 +505,7 @@ static void maybe_metadata(struct cons *c, uint64_t now)
     if (!due || now < c->md_next) {
         return;
     }
-    struct broker *b = any_broker(c);
+    struct broker_node *b = broker_cluster_any(c->cl);
     if (b && send_req(c, b, R_METADATA, KP_API_METADATA, BROKER_VERSION_AUTO, 0)) {
         c->md_inflight = true;
         c->md_wanted = false;
@@ -616,27 +535,27 @@ static void maybe_offset_fetch(struct cons *c, uint64_t now)
     }
 }
 
-static void maybe_broker_work(struct cons *c, struct broker *b, uint64_t now)
+static void maybe_broker_work(struct cons *c, struct broker_node *b, uint64_t now)
 {
     if (b->id < 0 || b->coord || c->failed) {
         return;
     }
-    if (!b->list_inflight && broker_conn_state(b->conn) == BROKER_CONN_READY) {
+    if (!(b->busy & BUSY_LIST) && broker_conn_state(b->conn) == BROKER_CONN_READY) {
         int16_t v = broker_conn_version(b->conn, KP_API_LIST_OFFSETS);
         v = v > 3 ? 3 : v;
         if (v >= 1 && cons_offsets_list_begin(&c->f, b->id) > 0) {
             if (send_req(c, b, R_LIST, KP_API_LIST_OFFSETS, v, 0)) {
-                b->list_inflight = true;
+                b->busy |= BUSY_LIST;
             } else {
                 struct cons_offsets_outcome o;
                 cons_offsets_list_on_response(&c->f, b->id, v, NULL, &o);
             }
         }
     }
-    if (!b->fetch_inflight && cons_fetcher_begin_fetch(&c->f, b->id, now) > 0) {
+    if (!(b->busy & BUSY_FETCH) && cons_fetcher_begin_fetch(&c->f, b->id, now) > 0) {
         uint32_t t = c->cfg.request_timeout_ms + (uint32_t)c->f.cfg.max_wait_ms;
         if (send_req(c, b, R_FETCH, KP_API_FETCH, BROKER_VERSION_AUTO, t)) {
-            b->fetch_inflight = true;
+            b->busy |= BUSY_FETCH;
         } else {
             struct cons_fetch_outcome o;
             cons_fetcher_on_response(&c->f, b->id, now, -1, NULL, &o);
@@ -703,9 +622,9 @@ static void revoke_progress(struct cons *c, uint64_t now)
     }
 }
 
-static void fire_done(void *ctx)
+static void fire_done(struct cons *c)
 {
-    struct cons *c = ctx;
+    c->done_due = false;
     if (c->close_reported) {
         return;
     }
@@ -726,7 +645,7 @@ static void pump(struct cons *c)
     int rounds = 0;
     do {
         c->pump_again = false;
-        uint64_t now = net_reactor_now_ms(c->r);
+        uint64_t now = broker_cluster_now_ms(c->cl);
         if (c->md_ready && !c->failed) {
             group_actions(c, now);
             revoke_progress(c, now);
@@ -735,105 +654,39 @@ static void pump(struct cons *c)
         maybe_metadata(c, now);
         maybe_offset_fetch(c, now);
         ensure_leaders(c);
-        for (size_t i = 0; i < c->num_brokers; i++) {
-            maybe_broker_work(c, c->brokers[i], now);
+        for (size_t i = 0; i < broker_cluster_num_nodes(c->cl); i++) {
+            maybe_broker_work(c, broker_cluster_node_at(c->cl, i), now);
         }
         maybe_commit(c, now, false);
-        if (c->closing && !c->close_reported && !net_timer_armed(c->done_timer) &&
+        if (c->closing && !c->close_reported && !c->done_due &&
             (cons_group_state(c->g) == CONS_GROUP_CLOSED || c->failed || !c->md_ready ||
              now >= c->close_deadline)) {
-            net_timer_arm(c->done_timer, 0);
+            c->done_due = true;
+            broker_cluster_wake(c->cl);
         }
     } while (c->pump_again && ++rounds < 16);
     c->in_pump = false;
 }
 
-// drop_bootstrap closes the bootstrap connections once the metadata names the brokers (one
-// connection per broker id from then on). A bootstrap connection with requests on the wire or
-// queued is kept until they are answered: closing it would fail them here while the broker may
-// already have acted on them (a FindCoordinator answered twice, an injected or real error
-// consumed by the lost copy). Returns true while some bootstrap connection is left to drop.
-// The pump the closed connections' callbacks ask for is held back until the array is
-// consistent again.
-static bool drop_bootstrap(struct cons *c)
-{
-    if (c->md.num_brokers == 0) {
-        return false;
-    }
-    struct broker **boot = xcalloc(c->num_brokers + 1, sizeof *boot);
-    size_t nboot = 0, k = 0;
-    bool busy = false;
-    for (size_t i = 0; i < c->num_brokers; i++) {
-        struct broker *b = c->brokers[i];
-        struct broker_conn_stats st = {0};
-        if (b->id < 0) {
-            broker_conn_get_stats(b->conn, &st);
-        }
-        if (b->id < 0 && st.in_flight == 0 && st.queued == 0) {
-            boot[nboot++] = b;
-        } else {
-            busy = busy || b->id < 0;
-            c->brokers[k++] = b;
-        }
-    }
-    c->num_brokers = k;
-    bool was = c->in_pump;
-    c->in_pump = true;
-    for (size_t i = 0; i < nboot; i++) {
-        broker_conn_free(boot[i]->conn);
-        free(boot[i]);
-    }
-    c->in_pump = was;
-    free(boot);
-    return busy;
-}
-
-static void on_tick(void *ctx)
+// on_tick: the cluster's tick. Dropping the bootstrap connections fails nothing, but the pump
+// their callbacks could ask for is held back until the cluster's array is consistent again.
+static void on_tick(struct broker_cluster *cl, void *ctx)
 {
     struct cons *c = ctx;
+    if (c->done_due) {
+        fire_done(c); // may free the consumer: nothing after it
+        return;
+    }
     if (c->boot_drop) {
-        c->boot_drop = drop_bootstrap(c);
+        bool was = c->in_pump;
+        c->in_pump = true;
+        c->boot_drop = broker_cluster_drop_bootstrap(cl);
+        c->in_pump = was;
     }
     pump(c);
-    net_timer_arm(c->tick, TICK_MS);
 }
 
 // ---- public API -------------------------------------------------------------------------------
-
-// add_bootstrap opens a connection to every entry of the bootstrap list; false (with |err|
-// set) if an entry does not parse or the list is empty.
-static bool add_bootstrap(struct cons *c, char *err, size_t err_cap)
-{
-    const char *s = c->bootstrap;
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        char host[HOSTPORT_HOST_MAX + 1];
-        uint16_t port;
-        while (len > 0 && *s == ' ') {
-            s++;
-            len--;
-        }
-        if (len > 0) {
-            if (!hostport_parse(s, len, 0, host, sizeof host, &port, NULL)) {
-                if (err && err_cap) {
-                    snprintf(err, err_cap, "consumer config: bad bootstrap entry \"%.*s\"",
-                             (int)(len < 100 ? len : 100), s);
-                }
-                return false;
-            }
-            broker_new(c, -1, host, port);
-        }
-        s += len + (comma ? 1 : 0);
-    }
-    if (c->num_brokers == 0) {
-        if (err && err_cap) {
-            snprintf(err, err_cap, "consumer config: no bootstrap servers");
-        }
-        return false;
-    }
-    return true;
-}
 
 static void set_defaults(struct cons_config *cfg)
 {
@@ -886,7 +739,6 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
         return NULL;
     }
     struct cons *c = xcalloc(1, sizeof *c);
-    c->r = r;
     c->cfg = *cfg;
     set_defaults(&c->cfg);
     c->bootstrap = xstrdup(cfg->bootstrap);
@@ -907,16 +759,6 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
     if (cb) {
         c->cb = *cb;
     }
-    size_t nreq = 0;
-    c->conn_cfg = (struct broker_conn_config){.client_id = c->client_id,
-                                              .tls = cfg->tls,
-                                              .auth = cfg->auth,
-                                              .request_timeout_ms = c->cfg.request_timeout_ms,
-                                              .backoff_initial_ms = c->cfg.retry_backoff_ms,
-                                              .log_tag = c->log_tag};
-    c->conn_cfg.required_apis = kp_consumer_required_apis(&nreq);
-    c->conn_cfg.num_required_apis = nreq;
-
     struct cons_group_config gc = {.group_id = cfg->group_id,
                                    .group_instance_id = cfg->group_instance_id,
                                    .topics = (const char *const *)c->topics,
@@ -928,7 +770,6 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                    .leader_sync_delay_ms = 300};
     c->g = cons_group_new(&gc);
     c->last_state = cons_group_state(c->g);
-    cons_metadata_init(&c->md, (const char *const *)c->topics, cfg->num_topics);
     struct cons_fetcher_config fc = {.max_wait_ms = cfg->fetch_max_wait_ms,
                                      .min_bytes = cfg->fetch_min_bytes,
                                      .partition_max_bytes = cfg->fetch_partition_max_bytes,
@@ -941,13 +782,28 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                      .start_timestamp_ms = cfg->start_timestamp_ms};
     cons_fetcher_init(&c->f, &fc, deliver, c);
 
-    if (!add_bootstrap(c, err, err_cap)) {
+    size_t nreq = 0;
+    struct broker_cluster_config cc = {.bootstrap = c->bootstrap,
+                                       .client_id = c->client_id,
+                                       .tls = cfg->tls,
+                                       .auth = cfg->auth,
+                                       .request_timeout_ms = c->cfg.request_timeout_ms,
+                                       .backoff_initial_ms = c->cfg.retry_backoff_ms,
+                                       .required_apis = kp_consumer_required_apis(&nreq),
+                                       .topics = (const char *const *)c->topics,
+                                       .num_topics = cfg->num_topics,
+                                       .allow_auto_create = true,
+                                       .tick_ms = TICK_MS,
+                                       .log_tag = c->log_tag};
+    cc.num_required_apis = nreq;
+    struct broker_cluster_callbacks ccb = {
+        .on_tick = on_tick, .on_conn_state = on_conn_state, .ctx = c};
+    c->cl = broker_cluster_new(r, &cc, &ccb, "consumer config", err, err_cap);
+    if (c->cl == NULL) {
         cons_free(c);
         return NULL;
     }
-    c->tick = net_timer_new(r, on_tick, c);
-    c->done_timer = net_timer_new(r, fire_done, c);
-    net_timer_arm(c->tick, 0);
+    c->md = broker_cluster_metadata(c->cl);
     return c;
 }
 
@@ -1017,12 +873,7 @@ size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap)
 
 void cons_conn_counts(const struct cons *c, uint64_t *counts)
 {
-    for (size_t i = 0; i < c->num_brokers; i++) {
-        const struct broker_conn *conn = c->brokers[i]->conn;
-        if (conn) {
-            counts[broker_conn_state(conn)]++;
-        }
-    }
+    broker_cluster_conn_counts(c->cl, counts);
 }
 
 void cons_close(struct cons *c, void (*done)(struct cons *c, void *ctx), void *ctx)
@@ -1030,7 +881,7 @@ void cons_close(struct cons *c, void (*done)(struct cons *c, void *ctx), void *c
     if (c->closing) {
         return;
     }
-    uint64_t now = net_reactor_now_ms(c->r);
+    uint64_t now = broker_cluster_now_ms(c->cl);
     c->closing = true;
     c->close_done = done;
     c->close_ctx = ctx;
@@ -1039,7 +890,7 @@ void cons_close(struct cons *c, void (*done)(struct cons *c, void *ctx), void *c
              cons_group_id(c->g));
     cons_group_close(c->g, now);
     if (!c->in_pump) {
-        net_timer_arm(c->tick, 0);
+        broker_cluster_wake(c->cl);
     }
 }
 
@@ -1049,15 +900,8 @@ void cons_free(struct cons *c)
         return;
     }
     c->freeing = true;
-    for (size_t i = 0; i < c->num_brokers; i++) {
-        broker_conn_free(c->brokers[i]->conn);
-        free(c->brokers[i]);
-    }
-    free(c->brokers);
-    net_timer_free(c->tick);
-    net_timer_free(c->done_timer);
+    broker_cluster_free(c->cl);
     cons_group_free(c->g);
-    cons_metadata_cleanup(&c->md);
     cons_fetcher_cleanup(&c->f);
     for (size_t i = 0; i < c->cfg.num_topics; i++) {
         free(c->topics[i]);

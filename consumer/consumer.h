@@ -30,14 +30,13 @@
 #include "consumer/assignor.h"
 #include "consumer/cons_error.h"
 #include "consumer/fetcher.h"
-#include "net/reactor.h"
-#include "net/tls.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct cons;
+struct net_reactor;
 
 // struct cons_config: zero-initialise, set what you need; zero means the default shown.
 // Strings are copied by cons_new; tls and auth are borrowed and must outlive the consumer.

@@ -1,5 +1,5 @@
 // metadata.c: see metadata.h.
-#include "consumer/metadata.h"
+#include "broker/metadata.h"
 
 #include "base/alloc.h"
 #include "proto/metadata.h"
@@ -10,7 +10,8 @@
 #define MAX_BROKERS 4096
 #define MAX_PARTITIONS 100000
 
-void cons_metadata_init(struct cons_metadata *md, const char *const *topics, size_t num_topics)
+void broker_metadata_init(struct broker_metadata *md, const char *const *topics, size_t num_topics,
+                          bool allow_auto_create)
 {
     memset(md, 0, sizeof *md);
     md->wanted = xcalloc(num_topics + 1, sizeof *md->wanted);
@@ -18,9 +19,21 @@ void cons_metadata_init(struct cons_metadata *md, const char *const *topics, siz
         md->wanted[i] = xstrdup(topics[i]);
     }
     md->num_wanted = num_topics;
+    md->allow_auto_create = allow_auto_create;
 }
 
-static void free_topic(struct cons_topic_md *t)
+void broker_metadata_want(struct broker_metadata *md, const char *topic)
+{
+    for (size_t i = 0; i < md->num_wanted; i++) {
+        if (strcmp(md->wanted[i], topic) == 0) {
+            return;
+        }
+    }
+    md->wanted = xrealloc(md->wanted, (md->num_wanted + 2) * sizeof *md->wanted);
+    md->wanted[md->num_wanted++] = xstrdup(topic);
+}
+
+static void free_topic(struct broker_md_topic *t)
 {
     free(t->name);
     free(t->leaders);
@@ -28,7 +41,7 @@ static void free_topic(struct cons_topic_md *t)
     memset(t, 0, sizeof *t);
 }
 
-void cons_metadata_cleanup(struct cons_metadata *md)
+void broker_metadata_cleanup(struct broker_metadata *md)
 {
     free(md->brokers);
     for (size_t i = 0; i < md->num_topics; i++) {
@@ -42,20 +55,22 @@ void cons_metadata_cleanup(struct cons_metadata *md)
     memset(md, 0, sizeof *md);
 }
 
-bool cons_metadata_write_request(const struct cons_metadata *md, int16_t version, kw *w)
+bool broker_metadata_write_request(const struct broker_metadata *md, int16_t version, kw *w)
 {
     struct kp_metadata_req_topic *ts = xcalloc(md->num_wanted + 1, sizeof *ts);
     for (size_t i = 0; i < md->num_wanted; i++) {
         ts[i].name = md->wanted[i];
     }
-    struct kp_metadata_req req = {
-        .topics = ts, .num_topics = md->num_wanted, .allow_auto_topic_creation = true};
+    struct kp_metadata_req req = {.topics = ts,
+                                  .num_topics = md->num_wanted,
+                                  .allow_auto_topic_creation =
+                                      md->allow_auto_create || version < 4};
     bool ok = kp_metadata_req_write(w, version, &req);
     free(ts);
     return ok;
 }
 
-static bool wanted(const struct cons_metadata *md, const kr *name)
+static bool wanted(const struct broker_metadata *md, const kr *name)
 {
     for (size_t i = 0; i < md->num_wanted; i++) {
         if (kr_eq_cstr(name, md->wanted[i])) {
@@ -67,7 +82,7 @@ static bool wanted(const struct cons_metadata *md, const kr *name)
 
 // read_topic fills |t| from one response topic; false if the entry is unusable.
 static bool read_topic(const struct kp_metadata_iter *ti, const struct kp_metadata_topic *mt,
-                       struct cons_topic_md *t)
+                       struct broker_md_topic *t)
 {
     memset(t, 0, sizeof *t);
     t->name = xmalloc(mt->name.len + 1);
@@ -103,7 +118,7 @@ static bool read_topic(const struct kp_metadata_iter *ti, const struct kp_metada
     return true;
 }
 
-static void put_topic(struct cons_metadata *md, struct cons_topic_md *t)
+static void put_topic(struct broker_metadata *md, struct broker_md_topic *t)
 {
     for (size_t i = 0; i < md->num_topics; i++) {
         if (!strcmp(md->topics[i].name, t->name)) {
@@ -116,8 +131,8 @@ static void put_topic(struct cons_metadata *md, struct cons_topic_md *t)
     md->topics[md->num_topics++] = *t;
 }
 
-enum kp_status cons_metadata_update(struct cons_metadata *md, const kr *body, int16_t version,
-                                    struct kp_err *err)
+enum kp_status broker_metadata_update(struct broker_metadata *md, const kr *body, int16_t version,
+                                      struct kp_err *err)
 {
     kr b = *body;
     struct kp_metadata_resp resp;
@@ -126,13 +141,13 @@ enum kp_status cons_metadata_update(struct cons_metadata *md, const kr *body, in
         return st;
     }
     size_t nb = resp.num_brokers < MAX_BROKERS ? resp.num_brokers : MAX_BROKERS;
-    struct cons_broker *brokers = xcalloc(nb + 1, sizeof *brokers);
+    struct broker_md_node *brokers = xcalloc(nb + 1, sizeof *brokers);
     size_t kept = 0;
     struct kp_metadata_iter it;
     struct kp_metadata_broker br;
     kp_metadata_brokers(&resp, &it);
     while (kept < nb && kp_metadata_next_broker(&it, &br)) {
-        struct cons_broker *c = &brokers[kept];
+        struct broker_md_node *c = &brokers[kept];
         if (br.port <= 0 || br.port > 65535 || !kr_copy_cstr(&br.host, c->host, sizeof c->host)) {
             continue;
         }
@@ -150,7 +165,7 @@ enum kp_status cons_metadata_update(struct cons_metadata *md, const kr *body, in
         if (mt.name_null || !wanted(md, &mt.name)) {
             continue;
         }
-        struct cons_topic_md t;
+        struct broker_md_topic t;
         if (read_topic(&it, &mt, &t)) {
             put_topic(md, &t);
         } else {
@@ -160,7 +175,7 @@ enum kp_status cons_metadata_update(struct cons_metadata *md, const kr *body, in
     return KP_OK;
 }
 
-const struct cons_broker *cons_metadata_broker(const struct cons_metadata *md, int32_t id)
+const struct broker_md_node *broker_metadata_broker(const struct broker_metadata *md, int32_t id)
 {
     for (size_t i = 0; i < md->num_brokers; i++) {
         if (md->brokers[i].id == id) {
@@ -170,7 +185,8 @@ const struct cons_broker *cons_metadata_broker(const struct cons_metadata *md, i
     return NULL;
 }
 
-const struct cons_topic_md *cons_metadata_topic(const struct cons_metadata *md, const char *name)
+const struct broker_md_topic *broker_metadata_topic(const struct broker_metadata *md,
+                                                    const char *name)
 {
     for (size_t i = 0; i < md->num_topics; i++) {
         if (!strcmp(md->topics[i].name, name)) {
@@ -180,10 +196,10 @@ const struct cons_topic_md *cons_metadata_topic(const struct cons_metadata *md, 
     return NULL;
 }
 
-int32_t cons_metadata_leader(const struct cons_metadata *md, const char *topic, int32_t partition,
-                             int32_t *out_epoch)
+int32_t broker_metadata_leader(const struct broker_metadata *md, const char *topic,
+                               int32_t partition, int32_t *out_epoch)
 {
-    const struct cons_topic_md *t = cons_metadata_topic(md, topic);
+    const struct broker_md_topic *t = broker_metadata_topic(md, topic);
     *out_epoch = -1;
     if (!t || partition < 0 || partition >= t->num_partitions) {
         return -1;
