@@ -122,7 +122,8 @@ FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
 FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c base/*.c) consumer/assignor.c \
-	consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c esm/filter.c \
+	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
+	consumer/offsets.c net/http_parse.c esm/filter.c \
 	invoke/record.c broker/conn.c broker/conn_req.c broker/conn_reauth.c broker/sasl.c \
 	net/tls_fail.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))

@@ -1,21 +1,18 @@
-// consumer.c: the driver that connects the sans-I/O parts (group.c, metadata.c, fetcher.c,
-// offsets.c) to broker/ connections, net/ timers and the caller's callbacks. See consumer.h.
+// consumer.c: the driver that connects the sans-I/O parts (group.c, fetcher.c, offsets.c and
+// broker/metadata.c through broker/cluster.c) to broker/ connections and the caller's callbacks:
+// the public API, the lifecycle, connection events and the pump. See consumer.h.
 //
-// Everything happens in pump(), which runs after every response, timer tick and API call: it
-// drains the group machine's actions, then sends whatever is due (Metadata, OffsetFetch,
+// Everything happens in the pump, which runs after every response, tick and API call: it drains
+// the group machine's actions, then sends whatever is due (consumer_due.c: Metadata, OffsetFetch,
 // ListOffsets, Fetch, OffsetCommit), each kind at most once in flight (per broker for
-// ListOffsets and Fetch). A 100 ms tick covers every deadline (heartbeats, back-offs, commits).
+// ListOffsets and Fetch); answers are consumer_resp.c's. A 100 ms tick covers every deadline
+// (heartbeats, back-offs, commits).
 #include "consumer/consumer.h"
 
 #include "base/alloc.h"
-#include "base/hostport.h"
-#include "base/log.h"
-#include "broker/cluster.h"
-#include "consumer/group.h"
-#include "consumer/offsets.h"
+#include "consumer/consumer_int.h"
 #include "proto/api.h"
 #include "proto/api_versions.h"
-#include "proto/errors.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,62 +20,9 @@
 
 #define TICK_MS 100
 
-// Every broker id has one connection (struct broker_node of broker/cluster.h) for fetching and
-// cluster requests; the group coordinator gets a second one of its own (coord), as the Java
-// client and librdkafka do, so heartbeats and commits never queue behind a long-poll Fetch and a
-// held JoinGroup never stalls fetches or metadata. The consumer's bits in broker_node.busy:
-#define BUSY_FETCH 1u // a Fetch is in flight
-#define BUSY_LIST 2u  // a ListOffsets is in flight
-
-enum req_kind { R_GROUP, R_METADATA, R_OFFSET_FETCH, R_LIST, R_FETCH, R_COMMIT };
-
-struct req_ctx {
-    struct cons *c;
-    enum req_kind kind;
-    struct broker_node *b;
-    int16_t api_key;
-};
-
-enum revoke_phase { REV_NONE = 0, REV_WAIT_USER, REV_COMMIT, REV_COMMITTING, REV_DONE };
-
-struct cons {
-    struct broker_cluster *cl;
-    struct cons_config cfg;
-    char *bootstrap, *client_id;
-    char **topics;
-    struct cons_callbacks cb;
-    char log_tag[KESM_LOG_TAG_MAX + 1]; // cfg.log_tag, copied
-    char log[KESM_LOG_COMPONENT_CAP];   // log component: "consumer" or "consumer <log_tag>"
-
-    struct cons_group *g;
-    struct broker_metadata *md; // the cluster's
-    struct cons_fetcher f;
-    struct broker_node *coord;
-
-    bool in_pump, pump_again;
-    bool freeing, failed, closing, close_reported;
-    bool done_due; // close_done runs from the next tick
-    void (*close_done)(struct cons *c, void *ctx);
-    void *close_ctx;
-    uint64_t close_deadline;
-
-    bool md_ready, md_inflight, md_wanted;
-    uint64_t md_next, md_last_ok;
-    int unknown_topic_answers;
-    bool boot_drop;
-    bool ofetch_inflight, commit_inflight;
-    uint64_t next_commit, ofetch_retry_at, commit_retry_at;
-    enum revoke_phase revoke;
-    enum cons_group_state last_state;
-    uint64_t last_transient; // when on_error(TRANSIENT) was last called (0 = never)
-    int32_t *part_counts;    // per subscribed topic, the partition count last seen (0 = unknown)
-};
-
 // ---- helpers ----------------------------------------------------------------------------------
 
-static void pump(struct cons *c);
-
-static void fail(struct cons *c, enum cons_error_class cls, const char *msg)
+void cons_fail(struct cons *c, enum cons_error_class cls, const char *msg)
 {
     if (c->failed) {
         return;
@@ -107,13 +51,13 @@ static void on_conn_state(struct broker_cluster *cl, struct broker_node *b,
         // not help (a broker older than Kafka 0.11, or one with APIs disabled).
         snprintf(msg, sizeof msg, "broker %s:%u: %s", b->host, (unsigned)b->port,
                  ev->msg ? ev->msg : broker_err_name(ev->err));
-        fail(c, CONS_ERR_CONFIG, msg);
+        cons_fail(c, CONS_ERR_CONFIG, msg);
         return;
     }
     if (broker_conn_event_is_authn(ev)) {
         snprintf(msg, sizeof msg, "broker %s:%u: authentication failed: %s", b->host,
                  (unsigned)b->port, ev->msg ? ev->msg : broker_err_name(ev->err));
-        fail(c, CONS_ERR_AUTHN, msg);
+        cons_fail(c, CONS_ERR_AUTHN, msg);
         return;
     }
     // A connection problem the consumer retries by itself: tell the upper layer (at most every
@@ -130,42 +74,12 @@ static void on_conn_state(struct broker_cluster *cl, struct broker_node *b,
     }
 }
 
-static struct broker_node *broker_get(struct cons *c, int32_t id, const char *host, uint16_t port)
-{
-    return broker_cluster_node(c->cl, id, false, host, port);
-}
-
-static void notify_state(struct cons *c)
-{
-    enum cons_group_state st = cons_group_state(c->g);
-    if (st == c->last_state) {
-        return;
-    }
-    c->last_state = st;
-    size_t n = 0;
-    cons_group_assigned(c->g, &n);
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: %s (generation %d, member %s%s)",
-             cons_group_id(c->g), cons_group_state_name(st), (int)cons_group_generation(c->g),
-             cons_group_member_id(c->g)[0] ? cons_group_member_id(c->g) : "-",
-             cons_group_is_leader(c->g) ? ", leader" : "");
-    if (c->cb.on_state) {
-        struct cons_state_info info = {.state = cons_group_state_name(st),
-                                       .generation = cons_group_generation(c->g),
-                                       .member_id = cons_group_member_id(c->g),
-                                       .leader = cons_group_is_leader(c->g),
-                                       .protocol = cons_group_protocol(c->g),
-                                       .num_assigned = n};
-        c->cb.on_state(c, &info, c->cb.ctx);
-    }
-}
-
 // ---- sending ------------------------------------------------------------------------------
 
 static bool write_body(kw *w, int16_t version, void *ctx);
-static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, void *ctx);
 
-static bool send_req(struct cons *c, struct broker_node *b, enum req_kind kind, int16_t api_key,
-                     int16_t version, uint32_t timeout_ms)
+bool cons_send(struct cons *c, struct broker_node *b, enum req_kind kind, int16_t api_key,
+               int16_t version, uint32_t timeout_ms)
 {
     struct req_ctx *rc = xcalloc(1, sizeof *rc);
     *rc = (struct req_ctx){.c = c, .kind = kind, .b = b, .api_key = api_key};
@@ -173,7 +87,7 @@ static bool send_req(struct cons *c, struct broker_node *b, enum req_kind kind, 
                              .version = version,
                              .write_body = write_body,
                              .body_ctx = rc,
-                             .on_resp = on_resp,
+                             .on_resp = cons_on_resp,
                              .ctx = rc,
                              .timeout_ms = timeout_ms};
     int err = broker_conn_send(b->conn, &req);
@@ -209,419 +123,6 @@ static bool write_body(kw *w, int16_t version, void *ctx)
     return false;
 }
 
-// ---- responses ------------------------------------------------------------------------------
-
-static void apply_leaders(struct cons *c)
-{
-    for (size_t i = 0; i < c->f.num_parts; i++) {
-        struct cons_part *p = &c->f.parts[i];
-        int32_t epoch;
-        int32_t leader = broker_metadata_leader(c->md, p->topic, p->partition, &epoch);
-        if (leader != p->leader && leader >= 0) {
-            kesm_log(KESM_LOG_INFO, c->log, "%s [%d]: leader is broker %d", p->topic,
-                     (int)p->partition, (int)leader);
-        }
-        p->leader = leader;
-        p->leader_epoch = epoch;
-        if (leader < 0) {
-            c->md_wanted = true;
-        }
-    }
-}
-
-// check_partition_counts rejoins the group when a subscribed topic gained (or lost) partitions,
-// so the leader assigns the new ones, as the Java client's leader does on a metadata change.
-static void check_partition_counts(struct cons *c, uint64_t now)
-{
-    bool changed = false;
-    for (size_t i = 0; i < c->cfg.num_topics; i++) {
-        const struct broker_md_topic *t = broker_metadata_topic(c->md, c->topics[i]);
-        int32_t n = t && t->error_code == 0 ? t->num_partitions : 0;
-        if (n > 0 && c->part_counts[i] > 0 && n != c->part_counts[i]) {
-            kesm_log(KESM_LOG_INFO, c->log, "topic %s: %d partitions, was %d; rejoining group %s",
-                     c->topics[i], (int)n, (int)c->part_counts[i], cons_group_id(c->g));
-            changed = true;
-        }
-        if (n > 0) {
-            c->part_counts[i] = n;
-        }
-    }
-    if (changed) {
-        cons_group_rejoin(c->g, now, 0);
-    }
-}
-
-static void on_metadata(struct cons *c, const struct broker_resp *resp)
-{
-    uint64_t now = broker_cluster_now_ms(c->cl);
-    c->md_inflight = false;
-    if (resp->err != BROKER_OK) {
-        c->md_next = now + 500;
-        return;
-    }
-    struct kp_err err = {0};
-    enum kp_status st = broker_metadata_update(c->md, &resp->body, resp->version, &err);
-    if (st != KP_OK) {
-        kesm_log(KESM_LOG_WARN, c->log, "Metadata v%d response: %s at byte %zu (%s)", resp->version,
-                 kp_status_name(st), err.offset, err.field ? err.field : "?");
-        c->md_next = now + 1000;
-        return;
-    }
-    struct cons_topic_meta *tm = xcalloc(c->cfg.num_topics + 1, sizeof *tm);
-    size_t ntm = 0;
-    bool unknown = false;
-    for (size_t i = 0; i < c->cfg.num_topics; i++) {
-        const struct broker_md_topic *t = broker_metadata_topic(c->md, c->topics[i]);
-        char nb[KP_ERROR_NAME_BUF], msg[300];
-        if (!t || t->error_code == KP_ERR_CODE_UNKNOWN_TOPIC_OR_PARTITION ||
-            (t->error_code == 0 && t->num_partitions == 0)) {
-            unknown = true;
-            continue;
-        }
-        if (t->error_code == KP_ERR_CODE_TOPIC_AUTHORIZATION_FAILED) {
-            snprintf(msg, sizeof msg, "not authorized to read topic %s (%s)", c->topics[i],
-                     kp_error_name_buf(t->error_code, nb, sizeof nb));
-            fail(c, CONS_ERR_AUTHZ, msg);
-            free(tm);
-            return;
-        }
-        if (t->error_code != 0) {
-            kesm_log(KESM_LOG_WARN, c->log, "Metadata for topic %s: %s", c->topics[i],
-                     kp_error_name_buf(t->error_code, nb, sizeof nb));
-        }
-        tm[ntm++] = (struct cons_topic_meta){.topic = t->name, .num_partitions = t->num_partitions};
-    }
-    c->unknown_topic_answers = unknown ? c->unknown_topic_answers + 1 : 0;
-    if (c->unknown_topic_answers >= 3) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "topic %s does not exist (UNKNOWN_TOPIC_OR_PARTITION)",
-                 c->cfg.num_topics == 1 ? c->topics[0] : "of the subscription");
-        fail(c, CONS_ERR_CONFIG, msg);
-        free(tm);
-        return;
-    }
-    cons_group_set_topic_meta(c->g, tm, ntm);
-    free(tm);
-    check_partition_counts(c, now);
-    if (!c->md_ready && !unknown) {
-        c->md_ready = true;
-        c->boot_drop = true;
-        broker_cluster_retire_bootstrap(c->cl);
-        kesm_log(KESM_LOG_INFO, c->log, "metadata: %zu brokers; joining group %s",
-                 c->md->num_brokers, cons_group_id(c->g));
-    }
-    c->md_last_ok = now;
-    c->md_next = now + (unknown ? 1000 : c->cfg.retry_backoff_ms * 2);
-    c->md_wanted = unknown;
-    apply_leaders(c);
-}
-
-static void log_note(const struct cons *c, const char *note)
-{
-    if (note && note[0]) {
-        kesm_log(KESM_LOG_WARN, c->log, "%s", note);
-    }
-}
-
-static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o)
-{
-    uint64_t now = broker_cluster_now_ms(c->cl);
-    log_note(c, o->note);
-    if (o->fatal) {
-        fail(c, o->err_class, o->msg);
-        return;
-    }
-    if (o->refresh_metadata) {
-        c->md_wanted = true;
-    }
-    if (o->coordinator_lost) {
-        cons_group_coordinator_lost(c->g, now);
-    }
-    if (o->rejoin_code != 0) {
-        char nb[KP_ERROR_NAME_BUF];
-        kesm_log(KESM_LOG_WARN, c->log, "group %s: %s; rejoining", cons_group_id(c->g),
-                 kp_error_name_buf(o->rejoin_code, nb, sizeof nb));
-        cons_group_rejoin(c->g, now, o->rejoin_code);
-    }
-}
-
-static void on_fetch(struct cons *c, struct broker_node *b, const struct broker_resp *resp)
-{
-    uint64_t now = broker_cluster_now_ms(c->cl);
-    b->busy &= ~BUSY_FETCH;
-    struct cons_fetch_outcome o;
-    cons_fetcher_on_response(&c->f, b->id, now, resp->version,
-                             resp->err == BROKER_OK ? &resp->body : NULL, &o);
-    log_note(c, c->f.note);
-    if (resp->err != BROKER_OK && resp->err != BROKER_ERR_CLOSED) {
-        kesm_log(KESM_LOG_WARN, c->log, "Fetch from broker %d: %s", (int)b->id,
-                 broker_err_name(resp->err));
-    }
-    if (o.fatal) {
-        fail(c, o.err_class, o.msg);
-    }
-    if (o.refresh_metadata) {
-        c->md_wanted = true;
-    }
-}
-
-static void on_resp(struct broker_conn *conn, const struct broker_resp *resp, void *ctx)
-{
-    (void)conn;
-    struct req_ctx *rc = ctx;
-    struct cons *c = rc->c;
-    if (c->freeing) {
-        free(rc);
-        return;
-    }
-    uint64_t now = broker_cluster_now_ms(c->cl);
-    const kr *body = resp->err == BROKER_OK ? &resp->body : NULL;
-    struct cons_offsets_outcome o;
-    switch (rc->kind) {
-    case R_GROUP:
-        cons_group_on_response(c->g, now, rc->api_key, resp->version, body, resp->err);
-        break;
-    case R_METADATA:
-        on_metadata(c, resp);
-        break;
-    case R_OFFSET_FETCH:
-        c->ofetch_inflight = false;
-        cons_offsets_fetch_on_response(&c->f, resp->version, body, &o);
-        if (o.retry_later || o.coordinator_lost) {
-            c->ofetch_retry_at = now + c->cfg.retry_backoff_ms * 2;
-        }
-        offsets_outcome(c, &o);
-        break;
-    case R_LIST:
-        rc->b->busy &= ~BUSY_LIST;
-        cons_offsets_list_on_response(&c->f, rc->b->id, resp->version, body, &o);
-        offsets_outcome(c, &o);
-        break;
-    case R_FETCH:
-        on_fetch(c, rc->b, resp);
-        break;
-    case R_COMMIT:
-        c->commit_inflight = false;
-        cons_offsets_commit_on_response(&c->f, resp->version, body, &o);
-        if (o.retry_later || o.coordinator_lost) {
-            c->commit_retry_at = now + c->cfg.retry_backoff_ms * 2;
-        }
-        offsets_outcome(c, &o);
-        if (c->revoke == REV_COMMITTING) {
-            c->revoke = REV_DONE;
-        }
-        break;
-    }
-    free(rc);
-    pump(c);
-}
-
-// ---- group actions ------------------------------------------------------------------------
-
-static void start_revoke(struct cons *c)
-{
-    size_t n = 0;
-    const struct cons_tp *tps = cons_group_assigned(c->g, &n);
-    for (size_t i = 0; i < c->f.num_parts; i++) {
-        c->f.parts[i].stopped = true;
-    }
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions", cons_group_id(c->g), n);
-    c->revoke = REV_WAIT_USER;
-    if (c->cb.on_revoking) {
-        c->cb.on_revoking(c, tps, n, c->cb.ctx);
-    } else {
-        c->revoke = REV_COMMIT;
-    }
-}
-
-static void assigned(struct cons *c)
-{
-    size_t n = 0;
-    const struct cons_tp *tps = cons_group_assigned(c->g, &n);
-    c->revoke = REV_NONE;
-    cons_fetcher_assign(&c->f, tps, n);
-    apply_leaders(c);
-    char line[512];
-    size_t off = 0;
-    line[0] = 0;
-    for (size_t i = 0; i < n && off < sizeof line - 40; i++) {
-        off += (size_t)snprintf(line + off, sizeof line - off, "%s%s[%d]", i ? " " : "",
-                                tps[i].topic, (int)tps[i].partition);
-    }
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: generation %d assigned %zu partitions (%s): %s",
-             cons_group_id(c->g), (int)cons_group_generation(c->g), n, cons_group_protocol(c->g),
-             n ? line : "none");
-    c->next_commit = broker_cluster_now_ms(c->cl) + c->cfg.auto_commit_interval_ms;
-    if (c->cb.on_assigned) {
-        c->cb.on_assigned(c, tps, n, c->cb.ctx);
-    }
-}
-
-static void group_actions(struct cons *c, uint64_t now)
-{
-    for (int guard = 0; guard < 32; guard++) {
-        struct cons_group_action a;
-        cons_group_poll(c->g, now, &a);
-        notify_state(c);
-        switch (a.kind) {
-        case CONS_GACT_NONE:
-            return;
-        case CONS_GACT_SEND: {
-            struct broker_node *b = a.to_coordinator ? c->coord : broker_cluster_any(c->cl);
-            if (!b || !send_req(c, b, R_GROUP, a.api_key, BROKER_VERSION_AUTO, a.timeout_ms)) {
-                cons_group_on_response(c->g, now, a.api_key, -1, NULL, BROKER_ERR_DISCONNECTED);
-            }
-            break;
-        }
-        case CONS_GACT_COORDINATOR:
-            kesm_log(KESM_LOG_INFO, c->log, "group %s: coordinator is broker %d (%s:%u)",
-                     cons_group_id(c->g), (int)a.node_id, a.host, (unsigned)a.port);
-            c->coord = broker_cluster_node(c->cl, a.node_id, true, a.host, a.port);
-            break;
-        case CONS_GACT_REVOKE:
-            start_revoke(c);
-            break;
-        case CONS_GACT_ASSIGNED:
-            assigned(c);
-            break;
-        case CONS_GACT_FATAL:
-            fail(c, a.err_class, a.msg);
-            break;
-        case CONS_GACT_CLOSED:
-            kesm_log(KESM_LOG_INFO, c->log, "group %s: left", cons_group_id(c->g));
-            break;
-        }
-    }
-}
-
-// ---- what is due ------------------------------------------------------------------------------
-
-static void maybe_metadata(struct cons *c, uint64_t now)
-{
-    if (c->md_inflight || c->failed) {
-        return;
-    }
-    bool due = !c->md_ready || c->md_wanted || now >= c->md_last_ok + c->cfg.metadata_max_age_ms;
-    if (!due || now < c->md_next) {
-        return;
-    }
-    struct broker_node *b = broker_cluster_any(c->cl);
-    if (b && send_req(c, b, R_METADATA, KP_API_METADATA, BROKER_VERSION_AUTO, 0)) {
-        c->md_inflight = true;
-        c->md_wanted = false;
-    }
-    c->md_next = now + c->cfg.retry_backoff_ms * 2;
-}
-
-static bool group_usable(const struct cons *c)
-{
-    return !c->failed && cons_group_state(c->g) == CONS_GROUP_STABLE && c->coord &&
-           cons_group_coordinator(c->g) >= 0;
-}
-
-static void maybe_offset_fetch(struct cons *c, uint64_t now)
-{
-    if (c->ofetch_inflight || !group_usable(c) || now < c->ofetch_retry_at) {
-        return;
-    }
-    if (cons_offsets_fetch_begin(&c->f) == 0) {
-        return;
-    }
-    if (send_req(c, c->coord, R_OFFSET_FETCH, KP_API_OFFSET_FETCH, BROKER_VERSION_AUTO, 0)) {
-        c->ofetch_inflight = true;
-    } else {
-        struct cons_offsets_outcome o;
-        cons_offsets_fetch_on_response(&c->f, -1, NULL, &o);
-    }
-}
-
-static void maybe_broker_work(struct cons *c, struct broker_node *b, uint64_t now)
-{
-    if (b->id < 0 || b->coord || c->failed) {
-        return;
-    }
-    if (!(b->busy & BUSY_LIST) && broker_conn_state(b->conn) == BROKER_CONN_READY) {
-        int16_t v = broker_conn_version(b->conn, KP_API_LIST_OFFSETS);
-        v = v > 3 ? 3 : v;
-        if (v >= 1 && cons_offsets_list_begin(&c->f, b->id) > 0) {
-            if (send_req(c, b, R_LIST, KP_API_LIST_OFFSETS, v, 0)) {
-                b->busy |= BUSY_LIST;
-            } else {
-                struct cons_offsets_outcome o;
-                cons_offsets_list_on_response(&c->f, b->id, v, NULL, &o);
-            }
-        }
-    }
-    if (!(b->busy & BUSY_FETCH) && cons_fetcher_begin_fetch(&c->f, b->id, now) > 0) {
-        uint32_t t = c->cfg.request_timeout_ms + (uint32_t)c->f.cfg.max_wait_ms;
-        if (send_req(c, b, R_FETCH, KP_API_FETCH, BROKER_VERSION_AUTO, t)) {
-            b->busy |= BUSY_FETCH;
-        } else {
-            struct cons_fetch_outcome o;
-            cons_fetcher_on_response(&c->f, b->id, now, -1, NULL, &o);
-        }
-    }
-}
-
-// ensure_leaders opens connections to the leaders of assigned partitions.
-static void ensure_leaders(struct cons *c)
-{
-    for (size_t i = 0; i < c->f.num_parts; i++) {
-        const struct cons_part *p = &c->f.parts[i];
-        if (p->leader >= 0 && !p->stopped && !broker_get(c, p->leader, NULL, 0)) {
-            c->md_wanted = true;
-        }
-    }
-}
-
-static void maybe_commit(struct cons *c, uint64_t now, bool force)
-{
-    if (c->commit_inflight || !c->coord || cons_group_coordinator(c->g) < 0 ||
-        cons_group_generation(c->g) < 0 || c->failed || now < c->commit_retry_at) {
-        return;
-    }
-    enum cons_group_state st = cons_group_state(c->g);
-    if (st != CONS_GROUP_STABLE && st != CONS_GROUP_REVOKING) {
-        return;
-    }
-    if (!force && now < c->next_commit) {
-        return;
-    }
-    c->next_commit = now + c->cfg.auto_commit_interval_ms;
-    if (cons_offsets_commit_begin(&c->f) == 0) {
-        return;
-    }
-    if (send_req(c, c->coord, R_COMMIT, KP_API_OFFSET_COMMIT, BROKER_VERSION_AUTO, 0)) {
-        c->commit_inflight = true;
-    } else {
-        struct cons_offsets_outcome o;
-        cons_offsets_commit_on_response(&c->f, -1, NULL, &o);
-    }
-}
-
-static void revoke_progress(struct cons *c, uint64_t now)
-{
-    if (c->revoke == REV_COMMIT) {
-        bool can = c->coord && cons_group_coordinator(c->g) >= 0 &&
-                   cons_group_generation(c->g) >= 0 && !c->failed;
-        if (c->commit_inflight) {
-            return; // a periodic commit is out: wait for it, then commit the rest
-        }
-        if (can && cons_offsets_pending_commit(&c->f)) {
-            c->commit_retry_at = 0;
-            maybe_commit(c, now, true);
-            c->revoke = c->commit_inflight ? REV_COMMITTING : REV_DONE;
-        } else {
-            c->revoke = REV_DONE;
-        }
-    }
-    if (c->revoke == REV_DONE) {
-        c->revoke = REV_NONE;
-        cons_fetcher_assign(&c->f, NULL, 0);
-        cons_group_revoke_done(c->g, now);
-    }
-}
-
 static void fire_done(struct cons *c)
 {
     c->done_due = false;
@@ -635,7 +136,7 @@ static void fire_done(struct cons *c)
     }
 }
 
-static void pump(struct cons *c)
+void cons_pump(struct cons *c)
 {
     if (c->in_pump) {
         c->pump_again = true;
@@ -646,18 +147,7 @@ static void pump(struct cons *c)
     do {
         c->pump_again = false;
         uint64_t now = broker_cluster_now_ms(c->cl);
-        if (c->md_ready && !c->failed) {
-            group_actions(c, now);
-            revoke_progress(c, now);
-            group_actions(c, now);
-        }
-        maybe_metadata(c, now);
-        maybe_offset_fetch(c, now);
-        ensure_leaders(c);
-        for (size_t i = 0; i < broker_cluster_num_nodes(c->cl); i++) {
-            maybe_broker_work(c, broker_cluster_node_at(c->cl, i), now);
-        }
-        maybe_commit(c, now, false);
+        cons_run_due(c, now);
         if (c->closing && !c->close_reported && !c->done_due &&
             (cons_group_state(c->g) == CONS_GROUP_CLOSED || c->failed || !c->md_ready ||
              now >= c->close_deadline)) {
@@ -683,7 +173,7 @@ static void on_tick(struct broker_cluster *cl, void *ctx)
         c->boot_drop = broker_cluster_drop_bootstrap(cl);
         c->in_pump = was;
     }
-    pump(c);
+    cons_pump(c);
 }
 
 // ---- public API -------------------------------------------------------------------------------
@@ -836,7 +326,7 @@ int cons_resume(struct cons *c, const char *topic, int32_t partition)
         return -1;
     }
     p->paused = false;
-    pump(c);
+    cons_pump(c);
     return 0;
 }
 
@@ -844,7 +334,7 @@ void cons_revoke_done(struct cons *c)
 {
     if (c->revoke == REV_WAIT_USER) {
         c->revoke = REV_COMMIT;
-        pump(c);
+        cons_pump(c);
     }
 }
 
