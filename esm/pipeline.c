@@ -45,8 +45,6 @@ struct job {
     uint64_t req_id;
     char *sub; // sub-payload for cur (NULL: cur is the whole batch)
     size_t sub_len;
-    struct pl_spans spans;
-    bool have_spans;
     struct net_timer *timer;
     bool abandon;    // revoked or shutting down: finish after the current request
     bool revoked;    // its partitions were revoked (their struct part may be a new assignment's)
@@ -278,7 +276,6 @@ static void job_free(struct job *j)
     }
     free(j->stack);
     free(j->sub);
-    pl_spans_free(&j->spans);
     free(j);
 }
 
@@ -340,20 +337,6 @@ static struct job *job_new(struct esm_pipeline *pl, struct batch *b)
     j->next = pl->jobs;
     pl->jobs = j;
     return j;
-}
-
-static bool ensure_spans(struct job *j)
-{
-    if (j->have_spans) {
-        return true;
-    }
-    char err[200];
-    if (pl_spans_parse(&j->spans, j->b, &j->pl->cfg.batch.event, err, sizeof err) != 0) {
-        kesm_log(KESM_LOG_ERROR, j->pl->log, "batch %" PRIu64 ": %s", j->b->id, err);
-        return false;
-    }
-    j->have_spans = true;
-    return true;
 }
 
 static uint32_t backoff_delay(struct job *j)
@@ -434,24 +417,18 @@ static void dispose_async(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
     const struct batch *b = j->b;
-    bool spans = !b->oversized && ensure_spans(j);
     struct pl_failure f = failure_of(j);
     struct esm_dest_msg *msgs = xcalloc(j->disp.n, sizeof *msgs);
-    uint8_t **keys = xcalloc(j->disp.n, sizeof *keys);
     for (size_t i = 0; i < j->disp.n; i++) {
-        size_t key_len = 0;
-        bool key_null = true;
-        keys[i] = spans ? pl_record_key(b, &j->spans, j->disp.idx[i], &key_len, &key_null) : NULL;
-        msgs[i].key = key_null ? inv_bytes_null() : inv_bytes_of(keys[i], key_len);
-        msgs[i].value = pl_failure_record_value(&f, b, spans ? &j->spans : NULL, j->disp.idx[i],
-                                                &msgs[i].value_len);
+        const struct batch_rec *r = &b->recs[j->disp.idx[i]];
+        msgs[i].key =
+            r->key_null ? inv_bytes_null() : inv_bytes_of(b->keys + r->key_off, r->key_len);
+        msgs[i].value = pl_failure_record_value(&f, b, j->disp.idx[i], &msgs[i].value_len);
     }
     j->disp_id = pl->cfg.dest.send(pl->cfg.dest.ctx, msgs, j->disp.n, on_dest_done, j);
     for (size_t i = 0; i < j->disp.n; i++) {
-        free(keys[i]);
         free(msgs[i].value);
     }
-    free(keys);
     free(msgs);
     if (j->disp_id == 0) {
         dispose_failed(j, "on-failure destination: cannot start a delivery");
@@ -475,17 +452,15 @@ static void dispose_run(struct job *j)
         dispose_done(j);
         return;
     }
-    bool spans = !b->oversized && ensure_spans(j);
     struct pl_failure f = failure_of(j);
     char *payload = NULL;
-    if (spans) {
-        payload = pl_subpayload(b, &j->spans, &pl->cfg.batch.event, j->disp.idx, j->disp.n,
-                                &f.payload_len);
+    if (!b->oversized) {
+        payload = pl_subpayload(b, &pl->cfg.batch.event, j->disp.idx, j->disp.n, &f.payload_len);
         f.payload = payload;
     }
     char err[300];
-    int rc = pl_failure_write(pl->cfg.dest_dir, &f, b, spans ? &j->spans : NULL, j->disp.idx,
-                              j->disp.n, &pl->seq, err, sizeof err);
+    int rc = pl_failure_write(pl->cfg.dest_dir, &f, b, j->disp.idx, j->disp.n, &pl->seq, err,
+                              sizeof err);
     free(payload);
     if (rc != 0) {
         dispose_failed(j, err);
@@ -583,13 +558,13 @@ static void split_cur(struct job *j)
 static bool drop_expired(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
-    if (pl->cfg.max_record_age_s < 0 || j->b->oversized || !ensure_spans(j)) {
+    if (pl->cfg.max_record_age_s < 0 || j->b->oversized) {
         return false;
     }
     int64_t cutoff = wall_now(pl) - (int64_t)pl->cfg.max_record_age_s * 1000;
     size_t *old = xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0;
     for (size_t i = 0; i < j->cur.n; i++) {
-        if (!j->done[j->cur.idx[i]] && j->spans.ts[j->cur.idx[i]] < cutoff) {
+        if (!j->done[j->cur.idx[i]] && j->b->recs[j->cur.idx[i]].timestamp < cutoff) {
             old[num_old++] = j->cur.idx[i];
         }
     }
@@ -623,13 +598,7 @@ static void job_send(struct job *j)
     size_t len = j->b->payload_len;
     if (j->cur.n != j->b->num_records) {
         if (!j->sub) {
-            if (!ensure_spans(j)) {
-                pl->stopped = true;
-                set_result(pl, "PROBLEM: internal error: cannot split a payload");
-                return;
-            }
-            j->sub = pl_subpayload(j->b, &j->spans, &pl->cfg.batch.event, j->cur.idx, j->cur.n,
-                                   &j->sub_len);
+            j->sub = pl_subpayload(j->b, &pl->cfg.batch.event, j->cur.idx, j->cur.n, &j->sub_len);
         }
         payload = j->sub;
         len = j->sub_len;

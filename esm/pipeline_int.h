@@ -1,4 +1,4 @@
-// pipeline_int.h: internals shared by esm/pipeline.c and esm/pipeline_fail.c (not a public API).
+// pipeline_int.h: internals shared by esm/pipeline*.c (not a public API).
 #ifndef ESM_PIPELINE_INT_H
 #define ESM_PIPELINE_INT_H
 
@@ -8,28 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// struct pl_spans: where each record object of a batch payload lies (payload order, the order
-// of batch->offsets) and its timestamp.
-struct pl_spans {
-    size_t *start;
-    size_t *len;
-    int64_t *ts;
-    size_t n;
-};
-
-// pl_spans_parse scans |b|'s payload (event JSON made by invoke/event_json.c with |cfg|) into
-// record spans. Returns 0, or -1 with |err| if the payload does not have the expected shape.
-int pl_spans_parse(struct pl_spans *out, const struct batch *b, const struct inv_event_cfg *cfg,
-                   char *err, size_t err_cap);
-void pl_spans_free(struct pl_spans *s);
-
 // pl_part_of returns the index of the part holding record |idx| of |b|.
 size_t pl_part_of(const struct batch *b, size_t idx);
 
-// pl_subpayload builds the event for the records |sel| (|n| increasing record indices) of |b|.
-// Returns the NUL-terminated payload (caller frees) and its length in *out_len.
-char *pl_subpayload(const struct batch *b, const struct pl_spans *s,
-                    const struct inv_event_cfg *cfg, const size_t *sel, size_t n, size_t *out_len);
+// pl_subpayload builds the event for the records |sel| (|n| increasing record indices) of |b|
+// from their spans (batch_rec; |b| must not be oversized). Returns the NUL-terminated payload
+// (caller frees) and its length in *out_len.
+char *pl_subpayload(const struct batch *b, const struct inv_event_cfg *cfg, const size_t *sel,
+                    size_t n, size_t *out_len);
 
 // struct pl_failure: one failure record (spec: the on-failure invocation record).
 struct pl_failure {
@@ -45,23 +31,17 @@ struct pl_failure {
 };
 
 // pl_failure_write writes the failure record of records |sel| of |b| to a new file in |dir|,
-// atomically (temporary name, fsync, rename). |s| may be NULL (the part's first/last timestamps
-// are used then). Returns 0, or -1 with |err|. |*seq| makes file names unique.
+// atomically (temporary name, fsync, rename). Returns 0, or -1 with |err|. |*seq| makes file
+// names unique.
 int pl_failure_write(const char *dir, const struct pl_failure *f, const struct batch *b,
-                     const struct pl_spans *s, const size_t *sel, size_t n, uint64_t *seq,
-                     char *err, size_t err_cap);
-
-// pl_record_key decodes the key of record |idx| from its span: returns the bytes (caller frees;
-// NULL with *out_null set when the key is null or cannot be read).
-uint8_t *pl_record_key(const struct batch *b, const struct pl_spans *s, size_t idx, size_t *out_len,
-                       bool *out_null);
+                     const size_t *sel, size_t n, uint64_t *seq, char *err, size_t err_cap);
 
 // pl_failure_record_value builds the value of a kafka:// destination message for record |idx|:
 // the failure record with batchSize 1, KafkaBatchInfo.recordInfo {offset, timestamp} and payload
-// the record's event as a JSON object (null when |s| is NULL: an oversized record). Returns the
-// text (caller frees) and its length in *out_len.
-char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
-                              const struct pl_spans *s, size_t idx, size_t *out_len);
+// the record's event as a JSON object (null for an oversized record). Returns the text (caller
+// frees) and its length in *out_len.
+char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b, size_t idx,
+                              size_t *out_len);
 
 // pl_iso8601 writes an epoch-ms time as 2019-11-14T00:38:06.021Z into |out| (>= 25 bytes).
 void pl_iso8601(char *out, size_t cap, int64_t ms);

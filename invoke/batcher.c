@@ -418,6 +418,7 @@ static struct batch *batch_alloc(size_t num_records, size_t num_parts)
 {
     struct batch *bt = xcalloc(1, sizeof *bt);
     bt->offsets = xcalloc(num_records, sizeof *bt->offsets);
+    bt->recs = xcalloc(num_records, sizeof *bt->recs);
     bt->parts = xcalloc(num_parts, sizeof *bt->parts);
     bt->pidx = xcalloc(num_parts, sizeof *bt->pidx);
     return bt;
@@ -442,6 +443,7 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
     bt->num_records = 1;
     bt->num_parts = 1;
     bt->offsets[0] = e->offset;
+    bt->recs[0] = (struct batch_rec){.timestamp = e->timestamp, .key_null = true};
     struct batch_part *bp = &bt->parts[0];
     batch_part_init(bp, p);
     bp->first_offset = bp->last_offset = e->offset;
@@ -525,8 +527,9 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
     // The payload is exactly |bytes| long: reserve once and copy the fragments in place. The
     // reserve rounds the allocation up to a power of two, so successive payloads reuse the same
     // malloc chunks instead of fragmenting the heap with slightly different sizes.
-    struct buf out;
+    struct buf out, keys;
     buf_init(&out);
+    buf_init(&keys);
     buf_reserve(&out, bytes);
     inv_event_head_write(&out, &b->cfg.event);
     size_t ri = 0;
@@ -568,6 +571,15 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
             if (o != start + q[k].len) {
                 abort(); // the size function and the writer disagree
             }
+            bt->recs[ri] = (struct batch_rec){.start = (size_t)(start - out.p),
+                                              .len = q[k].len,
+                                              .timestamp = q[k].timestamp,
+                                              .key_off = keys.len,
+                                              .key_len = r.key.is_null ? 0 : r.key.len,
+                                              .key_null = r.key.is_null};
+            if (!r.key.is_null) {
+                buf_add(&keys, r.key.p, r.key.len);
+            }
             bt->offsets[ri++] = q[k].offset;
         }
         out.len += part_bytes;
@@ -588,6 +600,8 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         abort();
     }
     bt->payload = buf_steal(&out, &bt->payload_len);
+    bt->keys = keys.len > 0 ? (uint8_t *)buf_steal(&keys, NULL) : NULL;
+    buf_cleanup(&keys);
 out:
     free(take);
     free(order);
@@ -764,6 +778,8 @@ void batch_free(struct batch *batch)
     }
     free(batch->parts);
     free(batch->offsets);
+    free(batch->recs);
+    free(batch->keys);
     free(batch->pidx);
     free(batch->payload);
     free(batch);

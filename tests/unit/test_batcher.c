@@ -283,6 +283,10 @@ static void test_oversized_skip_in_order(void **state)
     assert_int_equal(bt->offsets[0], 11);
     assert_string_equal(bt->parts[0].key, "orders-0");
     assert_true(bt->oversized_len > 4096);
+    // No span (no payload), its timestamp, no key kept.
+    assert_int_equal(bt->recs[0].len, 0);
+    assert_int_equal(bt->recs[0].timestamp, 1011);
+    assert_true(bt->recs[0].key_null);
     assert_null(batcher_next(b, 5000)); // r2 waits behind it
     assert_int_equal(batcher_complete(b, bt, 3, NULL), 0);
     bt = batcher_next(b, 1003);
