@@ -5,6 +5,10 @@
 // stack, partial batch responses and record age shrink it. Each record carries a done flag;
 // after every change the job acknowledges, per partition, the offset after the longest finished
 // prefix. The job ends (batcher_complete) when nothing is left to deliver.
+//
+// This file holds the jobs, their sending and results, the batcher side and the public API;
+// giving records up is pipeline_dispose.c's, revoke and drain pipeline_drain.c's, sub-payloads
+// and failure records pipeline_fail.c's.
 #include "esm/pipeline.h"
 
 #include "base/alloc.h"
@@ -23,90 +27,9 @@
 #define DEFAULT_BACKOFF_MAX_MS 30000u
 #define RETRY_CAP_WITH_DESTINATION 10
 
-struct sel {
-    size_t *idx;
-    size_t n;
-};
-
-struct job {
-    struct esm_pipeline *pl;
-    struct job *next;
-    struct batch *b;
-    unsigned char *done; // per record
-    size_t *acked;       // per part: records acknowledged from the part's start
-    struct sel cur;      // the selection being delivered
-    struct sel *stack;   // selections waiting (top = last)
-    size_t num_stack, cap_stack;
-    uint32_t retries;   // function-error retries of cur
-    uint32_t invokes;   // invocations of cur (approximateInvokeCount)
-    uint32_t backoff_n; // consecutive failures, for the delay
-    bool sending;
-    double sent_s; // monotonic seconds at submit (invoke latency)
-    uint64_t req_id;
-    char *sub; // sub-payload for cur (NULL: cur is the whole batch)
-    size_t sub_len;
-    struct net_timer *timer;
-    bool abandon;    // revoked or shutting down: finish after the current request
-    bool revoked;    // its partitions were revoked (their struct part may be a new assignment's)
-    struct sel disp; // records being disposed of (n > 0 while a disposal is pending)
-    const char *disp_cond;
-    int disp_status;
-    bool disp_invoked;
-    bool disp_inflight; // an asynchronous destination is delivering it
-    uint64_t disp_id;
-    bool blocked; // oversized under BATCH_OVERSIZE_BLOCK
-};
-
-// struct part: a partition the pipeline has seen. Filtered records are acknowledged through it:
-// kept_last is the offset of the last record handed to the batcher, done_next the highest offset
-// acknowledged by a job (every record before it finished), and a pending filtered
-// acknowledgement (filt_next) waits until the record kept before it (filt_after) is finished.
-// One slot is enough: a newer filtered record replaces an older pending one, whose offset the
-// newer acknowledgement covers.
-struct part {
-    char *topic;
-    size_t topic_len;
-    int32_t partition;
-    bool paused;
-    int64_t kept_last;  // -1: none
-    int64_t done_next;  // -1: none
-    bool has_filt;      // a filtered acknowledgement is pending
-    int64_t filt_next;  // offset to acknowledge
-    int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
-};
-
-struct esm_pipeline {
-    struct esm_pipeline_cfg cfg;
-    struct batcher *bt;
-    struct inv_driver *driver;
-    struct net_timer *batch_timer;
-    struct job *jobs;
-    struct part *parts;
-    size_t num_parts, cap_parts;
-    bool stopped;  // fatal
-    bool draining; // shutdown
-    bool in_pump, pump_again;
-    struct esm_pipeline_stats st;
-    char result[256];
-    char log[KESM_LOG_COMPONENT_CAP]; // log component
-    uint64_t seq;
-    uint64_t rng;
-    // a revoke or drain waiting for abandoned jobs
-    void (*wait_done)(void *ctx);
-    void *wait_ctx;
-    struct net_timer *wait_timer; // timeout
-    struct net_timer *wait_zero;  // completion, from a callback
-    bool waiting;
-};
-
 static void pump(struct esm_pipeline *pl);
-static void job_send(struct job *j);
-static void job_next(struct job *j);
-static void check_wait(struct esm_pipeline *pl);
-static void on_wait_timeout(void *ctx);
-static void on_wait_zero(void *ctx);
 
-static int64_t wall_now(struct esm_pipeline *pl)
+int64_t pl_wall_now(struct esm_pipeline *pl)
 {
     if (pl->cfg.wall_ms) {
         return pl->cfg.wall_ms(pl->cfg.wall_ctx);
@@ -128,10 +51,7 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void set_result(struct esm_pipeline *pl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_result(struct esm_pipeline *pl, const char *fmt, ...)
+void pl_set_result(struct esm_pipeline *pl, const char *fmt, ...)
 {
     char buf[sizeof pl->result];
     va_list ap;
@@ -149,8 +69,8 @@ static void set_result(struct esm_pipeline *pl, const char *fmt, ...)
 
 // ---- partitions ---------------------------------------------------------------------------
 
-static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t topic_len,
-                              int32_t partition, bool create)
+struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t topic_len,
+                          int32_t partition, bool create)
 {
     for (size_t i = 0; i < pl->num_parts; i++) {
         struct part *p = &pl->parts[i];
@@ -197,7 +117,7 @@ static void filtered_release(struct esm_pipeline *pl, struct part *p)
     }
 }
 
-static void part_pause(struct esm_pipeline *pl, struct part *p)
+void pl_part_pause(struct esm_pipeline *pl, struct part *p)
 {
     if (!p->paused && pl->cfg.source.pause) {
         pl->cfg.source.pause(pl->cfg.source.ctx, p->topic, p->partition);
@@ -224,7 +144,7 @@ static void resume_parts(struct esm_pipeline *pl)
 
 // ---- jobs: acknowledgement ----------------------------------------------------------------
 
-static void mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
+void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
 {
     struct esm_pipeline *pl = j->pl;
     for (size_t i = 0; i < n; i++) {
@@ -250,8 +170,9 @@ static void mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
             // A revoked job's partition may have been assigned again: its acknowledgements say
             // nothing about the records the pipeline holds now. (A drained one's do: the
             // filtered records behind it are acknowledged with it.)
-            struct part *p =
-                j->revoked ? NULL : part_find(pl, bp->topic, bp->topic_len, bp->partition, false);
+            struct part *p = j->revoked
+                                 ? NULL
+                                 : pl_part_find(pl, bp->topic, bp->topic_len, bp->partition, false);
             if (p) {
                 if (next > p->done_next) {
                     p->done_next = next;
@@ -290,8 +211,8 @@ static void job_unlink(struct job *j)
     }
 }
 
-// job_finish completes the batch and frees the job.
-static void job_finish(struct job *j)
+// pl_job_finish completes the batch and frees the job.
+void pl_job_finish(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
     struct inv_err err;
@@ -308,14 +229,14 @@ static void job_finish(struct job *j)
     if (batcher_complete(pl->bt, j->b, mono_now(pl), &err) != 0) {
         // Oversized under BATCH_OVERSIZE_BLOCK: the partition stays blocked.
         j->blocked = true;
-        set_result(pl, "PROBLEM: %s", err.msg);
+        pl_set_result(pl, "PROBLEM: %s", err.msg);
         kesm_log(KESM_LOG_ERROR, pl->log, "%s", err.msg);
         return;
     }
     j->b = NULL;
     job_unlink(j);
     job_free(j);
-    check_wait(pl);
+    pl_check_wait(pl);
     pump(pl);
 }
 
@@ -356,170 +277,13 @@ static uint32_t backoff_delay(struct job *j)
     return (uint32_t)(half + (half ? pl->rng % (half + 1) : 0));
 }
 
-static void job_backoff(struct job *j)
+void pl_job_backoff(struct job *j)
 {
     j->backoff_n++;
     net_timer_arm(j->timer, backoff_delay(j));
 }
 
-static void dispose_done(struct job *j);
-static void dispose_run(struct job *j);
-
-static void dispose_failed(struct job *j, const char *msg)
-{
-    struct esm_pipeline *pl = j->pl;
-    pl->st.dest_errors++;
-    set_result(pl, "PROBLEM: %.200s", msg);
-    kesm_log(KESM_LOG_ERROR, pl->log, "%s (retrying)", msg);
-    job_backoff(j);
-}
-
-static void log_disposed(struct job *j, const char *what)
-{
-    const struct batch *b = j->b;
-    kesm_log(KESM_LOG_WARN, j->pl->log, "%s: %zu record(s) from %s offset %" PRId64 " %s",
-             j->disp_cond, j->disp.n, b->parts[pl_part_of(b, j->disp.idx[0])].key,
-             b->offsets[j->disp.idx[0]], what);
-}
-
-static void on_dest_done(void *arg, bool ok, const char *msg)
-{
-    struct job *j = arg;
-    j->disp_inflight = false;
-    if (j->abandon) {
-        job_finish(j);
-        return;
-    }
-    if (!ok) {
-        dispose_failed(j, msg ? msg : "on-failure destination: delivery failed");
-        return;
-    }
-    j->pl->st.dest_written++;
-    log_disposed(j, "sent to the on-failure destination");
-    dispose_done(j);
-}
-
-static struct pl_failure failure_of(struct job *j)
-{
-    struct esm_pipeline *pl = j->pl;
-    struct pl_failure f = {.condition = j->disp_cond,
-                           .function_arn = pl->cfg.function_arn,
-                           .event = &pl->cfg.batch.event,
-                           .invoke_count = j->invokes,
-                           .invoked = j->disp_invoked,
-                           .status_code = j->disp_status,
-                           .now_ms = wall_now(pl)};
-    return f;
-}
-
-// dispose_async hands one message per record to the asynchronous destination (kafka://).
-static void dispose_async(struct job *j)
-{
-    struct esm_pipeline *pl = j->pl;
-    const struct batch *b = j->b;
-    struct pl_failure f = failure_of(j);
-    struct esm_dest_msg *msgs = xcalloc(j->disp.n, sizeof *msgs);
-    for (size_t i = 0; i < j->disp.n; i++) {
-        const struct batch_rec *r = &b->recs[j->disp.idx[i]];
-        msgs[i].key =
-            r->key_null ? inv_bytes_null() : inv_bytes_of(b->keys + r->key_off, r->key_len);
-        msgs[i].value = pl_failure_record_value(&f, b, j->disp.idx[i], &msgs[i].value_len);
-    }
-    j->disp_id = pl->cfg.dest.send(pl->cfg.dest.ctx, msgs, j->disp.n, on_dest_done, j);
-    for (size_t i = 0; i < j->disp.n; i++) {
-        free(msgs[i].value);
-    }
-    free(msgs);
-    if (j->disp_id == 0) {
-        dispose_failed(j, "on-failure destination: cannot start a delivery");
-        return;
-    }
-    j->disp_inflight = true;
-}
-
-// dispose_run delivers the pending disposal (j->disp): a failure record to the destination (or a
-// log line), after which the records count as done.
-static void dispose_run(struct job *j)
-{
-    struct esm_pipeline *pl = j->pl;
-    const struct batch *b = j->b;
-    if (pl->cfg.dest.send) {
-        dispose_async(j);
-        return;
-    }
-    if (!pl->cfg.dest_dir) {
-        log_disposed(j, "dropped (no on-failure destination kesm can write)");
-        dispose_done(j);
-        return;
-    }
-    struct pl_failure f = failure_of(j);
-    char *payload = NULL;
-    if (!b->oversized) {
-        payload = pl_subpayload(b, &pl->cfg.batch.event, j->disp.idx, j->disp.n, &f.payload_len);
-        f.payload = payload;
-    }
-    char err[300];
-    int rc = pl_failure_write(pl->cfg.dest_dir, &f, b, j->disp.idx, j->disp.n, &pl->seq, err,
-                              sizeof err);
-    free(payload);
-    if (rc != 0) {
-        dispose_failed(j, err);
-        return;
-    }
-    pl->st.dest_written++;
-    log_disposed(j, "sent to the on-failure destination");
-    dispose_done(j);
-}
-
-// dispose_start gives up on records |idx| of |j| (copied): see dispose_run. What is left of cur
-// afterwards goes on (dispose_done).
-static void dispose_start(struct job *j, const size_t *idx, size_t n, const char *cond,
-                          bool invoked, int status)
-{
-    free(j->disp.idx);
-    j->disp.idx = xcalloc(n ? n : 1, sizeof(size_t));
-    memcpy(j->disp.idx, idx, n * sizeof(size_t));
-    j->disp.n = n;
-    j->disp_cond = cond;
-    j->disp_invoked = invoked;
-    j->disp_status = status;
-    j->backoff_n = 0;
-    dispose_run(j);
-}
-
-// dispose_done marks the disposed records done and continues with what is left of cur.
-static void dispose_done(struct job *j)
-{
-    mark_done(j, j->disp.idx, j->disp.n, false);
-    free(j->disp.idx);
-    j->disp.idx = NULL;
-    j->disp.n = 0;
-    size_t keep = 0;
-    for (size_t i = 0; i < j->cur.n; i++) {
-        if (!j->done[j->cur.idx[i]]) {
-            j->cur.idx[keep++] = j->cur.idx[i];
-        }
-    }
-    if (keep != j->cur.n) {
-        j->cur.n = keep;
-        free(j->sub);
-        j->sub = NULL;
-    }
-    if (j->cur.n == 0) {
-        job_next(j);
-    } else {
-        job_send(j);
-    }
-}
-
-// dispose_cur disposes of the current selection and moves on.
-static void dispose_cur(struct job *j, const char *cond, bool invoked, int status)
-{
-    dispose_start(j, j->cur.idx, j->cur.n, cond, invoked, status);
-}
-
-// job_next moves to the next waiting selection, or finishes the job.
-static void job_next(struct job *j)
+void pl_job_next(struct job *j)
 {
     free(j->sub);
     j->sub = NULL;
@@ -528,11 +292,11 @@ static void job_next(struct job *j)
     j->cur.n = 0;
     j->retries = j->invokes = j->backoff_n = 0;
     if (j->num_stack == 0 || j->abandon) {
-        job_finish(j);
+        pl_job_finish(j);
         return;
     }
     j->cur = j->stack[--j->num_stack];
-    job_send(j);
+    pl_job_send(j);
 }
 
 // split_cur keeps the first half in cur and pushes the second half.
@@ -553,45 +317,25 @@ static void split_cur(struct job *j)
     j->pl->st.bisects++;
 }
 
-// drop_expired starts disposing of the records of cur older than MaximumRecordAgeInSeconds and
+// pl_drop_expired starts disposing of the records of cur older than MaximumRecordAgeInSeconds and
 // returns true (the disposal continues the job), or returns false when there are none.
-static bool drop_expired(struct job *j)
-{
-    struct esm_pipeline *pl = j->pl;
-    if (pl->cfg.max_record_age_s < 0 || j->b->oversized) {
-        return false;
-    }
-    int64_t cutoff = wall_now(pl) - (int64_t)pl->cfg.max_record_age_s * 1000;
-    size_t *old = xcalloc(j->cur.n ? j->cur.n : 1, sizeof *old), num_old = 0;
-    for (size_t i = 0; i < j->cur.n; i++) {
-        if (!j->done[j->cur.idx[i]] && j->b->recs[j->cur.idx[i]].timestamp < cutoff) {
-            old[num_old++] = j->cur.idx[i];
-        }
-    }
-    if (num_old > 0) {
-        dispose_start(j, old, num_old, "RecordAgeExceeded", false, 0);
-    }
-    free(old);
-    return num_old > 0;
-}
-
 static void on_result(void *ctx, uint64_t id, const struct inv_result *res);
 
-static void job_send(struct job *j)
+void pl_job_send(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
     if (j->abandon) {
-        job_finish(j);
+        pl_job_finish(j);
         return;
     }
     if (pl->stopped || j->sending) {
         return;
     }
-    if (drop_expired(j)) {
+    if (pl_drop_expired(j)) {
         return;
     }
     if (j->cur.n == 0) {
-        job_next(j);
+        pl_job_next(j);
         return;
     }
     const char *payload = j->b->payload;
@@ -606,9 +350,9 @@ static void job_send(struct job *j)
     struct inv_err err;
     if (inv_transport_submit(pl->cfg.transport, payload, len, on_result, j, &j->req_id, &err) !=
         0) {
-        set_result(pl, "PROBLEM: Function call failed: %s", err.msg);
+        pl_set_result(pl, "PROBLEM: Function call failed: %s", err.msg);
         kesm_log(KESM_LOG_WARN, pl->log, "submit: %s", err.msg);
-        job_backoff(j);
+        pl_job_backoff(j);
         return;
     }
     j->sending = true;
@@ -623,11 +367,11 @@ static void on_job_timer(void *ctx)
 {
     struct job *j = ctx;
     if (j->abandon) {
-        job_finish(j);
+        pl_job_finish(j);
     } else if (j->disp.n > 0) {
-        dispose_run(j);
+        pl_dispose_run(j);
     } else {
-        job_send(j);
+        pl_job_send(j);
     }
 }
 
@@ -664,7 +408,7 @@ static bool partial(struct job *j, const struct inv_result *res)
                 j->cur.idx[keep++] = x;
             }
         }
-        mark_done(j, fine, nf, true);
+        pl_mark_done(j, fine, nf, true);
         free(fine);
         j->cur.n = keep;
         free(j->sub);
@@ -691,21 +435,21 @@ static void function_failed(struct job *j, const struct inv_result *res, const c
     if (!msg) {
         msg = res->message;
     }
-    set_result(pl, "PROBLEM: Function call failed%s%.200s", msg ? ": " : "", msg ? msg : "");
+    pl_set_result(pl, "PROBLEM: Function call failed%s%.200s", msg ? ": " : "", msg ? msg : "");
     int status = res->status >= 100 ? res->status : 200;
     if (!was_partial && pl->cfg.bisect_on_error && j->cur.n > 1) {
         split_cur(j);
-        job_send(j);
+        pl_job_send(j);
         return;
     }
     int32_t limit = retry_limit(pl);
     if (limit >= 0 && j->retries >= (uint32_t)limit) {
-        dispose_cur(j, "RetryAttemptsExhausted", true, status);
+        pl_dispose_cur(j, "RetryAttemptsExhausted", true, status);
         return;
     }
     j->retries++;
     pl->st.retries++;
-    job_backoff(j);
+    pl_job_backoff(j);
 }
 
 // count_result records an invocation's outcome and latency (metrics).
@@ -749,10 +493,10 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
     count_result(pl, j, res);
     switch (res->kind) {
     case INV_RESULT_OK:
-        mark_done(j, j->cur.idx, j->cur.n, true);
-        set_result(pl, "OK");
+        pl_mark_done(j, j->cur.idx, j->cur.n, true);
+        pl_set_result(pl, "OK");
         j->backoff_n = 0;
-        job_next(j);
+        pl_job_next(j);
         return;
     case INV_RESULT_PARTIAL:
         if (j->abandon) {
@@ -763,8 +507,8 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
             return;
         }
         if (j->cur.n == 0) {
-            set_result(pl, "OK");
-            job_next(j);
+            pl_set_result(pl, "OK");
+            pl_job_next(j);
             return;
         }
         function_failed(j, res, NULL, true);
@@ -781,9 +525,9 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
         }
         pl->st.retryable_errors++;
         pl->st.retries++;
-        set_result(pl, "PROBLEM: Function call failed: %.200s",
-                   res->message ? res->message : "retryable error");
-        job_backoff(j);
+        pl_set_result(pl, "PROBLEM: Function call failed: %.200s",
+                      res->message ? res->message : "retryable error");
+        pl_job_backoff(j);
         return;
     case INV_RESULT_TOO_LARGE:
         if (j->abandon) {
@@ -791,18 +535,18 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
         }
         if (j->cur.n > 1) {
             split_cur(j);
-            job_send(j);
+            pl_job_send(j);
         } else {
-            dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+            pl_dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
         }
         return;
     case INV_RESULT_FATAL:
         pl->stopped = true;
-        set_result(pl, "PROBLEM: Function configuration not valid: %.180s",
-                   res->message ? res->message : "the function cannot be invoked");
+        pl_set_result(pl, "PROBLEM: Function configuration not valid: %.180s",
+                      res->message ? res->message : "the function cannot be invoked");
         kesm_log(KESM_LOG_ERROR, pl->log, "%s", pl->result);
         if (j->abandon) {
-            job_finish(j);
+            pl_job_finish(j);
         }
         // on_fatal may drain (and so free this job): nothing touches |j| after it.
         if (pl->cfg.on_fatal) {
@@ -810,7 +554,7 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
         }
         return;
     }
-    job_finish(j);
+    pl_job_finish(j);
 }
 
 // ---- the batcher side ---------------------------------------------------------------------
@@ -824,10 +568,10 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
 {
     struct job *j = job_new(pl, b);
     if (b->oversized) {
-        dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+        pl_dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
         return;
     }
-    job_send(j);
+    pl_job_send(j);
 }
 
 static void pump(struct esm_pipeline *pl)
@@ -858,136 +602,6 @@ static void pump(struct esm_pipeline *pl)
     net_timer_arm(pl->batch_timer, d <= now ? 0 : (uint64_t)(d - now));
 }
 
-// ---- revoke and drain ---------------------------------------------------------------------
-
-static void finish_wait(struct esm_pipeline *pl)
-{
-    if (!pl->waiting) {
-        return;
-    }
-    pl->waiting = false;
-    net_timer_cancel(pl->wait_timer);
-    net_timer_cancel(pl->wait_zero);
-    void (*done)(void *) = pl->wait_done;
-    pl->wait_done = NULL;
-    if (done) {
-        done(pl->wait_ctx);
-    }
-}
-
-static void on_wait_zero(void *ctx)
-{
-    finish_wait(ctx);
-}
-
-static void on_wait_timeout(void *ctx)
-{
-    struct esm_pipeline *pl = ctx;
-    struct job *j = pl->jobs;
-    while (j) {
-        struct job *next = j->next;
-        if (j->abandon) {
-            kesm_log(KESM_LOG_WARN, pl->log,
-                     "batch %" PRIu64 " still running at the deadline: cancelled (not acked)",
-                     j->b ? j->b->id : 0);
-            job_finish(j);
-        }
-        j = next;
-    }
-    finish_wait(pl);
-}
-
-static void check_wait(struct esm_pipeline *pl)
-{
-    if (!pl->waiting) {
-        return;
-    }
-    for (struct job *j = pl->jobs; j; j = j->next) {
-        if (j->abandon) {
-            return;
-        }
-    }
-    net_timer_arm(pl->wait_zero, 0);
-}
-
-static bool job_touches(const struct job *j, const struct esm_tp *tps, size_t n)
-{
-    for (size_t k = 0; k < j->b->num_parts; k++) {
-        for (size_t i = 0; i < n; i++) {
-            if (tps[i].partition == j->b->parts[k].partition &&
-                strcmp(tps[i].topic, j->b->parts[k].topic) == 0) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-// abandon_jobs marks the jobs touching |tps| (all jobs when |tps| is NULL) and finishes those
-// not waiting for a result.
-static void abandon_jobs(struct esm_pipeline *pl, const struct esm_tp *tps, size_t n)
-{
-    for (struct job *j = pl->jobs; j; j = j->next) {
-        if (!tps || job_touches(j, tps, n)) {
-            j->abandon = true;
-            j->revoked = j->revoked || tps != NULL;
-        }
-    }
-    struct job *j = pl->jobs;
-    while (j) {
-        struct job *next = j->next;
-        if (j->abandon && !j->sending && !j->disp_inflight) {
-            net_timer_cancel(j->timer);
-            job_finish(j);
-        }
-        j = next;
-    }
-}
-
-static void begin_wait(struct esm_pipeline *pl, uint32_t timeout_ms, void (*done)(void *ctx),
-                       void *ctx)
-{
-    if (pl->waiting) {
-        finish_wait(pl); // a second revoke/drain: the first one is answered now
-    }
-    pl->waiting = true;
-    pl->wait_done = done;
-    pl->wait_ctx = ctx;
-    net_timer_arm(pl->wait_timer, timeout_ms);
-}
-
-void esm_pipeline_revoke(struct esm_pipeline *pl, const struct esm_tp *tps, size_t n,
-                         uint32_t timeout_ms, void (*done)(void *ctx), void *ctx)
-{
-    begin_wait(pl, timeout_ms, done, ctx);
-    for (size_t i = 0; i < n; i++) {
-        size_t tl = strlen(tps[i].topic);
-        batcher_drop_partition(pl->bt, tps[i].topic, tl, tps[i].partition);
-        struct part *p = part_find(pl, tps[i].topic, tl, tps[i].partition, false);
-        if (p) {
-            free(p->topic);
-            *p = pl->parts[--pl->num_parts];
-        }
-    }
-    abandon_jobs(pl, tps, n);
-    check_wait(pl);
-}
-
-void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*done)(void *ctx),
-                        void *ctx)
-{
-    pl->draining = true;
-    net_timer_cancel(pl->batch_timer);
-    begin_wait(pl, timeout_ms, done, ctx);
-    for (size_t i = 0; i < pl->num_parts; i++) {
-        struct part *p = &pl->parts[i];
-        batcher_drop_partition(pl->bt, p->topic, p->topic_len, p->partition);
-        part_pause(pl, p);
-    }
-    abandon_jobs(pl, NULL, 0);
-    check_wait(pl);
-}
-
 void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats *out)
 {
     *out = pl->st;
@@ -1002,7 +616,7 @@ const char *esm_pipeline_last_result(const struct esm_pipeline *pl)
 
 void esm_pipeline_set_result(struct esm_pipeline *pl, const char *result)
 {
-    set_result(pl, "%s", result);
+    pl_set_result(pl, "%s", result);
 }
 
 void esm_pipeline_free(struct esm_pipeline *pl)
@@ -1079,9 +693,9 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     }
     pl->driver = inv_driver_new(cfg->reactor, cfg->transport);
     pl->batch_timer = net_timer_new(cfg->reactor, on_batch_timer, pl);
-    pl->wait_timer = net_timer_new(cfg->reactor, on_wait_timeout, pl);
-    pl->wait_zero = net_timer_new(cfg->reactor, on_wait_zero, pl);
-    pl->rng = 0x9e3779b97f4a7c15u ^ (uint64_t)wall_now(pl);
+    pl->wait_timer = net_timer_new(cfg->reactor, pl_on_wait_timeout, pl);
+    pl->wait_zero = net_timer_new(cfg->reactor, pl_on_wait_zero, pl);
+    pl->rng = 0x9e3779b97f4a7c15u ^ (uint64_t)pl_wall_now(pl);
     snprintf(pl->result, sizeof pl->result, "No records processed");
     *out = pl;
     return 0;
@@ -1100,7 +714,7 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
         const struct inv_record *r = &recs[i];
         if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
             memcmp(p->topic, r->topic, r->topic_len) != 0) {
-            p = part_find(pl, r->topic, r->topic_len, r->partition, true);
+            p = pl_part_find(pl, r->topic, r->topic_len, r->partition, true);
         }
         uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
         bool keep = esm_filter_match(pl->cfg.filter, r);
@@ -1137,11 +751,11 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
     for (size_t i = 0; i < pl->num_parts; i++) {
         filtered_release(pl, &pl->parts[i]);
     }
-    p = part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
+    p = pl_part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
     if (batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
             pl->cfg.pause_records ||
         batcher_pending(pl->bt) >= pl->cfg.pause_total) {
-        part_pause(pl, p);
+        pl_part_pause(pl, p);
     }
     pump(pl);
     return rc;

@@ -2,6 +2,8 @@
 #ifndef ESM_PIPELINE_INT_H
 #define ESM_PIPELINE_INT_H
 
+#include "base/log.h"
+#include "esm/pipeline.h"
 #include "invoke/batcher.h"
 
 #include <stdbool.h>
@@ -45,5 +47,106 @@ char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
 
 // pl_iso8601 writes an epoch-ms time as 2019-11-14T00:38:06.021Z into |out| (>= 25 bytes).
 void pl_iso8601(char *out, size_t cap, int64_t ms);
+
+// ---- the pipeline object (pipeline.c, pipeline_dispose.c, pipeline_drain.c) ---------------
+
+struct sel {
+    size_t *idx;
+    size_t n;
+};
+
+struct job {
+    struct esm_pipeline *pl;
+    struct job *next;
+    struct batch *b;
+    unsigned char *done; // per record
+    size_t *acked;       // per part: records acknowledged from the part's start
+    struct sel cur;      // the selection being delivered
+    struct sel *stack;   // selections waiting (top = last)
+    size_t num_stack, cap_stack;
+    uint32_t retries;   // function-error retries of cur
+    uint32_t invokes;   // invocations of cur (approximateInvokeCount)
+    uint32_t backoff_n; // consecutive failures, for the delay
+    bool sending;
+    double sent_s; // monotonic seconds at submit (invoke latency)
+    uint64_t req_id;
+    char *sub; // sub-payload for cur (NULL: cur is the whole batch)
+    size_t sub_len;
+    struct net_timer *timer;
+    bool abandon;    // revoked or shutting down: finish after the current request
+    bool revoked;    // its partitions were revoked (their struct part may be a new assignment's)
+    struct sel disp; // records being disposed of (n > 0 while a disposal is pending)
+    const char *disp_cond;
+    int disp_status;
+    bool disp_invoked;
+    bool disp_inflight; // an asynchronous destination is delivering it
+    uint64_t disp_id;
+    bool blocked; // oversized under BATCH_OVERSIZE_BLOCK
+};
+
+// struct part: a partition the pipeline has seen. Filtered records are acknowledged through it:
+// kept_last is the offset of the last record handed to the batcher, done_next the highest offset
+// acknowledged by a job (every record before it finished), and a pending filtered
+// acknowledgement (filt_next) waits until the record kept before it (filt_after) is finished.
+// One slot is enough: a newer filtered record replaces an older pending one, whose offset the
+// newer acknowledgement covers.
+struct part {
+    char *topic;
+    size_t topic_len;
+    int32_t partition;
+    bool paused;
+    int64_t kept_last;  // -1: none
+    int64_t done_next;  // -1: none
+    bool has_filt;      // a filtered acknowledgement is pending
+    int64_t filt_next;  // offset to acknowledge
+    int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
+};
+
+struct esm_pipeline {
+    struct esm_pipeline_cfg cfg;
+    struct batcher *bt;
+    struct inv_driver *driver;
+    struct net_timer *batch_timer;
+    struct job *jobs;
+    struct part *parts;
+    size_t num_parts, cap_parts;
+    bool stopped;  // fatal
+    bool draining; // shutdown
+    bool in_pump, pump_again;
+    struct esm_pipeline_stats st;
+    char result[256];
+    char log[KESM_LOG_COMPONENT_CAP]; // log component
+    uint64_t seq;
+    uint64_t rng;
+    // a revoke or drain waiting for abandoned jobs
+    void (*wait_done)(void *ctx);
+    void *wait_ctx;
+    struct net_timer *wait_timer; // timeout
+    struct net_timer *wait_zero;  // completion, from a callback
+    bool waiting;
+};
+
+// pipeline.c
+int64_t pl_wall_now(struct esm_pipeline *pl);
+void pl_set_result(struct esm_pipeline *pl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t topic_len,
+                          int32_t partition, bool create);
+void pl_part_pause(struct esm_pipeline *pl, struct part *p);
+void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok);
+void pl_job_finish(struct job *j);
+void pl_job_backoff(struct job *j);
+void pl_job_next(struct job *j);
+void pl_job_send(struct job *j);
+
+// pipeline_dispose.c: giving up on records (failure records to the destination, record age)
+void pl_dispose_run(struct job *j);
+void pl_dispose_cur(struct job *j, const char *cond, bool invoked, int status);
+bool pl_drop_expired(struct job *j);
+
+// pipeline_drain.c: revoke and drain
+void pl_on_wait_zero(void *ctx);
+void pl_on_wait_timeout(void *ctx);
+void pl_check_wait(struct esm_pipeline *pl);
 
 #endif
