@@ -123,7 +123,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-fram
 	$(CPPFLAGS)
 FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c base/*.c) consumer/assignor.c \
 	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
-	consumer/offsets.c net/http_parse.c esm/filter.c \
+	consumer/offsets.c net/http_parse.c esm/filter.c esm/filter_match.c \
 	invoke/record.c broker/conn.c broker/conn_req.c broker/conn_reauth.c broker/sasl.c \
 	net/tls_fail.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
