@@ -356,16 +356,16 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     for (size_t i = 0; i < b->num_records; i++) {
         const struct cons_record *cr = &b->records[i];
         struct inv_record *r = &in->recs[i];
-        *r = (struct inv_record){b->topic,
-                                 topic_len,
-                                 b->partition,
-                                 cr->offset,
-                                 cr->timestamp,
-                                 ts_type(cr->ts_type),
-                                 bytes(cr->key, cr->key_len, cr->key_null),
-                                 bytes(cr->value, cr->value_len, cr->value_null),
-                                 in->hdrs + h,
-                                 0};
+        *r = (struct inv_record){.topic = b->topic,
+                                 .topic_len = topic_len,
+                                 .partition = b->partition,
+                                 .offset = cr->offset,
+                                 .timestamp = cr->timestamp,
+                                 .ts_type = ts_type(cr->ts_type),
+                                 .key = bytes(cr->key, cr->key_len, cr->key_null),
+                                 .value = bytes(cr->value, cr->value_len, cr->value_null),
+                                 .headers = in->hdrs + h,
+                                 .num_headers = 0};
         struct cons_record_header_iter it;
         struct kp_header kh;
         cons_record_headers(cr, &it);

@@ -857,6 +857,10 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
         dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
         return;
     }
+    if (b->reject) { // the schema registry could not decode it (esm/schema_stage.h)
+        dispose_cur(j, b->reject, false, 0);
+        return;
+    }
     job_send(j);
 }
 

@@ -57,9 +57,10 @@ static int run_avro(const uint8_t *data, size_t len, int argc, char **argv)
 {
     size_t n = (size_t)argc;
     const char **texts = calloc(n, sizeof *texts);
+    char **owned = calloc(n, sizeof *owned);
     size_t *lens = calloc(n, sizeof *lens);
     for (size_t i = 0; i < n; i++) {
-        texts[i] = slurp(argv[i], &lens[i]);
+        texts[i] = owned[i] = slurp(argv[i], &lens[i]);
     }
     // schema_decode lists the data's schema first; sch_avro_parse wants it last
     const char *t0 = texts[0];
@@ -80,8 +81,9 @@ static int run_avro(const uint8_t *data, size_t len, int argc, char **argv)
     sch_avro_free(s);
     sch_out_cleanup(&out);
     for (size_t i = 0; i < n; i++) {
-        free((void *)texts[i]);
+        free(owned[i]);
     }
+    free(owned);
     free(texts);
     free(lens);
     return rc;
@@ -118,6 +120,7 @@ static int run_proto(const uint8_t *data, size_t len, int argc, char **argv)
     const char *how = argv[0];
     size_t n = (size_t)argc - 1;
     struct sch_proto_file *files = calloc(n, sizeof *files);
+    char **owned = calloc(n, sizeof *owned);
     for (size_t i = 1; i < n; i++) { // imports: PATH=FILE
         char *eq = strchr(argv[i + 1], '=');
         if (!eq) {
@@ -126,10 +129,10 @@ static int run_proto(const uint8_t *data, size_t len, int argc, char **argv)
         }
         *eq = 0;
         files[i - 1].name = argv[i + 1];
-        files[i - 1].text = slurp(eq + 1, &files[i - 1].len);
+        files[i - 1].text = owned[i - 1] = slurp(eq + 1, &files[i - 1].len);
     }
     files[n - 1].name = "main.proto";
-    files[n - 1].text = slurp(argv[1], &files[n - 1].len);
+    files[n - 1].text = owned[n - 1] = slurp(argv[1], &files[n - 1].len);
     struct sch_err err = {{0}};
     struct sch_proto *p = NULL;
     struct sch_out out;
@@ -148,8 +151,9 @@ static int run_proto(const uint8_t *data, size_t len, int argc, char **argv)
     sch_proto_free(p);
     sch_out_cleanup(&out);
     for (size_t i = 0; i < n; i++) {
-        free((void *)files[i].text);
+        free(owned[i]);
     }
+    free(owned);
     free(files);
     return rc;
 }

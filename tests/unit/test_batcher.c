@@ -36,7 +36,10 @@ static struct inv_record rec(int32_t partition, int64_t offset, const void *valu
                            inv_bytes_null(),
                            inv_bytes_of(value, len),
                            NULL,
-                           0};
+                           0,
+                           NULL,
+                           NULL,
+                           NULL};
     return r;
 }
 
