@@ -499,6 +499,24 @@ static int build_schema(struct esm_instance *in, char *err, size_t cap)
                                 .on_ready = schema_ready,
                                 .on_problem = schema_problem,
                                 .ctx = in};
+    // KESM_SCHEMA_BACKOFF_MS=FIRST[,MAX]: registry retry delays (tests shorten them)
+    const char *bo = getenv("KESM_SCHEMA_BACKOFF_MS");
+    if (bo && *bo) {
+        char *end, *end2 = NULL;
+        unsigned long v = strtoul(bo, &end, 10), mx = v;
+        if (*end == ',') {
+            mx = strtoul(end + 1, &end2, 10);
+            end = end2;
+        }
+        if (*end || v < 10 || v > 600000 || mx < v || mx > 600000) {
+            return fail(err, cap,
+                        "KESM_SCHEMA_BACKOFF_MS='%s': must be FIRST[,MAX] milliseconds, "
+                        "10 <= FIRST <= MAX <= 600000",
+                        bo);
+        }
+        sc.backoff_initial_ms = (uint32_t)v;
+        sc.backoff_max_ms = (uint32_t)mx;
+    }
     enum esm_reason why;
     if (esm_schema_setup(&in->schema, &sc, in->opts.secrets, &why, err, cap) != 0) {
         return secret_fail(in, why);

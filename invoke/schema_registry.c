@@ -344,7 +344,8 @@ static int confluent_get(struct inv_registry *reg, const char *path, const char 
         {"Accept", "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, "
                    "application/json"},
         {"Authorization", reg->auth}};
-    struct net_http_request hr = {"GET", url.p, h, reg->auth ? 2u : 1u, NULL, 0, reg->timeout_ms};
+    struct net_http_request hr = {"GET", inv_buf_cstr(&url), h, reg->auth ? 2u : 1u, NULL,
+                                  0,     reg->timeout_ms};
     struct reg_req *q = req_new(reg, done, ctx);
     snprintf(q->what, sizeof q->what, "%s", what);
     int rc = net_http_request(reg->http, &hr, on_response, q, &q->http_id, err, err_cap);
@@ -389,7 +390,7 @@ int inv_registry_get_subject_version(struct inv_registry *reg, const char *subje
     snprintf(tail, sizeof tail, "/versions/%lld", (long long)version);
     inv_buf_adds(&path, tail);
     snprintf(what, sizeof what, "subject '%.100s' version %lld", subject, (long long)version);
-    int rc = confluent_get(reg, path.p, what, done, ctx, out_req, err, err_cap);
+    int rc = confluent_get(reg, inv_buf_cstr(&path), what, done, ctx, out_req, err, err_cap);
     inv_buf_cleanup(&path);
     return rc;
 }
