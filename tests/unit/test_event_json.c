@@ -216,6 +216,46 @@ static void test_exact_bytes(void **state)
     free(s);
 }
 
+static void test_schema_metadata(void **state)
+{
+    (void)state;
+    struct inv_schema_meta km = {"AVRO", "17"},
+                           vm = {"PROTOBUF", "7b8e9f10-1111-4222-8333-944455556666"};
+    struct inv_record r = {"orders",
+                           6,
+                           0,
+                           15,
+                           1545084650987,
+                           INV_TS_CREATE_TIME,
+                           inv_bytes_of("\"k\"", 3),
+                           inv_bytes_of("{}", 2),
+                           NULL,
+                           0,
+                           &km,
+                           &vm,
+                           NULL};
+    size_t len;
+    char *s = encode(&self_cfg, &r, 1, &len);
+    const char *want =
+        "{\"eventSource\":\"SelfManagedKafka\",\"bootstrapServers\":\"b1.kafka.test:9096,"
+        "b2.kafka.test:9096\",\"records\":{\"orders-0\":[{\"topic\":\"orders\",\"partition\":0,"
+        "\"offset\":15,\"timestamp\":1545084650987,\"timestampType\":\"CREATE_TIME\",\"key\":"
+        "\"Imsi\",\"value\":\"e30=\",\"headers\":[],\"keySchemaMetadata\":{\"dataFormat\":"
+        "\"AVRO\",\"schemaId\":\"17\"},\"valueSchemaMetadata\":{\"dataFormat\":\"PROTOBUF\","
+        "\"schemaId\":\"7b8e9f10-1111-4222-8333-944455556666\"}}]}}";
+    assert_int_equal(len, strlen(want));
+    assert_string_equal(s, want);
+    free(s);
+    // only the value's metadata
+    r.key_meta = NULL;
+    s = encode(&self_cfg, &r, 1, &len);
+    assert_null(strstr(s, "keySchemaMetadata"));
+    assert_non_null(
+        strstr(s, "\"headers\":[],\"valueSchemaMetadata\":{\"dataFormat\":\"PROTOBUF\""));
+    assert_int_equal(len, strlen(s));
+    free(s);
+}
+
 static void test_msk_and_null_options(void **state)
 {
     (void)state;
@@ -443,6 +483,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_partitions_field_by_field),
         cmocka_unit_test(test_exact_bytes),
+        cmocka_unit_test(test_schema_metadata),
         cmocka_unit_test(test_msk_and_null_options),
         cmocka_unit_test(test_escaping_and_invalid_utf8),
         cmocka_unit_test(test_contiguity_and_order_enforced),
