@@ -124,7 +124,8 @@ create() { # create NAME TOPIC REGISTRY_URI FORMAT ATTRS [extra members]
       \"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"/bin/sh\",\"-c\",\"cat >>$T/events/$name.jsonl; echo >>$T/events/$name.jsonl\"]}}"
     UUIDS[$name]=$(sed -n 's/.*"UUID":"\([^"]*\)".*/\1/p' "$T/create-$name.json")
     [ -n "${UUIDS[$name]}" ] || {
-        cat "$T/create-$name.json"
+        sed 's/^/# create: /' "$T/create-$name.json"
+        echo
         return 1
     }
 }
