@@ -205,6 +205,9 @@ tap_check "/metrics: kesm_records_rejected_total 5 for that mapping" \
     wait_until 10 metric kesm_records_rejected_total "${UUIDS[bad]}" 5
 tap_check "the log names the condition, the record and the reason" \
     grep -q 'SCHEMA_NOT_FOUND: sr-bad-0 offset 2 value: schema 9999: schema id 9999' "$T/serve.err"
+committed_is() { grep -q "0=$3\b" <<<"$(committed_of "$1" "$2" 1)"; }
+tap_check "the group of sr-bad commits past every record (no stall): offset 7" \
+    wait_until 20 committed_is "${UUIDS[bad]}" sr-bad 7
 
 # ---- the registry is down, then comes back ----------------------------------------------------
 create outage sr-outage "http://127.0.0.1:$PORT2" JSON "$V"
@@ -223,11 +226,15 @@ errors_counted() {
         grep -q "^kesm_schema_registry_errors_total{uuid=\"${UUIDS[outage]}\",[^}]*} [1-9]"
 }
 tap_check "kesm_schema_registry_errors_total counts the failures" errors_counted
+sleep 1 # a few commit intervals
+nothing_committed() { ! grep -q '0=[0-9]' <<<"$(committed_of "${UUIDS[outage]}" sr-outage 1)"; }
+tap_check "nothing past the waiting records is committed" nothing_committed
 fixture reg2 --port "$PORT2"
 FIX2_PID=$FIXPID_OUT
 tap_check "the registry restarts on its port" wait_until 15 test -s "$T/reg2.port"
 tap_check "then the held records are delivered" wait_until 30 records_in outage 3
 check json outage sr-outage
+tap_check "then the group commits offset 3" wait_until 20 committed_is "${UUIDS[outage]}" sr-outage 3
 ok_again() { curl -sS "$API/${UUIDS[outage]}" | grep -q '"LastProcessingResult":"OK"'; }
 tap_check "and LastProcessingResult is OK again" wait_until 10 ok_again
 
