@@ -34,6 +34,8 @@ CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 LAYER_CFLAGS_base :=
 LAYER_CFLAGS_proto :=
 LAYER_CFLAGS_sasl :=
+# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON and proto/ cursors.
+LAYER_CFLAGS_schema :=
 LAYER_CFLAGS_net := $(PKG_CFLAGS)
 # broker/ sees no libevent or libssl header: its session is sans-I/O, its driver uses net/.
 LAYER_CFLAGS_broker :=
@@ -45,7 +47,7 @@ LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
 CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
 
 # Link order: higher layers first; base/ last (sasl/ uses its base64).
-LAYERS := esm invoke consumer broker net sasl proto base
+LAYERS := esm invoke consumer broker net sasl schema proto base
 layer_srcs = $(sort $(wildcard $(1)/*.c))
 layer_lib = $(if $(call layer_srcs,$(1)),$(BUILD)/lib$(1).a)
 LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
@@ -121,7 +123,7 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c base/*.c) consumer/assignor.c \
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c base/*.c) consumer/assignor.c \
 	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
 	consumer/offsets.c net/http_parse.c esm/filter.c esm/filter_match.c \
 	invoke/record.c broker/conn.c broker/conn_req.c broker/conn_reauth.c broker/sasl.c \
@@ -202,7 +204,8 @@ valgrind: setup
 	$(MAKE) build/kmock
 	VALGRIND_INTEGRATION=$${VALGRIND_INTEGRATION-1} scripts/valgrind-tests build/vg
 
-FORMAT_FILES = $(sort $(wildcard base/*.[ch] proto/*.[ch] sasl/*.[ch] net/*.[ch] broker/*.[ch] consumer/*.[ch] invoke/*.[ch] \
+FORMAT_FILES = $(sort $(wildcard base/*.[ch] proto/*.[ch] sasl/*.[ch] schema/*.[ch] net/*.[ch] \
+	broker/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
 	bench/*.[ch]))
 

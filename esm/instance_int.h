@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "esm/instance.h"
+#include "esm/schema_stage.h"
 #include "invoke/credentials.h"
 
 #include <stdbool.h>
@@ -27,7 +28,8 @@ struct esm_instance {
     struct inv_creds creds;
     struct inv_transport *transport;
     struct esm_pipeline *pl;
-    struct esm_filter *filter; // FilterCriteria; NULL: every record is delivered
+    struct esm_filter *filter;      // FilterCriteria; NULL: every record is delivered
+    struct esm_schema_setup schema; // SchemaRegistryConfig; stage NULL without one
     struct esm_dest_kafka *dest;
     struct cons *cons;
     struct inv_record *recs; // conversion scratch

@@ -27,8 +27,6 @@
 #define DEFAULT_BACKOFF_MAX_MS 30000u
 #define RETRY_CAP_WITH_DESTINATION 10
 
-static void pump(struct esm_pipeline *pl);
-
 int64_t pl_wall_now(struct esm_pipeline *pl)
 {
     if (pl->cfg.wall_ms) {
@@ -39,7 +37,7 @@ int64_t pl_wall_now(struct esm_pipeline *pl)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t mono_now(struct esm_pipeline *pl)
+int64_t pl_mono_now(struct esm_pipeline *pl)
 {
     return (int64_t)net_reactor_now_ms(pl->cfg.reactor);
 }
@@ -94,6 +92,8 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
     p->kept_last = -1;
     p->done_next = -1;
     p->has_filt = false;
+    p->held_head = p->held_tail = NULL;
+    p->num_held = 0;
     return p;
 }
 
@@ -105,7 +105,7 @@ static void ack_source(struct esm_pipeline *pl, const char *topic, int32_t parti
 }
 
 // filtered_release acknowledges |p|'s pending filtered records if nothing before them is left.
-static void filtered_release(struct esm_pipeline *pl, struct part *p)
+void pl_filtered_release(struct esm_pipeline *pl, struct part *p)
 {
     if (!p->has_filt || (p->filt_after >= 0 && p->done_next <= p->filt_after)) {
         return;
@@ -132,8 +132,9 @@ static void resume_parts(struct esm_pipeline *pl)
     }
     for (size_t i = 0; i < pl->num_parts; i++) {
         struct part *p = &pl->parts[i];
-        if (p->paused && batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) <=
-                             pl->cfg.pause_records / 2) {
+        if (p->paused && p->num_held == 0 &&
+            batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) <=
+                pl->cfg.pause_records / 2) {
             p->paused = false;
             if (pl->cfg.source.resume) {
                 pl->cfg.source.resume(pl->cfg.source.ctx, p->topic, p->partition);
@@ -177,7 +178,7 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
                 if (next > p->done_next) {
                     p->done_next = next;
                 }
-                filtered_release(pl, p);
+                pl_filtered_release(pl, p);
             }
         }
     }
@@ -226,7 +227,7 @@ void pl_job_finish(struct job *j)
         }
         j->disp_inflight = false;
     }
-    if (batcher_complete(pl->bt, j->b, mono_now(pl), &err) != 0) {
+    if (batcher_complete(pl->bt, j->b, pl_mono_now(pl), &err) != 0) {
         // Oversized under BATCH_OVERSIZE_BLOCK: the partition stays blocked.
         j->blocked = true;
         pl_set_result(pl, "PROBLEM: %s", err.msg);
@@ -237,7 +238,7 @@ void pl_job_finish(struct job *j)
     job_unlink(j);
     job_free(j);
     pl_check_wait(pl);
-    pump(pl);
+    pl_pump(pl);
 }
 
 static void on_job_timer(void *ctx);
@@ -561,7 +562,7 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
 
 static void on_batch_timer(void *ctx)
 {
-    pump(ctx);
+    pl_pump(ctx);
 }
 
 static void job_start(struct esm_pipeline *pl, struct batch *b)
@@ -571,10 +572,14 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
         pl_dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
         return;
     }
+    if (b->reject) { // the schema registry could not decode it (esm/schema_stage.h)
+        pl_dispose_cur(j, b->reject, false, 0);
+        return;
+    }
     pl_job_send(j);
 }
 
-static void pump(struct esm_pipeline *pl)
+void pl_pump(struct esm_pipeline *pl)
 {
     if (pl->in_pump) {
         pl->pump_again = true;
@@ -587,7 +592,7 @@ static void pump(struct esm_pipeline *pl)
             break;
         }
         struct batch *b;
-        while ((b = batcher_next(pl->bt, mono_now(pl))) != NULL) {
+        while ((b = batcher_next(pl->bt, pl_mono_now(pl))) != NULL) {
             job_start(pl, b);
         }
     } while (pl->pump_again);
@@ -598,7 +603,7 @@ static void pump(struct esm_pipeline *pl)
         net_timer_cancel(pl->batch_timer);
         return;
     }
-    int64_t now = mono_now(pl);
+    int64_t now = pl_mono_now(pl);
     net_timer_arm(pl->batch_timer, d <= now ? 0 : (uint64_t)(d - now));
 }
 
@@ -607,6 +612,15 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
     *out = pl->st;
     out->queued = batcher_pending(pl->bt);
     out->inflight = batcher_inflight(pl->bt);
+    out->records_held = 0;
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        out->records_held += pl->parts[i].num_held;
+    }
+    if (pl->cfg.schema) {
+        struct esm_sstage_stats ss;
+        esm_sstage_stats(pl->cfg.schema, &ss);
+        out->registry_errors = ss.registry_errors;
+    }
 }
 
 const char *esm_pipeline_last_result(const struct esm_pipeline *pl)
@@ -642,6 +656,7 @@ void esm_pipeline_free(struct esm_pipeline *pl)
     net_timer_free(pl->wait_timer);
     net_timer_free(pl->wait_zero);
     for (size_t i = 0; i < pl->num_parts; i++) {
+        pl_held_drop(&pl->parts[i]);
         free(pl->parts[i].topic);
     }
     free(pl->parts);
@@ -699,64 +714,4 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     snprintf(pl->result, sizeof pl->result, "No records processed");
     *out = pl;
     return 0;
-}
-
-int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n)
-{
-    if (pl->draining || n == 0) {
-        return 0;
-    }
-    int64_t now = mono_now(pl);
-    struct inv_err err;
-    int rc = 0;
-    struct part *p = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const struct inv_record *r = &recs[i];
-        if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
-            memcmp(p->topic, r->topic, r->topic_len) != 0) {
-            p = pl_part_find(pl, r->topic, r->topic_len, r->partition, true);
-        }
-        uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
-        bool keep = esm_filter_match(pl->cfg.filter, r);
-        if (esm_filter_budget_exceeded(pl->cfg.filter) != over) {
-            kesm_log(KESM_LOG_WARN, pl->log,
-                     "FilterCriteria: offset %" PRId64 " of %.*s-%" PRId32
-                     " needs more matching steps than its size allows: delivered unfiltered",
-                     r->offset, (int)r->topic_len, r->topic, r->partition);
-        }
-        if (!keep) {
-            if (r->offset <= p->kept_last || (p->has_filt && r->offset < p->filt_next) ||
-                r->offset < p->done_next) {
-                kesm_log(KESM_LOG_ERROR, pl->log,
-                         "record refused: offset %" PRId64 " of %.*s-%" PRId32
-                         " is not above the previous one",
-                         r->offset, (int)r->topic_len, r->topic, r->partition);
-                rc = -1;
-                continue;
-            }
-            pl->st.records_filtered++;
-            p->has_filt = true;
-            p->filt_next = r->offset + 1;
-            p->filt_after = p->kept_last;
-            continue;
-        }
-        if (batcher_add(pl->bt, r, now, &err) != 0) {
-            kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
-            rc = -1;
-            continue;
-        }
-        p->kept_last = r->offset;
-        pl->st.records_in++;
-    }
-    for (size_t i = 0; i < pl->num_parts; i++) {
-        filtered_release(pl, &pl->parts[i]);
-    }
-    p = pl_part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
-    if (batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
-            pl->cfg.pause_records ||
-        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
-        pl_part_pause(pl, p);
-    }
-    pump(pl);
-    return rc;
 }

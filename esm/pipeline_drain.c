@@ -115,6 +115,7 @@ void esm_pipeline_revoke(struct esm_pipeline *pl, const struct esm_tp *tps, size
         batcher_drop_partition(pl->bt, tps[i].topic, tl, tps[i].partition);
         struct part *p = pl_part_find(pl, tps[i].topic, tl, tps[i].partition, false);
         if (p) {
+            pl_held_drop(p);
             free(p->topic);
             *p = pl->parts[--pl->num_parts];
         }
@@ -132,6 +133,7 @@ void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*don
     for (size_t i = 0; i < pl->num_parts; i++) {
         struct part *p = &pl->parts[i];
         batcher_drop_partition(pl->bt, p->topic, p->topic_len, p->partition);
+        pl_held_drop(p);
         pl_part_pause(pl, p);
     }
     abandon_jobs(pl, NULL, 0);

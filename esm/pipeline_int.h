@@ -90,11 +90,15 @@ struct job {
 // acknowledgement (filt_next) waits until the record kept before it (filt_after) is finished.
 // One slot is enough: a newer filtered record replaces an older pending one, whose offset the
 // newer acknowledgement covers.
+struct held;
+
 struct part {
     char *topic;
     size_t topic_len;
     int32_t partition;
     bool paused;
+    struct held *held_head, *held_tail; // records waiting for a schema, in offset order
+    size_t num_held;
     int64_t kept_last;  // -1: none
     int64_t done_next;  // -1: none
     bool has_filt;      // a filtered acknowledgement is pending
@@ -138,6 +142,16 @@ void pl_job_finish(struct job *j);
 void pl_job_backoff(struct job *j);
 void pl_job_next(struct job *j);
 void pl_job_send(struct job *j);
+
+// pl_pump hands out every ready batch and arms the batching timer; pl_mono_now is the reactor's
+// clock; pl_filtered_release acknowledges a partition's pending filtered records when the
+// records before them are finished.
+void pl_pump(struct esm_pipeline *pl);
+int64_t pl_mono_now(struct esm_pipeline *pl);
+void pl_filtered_release(struct esm_pipeline *pl, struct part *p);
+
+// pipeline_add.c: pl_held_drop frees a partition's records waiting for a schema.
+void pl_held_drop(struct part *p);
 
 // pipeline_dispose.c: giving up on records (failure records to the destination, record age)
 void pl_dispose_run(struct job *j);
