@@ -34,7 +34,8 @@ CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 LAYER_CFLAGS_base :=
 LAYER_CFLAGS_proto :=
 LAYER_CFLAGS_sasl :=
-# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON and proto/ cursors.
+# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON, proto/ cursors
+# and base/'s codecs.
 LAYER_CFLAGS_schema :=
 LAYER_CFLAGS_net := $(PKG_CFLAGS)
 # broker/ sees no libevent or libssl header: its session is sans-I/O, its driver uses net/.
