@@ -56,12 +56,24 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 all: $(BUILD)/kesm
 
 # ---- layer libraries -------------------------------------------------------------------------
+# The status page (web/status/) is embedded in libesm.a: scripts/embed-assets turns the files
+# into a generated C file of byte arrays (esm/status_assets.h declares the table).
+STATUS_ASSETS := $(sort $(wildcard web/status/*))
+LAYER_EXTRA_esm := $(BUILD)/gen/status_assets.o
+
+$(BUILD)/gen/status_assets.c: $(STATUS_ASSETS) scripts/embed-assets
+	@mkdir -p $(@D)
+	scripts/embed-assets $@ $(STATUS_ASSETS)
+
+$(BUILD)/gen/status_assets.o: $(BUILD)/gen/status_assets.c esm/status_assets.h
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 define LAYER_RULES
 $(BUILD)/$(1)/%.o: $(1)/%.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(LAYER_CFLAGS_$(1)) -DKESM_VERSION='"$$(VERSION)"' -MMD -MP -c $$< -o $$@
 
-$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1)))
+$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1))) $(LAYER_EXTRA_$(1))
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef

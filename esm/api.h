@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct evhttp_request;
 struct esm_api;
 struct inv_creds;
 struct sockaddr;
@@ -50,6 +51,11 @@ struct esm_api_config {
     // verify_region is the region of the credential scope (NULL = "us-east-1").
     const struct inv_creds *verify_creds;
     const char *verify_region;
+    // extra, if set, is offered every request of a loopback (or allowed) client before the API
+    // routes and before any SigV4 check; it answers and returns true for the paths it serves
+    // (the status page: esm/status_http.h).
+    bool (*extra)(void *ctx, struct evhttp_request *req, const char *path);
+    void *extra_ctx;
 };
 
 // esm_api_new binds the server on |base| and serves |mgr| (both borrowed, must outlive it).
