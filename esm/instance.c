@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 _Static_assert(ESM_CONN_STATES == NET_CONN_CLOSED + 1, "esm/metrics.h counts net_conn states");
-_Static_assert(ESM_CONN_READY == NET_CONN_READY, "esm/metrics.h names READY's index");
+_Static_assert(ESM_CONN_READY == NET_CONN_READY && ESM_CONN_BACKOFF == NET_CONN_BACKOFF,
+               "esm/metrics.h names READY's and BACKOFF's index");
 
 #define DEFAULT_DRAIN_MS 30000u
 #define REVOKE_TIMEOUT_MS 60000u

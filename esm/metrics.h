@@ -59,7 +59,8 @@ const char *esm_outcome_name(enum esm_outcome o);
 // Connection states counted per mapping (kesm_broker_connections{state=...}); the same order as
 // enum net_conn_state.
 #define ESM_CONN_STATES 9
-#define ESM_CONN_READY 5 // the index of READY
+#define ESM_CONN_READY 5   // the index of READY
+#define ESM_CONN_BACKOFF 6 // the index of BACKOFF (waiting to reconnect after a failure)
 
 // struct esm_metrics_part: one assigned partition of a mapping.
 struct esm_metrics_part {

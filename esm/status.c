@@ -193,7 +193,8 @@ static const char *cause_of(const struct trk_part *p, const struct st_counters *
     if (c->unreachable > p->base.unreachable) {
         return "function unreachable";
     }
-    if (c->conn_errors > p->base.conn_errors || mm->connections[ESM_CONN_READY] == 0) {
+    if (c->conn_errors > p->base.conn_errors || mm->connections[ESM_CONN_READY] == 0 ||
+        mm->connections[ESM_CONN_BACKOFF] > 0) {
         return "broker unreachable";
     }
     if (mp->paused) {

@@ -12,14 +12,14 @@
 //     the position kesm_offset_lag counts from) has not moved for stuck_after_s seconds. The
 //     cause is what changed meanwhile, in this order: the on-failure destination failed
 //     ("destination down"), the function failed ("function failing"), the function could not be
-//     reached ("function unreachable"), the consumer reported broker connection problems
-//     ("broker unreachable"), the partition is paused because its queue is full ("paused by
-//     backpressure"), a batch of it is still being delivered ("waiting for the function"), else
-//     "no progress". A mapping with a stuck partition gets the LastProcessingResult
-//     "PROBLEM: Stuck partition <topic>-<p> at offset <o>: no progress for <n> s or more with
-//     records waiting (<cause>)" (esm_manager_set_stuck; the API shows it too), the partition's
-//     kesm_partition_stuck is 1, and a WARN line is logged; once it moves again the problem is
-//     cleared (an INFO line), and the pipeline's own result shows again.
+//     reached ("function unreachable"), the consumer reported broker connection problems or
+//     has a connection waiting to reconnect, or none ready ("broker unreachable"), the partition is
+//     paused because its queue is full ("paused by backpressure"), a batch of it is still being
+//     delivered ("waiting for the function"), else "no progress". A mapping with a stuck partition
+//     gets the LastProcessingResult "PROBLEM: Stuck partition <topic>-<p> at offset <o>: no
+//     progress for <n> s or more with records waiting (<cause>)" (esm_manager_set_stuck; the API
+//     shows it too), the partition's kesm_partition_stuck is 1, and a WARN line is logged; once it
+//     moves again the problem is cleared (an INFO line), and the pipeline's own result shows again.
 //
 // Recent errors: esm_status_note_log_line keeps the last ESM_STATUS_ERRORS WARN and ERROR log
 // lines (a repeated message counts up instead of taking a new entry). Log lines never hold

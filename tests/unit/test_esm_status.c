@@ -27,7 +27,7 @@ struct fake {
     int64_t processed, lag, committed, hw;
     bool paused;
     uint32_t inflight;
-    uint64_t fn_errors, retryable, dest_errors, conn_errors, ready, records_ok;
+    uint64_t fn_errors, retryable, dest_errors, conn_errors, ready, backoff, records_ok;
     struct esm_hist hist;
 };
 
@@ -67,6 +67,7 @@ static void f_metrics(void *impl, struct esm_mapping *m, struct esm_metrics_mapp
     out->dest_errors = f->dest_errors;
     out->conn_errors = f->conn_errors;
     out->connections[ESM_CONN_READY] = f->ready;
+    out->connections[ESM_CONN_BACKOFF] = f->backoff;
     out->records_ok = f->records_ok;
     out->invoke_seconds = f->hist;
     out->num_parts = 1;
@@ -277,6 +278,11 @@ static void c_conn(struct fake *f)
 static void c_ready(struct fake *f)
 {
     f->ready = 0;
+}
+static void c_backoff(struct fake *f)
+{
+    f->backoff = 1;
+    f->paused = true;
 }
 static void c_paused(struct fake *f)
 {

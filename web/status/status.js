@@ -1,6 +1,6 @@
 // kesm status page: polls /status.json and draws it. Every string from the JSON reaches the
-// page through textContent or an attribute value set with setAttribute (never innerHTML), so
-// nothing in it is ever parsed as HTML.
+// page as a text node or an attribute value set with setAttribute, never through an API that
+// parses HTML, so nothing in it can become markup.
 "use strict";
 
 (function () {
@@ -55,7 +55,8 @@
   // ---- markers: a symbol (hidden from screen readers) and a word, in colour ----------------
 
   function marker(kind, word, title) {
-    var symbols = { ok: "✔", stuck: "⚠", problem: "✖", stopped: "✖", off: "○", warn: "…" };
+    var symbols = { ok: "✔", stuck: "⚠", problem: "✖", stopped: "✖", off: "○", warn: "…",
+      level: "!" };
     return el("span", { "class": "marker m-" + kind, title: title || null, "data-marker": word },
       el("span", { "aria-hidden": "true" }, symbols[kind] + " "), word);
   }
@@ -163,10 +164,19 @@
     flush();
   }
 
+  function latest(values) {
+    for (var i = values.length - 1; i >= 0; i--) {
+      if (values[i] !== null) {
+        return values[i];
+      }
+    }
+    return null;
+  }
+
   function chart(title, unit, series, slots, legend) {
     var max = maxOf(series);
-    var now = series[0].length ? series[0][series[0].length - 1] : null;
-    var desc = title + " over the last 15 minutes: now " + fmt(now) + " " + unit + ", peak " +
+    var now = latest(series[0]);
+    var desc = title + " over the last 15 minutes: latest " + fmt(now) + " " + unit + ", peak " +
       fmt(max) + " " + unit + ".";
     var s = svg("svg", { "class": "spark", viewBox: "0 0 300 60", preserveAspectRatio: "none",
       role: "img", "aria-label": desc });
@@ -179,7 +189,7 @@
       lines(s, series[1], slots, max, "line2");
     }
     return el("figure", { "class": "chart" }, s,
-      el("figcaption", null, title + ": now " + fmt(now) + " " + unit + ", peak " + fmt(max) +
+      el("figcaption", null, title + ": latest " + fmt(now) + " " + unit + ", peak " + fmt(max) +
         " " + unit + (legend ? " (" + legend + ")" : "")));
   }
 
@@ -252,7 +262,7 @@
         fact("Offset lag", text(m.OffsetLag)),
         fact("Batches in flight / records queued", text(m.BatchesInFlight) + " / " +
           text(m.RecordsQueued)),
-        fact("Brokers ready", text(m.BrokersReady))),
+        fact("Broker connections ready", text(m.BrokersReady))),
       el("div", { "class": "charts" },
         chart("Throughput", "records/s", [m.Throughput.Values], slots),
         chart("Invoke latency", "ms", [m.InvokeLatency.Mean, m.InvokeLatency.P95], slots,
@@ -270,7 +280,7 @@
   }
 
   function errorItem(e, doc) {
-    var lvl = e.Level === "ERROR" ? marker("problem", "ERROR") : marker("warn", "WARN");
+    var lvl = e.Level === "ERROR" ? marker("problem", "ERROR") : marker("level", "WARN");
     return el("li", null, when(e.Time, doc.Kesm.Time), " ", lvl, " ",
       e.Mapping ? el("a", { href: "#m-" + e.Mapping, "class": "mono" }, e.Mapping.substring(0, 8)) : null,
       e.Mapping ? " " : null, e.Message, e.Count > 1 ? " (×" + e.Count + ")" : null);
@@ -279,19 +289,22 @@
   // ---- drawing --------------------------------------------------------------------------------
 
   function summary(doc) {
-    var s = doc.Summary, parts = [s.Mappings + (s.Mappings === 1 ? " mapping" : " mappings")];
-    var ok = doc.EventSourceMappings.filter(function (m) { return kind(m) === "OK"; }).length;
-    parts.push(ok + " OK");
-    if (s.Stuck) {
-      parts.push(s.Stuck + " stuck");
-    }
-    if (s.Stopped) {
-      parts.push(s.Stopped + " stopped by a problem");
-    }
-    if (s.Problems) {
-      parts.push(s.Problems + " with a problem");
-    }
-    return parts.join(", ") + ".";
+    var n = doc.EventSourceMappings.length, counts = {}, order = [];
+    doc.EventSourceMappings.forEach(function (m) {
+      var k = kind(m);
+      if (!counts[k]) {
+        counts[k] = 0;
+        order.push(k);
+      }
+      counts[k]++;
+    });
+    var words = { OK: "OK", STUCK: "stuck", STOPPED: "stopped by a problem",
+      PROBLEM: "with a problem", DISABLED: "disabled" };
+    var parts = ["OK", "STUCK", "STOPPED", "PROBLEM", "DISABLED"].concat(order)
+      .filter(function (k, i, all) { return counts[k] && all.indexOf(k) === i; })
+      .map(function (k) { return counts[k] + " " + (words[k] || k.toLowerCase()); });
+    return n + (n === 1 ? " mapping" : " mappings") + (parts.length ? ": " + parts.join(", ") : "") +
+      ".";
   }
 
   function draw(doc) {
