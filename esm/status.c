@@ -4,7 +4,6 @@
 
 #include "esm/status_int.h"
 #include "invoke/buf.h"
-#include "invoke/utf8.h"
 #include "net/log.h"
 
 #include <inttypes.h>
@@ -342,30 +341,6 @@ static void annotate(void *ctx, struct esm_metrics_mapping *maps, size_t n)
 }
 
 // ---- recent errors ----------------------------------------------------------------------------
-
-char *esm_status_sanitize(char *out, size_t cap, const char *src)
-{
-    size_t o = 0, n = strlen(src);
-    const unsigned char *s = (const unsigned char *)src;
-    for (size_t i = 0; i < n && o + 1 < cap;) {
-        size_t len = inv_utf8_seq(s + i, n - i);
-        if (len == 0) {
-            out[o++] = '?';
-            i++;
-        } else if (len == 1) {
-            out[o++] = s[i] < 0x20 || s[i] == 0x7f ? ' ' : (char)s[i];
-            i++;
-        } else if (o + len < cap) {
-            memcpy(out + o, s + i, len);
-            o += len;
-            i += len;
-        } else {
-            break;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
 
 // parse_log_time reads "YYYY-MM-DDTHH:MM:SS.mmmZ" into epoch ms; -1 if it is not one.
 static int64_t parse_log_time(const char *s)

@@ -1,5 +1,9 @@
-// status_host.c: the Host header check of the status page (see status_http.h).
+// status_check.c: checks of the status page's inputs: the Host header (esm_status_host_ok,
+// status_http.h) and text from log lines made safe to show (esm_status_sanitize, status.h). No
+// state, no I/O: fuzz/fuzz_status.c drives both.
+#include "esm/status.h"
 #include "esm/status_http.h"
+#include "invoke/utf8.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -109,4 +113,28 @@ bool esm_status_host_ok(const char *host, const struct sockaddr *local)
         return local_is_loopback(local);
     }
     return same_address(lit, bracketed, local);
+}
+
+char *esm_status_sanitize(char *out, size_t cap, const char *src)
+{
+    size_t o = 0, n = strlen(src);
+    const unsigned char *s = (const unsigned char *)src;
+    for (size_t i = 0; i < n && o + 1 < cap;) {
+        size_t len = inv_utf8_seq(s + i, n - i);
+        if (len == 0) {
+            out[o++] = '?';
+            i++;
+        } else if (len == 1) {
+            out[o++] = s[i] < 0x20 || s[i] == 0x7f ? ' ' : (char)s[i];
+            i++;
+        } else if (o + len < cap) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            break;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
