@@ -50,7 +50,7 @@ LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 .PHONY: all test run asan fuzz fuzz-build static bench format format-check check-deps clean \
-	unit-bins replay-bins kmock help setup valgrind test-static
+	unit-bins replay-bins kmock help setup valgrind test-static deb
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/kesm
@@ -188,6 +188,13 @@ asan:
 # static test drivers in build/static/tools for `make test-static`.
 static: setup
 	scripts/static-build
+
+# Debian package: build/deb/kesm_<version>_amd64.deb from build/kesm-static, a systemd unit, a
+# default config, the man page (help2man) and the maintainer scripts of packaging/deb/ (see
+# scripts/build-deb).
+deb: setup
+	KESM_STATIC_TOOLS=0 scripts/static-build
+	scripts/build-deb build/kesm-static
 
 # The integration suite against static binaries only: the static test drivers stand in for the
 # ASan ones (KESM_ASAN_TREE) and KESM_BIN is build/kesm-static. build/static holds no unit tests
