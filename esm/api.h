@@ -14,6 +14,8 @@
 //   GET    /health     {"Status":"ok","Total":N,"Mappings":{"Enabled":N,...}}       200
 //                      (also /healthz) while the API serves: mapping problems show per
 //                      mapping, never as process ill-health.
+// The status page (/status, /status.json: esm/status_http.h) is answered through the config's
+// extra hook, before these.
 //
 // Every response carries x-amzn-RequestId. Errors carry x-amzn-ErrorType and a JSON body
 // {"Type": "User"|"Service", "message"|"Message": "..."} spelled per exception as Lambda does:
