@@ -305,13 +305,10 @@ static void test_stuck_causes_in_order(void **state)
         void (*change)(struct fake *);
         const char *want;
     } cases[] = {
-        {c_all, "destination down"},
-        {c_fn, "function failing"},
-        {c_unreach, "function unreachable"},
-        {c_conn, "broker unreachable"},
-        {c_ready, "broker unreachable"},
-        {c_paused, "paused by backpressure"},
-        {c_inflight, "waiting for the function"},
+        {c_all, "destination down"},          {c_fn, "function failing"},
+        {c_unreach, "function unreachable"},  {c_conn, "broker unreachable"},
+        {c_ready, "broker unreachable"},      {c_backoff, "broker unreachable"},
+        {c_paused, "paused by backpressure"}, {c_inflight, "waiting for the function"},
         {c_nothing, "no progress"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
