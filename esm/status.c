@@ -435,6 +435,7 @@ struct esm_status *esm_status_new(struct esm_manager *mgr, const struct esm_stat
         return NULL;
     }
     st->mgr = mgr;
+    pthread_mutex_init(&st->err_lock, NULL);
     if (cfg) {
         st->cfg = *cfg;
     }
@@ -465,6 +466,7 @@ void esm_status_free(struct esm_status *st)
         }
         map_free(m);
     }
+    pthread_mutex_destroy(&st->err_lock);
     free(st);
 }
 

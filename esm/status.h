@@ -91,7 +91,8 @@ void esm_status_tick(struct esm_status *st);
 char *esm_status_json(struct esm_status *st, size_t *out_len);
 
 // esm_status_note_log_line keeps a formatted log line ("<time> <LEVEL> <component> <message>",
-// net/log.h) among the recent errors when its level is WARN or ERROR.
+// net/log.h) among the recent errors when its level is WARN or ERROR. It may be called from any
+// thread (the recent errors have a lock); everything else runs on the reactor thread.
 void esm_status_note_log_line(struct esm_status *st, const char *line);
 
 // esm_status_stuck_after returns the stuck time in seconds.

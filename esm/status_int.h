@@ -5,6 +5,7 @@
 #include "esm/status.h"
 #include "net/log.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -63,6 +64,9 @@ struct esm_status {
     struct esm_manager *mgr;
     struct esm_status_config cfg;
     struct trk_map *maps;
+    // recent errors: log lines may come from other threads than the reactor's (a log sink runs
+    // where kesm_log is called), so the ring has a lock of its own
+    pthread_mutex_t err_lock;
     struct st_error errors[ESM_STATUS_ERRORS];
     size_t err_head, num_errors;
 };

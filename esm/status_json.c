@@ -150,9 +150,10 @@ static cJSON *mapping_json(const struct esm_status *st, const struct esm_metrics
     return o;
 }
 
-static cJSON *errors_json(const struct esm_status *st)
+static cJSON *errors_json(struct esm_status *st)
 {
     cJSON *a = cJSON_CreateArray();
+    pthread_mutex_lock(&st->err_lock);
     for (size_t i = 0; a && i < st->num_errors; i++) {
         const struct st_error *e = &st->errors[(st->err_head + i) % ESM_STATUS_ERRORS];
         cJSON *o = cJSON_CreateObject();
@@ -170,6 +171,7 @@ static cJSON *errors_json(const struct esm_status *st)
         cJSON_AddNumberToObject(o, "Count", e->count);
         cJSON_AddItemToArray(a, o);
     }
+    pthread_mutex_unlock(&st->err_lock);
     return a;
 }
 
