@@ -172,6 +172,8 @@ for v in desktop phone; do
         sh -c "jq -r '.$v.errors[]' '$T/report.json' | grep -qF '<img src=x onerror=window.__pwned=1>'"
     tap_check "$v: 6 charts (2 per mapping), each with an accessible name" \
         is "6 6" r "\"\(.$v.charts) \(.$v.chartsNamed)\""
+    tap_check "$v: the charts draw the samples ($(r ".$v.marks") lines and dots)" \
+        test "$(r ".$v.marks")" -ge 4
     tap_check "$v: tables have captions and scoped header cells, the summary is a live region" \
         sh -c "[ \$(jq .$v.captions '$T/report.json') -ge 3 ] && [ \$(jq .$v.headerCells '$T/report.json') -ge 20 ] && [ \$(jq -r .$v.live '$T/report.json') = polite ]"
 done

@@ -93,7 +93,7 @@ async function view(browser, name, viewport, mobile) {
       images: document.querySelectorAll("img").length,
       charts: charts.length,
       chartsNamed: charts.filter((s) => (s.getAttribute("aria-label") || "").length > 10).length,
-      polylines: document.querySelectorAll("svg.spark polyline").length,
+      marks: document.querySelectorAll("svg.spark polyline, svg.spark circle").length,
       captions: document.querySelectorAll("table caption").length,
       headerCells: document.querySelectorAll("th[scope]").length,
       summary: document.getElementById("summary").textContent,

@@ -144,10 +144,10 @@
   function lines(g, values, slots, max, cls) {
     var W = 300, H = 60, pts = [];
     function flush() {
-      if (pts.length === 1) {
-        pts.push(pts[0]);
-      }
-      if (pts.length) {
+      if (pts.length === 1) { // a lone value: a dot, since a line needs two
+        var xy = pts[0].split(",");
+        g.appendChild(svg("circle", { "class": cls + " dot", cx: xy[0], cy: xy[1], r: 2.5 }));
+      } else if (pts.length) {
         g.appendChild(svg("polyline", { "class": cls, points: pts.join(" ") }));
       }
       pts = [];
