@@ -6,7 +6,7 @@
 #include "esm/metrics.h"
 #include "esm/route.h"
 #include "esm/secrets.h"
-#include "invoke/credentials.h"
+#include "invoke/aws.h"
 #include "invoke/transport_net.h"
 #include "net/log.h"
 #include "net/resolve.h"
@@ -36,7 +36,8 @@ struct esm_instance {
     char *function_arn;
     struct net_tls_ctx *tls;
     struct net_sasl *sasl;
-    struct inv_creds creds;
+    struct inv_aws *aws;     // opts.aws, or own_aws
+    struct inv_aws *own_aws; // made when the caller gave none
     struct inv_transport *transport;
     struct esm_pipeline *pl;
     struct esm_filter *filter; // FilterCriteria; NULL: every record is delivered
@@ -294,14 +295,20 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
         break;
     }
     case ESM_TRANSPORT_LAMBDA: {
-        inv_creds_init(&in->creds);
-        if (inv_creds_load(&in->creds, NULL, &ie) != 0) {
-            return fail(err, cap, "AWS credentials: %s", ie.msg);
+        char endpoint[2100];
+        const char *from = NULL;
+        const char *region = k->region ? k->region : cfg->fn.region;
+        if (inv_aws_endpoint(in->aws, INV_AWS_LAMBDA, region, url, endpoint, sizeof endpoint, &from,
+                             &ie) != 0) {
+            return fail(err, cap, "Lambda endpoint: %s", ie.msg);
+        }
+        if (strcmp(from, "default") != 0) {
+            kesm_log(KESM_LOG_INFO, in->log, "Lambda endpoint %s (from %s)", endpoint, from);
         }
         struct inv_lambda_cfg lc = {.function = cfg->fn.arn,
                                     .region = k->region,
-                                    .endpoint = url,
-                                    .creds = &in->creds,
+                                    .endpoint = endpoint,
+                                    .aws = in->aws,
                                     .opts = no};
         rc = inv_lambda_new(&in->transport, in->r, &lc, &ie);
         break;
@@ -743,6 +750,11 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     }
     in->bootstrap = join_bootstrap(cfg);
     in->later = net_timer_new(r, report_stopped, in);
+    in->aws = in->opts.aws;
+    if (in->aws == NULL) {
+        struct inv_aws_cfg ac = {.reactor = r, .default_region = cfg->fn.region};
+        in->aws = in->own_aws = inv_aws_new(&ac);
+    }
     bool tls = wants_tls(cfg);
     in->why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     if ((tls && build_tls(in, err, err_cap) != 0) || build_sasl(in, tls, err, err_cap) != 0 ||
@@ -845,7 +857,7 @@ void esm_instance_free(struct esm_instance *in)
     inv_transport_free(in->transport);
     net_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
-    inv_creds_cleanup(&in->creds);
+    inv_aws_free(in->own_aws);
     net_timer_free(in->later);
     free(in->recs);
     free(in->hdrs);
