@@ -2,6 +2,7 @@
 #include "esm/instance.h"
 
 #include "consumer/consumer.h"
+#include "esm/dest_aws.h"
 #include "esm/dest_kafka.h"
 #include "esm/metrics.h"
 #include "esm/route.h"
@@ -42,6 +43,7 @@ struct esm_instance {
     struct esm_pipeline *pl;
     struct esm_filter *filter; // FilterCriteria; NULL: every record is delivered
     struct esm_dest_kafka *dest;
+    struct esm_dest_aws *dest_aws; // SQS, SNS or S3 on-failure destination
     struct cons *cons;
     struct inv_record *recs; // conversion scratch
     size_t cap_recs;
@@ -587,11 +589,15 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         }
         pc.dest = esm_dest_kafka_dest(in->dest);
     } else if (cfg->dest_kind == ESM_DEST_ARN) {
-        pc.dest_other = true;
-        kesm_log(KESM_LOG_WARN, in->log,
-                 "on-failure destination %s is stored but not delivered by kesm: records that "
-                 "exhaust their retries are logged and dropped",
-                 cfg->destination);
+        char derr[512];
+        const char *mapping = in->opts.mapping_uuid ? in->opts.mapping_uuid : in->group;
+        in->dest_aws = esm_dest_aws_new(in->r, in->aws, cfg->destination, mapping, cfg->fn.region,
+                                        in->log_tag, derr, sizeof derr);
+        if (!in->dest_aws) {
+            return fail(err, cap, "%s", derr);
+        }
+        pc.dest = esm_dest_aws_dest(in->dest_aws, &pc.dest_with_payload, &pc.dest_max_message);
+        pc.dest_per_batch = true;
     }
     bool no_filter;
     char ferr[256];
@@ -854,6 +860,7 @@ void esm_instance_free(struct esm_instance *in)
     esm_pipeline_free(in->pl);
     esm_filter_free(in->filter);
     esm_dest_kafka_free(in->dest);
+    esm_dest_aws_free(in->dest_aws);
     inv_transport_free(in->transport);
     net_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);

@@ -172,6 +172,8 @@ struct xml {
     struct inv_err *err;
     // what to collect: text of the leaf at stack path {a, b, c, leaf}
     const char *result;
+    const char *const *path; // generic mode (inv_aws_xml_value): the leaf to collect, in akid
+    size_t path_len;
     struct inv_buf akid, secret, token, expiration, code, message;
     unsigned seen; // bit per collected leaf: duplicates are refused
 };
@@ -303,6 +305,18 @@ static bool entity(struct xml *x, struct inv_buf *b)
 // leaf_target returns the buffer collecting the current element's text, or NULL.
 static struct inv_buf *leaf_target(struct xml *x, unsigned *bit)
 {
+    if (x->path != NULL) {
+        if ((size_t)x->depth != x->path_len || (x->seen & 1u) != 0) {
+            return NULL;
+        }
+        for (size_t k = 0; k < x->path_len; k++) {
+            if (strcmp(x->stack[k], x->path[k]) != 0) {
+                return NULL;
+            }
+        }
+        *bit = 1u;
+        return &x->akid;
+    }
     static const char *const cred_leaves[] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
                                               "Expiration"};
     static const char *const err_leaves[] = {"Code", "Message"};
@@ -331,6 +345,9 @@ static enum inv_aws_parse_status xml_text(struct xml *x)
 {
     unsigned bit = 0;
     struct inv_buf *b = x->depth > 0 ? leaf_target(x, &bit) : NULL;
+    if (x->path != NULL && b != NULL) {
+        bit = 0; // several text pieces (CDATA, comments) may make up the value: mark it at the end
+    }
     while (x->i < x->len && x->p[x->i] != '<') {
         char c = x->p[x->i];
         if (x->depth == 0 && !xml_space(c)) {
@@ -380,6 +397,9 @@ static enum inv_aws_parse_status xml_cdata(struct xml *x)
     }
     unsigned bit = 0;
     struct inv_buf *b = leaf_target(x, &bit);
+    if (x->path != NULL) {
+        bit = 0; // marked when the element closes
+    }
     size_t s = x->i + 9;
     x->i = s;
     if (xml_skip_to(x, "]]>", "unterminated CDATA") != INV_AWS_PARSE_OK) {
@@ -478,6 +498,13 @@ static enum inv_aws_parse_status xml_end_tag(struct xml *x)
         return xml_fail(x, "bad end tag");
     }
     x->i++;
+    if (x->path != NULL && (size_t)x->depth == x->path_len && (x->seen & 1u) == 0) {
+        unsigned bit = 0;
+        if (leaf_target(x, &bit) != NULL) {
+            x->seen |= 2u; // the leaf closed: its value is complete (and it may be empty)
+            x->seen |= 1u;
+        }
+    }
     x->depth--;
     x->root_done = x->root_done || x->depth == 0;
     return INV_AWS_PARSE_OK;
@@ -505,9 +532,9 @@ static enum inv_aws_parse_status xml_scan(struct xml *x)
         if (st != INV_AWS_PARSE_OK) {
             return st;
         }
-        if (x->akid.len > INV_AWS_KEY_ID_MAX || x->secret.len > INV_AWS_SECRET_MAX ||
-            x->token.len > INV_AWS_TOKEN_MAX || x->expiration.len > INV_AWS_TIME_MAX ||
-            x->code.len > 512 || x->message.len > 4096) {
+        if ((x->path == NULL && x->akid.len > INV_AWS_KEY_ID_MAX) || x->akid.len > 8192 ||
+            x->secret.len > INV_AWS_SECRET_MAX || x->token.len > INV_AWS_TOKEN_MAX ||
+            x->expiration.len > INV_AWS_TIME_MAX || x->code.len > 512 || x->message.len > 4096) {
             inv_fail(x->err, 0, "STS answer: a credential field is too long");
             return INV_AWS_PARSE_LIMIT;
         }
@@ -826,4 +853,41 @@ int inv_aws_shell_split(char **out_argv, size_t cap, const char *cmd, struct inv
         return inv_fail(err, -1, "credential_process: empty command");
     }
     return (int)n;
+}
+
+enum inv_aws_parse_status inv_aws_xml_value(char *out, size_t cap, const char *const *path,
+                                            size_t depth, const char *xml, size_t len,
+                                            struct inv_err *err)
+{
+    out[0] = '\0';
+    if (len > INV_AWS_XML_MAX || depth == 0 || depth > XML_DEPTH_MAX) {
+        inv_fail(err, 0, "XML answer: %zu bytes, above the %d-byte limit", len, INV_AWS_XML_MAX);
+        return INV_AWS_PARSE_LIMIT;
+    }
+    struct xml *x = inv_xcalloc(1, sizeof *x);
+    x->p = xml;
+    x->len = len;
+    x->err = err;
+    x->result = "";
+    x->path = path;
+    x->path_len = depth;
+    if (len >= 3 && memcmp(xml, "\xef\xbb\xbf", 3) == 0) {
+        x->i = 3;
+    }
+    enum inv_aws_parse_status st = xml_scan(x);
+    if (st == INV_AWS_PARSE_OK && (x->seen & 2u) == 0) {
+        inv_fail(err, 0, "XML answer: no %s", path[depth - 1]);
+        st = INV_AWS_PARSE_MISSING;
+    }
+    if (st == INV_AWS_PARSE_OK) {
+        clean_copy(out, cap, &x->akid);
+    }
+    inv_buf_cleanup(&x->akid);
+    inv_buf_cleanup(&x->secret);
+    inv_buf_cleanup(&x->token);
+    inv_buf_cleanup(&x->expiration);
+    inv_buf_cleanup(&x->code);
+    inv_buf_cleanup(&x->message);
+    free(x);
+    return st;
 }

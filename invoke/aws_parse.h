@@ -67,6 +67,15 @@ enum inv_aws_parse_status {
 enum inv_aws_parse_status inv_aws_sts_parse(struct inv_aws_creds_doc *out, const char *result,
                                             const char *xml, size_t len, struct inv_err *err);
 
+// inv_aws_xml_value finds the first element at |path| (|depth| local names from the root, e.g.
+// {"SendMessageResponse", "SendMessageResult", "MessageId"}) in an XML answer of |len| bytes and
+// copies its text (control characters replaced, truncated to |cap|) into |out|. The same scanner
+// and limits as inv_aws_sts_parse. Returns INV_AWS_PARSE_OK, INV_AWS_PARSE_MISSING when the
+// document is well-formed but has no such element, or an error with |err|.
+enum inv_aws_parse_status inv_aws_xml_value(char *out, size_t cap, const char *const *path,
+                                            size_t depth, const char *xml, size_t len,
+                                            struct inv_err *err);
+
 enum inv_aws_json_kind {
     INV_AWS_JSON_CONTAINER, // Token; Expiration required
     INV_AWS_JSON_IMDS,      // Token; Expiration required; Code must be "Success" when present
