@@ -460,7 +460,8 @@ static void on_http(void *ctx, uint64_t id, const struct net_http_response *resp
                      : d->kind == ESM_DEST_AWS_SNS ? "Publish"
                                                    : "PutObject";
     if (resp->err != NET_HTTP_OK) {
-        end(v, false, "%s %s: %s", kind_name(d->kind), op, resp->error);
+        end(v, false, "%s %s: %s error: %s", kind_name(d->kind), op, net_http_err_name(resp->err),
+            resp->error);
         return;
     }
     if (resp->status < 200 || resp->status >= 300) {

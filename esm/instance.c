@@ -58,7 +58,8 @@ struct esm_instance {
     bool assigned;        // partitions were assigned at least once
     struct probe *probes; // one name lookup per bootstrap server
     size_t probes_left;
-    uint64_t rebalances; // assignments received
+    uint64_t rebalances;  // assignments received
+    uint64_t poll_errors; // consumer errors (PollingErrorCount)
     // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
     // line about this mapping names it; log and pl_log are this layer's and the pipeline's
     // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").
@@ -425,6 +426,7 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
 {
     struct esm_instance *in = ctx;
     (void)c;
+    in->poll_errors++;
     if (cls == CONS_ERR_TRANSIENT) {
         kesm_log(KESM_LOG_WARN, in->log, "consumer: %s", msg);
         // through the pipeline, which owns LastProcessingResult: its next success reports OK
@@ -746,6 +748,9 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     const char *uuid = in->opts.mapping_uuid;
     if (uuid) {
         snprintf(in->log_tag, sizeof in->log_tag, "mapping=%.40s", uuid);
+        // LoggingConfig.SystemLogLevel: this mapping's lines at their own level (DEBUG, INFO or
+        // WARN), whatever KESM_LOG_LEVEL says for the rest of the process.
+        kesm_log_set_tag_level(in->log_tag, cfg->aws.system_log_level);
     }
     kesm_log_component(in->log, sizeof in->log, "esm", in->log_tag);
     kesm_log_component(in->pl_log, sizeof in->pl_log, "pipeline", in->log_tag);
@@ -818,6 +823,20 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->inflight = st.inflight;
     out->batch_records = st.batch_records;
     out->invoke_seconds = st.invoke_seconds;
+    out->aws = (struct esm_metrics_aws){
+        .groups = in->cfg->aws.metrics,
+        .polled = st.records_in,
+        .filtered = st.records_filtered,
+        .invoked = st.records_invoked,
+        .failed_invoke = st.records_failed_invoke,
+        .dropped = st.records_dropped,
+        .dest_delivered = st.records_dest_delivered,
+        .committed = st.records_acked,
+        .polling_errors = in->poll_errors,
+        .invoke_errors = st.invoke_errors,
+        .dest_errors = st.dest_errors,
+        .commit_errors = in->cons ? cons_commit_errors(in->cons) : 0,
+    };
     memset(out->connections, 0, sizeof out->connections);
     out->num_parts = 0;
     if (!in->cons) {
@@ -865,6 +884,9 @@ void esm_instance_free(struct esm_instance *in)
     net_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
     inv_aws_free(in->own_aws);
+    if (in->log_tag[0] != '\0' && in->cfg->aws.system_log_level >= 0) {
+        kesm_log_set_tag_level(in->log_tag, -1);
+    }
     net_timer_free(in->later);
     free(in->recs);
     free(in->hdrs);

@@ -220,6 +220,10 @@ static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
     }
     struct net_signal *si = NULL, *st = NULL;
     char err[1024];
+    if (cfg->aws.system_log_level >= 0 && getenv("KESM_LOG_LEVEL") == NULL) {
+        // LoggingConfig.SystemLogLevel: kesm run runs this one mapping, so it is the process's.
+        kesm_log_set_level((enum kesm_log_level)cfg->aws.system_log_level);
+    }
     struct inv_aws_cfg awc = {.reactor = rn.r, .default_region = cfg->fn.region};
     struct inv_aws *aws = inv_aws_new(&awc);
     // before the signal handlers: they stop the instance, which does not exist yet
