@@ -106,6 +106,10 @@ void inv_aws_creds_cancel(struct inv_aws *a, uint64_t id);
 
 // inv_aws_creds_source describes the source in use ("" before the first resolution).
 const char *inv_aws_creds_source(const struct inv_aws *a);
+// inv_aws_creds_method names the source as botocore's providers do ("env", "assume-role",
+// "assume-role-with-web-identity", "shared-credentials-file", "custom-process", "config-file",
+// "container-role", "iam-role"; "" before the first resolution).
+const char *inv_aws_creds_method(const struct inv_aws *a);
 
 // enum inv_aws_service: the services kesm calls.
 enum inv_aws_service {

@@ -539,6 +539,32 @@ int chain_resolve(struct inv_aws *a)
     return 0;
 }
 
+const char *inv_aws_creds_method(const struct inv_aws *a)
+{
+    if (a->root == NULL) {
+        return "";
+    }
+    switch (a->root->kind) {
+    case SRC_ENV:
+        return "env";
+    case SRC_ASSUME_ROLE:
+        return "assume-role";
+    case SRC_WEB_IDENTITY:
+        return "assume-role-with-web-identity";
+    case SRC_SHARED_FILE:
+        return "shared-credentials-file";
+    case SRC_PROCESS:
+        return "custom-process";
+    case SRC_CONFIG_FILE:
+        return "config-file";
+    case SRC_CONTAINER:
+        return "container-role";
+    case SRC_IMDS:
+        return "iam-role";
+    }
+    return "";
+}
+
 // ---- region and endpoints -------------------------------------------------------------------
 
 const char *inv_aws_region(struct inv_aws *a)

@@ -95,10 +95,13 @@ static int read_file(const char *path, char **out, size_t *out_len, struct inv_e
         return inv_fail(err, -1, "%s: %s", path, strerror(errno));
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > INV_AWS_FILE_MAX) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return inv_fail(err, -1, "%s: not a regular file of at most %d bytes", path,
-                        INV_AWS_FILE_MAX);
+        return 1; // as botocore: what is not a regular file (/dev/null) is no file
+    }
+    if (st.st_size > INV_AWS_FILE_MAX) {
+        close(fd);
+        return inv_fail(err, -1, "%s: larger than %d bytes", path, INV_AWS_FILE_MAX);
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
     char *buf = inv_xmalloc(cap);

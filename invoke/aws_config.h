@@ -5,7 +5,8 @@
 // whose profiles are [default] and [profile NAME], with [services NAME] sections for endpoint
 // overrides (other sections are kept but not used). The profile's values are looked up in the
 // credentials file first, then in the config file (botocore merges the credentials file over
-// the config file). A file that does not exist is no error (it is simply empty).
+// the config file). A file that does not exist, or is not a regular file (/dev/null), is no error
+// (it is simply empty), as in botocore; one above 1 MiB is refused.
 //
 // INI rules (Python's configparser as botocore uses it): "[section]" lines; "key = value" or
 // "key: value" lines, key lower-cased and both trimmed; lines starting with '#' or ';' (after
