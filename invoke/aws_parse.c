@@ -1,7 +1,7 @@
 // aws_parse.c: bounded parsers for credential answers (see aws_parse.h).
 #include "invoke/aws_parse.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
