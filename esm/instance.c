@@ -884,8 +884,8 @@ void esm_instance_free(struct esm_instance *in)
     net_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
     inv_aws_free(in->own_aws);
-    if (in->log_tag[0] != '\0' && in->cfg->aws.system_log_level >= 0) {
-        kesm_log_set_tag_level(in->log_tag, -1);
+    if (in->log_tag[0] != '\0') {
+        kesm_log_set_tag_level(in->log_tag, -1); // LoggingConfig ends with the instance
     }
     net_timer_free(in->later);
     free(in->recs);
