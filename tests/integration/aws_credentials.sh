@@ -253,14 +253,18 @@ set -e
 ip link set lo up
 ip addr add 169.254.170.2/32 dev lo
 ip addr add 169.254.169.254/32 dev lo
+ip addr add fd00:ec2::254/128 dev lo nodad
 /usr/bin/python3 $FIXTURE --port-file $T/ns.port --log $T/ns.log --listen 169.254.170.2:80 \
-    --listen 169.254.169.254:80 --lifetime-s 60 &
+    --listen 169.254.169.254:80 --listen [fd00:ec2::254]:80 --lifetime-s 60 &
 for i in \$(seq 100); do [ -s $T/ns.port ] && break; sleep 0.1; done
 ENV="env -i PATH=$PATH HOME=$T/home AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null"
 \$ENV AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/container/v2/credentials/abc /usr/bin/python3 $ORACLE >$T/ns-rel.oracle
 \$ENV AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/container/v2/credentials/abc $PROBE get | sed 's/ [0-9-]*\$//' >$T/ns-rel.probe
 \$ENV AWS_METADATA_SERVICE_TIMEOUT=5 /usr/bin/python3 $ORACLE >$T/ns-imds.oracle
 \$ENV AWS_METADATA_SERVICE_TIMEOUT=5 $PROBE get | sed 's/ [0-9-]*\$//' >$T/ns-imds.probe
+\$ENV AWS_METADATA_SERVICE_TIMEOUT=5 AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 /usr/bin/python3 $ORACLE >$T/ns-v6.oracle
+\$ENV AWS_METADATA_SERVICE_TIMEOUT=5 AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 $PROBE get | sed 's/ [0-9-]*\$//' >$T/ns-v6.probe
+grep -c '"path": "/latest/meta-data/iam/security-credentials/kesm-role"' $T/ns.log >$T/ns-count
 kill %1
 SH
     unshare --net sh "$T/ns.sh" >"$T/ns.out" 2>&1
@@ -268,6 +272,8 @@ SH
         sh -c "grep -q '^creds container-role' '$T/ns-rel.oracle' && cmp -s '$T/ns-rel.oracle' '$T/ns-rel.probe'"
     tap_check "with nothing else configured, the chain ends at http://169.254.169.254, as botocore's" \
         sh -c "grep -q '^creds iam-role' '$T/ns-imds.oracle' && cmp -s '$T/ns-imds.oracle' '$T/ns-imds.probe'"
+    tap_check "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 goes to http://[fd00:ec2::254], as botocore's" \
+        sh -c "grep -q '^creds iam-role' '$T/ns-v6.oracle' && cmp -s '$T/ns-v6.oracle' '$T/ns-v6.probe' && test \$(cat '$T/ns-count') = 4"
 else
     echo "ok - # SKIP network namespaces are not available here"
 fi

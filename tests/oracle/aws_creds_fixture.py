@@ -31,6 +31,7 @@ import hashlib
 import http.server
 import json
 import os
+import socket
 import threading
 import urllib.parse
 
@@ -224,9 +225,15 @@ def main():
     args = ap.parse_args()
     handler = make_handler(args, args.log)
     servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)]
+    class Server6(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
     for spec in args.listen:
         host, port = spec.rsplit(":", 1)
-        servers.append(http.server.ThreadingHTTPServer((host, int(port)), handler))
+        if host.startswith("["):
+            servers.append(Server6((host.strip("[]"), int(port)), handler))
+        else:
+            servers.append(http.server.ThreadingHTTPServer((host, int(port)), handler))
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     with open(args.port_file + ".tmp", "w") as f:
