@@ -185,7 +185,8 @@ static void parse_pollers(struct esm_config *c, const cJSON *v, struct esm_cfg_e
 
 bool cfg_group_member_known(const char *name)
 {
-    return strcmp(name, "ConsumerGroupId") == 0 || strcmp(name, "ConsumptionMode") == 0;
+    return strcmp(name, "ConsumerGroupId") == 0 || strcmp(name, "ConsumptionMode") == 0 ||
+           strcmp(name, "SchemaRegistryConfig") == 0;
 }
 
 static void parse_consumption(struct esm_config *c, const cJSON *group, struct esm_cfg_err *err)

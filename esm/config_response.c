@@ -59,6 +59,8 @@ cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_con
         if (cfg->aws.consumption_mode) {
             cJSON_AddStringToObject(g, "ConsumptionMode", cfg->aws.consumption_mode);
         }
+        const cJSON *smk = cJSON_GetObjectItemCaseSensitive(r, "SelfManagedKafkaEventSourceConfig");
+        echo(g, smk, "SchemaRegistryConfig");
     }
     if (esm_config_esm_arn(cfg, meta->uuid, arn, sizeof arn)) {
         cJSON_AddStringToObject(o, "EventSourceMappingArn", arn);

@@ -75,7 +75,7 @@ struct esm_metrics_part {
 struct esm_metrics_aws {
     unsigned groups;
     uint64_t polled, filtered, invoked, failed_invoke, dropped, dest_delivered, committed;
-    uint64_t polling_errors, invoke_errors, dest_errors, commit_errors;
+    uint64_t polling_errors, invoke_errors, dest_errors, commit_errors, schema_registry_errors;
 };
 
 // struct esm_metrics_mapping: a snapshot of one mapping. Strings are owned by the snapshot
@@ -89,6 +89,8 @@ struct esm_metrics_mapping {
     uint64_t invocations[ESM_OUTCOME_COUNT];
     uint64_t retries;
     uint64_t records_ok, records_disposed, records_filtered;
+    uint64_t records_rejected; // the schema registry stage could not decode them
+    uint64_t registry_errors;  // SchemaRegistryErrorCount
     uint64_t rebalances;
     uint64_t queued, inflight;
     struct esm_hist batch_records;
