@@ -21,16 +21,14 @@ static struct batch *mixed_batch(struct batcher **out_b, struct batcher_cfg *cfg
     struct inv_err err;
     assert_int_equal(batcher_new(out_b, cfg, &err), 0);
     for (int32_t p = 0; p < PARTS; p++) {
-        struct inv_record r = {"orders",
-                               6,
-                               p,
-                               100 + p,
-                               1700000000000 + p,
-                               INV_TS_CREATE_TIME,
-                               inv_bytes_null(),
-                               inv_bytes_of("value", 5),
-                               NULL,
-                               0};
+        struct inv_record r = {.topic = "orders",
+                               .topic_len = 6,
+                               .partition = p,
+                               .offset = 100 + p,
+                               .timestamp = 1700000000000 + p,
+                               .ts_type = INV_TS_CREATE_TIME,
+                               .key = inv_bytes_null(),
+                               .value = inv_bytes_of("value", 5)};
         assert_int_equal(batcher_add(*out_b, &r, 0, NULL), 0);
     }
     struct batch *bt = batcher_next(*out_b, 0);
