@@ -13,6 +13,7 @@
 #include "esm/secrets.h"
 #include "esm/status_http.h"
 #include "esm/store.h"
+#include "invoke/aws.h"
 #include "invoke/credentials.h"
 #include "net/reactor.h"
 
@@ -250,14 +251,19 @@ int esm_serve_main(int argc, char **argv)
     sv.r = net_reactor_new(&rcfg);
     struct esm_store *store = sv.r ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
     struct esm_secrets *secrets = NULL;
+    struct inv_aws *aws = NULL;
     if (store) {
+        struct inv_aws_cfg awc = {.reactor = sv.r, .default_region = o.region};
+        aws = inv_aws_new(&awc);
         o.secrets.sm_region = o.region;
+        o.secrets.aws = aws;
         secrets = esm_secrets_new(sv.r, &o.secrets, why, sizeof why);
     }
     if (!sv.r || !store || !secrets) {
         fprintf(stderr, "kesm serve: %s\n", sv.r ? why : "cannot create the event loop");
         esm_store_free(store);
         esm_routes_cleanup(&o.routes);
+        inv_aws_free(aws);
         net_reactor_free(sv.r);
         return 1;
     }
@@ -280,7 +286,7 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
-    struct esm_runner_env env = {secrets, &o.routes};
+    struct esm_runner_env env = {secrets, &o.routes, aws};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);
@@ -335,6 +341,7 @@ out:
     net_signal_free(sigint);
     esm_manager_free(mgr);
     esm_secrets_free(secrets);
+    inv_aws_free(aws);
     esm_routes_cleanup(&o.routes);
     inv_creds_cleanup(&creds);
     esm_store_free(store);
