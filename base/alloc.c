@@ -65,3 +65,8 @@ void free_wiped(void *p, size_t n)
         free(p);
     }
 }
+
+void free_wiped_str(char *s)
+{
+    free_wiped(s, s != NULL ? strlen(s) : 0);
+}

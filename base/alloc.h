@@ -19,5 +19,8 @@ char *xstrndup(const char *s, size_t n);
 void mem_wipe(void *p, size_t n);
 // free_wiped wipes |n| bytes at |p|, then frees it. NULL is a no-op.
 void free_wiped(void *p, size_t n);
+// free_wiped_str wipes the NUL-terminated secret |s| (its strlen bytes), then frees it. NULL is a
+// no-op.
+void free_wiped_str(char *s);
 
 #endif

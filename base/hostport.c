@@ -55,7 +55,7 @@ static bool ipv6_ok(const char *s, size_t n)
 
 static bool port_ok(const char *s, size_t n, unsigned flags, uint16_t *out)
 {
-    if (n == 0 || n > 5) {
+    if (n == 0 || n > 5 || ((flags & HOSTPORT_CANONICAL_PORT) && n > 1 && s[0] == '0')) {
         return false;
     }
     uint32_t p = 0;

@@ -5,7 +5,8 @@
 //   host  a DNS name: dot-separated labels of 1-63 letters, digits and inner hyphens, 253
 //         characters at most, no trailing dot (a dotted IPv4 address is such a name); or an IPv6
 //         literal in brackets, "[::1]", that inet_pton accepts (no zone index).
-//   port  1-5 decimal digits, no sign or space, 1-65535 (0 as well with HOSTPORT_PORT_0).
+//   port  1-5 decimal digits, no sign or space, 1-65535 (0 as well with HOSTPORT_PORT_0; no
+//         leading zero with HOSTPORT_CANONICAL_PORT).
 // An IPv6 literal without brackets ("::1:9092") is refused: which colon starts the port cannot
 // be told. libc only: no allocation, no globals.
 #ifndef BASE_HOSTPORT_H
@@ -20,7 +21,8 @@
 #define HOSTPORT_HOST_MAX 253
 
 enum hostport_flags {
-    HOSTPORT_PORT_0 = 1, // accept port 0 (a listener's "pick a free port")
+    HOSTPORT_PORT_0 = 1,         // accept port 0 (a listener's "pick a free port")
+    HOSTPORT_CANONICAL_PORT = 2, // refuse a port with a leading zero (an HTTP Host header check)
 };
 
 // hostport_parse splits the |len| bytes at |s| into the host (brackets removed, NUL-terminated,

@@ -402,3 +402,8 @@ void cons_free(struct cons *c)
     free(c->client_id);
     free(c);
 }
+
+uint64_t cons_commit_errors(const struct cons *c)
+{
+    return c->commit_errors;
+}

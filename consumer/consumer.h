@@ -130,6 +130,10 @@ struct cons_partition_stats {
 // cons_stats fills up to |cap| entries; returns the number of assigned partitions.
 size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap);
 
+// cons_commit_errors returns how many partition commits failed (refused by the coordinator, or
+// the whole OffsetCommit lost) since cons_new.
+uint64_t cons_commit_errors(const struct cons *c);
+
 // cons_conn_counts adds the number of the consumer's broker connections in each state to
 // |counts| (indexed by enum broker_conn_state, BROKER_CONN_CLOSED + 1 entries).
 void cons_conn_counts(const struct cons *c, uint64_t *counts);

@@ -30,6 +30,7 @@ enum revoke_phase { REV_NONE = 0, REV_WAIT_USER, REV_COMMIT, REV_COMMITTING, REV
 
 struct cons {
     struct broker_cluster *cl;
+    uint64_t commit_errors; // OffsetCommit answers that failed, per partition (cons_commit_errors)
     struct cons_config cfg;
     char *bootstrap, *client_id;
     char **topics;

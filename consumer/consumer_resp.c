@@ -200,6 +200,7 @@ void cons_on_resp(struct broker_conn *conn, const struct broker_resp *resp, void
     case R_COMMIT:
         c->commit_inflight = false;
         cons_offsets_commit_on_response(&c->f, resp->version, body, &o);
+        c->commit_errors += o.failed + (o.coordinator_lost ? 1u : 0u);
         if (o.retry_later || o.coordinator_lost) {
             c->commit_retry_at = now + c->cfg.retry_backoff_ms * 2;
         }

@@ -404,12 +404,12 @@ static void parse_group(struct esm_config *c, const cJSON *v, struct esm_cfg_err
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        if (strcmp(e->string, "ConsumerGroupId") != 0 &&
-            strcmp(e->string, "SchemaRegistryConfig") != 0) {
+        if (!cfg_group_member_known(e->string)) {
             char f[160];
             snprintf(f, sizeof f, "SelfManagedKafkaEventSourceConfig.%.100s", e->string);
             cfg_fail(err, f, e,
-                     "The supported members are ConsumerGroupId and SchemaRegistryConfig");
+                     "The supported members are ConsumerGroupId, ConsumptionMode and "
+                     "SchemaRegistryConfig");
         }
     }
     cfg_parse_schema_registry(c, cJSON_GetObjectItemCaseSensitive(v, "SchemaRegistryConfig"),
@@ -569,22 +569,6 @@ static void parse_filters(struct esm_config *c, const cJSON *v, struct esm_cfg_e
     c->filter_criteria = v;
 }
 
-static void parse_opaque(const cJSON *req, struct esm_cfg_err *err)
-{
-    const cJSON *v;
-    const char *s;
-    if ((v = cJSON_GetObjectItemCaseSensitive(req, "KMSKeyArn"))) {
-        cfg_str(err, "KMSKeyArn", v, 0, 2048, &s);
-    }
-    static const char *const objs[] = {"MetricsConfig", "LoggingConfig", "ProvisionedPollerConfig",
-                                       "Tags"};
-    for (size_t i = 0; i < 4; i++) {
-        if ((v = cJSON_GetObjectItemCaseSensitive(req, objs[i])) && !cJSON_IsObject(v)) {
-            cfg_fail(err, objs[i], v, "Member must be an object");
-        }
-    }
-}
-
 // ---- members ---------------------------------------------------------------------------------
 
 static const char *const create_members[] = {
@@ -711,7 +695,7 @@ bool esm_config_parse(struct esm_config *out, const cJSON *req, const struct esm
     parse_destination(c, cJSON_GetObjectItemCaseSensitive(r, "DestinationConfig"), err);
     parse_retry(c, r, err);
     parse_filters(c, cJSON_GetObjectItemCaseSensitive(r, "FilterCriteria"), err);
-    parse_opaque(r, err);
+    cfg_parse_aws_fields(c, r, err);
     cfg_parse_kesm(c, cJSON_GetObjectItemCaseSensitive(r, "Kesm"), err);
     if (err->num > 0) {
         cfg_finish(err);

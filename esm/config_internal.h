@@ -35,4 +35,12 @@ void cfg_parse_schema_registry(struct esm_config *c, const cJSON *v, const char 
 // cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);
 
+// cfg_parse_aws_fields validates KMSKeyArn, MetricsConfig, LoggingConfig,
+// ProvisionedPollerConfig, Tags and SelfManagedKafkaEventSourceConfig.ConsumptionMode into
+// c->aws (esm/config_aws.c).
+void cfg_parse_aws_fields(struct esm_config *c, const cJSON *req, struct esm_cfg_err *err);
+// cfg_group_member_known says whether |name| is a SelfManagedKafkaEventSourceConfig member kesm
+// accepts (ConsumerGroupId, ConsumptionMode, SchemaRegistryConfig).
+bool cfg_group_member_known(const char *name);
+
 #endif

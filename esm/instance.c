@@ -7,12 +7,13 @@
 #include "base/log.h"
 #include "broker/sasl.h"
 #include "consumer/consumer.h"
+#include "esm/dest_aws.h"
 #include "esm/dest_kafka.h"
 #include "esm/instance_int.h"
 #include "esm/metrics.h"
 #include "esm/route.h"
 #include "esm/secrets.h"
-#include "invoke/credentials.h"
+#include "invoke/aws.h"
 #include "invoke/transport_net.h"
 #include "net/resolve.h"
 #include "net/tls.h"
@@ -27,6 +28,8 @@
 
 _Static_assert(ESM_CONN_STATES == BROKER_CONN_CLOSED + 1,
                "esm/metrics.h counts broker_conn states");
+_Static_assert(ESM_CONN_READY == BROKER_CONN_READY && ESM_CONN_BACKOFF == BROKER_CONN_BACKOFF,
+               "esm/metrics.h names READY's and BACKOFF's index");
 
 int inst_fail(char *err, size_t cap, const char *fmt, ...)
 {
@@ -140,7 +143,9 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
 {
     struct esm_instance *in = ctx;
     (void)c;
+    in->poll_errors++;
     if (cls == CONS_ERR_TRANSIENT) {
+        in->conn_errors++;
         kesm_log(KESM_LOG_WARN, in->log, "consumer: %s", msg);
         // through the pipeline, which owns LastProcessingResult: its next success reports OK
         esm_pipeline_set_result(in->pl, "PROBLEM: Connection error. Please check your event "
@@ -364,11 +369,15 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         }
         pc.dest = esm_dest_kafka_dest(in->dest);
     } else if (cfg->dest_kind == ESM_DEST_ARN) {
-        pc.dest_other = true;
-        kesm_log(KESM_LOG_WARN, in->log,
-                 "on-failure destination %s is stored but not delivered by kesm: records that "
-                 "exhaust their retries are logged and dropped",
-                 cfg->destination);
+        char derr[512];
+        const char *mapping = in->opts.mapping_uuid ? in->opts.mapping_uuid : in->group;
+        in->dest_aws = esm_dest_aws_new(in->r, in->aws, cfg->destination, mapping, cfg->fn.region,
+                                        in->log_tag, derr, sizeof derr);
+        if (!in->dest_aws) {
+            return inst_fail(err, cap, "%s", derr);
+        }
+        pc.dest = esm_dest_aws_dest(in->dest_aws, &pc.dest_with_payload, &pc.dest_max_message);
+        pc.dest_per_batch = true;
     }
     bool no_filter;
     char ferr[256];
@@ -518,6 +527,9 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     const char *uuid = in->opts.mapping_uuid;
     if (uuid) {
         snprintf(in->log_tag, sizeof in->log_tag, "mapping=%.40s", uuid);
+        // LoggingConfig.SystemLogLevel: this mapping's lines at their own level (DEBUG, INFO or
+        // WARN), whatever KESM_LOG_LEVEL says for the rest of the process.
+        kesm_log_set_tag_level(in->log_tag, cfg->aws.system_log_level);
     }
     kesm_log_component(in->log, sizeof in->log, "esm", in->log_tag);
     kesm_log_component(in->pl_log, sizeof in->pl_log, "pipeline", in->log_tag);
@@ -528,6 +540,11 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     }
     in->bootstrap = join_bootstrap(cfg);
     in->later = net_timer_new(r, report_stopped, in);
+    in->aws = in->opts.aws;
+    if (in->aws == NULL) {
+        struct inv_aws_cfg ac = {.reactor = r, .default_region = cfg->fn.region};
+        in->aws = in->own_aws = inv_aws_new(&ac);
+    }
     bool tls = inst_wants_tls(cfg);
     in->why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     if ((tls && inst_build_tls(in, err, err_cap) != 0) ||
@@ -588,6 +605,23 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->inflight = st.inflight;
     out->batch_records = st.batch_records;
     out->invoke_seconds = st.invoke_seconds;
+    out->dest_errors = st.dest_errors;
+    out->conn_errors = in->conn_errors;
+    out->aws = (struct esm_metrics_aws){
+        .groups = in->cfg->aws.metrics,
+        .polled = st.records_in,
+        .filtered = st.records_filtered,
+        .invoked = st.records_invoked,
+        .failed_invoke = st.records_failed_invoke,
+        .dropped = st.records_dropped,
+        .dest_delivered = st.records_dest_delivered,
+        .committed = st.records_acked,
+        .polling_errors = in->poll_errors,
+        .invoke_errors = st.invoke_errors,
+        .dest_errors = st.dest_errors,
+        .commit_errors = in->cons ? cons_commit_errors(in->cons) : 0,
+        .schema_registry_errors = st.registry_errors,
+    };
     memset(out->connections, 0, sizeof out->connections);
     out->num_parts = 0;
     if (!in->cons) {
@@ -615,6 +649,12 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
         p->committed = ps[i].committed;
         p->high_watermark = hw;
         p->records_received = ps[i].records_delivered;
+        p->processed = done;
+        struct esm_pipeline_part_info pi;
+        esm_pipeline_part_info(in->pl, p->topic, p->partition, &pi);
+        p->inflight = pi.inflight;
+        p->paused = pi.paused;
+        p->last_delivery_ms = pi.last_ok_ms;
     }
     free(ps);
     out->num_parts = n;
@@ -632,10 +672,14 @@ void esm_instance_free(struct esm_instance *in)
     esm_schema_setup_cleanup(&in->schema);
     esm_filter_free(in->filter);
     esm_dest_kafka_free(in->dest);
+    esm_dest_aws_free(in->dest_aws);
     inv_transport_free(in->transport);
     broker_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
-    inv_creds_cleanup(&in->creds);
+    inv_aws_free(in->own_aws);
+    if (in->log_tag[0] != '\0') {
+        kesm_log_set_tag_level(in->log_tag, -1); // LoggingConfig ends with the instance
+    }
     net_timer_free(in->later);
     free(in->recs);
     free(in->hdrs);

@@ -228,14 +228,20 @@ int inst_build_transport(struct esm_instance *in, char *err, size_t cap)
         break;
     }
     case ESM_TRANSPORT_LAMBDA: {
-        inv_creds_init(&in->creds);
-        if (inv_creds_load(&in->creds, NULL, &ie) != 0) {
-            return inst_fail(err, cap, "AWS credentials: %s", ie.msg);
+        char endpoint[2100];
+        const char *from = NULL;
+        const char *region = k->region ? k->region : cfg->fn.region;
+        if (inv_aws_endpoint(in->aws, INV_AWS_LAMBDA, region, url, endpoint, sizeof endpoint, &from,
+                             &ie) != 0) {
+            return inst_fail(err, cap, "Lambda endpoint: %s", ie.msg);
+        }
+        if (strcmp(from, "default") != 0) {
+            kesm_log(KESM_LOG_INFO, in->log, "Lambda endpoint %s (from %s)", endpoint, from);
         }
         struct inv_lambda_cfg lc = {.function = cfg->fn.arn,
                                     .region = k->region,
-                                    .endpoint = url,
-                                    .creds = &in->creds,
+                                    .endpoint = endpoint,
+                                    .aws = in->aws,
                                     .opts = no};
         rc = inv_lambda_new(&in->transport, in->r, &lc, &ie);
         break;

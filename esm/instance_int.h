@@ -7,7 +7,7 @@
 #include "base/log.h"
 #include "esm/instance.h"
 #include "esm/schema_stage.h"
-#include "invoke/credentials.h"
+#include "invoke/aws.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,12 +25,14 @@ struct esm_instance {
     char *function_arn;
     struct net_tls_ctx *tls;
     struct broker_sasl *sasl;
-    struct inv_creds creds;
+    struct inv_aws *aws;     // opts.aws, or own_aws
+    struct inv_aws *own_aws; // made when the caller gave none
     struct inv_transport *transport;
     struct esm_pipeline *pl;
     struct esm_filter *filter;      // FilterCriteria; NULL: every record is delivered
     struct esm_schema_setup schema; // SchemaRegistryConfig; stage NULL without one
     struct esm_dest_kafka *dest;
+    struct esm_dest_aws *dest_aws; // SQS, SNS or S3 on-failure destination
     struct cons *cons;
     struct inv_record *recs; // conversion scratch
     size_t cap_recs;
@@ -45,7 +47,9 @@ struct esm_instance {
     bool assigned;        // partitions were assigned at least once
     struct probe *probes; // one name lookup per bootstrap server
     size_t probes_left;
-    uint64_t rebalances; // assignments received
+    uint64_t rebalances;  // assignments received
+    uint64_t conn_errors; // transient consumer errors (broker connection problems)
+    uint64_t poll_errors; // consumer errors (PollingErrorCount)
     // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
     // line about this mapping names it; log and pl_log are this layer's and the pipeline's
     // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").

@@ -19,6 +19,7 @@ struct esm_mapping {
     enum esm_state state;
     enum esm_reason reason;
     char *last_result;
+    char *stuck_result; // a stuck partition's PROBLEM (esm_manager_set_stuck); not persisted
     double last_modified;
     bool active;         // the runner holds it (between start and on_stopped)
     bool stop_requested; // stop was called and on_stopped has not come yet
@@ -31,6 +32,8 @@ struct esm_manager {
     uint64_t next_seq;
     struct esm_runner runner;
     esm_runner_metrics_fn runner_metrics;
+    esm_metrics_hook_fn metrics_hook;
+    void *metrics_hook_ctx;
     bool shutting_down;
 };
 

@@ -53,6 +53,8 @@ void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m)
     free(m->parts);
     free(m->uuid);
     free(m->function);
+    free(m->topic);
+    free(m->last_result);
     memset(m, 0, sizeof *m);
 }
 
@@ -234,6 +236,15 @@ static void partition_families(struct buf *o, const struct esm_metrics_mapping *
             sample_u(o, "kesm_records_received_total", &l, maps[i].parts[p].records_received);
         }
     }
+    family(o, "kesm_partition_stuck", "gauge",
+           "1 while the partition has lag and its processed offset has not moved for the stuck "
+           "time (kesm serve --stuck-after), else 0.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            struct lbl l = {&maps[i], &maps[i].parts[p], NULL, NULL, NULL, NULL};
+            sample_u(o, "kesm_partition_stuck", &l, maps[i].parts[p].stuck ? 1 : 0);
+        }
+    }
 }
 
 static void counter_family(struct buf *o, const struct esm_metrics_mapping *maps, size_t n,
@@ -340,5 +351,6 @@ char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
     mapping_families(&o, maps, n, states, num_states);
     partition_families(&o, maps, n);
     pipeline_families(&o, maps, n);
+    esm_metrics_aws_write(&o, maps, n);
     return buf_steal(&o, out_len);
 }

@@ -92,13 +92,22 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
     p->kept_last = -1;
     p->done_next = -1;
     p->has_filt = false;
+    p->acked_next = -1;
     p->held_head = p->held_tail = NULL;
     p->num_held = 0;
+    p->last_ok_ms = -1;
     return p;
 }
 
 static void ack_source(struct esm_pipeline *pl, const char *topic, int32_t partition, int64_t next)
 {
+    struct part *p = pl_part_find(pl, topic, strlen(topic), partition, false);
+    if (p != NULL && p->acked_next >= 0 && next > p->acked_next) {
+        pl->st.records_acked += (uint64_t)(next - p->acked_next);
+    }
+    if (p != NULL && next > p->acked_next) {
+        p->acked_next = next;
+    }
     if (pl->cfg.source.ack) {
         pl->cfg.source.ack(pl->cfg.source.ctx, topic, partition, next);
     }
@@ -177,6 +186,9 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
             if (p) {
                 if (next > p->done_next) {
                     p->done_next = next;
+                }
+                if (ok) {
+                    p->last_ok_ms = pl_wall_now(pl);
                 }
                 pl_filtered_release(pl, p);
             }
@@ -359,6 +371,7 @@ void pl_job_send(struct job *j)
     j->sending = true;
     j->invokes++;
     pl->st.invocations++;
+    pl->st.records_invoked += j->cur.n;
     j->sent_s = mono_seconds();
     esm_hist_observe(&pl->st.batch_records, &esm_batch_records_bounds, (double)j->cur.n);
     inv_driver_kick(pl->driver);
@@ -437,6 +450,8 @@ static void function_failed(struct job *j, const struct inv_result *res, const c
         msg = res->message;
     }
     pl_set_result(pl, "PROBLEM: Function call failed%s%.200s", msg ? ": " : "", msg ? msg : "");
+    kesm_log(KESM_LOG_WARN, pl->log, "batch %" PRIu64 ": function error%s%.200s", j->b->id,
+             msg ? ": " : "", msg ? msg : "");
     int status = res->status >= 100 ? res->status : 200;
     if (!was_partial && pl->cfg.bisect_on_error && j->cur.n > 1) {
         split_cur(j);
@@ -481,6 +496,15 @@ static void count_result(struct esm_pipeline *pl, const struct job *j, const str
         o = ESM_OUTCOME_DROPPED;
     }
     pl->st.outcomes[o]++;
+    if (o == ESM_OUTCOME_FUNCTION_ERROR) {
+        pl->st.records_failed_invoke += j->cur.n;
+    } else if (o == ESM_OUTCOME_PARTIAL) {
+        pl->st.records_failed_invoke += res->num_failures;
+    }
+    if (o == ESM_OUTCOME_FUNCTION_ERROR || o == ESM_OUTCOME_RETRYABLE ||
+        o == ESM_OUTCOME_TOO_LARGE || o == ESM_OUTCOME_FATAL) {
+        pl->st.invoke_errors++;
+    }
     double dt = mono_seconds() - j->sent_s;
     esm_hist_observe(&pl->st.invoke_seconds, &esm_invoke_seconds_bounds, dt > 0 ? dt : 0);
 }
@@ -621,6 +645,37 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
         esm_sstage_stats(pl->cfg.schema, &ss);
         out->registry_errors = ss.registry_errors;
     }
+}
+
+bool esm_pipeline_part_info(const struct esm_pipeline *pl, const char *topic, int32_t partition,
+                            struct esm_pipeline_part_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->last_ok_ms = -1;
+    size_t tl = strlen(topic);
+    const struct part *p = NULL;
+    for (size_t i = 0; i < pl->num_parts && !p; i++) {
+        const struct part *q = &pl->parts[i];
+        if (q->partition == partition && q->topic_len == tl && !memcmp(q->topic, topic, tl)) {
+            p = q;
+        }
+    }
+    if (!p) {
+        return false;
+    }
+    out->paused = p->paused;
+    out->last_ok_ms = p->last_ok_ms;
+    for (const struct job *j = pl->jobs; j; j = j->next) {
+        for (size_t k = 0; !j->revoked && k < j->b->num_parts; k++) {
+            const struct batch_part *bp = &j->b->parts[k];
+            if (bp->partition == partition && bp->topic_len == tl &&
+                !memcmp(bp->topic, topic, tl) && j->acked[k] < bp->num_records) {
+                out->inflight++;
+                break;
+            }
+        }
+    }
+    return true;
 }
 
 const char *esm_pipeline_last_result(const struct esm_pipeline *pl)

@@ -186,6 +186,9 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
             memcmp(p->topic, r->topic, r->topic_len) != 0) {
             p = pl_part_find(pl, r->topic, r->topic_len, r->partition, true);
         }
+        if (p->acked_next < 0) {
+            p->acked_next = r->offset; // everything before it was committed already
+        }
         int one = p->num_held > 0 ? 1 : process(pl, p, r, now);
         if (one == 1) {
             held_push(p, r); // waits for its schema, and so does everything after it

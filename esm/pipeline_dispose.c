@@ -42,6 +42,7 @@ static void on_dest_done(void *arg, bool ok, const char *msg)
         return;
     }
     j->pl->st.dest_written++;
+    j->pl->st.records_dest_delivered += j->disp.n;
     log_disposed(j, "sent to the on-failure destination");
     dispose_done(j);
 }
@@ -59,11 +60,33 @@ static struct pl_failure failure_of(struct job *j)
     return f;
 }
 
+// dispose_batch hands the failure record(s) of the selection to a per-batch destination (SQS,
+// SNS, S3).
+static void dispose_batch(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    struct pl_failure f = failure_of(j);
+    struct esm_dest_msg *msgs = NULL;
+    size_t n = pl_failure_batch_msgs(&f, j->b, j->disp.idx, j->disp.n, pl->cfg.dest_with_payload,
+                                     pl->cfg.dest_max_message, &msgs);
+    j->disp_id = pl->cfg.dest.send(pl->cfg.dest.ctx, msgs, n, on_dest_done, j);
+    pl_dest_msgs_free(msgs, n);
+    if (j->disp_id == 0) {
+        dispose_failed(j, "on-failure destination: cannot start a delivery");
+        return;
+    }
+    j->disp_inflight = true;
+}
+
 // dispose_async hands one message per record to the asynchronous destination (kafka://).
 static void dispose_async(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
     const struct batch *b = j->b;
+    if (pl->cfg.dest_per_batch) {
+        dispose_batch(j);
+        return;
+    }
     struct pl_failure f = failure_of(j);
     struct esm_dest_msg *msgs = xcalloc(j->disp.n, sizeof *msgs);
     for (size_t i = 0; i < j->disp.n; i++) {
@@ -95,7 +118,8 @@ void pl_dispose_run(struct job *j)
         return;
     }
     if (!pl->cfg.dest_dir) {
-        log_disposed(j, "dropped (no on-failure destination kesm can write)");
+        pl->st.records_dropped += j->disp.n;
+        log_disposed(j, "dropped (no on-failure destination)");
         dispose_done(j);
         return;
     }
@@ -114,6 +138,7 @@ void pl_dispose_run(struct job *j)
         return;
     }
     pl->st.dest_written++;
+    pl->st.records_dest_delivered += j->disp.n;
     log_disposed(j, "sent to the on-failure destination");
     dispose_done(j);
 }

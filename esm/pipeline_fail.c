@@ -152,7 +152,7 @@ static cJSON *failure_json(const struct pl_failure *f, const struct batch *b, co
     cJSON_AddNumberToObject(info, "payloadSize",
                             (double)(f->payload ? f->payload_len : b->oversized_len));
     records_info(info, b, sel, n);
-    if (f->payload) {
+    if (f->payload && !f->omit_payload) {
         char *copy = xstrndup(f->payload, f->payload_len);
         cJSON_AddStringToObject(root, "payload", copy);
         free(copy);
@@ -174,6 +174,19 @@ static int write_all(int fd, const char *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+char *pl_failure_text(const struct pl_failure *f, const struct batch *b, const size_t *sel,
+                      size_t n, size_t *out_len)
+{
+    cJSON *root = failure_json(f, b, sel, n);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (text == NULL) {
+        return NULL;
+    }
+    *out_len = strlen(text);
+    return text;
 }
 
 int pl_failure_write(const char *dir, const struct pl_failure *f, const struct batch *b,

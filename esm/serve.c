@@ -12,7 +12,9 @@
 #include "esm/route.h"
 #include "esm/runner_instance.h"
 #include "esm/secrets.h"
+#include "esm/status_http.h"
 #include "esm/store.h"
+#include "invoke/aws.h"
 #include "invoke/credentials.h"
 #include "net/reactor.h"
 
@@ -20,6 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef KESM_VERSION
+#define KESM_VERSION "0.0.0"
+#endif
 
 struct serve_opts {
     uint32_t drain_ms;
@@ -33,6 +39,7 @@ struct serve_opts {
     const char *nameserver;
     struct esm_secrets_config secrets;
     struct esm_routes routes;
+    struct esm_status_opts status;
 };
 
 static void usage(FILE *out)
@@ -44,6 +51,7 @@ static void usage(FILE *out)
         "                  [--drain-timeout MS] [--secrets-dir DIR] [--secrets-manager]\n"
         "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
         "                  [--route PATTERN=TARGET]... [--nameserver IP[:PORT]]\n"
+        "                  [--status-listen HOST:PORT] [--stuck-after SECONDS]\n"
         "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
         "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
         "  --allow-remote      answer clients that are not on loopback\n"
@@ -64,6 +72,7 @@ static void usage(FILE *out)
         "                      lambda:URL, http:URL, exec:PROG [ARG...] or stdout (repeatable;\n"
         "                      with routes, an unmatched function is FUNCTION_CONFIG_NOT_VALID)\n"
         "  --nameserver IP[:PORT]  DNS server for broker names instead of resolv.conf's\n");
+    esm_status_usage(out);
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -87,7 +96,12 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        int took = esm_status_flag(&o->status, a, v);
+        if (took < 0) {
+            return 2;
+        } else if (took > 0) {
+            i += took - 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             return 1;
         } else if (!strcmp(a, "--allow-remote")) {
             o->allow_remote = true;
@@ -151,6 +165,13 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
                 o->host);
         return 2;
     }
+    if (o->status.listen && !o->allow_remote && !host_is_loopback(o->status.host)) {
+        fprintf(stderr,
+                "kesm serve: refusing to serve the status page on non-loopback address %s "
+                "without --allow-remote\n",
+                o->status.host);
+        return 2;
+    }
     return 0;
 }
 
@@ -211,14 +232,19 @@ int esm_serve_main(int argc, char **argv)
     sv.r = net_reactor_new(&rcfg);
     struct esm_store *store = sv.r ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
     struct esm_secrets *secrets = NULL;
+    struct inv_aws *aws = NULL;
     if (store) {
+        struct inv_aws_cfg awc = {.reactor = sv.r, .default_region = o.region};
+        aws = inv_aws_new(&awc);
         o.secrets.sm_region = o.region;
+        o.secrets.aws = aws;
         secrets = esm_secrets_new(sv.r, &o.secrets, why, sizeof why);
     }
     if (!sv.r || !store || !secrets) {
         fprintf(stderr, "kesm serve: %s\n", sv.r ? why : "cannot create the event loop");
         esm_store_free(store);
         esm_routes_cleanup(&o.routes);
+        inv_aws_free(aws);
         net_reactor_free(sv.r);
         return 1;
     }
@@ -228,8 +254,9 @@ int esm_serve_main(int argc, char **argv)
     mc.account = o.account;
     mc.log = log_line;
     struct esm_manager *mgr = esm_manager_new(&mc);
-    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0, NULL, o.region};
+    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0, NULL, o.region, NULL, NULL};
     struct esm_api *api = NULL;
+    struct esm_status_server *status = NULL;
     struct inv_creds creds;
     inv_creds_init(&creds);
     struct net_signal *sigterm = NULL, *sigint = NULL;
@@ -240,7 +267,7 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
-    struct esm_runner_env env = {secrets, &o.routes};
+    struct esm_runner_env env = {secrets, &o.routes, aws};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);
@@ -261,7 +288,11 @@ int esm_serve_main(int argc, char **argv)
         goto out;
     }
     esm_manager_restore(mgr);
-    api = esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why);
+    status =
+        esm_status_server_new(sv.r, mgr, &o.status, o.allow_remote, KESM_VERSION, why, sizeof why);
+    ac.extra = esm_status_server_handle;
+    ac.extra_ctx = status;
+    api = status ? esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why) : NULL;
     if (!api) {
         fprintf(stderr, "kesm serve: %s\n", why);
         goto out;
@@ -269,6 +300,11 @@ int esm_serve_main(int argc, char **argv)
     bool v6 = strchr(o.host, ':') != NULL;
     printf("kesm serve: listening on http://%s%s%s:%u (state in %s)\n", v6 ? "[" : "", o.host,
            v6 ? "]" : "", (unsigned)esm_api_port(api), o.state_dir);
+    if (esm_status_server_port(status)) {
+        bool sv6 = strchr(o.status.host, ':') != NULL;
+        printf("kesm serve: status page on http://%s%s%s:%u/status\n", sv6 ? "[" : "",
+               o.status.host, sv6 ? "]" : "", (unsigned)esm_status_server_port(status));
+    }
     fflush(stdout);
     if (net_reactor_run(sv.r) < 0) {
         fprintf(stderr, "kesm serve: the event loop failed\n");
@@ -281,10 +317,12 @@ out:
     if (mgr) {
         drain(&sv, mgr, o.drain_ms);
     }
+    esm_status_server_free(status);
     net_signal_free(sigterm);
     net_signal_free(sigint);
     esm_manager_free(mgr);
     esm_secrets_free(secrets);
+    inv_aws_free(aws);
     esm_routes_cleanup(&o.routes);
     inv_creds_cleanup(&creds);
     esm_store_free(store);

@@ -119,6 +119,16 @@ void sigv4_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
     }
 }
 
+void sigv4_form_add(struct buf *out, const char *name, const char *value, size_t n)
+{
+    if (out->len > 0) {
+        buf_addc(out, '&');
+    }
+    buf_adds(out, name);
+    buf_addc(out, '=');
+    sigv4_uri_encode(out, value, n, false);
+}
+
 // pct_decode decodes %XX escapes; a '%' not followed by two hex digits stays literal.
 static void pct_decode(struct buf *out, const char *s, size_t n)
 {
@@ -234,7 +244,7 @@ static void canonical_query(struct buf *out, const char *query)
     free(v);
 }
 
-static void sha256_hex(char out[65], const void *p, size_t n)
+void sigv4_sha256_hex(char out[65], const void *p, size_t n)
 {
     unsigned char h[SHA256_DIGEST_LENGTH];
     SHA256(p, n, h);
@@ -244,12 +254,16 @@ static void sha256_hex(char out[65], const void *p, size_t n)
 // build_canonical sorts |h| and writes the canonical request; *out_signed gets the signed header
 // list (heap).
 static void build_canonical(struct buf *out, const struct sigv4_request *req, struct hdr *h,
-                            size_t nh, char **out_signed)
+                            size_t nh, bool s3, char **out_signed)
 {
     qsort(h, nh, sizeof *h, hdr_cmp);
     buf_adds(out, req->method);
     buf_addc(out, '\n');
-    canonical_uri(out, req->path);
+    if (s3) {
+        buf_adds(out, req->path && *req->path ? req->path : "/"); // as sent, once encoded
+    } else {
+        canonical_uri(out, req->path);
+    }
     buf_addc(out, '\n');
     canonical_query(out, req->query);
     buf_addc(out, '\n');
@@ -273,9 +287,15 @@ static void build_canonical(struct buf *out, const struct sigv4_request *req, st
     buf_add(out, "\n\n", 2);
     buf_adds(out, buf_cstr(&sh));
     buf_addc(out, '\n');
+    const char *given = NULL;
+    for (size_t i = 0; s3 && i < nh; i++) {
+        if (strcmp(h[i].name, "x-amz-content-sha256") == 0) {
+            given = h[i].value; // S3 signs the payload hash it was told (or UNSIGNED-PAYLOAD)
+        }
+    }
     char ph[65];
-    sha256_hex(ph, req->body ? req->body : "", req->body ? req->body_len : 0);
-    buf_add(out, ph, 64);
+    sigv4_sha256_hex(ph, req->body ? req->body : "", req->body ? req->body_len : 0);
+    buf_adds(out, given ? given : ph);
     *out_signed = buf_steal(&sh, NULL);
 }
 
@@ -325,7 +345,7 @@ int sigv4_canonical_request(struct buf *out, const struct sigv4_request *req, co
         return -1;
     }
     char *signed_list;
-    build_canonical(out, req, h, n, &signed_list);
+    build_canonical(out, req, h, n, false, &signed_list);
     free(signed_list);
     hdrs_free(h, n);
     return 0;
@@ -363,7 +383,7 @@ static void string_to_sign(struct buf *sts, const char *amz_date, const char *sc
                            const struct buf *creq)
 {
     char ch[65];
-    sha256_hex(ch, creq->p, creq->len);
+    sigv4_sha256_hex(ch, creq->p, creq->len);
     buf_adds(sts, ALGORITHM "\n");
     buf_adds(sts, amz_date);
     buf_addc(sts, '\n');
@@ -378,9 +398,9 @@ void sigv4_signed_cleanup(struct sigv4_signed *s)
     memset(s, 0, sizeof *s);
 }
 
-int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
-               const char *service, int64_t unix_time, const struct sigv4_request *req,
-               struct inv_err *err)
+static int sign(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+                const char *service, int64_t unix_time, const struct sigv4_request *req, bool s3,
+                struct inv_err *err)
 {
     memset(out, 0, sizeof *out);
     if (creds->access_key_id == NULL || creds->secret_access_key == NULL) {
@@ -403,7 +423,7 @@ int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const ch
     buf_init(&scope);
     buf_init(&auth);
     char *signed_list;
-    build_canonical(&creq, req, h, n, &signed_list);
+    build_canonical(&creq, req, h, n, s3, &signed_list);
     hdrs_free(h, n);
     char date[9];
     memcpy(date, out->amz_date, 8);
@@ -431,6 +451,19 @@ int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const ch
     buf_cleanup(&sts);
     buf_cleanup(&scope);
     return 0;
+}
+
+int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+               const char *service, int64_t unix_time, const struct sigv4_request *req,
+               struct inv_err *err)
+{
+    return sign(out, creds, region, service, unix_time, req, false, err);
+}
+
+int sigv4_sign_s3(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+                  int64_t unix_time, const struct sigv4_request *req, struct inv_err *err)
+{
+    return sign(out, creds, region, "s3", unix_time, req, true, err);
 }
 
 // ---- verification ---------------------------------------------------------------------------
@@ -674,7 +707,7 @@ int sigv4_verify(const struct sigv4_request *req, const struct inv_creds *creds,
         (rc = collect_signed(req, a.signed_headers, &h, &nh, err)) != 0) {
         goto out;
     }
-    build_canonical(&creq, req, h, nh, &signed_list);
+    build_canonical(&creq, req, h, nh, false, &signed_list);
     string_to_sign(&sts, amz_date, scope.p + strlen(creds->access_key_id) + 1, &creq);
     char want[65];
     signature_hex(want, creds->secret_access_key, date, region, service, sts.p, sts.len);

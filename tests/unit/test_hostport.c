@@ -138,13 +138,26 @@ static void test_port_zero(void **state)
     assert_string_equal(why, "port out of range 0-65535");
 }
 
+static void test_canonical_port(void **state)
+{
+    (void)state;
+    char host[HOSTPORT_HOST_MAX + 1];
+    uint16_t port = 7;
+    assert_true(parse("h:09092", 0, host, &port, NULL));
+    assert_int_equal(port, 9092);
+    assert_false(parse("h:09092", HOSTPORT_CANONICAL_PORT, host, &port, NULL));
+    assert_false(parse("h:00", HOSTPORT_CANONICAL_PORT | HOSTPORT_PORT_0, host, &port, NULL));
+    assert_true(parse("h:0", HOSTPORT_CANONICAL_PORT | HOSTPORT_PORT_0, host, &port, NULL));
+    assert_true(parse("[::1]:9092", HOSTPORT_CANONICAL_PORT, host, &port, NULL));
+    assert_int_equal(port, 9092);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepts),
-        cmocka_unit_test(test_refuses),
-        cmocka_unit_test(test_lengths),
-        cmocka_unit_test(test_port_zero),
+        cmocka_unit_test(test_accepts),        cmocka_unit_test(test_refuses),
+        cmocka_unit_test(test_lengths),        cmocka_unit_test(test_port_zero),
+        cmocka_unit_test(test_canonical_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -554,6 +554,26 @@ static void test_verify_mutations(void **state)
     inv_creds_cleanup(&c);
 }
 
+// The AWS query protocol's form bodies (STS, SQS, SNS) and S3's payload hash, against Python's
+// urllib.parse.quote(safe="-_.~") (botocore's encoding) and hashlib.
+static void test_form_and_payload_hash(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b);
+    sigv4_form_add(&b, "Action", "SendMessage", 11);
+    const char *body = "a b+c&=~._-\xc3\xa9/";
+    sigv4_form_add(&b, "MessageBody", body, strlen(body));
+    assert_string_equal(buf_cstr(&b),
+                        "Action=SendMessage&MessageBody=a%20b%2Bc%26%3D~._-%C3%A9%2F");
+    buf_cleanup(&b);
+    char h[65];
+    sigv4_sha256_hex(h, "abc", 3);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sigv4_sha256_hex(h, "", 0);
+    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_botocore_lambda_client_requests),
         cmocka_unit_test(test_verify_rejects),
         cmocka_unit_test(test_verify_mutations),
+        cmocka_unit_test(test_form_and_payload_hash),
     };
     return cmocka_run_group_tests_name("sigv4", tests, NULL, NULL);
 }
