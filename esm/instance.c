@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 _Static_assert(ESM_CONN_STATES == BROKER_CONN_CLOSED + 1,
@@ -350,6 +351,9 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.transport = in->transport;
     pc.batch.batch_size = cfg->batch_size;
     pc.batch.window_ms = cfg->batching_window_ms;
+    pc.batch.max_inflight = cfg->kesm.max_concurrency  ? cfg->kesm.max_concurrency
+                            : in->opts.max_concurrency ? in->opts.max_concurrency
+                                                       : ESM_MAX_CONCURRENCY_DEFAULT;
     pc.batch.event.source = INV_EVENT_SELF_MANAGED;
     pc.batch.event.bootstrap_servers = in->bootstrap;
     pc.max_retry_attempts = cfg->max_retry_attempts;
@@ -658,6 +662,22 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     }
     free(ps);
     out->num_parts = n;
+}
+
+uint64_t esm_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 0;
+    }
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
 void esm_instance_free(struct esm_instance *in)

@@ -134,9 +134,24 @@ void pl_part_pause(struct esm_pipeline *pl, struct part *p)
     p->paused = true;
 }
 
+bool pl_queue_full(const struct esm_pipeline *pl, size_t div)
+{
+    size_t total = pl->cfg.pause_total;
+    if (!total) {
+        size_t n = pl->num_parts < 2 ? 2 : pl->num_parts;
+        uint32_t cap = pl->cfg.batch.max_inflight;
+        if (cap && n > cap) {
+            n = cap < 2 ? 2 : cap;
+        }
+        total = 2 * (size_t)pl->cfg.batch.batch_size * n;
+    }
+    return batcher_pending(pl->bt) >= total / div ||
+           batcher_pending_bytes(pl->bt) >= pl->cfg.pause_bytes / div;
+}
+
 static void resume_parts(struct esm_pipeline *pl)
 {
-    if (pl->draining || batcher_pending(pl->bt) > pl->cfg.pause_total / 2) {
+    if (pl->draining || pl_queue_full(pl, 2)) {
         return;
     }
     for (size_t i = 0; i < pl->num_parts; i++) {
@@ -752,8 +767,8 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     if (!pl->cfg.pause_records) {
         pl->cfg.pause_records = 2 * (size_t)bs;
     }
-    if (!pl->cfg.pause_total) {
-        pl->cfg.pause_total = 4 * (size_t)bs;
+    if (!pl->cfg.pause_bytes) {
+        pl->cfg.pause_bytes = ESM_PIPELINE_PAUSE_BYTES;
     }
     struct inv_err ie;
     if (batcher_new(&pl->bt, &pl->cfg.batch, &ie) != 0) {

@@ -12,7 +12,8 @@
 //
 // Delivery rules (Lambda's, spec 3.3-3.6; the choices where Lambda says nothing are in README.md,
 // "Failure handling"):
-//   - at most one batch per partition in flight, up to max_inflight batches at once (batcher);
+//   - at most one batch per partition in flight, up to batch.max_inflight batches at once when it
+//     is set (0: no cap; the batcher);
 //   - success: every partition of the batch is acknowledged at last offset + 1;
 //   - function error: the batch (or what is left of it) is retried with exponential backoff,
 //     holding its partitions; MaximumRetryAttempts counts retries, not the first attempt (-1:
@@ -123,7 +124,13 @@ struct esm_pipeline_cfg {
     uint32_t backoff_initial_ms; // first retry delay [500]
     uint32_t backoff_max_ms;     // cap [30000]
     size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]
-    size_t pause_total;          // pause any partition while this many are queued [4 * BatchSize]
+    // pause_total: pause any partition while this many records are queued in all [2 * BatchSize *
+    // the partitions seen, at least 2 and at most batch.max_inflight when that is set]: enough
+    // for every partition that can have a batch in flight to have its next batch ready.
+    size_t pause_total;
+    // pause_bytes: pause any partition while the queued records' encoded size reaches this
+    // [ESM_PIPELINE_PAUSE_BYTES]; every limit resumes at half.
+    size_t pause_bytes;
     struct esm_source source;
     // filter: FilterCriteria (borrowed; must outlive the pipeline); NULL delivers every record.
     struct esm_filter *filter;
@@ -142,6 +149,9 @@ struct esm_pipeline_cfg {
     // mapping=<UUID>" so a line names its mapping); NULL: "pipeline".
     const char *log_component;
 };
+
+// ESM_PIPELINE_PAUSE_BYTES: the default bound on queued (not yet sent) event bytes per pipeline.
+#define ESM_PIPELINE_PAUSE_BYTES (64u * 1024 * 1024)
 
 struct esm_pipeline_stats {
     uint64_t records_in;       // records added

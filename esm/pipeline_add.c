@@ -150,7 +150,7 @@ static void pause_if_full(struct esm_pipeline *pl, struct part *p)
     if (p->num_held > 0 ||
         batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
             pl->cfg.pause_records ||
-        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
+        pl_queue_full(pl, 1)) {
         pl_part_pause(pl, p);
     }
 }

@@ -156,6 +156,9 @@ void pl_set_result(struct esm_pipeline *pl, const char *fmt, ...)
 struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t topic_len,
                           int32_t partition, bool create);
 void pl_part_pause(struct esm_pipeline *pl, struct part *p);
+// pl_queue_full: the queued records reach pause_total or pause_bytes (divided by |div|: 2 is the
+// resume threshold).
+bool pl_queue_full(const struct esm_pipeline *pl, size_t div);
 void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok);
 void pl_job_finish(struct job *j);
 void pl_job_backoff(struct job *j);

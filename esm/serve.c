@@ -8,6 +8,7 @@
 
 #include "base/hostport.h"
 #include "esm/api.h"
+#include "esm/instance.h"
 #include "esm/mapping.h"
 #include "esm/route.h"
 #include "esm/runner_instance.h"
@@ -29,6 +30,7 @@
 
 struct serve_opts {
     uint32_t drain_ms;
+    uint32_t max_concurrency;
     char host[256];
     uint16_t port;
     const char *state_dir;
@@ -48,7 +50,8 @@ static void usage(FILE *out)
         out,
         "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
         "                  [--region REGION] [--account ID] [--verify-sigv4]\n"
-        "                  [--drain-timeout MS] [--secrets-dir DIR] [--secrets-manager]\n"
+        "                  [--drain-timeout MS] [--max-concurrency N]\n"
+        "                  [--secrets-dir DIR] [--secrets-manager]\n"
         "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
         "                  [--route PATTERN=TARGET]... [--nameserver IP[:PORT]]\n"
         "                  [--status-listen HOST:PORT] [--stuck-after SECONDS]\n"
@@ -61,6 +64,9 @@ static void usage(FILE *out)
         "                      environment or the shared credentials file\n"
         "  --drain-timeout MS  how long in-flight invocations may finish when a mapping\n"
         "                      stops (default 10000)\n"
+        "  --max-concurrency N batches in flight at once per mapping (one per partition up\n"
+        "                      to N) when its Kesm.MaxConcurrency is not set; 1-1000\n"
+        "                      (default 100)\n"
         "  --secrets-dir DIR   Secrets Manager ARNs and names in SourceAccessConfigurations\n"
         "                      resolve to DIR/<secret name> (mode 700 directory, 600 files)\n"
         "  --secrets-manager   fetch them from AWS Secrets Manager instead (GetSecretValue,\n"
@@ -122,6 +128,16 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
                 return 2;
             }
             o->drain_ms = (uint32_t)ms;
+            i++;
+        } else if (!strcmp(a, "--max-concurrency") && v) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > ESM_MAX_CONCURRENCY_MAX) {
+                fprintf(stderr, "kesm serve: --max-concurrency wants 1-%d, not '%s'\n",
+                        ESM_MAX_CONCURRENCY_MAX, v);
+                return 2;
+            }
+            o->max_concurrency = (uint32_t)n;
             i++;
         } else if (!strcmp(a, "--state-dir") && v) {
             o->state_dir = v;
@@ -227,6 +243,7 @@ int esm_serve_main(int argc, char **argv)
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     char why[512];
+    esm_raise_fd_limit(); // a connection or an exec child's pipes per batch in flight
     struct serve sv = {0};
     struct net_reactor_config rcfg = {.nameserver = o.nameserver};
     sv.r = net_reactor_new(&rcfg);
@@ -267,7 +284,7 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
-    struct esm_runner_env env = {secrets, &o.routes, aws};
+    struct esm_runner_env env = {secrets, &o.routes, aws, o.max_concurrency};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);

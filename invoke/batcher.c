@@ -54,6 +54,7 @@ struct batcher {
     uint64_t next_id;
     size_t inflight;
     size_t pending;
+    size_t pending_bytes; // encoded bytes of the queued records (oversized ones count 0)
     bool flush;
     struct inv_header *hdrs; // scratch for decoding a blob's headers
     size_t hdrs_cap;
@@ -204,7 +205,7 @@ void batcher_cfg_defaults(struct batcher_cfg *cfg)
     cfg->batch_size = BATCH_SIZE_DEFAULT;
     cfg->window_ms = BATCH_WINDOW_MS_DEFAULT;
     cfg->max_payload = BATCH_MAX_PAYLOAD;
-    cfg->max_inflight = BATCH_MAX_INFLIGHT_DEFAULT;
+    cfg->max_inflight = 0;
     cfg->oversize = BATCH_OVERSIZE_SKIP;
     cfg->event.source = INV_EVENT_SELF_MANAGED;
 }
@@ -219,9 +220,6 @@ int batcher_new(struct batcher **out, const struct batcher_cfg *cfg, struct inv_
     if (cfg->window_ms > BATCH_WINDOW_MS_MAX) {
         return inv_fail(err, -1, "batcher: batching window %u ms is outside 0..%d ms",
                         cfg->window_ms, BATCH_WINDOW_MS_MAX);
-    }
-    if (cfg->max_inflight < 1) {
-        return inv_fail(err, -1, "batcher: max_inflight must be at least 1");
     }
     if (cfg->event.source == INV_EVENT_MSK && cfg->event.event_source_arn == NULL) {
         return inv_fail(err, -1, "batcher: an MSK event source needs eventSourceArn");
@@ -366,6 +364,7 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
         e->off = p->raw.len;
         e->len = len;
         raw_put(&p->raw, rec);
+        b->pending_bytes += len;
     }
     bool behind_oversized = p->avail < p->q_len - p->q_head;
     e->reject = e->oversized ? NULL : rec->reject;
@@ -395,7 +394,7 @@ static bool part_ready_oversized(const struct part *p)
 static bool readiness(const struct batcher *b, enum batch_reason *out_reason, int64_t *out_deadline)
 {
     *out_deadline = INT64_MAX;
-    if (b->inflight >= b->cfg.max_inflight) {
+    if (b->cfg.max_inflight && b->inflight >= b->cfg.max_inflight) {
         return false;
     }
     size_t count = 0, groups = 0, bytes = b->head_len;
@@ -476,6 +475,7 @@ static struct batch *take_reject(struct batcher *b, size_t pi)
 {
     struct part *p = &b->parts[pi];
     struct entry *e = &p->q[p->q_head++];
+    b->pending_bytes -= e->len;
     struct batch *bt = batch_alloc(1, 1);
     bt->reason = BATCH_REASON_OVERSIZED;
     bt->reject = e->reject;
@@ -674,6 +674,7 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         }
         out.len += part_bytes;
         p->avail_bytes -= part_bytes - (bp->num_records - 1);
+        b->pending_bytes -= part_bytes - (bp->num_records - 1);
         inv_event_group_close(&out);
         bp->first_offset = q[0].offset;
         bp->first_timestamp = q[0].timestamp;
@@ -774,6 +775,9 @@ void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_l
     }
     struct part *p = &b->parts[pi];
     b->pending -= p->q_len - p->q_head;
+    for (size_t i = p->q_head; i < p->q_len; i++) {
+        b->pending_bytes -= p->q[i].oversized ? 0 : p->q[i].len;
+    }
     p->q_head = p->q_len = 0;
     p->raw.len = 0;
     p->avail = p->avail_bytes = 0;
@@ -789,6 +793,11 @@ void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_l
 size_t batcher_pending(const struct batcher *b)
 {
     return b->pending;
+}
+
+size_t batcher_pending_bytes(const struct batcher *b)
+{
+    return b->pending_bytes;
 }
 
 size_t batcher_partition_queued(const struct batcher *b, const char *topic, size_t topic_len,

@@ -19,7 +19,7 @@
 // partition with a batch in flight contributes nothing to new batches (at most one batch in flight
 // per partition keeps per-partition order); its newly added records wait, and their batching
 // window starts when the in-flight batch completes. Batches that share no partition run
-// concurrently, up to max_inflight.
+// concurrently: one per partition, up to max_inflight when it is set.
 //
 // Oversized records (spec 3.6.6): a record whose event alone exceeds max_payload is never put in
 // a payload and never dropped silently: when it reaches the head of its partition it is handed out
@@ -55,7 +55,6 @@
 #define BATCH_WINDOW_MS_DEFAULT 500
 #define BATCH_WINDOW_MS_MAX 300000
 #define BATCH_MAX_PAYLOAD 6291456 // synchronous Invoke request limit (6 MiB)
-#define BATCH_MAX_INFLIGHT_DEFAULT 5
 
 enum batch_oversize {
     BATCH_OVERSIZE_SKIP,  // hand it out flagged; completing it moves past it (default)
@@ -66,7 +65,7 @@ struct batcher_cfg {
     uint32_t batch_size;          // 1..10000 records (BatchSize), default 100
     uint32_t window_ms;           // 0..300000 (MaximumBatchingWindowInSeconds * 1000), default 500
     size_t max_payload;           // encoded bytes per payload, default and maximum 6291456
-    uint32_t max_inflight;        // concurrent batches, >= 1, default 5
+    uint32_t max_inflight;        // concurrent batches; 0 (default): no cap (one per partition)
     enum batch_oversize oversize; // default BATCH_OVERSIZE_SKIP
     struct inv_event_cfg event;   // payload constants; strings borrowed for the batcher's life
 };
@@ -166,8 +165,11 @@ int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, str
 void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_len,
                             int32_t partition);
 
-// batcher_pending returns the number of queued records not handed out yet.
+// batcher_pending returns the number of queued records not handed out yet, and
+// batcher_pending_bytes their encoded size (oversized records count 0: the batcher keeps only
+// their size).
 size_t batcher_pending(const struct batcher *b);
+size_t batcher_pending_bytes(const struct batcher *b);
 // batcher_partition_queued returns the number of queued records of one partition (0 if unknown):
 // the consumer pauses fetching a partition whose queue grows (e.g. while it is blocked).
 size_t batcher_partition_queued(const struct batcher *b, const char *topic, size_t topic_len,

@@ -214,11 +214,12 @@ static const struct inv_transport_funcs fake_funcs = {
 // ---- fake source --------------------------------------------------------------------------
 
 struct src {
-    int64_t acked[4]; // next offset per partition of topic "t"
+#define NPART 16
+    int64_t acked[NPART]; // next offset per partition of topic "t"
     int64_t ack_hist[256];
     size_t num_hist;
     int pauses, resumes;
-    bool paused[4];
+    bool paused[NPART];
     int fatal;
     char result[256];
     int done_calls;
@@ -229,7 +230,7 @@ static int src_ack(void *ctx, const char *topic, int32_t partition, int64_t next
 {
     struct src *s = ctx;
     assert_string_equal(topic, "t");
-    assert_true(partition >= 0 && partition < 4);
+    assert_true(partition >= 0 && partition < NPART);
     assert_true(next > s->acked[partition]); // acks only move forward
     s->acked[partition] = next;
     if (partition == 0 && s->num_hist < 256) {
@@ -311,7 +312,7 @@ static void h_init(struct h *h)
     h->cfg.on_fatal = on_fatal;
     h->cfg.cb_ctx = &h->s;
     h->cfg.wall_ms = wall;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < NPART; i++) {
         h->s.acked[i] = -1;
     }
 }
@@ -983,6 +984,68 @@ static void test_backpressure(void **state)
     h_free(&h);
 }
 
+// One batch per partition in flight and no fixed cap: 12 partitions with a slow function have 12
+// batches out at once (kesm used to stop at 5), and a queued second batch per partition does not
+// pause anything (the total queue limit scales with the partitions). MaxConcurrency caps it.
+static void concurrency_case(uint32_t cap, size_t want_inflight)
+{
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 5;
+    h.cfg.batch.max_inflight = cap;
+    h.f.hold = true;
+    h_start(&h);
+    for (int32_t p = 0; p < 12; p++) {
+        add_range(&h, p, 0, 9, g_wall); // one batch out, 4 records queued behind it
+    }
+    net_reactor_run_for(h.r, 10);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_int_equal(st.inflight, want_inflight);
+    assert_int_equal(st.queued, 108 - 5 * want_inflight);
+    if (cap == 0) {
+        assert_int_equal(h.s.pauses, 0);
+    }
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, idle, 3000);
+    for (int32_t p = 0; p < 12; p++) {
+        assert_int_equal(h.s.acked[p], 9);
+    }
+    h_free(&h);
+}
+
+static void test_concurrency_per_partition(void **state)
+{
+    (void)state;
+    concurrency_case(0, 12);
+    concurrency_case(3, 3);
+}
+
+// The queued bytes are bounded too: a partition adding records past pause_bytes is paused.
+static void test_backpressure_bytes(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 5;
+    h.cfg.pause_bytes = 300; // two or three records' events (pause_records is 10)
+    h.f.hold = true;
+    h_start(&h);
+    add_range(&h, 0, 0, 5, g_wall); // out, held
+    net_reactor_run_for(h.r, 10);
+    add_range(&h, 0, 5, 9, g_wall); // 4 records queued behind the held batch: only their bytes
+                                    // reach a limit (4 < pause_records, 4 < pause_total)
+    net_reactor_run_for(h.r, 10);
+    assert_true(h.s.paused[0]);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, resumed, 3000);
+    assert_false(h.s.paused[0]);
+    delivered_once(&h, 0, 9, -1);
+    h_free(&h);
+}
+
 static void test_revoke_waits(void **state)
 {
     (void)state;
@@ -1371,6 +1434,8 @@ int main(void)
         cmocka_unit_test(test_async_destination),
         cmocka_unit_test(test_fatal_stops),
         cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_concurrency_per_partition),
+        cmocka_unit_test(test_backpressure_bytes),
         cmocka_unit_test(test_revoke_waits),
         cmocka_unit_test(test_revoke_timeout),
         cmocka_unit_test(test_drain_abandons_retries),
