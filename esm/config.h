@@ -158,8 +158,10 @@ struct esm_config {
     uint32_t batch_size;                // default 100
     uint32_t batching_window_ms;        // default 500
     bool batching_window_given;
-    bool enabled;           // default true
-    const char **bootstrap; // owned array of views
+    uint32_t
+        parallelization_factor; // ParallelizationFactor 1..10, default 1: batches per partition
+    bool enabled;               // default true
+    const char **bootstrap;     // owned array of views
     size_t num_bootstrap;
     struct esm_sac *sacs; // owned array
     size_t num_sacs;

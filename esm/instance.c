@@ -351,6 +351,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.transport = in->transport;
     pc.batch.batch_size = cfg->batch_size;
     pc.batch.window_ms = cfg->batching_window_ms;
+    pc.batch.lanes = cfg->parallelization_factor;
     pc.batch.max_inflight = cfg->kesm.max_concurrency  ? cfg->kesm.max_concurrency
                             : in->opts.max_concurrency ? in->opts.max_concurrency
                                                        : ESM_MAX_CONCURRENCY_DEFAULT;

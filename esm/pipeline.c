@@ -96,6 +96,7 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
     p->held_head = p->held_tail = NULL;
     p->num_held = 0;
     p->last_ok_ms = -1;
+    p->trk = pl->cfg.batch.lanes > 1 ? pl_track_new() : NULL;
     return p;
 }
 
@@ -122,6 +123,9 @@ void pl_filtered_release(struct esm_pipeline *pl, struct part *p)
     p->has_filt = false;
     if (p->filt_next > p->done_next) {
         p->done_next = p->filt_next;
+        if (p->trk) {
+            pl_track_acked(p->trk, p->filt_next);
+        }
         ack_source(pl, p->topic, p->partition, p->filt_next);
     }
 }
@@ -138,7 +142,9 @@ bool pl_queue_full(const struct esm_pipeline *pl, size_t div)
 {
     size_t total = pl->cfg.pause_total;
     if (!total) {
-        size_t n = pl->num_parts < 2 ? 2 : pl->num_parts;
+        // every lane of every partition may want its next batch ready
+        size_t lanes = pl->cfg.batch.lanes > 1 ? pl->cfg.batch.lanes : 1;
+        size_t n = pl->num_parts * lanes < 2 ? 2 : pl->num_parts * lanes;
         uint32_t cap = pl->cfg.batch.max_inflight;
         if (cap && n > cap) {
             n = cap < 2 ? 2 : cap;
@@ -175,6 +181,9 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
     for (size_t i = 0; i < n; i++) {
         if (!j->done[idx[i]]) {
             j->done[idx[i]] = 1;
+            if (j->trk) {
+                pl_track_done(j->trk[pl_part_of(j->b, idx[i])], j->b->offsets[idx[i]]);
+            }
             if (ok) {
                 pl->st.records_ok++;
             } else {
@@ -188,9 +197,15 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
         while (a < bp->num_records && j->done[bp->first_index + a]) {
             a++;
         }
-        if (a != j->acked[k]) {
-            j->acked[k] = a;
-            int64_t next = j->b->offsets[bp->first_index + a - 1] + 1;
+        int64_t next = a ? j->b->offsets[bp->first_index + a - 1] + 1 : -1;
+        bool moved = a != j->acked[k];
+        j->acked[k] = a;
+        if (j->trk) {
+            // Lanes: the other lanes' records of the partition may still be unfinished; only the
+            // partition's lowest unfinished offset may be acknowledged.
+            moved = pl_track_ack(j->trk[k], &next);
+        }
+        if (moved) {
             ack_source(pl, bp->topic, bp->partition, next);
             // A revoked job's partition may have been assigned again: its acknowledgements say
             // nothing about the records the pipeline holds now. (A drained one's do: the
@@ -216,6 +231,10 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
 static void job_free(struct job *j)
 {
     net_timer_free(j->timer);
+    for (size_t k = 0; k < j->num_trk; k++) {
+        pl_track_unref(j->trk[k]);
+    }
+    free(j->trk);
     free(j->done);
     free(j->acked);
     free(j->cur.idx);
@@ -277,6 +296,15 @@ static struct job *job_new(struct esm_pipeline *pl, struct batch *b)
     j->b = b;
     j->done = xcalloc(b->num_records ? b->num_records : 1, 1);
     j->acked = xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->acked);
+    if (pl->cfg.batch.lanes > 1) {
+        j->trk = xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->trk);
+        j->num_trk = b->num_parts;
+        for (size_t k = 0; k < b->num_parts; k++) {
+            const struct batch_part *bp = &b->parts[k];
+            struct part *p = pl_part_find(pl, bp->topic, bp->topic_len, bp->partition, true);
+            j->trk[k] = pl_track_ref(p->trk);
+        }
+    }
     j->cur.n = b->num_records;
     j->cur.idx = xcalloc(b->num_records ? b->num_records : 1, sizeof *j->cur.idx);
     for (size_t i = 0; i < b->num_records; i++) {
@@ -727,6 +755,7 @@ void esm_pipeline_free(struct esm_pipeline *pl)
     net_timer_free(pl->wait_zero);
     for (size_t i = 0; i < pl->num_parts; i++) {
         pl_held_drop(&pl->parts[i]);
+        pl_track_unref(pl->parts[i].trk);
         free(pl->parts[i].topic);
     }
     free(pl->parts);
@@ -765,7 +794,8 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     }
     uint32_t bs = pl->cfg.batch.batch_size ? pl->cfg.batch.batch_size : BATCH_SIZE_DEFAULT;
     if (!pl->cfg.pause_records) {
-        pl->cfg.pause_records = 2 * (size_t)bs;
+        pl->cfg.pause_records =
+            2 * (size_t)bs * (pl->cfg.batch.lanes > 1 ? pl->cfg.batch.lanes : 1);
     }
     if (!pl->cfg.pause_bytes) {
         pl->cfg.pause_bytes = ESM_PIPELINE_PAUSE_BYTES;

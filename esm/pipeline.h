@@ -13,7 +13,9 @@
 // Delivery rules (Lambda's, spec 3.3-3.6; the choices where Lambda says nothing are in README.md,
 // "Failure handling"):
 //   - at most one batch per partition in flight, up to batch.max_inflight batches at once when it
-//     is set (0: no cap; the batcher);
+//     is set (0: no cap; the batcher); with batch.lanes > 1 (ParallelizationFactor) one per lane
+//     (records of a key share a lane, in order), and a partition is acknowledged only up to its
+//     lowest offset not yet finished, whichever lane holds it (pipeline_track.c);
 //   - success: every partition of the batch is acknowledged at last offset + 1;
 //   - function error: the batch (or what is left of it) is retried with exponential backoff,
 //     holding its partitions; MaximumRetryAttempts counts retries, not the first attempt (-1:
@@ -123,7 +125,8 @@ struct esm_pipeline_cfg {
     const char *function_arn;    // for failure records; NULL: ""
     uint32_t backoff_initial_ms; // first retry delay [500]
     uint32_t backoff_max_ms;     // cap [30000]
-    size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]
+    // pause_records: pause a partition with this many queued records [2 * BatchSize * lanes]
+    size_t pause_records;
     // pause_total: pause any partition while this many records are queued in all [2 * BatchSize *
     // the partitions seen, at least 2 and at most batch.max_inflight when that is set]: enough
     // for every partition that can have a batch in flight to have its next batch ready.

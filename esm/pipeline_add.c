@@ -51,6 +51,9 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
     if (r->reject) {
         pl->st.records_rejected++;
     }
+    if (p->trk) {
+        pl_track_push(p->trk, r->offset);
+    }
     p->kept_last = r->offset;
     pl->st.records_in++;
     return 0;

@@ -65,6 +65,26 @@ char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
 // pl_iso8601 writes an epoch-ms time as 2019-11-14T00:38:06.021Z into |out| (>= 25 bytes).
 void pl_iso8601(char *out, size_t cap, int64_t ms);
 
+// ---- ParallelizationFactor: the unfinished offsets of a partition (pipeline_track.c) ---------
+
+// struct pl_track: the offsets of one partition handed to the batcher, in order, and which of them
+// are finished. Shared (reference counted) by the partition and the jobs holding its records, so
+// a job still acknowledges correctly after its partition was revoked: records dropped from the
+// queue stay unfinished, and acknowledgements stop below them.
+struct pl_track;
+struct pl_track *pl_track_new(void);
+struct pl_track *pl_track_ref(struct pl_track *t);
+void pl_track_unref(struct pl_track *t); // NULL is a no-op
+void pl_track_push(struct pl_track *t, int64_t offset);
+void pl_track_done(struct pl_track *t, int64_t offset);
+// pl_track_next: the lowest offset not yet finished, or the last finished one + 1 when none is
+// left (-1: nothing tracked finished).
+int64_t pl_track_next(const struct pl_track *t);
+// pl_track_ack: true, with the offset to acknowledge, when the front moved past the last
+// acknowledgement; pl_track_acked records one made elsewhere (filtered records).
+bool pl_track_ack(struct pl_track *t, int64_t *out_next);
+void pl_track_acked(struct pl_track *t, int64_t next);
+
 // ---- the pipeline object (pipeline.c, pipeline_dispose.c, pipeline_drain.c) ---------------
 
 struct sel {
@@ -76,10 +96,12 @@ struct job {
     struct esm_pipeline *pl;
     struct job *next;
     struct batch *b;
-    unsigned char *done; // per record
-    size_t *acked;       // per part: records acknowledged from the part's start
-    struct sel cur;      // the selection being delivered
-    struct sel *stack;   // selections waiting (top = last)
+    unsigned char *done;   // per record
+    size_t *acked;         // per part: records finished from the part's start
+    struct pl_track **trk; // per part, with lanes (ParallelizationFactor > 1); else NULL
+    size_t num_trk;
+    struct sel cur;    // the selection being delivered
+    struct sel *stack; // selections waiting (top = last)
     size_t num_stack, cap_stack;
     uint32_t retries;   // function-error retries of cur
     uint32_t invokes;   // invocations of cur (approximateInvokeCount)
@@ -116,13 +138,14 @@ struct part {
     bool paused;
     struct held *held_head, *held_tail; // records waiting for a schema, in offset order
     size_t num_held;
-    int64_t kept_last;  // -1: none
-    int64_t done_next;  // -1: none
-    bool has_filt;      // a filtered acknowledgement is pending
-    int64_t filt_next;  // offset to acknowledge
-    int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
-    int64_t last_ok_ms; // wall time of the last success that moved it on (-1: none)
-    int64_t acked_next; // the last acknowledgement (-1: none yet), for records_acked
+    int64_t kept_last;    // -1: none
+    int64_t done_next;    // -1: none
+    bool has_filt;        // a filtered acknowledgement is pending
+    int64_t filt_next;    // offset to acknowledge
+    int64_t filt_after;   // once the record at this offset is finished (-1: nothing before it)
+    int64_t last_ok_ms;   // wall time of the last success that moved it on (-1: none)
+    int64_t acked_next;   // the last acknowledgement (-1: none yet), for records_acked
+    struct pl_track *trk; // with lanes: its unfinished offsets (NULL otherwise)
 };
 
 struct esm_pipeline {

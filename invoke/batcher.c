@@ -27,6 +27,7 @@ struct part {
     char *topic;
     size_t topic_len;
     int32_t partition;
+    uint32_t lane; // 0 .. lanes-1 (ParallelizationFactor): records of one key share a lane
     char *key;
     size_t group_len; // inv_event_group_len
     char *rec_prefix; // inv_event_record_prefix_write of this partition, shared by its records
@@ -221,6 +222,9 @@ int batcher_new(struct batcher **out, const struct batcher_cfg *cfg, struct inv_
         return inv_fail(err, -1, "batcher: batching window %u ms is outside 0..%d ms",
                         cfg->window_ms, BATCH_WINDOW_MS_MAX);
     }
+    if (cfg->lanes > BATCH_MAX_LANES) {
+        return inv_fail(err, -1, "batcher: %u lanes is outside 1..%d", cfg->lanes, BATCH_MAX_LANES);
+    }
     if (cfg->event.source == INV_EVENT_MSK && cfg->event.event_source_arn == NULL) {
         return inv_fail(err, -1, "batcher: an MSK event source needs eventSourceArn");
     }
@@ -259,20 +263,25 @@ void batcher_free(struct batcher *b)
     free(b);
 }
 
+static bool same_partition(const struct part *p, const char *topic, size_t topic_len,
+                           int32_t partition)
+{
+    return p->partition == partition && p->topic_len == topic_len &&
+           memcmp(p->topic, topic, topic_len) == 0;
+}
+
 static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
-                        bool create)
+                        uint32_t lane, bool create)
 {
     if (b->last_hit < b->num_parts) {
         struct part *p = &b->parts[b->last_hit];
-        if (p->partition == partition && p->topic_len == topic_len &&
-            memcmp(p->topic, topic, topic_len) == 0) {
+        if (p->lane == lane && same_partition(p, topic, topic_len, partition)) {
             return b->last_hit;
         }
     }
     for (size_t i = 0; i < b->num_parts; i++) {
         struct part *p = &b->parts[i];
-        if (p->partition == partition && p->topic_len == topic_len &&
-            memcmp(p->topic, topic, topic_len) == 0) {
+        if (p->lane == lane && same_partition(p, topic, topic_len, partition)) {
             b->last_hit = i;
             return i;
         }
@@ -286,6 +295,7 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     p->topic = xstrndup(topic, topic_len);
     p->topic_len = topic_len;
     p->partition = partition;
+    p->lane = lane;
     struct buf k;
     buf_init(&k);
     inv_event_partition_key(&k, topic, topic_len, partition);
@@ -338,10 +348,26 @@ static void compact(struct part *p)
     }
 }
 
+uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec)
+{
+    if (lanes <= 1) {
+        return 0;
+    }
+    if (rec->key.is_null) {
+        return (uint32_t)((uint64_t)rec->offset % lanes); // no key order to keep: spread them
+    }
+    uint32_t h = 2166136261u; // FNV-1a
+    for (size_t i = 0; i < rec->key.len; i++) {
+        h = (h ^ rec->key.p[i]) * 16777619u;
+    }
+    return h % lanes;
+}
+
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err)
 {
-    size_t pi = find_part(b, rec->topic, rec->topic_len, rec->partition, true);
+    uint32_t lane = batcher_lane(b->cfg.lanes, rec);
+    size_t pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
     struct part *p = &b->parts[pi];
     if (p->has_last && rec->offset <= p->last_offset) {
         return inv_fail(err, -1, "batcher: partition %s: offset %lld after %lld", p->key,
@@ -546,6 +572,23 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
     return bt;
 }
 
+// other_lane_taken: another lane of part |i|'s partition already gives records to this batch (a
+// payload holds each partition once, under its "topic-partition" key).
+static bool other_lane_taken(const struct batcher *b, const size_t *take, size_t i)
+{
+    if (b->cfg.lanes <= 1) {
+        return false;
+    }
+    const struct part *p = &b->parts[i];
+    for (size_t j = 0; j < b->num_parts; j++) {
+        if (j != i && take[j] > 0 &&
+            same_partition(&b->parts[j], p->topic, p->topic_len, p->partition)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // plan picks records in arrival order: returns how many to take from each idle partition
 // (take[pi]), in which order the partitions first appear (order[], *out_groups) and the totals.
 // Records arrive in runs per partition (one fetch response at a time), so it takes whole runs: the
@@ -561,7 +604,7 @@ static size_t plan(struct batcher *b, size_t *take, size_t *order, size_t *out_g
         uint64_t best_seq = UINT64_MAX, next_seq = UINT64_MAX;
         for (size_t i = 0; i < b->num_parts; i++) {
             struct part *p = &b->parts[i];
-            if (p->inflight || take[i] >= p->avail) {
+            if (p->inflight || take[i] >= p->avail || other_lane_taken(b, take, i)) {
                 continue;
             }
             uint64_t seq = p->q[p->q_head + take[i]].seq;
@@ -766,14 +809,8 @@ int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, str
     return 0;
 }
 
-void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_len,
-                            int32_t partition)
+static void drop_part(struct batcher *b, struct part *p)
 {
-    size_t pi = find_part(b, topic, topic_len, partition, false);
-    if (pi == SIZE_MAX) {
-        return;
-    }
-    struct part *p = &b->parts[pi];
     b->pending -= p->q_len - p->q_head;
     for (size_t i = p->q_head; i < p->q_len; i++) {
         b->pending_bytes -= p->q[i].oversized ? 0 : p->q[i].len;
@@ -790,6 +827,16 @@ void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_l
     }
 }
 
+void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_len,
+                            int32_t partition)
+{
+    for (size_t i = 0; i < b->num_parts; i++) {
+        if (same_partition(&b->parts[i], topic, topic_len, partition)) {
+            drop_part(b, &b->parts[i]);
+        }
+    }
+}
+
 size_t batcher_pending(const struct batcher *b)
 {
     return b->pending;
@@ -803,14 +850,14 @@ size_t batcher_pending_bytes(const struct batcher *b)
 size_t batcher_partition_queued(const struct batcher *b, const char *topic, size_t topic_len,
                                 int32_t partition)
 {
+    size_t n = 0;
     for (size_t i = 0; i < b->num_parts; i++) {
         const struct part *p = &b->parts[i];
-        if (p->partition == partition && p->topic_len == topic_len &&
-            memcmp(p->topic, topic, topic_len) == 0) {
-            return p->q_len - p->q_head;
+        if (same_partition(p, topic, topic_len, partition)) {
+            n += p->q_len - p->q_head;
         }
     }
-    return 0;
+    return n;
 }
 
 size_t batcher_inflight(const struct batcher *b)

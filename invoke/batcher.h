@@ -21,6 +21,11 @@
 // window starts when the in-flight batch completes. Batches that share no partition run
 // concurrently: one per partition, up to max_inflight when it is set.
 //
+// Lanes (ParallelizationFactor): with lanes > 1 each partition is split into that many lanes, a
+// record's lane chosen by a hash of its key (batcher_lane; null keys are spread by offset), and
+// the rule above holds per lane: one batch in flight per lane, each lane in offset order, so
+// records with the same key stay in order. A payload holds at most one lane of a partition.
+//
 // Oversized records (spec 3.6.6): a record whose event alone exceeds max_payload is never put in
 // a payload and never dropped silently: when it reaches the head of its partition it is handed out
 // as its own batch with oversized = true and no payload (its encoded size in oversized_len), after
@@ -55,6 +60,7 @@
 #define BATCH_WINDOW_MS_DEFAULT 500
 #define BATCH_WINDOW_MS_MAX 300000
 #define BATCH_MAX_PAYLOAD 6291456 // synchronous Invoke request limit (6 MiB)
+#define BATCH_MAX_LANES 10        // ParallelizationFactor's maximum
 
 enum batch_oversize {
     BATCH_OVERSIZE_SKIP,  // hand it out flagged; completing it moves past it (default)
@@ -66,6 +72,7 @@ struct batcher_cfg {
     uint32_t window_ms;           // 0..300000 (MaximumBatchingWindowInSeconds * 1000), default 500
     size_t max_payload;           // encoded bytes per payload, default and maximum 6291456
     uint32_t max_inflight;        // concurrent batches; 0 (default): no cap (one per partition)
+    uint32_t lanes;               // batches in flight per partition, 0 or 1 (default) .. 10
     enum batch_oversize oversize; // default BATCH_OVERSIZE_SKIP
     struct inv_event_cfg event;   // payload constants; strings borrowed for the batcher's life
 };
@@ -141,6 +148,10 @@ void batcher_free(struct batcher *b);
 // its offset does not increase within its partition (the record is not queued).
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err);
+
+// batcher_lane returns the lane (0 .. lanes-1) of |rec|: FNV-1a of its key modulo |lanes|, or its
+// offset modulo |lanes| for a null key; 0 when |lanes| <= 1.
+uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec);
 
 // batcher_next_deadline returns the time at which batcher_next() will hand out a batch if nothing
 // else happens: INT64_MIN if one is ready now, INT64_MAX if none can be (nothing available, or

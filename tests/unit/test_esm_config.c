@@ -631,8 +631,8 @@ static void test_members(void **state)
                  "1 validation error detected: Value 'arn:aws:kafka:us-east-1:1:cluster/c/x' at "
                  "'EventSourceArn' failed to satisfy constraint: kesm maps self-managed Kafka "
                  "clusters only: give SelfManagedEventSource instead of EventSourceArn");
-    expect_error("{" BASE ",\"ParallelizationFactor\":2}",
-                 "1 validation error detected: Value '2' at 'ParallelizationFactor' failed to "
+    expect_error("{" BASE ",\"TumblingWindowInSeconds\":2}",
+                 "1 validation error detected: Value '2' at 'TumblingWindowInSeconds' failed to "
                  "satisfy constraint: Member does not apply to a self-managed Kafka event source");
     expect_error("[1]", "1 validation error detected: Value '[1]' at 'request' failed to satisfy "
                         "constraint: The request body must be a JSON object");
@@ -727,6 +727,41 @@ static void test_kesm_max_concurrency(void **state)
     cJSON_Delete(u);
     u = cJSON_Parse("{\"Kesm\":{\"MaxConcurrency\":-1}}");
     assert_false(esm_config_merge_update(&next, &c, u, &OPTS, &err));
+    cJSON_Delete(u);
+    esm_config_cleanup(&c);
+}
+
+// ParallelizationFactor: AWS's streams member (1-10), taken for Kafka too; echoed when given,
+// updatable.
+static void test_parallelization_factor(void **state)
+{
+    (void)state;
+    expect_error("{" BASE ",\"ParallelizationFactor\":0}",
+                 "1 validation error detected: Value '0' at 'ParallelizationFactor' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 10");
+    expect_error("{" BASE ",\"ParallelizationFactor\":11}",
+                 "1 validation error detected: Value '11' at 'ParallelizationFactor' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 10");
+    expect_error("{" BASE ",\"ParallelizationFactor\":\"2\"}",
+                 "1 validation error detected: Value '2' at 'ParallelizationFactor' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 10");
+    struct esm_config c;
+    expect_ok(&c, "{" BASE "}");
+    assert_int_equal(c.parallelization_factor, 1);
+    esm_config_cleanup(&c);
+    expect_ok(&c, "{" BASE ",\"ParallelizationFactor\":10}");
+    assert_int_equal(c.parallelization_factor, 10);
+    struct esm_config_meta meta = {"0b6f3a52-8f0e-4c1e-9b7e-2d1f6c9a1e55", "Enabled",
+                                   "USER_INITIATED", "OK", 1735689600.0};
+    cJSON *resp = esm_config_to_response(&c, &meta);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(resp, "ParallelizationFactor")->valueint, 10);
+    cJSON_Delete(resp);
+    struct esm_config next;
+    struct esm_cfg_err err;
+    cJSON *u = cJSON_Parse("{\"ParallelizationFactor\":3}");
+    assert_true(esm_config_merge_update(&next, &c, u, &OPTS, &err));
+    assert_int_equal(next.parallelization_factor, 3);
+    esm_config_cleanup(&next);
     cJSON_Delete(u);
     esm_config_cleanup(&c);
 }
@@ -848,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_members),
         cmocka_unit_test(test_kesm_extension),
         cmocka_unit_test(test_kesm_max_concurrency),
+        cmocka_unit_test(test_parallelization_factor),
         cmocka_unit_test(test_update_merge),
         cmocka_unit_test(test_response_shape),
     };

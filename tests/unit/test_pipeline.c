@@ -1046,6 +1046,111 @@ static void test_backpressure_bytes(void **state)
     h_free(&h);
 }
 
+// add_keyed adds offsets [from, to) of |part| with the key "k<offset % nkeys>".
+static void add_keyed(struct h *h, int32_t part, int64_t from, int64_t to, int nkeys)
+{
+    static char keys[64][8];
+    struct inv_record recs[64];
+    size_t n = 0;
+    for (int64_t o = from; o < to; o++, n++) {
+        snprintf(g_val[n], sizeof g_val[n], "v%d-%lld", part, (long long)o);
+        snprintf(keys[n], sizeof keys[n], "k%d", (int)(o % nkeys));
+        recs[n] = (struct inv_record){.topic = "t",
+                                      .topic_len = 1,
+                                      .partition = part,
+                                      .offset = o,
+                                      .timestamp = g_wall,
+                                      .ts_type = INV_TS_CREATE_TIME,
+                                      .key = inv_bytes_of(keys[n], strlen(keys[n])),
+                                      .value = inv_bytes_of(g_val[n], strlen(g_val[n]))};
+    }
+    assert_int_equal(esm_pipeline_add(h->pl, recs, n), 0);
+}
+
+// ParallelizationFactor: several batches of one partition in flight, each record's key in one
+// lane: every key's records are delivered exactly once and in offset order.
+static void test_lanes_key_order(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 4;
+    h.cfg.batch.lanes = 4;
+    h.f.hold = true;
+    h_start(&h);
+    add_keyed(&h, 0, 0, 40, 6);
+    net_reactor_run_for(h.r, 10);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_true(st.inflight >= 2); // one partition, several lanes at once
+    assert_true(st.inflight <= 4);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 40);
+    int64_t last[6] = {-1, -1, -1, -1, -1, -1};
+    size_t seen = 0;
+    for (size_t i = 0; i < h.f.num_ok; i++) {
+        int k = (int)(h.f.ok_off[i] % 6);
+        assert_true(h.f.ok_off[i] > last[k]); // same key: in order, once
+        last[k] = h.f.ok_off[i];
+        seen++;
+    }
+    assert_int_equal(seen, 40);
+    // a payload holds one lane of a partition: every call's keys map to a single lane
+    for (size_t c = 0; c < h.f.num_calls; c++) {
+        struct inv_record r = {.key = inv_bytes_of("k0", 2)};
+        uint32_t lane = UINT32_MAX;
+        for (size_t i = 0; i < h.f.calls[c].n; i++) {
+            char kb[8];
+            snprintf(kb, sizeof kb, "k%d", (int)(h.f.calls[c].off[i] % 6));
+            r.key = inv_bytes_of(kb, strlen(kb));
+            uint32_t l = batcher_lane(4, &r);
+            assert_true(lane == UINT32_MAX || lane == l);
+            lane = l;
+        }
+    }
+    h_free(&h);
+}
+
+// ParallelizationFactor: a lane that keeps failing holds the partition's commit below its
+// record, however far the other lanes got; once it succeeds the commit covers everything.
+static void test_lanes_commit_lowest_unfinished(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 10;
+    h.cfg.batch.lanes = 2; // null keys: even offsets in one lane, odd ones in the other
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 2;
+    h_start(&h);
+    add_range(&h, 0, 0, 6, g_wall);
+    for (int i = 0; i < 100 && h.f.num_ok < 3; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.f.num_ok, 3); // 1, 3, 5 delivered ...
+    for (size_t i = 0; i < h.f.num_ok; i++) {
+        assert_int_equal(h.f.ok_off[i] % 2, 1);
+    }
+    net_reactor_run_for(h.r, 30); // ... and 0, 2, 4 retried meanwhile
+    assert_true(h.f.num_calls > 3);
+    assert_int_equal(h.s.acked[0], -1); // offset 0 is unfinished: nothing committed
+    h.f.mode = MODE_OK;
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 6);
+    // a record after a finished lane's batch: the commit moves only to the first unfinished
+    h.f.hold = true;
+    add_range(&h, 0, 6, 8, g_wall); // 6 (even lane), 7 (odd lane)
+    net_reactor_run_for(h.r, 10);
+    assert_int_equal(h.s.acked[0], 6);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 8);
+    h_free(&h);
+}
+
 static void test_revoke_waits(void **state)
 {
     (void)state;
@@ -1436,6 +1541,8 @@ int main(void)
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_concurrency_per_partition),
         cmocka_unit_test(test_backpressure_bytes),
+        cmocka_unit_test(test_lanes_key_order),
+        cmocka_unit_test(test_lanes_commit_lowest_unfinished),
         cmocka_unit_test(test_revoke_waits),
         cmocka_unit_test(test_revoke_timeout),
         cmocka_unit_test(test_drain_abandons_retries),
