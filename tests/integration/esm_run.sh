@@ -97,50 +97,11 @@ tap_check "offsets committed after the restart" \
     grep -q "0=30 1=10" <<<"$(committed_of "$G2" crash 2)"
 
 # ---- http transport ------------------------------------------------------------------------
-cat >"$T/sink.py" <<'PY'
-# Like the Runtime Interface Emulator: one invocation at a time, 400 to a concurrent one.
-import base64, json, sys, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-log, portfile = sys.argv[1], sys.argv[2]
-busy = threading.Lock()
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if not busy.acquire(blocking=False):
-            out = b'{"errorMessage":"concurrent invocation","errorType":"InvalidRequest"}'
-            with open(log + ".busy", "a") as f:
-                f.write("400\n")
-            self.send_response(400)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-            return
-        try:
-            self.handle_event(body)
-        finally:
-            busy.release()
-    def handle_event(self, body):
-        time.sleep(0.2)  # long enough for batches of two partitions to overlap
-        ev = json.loads(body)
-        with open(log, "a") as f:
-            for tp, recs in ev["records"].items():
-                for r in recs:
-                    k = base64.b64decode(r["key"]).decode() if "key" in r else None
-                    v = base64.b64decode(r["value"]).decode() if "value" in r else None
-                    f.write("%s %d %s %s\n" % (tp, r["offset"], k, v))
-        out = b'{"ok":true}'
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-    def log_message(self, *a):
-        pass
-s = ThreadingHTTPServer(("127.0.0.1", 0), H)
-open(portfile, "w").write(str(s.server_address[1]))
-s.serve_forever()
-PY
-timeout 120 python3 "$T/sink.py" "$T/log3" "$T/port" &
+# The emulator-shaped fake (one invocation at a time; a second one while one runs crashes it, as
+# the Runtime Interface Emulator does). Each invocation takes 0.2 s: long enough for batches of
+# two partitions to overlap if kesm sent them at once.
+timeout 120 python3 tests/tools/fake_lambda.py --mode rie --script slow:0.2 --lifetime 110 \
+    --port-file "$T/port" --log "$T/rie.log" --record-log "$T/log3" 2>"$T/rie.err" &
 SINK_PID=$!
 wait_until 10 test -s "$T/port"
 kmock_cmd produce web 16 codec=zstd headers=x=y >/dev/null
@@ -153,6 +114,8 @@ kesm_stop
 tap_check "http transport: exits 0" test "$KESM_RC" = 0
 tap_check "http transport: every record delivered exactly once, in order" \
     log_check "$T/log3" exact web-0=8 web-1=8
+tap_check "http transport: one invocation at a time (the emulator-shaped fake never crashed)" \
+    eval "kill -0 $SINK_PID && ! grep -q '\"event\": \"crash\"' '$T/rie.log'"
 G3=$(group_of)
 tap_check "http transport: offsets committed" grep -q "0=8 1=8" <<<"$(committed_of "$G3" web 2)"
 

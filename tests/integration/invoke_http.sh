@@ -206,7 +206,11 @@ probe toolong "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" timeout-ms=900000
 expect toolong "lambda: a timeout above 14 minutes is refused" '^setup-error .*above the 14-minute maximum'
 
 # ---- the emulator (RIE) through the http transport -------------------------------------------
-fake --mode rie --script ok,unhandled,rie-timeout,partial,400,502 || tap_done
+# The emulator's answers (fake_lambda.py --mode rie): a function error is 200 text/plain with the
+# error document and no X-Amz-Function-Error, its own timeout 200 "Task timed out after N.00
+# seconds", a runtime exit 502 Runtime.ExitError. Lambda's ESM treats all three as function
+# errors (retried by MaximumRetryAttempts, bisected, sent on failure), so kesm does too.
+fake --mode rie --rie-timeout 1 --script ok,unhandled,rie-timeout,partial,400,exit || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
 probe rie http url="$RIE_URL" report count=6 backoff-ms=20
 expect rie "http (RIE): 200 ok, 200+errorMessage, 200+'Task timed out' and 502 are function errors, batchItemFailures read, 400 fatal" \
@@ -215,7 +219,7 @@ expect rie "http (RIE): 200 ok, 200+errorMessage, 200+'Task timed out' and 502 a
     '^result 2 kind=function error status=200 .*message=function error: Task timed out after 1.00 seconds$' \
     '^result 3 kind=partial status=200 ms=[0-9]+ failures=t-0@7 ' \
     '^result 4 kind=fatal status=400 .*the endpoint refused the invocation' \
-    '^result 5 kind=function error status=502 .*message=function error: HTTP 502 \(the runtime failed\)' \
+    '^result 5 kind=function error status=502 .*message=function error: HTTP 502 \(the runtime failed\): Runtime.ExitError: RequestId: [-0-9a-f]+ Error: Runtime exited with error: exit status 1$' \
     '^stats requests=6 opened=1 reused=5 '
 check "http (RIE): the event is POSTed as application/json" \
     test "$(logcount '"content_type": "application/json"')" = 6
@@ -233,9 +237,14 @@ expect furlns "function URL without signing is refused (403, fatal)" \
 
 fake --mode rie --script slow:0.3 || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
-probe riebusy http url="$RIE_URL" count=3 parallel
-expect riebusy "http (RIE): parallel invocations without a limit hit the emulator's one-at-a-time 400" \
-    'kind=fatal status=400 '
+probe riebusy http url="$RIE_URL" count=3 parallel attempts=2 backoff-ms=20
+expect riebusy "http (RIE): parallel invocations without a limit crash the emulator: empty replies, then refused" \
+    '^result [0-2] kind=retryable status=-1 .*gave up after 2 attempts: (disconnected|connect) error'
+wait "$FAKE_PID"
+rc=$?
+FAKE_PID=
+check "http (RIE): the emulator-shaped fake crashed on the overlap (exit 2) as the emulator does" \
+    test "$rc" = 2 -a "$(logcount '"event": "crash"')" = 1
 fake --mode rie --script slow:0.3 || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
 probe rieone http url="$RIE_URL" count=3 parallel max-concurrency=1
