@@ -83,6 +83,7 @@ struct esm_metrics_mapping {
     uint64_t records_ok, records_disposed, records_filtered;
     uint64_t rebalances;
     uint64_t queued, inflight;
+    uint64_t transport_error_seconds; // whole seconds; 0 while invocations reach the function
     struct esm_hist batch_records;
     struct esm_hist invoke_seconds;
     uint64_t connections[ESM_CONN_STATES];
