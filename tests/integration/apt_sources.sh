@@ -6,13 +6,11 @@
 # suites). Each output must equal its .want file, apt itself must read the result (apt-get
 # --print-uris update lists exactly the source indexes of those URIs and contacts nothing), and
 # a file without a usable entry must fail naming the file.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 D=tests/golden/apt-sources
-T=$(mktemp -d "${TMPDIR:-/tmp}/apt_sources.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+T=$TEST_TMP
 
 for f in debian.sources proxy.sources sources.list; do
     tap_check "$f: the deb-src list equals $f.want" \

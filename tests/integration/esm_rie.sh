@@ -11,10 +11,9 @@
 #    LastProcessingResult turns PROBLEM naming the endpoint within a bounded time, /metrics shows
 #    for how long (kesm_transport_error_seconds) and counts the retryable results, the log has a
 #    WARN line; when the emulator is back the records arrive and all three recover.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
-RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/esm_rie.XXXXXX")
+RUN_TMP=$TEST_TMP
 T=$RUN_TMP
 . tests/integration/esm_run_lib.bash
 
@@ -35,9 +34,8 @@ cleanup() {
     fi
     stop_fake
     kmock_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 export KESM_LOG_LEVEL=info
 
 for need in "$KESM" /usr/bin/python3 /usr/bin/curl /usr/bin/jq; do
@@ -53,9 +51,9 @@ fake() {
     local name=$1
     shift
     rm -f "$T/$name.port"
-    timeout --kill-after=5 "$(scaled 100)" /usr/bin/python3 tests/tools/fake_lambda.py --mode rie \
+    timeout --kill-after=5 "$LIFETIME" /usr/bin/python3 tests/tools/fake_lambda.py --mode rie \
         --port-file "$T/$name.port" --log "$T/$name.log" --record-log "$T/$name.records" \
-        --lifetime "$(scaled 95)" "$@" 2>>"$T/$name.err" &
+        --lifetime "$LIFETIME" "$@" 2>>"$T/$name.err" &
     FAKE_PID=$!
     if ! wait_until 10 test -s "$T/$name.port"; then
         tap_fail "the emulator-shaped fake starts" "$(tail -5 "$T/$name.err")"
@@ -116,8 +114,7 @@ failure_record() {
 }
 tap_check "the failure record: RetryAttemptsExhausted after 2 invocations of the 3 records" \
     failure_record
-tap_check "the offsets are committed after the disposal" \
-    eval "wait_until 20 eval 'kmock_cmd committed \$(group_of) slowfn 1 | grep -q \"0=3\"'"
+tap_check "the offsets are committed after the disposal" wait_committed 20 slowfn 1 "0=3"
 kesm_stop
 tap_check "kesm run exits 0" test "$KESM_RC" = 0
 stop_fake
@@ -126,7 +123,7 @@ stop_fake
 fake gone --script ok
 GONE_PORT=$FPORT
 export KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500
-timeout --kill-after=10 "$(scaled 120)" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+timeout --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
     --drain-timeout 5000 >"$T/serve.out" 2>"$T/serve.err" &
 SERVE_PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }

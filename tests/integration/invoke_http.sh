@@ -5,13 +5,12 @@
 # slow, dropped connections, chunked), and an emulator mode (RIE shapes). Also TLS with a
 # throwaway CA (verified, wrong CA refused), keep-alive reuse counted by the server, and the
 # exec transport driven on the net reactor (inv_driver).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/invoke_probe
 FAKE=tests/tools/fake_lambda.py
-T=$(mktemp -d "${TMPDIR:-/tmp}/invoke_http.XXXXXX")
+T=$TEST_TMP
 FAKE_PID=
 stop_fake() {
     if [ -n "$FAKE_PID" ]; then
@@ -22,10 +21,8 @@ stop_fake() {
 }
 cleanup() {
     stop_fake
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 export KESM_LOG_LEVEL=info
 SECRET='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=$SECRET
@@ -46,8 +43,8 @@ fake() {
     stop_fake
     rm -f "$T/port" "$T/log"
     : >"$T/log"
-    timeout --kill-after=5 120 /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$T/log" \
-        --lifetime 110 "$@" 2>"$T/fake.err" &
+    timeout --kill-after=5 "$LIFETIME" /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$T/log" \
+        --lifetime "$LIFETIME" "$@" 2>"$T/fake.err" &
     FAKE_PID=$!
     if ! wait_until 10 test -s "$T/port"; then
         tap_fail "fake server starts ($*)" "$(tail -5 "$T/fake.err")"
