@@ -6,8 +6,7 @@
 # acknowledged but not yet committed when the rebalance starts are delivered again by the next
 # owner (the librdkafka mock refuses OffsetCommit while a rebalance is in progress), so the
 # duplicates are counted, not forbidden.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/esm_run_lib.bash
 
@@ -18,15 +17,14 @@ cleanup() {
     [ -n "$A_PID" ] && kill -KILL "$A_PID" 2>/dev/null
     kesm_kill
     kmock_stop
-    [ -z "${KEEP_TMP:-}" ] && rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
     exit 1
 fi
-kmock_start -b 3 -t shared:4 -l 200 || {
+kmock_start -b 3 -t shared:4 -l "$LIFETIME" || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -43,11 +41,10 @@ wait_lines 30 "$T/la" 20
 HANDLER_LOG=$T/lb HANDLER_SLEEP_S=0.3 kesm_start "$T/m.json"
 kmock_cmd produce shared 80 >/dev/null
 distinct() { cat "$T/la" "$T/lb" 2>/dev/null | cut -d' ' -f1,2 | sort -u | wc -l; }
-deadline=$((SECONDS + 60))
-while [ "$(distinct)" -lt 200 ] && [ "$SECONDS" -lt "$deadline" ]; do
-    sleep 0.5
-done
-sleep 1
+wait_until 60 eval '[ "$(distinct)" -ge 200 ]'
+# Every record delivered; let the commits catch up (a commit during the rebalance may have been
+# refused) before the members stop.
+wait_committed 30 shared 4 "0=50 1=50 2=50 3=50"
 # Stop B first and let A take every partition back before stopping it: a member's final commit
 # racing the other's LeaveGroup would meet REBALANCE_IN_PROGRESS (at-least-once, not a loss).
 kesm_stop
