@@ -255,12 +255,8 @@ out:
     return rn.exit_code;
 }
 
-static char *volatile scratch_leak; // SCRATCH: a deliberate leak, to be reverted
-
 int esm_run_main(int argc, char **argv)
 {
-    scratch_leak = malloc(48);
-    scratch_leak = NULL;
     const char *path = NULL;
     bool status = true;
     uint32_t drain_ms = 30000;
