@@ -75,7 +75,7 @@ kmock_cmd produce crash 9 partition=0 >/dev/null
 kmock_cmd produce crash 10 partition=1 >/dev/null
 run_mapping "$T/m2.json" crash '"BatchSize": 5'
 HANDLER_LOG=$T/log2 HANDLER_HANG_VALUE=hang HANDLER_HANG_MARK=$T/hang kesm_start "$T/m2.json"
-wait_until 40 test -s "$T/hang"
+wait_until 90 test -s "$T/hang"
 HANG_PID=$(cat "$T/hang" 2>/dev/null)
 before=$(lines "$T/log2")
 kesm_kill
