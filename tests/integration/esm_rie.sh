@@ -20,11 +20,8 @@ T=$RUN_TMP
 FAKE_PID=
 SERVE_PID=
 stop_fake() {
-    if [ -n "$FAKE_PID" ]; then
-        kill "$FAKE_PID" 2>/dev/null
-        wait "$FAKE_PID" 2>/dev/null
-        FAKE_PID=
-    fi
+    stop_pid "$FAKE_PID"
+    FAKE_PID=
 }
 cleanup() {
     kesm_kill

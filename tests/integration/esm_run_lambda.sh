@@ -12,11 +12,8 @@ FAKE=tests/tools/fake_lambda.py
 FAKE_PID=
 FN=arn:aws:lambda:us-east-1:123456789012:function:demo
 stop_fake() {
-    if [ -n "$FAKE_PID" ]; then
-        kill "$FAKE_PID" 2>/dev/null
-        wait "$FAKE_PID" 2>/dev/null
-        FAKE_PID=
-    fi
+    stop_pid "$FAKE_PID"
+    FAKE_PID=
 }
 cleanup() {
     kesm_kill

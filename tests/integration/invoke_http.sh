@@ -13,11 +13,8 @@ FAKE=tests/tools/fake_lambda.py
 T=$TEST_TMP
 FAKE_PID=
 stop_fake() {
-    if [ -n "$FAKE_PID" ]; then
-        kill "$FAKE_PID" 2>/dev/null
-        wait "$FAKE_PID" 2>/dev/null
-        FAKE_PID=
-    fi
+    stop_pid "$FAKE_PID"
+    FAKE_PID=
 }
 cleanup() {
     stop_fake
