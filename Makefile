@@ -33,6 +33,8 @@ CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 # proto/ and sasl/ compile with their own include paths only (no libevent, no libssl).
 LAYER_CFLAGS_proto :=
 LAYER_CFLAGS_sasl :=
+# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON and proto/ cursors.
+LAYER_CFLAGS_schema :=
 LAYER_CFLAGS_net := $(PKG_CFLAGS)
 LAYER_CFLAGS_consumer := $(PKG_CFLAGS)
 LAYER_CFLAGS_invoke := $(PKG_CFLAGS)
@@ -42,7 +44,7 @@ LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
 CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
 
 # Link order: higher layers first.
-LAYERS := esm invoke consumer net sasl proto
+LAYERS := esm invoke consumer net sasl schema proto
 layer_srcs = $(sort $(wildcard $(1)/*.c))
 layer_lib = $(if $(call layer_srcs,$(1)),$(BUILD)/lib$(1).a)
 LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
@@ -50,18 +52,30 @@ LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 .PHONY: all test run asan fuzz fuzz-build static bench format format-check check-deps clean \
-	unit-bins replay-bins kmock help setup valgrind test-static
+	unit-bins replay-bins kmock help setup valgrind test-static deb
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/kesm
 
 # ---- layer libraries -------------------------------------------------------------------------
+# The status page (web/status/) is embedded in libesm.a: scripts/embed-assets turns the files
+# into a generated C file of byte arrays (esm/status_assets.h declares the table).
+STATUS_ASSETS := $(sort $(wildcard web/status/*))
+LAYER_EXTRA_esm := $(BUILD)/gen/status_assets.o
+
+$(BUILD)/gen/status_assets.c: $(STATUS_ASSETS) scripts/embed-assets
+	@mkdir -p $(@D)
+	scripts/embed-assets $@ $(STATUS_ASSETS)
+
+$(BUILD)/gen/status_assets.o: $(BUILD)/gen/status_assets.c esm/status_assets.h
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 define LAYER_RULES
 $(BUILD)/$(1)/%.o: $(1)/%.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(LAYER_CFLAGS_$(1)) -DKESM_VERSION='"$$(VERSION)"' -MMD -MP -c $$< -o $$@
 
-$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1)))
+$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1))) $(LAYER_EXTRA_$(1))
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef
@@ -118,7 +132,7 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/xmalloc.c esm/filter.c invoke/base64.c invoke/utf8.c)
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/xmalloc.c esm/filter.c invoke/base64.c invoke/utf8.c esm/status_view.c esm/status_check.c invoke/buf.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
@@ -185,6 +199,13 @@ asan:
 static: setup
 	scripts/static-build
 
+# Debian package: build/deb/kesm_<version>_amd64.deb from build/kesm-static, a systemd unit, a
+# default config, the man page (help2man) and the maintainer scripts of packaging/deb/ (see
+# scripts/build-deb).
+deb: setup
+	KESM_STATIC_TOOLS=0 scripts/static-build
+	scripts/build-deb build/kesm-static
+
 # The integration suite against static binaries only: the static test drivers stand in for the
 # ASan ones (KESM_ASAN_TREE) and KESM_BIN is build/kesm-static. build/static holds no unit tests
 # or fuzz replays, so only the integration tests run.
@@ -203,7 +224,7 @@ valgrind: setup
 	$(MAKE) build/kmock
 	VALGRIND_INTEGRATION=$${VALGRIND_INTEGRATION-1} scripts/valgrind-tests build/vg
 
-FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
+FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] schema/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
 	bench/*.[ch]))
 

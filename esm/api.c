@@ -27,6 +27,8 @@ struct esm_api {
     bool allow_remote;
     const struct inv_creds *creds;
     const char *region;
+    bool (*extra)(void *ctx, struct evhttp_request *req, const char *path);
+    void *extra_ctx;
 };
 
 struct error_kind {
@@ -411,6 +413,9 @@ static void handle(struct evhttp_request *req, void *ctx)
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path && api->extra && api->extra(api->extra_ctx, req, path)) {
+        return;
+    }
     if (path && observability(api, req, path)) {
         return;
     }
@@ -474,6 +479,8 @@ struct esm_api *esm_api_new(struct event_base *base, struct esm_manager *mgr,
     api->allow_remote = cfg->allow_remote;
     api->creds = cfg->verify_creds;
     api->region = cfg->verify_region ? cfg->verify_region : "us-east-1";
+    api->extra = cfg->extra;
+    api->extra_ctx = cfg->extra_ctx;
     const char *host = cfg->host ? cfg->host : "127.0.0.1";
     evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_DELETE);

@@ -14,6 +14,8 @@
 //   GET    /health     {"Status":"ok","Total":N,"Mappings":{"Enabled":N,...}}       200
 //                      (also /healthz) while the API serves: mapping problems show per
 //                      mapping, never as process ill-health.
+// The status page (/status, /status.json: esm/status_http.h) is answered through the config's
+// extra hook, before these.
 //
 // Every response carries x-amzn-RequestId. Errors carry x-amzn-ErrorType and a JSON body
 // {"Type": "User"|"Service", "message"|"Message": "..."} spelled per exception as Lambda does:
@@ -37,6 +39,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct evhttp_request;
 struct esm_api;
 struct inv_creds;
 struct sockaddr;
@@ -50,6 +53,11 @@ struct esm_api_config {
     // verify_region is the region of the credential scope (NULL = "us-east-1").
     const struct inv_creds *verify_creds;
     const char *verify_region;
+    // extra, if set, is offered every request of a loopback (or allowed) client before the API
+    // routes and before any SigV4 check; it answers and returns true for the paths it serves
+    // (the status page: esm/status_http.h).
+    bool (*extra)(void *ctx, struct evhttp_request *req, const char *path);
+    void *extra_ctx;
 };
 
 // esm_api_new binds the server on |base| and serves |mgr| (both borrowed, must outlive it).

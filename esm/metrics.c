@@ -51,6 +51,8 @@ void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m)
     free(m->parts);
     free(m->uuid);
     free(m->function);
+    free(m->topic);
+    free(m->last_result);
     memset(m, 0, sizeof *m);
 }
 
@@ -279,6 +281,15 @@ static void partition_families(struct out *o, const struct esm_metrics_mapping *
             sample_u(o, "kesm_records_received_total", &l, maps[i].parts[p].records_received);
         }
     }
+    family(o, "kesm_partition_stuck", "gauge",
+           "1 while the partition has lag and its processed offset has not moved for the stuck "
+           "time (kesm serve --stuck-after), else 0.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            struct lbl l = {&maps[i], &maps[i].parts[p], NULL, NULL, NULL, NULL};
+            sample_u(o, "kesm_partition_stuck", &l, maps[i].parts[p].stuck ? 1 : 0);
+        }
+    }
 }
 
 static void counter_family(struct out *o, const struct esm_metrics_mapping *maps, size_t n,
@@ -317,6 +328,14 @@ static void pipeline_families(struct out *o, const struct esm_metrics_mapping *m
     counter_family(o, maps, n, "kesm_records_disposed_total",
                    "Records given up on (on-failure destination or dropped) and acknowledged.",
                    offsetof(struct esm_metrics_mapping, records_disposed));
+    counter_family(o, maps, n, "kesm_schema_registry_errors_total",
+                   "Schema registry requests that failed and are retried (Lambda's "
+                   "SchemaRegistryErrorCount).",
+                   offsetof(struct esm_metrics_mapping, registry_errors));
+    counter_family(o, maps, n, "kesm_records_rejected_total",
+                   "Records whose schema-registry data did not decode (SCHEMA_NOT_FOUND or "
+                   "DESERIALIZATION_ERROR), disposed of like failed records.",
+                   offsetof(struct esm_metrics_mapping, records_rejected));
     counter_family(o, maps, n, "kesm_rebalances_total",
                    "Partition assignments received from the consumer group.",
                    offsetof(struct esm_metrics_mapping, rebalances));

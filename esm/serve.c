@@ -11,6 +11,7 @@
 #include "esm/route.h"
 #include "esm/runner_instance.h"
 #include "esm/secrets.h"
+#include "esm/status_http.h"
 #include "esm/store.h"
 #include "invoke/credentials.h"
 #include "net/reactor.h"
@@ -19,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef KESM_VERSION
+#define KESM_VERSION "0.0.0"
+#endif
 
 struct serve_opts {
     uint32_t drain_ms;
@@ -32,6 +37,7 @@ struct serve_opts {
     const char *nameserver;
     struct esm_secrets_config secrets;
     struct esm_routes routes;
+    struct esm_status_opts status;
 };
 
 static void usage(FILE *out)
@@ -43,6 +49,7 @@ static void usage(FILE *out)
         "                  [--drain-timeout MS] [--secrets-dir DIR] [--secrets-manager]\n"
         "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
         "                  [--route PATTERN=TARGET]... [--nameserver IP[:PORT]]\n"
+        "                  [--status-listen HOST:PORT] [--stuck-after SECONDS]\n"
         "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
         "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
         "  --allow-remote      answer clients that are not on loopback\n"
@@ -63,6 +70,7 @@ static void usage(FILE *out)
         "                      lambda:URL, http:URL, exec:PROG [ARG...] or stdout (repeatable;\n"
         "                      with routes, an unmatched function is FUNCTION_CONFIG_NOT_VALID)\n"
         "  --nameserver IP[:PORT]  DNS server for broker names instead of resolv.conf's\n");
+    esm_status_usage(out);
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -106,7 +114,12 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        int took = esm_status_flag(&o->status, a, v);
+        if (took < 0) {
+            return 2;
+        } else if (took > 0) {
+            i += took - 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             return 1;
         } else if (!strcmp(a, "--allow-remote")) {
             o->allow_remote = true;
@@ -168,6 +181,13 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
                 "kesm serve: refusing to listen on non-loopback address %s without "
                 "--allow-remote (and consider --verify-sigv4)\n",
                 o->host);
+        return 2;
+    }
+    if (o->status.listen && !o->allow_remote && !host_is_loopback(o->status.host)) {
+        fprintf(stderr,
+                "kesm serve: refusing to serve the status page on non-loopback address %s "
+                "without --allow-remote\n",
+                o->status.host);
         return 2;
     }
     return 0;
@@ -247,8 +267,9 @@ int esm_serve_main(int argc, char **argv)
     mc.account = o.account;
     mc.log = log_line;
     struct esm_manager *mgr = esm_manager_new(&mc);
-    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0, NULL, o.region};
+    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0, NULL, o.region, NULL, NULL};
     struct esm_api *api = NULL;
+    struct esm_status_server *status = NULL;
     struct inv_creds creds;
     inv_creds_init(&creds);
     struct net_signal *sigterm = NULL, *sigint = NULL;
@@ -280,7 +301,11 @@ int esm_serve_main(int argc, char **argv)
         goto out;
     }
     esm_manager_restore(mgr);
-    api = esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why);
+    status =
+        esm_status_server_new(sv.r, mgr, &o.status, o.allow_remote, KESM_VERSION, why, sizeof why);
+    ac.extra = esm_status_server_handle;
+    ac.extra_ctx = status;
+    api = status ? esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why) : NULL;
     if (!api) {
         fprintf(stderr, "kesm serve: %s\n", why);
         goto out;
@@ -288,6 +313,11 @@ int esm_serve_main(int argc, char **argv)
     bool v6 = strchr(o.host, ':') != NULL;
     printf("kesm serve: listening on http://%s%s%s:%u (state in %s)\n", v6 ? "[" : "", o.host,
            v6 ? "]" : "", (unsigned)esm_api_port(api), o.state_dir);
+    if (esm_status_server_port(status)) {
+        bool sv6 = strchr(o.status.host, ':') != NULL;
+        printf("kesm serve: status page on http://%s%s%s:%u/status\n", sv6 ? "[" : "",
+               o.status.host, sv6 ? "]" : "", (unsigned)esm_status_server_port(status));
+    }
     fflush(stdout);
     if (net_reactor_run(sv.r) < 0) {
         fprintf(stderr, "kesm serve: the event loop failed\n");
@@ -300,6 +330,7 @@ out:
     if (mgr) {
         drain(&sv, mgr, o.drain_ms);
     }
+    esm_status_server_free(status);
     net_signal_free(sigterm);
     net_signal_free(sigint);
     esm_manager_free(mgr);

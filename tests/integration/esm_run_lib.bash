@@ -113,9 +113,9 @@ committed_of() {
 wait_committed() {
     local secs=$1
     shift
-    wait_until "$secs" committed_is "$@"
+    wait_until "$secs" kesm_committed_is "$@"
 }
-committed_is() {
+kesm_committed_is() {
     grep -q " $3\$" <<<"$(committed_of "$(group_of)" "$1" "$2")"
 }
 
