@@ -101,7 +101,7 @@ tap_check "offsets committed after the restart" \
 timeout "$LIFETIME" python3 tests/tools/fake_lambda.py --mode rie --script slow:0.2 --lifetime "$LIFETIME" \
     --port-file "$T/port" --log "$T/rie.log" --record-log "$T/log3" 2>"$T/rie.err" &
 SINK_PID=$!
-wait_until 10 test -s "$T/port"
+wait_until 60 test -s "$T/port"
 kmock_cmd produce web 16 codec=zstd headers=x=y >/dev/null
 run_mapping "$T/m3.json" web
 sed -i "s|\"Kesm\": {.*|\"Kesm\": {\"Transport\": \"http\", \"Url\": \"http://127.0.0.1:$(cat "$T/port")/2015-03-31/functions/function/invocations\"}}|" "$T/m3.json"

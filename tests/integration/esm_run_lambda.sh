@@ -47,7 +47,7 @@ fake() { # LOG SCRIPT [extra fake_lambda arguments]
         --mode invoke --function "$FN" --region us-east-1 "$@" \
         --lifetime "$LIFETIME" --script "$script" 2>"$T/fake.err" &
     FAKE_PID=$!
-    wait_until 10 test -s "$T/port"
+    wait_until 60 test -s "$T/port"
 }
 lambda_mapping() { # FILE TOPIC
     run_mapping "$1" "$2"

@@ -43,7 +43,7 @@ fake() {
     timeout --kill-after=5 "$LIFETIME" /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$T/log" \
         --lifetime "$LIFETIME" "$@" 2>"$T/fake.err" &
     FAKE_PID=$!
-    if ! wait_until 10 test -s "$T/port"; then
+    if ! wait_until 60 test -s "$T/port"; then
         tap_fail "fake server starts ($*)" "$(tail -5 "$T/fake.err")"
         return 1
     fi
