@@ -603,6 +603,7 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->rebalances = in->rebalances;
     out->queued = st.queued;
     out->inflight = st.inflight;
+    out->transport_error_seconds = (uint64_t)st.transport_error_seconds;
     out->batch_records = st.batch_records;
     out->invoke_seconds = st.invoke_seconds;
     out->dest_errors = st.dest_errors;

@@ -147,6 +147,10 @@ struct esm_pipeline {
     struct net_timer *wait_timer; // timeout
     struct net_timer *wait_zero;  // completion, from a callback
     bool waiting;
+    // invocations failing with transport errors (RETRYABLE results) since this monotonic second
+    // (0: they are not), and when that was last logged at WARN
+    double transport_since;
+    double transport_warned;
 };
 
 // pipeline.c

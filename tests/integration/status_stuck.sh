@@ -11,11 +11,9 @@
 #      handler, so most records are still on the broker when broker 2 goes down: fb-0 turns stuck
 #      with the cause "broker unreachable", and after `up 2` it moves again and is OK.
 # The time each flip took is printed (TAP comments).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/status_stuck.XXXXXX)
+T=$TEST_TMP
 PID=
 cleanup() {
     if [ -n "$PID" ]; then
@@ -23,9 +21,8 @@ cleanup() {
         wait "$PID" 2>/dev/null
     fi
     kmock_stop
-    [ -n "${KESM_TEST_KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/jq /usr/bin/curl /usr/bin/aws; do
     if [ ! -x "$need" ]; then
@@ -63,7 +60,7 @@ export KESM_SESSION_TIMEOUT_MS=10000 KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_
 export FN_DIR=$T AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=example \
     AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null \
     AWS_SHARED_CREDENTIALS_FILE=/dev/null
-timeout --foreground --kill-after=20 "$(scaled 240)" "$KESM" serve --listen 127.0.0.1:0 \
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
     --state-dir "$T/state" --stuck-after 3 --drain-timeout 5000 >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
