@@ -222,6 +222,7 @@ static int build_schema(struct esm_instance *in, char *err, size_t cap)
     kesm_log_component(comp, sizeof comp, "schema", in->log_tag);
     struct esm_sstage_cfg sc = {.reactor = in->r,
                                 .reg = &cfg->registry,
+                                .aws = in->aws,
                                 .log_component = comp,
                                 .log_tag = in->log_tag,
                                 .on_ready = schema_ready,

@@ -598,6 +598,7 @@ static const struct {
     [INV_AWS_SNS] = {"SNS", "sns", "sns"},
     [INV_AWS_S3] = {"S3", "s3", "s3"},
     [INV_AWS_KAFKA] = {"KAFKA", "kafka", "kafka"},
+    [INV_AWS_GLUE] = {"GLUE", "glue", "glue"},
 };
 
 const char *inv_aws_service_env_name(enum inv_aws_service svc)
