@@ -7,6 +7,7 @@
 
 #include "esm/config_internal.h"
 #include "esm/filter.h"
+#include "esm/json_guard.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -623,22 +624,6 @@ static void parse_filters(struct esm_config *c, const cJSON *v, struct esm_cfg_e
     c->filter_criteria = v;
 }
 
-static void parse_opaque(const cJSON *req, struct esm_cfg_err *err)
-{
-    const cJSON *v;
-    const char *s;
-    if ((v = cJSON_GetObjectItemCaseSensitive(req, "KMSKeyArn"))) {
-        cfg_str(err, "KMSKeyArn", v, 0, 2048, &s);
-    }
-    static const char *const objs[] = {"MetricsConfig", "LoggingConfig", "ProvisionedPollerConfig",
-                                       "Tags"};
-    for (size_t i = 0; i < 4; i++) {
-        if ((v = cJSON_GetObjectItemCaseSensitive(req, objs[i])) && !cJSON_IsObject(v)) {
-            cfg_fail(err, objs[i], v, "Member must be an object");
-        }
-    }
-}
-
 // ---- members ---------------------------------------------------------------------------------
 
 static const char *const create_members[] = {
@@ -765,7 +750,7 @@ bool esm_config_parse(struct esm_config *out, const cJSON *req, const struct esm
     parse_destination(c, cJSON_GetObjectItemCaseSensitive(r, "DestinationConfig"), err);
     parse_retry(c, r, err);
     parse_filters(c, cJSON_GetObjectItemCaseSensitive(r, "FilterCriteria"), err);
-    parse_opaque(r, err);
+    cfg_parse_opaque(r, err);
     cfg_parse_kesm(c, cJSON_GetObjectItemCaseSensitive(r, "Kesm"), err);
     if (err->num > 0) {
         cfg_finish(err);
@@ -780,12 +765,11 @@ bool esm_config_parse_text(struct esm_config *out, const char *text, size_t len,
 {
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
-    const char *end = NULL;
-    cJSON *req = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    char why[300];
+    cJSON *req = esm_json_parse_guarded(text, len, NULL, why, sizeof why);
     if (!req) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        snprintf(err->message, sizeof err->message,
-                 "Could not parse request body into json: syntax error at byte %zu", at);
+        snprintf(err->message, sizeof err->message, "Could not parse request body into json: %s",
+                 why);
         err->num = 1;
         return false;
     }

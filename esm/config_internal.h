@@ -28,6 +28,10 @@ bool cfg_lookup(const char *const *names, size_t num, const char *s, size_t *out
 bool cfg_topic_ok(const char *t);
 bool cfg_bootstrap_ok(const char *s);
 
+// cfg_parse_opaque validates the members kesm stores without acting on them (KMSKeyArn,
+// MetricsConfig, LoggingConfig, ProvisionedPollerConfig, Tags) against the API model's shapes.
+void cfg_parse_opaque(const cJSON *req, struct esm_cfg_err *err);
+
 // cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);
 

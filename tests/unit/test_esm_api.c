@@ -147,7 +147,8 @@ static void env_init(struct env *e, bool verify)
     inv_creds_init(&e->client_creds);
     inv_creds_set(&e->client_creds, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL,
                   "test");
-    struct esm_api_config ac = {"127.0.0.1", 0, false, 0, verify ? &e->creds : NULL, NULL};
+    struct esm_api_config ac = {
+        .host = "127.0.0.1", .verify_creds = verify ? &e->creds : NULL, .no_auth = !verify};
     char why[256];
     e->api = esm_api_new(e->base, e->mgr, &ac, why, sizeof why);
     assert_non_null(e->api);
