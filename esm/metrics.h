@@ -82,6 +82,7 @@ struct esm_metrics_mapping {
     uint64_t retries;
     uint64_t records_ok, records_disposed, records_filtered;
     uint64_t rebalances;
+    uint64_t undecodable_batches; // fetched record batches that could not be decoded
     uint64_t queued, inflight;
     struct esm_hist batch_records;
     struct esm_hist invoke_seconds;

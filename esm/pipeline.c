@@ -854,7 +854,8 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
 {
     struct job *j = job_new(pl, b);
     if (b->oversized) {
-        dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+        dispose_cur(j, b->gap == BATCH_GAP_CORRUPT ? "RecordBatchCorrupt" : "MaximumPayloadSizeExceeded",
+                    false, 0);
         return;
     }
     job_send(j);
@@ -1114,6 +1115,33 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     pl->rng = 0x9e3779b97f4a7c15u ^ (uint64_t)wall_now(pl);
     snprintf(pl->result, sizeof pl->result, "No records processed");
     *out = pl;
+    return 0;
+}
+
+int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
+                         int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                         bool too_large)
+{
+    if (pl->draining || pl->stopped) {
+        return 0;
+    }
+    size_t tl = strlen(topic);
+    struct part *p = part_find(pl, topic, tl, partition, true);
+    struct inv_err err;
+    if (batcher_add_gap(pl->bt, topic, tl, partition, first_offset, last_offset, timestamp,
+                        too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT, mono_now(pl),
+                        &err) != 0) {
+        kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: %s", err.msg);
+        return -1;
+    }
+    kesm_log(KESM_LOG_WARN, pl->log,
+             "%s-%" PRId32 " offsets %" PRId64 "-%" PRId64
+             ": record batch cannot be decoded; disposing of it as %s",
+             topic, partition, first_offset, last_offset,
+             too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
+    p->kept_last = last_offset;
+    pl->st.records_in++;
+    pump(pl);
     return 0;
 }
 

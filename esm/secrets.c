@@ -282,15 +282,14 @@ static char *read_dir_secret(struct esm_secrets *s, const char *uri, const char 
         return NULL;
     }
     size_t nl = strlen(name);
-    if (strlen(s->dir) + nl + 12 > 1100) {
+    // candidates: <name>, <name>.json, and both without a "-XXXXXX" random suffix
+    char cand[4][1100];
+    size_t nc = 0;
+    if ((size_t)snprintf(cand[nc++], sizeof cand[0], "%s/%s", s->dir, name) + 5 >= sizeof cand[0]) {
         failf(err, cap, "%s: secret name '%.100s' is too long for the secrets directory", what,
               name);
         return NULL;
     }
-    // candidates: <name>, <name>.json, and both without a "-XXXXXX" random suffix
-    char cand[4][1100];
-    size_t nc = 0;
-    snprintf(cand[nc++], sizeof cand[0], "%s/%s", s->dir, name);
     snprintf(cand[nc++], sizeof cand[0], "%s/%s.json", s->dir, name);
     if (nl > 7 && name[nl - 7] == '-') {
         bool suffix = true;
