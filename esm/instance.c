@@ -8,6 +8,7 @@
 #include "esm/secrets.h"
 #include "invoke/credentials.h"
 #include "invoke/transport_net.h"
+#include "net/membudget.h"
 #include "net/log.h"
 #include "net/resolve.h"
 #include "net/sasl.h"
@@ -654,6 +655,16 @@ static int env_num(const char *name, uint32_t lo, uint32_t hi, const char *unit,
 static int env_ms(const char *name, uint32_t lo, uint32_t hi, uint32_t *out, char *err, size_t cap)
 {
     return env_num(name, lo, hi, "milliseconds", out, err, cap);
+}
+
+int esm_process_env(char *err, size_t err_cap)
+{
+    uint32_t mib = 0;
+    if (env_num("KESM_BROKER_MEMORY_MB", 16, 65536, "MiB", &mib, err, err_cap) != 0) {
+        return -1;
+    }
+    net_membudget_set_limit((size_t)mib << 20);
+    return 0;
 }
 
 static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t cap)

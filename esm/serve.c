@@ -7,6 +7,7 @@
 #include "esm/serve.h"
 
 #include "esm/api.h"
+#include "esm/instance.h"
 #include "esm/mapping.h"
 #include "esm/policy.h"
 #include "esm/route.h"
@@ -401,6 +402,12 @@ int esm_serve_main(int argc, char **argv)
         usage(rc == 1 ? stdout : stderr);
         return rc == 1 ? 0 : 2;
     }
+    char why[512];
+    if (esm_process_env(why, sizeof why) != 0) {
+        fprintf(stderr, "kesm serve: %s\n", why);
+        esm_routes_cleanup(&o.routes);
+        return 2;
+    }
     struct inv_creds creds;
     inv_creds_init(&creds);
     if (!load_auth(&o, &creds)) {
@@ -414,7 +421,6 @@ int esm_serve_main(int argc, char **argv)
     // instead hangs LeakSanitizer's exit-time check when one is pending.
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    char why[512];
     struct serve sv = {0};
     struct net_reactor_config rcfg = {.nameserver = o.nameserver};
     sv.r = net_reactor_new(&rcfg);

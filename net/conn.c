@@ -131,6 +131,7 @@ static void teardown(struct net_conn *c)
 {
     cancel_resolve(c);
     close_attempt(c);
+    io_budget_release(c);
     if (c->bev != NULL) {
         bufferevent_free(c->bev);
         c->bev = NULL;
@@ -314,6 +315,7 @@ static void connected(struct net_conn *c)
         return;
     }
     bufferevent_setcb(c->bev, io_on_read, NULL, on_bev_event, c);
+    io_budget_init(c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     net_timer_arm(c->state_timer, c->cfg.handshake_timeout_ms);
     c->apiv_version = c->cfg.api_versions_version;

@@ -6,6 +6,7 @@
 #include "net/conn.h"
 #include "net/internal.h"
 #include "net/log.h"
+#include "net/membudget.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -77,6 +78,10 @@ struct net_conn {
     struct kp_versions versions;
     bool have_versions;
 
+    // the process-wide memory budget (net/membudget.h) for the frame being received
+    struct net_membudget_waiter mb_wait;
+    size_t mb_reserved;
+
     struct req_list queue;    // accepted, not yet written
     struct req_list inflight; // written, awaiting a response
     int32_t next_corr;
@@ -113,6 +118,8 @@ void io_kick_cb(evutil_socket_t fd, short what, void *arg);
 void io_fail_inflight(struct net_conn *c, int err, const char *msg);
 void io_fail_queued(struct net_conn *c, int err, const char *msg, bool handshake_only);
 void io_deliver_error(struct net_conn *c, struct req *q, int err, const char *msg);
+void io_budget_init(struct net_conn *c);    // a new bufferevent: read at most the free share
+void io_budget_release(struct net_conn *c); // the bufferevent goes: give the reservation back
 bool io_idle(const struct net_conn *c);
 
 #endif

@@ -280,6 +280,66 @@ static bool read_paused(const struct net_conn *c)
     return c->paused && c->state == NET_CONN_READY && c->reauth != REAUTH_RUNNING;
 }
 
+// ---- the memory budget for frames being received (net/membudget.h) ---------------------
+
+static void budget_granted(void *ctx)
+{
+    struct net_conn *c = ctx;
+    c->mb_reserved = c->mb_wait.want;
+    if (c->bev != NULL) {
+        bufferevent_setwatermark(c->bev, EV_READ, 0, c->mb_reserved + NET_MEMBUDGET_FREE);
+    }
+    io_kick(c);
+}
+
+void io_budget_init(struct net_conn *c)
+{
+    c->mb_wait.granted = budget_granted;
+    c->mb_wait.ctx = c;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, NET_MEMBUDGET_FREE);
+}
+
+void io_budget_release(struct net_conn *c)
+{
+    net_membudget_cancel(&c->mb_wait);
+    if (c->mb_reserved > 0) {
+        size_t n = c->mb_reserved;
+        c->mb_reserved = 0;
+        if (c->bev != NULL) {
+            bufferevent_setwatermark(c->bev, EV_READ, 0, NET_MEMBUDGET_FREE);
+        }
+        net_membudget_release(n);
+    }
+}
+
+// budget_for makes room to buffer a frame of |total| bytes of which |have| arrived: frames up to
+// NET_MEMBUDGET_FREE need nothing, larger ones a reservation (granted now, or later through
+// budget_granted while reading waits at the free share). Returns false when the connection
+// failed (a frame larger than the whole budget).
+static bool budget_for(struct net_conn *c, struct evbuffer *in, size_t total, size_t have)
+{
+    if (total <= NET_MEMBUDGET_FREE || c->mb_reserved >= total || c->mb_wait.queued) {
+        return true;
+    }
+    if (total > net_membudget_limit()) {
+        conn_fail(c, NET_ERR_FRAME_TOO_LARGE, NET_TLS_FAIL_NONE,
+                  "response frame of %zu bytes exceeds the broker memory budget of %zu bytes "
+                  "(KESM_BROKER_MEMORY_MB); refused before reading it",
+                  total - 4, net_membudget_limit());
+        return false;
+    }
+    if (!net_membudget_reserve(&c->mb_wait, total)) {
+        kesm_log(KESM_LOG_DEBUG, c->log,
+                 "broker %s: a frame of %zu bytes waits for the broker memory budget", c->name,
+                 total);
+        return true;
+    }
+    c->mb_reserved = total;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, total + NET_MEMBUDGET_FREE);
+    evbuffer_expand(in, total - have); // one contiguous chain: the pullup below copies nothing
+    return true;
+}
+
 static void process_input(struct net_conn *c)
 {
     uint32_t gen = c->bev_gen;
@@ -306,6 +366,9 @@ static void process_input(struct net_conn *c)
         }
         size_t total = st == KP_OK ? consumed : need;
         if (have < total) {
+            if (!budget_for(c, in, total, have)) {
+                return;
+            }
             break;
         }
         const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
@@ -318,6 +381,9 @@ static void process_input(struct net_conn *c)
             return;
         }
         evbuffer_drain(in, consumed);
+        if (c->mb_reserved > 0) {
+            io_budget_release(c);
+        }
     }
     if (!c->freed && c->bev != NULL && c->bev_gen == gen) {
         flush(c);
