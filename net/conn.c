@@ -680,6 +680,11 @@ void net_conn_free(struct net_conn *c)
     conn_leave(c);
 }
 
+struct net_reactor *net_conn_reactor(const struct net_conn *c)
+{
+    return c->reactor;
+}
+
 enum net_conn_state net_conn_state(const struct net_conn *c)
 {
     return c->state;

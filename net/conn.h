@@ -191,6 +191,8 @@ struct net_conn *net_conn_new(struct net_reactor *r, const char *host, uint16_t 
 // net_conn_free closes the connection. Every accepted request whose callback has not run yet gets
 // NET_ERR_CLOSED, from inside this call. NULL is a no-op. May be called from a callback.
 void net_conn_free(struct net_conn *c);
+// net_conn_reactor returns the reactor the connection runs on.
+struct net_reactor *net_conn_reactor(const struct net_conn *c);
 
 // Requests.
 #define NET_VERSION_AUTO (-1)
