@@ -361,8 +361,11 @@ static bool load_auth(const struct serve_opts *o, struct inv_creds *creds)
                 err.msg);
         return false;
     }
-    fprintf(stderr, "kesm: serve: API requests must be SigV4-signed with key %s (from %s)\n",
-            creds->access_key_id, creds->source);
+    size_t n = strlen(creds->access_key_id);
+    fprintf(stderr,
+            "kesm: serve: API requests must be SigV4-signed with the access key ending in %s "
+            "(from %s)\n",
+            creds->access_key_id + (n > 4 ? n - 4 : 0), creds->source);
     return true;
 }
 
