@@ -354,9 +354,14 @@ static void undecodable(struct cons_fetcher *f, struct cons_part *p, const struc
              "Fetch %.60s [%d]: the record batch at offsets %lld-%lld cannot be decoded: %s; %s",
              p->topic, (int)p->partition, (long long)bad->first, (long long)bad->last, reason,
              skip ? "skipping it" : "retrying");
-    struct cons_undecodable u = {p->topic,       p->partition, bad->first,
-                                 bad->last,      p->bad_attempts, skip,
-                                 bad->st == KP_ERR_LIMIT, reason};
+    struct cons_undecodable u = {p->topic,
+                                 p->partition,
+                                 bad->first,
+                                 bad->last,
+                                 p->bad_attempts,
+                                 skip,
+                                 bad->st == KP_ERR_LIMIT,
+                                 reason};
     if (f->undecodable) {
         f->undecodable(&u, f->undecodable_ctx);
     }

@@ -128,15 +128,15 @@ struct cons_undecodable {
 typedef void (*cons_undecodable_fn)(const struct cons_undecodable *u, void *ctx);
 
 struct cons_fetcher_config {
-    int32_t max_wait_ms;         // 500
-    int32_t min_bytes;           // 1
-    int32_t partition_max_bytes; // 1 MiB
-    int32_t max_bytes;           // 50 MiB
-    bool read_uncommitted;       // default read_committed
-    bool check_crcs;             // verify batch CRCs (default off, as librdkafka)
-    size_t decompress_limit;     // most decompressed bytes held at once (64 MiB)
+    int32_t max_wait_ms;          // 500
+    int32_t min_bytes;            // 1
+    int32_t partition_max_bytes;  // 1 MiB
+    int32_t max_bytes;            // 50 MiB
+    bool read_uncommitted;        // default read_committed
+    bool check_crcs;              // verify batch CRCs (default off, as librdkafka)
+    size_t decompress_limit;      // most decompressed bytes held at once (64 MiB)
     uint32_t undecodable_retries; // fetches of an undecodable batch before it is skipped (3)
-    uint32_t retry_backoff_ms;   // 100
+    uint32_t retry_backoff_ms;    // 100
     enum cons_start start;
     int64_t start_timestamp_ms; // AT_TIMESTAMP
 };

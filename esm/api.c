@@ -81,8 +81,7 @@ static void send_json(struct net_httpd_response *resp, int status, const cJSON *
     }
 }
 
-static void send_error(struct net_httpd_response *resp, const struct error_kind *k,
-                       const char *msg)
+static void send_error(struct net_httpd_response *resp, const struct error_kind *k, const char *msg)
 {
     char clean[2400];
     cJSON *o = cJSON_CreateObject();
@@ -158,7 +157,8 @@ static cJSON *parse_body(const struct net_httpd_parser *req, struct net_httpd_re
         return NULL;
     }
     if (!cJSON_IsObject(o)) {
-        send_error(resp, &ERR_CONTENT, "Could not parse request body into json: expected an object");
+        send_error(resp, &ERR_CONTENT,
+                   "Could not parse request body into json: expected an object");
         cJSON_Delete(o);
         return NULL;
     }
@@ -224,7 +224,7 @@ static bool authentic(struct esm_api *api, const struct net_httpd_parser *req,
         hdrs[i].name = req->fields[i].name;
         hdrs[i].value = req->fields[i].value;
     }
-    struct sigv4_request sr = {req->method, req->path,  req->query,   hdrs,
+    struct sigv4_request sr = {req->method,     req->path, req->query,   hdrs,
                                req->num_fields, req->body, req->body_len};
     struct inv_err err = {{0}};
     int rc = sigv4_verify(&sr, api->creds, api->region, "lambda", (int64_t)time(NULL),
@@ -270,8 +270,8 @@ static void do_list(struct esm_api *api, const char *query, struct net_httpd_res
         }
     }
     struct esm_op_result r;
-    esm_manager_list(api->mgr, has_fn ? fn : NULL, has_arn ? arn : NULL,
-                     has_marker ? marker : NULL, max_items, &r);
+    esm_manager_list(api->mgr, has_fn ? fn : NULL, has_arn ? arn : NULL, has_marker ? marker : NULL,
+                     max_items, &r);
     send_result(resp, &r, 200);
 }
 
@@ -407,8 +407,8 @@ static void route(struct esm_api *api, const struct net_httpd_parser *req,
     cJSON_Delete(body);
 }
 
-static void handle(void *ctx, const struct net_httpd_parser *req,
-                   const struct net_httpd_peer *peer, struct net_httpd_response *resp)
+static void handle(void *ctx, const struct net_httpd_parser *req, const struct net_httpd_peer *peer,
+                   struct net_httpd_response *resp)
 {
     struct esm_api *api = ctx;
     if (!api->allow_remote && !esm_api_addr_is_loopback(peer->addr)) {
@@ -418,8 +418,8 @@ static void handle(void *ctx, const struct net_httpd_parser *req,
         return;
     }
     const char *host = net_httpd_find(req, "Host");
-    if (!esm_api_host_ok(host, api->host, esm_api_port(api),
-                         (const char *const *)api->allowed, api->num_allowed)) {
+    if (!esm_api_host_ok(host, api->host, esm_api_port(api), (const char *const *)api->allowed,
+                         api->num_allowed)) {
         char msg[300];
         snprintf(msg, sizeof msg,
                  "Host '%.100s' does not name this server (listening on %s port %u; add a name "
@@ -436,8 +436,7 @@ static void handle(void *ctx, const struct net_httpd_parser *req,
         return;
     }
     size_t plen = strlen(API_PREFIX);
-    if (strncmp(req->path, API_PREFIX, plen) != 0 ||
-        (req->path[plen] && req->path[plen] != '/')) {
+    if (strncmp(req->path, API_PREFIX, plen) != 0 || (req->path[plen] && req->path[plen] != '/')) {
         char msg[300];
         snprintf(msg, sizeof msg, "Unknown operation: %.200s", req->path);
         send_error(resp, &ERR_UNKNOWN, msg);

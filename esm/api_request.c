@@ -2,7 +2,6 @@
 // client address, Host, Content-Type and query strings. Pure functions, shared with the fuzzer.
 #include "esm/api.h"
 #include "esm/api_int.h"
-
 #include "invoke/utf8.h"
 
 #include <arpa/inet.h>
@@ -103,8 +102,8 @@ bool esm_api_host_ok(const char *host, const char *listen_host, uint16_t port,
         listen = "127.0.0.1";
     }
     bool loopback_listen = !strncmp(listen, "127.", 4) || !strcmp(listen, "::1");
-    if (loopback_listen && (!strcasecmp(name, "localhost") || !strcmp(name, "127.0.0.1") ||
-                            !strcmp(name, "::1"))) {
+    if (loopback_listen &&
+        (!strcasecmp(name, "localhost") || !strcmp(name, "127.0.0.1") || !strcmp(name, "::1"))) {
         return true;
     }
     if (is_ip_literal(name) && (is_wildcard(listen) || same_ip(name, listen))) {

@@ -121,8 +121,9 @@ static void parse_tags(const cJSON *v, struct esm_cfg_err *err)
         return;
     }
     if (cJSON_GetArraySize(v) > MAX_TAGS) {
-        cfg_fail_text(err, "Value at 'Tags' failed to satisfy constraint: Member must have at most "
-                           "%d tags",
+        cfg_fail_text(err,
+                      "Value at 'Tags' failed to satisfy constraint: Member must have at most "
+                      "%d tags",
                       MAX_TAGS);
         return;
     }

@@ -162,9 +162,8 @@ static bool string(struct scan *s)
             decoded++;
         }
         if (decoded > s->lim->max_string) {
-            return fail(s->why, s->why_len,
-                        "string starting at byte %zu is longer than %zu bytes", start,
-                        s->lim->max_string);
+            return fail(s->why, s->why_len, "string starting at byte %zu is longer than %zu bytes",
+                        start, s->lim->max_string);
         }
     }
     return true;
@@ -284,8 +283,7 @@ static bool dup_walk(const cJSON *v, char *path, size_t path_len, size_t cap, ch
                 if (c->string && d->string && strcmp(c->string, d->string) == 0) {
                     snprintf(path + path_len, cap - path_len, "%s%s", path_len ? "." : "",
                              c->string);
-                    snprintf(why, why_len, "duplicate key '%.100s' (at '%.200s')", c->string,
-                             path);
+                    snprintf(why, why_len, "duplicate key '%.100s' (at '%.200s')", c->string, path);
                     return true;
                 }
             }

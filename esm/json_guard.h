@@ -20,11 +20,11 @@
 #include <stddef.h>
 
 struct esm_json_limits {
-    unsigned max_depth;   // default 10
-    size_t max_members;   // per object, default 256
-    size_t max_items;     // per array, default 1024
-    size_t max_values;    // in all, default 10000
-    size_t max_string;    // decoded bytes per string (keys included), default 65536
+    unsigned max_depth; // default 10
+    size_t max_members; // per object, default 256
+    size_t max_items;   // per array, default 1024
+    size_t max_values;  // in all, default 10000
+    size_t max_string;  // decoded bytes per string (keys included), default 65536
 };
 
 // esm_json_limits_request: the limits of an API request body and a `kesm run` config file.

@@ -565,8 +565,8 @@ void esm_manager_create(struct esm_manager *mgr, const cJSON *req, struct esm_op
         free(m);
         return;
     }
-    if (mgr->cfg.policy && !esm_policy_check(&m->cfg, mgr->cfg.policy, err.message,
-                                             sizeof err.message)) {
+    if (mgr->cfg.policy &&
+        !esm_policy_check(&m->cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
         op_fail(out, ESM_OP_INVALID, "%s", err.message);
         free_mapping(m);
         return;

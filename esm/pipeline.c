@@ -854,8 +854,9 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
 {
     struct job *j = job_new(pl, b);
     if (b->oversized) {
-        dispose_cur(j, b->gap == BATCH_GAP_CORRUPT ? "RecordBatchCorrupt" : "MaximumPayloadSizeExceeded",
-                    false, 0);
+        dispose_cur(
+            j, b->gap == BATCH_GAP_CORRUPT ? "RecordBatchCorrupt" : "MaximumPayloadSizeExceeded",
+            false, 0);
         return;
     }
     job_send(j);

@@ -30,10 +30,9 @@ static void check_secrets(const struct esm_config *cfg, const struct esm_policy 
         }
         char f[80];
         snprintf(f, sizeof f, "SourceAccessConfigurations[%zu].URI", i);
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(cfg->request,
-                                                             "SourceAccessConfigurations");
-        const cJSON *u =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, (int)i), "URI");
+        const cJSON *list =
+            cJSON_GetObjectItemCaseSensitive(cfg->request, "SourceAccessConfigurations");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, (int)i), "URI");
         refuse(err, f, u,
                "reads secret files named by a file:// URI (use --secrets-dir names or Secrets "
                "Manager ARNs)",

@@ -223,8 +223,8 @@ static bool public_cert(const char *what)
 // reached without a symbolic link, owned by kesm's user or root, and not accessible to group or
 // others (for a root CA certificate: not writable by them). |label| names it in messages.
 // Returns the fd, -2 when it does not exist, or -1.
-static int open_private(int dirfd, const char *path, const char *label, const char *what,
-                        char *err, size_t cap)
+static int open_private(int dirfd, const char *path, const char *label, const char *what, char *err,
+                        size_t cap)
 {
     int fd = open_nosymlinks(dirfd, path, dirfd != AT_FDCWD);
     if (fd < 0) {

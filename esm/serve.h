@@ -11,7 +11,12 @@
 //   --allow-remote       answer clients that are not on loopback (and allow a non-loopback HOST)
 //   --region REGION      region of function ARNs built from bare names (default us-east-1)
 //   --account ID         account of function ARNs built from bare names (default 000000000000)
-// SIGTERM and SIGINT stop it cleanly (exit 0). Returns the process exit status.
+// API requests must be SigV4-signed with the credentials of the environment, the shared
+// credentials file or --credentials-file; without any it does not start, unless
+// --insecure-no-auth (loopback only). What requests may ask for is limited by the --allow-api-*
+// flags (esm/policy.h); --max-connections and the --api-*-timeout flags bound the HTTP server
+// (net/httpd.h). See --help and README.md. SIGTERM and SIGINT stop it cleanly (exit 0). Returns
+// the process exit status.
 int esm_serve_main(int argc, char **argv);
 
 #endif

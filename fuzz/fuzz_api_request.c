@@ -57,8 +57,8 @@ static void reads_back(const struct esm_config *cfg, const struct esm_parse_opts
 static void body(const struct net_httpd_parser *p)
 {
     char why[300];
-    cJSON *req = esm_json_parse_guarded(p->body ? p->body : "{}", p->body ? p->body_len : 2,
-                                        NULL, why, sizeof why);
+    cJSON *req = esm_json_parse_guarded(p->body ? p->body : "{}", p->body ? p->body_len : 2, NULL,
+                                        why, sizeof why);
     if (!req) {
         assert(why[0] != '\0');
         return;

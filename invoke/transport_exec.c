@@ -51,7 +51,7 @@ struct job {
     int exit_signal;
     int64_t deadline_ms;
     int64_t drain_until_ms; // after the exit: stdout is read until EOF or this time
-    struct inv_result res; // preset when the spawn failed
+    struct inv_result res;  // preset when the spawn failed
 };
 
 struct exec_transport {
@@ -185,8 +185,8 @@ static void child_exec(const char *prog, char *const *argv, int in_fd, int out_f
         _exit(127);
     }
     setpgid(0, 0);
-    static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM,
-                                SIGUSR1, SIGUSR2};
+    static const int reset[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
+                                SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2};
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;

@@ -384,8 +384,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     if (c->phase == PH_REQUEST && c->got_bytes) {
         s->st.timed_out++;
         rlog(s, LOG_TIMEOUT, "closed a connection that did not send its request in time");
-        refuse(c, 408, c->p.head_done ? "the request body did not arrive in time"
-                                      : "the request head did not arrive in time");
+        refuse(c, 408,
+               c->p.head_done ? "the request body did not arrive in time"
+                              : "the request head did not arrive in time");
         return;
     }
     if (c->phase == PH_REQUEST) {
@@ -511,8 +512,7 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 
 // ---- setup --------------------------------------------------------------------------------
 
-static bool make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
-                      socklen_t *len)
+static bool make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
     if (!strcmp(host, "localhost")) {

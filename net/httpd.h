@@ -73,14 +73,14 @@ typedef void net_httpd_error_fn(void *ctx, int status, const char *message,
                                 struct net_httpd_response *resp);
 
 struct net_httpd_config {
-    const char *host; // address to bind; NULL = "127.0.0.1"
-    uint16_t port;    // 0 = any free port (see net_httpd_port)
-    size_t max_conns;            // default 128
-    uint32_t header_timeout_ms;  // default 10000
-    uint32_t body_timeout_ms;    // default 30000
-    uint32_t idle_timeout_ms;    // default 15000
-    uint32_t write_timeout_ms;   // default 30000
-    uint32_t pressure_ms;        // default 1000 (see the file comment)
+    const char *host;           // address to bind; NULL = "127.0.0.1"
+    uint16_t port;              // 0 = any free port (see net_httpd_port)
+    size_t max_conns;           // default 128
+    uint32_t header_timeout_ms; // default 10000
+    uint32_t body_timeout_ms;   // default 30000
+    uint32_t idle_timeout_ms;   // default 15000
+    uint32_t write_timeout_ms;  // default 30000
+    uint32_t pressure_ms;       // default 1000 (see the file comment)
     struct net_httpd_limits limits;
     net_httpd_handler_fn *handler;
     net_httpd_error_fn *error; // NULL: a plain JSON {"message": ...} body
@@ -90,14 +90,14 @@ struct net_httpd_config {
 
 // struct net_httpd_stats: counters for tests and logs.
 struct net_httpd_stats {
-    size_t open;           // connections open now
-    size_t peak_open;      // most connections open at once
-    uint64_t accepted;     // connections accepted
-    uint64_t refused;      // answered 429 at the cap
-    uint64_t evicted;      // closed to make room (idle or slow)
-    uint64_t timed_out;    // closed at a deadline
-    uint64_t requests;     // requests handed to the handler
-    uint64_t bad_requests; // refused by the parser
+    size_t open;            // connections open now
+    size_t peak_open;       // most connections open at once
+    uint64_t accepted;      // connections accepted
+    uint64_t refused;       // answered 429 at the cap
+    uint64_t evicted;       // closed to make room (idle or slow)
+    uint64_t timed_out;     // closed at a deadline
+    uint64_t requests;      // requests handed to the handler
+    uint64_t bad_requests;  // refused by the parser
     uint64_t accept_pauses; // accept() failures that paused the listener
 };
 

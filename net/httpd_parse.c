@@ -160,8 +160,7 @@ static enum net_httpd_parse_status parse_request_line(struct net_httpd_parser *p
         return fail(p, 400, "malformed request line (HTTP version)");
     }
     if (ver[5] != '1') {
-        return fail(p, 505, "HTTP version %c.%c is not supported (HTTP/1.1 only)", ver[5],
-                    ver[7]);
+        return fail(p, 505, "HTTP version %c.%c is not supported (HTTP/1.1 only)", ver[5], ver[7]);
     }
     p->method = line;
     p->target = target;
@@ -288,8 +287,7 @@ static enum net_httpd_parse_status parse_head(struct net_httpd_parser *p, size_t
         if (*line == '\0') {
             break; // the empty line ends the head
         }
-        enum net_httpd_parse_status st =
-            first ? parse_request_line(p, line) : parse_field(p, line);
+        enum net_httpd_parse_status st = first ? parse_request_line(p, line) : parse_field(p, line);
         if (st != NET_HTTPD_PARSE_MORE) {
             return st;
         }

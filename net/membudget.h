@@ -50,10 +50,10 @@ void net_membudget_release(size_t bytes);
 
 struct net_membudget_stats {
     size_t limit;
-    size_t used;      // reserved now
-    size_t peak;      // most reserved at once
-    uint64_t waits;   // reservations that had to wait
-    size_t waiting;   // connections waiting now
+    size_t used;    // reserved now
+    size_t peak;    // most reserved at once
+    uint64_t waits; // reservations that had to wait
+    size_t waiting; // connections waiting now
 };
 void net_membudget_get_stats(struct net_membudget_stats *out);
 

@@ -189,8 +189,8 @@ static void test_public_ca(void **state)
     assert_non_null(t);
     esm_secret_free(t, len);
     snprintf(uri, sizeof uri, "file://%s/CaWritable", f->dir);
-    assert_null(esm_secret_read(f->s, uri, "SERVER_ROOT_CA_CERTIFICATE", &len, &why, err,
-                                sizeof err));
+    assert_null(
+        esm_secret_read(f->s, uri, "SERVER_ROOT_CA_CERTIFICATE", &len, &why, err, sizeof err));
     assert_non_null(strstr(err, "has mode 0666: it must not be writable by group or others"));
     snprintf(uri, sizeof uri, "file://%s/Ca", f->dir); // a credential may not be 0644
     assert_null(esm_secret_read(f->s, uri, "BASIC_AUTH", &len, &why, err, sizeof err));

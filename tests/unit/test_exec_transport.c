@@ -423,7 +423,6 @@ static void test_concurrent_jobs_and_cancel(void **state)
     inv_transport_free(t);
 }
 
-
 // A handler that exits 0 but leaves a child holding its stdout succeeded: the exit status
 // decides within a bounded drain, and the child left behind is killed (before: a timeout).
 static void test_exit_status_decides_not_stdout(void **state)
@@ -481,8 +480,9 @@ static void test_spawn_without_descriptors_is_retryable(void **state)
 static void test_error_output_sanitised(void **state)
 {
     (void)state;
-    struct got g = run_one("cat >/dev/null; printf 'bad \\377\\376 \\033[31m red \\303\\251'; exit 1",
-                           5000, true, "{}", 2);
+    struct got g =
+        run_one("cat >/dev/null; printf 'bad \\377\\376 \\033[31m red \\303\\251'; exit 1", 5000,
+                true, "{}", 2);
     assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
     assert_string_equal(g.message, "exec: exited with status 1: bad ?? ?[31m red \xc3\xa9");
 }
@@ -494,8 +494,8 @@ static void test_handler_dies_with_parent(void **state)
     (void)state;
     char pidfile[128], script[512];
     snprintf(pidfile, sizeof pidfile, "%s/orphan", dir);
-    snprintf(script, sizeof script, "echo $$ > '%s.tmp'; mv '%s.tmp' '%s'; exec sleep 30",
-             pidfile, pidfile, pidfile);
+    snprintf(script, sizeof script, "echo $$ > '%s.tmp'; mv '%s.tmp' '%s'; exec sleep 30", pidfile,
+             pidfile, pidfile);
     pid_t mid = fork();
     assert_true(mid >= 0);
     if (mid == 0) {

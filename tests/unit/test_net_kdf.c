@@ -95,7 +95,7 @@ static void test_cancel(void **state)
     struct sasl_kdf *k = pending_kdf(&sc, first);
     struct net_kdf *h = net_kdf_start(s.r, k, on_done, &s);
     assert_non_null(h);
-    scram_free(sc); // the connection goes away ...
+    scram_free(sc);    // the connection goes away ...
     net_kdf_cancel(h); // ... and cancels
     for (int i = 0; i < 1000 && net_kdf_running() > 0; i++) {
         net_reactor_run_for(s.r, 10);

@@ -801,7 +801,6 @@ static void test_oversized_record(void **state)
     h_free(&h);
 }
 
-
 // An undecodable range (consumer/fetcher.h) is disposed of in its place like an oversized record:
 // the records before it are delivered first, a failure record names the whole range, and the
 // partition is acknowledged past it so the records behind it flow again.

@@ -591,7 +591,6 @@ static void test_generic_mechanisms(void **state)
     sasl_mech_free(NULL);
 }
 
-
 // With defer_kdf the derivation is handed out instead of run inside the step; run elsewhere and
 // resumed, it gives the RFC 7677 client-final exactly, and fills the cache so the next exchange
 // with the same salt needs no derivation at all.
