@@ -370,9 +370,14 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
-    (void)what;
-    conn_free(arg); // EOF or error: nothing more can be answered
+    struct hconn *c = arg;
+    // A client that half-closes after its request still gets the answer already queued.
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+        evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        begin_closing(c);
+        return;
+    }
+    conn_free(c); // EOF or error with nothing to send: nothing more can be answered
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
