@@ -235,6 +235,14 @@ static void conn_free(struct hconn *c)
         event_free(c->timer);
     }
     if (c->bev) {
+        // Close the socket now: libevent finalizes a freed bufferevent (and would close it) only
+        // on a later loop turn, and a burst of evictions must not pile up descriptors.
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        bufferevent_setfd(c->bev, -1);
+        if (fd >= 0) {
+            evutil_closesocket(fd);
+        }
         bufferevent_free(c->bev);
     }
     net_httpd_parser_cleanup(&c->p);

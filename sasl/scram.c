@@ -232,7 +232,7 @@ enum scram_status scram_start(struct scram *s, const char *nonce, const uint8_t 
 // writes the client-final-message to s->out, and wipes every intermediate key at |out|.
 static enum scram_status derive(struct scram *s, const uint8_t *in, size_t in_len, const kr *nonce,
                                 const uint8_t *salt, size_t salt_len, uint32_t iter,
-                                const uint8_t *salted_given, struct sasl_err *err)
+                                const uint8_t *salted_given, bool put, struct sasl_err *err)
 {
     size_t hl = sasl_hash_len(s->hash);
     uint8_t salted[SASL_MAX_DIGEST], client_key[SASL_MAX_DIGEST], stored_key[SASL_MAX_DIGEST];
@@ -264,7 +264,9 @@ static enum scram_status derive(struct scram *s, const uint8_t *in, size_t in_le
     why = "SCRAM key derivation failed";
     if (salted_given) {
         memcpy(salted, salted_given, hl);
-        scram_cache_put(s->cache, &key, salted);
+        if (put) {
+            scram_cache_put(s->cache, &key, salted);
+        }
     } else if (!scram_cache_get(s->cache, &key, salted)) {
         if (!sasl_pbkdf2(s->hash, salted, s->password, s->password_len, salt, salt_len, iter)) {
             goto out;
@@ -302,15 +304,14 @@ out:
     return st;
 }
 
-// cached reports whether the salted password for these parameters is in the cache.
-static bool cached(struct scram *s, uint32_t iter, const uint8_t *salt, size_t salt_len)
+// cached looks the salted password for these parameters up in the cache (one lookup, counted
+// once), copying it to |out| on a hit.
+static bool cached(struct scram *s, uint32_t iter, const uint8_t *salt, size_t salt_len,
+                   uint8_t *out)
 {
-    uint8_t tmp[SASL_MAX_DIGEST];
     struct scram_cache_key key = {s->hash, iter,        salt,           salt_len,
                                   s->user, s->password, s->password_len};
-    bool hit = scram_cache_get(s->cache, &key, tmp);
-    sasl_wipe(tmp, sizeof tmp);
-    return hit;
+    return scram_cache_get(s->cache, &key, out);
 }
 
 // defer keeps the parsed server-first (taking |salt|) and prepares the derivation to hand out.
@@ -392,10 +393,14 @@ static enum scram_status do_server_first(struct scram *s, const uint8_t *in, siz
         free(salt);
         return fail(s, err, MALFORMED("invalid salt"));
     }
-    if (s->defer_kdf && !cached(s, iter, salt, salt_len)) {
+    uint8_t salted[SASL_MAX_DIGEST];
+    bool hit = s->defer_kdf && cached(s, iter, salt, salt_len, salted);
+    if (s->defer_kdf && !hit) {
         return defer(s, in, in_len, &nonce, salt, salt_len, iter, err);
     }
-    enum scram_status st = derive(s, in, in_len, &nonce, salt, salt_len, iter, NULL, err);
+    enum scram_status st =
+        derive(s, in, in_len, &nonce, salt, salt_len, iter, hit ? salted : NULL, false, err);
+    sasl_wipe(salted, sizeof salted);
     free(salt);
     if (st == SCRAM_CONTINUE) {
         s->state = SCRAM_ST_SERVER_FINAL;
@@ -510,7 +515,7 @@ enum scram_status scram_resume(struct scram *s, struct sasl_kdf *k, const uint8_
     kr nonce;
     kr_init(&nonce, s->pend_in + s->pend_nonce_off, s->pend_nonce_len);
     enum scram_status st = derive(s, s->pend_in, s->pend_in_len, &nonce, s->pend_salt,
-                                  s->pend_salt_len, s->pend_iter, k->out, err);
+                                  s->pend_salt_len, s->pend_iter, k->out, true, err);
     sasl_kdf_free(k);
     drop_pending(s);
     if (st == SCRAM_CONTINUE) {

@@ -195,6 +195,26 @@ tap_check "after a restart the largest request comes back exactly" cmp "$T/befor
 tap_check "no state file was moved aside" sh -c "! ls '$T/state-secure' | grep -q corrupt"
 stop secure
 
+# ---- a stored mapping is held to the flags of the server that runs it ----------------------
+start flagged --allow-api-exec || tap_fail "serve --allow-api-exec starts"
+FLAG=http://127.0.0.1:$PORT
+api_curl -sS -o "$T/body" -X POST "$FLAG/2015-03-31/event-source-mappings" -d "{\"FunctionName\":\"allowed\",
+  \"Topics\":[\"orders\"],\"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
+  \"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"/bin/true\"]}}"
+UEX=$(jq -r .UUID "$T/body")
+tap_check "with --allow-api-exec the exec mapping is accepted" test -n "$UEX" -a "$UEX" != null
+stop flagged
+start flagged || tap_fail "serve restarts without the flag"
+FLAG=http://127.0.0.1:$PORT
+held() {
+    api_curl -sS "$FLAG/2015-03-31/event-source-mappings/$UEX" |
+        jq -r '.State + " " + .StateTransitionReason + " " + .LastProcessingResult' |
+        grep -q "^Disabled ESM_CONFIG_NOT_VALID PROBLEM: .*at 'Kesm.Transport'.*--allow-api-exec"
+}
+tap_check "restarted without the flag, the stored exec mapping stops naming the flag instead of running" \
+    wait_until 15 held
+stop flagged
+
 # ---- authentication off: the other checks still hold -----------------------------------------
 start open --insecure-no-auth || tap_fail "serve --insecure-no-auth starts"
 OPEN=http://127.0.0.1:$PORT

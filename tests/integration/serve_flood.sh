@@ -2,7 +2,7 @@
 # serve_flood.sh: a bounded connection flood against `kesm serve` (issue 14, finding 3) while a
 # mapping keeps delivering. kesm runs with an open-file limit of 1024 and --max-connections 64;
 # tests/tools/api_flood.py holds up to 2000 idle connections and 200 slowloris ones (one byte a
-# second, never a whole head) for 12 seconds, reconnecting whatever is closed. Meanwhile kmock
+# second, never a whole head) for 8 seconds, reconnecting whatever is closed. Meanwhile kmock
 # receives a record every 0.2 s and an exec handler (the operator's --route) logs each delivery.
 # Checks: the mapping delivers throughout (worst gap under 5 s) and ends Enabled / OK; kesm holds
 # at most its cap of API connections; a signed AWS CLI call during the flood is served (429s are
@@ -78,17 +78,17 @@ FD0=$(ls "/proc/$KPID/fd" | wc -l)
 T0=$(date +%s.%N)
 (
     ulimit -n 8192
-    exec timeout 60 python3 tests/tools/api_flood.py "$PORT" 2000 200 12 "$T/flood.json"
+    exec timeout 60 python3 tests/tools/api_flood.py "$PORT" 2000 200 8 "$T/flood.json"
 ) &
 FLOOD=$!
 MAXCONN=0
 MAXFD=0
 LEGIT=1
-sleep 4
+sleep 2
 timeout 40 aws --endpoint-url "$API" lambda get-event-source-mapping --uuid "$U" >"$T/legit.json" 2>"$T/legit.err" &
 LEGIT_PID=$!
 while kill -0 "$FLOOD" 2>/dev/null; do
-    n=$(ss -Htn state established "( sport = :$PORT )" 2>/dev/null | wc -l)
+    n=$(ss -Htnp state established "( sport = :$PORT )" 2>/dev/null | grep -c "pid=$KPID,")
     f=$(ls "/proc/$KPID/fd" 2>/dev/null | wc -l)
     [ "$n" -gt "$MAXCONN" ] && MAXCONN=$n
     [ "$f" -gt "$MAXFD" ] && MAXFD=$f
@@ -100,7 +100,7 @@ CPU1=$(awk '{print $14 + $15}' "/proc/$KPID/stat")
 LOG1=$(stat -c %s "$T/serve.err")
 wait "$LEGIT_PID"
 LEGIT=$?
-sleep 3
+sleep 2
 touch "$T/stop"
 wait "$PROD"
 PROD=
@@ -117,12 +117,12 @@ PY
 CPUPCT=$(awk -v a="$CPU0" -v b="$CPU1" -v hz="$HZ" -v t0="$T0" -v t1="$T1" 'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
 LOGKB=$(( (LOG1 - LOG0) / 1024 ))
 echo "# measured: flood $(jq -c . "$T/flood.json")"
-HELD=$((MAXFD - FD0))
-echo "# measured: kesm held at most $HELD API connections (cap 64; descriptors $MAXFD of 1024, $FD0 before the flood); $MAXCONN established on its port, the accept backlog included"
+echo "# measured: kesm held at most $MAXCONN API connections (cap 64); its descriptors peaked at $MAXFD of 1024 ($FD0 before the flood)"
 echo "# measured: worst delivery gap ${GAP} s, kesm CPU ${CPUPCT}% of one core over the flood, log +${LOGKB} KiB"
 tap_check "the flood applied pressure (over 1000 connections held by the driver)" \
     test "$(jq .max_open "$T/flood.json")" -gt 1000
-tap_check "kesm held at most its cap of API connections" test "$HELD" -le 66
+tap_check "kesm held at most its cap of API connections" test "$MAXCONN" -le 64
+tap_check "kesm's descriptors stayed far below its limit" test "$MAXFD" -le $((FD0 + 64 + 32))
 tap_check "the mapping kept delivering: no gap over 5 s" awk -v g="$GAP" 'BEGIN { exit !(g < 5) }'
 tap_check "a signed AWS CLI call during the flood was served" \
     sh -c "test '$LEGIT' = 0 && test \"\$(jq -r .UUID '$T/legit.json')\" = '$U'"
