@@ -58,7 +58,7 @@ start_kesm() {
     : >"$TMP/serve.out"
     # --foreground: timeout(1) then forwards SIGTERM to kesm alone; otherwise it also sends SIGCONT
     # to the process group, which can race LeakSanitizer's exit-time stop-the-world in ASan builds.
-    timeout --foreground --kill-after=20 "$(scaled 110)" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
+    timeout --foreground --kill-after=20 "$(scaled 240)" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
         "$@" >"$TMP/serve.out" 2>>"$TMP/serve.err" &
     PID=$!
     PORT=
