@@ -33,6 +33,8 @@ CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 # proto/ and sasl/ compile with their own include paths only (no libevent, no libssl).
 LAYER_CFLAGS_proto :=
 LAYER_CFLAGS_sasl :=
+# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON and proto/ cursors.
+LAYER_CFLAGS_schema :=
 LAYER_CFLAGS_net := $(PKG_CFLAGS)
 LAYER_CFLAGS_consumer := $(PKG_CFLAGS)
 LAYER_CFLAGS_invoke := $(PKG_CFLAGS)
@@ -42,7 +44,7 @@ LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
 CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
 
 # Link order: higher layers first.
-LAYERS := esm invoke consumer net sasl proto
+LAYERS := esm invoke consumer net sasl schema proto
 layer_srcs = $(sort $(wildcard $(1)/*.c))
 layer_lib = $(if $(call layer_srcs,$(1)),$(BUILD)/lib$(1).a)
 LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
@@ -118,7 +120,7 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_opaque.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c)
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_opaque.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
@@ -195,7 +197,7 @@ valgrind: setup
 	$(MAKE) build/kmock
 	VALGRIND_INTEGRATION=$${VALGRIND_INTEGRATION-1} scripts/valgrind-tests build/vg
 
-FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
+FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] schema/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
 	bench/*.[ch]))
 

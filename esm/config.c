@@ -454,21 +454,23 @@ static void parse_group(struct esm_config *c, const cJSON *v, struct esm_cfg_err
     }
     if (!cJSON_IsObject(v)) {
         cfg_fail(err, "SelfManagedKafkaEventSourceConfig", v,
-                 "Member must be an object {\"ConsumerGroupId\": \"...\"}");
+                 "Member must be an object {\"ConsumerGroupId\": \"...\", "
+                 "\"SchemaRegistryConfig\": {...}}");
         return;
     }
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        if (strcmp(e->string, "ConsumerGroupId") != 0) {
+        if (strcmp(e->string, "ConsumerGroupId") != 0 &&
+            strcmp(e->string, "SchemaRegistryConfig") != 0) {
             char f[160];
             snprintf(f, sizeof f, "SelfManagedKafkaEventSourceConfig.%.100s", e->string);
             cfg_fail(err, f, e,
-                     !strcmp(e->string, "SchemaRegistryConfig")
-                         ? "Schema registries are not supported by kesm"
-                         : "The only supported member is ConsumerGroupId");
+                     "The supported members are ConsumerGroupId and SchemaRegistryConfig");
         }
     }
+    cfg_parse_schema_registry(c, cJSON_GetObjectItemCaseSensitive(v, "SchemaRegistryConfig"),
+                              "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig", err);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(v, "ConsumerGroupId");
     const char *s;
     if (g && cfg_str(err, "SelfManagedKafkaEventSourceConfig.ConsumerGroupId", g, 1, 200, &s)) {

@@ -58,6 +58,42 @@ struct esm_sac {
     const char *uri;
 };
 
+// The schema registry of a mapping (SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig;
+// checks in esm/config_schema.c, use in esm/schema_stage.c).
+enum esm_sr_kind {
+    ESM_SR_NONE,
+    ESM_SR_CONFLUENT, // SchemaRegistryURI is an http(s) URL
+    ESM_SR_GLUE,      // SchemaRegistryURI is a Glue registry ARN
+};
+
+enum esm_sr_format {
+    ESM_SR_FORMAT_JSON,   // the validated attributes are delivered as JSON text
+    ESM_SR_FORMAT_SOURCE, // in their original encoding, registry framing removed
+};
+
+enum esm_sr_auth {
+    ESM_SR_BASIC_AUTH,
+    ESM_SR_CLIENT_CERTIFICATE_TLS_AUTH,
+    ESM_SR_SERVER_ROOT_CA_CERTIFICATE,
+};
+
+#define ESM_SR_MAX_ACCESS 2
+
+struct esm_schema_registry {
+    enum esm_sr_kind kind;
+    const char *uri; // view into the request
+    enum esm_sr_format format;
+    struct {
+        enum esm_sr_auth type;
+        const char *uri; // a secret, resolved like SourceAccessConfigurations URIs
+    } access[ESM_SR_MAX_ACCESS];
+    size_t num_access;
+    bool key;                // SchemaValidationConfigs names KEY
+    bool value;              // ... VALUE
+    char glue_region[32];    // Glue: the registry ARN's region
+    char glue_registry[256]; // Glue: the registry name
+};
+
 // struct esm_function_ref: FunctionName taken apart. Views into the request or `arn`.
 struct esm_function_ref {
     char *arn;             // owned: arn:<partition>:lambda:<region>:<account>:function:<name>[:q]
@@ -110,6 +146,7 @@ struct esm_config {
     bool bisect_on_error;            // default false
     bool report_batch_item_failures; // FunctionResponseTypes contains ReportBatchItemFailures
     const cJSON *filter_criteria;    // validated patterns; esm/filter.h compiles and applies them
+    struct esm_schema_registry registry; // kind ESM_SR_NONE without SchemaRegistryConfig
     struct esm_kesm kesm;
 };
 
@@ -176,5 +213,6 @@ void esm_function_ref_cleanup(struct esm_function_ref *ref);
 const char *esm_start_pos_name(enum esm_start_pos p);
 const char *esm_sac_type_name(enum esm_sac_type t);
 const char *esm_transport_name(enum esm_transport t);
+const char *esm_sr_auth_name(enum esm_sr_auth t);
 
 #endif

@@ -32,6 +32,11 @@ bool cfg_bootstrap_ok(const char *s);
 // MetricsConfig, LoggingConfig, ProvisionedPollerConfig, Tags) against the API model's shapes.
 void cfg_parse_opaque(const cJSON *req, struct esm_cfg_err *err);
 
+// cfg_parse_schema_registry validates a SchemaRegistryConfig member (|field| is its path for
+// messages, e.g. "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig") into c->registry.
+void cfg_parse_schema_registry(struct esm_config *c, const cJSON *v, const char *field,
+                               struct esm_cfg_err *err);
+
 // cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);
 

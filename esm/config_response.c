@@ -56,6 +56,8 @@ cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_con
     if (g) {
         cJSON_AddStringToObject(g, "ConsumerGroupId",
                                 cfg->consumer_group_id ? cfg->consumer_group_id : meta->uuid);
+        const cJSON *smk = cJSON_GetObjectItemCaseSensitive(r, "SelfManagedKafkaEventSourceConfig");
+        echo(g, smk, "SchemaRegistryConfig");
     }
     if (esm_config_esm_arn(cfg, meta->uuid, arn, sizeof arn)) {
         cJSON_AddStringToObject(o, "EventSourceMappingArn", arn);

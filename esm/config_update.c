@@ -9,6 +9,27 @@
 static const char *const create_only[] = {"Topics", "StartingPosition", "StartingPositionTimestamp",
                                           "SelfManagedEventSource", "Tags"};
 
+// overlay_members updates the members of the stored object named like |upd| one by one (a null
+// member removes it), so an update of SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig
+// keeps the ConsumerGroupId.
+static void overlay_members(cJSON *merged, const cJSON *upd)
+{
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(merged, upd->string);
+    if (!cJSON_IsObject(cur)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(merged, upd->string);
+        cJSON_AddItemToObject(merged, upd->string, cJSON_Duplicate(upd, true));
+        return;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, upd)
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(cur, m->string);
+        if (!cJSON_IsNull(m)) {
+            cJSON_AddItemToObject(cur, m->string, cJSON_Duplicate(m, true));
+        }
+    }
+}
+
 bool esm_config_merge_update(struct esm_config *out, const struct esm_config *cur,
                              const cJSON *update, const struct esm_parse_opts *opts,
                              struct esm_cfg_err *err)
@@ -45,6 +66,10 @@ bool esm_config_merge_update(struct esm_config *out, const struct esm_config *cu
                          "Member cannot be updated: the consumer group is fixed at creation");
                 continue;
             }
+        }
+        if (!strcmp(e->string, "SelfManagedKafkaEventSourceConfig") && cJSON_IsObject(e)) {
+            overlay_members(merged, e);
+            continue;
         }
         bool remove = cJSON_IsNull(e) || (!strcmp(e->string, "FilterCriteria") &&
                                           cJSON_IsObject(e) && cJSON_GetArraySize(e) == 0);

@@ -40,7 +40,8 @@ struct esm_instance {
     struct inv_creds creds;
     struct inv_transport *transport;
     struct esm_pipeline *pl;
-    struct esm_filter *filter; // FilterCriteria; NULL: every record is delivered
+    struct esm_filter *filter;      // FilterCriteria; NULL: every record is delivered
+    struct esm_schema_setup schema; // SchemaRegistryConfig; stage NULL without one
     struct esm_dest_kafka *dest;
     struct cons *cons;
     struct inv_record *recs; // conversion scratch
@@ -357,16 +358,16 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     for (size_t i = 0; i < b->num_records; i++) {
         const struct cons_record *cr = &b->records[i];
         struct inv_record *r = &in->recs[i];
-        *r = (struct inv_record){b->topic,
-                                 topic_len,
-                                 b->partition,
-                                 cr->offset,
-                                 cr->timestamp,
-                                 ts_type(cr->ts_type),
-                                 bytes(cr->key, cr->key_len, cr->key_null),
-                                 bytes(cr->value, cr->value_len, cr->value_null),
-                                 in->hdrs + h,
-                                 0};
+        *r = (struct inv_record){.topic = b->topic,
+                                 .topic_len = topic_len,
+                                 .partition = b->partition,
+                                 .offset = cr->offset,
+                                 .timestamp = cr->timestamp,
+                                 .ts_type = ts_type(cr->ts_type),
+                                 .key = bytes(cr->key, cr->key_len, cr->key_null),
+                                 .value = bytes(cr->value, cr->value_len, cr->value_null),
+                                 .headers = in->hdrs + h,
+                                 .num_headers = 0};
         struct cons_record_header_iter it;
         struct kp_header kh;
         cons_record_headers(cr, &it);
@@ -486,6 +487,65 @@ static void pl_result(void *ctx, const char *result)
 static void pl_fatal(void *ctx, const char *detail)
 {
     stop_with(ctx, ESM_REASON_FUNCTION_CONFIG_NOT_VALID, detail);
+}
+
+static void schema_ready(void *ctx)
+{
+    struct esm_instance *in = ctx;
+    if (in->pl) {
+        esm_pipeline_schema_ready(in->pl);
+    }
+}
+
+static void schema_problem(void *ctx, const char *text)
+{
+    struct esm_instance *in = ctx;
+    char line[700];
+    snprintf(line, sizeof line, "PROBLEM: %s", text);
+    if (in->pl) {
+        esm_pipeline_set_result(in->pl, line);
+    }
+}
+
+// build_schema makes the schema-registry stage when the mapping has a SchemaRegistryConfig.
+static int build_schema(struct esm_instance *in, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    if (cfg->registry.kind == ESM_SR_NONE) {
+        return 0;
+    }
+    char comp[KESM_LOG_COMPONENT_CAP];
+    kesm_log_component(comp, sizeof comp, "schema", in->log_tag);
+    struct esm_sstage_cfg sc = {.reactor = in->r,
+                                .reg = &cfg->registry,
+                                .log_component = comp,
+                                .log_tag = in->log_tag,
+                                .on_ready = schema_ready,
+                                .on_problem = schema_problem,
+                                .ctx = in};
+    // KESM_SCHEMA_BACKOFF_MS=FIRST[,MAX]: registry retry delays (tests shorten them)
+    const char *bo = getenv("KESM_SCHEMA_BACKOFF_MS");
+    if (bo && *bo) {
+        char *end, *end2 = NULL;
+        unsigned long v = strtoul(bo, &end, 10), mx = v;
+        if (*end == ',') {
+            mx = strtoul(end + 1, &end2, 10);
+            end = end2;
+        }
+        if (*end || v < 10 || v > 600000 || mx < v || mx > 600000) {
+            return fail(err, cap,
+                        "KESM_SCHEMA_BACKOFF_MS='%s': must be FIRST[,MAX] milliseconds, "
+                        "10 <= FIRST <= MAX <= 600000",
+                        bo);
+        }
+        sc.backoff_initial_ms = (uint32_t)v;
+        sc.backoff_max_ms = (uint32_t)mx;
+    }
+    enum esm_reason why;
+    if (esm_schema_setup(&in->schema, &sc, in->opts.secrets, &why, err, cap) != 0) {
+        return secret_fail(in, why);
+    }
+    return 0;
 }
 
 // ---- stopping -----------------------------------------------------------------------------
@@ -621,6 +681,10 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
                  esm_filter_count(in->filter), esm_filter_count(in->filter) == 1 ? "" : "s");
     }
     pc.filter = in->filter;
+    if (build_schema(in, err, cap) != 0) {
+        return -1;
+    }
+    pc.schema = in->schema.stage;
     pc.source = (struct esm_source){src_ack, src_pause, src_resume, in};
     pc.on_result = pl_result;
     pc.on_fatal = pl_fatal;
@@ -839,6 +903,8 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->records_ok = st.records_ok;
     out->records_disposed = st.records_disposed;
     out->records_filtered = st.records_filtered;
+    out->records_rejected = st.records_rejected;
+    out->registry_errors = st.registry_errors;
     out->rebalances = in->rebalances;
     out->undecodable_batches = in->cons ? cons_undecodable_batches(in->cons) : 0;
     out->queued = st.queued;
@@ -885,6 +951,8 @@ void esm_instance_free(struct esm_instance *in)
     cons_free(in->cons);
     in->cons = NULL;
     esm_pipeline_free(in->pl);
+    in->pl = NULL;
+    esm_schema_setup_cleanup(&in->schema);
     esm_filter_free(in->filter);
     esm_dest_kafka_free(in->dest);
     inv_transport_free(in->transport);

@@ -317,6 +317,14 @@ static void pipeline_families(struct out *o, const struct esm_metrics_mapping *m
     counter_family(o, maps, n, "kesm_records_disposed_total",
                    "Records given up on (on-failure destination or dropped) and acknowledged.",
                    offsetof(struct esm_metrics_mapping, records_disposed));
+    counter_family(o, maps, n, "kesm_schema_registry_errors_total",
+                   "Schema registry requests that failed and are retried (Lambda's "
+                   "SchemaRegistryErrorCount).",
+                   offsetof(struct esm_metrics_mapping, registry_errors));
+    counter_family(o, maps, n, "kesm_records_rejected_total",
+                   "Records whose schema-registry data did not decode (SCHEMA_NOT_FOUND or "
+                   "DESERIALIZATION_ERROR), disposed of like failed records.",
+                   offsetof(struct esm_metrics_mapping, records_rejected));
     counter_family(o, maps, n, "kesm_rebalances_total",
                    "Partition assignments received from the consumer group.",
                    offsetof(struct esm_metrics_mapping, rebalances));

@@ -81,6 +81,8 @@ struct esm_metrics_mapping {
     uint64_t invocations[ESM_OUTCOME_COUNT];
     uint64_t retries;
     uint64_t records_ok, records_disposed, records_filtered;
+    uint64_t records_rejected; // the schema registry stage could not decode them
+    uint64_t registry_errors;  // SchemaRegistryErrorCount
     uint64_t rebalances;
     uint64_t undecodable_batches; // fetched record batches that could not be decoded
     uint64_t queued, inflight;

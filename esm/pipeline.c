@@ -64,16 +64,23 @@ struct job {
 // acknowledgement (filt_next) waits until the record kept before it (filt_after) is finished.
 // One slot is enough: a newer filtered record replaces an older pending one, whose offset the
 // newer acknowledgement covers.
+struct held;
+
 struct part {
     char *topic;
     size_t topic_len;
     int32_t partition;
     bool paused;
+    struct held *held_head, *held_tail; // records waiting for a schema, in offset order
+    size_t num_held;
     int64_t kept_last;  // -1: none
     int64_t done_next;  // -1: none
     bool has_filt;      // a filtered acknowledgement is pending
     int64_t filt_next;  // offset to acknowledge
     int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
+    bool gap_pending;   // an undecodable range waits behind held records
+    int64_t gap_first, gap_last;
+    bool gap_too_large;
 };
 
 struct esm_pipeline {
@@ -101,6 +108,7 @@ struct esm_pipeline {
 };
 
 static void pump(struct esm_pipeline *pl);
+static void held_drop(struct part *p);
 static void job_send(struct job *j);
 static void job_next(struct job *j);
 static void check_wait(struct esm_pipeline *pl);
@@ -168,6 +176,7 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
         pl->parts = inv_xrealloc(pl->parts, pl->cap_parts * sizeof *pl->parts);
     }
     struct part *p = &pl->parts[pl->num_parts++];
+    memset(p, 0, sizeof *p);
     p->topic = inv_xstrndup(topic, topic_len);
     p->topic_len = topic_len;
     p->partition = partition;
@@ -175,6 +184,8 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
     p->kept_last = -1;
     p->done_next = -1;
     p->has_filt = false;
+    p->held_head = p->held_tail = NULL;
+    p->num_held = 0;
     return p;
 }
 
@@ -213,8 +224,9 @@ static void resume_parts(struct esm_pipeline *pl)
     }
     for (size_t i = 0; i < pl->num_parts; i++) {
         struct part *p = &pl->parts[i];
-        if (p->paused && batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) <=
-                             pl->cfg.pause_records / 2) {
+        if (p->paused && p->num_held == 0 &&
+            batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) <=
+                pl->cfg.pause_records / 2) {
             p->paused = false;
             if (pl->cfg.source.resume) {
                 pl->cfg.source.resume(pl->cfg.source.ctx, p->topic, p->partition);
@@ -859,6 +871,10 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
             false, 0);
         return;
     }
+    if (b->reject) { // the schema registry could not decode it (esm/schema_stage.h)
+        dispose_cur(j, b->reject, false, 0);
+        return;
+    }
     job_send(j);
 }
 
@@ -997,6 +1013,7 @@ void esm_pipeline_revoke(struct esm_pipeline *pl, const struct esm_tp *tps, size
         batcher_drop_partition(pl->bt, tps[i].topic, tl, tps[i].partition);
         struct part *p = part_find(pl, tps[i].topic, tl, tps[i].partition, false);
         if (p) {
+            held_drop(p);
             free(p->topic);
             *p = pl->parts[--pl->num_parts];
         }
@@ -1014,6 +1031,7 @@ void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*don
     for (size_t i = 0; i < pl->num_parts; i++) {
         struct part *p = &pl->parts[i];
         batcher_drop_partition(pl->bt, p->topic, p->topic_len, p->partition);
+        held_drop(p);
         part_pause(pl, p);
     }
     abandon_jobs(pl, NULL, 0);
@@ -1025,6 +1043,15 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
     *out = pl->st;
     out->queued = batcher_pending(pl->bt);
     out->inflight = batcher_inflight(pl->bt);
+    out->records_held = 0;
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        out->records_held += pl->parts[i].num_held;
+    }
+    if (pl->cfg.schema) {
+        struct esm_sstage_stats ss;
+        esm_sstage_stats(pl->cfg.schema, &ss);
+        out->registry_errors = ss.registry_errors;
+    }
 }
 
 const char *esm_pipeline_last_result(const struct esm_pipeline *pl)
@@ -1060,6 +1087,7 @@ void esm_pipeline_free(struct esm_pipeline *pl)
     net_timer_free(pl->wait_timer);
     net_timer_free(pl->wait_zero);
     for (size_t i = 0; i < pl->num_parts; i++) {
+        held_drop(&pl->parts[i]);
         free(pl->parts[i].topic);
     }
     free(pl->parts);
@@ -1119,6 +1147,193 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     return 0;
 }
 
+// add_gap puts an undecodable range into the batcher, in its place after the partition's records.
+static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset,
+                   int64_t last_offset, int64_t timestamp, bool too_large)
+{
+    struct inv_err err;
+    if (batcher_add_gap(pl->bt, p->topic, p->topic_len, p->partition, first_offset, last_offset,
+                        timestamp, too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT,
+                        mono_now(pl), &err) != 0) {
+        kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: %s", err.msg);
+        return -1;
+    }
+    kesm_log(KESM_LOG_WARN, pl->log,
+             "%.*s-%" PRId32 " offsets %" PRId64 "-%" PRId64
+             ": record batch cannot be decoded; disposing of it as %s",
+             (int)p->topic_len, p->topic, p->partition, first_offset, last_offset,
+             too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
+    p->kept_last = last_offset;
+    pl->st.records_in++;
+    return 0;
+}
+
+// add_one queues one decoded record: FilterCriteria (on |fv|, the value the filter sees), then
+// the batcher. Returns 0, or -1 if the record was refused.
+static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_record *r,
+                   struct inv_bytes fv, int64_t now)
+{
+    struct inv_err err;
+    bool keep = true;
+    if (!r->reject) { // a rejected record is disposed of, not filtered
+        struct inv_record fr = *r;
+        fr.value = fv;
+        uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
+        keep = esm_filter_match(pl->cfg.filter, &fr);
+        if (esm_filter_budget_exceeded(pl->cfg.filter) != over) {
+            kesm_log(KESM_LOG_WARN, pl->log,
+                     "FilterCriteria: offset %" PRId64 " of %.*s-%" PRId32
+                     " needs more matching steps than its size allows: delivered unfiltered",
+                     r->offset, (int)r->topic_len, r->topic, r->partition);
+        }
+    }
+    if (!keep) {
+        if (r->offset <= p->kept_last || (p->has_filt && r->offset < p->filt_next) ||
+            r->offset < p->done_next) {
+            kesm_log(KESM_LOG_ERROR, pl->log,
+                     "record refused: offset %" PRId64 " of %.*s-%" PRId32
+                     " is not above the previous one",
+                     r->offset, (int)r->topic_len, r->topic, r->partition);
+            return -1;
+        }
+        pl->st.records_filtered++;
+        p->has_filt = true;
+        p->filt_next = r->offset + 1;
+        p->filt_after = p->kept_last;
+        return 0;
+    }
+    if (batcher_add(pl->bt, r, now, &err) != 0) {
+        kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
+        return -1;
+    }
+    if (r->reject) {
+        pl->st.records_rejected++;
+    }
+    p->kept_last = r->offset;
+    pl->st.records_in++;
+    return 0;
+}
+
+// ---- records waiting for a schema ---------------------------------------------------------
+
+// struct held: a copy of a record (headers and bytes in the same allocation).
+struct held {
+    struct held *next;
+    struct inv_record r;
+};
+
+static uint8_t *put(uint8_t *o, struct inv_bytes *b)
+{
+    if (!b->is_null && b->len) {
+        memcpy(o, b->p, b->len);
+        b->p = o;
+        o += b->len;
+    }
+    return o;
+}
+
+static void held_push(struct part *p, const struct inv_record *r)
+{
+    size_t n = sizeof(struct held) + r->num_headers * sizeof(struct inv_header);
+    n += (r->key.is_null ? 0 : r->key.len) + (r->value.is_null ? 0 : r->value.len);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        n += r->headers[i].name_len + (r->headers[i].value.is_null ? 0 : r->headers[i].value.len);
+    }
+    struct held *h = inv_xmalloc(n);
+    struct inv_header *hdrs = (struct inv_header *)(h + 1);
+    uint8_t *o = (uint8_t *)(hdrs + r->num_headers);
+    h->next = NULL;
+    h->r = *r;
+    h->r.topic = p->topic;
+    o = put(o, &h->r.key);
+    o = put(o, &h->r.value);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        hdrs[i] = r->headers[i];
+        if (hdrs[i].name_len) {
+            memcpy(o, r->headers[i].name, hdrs[i].name_len);
+        }
+        hdrs[i].name = (const char *)o;
+        o += hdrs[i].name_len;
+        o = put(o, &hdrs[i].value);
+    }
+    h->r.headers = hdrs;
+    if (p->held_tail) {
+        p->held_tail->next = h;
+    } else {
+        p->held_head = h;
+    }
+    p->held_tail = h;
+    p->num_held++;
+}
+
+static void held_pop(struct part *p)
+{
+    struct held *h = p->held_head;
+    p->held_head = h->next;
+    if (!p->held_head) {
+        p->held_tail = NULL;
+    }
+    p->num_held--;
+    free(h);
+}
+
+static void held_drop(struct part *p)
+{
+    while (p->held_head) {
+        held_pop(p);
+    }
+}
+
+// process decodes one record through the schema stage (when there is one) and queues it;
+// returns 1 when the record had to wait (it was copied), else add_one's result.
+static int process(struct esm_pipeline *pl, struct part *p, const struct inv_record *r, int64_t now)
+{
+    if (!pl->cfg.schema) {
+        return add_one(pl, p, r, r->value, now);
+    }
+    struct inv_record dec;
+    struct inv_bytes fv;
+    switch (esm_sstage_decode(pl->cfg.schema, r, &dec, &fv)) {
+    case ESM_SSTAGE_WAIT:
+        return 1;
+    case ESM_SSTAGE_REJECT:
+    case ESM_SSTAGE_READY:
+        break;
+    }
+    return add_one(pl, p, &dec, fv, now);
+}
+
+static void pause_if_full(struct esm_pipeline *pl, struct part *p)
+{
+    if (p->num_held > 0 ||
+        batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
+            pl->cfg.pause_records ||
+        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
+        part_pause(pl, p);
+    }
+}
+
+void esm_pipeline_schema_ready(struct esm_pipeline *pl)
+{
+    if (pl->draining) {
+        return;
+    }
+    int64_t now = mono_now(pl);
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        struct part *p = &pl->parts[i];
+        while (p->held_head && process(pl, p, &p->held_head->r, now) != 1) {
+            held_pop(p);
+        }
+        if (!p->held_head && p->gap_pending) { // an undecodable range waited behind them
+            p->gap_pending = false;
+            add_gap(pl, p, p->gap_first, p->gap_last, -1, p->gap_too_large);
+        }
+        filtered_release(pl, p);
+        pause_if_full(pl, p);
+    }
+    pump(pl);
+}
+
 int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
                          int64_t first_offset, int64_t last_offset, int64_t timestamp,
                          bool too_large)
@@ -1126,24 +1341,23 @@ int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t par
     if (pl->draining || pl->stopped) {
         return 0;
     }
-    size_t tl = strlen(topic);
-    struct part *p = part_find(pl, topic, tl, partition, true);
-    struct inv_err err;
-    if (batcher_add_gap(pl->bt, topic, tl, partition, first_offset, last_offset, timestamp,
-                        too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT, mono_now(pl),
-                        &err) != 0) {
-        kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: %s", err.msg);
-        return -1;
+    struct part *p = part_find(pl, topic, strlen(topic), partition, true);
+    if (p->held_head || p->gap_pending) {
+        // Records before it wait for a schema: the range follows them (the partition is paused
+        // meanwhile, so no second range can arrive).
+        if (p->gap_pending) {
+            kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: one is waiting already");
+            return -1;
+        }
+        p->gap_pending = true;
+        p->gap_first = first_offset;
+        p->gap_last = last_offset;
+        p->gap_too_large = too_large;
+        return 0;
     }
-    kesm_log(KESM_LOG_WARN, pl->log,
-             "%s-%" PRId32 " offsets %" PRId64 "-%" PRId64
-             ": record batch cannot be decoded; disposing of it as %s",
-             topic, partition, first_offset, last_offset,
-             too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
-    p->kept_last = last_offset;
-    pl->st.records_in++;
+    int rc = add_gap(pl, p, first_offset, last_offset, timestamp, too_large);
     pump(pl);
-    return 0;
+    return rc;
 }
 
 int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n)
@@ -1152,7 +1366,6 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
         return 0;
     }
     int64_t now = mono_now(pl);
-    struct inv_err err;
     int rc = 0;
     struct part *p = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -1161,47 +1374,18 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
             memcmp(p->topic, r->topic, r->topic_len) != 0) {
             p = part_find(pl, r->topic, r->topic_len, r->partition, true);
         }
-        uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
-        bool keep = esm_filter_match(pl->cfg.filter, r);
-        if (esm_filter_budget_exceeded(pl->cfg.filter) != over) {
-            kesm_log(KESM_LOG_WARN, pl->log,
-                     "FilterCriteria: offset %" PRId64 " of %.*s-%" PRId32
-                     " needs more matching steps than its size allows: delivered unfiltered",
-                     r->offset, (int)r->topic_len, r->topic, r->partition);
-        }
-        if (!keep) {
-            if (r->offset <= p->kept_last || (p->has_filt && r->offset < p->filt_next) ||
-                r->offset < p->done_next) {
-                kesm_log(KESM_LOG_ERROR, pl->log,
-                         "record refused: offset %" PRId64 " of %.*s-%" PRId32
-                         " is not above the previous one",
-                         r->offset, (int)r->topic_len, r->topic, r->partition);
-                rc = -1;
-                continue;
-            }
-            pl->st.records_filtered++;
-            p->has_filt = true;
-            p->filt_next = r->offset + 1;
-            p->filt_after = p->kept_last;
-            continue;
-        }
-        if (batcher_add(pl->bt, r, now, &err) != 0) {
-            kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
+        int one = p->num_held > 0 ? 1 : process(pl, p, r, now);
+        if (one == 1) {
+            held_push(p, r); // waits for its schema, and so does everything after it
+        } else if (one != 0) {
             rc = -1;
-            continue;
         }
-        p->kept_last = r->offset;
-        pl->st.records_in++;
     }
     for (size_t i = 0; i < pl->num_parts; i++) {
         filtered_release(pl, &pl->parts[i]);
     }
     p = part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
-    if (batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
-            pl->cfg.pause_records ||
-        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
-        part_pause(pl, p);
-    }
+    pause_if_full(pl, p);
     pump(pl);
     return rc;
 }

@@ -39,6 +39,11 @@
 //     (records_filtered) and acknowledged once every record of its partition added before it is
 //     finished (at once when none is outstanding), so a fetch filtered out entirely still moves
 //     the committed offset with no invocation.
+//   - a schema registry (cfg.schema, esm/schema_stage.h) decodes each record before filtering and
+//     batching; a record whose schema is still being fetched is held (copied) with every later
+//     record of its partition, and the partition paused, until the stage reports it can go on;
+//     records the stage rejects are disposed of alone (their condition is SCHEMA_NOT_FOUND or
+//     DESERIALIZATION_ERROR), in their place in the partition's order.
 // Offsets are acknowledged only after success or disposal, per partition up to the first record
 // not yet finished, so a crash at any moment loses nothing (records may be delivered again).
 #ifndef ESM_PIPELINE_H
@@ -46,6 +51,7 @@
 
 #include "esm/filter.h"
 #include "esm/metrics.h"
+#include "esm/schema_stage.h"
 #include "invoke/batcher.h"
 #include "invoke/transport.h"
 #include "net/reactor.h"
@@ -107,6 +113,9 @@ struct esm_pipeline_cfg {
     struct esm_source source;
     // filter: FilterCriteria (borrowed; must outlive the pipeline); NULL delivers every record.
     struct esm_filter *filter;
+    // schema: the schema-registry stage (borrowed; must outlive the pipeline; its on_ready must
+    // call esm_pipeline_schema_ready); NULL: records are delivered as they come.
+    struct esm_sstage *schema;
     // on_result: LastProcessingResult changed ("OK", "PROBLEM: ..."); may be NULL.
     void (*on_result)(void *ctx, const char *result);
     // on_fatal: the transport reported INV_RESULT_FATAL; the pipeline has stopped submitting.
@@ -125,6 +134,9 @@ struct esm_pipeline_stats {
     uint64_t records_ok;                  // records acknowledged after a successful invocation
     uint64_t records_disposed;            // records given up on (destination or dropped)
     uint64_t records_filtered;            // records that matched no filter (not delivered)
+    uint64_t records_rejected;            // records the schema stage rejected (then disposed)
+    uint64_t registry_errors;             // SchemaRegistryErrorCount
+    size_t records_held;                  // records waiting for a schema
     uint64_t invocations;                 // submits
     uint64_t function_errors;             // FUNCTION_ERROR and PARTIAL results
     uint64_t retryable_errors;            // RETRYABLE results
@@ -166,6 +178,10 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
 int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
                          int64_t first_offset, int64_t last_offset, int64_t timestamp,
                          bool too_large);
+
+// esm_pipeline_schema_ready: the schema stage has schemas for held records: decode and queue
+// what it can (the stage's on_ready calls this). Not from inside esm_pipeline_add.
+void esm_pipeline_schema_ready(struct esm_pipeline *pl);
 
 // esm_pipeline_revoke: the partitions |tps| go away. Their queued records are dropped, batches
 // waiting to be retried are abandoned (not acknowledged), and batches being delivered are waited

@@ -40,6 +40,41 @@ static void check_secrets(const struct esm_config *cfg, const struct esm_policy 
     }
 }
 
+// registry_member returns SchemaRegistryConfig's member |name| (or AccessConfigs[i].URI when
+// |i| >= 0), for messages.
+static const cJSON *registry_member(const struct esm_config *cfg, const char *name, int i)
+{
+    const cJSON *smk =
+        cJSON_GetObjectItemCaseSensitive(cfg->request, "SelfManagedKafkaEventSourceConfig");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(smk, "SchemaRegistryConfig"), name);
+    return i < 0 ? v : cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, i), "URI");
+}
+
+// check_registry: a schema registry's secrets follow the same rules as the brokers': no file://
+// URI without its flag, and no BASIC_AUTH credentials to an http:// (cleartext) registry.
+static void check_registry(const struct esm_config *cfg, const struct esm_policy *pol,
+                           struct esm_cfg_err *err)
+{
+    const struct esm_schema_registry *r = &cfg->registry;
+    const char *f = "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig";
+    char field[160];
+    for (size_t i = 0; i < r->num_access; i++) {
+        if (strncmp(r->access[i].uri, "file://", 7) == 0 && !pol->allow_file_secrets) {
+            snprintf(field, sizeof field, "%s.AccessConfigs[%zu].URI", f, i);
+            refuse(err, field, registry_member(cfg, "AccessConfigs", (int)i),
+                   "reads secret files named by a file:// URI", "--allow-api-file-secrets");
+        }
+        if (r->kind == ESM_SR_CONFLUENT && r->access[i].type == ESM_SR_BASIC_AUTH &&
+            strncmp(r->uri, "http://", 7) == 0 && !pol->allow_plaintext_sasl) {
+            snprintf(field, sizeof field, "%s.SchemaRegistryURI", f);
+            refuse(err, field, registry_member(cfg, "SchemaRegistryURI", -1),
+                   "sends BASIC_AUTH credentials to a registry without TLS (http://)",
+                   "--allow-api-plaintext-sasl");
+        }
+    }
+}
+
 bool esm_policy_check(const struct esm_config *cfg, const struct esm_policy *pol, char *why,
                       size_t why_len)
 {
@@ -75,6 +110,7 @@ bool esm_policy_check(const struct esm_config *cfg, const struct esm_policy *pol
                "skips broker certificate verification when asked", "--allow-api-insecure-tls");
     }
     check_secrets(cfg, pol, &err);
+    check_registry(cfg, pol, &err);
     if (cfg->dest_kind == ESM_DEST_DIR && !pol->allow_file_destinations) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(

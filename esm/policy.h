@@ -26,9 +26,11 @@
 struct esm_policy {
     bool allow_exec;              // --allow-api-exec: Kesm.Transport "exec", Kesm.Command
     bool allow_http;              // --allow-api-http: Kesm.Transport "http", Kesm.Url
-    bool allow_plaintext_sasl;    // --allow-api-plaintext-sasl: Kesm.SaslAllowPlaintext
+    bool allow_plaintext_sasl;    // --allow-api-plaintext-sasl: Kesm.SaslAllowPlaintext, and a
+                                  // schema registry's BASIC_AUTH over http://
     bool allow_insecure_tls;      // --allow-api-insecure-tls: Kesm.TlsInsecureSkipVerify
     bool allow_file_secrets;      // --allow-api-file-secrets: file:// access configuration URIs
+                                  // (a schema registry's AccessConfigs too)
     bool allow_file_destinations; // --allow-api-file-destinations: file:// on-failure directories
 };
 

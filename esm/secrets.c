@@ -519,12 +519,14 @@ size_t esm_secrets_forget(struct esm_secrets *s, const struct esm_config *cfg)
     if (!s) {
         return 0;
     }
-    for (size_t i = 0; i < cfg->num_sacs; i++) {
-        if (!is_secret_sac(cfg->sacs[i].type)) {
+    for (size_t i = 0; i < cfg->num_sacs + cfg->registry.num_access; i++) {
+        bool sac = i < cfg->num_sacs;
+        const char *uri = sac ? cfg->sacs[i].uri : cfg->registry.access[i - cfg->num_sacs].uri;
+        if (sac && !is_secret_sac(cfg->sacs[i].type)) {
             continue;
         }
         for (struct cached **pc = &s->cache; *pc;) {
-            if (!strcmp((*pc)->uri, cfg->sacs[i].uri)) {
+            if (!strcmp((*pc)->uri, uri)) {
                 struct cached *c = *pc;
                 *pc = c->next;
                 cached_free(c);
@@ -784,11 +786,20 @@ struct esm_secrets_fetch *esm_secrets_fetch(struct esm_secrets *s, const struct 
     f->later = net_timer_new(s->r, fetch_later, f);
     f->next = s->fetches;
     s->fetches = f;
-    f->p = inv_xcalloc(cfg->num_sacs ? cfg->num_sacs : 1, sizeof *f->p);
-    for (size_t i = 0; i < cfg->num_sacs; i++) {
-        const char *uri = cfg->sacs[i].uri;
-        if (!is_secret_sac(cfg->sacs[i].type) || !esm_secrets_uses_manager(s, uri) ||
+    f->p = inv_xcalloc(cfg->num_sacs + cfg->registry.num_access + 1, sizeof *f->p);
+    for (size_t i = 0; i < cfg->num_sacs + cfg->registry.num_access; i++) {
+        // the broker's secrets, then the schema registry's (SchemaRegistryConfig.AccessConfigs)
+        bool sac = i < cfg->num_sacs;
+        const char *uri = sac ? cfg->sacs[i].uri : cfg->registry.access[i - cfg->num_sacs].uri;
+        if ((sac && !is_secret_sac(cfg->sacs[i].type)) || !esm_secrets_uses_manager(s, uri) ||
             cached_has(s, uri)) {
+            continue;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < f->num_p; k++) {
+            dup = dup || !strcmp(f->p[k].uri, uri);
+        }
+        if (dup) {
             continue;
         }
         struct pending *p = &f->p[f->num_p++];

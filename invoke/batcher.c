@@ -19,6 +19,7 @@ struct entry {
     bool oversized;
     enum batch_gap gap; // not NONE: an undecodable range (oversized too)
     int64_t first;      // a gap's first offset
+    const char *reject; // handed out alone (a record the schema registry could not decode)
 };
 
 struct part {
@@ -55,6 +56,7 @@ struct batcher {
     bool flush;
     struct inv_header *hdrs; // scratch for decoding a blob's headers
     size_t hdrs_cap;
+    struct inv_schema_meta metas[2]; // scratch for a blob's key and value schema metadata
 };
 
 // A record blob: a raw_head, the key and value bytes (when not null), then per header a
@@ -64,10 +66,21 @@ struct raw_head {
     size_t key_len;
     size_t value_len;
     size_t num_headers;
+    size_t meta_len[4]; // key dataFormat, key schemaId, value dataFormat, value schemaId, each
+                        // with its NUL (0: no such metadata)
     int ts_type;
     bool key_null;
     bool value_null;
 };
+
+// meta_strs lists the schema metadata strings of |rec| (NULL where absent).
+static void meta_strs(const struct inv_record *rec, const char *out[4])
+{
+    out[0] = rec->key_meta ? rec->key_meta->data_format : NULL;
+    out[1] = rec->key_meta ? rec->key_meta->schema_id : NULL;
+    out[2] = rec->value_meta ? rec->value_meta->data_format : NULL;
+    out[3] = rec->value_meta ? rec->value_meta->schema_id : NULL;
+}
 
 struct raw_header {
     size_t name_len;
@@ -78,6 +91,11 @@ struct raw_header {
 static size_t raw_size(const struct inv_record *rec)
 {
     size_t n = sizeof(struct raw_head);
+    const char *ms[4];
+    meta_strs(rec, ms);
+    for (size_t i = 0; i < 4; i++) {
+        n += ms[i] ? strlen(ms[i]) + 1 : 0;
+    }
     n += rec->key.is_null ? 0 : rec->key.len;
     n += rec->value.is_null ? 0 : rec->value.len;
     for (size_t i = 0; i < rec->num_headers; i++) {
@@ -108,7 +126,15 @@ static void raw_put(struct inv_buf *out, const struct inv_record *rec)
     rh.value_len = rec->value.is_null ? 0 : rec->value.len;
     rh.num_headers = rec->num_headers;
     rh.ts_type = (int)rec->ts_type;
+    const char *ms[4];
+    meta_strs(rec, ms);
+    for (size_t i = 0; i < 4; i++) {
+        rh.meta_len[i] = ms[i] ? strlen(ms[i]) + 1 : 0;
+    }
     char *o = put_bytes(d, &rh, sizeof rh);
+    for (size_t i = 0; i < 4; i++) {
+        o = put_bytes(o, ms[i], rh.meta_len[i]);
+    }
     o = put_bytes(o, rec->key.p, rh.key_len);
     o = put_bytes(o, rec->value.p, rh.value_len);
     for (size_t i = 0; i < rec->num_headers; i++) {
@@ -135,6 +161,15 @@ static void raw_get(struct batcher *b, const char *p, struct inv_record *r)
     struct raw_head rh;
     memcpy(&rh, p, sizeof rh);
     p += sizeof rh;
+    const char *ms[4];
+    for (size_t i = 0; i < 4; i++) {
+        ms[i] = rh.meta_len[i] ? p : NULL;
+        p += rh.meta_len[i];
+    }
+    b->metas[0] = (struct inv_schema_meta){ms[0], ms[1]};
+    b->metas[1] = (struct inv_schema_meta){ms[2], ms[3]};
+    r->key_meta = ms[0] ? &b->metas[0] : NULL;
+    r->value_meta = ms[2] ? &b->metas[1] : NULL;
     r->ts_type = (enum inv_ts_type)rh.ts_type;
     r->key = rh.key_null ? inv_bytes_null() : inv_bytes_of(p, rh.key_len);
     p += rh.key_len;
@@ -269,7 +304,7 @@ static void recount(struct part *p)
 {
     p->avail = 0;
     p->avail_bytes = 0;
-    for (size_t i = p->q_head; i < p->q_len && !p->q[i].oversized; i++) {
+    for (size_t i = p->q_head; i < p->q_len && !p->q[i].oversized && !p->q[i].reject; i++) {
         p->avail++;
         p->avail_bytes += p->q[i].len;
     }
@@ -332,11 +367,12 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
         raw_put(&p->raw, rec);
     }
     bool behind_oversized = p->avail < p->q_len - p->q_head;
+    e->reject = e->oversized ? NULL : rec->reject;
     if (p->q_head == p->q_len && !p->inflight) {
         p->window_start = now_ms;
     }
     p->q_len++;
-    if (!e->oversized && !behind_oversized) {
+    if (!e->oversized && !e->reject && !behind_oversized) {
         p->avail++;
         p->avail_bytes += len;
     }
@@ -379,9 +415,11 @@ int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int3
     return 0;
 }
 
+// part_ready_oversized: the head of |p| goes out alone (oversized, or a rejected record).
 static bool part_ready_oversized(const struct part *p)
 {
-    return !p->inflight && p->q_head < p->q_len && p->q[p->q_head].oversized;
+    return !p->inflight && p->q_head < p->q_len &&
+           (p->q[p->q_head].oversized || p->q[p->q_head].reject);
 }
 
 // readiness evaluates the cut rules over idle partitions. Returns true if a batch is ready now
@@ -463,9 +501,51 @@ static void batch_part_init(struct batch_part *bp, const struct part *p)
     bp->key = inv_xstrdup(p->key);
 }
 
+// take_reject hands out the rejected record at the head of partition |pi| as a batch of its own,
+// with a payload (the on-failure destination gets the record as it came).
+static struct batch *take_reject(struct batcher *b, size_t pi)
+{
+    struct part *p = &b->parts[pi];
+    struct entry *e = &p->q[p->q_head++];
+    struct batch *bt = batch_alloc(1, 1);
+    bt->reason = BATCH_REASON_OVERSIZED;
+    bt->reject = e->reject;
+    bt->num_records = 1;
+    bt->num_parts = 1;
+    bt->offsets[0] = e->offset;
+    struct batch_part *bp = &bt->parts[0];
+    batch_part_init(bp, p);
+    bp->first_offset = bp->last_offset = e->offset;
+    bp->first_timestamp = bp->last_timestamp = e->timestamp;
+    bp->num_records = 1;
+    bt->pidx[0] = pi;
+    struct inv_buf out;
+    inv_buf_init(&out);
+    inv_event_head_write(&out, &b->cfg.event);
+    inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
+    struct inv_record r;
+    memset(&r, 0, sizeof r);
+    r.topic = p->topic;
+    r.topic_len = p->topic_len;
+    r.partition = p->partition;
+    r.offset = e->offset;
+    r.timestamp = e->timestamp;
+    raw_get(b, p->raw.p + e->off, &r);
+    inv_event_record_write(&out, &b->cfg.event, &r);
+    inv_event_group_close(&out);
+    inv_event_tail_write(&out);
+    bt->payload = inv_buf_steal(&out, &bt->payload_len);
+    recount(p);
+    compact(p);
+    return bt;
+}
+
 static struct batch *take_oversized(struct batcher *b, size_t pi)
 {
     struct part *p = &b->parts[pi];
+    if (p->q[p->q_head].reject) {
+        return take_reject(b, pi);
+    }
     struct entry *e = &p->q[p->q_head++];
     struct batch *bt = batch_alloc(1, 1);
     bt->reason = BATCH_REASON_OVERSIZED;

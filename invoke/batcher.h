@@ -30,6 +30,10 @@
 // BATCH_OVERSIZE_BLOCK completing it fails and the partition stays blocked until
 // batcher_drop_partition() (the ESM reports a problem; an operator seeks past it).
 //
+// Rejected records (inv_record.reject: a schema registry could not decode them) are handed out
+// the same way, each alone in its place in the partition's order, but with a payload and
+// batch.reject set; the caller disposes of them and completes the batch.
+//
 // Retries: a failed batch stays in flight until the caller completes it; the caller retries by
 // resubmitting the same payload. To resume a partition elsewhere (partial batch failure, seek,
 // revoked partition) the caller completes the batch, calls batcher_drop_partition() and re-feeds
@@ -105,6 +109,8 @@ struct batch {
     enum batch_gap gap;   // not NONE: an undecodable range (then also oversized)
     bool oversized;       // true: one record, no payload; see the file comment
     size_t oversized_len; // the event size that record would need
+    const char *reject;   // non-NULL: one record added with inv_record.reject (this condition),
+                          // with its payload, to be disposed of rather than delivered
     char *payload;        // the event JSON (NUL-terminated); NULL when oversized
     size_t payload_len;
     size_t num_records;

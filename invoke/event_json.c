@@ -322,6 +322,17 @@ size_t inv_event_record_len(const struct inv_event_cfg *cfg, const struct inv_re
            inv_event_record_rest_len(cfg, rec);
 }
 
+// meta_len is the length of ,"<name>":{"dataFormat":"..","schemaId":".."} (0 without |m|).
+static size_t meta_len(const char *name, const struct inv_schema_meta *m)
+{
+    if (!m) {
+        return 0;
+    }
+    return 1 + strlen(name) + 2 + LIT(":{\"dataFormat\":") +
+           inv_json_str_len(m->data_format, strlen(m->data_format)) + LIT(",\"schemaId\":") +
+           inv_json_str_len(m->schema_id, strlen(m->schema_id)) + LIT("}");
+}
+
 size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct inv_record *rec)
 {
     const char *tt = ts_type_name(rec->ts_type);
@@ -351,7 +362,8 @@ size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct i
             }
         }
     }
-    len += LIT("]}");
+    len += LIT("]") + meta_len("keySchemaMetadata", rec->key_meta) +
+           meta_len("valueSchemaMetadata", rec->value_meta) + LIT("}");
     return len;
 }
 
@@ -406,6 +418,21 @@ void inv_event_record_prefix_write(struct inv_buf *out, const char *topic, size_
     out->len += (size_t)(put_prefix(d, topic, topic_len, partition) - d);
 }
 
+static char *put_meta(char *o, const char *name, const struct inv_schema_meta *m)
+{
+    if (!m) {
+        return o;
+    }
+    *o++ = ',';
+    o = put_json_str(o, name, strlen(name));
+    o = PUT_LIT(o, ":{\"dataFormat\":");
+    o = put_json_str(o, m->data_format, strlen(m->data_format));
+    o = PUT_LIT(o, ",\"schemaId\":");
+    o = put_json_str(o, m->schema_id, strlen(m->schema_id));
+    *o++ = '}';
+    return o;
+}
+
 char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg, const struct inv_record *rec)
 {
     char *o = put_prefix(dst, rec->topic, rec->topic_len, rec->partition);
@@ -458,7 +485,10 @@ char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
         }
         *o++ = '}';
     }
-    o = PUT_LIT(o, "]}");
+    *o++ = ']';
+    o = put_meta(o, "keySchemaMetadata", rec->key_meta);
+    o = put_meta(o, "valueSchemaMetadata", rec->value_meta);
+    *o++ = '}';
     return o;
 }
 

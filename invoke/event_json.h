@@ -22,6 +22,8 @@
 //     not valid UTF-8 (stray continuation bytes, overlong forms, surrogates, code points above
 //     U+10FFFF, truncated sequences) are each replaced by U+FFFD, one replacement per byte, so
 //     the payload is always valid UTF-8 and JSON.
+//   - keySchemaMetadata / valueSchemaMetadata (records decoded through a schema registry) follow
+//     "headers": {"dataFormat":"AVRO","schemaId":"17"}, strings escaped as above.
 //   - records are grouped under "<topic>-<partition>"; a group's records are contiguous, and
 //     within a group offsets strictly increase.
 //

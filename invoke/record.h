@@ -31,6 +31,14 @@ struct inv_header {
     struct inv_bytes value;
 };
 
+// inv_schema_meta is a record's keySchemaMetadata / valueSchemaMetadata (a schema registry
+// decoded that attribute): {"dataFormat": data_format, "schemaId": schema_id}. Both strings are
+// NUL-terminated and borrowed like the rest of the record.
+struct inv_schema_meta {
+    const char *data_format; // "AVRO", "PROTOBUF" or "JSON"
+    const char *schema_id;   // a Confluent id in decimal or a Glue schema version UUID
+};
+
 // inv_record is one Kafka record as invoke/ sees it. Headers keep their record order, duplicates
 // included.
 struct inv_record {
@@ -44,6 +52,12 @@ struct inv_record {
     struct inv_bytes value;
     const struct inv_header *headers;
     size_t num_headers;
+    const struct inv_schema_meta *key_meta;   // NULL: no keySchemaMetadata
+    const struct inv_schema_meta *value_meta; // NULL: no valueSchemaMetadata
+    // reject: the record cannot be delivered as it is (its schema-registry data did not decode);
+    // the batcher hands it out alone with this condition (static storage) for the on-failure
+    // destination. NULL for every ordinary record.
+    const char *reject;
 };
 
 // inv_bytes_of makes a non-null view; inv_bytes_null a null one.

@@ -147,6 +147,35 @@ bool kr_i64(kr *r, int64_t *out)
     return true;
 }
 
+static bool read_le(kr *r, size_t n, uint64_t *out)
+{
+    const uint8_t *p;
+    if (!take(r, n, &p)) {
+        return false;
+    }
+    uint64_t v = 0;
+    for (size_t i = n; i > 0; i--) {
+        v = (v << 8) | p[i - 1];
+    }
+    *out = v;
+    return true;
+}
+
+bool kr_u32le(kr *r, uint32_t *out)
+{
+    uint64_t v;
+    if (!read_le(r, 4, &v)) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool kr_u64le(kr *r, uint64_t *out)
+{
+    return read_le(r, 8, out);
+}
+
 bool kr_f64(kr *r, double *out)
 {
     uint64_t v;

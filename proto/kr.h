@@ -61,6 +61,9 @@ bool kr_i32(kr *r, int32_t *out);
 bool kr_u32(kr *r, uint32_t *out);
 bool kr_i64(kr *r, int64_t *out);
 bool kr_f64(kr *r, double *out);
+// Fixed-width little-endian integers (Avro floats, Protobuf fixed32/fixed64).
+bool kr_u32le(kr *r, uint32_t *out);
+bool kr_u64le(kr *r, uint64_t *out);
 // kr_bool reads one byte; any non-zero value is true.
 bool kr_bool(kr *r, bool *out);
 // kr_uuid copies 16 raw bytes.

@@ -59,19 +59,19 @@ int main(int argc, char **argv)
     const char *v0 = "{\"orderId\":\"A-1001\",\"qty\":2}";
     struct inv_record mixed[] = {
         {"orders", 6, 0, 4711, 1735689600123, INV_TS_CREATE_TIME, inv_bytes_of("customer-42", 11),
-         inv_bytes_of(v0, strlen(v0)), h_mixed, 6},
+         inv_bytes_of(v0, strlen(v0)), h_mixed, 6, NULL, NULL, NULL},
         {"orders", 6, 0, 4712, 1735689600456, INV_TS_CREATE_TIME, inv_bytes_null(),
-         inv_bytes_of("ping", 4), NULL, 0},
+         inv_bytes_of("ping", 4), NULL, 0, NULL, NULL, NULL},
         {"orders", 6, 0, 4713, 1735689600457, INV_TS_CREATE_TIME, inv_bytes_of("", 0),
-         inv_bytes_of("", 0), NULL, 0},
+         inv_bytes_of("", 0), NULL, 0, NULL, NULL, NULL},
         {"orders", 6, 3, 90, 1735689601000, INV_TS_LOG_APPEND_TIME, inv_bytes_of("customer-7", 10),
-         inv_bytes_of("{\"orderId\":\"B-7\"}", 17), h_ascii, 2},
+         inv_bytes_of("{\"orderId\":\"B-7\"}", 17), h_ascii, 2, NULL, NULL, NULL},
     };
     struct inv_record ascii[] = {
         {"orders", 6, 0, 15, 1545084650987, INV_TS_CREATE_TIME, inv_bytes_of("k0", 2),
-         inv_bytes_of("{\"order\":1}", 11), h_ascii, 2},
+         inv_bytes_of("{\"order\":1}", 11), h_ascii, 2, NULL, NULL, NULL},
         {"orders", 6, 1, 16, 1545084650988, INV_TS_CREATE_TIME, inv_bytes_null(),
-         inv_bytes_of("{\"order\":2}", 11), NULL, 0},
+         inv_bytes_of("{\"order\":2}", 11), NULL, 0, NULL, NULL, NULL},
     };
     struct inv_event_cfg self = {.source = INV_EVENT_SELF_MANAGED,
                                  .bootstrap_servers =
@@ -118,7 +118,10 @@ int main(int argc, char **argv)
                                    o % 5 ? inv_bytes_of(key, (size_t)kl) : inv_bytes_null(),
                                    inv_bytes_of(val, (size_t)vl),
                                    h,
-                                   1};
+                                   1,
+                                   NULL,
+                                   NULL,
+                                   NULL};
             if (batcher_add(b, &r, 0, &err) != 0) {
                 fprintf(stderr, "event_gen: %s\n", err.msg);
                 return 1;

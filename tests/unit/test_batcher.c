@@ -36,7 +36,10 @@ static struct inv_record rec(int32_t partition, int64_t offset, const void *valu
                            inv_bytes_null(),
                            inv_bytes_of(value, len),
                            NULL,
-                           0};
+                           0,
+                           NULL,
+                           NULL,
+                           NULL};
     return r;
 }
 
@@ -292,6 +295,53 @@ static void test_oversized_skip_in_order(void **state)
     batcher_free(b);
 }
 
+// A rejected record (the schema stage could not decode it) goes out alone, in its place, with
+// its payload and its condition; the records before and after it batch normally.
+static void test_reject_alone_in_order(void **state)
+{
+    (void)state;
+    struct batcher *b = mk(100, 1000, 1 << 20, 5, BATCH_OVERSIZE_SKIP);
+    struct inv_schema_meta vm = {"AVRO", "9"};
+    struct inv_record r0 = rec(0, 10, "a", 1),
+                      r1 = rec(0, 11,
+                               "\x01"
+                               "bad",
+                               4),
+                      r2 = rec(0, 12, "c", 1);
+    r0.value_meta = &vm;
+    r1.reject = "DESERIALIZATION_ERROR";
+    assert_int_equal(batcher_add(b, &r0, 0, NULL), 0);
+    assert_int_equal(batcher_add(b, &r1, 0, NULL), 0);
+    assert_int_equal(batcher_add(b, &r2, 0, NULL), 0);
+    struct batch *bt = batcher_next(b, 1);
+    assert_non_null(bt);
+    assert_null(bt->reject);
+    assert_int_equal(bt->num_records, 1);
+    assert_int_equal(bt->offsets[0], 10);
+    assert_non_null(strstr(bt->payload,
+                           "\"valueSchemaMetadata\":{\"dataFormat\":\"AVRO\",\"schemaId\":\"9\"}"));
+    check_payload(bt);
+    assert_int_equal(batcher_complete(b, bt, 2, NULL), 0);
+    bt = batcher_next(b, 2);
+    assert_non_null(bt);
+    assert_string_equal(bt->reject, "DESERIALIZATION_ERROR");
+    assert_false(bt->oversized);
+    assert_int_equal(bt->num_records, 1);
+    assert_int_equal(bt->offsets[0], 11);
+    check_payload(bt);
+    assert_non_null(strstr(bt->payload, "\"value\":\"AWJhZA==\""));
+    assert_null(strstr(bt->payload, "SchemaMetadata"));
+    assert_null(batcher_next(b, 5000)); // r2 waits behind it
+    assert_int_equal(batcher_complete(b, bt, 3, NULL), 0);
+    bt = batcher_next(b, 1003);
+    assert_non_null(bt);
+    assert_null(bt->reject);
+    assert_int_equal(bt->offsets[0], 12);
+    batcher_complete(b, bt, 1004, NULL);
+    assert_int_equal(batcher_pending(b), 0);
+    batcher_free(b);
+}
+
 static void test_oversized_block(void **state)
 {
     (void)state;
@@ -438,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_cap_splits_exactly_near_6mb),
         cmocka_unit_test(test_cap_boundary_is_inclusive),
         cmocka_unit_test(test_oversized_skip_in_order),
+        cmocka_unit_test(test_reject_alone_in_order),
         cmocka_unit_test(test_oversized_block),
         cmocka_unit_test(test_mixing_and_inflight_limit),
         cmocka_unit_test(test_batch_has_record),

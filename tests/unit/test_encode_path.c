@@ -150,7 +150,10 @@ static void test_record_split_and_integers(void **state)
                                i % 2 ? inv_bytes_of("k", 1) : inv_bytes_null(),
                                i % 3 ? inv_bytes_of(hv, i % 7) : inv_bytes_null(),
                                hdrs,
-                               i % 4};
+                               i % 4,
+                               NULL,
+                               NULL,
+                               NULL};
         for (size_t c = 0; c < 2; c++) {
             check_split(&cfgs[c], &r);
         }
@@ -209,7 +212,10 @@ static uint64_t run_workload(size_t num, size_t chunk, bool headers, size_t max_
                 (done % 7 == 0) ? inv_bytes_of(val + 3, done % 11) : inv_bytes_null(),
                 (done % 13 == 5) ? inv_bytes_null() : inv_bytes_of(val, 100 - done % 3),
                 hd,
-                0};
+                0,
+                NULL,
+                NULL,
+                NULL};
             if (headers && done % 5 == 0) {
                 hd[0].value = inv_bytes_of(val, done % 9);
                 r.num_headers = 2;
@@ -304,7 +310,10 @@ static void test_batcher_matches_streaming_encoder(void **state)
                                : i % 7 == 4 ? inv_bytes_of(bytes, 0)
                                             : inv_bytes_of(bytes + i % 3, 7),
                                hdrs[i],
-                               nh};
+                               nh,
+                               NULL,
+                               NULL,
+                               NULL};
         recs[i] = r;
     }
     for (int variant = 0; variant < 2; variant++) {
@@ -401,7 +410,10 @@ static void test_batcher_compaction_keeps_bytes(void **state)
                                i == BIG ? inv_bytes_of(big, sizeof big)
                                         : inv_bytes_of(small, i % sizeof small),
                                NULL,
-                               0};
+                               0,
+                               NULL,
+                               NULL,
+                               NULL};
         recs[i] = r;
     }
     struct batcher_cfg cfg;

@@ -204,6 +204,12 @@ static void policy_refuses(const char *extra, const struct esm_policy *pol, cons
     esm_config_cleanup(&c);
 }
 
+// REG: a SchemaRegistryConfig with one BASIC_AUTH secret (printf: the URI, the secret).
+#define REG                                                                                        \
+    ",\"SelfManagedKafkaEventSourceConfig\":{\"SchemaRegistryConfig\":{\"SchemaRegistryURI\":"     \
+    "\"%s\",\"EventRecordFormat\":\"JSON\",\"AccessConfigs\":[{\"Type\":\"BASIC_AUTH\","           \
+    "\"URI\":\"%s\"}],\"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}"
+
 static void test_policy(void **state)
 {
     (void)state;
@@ -224,6 +230,15 @@ static void test_policy(void **state)
     policy_refuses(",\"DestinationConfig\":{\"OnFailure\":{\"Destination\":\"file:///tmp/x\"}}",
                    &none, "DestinationConfig.OnFailure.Destination",
                    "--allow-api-file-destinations");
+    char extra[600];
+    snprintf(extra, sizeof extra, REG, "http://registry.example:8081", "RegistrySecret");
+    policy_refuses(extra, &none,
+                   "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig.SchemaRegistryURI",
+                   "--allow-api-plaintext-sasl");
+    snprintf(extra, sizeof extra, REG, "https://registry.example:8081", "file:///etc/kesm/reg");
+    policy_refuses(extra, &none,
+                   "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig.AccessConfigs[0].URI",
+                   "--allow-api-file-secrets");
     struct esm_policy all = {true, true, true, true, true, true};
     policy_refuses(",\"Kesm\":{\"SecretsDir\":\"/etc/kesm\"}", &all, "Kesm.SecretsDir",
                    "applies to kesm run only");

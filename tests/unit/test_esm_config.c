@@ -355,15 +355,180 @@ static void test_consumer_group(void **state)
                  "'SelfManagedKafkaEventSourceConfig.ConsumerGroupId' failed to satisfy "
                  "constraint: Member must satisfy regular expression pattern: "
                  "[a-zA-Z0-9-\\/*:_+=.@-]*");
-    expect_error("{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"SchemaRegistryConfig\":{}}}",
-                 "1 validation error detected: Value '{}' at "
-                 "'SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig' failed to satisfy "
-                 "constraint: Schema registries are not supported by kesm");
+    expect_error("{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"ConsumptionMode\":\"Queue\"}}",
+                 "1 validation error detected: Value 'Queue' at "
+                 "'SelfManagedKafkaEventSourceConfig.ConsumptionMode' failed to satisfy "
+                 "constraint: The supported members are ConsumerGroupId and SchemaRegistryConfig");
     struct esm_config c;
     expect_ok(&c, "{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":"
                   "\"lambda-orders/v1@x\"}}");
     assert_string_equal(c.consumer_group_id, "lambda-orders/v1@x");
     esm_config_cleanup(&c);
+}
+
+#define SR_PREFIX "{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"SchemaRegistryConfig\":"
+#define SR_FIELD "'SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig"
+
+static void test_schema_registry_confluent(void **state)
+{
+    (void)state;
+    struct esm_config c;
+    expect_ok(&c, SR_PREFIX "{\"SchemaRegistryURI\":\"https://psrc-1.us-east-2.aws.confluent.cloud"
+                            "\",\"EventRecordFormat\":\"JSON\",\"AccessConfigs\":[{\"Type\":"
+                            "\"BASIC_AUTH\",\"URI\":\"arn:aws:secretsmanager:us-east-1:123456789012"
+                            ":secret:sr\"},{\"Type\":\"SERVER_ROOT_CA_CERTIFICATE\",\"URI\":\"file:"
+                            "///etc/kesm/ca.json\"}],\"SchemaValidationConfigs\":[{\"Attribute\":"
+                            "\"VALUE\"},{\"Attribute\":\"KEY\"}]}}}");
+    assert_int_equal(c.registry.kind, ESM_SR_CONFLUENT);
+    assert_string_equal(c.registry.uri, "https://psrc-1.us-east-2.aws.confluent.cloud");
+    assert_int_equal(c.registry.format, ESM_SR_FORMAT_JSON);
+    assert_int_equal(c.registry.num_access, 2);
+    assert_int_equal(c.registry.access[0].type, ESM_SR_BASIC_AUTH);
+    assert_string_equal(c.registry.access[1].uri, "file:///etc/kesm/ca.json");
+    assert_true(c.registry.key && c.registry.value);
+    // echoed exactly under SelfManagedKafkaEventSourceConfig, next to the ConsumerGroupId
+    struct esm_config_meta meta = {"uuid-1", "Enabled", "USER_INITIATED", "OK", 1.0};
+    cJSON *resp = esm_config_to_response(&c, &meta);
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(resp, "SelfManagedKafkaEventSourceConfig");
+    const cJSON *sr = cJSON_GetObjectItemCaseSensitive(g, "SchemaRegistryConfig");
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c.request, "SelfManagedKafkaEventSourceConfig"),
+        "SchemaRegistryConfig");
+    assert_true(cJSON_Compare(sr, given, true));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(g, "ConsumerGroupId")->valuestring,
+                        "uuid-1");
+    cJSON_Delete(resp);
+    esm_config_cleanup(&c);
+
+    expect_ok(&c, SR_PREFIX "{\"SchemaRegistryURI\":\"http://127.0.0.1:8081/prefix\","
+                            "\"EventRecordFormat\":\"SOURCE\",\"SchemaValidationConfigs\":[{"
+                            "\"Attribute\":\"KEY\"}]}}}");
+    assert_int_equal(c.registry.format, ESM_SR_FORMAT_SOURCE);
+    assert_true(c.registry.key && !c.registry.value);
+    assert_int_equal(c.registry.num_access, 0);
+    esm_config_cleanup(&c);
+}
+
+static void test_schema_registry_glue(void **state)
+{
+    (void)state;
+    struct esm_config c;
+    expect_ok(&c,
+              SR_PREFIX "{\"SchemaRegistryURI\":\"arn:aws:glue:eu-west-1:123456789012:registry"
+                        "/orders-reg\",\"EventRecordFormat\":\"SOURCE\",\"SchemaValidationConfigs"
+                        "\":[{\"Attribute\":\"VALUE\"}]}}}");
+    assert_int_equal(c.registry.kind, ESM_SR_GLUE);
+    assert_string_equal(c.registry.glue_region, "eu-west-1");
+    assert_string_equal(c.registry.glue_registry, "orders-reg");
+    esm_config_cleanup(&c);
+    expect_error(SR_PREFIX
+                 "{\"SchemaRegistryURI\":\"arn:aws:glue:eu-west-1:123456789012:registry/r"
+                 "\",\"EventRecordFormat\":\"JSON\",\"AccessConfigs\":[{\"Type\":\"BASIC_"
+                 "AUTH\",\"URI\":\"s\"}],\"SchemaValidationConfigs\":[{\"Attribute\":\"KEY"
+                 "\"}]}}}",
+                 "1 validation error detected: Value '[{\"Type\":\"BASIC_AUTH\",\"URI\":\"s\"}]' "
+                 "at " SR_FIELD ".AccessConfigs' failed to satisfy constraint: A Glue schema "
+                 "registry takes no AccessConfigs: its access comes from the AWS credentials (the "
+                 "execution role at AWS)");
+    expect_error(SR_PREFIX "{\"SchemaRegistryURI\":\"arn:aws:kafka:eu-west-1:123456789012:cluster/"
+                           "x\",\"EventRecordFormat\":\"JSON\",\"SchemaValidationConfigs\":[{"
+                           "\"Attribute\":\"KEY\"}]}}}",
+                 "1 validation error detected: Value 'arn:aws:kafka:eu-west-1:123456789012:"
+                 "cluster/x' at " SR_FIELD ".SchemaRegistryURI' failed to satisfy constraint: An "
+                 "ARN must name a Glue registry: arn:aws:glue:<region>:<account>:registry/<name>");
+}
+
+static void test_schema_registry_errors(void **state)
+{
+    (void)state;
+    expect_error(SR_PREFIX "{}}}",
+                 "3 validation errors detected: Value null at " SR_FIELD
+                 ".SchemaRegistryURI' failed to satisfy constraint: Member must not be null (a "
+                 "Confluent Schema Registry URL or a Glue registry ARN); Value null at " SR_FIELD
+                 ".EventRecordFormat' failed to satisfy constraint: Member must satisfy enum value "
+                 "set: [JSON, SOURCE]; Value null at " SR_FIELD
+                 ".SchemaValidationConfigs' failed to satisfy constraint: Member must be a list of "
+                 "1 or 2 {\"Attribute\": \"KEY\" | \"VALUE\"} objects");
+    expect_error(
+        SR_PREFIX "{\"SchemaRegistryURI\":\"ftp://sr:21\",\"EventRecordFormat\":\"XML\","
+                  "\"SchemaValidationConfigs\":[{\"Attribute\":\"BOTH\"}],\"Extra\":1}}}",
+        "4 validation errors detected: Value '1' at " SR_FIELD
+        ".Extra' failed to satisfy constraint: Member is not a known "
+        "KafkaSchemaRegistryConfig member; Value 'ftp://sr:21' at " SR_FIELD
+        ".SchemaRegistryURI' failed to satisfy constraint: Member must be an http:// or "
+        "https:// URL (Confluent Schema Registry) or a Glue registry ARN; Value 'XML' at " SR_FIELD
+        ".EventRecordFormat' failed to satisfy constraint: Member must satisfy "
+        "enum value set: [JSON, SOURCE]; Value 'BOTH' at " SR_FIELD
+        ".SchemaValidationConfigs[0].Attribute' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [KEY, VALUE]");
+    expect_error(SR_PREFIX
+                 "{\"SchemaRegistryURI\":\"http://sr?x=1\",\"EventRecordFormat\":\"JSON\","
+                 "\"SchemaValidationConfigs\":[{\"Attribute\":\"KEY\"},{\"Attribute\":"
+                 "\"KEY\"}]}}}",
+                 "2 validation errors detected: Value 'http://sr?x=1' at " SR_FIELD
+                 ".SchemaRegistryURI' failed to satisfy constraint: Member must satisfy regular "
+                 "expression pattern: [a-zA-Z0-9-\\/*:_+=.@-]*; Value 'KEY' at " SR_FIELD
+                 ".SchemaValidationConfigs[1].Attribute' failed to satisfy constraint: Each "
+                 "attribute may be listed once");
+    expect_error(SR_PREFIX "{\"SchemaRegistryURI\":\"http://sr\",\"EventRecordFormat\":\"JSON\","
+                           "\"AccessConfigs\":[{\"Type\":\"BASIC_AUTH\",\"URI\":\"a\"},{\"Type\":"
+                           "\"CLIENT_CERTIFICATE_TLS_AUTH\",\"URI\":\"b\"}],"
+                           "\"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}}",
+                 "1 validation error detected: Value '[{\"Type\":\"BASIC_AUTH\",\"URI\":\"a\"},"
+                 "{\"Type\":\"CLIENT_CERTIFICATE_TLS_AUTH\",\"URI\":\"b\"}]' at " SR_FIELD
+                 ".AccessConfigs' failed to satisfy constraint: At most one authentication entry "
+                 "(BASIC_AUTH or CLIENT_CERTIFICATE_TLS_AUTH) and one SERVER_ROOT_CA_CERTIFICATE "
+                 "are allowed");
+    expect_error(
+        SR_PREFIX "{\"SchemaRegistryURI\":\"http://sr\",\"EventRecordFormat\":\"JSON\","
+                  "\"AccessConfigs\":[{\"Type\":\"SASL_SCRAM_512_AUTH\",\"URI\":\"a\"},"
+                  "{\"Type\":\"BASIC_AUTH\",\"URI\":\"x#y\"},{\"Type\":\"BASIC_AUTH\"}],"
+                  "\"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}}",
+        "1 validation error detected: Value '[{\"Type\":\"SASL_SCRAM_512_AUTH\",\"URI\":"
+        "\"a\"},{\"Type\":\"BASIC_AUTH\",\"URI\":\"x#y\"},{\"Type\":\"BASIC_AUTH\"}]' at " SR_FIELD
+        ".AccessConfigs' failed to satisfy constraint: Member must be a list of 0 "
+        "to 2 {\"Type\",\"URI\"} objects");
+    expect_error(SR_PREFIX "{\"SchemaRegistryURI\":\"http://sr\",\"EventRecordFormat\":\"JSON\","
+                           "\"AccessConfigs\":[{\"Type\":\"SASL_SCRAM_512_AUTH\",\"URI\":\"a\"},"
+                           "{\"Type\":\"BASIC_AUTH\",\"URI\":\"x#y\"}],"
+                           "\"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}}",
+                 "2 validation errors detected: Value 'SASL_SCRAM_512_AUTH' at " SR_FIELD
+                 ".AccessConfigs[0].Type' failed to satisfy constraint: Member must satisfy enum "
+                 "value set: [BASIC_AUTH, CLIENT_CERTIFICATE_TLS_AUTH, "
+                 "SERVER_ROOT_CA_CERTIFICATE]; Value 'x#y' at " SR_FIELD
+                 ".AccessConfigs[1].URI' failed to satisfy constraint: Member must be a Secrets "
+                 "Manager secret ARN (or name, or kesm's file:///path)");
+    expect_error(SR_PREFIX "\"http://sr\"}}",
+                 "1 validation error detected: Value 'http://sr' at " SR_FIELD
+                 "' failed to satisfy constraint: Member must be an object {\"SchemaRegistryURI\", "
+                 "\"EventRecordFormat\", \"AccessConfigs\", \"SchemaValidationConfigs\"}");
+}
+
+static void test_schema_registry_update(void **state)
+{
+    (void)state;
+    struct esm_config cur, next;
+    struct esm_cfg_err err;
+    expect_ok(&cur,
+              "{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":\"g1\"}}");
+    assert_int_equal(cur.registry.kind, ESM_SR_NONE);
+    cJSON *u = cJSON_Parse("{\"SelfManagedKafkaEventSourceConfig\":{\"SchemaRegistryConfig\":{"
+                           "\"SchemaRegistryURI\":\"http://127.0.0.1:8081\",\"EventRecordFormat\":"
+                           "\"SOURCE\",\"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}}");
+    assert_true(esm_config_merge_update(&next, &cur, u, &OPTS, &err));
+    assert_string_equal(next.consumer_group_id, "g1"); // kept: the object's members overlay
+    assert_int_equal(next.registry.kind, ESM_SR_CONFLUENT);
+    cJSON_Delete(u);
+    // null removes the registry again
+    u = cJSON_Parse("{\"SelfManagedKafkaEventSourceConfig\":{\"SchemaRegistryConfig\":null}}");
+    struct esm_config after;
+    assert_true(esm_config_merge_update(&after, &next, u, &OPTS, &err));
+    assert_int_equal(after.registry.kind, ESM_SR_NONE);
+    assert_string_equal(after.consumer_group_id, "g1");
+    cJSON_Delete(u);
+    esm_config_cleanup(&after);
+    esm_config_cleanup(&next);
+    esm_config_cleanup(&cur);
 }
 
 static void test_destination(void **state)
@@ -629,6 +794,10 @@ int main(void)
         cmocka_unit_test(test_bootstrap_servers),
         cmocka_unit_test(test_source_access_configurations),
         cmocka_unit_test(test_consumer_group),
+        cmocka_unit_test(test_schema_registry_confluent),
+        cmocka_unit_test(test_schema_registry_glue),
+        cmocka_unit_test(test_schema_registry_errors),
+        cmocka_unit_test(test_schema_registry_update),
         cmocka_unit_test(test_destination),
         cmocka_unit_test(test_retry_controls),
         cmocka_unit_test(test_filter_criteria),

@@ -128,11 +128,11 @@ static void test_two_partitions_field_by_field(void **state)
     };
     struct inv_record recs[] = {
         {"orders", 6, 0, 4711, 1735689600123, INV_TS_CREATE_TIME, inv_bytes_of("customer-42", 11),
-         inv_bytes_of("{\"orderId\":\"A-1001\"}", 20), h0, 5},
+         inv_bytes_of("{\"orderId\":\"A-1001\"}", 20), h0, 5, NULL, NULL, NULL},
         {"orders", 6, 0, 4712, 1735689600456, INV_TS_CREATE_TIME, inv_bytes_null(),
-         inv_bytes_of("ping", 4), NULL, 0},
+         inv_bytes_of("ping", 4), NULL, 0, NULL, NULL, NULL},
         {"orders", 6, 3, 90, 1735689601000, INV_TS_LOG_APPEND_TIME, inv_bytes_of("", 0),
-         inv_bytes_of("", 0), NULL, 0},
+         inv_bytes_of("", 0), NULL, 0, NULL, NULL, NULL},
     };
     size_t len;
     char *s = encode(&self_cfg, recs, 3, &len);
@@ -200,7 +200,10 @@ static void test_exact_bytes(void **state)
                            inv_bytes_of("k0", 2),
                            inv_bytes_of("{\"order\":1}", 11),
                            h,
-                           1};
+                           1,
+                           NULL,
+                           NULL,
+                           NULL};
     size_t len;
     char *s = encode(&self_cfg, &r, 1, &len);
     const char *want =
@@ -210,6 +213,46 @@ static void test_exact_bytes(void **state)
         "\"azA=\",\"value\":\"eyJvcmRlciI6MX0=\",\"headers\":[{\"lang\":[102,114,45,-61,-87]}]}]}}";
     assert_int_equal(len, strlen(want));
     assert_string_equal(s, want);
+    free(s);
+}
+
+static void test_schema_metadata(void **state)
+{
+    (void)state;
+    struct inv_schema_meta km = {"AVRO", "17"},
+                           vm = {"PROTOBUF", "7b8e9f10-1111-4222-8333-944455556666"};
+    struct inv_record r = {"orders",
+                           6,
+                           0,
+                           15,
+                           1545084650987,
+                           INV_TS_CREATE_TIME,
+                           inv_bytes_of("\"k\"", 3),
+                           inv_bytes_of("{}", 2),
+                           NULL,
+                           0,
+                           &km,
+                           &vm,
+                           NULL};
+    size_t len;
+    char *s = encode(&self_cfg, &r, 1, &len);
+    const char *want =
+        "{\"eventSource\":\"SelfManagedKafka\",\"bootstrapServers\":\"b1.kafka.test:9096,"
+        "b2.kafka.test:9096\",\"records\":{\"orders-0\":[{\"topic\":\"orders\",\"partition\":0,"
+        "\"offset\":15,\"timestamp\":1545084650987,\"timestampType\":\"CREATE_TIME\",\"key\":"
+        "\"Imsi\",\"value\":\"e30=\",\"headers\":[],\"keySchemaMetadata\":{\"dataFormat\":"
+        "\"AVRO\",\"schemaId\":\"17\"},\"valueSchemaMetadata\":{\"dataFormat\":\"PROTOBUF\","
+        "\"schemaId\":\"7b8e9f10-1111-4222-8333-944455556666\"}}]}}";
+    assert_int_equal(len, strlen(want));
+    assert_string_equal(s, want);
+    free(s);
+    // only the value's metadata
+    r.key_meta = NULL;
+    s = encode(&self_cfg, &r, 1, &len);
+    assert_null(strstr(s, "keySchemaMetadata"));
+    assert_non_null(
+        strstr(s, "\"headers\":[],\"valueSchemaMetadata\":{\"dataFormat\":\"PROTOBUF\""));
+    assert_int_equal(len, strlen(s));
     free(s);
 }
 
@@ -225,7 +268,8 @@ static void test_msk_and_null_options(void **state)
     };
     struct inv_header h[] = {{"n", 1, inv_bytes_null()}};
     struct inv_record r = {
-        "t", 1, 2, 0, -1, INV_TS_NO_TIMESTAMP_TYPE, inv_bytes_null(), inv_bytes_null(), h, 1};
+        "t", 1, 2,    0,    -1,  INV_TS_NO_TIMESTAMP_TYPE, inv_bytes_null(), inv_bytes_null(),
+        h,   1, NULL, NULL, NULL};
     size_t len;
     char *s = encode(&cfg, &r, 1, &len);
     cJSON *j = parse(s, len);
@@ -278,7 +322,10 @@ static void test_escaping_and_invalid_utf8(void **state)
                            inv_bytes_null(),
                            inv_bytes_of("v", 1),
                            h,
-                           3};
+                           3,
+                           NULL,
+                           NULL,
+                           NULL};
     size_t len;
     char *s = encode(&self_cfg, &r, 1, &len);
     assert_non_null(strstr(s, "\\u0001\\u001f"));
@@ -311,7 +358,8 @@ static void test_contiguity_and_order_enforced(void **state)
 {
     (void)state;
     struct inv_record a0 = {
-        "t", 1, 0, 5, 0, INV_TS_CREATE_TIME, inv_bytes_null(), inv_bytes_of("a", 1), NULL, 0};
+        "t",  1, 0,    5,    0,   INV_TS_CREATE_TIME, inv_bytes_null(), inv_bytes_of("a", 1),
+        NULL, 0, NULL, NULL, NULL};
     struct inv_record a1 = a0, b0 = a0;
     a1.offset = 5; // not increasing
     b0.partition = 1;
@@ -435,6 +483,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_partitions_field_by_field),
         cmocka_unit_test(test_exact_bytes),
+        cmocka_unit_test(test_schema_metadata),
         cmocka_unit_test(test_msk_and_null_options),
         cmocka_unit_test(test_escaping_and_invalid_utf8),
         cmocka_unit_test(test_contiguity_and_order_enforced),

@@ -371,7 +371,10 @@ static void add_range(struct h *h, int32_t part, int64_t from, int64_t to, int64
                                       inv_bytes_null(),
                                       inv_bytes_of(g_val[n], strlen(g_val[n])),
                                       NULL,
-                                      0};
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      NULL};
     }
     assert_int_equal(esm_pipeline_add(h->pl, recs, n), 0);
 }
@@ -685,7 +688,10 @@ static void test_record_age(void **state)
                                       inv_bytes_null(),
                                       inv_bytes_of("x", 1),
                                       NULL,
-                                      0};
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      NULL};
     }
     assert_int_equal(esm_pipeline_add(h.pl, recs, 4), 0);
     run_until(&h, idle, 3000);
@@ -746,7 +752,10 @@ static void test_payload_cap(void **state)
                                       inv_bytes_null(),
                                       inv_bytes_of(big, sizeof big),
                                       NULL,
-                                      0};
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      NULL};
     }
     assert_int_equal(esm_pipeline_add(h.pl, recs, 60), 0);
     run_until(&h, idle, 5000);
@@ -784,7 +793,10 @@ static void test_oversized_record(void **state)
                                       inv_bytes_null(),
                                       i == 1 ? inv_bytes_of(big, sizeof big) : inv_bytes_of("y", 1),
                                       NULL,
-                                      0};
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      NULL};
     }
     assert_int_equal(esm_pipeline_add(h.pl, recs, 3), 0);
     run_until(&h, idle, 3000);
@@ -905,7 +917,10 @@ static void test_async_destination(void **state)
                                       i == 1 ? inv_bytes_null() : inv_bytes_of("key-x", 5),
                                       inv_bytes_of("v", 1),
                                       NULL,
-                                      0};
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      NULL};
     }
     assert_int_equal(esm_pipeline_add(h.pl, recs, 3), 0);
     run_until(&h, idle, 3000);
@@ -1189,7 +1204,10 @@ static void add_offsets(struct h *h, int32_t part, const int64_t *offs, size_t n
                                       inv_bytes_null(),
                                       inv_bytes_of(g_val[i], strlen(g_val[i])),
                                       NULL,
-                                      0};
+                                      0,
+                                      NULL,
+                                      NULL,
+                                      NULL};
     }
     assert_int_equal(esm_pipeline_add(h->pl, recs, n), 0);
 }
@@ -1309,7 +1327,10 @@ static void test_spans_roundtrip(void **state)
                                i == 2 ? inv_bytes_null() : inv_bytes_of("k", 1),
                                inv_bytes_of("{\"v\":1}", 7),
                                hd,
-                               2};
+                               2,
+                               NULL,
+                               NULL,
+                               NULL};
         r.offset = i / 2;
         assert_int_equal(batcher_add(bt, &r, 0, NULL), 0);
     }
