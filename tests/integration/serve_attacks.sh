@@ -125,6 +125,14 @@ tap_check "a file:// secret: refused naming --allow-api-file-secrets" \
     refused_naming "$CODE" 'SourceAccessConfigurations[0].URI' --allow-api-file-secrets
 CODE=$(relay ',"Url":"http://127.0.0.1:9/x"' Broker lambda)
 tap_check "Kesm.Url: refused naming --allow-api-http" refused_naming "$CODE" Kesm.Url --allow-api-http
+CODE=$(api_curl -sS -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X POST "$SEC/2015-03-31/event-source-mappings" \
+    -d "{\"FunctionName\":\"relay\",\"Topics\":[\"orders\"],\"Kesm\":{\"Transport\":\"stdout\"},
+         \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"127.0.0.1:1\"]}},
+         \"SelfManagedKafkaEventSourceConfig\":{\"SchemaRegistryConfig\":{\"SchemaRegistryURI\":\"http://$SNIFF\",
+           \"EventRecordFormat\":\"JSON\",\"AccessConfigs\":[{\"Type\":\"BASIC_AUTH\",\"URI\":\"Broker\"}],
+           \"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}}")
+tap_check "the same secret for an http:// schema registry: refused naming --allow-api-plaintext-sasl" \
+    refused_naming "$CODE" SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig.SchemaRegistryURI --allow-api-plaintext-sasl
 CODE=$(relay ",\"SecretsDir\":\"$T/secrets\"")
 tap_check "Kesm.SecretsDir (kesm run only) is refused, not silently ignored" \
     refused_naming "$CODE" Kesm.SecretsDir 'applies to kesm run only'
