@@ -52,18 +52,30 @@ LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 .PHONY: all test run asan fuzz fuzz-build static bench format format-check check-deps clean \
-	unit-bins replay-bins kmock help setup valgrind test-static
+	unit-bins replay-bins kmock help setup valgrind test-static deb
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/kesm
 
 # ---- layer libraries -------------------------------------------------------------------------
+# The status page (web/status/) is embedded in libesm.a: scripts/embed-assets turns the files
+# into a generated C file of byte arrays (esm/status_assets.h declares the table).
+STATUS_ASSETS := $(sort $(wildcard web/status/*))
+LAYER_EXTRA_esm := $(BUILD)/gen/status_assets.o
+
+$(BUILD)/gen/status_assets.c: $(STATUS_ASSETS) scripts/embed-assets
+	@mkdir -p $(@D)
+	scripts/embed-assets $@ $(STATUS_ASSETS)
+
+$(BUILD)/gen/status_assets.o: $(BUILD)/gen/status_assets.c esm/status_assets.h
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 define LAYER_RULES
 $(BUILD)/$(1)/%.o: $(1)/%.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(LAYER_CFLAGS_$(1)) -DKESM_VERSION='"$$(VERSION)"' -MMD -MP -c $$< -o $$@
 
-$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1)))
+$(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1))) $(LAYER_EXTRA_$(1))
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef
@@ -120,7 +132,7 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_opaque.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c)
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_opaque.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c esm/status_view.c esm/status_check.c invoke/buf.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
@@ -178,6 +190,13 @@ asan:
 # static test drivers in build/static/tools for `make test-static`.
 static: setup
 	scripts/static-build
+
+# Debian package: build/deb/kesm_<version>_amd64.deb from build/kesm-static, a systemd unit, a
+# default config, the man page (help2man) and the maintainer scripts of packaging/deb/ (see
+# scripts/build-deb).
+deb: setup
+	KESM_STATIC_TOOLS=0 scripts/static-build
+	scripts/build-deb build/kesm-static
 
 # The integration suite against static binaries only: the static test drivers stand in for the
 # ASan ones (KESM_ASAN_TREE) and KESM_BIN is build/kesm-static. build/static holds no unit tests

@@ -1,6 +1,7 @@
 // kesm.c: main(). Parses the subcommand and hands off; nothing of substance lives here.
 #include "esm/run.h"
 #include "esm/serve.h"
+#include "esm/status_cli.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ static const struct subcommand subcommands[] = {
      esm_run_main},
     {"serve", "serve the event source mapping API and run the mappings it manages", true,
      esm_serve_main},
+    {"status", "show what a kesm serve runs: one line per mapping, -v per partition", true,
+     esm_status_main},
     {"version", "print the version", true, NULL},
     {"help", "print this help", true, NULL},
 };

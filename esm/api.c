@@ -27,6 +27,8 @@ struct esm_api {
     char *host;
     char **allowed;
     size_t num_allowed;
+    esm_api_extra_fn *extra;
+    void *extra_ctx;
 };
 
 struct error_kind {
@@ -417,6 +419,9 @@ static void handle(void *ctx, const struct net_httpd_parser *req, const struct n
         resp->close = true;
         return;
     }
+    if (api->extra && api->extra(api->extra_ctx, req, peer, resp)) {
+        return; // the status page: it checks its own Host, Origin and method
+    }
     const char *host = net_httpd_find(req, "Host");
     if (!esm_api_host_ok(host, api->host, esm_api_port(api), (const char *const *)api->allowed,
                          api->num_allowed)) {
@@ -464,6 +469,8 @@ struct esm_api *esm_api_new(struct event_base *base, struct esm_manager *mgr,
     api->no_auth = cfg->no_auth && !cfg->verify_creds;
     api->creds = cfg->verify_creds;
     api->region = cfg->verify_region ? cfg->verify_region : "us-east-1";
+    api->extra = cfg->extra;
+    api->extra_ctx = cfg->extra_ctx;
     api->host = strdup(cfg->host ? cfg->host : "127.0.0.1");
     api->allowed = calloc(cfg->num_allowed_hosts + 1, sizeof *api->allowed);
     for (size_t i = 0; api->allowed && i < cfg->num_allowed_hosts; i++) {

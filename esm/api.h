@@ -14,6 +14,8 @@
 //   GET    /health     {"Status":"ok","Total":N,"Mappings":{"Enabled":N,...}}       200
 //                      (also /healthz) while the API serves: mapping problems show per
 //                      mapping, never as process ill-health.
+// The status page (/status, /status.json: esm/status_http.h) is answered through the config's
+// extra hook, before these.
 //
 // Every response carries x-amzn-RequestId. Errors are never HTML: they carry x-amzn-ErrorType
 // and a JSON body {"Type": "User"|"Service", "message"|"Message": "..."} spelled per exception as
@@ -53,8 +55,15 @@
 
 struct event_base;
 struct esm_api;
+struct net_httpd_parser;
+struct net_httpd_peer;
+struct net_httpd_response;
 struct inv_creds;
 struct sockaddr;
+
+// esm_api_extra_fn answers |req| into |resp| and returns true when |req|'s path is its own.
+typedef bool esm_api_extra_fn(void *ctx, const struct net_httpd_parser *req,
+                              const struct net_httpd_peer *peer, struct net_httpd_response *resp);
 
 struct esm_api_config {
     const char *host;  // address to bind (an IP literal or "localhost"); NULL = "127.0.0.1"
@@ -74,6 +83,11 @@ struct esm_api_config {
     uint32_t header_timeout_ms; // 0 = 10000
     uint32_t body_timeout_ms;   // 0 = 30000
     uint32_t idle_timeout_ms;   // 0 = 15000
+    // extra, if set, is offered every request of a loopback (or allowed) client before the API
+    // checks and routes; it answers and returns true for the paths it serves (the status page:
+    // esm/status_http.h, which checks its own Host, Origin and method).
+    esm_api_extra_fn *extra;
+    void *extra_ctx;
 };
 
 // ESM_API_MAX_BODY: the request body limit. AWS documents none for this API; the largest valid

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 _Static_assert(ESM_CONN_STATES == NET_CONN_CLOSED + 1, "esm/metrics.h counts net_conn states");
+_Static_assert(ESM_CONN_READY == NET_CONN_READY && ESM_CONN_BACKOFF == NET_CONN_BACKOFF,
+               "esm/metrics.h names READY's and BACKOFF's index");
 
 #define DEFAULT_DRAIN_MS 30000u
 #define REVOKE_TIMEOUT_MS 60000u
@@ -57,7 +59,8 @@ struct esm_instance {
     bool assigned;        // partitions were assigned at least once
     struct probe *probes; // one name lookup per bootstrap server
     size_t probes_left;
-    uint64_t rebalances; // assignments received
+    uint64_t rebalances;  // assignments received
+    uint64_t conn_errors; // transient consumer errors (broker connection problems)
     // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
     // line about this mapping names it; log and pl_log are this layer's and the pipeline's
     // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").
@@ -442,6 +445,7 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
     struct esm_instance *in = ctx;
     (void)c;
     if (cls == CONS_ERR_TRANSIENT) {
+        in->conn_errors++;
         kesm_log(KESM_LOG_WARN, in->log, "consumer: %s", msg);
         // through the pipeline, which owns LastProcessingResult: its next success reports OK
         esm_pipeline_set_result(in->pl, "PROBLEM: Connection error. Please check your event "
@@ -911,6 +915,8 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->inflight = st.inflight;
     out->batch_records = st.batch_records;
     out->invoke_seconds = st.invoke_seconds;
+    out->dest_errors = st.dest_errors;
+    out->conn_errors = in->conn_errors;
     memset(out->connections, 0, sizeof out->connections);
     out->num_parts = 0;
     if (!in->cons) {
@@ -938,6 +944,12 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
         p->committed = ps[i].committed;
         p->high_watermark = hw;
         p->records_received = ps[i].records_delivered;
+        p->processed = done;
+        struct esm_pipeline_part_info pi;
+        esm_pipeline_part_info(in->pl, p->topic, p->partition, &pi);
+        p->inflight = pi.inflight;
+        p->paused = pi.paused;
+        p->last_delivery_ms = pi.last_ok_ms;
     }
     free(ps);
     out->num_parts = n;

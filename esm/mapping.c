@@ -21,6 +21,7 @@ struct esm_mapping {
     enum esm_state state;
     enum esm_reason reason;
     char *last_result;
+    char *stuck_result; // a stuck partition's PROBLEM (esm_manager_set_stuck); not persisted
     double last_modified;
     bool active;         // the runner holds it (between start and on_stopped)
     bool stop_requested; // stop was called and on_stopped has not come yet
@@ -33,6 +34,8 @@ struct esm_manager {
     uint64_t next_seq;
     struct esm_runner runner;
     esm_runner_metrics_fn runner_metrics;
+    esm_metrics_hook_fn metrics_hook;
+    void *metrics_hook_ctx;
     bool shutting_down;
 };
 
@@ -181,18 +184,33 @@ static void link_sorted(struct esm_manager *mgr, struct esm_mapping *m)
     *pp = m;
 }
 
+// shown_result is LastProcessingResult as the API shows it: a stuck partition's PROBLEM wins.
+static const char *shown_result(const struct esm_mapping *m)
+{
+    if (m->stuck_result) {
+        return m->stuck_result;
+    }
+    return m->last_result ? m->last_result : "No records processed";
+}
+
+static void clear_stuck(struct esm_mapping *m)
+{
+    free(m->stuck_result);
+    m->stuck_result = NULL;
+}
+
 static void free_mapping(struct esm_mapping *m)
 {
     esm_config_cleanup(&m->cfg);
     free(m->last_result);
+    free(m->stuck_result);
     free(m);
 }
 
 static cJSON *snapshot(const struct esm_mapping *m)
 {
     struct esm_config_meta meta = {m->uuid, esm_state_name(m->state), esm_reason_name(m->reason),
-                                   m->last_result ? m->last_result : "No records processed",
-                                   m->last_modified};
+                                   shown_result(m), m->last_modified};
     return esm_config_to_response(&m->cfg, &meta);
 }
 
@@ -292,6 +310,7 @@ static void reconcile(struct esm_manager *mgr, struct esm_mapping *m)
 
 void esm_manager_on_running(struct esm_manager *mgr, struct esm_mapping *m)
 {
+    clear_stuck(m);
     switch (m->state) {
     case ESM_STATE_CREATING:
     case ESM_STATE_ENABLING:
@@ -314,6 +333,7 @@ void esm_manager_on_stopped(struct esm_manager *mgr, struct esm_mapping *m, enum
     m->active = false;
     m->stop_requested = false;
     m->runner_data = NULL;
+    clear_stuck(m);
     if (m->state == ESM_STATE_DELETING) {
         finalize_delete(mgr, m);
         return;
@@ -399,6 +419,34 @@ void esm_manager_set_runner_metrics(struct esm_manager *mgr, esm_runner_metrics_
     mgr->runner_metrics = fn;
 }
 
+void esm_manager_set_metrics_hook(struct esm_manager *mgr, esm_metrics_hook_fn fn, void *ctx)
+{
+    mgr->metrics_hook = fn;
+    mgr->metrics_hook_ctx = ctx;
+}
+
+int esm_manager_set_stuck(struct esm_manager *mgr, const char *uuid, const char *problem)
+{
+    struct esm_mapping *m = find(mgr, uuid);
+    if (!m) {
+        return -1;
+    }
+    if (!problem) {
+        clear_stuck(m);
+        return 0;
+    }
+    if (m->stuck_result && !strcmp(m->stuck_result, problem)) {
+        return 0;
+    }
+    char *d = strdup(problem);
+    if (!d) {
+        return -1;
+    }
+    free(m->stuck_result);
+    m->stuck_result = d;
+    return 0;
+}
+
 int esm_manager_metrics(struct esm_manager *mgr, struct esm_metrics_mapping **out, size_t *out_n)
 {
     size_t n = esm_manager_count(mgr), i = 0;
@@ -410,16 +458,22 @@ int esm_manager_metrics(struct esm_manager *mgr, struct esm_metrics_mapping **ou
         v[i].uuid = strdup(m->uuid);
         v[i].function = strdup(m->cfg.fn.arn ? m->cfg.fn.arn : "");
         v[i].state = esm_state_name(m->state);
+        v[i].reason = esm_reason_name(m->reason);
+        v[i].topic = strdup(m->cfg.topic ? m->cfg.topic : "");
+        v[i].last_result = strdup(shown_result(m));
         if (m->active && mgr->runner_metrics) {
             mgr->runner_metrics(mgr->runner.impl, m, &v[i]);
         }
-        if (!v[i].uuid || !v[i].function) {
+        if (!v[i].uuid || !v[i].function || !v[i].topic || !v[i].last_result) {
             for (size_t k = 0; k <= i; k++) {
                 esm_metrics_mapping_cleanup(&v[k]);
             }
             free(v);
             return -1;
         }
+    }
+    if (mgr->metrics_hook) {
+        mgr->metrics_hook(mgr->metrics_hook_ctx, v, i);
     }
     *out = v;
     *out_n = i;

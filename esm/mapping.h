@@ -179,6 +179,17 @@ void esm_uuid_v4(char out[37]);
 // then free); the count in *out_n. Returns 0, or -1 on out-of-memory.
 int esm_manager_metrics(struct esm_manager *mgr, struct esm_metrics_mapping **out, size_t *out_n);
 
+// esm_metrics_hook_fn annotates a snapshot before esm_manager_metrics returns it (the status
+// tracker marks stuck partitions: esm/status.h).
+typedef void (*esm_metrics_hook_fn)(void *ctx, struct esm_metrics_mapping *maps, size_t n);
+void esm_manager_set_metrics_hook(struct esm_manager *mgr, esm_metrics_hook_fn fn, void *ctx);
+
+// esm_manager_set_stuck sets (|problem| "PROBLEM: ...") or clears (NULL) the stuck-partition
+// problem of mapping |uuid|: while set, LastProcessingResult shows it instead of the pipeline's
+// own result (which is kept, and shown again once cleared). It is not persisted, and a mapping
+// that starts or stops drops it. Returns 0, or -1 for an unknown mapping or out of memory.
+int esm_manager_set_stuck(struct esm_manager *mgr, const char *uuid, const char *problem);
+
 // esm_manager_count returns how many mappings exist (Deleting ones included).
 unsigned esm_manager_count(const struct esm_manager *mgr);
 

@@ -10,8 +10,9 @@
 //   kesm_<name>{uuid="...",function="...",topic="...",partition="N"} value
 // Label values escape backslash, double quote and newline as \\, \" and \n. Histograms write
 // cumulative _bucket{le="..."} samples ending with le="+Inf" (equal to _count), then _sum and
-// _count. Nothing secret is exposed: labels are the mapping UUID, the function ARN, topic names
-// and partition numbers; never URIs, credentials or headers.
+// _count. kesm_partition_stuck is 1 for a partition esm/status.c found stuck (set in the
+// snapshot's parts), 0 for the others. Nothing secret is exposed: labels are the mapping UUID, the
+// function ARN, topic names and partition numbers; never URIs, credentials or headers.
 #ifndef ESM_METRICS_H
 #define ESM_METRICS_H
 
@@ -58,6 +59,8 @@ const char *esm_outcome_name(enum esm_outcome o);
 // Connection states counted per mapping (kesm_broker_connections{state=...}); the same order as
 // enum net_conn_state.
 #define ESM_CONN_STATES 9
+#define ESM_CONN_READY 5   // the index of READY
+#define ESM_CONN_BACKOFF 6 // the index of BACKOFF (waiting to reconnect after a failure)
 
 // struct esm_metrics_part: one assigned partition of a mapping.
 struct esm_metrics_part {
@@ -68,6 +71,12 @@ struct esm_metrics_part {
     int64_t committed;      // -1 none
     int64_t high_watermark; // -1 unknown
     uint64_t records_received;
+    // For the status page and stuck detection (esm/status.h):
+    int64_t processed;        // the next offset not yet processed (lag counts from it); -1
+    int64_t last_delivery_ms; // epoch ms of the last successful invocation with its records; -1
+    uint32_t inflight;        // batches holding its records (being sent or waiting to be retried)
+    bool paused;              // fetching paused by backpressure (its queue is full)
+    bool stuck;               // lag > 0 and no progress for too long (set by esm/status.c)
 };
 
 // struct esm_metrics_mapping: a snapshot of one mapping. Strings are owned by the snapshot
@@ -76,7 +85,11 @@ struct esm_metrics_mapping {
     char *uuid;
     char *function;    // function ARN
     const char *state; // static name ("Enabled", ...)
-    bool running;      // an instance exists: the counters below are meaningful
+    // For the status page (esm/status.h); NULL when unknown:
+    char *topic;
+    const char *reason; // StateTransitionReason (static name)
+    char *last_result;  // LastProcessingResult as the API shows it
+    bool running;       // an instance exists: the counters below are meaningful
     // counters (of the current instance; they restart from zero when the mapping restarts)
     uint64_t invocations[ESM_OUTCOME_COUNT];
     uint64_t retries;
@@ -89,6 +102,8 @@ struct esm_metrics_mapping {
     struct esm_hist batch_records;
     struct esm_hist invoke_seconds;
     uint64_t connections[ESM_CONN_STATES];
+    uint64_t dest_errors; // on-failure destination deliveries that failed (retried)
+    uint64_t conn_errors; // broker connection problems the consumer reported (retried)
     struct esm_metrics_part *parts;
     size_t num_parts;
 };

@@ -81,6 +81,7 @@ struct part {
     bool gap_pending;   // an undecodable range waits behind held records
     int64_t gap_first, gap_last;
     bool gap_too_large;
+    int64_t last_ok_ms; // wall time of the last success that moved it on (-1: none)
 };
 
 struct esm_pipeline {
@@ -186,6 +187,7 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
     p->has_filt = false;
     p->held_head = p->held_tail = NULL;
     p->num_held = 0;
+    p->last_ok_ms = -1;
     return p;
 }
 
@@ -268,6 +270,9 @@ static void mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
             if (p) {
                 if (next > p->done_next) {
                     p->done_next = next;
+                }
+                if (ok) {
+                    p->last_ok_ms = wall_now(pl);
                 }
                 filtered_release(pl, p);
             }
@@ -734,6 +739,8 @@ static void function_failed(struct job *j, const struct inv_result *res, const c
         msg = res->message;
     }
     set_result(pl, "PROBLEM: Function call failed%s%.200s", msg ? ": " : "", msg ? msg : "");
+    kesm_log(KESM_LOG_WARN, pl->log, "batch %" PRIu64 ": function error%s%.200s", j->b->id,
+             msg ? ": " : "", msg ? msg : "");
     int status = res->status >= 100 ? res->status : 200;
     if (!was_partial && pl->cfg.bisect_on_error && j->cur.n > 1) {
         split_cur(j);
@@ -1052,6 +1059,37 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
         esm_sstage_stats(pl->cfg.schema, &ss);
         out->registry_errors = ss.registry_errors;
     }
+}
+
+bool esm_pipeline_part_info(const struct esm_pipeline *pl, const char *topic, int32_t partition,
+                            struct esm_pipeline_part_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->last_ok_ms = -1;
+    size_t tl = strlen(topic);
+    const struct part *p = NULL;
+    for (size_t i = 0; i < pl->num_parts && !p; i++) {
+        const struct part *q = &pl->parts[i];
+        if (q->partition == partition && q->topic_len == tl && !memcmp(q->topic, topic, tl)) {
+            p = q;
+        }
+    }
+    if (!p) {
+        return false;
+    }
+    out->paused = p->paused;
+    out->last_ok_ms = p->last_ok_ms;
+    for (const struct job *j = pl->jobs; j; j = j->next) {
+        for (size_t k = 0; !j->revoked && k < j->b->num_parts; k++) {
+            const struct batch_part *bp = &j->b->parts[k];
+            if (bp->partition == partition && bp->topic_len == tl &&
+                !memcmp(bp->topic, topic, tl) && j->acked[k] < bp->num_records) {
+                out->inflight++;
+                break;
+            }
+        }
+    }
+    return true;
 }
 
 const char *esm_pipeline_last_result(const struct esm_pipeline *pl)

@@ -199,6 +199,18 @@ void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*don
 
 void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats *out);
 
+// struct esm_pipeline_part_info: one partition as the pipeline sees it (the status page).
+struct esm_pipeline_part_info {
+    uint32_t inflight;  // batches holding records of it not yet finished (sent or retrying)
+    bool paused;        // paused by backpressure: its queue (or the pipeline's) is full
+    int64_t last_ok_ms; // wall time (epoch ms) of the last success that moved it on; -1: none
+};
+
+// esm_pipeline_part_info fills |out| for a partition; false (and an empty |out|) if the
+// pipeline has not seen it.
+bool esm_pipeline_part_info(const struct esm_pipeline *pl, const char *topic, int32_t partition,
+                            struct esm_pipeline_part_info *out);
+
 // esm_pipeline_last_result returns the current LastProcessingResult ("No records processed"
 // until the first result).
 const char *esm_pipeline_last_result(const struct esm_pipeline *pl);

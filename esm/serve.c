@@ -13,6 +13,7 @@
 #include "esm/route.h"
 #include "esm/runner_instance.h"
 #include "esm/secrets.h"
+#include "esm/status_http.h"
 #include "esm/store.h"
 #include "invoke/credentials.h"
 #include "net/reactor.h"
@@ -25,6 +26,10 @@
 #include <sys/resource.h>
 
 #define MAX_ALLOWED_HOSTS 16
+
+#ifndef KESM_VERSION
+#define KESM_VERSION "0.0.0"
+#endif
 
 struct serve_opts {
     uint32_t drain_ms;
@@ -45,6 +50,7 @@ struct serve_opts {
     const char *nameserver;
     struct esm_secrets_config secrets;
     struct esm_routes routes;
+    struct esm_status_opts status;
 };
 
 static void usage(FILE *out)
@@ -62,6 +68,7 @@ static void usage(FILE *out)
         "                  [--drain-timeout MS] [--secrets-dir DIR] [--secrets-manager]\n"
         "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
         "                  [--route PATTERN=TARGET]... [--nameserver IP[:PORT]]\n"
+        "                  [--status-listen HOST:PORT] [--stuck-after SECONDS]\n"
         "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
         "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
         "  --allow-remote      answer clients that are not on loopback\n"
@@ -98,6 +105,7 @@ static void usage(FILE *out)
         "                      lambda:URL, http:URL, exec:PROG [ARG...] or stdout (repeatable;\n"
         "                      with routes, an unmatched function is FUNCTION_CONFIG_NOT_VALID)\n"
         "  --nameserver IP[:PORT]  DNS server for broker names instead of resolv.conf's\n");
+    esm_status_usage(out);
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -245,7 +253,13 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        int took = esm_status_flag(&o->status, a, v);
+        if (took < 0) {
+            return 2;
+        } else if (took > 0) {
+            i += took - 1;
+            continue;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             return 1;
         }
         if (flag_bool(o, a)) {
@@ -271,6 +285,13 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
     if (o->insecure_no_auth && !host_is_loopback(o->host)) {
         fprintf(stderr, "kesm serve: --insecure-no-auth is allowed on a loopback listen address "
                         "only (127.0.0.1, ::1, localhost)\n");
+        return 2;
+    }
+    if (o->status.listen && !o->allow_remote && !host_is_loopback(o->status.host)) {
+        fprintf(stderr,
+                "kesm serve: refusing to serve the status page on non-loopback address %s "
+                "without --allow-remote\n",
+                o->status.host);
         return 2;
     }
     return 0;
@@ -451,6 +472,7 @@ int esm_serve_main(int argc, char **argv)
     struct esm_api_config ac;
     api_config(&o, &creds, &ac);
     struct esm_api *api = NULL;
+    struct esm_status_server *status = NULL;
     struct net_signal *sigterm = NULL, *sigint = NULL;
     rc = 1;
     struct esm_runner runner =
@@ -470,7 +492,11 @@ int esm_serve_main(int argc, char **argv)
         goto out;
     }
     esm_manager_restore(mgr);
-    api = esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why);
+    status =
+        esm_status_server_new(sv.r, mgr, &o.status, o.allow_remote, KESM_VERSION, why, sizeof why);
+    ac.extra = esm_status_server_handle;
+    ac.extra_ctx = status;
+    api = status ? esm_api_new(net_reactor_event_base(sv.r), mgr, &ac, why, sizeof why) : NULL;
     if (!api) {
         fprintf(stderr, "kesm serve: %s\n", why);
         goto out;
@@ -478,6 +504,11 @@ int esm_serve_main(int argc, char **argv)
     bool v6 = strchr(o.host, ':') != NULL;
     printf("kesm serve: listening on http://%s%s%s:%u (state in %s)\n", v6 ? "[" : "", o.host,
            v6 ? "]" : "", (unsigned)esm_api_port(api), o.state_dir);
+    if (esm_status_server_port(status)) {
+        bool sv6 = strchr(o.status.host, ':') != NULL;
+        printf("kesm serve: status page on http://%s%s%s:%u/status\n", sv6 ? "[" : "",
+               o.status.host, sv6 ? "]" : "", (unsigned)esm_status_server_port(status));
+    }
     fflush(stdout);
     if (net_reactor_run(sv.r) < 0) {
         fprintf(stderr, "kesm serve: the event loop failed\n");
@@ -490,6 +521,7 @@ out:
     if (mgr) {
         drain(&sv, mgr, o.drain_ms);
     }
+    esm_status_server_free(status);
     net_signal_free(sigterm);
     net_signal_free(sigint);
     esm_manager_free(mgr);

@@ -11,6 +11,10 @@
 //   --allow-remote       answer clients that are not on loopback (and allow a non-loopback HOST)
 //   --region REGION      region of function ARNs built from bare names (default us-east-1)
 //   --account ID         account of function ARNs built from bare names (default 000000000000)
+//   --status-listen HOST:PORT  also serve the status page on its own listener (esm/status_http.h;
+//                        it is always on the API listener); printed as "kesm serve: status page
+//                        on http://HOST:PORT/status"
+//   --stuck-after SECONDS  stuck detection's time (esm/status.h; default 300)
 // API requests must be SigV4-signed with the credentials of the environment, the shared
 // credentials file or --credentials-file; without any it does not start, unless
 // --insecure-no-auth (loopback only). What requests may ask for is limited by the --allow-api-*

@@ -50,6 +50,7 @@ struct hconn {
     struct bufferevent *bev;
     struct event *timer;
     struct sockaddr_storage addr;
+    struct sockaddr_storage local;
     struct net_httpd_parser p;
     enum phase phase;
     uint64_t since_ms; // when the current request (or idle period) began
@@ -181,8 +182,8 @@ static const char *reason(int status)
     }
 }
 
-// serialize appends the status line, headers and body of |r| to |out|.
-static void serialize(struct evbuffer *out, const struct net_httpd_response *r)
+// serialize appends the status line, headers and body of |r| (not for HEAD) to |out|.
+static void serialize(struct evbuffer *out, const struct net_httpd_response *r, bool head)
 {
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status));
     for (size_t i = 0; i < r->num_headers; i++) {
@@ -193,7 +194,7 @@ static void serialize(struct evbuffer *out, const struct net_httpd_response *r)
         evbuffer_add(out, "Connection: close\r\n", 19);
     }
     evbuffer_add(out, "\r\n", 2);
-    if (r->body_len > 0) {
+    if (r->body_len > 0 && !head) {
         evbuffer_add(out, r->body, r->body_len);
     }
 }
@@ -282,7 +283,8 @@ static void begin_closing(struct hconn *c)
 
 static void send_response(struct hconn *c, struct net_httpd_response *r)
 {
-    serialize(bufferevent_get_output(c->bev), r);
+    bool head = c->p.head_done && c->p.method && !strcmp(c->p.method, "HEAD");
+    serialize(bufferevent_get_output(c->bev), r, head);
     bool close = r->close;
     response_cleanup(r);
     net_httpd_parser_reset(&c->p);
@@ -297,7 +299,8 @@ static void handle(struct hconn *c)
 {
     struct net_httpd *s = c->s;
     struct net_httpd_response r = {.status = 500};
-    struct net_httpd_peer peer = {(const struct sockaddr *)&c->addr};
+    struct net_httpd_peer peer = {(const struct sockaddr *)&c->addr,
+                                  (const struct sockaddr *)&c->local};
     s->st.requests++;
     s->cfg.handler(s->cfg.ctx, &c->p, &peer, &r);
     if (!c->p.keep_alive) {
@@ -439,7 +442,7 @@ static void reject(struct net_httpd *s, evutil_socket_t fd)
     net_httpd_response_header(&r, "Retry-After", "1");
     struct evbuffer *b = evbuffer_new();
     if (b != NULL) {
-        serialize(b, &r);
+        serialize(b, &r, false);
         size_t n = evbuffer_get_length(b);
         const void *p = evbuffer_pullup(b, (ev_ssize_t)n);
         if (p != NULL) {
@@ -466,6 +469,10 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     c->s = s;
     if (salen > 0 && (size_t)salen <= sizeof c->addr) {
         memcpy(&c->addr, sa, (size_t)salen);
+    }
+    socklen_t ll = sizeof c->local;
+    if (getsockname(fd, (struct sockaddr *)&c->local, &ll) != 0) {
+        memset(&c->local, 0, sizeof c->local);
     }
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(s->base, on_timer, c);

@@ -16,6 +16,7 @@
 //     how many were suppressed);
 //   - requests are parsed strictly (httpd_parse.h): malformed framing is answered with the
 //     parser's status and the connection closed; the error body comes from the error hook.
+// A response to HEAD carries the Content-Length of the body it describes, and no body.
 // Requests of one connection are handled one at a time, in order (pipelined requests wait in the
 // input buffer; reading pauses while a response of more than 256 KiB is unsent).
 //
@@ -57,9 +58,11 @@ void net_httpd_response_header(struct net_httpd_response *r, const char *name, c
 void net_httpd_response_body(struct net_httpd_response *r, const char *body, size_t len);
 void net_httpd_response_body_take(struct net_httpd_response *r, char *body, size_t len);
 
-// struct net_httpd_peer: the client of a request.
+// struct net_httpd_peer: the client of a request, and the local address its connection arrived
+// at.
 struct net_httpd_peer {
     const struct sockaddr *addr;
+    const struct sockaddr *local;
 };
 
 // net_httpd_handler_fn answers one complete request (|req| is the parser, valid during the call).

@@ -19,17 +19,11 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then ok "$d"; else notok "$d"; fi
 }
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    notok "node and npm are installed (apt-get install nodejs npm)"
+. tests/lib/node.sh
+if ! node_deps "$TMP/npm.log" @aws-lambda-powertools/parser zod; then
+    notok "npm ci in tests/node"
+    tail -20 "$TMP/npm.log" | sed 's/^/# /'
     exit 1
-fi
-if [ ! -f tests/node/node_modules/@aws-lambda-powertools/parser/package.json ] ||
-    [ ! -f tests/node/node_modules/zod/package.json ]; then
-    if ! (cd tests/node && timeout 300 npm ci --no-audit --no-fund) >"$TMP/npm.log" 2>&1; then
-        notok "npm ci in tests/node"
-        tail -20 "$TMP/npm.log" | sed 's/^/# /'
-        exit 1
-    fi
 fi
 ok "powertools parser $(node -p 'require("./tests/node/node_modules/@aws-lambda-powertools/parser/package.json").version') and zod $(node -p 'require("./tests/node/node_modules/zod/package.json").version') installed"
 

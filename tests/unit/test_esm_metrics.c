@@ -66,8 +66,20 @@ static void test_format_running(void **state)
     esm_hist_observe(&m[0].invoke_seconds, &esm_invoke_seconds_bounds, 0.2);
     m[0].num_parts = 2;
     m[0].parts = calloc(2, sizeof *m[0].parts);
-    m[0].parts[0] = (struct esm_metrics_part){strdup("orders"), 0, 5, 0, 10, 15, 15};
-    m[0].parts[1] = (struct esm_metrics_part){strdup("orders"), 1, -1, -1, -1, -1, 0};
+    m[0].parts[0] = (struct esm_metrics_part){.topic = strdup("orders"),
+                                              .partition = 0,
+                                              .lag = 5,
+                                              .fetch_lag = 0,
+                                              .committed = 10,
+                                              .high_watermark = 15,
+                                              .records_received = 15,
+                                              .stuck = true};
+    m[0].parts[1] = (struct esm_metrics_part){.topic = strdup("orders"),
+                                              .partition = 1,
+                                              .lag = -1,
+                                              .fetch_lag = -1,
+                                              .committed = -1,
+                                              .high_watermark = -1};
     fill(&m[1], "u-2", "f2", "Disabled");
     size_t len = 0;
     char *t = esm_metrics_format(m, 2, STATES, 3, &len);
@@ -83,6 +95,11 @@ static void test_format_running(void **state)
     assert_true(has_line(t, "kesm_records_received_total{uuid=\"u-1\",function=\"arn:aws:lambda:"
                             "us-east-1:000000000000:function:f\",topic=\"orders\",partition=\"0\"} "
                             "15"));
+    // kesm_partition_stuck: one sample per assigned partition, 1 for the stuck one
+    assert_true(has_line(t, "kesm_partition_stuck{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-1:"
+                            "000000000000:function:f\",topic=\"orders\",partition=\"0\"} 1"));
+    assert_true(has_line(t, "kesm_partition_stuck{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-1:"
+                            "000000000000:function:f\",topic=\"orders\",partition=\"1\"} 0"));
     assert_true(has_line(t, "kesm_invocations_total{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-"
                             "1:000000000000:function:f\",outcome=\"function_error\"} 2"));
     assert_true(
