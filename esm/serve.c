@@ -1,9 +1,10 @@
 // serve.c: `kesm serve` (see serve.h).
 //
-// The process runs on one net reactor: the HTTP API (evhttp) and every mapping's consumer and
+// The process runs on one net reactor: the HTTP API (net/httpd) and every mapping's consumer and
 // invocations. Mappings run with esm_runner_instance (one esm_instance per enabled mapping).
 //
-// evhttp (esm/api.c) runs on the reactor's event_base, reached through net_reactor_event_base.
+// The API server (esm/api.c over net/httpd) runs on the reactor's event_base, reached through
+// net_reactor_event_base.
 #include "esm/serve.h"
 
 #include "esm/api.h"

@@ -1,5 +1,5 @@
-// test_esm_api.c: the management API over real HTTP in-process (evhttp server and client on one
-// event_base): routes with and without trailing slashes, status codes, x-amzn-ErrorType and the
+// test_esm_api.c: the management API over real HTTP in-process (net/httpd server, evhttp client,
+// one event_base): routes with and without trailing slashes, status codes, x-amzn-ErrorType and the
 // "message"/"Message" spelling per exception, SigV4 verification, and the loopback rule.
 #include "esm/api.h"
 #include "esm/mapping.h"
