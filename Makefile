@@ -132,7 +132,7 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_opaque.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c esm/status_view.c esm/status_check.c invoke/buf.c)
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_aws.c esm/config_schema.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c esm/status_view.c esm/status_check.c invoke/aws_parse.c invoke/aws_parse_json.c invoke/buf.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 

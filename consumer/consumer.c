@@ -50,6 +50,7 @@ enum revoke_phase { REV_NONE = 0, REV_WAIT_USER, REV_COMMIT, REV_COMMITTING, REV
 
 struct cons {
     struct net_reactor *r;
+    uint64_t commit_errors; // OffsetCommit answers that failed, per partition (cons_commit_errors)
     struct cons_config cfg;
     char *bootstrap, *client_id;
     char **topics;
@@ -484,6 +485,7 @@ static void on_resp(struct net_conn *conn, const struct net_resp *resp, void *ct
     case R_COMMIT:
         c->commit_inflight = false;
         cons_offsets_commit_on_response(&c->f, resp->version, body, &o);
+        c->commit_errors += o.failed + (o.coordinator_lost ? 1u : 0u);
         if (o.retry_later || o.coordinator_lost) {
             c->commit_retry_at = now + c->cfg.retry_backoff_ms * 2;
         }
@@ -1122,4 +1124,9 @@ void cons_free(struct cons *c)
     free(c->bootstrap);
     free(c->client_id);
     free(c);
+}
+
+uint64_t cons_commit_errors(const struct cons *c)
+{
+    return c->commit_errors;
 }

@@ -139,6 +139,9 @@ size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap);
 
 // cons_undecodable_batches returns how many times a record batch failed to decode.
 uint64_t cons_undecodable_batches(const struct cons *c);
+// cons_commit_errors returns how many partition commits failed (refused by the coordinator, or
+// the whole OffsetCommit lost) since cons_new.
+uint64_t cons_commit_errors(const struct cons *c);
 
 // cons_conn_counts adds the number of the consumer's broker connections in each state to
 // |counts| (indexed by enum net_conn_state, NET_CONN_CLOSED + 1 entries).

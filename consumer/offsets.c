@@ -455,6 +455,7 @@ static void commit_partition(struct cons_fetcher *f, const struct kp_offset_comm
     }
     char nb[KP_ERROR_NAME_BUF];
     cp->commit_sent = -1;
+    out->failed++;
     if (!group_error(out, "OffsetCommit", p->error_code)) {
         if (kp_error_action_of(p->error_code) == KP_ACTION_AUTHZ_FATAL) {
             set_fatal(out, CONS_ERR_AUTHZ, "OffsetCommit", cp->topic, p->error_code);

@@ -35,6 +35,7 @@ struct cons_offsets_outcome {
     char msg[256];
     char note[256]; // a warning worth logging, or ""
     size_t done;    // partitions settled by this answer
+    size_t failed;  // OffsetCommit: partitions the coordinator refused (CommitErrorCount)
 };
 
 // OffsetFetch (to the coordinator).

@@ -461,12 +461,12 @@ static void parse_group(struct esm_config *c, const cJSON *v, struct esm_cfg_err
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        if (strcmp(e->string, "ConsumerGroupId") != 0 &&
-            strcmp(e->string, "SchemaRegistryConfig") != 0) {
+        if (!cfg_group_member_known(e->string)) {
             char f[160];
             snprintf(f, sizeof f, "SelfManagedKafkaEventSourceConfig.%.100s", e->string);
             cfg_fail(err, f, e,
-                     "The supported members are ConsumerGroupId and SchemaRegistryConfig");
+                     "The supported members are ConsumerGroupId, ConsumptionMode and "
+                     "SchemaRegistryConfig");
         }
     }
     cfg_parse_schema_registry(c, cJSON_GetObjectItemCaseSensitive(v, "SchemaRegistryConfig"),
@@ -752,7 +752,7 @@ bool esm_config_parse(struct esm_config *out, const cJSON *req, const struct esm
     parse_destination(c, cJSON_GetObjectItemCaseSensitive(r, "DestinationConfig"), err);
     parse_retry(c, r, err);
     parse_filters(c, cJSON_GetObjectItemCaseSensitive(r, "FilterCriteria"), err);
-    cfg_parse_opaque(r, err);
+    cfg_parse_aws_fields(c, r, err);
     cfg_parse_kesm(c, cJSON_GetObjectItemCaseSensitive(r, "Kesm"), err);
     if (err->num > 0) {
         cfg_finish(err);

@@ -123,6 +123,23 @@ struct esm_kesm {
     const char *secrets_manager_endpoint; // endpoint override (tests)
 };
 
+// struct esm_aws_fields: the members added since 2024 (esm/config_aws.c). Views into request.
+enum {
+    ESM_METRICS_EVENT_COUNT = 1u << 0, // MetricsConfig.Metrics EventCount
+    ESM_METRICS_ERROR_COUNT = 1u << 1, // ErrorCount
+    ESM_METRICS_KAFKA = 1u << 2,       // KafkaMetrics
+};
+struct esm_aws_fields {
+    unsigned metrics;             // ESM_METRICS_* bits
+    int system_log_level;         // LoggingConfig.SystemLogLevel: -1 unset, 0 DEBUG, 1 INFO, 2 WARN
+    bool provisioned;             // ProvisionedPollerConfig given
+    uint32_t min_pollers;         // 1..200 (default 1)
+    uint32_t max_pollers;         // 1..10000 (default 200)
+    const char *poller_group;     // PollerGroupName or NULL
+    const char *kms_key_arn;      // KMSKeyArn or NULL
+    const char *consumption_mode; // "Stream" or NULL (Queue is refused)
+};
+
 struct esm_config {
     cJSON *request; // owned: the accepted request, members exactly as given
     struct esm_function_ref fn;
@@ -146,6 +163,7 @@ struct esm_config {
     bool bisect_on_error;            // default false
     bool report_batch_item_failures; // FunctionResponseTypes contains ReportBatchItemFailures
     const cJSON *filter_criteria;    // validated patterns; esm/filter.h compiles and applies them
+    struct esm_aws_fields aws;       // MetricsConfig, LoggingConfig, ProvisionedPollerConfig, ...
     struct esm_schema_registry registry; // kind ESM_SR_NONE without SchemaRegistryConfig
     struct esm_kesm kesm;
 };

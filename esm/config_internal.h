@@ -28,10 +28,6 @@ bool cfg_lookup(const char *const *names, size_t num, const char *s, size_t *out
 bool cfg_topic_ok(const char *t);
 bool cfg_bootstrap_ok(const char *s);
 
-// cfg_parse_opaque validates the members kesm stores without acting on them (KMSKeyArn,
-// MetricsConfig, LoggingConfig, ProvisionedPollerConfig, Tags) against the API model's shapes.
-void cfg_parse_opaque(const cJSON *req, struct esm_cfg_err *err);
-
 // cfg_parse_schema_registry validates a SchemaRegistryConfig member (|field| is its path for
 // messages, e.g. "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig") into c->registry.
 void cfg_parse_schema_registry(struct esm_config *c, const cJSON *v, const char *field,
@@ -39,5 +35,13 @@ void cfg_parse_schema_registry(struct esm_config *c, const cJSON *v, const char 
 
 // cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);
+
+// cfg_parse_aws_fields validates KMSKeyArn, MetricsConfig, LoggingConfig,
+// ProvisionedPollerConfig, Tags and SelfManagedKafkaEventSourceConfig.ConsumptionMode into
+// c->aws (esm/config_aws.c).
+void cfg_parse_aws_fields(struct esm_config *c, const cJSON *req, struct esm_cfg_err *err);
+// cfg_group_member_known says whether |name| is a SelfManagedKafkaEventSourceConfig member kesm
+// accepts (ConsumerGroupId, ConsumptionMode, SchemaRegistryConfig).
+bool cfg_group_member_known(const char *name);
 
 #endif

@@ -56,6 +56,9 @@ cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_con
     if (g) {
         cJSON_AddStringToObject(g, "ConsumerGroupId",
                                 cfg->consumer_group_id ? cfg->consumer_group_id : meta->uuid);
+        if (cfg->aws.consumption_mode) {
+            cJSON_AddStringToObject(g, "ConsumptionMode", cfg->aws.consumption_mode);
+        }
         const cJSON *smk = cJSON_GetObjectItemCaseSensitive(r, "SelfManagedKafkaEventSourceConfig");
         echo(g, smk, "SchemaRegistryConfig");
     }

@@ -66,6 +66,13 @@ bool esm_config_merge_update(struct esm_config *out, const struct esm_config *cu
                          "Member cannot be updated: the consumer group is fixed at creation");
                 continue;
             }
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "ConsumptionMode");
+            const char *now_m = cur->aws.consumption_mode ? cur->aws.consumption_mode : "Stream";
+            if (m && (!cJSON_IsString(m) || strcmp(m->valuestring, now_m) != 0)) {
+                cfg_fail(err, "SelfManagedKafkaEventSourceConfig.ConsumptionMode", m,
+                         "Member cannot be updated: the consumption mode is fixed at creation");
+                continue;
+            }
         }
         if (!strcmp(e->string, "SelfManagedKafkaEventSourceConfig") && cJSON_IsObject(e)) {
             overlay_members(merged, e);

@@ -2,11 +2,12 @@
 #include "esm/instance.h"
 
 #include "consumer/consumer.h"
+#include "esm/dest_aws.h"
 #include "esm/dest_kafka.h"
 #include "esm/metrics.h"
 #include "esm/route.h"
 #include "esm/secrets.h"
-#include "invoke/credentials.h"
+#include "invoke/aws.h"
 #include "invoke/transport_net.h"
 #include "net/log.h"
 #include "net/membudget.h"
@@ -39,12 +40,14 @@ struct esm_instance {
     char *function_arn;
     struct net_tls_ctx *tls;
     struct net_sasl *sasl;
-    struct inv_creds creds;
+    struct inv_aws *aws;     // opts.aws, or own_aws
+    struct inv_aws *own_aws; // made when the caller gave none
     struct inv_transport *transport;
     struct esm_pipeline *pl;
     struct esm_filter *filter;      // FilterCriteria; NULL: every record is delivered
     struct esm_schema_setup schema; // SchemaRegistryConfig; stage NULL without one
     struct esm_dest_kafka *dest;
+    struct esm_dest_aws *dest_aws; // SQS, SNS or S3 on-failure destination
     struct cons *cons;
     struct inv_record *recs; // conversion scratch
     size_t cap_recs;
@@ -61,6 +64,7 @@ struct esm_instance {
     size_t probes_left;
     uint64_t rebalances;  // assignments received
     uint64_t conn_errors; // transient consumer errors (broker connection problems)
+    uint64_t poll_errors; // consumer errors (PollingErrorCount)
     // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
     // line about this mapping names it; log and pl_log are this layer's and the pipeline's
     // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").
@@ -299,14 +303,20 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
         break;
     }
     case ESM_TRANSPORT_LAMBDA: {
-        inv_creds_init(&in->creds);
-        if (inv_creds_load(&in->creds, NULL, &ie) != 0) {
-            return fail(err, cap, "AWS credentials: %s", ie.msg);
+        char endpoint[2100];
+        const char *from = NULL;
+        const char *region = k->region ? k->region : cfg->fn.region;
+        if (inv_aws_endpoint(in->aws, INV_AWS_LAMBDA, region, url, endpoint, sizeof endpoint, &from,
+                             &ie) != 0) {
+            return fail(err, cap, "Lambda endpoint: %s", ie.msg);
+        }
+        if (strcmp(from, "default") != 0) {
+            kesm_log(KESM_LOG_INFO, in->log, "Lambda endpoint %s (from %s)", endpoint, from);
         }
         struct inv_lambda_cfg lc = {.function = cfg->fn.arn,
                                     .region = k->region,
-                                    .endpoint = url,
-                                    .creds = &in->creds,
+                                    .endpoint = endpoint,
+                                    .aws = in->aws,
                                     .opts = no};
         rc = inv_lambda_new(&in->transport, in->r, &lc, &ie);
         break;
@@ -444,6 +454,7 @@ static void on_cons_error(struct cons *c, enum cons_error_class cls, const char 
 {
     struct esm_instance *in = ctx;
     (void)c;
+    in->poll_errors++;
     if (cls == CONS_ERR_TRANSIENT) {
         in->conn_errors++;
         kesm_log(KESM_LOG_WARN, in->log, "consumer: %s", msg);
@@ -668,11 +679,15 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         }
         pc.dest = esm_dest_kafka_dest(in->dest);
     } else if (cfg->dest_kind == ESM_DEST_ARN) {
-        pc.dest_other = true;
-        kesm_log(KESM_LOG_WARN, in->log,
-                 "on-failure destination %s is stored but not delivered by kesm: records that "
-                 "exhaust their retries are logged and dropped",
-                 cfg->destination);
+        char derr[512];
+        const char *mapping = in->opts.mapping_uuid ? in->opts.mapping_uuid : in->group;
+        in->dest_aws = esm_dest_aws_new(in->r, in->aws, cfg->destination, mapping, cfg->fn.region,
+                                        in->log_tag, derr, sizeof derr);
+        if (!in->dest_aws) {
+            return fail(err, cap, "%s", derr);
+        }
+        pc.dest = esm_dest_aws_dest(in->dest_aws, &pc.dest_with_payload, &pc.dest_max_message);
+        pc.dest_per_batch = true;
     }
     bool no_filter;
     char ferr[256];
@@ -845,6 +860,9 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     const char *uuid = in->opts.mapping_uuid;
     if (uuid) {
         snprintf(in->log_tag, sizeof in->log_tag, "mapping=%.40s", uuid);
+        // LoggingConfig.SystemLogLevel: this mapping's lines at their own level (DEBUG, INFO or
+        // WARN), whatever KESM_LOG_LEVEL says for the rest of the process.
+        kesm_log_set_tag_level(in->log_tag, cfg->aws.system_log_level);
     }
     kesm_log_component(in->log, sizeof in->log, "esm", in->log_tag);
     kesm_log_component(in->pl_log, sizeof in->pl_log, "pipeline", in->log_tag);
@@ -855,6 +873,11 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     }
     in->bootstrap = join_bootstrap(cfg);
     in->later = net_timer_new(r, report_stopped, in);
+    in->aws = in->opts.aws;
+    if (in->aws == NULL) {
+        struct inv_aws_cfg ac = {.reactor = r, .default_region = cfg->fn.region};
+        in->aws = in->own_aws = inv_aws_new(&ac);
+    }
     bool tls = wants_tls(cfg);
     in->why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     if ((tls && build_tls(in, err, err_cap) != 0) || build_sasl(in, tls, err, err_cap) != 0 ||
@@ -917,6 +940,21 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->invoke_seconds = st.invoke_seconds;
     out->dest_errors = st.dest_errors;
     out->conn_errors = in->conn_errors;
+    out->aws = (struct esm_metrics_aws){
+        .groups = in->cfg->aws.metrics,
+        .polled = st.records_in,
+        .filtered = st.records_filtered,
+        .invoked = st.records_invoked,
+        .failed_invoke = st.records_failed_invoke,
+        .dropped = st.records_dropped,
+        .dest_delivered = st.records_dest_delivered,
+        .committed = st.records_acked,
+        .polling_errors = in->poll_errors,
+        .invoke_errors = st.invoke_errors,
+        .dest_errors = st.dest_errors,
+        .commit_errors = in->cons ? cons_commit_errors(in->cons) : 0,
+        .schema_registry_errors = st.registry_errors,
+    };
     memset(out->connections, 0, sizeof out->connections);
     out->num_parts = 0;
     if (!in->cons) {
@@ -967,10 +1005,14 @@ void esm_instance_free(struct esm_instance *in)
     esm_schema_setup_cleanup(&in->schema);
     esm_filter_free(in->filter);
     esm_dest_kafka_free(in->dest);
+    esm_dest_aws_free(in->dest_aws);
     inv_transport_free(in->transport);
     net_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
-    inv_creds_cleanup(&in->creds);
+    inv_aws_free(in->own_aws);
+    if (in->log_tag[0] != '\0') {
+        kesm_log_set_tag_level(in->log_tag, -1); // LoggingConfig ends with the instance
+    }
     net_timer_free(in->later);
     free(in->recs);
     free(in->hdrs);

@@ -54,6 +54,9 @@ struct esm_instance_opts {
     // mapping_uuid: named in every log line of the instance and its pipeline (component
     // "esm mapping=<UUID>" / "pipeline mapping=<UUID>"); NULL: no mapping (kesm run).
     const char *mapping_uuid;
+    // aws: the process's AWS credential chain and endpoints (invoke/aws.h; borrowed, shared by
+    // every mapping so credentials are fetched once). NULL: the instance makes its own.
+    struct inv_aws *aws;
 };
 
 // esm_instance_new builds and starts; 0, or -1 with one line in |err| (a configuration or

@@ -1,6 +1,8 @@
 // metrics.c: histograms and the Prometheus text exposition (see metrics.h).
 #include "esm/metrics.h"
 
+#include "invoke/buf.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -399,6 +401,13 @@ char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
     mapping_families(&o, maps, n, states, num_states);
     partition_families(&o, maps, n);
     pipeline_families(&o, maps, n);
+    struct inv_buf aws;
+    inv_buf_init(&aws);
+    esm_metrics_aws_write(&aws, maps, n);
+    if (aws.len > 0) {
+        put(&o, aws.p, aws.len);
+    }
+    inv_buf_cleanup(&aws);
     if (o.oom) {
         free(o.p);
         return NULL;

@@ -79,6 +79,14 @@ struct esm_metrics_part {
     bool stuck;               // lag > 0 and no progress for too long (set by esm/status.c)
 };
 
+// struct esm_metrics_aws: the counters behind AWS's metric names (esm/metrics_aws.c), and the
+// MetricsConfig groups (ESM_METRICS_* of esm/config.h) that turn them on.
+struct esm_metrics_aws {
+    unsigned groups;
+    uint64_t polled, filtered, invoked, failed_invoke, dropped, dest_delivered, committed;
+    uint64_t polling_errors, invoke_errors, dest_errors, commit_errors, schema_registry_errors;
+};
+
 // struct esm_metrics_mapping: a snapshot of one mapping. Strings are owned by the snapshot
 // (esm_metrics_mapping_cleanup frees them).
 struct esm_metrics_mapping {
@@ -106,6 +114,7 @@ struct esm_metrics_mapping {
     uint64_t conn_errors; // broker connection problems the consumer reported (retried)
     struct esm_metrics_part *parts;
     size_t num_parts;
+    struct esm_metrics_aws aws;
 };
 
 void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m);
@@ -116,5 +125,11 @@ void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m);
 // out-of-memory.
 char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
                          const char *const *states, size_t num_states, size_t *out_len);
+
+// esm_metrics_aws_write appends AWS's event source mapping metrics (PolledEventCount, ...,
+// CommitErrorCount, MaxOffsetLag, SumOffsetLag) of the running mappings whose MetricsConfig
+// asks for their group, in the exposition format, labelled uuid and function.
+struct inv_buf;
+void esm_metrics_aws_write(struct inv_buf *b, const struct esm_metrics_mapping *maps, size_t n);
 
 #endif

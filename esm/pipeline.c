@@ -82,6 +82,7 @@ struct part {
     int64_t gap_first, gap_last;
     bool gap_too_large;
     int64_t last_ok_ms; // wall time of the last success that moved it on (-1: none)
+    int64_t acked_next; // the last acknowledgement (-1: none yet), for records_acked
 };
 
 struct esm_pipeline {
@@ -185,6 +186,7 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
     p->kept_last = -1;
     p->done_next = -1;
     p->has_filt = false;
+    p->acked_next = -1;
     p->held_head = p->held_tail = NULL;
     p->num_held = 0;
     p->last_ok_ms = -1;
@@ -193,6 +195,13 @@ static struct part *part_find(struct esm_pipeline *pl, const char *topic, size_t
 
 static void ack_source(struct esm_pipeline *pl, const char *topic, int32_t partition, int64_t next)
 {
+    struct part *p = part_find(pl, topic, strlen(topic), partition, false);
+    if (p != NULL && p->acked_next >= 0 && next > p->acked_next) {
+        pl->st.records_acked += (uint64_t)(next - p->acked_next);
+    }
+    if (p != NULL && next > p->acked_next) {
+        p->acked_next = next;
+    }
     if (pl->cfg.source.ack) {
         pl->cfg.source.ack(pl->cfg.source.ctx, topic, partition, next);
     }
@@ -428,6 +437,7 @@ static void on_dest_done(void *arg, bool ok, const char *msg)
         return;
     }
     j->pl->st.dest_written++;
+    j->pl->st.records_dest_delivered += j->disp.n;
     log_disposed(j, "sent to the on-failure destination");
     dispose_done(j);
 }
@@ -445,11 +455,35 @@ static struct pl_failure failure_of(struct job *j)
     return f;
 }
 
+// dispose_batch hands the failure record(s) of the selection to a per-batch destination (SQS,
+// SNS, S3).
+static void dispose_batch(struct job *j)
+{
+    struct esm_pipeline *pl = j->pl;
+    const struct batch *b = j->b;
+    bool spans = !b->oversized && ensure_spans(j);
+    struct pl_failure f = failure_of(j);
+    struct esm_dest_msg *msgs = NULL;
+    size_t n = pl_failure_batch_msgs(&f, b, spans ? &j->spans : NULL, j->disp.idx, j->disp.n,
+                                     pl->cfg.dest_with_payload, pl->cfg.dest_max_message, &msgs);
+    j->disp_id = pl->cfg.dest.send(pl->cfg.dest.ctx, msgs, n, on_dest_done, j);
+    pl_dest_msgs_free(msgs, n);
+    if (j->disp_id == 0) {
+        dispose_failed(j, "on-failure destination: cannot start a delivery");
+        return;
+    }
+    j->disp_inflight = true;
+}
+
 // dispose_async hands one message per record to the asynchronous destination (kafka://).
 static void dispose_async(struct job *j)
 {
     struct esm_pipeline *pl = j->pl;
     const struct batch *b = j->b;
+    if (pl->cfg.dest_per_batch) {
+        dispose_batch(j);
+        return;
+    }
     bool spans = !b->oversized && ensure_spans(j);
     struct pl_failure f = failure_of(j);
     struct esm_dest_msg *msgs = inv_xcalloc(j->disp.n, sizeof *msgs);
@@ -487,7 +521,8 @@ static void dispose_run(struct job *j)
         return;
     }
     if (!pl->cfg.dest_dir) {
-        log_disposed(j, "dropped (no on-failure destination kesm can write)");
+        pl->st.records_dropped += j->disp.n;
+        log_disposed(j, "dropped (no on-failure destination)");
         dispose_done(j);
         return;
     }
@@ -508,6 +543,7 @@ static void dispose_run(struct job *j)
         return;
     }
     pl->st.dest_written++;
+    pl->st.records_dest_delivered += j->disp.n;
     log_disposed(j, "sent to the on-failure destination");
     dispose_done(j);
 }
@@ -661,6 +697,7 @@ static void job_send(struct job *j)
     j->sending = true;
     j->invokes++;
     pl->st.invocations++;
+    pl->st.records_invoked += j->cur.n;
     j->sent_s = mono_seconds();
     esm_hist_observe(&pl->st.batch_records, &esm_batch_records_bounds, (double)j->cur.n);
     inv_driver_kick(pl->driver);
@@ -785,6 +822,15 @@ static void count_result(struct esm_pipeline *pl, const struct job *j, const str
         o = ESM_OUTCOME_DROPPED;
     }
     pl->st.outcomes[o]++;
+    if (o == ESM_OUTCOME_FUNCTION_ERROR) {
+        pl->st.records_failed_invoke += j->cur.n;
+    } else if (o == ESM_OUTCOME_PARTIAL) {
+        pl->st.records_failed_invoke += res->num_failures;
+    }
+    if (o == ESM_OUTCOME_FUNCTION_ERROR || o == ESM_OUTCOME_RETRYABLE ||
+        o == ESM_OUTCOME_TOO_LARGE || o == ESM_OUTCOME_FATAL) {
+        pl->st.invoke_errors++;
+    }
     double dt = mono_seconds() - j->sent_s;
     esm_hist_observe(&pl->st.invoke_seconds, &esm_invoke_seconds_bounds, dt > 0 ? dt : 0);
 }
@@ -1411,6 +1457,9 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
         if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
             memcmp(p->topic, r->topic, r->topic_len) != 0) {
             p = part_find(pl, r->topic, r->topic_len, r->partition, true);
+        }
+        if (p->acked_next < 0) {
+            p->acked_next = r->offset; // everything before it was committed already
         }
         int one = p->num_held > 0 ? 1 : process(pl, p, r, now);
         if (one == 1) {

@@ -81,6 +81,12 @@ struct esm_dest_msg {
     struct inv_bytes key;
     char *value;
     size_t value_len;
+    // where the records come from (per-batch messages: the first record's): "topic-partition",
+    // its offset, and the failure record's time (epoch ms), e.g. for an S3 object key.
+    const char *part_key;
+    int64_t first_offset;
+    int64_t time_ms;
+    size_t num_records; // records this message covers
 };
 
 // struct esm_dest: an asynchronous on-failure destination (kafka://<topic>). send starts
@@ -102,10 +108,18 @@ struct esm_pipeline_cfg {
     int32_t max_retry_attempts;      // -1 infinite
     int32_t max_record_age_s;        // -1 infinite
     bool bisect_on_error;
-    const char *dest_dir;     // on-failure directory (absolute path), NULL: none
-    struct esm_dest dest;     // asynchronous destination (send != NULL): used instead of dest_dir
-    bool dest_other;          // a destination kesm cannot write (an ARN): caps retries only
-    const char *function_arn; // for failure records; NULL: ""
+    const char *dest_dir; // on-failure directory (absolute path), NULL: none
+    struct esm_dest dest; // asynchronous destination (send != NULL): used instead of dest_dir
+    bool dest_other;      // a destination kesm cannot write (an ARN): caps retries only
+    // dest_per_batch: the asynchronous destination gets one failure record per disposed
+    // selection (Lambda's SQS, SNS and S3 shape: KafkaBatchInfo.recordsInfo) instead of one
+    // message per record (kafka://); with dest_with_payload it carries "payload", the event as a
+    // JSON string (S3). A record above dest_max_message bytes (0: no limit) is split: the
+    // selection is halved until each part's record fits (SNS 256 KiB, SQS 256 KiB).
+    bool dest_per_batch;
+    bool dest_with_payload;
+    size_t dest_max_message;
+    const char *function_arn;    // for failure records; NULL: ""
     uint32_t backoff_initial_ms; // first retry delay [500]
     uint32_t backoff_max_ms;     // cap [30000]
     size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]
@@ -130,19 +144,26 @@ struct esm_pipeline_cfg {
 };
 
 struct esm_pipeline_stats {
-    uint64_t records_in;                  // records added
-    uint64_t records_ok;                  // records acknowledged after a successful invocation
-    uint64_t records_disposed;            // records given up on (destination or dropped)
-    uint64_t records_filtered;            // records that matched no filter (not delivered)
-    uint64_t records_rejected;            // records the schema stage rejected (then disposed)
-    uint64_t registry_errors;             // SchemaRegistryErrorCount
-    size_t records_held;                  // records waiting for a schema
-    uint64_t invocations;                 // submits
-    uint64_t function_errors;             // FUNCTION_ERROR and PARTIAL results
-    uint64_t retryable_errors;            // RETRYABLE results
-    uint64_t bisects;                     // selections split (bisect or 413)
-    uint64_t dest_written;                // failure records written
-    uint64_t dest_errors;                 // failure records that could not be written
+    uint64_t records_in;       // records added
+    uint64_t records_ok;       // records acknowledged after a successful invocation
+    uint64_t records_disposed; // records given up on (destination or dropped)
+    uint64_t records_filtered; // records that matched no filter (not delivered)
+    uint64_t records_rejected; // records the schema stage rejected (then disposed)
+    uint64_t registry_errors;  // SchemaRegistryErrorCount
+    size_t records_held;       // records waiting for a schema
+    uint64_t invocations;      // submits
+    uint64_t function_errors;  // FUNCTION_ERROR and PARTIAL results
+    uint64_t retryable_errors; // RETRYABLE results
+    uint64_t bisects;          // selections split (bisect or 413)
+    uint64_t dest_written;     // failure records written
+    uint64_t dest_errors;      // failure records that could not be written
+    // AWS's event source mapping metrics (esm/metrics_aws.c names them):
+    uint64_t records_invoked;             // InvokedEventCount: records sent, once per invocation
+    uint64_t records_failed_invoke;       // FailedInvokeEventCount
+    uint64_t records_dropped;             // DroppedEventCount: disposed without a destination
+    uint64_t records_dest_delivered;      // OnFailureDestinationDeliveredEventCount
+    uint64_t invoke_errors;               // InvokeErrorCount: invocations that failed
+    uint64_t records_acked;               // offsets acknowledged for commit (CommittedEventCount)
     size_t queued;                        // records waiting in the batcher
     size_t inflight;                      // batches handed out and not finished
     uint64_t outcomes[ESM_OUTCOME_COUNT]; // results by outcome (esm/metrics.h)

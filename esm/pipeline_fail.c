@@ -286,7 +286,7 @@ static cJSON *failure_json(const struct pl_failure *f, const struct batch *b,
     cJSON_AddNumberToObject(info, "payloadSize",
                             (double)(f->payload ? f->payload_len : b->oversized_len));
     records_info(info, b, s, sel, n);
-    if (f->payload) {
+    if (f->payload && !f->omit_payload) {
         char *copy = inv_xstrndup(f->payload, f->payload_len);
         cJSON_AddStringToObject(root, "payload", copy);
         free(copy);
@@ -308,6 +308,19 @@ static int write_all(int fd, const char *p, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+char *pl_failure_text(const struct pl_failure *f, const struct batch *b, const struct pl_spans *s,
+                      const size_t *sel, size_t n, size_t *out_len)
+{
+    cJSON *root = failure_json(f, b, s, sel, n);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (text == NULL) {
+        return NULL;
+    }
+    *out_len = strlen(text);
+    return text;
 }
 
 int pl_failure_write(const char *dir, const struct pl_failure *f, const struct batch *b,

@@ -41,7 +41,8 @@ struct pl_failure {
     int status_code;       // responseContext.statusCode
     const char *payload;   // the event last sent for these records; NULL: none
     size_t payload_len;
-    int64_t now_ms; // epoch ms
+    bool omit_payload; // payloadSize from |payload|, but no "payload" member (SQS, SNS)
+    int64_t now_ms;    // epoch ms
 };
 
 // pl_failure_write writes the failure record of records |sel| of |b| to a new file in |dir|,
@@ -50,6 +51,23 @@ struct pl_failure {
 int pl_failure_write(const char *dir, const struct pl_failure *f, const struct batch *b,
                      const struct pl_spans *s, const size_t *sel, size_t n, uint64_t *seq,
                      char *err, size_t err_cap);
+
+// pl_failure_text formats the failure record of records |sel| of |b| (as pl_failure_write
+// writes it) into a heap string (caller frees) of *out_len bytes; NULL on out-of-memory.
+char *pl_failure_text(const struct pl_failure *f, const struct batch *b, const struct pl_spans *s,
+                      const size_t *sel, size_t n, size_t *out_len);
+
+// pl_failure_batch_msgs builds the messages of a per-batch destination (SQS, SNS, S3) for the
+// records |sel| (|n|, in order): one failure record of the selection, with "payload" (the event
+// of those records, as a JSON string) when |with_payload| and |s| is set; while a record is
+// above |max| bytes (0: no limit) and covers more than one record, the selection is halved and
+// each half gets its own record, in order. Returns the number of messages in *out (an array the
+// caller frees with pl_dest_msgs_free).
+struct esm_dest_msg;
+size_t pl_failure_batch_msgs(const struct pl_failure *f, const struct batch *b,
+                             const struct pl_spans *s, const size_t *sel, size_t n,
+                             bool with_payload, size_t max, struct esm_dest_msg **out);
+void pl_dest_msgs_free(struct esm_dest_msg *msgs, size_t n);
 
 // pl_record_key decodes the key of record |idx| from its span: returns the bytes (caller frees;
 // NULL with *out_null set when the key is null or cannot be read).

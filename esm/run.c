@@ -12,6 +12,7 @@
 #include "esm/config.h"
 #include "esm/instance.h"
 #include "esm/secrets.h"
+#include "invoke/aws.h"
 #include "net/log.h"
 #include "net/reactor.h"
 
@@ -178,7 +179,7 @@ static void fetched(void *ctx, int rc, enum esm_reason reason, const char *err)
 
 // load_secrets makes the resolver Kesm.SecretsDir / Kesm.SecretsManager ask for (NULL when
 // neither is set) and fetches the Secrets Manager values before the instance starts.
-static int load_secrets(struct esm_secrets **out, struct net_reactor *r,
+static int load_secrets(struct esm_secrets **out, struct net_reactor *r, struct inv_aws *aws,
                         const struct esm_config *cfg, char *err, size_t cap)
 {
     const struct esm_kesm *k = &cfg->kesm;
@@ -188,7 +189,8 @@ static int load_secrets(struct esm_secrets **out, struct net_reactor *r,
     }
     struct esm_secrets_config sc = {.dir = k->secrets_dir,
                                     .secrets_manager = k->secrets_manager,
-                                    .sm_endpoint = k->secrets_manager_endpoint};
+                                    .sm_endpoint = k->secrets_manager_endpoint,
+                                    .aws = aws};
     *out = esm_secrets_new(r, &sc, err, cap);
     if (!*out) {
         return -1;
@@ -218,15 +220,21 @@ static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
     }
     struct net_signal *si = NULL, *st = NULL;
     char err[1024];
+    if (cfg->aws.system_log_level >= 0 && getenv("KESM_LOG_LEVEL") == NULL) {
+        // LoggingConfig.SystemLogLevel: kesm run runs this one mapping, so it is the process's.
+        kesm_log_set_level((enum kesm_log_level)cfg->aws.system_log_level);
+    }
+    struct inv_aws_cfg awc = {.reactor = rn.r, .default_region = cfg->fn.region};
+    struct inv_aws *aws = inv_aws_new(&awc);
     // before the signal handlers: they stop the instance, which does not exist yet
-    if (load_secrets(&secrets, rn.r, cfg, err, sizeof err) != 0) {
+    if (load_secrets(&secrets, rn.r, aws, cfg, err, sizeof err) != 0) {
         fprintf(stderr, "kesm run: %s\n", err);
         rn.exit_code = 2;
         goto out;
     }
     si = net_signal_new(rn.r, SIGINT, on_signal, &rn);
     st = net_signal_new(rn.r, SIGTERM, on_signal, &rn);
-    struct esm_instance_opts opts = {.drain_timeout_ms = drain_ms, .secrets = secrets};
+    struct esm_instance_opts opts = {.drain_timeout_ms = drain_ms, .secrets = secrets, .aws = aws};
     struct esm_instance_cb cb = {on_result, on_stopped, &rn};
     if (esm_instance_new(&rn.in, rn.r, cfg, &opts, &cb, err, sizeof err) != 0) {
         fprintf(stderr, "kesm run: %s\n", err);
@@ -248,6 +256,7 @@ static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
 out:
     esm_instance_free(rn.in);
     esm_secrets_free(secrets);
+    inv_aws_free(aws);
     net_timer_free(rn.status_timer);
     net_signal_free(si);
     net_signal_free(st);

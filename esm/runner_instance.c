@@ -84,8 +84,8 @@ static void build(struct slot *s)
 {
     enum esm_reason why_reason = ESM_REASON_ESM_CONFIG_NOT_VALID;
     struct esm_instance_opts opts = {
-        esm_mapping_uuid(s->m), s->rn->drain_ms, s->rn->env.secrets,
-        s->rn->env.routes,      &why_reason,     esm_mapping_uuid(s->m)};
+        esm_mapping_uuid(s->m), s->rn->drain_ms, s->rn->env.secrets, s->rn->env.routes, &why_reason,
+        esm_mapping_uuid(s->m), s->rn->env.aws};
     struct esm_instance_cb cb = {on_result, on_stopped, s};
     char why[1024];
     if (esm_instance_new(&s->in, s->rn->r, &s->cfg, &opts, &cb, why, sizeof why) != 0) {

@@ -1,8 +1,8 @@
 // secrets.c: secret resolution (see secrets.h).
 #include "esm/secrets.h"
 
+#include "invoke/aws.h"
 #include "invoke/buf.h"
-#include "invoke/credentials.h"
 #include "invoke/sigv4.h"
 #include "net/http.h"
 #include "net/log.h"
@@ -36,8 +36,8 @@ struct esm_secrets {
     uint32_t sm_timeout_ms;
     struct net_tls_ctx *tls;
     struct net_http *http;
-    struct inv_creds creds;
-    bool creds_loaded;
+    struct inv_aws *aws;     // credentials and endpoints (borrowed, or own_aws)
+    struct inv_aws *own_aws; // made when the configuration gave none
     struct cached *cache;
     struct esm_secrets_fetch *fetches;
 };
@@ -57,6 +57,8 @@ struct esm_secrets_fetch {
     struct pending *p;
     size_t num_p, left;
     struct net_timer *later;
+    uint64_t creds_wait; // waiting for AWS credentials before the requests go out
+    const struct esm_config *cfg;
     int rc;
     enum esm_reason reason;
     char err[512];
@@ -450,7 +452,11 @@ struct esm_secrets *esm_secrets_new(struct net_reactor *r, const struct esm_secr
     s->sm_endpoint = cfg->sm_endpoint ? inv_xstrdup(cfg->sm_endpoint) : NULL;
     s->sm_region = cfg->sm_region ? inv_xstrdup(cfg->sm_region) : NULL;
     s->sm_timeout_ms = cfg->sm_timeout_ms ? cfg->sm_timeout_ms : 10000;
-    inv_creds_init(&s->creds);
+    s->aws = cfg->aws;
+    if (s->aws == NULL && s->sm) {
+        struct inv_aws_cfg ac = {.reactor = r, .default_region = cfg->sm_region};
+        s->aws = s->own_aws = inv_aws_new(&ac);
+    }
     if (s->sm) {
         struct net_tls_config tc = {.ca_file = cfg->sm_ca_file};
         char terr[256];
@@ -490,7 +496,7 @@ void esm_secrets_free(struct esm_secrets *s)
         s->cache = c->next;
         cached_free(c);
     }
-    inv_creds_cleanup(&s->creds);
+    inv_aws_free(s->own_aws);
     free(s->dir);
     free(s->sm_endpoint);
     free(s->sm_region);
@@ -558,6 +564,9 @@ static void fetch_free(struct esm_secrets_fetch *f)
     }
     free(f->p);
     net_timer_free(f->later);
+    if (f->creds_wait != 0) {
+        inv_aws_creds_cancel(s->aws, f->creds_wait);
+    }
     free(f);
 }
 
@@ -693,7 +702,8 @@ static void on_response(void *ctx, uint64_t id, const struct net_http_response *
 }
 
 // start_get signs and sends one GetSecretValue. Returns 0, or -1 after fetch_fail.
-static int start_get(struct esm_secrets_fetch *f, struct pending *p, const struct esm_config *cfg)
+static int start_get(struct esm_secrets_fetch *f, struct pending *p, const struct esm_config *cfg,
+                     const struct inv_creds *creds)
 {
     struct esm_secrets *s = f->s;
     char region[64], url[600], err[256];
@@ -701,24 +711,17 @@ static int start_get(struct esm_secrets_fetch *f, struct pending *p, const struc
         snprintf(region, sizeof region, "%s",
                  s->sm_region ? s->sm_region : (cfg->fn.region ? cfg->fn.region : "us-east-1"));
     }
-    if (s->sm_endpoint) {
-        snprintf(url, sizeof url, "%s", s->sm_endpoint);
-    } else {
-        snprintf(url, sizeof url, "https://secretsmanager.%s.amazonaws.com/", region);
+    struct inv_err ie = {{0}};
+    if (inv_aws_endpoint(s->aws, INV_AWS_SECRETS_MANAGER, region, s->sm_endpoint, url,
+                         sizeof url - 1, NULL, &ie) != 0) {
+        fetch_fail(f, ESM_REASON_ESM_CONFIG_NOT_VALID, "Secrets Manager endpoint: %s", ie.msg);
+        return -1;
     }
+    strcat(url, "/");
     struct net_http_url u;
     if (net_http_url_parse(&u, url, err, sizeof err) != 0) {
         fetch_fail(f, ESM_REASON_ESM_CONFIG_NOT_VALID, "Secrets Manager endpoint %s: %s", url, err);
         return -1;
-    }
-    if (!s->creds_loaded) {
-        struct inv_err ie = {{0}};
-        if (inv_creds_load(&s->creds, NULL, &ie) != 0) {
-            fetch_fail(f, ESM_REASON_ESM_CONFIG_NOT_VALID,
-                       "AWS credentials for Secrets Manager: %s", ie.msg);
-            return -1;
-        }
-        s->creds_loaded = true;
     }
     // The body as botocore writes it (json.dumps: ": " after the name), so that the request is
     // byte for byte the one the AWS SDK would sign.
@@ -739,9 +742,8 @@ static int start_get(struct esm_secrets_fetch *f, struct pending *p, const struc
     struct sigv4_request rq = {"POST", u.path,      u.query[0] ? u.query : NULL, sh, 3,
                                body,   strlen(body)};
     struct sigv4_signed sig = {{0}, {0}, NULL, NULL};
-    struct inv_err ie = {{0}};
     int rc = -1;
-    if (sigv4_sign(&sig, &s->creds, region, "secretsmanager", (int64_t)time(NULL), &rq, &ie) != 0) {
+    if (sigv4_sign(&sig, creds, region, "secretsmanager", inv_aws_now(s->aws), &rq, &ie) != 0) {
         fetch_fail(f, ESM_REASON_ESM_CONFIG_NOT_VALID, "signing GetSecretValue: %s", ie.msg);
         goto out;
     }
@@ -776,6 +778,32 @@ static bool cached_has(const struct esm_secrets *s, const char *uri)
     return false;
 }
 
+// on_fetch_creds: credentials are there (or not): send every GetSecretValue.
+static void on_fetch_creds(void *ctx, const struct inv_creds *creds, const char *err, bool perm)
+{
+    struct esm_secrets_fetch *f = ctx;
+    (void)perm;
+    f->creds_wait = 0;
+    if (creds == NULL) {
+        fetch_fail(f, ESM_REASON_ESM_CONFIG_NOT_VALID, "AWS credentials for Secrets Manager: %s",
+                   err);
+        net_timer_arm(f->later, 0);
+        return;
+    }
+    size_t started = 0;
+    for (size_t i = 0; i < f->num_p && f->rc == 0; i++) {
+        f->left++;
+        if (start_get(f, &f->p[i], f->cfg, creds) != 0) {
+            f->left--;
+            break;
+        }
+        started++;
+    }
+    if (started == 0 || f->left == 0) {
+        net_timer_arm(f->later, 0);
+    }
+}
+
 struct esm_secrets_fetch *esm_secrets_fetch(struct esm_secrets *s, const struct esm_config *cfg,
                                             esm_secrets_done_fn *done, void *ctx)
 {
@@ -806,17 +834,11 @@ struct esm_secrets_fetch *esm_secrets_fetch(struct esm_secrets *s, const struct 
         p->f = f;
         p->uri = inv_xstrdup(uri);
     }
-    size_t started = 0;
-    for (size_t i = 0; i < f->num_p && f->rc == 0; i++) {
-        f->left++;
-        if (start_get(f, &f->p[i], cfg) != 0) {
-            f->left--;
-            break;
-        }
-        started++;
-    }
-    if (started == 0 || f->left == 0) {
+    if (f->num_p == 0) {
         net_timer_arm(f->later, 0);
+        return f;
     }
+    f->cfg = cfg;
+    f->creds_wait = inv_aws_creds_get(s->aws, on_fetch_creds, f);
     return f;
 }

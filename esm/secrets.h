@@ -11,10 +11,11 @@
 //     not be accessible to group or others (mode & 0077 == 0): a looser one is refused with a
 //     message naming the file and its mode.
 //   - With Secrets Manager configured, ARNs and names are fetched instead with GetSecretValue
-//     (JSON 1.1 over HTTPS, SigV4-signed with the credentials of the environment or shared file,
-//     in the ARN's region; an endpoint override serves tests). Fetched values stay cached in
-//     memory until esm_secrets_forget (the runner calls it when authentication with the broker
-//     fails, so a rotated secret is picked up).
+//     (JSON 1.1 over HTTPS, SigV4-signed with the AWS credential chain of invoke/aws.h, in the
+//     ARN's region; the endpoint is --secrets-manager-endpoint, else
+//     AWS_ENDPOINT_URL_SECRETS_MANAGER and the other SDK endpoint settings). Fetched values stay
+//     cached in memory until esm_secrets_forget (the runner calls it when authentication with the
+//     broker fails, so a rotated secret is picked up).
 //
 // Errors name the secret (ARN, name or path) and the reason, never its content; the reason for
 // the mapping is ESM_CONFIG_NOT_VALID (missing, unreadable, loose permissions, not a JSON object,
@@ -26,6 +27,7 @@
 
 #include "esm/config.h"
 #include "esm/mapping.h"
+#include "invoke/aws.h"
 #include "net/reactor.h"
 
 #include <cjson/cJSON.h>
@@ -43,6 +45,9 @@ struct esm_secrets_config {
     const char *sm_region;   // region for bare names (default: the function's region)
     const char *sm_ca_file;  // CA file for an https endpoint; NULL: the system store
     uint32_t sm_timeout_ms;  // per GetSecretValue [10000]
+    // aws: credentials and endpoint overrides (invoke/aws.h; borrowed). NULL: the resolver
+    // makes its own. sm_endpoint, when set, wins over AWS_ENDPOINT_URL_SECRETS_MANAGER.
+    struct inv_aws *aws;
 };
 
 struct esm_secrets;

@@ -16,6 +16,7 @@
 #include "esm/secrets.h"
 #include "esm/status_http.h"
 #include "esm/store.h"
+#include "invoke/aws.h"
 #include "invoke/credentials.h"
 #include "net/reactor.h"
 
@@ -352,6 +353,28 @@ static rlim_t raise_nofile(void)
     return rl.rlim_cur == RLIM_INFINITY ? 1048576 : rl.rlim_cur;
 }
 
+// The environment --credentials-file shows the static part of the credential chain: that file as
+// the shared credentials file, its profile, and nothing else (no keys from the environment, no
+// config file, no instance metadata), so the file named on the command line is the one source.
+static const char *file_env_path, *file_env_profile;
+
+static const char *file_env(const char *name)
+{
+    if (strcmp(name, "AWS_SHARED_CREDENTIALS_FILE") == 0) {
+        return file_env_path;
+    }
+    if (strcmp(name, "AWS_PROFILE") == 0) {
+        return file_env_profile;
+    }
+    if (strcmp(name, "AWS_CONFIG_FILE") == 0) {
+        return "/dev/null";
+    }
+    if (strcmp(name, "AWS_EC2_METADATA_DISABLED") == 0) {
+        return "true";
+    }
+    return NULL;
+}
+
 // load_auth loads the credentials requests are checked against, or announces the opt-out.
 // Returns false (after saying why) when neither is possible.
 static bool load_auth(const struct serve_opts *o, struct inv_creds *creds)
@@ -369,7 +392,9 @@ static bool load_auth(const struct serve_opts *o, struct inv_creds *creds)
     int rc;
     if (o->credentials_file) {
         const char *prof = o->credentials_profile ? o->credentials_profile : getenv("AWS_PROFILE");
-        rc = inv_creds_load_file(creds, o->credentials_file, prof ? prof : "default", &err);
+        file_env_path = o->credentials_file;
+        file_env_profile = prof ? prof : "default";
+        rc = inv_creds_load(creds, file_env, &err);
     } else {
         rc = inv_creds_load(creds, NULL, &err);
     }
@@ -451,8 +476,12 @@ int esm_serve_main(int argc, char **argv)
     sv.r = net_reactor_new(&rcfg);
     struct esm_store *store = sv.r ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
     struct esm_secrets *secrets = NULL;
+    struct inv_aws *aws = NULL;
     if (store) {
+        struct inv_aws_cfg awc = {.reactor = sv.r, .default_region = o.region};
+        aws = inv_aws_new(&awc);
         o.secrets.sm_region = o.region;
+        o.secrets.aws = aws;
         secrets = esm_secrets_new(sv.r, &o.secrets, why, sizeof why);
     }
     if (!sv.r || !store || !secrets) {
@@ -460,6 +489,7 @@ int esm_serve_main(int argc, char **argv)
         esm_store_free(store);
         esm_routes_cleanup(&o.routes);
         inv_creds_cleanup(&creds);
+        inv_aws_free(aws);
         net_reactor_free(sv.r);
         return 1;
     }
@@ -482,7 +512,7 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
-    struct esm_runner_env env = {secrets, &o.routes, &o.policy};
+    struct esm_runner_env env = {secrets, &o.routes, &o.policy, aws};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);
@@ -527,6 +557,7 @@ out:
     net_signal_free(sigint);
     esm_manager_free(mgr);
     esm_secrets_free(secrets);
+    inv_aws_free(aws);
     esm_routes_cleanup(&o.routes);
     inv_creds_cleanup(&creds);
     esm_store_free(store);

@@ -265,12 +265,16 @@ static void sha256_hex(char out[65], const void *p, size_t n)
 // build_canonical sorts |h| and writes the canonical request; *out_signed gets the signed header
 // list (heap).
 static void build_canonical(struct inv_buf *out, const struct sigv4_request *req, struct hdr *h,
-                            size_t nh, char **out_signed)
+                            size_t nh, bool s3, char **out_signed)
 {
     qsort(h, nh, sizeof *h, hdr_cmp);
     inv_buf_adds(out, req->method);
     inv_buf_addc(out, '\n');
-    canonical_uri(out, req->path);
+    if (s3) {
+        inv_buf_adds(out, req->path && *req->path ? req->path : "/"); // as sent, once encoded
+    } else {
+        canonical_uri(out, req->path);
+    }
     inv_buf_addc(out, '\n');
     canonical_query(out, req->query);
     inv_buf_addc(out, '\n');
@@ -294,9 +298,15 @@ static void build_canonical(struct inv_buf *out, const struct sigv4_request *req
     inv_buf_add(out, "\n\n", 2);
     inv_buf_adds(out, inv_buf_cstr(&sh));
     inv_buf_addc(out, '\n');
+    const char *given = NULL;
+    for (size_t i = 0; s3 && i < nh; i++) {
+        if (strcmp(h[i].name, "x-amz-content-sha256") == 0) {
+            given = h[i].value; // S3 signs the payload hash it was told (or UNSIGNED-PAYLOAD)
+        }
+    }
     char ph[65];
     sha256_hex(ph, req->body ? req->body : "", req->body ? req->body_len : 0);
-    inv_buf_add(out, ph, 64);
+    inv_buf_adds(out, given ? given : ph);
     *out_signed = inv_buf_steal(&sh, NULL);
 }
 
@@ -346,7 +356,7 @@ int sigv4_canonical_request(struct inv_buf *out, const struct sigv4_request *req
         return -1;
     }
     char *signed_list;
-    build_canonical(out, req, h, n, &signed_list);
+    build_canonical(out, req, h, n, false, &signed_list);
     free(signed_list);
     hdrs_free(h, n);
     return 0;
@@ -399,9 +409,9 @@ void sigv4_signed_cleanup(struct sigv4_signed *s)
     memset(s, 0, sizeof *s);
 }
 
-int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
-               const char *service, int64_t unix_time, const struct sigv4_request *req,
-               struct inv_err *err)
+static int sign(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+                const char *service, int64_t unix_time, const struct sigv4_request *req, bool s3,
+                struct inv_err *err)
 {
     memset(out, 0, sizeof *out);
     if (creds->access_key_id == NULL || creds->secret_access_key == NULL) {
@@ -424,7 +434,7 @@ int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const ch
     inv_buf_init(&scope);
     inv_buf_init(&auth);
     char *signed_list;
-    build_canonical(&creq, req, h, n, &signed_list);
+    build_canonical(&creq, req, h, n, s3, &signed_list);
     hdrs_free(h, n);
     char date[9];
     memcpy(date, out->amz_date, 8);
@@ -452,6 +462,19 @@ int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const ch
     inv_buf_cleanup(&sts);
     inv_buf_cleanup(&scope);
     return 0;
+}
+
+int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+               const char *service, int64_t unix_time, const struct sigv4_request *req,
+               struct inv_err *err)
+{
+    return sign(out, creds, region, service, unix_time, req, false, err);
+}
+
+int sigv4_sign_s3(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+                  int64_t unix_time, const struct sigv4_request *req, struct inv_err *err)
+{
+    return sign(out, creds, region, "s3", unix_time, req, true, err);
 }
 
 // ---- verification ---------------------------------------------------------------------------
@@ -695,7 +718,7 @@ int sigv4_verify(const struct sigv4_request *req, const struct inv_creds *creds,
         (rc = collect_signed(req, a.signed_headers, &h, &nh, err)) != 0) {
         goto out;
     }
-    build_canonical(&creq, req, h, nh, &signed_list);
+    build_canonical(&creq, req, h, nh, false, &signed_list);
     string_to_sign(&sts, amz_date, scope.p + strlen(creds->access_key_id) + 1, &creq);
     char want[65];
     signature_hex(want, creds->secret_access_key, date, region, service, sts.p, sts.len);

@@ -58,6 +58,13 @@ int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const ch
                const char *service, int64_t unix_time, const struct sigv4_request *req,
                struct inv_err *err);
 
+// sigv4_sign_s3 signs for S3 (service "s3") the way botocore's S3SigV4Auth does: the path is
+// used exactly as sent (encoded once, not normalized), and the payload hash is the value of the
+// request's X-Amz-Content-SHA256 header (which S3 requires; the caller adds it, with the hex
+// SHA-256 of the body) instead of one computed here.
+int sigv4_sign_s3(struct sigv4_signed *out, const struct inv_creds *creds, const char *region,
+                  int64_t unix_time, const struct sigv4_request *req, struct inv_err *err);
+
 // sigv4_canonical_request writes the canonical request of |req| as signed with the extra
 // x-amz-date (and token) headers; exposed for tests and debugging.
 int sigv4_canonical_request(struct inv_buf *out, const struct sigv4_request *req,

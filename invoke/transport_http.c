@@ -20,9 +20,10 @@ struct call {
     void *ctx;
     const char *payload;
     size_t len;
-    uint32_t attempt; // attempts started
-    bool too_large;   // above the flavour's request limit: answered without sending
-    uint64_t http_id; // 0 when no request is in flight
+    uint32_t attempt;    // attempts started
+    bool too_large;      // above the flavour's request limit: answered without sending
+    uint64_t http_id;    // 0 when no request is in flight
+    uint64_t creds_wait; // 0 unless waiting for AWS credentials
     struct net_timer *backoff;
     char last_error[400];
 };
@@ -231,6 +232,9 @@ static void classify(struct net_transport *t, const struct net_http_response *re
 
 static void call_unlink_free(struct call *c)
 {
+    if (c->creds_wait != 0) {
+        inv_aws_creds_cancel(c->t->flavour->aws(c->t->state), c->creds_wait);
+    }
     for (struct call **pp = &c->t->calls; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == c) {
             *pp = c->next;
@@ -252,9 +256,16 @@ static void call_finish(struct call *c, const struct inv_result *res)
 
 static void on_http_done(void *ctx, uint64_t http_id, const struct net_http_response *resp);
 
+static void on_creds(void *ctx, const struct inv_creds *creds, const char *err, bool permanent);
+
 static int start_attempt(struct call *c, struct inv_err *err)
 {
     struct net_transport *t = c->t;
+    struct inv_aws *aws = t->flavour->aws ? t->flavour->aws(t->state) : NULL;
+    if (aws != NULL && inv_aws_creds_peek(aws) == NULL) {
+        c->creds_wait = inv_aws_creds_get(aws, on_creds, c); // signed once they are there
+        return 0;
+    }
     struct inv_net_prepared p = {0};
     if (t->flavour->prepare(t->state, c->payload, c->len, &p, err) != 0) {
         inv_net_prepared_cleanup(&p);
@@ -308,6 +319,23 @@ static void on_backoff(void *arg)
         call_finish(c, &r);
         inv_result_cleanup(&r);
     }
+}
+
+static void on_creds(void *ctx, const struct inv_creds *creds, const char *err, bool permanent)
+{
+    struct call *c = ctx;
+    c->creds_wait = 0;
+    struct inv_err e = {{0}};
+    if (creds != NULL && start_attempt(c, &e) == 0) {
+        return;
+    }
+    struct inv_result r;
+    inv_result_init(&r);
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", creds != NULL ? e.msg : err);
+    set_result(&r, creds == NULL && !permanent ? INV_RESULT_RETRYABLE : INV_RESULT_FATAL, -1, msg);
+    call_finish(c, &r);
+    inv_result_cleanup(&r);
 }
 
 static void on_http_done(void *ctx, uint64_t http_id, const struct net_http_response *resp)

@@ -22,7 +22,8 @@ struct lambda_state {
     char host_header[272];
     char region[64];
     bool https;
-    struct inv_creds creds;
+    struct inv_creds creds; // static credentials (tests), when aws is NULL
+    struct inv_aws *aws;    // the credential chain (borrowed)
     int64_t (*clock)(void);
 };
 
@@ -95,8 +96,17 @@ static int lambda_prepare(void *state, const char *payload, size_t len,
     out->url = inv_xstrdup(s->base_url);
     inv_net_prepared_add(out, "Host", s->host_header);
     inv_net_prepared_add(out, "X-Amz-Invocation-Type", "RequestResponse");
-    int64_t now = s->clock ? s->clock() : (int64_t)time(NULL);
-    return inv_net_sign(out, &s->creds, s->region, now, s->path, s->query, payload, len, err);
+    const struct inv_creds *creds = s->aws ? inv_aws_creds_peek(s->aws) : &s->creds;
+    if (creds == NULL) {
+        return inv_fail(err, -1, "lambda transport: AWS credentials expired before signing");
+    }
+    int64_t now = s->clock ? s->clock() : s->aws ? inv_aws_now(s->aws) : (int64_t)time(NULL);
+    return inv_net_sign(out, creds, s->region, now, s->path, s->query, payload, len, err);
+}
+
+static struct inv_aws *lambda_aws(void *state)
+{
+    return ((struct lambda_state *)state)->aws;
 }
 
 static void lambda_classify_error_status(void *state, const struct net_http_response *resp,
@@ -124,6 +134,7 @@ static const struct inv_net_flavour lambda_flavour = {
     .classify_error_status = lambda_classify_error_status,
     .rie_heuristics = false,
     .max_request = 6291456, // Lambda's synchronous Invoke payload limit
+    .aws = lambda_aws,
     .free_state = lambda_free_state,
 };
 
@@ -193,12 +204,15 @@ static int lambda_setup(struct lambda_state *s, const struct inv_lambda_cfg *cfg
     if (!region_ok(s->region)) {
         return inv_fail(err, -1, "lambda transport: invalid region \"%.40s\"", s->region);
     }
-    if (cfg->creds == NULL || cfg->creds->access_key_id == NULL ||
-        cfg->creds->secret_access_key == NULL) {
+    s->aws = cfg->aws;
+    if (s->aws == NULL && (cfg->creds == NULL || cfg->creds->access_key_id == NULL ||
+                           cfg->creds->secret_access_key == NULL)) {
         return inv_fail(err, -1, "lambda transport: no AWS credentials");
     }
-    inv_creds_set(&s->creds, cfg->creds->access_key_id, cfg->creds->secret_access_key,
-                  cfg->creds->session_token, cfg->creds->source);
+    if (s->aws == NULL) {
+        inv_creds_set(&s->creds, cfg->creds->access_key_id, cfg->creds->secret_access_key,
+                      cfg->creds->session_token, cfg->creds->source);
+    }
     struct inv_buf b;
     inv_buf_init(&b);
     if (cfg->endpoint != NULL) {

@@ -34,6 +34,7 @@
 #ifndef INVOKE_TRANSPORT_NET_H
 #define INVOKE_TRANSPORT_NET_H
 
+#include "invoke/aws.h"
 #include "invoke/credentials.h"
 #include "invoke/transport.h"
 #include "net/http.h"
@@ -100,7 +101,11 @@ struct inv_lambda_cfg {
     // endpoint: scheme://host[:port] of the Lambda API; NULL means
     // https://lambda.<region>.amazonaws.com. Tests point it at http://127.0.0.1:PORT.
     const char *endpoint;
-    const struct inv_creds *creds; // copied
+    // aws: the credential chain (invoke/aws.h; borrowed, must outlive the transport): each
+    // attempt is signed with its current credentials, waiting while they are being fetched or
+    // refreshed. When NULL, |creds| (copied) are used as they are.
+    struct inv_aws *aws;
+    const struct inv_creds *creds;
     struct inv_net_opts opts;
     // clock: seconds since the epoch for X-Amz-Date; NULL means time(). Tests pin it.
     int64_t (*clock)(void);

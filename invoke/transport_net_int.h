@@ -2,6 +2,7 @@
 #ifndef INVOKE_TRANSPORT_NET_INT_H
 #define INVOKE_TRANSPORT_NET_INT_H
 
+#include "invoke/aws.h"
 #include "invoke/transport_net.h"
 
 #define INV_NET_MAX_HEADERS 8
@@ -30,6 +31,10 @@ struct inv_net_flavour {
     bool rie_heuristics; // 200 + errorMessage/errorType or "Task timed out" is a function error
     bool bad_gateway_is_function_error; // 502 means the function's runtime failed (RIE, URLs)
     size_t max_request; // payloads above this get INV_RESULT_TOO_LARGE unsent (0: no limit)
+    // aws: the credential provider prepare() signs with (NULL: none, or static credentials).
+    // When set, each attempt waits until it has usable credentials; a credential error ends the
+    // call (INV_RESULT_FATAL when the chain is unusable, INV_RESULT_RETRYABLE otherwise).
+    struct inv_aws *(*aws)(void *state);
     void (*free_state)(void *state);
 };
 

@@ -63,9 +63,66 @@ const char *kesm_log_level_name(enum kesm_log_level level)
     return "?";
 }
 
+// Per-tag levels (kesm_log_set_tag_level): a small table; lines whose component ends with
+// " <tag>" use the tag's level instead of the global one.
+#define TAG_LEVELS_MAX 256
+static struct {
+    char tag[KESM_LOG_TAG_MAX + 1];
+    int level;
+} tag_levels[TAG_LEVELS_MAX];
+static size_t num_tag_levels;
+static int min_tag_level = KESM_LOG_OFF;
+
+int kesm_log_set_tag_level(const char *tag, int level)
+{
+    size_t i = 0;
+    while (i < num_tag_levels && strcmp(tag_levels[i].tag, tag) != 0) {
+        i++;
+    }
+    if (level < 0) {
+        if (i < num_tag_levels) {
+            tag_levels[i] = tag_levels[--num_tag_levels];
+        }
+    } else if (i < num_tag_levels) {
+        tag_levels[i].level = level;
+    } else if (num_tag_levels < TAG_LEVELS_MAX && tag[0] != '\0') {
+        snprintf(tag_levels[i].tag, sizeof tag_levels[i].tag, "%s", tag);
+        tag_levels[i].level = level;
+        num_tag_levels++;
+    } else {
+        return -1;
+    }
+    min_tag_level = KESM_LOG_OFF;
+    for (size_t k = 0; k < num_tag_levels; k++) {
+        min_tag_level = tag_levels[k].level < min_tag_level ? tag_levels[k].level : min_tag_level;
+    }
+    return 0;
+}
+
+// threshold: the level a line of |component| needs.
+static int threshold(const char *component)
+{
+    int global = (int)kesm_log_get_level();
+    if (num_tag_levels == 0 || component == NULL) {
+        return global;
+    }
+    const char *sp = strrchr(component, ' ');
+    if (sp == NULL) {
+        return global;
+    }
+    for (size_t k = 0; k < num_tag_levels; k++) {
+        if (strcmp(sp + 1, tag_levels[k].tag) == 0) {
+            return tag_levels[k].level;
+        }
+    }
+    return global;
+}
+
 void kesm_vlog(enum kesm_log_level level, const char *component, const char *fmt, va_list ap)
 {
-    if (level < kesm_log_get_level() || level >= KESM_LOG_OFF) {
+    if (level >= KESM_LOG_OFF ||
+        ((int)level < (int)kesm_log_get_level() && (int)level < min_tag_level) ||
+        (int)level < threshold(component)) {
         return;
     }
     char line[1024];

@@ -50,6 +50,11 @@ void kesm_log_set_sink(kesm_log_sink sink, void *ctx);
 //   2026-11-26T21:08:47.123Z INFO net mapping=6f1c... broker 127.0.0.1:9092: ...
 char *kesm_log_component(char *buf, size_t cap, const char *base, const char *tag);
 
+// kesm_log_set_tag_level gives the lines of one tag (a component ending in " <tag>", e.g.
+// "mapping=<UUID>": LoggingConfig.SystemLogLevel of that mapping) their own lowest level,
+// instead of the global one; |level| -1 removes it. Returns -1 when 256 tags are already set.
+int kesm_log_set_tag_level(const char *tag, int level);
+
 // kesm_log_level_name returns "DEBUG", "INFO", "WARN", "ERROR" or "OFF".
 const char *kesm_log_level_name(enum kesm_log_level level);
 

@@ -17,7 +17,7 @@ cleanup() {
         kill -TERM "$PID" 2>/dev/null
         wait "$PID" 2>/dev/null
     fi
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] && cp -r "$TMP" /tmp/awscli-kept; rm -rf "$TMP"
 }
 trap cleanup EXIT
 

@@ -41,13 +41,16 @@ if ! /usr/bin/python3 -c 'import botocore' 2>/dev/null; then
     exit 1
 fi
 
-fake() { # LOG SCRIPT
+fake() { # LOG SCRIPT [extra fake_lambda arguments]
     stop_fake
     rm -f "$T/port"
     : >"$1"
-    timeout --kill-after=5 120 /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$1" \
-        --mode invoke --function "$FN" --region us-east-1 --key AKIDEXAMPLE --secret "$SECRET" \
-        --lifetime 110 --script "$2" 2>"$T/fake.err" &
+    local log=$1 script=$2
+    shift 2
+    [ $# -eq 0 ] && set -- --key AKIDEXAMPLE --secret "$SECRET"
+    timeout --kill-after=5 120 /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$log" \
+        --mode invoke --function "$FN" --region us-east-1 "$@" \
+        --lifetime 110 --script "$script" 2>"$T/fake.err" &
     FAKE_PID=$!
     wait_until 10 test -s "$T/port"
 }
@@ -70,7 +73,7 @@ at_least() {
     [ "$(requests "$1" "$2")" -ge "$3" ]
 }
 
-kmock_start -b 1 -t lam:2 -t lam2:1 -t lam3:1 -l 200 || {
+kmock_start -b 1 -t lam:2 -t lam2:1 -t lam3:1 -t lam4:1 -l 200 || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -109,6 +112,36 @@ tap_check "403 from the Invoke API stops kesm run with status 1" test "$rc" = 1
 tap_check "  reason FUNCTION_CONFIG_NOT_VALID" grep -q 'stopped: FUNCTION_CONFIG_NOT_VALID' "$T/m3.err"
 tap_check "  nothing committed" grep -q "0=none" <<<"$(committed_of "$(grep -o 'group [0-9a-f-]*' "$T/m3.err" | head -1 | cut -d' ' -f2)" lam3 1)"
 tap_check "  the secret key is never logged" sh -c "! grep -q -F '$SECRET' '$T/kesm.err' '$T/m3.err'"
+
+# ---- credentials from the chain (credential_process, with a session token), endpoint from
+# AWS_ENDPOINT_URL_LAMBDA ------------------------------------------------------------------------
+kmock_cmd produce lam4 4 >/dev/null
+fake "$T/f4.log" ok --key AKIDPROCESS000000001 --secret proc/secret+key --token proc-session-token
+cat >"$T/creds.sh" <<'SH'
+#!/bin/sh
+echo '{"Version": 1, "AccessKeyId": "AKIDPROCESS000000001", "SecretAccessKey": "proc/secret+key", "SessionToken": "proc-session-token", "Expiration": "2099-01-01T00:00:00Z"}'
+SH
+chmod +x "$T/creds.sh"
+printf '[profile proc]\ncredential_process = %s\n' "$T/creds.sh" >"$T/aws-config"
+run_mapping "$T/m4.json" lam4
+sed -i 's|"Kesm": {.*|"Kesm": {"Transport": "lambda"}}|' "$T/m4.json"
+: >"$RUN_TMP/kesm.err"
+(
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    export AWS_PROFILE=proc AWS_CONFIG_FILE="$T/aws-config" AWS_EC2_METADATA_DISABLED=true \
+        AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$(cat "$T/port")"
+    kesm_start "$T/m4.json"
+    wait_until 30 at_least "$T/f4.log" True 1
+    sleep 1.5
+    kesm_stop
+)
+tap_check "credentials from a credential_process profile sign the invocations (with the session token)" \
+    test "$(requests "$T/f4.log" 'e["sigv4"] == "ok"')" -ge 1 -a "$(requests "$T/f4.log" 'e["sigv4"] != "ok"')" = 0
+tap_check "  the Lambda endpoint came from AWS_ENDPOINT_URL_LAMBDA, and the log says so" \
+    grep -q "Lambda endpoint http://127.0.0.1:$(cat "$T/port") (from AWS_ENDPOINT_URL_LAMBDA)" "$RUN_TMP/kesm.err"
+tap_check "  the log names the credential source, never the secret or token" \
+    sh -c "grep -q 'AWS credentials from credential_process of profile proc: access key AKIDPROCESS000000001' '$RUN_TMP/kesm.err' && ! grep -q 'proc/secret\|proc-session-token' '$RUN_TMP/kesm.err'"
+tap_check "  offsets committed" grep -q "0=4" <<<"$(committed_of "$(group_of)" lam4 1)"
 
 stop_fake
 kmock_stop

@@ -73,7 +73,7 @@ static void test_environment(void **state)
     assert_string_equal(c.access_key_id, "AKIDENV");
     assert_string_equal(c.secret_access_key, "secretenv");
     assert_string_equal(c.session_token, "tok");
-    assert_string_equal(c.source, "environment");
+    assert_string_equal(c.source, "environment variables");
     // Legacy token name, no session token.
     static const char *kv2[] = {"AWS_ACCESS_KEY_ID",  "A2",    "AWS_SECRET_ACCESS_KEY", "s2",
                                 "AWS_SECURITY_TOKEN", "legacy"};
@@ -92,15 +92,35 @@ static void test_environment(void **state)
 static void test_partial_environment(void **state)
 {
     (void)state;
-    static const char *kv[] = {"AWS_SECRET_ACCESS_KEY", "topsecret-value"};
-    set_env(kv, 1);
+    static const char *kv[] = {"AWS_ACCESS_KEY_ID", "AKIDONLY", "AWS_SHARED_CREDENTIALS_FILE",
+                               "/nonexistent"};
+    set_env(kv, 2);
     struct inv_creds c;
     inv_creds_init(&c);
     struct inv_err err;
     assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
     assert_string_equal(err.msg,
-                        "environment: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+                        "environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+    // A secret without a key id: botocore skips the environment (and so does kesm); with nothing
+    // else configured and instance metadata disabled, the message lists what was looked at.
+    static const char *kv2[] = {"AWS_SECRET_ACCESS_KEY",
+                                "topsecret-value",
+                                "AWS_SHARED_CREDENTIALS_FILE",
+                                "/nonexistent",
+                                "AWS_CONFIG_FILE",
+                                "/nonexistent-config",
+                                "AWS_EC2_METADATA_DISABLED",
+                                "true"};
+    set_env(kv2, 4);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_non_null(strstr(err.msg, "no AWS credentials"));
+    assert_non_null(strstr(err.msg, "AWS_EC2_METADATA_DISABLED"));
     assert_null(strstr(err.msg, "topsecret"));
+    // Without AWS_EC2_METADATA_DISABLED the chain ends at instance metadata, which must be
+    // fetched: not usable where static credentials are required.
+    set_env(kv2, 3);
+    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
+    assert_non_null(strstr(err.msg, "EC2 instance metadata (http://169.254.169.254)"));
     inv_creds_cleanup(&c);
 }
 
@@ -135,22 +155,31 @@ static void test_shared_file_profiles(void **state)
     assert_string_equal(c.secret_access_key, "secret/default+key");
     assert_null(c.session_token);
     assert_non_null(strstr(c.source, "(profile default)"));
-    const char *env2[] = {"AWS_SHARED_CREDENTIALS_FILE", p,         "AWS_PROFILE", "prod",
-                          "AWS_DEFAULT_PROFILE",         "nosecret"};
+    // AWS_DEFAULT_PROFILE wins over AWS_PROFILE (botocore reads them in that order).
+    const char *env2[] = {
+        "AWS_SHARED_CREDENTIALS_FILE", p, "AWS_DEFAULT_PROFILE", "prod", "AWS_PROFILE", "nosecret"};
     set_env(env2, 3);
     assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
     assert_string_equal(c.access_key_id, "AKIDPROD");
     assert_string_equal(c.secret_access_key, "prodsecret");
     assert_string_equal(c.session_token, "FwoGZXIvYXdzEXAMPLE==");
-    // AWS_DEFAULT_PROFILE is the fallback name; that profile lacks its secret.
-    const char *env3[] = {"AWS_SHARED_CREDENTIALS_FILE", p, "AWS_DEFAULT_PROFILE", "nosecret"};
+    // That profile lacks its secret.
+    const char *env3[] = {"AWS_SHARED_CREDENTIALS_FILE", p, "AWS_PROFILE", "nosecret"};
     set_env(env3, 2);
     assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
-    assert_non_null(strstr(err.msg, "profile [nosecret] lacks aws_secret_access_key"));
-    const char *env4[] = {"AWS_SHARED_CREDENTIALS_FILE", p, "AWS_PROFILE", "missing"};
-    set_env(env4, 2);
+    assert_non_null(strstr(err.msg, "profile [nosecret] has aws_access_key_id without "
+                                    "aws_secret_access_key"));
+    const char *env4[] = {"AWS_SHARED_CREDENTIALS_FILE",
+                          p,
+                          "AWS_PROFILE",
+                          "missing",
+                          "AWS_CONFIG_FILE",
+                          "/nonexistent",
+                          "AWS_EC2_METADATA_DISABLED",
+                          "TRUE"};
+    set_env(env4, 4);
     assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
-    assert_non_null(strstr(err.msg, "no profile [missing]"));
+    assert_non_null(strstr(err.msg, "profile missing has none in"));
     assert_non_null(strstr(err.msg, p));
     // Environment wins over the file.
     const char *env5[] = {"AWS_SHARED_CREDENTIALS_FILE", p,   "AWS_ACCESS_KEY_ID", "E",
@@ -176,13 +205,19 @@ static void test_home_default_path(void **state)
     assert_int_equal(inv_creds_load(&c, fake_getenv, &err), 0);
     assert_string_equal(c.access_key_id, "H");
     inv_creds_cleanup(&c);
-    const char *env2[] = {"HOME", "/nonexistent-home"};
-    set_env(env2, 1);
+    const char *env2[] = {"HOME", "/nonexistent-home", "AWS_EC2_METADATA_DISABLED", "true"};
+    set_env(env2, 2);
     assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
-    assert_non_null(strstr(err.msg, "/nonexistent-home/.aws/credentials does not exist"));
-    set_env(NULL, 0);
-    assert_int_equal(inv_creds_load(&c, fake_getenv, &err), -1);
-    assert_non_null(strstr(err.msg, "no AWS credentials"));
+    assert_non_null(strstr(err.msg, "/nonexistent-home/.aws/credentials"));
+    assert_non_null(strstr(err.msg, "/nonexistent-home/.aws/config"));
+}
+
+static int load_file(struct inv_creds *c, const char *path, struct inv_err *err)
+{
+    const char *env[] = {"AWS_SHARED_CREDENTIALS_FILE", path,  "AWS_CONFIG_FILE", "/nonexistent",
+                         "AWS_EC2_METADATA_DISABLED",   "true"};
+    set_env(env, 3);
+    return inv_creds_load(c, fake_getenv, err);
 }
 
 static void test_malformed_files_name_line_not_secret(void **state)
@@ -193,22 +228,31 @@ static void test_malformed_files_name_line_not_secret(void **state)
     struct inv_err err;
     const char *p = write_file("bad1", "[default]\naws_access_key_id = A\n"
                                        "aws_secret_access_key SUPERSECRETVALUE\n");
-    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    assert_int_equal(load_file(&c, p, &err), -1);
     char want[256];
-    snprintf(want, sizeof want, "%s:3: expected 'key = value' or '[section]'", p);
+    snprintf(want, sizeof want, "AWS config files: %s:3: expected 'key = value' or '[section]'", p);
     assert_string_equal(err.msg, want);
     assert_null(strstr(err.msg, "SUPERSECRET"));
     p = write_file("bad2", "\n\n[default\naws_access_key_id = A\n");
-    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    assert_int_equal(load_file(&c, p, &err), -1);
     assert_non_null(strstr(err.msg, "bad2:3: section header without a closing ']'"));
     p = write_file("bad3", "[ ]\n");
-    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
-    assert_non_null(strstr(err.msg, "bad3:1: empty section name"));
+    assert_int_equal(load_file(&c, p, &err), -1);
+    assert_non_null(strstr(err.msg, "bad3:1: empty or overlong section name"));
     p = write_file("bad4", "= value\n");
-    assert_int_equal(inv_creds_load_file(&c, p, "default", &err), -1);
+    assert_int_equal(load_file(&c, p, &err), -1);
     assert_non_null(strstr(err.msg, "bad4:1:"));
-    assert_int_equal(inv_creds_load_file(&c, "/nonexistent/creds", "default", &err), -1);
-    assert_string_equal(err.msg, "credentials file /nonexistent/creds: No such file or directory");
+    // configparser refuses duplicates; so does kesm (naming the line, not the value).
+    p = write_file("bad5", "[default]\naws_access_key_id = A\nAWS_ACCESS_KEY_ID = SECRETB\n");
+    assert_int_equal(load_file(&c, p, &err), -1);
+    assert_non_null(strstr(err.msg, "bad5:3: duplicate key"));
+    assert_null(strstr(err.msg, "SECRETB"));
+    p = write_file("bad6", "[a]\nx = 1\n[a]\n");
+    assert_int_equal(load_file(&c, p, &err), -1);
+    assert_non_null(strstr(err.msg, "bad6:3: duplicate section"));
+    // What is not a regular file (/dev/null, a directory) is no file at all, as in botocore.
+    assert_int_equal(load_file(&c, "/dev/null", &err), -1);
+    assert_non_null(strstr(err.msg, "no AWS credentials"));
     assert_null(c.access_key_id);
     inv_creds_cleanup(&c);
 }

@@ -178,10 +178,17 @@ static void test_opaque_shapes(void **state)
     parse_fails(",\"Tags\":{\"a\":{\"b\":1}}",
                 "at 'Tags.a' failed to satisfy constraint: Member must be a string");
     parse_fails(",\"Tags\":{\"aws:x\":\"v\"}", "does not start with aws:");
+    char many[1200] = ",\"Tags\":{";
+    for (int i = 0; i < 51; i++) {
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"k%d\":\"v\"", i ? "," : "",
+                 i);
+    }
+    strcat(many, "}");
+    parse_fails(many, "at most 50 tags");
     parse_fails(",\"MetricsConfig\":{\"Metrics\":[\"Bogus\"]}", "MetricsConfig.Metrics[0]");
     parse_fails(",\"MetricsConfig\":{\"Extra\":[[[]]]}", "at 'MetricsConfig.Extra'");
     parse_fails(",\"LoggingConfig\":{\"SystemLogLevel\":\"TRACE\"}", "[DEBUG, INFO, WARN]");
-    parse_fails(",\"ProvisionedPollerConfig\":{\"MaximumPollers\":2001}",
+    parse_fails(",\"ProvisionedPollerConfig\":{\"MaximumPollers\":10001}",
                 "ProvisionedPollerConfig.MaximumPollers");
     parse_fails(",\"KMSKeyArn\":\"not-an-arn\"", "at 'KMSKeyArn'");
     parse_fails(",\"BatchSize\":1,\"BatchSize\":2", "duplicate key 'BatchSize'");

@@ -358,7 +358,12 @@ static void test_consumer_group(void **state)
     expect_error("{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"ConsumptionMode\":\"Queue\"}}",
                  "1 validation error detected: Value 'Queue' at "
                  "'SelfManagedKafkaEventSourceConfig.ConsumptionMode' failed to satisfy "
-                 "constraint: The supported members are ConsumerGroupId and SchemaRegistryConfig");
+                 "constraint: Queue mode (Kafka share groups, KIP-932) is not supported by kesm: "
+                 "use Stream (consumer groups, order kept per partition)");
+    expect_error("{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"Mode\":\"Stream\"}}",
+                 "1 validation error detected: Value 'Stream' at "
+                 "'SelfManagedKafkaEventSourceConfig.Mode' failed to satisfy constraint: The "
+                 "supported members are ConsumerGroupId, ConsumptionMode and SchemaRegistryConfig");
     struct esm_config c;
     expect_ok(&c, "{" BASE ",\"SelfManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":"
                   "\"lambda-orders/v1@x\"}}");

@@ -876,16 +876,17 @@ static void test_backpressure(void **state)
     struct env *e = *state;
     unsigned k = unit_time_scale();
     e->f.pad = 256 * 1024;
-    // The request timeout is shorter than the pause: paused requests must not expire. (Reading
-    // 8 MiB after the resume takes longer than 200 ms under valgrind, hence the scale.)
-    e->cfg.request_timeout_ms = 200 * k;
+    // The request timeout is shorter than the pause: paused requests must not expire. After the
+    // resume the timers run again, and reading 8 MiB must finish within one timeout: 1 s leaves
+    // room for ASan on a loaded machine (200 ms did not), the scale for valgrind.
+    e->cfg.request_timeout_ms = 1000 * k;
     struct net_conn *c = connect_fake(e);
     assert_true(run_until(&e->w, NET_CONN_READY, 3000 * k));
     for (uint32_t i = 0; i < 32; i++) {
         assert_int_equal(send_tagged(c, i, &e->log, 0), NET_OK);
     }
     e->log.pause_on_first = c;
-    net_reactor_run_for(e->r, 500 * k);
+    net_reactor_run_for(e->r, 2500 * k);
     // 8 MiB were answered; one response was taken, then reading stopped.
     assert_int_equal(e->log.n, 1);
     assert_true(net_conn_buffered(c) < 2u * 1024 * 1024);
