@@ -428,6 +428,12 @@ static void parse_sacs(struct esm_config *c, const cJSON *v, struct esm_cfg_err 
                      "Member must satisfy regular expression pattern: [ a-zA-Z0-9-\\/*:_+=.@-]*");
             continue;
         }
+        if (!strncmp(uri, "arn:", 4) && !cfg_arn_ok(uri)) {
+            cfg_fail(err, fu, u,
+                     "An ARN must be arn:aws:<service>:<region>:<account>:<resource>, the region "
+                     "of [a-z0-9-] (it names no host) and the account of digits");
+            continue;
+        }
         counts[idx]++;
         c->sacs[c->num_sacs].type = (enum esm_sac_type)idx;
         c->sacs[c->num_sacs].uri = uri;
@@ -536,6 +542,12 @@ static void parse_destination(struct esm_config *c, const cJSON *v, struct esm_c
         }
         c->dest_kind = ESM_DEST_DIR;
     } else if (!strncmp(s, "arn:", 4) && cfg_charset_ok(s, ":/-_.*+=@")) {
+        if (!cfg_arn_ok(s)) {
+            cfg_fail(err, f, d,
+                     "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z0-9-]*):"
+                     "([a-zA-Z0-9-])+:([a-z0-9-]*)?:(\\d{12})?:(.*) (the region names no host)");
+            return;
+        }
         c->dest_kind = ESM_DEST_ARN;
     } else {
         cfg_fail(err, f, d,

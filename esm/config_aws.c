@@ -12,8 +12,10 @@
 //                                  starting with aws:, string values of at most 256 (AWS's
 //                                  tagging limits; create-only, not echoed)
 // Everything is echoed exactly as given (config_response.c). What they do in kesm: README.md.
+// cfg_arn_ok checks the frame of the ARNs kesm builds AWS endpoints from (destinations, secrets).
 #include "esm/config_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -227,6 +229,55 @@ static void parse_tags(const cJSON *v, struct esm_cfg_err *err)
             cfg_fail(err, f, e, "Member must be a string of at most 256 characters");
         }
     }
+}
+
+// cfg_arn_ok checks an ARN's frame as Lambda's API model does for destinations
+// (arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:(<region>)?:(\d{12})?:(.*)), loosely: the region is
+// [a-z0-9-]* (not starting with '-'), the account 0-12 digits, the resource not empty. kesm builds
+// AWS endpoints from the region (https://<service>.<region>.amazonaws.com), so nothing in it may
+// name another host ('.', '/', '@', ':').
+bool cfg_arn_ok(const char *s)
+{
+    const char *f[6];
+    size_t n[6];
+    const char *c = s;
+    for (int i = 0; i < 5; i++) {
+        const char *colon = strchr(c, ':');
+        if (!colon) {
+            return false;
+        }
+        f[i] = c;
+        n[i] = (size_t)(colon - c);
+        c = colon + 1;
+    }
+    f[5] = c;
+    n[5] = strlen(c);
+    if (n[0] != 3 || memcmp(f[0], "arn", 3) != 0 || n[1] < 3 || memcmp(f[1], "aws", 3) != 0 ||
+        n[2] == 0 || n[3] > 32 || n[4] > 12 || n[5] == 0 || (n[3] > 0 && f[3][0] == '-')) {
+        return false;
+    }
+    for (size_t i = 3; i < n[1]; i++) {
+        if (!isalnum((unsigned char)f[1][i]) && f[1][i] != '-') {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n[2]; i++) {
+        if (!isalnum((unsigned char)f[2][i]) && f[2][i] != '-') {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n[3]; i++) {
+        char ch = f[3][i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n[4]; i++) {
+        if (!isdigit((unsigned char)f[4][i])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool cfg_group_member_known(const char *name)

@@ -7,6 +7,7 @@
 #   - the cleartext relay: a signed request pointing a secrets-dir secret at a listener posing as
 #     a broker, with Tls false: refused naming the member and the flag; the password never
 #     arrives (tests/tools/sasl_sniffer.py records what it is sent); the other opt-in members too;
+#     AWS ARNs (SQS/SNS/S3 destinations, Secrets Manager) whose region would name that listener;
 #   - duplicate keys, invalid UTF-8, \u0000, nesting and size beyond the limits: refused naming
 #     the problem; the largest accepted request survives a restart byte for byte;
 #   - a request smuggled behind a second Content-Length: refused, never executed;
@@ -110,7 +111,7 @@ relay() { # KESM_MEMBERS [SAC_URI]: a create pointing the secret at the sniffer 
              \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$SNIFF\"]}},
              \"Kesm\":{\"Transport\":\"${3:-stdout}\"$1}}"
 }
-refused_naming() { # CODE MEMBER FLAG
+refused_naming() { # CODE MEMBER FLAG (or another text the message must have)
     [ "$1/$(etype)" = 400/InvalidParameterValueException ] && msg | grep -qF "at '$2'" &&
         msg | grep -qF -- "$3"
 }
@@ -133,6 +134,24 @@ CODE=$(api_curl -sS -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X POST "$SEC/201
            \"SchemaValidationConfigs\":[{\"Attribute\":\"VALUE\"}]}}}")
 tap_check "the same secret for an http:// schema registry: refused naming --allow-api-plaintext-sasl" \
     refused_naming "$CODE" SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig.SchemaRegistryURI --allow-api-plaintext-sasl
+# AWS endpoints are https://<service>.<region>.amazonaws.com: a region that names another host
+# would send signed requests (with any session token), failure records and, for S3, the records
+# themselves to the caller's listener. Refused at the API, naming the member.
+aws_dest() { # DESTINATION
+    api_curl -sS -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X POST "$SEC/2015-03-31/event-source-mappings" \
+        -d "{\"FunctionName\":\"relay\",\"Topics\":[\"orders\"],\"Kesm\":{\"Transport\":\"stdout\"},
+             \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
+             \"DestinationConfig\":{\"OnFailure\":{\"Destination\":\"$1\"}}}"
+}
+CODE=$(aws_dest "arn:aws:sqs:x@$SNIFF/:123456789012:dlq")
+tap_check "an SQS destination whose region names the caller's host is refused" \
+    refused_naming "$CODE" DestinationConfig.OnFailure.Destination 'the region names no host'
+CODE=$(aws_dest "arn:aws:s3:x@$SNIFF/::bucket")
+tap_check "  so is an S3 bucket ARN with such a region (S3 records carry the payload)" \
+    refused_naming "$CODE" DestinationConfig.OnFailure.Destination 'the region names no host'
+CODE=$(relay '' "arn:aws:secretsmanager:x@$SNIFF/:123456789012:secret:Broker")
+tap_check "  and a Secrets Manager ARN whose region names the caller's host" \
+    refused_naming "$CODE" 'SourceAccessConfigurations[0].URI' 'it names no host'
 CODE=$(relay ",\"SecretsDir\":\"$T/secrets\"")
 tap_check "Kesm.SecretsDir (kesm run only) is refused, not silently ignored" \
     refused_naming "$CODE" Kesm.SecretsDir 'applies to kesm run only'
@@ -222,6 +241,18 @@ held() {
 tap_check "restarted without the flag, the stored exec mapping stops naming the flag instead of running" \
     wait_until 15 held
 stop flagged
+
+# ---- --credentials-file: that file is the one source the signatures are checked against -------
+(umask 077 && printf '[ops]\naws_access_key_id = AKIDOPSFILE\naws_secret_access_key = ops-file-secret\n' >"$T/ops-creds")
+start filecreds --credentials-file "$T/ops-creds" --credentials-profile ops || tap_fail "serve --credentials-file starts"
+tap_check "--credentials-file: the server names the file and the key it checks against" \
+    grep -q "access key ending in FILE (from shared credentials file $T/ops-creds (profile ops))" "$T/filecreds.err"
+CODE=$(api_curl -sS -o "$T/body" -D "$T/hdr" -w '%{http_code}' "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings")
+tap_check "  a request signed with the environment's key is refused" test "$CODE" = 403
+CODE=$(AWS_ACCESS_KEY_ID=AKIDOPSFILE AWS_SECRET_ACCESS_KEY=ops-file-secret api_curl -sS -o "$T/body" \
+    -w '%{http_code}' "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings")
+tap_check "  one signed with the file's key is answered" test "$CODE" = 200
+stop filecreds
 
 # ---- authentication off: the other checks still hold -----------------------------------------
 start open --insecure-no-auth || tap_fail "serve --insecure-no-auth starts"

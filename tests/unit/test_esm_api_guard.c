@@ -194,6 +194,53 @@ static void test_opaque_shapes(void **state)
     parse_fails(",\"BatchSize\":1,\"BatchSize\":2", "duplicate key 'BatchSize'");
 }
 
+// ARNs whose region would name another host: kesm builds https://<service>.<region>.amazonaws.com
+// from them (SQS, SNS and S3 destinations; Secrets Manager secrets), so a caller could otherwise
+// send signed requests, failure records and record payloads to a host of its choosing.
+static void test_arn_regions(void **state)
+{
+    (void)state;
+    struct esm_config c;
+    struct esm_cfg_err err;
+    static const char *const good[] = {
+        ",\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+        "\"arn:aws:sqs:us-east-2:123456789012:dlq\"}}",
+        ",\"DestinationConfig\":{\"OnFailure\":{\"Destination\":\"arn:aws:s3:::bucket\"}}",
+        ",\"SourceAccessConfigurations\":[{\"Type\":\"BASIC_AUTH\",\"URI\":"
+        "\"arn:aws:secretsmanager:us-east-1:1:secret:x\"}]",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        if (!parse(&c, good[i], &err)) {
+            fail_msg("%s: %s", good[i], err.message);
+        }
+        esm_config_cleanup(&c);
+    }
+    static const char *const regions[] = {"x@127.0.0.1:9/", "evil.example.com/", "@h"};
+    for (size_t i = 0; i < 3; i++) {
+        char req[300];
+        snprintf(req, sizeof req,
+                 ",\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+                 "\"arn:aws:sqs:%s:123456789012:dlq\"}}",
+                 regions[i]);
+        parse_fails(req, "at 'DestinationConfig.OnFailure.Destination' failed to satisfy "
+                         "constraint: Member must satisfy regular expression pattern");
+        snprintf(req, sizeof req,
+                 ",\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+                 "\"arn:aws:s3:%s::bucket\"}}",
+                 regions[i]);
+        parse_fails(req, "the region names no host");
+        snprintf(req, sizeof req,
+                 ",\"SourceAccessConfigurations\":[{\"Type\":\"BASIC_AUTH\",\"URI\":"
+                 "\"arn:aws:secretsmanager:%s:1:secret:x\"}]",
+                 regions[i]);
+        parse_fails(req, "at 'SourceAccessConfigurations[0].URI' failed to satisfy constraint: "
+                         "An ARN must be");
+    }
+    parse_fails(",\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+                "\"arn:aws:sqs:us-east-1:12x:dlq\"}}",
+                "DestinationConfig.OnFailure.Destination");
+}
+
 static void policy_refuses(const char *extra, const struct esm_policy *pol, const char *member,
                            const char *flag)
 {
@@ -264,10 +311,10 @@ static void test_policy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_guard), cmocka_unit_test(test_sanitize),
-        cmocka_unit_test(test_host_rules), cmocka_unit_test(test_content_types),
-        cmocka_unit_test(test_query),      cmocka_unit_test(test_opaque_shapes),
-        cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_json_guard),  cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_host_rules),  cmocka_unit_test(test_content_types),
+        cmocka_unit_test(test_query),       cmocka_unit_test(test_opaque_shapes),
+        cmocka_unit_test(test_arn_regions), cmocka_unit_test(test_policy),
     };
     return cmocka_run_group_tests_name("esm_api_guard", tests, NULL, NULL);
 }
