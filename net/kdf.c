@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 struct net_kdf {
@@ -72,6 +73,24 @@ static void *worker(void *arg)
     return NULL;
 }
 
+// wait_idle runs at exit, before OpenSSL's own exit-time cleanup (atexit handlers run in reverse
+// order, and OpenSSL registers its handler when it is first used, before any derivation): a
+// derivation still running (a process that exits right after an answer, or with one cancelled)
+// would otherwise use digests OpenSSL is freeing. Bounded: at most 2 s (a derivation at the
+// iteration cap takes about 0.5 s).
+static void wait_idle(void)
+{
+    for (int i = 0; i < 2000 && net_kdf_running() > 0; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void register_wait_idle(void)
+{
+    atexit(wait_idle);
+}
+
 static void on_ready(int fd, unsigned revents, void *ctx)
 {
     (void)fd;
@@ -90,6 +109,8 @@ static void on_ready(int fd, unsigned revents, void *ctx)
 struct net_kdf *net_kdf_start(struct net_reactor *r, struct sasl_kdf *k, net_kdf_done_fn *done,
                               void *ctx)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_wait_idle);
     struct net_kdf *h = xcalloc(1, sizeof *h);
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
