@@ -147,10 +147,12 @@ $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 
 fuzz-build: $(FUZZ_BINS)
 
+# The committed corpora (fuzz/corpus) are only read unless FUZZ_MERGE=1 (scripts/fuzz-campaign).
 FUZZ_SECONDS ?= 60
+FUZZ_MERGE ?=
 fuzz: setup
 	$(MAKE) fuzz-build
-	scripts/fuzz-campaign $(FUZZ_SECONDS) $(FUZZ_BINS)
+	scripts/fuzz-campaign $(if $(FUZZ_MERGE),--merge) $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # ---- benchmarks ------------------------------------------------------------------------------
 $(BUILD)/bench_records: bench/bench_records.c $(LIBS)
@@ -173,10 +175,16 @@ $(BUILD)/event_gen: tests/tools/event_gen.c $(LIBS)
 setup:
 	scripts/setup
 
+# Builds run TEST_JOBS at a time (the CPUs) unless make was given -j; scripts/run-tests runs the
+# tests KESM_TEST_JOBS at a time (the CPUs), the integration tests against the ASan+UBSan
+# build/asan/kesm.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SUBMAKE_J = $(if $(findstring j,$(firstword $(MAKEFLAGS)))$(findstring -j,$(MAKEFLAGS)),,-j$(TEST_JOBS))
+
 test: setup
 	$(MAKE) format-check check-deps
-	$(MAKE) WERROR=1 all build/kmock
-	$(MAKE) WERROR=1 BUILD=build/asan SAN=1 unit-bins replay-bins
+	$(MAKE) $(SUBMAKE_J) WERROR=1 all build/kmock
+	$(MAKE) $(SUBMAKE_J) WERROR=1 BUILD=build/asan SAN=1 build/asan/kesm unit-bins replay-bins
 	scripts/run-tests
 
 run: setup

@@ -291,12 +291,17 @@ static int build_transport(struct esm_instance *in, char *err, size_t cap)
     }
     case ESM_TRANSPORT_HTTP: {
         // An Invoke-API-shaped URL on the http transport is the Lambda Runtime Interface
-        // Emulator (or something like it): it runs one invocation at a time and answers 400 to a
-        // second, so batches of different partitions take turns instead of running at once.
+        // Emulator (or something like it): it runs one invocation at a time, and a second one
+        // arriving while one runs crashes it (its current builds panic; both callers get an empty
+        // reply and the emulator exits). So the endpoint is one-at-a-time (transport_net.h):
+        // batches of different partitions take turns, and after an InvokeTimeoutMs the next
+        // invocation waits until the emulator has finished the one given up on.
         if (url && strstr(url, "/2015-03-31/functions/") != NULL) {
             no.max_concurrency = 1;
             kesm_log(KESM_LOG_INFO, in->log,
-                     "http transport: Invoke API path, one invocation at a time (emulator)");
+                     "http transport: Invoke API path, one invocation at a time (emulator); after "
+                     "a timeout the next waits for the emulator to finish (at most %u s)",
+                     INV_NET_ABANDON_WAIT_MS / 1000u);
         }
         struct inv_http_cfg hc = {.url = url, .opts = no};
         rc = inv_http_new(&in->transport, in->r, &hc, &ie);
@@ -936,6 +941,7 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->undecodable_batches = in->cons ? cons_undecodable_batches(in->cons) : 0;
     out->queued = st.queued;
     out->inflight = st.inflight;
+    out->transport_error_seconds = (uint64_t)st.transport_error_seconds;
     out->batch_records = st.batch_records;
     out->invoke_seconds = st.invoke_seconds;
     out->dest_errors = st.dest_errors;

@@ -402,14 +402,16 @@ void esm_manager_free(struct esm_manager *mgr)
     if (!mgr) {
         return;
     }
+    // The runner first: freeing what it still runs clears each mapping's runner data, so the
+    // mappings must outlive it (the other order wrote into freed mappings at shutdown).
+    if (mgr->runner.ops && mgr->runner.ops->free) {
+        mgr->runner.ops->free(mgr->runner.impl);
+    }
     struct esm_mapping *m = mgr->head;
     while (m) {
         struct esm_mapping *next = m->next;
         free_mapping(m);
         m = next;
-    }
-    if (mgr->runner.ops && mgr->runner.ops->free) {
-        mgr->runner.ops->free(mgr->runner.impl);
     }
     free(mgr);
 }

@@ -353,8 +353,13 @@ static void pipeline_families(struct out *o, const struct esm_metrics_mapping *m
          offsetof(struct esm_metrics_mapping, queued)},
         {"kesm_batches_inflight", "Batches being delivered.",
          offsetof(struct esm_metrics_mapping, inflight)},
+        {"kesm_transport_error_seconds",
+         "How long invocations have failed with transport errors (endpoint unreachable, "
+         "throttled, 5xx), which are retried without counting as retry attempts; 0 while "
+         "invocations reach the function.",
+         offsetof(struct esm_metrics_mapping, transport_error_seconds)},
     };
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < sizeof gauges / sizeof gauges[0]; k++) {
         family(o, gauges[k].name, "gauge", gauges[k].help);
         for (size_t i = 0; i < n; i++) {
             if (maps[i].running) {

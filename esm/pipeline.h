@@ -168,6 +168,8 @@ struct esm_pipeline_stats {
     size_t inflight;                      // batches handed out and not finished
     uint64_t outcomes[ESM_OUTCOME_COUNT]; // results by outcome (esm/metrics.h)
     uint64_t retries;                     // sends repeated after a function or retryable error
+    double transport_error_seconds;       // how long invocations have failed with transport
+                                          // errors (RETRYABLE results only); 0: they do not
     struct esm_hist batch_records;        // records per invocation (esm_batch_records_bounds)
     struct esm_hist invoke_seconds;       // submit to result (esm_invoke_seconds_bounds)
 };

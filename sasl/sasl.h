@@ -69,8 +69,9 @@ struct sasl_opts {
 
 struct sasl_mech;
 
-// sasl_mech_names lists the mechanism names this client offers, NULL-terminated:
-// "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN".
+// sasl_mech_names lists the user-name-and-password mechanisms sasl_mech_new offers,
+// NULL-terminated: "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN". OAUTHBEARER has constructors of its
+// own (below).
 const char *const *sasl_mech_names(void);
 
 // sasl_hash_from_mech maps "SCRAM-SHA-256"/"SCRAM-SHA-512" to the hash; false for anything else
@@ -83,6 +84,31 @@ bool sasl_hash_from_mech(const char *mech, enum sasl_hash *out);
 // allocation failure. |opts| may be NULL.
 struct sasl_mech *sasl_mech_new(const char *name, const char *user, const char *password,
                                 const struct sasl_opts *opts, struct sasl_err *err);
+
+struct msk_iam_params;
+
+// sasl_mech_new_oauthbearer creates an OAUTHBEARER client (RFC 7628; see oauthbearer.h) that sends
+// |token| (|token_len| bytes, copied; reading a token file is the caller's business). |expiry| is
+// when the token stops being valid (Unix seconds, 0 = unknown), reported back by
+// sasl_mech_token_expiry. Returns NULL with |err| set for a token the policy refuses, or on OOM.
+struct sasl_mech *sasl_mech_new_oauthbearer(const uint8_t *token, size_t token_len, int64_t expiry,
+                                            struct sasl_err *err);
+
+// sasl_mech_new_msk_iam creates an OAUTHBEARER client carrying an Amazon MSK IAM token built from
+// |p| (credentials, region and the signing time; see msk_iam.h). Its token expiry is the signing
+// time plus the token's lifetime. Returns NULL with |err| set (which input is wrong, never a
+// secret) or on OOM.
+struct sasl_mech *sasl_mech_new_msk_iam(const struct msk_iam_params *p, struct sasl_err *err);
+
+// sasl_mech_token_expiry returns when the mechanism's credential stops being valid (Unix seconds):
+// an OAUTHBEARER token's expiry, or 0 (unknown, or a password that does not expire). A session
+// re-authenticates (KIP-368) with a fresh mechanism before then.
+int64_t sasl_mech_token_expiry(const struct sasl_mech *m);
+
+// sasl_mech_server_reason returns the error the server explained in the exchange (OAUTHBEARER's
+// error JSON, as printable text), or "" if none: the server's SaslAuthenticate error that follows
+// says less, so a driver adds this to its message.
+const char *sasl_mech_server_reason(const struct sasl_mech *m);
 
 // sasl_mech_name returns the mechanism name as sent in SaslHandshake.
 const char *sasl_mech_name(const struct sasl_mech *m);

@@ -15,46 +15,13 @@
 #     (0700, kesm), the installed binary's --version, systemd-analyze verify of the installed
 #     unit; where systemd runs, the service is active and `kesm status` reaches it; dpkg --purge
 #     removes it with its state. Without root, dpkg -x and the checks that need no install.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
-. tests/lib/timescale.sh
-T=$(mktemp -d /tmp/deb_package.XXXXXX)
+. "$(dirname "$0")/../lib/prelude.sh"
+T=$TEST_TMP
 VERSION=$(cat VERSION)
 DEB=build/deb/kesm_${VERSION}_amd64.deb
 INSTALLED=
 USER_EXISTED=
-ok=0
-bad=0
-tap_ok() {
-    ok=$((ok + 1))
-    echo "ok - $*"
-}
-tap_fail() {
-    bad=$((bad + 1))
-    echo "not ok - $1"
-    shift
-    local d
-    for d in "$@"; do printf '%s\n' "$d" | sed 's/^/#   /'; done
-}
-tap_check() {
-    local desc=$1 out rc
-    shift
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = 0 ]; then
-        tap_ok "$desc"
-    else
-        tap_fail "$desc" "exit $rc: $*"
-        [ -n "$out" ] && printf '%s\n' "$out" | head -20 | sed 's/^/#   | /'
-    fi
-    return $rc
-}
-finish() {
-    echo "# $ok ok, $bad not ok"
-    [ "$bad" = 0 ] && [ "$ok" != 0 ]
-    exit $?
-}
+finish() { tap_done; }
 cleanup() {
     if [ -n "$INSTALLED" ]; then
         dpkg --purge kesm >/dev/null 2>&1
@@ -62,9 +29,8 @@ cleanup() {
     if [ -n "$INSTALLED" ] && [ -z "$USER_EXISTED" ] && getent passwd kesm >/dev/null; then
         deluser --quiet --system kesm >/dev/null 2>&1
     fi
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for tool in dpkg-deb lintian help2man systemd-analyze man; do
     if ! command -v "$tool" >/dev/null; then

@@ -6,23 +6,17 @@
 # LastProcessingResult, /metrics and the log, retries it, then writes a failure record with
 # condition MaximumPayloadSizeExceeded and the batch's offset range to its on-failure directory,
 # skips it, and delivers the 5 records behind it.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/api.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-PRODUCE=${KESM_ASAN_TREE:-build/asan}/tools/records_produce
-T=$(mktemp -d /tmp/decompress_bomb.XXXXXX)
+PRODUCE=$ASAN_TREE/tools/records_produce
+T=$TEST_TMP
 PID=
 cleanup() {
-    if [ -n "$PID" ]; then
-        kill -TERM "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-    fi
+    [ -n "$PID" ] && stop_pid "$PID"
     kmock_stop
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 for need in "$KESM" "$PRODUCE" /usr/bin/jq /usr/bin/curl; do
     [ -x "$need" ] || { echo "not ok - $need is missing"; exit 1; }
 done
@@ -39,11 +33,11 @@ export BOMB_LOG=$T/delivered
 printf '#!/bin/sh\ncat >>"$BOMB_LOG"\necho >>"$BOMB_LOG"\n' >"$T/fn.sh"
 chmod 755 "$T/fn.sh"
 mkdir "$T/failed"
-timeout --foreground --kill-after=10 90 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+timeout --foreground --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
     --drain-timeout 2000 --route "*=exec:$T/fn.sh" --allow-api-file-destinations \
     >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
-tap_check "kesm serve starts" wait_until 15 grep -q 'listening on' "$T/serve.out"
+tap_check "kesm serve starts" wait_until 60 grep -q 'listening on' "$T/serve.out"
 PORT=$(sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out")
 API=http://127.0.0.1:$PORT/2015-03-31/event-source-mappings
 api_curl -sS -o "$T/create.json" -X POST "$API" -d "{\"FunctionName\":\"bomb-fn\",\"Topics\":[\"bomb\"],

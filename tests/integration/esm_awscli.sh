@@ -3,12 +3,10 @@
 # AWS documentation's two self-managed Kafka examples), list with paging, get, update (disable,
 # enable, batch size), delete, the errors the CLI prints, and a restart that restores mappings.
 # Prints TAP-style "ok - ..." / "not ok - ..." lines; exits non-zero on any failure.
-set -u
-cd "$(dirname "$0")/../.."
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
+. "$(dirname "$0")/../lib/prelude.sh"
 AWSCLI=/usr/bin/aws
 . tests/lib/timescale.sh
-TMP=$(mktemp -d /tmp/esm_awscli.XXXXXX)
+TMP=$TEST_TMP
 PID=
 fails=0
 
@@ -17,9 +15,8 @@ cleanup() {
         kill -TERM "$PID" 2>/dev/null
         wait "$PID" 2>/dev/null
     fi
-    [ -n "${KEEP_TMP:-}" ] && cp -r "$TMP" /tmp/awscli-kept; rm -rf "$TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 ok() { echo "ok - $1"; }
 nok() {
@@ -58,7 +55,7 @@ start_kesm() {
     : >"$TMP/serve.out"
     # --foreground: timeout(1) then forwards SIGTERM to kesm alone; otherwise it also sends SIGCONT
     # to the process group, which can race LeakSanitizer's exit-time stop-the-world in ASan builds.
-    timeout --foreground --kill-after=20 "$(scaled 240)" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
+    timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
         "$@" >"$TMP/serve.out" 2>>"$TMP/serve.err" &
     PID=$!
     PORT=

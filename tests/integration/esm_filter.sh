@@ -7,8 +7,7 @@
 # records. Under kesm serve, /metrics counts the filtered records, an update with new
 # FilterCriteria takes effect and FilterCriteria {} removes the filter; a bad pattern is refused
 # with the filter's index and the reason.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/esm_run_lib.bash
 
@@ -17,9 +16,8 @@ cleanup() {
     kesm_kill
     [ -n "$SERVE_PID" ] && kill -TERM "$SERVE_PID" 2>/dev/null
     kmock_stop
-    rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
@@ -70,7 +68,6 @@ committed_end() {
     grep -q "0=18 1=5" <<<"$(committed_of "$G" filt 2)"
 }
 tap_check "the committed offsets reach the end of both partitions" wait_until 30 committed_end
-sleep 0.5
 kesm_stop
 tap_check "kesm run exits 0 after SIGINT" test "$KESM_RC" = 0
 delivered() {
@@ -96,7 +93,7 @@ export HOME=$T HANDLER_LOG=$T/log2 # kesm serve passes its environment on to the
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 export AWS_DEFAULT_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
-timeout --foreground --kill-after=10 60 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+timeout --foreground --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
     --drain-timeout 3000 --allow-api-exec >"$T/serve.out" 2>"$T/serve.err" &
 SERVE_PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }

@@ -4,11 +4,9 @@
 # examples/handler.py and is Enabled with LastProcessingResult OK; an update through the AWS CLI
 # restarts it with the new batch size without losing or repeating records; disabling stops
 # delivery, enabling resumes from the committed offsets; delete removes it; SIGTERM exits 0.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/esm_serve_kmock.XXXXXX)
+T=$TEST_TMP
 PID=
 cleanup() {
     if [ -n "$PID" ]; then
@@ -16,9 +14,8 @@ cleanup() {
         wait "$PID" 2>/dev/null
     fi
     kmock_stop
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/aws /usr/bin/jq /usr/bin/curl; do
     if [ ! -x "$need" ]; then
@@ -45,7 +42,7 @@ export HANDLER_LOG=$T/delivered KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTE
 # API requests are signed (the CLI, and curl through tests/lib/api.sh); --allow-api-exec lets
 # them name the handler.
 . tests/lib/api.sh
-KESM_LOG_LEVEL=debug timeout --foreground --kill-after=20 100 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+KESM_LOG_LEVEL=debug timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
     --drain-timeout 3000 --allow-api-exec >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
@@ -99,8 +96,8 @@ lam update-event-source-mapping --uuid "$U" --no-enabled >"$T/upd.json" 2>"$T/up
 tap_check "disable answers Disabling" test "$(jq -r .State "$T/upd.json")" = Disabling
 tap_check "then Disabled" wait_until 20 state_is Disabled/USER_INITIATED
 tap_check "produce 6 while disabled" kmock_cmd produce orders 6
-sleep 2
-tap_check "nothing is delivered while disabled" test "$(lines)" = 30
+tap_check "nothing is delivered while disabled (watched for 2 s)" \
+    holds_for 2 eval '[ "$(lines)" = 30 ]'
 lam update-event-source-mapping --uuid "$U" --enabled >"$T/upd.json" 2>"$T/upd.err"
 tap_check "enable answers Enabling" test "$(jq -r .State "$T/upd.json")" = Enabling
 tap_check "the 6 arrive after enabling" wait_until 30 at_least 36

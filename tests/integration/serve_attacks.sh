@@ -14,23 +14,20 @@
 #   - errors are AWS-shaped JSON, never HTML;
 #   - a function whose error output is not UTF-8: LastProcessingResult stays valid UTF-8 and
 #     `aws lambda list-event-source-mappings` still works.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/api.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/serve_attacks.XXXXXX)
-chmod 755 "$T"
+T=$TEST_TMP
+chmod 755 "$T" # nobody (the other local user below) writes into $T/pub
 PIDS=()
 cleanup() {
+    local p
     for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
+        stop_pid "$p"
     done
     kmock_stop
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 for need in "$KESM" /usr/bin/aws /usr/bin/jq /usr/bin/curl /usr/bin/setpriv; do
     [ -x "$need" ] || { echo "not ok - $need is missing"; exit 1; }
 done
@@ -55,12 +52,12 @@ BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 start() {
     local name=$1
     shift
-    timeout --foreground --kill-after=10 120 "$KESM" serve --listen 127.0.0.1:0 \
+    timeout --foreground --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
         --state-dir "$T/state-$name" --drain-timeout 2000 "$@" \
         >"$T/$name.out" 2>>"$T/$name.err" &
     PIDS+=($!)
     eval "PID_$name=$!"
-    wait_until 15 grep -q 'listening on' "$T/$name.out" || return 1
+    wait_until 60 grep -q 'listening on' "$T/$name.out" || return 1
     PORT=$(sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/$name.out")
 }
 stop() { # NAME
@@ -100,9 +97,9 @@ mapcount() { api_curl -sS "$1/2015-03-31/event-source-mappings" | jq '.EventSour
 tap_check "no mapping was created" test "$(mapcount "$SEC")" = 0
 
 # The cleartext relay: a secret from --secrets-dir, Tls false, a listener posing as a broker.
-timeout 60 python3 tests/tools/sasl_sniffer.py "$T/sniff.port" "$T/sniff.cap" 50 &
+timeout "$LIFETIME" python3 tests/tools/sasl_sniffer.py "$T/sniff.port" "$T/sniff.cap" "$LIFETIME" &
 PIDS+=($!)
-wait_until 10 test -s "$T/sniff.port" || tap_fail "the sniffer starts"
+wait_until 60 test -s "$T/sniff.port" || tap_fail "the sniffer starts"
 SNIFF=127.0.0.1:$(cat "$T/sniff.port")
 relay() { # KESM_MEMBERS [SAC_URI]: a create pointing the secret at the sniffer (stdout transport)
     api_curl -sS -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X POST "$SEC/2015-03-31/event-source-mappings" \
@@ -239,7 +236,7 @@ held() {
         grep -q "^Disabled ESM_CONFIG_NOT_VALID PROBLEM: .*at 'Kesm.Transport'.*--allow-api-exec"
 }
 tap_check "restarted without the flag, the stored exec mapping stops naming the flag instead of running" \
-    wait_until 15 held
+    wait_until 30 held
 stop flagged
 
 # ---- --credentials-file: that file is the one source the signatures are checked against -------

@@ -7,24 +7,27 @@
 # Checks: the mapping delivers throughout (worst gap under 5 s) and ends Enabled / OK; kesm holds
 # at most its cap of API connections; a signed AWS CLI call during the flood is served (429s are
 # retried by the CLI); kesm's CPU and log stay small. The measured figures are printed.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/api.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/serve_flood.XXXXXX)
+# The release build, not the ASan one scripts/run-tests passes: this test measures kesm's CPU and
+# delivery gaps under a flood, and ASan's instrumentation (two to three times the CPU, its own
+# allocator) would measure the sanitizer instead. The API server's code runs under ASan in
+# serve_attacks.sh and the unit tests. A static KESM_BIN (make test-static) is used as it is.
+case $KESM in */asan/*) KESM=$ROOT/build/kesm ;; esac
+T=$TEST_TMP
 PID=
 PROD=
+FLOOD=
+LEGIT_PID=
 cleanup() {
-    [ -n "$PROD" ] && kill "$PROD" 2>/dev/null && wait "$PROD" 2>/dev/null
-    if [ -n "$PID" ]; then
-        kill -TERM "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-    fi
+    touch "$T/stop"
+    for p in $PROD $FLOOD $LEGIT_PID $PID; do
+        stop_pid "$p"
+    done
     kmock_stop
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 for need in "$KESM" /usr/bin/aws /usr/bin/jq /usr/bin/curl /usr/bin/ss; do
     [ -x "$need" ] || { echo "not ok - $need is missing"; exit 1; }
 done
@@ -42,12 +45,12 @@ chmod 755 "$T/fn.sh"
 
 (
     ulimit -n 1024
-    exec timeout --foreground --kill-after=10 120 "$KESM" serve --listen 127.0.0.1:0 \
+    exec timeout --foreground --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
         --state-dir "$T/state" --drain-timeout 2000 --max-connections 64 \
         --api-header-timeout 2000 --api-idle-timeout 2000 --route "*=exec:$T/fn.sh"
 ) >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
-tap_check "kesm serve starts (open-file limit 1024)" wait_until 15 grep -q 'listening on' "$T/serve.out"
+tap_check "kesm serve starts (open-file limit 1024)" wait_until 60 grep -q 'listening on' "$T/serve.out"
 PORT=$(sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out")
 API=http://127.0.0.1:$PORT
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
@@ -84,7 +87,9 @@ FLOOD=$!
 MAXCONN=0
 MAXFD=0
 LEGIT=1
-sleep 2
+# The legitimate call goes in once the flood is on (kesm holds half its cap or more).
+flooding() { [ "$(ss -Htn state established "( sport = :$PORT )" 2>/dev/null | wc -l)" -ge 32 ]; }
+wait_until 10 flooding
 timeout 40 aws --endpoint-url "$API" lambda get-event-source-mapping --uuid "$U" >"$T/legit.json" 2>"$T/legit.err" &
 LEGIT_PID=$!
 while kill -0 "$FLOOD" 2>/dev/null; do
@@ -95,12 +100,16 @@ while kill -0 "$FLOOD" 2>/dev/null; do
     sleep 0.5
 done
 wait "$FLOOD"
+FLOOD=
 T1=$(date +%s.%N)
 CPU1=$(awk '{print $14 + $15}' "/proc/$KPID/stat")
 LOG1=$(stat -c %s "$T/serve.err")
 wait "$LEGIT_PID"
 LEGIT=$?
-sleep 2
+LEGIT_PID=
+# Deliveries for 2 s after the flood, so the gap check sees the recovery.
+after_flood() { awk -v t="$T1" '$1 > t + 2 { found = 1 } END { exit !found }' "$FLOOD_LOG"; }
+wait_until 20 after_flood
 touch "$T/stop"
 wait "$PROD"
 PROD=

@@ -23,13 +23,10 @@
 #     CORS header; the status listener serves the page and nothing of the API;
 #   - `kesm status`: one line per mapping, -v one per partition, exit 1 (a partition is stuck),
 #     3 when the server cannot be reached or answers something else, 2 on a usage error.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/node.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/status_page.XXXXXX)
+T=$TEST_TMP
 ART=$ROOT/build/test-artifacts
 PID=
 cleanup() {
@@ -38,9 +35,8 @@ cleanup() {
         wait "$PID" 2>/dev/null
     fi
     kmock_stop
-    [ -n "${KESM_TEST_KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/jq /usr/bin/curl /usr/bin/chromium; do
     if [ ! -x "$need" ]; then
@@ -84,7 +80,7 @@ export KESM_SESSION_TIMEOUT_MS=10000 KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 export AWS_DEFAULT_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
-timeout --foreground --kill-after=20 "$(scaled 300)" "$KESM" serve --listen 127.0.0.1:0 \
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
     --status-listen 127.0.0.1:0 --state-dir "$T/state" --stuck-after 3 --drain-timeout 5000 \
     --allow-api-exec --allow-api-file-secrets --allow-api-plaintext-sasl \
     >"$T/serve.out" 2>"$T/serve.err" &

@@ -27,6 +27,7 @@ enum mode {
     MODE_PARTIAL_ONCE, // first invocation reports partial_offset of partition 0 as failed
     MODE_TOO_LARGE,    // 413 for payloads of more than max_records records
     MODE_FATAL,
+    MODE_RETRYABLE, // the first fail_n invocations are RETRYABLE (endpoint unreachable)
 };
 
 struct call {
@@ -120,6 +121,12 @@ static void decide(struct fake *f, const struct call *c, struct inv_result *res)
         break;
     case MODE_FATAL:
         res->kind = INV_RESULT_FATAL;
+        break;
+    case MODE_RETRYABLE:
+        if (call_no <= f->fail_n) {
+            res->kind = INV_RESULT_RETRYABLE;
+            res->message = strdup("gave up after 5 attempts at http://127.0.0.1:9: connect error");
+        }
         break;
     }
     if (res->kind == INV_RESULT_OK) {
@@ -528,6 +535,37 @@ static void test_retry_until_success(void **state)
     assert_int_equal(st.outcomes[ESM_OUTCOME_OK], 1);
     assert_int_equal(st.retries, 4);
     assert_int_equal(st.batch_records.buckets[2], 5); // 5 records: the "le 5" bucket
+    h_free(&h);
+}
+
+// Transport errors are retried without counting, for as long as they last, and reported:
+// LastProcessingResult names the endpoint, kesm_transport_error_seconds (the stats) grows while
+// they last and is 0 again once an invocation reaches the function.
+static void test_transport_errors_reported(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_RETRYABLE;
+    h.f.fail_n = 1000000;
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 1100);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_true(st.outcomes[ESM_OUTCOME_RETRYABLE] >= 2);
+    assert_true(st.transport_error_seconds >= 1.0);
+    assert_int_equal(st.records_disposed, 0);
+    assert_int_equal(h.s.num_hist, 0); // nothing acknowledged
+    assert_string_equal(esm_pipeline_last_result(h.pl),
+                        "PROBLEM: Function call failed: gave up after 5 attempts at "
+                        "http://127.0.0.1:9: connect error");
+    h.f.fail_n = 0; // the endpoint is back
+    run_until(&h, idle, 3000);
+    esm_pipeline_stats(h.pl, &st);
+    assert_true(st.transport_error_seconds == 0);
+    assert_string_equal(esm_pipeline_last_result(h.pl), "OK");
+    delivered_once(&h, 0, 3, -1);
     h_free(&h);
 }
 
@@ -1369,6 +1407,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_ok),
         cmocka_unit_test(test_retry_until_success),
+        cmocka_unit_test(test_transport_errors_reported),
         cmocka_unit_test(test_retries_exhausted_to_dir),
         cmocka_unit_test(test_infinite_retries_capped_with_destination),
         cmocka_unit_test(test_bisect_narrows),
