@@ -30,12 +30,16 @@ PKGS := libevent_core libevent_extra libevent_openssl openssl libcjson zlib libl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -pthread
 CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-# proto/ and sasl/ compile with their own include paths only (no libevent, no libssl).
+# base/, proto/ and sasl/ compile with their own include paths only (no libevent, no libssl).
+LAYER_CFLAGS_base :=
 LAYER_CFLAGS_proto :=
 LAYER_CFLAGS_sasl :=
-# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON and proto/ cursors.
+# schema/ (registry framings, Avro, Protobuf, JSON Schema decoders): libc, cJSON, proto/ cursors
+# and base/'s codecs.
 LAYER_CFLAGS_schema :=
 LAYER_CFLAGS_net := $(PKG_CFLAGS)
+# broker/ sees no libevent or libssl header: its session is sans-I/O, its driver uses net/.
+LAYER_CFLAGS_broker :=
 LAYER_CFLAGS_consumer := $(PKG_CFLAGS)
 LAYER_CFLAGS_invoke := $(PKG_CFLAGS)
 LAYER_CFLAGS_esm := $(PKG_CFLAGS)
@@ -43,8 +47,8 @@ LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
 
 CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
 
-# Link order: higher layers first.
-LAYERS := esm invoke consumer net sasl schema proto
+# Link order: higher layers first; base/ last (sasl/ uses its base64).
+LAYERS := esm invoke consumer broker net sasl schema proto base
 layer_srcs = $(sort $(wildcard $(1)/*.c))
 layer_lib = $(if $(call layer_srcs,$(1)),$(BUILD)/lib$(1).a)
 LIBS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
@@ -132,7 +136,14 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c) consumer/assignor.c consumer/fetcher.c consumer/group.c consumer/offsets.c net/http_parse.c net/httpd_parse.c net/xmalloc.c esm/filter.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_aws.c esm/config_schema.c esm/config_update.c esm/config_response.c esm/function_ref.c esm/policy.c invoke/base64.c invoke/utf8.c esm/status_view.c esm/status_check.c invoke/aws_parse.c invoke/aws_parse_json.c invoke/buf.c)
+FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c base/*.c) consumer/assignor.c \
+	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
+	consumer/offsets.c net/http_parse.c net/httpd_parse.c esm/filter.c esm/filter_match.c \
+	esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c esm/config_aws.c \
+	esm/config_schema.c esm/config_update.c esm/config_response.c esm/function_ref.c \
+	esm/policy.c esm/status_view.c esm/status_check.c invoke/record.c invoke/err.c \
+	invoke/aws_parse.c invoke/aws_parse_json.c broker/conn.c broker/conn_req.c \
+	broker/conn_reauth.c broker/sasl.c broker/kdf.c net/reactor.c net/tls_fail.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
@@ -224,7 +235,8 @@ valgrind: setup
 	$(MAKE) build/kmock
 	VALGRIND_INTEGRATION=$${VALGRIND_INTEGRATION-1} scripts/valgrind-tests build/vg
 
-FORMAT_FILES = $(sort $(wildcard proto/*.[ch] sasl/*.[ch] schema/*.[ch] net/*.[ch] consumer/*.[ch] invoke/*.[ch] \
+FORMAT_FILES = $(sort $(wildcard base/*.[ch] proto/*.[ch] sasl/*.[ch] schema/*.[ch] net/*.[ch] \
+	broker/*.[ch] consumer/*.[ch] invoke/*.[ch] \
 	esm/*.[ch] cmd/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/broker/*.[ch] fuzz/*.[ch] \
 	bench/*.[ch]))
 

@@ -1,7 +1,7 @@
 // assignor.c: range and roundrobin. See assignor.h for the rules both follow.
 #include "consumer/assignor.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

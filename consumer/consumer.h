@@ -26,18 +26,17 @@
 #ifndef CONSUMER_CONSUMER_H
 #define CONSUMER_CONSUMER_H
 
+#include "broker/conn.h"
 #include "consumer/assignor.h"
 #include "consumer/cons_error.h"
 #include "consumer/fetcher.h"
-#include "net/conn.h"
-#include "net/reactor.h"
-#include "net/tls.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct cons;
+struct net_reactor;
 
 // struct cons_config: zero-initialise, set what you need; zero means the default shown.
 // Strings are copied by cons_new; tls and auth are borrowed and must outlive the consumer.
@@ -66,7 +65,7 @@ struct cons_config {
     bool read_uncommitted;             // default read_committed
     bool check_crcs;                   // default off
     struct net_tls_ctx *tls;           // NULL = plaintext
-    const struct net_auth *auth;       // SASL plug-in, NULL = none; passed to every connection
+    const struct broker_auth *auth;    // SASL plug-in, NULL = none; passed to every connection
     // log_tag: added to the component of the consumer's log lines and of its connections'
     // ("consumer <tag>", "net <tag>"), e.g. "mapping=<UUID>" (esm/ sets it). NULL = none.
     const char *log_tag;
@@ -144,7 +143,7 @@ uint64_t cons_undecodable_batches(const struct cons *c);
 uint64_t cons_commit_errors(const struct cons *c);
 
 // cons_conn_counts adds the number of the consumer's broker connections in each state to
-// |counts| (indexed by enum net_conn_state, NET_CONN_CLOSED + 1 entries).
+// |counts| (indexed by enum broker_conn_state, BROKER_CONN_CLOSED + 1 entries).
 void cons_conn_counts(const struct cons *c, uint64_t *counts);
 
 // cons_close stops fetching, commits acknowledged offsets, leaves the group (dynamic members),

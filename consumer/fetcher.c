@@ -1,7 +1,7 @@
 // fetcher.c: see fetcher.h. No I/O, no clock, no logging: warnings go to f->note.
 #include "consumer/fetcher.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 #include "proto/errors.h"
 #include "proto/fetch.h"
 
@@ -213,7 +213,9 @@ static void push_record(struct cons_fetcher *f, size_t *n, const struct kp_recor
     struct cons_record *r = &f->recs[(*n)++];
     r->offset = rec->offset;
     r->timestamp = rec->timestamp;
-    r->ts_type = rec->ts_type;
+    r->ts_type = rec->ts_type == KP_TS_LOG_APPEND ? CONS_TS_LOG_APPEND
+                 : rec->ts_type == KP_TS_NONE     ? CONS_TS_NONE
+                                                  : CONS_TS_CREATE;
     r->key = rec->key.p;
     r->key_len = rec->key.len;
     r->key_null = rec->key_null;
@@ -534,9 +536,14 @@ void cons_record_headers(const struct cons_record *r, struct cons_record_header_
     out_it->rec = r->raw;
 }
 
-bool cons_record_next_header(struct cons_record_header_iter *it, struct kp_header *out)
+bool cons_record_next_header(struct cons_record_header_iter *it, struct cons_header *out)
 {
     bool end = true;
     struct kp_err err = {0};
-    return kp_record_next_header(&it->rec, out, &end, &err) == KP_OK && !end;
+    struct kp_header h;
+    if (kp_record_next_header(&it->rec, &h, &end, &err) != KP_OK || end) {
+        return false;
+    }
+    *out = (struct cons_header){h.key.p, h.key.len, h.value.p, h.value.len, h.value_null};
+    return true;
 }

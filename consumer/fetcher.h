@@ -75,12 +75,28 @@ struct cons_part {
     uint32_t bad_attempts; // how often it failed to decode
 };
 
+// enum cons_ts_type: what a record's timestamp means (the batch's timestamp type).
+enum cons_ts_type {
+    CONS_TS_CREATE,     // CreateTime: set by the producer
+    CONS_TS_LOG_APPEND, // LogAppendTime: set by the broker
+    CONS_TS_NONE,       // magic 0 message sets carry no timestamp
+};
+
+// struct cons_header: one record header; views valid during the deliver callback only.
+struct cons_header {
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
+    bool value_null;
+};
+
 // struct cons_record: one record as the upper layer sees it. Views are valid during the deliver
 // callback only.
 struct cons_record {
     int64_t offset;
     int64_t timestamp;
-    enum kp_ts_type ts_type;
+    enum cons_ts_type ts_type;
     const uint8_t *key;
     size_t key_len;
     bool key_null;
@@ -88,7 +104,7 @@ struct cons_record {
     size_t value_len;
     bool value_null;
     uint32_t num_headers;
-    struct kp_record raw; // for cons_record_next_header
+    struct kp_record raw; // internal: for cons_record_next_header
 };
 
 // cons_record_header_iter walks a record's headers: start with cons_record_headers, then call
@@ -97,7 +113,7 @@ struct cons_record_header_iter {
     struct kp_record rec;
 };
 void cons_record_headers(const struct cons_record *r, struct cons_record_header_iter *out_it);
-bool cons_record_next_header(struct cons_record_header_iter *it, struct kp_header *out);
+bool cons_record_next_header(struct cons_record_header_iter *it, struct cons_header *out);
 
 // struct cons_record_batch: one partition's records from one Fetch, in offset order.
 struct cons_record_batch {

@@ -1,7 +1,7 @@
 // offsets.c: see offsets.h. No I/O, no clock, no logging.
 #include "consumer/offsets.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 #include "proto/errors.h"
 #include "proto/list_offsets.h"
 #include "proto/offset_commit.h"

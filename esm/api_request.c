@@ -1,8 +1,8 @@
 // api_request.c: the request checks of the management API that need no server (see api.h):
 // client address, Host, Content-Type and query strings. Pure functions, shared with the fuzzer.
+#include "base/utf8.h"
 #include "esm/api.h"
 #include "esm/api_int.h"
-#include "invoke/utf8.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -190,7 +190,7 @@ static bool decode(const char *s, size_t n, char *out, size_t cap)
         out[o++] = c;
     }
     out[o] = '\0';
-    return inv_utf8_valid(out, o);
+    return utf8_valid(out, o);
 }
 
 int esm_api_query_get(const char *query, const char *name, char *out, size_t cap)

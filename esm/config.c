@@ -5,6 +5,8 @@
 // one response lists every invalid member.
 #include "esm/config.h"
 
+#include "base/hostport.h"
+#include "base/str.h"
 #include "esm/config_internal.h"
 #include "esm/filter.h"
 #include "esm/json_guard.h"
@@ -140,19 +142,6 @@ bool cfg_charset_ok(const char *s, const char *extra)
     return true;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-    if (n == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 // ---- names -----------------------------------------------------------------------------------
 
 static const char *const start_names[] = {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"};
@@ -279,51 +268,6 @@ static void parse_start(struct esm_config *c, const cJSON *req, const struct esm
     }
 }
 
-// bootstrap_ok: host:port where host is DNS labels (letters, digits, inner '-') or an IPv4
-// address, or (kesm extension) a bracketed IPv6 literal; port 1-65535.
-bool cfg_bootstrap_ok(const char *s)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5 ||
-        !all_digits(colon + 1, strlen(colon + 1))) {
-        return false;
-    }
-    long port = strtol(colon + 1, NULL, 10);
-    if (port < 1 || port > 65535) {
-        return false;
-    }
-    size_t hl = (size_t)(colon - s);
-    if (s[0] == '[') {
-        if (s[hl - 1] != ']' || hl < 4) {
-            return false;
-        }
-        for (size_t i = 1; i + 1 < hl; i++) {
-            if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.') {
-                return false;
-            }
-        }
-        return true;
-    }
-    size_t label = 0;
-    for (size_t i = 0; i < hl; i++) {
-        char ch = s[i];
-        if (ch == '.') {
-            if (label == 0 || s[i - 1] == '-') {
-                return false;
-            }
-            label = 0;
-            continue;
-        }
-        if (!isalnum((unsigned char)ch) && !(ch == '-' && label > 0)) {
-            return false;
-        }
-        if (++label > 63) {
-            return false;
-        }
-    }
-    return label > 0 && s[hl - 1] != '-';
-}
-
 static void parse_source(struct esm_config *c, const cJSON *req, struct esm_cfg_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "SelfManagedEventSource");
@@ -370,7 +314,7 @@ static void parse_source(struct esm_config *c, const cJSON *req, struct esm_cfg_
         if (!cfg_str(err, fi, e, 1, 300, &s)) {
             continue;
         }
-        if (!cfg_bootstrap_ok(s)) {
+        if (!hostport_valid(s)) {
             cfg_fail(err, fi, e,
                      "Member must be host:port (DNS name or IPv4 address, or [IPv6], and a port "
                      "1-65535)");

@@ -1,13 +1,15 @@
 // dest_aws.c: SQS, SNS and S3 on-failure destinations (see dest_aws.h).
 #include "esm/dest_aws.h"
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "esm/mapping.h"
 #include "invoke/aws_parse.h"
+#include "invoke/err.h"
 #include "invoke/sigv4.h"
 #include "net/http.h"
-#include "net/log.h"
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,10 +162,10 @@ struct esm_dest_aws *esm_dest_aws_new(struct net_reactor *r, struct inv_aws *aws
                                       const char *mapping, const char *default_region,
                                       const char *log_tag, char *err, size_t err_cap)
 {
-    struct esm_dest_aws *d = inv_xcalloc(1, sizeof *d);
+    struct esm_dest_aws *d = xcalloc(1, sizeof *d);
     d->r = r;
     d->aws = aws;
-    d->arn = inv_xstrdup(arn);
+    d->arn = xstrdup(arn);
     snprintf(d->mapping, sizeof d->mapping, "%s", mapping ? mapping : "kesm");
     kesm_log_component(d->log, sizeof d->log, "dest", log_tag);
     struct inv_err ie = {{0}};
@@ -262,26 +264,6 @@ static void end(struct delivery *v, bool ok, const char *fmt, ...)
     net_timer_arm(v->later, 0);
 }
 
-static void form_add(struct inv_buf *b, const char *name, const char *value, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (b->len > 0) {
-        inv_buf_addc(b, '&');
-    }
-    inv_buf_adds(b, name);
-    inv_buf_addc(b, '=');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            inv_buf_addc(b, (char)c);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            inv_buf_add(b, e, 3);
-        }
-    }
-}
-
 static void on_http(void *ctx, uint64_t id, const struct net_http_response *resp);
 
 // sign_and_send signs a request for |service| with |creds| and sends it.
@@ -296,11 +278,7 @@ static int sign_and_send(struct delivery *v, const struct inv_creds *creds, cons
     }
     char sha[65] = "";
     if (s3) {
-        unsigned char h[SHA256_DIGEST_LENGTH];
-        SHA256((const unsigned char *)body, len, h);
-        for (size_t i = 0; i < sizeof h; i++) {
-            snprintf(sha + 2 * i, 3, "%02x", h[i]);
-        }
+        sigv4_sha256_hex(sha, body, len);
     }
     struct sigv4_header sh[3] = {{"Host", u.host_header}, {"Content-Type", ctype}};
     size_t nsh = 2;
@@ -347,16 +325,10 @@ static void s3_key(char *out, size_t cap, const struct esm_dest_aws *d,
         strftime(day, sizeof day, "%Y/%m/%d", &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H.%M.%S", &tm);
     }
-    unsigned char r[16] = {0};
-    RAND_bytes(r, sizeof r);
-    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    snprintf(out, cap,
-             "aws/lambda/%s/%s/%s/%s-%lld-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x.json",
-             d->mapping, m->part_key ? m->part_key : "unknown", day, stamp,
-             (long long)m->first_offset, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-             r[10], r[11], r[12], r[13], r[14], r[15]);
+    char uuid[37];
+    esm_uuid_v4(uuid);
+    snprintf(out, cap, "aws/lambda/%s/%s/%s/%s-%lld-%s.json", d->mapping,
+             m->part_key ? m->part_key : "unknown", day, stamp, (long long)m->first_offset, uuid);
 }
 
 // send_current sends the message at v->at (or the SQS GetQueueUrl it needs first).
@@ -366,31 +338,31 @@ static void send_current(struct delivery *v, const struct inv_creds *creds)
     const struct esm_dest_msg *m = &v->msgs[v->at];
     char err[300] = "";
     char url[3200];
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     int rc;
     const char *form = "application/x-www-form-urlencoded; charset=utf-8";
     if (d->kind == ESM_DEST_AWS_SQS && d->queue_url[0] == '\0') {
         v->getting_url = true;
-        form_add(&b, "Action", "GetQueueUrl", 11);
-        form_add(&b, "Version", "2012-11-05", 10);
-        form_add(&b, "QueueName", d->name, strlen(d->name));
-        form_add(&b, "QueueOwnerAWSAccountId", d->account, strlen(d->account));
+        sigv4_form_add(&b, "Action", "GetQueueUrl", 11);
+        sigv4_form_add(&b, "Version", "2012-11-05", 10);
+        sigv4_form_add(&b, "QueueName", d->name, strlen(d->name));
+        sigv4_form_add(&b, "QueueOwnerAWSAccountId", d->account, strlen(d->account));
         snprintf(url, sizeof url, "%s/", d->endpoint);
         rc = sign_and_send(v, creds, "POST", url, form, b.p, b.len, false, err, sizeof err);
     } else if (d->kind == ESM_DEST_AWS_SQS) {
         v->getting_url = false;
-        form_add(&b, "Action", "SendMessage", 11);
-        form_add(&b, "Version", "2012-11-05", 10);
-        form_add(&b, "QueueUrl", d->queue_url, strlen(d->queue_url));
-        form_add(&b, "MessageBody", m->value, m->value_len);
+        sigv4_form_add(&b, "Action", "SendMessage", 11);
+        sigv4_form_add(&b, "Version", "2012-11-05", 10);
+        sigv4_form_add(&b, "QueueUrl", d->queue_url, strlen(d->queue_url));
+        sigv4_form_add(&b, "MessageBody", m->value, m->value_len);
         snprintf(url, sizeof url, "%s/", d->endpoint);
         rc = sign_and_send(v, creds, "POST", url, form, b.p, b.len, false, err, sizeof err);
     } else if (d->kind == ESM_DEST_AWS_SNS) {
-        form_add(&b, "Action", "Publish", 7);
-        form_add(&b, "Version", "2010-03-31", 10);
-        form_add(&b, "TopicArn", d->arn, strlen(d->arn));
-        form_add(&b, "Message", m->value, m->value_len);
+        sigv4_form_add(&b, "Action", "Publish", 7);
+        sigv4_form_add(&b, "Version", "2010-03-31", 10);
+        sigv4_form_add(&b, "TopicArn", d->arn, strlen(d->arn));
+        sigv4_form_add(&b, "Message", m->value, m->value_len);
         snprintf(url, sizeof url, "%s/", d->endpoint);
         rc = sign_and_send(v, creds, "POST", url, form, b.p, b.len, false, err, sizeof err);
     } else {
@@ -404,7 +376,7 @@ static void send_current(struct delivery *v, const struct inv_creds *creds)
         rc = sign_and_send(v, creds, "PUT", url, "application/json", m->value, m->value_len, true,
                            err, sizeof err);
     }
-    inv_buf_cleanup(&b);
+    buf_cleanup(&b);
     if (rc != 0) {
         end(v, false, "%s", err);
     }
@@ -509,16 +481,16 @@ static uint64_t da_send(void *ctx, const struct esm_dest_msg *msgs, size_t n,
     if (n == 0) {
         return 0;
     }
-    struct delivery *v = inv_xcalloc(1, sizeof *v);
+    struct delivery *v = xcalloc(1, sizeof *v);
     v->d = d;
     v->id = ++d->next_id;
     v->done = done;
     v->arg = arg;
     v->n = n;
-    v->msgs = inv_xcalloc(n, sizeof *v->msgs);
+    v->msgs = xcalloc(n, sizeof *v->msgs);
     for (size_t i = 0; i < n; i++) {
         v->msgs[i] = msgs[i];
-        v->msgs[i].value = inv_xstrndup(msgs[i].value, msgs[i].value_len);
+        v->msgs[i].value = xstrndup(msgs[i].value, msgs[i].value_len);
         v->msgs[i].key = inv_bytes_null();
     }
     v->later = net_timer_new(d->r, on_later, v);

@@ -3,25 +3,13 @@
 // Forms: "name", "name:qualifier", "<account>:function:name[:qualifier]" and
 // "arn:<partition>:lambda:<region>:<account>:function:name[:qualifier]". Bare names take the
 // region and account of the parse options.
+#include "base/str.h"
 #include "esm/config.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool all_digits(const char *s, size_t n)
-{
-    if (n == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static bool name_ok(const char *s, size_t n, size_t max)
 {
@@ -174,7 +162,7 @@ bool esm_function_ref_parse(struct esm_function_ref *out, const char *name,
     }
     // AWS account ids have 12 digits; kesm accepts 1-12 so documentation examples that use an
     // 11-digit placeholder (01234567890) work as given.
-    if (account && (account_len > 12 || !all_digits(account, account_len))) {
+    if (account && (account_len > 12 || !str_is_digits(account, account_len))) {
         return fref_fail(why, why_len, "The account id must be 1-12 digits");
     }
     out->partition = dup_n(part, part_len);

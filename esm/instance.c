@@ -1,18 +1,22 @@
 // instance.c: one running mapping: consumer -> pipeline -> transport (see instance.h).
 #include "esm/instance.h"
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hostport.h"
+#include "base/log.h"
+#include "broker/sasl.h"
 #include "consumer/consumer.h"
 #include "esm/dest_aws.h"
 #include "esm/dest_kafka.h"
+#include "esm/instance_int.h"
 #include "esm/metrics.h"
 #include "esm/route.h"
 #include "esm/secrets.h"
 #include "invoke/aws.h"
 #include "invoke/transport_net.h"
-#include "net/log.h"
 #include "net/membudget.h"
 #include "net/resolve.h"
-#include "net/sasl.h"
 #include "net/tls.h"
 
 #include <cjson/cJSON.h>
@@ -23,67 +27,12 @@
 #include <string.h>
 #include <unistd.h>
 
-_Static_assert(ESM_CONN_STATES == NET_CONN_CLOSED + 1, "esm/metrics.h counts net_conn states");
-_Static_assert(ESM_CONN_READY == NET_CONN_READY && ESM_CONN_BACKOFF == NET_CONN_BACKOFF,
+_Static_assert(ESM_CONN_STATES == BROKER_CONN_CLOSED + 1,
+               "esm/metrics.h counts broker_conn states");
+_Static_assert(ESM_CONN_READY == BROKER_CONN_READY && ESM_CONN_BACKOFF == BROKER_CONN_BACKOFF,
                "esm/metrics.h names READY's and BACKOFF's index");
 
-#define DEFAULT_DRAIN_MS 30000u
-#define REVOKE_TIMEOUT_MS 60000u
-
-struct esm_instance {
-    struct net_reactor *r;
-    const struct esm_config *cfg;
-    struct esm_instance_cb cb;
-    struct esm_instance_opts opts;
-    char group[256];
-    char *bootstrap;
-    char *function_arn;
-    struct net_tls_ctx *tls;
-    struct net_sasl *sasl;
-    struct inv_aws *aws;     // opts.aws, or own_aws
-    struct inv_aws *own_aws; // made when the caller gave none
-    struct inv_transport *transport;
-    struct esm_pipeline *pl;
-    struct esm_filter *filter;      // FilterCriteria; NULL: every record is delivered
-    struct esm_schema_setup schema; // SchemaRegistryConfig; stage NULL without one
-    struct esm_dest_kafka *dest;
-    struct esm_dest_aws *dest_aws; // SQS, SNS or S3 on-failure destination
-    struct cons *cons;
-    struct inv_record *recs; // conversion scratch
-    size_t cap_recs;
-    struct inv_header *hdrs;
-    size_t cap_hdrs;
-    struct net_timer *later; // report on_stopped from a clean stack
-    bool stopping;
-    bool stopped;
-    enum esm_reason reason;
-    char detail[512];
-    enum esm_reason why;  // why esm_instance_new failed
-    bool assigned;        // partitions were assigned at least once
-    struct probe *probes; // one name lookup per bootstrap server
-    size_t probes_left;
-    uint64_t rebalances;  // assignments received
-    uint64_t conn_errors; // transient consumer errors (broker connection problems)
-    uint64_t poll_errors; // consumer errors (PollingErrorCount)
-    // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
-    // line about this mapping names it; log and pl_log are this layer's and the pipeline's
-    // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").
-    char log_tag[KESM_LOG_TAG_MAX + 1];
-    char log[KESM_LOG_COMPONENT_CAP];
-    char pl_log[KESM_LOG_COMPONENT_CAP];
-};
-
-// struct probe: whether a bootstrap server's name resolves (so that names that do not exist
-// stop the mapping with a reason instead of an endless "Connection error"). ok is also true
-// when the lookup failed only temporarily.
-struct probe {
-    struct esm_instance *in;
-    struct net_resolve *q;
-    bool ok;
-};
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
+int inst_fail(char *err, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -92,257 +41,16 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
     return -1;
 }
 
-// ---- secrets ------------------------------------------------------------------------------
-
-// secret_fail records why the instance cannot start (the mapping's reason) and fails.
-static int secret_fail(struct esm_instance *in, enum esm_reason why)
-{
-    in->why = why;
-    return -1;
-}
-
-static const struct esm_sac *find_sac(const struct esm_config *cfg, enum esm_sac_type t)
-{
-    for (size_t i = 0; i < cfg->num_sacs; i++) {
-        if (cfg->sacs[i].type == t) {
-            return &cfg->sacs[i];
-        }
-    }
-    return NULL;
-}
-
-static bool wants_tls(const struct esm_config *cfg)
-{
-    if (cfg->kesm.tls >= 0) {
-        return cfg->kesm.tls == 1;
-    }
-    return find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE) ||
-           find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH) ||
-           ((find_sac(cfg, ESM_SAC_BASIC_AUTH) || find_sac(cfg, ESM_SAC_SASL_SCRAM_256_AUTH) ||
-             find_sac(cfg, ESM_SAC_SASL_SCRAM_512_AUTH)) &&
-            !cfg->kesm.sasl_allow_plaintext);
-}
-
-// build_tls makes the TLS context from the CA and client-certificate secrets, handing the PEM
-// text to net/ in memory (no file ever holds it).
-static int build_tls(struct esm_instance *in, char *err, size_t cap)
-{
-    const struct esm_config *cfg = in->cfg;
-    struct esm_secrets *sec = in->opts.secrets;
-    struct net_tls_config tc = {.insecure_skip_verify = cfg->kesm.tls_insecure_skip_verify};
-    cJSON *ca_j = NULL, *cl_j = NULL;
-    char *ca_text = NULL;
-    size_t ca_len = 0;
-    int rc = -1;
-    enum esm_reason why = ESM_REASON_ESM_CONFIG_NOT_VALID;
-    const struct esm_sac *s = find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE);
-    const struct esm_sac *c = find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH);
-    char source[600];
-    snprintf(source, sizeof source, "%s%s%s%s", s || c ? "secret " : "",
-             s ? esm_secret_label(s->uri) : "", s && c ? " / secret " : "",
-             c ? esm_secret_label(c->uri) : "");
-    tc.pem_source = source;
-    if (s) {
-        const char *what = "SERVER_ROOT_CA_CERTIFICATE";
-        ca_text = esm_secret_read(sec, s->uri, what, &ca_len, &why, err, cap);
-        if (!ca_text) {
-            goto out;
-        }
-        if (strncmp(ca_text, "-----BEGIN", 10) == 0) {
-            tc.ca_pem = ca_text;
-        } else {
-            ca_j = esm_secret_json(sec, s->uri, what, &why, err, cap);
-            tc.ca_pem = ca_j ? esm_secret_member(ca_j, "certificate") : NULL;
-            if (!tc.ca_pem) {
-                if (ca_j) {
-                    fail(err, cap, "%s: secret %s has no \"certificate\"", what,
-                         esm_secret_label(s->uri));
-                }
-                goto out;
-            }
-        }
-    }
-    if (c) {
-        const char *what = "CLIENT_CERTIFICATE_TLS_AUTH";
-        cl_j = esm_secret_json(sec, c->uri, what, &why, err, cap);
-        if (!cl_j) {
-            goto out;
-        }
-        tc.cert_pem = esm_secret_member(cl_j, "certificate");
-        tc.key_pem = esm_secret_member(cl_j, "privateKey");
-        if (!tc.cert_pem || !tc.key_pem) {
-            fail(err, cap,
-                 "%s: secret %s has no \"%s\" (it needs \"certificate\" and \"privateKey\")", what,
-                 esm_secret_label(c->uri), tc.cert_pem ? "privateKey" : "certificate");
-            goto out;
-        }
-        tc.key_password = esm_secret_member(cl_j, "privateKeyPassword");
-    }
-    char terr[700];
-    in->tls = net_tls_ctx_new(&tc, terr, sizeof terr);
-    if (!in->tls) {
-        bool about_client = c && strncmp(terr, "CA ", 3) != 0;
-        const struct esm_sac *bad = about_client ? c : s;
-        fail(err, cap, "%s: %s", bad ? esm_sac_type_name(bad->type) : "TLS", terr);
-        why = bad ? ESM_REASON_EVENT_SOURCE_AUTHN_ERROR : ESM_REASON_ESM_CONFIG_NOT_VALID;
-        goto out;
-    }
-    rc = 0;
-out:
-    esm_secret_free(ca_text, ca_len);
-    esm_secret_json_free(ca_j);
-    esm_secret_json_free(cl_j);
-    return rc == 0 ? 0 : secret_fail(in, why);
-}
-
-static int build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
-{
-    const struct esm_config *cfg = in->cfg;
-    static const struct {
-        enum esm_sac_type t;
-        const char *mech;
-    } mechs[] = {{ESM_SAC_SASL_SCRAM_512_AUTH, "SCRAM-SHA-512"},
-                 {ESM_SAC_SASL_SCRAM_256_AUTH, "SCRAM-SHA-256"},
-                 {ESM_SAC_BASIC_AUTH, "PLAIN"}};
-    for (size_t i = 0; i < 3; i++) {
-        const struct esm_sac *s = find_sac(cfg, mechs[i].t);
-        if (!s) {
-            continue;
-        }
-        enum esm_reason why = ESM_REASON_ESM_CONFIG_NOT_VALID;
-        const char *what = esm_sac_type_name(mechs[i].t);
-        cJSON *j = esm_secret_json(in->opts.secrets, s->uri, what, &why, err, cap);
-        if (!j) {
-            return secret_fail(in, why);
-        }
-        const char *user = esm_secret_member(j, "username");
-        const char *pw = esm_secret_member(j, "password");
-        int rc = 0;
-        if (!user || !pw) {
-            rc = fail(err, cap,
-                      "%s: secret %s has no \"%s\" (it needs \"username\" and \"password\")", what,
-                      esm_secret_label(s->uri), user ? "password" : "username");
-        } else {
-            struct net_sasl_config sc = {.mechanism = mechs[i].mech,
-                                         .user = user,
-                                         .password = pw,
-                                         .tls = tls,
-                                         .allow_plaintext = cfg->kesm.sasl_allow_plaintext};
-            char serr[256];
-            in->sasl = net_sasl_new_config(&sc, serr, sizeof serr);
-            if (!in->sasl) {
-                rc = fail(err, cap, "%s", serr);
-            }
-        }
-        esm_secret_json_free(j);
-        return rc;
-    }
-    return 0;
-}
-
-// ---- transport ----------------------------------------------------------------------------
-
-static int build_transport(struct esm_instance *in, char *err, size_t cap)
-{
-    const struct esm_config *cfg = in->cfg;
-    const struct esm_kesm *k = &cfg->kesm;
-    struct inv_err ie;
-    struct inv_net_opts no = {.timeout_ms = k->invoke_timeout_ms,
-                              .report_batch_item_failures = cfg->report_batch_item_failures,
-                              .log_tag = in->log_tag};
-    int rc = -1;
-    enum esm_transport transport = k->transport;
-    const char *url = k->url;
-    const char *const *command = k->command;
-    const cJSON *kj = cJSON_GetObjectItemCaseSensitive(cfg->request, "Kesm");
-    bool explicit = cJSON_GetObjectItemCaseSensitive(kj, "Transport") != NULL;
-    if (!explicit && in->opts.routes && in->opts.routes->n > 0) {
-        const struct esm_route *rt = esm_routes_match(in->opts.routes, &cfg->fn);
-        if (!rt) {
-            in->why = ESM_REASON_FUNCTION_CONFIG_NOT_VALID;
-            return fail(err, cap,
-                        "no kesm route delivers function %s (kesm serve --route PATTERN=TARGET; "
-                        "the patterns are '*', a function name, name:qualifier or an ARN)",
-                        cfg->fn.arn);
-        }
-        transport = rt->transport;
-        url = rt->url;
-        command = (const char *const *)rt->argv;
-        kesm_log(KESM_LOG_INFO, in->log, "function %s: route %s (%s)", cfg->fn.arn, rt->pattern,
-                 esm_transport_name(transport));
-    }
-    if (k->invoke_timeout_ms > INV_NET_MAX_TIMEOUT_MS) {
-        return fail(err, cap,
-                    "Kesm.InvokeTimeoutMs %" PRIu32 " is above %u: a Kafka event source mapping "
-                    "supports functions that run at most 14 minutes",
-                    k->invoke_timeout_ms, INV_NET_MAX_TIMEOUT_MS);
-    }
-    switch (transport) {
-    case ESM_TRANSPORT_STDOUT:
-        in->transport = inv_stdout_new(1);
-        rc = 0;
-        break;
-    case ESM_TRANSPORT_EXEC: {
-        struct inv_exec_cfg ec = {.argv = command,
-                                  .timeout_ms = k->invoke_timeout_ms,
-                                  .report_batch_item_failures = cfg->report_batch_item_failures};
-        rc = inv_exec_new(&in->transport, &ec, &ie);
-        break;
-    }
-    case ESM_TRANSPORT_HTTP: {
-        // An Invoke-API-shaped URL on the http transport is the Lambda Runtime Interface
-        // Emulator (or something like it): it runs one invocation at a time, and a second one
-        // arriving while one runs crashes it (its current builds panic; both callers get an empty
-        // reply and the emulator exits). So the endpoint is one-at-a-time (transport_net.h):
-        // batches of different partitions take turns, and after an InvokeTimeoutMs the next
-        // invocation waits until the emulator has finished the one given up on.
-        if (url && strstr(url, "/2015-03-31/functions/") != NULL) {
-            no.max_concurrency = 1;
-            kesm_log(KESM_LOG_INFO, in->log,
-                     "http transport: Invoke API path, one invocation at a time (emulator); after "
-                     "a timeout the next waits for the emulator to finish (at most %u s)",
-                     INV_NET_ABANDON_WAIT_MS / 1000u);
-        }
-        struct inv_http_cfg hc = {.url = url, .opts = no};
-        rc = inv_http_new(&in->transport, in->r, &hc, &ie);
-        break;
-    }
-    case ESM_TRANSPORT_LAMBDA: {
-        char endpoint[2100];
-        const char *from = NULL;
-        const char *region = k->region ? k->region : cfg->fn.region;
-        if (inv_aws_endpoint(in->aws, INV_AWS_LAMBDA, region, url, endpoint, sizeof endpoint, &from,
-                             &ie) != 0) {
-            return fail(err, cap, "Lambda endpoint: %s", ie.msg);
-        }
-        if (strcmp(from, "default") != 0) {
-            kesm_log(KESM_LOG_INFO, in->log, "Lambda endpoint %s (from %s)", endpoint, from);
-        }
-        struct inv_lambda_cfg lc = {.function = cfg->fn.arn,
-                                    .region = k->region,
-                                    .endpoint = endpoint,
-                                    .aws = in->aws,
-                                    .opts = no};
-        rc = inv_lambda_new(&in->transport, in->r, &lc, &ie);
-        break;
-    }
-    }
-    if (rc != 0) {
-        return fail(err, cap, "transport %s: %s", esm_transport_name(transport), ie.msg);
-    }
-    return 0;
-}
-
 // ---- consumer glue ------------------------------------------------------------------------
 
-static enum inv_ts_type ts_type(enum kp_ts_type t)
+static enum inv_ts_type ts_type(enum cons_ts_type t)
 {
     switch (t) {
-    case KP_TS_CREATE:
+    case CONS_TS_CREATE:
         return INV_TS_CREATE_TIME;
-    case KP_TS_LOG_APPEND:
+    case CONS_TS_LOG_APPEND:
         return INV_TS_LOG_APPEND_TIME;
-    case KP_TS_NONE:
+    case CONS_TS_NONE:
         return INV_TS_NO_TIMESTAMP_TYPE;
     }
     return INV_TS_CREATE_TIME;
@@ -362,7 +70,7 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     }
     if (b->num_records > in->cap_recs) {
         in->cap_recs = b->num_records;
-        in->recs = inv_xrealloc(in->recs, in->cap_recs * sizeof *in->recs);
+        in->recs = xrealloc(in->recs, in->cap_recs * sizeof *in->recs);
     }
     size_t nh = 0;
     for (size_t i = 0; i < b->num_records; i++) {
@@ -370,7 +78,7 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     }
     if (nh > in->cap_hdrs) {
         in->cap_hdrs = nh;
-        in->hdrs = inv_xrealloc(in->hdrs, in->cap_hdrs * sizeof *in->hdrs);
+        in->hdrs = xrealloc(in->hdrs, in->cap_hdrs * sizeof *in->hdrs);
     }
     size_t topic_len = strlen(b->topic), h = 0;
     for (size_t i = 0; i < b->num_records; i++) {
@@ -387,11 +95,11 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
                                  .headers = in->hdrs + h,
                                  .num_headers = 0};
         struct cons_record_header_iter it;
-        struct kp_header kh;
+        struct cons_header kh;
         cons_record_headers(cr, &it);
         while (h < nh && cons_record_next_header(&it, &kh)) {
-            in->hdrs[h++] = (struct inv_header){(const char *)kh.key.p, kh.key.len,
-                                                bytes(kh.value.p, kh.value.len, kh.value_null)};
+            in->hdrs[h++] = (struct inv_header){(const char *)kh.key, kh.key_len,
+                                                bytes(kh.value, kh.value_len, kh.value_null)};
             r->num_headers++;
         }
     }
@@ -443,7 +151,7 @@ static void on_revoking(struct cons *c, const struct cons_tp *tps, size_t n, voi
 {
     struct esm_instance *in = ctx;
     (void)c;
-    struct esm_tp *e = inv_xcalloc(n ? n : 1, sizeof *e);
+    struct esm_tp *e = xcalloc(n ? n : 1, sizeof *e);
     for (size_t i = 0; i < n; i++) {
         e[i].topic = tps[i].topic;
         e[i].partition = tps[i].partition;
@@ -553,17 +261,18 @@ static int build_schema(struct esm_instance *in, char *err, size_t cap)
             end = end2;
         }
         if (*end || v < 10 || v > 600000 || mx < v || mx > 600000) {
-            return fail(err, cap,
-                        "KESM_SCHEMA_BACKOFF_MS='%s': must be FIRST[,MAX] milliseconds, "
-                        "10 <= FIRST <= MAX <= 600000",
-                        bo);
+            return inst_fail(err, cap,
+                             "KESM_SCHEMA_BACKOFF_MS='%s': must be FIRST[,MAX] milliseconds, "
+                             "10 <= FIRST <= MAX <= 600000",
+                             bo);
         }
         sc.backoff_initial_ms = (uint32_t)v;
         sc.backoff_max_ms = (uint32_t)mx;
     }
     enum esm_reason why;
     if (esm_schema_setup(&in->schema, &sc, in->opts.secrets, &why, err, cap) != 0) {
-        return secret_fail(in, why);
+        in->why = why;
+        return -1;
     }
     return 0;
 }
@@ -644,16 +353,16 @@ void esm_default_group_id(const struct esm_config *cfg, char *out, size_t cap)
 
 static char *join_bootstrap(const struct esm_config *cfg)
 {
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     for (size_t i = 0; i < cfg->num_bootstrap; i++) {
         if (i) {
-            inv_buf_addc(&b, ',');
+            buf_addc(&b, ',');
         }
-        inv_buf_adds(&b, cfg->bootstrap[i]);
+        buf_adds(&b, cfg->bootstrap[i]);
     }
     size_t len;
-    return inv_buf_steal(&b, &len);
+    return buf_steal(&b, &len);
 }
 
 static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
@@ -678,9 +387,9 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         char derr[256];
         in->dest = esm_dest_kafka_new(
             in->r, cfg->bootstrap, cfg->num_bootstrap, cfg->destination + 8, in->tls,
-            in->sasl ? net_sasl_auth(in->sasl) : NULL, in->log_tag, derr, sizeof derr);
+            in->sasl ? broker_sasl_auth(in->sasl) : NULL, in->log_tag, derr, sizeof derr);
         if (!in->dest) {
-            return fail(err, cap, "%s", derr);
+            return inst_fail(err, cap, "%s", derr);
         }
         pc.dest = esm_dest_kafka_dest(in->dest);
     } else if (cfg->dest_kind == ESM_DEST_ARN) {
@@ -689,7 +398,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         in->dest_aws = esm_dest_aws_new(in->r, in->aws, cfg->destination, mapping, cfg->fn.region,
                                         in->log_tag, derr, sizeof derr);
         if (!in->dest_aws) {
-            return fail(err, cap, "%s", derr);
+            return inst_fail(err, cap, "%s", derr);
         }
         pc.dest = esm_dest_aws_dest(in->dest_aws, &pc.dest_with_payload, &pc.dest_max_message);
         pc.dest_per_batch = true;
@@ -698,7 +407,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     char ferr[256];
     in->filter = esm_filter_from_criteria(cfg->filter_criteria, &no_filter, ferr, sizeof ferr);
     if (!in->filter && !no_filter) {
-        return fail(err, cap, "%s", ferr);
+        return inst_fail(err, cap, "%s", ferr);
     }
     if (in->filter) {
         kesm_log(KESM_LOG_INFO, in->log, "FilterCriteria: %zu filter%s applied",
@@ -715,7 +424,7 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.cb_ctx = in;
     char perr[256];
     if (esm_pipeline_new(&in->pl, &pc, perr, sizeof perr) != 0) {
-        return fail(err, cap, "%s", perr);
+        return inst_fail(err, cap, "%s", perr);
     }
     return 0;
 }
@@ -733,8 +442,8 @@ static int env_num(const char *name, uint32_t lo, uint32_t hi, const char *unit,
     char *end;
     unsigned long x = strtoul(v, &end, 10);
     if (*end || x < lo || x > hi) {
-        return fail(err, cap, "%s='%s': must be %" PRIu32 "..%" PRIu32 " %s", name, v, lo, hi,
-                    unit);
+        return inst_fail(err, cap, "%s='%s': must be %" PRIu32 "..%" PRIu32 " %s", name, v, lo, hi,
+                         unit);
     }
     *out = (uint32_t)x;
     return 0;
@@ -765,7 +474,7 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .topics = topics,
                              .num_topics = 1,
                              .tls = tls ? in->tls : NULL,
-                             .auth = in->sasl ? net_sasl_auth(in->sasl) : NULL,
+                             .auth = in->sasl ? broker_sasl_auth(in->sasl) : NULL,
                              .log_tag = in->log_tag};
     uint32_t mib = 0;
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
@@ -796,7 +505,7 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
     char cerr[256];
     in->cons = cons_new(in->r, &cc, &cb, cerr, sizeof cerr);
     if (!in->cons) {
-        return fail(err, cap, "consumer: %s", cerr);
+        return inst_fail(err, cap, "consumer: %s", cerr);
     }
     return 0;
 }
@@ -828,18 +537,15 @@ static void probed(void *ctx, bool ok, bool no_such_name, const char *why)
 static void probe_bootstrap(struct esm_instance *in)
 {
     const struct esm_config *cfg = in->cfg;
-    in->probes = inv_xcalloc(cfg->num_bootstrap ? cfg->num_bootstrap : 1, sizeof *in->probes);
+    in->probes = xcalloc(cfg->num_bootstrap ? cfg->num_bootstrap : 1, sizeof *in->probes);
     in->probes_left = cfg->num_bootstrap;
     for (size_t i = 0; i < cfg->num_bootstrap; i++) {
+        char host[HOSTPORT_HOST_MAX + 1] = "";
+        uint16_t port;
         const char *b = cfg->bootstrap[i];
-        const char *colon = strrchr(b, ':');
-        size_t hl = colon ? (size_t)(colon - b) : strlen(b);
-        if (b[0] == '[' && hl >= 2 && b[hl - 1] == ']') {
-            b++;
-            hl -= 2;
-        }
-        char host[256];
-        snprintf(host, sizeof host, "%.*s", (int)(hl < 255 ? hl : 255), b);
+        // Validated by esm/config.c already; a failure leaves the name empty (it resolves to
+        // nothing and is reported as such).
+        (void)hostport_parse(b, strlen(b), 0, host, sizeof host, &port, NULL);
         in->probes[i].in = in;
         in->probes[i].q = net_resolve_start(in->r, host, probed, &in->probes[i]);
     }
@@ -850,7 +556,7 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
                      char *err, size_t err_cap)
 {
     *out = NULL;
-    struct esm_instance *in = inv_xcalloc(1, sizeof *in);
+    struct esm_instance *in = xcalloc(1, sizeof *in);
     in->r = r;
     in->cfg = cfg;
     if (cb) {
@@ -883,10 +589,11 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
         struct inv_aws_cfg ac = {.reactor = r, .default_region = cfg->fn.region};
         in->aws = in->own_aws = inv_aws_new(&ac);
     }
-    bool tls = wants_tls(cfg);
+    bool tls = inst_wants_tls(cfg);
     in->why = ESM_REASON_ESM_CONFIG_NOT_VALID;
-    if ((tls && build_tls(in, err, err_cap) != 0) || build_sasl(in, tls, err, err_cap) != 0 ||
-        build_transport(in, err, err_cap) != 0 || build_pipeline(in, err, err_cap) != 0 ||
+    if ((tls && inst_build_tls(in, err, err_cap) != 0) ||
+        inst_build_sasl(in, tls, err, err_cap) != 0 ||
+        inst_build_transport(in, err, err_cap) != 0 || build_pipeline(in, err, err_cap) != 0 ||
         build_consumer(in, tls, err, err_cap) != 0) {
         if (in->opts.out_reason) {
             *in->opts.out_reason = in->why;
@@ -968,9 +675,9 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     }
     cons_conn_counts(in->cons, out->connections);
     size_t n = cons_stats(in->cons, NULL, 0);
-    struct cons_partition_stats *ps = inv_xcalloc(n ? n : 1, sizeof *ps);
+    struct cons_partition_stats *ps = xcalloc(n ? n : 1, sizeof *ps);
     n = cons_stats(in->cons, ps, n);
-    out->parts = inv_xcalloc(n ? n : 1, sizeof *out->parts);
+    out->parts = xcalloc(n ? n : 1, sizeof *out->parts);
     for (size_t i = 0; i < n; i++) {
         struct esm_metrics_part *p = &out->parts[i];
         // The next unprocessed offset: acknowledged or committed; before either, where this
@@ -981,7 +688,7 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
             done = done > ps[i].log_start ? done : ps[i].log_start;
         }
         int64_t hw = ps[i].high_watermark;
-        p->topic = inv_xstrdup(ps[i].topic ? ps[i].topic : "");
+        p->topic = xstrdup(ps[i].topic ? ps[i].topic : "");
         p->partition = ps[i].partition;
         p->lag = hw >= 0 && done >= 0 ? (hw > done ? hw - done : 0) : -1;
         p->fetch_lag = ps[i].lag;
@@ -1013,7 +720,7 @@ void esm_instance_free(struct esm_instance *in)
     esm_dest_kafka_free(in->dest);
     esm_dest_aws_free(in->dest_aws);
     inv_transport_free(in->transport);
-    net_sasl_free(in->sasl);
+    broker_sasl_free(in->sasl);
     net_tls_ctx_free(in->tls);
     inv_aws_free(in->own_aws);
     if (in->log_tag[0] != '\0') {

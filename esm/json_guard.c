@@ -2,7 +2,7 @@
 // json_guard.h).
 #include "esm/json_guard.h"
 
-#include "invoke/utf8.h"
+#include "base/utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -151,7 +151,7 @@ static bool string(struct scan *s)
                                       : false;
             }
         } else if (c >= 0x80) {
-            size_t n = inv_utf8_seq(s->p + s->i, s->len - s->i);
+            size_t n = utf8_seq(s->p + s->i, s->len - s->i);
             if (n == 0) {
                 return fail(s->why, s->why_len, "invalid UTF-8 in a string at byte %zu", s->i);
             }
@@ -343,7 +343,7 @@ char *esm_utf8_sanitize(char *out, size_t cap, const char *in, size_t len)
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)in;
     for (size_t i = 0; i < len;) {
-        size_t n = p[i] < 0x80 ? 1 : inv_utf8_seq(p + i, len - i);
+        size_t n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
         const char *piece = (const char *)p + i;
         size_t plen = n;
         char sp = ' ';

@@ -1,9 +1,10 @@
-// mapping.c: the set of mappings, their lifecycle and persistence (see mapping.h).
+// mapping.c: the set of mappings, their lifecycle, transitions and persistence (see mapping.h); the
+// API operations are mapping_ops.c's.
 #include "esm/mapping.h"
 
 #include "esm/json_guard.h"
+#include "esm/mapping_int.h"
 #include "esm/metrics.h"
-#include "esm/policy.h"
 #include "esm/store.h"
 
 #include <stdarg.h>
@@ -12,32 +13,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
-
-struct esm_mapping {
-    struct esm_mapping *next; // in creation (seq) order
-    char uuid[37];
-    uint64_t seq;
-    struct esm_config cfg;
-    enum esm_state state;
-    enum esm_reason reason;
-    char *last_result;
-    char *stuck_result; // a stuck partition's PROBLEM (esm_manager_set_stuck); not persisted
-    double last_modified;
-    bool active;         // the runner holds it (between start and on_stopped)
-    bool stop_requested; // stop was called and on_stopped has not come yet
-    void *runner_data;
-};
-
-struct esm_manager {
-    struct esm_manager_config cfg;
-    struct esm_mapping *head;
-    uint64_t next_seq;
-    struct esm_runner runner;
-    esm_runner_metrics_fn runner_metrics;
-    esm_metrics_hook_fn metrics_hook;
-    void *metrics_hook_ctx;
-    bool shutting_down;
-};
 
 static const char *const state_names[] = {"Creating", "Enabling", "Enabled", "Disabling",
                                           "Disabled", "Updating", "Deleting"};
@@ -99,9 +74,7 @@ void *esm_mapping_runner_data(const struct esm_mapping *m)
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-static void logf_(struct esm_manager *mgr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void logf_(struct esm_manager *mgr, const char *fmt, ...)
+void map_log(struct esm_manager *mgr, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -126,7 +99,7 @@ static double now_s(struct esm_manager *mgr)
     return (double)tv.tv_sec + (double)(tv.tv_usec / 1000) / 1000.0;
 }
 
-static struct esm_parse_opts parse_opts(struct esm_manager *mgr)
+struct esm_parse_opts map_parse_opts(struct esm_manager *mgr)
 {
     struct esm_parse_opts o = {now_s(mgr), mgr->cfg.region, mgr->cfg.account};
     return o;
@@ -150,9 +123,9 @@ void esm_uuid_v4(char out[37])
              b[14], b[15]);
 }
 
-// set_result keeps |text| as LastProcessingResult, made valid UTF-8 without control characters
-// (it may quote a function's error output, which is any bytes) and at most 1 KiB long.
-static bool set_result(struct esm_mapping *m, const char *text)
+// map_set_result keeps |text| as LastProcessingResult, made valid UTF-8 without control
+// characters (it may quote a function's error output, which is any bytes) and at most 1 KiB long.
+bool map_set_result(struct esm_mapping *m, const char *text)
 {
     char clean[1100];
     char *d = strdup(esm_utf8_sanitize(clean, sizeof clean, text, strlen(text)));
@@ -164,7 +137,7 @@ static bool set_result(struct esm_mapping *m, const char *text)
     return true;
 }
 
-static struct esm_mapping *find(struct esm_manager *mgr, const char *uuid)
+struct esm_mapping *map_find(struct esm_manager *mgr, const char *uuid)
 {
     for (struct esm_mapping *m = mgr->head; m; m = m->next) {
         if (uuid && !strcmp(m->uuid, uuid)) {
@@ -174,7 +147,7 @@ static struct esm_mapping *find(struct esm_manager *mgr, const char *uuid)
     return NULL;
 }
 
-static void link_sorted(struct esm_manager *mgr, struct esm_mapping *m)
+void map_link_sorted(struct esm_manager *mgr, struct esm_mapping *m)
 {
     struct esm_mapping **pp = &mgr->head;
     while (*pp && (*pp)->seq < m->seq) {
@@ -199,7 +172,7 @@ static void clear_stuck(struct esm_mapping *m)
     m->stuck_result = NULL;
 }
 
-static void free_mapping(struct esm_mapping *m)
+void map_free(struct esm_mapping *m)
 {
     esm_config_cleanup(&m->cfg);
     free(m->last_result);
@@ -207,7 +180,7 @@ static void free_mapping(struct esm_mapping *m)
     free(m);
 }
 
-static cJSON *snapshot(const struct esm_mapping *m)
+cJSON *map_snapshot(const struct esm_mapping *m)
 {
     struct esm_config_meta meta = {m->uuid, esm_state_name(m->state), esm_reason_name(m->reason),
                                    shown_result(m), m->last_modified};
@@ -216,7 +189,7 @@ static cJSON *snapshot(const struct esm_mapping *m)
 
 // ---- persistence -----------------------------------------------------------------------------
 
-static int save(struct esm_manager *mgr, struct esm_mapping *m, char *why, size_t why_len)
+int map_save(struct esm_manager *mgr, struct esm_mapping *m, char *why, size_t why_len)
 {
     if (!mgr->cfg.store || mgr->shutting_down) {
         return 0;
@@ -250,8 +223,8 @@ static int save(struct esm_manager *mgr, struct esm_mapping *m, char *why, size_
 static void save_or_log(struct esm_manager *mgr, struct esm_mapping *m)
 {
     char why[512];
-    if (save(mgr, m, why, sizeof why) != 0) {
-        logf_(mgr, "mapping %s: cannot persist its state: %s", m->uuid, why);
+    if (map_save(mgr, m, why, sizeof why) != 0) {
+        map_log(mgr, "mapping %s: cannot persist its state: %s", m->uuid, why);
     }
 }
 
@@ -261,7 +234,7 @@ static void finalize_delete(struct esm_manager *mgr, struct esm_mapping *m)
 {
     char why[512];
     if (mgr->cfg.store && esm_store_remove(mgr->cfg.store, m->uuid, why, sizeof why) != 0) {
-        logf_(mgr, "mapping %s: deleted, but its state file stays: %s", m->uuid, why);
+        map_log(mgr, "mapping %s: deleted, but its state file stays: %s", m->uuid, why);
     }
     for (struct esm_mapping **pp = &mgr->head; *pp; pp = &(*pp)->next) {
         if (*pp == m) {
@@ -269,8 +242,8 @@ static void finalize_delete(struct esm_manager *mgr, struct esm_mapping *m)
             break;
         }
     }
-    logf_(mgr, "mapping %s: deleted", m->uuid);
-    free_mapping(m);
+    map_log(mgr, "mapping %s: deleted", m->uuid);
+    map_free(m);
 }
 
 static void request_stop(struct esm_manager *mgr, struct esm_mapping *m)
@@ -284,7 +257,7 @@ static void request_stop(struct esm_manager *mgr, struct esm_mapping *m)
 // reconcile moves |m| toward what its configuration asks for. Called after the caller has taken
 // its response snapshot; runner calls come last because a runner may report synchronously (and
 // free the mapping, for a delete).
-static void reconcile(struct esm_manager *mgr, struct esm_mapping *m)
+void map_reconcile(struct esm_manager *mgr, struct esm_mapping *m)
 {
     if (m->state == ESM_STATE_DELETING) {
         if (m->active) {
@@ -346,9 +319,9 @@ void esm_manager_on_stopped(struct esm_manager *mgr, struct esm_mapping *m, enum
     if (reason != ESM_REASON_USER_INITIATED) {
         char text[1100];
         snprintf(text, sizeof text, "PROBLEM: %s", detail && *detail ? detail : "stopped");
-        set_result(m, text);
-        logf_(mgr, "mapping %s: stopped: %s: %s", m->uuid, esm_reason_name(reason),
-              detail ? detail : "");
+        map_set_result(m, text);
+        map_log(mgr, "mapping %s: stopped: %s: %s", m->uuid, esm_reason_name(reason),
+                detail ? detail : "");
     }
     save_or_log(mgr, m);
 }
@@ -358,7 +331,7 @@ void esm_manager_on_result(struct esm_manager *mgr, struct esm_mapping *m, const
     if (m->last_result && !strcmp(m->last_result, result)) {
         return;
     }
-    set_result(m, result);
+    map_set_result(m, result);
     save_or_log(mgr, m);
 }
 
@@ -410,7 +383,7 @@ void esm_manager_free(struct esm_manager *mgr)
     struct esm_mapping *m = mgr->head;
     while (m) {
         struct esm_mapping *next = m->next;
-        free_mapping(m);
+        map_free(m);
         m = next;
     }
     free(mgr);
@@ -429,7 +402,7 @@ void esm_manager_set_metrics_hook(struct esm_manager *mgr, esm_metrics_hook_fn f
 
 int esm_manager_set_stuck(struct esm_manager *mgr, const char *uuid, const char *problem)
 {
-    struct esm_mapping *m = find(mgr, uuid);
+    struct esm_mapping *m = map_find(mgr, uuid);
     if (!m) {
         return -1;
     }
@@ -523,307 +496,6 @@ unsigned esm_manager_stop_all(struct esm_manager *mgr)
     return waiting;
 }
 
-// ---- operations ------------------------------------------------------------------------------
-
-static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
-{
-    out->status = st;
-    out->body = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->message, sizeof out->message, fmt, ap);
-    va_end(ap);
-}
-
-static void op_ok(struct esm_op_result *out, cJSON *body)
-{
-    if (!body) {
-        op_fail(out, ESM_OP_INTERNAL, "out of memory");
-        return;
-    }
-    out->status = ESM_OP_OK;
-    out->body = body;
-    out->message[0] = '\0';
-}
-
-static bool same_servers(const struct esm_config *a, const struct esm_config *b)
-{
-    if (a->num_bootstrap != b->num_bootstrap) {
-        return false;
-    }
-    for (size_t i = 0; i < a->num_bootstrap; i++) {
-        bool found = false;
-        for (size_t j = 0; j < b->num_bootstrap && !found; j++) {
-            found = !strcmp(a->bootstrap[i], b->bootstrap[j]);
-        }
-        if (!found) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// conflict looks for a mapping other than |self| that |cfg| would duplicate.
-static bool conflict(struct esm_manager *mgr, const struct esm_config *cfg,
-                     const struct esm_mapping *self, struct esm_op_result *out)
-{
-    for (struct esm_mapping *m = mgr->head; m; m = m->next) {
-        if (m == self || !same_servers(&m->cfg, cfg)) {
-            continue;
-        }
-        if (!strcmp(m->cfg.fn.arn, cfg->fn.arn) && !strcmp(m->cfg.topic, cfg->topic)) {
-            op_fail(out, ESM_OP_CONFLICT,
-                    "An event source mapping with Kafka topic %s, the same bootstrap servers and "
-                    "function %s already exists. Please update or delete the existing mapping "
-                    "with UUID %s",
-                    cfg->topic, cfg->fn.arn, m->uuid);
-            return true;
-        }
-        if (cfg->consumer_group_id && m->cfg.consumer_group_id &&
-            !strcmp(cfg->consumer_group_id, m->cfg.consumer_group_id)) {
-            op_fail(out, ESM_OP_CONFLICT,
-                    "The consumer group id %s is already used by the event source mapping with "
-                    "UUID %s on the same Kafka cluster",
-                    cfg->consumer_group_id, m->uuid);
-            return true;
-        }
-    }
-    return false;
-}
-
-static void note_vpc(struct esm_manager *mgr, const struct esm_mapping *m)
-{
-    for (size_t i = 0; i < m->cfg.num_sacs; i++) {
-        if (m->cfg.sacs[i].type == ESM_SAC_VPC_SUBNET ||
-            m->cfg.sacs[i].type == ESM_SAC_VPC_SECURITY_GROUP) {
-            logf_(mgr,
-                  "mapping %s: VPC_SUBNET/VPC_SECURITY_GROUP entries are kept and echoed but do "
-                  "not apply to a self-hosted mapping (kesm connects from this host)",
-                  m->uuid);
-            return;
-        }
-    }
-}
-
-void esm_manager_create(struct esm_manager *mgr, const cJSON *req, struct esm_op_result *out)
-{
-    struct esm_parse_opts o = parse_opts(mgr);
-    struct esm_cfg_err err;
-    struct esm_mapping *m = calloc(1, sizeof *m);
-    if (!m) {
-        op_fail(out, ESM_OP_INTERNAL, "out of memory");
-        return;
-    }
-    if (!esm_config_parse(&m->cfg, req, &o, &err)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
-        free(m);
-        return;
-    }
-    if (mgr->cfg.policy &&
-        !esm_policy_check(&m->cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
-        free_mapping(m);
-        return;
-    }
-    if (conflict(mgr, &m->cfg, NULL, out)) {
-        free_mapping(m);
-        return;
-    }
-    do {
-        esm_uuid_v4(m->uuid);
-    } while (find(mgr, m->uuid));
-    m->seq = mgr->next_seq++;
-    m->state = ESM_STATE_CREATING;
-    m->reason = ESM_REASON_USER_INITIATED;
-    m->last_modified = o.now;
-    char why[512];
-    if (!set_result(m, "No records processed") || save(mgr, m, why, sizeof why) != 0) {
-        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
-        free_mapping(m);
-        return;
-    }
-    link_sorted(mgr, m);
-    logf_(mgr, "mapping %s: created for topic %s, function %s", m->uuid, m->cfg.topic,
-          m->cfg.fn.arn);
-    note_vpc(mgr, m);
-    op_ok(out, snapshot(m));
-    reconcile(mgr, m);
-}
-
-void esm_manager_get(struct esm_manager *mgr, const char *uuid, struct esm_op_result *out)
-{
-    struct esm_mapping *m = find(mgr, uuid);
-    if (!m) {
-        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
-        return;
-    }
-    op_ok(out, snapshot(m));
-}
-
-static bool in_use(const struct esm_mapping *m, const char *verb, struct esm_op_result *out)
-{
-    if (!esm_state_is_transitional(m->state)) {
-        return false;
-    }
-    op_fail(out, ESM_OP_IN_USE,
-            "Cannot %s the event source mapping %s because it is in use (State: %s). Try again "
-            "once it is Enabled or Disabled.",
-            verb, m->uuid, esm_state_name(m->state));
-    return true;
-}
-
-void esm_manager_update(struct esm_manager *mgr, const char *uuid, const cJSON *req,
-                        struct esm_op_result *out)
-{
-    struct esm_mapping *m = find(mgr, uuid);
-    if (!m) {
-        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
-        return;
-    }
-    if (in_use(m, "update", out)) {
-        return;
-    }
-    struct esm_parse_opts o = parse_opts(mgr);
-    struct esm_cfg_err err;
-    struct esm_config next;
-    if (!esm_config_merge_update(&next, &m->cfg, req, &o, &err)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
-        return;
-    }
-    if (mgr->cfg.policy &&
-        !esm_policy_check(&next, mgr->cfg.policy, err.message, sizeof err.message)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
-        esm_config_cleanup(&next);
-        return;
-    }
-    if (conflict(mgr, &next, m, out)) {
-        esm_config_cleanup(&next);
-        return;
-    }
-    struct esm_config prev = m->cfg;
-    enum esm_state prev_state = m->state;
-    enum esm_reason prev_reason = m->reason;
-    double prev_mod = m->last_modified;
-    m->cfg = next;
-    m->reason = ESM_REASON_USER_INITIATED;
-    m->last_modified = o.now;
-    if (prev.enabled && !next.enabled) {
-        m->state = ESM_STATE_DISABLING;
-    } else if (!prev.enabled && next.enabled) {
-        m->state = ESM_STATE_ENABLING;
-    } else {
-        m->state = ESM_STATE_UPDATING;
-    }
-    char why[512];
-    if (save(mgr, m, why, sizeof why) != 0) {
-        m->cfg = prev;
-        m->state = prev_state;
-        m->reason = prev_reason;
-        m->last_modified = prev_mod;
-        esm_config_cleanup(&next);
-        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
-        return;
-    }
-    esm_config_cleanup(&prev);
-    logf_(mgr, "mapping %s: updated (%s)", m->uuid, esm_state_name(m->state));
-    op_ok(out, snapshot(m));
-    reconcile(mgr, m);
-}
-
-void esm_manager_delete(struct esm_manager *mgr, const char *uuid, struct esm_op_result *out)
-{
-    struct esm_mapping *m = find(mgr, uuid);
-    if (!m) {
-        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
-        return;
-    }
-    if (in_use(m, "delete", out)) {
-        return;
-    }
-    enum esm_state prev = m->state;
-    m->state = ESM_STATE_DELETING;
-    m->reason = ESM_REASON_USER_INITIATED;
-    char why[512];
-    if (save(mgr, m, why, sizeof why) != 0) {
-        m->state = prev;
-        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
-        return;
-    }
-    op_ok(out, snapshot(m));
-    reconcile(mgr, m);
-}
-
-static bool function_matches(const struct esm_function_ref *f, const struct esm_function_ref *m)
-{
-    return !strcmp(f->partition, m->partition) && !strcmp(f->region, m->region) &&
-           !strcmp(f->account, m->account) && !strcmp(f->name, m->name) &&
-           (!f->qualifier || (m->qualifier && !strcmp(f->qualifier, m->qualifier)));
-}
-
-void esm_manager_list(struct esm_manager *mgr, const char *function_name,
-                      const char *event_source_arn, const char *marker, long max_items,
-                      struct esm_op_result *out)
-{
-    struct esm_parse_opts o = parse_opts(mgr);
-    struct esm_function_ref fref = {0};
-    char why[256];
-    if (function_name && !esm_function_ref_parse(&fref, function_name, &o, why, sizeof why)) {
-        op_fail(out, ESM_OP_INVALID,
-                "1 validation error detected: Value '%.200s' at 'FunctionName' failed to satisfy "
-                "constraint: %s",
-                function_name, why);
-        return;
-    }
-    if (max_items < 0 || max_items > 10000) {
-        op_fail(out, ESM_OP_INVALID,
-                "1 validation error detected: Value '%ld' at 'MaxItems' failed to satisfy "
-                "constraint: Member must be an integer between 1 and 10000",
-                max_items);
-        esm_function_ref_cleanup(&fref);
-        return;
-    }
-    uint64_t after = 0;
-    if (marker) {
-        char *end = NULL;
-        unsigned long long v = strtoull(marker, &end, 10);
-        if (!*marker || !end || *end || marker[0] == '-') {
-            op_fail(out, ESM_OP_INVALID,
-                    "Invalid Marker '%.100s': use the NextMarker of a previous response", marker);
-            esm_function_ref_cleanup(&fref);
-            return;
-        }
-        after = v;
-    }
-    size_t page = max_items > 0 && max_items < 100 ? (size_t)max_items : 100;
-    cJSON *body = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(body, "EventSourceMappings");
-    size_t n = 0;
-    uint64_t last = 0;
-    bool more = false;
-    for (struct esm_mapping *m = mgr->head; m && arr; m = m->next) {
-        if (m->seq <= after || (function_name && !function_matches(&fref, &m->cfg.fn)) ||
-            event_source_arn) {
-            continue; // self-managed mappings have no EventSourceArn
-        }
-        if (n == page) {
-            more = true;
-            break;
-        }
-        cJSON_AddItemToArray(arr, snapshot(m));
-        last = m->seq;
-        n++;
-    }
-    if (more) {
-        char next[32];
-        snprintf(next, sizeof next, "%llu", (unsigned long long)last);
-        cJSON_AddStringToObject(body, "NextMarker", next);
-    }
-    esm_function_ref_cleanup(&fref);
-    op_ok(out, arr ? body : (cJSON_Delete(body), NULL));
-}
-
 // ---- restore ---------------------------------------------------------------------------------
 
 static bool restore_one(void *ctx, const char *name, const char *text, size_t len, char *why,
@@ -861,7 +533,7 @@ static bool restore_one(void *ctx, const char *name, const char *text, size_t le
         goto out;
     }
     snprintf(expect, sizeof expect, "%s.json", u->valuestring);
-    if (strcmp(expect, name) != 0 || find(mgr, u->valuestring)) {
+    if (strcmp(expect, name) != 0 || map_find(mgr, u->valuestring)) {
         snprintf(why, why_len, "its UUID %s does not match the file name", u->valuestring);
         goto out;
     }
@@ -880,12 +552,12 @@ static bool restore_one(void *ctx, const char *name, const char *text, size_t le
                : m->cfg.enabled                     ? ESM_STATE_ENABLING
                                                     : ESM_STATE_DISABLED;
     m->reason = ESM_REASON_USER_INITIATED;
-    if (!set_result(m, res->valuestring)) {
-        free_mapping(m);
+    if (!map_set_result(m, res->valuestring)) {
+        map_free(m);
         snprintf(why, why_len, "out of memory");
         goto out;
     }
-    link_sorted(mgr, m);
+    map_link_sorted(mgr, m);
     if (m->seq >= mgr->next_seq) {
         mgr->next_seq = m->seq + 1;
     }
@@ -897,7 +569,7 @@ out:
 
 static void restore_report(void *ctx, const char *line)
 {
-    logf_(ctx, "%s", line);
+    map_log(ctx, "%s", line);
 }
 
 unsigned esm_manager_restore(struct esm_manager *mgr)
@@ -907,11 +579,11 @@ unsigned esm_manager_restore(struct esm_manager *mgr)
     }
     unsigned loaded = 0, bad = 0;
     if (esm_store_load_all(mgr->cfg.store, restore_one, restore_report, mgr, &loaded, &bad) != 0) {
-        logf_(mgr, "cannot list the state directory %s", esm_store_dir(mgr->cfg.store));
+        map_log(mgr, "cannot list the state directory %s", esm_store_dir(mgr->cfg.store));
         return 0;
     }
-    logf_(mgr, "restored %u mapping%s from %s%s", loaded, loaded == 1 ? "" : "s",
-          esm_store_dir(mgr->cfg.store), bad ? " (some files were moved aside, see above)" : "");
+    map_log(mgr, "restored %u mapping%s from %s%s", loaded, loaded == 1 ? "" : "s",
+            esm_store_dir(mgr->cfg.store), bad ? " (some files were moved aside, see above)" : "");
     unsigned n = esm_manager_count(mgr);
     struct esm_mapping **all = calloc(n + 1, sizeof *all);
     if (!all) {
@@ -923,7 +595,7 @@ unsigned esm_manager_restore(struct esm_manager *mgr)
     }
     for (i = 0; i < n; i++) {
         save_or_log(mgr, all[i]);
-        reconcile(mgr, all[i]);
+        map_reconcile(mgr, all[i]);
     }
     free(all);
     return loaded;

@@ -1,7 +1,7 @@
 // metrics.c: histograms and the Prometheus text exposition (see metrics.h).
 #include "esm/metrics.h"
 
-#include "invoke/buf.h"
+#include "base/buf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -37,7 +37,7 @@ const char *esm_outcome_name(enum esm_outcome o)
     return (size_t)o < ESM_OUTCOME_COUNT ? outcome_names[o] : "unknown";
 }
 
-// Names of the connection states, in enum net_conn_state order (net/conn.h).
+// Names of the connection states, in enum broker_conn_state order (broker/conn.h).
 static const char *const conn_names[ESM_CONN_STATES] = {
     "RESOLVING", "CONNECTING", "TLS_HANDSHAKE", "API_VERSIONS", "AUTH",
     "READY",     "BACKOFF",    "IDLE",          "CLOSED"};
@@ -60,65 +60,18 @@ void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m)
 
 // ---- a growable text buffer with a sticky out-of-memory flag ------------------------------
 
-struct out {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-    if (o->oom) {
-        return;
-    }
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (cap < o->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(o->p, cap);
-        if (!p) {
-            o->oom = true;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-}
-
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct out *o, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-    }
-}
-
 // put_escaped writes a label value: backslash, double quote and newline escaped.
-static void put_escaped(struct out *o, const char *s)
+static void put_escaped(struct buf *o, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\') {
-            puts_(o, "\\\\");
+            buf_adds(o, "\\\\");
         } else if (*s == '"') {
-            puts_(o, "\\\"");
+            buf_adds(o, "\\\"");
         } else if (*s == '\n') {
-            puts_(o, "\\n");
+            buf_adds(o, "\\n");
         } else {
-            put(o, s, 1);
+            buf_add(o, s, 1);
         }
     }
 }
@@ -131,48 +84,48 @@ struct lbl {
     const char *k2, *v2;
 };
 
-static void put_labels(struct out *o, const struct lbl *l)
+static void put_labels(struct buf *o, const struct lbl *l)
 {
-    puts_(o, "{uuid=\"");
+    buf_adds(o, "{uuid=\"");
     put_escaped(o, l->m->uuid ? l->m->uuid : "");
-    puts_(o, "\",function=\"");
+    buf_adds(o, "\",function=\"");
     put_escaped(o, l->m->function ? l->m->function : "");
-    puts_(o, "\"");
+    buf_adds(o, "\"");
     if (l->part) {
-        puts_(o, ",topic=\"");
+        buf_adds(o, ",topic=\"");
         put_escaped(o, l->part->topic ? l->part->topic : "");
-        putf(o, "\",partition=\"%" PRId32 "\"", l->part->partition);
+        buf_addf(o, "\",partition=\"%" PRId32 "\"", l->part->partition);
     }
     const char *k[2] = {l->k1, l->k2}, *v[2] = {l->v1, l->v2};
     for (size_t i = 0; i < 2; i++) {
         if (k[i]) {
-            putf(o, ",%s=\"", k[i]);
+            buf_addf(o, ",%s=\"", k[i]);
             put_escaped(o, v[i]);
-            puts_(o, "\"");
+            buf_adds(o, "\"");
         }
     }
-    puts_(o, "}");
+    buf_adds(o, "}");
 }
 
-static void family(struct out *o, const char *name, const char *type, const char *help)
+static void family(struct buf *o, const char *name, const char *type, const char *help)
 {
-    putf(o, "# HELP %s ", name);
-    puts_(o, help);
-    putf(o, "\n# TYPE %s %s\n", name, type);
+    buf_addf(o, "# HELP %s ", name);
+    buf_adds(o, help);
+    buf_addf(o, "\n# TYPE %s %s\n", name, type);
 }
 
-static void sample_u(struct out *o, const char *name, const struct lbl *l, uint64_t v)
+static void sample_u(struct buf *o, const char *name, const struct lbl *l, uint64_t v)
 {
-    puts_(o, name);
+    buf_adds(o, name);
     put_labels(o, l);
-    putf(o, " %" PRIu64 "\n", v);
+    buf_addf(o, " %" PRIu64 "\n", v);
 }
 
-static void sample_i(struct out *o, const char *name, const struct lbl *l, int64_t v)
+static void sample_i(struct buf *o, const char *name, const struct lbl *l, int64_t v)
 {
-    puts_(o, name);
+    buf_adds(o, name);
     put_labels(o, l);
-    putf(o, " %" PRId64 "\n", v);
+    buf_addf(o, " %" PRId64 "\n", v);
 }
 
 // fmt_double writes |v| in the shortest %g form that reads back exactly (0.1, not
@@ -187,14 +140,14 @@ static void fmt_double(char *out, size_t cap, double v)
     }
 }
 
-static void put_double(struct out *o, double v)
+static void put_double(struct buf *o, double v)
 {
     char tmp[40];
     fmt_double(tmp, sizeof tmp, v);
-    puts_(o, tmp);
+    buf_adds(o, tmp);
 }
 
-static void histogram(struct out *o, const char *name, const struct lbl *base,
+static void histogram(struct buf *o, const char *name, const struct lbl *base,
                       const struct esm_hist *h, const struct esm_hist_bounds *b)
 {
     char le[40], metric[128];
@@ -212,19 +165,19 @@ static void histogram(struct out *o, const char *name, const struct lbl *base,
         l.v1 = le;
         sample_u(o, metric, &l, cum);
     }
-    putf(o, "%s_sum", name);
+    buf_addf(o, "%s_sum", name);
     put_labels(o, base);
-    puts_(o, " ");
+    buf_adds(o, " ");
     put_double(o, h->sum);
-    puts_(o, "\n");
-    putf(o, "%s_count", name);
+    buf_adds(o, "\n");
+    buf_addf(o, "%s_count", name);
     put_labels(o, base);
-    putf(o, " %" PRIu64 "\n", h->count);
+    buf_addf(o, " %" PRIu64 "\n", h->count);
 }
 
 // ---- families -----------------------------------------------------------------------------
 
-static void mapping_families(struct out *o, const struct esm_metrics_mapping *maps, size_t n,
+static void mapping_families(struct buf *o, const struct esm_metrics_mapping *maps, size_t n,
                              const char *const *states, size_t num_states)
 {
     family(o, "kesm_mapping_state", "gauge",
@@ -244,7 +197,7 @@ static void mapping_families(struct out *o, const struct esm_metrics_mapping *ma
     }
 }
 
-static void partition_families(struct out *o, const struct esm_metrics_mapping *maps, size_t n)
+static void partition_families(struct buf *o, const struct esm_metrics_mapping *maps, size_t n)
 {
     static const struct {
         const char *name, *help;
@@ -294,7 +247,7 @@ static void partition_families(struct out *o, const struct esm_metrics_mapping *
     }
 }
 
-static void counter_family(struct out *o, const struct esm_metrics_mapping *maps, size_t n,
+static void counter_family(struct buf *o, const struct esm_metrics_mapping *maps, size_t n,
                            const char *name, const char *help, size_t off)
 {
     family(o, name, "counter", help);
@@ -308,7 +261,7 @@ static void counter_family(struct out *o, const struct esm_metrics_mapping *maps
     }
 }
 
-static void pipeline_families(struct out *o, const struct esm_metrics_mapping *maps, size_t n)
+static void pipeline_families(struct buf *o, const struct esm_metrics_mapping *maps, size_t n)
 {
     family(o, "kesm_invocations_total", "counter", "Function invocations by how they ended.");
     for (size_t i = 0; i < n; i++) {
@@ -400,23 +353,13 @@ static void pipeline_families(struct out *o, const struct esm_metrics_mapping *m
 char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
                          const char *const *states, size_t num_states, size_t *out_len)
 {
-    struct out o = {NULL, 0, 0, false};
+    struct buf o;
+    buf_init(&o);
     family(&o, "kesm_mappings", "gauge", "Event source mappings this kesm serve manages.");
-    putf(&o, "kesm_mappings %zu\n", n);
+    buf_addf(&o, "kesm_mappings %zu\n", n);
     mapping_families(&o, maps, n, states, num_states);
     partition_families(&o, maps, n);
     pipeline_families(&o, maps, n);
-    struct inv_buf aws;
-    inv_buf_init(&aws);
-    esm_metrics_aws_write(&aws, maps, n);
-    if (aws.len > 0) {
-        put(&o, aws.p, aws.len);
-    }
-    inv_buf_cleanup(&aws);
-    if (o.oom) {
-        free(o.p);
-        return NULL;
-    }
-    *out_len = o.len;
-    return o.p;
+    esm_metrics_aws_write(&o, maps, n);
+    return buf_steal(&o, out_len);
 }

@@ -57,7 +57,7 @@ enum esm_outcome {
 const char *esm_outcome_name(enum esm_outcome o);
 
 // Connection states counted per mapping (kesm_broker_connections{state=...}); the same order as
-// enum net_conn_state.
+// enum broker_conn_state.
 #define ESM_CONN_STATES 9
 #define ESM_CONN_READY 5   // the index of READY
 #define ESM_CONN_BACKOFF 6 // the index of BACKOFF (waiting to reconnect after a failure)
@@ -122,15 +122,15 @@ void esm_metrics_mapping_cleanup(struct esm_metrics_mapping *m);
 
 // esm_metrics_format writes the exposition of |n| mappings. |states|/|num_states| are the state
 // names every mapping gets a kesm_mapping_state sample for (1 for its own, 0 otherwise). Returns
-// a NUL-terminated heap string (caller frees) and its length in *out_len, or NULL on
-// out-of-memory.
+// a NUL-terminated heap string (caller frees) and its length in *out_len (never NULL: the buffer
+// aborts on out-of-memory, base/buf.h).
 char *esm_metrics_format(const struct esm_metrics_mapping *maps, size_t n,
                          const char *const *states, size_t num_states, size_t *out_len);
 
 // esm_metrics_aws_write appends AWS's event source mapping metrics (PolledEventCount, ...,
 // CommitErrorCount, MaxOffsetLag, SumOffsetLag) of the running mappings whose MetricsConfig
 // asks for their group, in the exposition format, labelled uuid and function.
-struct inv_buf;
-void esm_metrics_aws_write(struct inv_buf *b, const struct esm_metrics_mapping *maps, size_t n);
+struct buf;
+void esm_metrics_aws_write(struct buf *b, const struct esm_metrics_mapping *maps, size_t n);
 
 #endif

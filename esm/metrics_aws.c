@@ -1,8 +1,8 @@
 // metrics_aws.c: the event source mapping metrics AWS publishes to CloudWatch, under AWS's own
 // names, for the groups a mapping's MetricsConfig turns on (see esm_metrics_aws_write in
 // metrics.h). Only running mappings have them (AWS emits nothing while a mapping is disabled).
+#include "base/buf.h"
 #include "esm/metrics.h"
-#include "invoke/buf.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -55,16 +55,16 @@ static const struct family families[] = {
      SIZE_MAX},
 };
 
-static void escaped(struct inv_buf *b, const char *s)
+static void escaped(struct buf *b, const char *s)
 {
     for (; s && *s; s++) {
         if (*s == '\\' || *s == '"') {
-            inv_buf_addc(b, '\\');
-            inv_buf_addc(b, *s);
+            buf_addc(b, '\\');
+            buf_addc(b, *s);
         } else if (*s == '\n') {
-            inv_buf_adds(b, "\\n");
+            buf_adds(b, "\\n");
         } else {
-            inv_buf_addc(b, *s);
+            buf_addc(b, *s);
         }
     }
 }
@@ -89,7 +89,7 @@ static bool kafka_lag(const struct esm_metrics_mapping *m, bool max, int64_t *ou
     return any;
 }
 
-void esm_metrics_aws_write(struct inv_buf *b, const struct esm_metrics_mapping *maps, size_t n)
+void esm_metrics_aws_write(struct buf *b, const struct esm_metrics_mapping *maps, size_t n)
 {
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
         const struct family *fa = &families[f];
@@ -112,25 +112,25 @@ void esm_metrics_aws_write(struct inv_buf *b, const struct esm_metrics_mapping *
                 snprintf(num, sizeof num, "%" PRIu64, v);
             }
             if (!header) {
-                inv_buf_adds(b, "# HELP ");
-                inv_buf_adds(b, fa->name);
-                inv_buf_addc(b, ' ');
-                inv_buf_adds(b, fa->help);
-                inv_buf_adds(b, "\n# TYPE ");
-                inv_buf_adds(b, fa->name);
-                inv_buf_addc(b, ' ');
-                inv_buf_adds(b, fa->type);
-                inv_buf_addc(b, '\n');
+                buf_adds(b, "# HELP ");
+                buf_adds(b, fa->name);
+                buf_addc(b, ' ');
+                buf_adds(b, fa->help);
+                buf_adds(b, "\n# TYPE ");
+                buf_adds(b, fa->name);
+                buf_addc(b, ' ');
+                buf_adds(b, fa->type);
+                buf_addc(b, '\n');
                 header = true;
             }
-            inv_buf_adds(b, fa->name);
-            inv_buf_adds(b, "{uuid=\"");
+            buf_adds(b, fa->name);
+            buf_adds(b, "{uuid=\"");
             escaped(b, m->uuid);
-            inv_buf_adds(b, "\",function=\"");
+            buf_adds(b, "\",function=\"");
             escaped(b, m->function);
-            inv_buf_adds(b, "\"} ");
-            inv_buf_adds(b, num);
-            inv_buf_addc(b, '\n');
+            buf_adds(b, "\"} ");
+            buf_adds(b, num);
+            buf_addc(b, '\n');
         }
     }
 }

@@ -1,5 +1,6 @@
 // pipeline_dest.c: the messages of per-batch on-failure destinations (SQS, SNS, S3): one failure
 // record per disposed selection, split while above the destination's message size limit.
+#include "base/alloc.h"
 #include "esm/pipeline.h"
 #include "esm/pipeline_int.h"
 
@@ -16,7 +17,7 @@ static void push(struct msgs *m, char *text, size_t len, const struct batch *b, 
 {
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 4;
-        m->v = inv_xrealloc(m->v, m->cap * sizeof *m->v);
+        m->v = xrealloc(m->v, m->cap * sizeof *m->v);
     }
     struct esm_dest_msg *d = &m->v[m->n++];
     memset(d, 0, sizeof *d);
@@ -31,40 +32,38 @@ static void push(struct msgs *m, char *text, size_t len, const struct batch *b, 
 
 // build adds the record(s) of |sel|, halving while too large (depth bounded by log2(n)).
 static void build(struct msgs *m, const struct pl_failure *f, const struct batch *b,
-                  const struct pl_spans *s, const size_t *sel, size_t n, bool with_payload,
-                  size_t max)
+                  const size_t *sel, size_t n, bool with_payload, size_t max)
 {
     struct pl_failure one = *f;
     char *payload = NULL;
     one.payload = NULL;
     one.omit_payload = !with_payload;
-    if (s != NULL) {
-        payload = pl_subpayload(b, s, f->event, sel, n, &one.payload_len);
+    if (!b->oversized) {
+        payload = pl_subpayload(b, f->event, sel, n, &one.payload_len);
         one.payload = payload;
     }
     size_t len = 0;
-    char *text = pl_failure_text(&one, b, s, sel, n, &len);
+    char *text = pl_failure_text(&one, b, sel, n, &len);
     free(payload);
     if (text != NULL && max > 0 && len > max && n > 1) {
         free(text);
         size_t half = n / 2;
-        build(m, f, b, s, sel, half, with_payload, max);
-        build(m, f, b, s, sel + half, n - half, with_payload, max);
+        build(m, f, b, sel, half, with_payload, max);
+        build(m, f, b, sel + half, n - half, with_payload, max);
         return;
     }
     if (text == NULL) {
-        text = inv_xstrdup("");
+        text = xstrdup("");
     }
     push(m, text, len, b, sel[0], n, f->now_ms);
 }
 
-size_t pl_failure_batch_msgs(const struct pl_failure *f, const struct batch *b,
-                             const struct pl_spans *s, const size_t *sel, size_t n,
-                             bool with_payload, size_t max, struct esm_dest_msg **out)
+size_t pl_failure_batch_msgs(const struct pl_failure *f, const struct batch *b, const size_t *sel,
+                             size_t n, bool with_payload, size_t max, struct esm_dest_msg **out)
 {
     struct msgs m = {0};
     if (n > 0) {
-        build(&m, f, b, s, sel, n, with_payload, max);
+        build(&m, f, b, sel, n, with_payload, max);
     }
     *out = m.v;
     return m.n;

@@ -1,8 +1,9 @@
-// pipeline_fail.c: what the pipeline needs when a batch does not simply succeed: the record
-// spans of a payload (to send part of it again: bisect, partial batch response, 413, record
-// age), sub-payloads, and on-failure records written to a directory.
+// pipeline_fail.c: what the pipeline needs when a batch does not simply succeed: sub-payloads
+// built from the batcher's record spans (to send part of a batch again: bisect, partial batch
+// response, 413, record age), and the failure records for the on-failure destinations.
+#include "base/alloc.h"
+#include "base/buf.h"
 #include "esm/pipeline_int.h"
-#include "invoke/base64.h"
 #include "invoke/event_json.h"
 
 #include <cjson/cJSON.h>
@@ -15,138 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t cap, const char *what, size_t at)
-{
-    snprintf(err, cap, "payload: %s at byte %zu", what, at);
-    return -1;
-}
-
-// skip_string: p[*i] is '"'; moves past the closing quote. Returns false if unterminated.
-static bool skip_string(const char *p, size_t len, size_t *i)
-{
-    size_t k = *i + 1;
-    while (k < len) {
-        if (p[k] == '\\') {
-            k += 2;
-            continue;
-        }
-        if (p[k] == '"') {
-            *i = k + 1;
-            return true;
-        }
-        k++;
-    }
-    return false;
-}
-
-// skip_object: p[*i] is '{'; moves past the matching '}'.
-static bool skip_object(const char *p, size_t len, size_t *i)
-{
-    size_t k = *i, depth = 0;
-    while (k < len) {
-        char c = p[k];
-        if (c == '"') {
-            if (!skip_string(p, len, &k)) {
-                return false;
-            }
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0) {
-                return false;
-            }
-            if (--depth == 0) {
-                *i = k + 1;
-                return true;
-            }
-        }
-        k++;
-    }
-    return false;
-}
-
-static int64_t span_timestamp(const char *rec, size_t len)
-{
-    static const char key[] = "\"timestamp\":";
-    size_t kl = sizeof key - 1;
-    for (size_t i = 0; i + kl < len; i++) {
-        if (memcmp(rec + i, key, kl) == 0) {
-            return strtoll(rec + i + kl, NULL, 10);
-        }
-    }
-    return -1;
-}
-
-void pl_spans_free(struct pl_spans *s)
-{
-    free(s->start);
-    free(s->len);
-    free(s->ts);
-    memset(s, 0, sizeof *s);
-}
-
-static bool expect(const char *p, size_t len, size_t *i, char c)
-{
-    if (*i < len && p[*i] == c) {
-        (*i)++;
-        return true;
-    }
-    return false;
-}
-
-int pl_spans_parse(struct pl_spans *out, const struct batch *b, const struct inv_event_cfg *cfg,
-                   char *err, size_t err_cap)
-{
-    memset(out, 0, sizeof *out);
-    if (!b->payload) {
-        snprintf(err, err_cap, "payload: none (oversized record)");
-        return -1;
-    }
-    const char *p = b->payload;
-    size_t len = b->payload_len, i = inv_event_head_len(cfg) - INV_EVENT_TAIL_LEN;
-    if (i > len || p[i - 1] != '{') {
-        return fail(err, err_cap, "unexpected head", i);
-    }
-    out->start = inv_xcalloc(b->num_records + 1, sizeof *out->start);
-    out->len = inv_xcalloc(b->num_records + 1, sizeof *out->len);
-    out->ts = inv_xcalloc(b->num_records + 1, sizeof *out->ts);
-    size_t r = 0;
-    for (size_t k = 0; k < b->num_parts; k++) {
-        if ((k > 0 && !expect(p, len, &i, ',')) || i >= len || p[i] != '"' ||
-            !skip_string(p, len, &i) || !expect(p, len, &i, ':') || !expect(p, len, &i, '[')) {
-            pl_spans_free(out);
-            return fail(err, err_cap, "unexpected group", i);
-        }
-        for (size_t j = 0; j < b->parts[k].num_records; j++, r++) {
-            if ((j > 0 && !expect(p, len, &i, ',')) || i >= len || p[i] != '{' ||
-                r >= b->num_records) {
-                pl_spans_free(out);
-                return fail(err, err_cap, "unexpected record", i);
-            }
-            size_t s = i;
-            if (!skip_object(p, len, &i)) {
-                pl_spans_free(out);
-                return fail(err, err_cap, "unterminated record", s);
-            }
-            out->start[r] = s;
-            out->len[r] = i - s;
-            out->ts[r] = span_timestamp(p + s, i - s);
-        }
-        if (!expect(p, len, &i, ']')) {
-            pl_spans_free(out);
-            return fail(err, err_cap, "more records than the batch says", i);
-        }
-    }
-    if (r != b->num_records || i + INV_EVENT_TAIL_LEN != len) {
-        pl_spans_free(out);
-        return fail(err, err_cap, "unexpected tail", i);
-    }
-    out->n = r;
-    return 0;
-}
-
 size_t pl_part_of(const struct batch *b, size_t idx)
 {
     for (size_t k = 0; k < b->num_parts; k++) {
@@ -158,11 +27,11 @@ size_t pl_part_of(const struct batch *b, size_t idx)
     return b->num_parts ? b->num_parts - 1 : 0;
 }
 
-char *pl_subpayload(const struct batch *b, const struct pl_spans *s,
-                    const struct inv_event_cfg *cfg, const size_t *sel, size_t n, size_t *out_len)
+char *pl_subpayload(const struct batch *b, const struct inv_event_cfg *cfg, const size_t *sel,
+                    size_t n, size_t *out_len)
 {
-    struct inv_buf buf;
-    inv_buf_init(&buf);
+    struct buf buf;
+    buf_init(&buf);
     inv_event_head_write(&buf, cfg);
     size_t cur = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
@@ -170,21 +39,21 @@ char *pl_subpayload(const struct batch *b, const struct pl_spans *s,
         if (k != cur) {
             if (cur != SIZE_MAX) {
                 inv_event_group_close(&buf);
-                inv_buf_addc(&buf, ',');
+                buf_addc(&buf, ',');
             }
             inv_event_group_open(&buf, b->parts[k].topic, b->parts[k].topic_len,
                                  b->parts[k].partition);
             cur = k;
         } else {
-            inv_buf_addc(&buf, ',');
+            buf_addc(&buf, ',');
         }
-        inv_buf_add(&buf, b->payload + s->start[sel[i]], s->len[sel[i]]);
+        buf_add(&buf, b->payload + b->recs[sel[i]].start, b->recs[sel[i]].len);
     }
     if (cur != SIZE_MAX) {
         inv_event_group_close(&buf);
     }
     inv_event_tail_write(&buf);
-    return inv_buf_steal(&buf, out_len);
+    return buf_steal(&buf, out_len);
 }
 
 void pl_iso8601(char *out, size_t cap, int64_t ms)
@@ -233,8 +102,7 @@ static void request_id(char *out, size_t cap)
 
 // records_info adds KafkaBatchInfo.recordsInfo for the selection: per partition, first/last
 // offset and timestamp.
-static void records_info(cJSON *info, const struct batch *b, const struct pl_spans *s,
-                         const size_t *sel, size_t n)
+static void records_info(cJSON *info, const struct batch *b, const size_t *sel, size_t n)
 {
     cJSON *ri = cJSON_AddObjectToObject(info, "recordsInfo");
     size_t i = 0;
@@ -249,14 +117,14 @@ static void records_info(cJSON *info, const struct batch *b, const struct pl_spa
         add_str_offset(o, "firstRecordOffset",
                        b->gap != BATCH_GAP_NONE ? bp->first_offset : b->offsets[sel[i]]);
         add_str_offset(o, "lastRecordOffset", b->offsets[sel[j]]);
-        add_time(o, "firstRecordTimestamp", s ? s->ts[sel[i]] : bp->first_timestamp);
-        add_time(o, "lastRecordTimestamp", s ? s->ts[sel[j]] : bp->last_timestamp);
+        add_time(o, "firstRecordTimestamp", b->recs[sel[i]].timestamp);
+        add_time(o, "lastRecordTimestamp", b->recs[sel[j]].timestamp);
         i = j + 1;
     }
 }
 
-static cJSON *failure_json(const struct pl_failure *f, const struct batch *b,
-                           const struct pl_spans *s, const size_t *sel, size_t n)
+static cJSON *failure_json(const struct pl_failure *f, const struct batch *b, const size_t *sel,
+                           size_t n)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *rq = cJSON_AddObjectToObject(root, "requestContext");
@@ -285,9 +153,9 @@ static cJSON *failure_json(const struct pl_failure *f, const struct batch *b,
                             f->event->bootstrap_servers ? f->event->bootstrap_servers : "");
     cJSON_AddNumberToObject(info, "payloadSize",
                             (double)(f->payload ? f->payload_len : b->oversized_len));
-    records_info(info, b, s, sel, n);
+    records_info(info, b, sel, n);
     if (f->payload && !f->omit_payload) {
-        char *copy = inv_xstrndup(f->payload, f->payload_len);
+        char *copy = xstrndup(f->payload, f->payload_len);
         cJSON_AddStringToObject(root, "payload", copy);
         free(copy);
     }
@@ -310,10 +178,10 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-char *pl_failure_text(const struct pl_failure *f, const struct batch *b, const struct pl_spans *s,
-                      const size_t *sel, size_t n, size_t *out_len)
+char *pl_failure_text(const struct pl_failure *f, const struct batch *b, const size_t *sel,
+                      size_t n, size_t *out_len)
 {
-    cJSON *root = failure_json(f, b, s, sel, n);
+    cJSON *root = failure_json(f, b, sel, n);
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (text == NULL) {
@@ -324,10 +192,9 @@ char *pl_failure_text(const struct pl_failure *f, const struct batch *b, const s
 }
 
 int pl_failure_write(const char *dir, const struct pl_failure *f, const struct batch *b,
-                     const struct pl_spans *s, const size_t *sel, size_t n, uint64_t *seq,
-                     char *err, size_t err_cap)
+                     const size_t *sel, size_t n, uint64_t *seq, char *err, size_t err_cap)
 {
-    cJSON *root = failure_json(f, b, s, sel, n);
+    cJSON *root = failure_json(f, b, sel, n);
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text) {
@@ -371,71 +238,41 @@ out:
     return rc;
 }
 
-uint8_t *pl_record_key(const struct batch *b, const struct pl_spans *s, size_t idx, size_t *out_len,
-                       bool *out_null)
-{
-    static const char key[] = "\"key\":\"";
-    const char *rec = b->payload + s->start[idx];
-    size_t len = s->len[idx], kl = sizeof key - 1;
-    *out_len = 0;
-    *out_null = true;
-    for (size_t i = 0; i + kl < len; i++) {
-        if (memcmp(rec + i, key, kl) != 0) {
-            continue;
-        }
-        const char *p = rec + i + kl;
-        const char *q = memchr(p, '"', len - i - kl);
-        if (!q) {
-            return NULL;
-        }
-        size_t n = (size_t)(q - p);
-        uint8_t *out = inv_xmalloc(n / 4 * 3 + 1);
-        if (!inv_base64_decode(out, out_len, NULL, p, n)) {
-            free(out);
-            *out_len = 0;
-            return NULL;
-        }
-        *out_null = false;
-        return out;
-    }
-    return NULL;
-}
-
-char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
-                              const struct pl_spans *s, size_t idx, size_t *out_len)
+char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b, size_t idx,
+                              size_t *out_len)
 {
     char *payload = NULL;
     size_t payload_len = 0;
-    if (s) {
-        payload = pl_subpayload(b, s, f->event, &idx, 1, &payload_len);
+    if (!b->oversized) {
+        payload = pl_subpayload(b, f->event, &idx, 1, &payload_len);
     }
     struct pl_failure one = *f;
     one.payload = NULL; // spliced in below, as an object
     one.payload_len = payload_len;
-    cJSON *root = failure_json(&one, b, s, &idx, 1);
+    cJSON *root = failure_json(&one, b, &idx, 1);
     cJSON *info = cJSON_GetObjectItemCaseSensitive(root, "KafkaBatchInfo");
     cJSON_DeleteItemFromObjectCaseSensitive(info, "recordsInfo");
     cJSON_ReplaceItemInObjectCaseSensitive(info, "payloadSize",
                                            cJSON_CreateNumber((double)payload_len));
     cJSON *ri = cJSON_AddObjectToObject(info, "recordInfo");
     add_str_offset(ri, "offset", b->offsets[idx]);
-    add_time(ri, "timestamp", s ? s->ts[idx] : b->parts[pl_part_of(b, idx)].first_timestamp);
+    add_time(ri, "timestamp", b->recs[idx].timestamp);
     char *head = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    struct inv_buf out;
-    inv_buf_init(&out);
+    struct buf out;
+    buf_init(&out);
     if (head) {
         size_t hl = strlen(head);
-        inv_buf_add(&out, head, hl - 1); // without the closing '}'
-        inv_buf_adds(&out, ",\"payload\":");
+        buf_add(&out, head, hl - 1); // without the closing '}'
+        buf_adds(&out, ",\"payload\":");
         if (payload) {
-            inv_buf_add(&out, payload, payload_len);
+            buf_add(&out, payload, payload_len);
         } else {
-            inv_buf_adds(&out, "null");
+            buf_adds(&out, "null");
         }
-        inv_buf_addc(&out, '}');
+        buf_addc(&out, '}');
         free(head);
     }
     free(payload);
-    return inv_buf_steal(&out, out_len);
+    return buf_steal(&out, out_len);
 }

@@ -1,7 +1,7 @@
 // route.c: per-function delivery routes of `kesm serve` (see route.h).
 #include "esm/route.h"
 
-#include "invoke/buf.h"
+#include "base/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ static int route_fail(char *err, size_t cap, const char *spec, const char *why)
 static void split_argv(struct esm_route *r, const char *cmd)
 {
     size_t n = 0, cap = 4;
-    r->argv = inv_xcalloc(cap, sizeof *r->argv);
+    r->argv = xcalloc(cap, sizeof *r->argv);
     for (const char *p = cmd; *p;) {
         while (*p == ' ') {
             p++;
@@ -27,9 +27,9 @@ static void split_argv(struct esm_route *r, const char *cmd)
         }
         if (n + 2 > cap) {
             cap *= 2;
-            r->argv = inv_xrealloc(r->argv, cap * sizeof *r->argv);
+            r->argv = xrealloc(r->argv, cap * sizeof *r->argv);
         }
-        r->argv[n] = inv_xmalloc(l + 1);
+        r->argv[n] = xmalloc(l + 1);
         memcpy(r->argv[n], p, l);
         r->argv[n][l] = '\0';
         n++;
@@ -51,10 +51,10 @@ int esm_routes_add(struct esm_routes *rs, const char *spec, char *err, size_t ca
         r.transport = ESM_TRANSPORT_LAMBDA;
     } else if (!strncmp(t, "lambda:", 7) && t[7]) {
         r.transport = ESM_TRANSPORT_LAMBDA;
-        r.url = inv_xstrdup(t + 7);
+        r.url = xstrdup(t + 7);
     } else if (!strncmp(t, "http:", 5) && !strncmp(t + 5, "http", 4)) {
         r.transport = ESM_TRANSPORT_HTTP;
-        r.url = inv_xstrdup(t + 5);
+        r.url = xstrdup(t + 5);
     } else if (!strncmp(t, "exec:", 5)) {
         r.transport = ESM_TRANSPORT_EXEC;
         split_argv(&r, t + 5);
@@ -70,10 +70,10 @@ int esm_routes_add(struct esm_routes *rs, const char *spec, char *err, size_t ca
                           "stdout");
     }
     size_t pl = (size_t)(eq - spec);
-    r.pattern = inv_xmalloc(pl + 1);
+    r.pattern = xmalloc(pl + 1);
     memcpy(r.pattern, spec, pl);
     r.pattern[pl] = '\0';
-    rs->v = inv_xrealloc(rs->v, (rs->n + 1) * sizeof *rs->v);
+    rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof *rs->v);
     rs->v[rs->n++] = r;
     return 0;
 }

@@ -9,11 +9,11 @@
 // On a terminal, one live status line on stderr (off with --no-status or when not a TTY).
 #include "esm/run.h"
 
+#include "base/log.h"
 #include "esm/config.h"
 #include "esm/instance.h"
 #include "esm/secrets.h"
 #include "invoke/aws.h"
-#include "net/log.h"
 #include "net/reactor.h"
 
 #include <errno.h>

@@ -1,10 +1,10 @@
 // runner_instance.c: one esm_instance per running mapping (see runner_instance.h).
 #include "esm/runner_instance.h"
 
+#include "base/log.h"
 #include "esm/instance.h"
 #include "esm/policy.h"
 #include "esm/secrets.h"
-#include "net/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

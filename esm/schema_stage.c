@@ -2,16 +2,16 @@
 // fetches (with references and backoff), and the per-record decoding.
 #include "esm/schema_stage.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "invoke/batcher.h"
 #include "invoke/schema_registry.h"
-#include "net/log.h"
 #include "schema/avro.h"
 #include "schema/frame.h"
 #include "schema/jsonschema.h"
 #include "schema/proto.h"
 
 #include <inttypes.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,15 +313,15 @@ static bool add_refs(struct entry *e, size_t i, const cJSON *refs, char *why, si
                 snprintf(why, cap, "more than %d references", ESM_SSTAGE_MAX_REFERENCES);
                 return false;
             }
-            e->nodes = inv_xrealloc(e->nodes, (e->num_nodes + 1) * sizeof *e->nodes);
+            e->nodes = xrealloc(e->nodes, (e->num_nodes + 1) * sizeof *e->nodes);
             struct node *nd = &e->nodes[e->num_nodes++];
             memset(nd, 0, sizeof *nd);
-            nd->name = inv_xstrdup(name->valuestring);
-            nd->subject = inv_xstrdup(subj->valuestring);
+            nd->name = xstrdup(name->valuestring);
+            nd->subject = xstrdup(subj->valuestring);
             nd->version = (int64_t)ver->valuedouble;
         }
         struct node *from = &e->nodes[i];
-        from->refs = inv_xrealloc(from->refs, (from->num_refs + 1) * sizeof *from->refs);
+        from->refs = xrealloc(from->refs, (from->num_refs + 1) * sizeof *from->refs);
         from->refs[from->num_refs++] = (uint32_t)k;
     }
     return true;
@@ -347,7 +347,7 @@ static void on_fetched(void *ctx, const struct inv_registry_result *res)
     }
     struct node *nd = &e->nodes[i];
     nd->fetched = true;
-    nd->text = inv_xstrndup(res->schema, res->schema_len);
+    nd->text = xstrndup(res->schema, res->schema_len);
     nd->len = res->schema_len;
     if (i == 0) {
         e->fmt = !strcmp(res->schema_type, "PROTOBUF") ? F_PROTOBUF
@@ -389,7 +389,7 @@ static void fetch(struct entry *e)
     int rc;
     nodes_free(e);
     e->state = E_FETCHING;
-    e->nodes = inv_xcalloc(1, sizeof *e->nodes);
+    e->nodes = xcalloc(1, sizeof *e->nodes);
     e->num_nodes = 1;
     if (st->cfg.reg->kind == ESM_SR_GLUE) {
         rc = inv_registry_glue_get(st->reg, e->key, on_fetched, e, &e->req, err, sizeof err);
@@ -417,7 +417,7 @@ static struct entry *lookup(struct esm_sstage *st, const char *key, uint32_t id)
         lru_front(st, e);
         return e;
     }
-    e = inv_xcalloc(1, sizeof *e);
+    e = xcalloc(1, sizeof *e);
     e->st = st;
     snprintf(e->key, sizeof e->key, "%s", key);
     e->id = id;
@@ -456,7 +456,7 @@ static bool inflate_into(struct esm_sstage *st, int slot, const kr *in, size_t *
             if (st->zcap[slot] >= st->cfg.out_limit) {
                 break;
             }
-            st->zbuf[slot] = inv_xrealloc(st->zbuf[slot], nc);
+            st->zbuf[slot] = xrealloc(st->zbuf[slot], nc);
             st->zcap[slot] = nc;
         }
         z.next_out = st->zbuf[slot] + len;
@@ -604,7 +604,7 @@ enum esm_sstage_rc esm_sstage_decode(struct esm_sstage *st, const struct inv_rec
 
 struct esm_sstage *esm_sstage_new(const struct esm_sstage_cfg *cfg, char *err, size_t err_cap)
 {
-    struct esm_sstage *st = inv_xcalloc(1, sizeof *st);
+    struct esm_sstage *st = xcalloc(1, sizeof *st);
     st->cfg = *cfg;
     snprintf(st->log, sizeof st->log, "%s", cfg->log_component ? cfg->log_component : "schema");
     st->cfg.log_component = st->log;

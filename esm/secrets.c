@@ -1,11 +1,12 @@
 // secrets.c: secret resolution (see secrets.h).
 #include "esm/secrets.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "invoke/aws.h"
-#include "invoke/buf.h"
+#include "invoke/err.h"
 #include "invoke/sigv4.h"
 #include "net/http.h"
-#include "net/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -166,7 +167,7 @@ bool esm_secrets_uses_manager(const struct esm_secrets *s, const char *uri)
 static char *read_fd(int fd, const char *label, const char *what, size_t *out_len, char *err,
                      size_t cap)
 {
-    char *buf = inv_xmalloc(ESM_SECRET_MAX + 1);
+    char *buf = xmalloc(ESM_SECRET_MAX + 1);
     size_t len = 0;
     for (;;) {
         ssize_t n = read(fd, buf + len, ESM_SECRET_MAX + 1 - len);
@@ -353,7 +354,7 @@ char *esm_secret_read(struct esm_secrets *s, const char *uri, const char *what, 
     if (esm_secrets_uses_manager(s, uri)) {
         for (struct cached *c = s->cache; c; c = c->next) {
             if (!strcmp(c->uri, uri)) {
-                char *t = inv_xmalloc(c->len + 1);
+                char *t = xmalloc(c->len + 1);
                 memcpy(t, c->text, c->len + 1);
                 *out_len = c->len;
                 return t;
@@ -445,12 +446,12 @@ struct esm_secrets *esm_secrets_new(struct net_reactor *r, const struct esm_secr
             return NULL;
         }
     }
-    struct esm_secrets *s = inv_xcalloc(1, sizeof *s);
+    struct esm_secrets *s = xcalloc(1, sizeof *s);
     s->r = r;
-    s->dir = cfg->dir ? inv_xstrdup(cfg->dir) : NULL;
+    s->dir = cfg->dir ? xstrdup(cfg->dir) : NULL;
     s->sm = cfg->secrets_manager;
-    s->sm_endpoint = cfg->sm_endpoint ? inv_xstrdup(cfg->sm_endpoint) : NULL;
-    s->sm_region = cfg->sm_region ? inv_xstrdup(cfg->sm_region) : NULL;
+    s->sm_endpoint = cfg->sm_endpoint ? xstrdup(cfg->sm_endpoint) : NULL;
+    s->sm_region = cfg->sm_region ? xstrdup(cfg->sm_region) : NULL;
     s->sm_timeout_ms = cfg->sm_timeout_ms ? cfg->sm_timeout_ms : 10000;
     s->aws = cfg->aws;
     if (s->aws == NULL && s->sm) {
@@ -612,10 +613,10 @@ static void cache_put(struct esm_secrets *s, const char *uri, const char *text)
             return;
         }
     }
-    struct cached *c = inv_xcalloc(1, sizeof *c);
-    c->uri = inv_xstrdup(uri);
+    struct cached *c = xcalloc(1, sizeof *c);
+    c->uri = xstrdup(uri);
     c->len = strlen(text);
-    c->text = inv_xmalloc(c->len + 1);
+    c->text = xmalloc(c->len + 1);
     memcpy(c->text, text, c->len + 1);
     c->next = s->cache;
     s->cache = c;
@@ -733,7 +734,7 @@ static int start_get(struct esm_secrets_fetch *f, struct pending *p, const struc
         return -1;
     }
     size_t blen = strlen(quoted) + 16;
-    char *body = inv_xmalloc(blen);
+    char *body = xmalloc(blen);
     snprintf(body, blen, "{\"SecretId\": %s}", quoted);
     free(quoted);
     struct sigv4_header sh[] = {{"Host", u.host_header},
@@ -807,14 +808,14 @@ static void on_fetch_creds(void *ctx, const struct inv_creds *creds, const char 
 struct esm_secrets_fetch *esm_secrets_fetch(struct esm_secrets *s, const struct esm_config *cfg,
                                             esm_secrets_done_fn *done, void *ctx)
 {
-    struct esm_secrets_fetch *f = inv_xcalloc(1, sizeof *f);
+    struct esm_secrets_fetch *f = xcalloc(1, sizeof *f);
     f->s = s;
     f->done = done;
     f->ctx = ctx;
     f->later = net_timer_new(s->r, fetch_later, f);
     f->next = s->fetches;
     s->fetches = f;
-    f->p = inv_xcalloc(cfg->num_sacs + cfg->registry.num_access + 1, sizeof *f->p);
+    f->p = xcalloc(cfg->num_sacs + cfg->registry.num_access + 1, sizeof *f->p);
     for (size_t i = 0; i < cfg->num_sacs + cfg->registry.num_access; i++) {
         // the broker's secrets, then the schema registry's (SchemaRegistryConfig.AccessConfigs)
         bool sac = i < cfg->num_sacs;
@@ -832,7 +833,7 @@ struct esm_secrets_fetch *esm_secrets_fetch(struct esm_secrets *s, const struct 
         }
         struct pending *p = &f->p[f->num_p++];
         p->f = f;
-        p->uri = inv_xstrdup(uri);
+        p->uri = xstrdup(uri);
     }
     if (f->num_p == 0) {
         net_timer_arm(f->later, 0);

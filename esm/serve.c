@@ -7,6 +7,7 @@
 // net_reactor_event_base.
 #include "esm/serve.h"
 
+#include "base/hostport.h"
 #include "esm/api.h"
 #include "esm/instance.h"
 #include "esm/mapping.h"
@@ -112,27 +113,7 @@ static void usage(FILE *out)
 
 static bool parse_listen(struct serve_opts *o, const char *s)
 {
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s) {
-        return false;
-    }
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 0 || port > 65535) {
-        return false;
-    }
-    size_t hl = (size_t)(colon - s);
-    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
-        s++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= sizeof o->host) {
-        return false;
-    }
-    memcpy(o->host, s, hl);
-    o->host[hl] = '\0';
-    o->port = (uint16_t)port;
-    return true;
+    return hostport_parse(s, strlen(s), HOSTPORT_PORT_0, o->host, sizeof o->host, &o->port, NULL);
 }
 
 static bool host_is_loopback(const char *h)

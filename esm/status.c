@@ -2,9 +2,9 @@
 // is built in esm/status_json.c.
 #include "esm/status.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "esm/status_int.h"
-#include "invoke/buf.h"
-#include "net/log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,7 +71,7 @@ static struct trk_map *map_get(struct esm_status *st, const char *uuid, int64_t 
     if (m) {
         return m;
     }
-    m = inv_xcalloc(1, sizeof *m);
+    m = xcalloc(1, sizeof *m);
     snprintf(m->uuid, sizeof m->uuid, "%s", uuid);
     char tag[KESM_LOG_TAG_MAX + 1];
     snprintf(tag, sizeof tag, "mapping=%.40s", uuid);
@@ -92,11 +92,11 @@ static struct trk_part *part_get(struct trk_map *m, const struct esm_metrics_par
     }
     if (m->num_parts == m->cap_parts) {
         m->cap_parts = m->cap_parts ? 2 * m->cap_parts : 8;
-        m->parts = inv_xrealloc(m->parts, m->cap_parts * sizeof *m->parts);
+        m->parts = xrealloc(m->parts, m->cap_parts * sizeof *m->parts);
     }
     struct trk_part *p = &m->parts[m->num_parts++];
     memset(p, 0, sizeof *p);
-    p->topic = inv_xstrdup(mp->topic);
+    p->topic = xstrdup(mp->topic);
     p->partition = mp->partition;
     p->processed = mp->processed;
     p->since = now;

@@ -1,9 +1,10 @@
 // status_check.c: checks of the status page's inputs: the Host header (esm_status_host_ok,
 // status_http.h) and text from log lines made safe to show (esm_status_sanitize, status.h). No
 // state, no I/O: fuzz/fuzz_status.c drives both.
+#include "base/hostport.h"
+#include "base/utf8.h"
 #include "esm/status.h"
 #include "esm/status_http.h"
-#include "invoke/utf8.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,21 +24,6 @@ static bool local_is_loopback(const struct sockaddr *sa)
     static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     return IN6_IS_ADDR_LOOPBACK(&s6.sin6_addr) ||
            (!memcmp(s6.sin6_addr.s6_addr, v4mapped, 12) && s6.sin6_addr.s6_addr[12] == 127);
-}
-
-// parse_port reads 1-5 digits (no sign, no leading zero unless "0") up to 65535.
-static bool parse_port(const char *s, unsigned *out)
-{
-    size_t n = strspn(s, "0123456789");
-    if (n == 0 || n > 5 || s[n] != '\0' || (s[0] == '0' && n > 1)) {
-        return false;
-    }
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return v <= 65535;
 }
 
 // same_address compares an IP literal with the local address (an IPv4 literal also matches an
@@ -69,31 +55,16 @@ bool esm_status_host_ok(const char *host, const struct sockaddr *local)
     if (len == 0 || len > 300) {
         return false;
     }
-    char name[301];
-    memcpy(name, host, len + 1);
-    char *port_s = NULL;
-    bool bracketed = name[0] == '[';
-    char *lit = name;
-    if (bracketed) {
-        char *end = strchr(name, ']');
-        if (!end || (end[1] != '\0' && end[1] != ':')) {
-            return false;
-        }
-        *end = '\0';
-        lit = name + 1;
-        port_s = end[1] == ':' ? end + 2 : NULL;
-    } else {
-        char *colon = strchr(name, ':');
-        if (colon) {
-            if (strchr(colon + 1, ':')) {
-                return false; // an IPv6 literal needs brackets
-            }
-            *colon = '\0';
-            port_s = colon + 1;
-        }
-    }
-    unsigned port = 80;
-    if (port_s && !parse_port(port_s, &port)) {
+    // Without a port the Host header means the http scheme's 80 (RFC 9110 section 7.2).
+    bool bracketed = host[0] == '[';
+    const char *close = bracketed ? strchr(host, ']') : NULL;
+    bool has_port = bracketed ? close != NULL && close[1] == ':' : strchr(host, ':') != NULL;
+    char text[310];
+    snprintf(text, sizeof text, "%s%s", host, has_port ? "" : ":80");
+    char lit[HOSTPORT_HOST_MAX + 1];
+    uint16_t port;
+    if (!hostport_parse(text, strlen(text), HOSTPORT_CANONICAL_PORT, lit, sizeof lit, &port,
+                        NULL)) {
         return false;
     }
     uint16_t local_port;
@@ -120,7 +91,7 @@ char *esm_status_sanitize(char *out, size_t cap, const char *src)
     size_t o = 0, n = strlen(src);
     const unsigned char *s = (const unsigned char *)src;
     for (size_t i = 0; i < n && o + 1 < cap;) {
-        size_t len = inv_utf8_seq(s + i, n - i);
+        size_t len = utf8_seq(s + i, n - i);
         if (len == 0) {
             out[o++] = '?';
             i++;

@@ -1,9 +1,9 @@
 // status_cli.c: `kesm status`, a terminal view of a kesm serve's GET /status.json.
 #include "esm/status_cli.h"
 
+#include "base/log.h"
 #include "esm/status_view.h"
 #include "net/http.h"
-#include "net/log.h"
 #include "net/reactor.h"
 
 #include <stdio.h>

@@ -1,11 +1,12 @@
 // status_http.c: serving the status page (see status_http.h).
 #include "esm/status_http.h"
 
+#include "base/hostport.h"
+#include "base/log.h"
 #include "esm/api.h"
 #include "esm/status.h"
 #include "esm/status_assets.h"
 #include "net/httpd.h"
-#include "net/log.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -31,35 +32,11 @@ static const char CSP[] =
 
 // ---- flags ------------------------------------------------------------------------------------
 
-static bool parse_hostport(struct esm_status_opts *o, const char *s)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s) {
-        return false;
-    }
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 0 || port > 65535) {
-        return false;
-    }
-    size_t hl = (size_t)(colon - s);
-    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
-        s++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= sizeof o->host) {
-        return false;
-    }
-    memcpy(o->host, s, hl);
-    o->host[hl] = '\0';
-    o->port = (uint16_t)port;
-    return true;
-}
-
 int esm_status_flag(struct esm_status_opts *o, const char *a, const char *v)
 {
     if (!strcmp(a, "--status-listen")) {
-        if (!v || !parse_hostport(o, v)) {
+        if (!v || !hostport_parse(v, strlen(v), HOSTPORT_PORT_0, o->host, sizeof o->host, &o->port,
+                                  NULL)) {
             fprintf(stderr,
                     "kesm serve: --status-listen wants HOST:PORT (port 0-65535), not '%s'\n",
                     v ? v : "");

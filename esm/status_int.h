@@ -2,8 +2,8 @@
 #ifndef ESM_STATUS_INT_H
 #define ESM_STATUS_INT_H
 
+#include "base/log.h"
 #include "esm/status.h"
-#include "net/log.h"
 
 #include <pthread.h>
 #include <stdbool.h>

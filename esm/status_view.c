@@ -1,7 +1,7 @@
 // status_view.c: the terminal view of the status JSON (see status_view.h).
 #include "esm/status_view.h"
 
-#include "invoke/buf.h"
+#include "base/buf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -11,8 +11,8 @@
 
 #define MAX_STRING 400
 
-static void addf(struct inv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct inv_buf *b, const char *fmt, ...)
+static void addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct buf *b, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -20,7 +20,7 @@ static void addf(struct inv_buf *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0) {
-        inv_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+        buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
     }
 }
 
@@ -107,7 +107,7 @@ static const char *function_name(char *buf)
     return f;
 }
 
-static void partition_line(struct inv_buf *b, const cJSON *p)
+static void partition_line(struct buf *b, const cJSON *p)
 {
     char topic[MAX_STRING + 1], part[32], c[32], hw[32], lag[32], fl[32], last[64], cause[128],
         secs[32];
@@ -124,11 +124,10 @@ static void partition_line(struct inv_buf *b, const cJSON *p)
     } else if (is_true(p, "Paused")) {
         addf(b, "  PAUSED");
     }
-    inv_buf_addc(b, '\n');
+    buf_addc(b, '\n');
 }
 
-static void mapping_line(struct inv_buf *b, const cJSON *m, bool verbose, bool *attention,
-                         size_t *ok)
+static void mapping_line(struct buf *b, const cJSON *m, bool verbose, bool *attention, size_t *ok)
 {
     char hbuf[32], uuid[MAX_STRING + 1], state[MAX_STRING + 1], lag[32], fn[MAX_STRING + 1],
         topic[MAX_STRING + 1], result[MAX_STRING + 1];
@@ -139,8 +138,8 @@ static void mapping_line(struct inv_buf *b, const cJSON *m, bool verbose, bool *
     snprintf(ft, sizeof ft, "%s / %s", function_name(fn), safe(topic, sizeof topic, m, "Topic"));
     addf(b, "%-8s %-37s %-10s %-9s %-18s ", h, safe(uuid, sizeof uuid, m, "UUID"),
          safe(state, sizeof state, m, "State"), num(lag, sizeof lag, m, "OffsetLag"), ft);
-    inv_buf_adds(b, safe(result, sizeof result, m, "LastProcessingResult"));
-    inv_buf_addc(b, '\n');
+    buf_adds(b, safe(result, sizeof result, m, "LastProcessingResult"));
+    buf_addc(b, '\n');
     const cJSON *parts = cJSON_GetObjectItemCaseSensitive(m, "Partitions");
     const cJSON *p;
     if (verbose && cJSON_IsArray(parts)) {
@@ -155,18 +154,18 @@ static void mapping_line(struct inv_buf *b, const cJSON *m, bool verbose, bool *
 
 enum esm_status_verdict esm_status_view(const char *json, size_t len, bool verbose, char **out)
 {
-    struct inv_buf b, body;
-    inv_buf_init(&b);
-    inv_buf_init(&body);
+    struct buf b, body;
+    buf_init(&b);
+    buf_init(&body);
     cJSON *doc = cJSON_ParseWithLength(json, len);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "Kesm");
     const cJSON *maps = cJSON_GetObjectItemCaseSensitive(doc, "EventSourceMappings");
     if (!cJSON_IsObject(doc) || !cJSON_IsObject(k) || !cJSON_IsArray(maps)) {
-        inv_buf_adds(&b, doc ? "the answer is not a kesm status document (no Kesm object and "
-                               "EventSourceMappings array)"
-                             : "the answer is not JSON");
+        buf_adds(&b, doc ? "the answer is not a kesm status document (no Kesm object and "
+                           "EventSourceMappings array)"
+                         : "the answer is not JSON");
         cJSON_Delete(doc);
-        *out = inv_buf_steal(&b, &len);
+        *out = buf_steal(&b, &len);
         return ESM_STATUS_INVALID;
     }
     bool attention = false;
@@ -188,10 +187,10 @@ enum esm_status_verdict esm_status_view(const char *json, size_t len, bool verbo
          safe(ver, sizeof ver, k, "Version"), n, n == 1 ? "" : "s", ok, stuck,
          num(after, sizeof after, k, "StuckAfterSeconds"));
     if (n > 0) {
-        inv_buf_add(&b, body.p, body.len);
+        buf_add(&b, body.p, body.len);
     }
-    inv_buf_cleanup(&body);
+    buf_cleanup(&body);
     cJSON_Delete(doc);
-    *out = inv_buf_steal(&b, &len);
+    *out = buf_steal(&b, &len);
     return attention ? ESM_STATUS_ATTENTION : ESM_STATUS_FINE;
 }

@@ -3,6 +3,7 @@
 // then the text, then the data); otherwise one of the built-in schemas (byte 0 modulo their
 // number) decodes the rest. Invariants: a successful decode writes valid UTF-8 that cJSON parses
 // as exactly one JSON value; the output limit holds; errors always carry a message.
+#include "base/utf8.h"
 #include "schema/avro.h"
 
 #include <assert.h>
@@ -33,7 +34,7 @@ static const char *const schemas[] = {
 static void check_output(const struct sch_out *out)
 {
     assert(out->len <= out->limit);
-    assert(sch_utf8_valid((const uint8_t *)out->p, out->len));
+    assert(utf8_valid((const uint8_t *)out->p, out->len));
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(out->p, out->len, &end, false);
     assert(j != NULL);

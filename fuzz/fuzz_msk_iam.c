@@ -6,6 +6,7 @@
 // "https://kafka.<region>.amazonaws.com/?Action=kafka-cluster%3AConnect&...", its expiry is the
 // signing time plus 1..900 s and never after the credentials' expiry; a refusal is a printable
 // message that never contains the secret (checked for secrets with a '/', which no message has).
+#include "base/base64.h"
 #include "sasl/msk_iam.h"
 
 #include <assert.h>
@@ -40,7 +41,7 @@ static void check_url(const struct msk_iam_params *p, const struct msk_iam_token
         std[n++] = '=';
     }
     size_t len = 0;
-    assert(sasl_b64_decode(url, n, &len, std, n));
+    assert(base64_decode(url, n, &len, NULL, std, n));
     const char *want = "https://kafka.";
     assert(len > strlen(want) && memcmp(url, want, strlen(want)) == 0);
     size_t rl = strlen(p->region);

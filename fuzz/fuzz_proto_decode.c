@@ -3,6 +3,7 @@
 // optional, groups (proto2) and the well-known types. Byte 0 picks the message (modulo the
 // Glue index count); the rest is the data. Invariants: a successful decode writes valid UTF-8
 // that cJSON parses as exactly one JSON object; errors carry a message.
+#include "base/utf8.h"
 #include "schema/proto.h"
 
 #include <assert.h>
@@ -100,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sch_out_init(&out, 1 << 20);
     enum sch_status st = sch_proto_to_json(p, msg, data + 1, size - 1, &out, &err);
     if (st == SCH_OK) {
-        assert(sch_utf8_valid((const uint8_t *)out.p, out.len));
+        assert(utf8_valid((const uint8_t *)out.p, out.len));
         const char *end = NULL;
         cJSON *j = cJSON_ParseWithLengthOpts(out.p, out.len, &end, false);
         assert(cJSON_IsObject(j) || cJSON_IsString(j) || cJSON_IsNumber(j) || cJSON_IsBool(j) ||

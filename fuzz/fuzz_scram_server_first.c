@@ -5,6 +5,7 @@
 // <nonce> is the input's r= value, strictly extends the client nonce, and the proof is a
 // canonical base64 of exactly one digest; on SCRAM_FAILED there is no output and a non-empty,
 // printable error. A following server-final that is not the right signature never completes.
+#include "base/base64.h"
 #include "sasl/crypto.h"
 #include "sasl/sasl.h"
 #include "sasl/scram.h"
@@ -63,9 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t proof[SASL_MAX_DIGEST];
         size_t proof_len;
         size_t b64_len = out_len - 12 - nonce_len;
-        assert(b64_len == sasl_b64_encoded_len(sasl_hash_len(hash)));
-        assert(sasl_b64_decode(proof, sizeof proof, &proof_len, (const char *)out + 12 + nonce_len,
-                               b64_len));
+        assert(b64_len == base64_len(sasl_hash_len(hash)));
+        assert(base64_decode(proof, sizeof proof, &proof_len, NULL,
+                             (const char *)out + 12 + nonce_len, b64_len));
         assert(proof_len == sasl_hash_len(hash));
         // The server-first bytes themselves are not a valid server-final.
         st = scram_step(s, data, size, &out, &out_len, &err);

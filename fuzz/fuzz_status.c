@@ -7,10 +7,10 @@
 //     listener (esm_status_host_ok), and text made safe to show (esm_status_sanitize): the result
 //     fits, is valid UTF-8 and holds no control byte; a Host the check accepts names the
 //     listener's port.
+#include "base/utf8.h"
 #include "esm/status.h"
 #include "esm/status_http.h"
 #include "esm/status_view.h"
-#include "invoke/utf8.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -70,7 +70,7 @@ static void host(const uint8_t *data, size_t size)
     char out[64];
     esm_status_sanitize(out, sizeof out, s);
     assert(strlen(out) < sizeof out);
-    assert(inv_utf8_valid(out, strlen(out)));
+    assert(utf8_valid(out, strlen(out)));
     check_text(out, false);
     free(s);
 }

@@ -1,10 +1,11 @@
 // aws_chain.c: which credential source applies (botocore's order, see aws.h), the region and the
 // endpoints.
+#include "base/alloc.h"
+#include "base/log.h"
 #include "invoke/aws_int.h"
-#include "net/log.h"
+#include "invoke/err.h"
 
 #include <ctype.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,7 @@ void src_free(struct src *s)
     free(s->token_file);
     free(s->command);
     free(s->url);
-    if (s->auth_token != NULL) {
-        OPENSSL_cleanse(s->auth_token, strlen(s->auth_token));
-        free(s->auth_token);
-    }
+    free_wiped_str(s->auth_token);
     free(s->auth_token_file);
     inv_creds_cleanup(&s->creds);
     free(s);
@@ -58,7 +56,7 @@ static struct src *src_new(struct inv_aws *a, enum src_kind kind, const char *fm
     __attribute__((format(printf, 3, 4)));
 static struct src *src_new(struct inv_aws *a, enum src_kind kind, const char *fmt, ...)
 {
-    struct src *s = inv_xcalloc(1, sizeof *s);
+    struct src *s = xcalloc(1, sizeof *s);
     s->a = a;
     s->kind = kind;
     s->expiration = -1;
@@ -72,7 +70,7 @@ static struct src *src_new(struct inv_aws *a, enum src_kind kind, const char *fm
 
 static char *dup_or_null(const char *s)
 {
-    return s ? inv_xstrdup(s) : NULL;
+    return s ? xstrdup(s) : NULL;
 }
 
 // struct resolve: one resolution's context.
@@ -176,8 +174,8 @@ static struct src *web_identity_source(struct resolve *r, const char *profile, b
     }
     struct src *s =
         src_new(a, SRC_WEB_IDENTITY, "web identity (role %.120s, token file %.120s)", role, file);
-    s->role_arn = inv_xstrdup(role);
-    s->token_file = inv_xstrdup(file);
+    s->role_arn = xstrdup(role);
+    s->token_file = xstrdup(file);
     s->session_name = dup_or_null(session);
     return s;
 }
@@ -190,7 +188,7 @@ static struct src *process_source(struct resolve *r, const char *profile, bool *
         return NULL;
     }
     struct src *s = src_new(r->a, SRC_PROCESS, "credential_process of profile %s", profile);
-    s->command = inv_xstrdup(cmd);
+    s->command = xstrdup(cmd);
     s->timeout_ms = r->a->process_timeout_ms;
     return s;
 }
@@ -250,7 +248,7 @@ static struct src *container_source(struct resolve *r, bool *found)
     struct src *s = src_new(a, SRC_CONTAINER, "container credentials (%s)",
                             rel ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
                                 : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    s->url = inv_xstrdup(url);
+    s->url = xstrdup(url);
     s->auth_token_file = dup_or_null(env(a, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"));
     s->auth_token = dup_or_null(env(a, "AWS_CONTAINER_AUTHORIZATION_TOKEN"));
     s->timeout_ms = 2000;
@@ -317,7 +315,7 @@ static struct src *imds_source(struct resolve *r, const char *profile)
     while (n > 0 && base[n - 1] == '/') {
         n--;
     }
-    s->url = inv_xstrndup(base, n);
+    s->url = xstrndup(base, n);
     s->timeout_ms = (uint32_t)timeout * 1000u;
     s->attempts = (uint32_t)attempts;
     return s;
@@ -470,7 +468,7 @@ static struct src *assume_role_source(struct resolve *r, const char *profile)
     struct src *s = src_new(r->a, SRC_ASSUME_ROLE, "assume role %.120s (profile %s, from %.100s)",
                             role, profile, base->desc);
     s->base = base;
-    s->role_arn = inv_xstrdup(role);
+    s->role_arn = xstrdup(role);
     s->session_name = dup_or_null(pget(r, profile, "role_session_name"));
     s->external_id = dup_or_null(pget(r, profile, "external_id"));
     const char *d = pget(r, profile, "duration_seconds");

@@ -1,9 +1,11 @@
 // aws_config.c: the shared config and credentials files (see aws_config.h).
 #include "invoke/aws_config.h"
 
+#include "base/alloc.h"
+#include "invoke/err.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,21 +52,13 @@ const char *inv_aws_profile_name(inv_getenv_fn *getenv_fn)
     return p ? p : "default";
 }
 
-static void wipe_free(char *s)
-{
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 static void ini_cleanup(struct ini *ini)
 {
     for (size_t i = 0; i < ini->num_secs; i++) {
         struct section *s = &ini->secs[i];
         for (size_t k = 0; k < s->num_kvs; k++) {
             free(s->kvs[k].key);
-            wipe_free(s->kvs[k].value);
+            free_wiped_str(s->kvs[k].value);
         }
         free(s->kvs);
         free(s->name);
@@ -104,7 +98,7 @@ static int read_file(const char *path, char **out, size_t *out_len, struct inv_e
         return inv_fail(err, -1, "%s: larger than %d bytes", path, INV_AWS_FILE_MAX);
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
-    char *buf = inv_xmalloc(cap);
+    char *buf = xmalloc(cap);
     while (len < cap - 1) {
         ssize_t n = read(fd, buf + len, cap - 1 - len);
         if (n < 0 && errno == EINTR) {
@@ -112,7 +106,7 @@ static int read_file(const char *path, char **out, size_t *out_len, struct inv_e
         }
         if (n < 0) {
             int e = errno;
-            OPENSSL_cleanse(buf, len);
+            mem_wipe(buf, len);
             free(buf);
             close(fd);
             return inv_fail(err, -1, "%s: %s", path, strerror(e));
@@ -221,10 +215,10 @@ static int section_line(struct parse *p, const char *s, const char *e)
     if (p->ini->num_secs >= 10000) {
         return perr(p, "more than 10000 sections");
     }
-    p->ini->secs = inv_xrealloc(p->ini->secs, (p->ini->num_secs + 1) * sizeof *p->ini->secs);
+    p->ini->secs = xrealloc(p->ini->secs, (p->ini->num_secs + 1) * sizeof *p->ini->secs);
     p->cur = &p->ini->secs[p->ini->num_secs++];
     memset(p->cur, 0, sizeof *p->cur);
-    p->cur->name = inv_xstrdup(name);
+    p->cur->name = xstrdup(name);
     p->cur->kind = kind;
     p->last = NULL;
     return 0;
@@ -233,7 +227,7 @@ static int section_line(struct parse *p, const char *s, const char *e)
 static struct kv *add_kv(struct parse *p, const char *key, size_t klen, const char *v, size_t vlen)
 {
     struct section *s = p->cur;
-    char *k = inv_xstrndup(key, klen);
+    char *k = xstrndup(key, klen);
     for (char *c = k; *c; c++) {
         if (*c >= 'A' && *c <= 'Z') {
             *c = (char)(*c - 'A' + 'a');
@@ -246,10 +240,10 @@ static struct kv *add_kv(struct parse *p, const char *key, size_t klen, const ch
             return NULL;
         }
     }
-    s->kvs = inv_xrealloc(s->kvs, (s->num_kvs + 1) * sizeof *s->kvs);
+    s->kvs = xrealloc(s->kvs, (s->num_kvs + 1) * sizeof *s->kvs);
     struct kv *kv = &s->kvs[s->num_kvs++];
     kv->key = k;
-    kv->value = inv_xstrndup(v, vlen);
+    kv->value = xstrndup(v, vlen);
     return kv;
 }
 
@@ -268,12 +262,12 @@ static int continuation_line(struct parse *p, const char *s, const char *e)
 {
     if (!p->nested) {
         size_t ol = strlen(p->last->value), nl = (size_t)(e - s);
-        char *v = inv_xmalloc(ol + nl + 2);
+        char *v = xmalloc(ol + nl + 2);
         memcpy(v, p->last->value, ol);
         v[ol] = '\n';
         memcpy(v + ol + 1, s, nl);
         v[ol + 1 + nl] = '\0';
-        wipe_free(p->last->value);
+        free_wiped_str(p->last->value);
         p->last->value = v;
         return 0;
     }
@@ -356,7 +350,7 @@ static int load_one(struct ini *ini, const char *path, bool config, struct inv_e
         return rc > 0 ? 0 : -1;
     }
     rc = parse_ini(ini, config, buf, len, err);
-    OPENSSL_cleanse(buf, len);
+    mem_wipe(buf, len);
     free(buf);
     return rc;
 }
@@ -380,7 +374,7 @@ static void file_path(char *out, size_t cap, inv_getenv_fn *fn, const char *var,
 
 struct inv_aws_files *inv_aws_files_load(inv_getenv_fn *getenv_fn, struct inv_err *err)
 {
-    struct inv_aws_files *f = inv_xcalloc(1, sizeof *f);
+    struct inv_aws_files *f = xcalloc(1, sizeof *f);
     char cpath[1024], kpath[1024];
     file_path(kpath, sizeof kpath, getenv_fn, "AWS_SHARED_CREDENTIALS_FILE", "/.aws/credentials");
     file_path(cpath, sizeof cpath, getenv_fn, "AWS_CONFIG_FILE", "/.aws/config");

@@ -1,6 +1,8 @@
 // aws_creds.c: the credential cache: lazy resolution, refresh before expiry, waiters (see aws.h).
+#include "base/alloc.h"
+#include "base/log.h"
 #include "invoke/aws_int.h"
-#include "net/log.h"
+#include "invoke/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +19,13 @@ static void on_refresh_timer(void *ctx);
 
 struct inv_aws *inv_aws_new(const struct inv_aws_cfg *cfg)
 {
-    struct inv_aws *a = inv_xcalloc(1, sizeof *a);
+    struct inv_aws *a = xcalloc(1, sizeof *a);
     a->r = cfg->reactor;
     a->getenv_fn = cfg->getenv_fn;
     a->clock = cfg->clock;
     a->clock_ctx = cfg->clock_ctx;
-    a->default_region = inv_xstrdup(cfg->default_region ? cfg->default_region : "us-east-1");
-    a->ca_file = cfg->ca_file ? inv_xstrdup(cfg->ca_file) : NULL;
+    a->default_region = xstrdup(cfg->default_region ? cfg->default_region : "us-east-1");
+    a->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
     a->process_timeout_ms = cfg->process_timeout_ms ? cfg->process_timeout_ms : 60000;
     a->sts_timeout_ms = cfg->sts_timeout_ms ? cfg->sts_timeout_ms : 10000;
     a->notify = net_timer_new(a->r, on_notify, a);
@@ -280,7 +282,7 @@ static void on_notify(void *ctx)
 
 uint64_t inv_aws_creds_get(struct inv_aws *a, inv_creds_done_fn *done, void *ctx)
 {
-    struct waiter *w = inv_xcalloc(1, sizeof *w);
+    struct waiter *w = xcalloc(1, sizeof *w);
     w->id = ++a->next_id;
     w->done = done;
     w->ctx = ctx;

@@ -1,13 +1,15 @@
 // aws_fetch.c: fetching credentials over the network (STS, the container endpoint, EC2 instance
 // metadata) and from credential_process, all on the reactor (see aws.h).
 #define _GNU_SOURCE // pipe2
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/log.h"
 #include "invoke/aws_int.h"
+#include "invoke/err.h"
 #include "invoke/sigv4.h"
-#include "net/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -47,7 +49,7 @@ struct fetch {
     pid_t pid;
     int fd;
     struct net_fdwatch *watch;
-    struct inv_buf out;
+    struct buf out;
     bool eof;
     uint64_t deadline_ms;
     struct inv_aws_creds_doc doc; // the parsed answer, handed over by finish()
@@ -80,14 +82,6 @@ struct net_http *aws_http(struct inv_aws *a, bool https, struct inv_err *err)
     return a->http;
 }
 
-static void wipe_free(char *s)
-{
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 static void fetch_free(struct fetch *f)
 {
     struct inv_aws *a = f->s->a;
@@ -104,11 +98,11 @@ static void fetch_free(struct fetch *f)
         }
     }
     net_timer_free(f->timer);
-    wipe_free(f->imds_token);
+    free_wiped_str(f->imds_token);
     if (f->out.p != NULL) {
-        OPENSSL_cleanse(f->out.p, f->out.cap);
+        mem_wipe(f->out.p, f->out.cap);
     }
-    inv_buf_cleanup(&f->out);
+    buf_cleanup(&f->out);
     inv_aws_creds_doc_cleanup(&f->doc);
     free(f);
 }
@@ -164,7 +158,7 @@ static char *read_small_file(const char *path, const char *what, struct inv_err 
                  TOKEN_FILE_MAX);
         return NULL;
     }
-    char *buf = inv_xmalloc((size_t)st.st_size + 1);
+    char *buf = xmalloc((size_t)st.st_size + 1);
     size_t len = 0;
     for (;;) {
         ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
@@ -178,7 +172,7 @@ static char *read_small_file(const char *path, const char *what, struct inv_err 
     close(fd);
     buf[len] = '\0';
     if (len == 0 || strlen(buf) != len) {
-        wipe_free(buf);
+        free_wiped_str(buf);
         inv_fail(err, 0, "%s %s: empty or holds a NUL byte", what, path);
         return NULL;
     }
@@ -213,27 +207,13 @@ static int send_request(struct fetch *f, const char *method, const char *url,
 
 // ---- STS ------------------------------------------------------------------------------------
 
-static void form_add(struct inv_buf *b, const char *name, const char *value)
+static void form_add(struct buf *b, const char *name, const char *value)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    if (b->len > 0) {
-        inv_buf_addc(b, '&');
-    }
-    inv_buf_adds(b, name);
-    inv_buf_addc(b, '=');
-    for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-            *c == '-' || *c == '_' || *c == '.' || *c == '~') {
-            inv_buf_addc(b, (char)*c);
-        } else {
-            char e[3] = {'%', hex[*c >> 4], hex[*c & 15]};
-            inv_buf_add(b, e, 3);
-        }
-    }
+    sigv4_form_add(b, name, value, strlen(value));
 }
 
 // sts_body writes the query-protocol form in botocore's member order.
-static int sts_body(struct fetch *f, struct inv_buf *b, struct inv_err *err)
+static int sts_body(struct fetch *f, struct buf *b, struct inv_err *err)
 {
     struct src *s = f->s;
     bool web = s->kind == SRC_WEB_IDENTITY;
@@ -253,7 +233,7 @@ static int sts_body(struct fetch *f, struct inv_buf *b, struct inv_err *err)
             return -1;
         }
         form_add(b, "WebIdentityToken", tok);
-        wipe_free(tok);
+        free_wiped_str(tok);
         return 0;
     }
     if (s->duration_s > 0) {
@@ -283,10 +263,10 @@ static int start_sts(struct fetch *f, const struct inv_creds *base, struct inv_e
     if (net_http_url_parse(&u, url, e, sizeof e) != 0) {
         return inv_fail(err, -1, "STS endpoint %s: %s", url, e);
     }
-    struct inv_buf body;
-    inv_buf_init(&body);
+    struct buf body;
+    buf_init(&body);
     if (sts_body(f, &body, err) != 0) {
-        inv_buf_cleanup(&body);
+        buf_cleanup(&body);
         return -1;
     }
     const char *ct = "application/x-www-form-urlencoded; charset=utf-8";
@@ -310,8 +290,8 @@ static int start_sts(struct fetch *f, const struct inv_creds *base, struct inv_e
     rc = send_request(f, "POST", url, hs, nh, body.p, body.len, a->sts_timeout_ms, err);
 out:
     sigv4_signed_cleanup(&sig);
-    OPENSSL_cleanse(body.p, body.cap);
-    inv_buf_cleanup(&body);
+    mem_wipe(body.p, body.cap);
+    buf_cleanup(&body);
     return rc;
 }
 
@@ -347,17 +327,17 @@ static int start_container(struct fetch *f, struct inv_err *err)
             return -1;
         }
     } else if (s->auth_token != NULL) {
-        tok = inv_xstrdup(s->auth_token);
+        tok = xstrdup(s->auth_token);
     }
     if (tok != NULL && strpbrk(tok, "\r\n") != NULL) {
-        wipe_free(tok);
+        free_wiped_str(tok);
         return inv_fail(err, -1,
                         "the container authorization token holds CR or LF (not a legal "
                         "header value)");
     }
     struct net_http_header hs[2] = {{"Accept", "application/json"}, {"Authorization", tok}};
     int rc = send_request(f, "GET", s->url, hs, tok ? 2 : 1, NULL, 0, s->timeout_ms, err);
-    wipe_free(tok);
+    free_wiped_str(tok);
     return rc;
 }
 
@@ -416,7 +396,7 @@ static void imds_answer(struct fetch *f, const struct net_http_response *resp)
     if (f->step == STEP_IMDS_TOKEN) {
         if (resp->err == NET_HTTP_OK && resp->status == 200 && resp->body_len > 0 &&
             resp->body_len <= 4096 && strlen(resp->body) == resp->body_len) {
-            f->imds_token = inv_xstrdup(resp->body);
+            f->imds_token = xstrdup(resp->body);
         } else if (resp->err == NET_HTTP_OK && resp->status == 400) {
             failf(f, "token request refused: HTTP 400");
             return;
@@ -584,11 +564,11 @@ static void on_process_out(int fd, unsigned revents, void *ctx)
         ssize_t n = read(fd, buf, sizeof buf);
         if (n > 0) {
             if (f->out.len + (size_t)n > INV_AWS_JSON_MAX) {
-                OPENSSL_cleanse(buf, sizeof buf);
+                mem_wipe(buf, sizeof buf);
                 failf(f, "credential_process wrote more than %d bytes", INV_AWS_JSON_MAX);
                 return;
             }
-            inv_buf_add(&f->out, buf, (size_t)n);
+            buf_add(&f->out, buf, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EINTR) {
@@ -604,7 +584,7 @@ static void on_process_out(int fd, unsigned revents, void *ctx)
         f->fd = -1;
         break;
     }
-    OPENSSL_cleanse(buf, sizeof buf);
+    mem_wipe(buf, sizeof buf);
 }
 
 static int start_process(struct fetch *f, struct inv_err *err)
@@ -660,12 +640,12 @@ static int start_process(struct fetch *f, struct inv_err *err)
 int fetch_start(struct src *s, const struct inv_creds *base_creds, src_done_fn *done,
                 struct inv_err *err)
 {
-    struct fetch *f = inv_xcalloc(1, sizeof *f);
+    struct fetch *f = xcalloc(1, sizeof *f);
     f->s = s;
     f->done = done;
     f->fd = -1;
     f->doc.expiration = -1;
-    inv_buf_init(&f->out);
+    buf_init(&f->out);
     int rc;
     switch (s->kind) {
     case SRC_ASSUME_ROLE:

@@ -2,9 +2,13 @@
 // the query-protocol services, ISO 8601 times, and the checks every answer passes.
 #include "invoke/aws_parse.h"
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hex.h"
+#include "base/utf8.h"
 #include "invoke/aws_parse_int.h"
+#include "invoke/err.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +16,11 @@
 #define XML_DEPTH_MAX 32
 #define XML_NAME_MAX 64
 
-void aws_wipe_free(char *s)
-{
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 void inv_aws_creds_doc_cleanup(struct inv_aws_creds_doc *d)
 {
     free(d->access_key_id);
-    aws_wipe_free(d->secret_access_key);
-    aws_wipe_free(d->session_token);
+    free_wiped_str(d->secret_access_key);
+    free_wiped_str(d->session_token);
     memset(d, 0, sizeof *d);
     d->expiration = -1;
 }
@@ -176,7 +172,7 @@ struct xml {
     const char *result;
     const char *const *path; // generic mode (inv_aws_xml_value): the leaf to collect, in akid
     size_t path_len;
-    struct inv_buf akid, secret, token, expiration, code, message;
+    struct buf akid, secret, token, expiration, code, message;
     unsigned seen; // bit per collected leaf: duplicates are refused
 };
 
@@ -240,27 +236,8 @@ static bool read_name(struct xml *x, char *out)
     return true;
 }
 
-static void put_utf8(struct inv_buf *b, uint32_t cp)
-{
-    if (cp < 0x80) {
-        inv_buf_addc(b, (char)cp);
-    } else if (cp < 0x800) {
-        inv_buf_addc(b, (char)(0xc0 | (cp >> 6)));
-        inv_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        inv_buf_addc(b, (char)(0xe0 | (cp >> 12)));
-        inv_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        inv_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-    } else {
-        inv_buf_addc(b, (char)(0xf0 | (cp >> 18)));
-        inv_buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-        inv_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-        inv_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-    }
-}
-
 // entity decodes the reference at x->i ('&') into |b| (NULL: only checked).
-static bool entity(struct xml *x, struct inv_buf *b)
+static bool entity(struct xml *x, struct buf *b)
 {
     static const struct {
         const char *name;
@@ -269,7 +246,7 @@ static bool entity(struct xml *x, struct inv_buf *b)
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
         if (starts(x, named[k].name)) {
             if (b != NULL) {
-                inv_buf_addc(b, named[k].c);
+                buf_addc(b, named[k].c);
             }
             x->i += strlen(named[k].name);
             return true;
@@ -284,11 +261,8 @@ static bool entity(struct xml *x, struct inv_buf *b)
     uint32_t cp = 0;
     size_t nd = 0;
     for (; j < x->len && x->p[j] != ';'; j++, nd++) {
-        char c = x->p[j];
-        int v = c >= '0' && c <= '9'          ? c - '0'
-                : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                              : -1;
+        int v = hex_value((unsigned char)x->p[j]);
+        v = hex || v < 10 ? v : -1;
         if (v < 0 || nd >= 8) {
             return false;
         }
@@ -298,14 +272,15 @@ static bool entity(struct xml *x, struct inv_buf *b)
         return false;
     }
     if (b != NULL) {
-        put_utf8(b, cp);
+        char u[4];
+        buf_add(b, u, utf8_encode(u, cp));
     }
     x->i = j + 1;
     return true;
 }
 
 // leaf_target returns the buffer collecting the current element's text, or NULL.
-static struct inv_buf *leaf_target(struct xml *x, unsigned *bit)
+static struct buf *leaf_target(struct xml *x, unsigned *bit)
 {
     if (x->path != NULL) {
         if ((size_t)x->depth != x->path_len || (x->seen & 1u) != 0) {
@@ -323,7 +298,7 @@ static struct inv_buf *leaf_target(struct xml *x, unsigned *bit)
                                               "Expiration"};
     static const char *const err_leaves[] = {"Code", "Message"};
     if (x->depth == 4 && !strcmp(x->stack[1], x->result) && !strcmp(x->stack[2], "Credentials")) {
-        struct inv_buf *bufs[] = {&x->akid, &x->secret, &x->token, &x->expiration};
+        struct buf *bufs[] = {&x->akid, &x->secret, &x->token, &x->expiration};
         for (unsigned k = 0; k < 4; k++) {
             if (!strcmp(x->stack[3], cred_leaves[k])) {
                 *bit = 1u << k;
@@ -332,7 +307,7 @@ static struct inv_buf *leaf_target(struct xml *x, unsigned *bit)
         }
     }
     if (x->depth == 3 && !strcmp(x->stack[0], "ErrorResponse") && !strcmp(x->stack[1], "Error")) {
-        struct inv_buf *bufs[] = {&x->code, &x->message};
+        struct buf *bufs[] = {&x->code, &x->message};
         for (unsigned k = 0; k < 2; k++) {
             if (!strcmp(x->stack[2], err_leaves[k])) {
                 *bit = 1u << (4 + k);
@@ -346,7 +321,7 @@ static struct inv_buf *leaf_target(struct xml *x, unsigned *bit)
 static enum inv_aws_parse_status xml_text(struct xml *x)
 {
     unsigned bit = 0;
-    struct inv_buf *b = x->depth > 0 ? leaf_target(x, &bit) : NULL;
+    struct buf *b = x->depth > 0 ? leaf_target(x, &bit) : NULL;
     if (x->path != NULL && b != NULL) {
         bit = 0; // several text pieces (CDATA, comments) may make up the value: mark it at the end
     }
@@ -365,7 +340,7 @@ static enum inv_aws_parse_status xml_text(struct xml *x)
             return xml_fail(x, "control character");
         }
         if (b != NULL) {
-            inv_buf_addc(b, c);
+            buf_addc(b, c);
         }
         x->i++;
     }
@@ -398,7 +373,7 @@ static enum inv_aws_parse_status xml_cdata(struct xml *x)
         return xml_fail(x, "CDATA outside the root element");
     }
     unsigned bit = 0;
-    struct inv_buf *b = leaf_target(x, &bit);
+    struct buf *b = leaf_target(x, &bit);
     if (x->path != NULL) {
         bit = 0; // marked when the element closes
     }
@@ -408,7 +383,7 @@ static enum inv_aws_parse_status xml_cdata(struct xml *x)
         return INV_AWS_PARSE_MALFORMED;
     }
     if (b != NULL) {
-        inv_buf_add(b, x->p + s, x->i - 3 - s);
+        buf_add(b, x->p + s, x->i - 3 - s);
         x->seen |= bit;
     }
     return INV_AWS_PARSE_OK;
@@ -548,9 +523,9 @@ static enum inv_aws_parse_status xml_scan(struct xml *x)
 }
 
 // clean_copy copies |b| into |out| (|cap|), control characters replaced by spaces.
-static void clean_copy(char *out, size_t cap, struct inv_buf *b)
+static void clean_copy(char *out, size_t cap, struct buf *b)
 {
-    snprintf(out, cap, "%s", b->len ? inv_buf_cstr(b) : "");
+    snprintf(out, cap, "%s", b->len ? buf_cstr(b) : "");
     for (char *c = out; *c != '\0'; c++) {
         if ((unsigned char)*c < 0x20 || *c == 0x7f) {
             *c = ' ';
@@ -558,17 +533,17 @@ static void clean_copy(char *out, size_t cap, struct inv_buf *b)
     }
 }
 
-static char *steal_wiped(struct inv_buf *b)
+static char *steal_wiped(struct buf *b)
 {
-    return b->len ? inv_buf_steal(b, NULL) : NULL;
+    return b->len ? buf_steal(b, NULL) : NULL;
 }
 
-static void wipe_buf(struct inv_buf *b)
+static void wipe_buf(struct buf *b)
 {
     if (b->p != NULL) {
-        OPENSSL_cleanse(b->p, b->cap);
+        mem_wipe(b->p, b->cap);
     }
-    inv_buf_cleanup(b);
+    buf_cleanup(b);
 }
 
 static enum inv_aws_parse_status sts_result(struct xml *x, struct inv_aws_creds_doc *out,
@@ -608,7 +583,7 @@ enum inv_aws_parse_status inv_aws_sts_parse(struct inv_aws_creds_doc *out, const
         inv_fail(err, 0, "STS answer: %zu bytes, above the %d-byte limit", len, INV_AWS_XML_MAX);
         return INV_AWS_PARSE_LIMIT;
     }
-    struct xml *x = inv_xcalloc(1, sizeof *x);
+    struct xml *x = xcalloc(1, sizeof *x);
     x->p = xml;
     x->len = len;
     x->err = err;
@@ -627,8 +602,8 @@ enum inv_aws_parse_status inv_aws_sts_parse(struct inv_aws_creds_doc *out, const
     wipe_buf(&x->secret);
     wipe_buf(&x->token);
     wipe_buf(&x->expiration);
-    inv_buf_cleanup(&x->code);
-    inv_buf_cleanup(&x->message);
+    buf_cleanup(&x->code);
+    buf_cleanup(&x->message);
     free(x);
     return st;
 }
@@ -642,7 +617,7 @@ enum inv_aws_parse_status inv_aws_xml_value(char *out, size_t cap, const char *c
         inv_fail(err, 0, "XML answer: %zu bytes, above the %d-byte limit", len, INV_AWS_XML_MAX);
         return INV_AWS_PARSE_LIMIT;
     }
-    struct xml *x = inv_xcalloc(1, sizeof *x);
+    struct xml *x = xcalloc(1, sizeof *x);
     x->p = xml;
     x->len = len;
     x->err = err;
@@ -660,12 +635,12 @@ enum inv_aws_parse_status inv_aws_xml_value(char *out, size_t cap, const char *c
     if (st == INV_AWS_PARSE_OK) {
         clean_copy(out, cap, &x->akid);
     }
-    inv_buf_cleanup(&x->akid);
-    inv_buf_cleanup(&x->secret);
-    inv_buf_cleanup(&x->token);
-    inv_buf_cleanup(&x->expiration);
-    inv_buf_cleanup(&x->code);
-    inv_buf_cleanup(&x->message);
+    buf_cleanup(&x->akid);
+    buf_cleanup(&x->secret);
+    buf_cleanup(&x->token);
+    buf_cleanup(&x->expiration);
+    buf_cleanup(&x->code);
+    buf_cleanup(&x->message);
     free(x);
     return st;
 }

@@ -20,7 +20,7 @@
 #ifndef INVOKE_AWS_PARSE_H
 #define INVOKE_AWS_PARSE_H
 
-#include "invoke/buf.h"
+#include "invoke/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>

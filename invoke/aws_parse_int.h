@@ -8,7 +8,5 @@
 // name them in the message). Returns INV_AWS_PARSE_OK or INV_AWS_PARSE_MISSING with |err|.
 enum inv_aws_parse_status aws_creds_doc_check(const struct inv_aws_creds_doc *d, const char *what,
                                               const char *token_name, struct inv_err *err);
-// aws_wipe_free wipes a NUL-terminated secret and frees it. NULL is a no-op.
-void aws_wipe_free(char *s);
 
 #endif

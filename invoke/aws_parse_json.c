@@ -1,10 +1,12 @@
 // aws_parse_json.c: the JSON credential answers (container endpoint, instance metadata,
 // credential_process) and the credential_process command line (see aws_parse.h).
+#include "base/alloc.h"
+#include "base/buf.h"
 #include "invoke/aws_parse.h"
 #include "invoke/aws_parse_int.h"
+#include "invoke/err.h"
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,7 @@ static enum inv_aws_parse_status json_string(char **out, const cJSON *o, const c
         inv_fail(err, 0, "%s: member %s is not a string", what, name);
         return INV_AWS_PARSE_MISSING;
     }
-    *out = inv_xstrdup(v->valuestring);
+    *out = xstrdup(v->valuestring);
     return INV_AWS_PARSE_OK;
 }
 
@@ -145,14 +147,14 @@ enum inv_aws_parse_status inv_aws_creds_json_parse(struct inv_aws_creds_doc *out
     // The parsed tree held the secret: wipe its strings before freeing.
     for (cJSON *c = j->child; c != NULL; c = c->next) {
         if (cJSON_IsString(c) && c->valuestring != NULL) {
-            OPENSSL_cleanse(c->valuestring, strlen(c->valuestring));
+            mem_wipe(c->valuestring, strlen(c->valuestring));
         }
     }
     cJSON_Delete(j);
     if (st != INV_AWS_PARSE_OK && st != INV_AWS_PARSE_SERVICE_ERROR) {
         free(out->access_key_id);
-        aws_wipe_free(out->secret_access_key);
-        aws_wipe_free(out->session_token);
+        free_wiped_str(out->secret_access_key);
+        free_wiped_str(out->session_token);
         out->access_key_id = out->secret_access_key = out->session_token = NULL;
     }
     return st;
@@ -194,9 +196,9 @@ int inv_aws_shell_split(char **out_argv, size_t cap, const char *cmd, struct inv
             inv_aws_argv_free(out_argv);
             return inv_fail(err, -1, "credential_process: more than %d words", INV_AWS_ARGV_MAX);
         }
-        struct inv_buf w;
-        inv_buf_init(&w);
-        inv_buf_reserve(&w, 1);
+        struct buf w;
+        buf_init(&w);
+        buf_reserve(&w, 1);
         while (i < len && !blank(cmd[i])) {
             char c = cmd[i++];
             if (c == '\'' || c == '"') {
@@ -205,26 +207,26 @@ int inv_aws_shell_split(char **out_argv, size_t cap, const char *cmd, struct inv
                         (cmd[i + 1] == '"' || cmd[i + 1] == '\\')) {
                         i++;
                     }
-                    inv_buf_addc(&w, cmd[i++]);
+                    buf_addc(&w, cmd[i++]);
                 }
                 if (i >= len) {
-                    inv_buf_cleanup(&w);
+                    buf_cleanup(&w);
                     inv_aws_argv_free(out_argv);
                     return inv_fail(err, -1, "credential_process: unterminated %c quote", c);
                 }
                 i++;
             } else if (c == '\\') {
                 if (i >= len) {
-                    inv_buf_cleanup(&w);
+                    buf_cleanup(&w);
                     inv_aws_argv_free(out_argv);
                     return inv_fail(err, -1, "credential_process: trailing backslash");
                 }
-                inv_buf_addc(&w, cmd[i++]);
+                buf_addc(&w, cmd[i++]);
             } else {
-                inv_buf_addc(&w, c);
+                buf_addc(&w, c);
             }
         }
-        out_argv[n++] = inv_buf_steal(&w, NULL);
+        out_argv[n++] = buf_steal(&w, NULL);
         out_argv[n] = NULL;
     }
     if (n == 0) {

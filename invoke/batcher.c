@@ -6,6 +6,9 @@
 // encoded straight from the arenas into its payload: one pass, no intermediate JSON copy.
 #include "invoke/batcher.h"
 
+#include "base/alloc.h"
+#include "base/buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +33,7 @@ struct part {
     size_t group_len; // inv_event_group_len
     char *rec_prefix; // inv_event_record_prefix_write of this partition, shared by its records
     size_t rec_prefix_len;
-    struct inv_buf raw; // the queued records' blobs (raw_put)
+    struct buf raw; // the queued records' blobs (raw_put)
     struct entry *q;
     size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
     size_t avail;                // entries before the first oversized one (from q_head)
@@ -114,10 +117,10 @@ static char *put_bytes(char *o, const void *p, size_t n)
 }
 
 // raw_put appends |rec|'s blob (raw_size bytes) to |out|.
-static void raw_put(struct inv_buf *out, const struct inv_record *rec)
+static void raw_put(struct buf *out, const struct inv_record *rec)
 {
     size_t n = raw_size(rec);
-    char *d = inv_buf_reserve(out, n);
+    char *d = buf_reserve(out, n);
     struct raw_head rh;
     memset(&rh, 0, sizeof rh);
     rh.key_null = rec->key.is_null;
@@ -181,7 +184,7 @@ static void raw_get(struct batcher *b, const char *p, struct inv_record *r)
         return;
     }
     if (rh.num_headers > b->hdrs_cap) {
-        b->hdrs = inv_xrealloc(b->hdrs, rh.num_headers * sizeof *b->hdrs);
+        b->hdrs = xrealloc(b->hdrs, rh.num_headers * sizeof *b->hdrs);
         b->hdrs_cap = rh.num_headers;
     }
     for (size_t i = 0; i < rh.num_headers; i++) {
@@ -230,7 +233,7 @@ int batcher_new(struct batcher **out, const struct batcher_cfg *cfg, struct inv_
         return inv_fail(err, -1, "batcher: max_payload %zu is outside %zu..%d", cfg->max_payload,
                         head + 1, BATCH_MAX_PAYLOAD);
     }
-    struct batcher *b = inv_xcalloc(1, sizeof *b);
+    struct batcher *b = xcalloc(1, sizeof *b);
     b->cfg = *cfg;
     b->head_len = head;
     b->next_id = 1;
@@ -243,7 +246,7 @@ static void part_cleanup(struct part *p)
     free(p->topic);
     free(p->key);
     free(p->rec_prefix);
-    inv_buf_cleanup(&p->raw);
+    buf_cleanup(&p->raw);
     free(p->q);
 }
 
@@ -281,20 +284,20 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     if (!create) {
         return SIZE_MAX;
     }
-    b->parts = inv_xrealloc(b->parts, (b->num_parts + 1) * sizeof *b->parts);
+    b->parts = xrealloc(b->parts, (b->num_parts + 1) * sizeof *b->parts);
     struct part *p = &b->parts[b->num_parts];
     memset(p, 0, sizeof *p);
-    p->topic = inv_xstrndup(topic, topic_len);
+    p->topic = xstrndup(topic, topic_len);
     p->topic_len = topic_len;
     p->partition = partition;
-    struct inv_buf k;
-    inv_buf_init(&k);
+    struct buf k;
+    buf_init(&k);
     inv_event_partition_key(&k, topic, topic_len, partition);
-    p->key = inv_buf_steal(&k, NULL);
+    p->key = buf_steal(&k, NULL);
     p->group_len = inv_event_group_len(topic, topic_len, partition);
     inv_event_record_prefix_write(&k, topic, topic_len, partition);
-    p->rec_prefix = inv_buf_steal(&k, &p->rec_prefix_len);
-    inv_buf_init(&p->raw);
+    p->rec_prefix = buf_steal(&k, &p->rec_prefix_len);
+    buf_init(&p->raw);
     b->last_hit = b->num_parts;
     return b->num_parts++;
 }
@@ -350,7 +353,7 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
     }
     if (p->q_len == p->q_cap) {
         p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
-        p->q = inv_xrealloc(p->q, p->q_cap * sizeof *p->q);
+        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
     }
     struct entry *e = &p->q[p->q_len];
     memset(e, 0, sizeof *e);
@@ -395,7 +398,7 @@ int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int3
     }
     if (p->q_len == p->q_cap) {
         p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
-        p->q = inv_xrealloc(p->q, p->q_cap * sizeof *p->q);
+        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
     }
     struct entry *e = &p->q[p->q_len];
     memset(e, 0, sizeof *e);
@@ -486,19 +489,20 @@ int64_t batcher_next_deadline(const struct batcher *b)
 
 static struct batch *batch_alloc(size_t num_records, size_t num_parts)
 {
-    struct batch *bt = inv_xcalloc(1, sizeof *bt);
-    bt->offsets = inv_xcalloc(num_records, sizeof *bt->offsets);
-    bt->parts = inv_xcalloc(num_parts, sizeof *bt->parts);
-    bt->pidx = inv_xcalloc(num_parts, sizeof *bt->pidx);
+    struct batch *bt = xcalloc(1, sizeof *bt);
+    bt->offsets = xcalloc(num_records, sizeof *bt->offsets);
+    bt->recs = xcalloc(num_records, sizeof *bt->recs);
+    bt->parts = xcalloc(num_parts, sizeof *bt->parts);
+    bt->pidx = xcalloc(num_parts, sizeof *bt->pidx);
     return bt;
 }
 
 static void batch_part_init(struct batch_part *bp, const struct part *p)
 {
-    bp->topic = inv_xstrndup(p->topic, p->topic_len);
+    bp->topic = xstrndup(p->topic, p->topic_len);
     bp->topic_len = p->topic_len;
     bp->partition = p->partition;
-    bp->key = inv_xstrdup(p->key);
+    bp->key = xstrdup(p->key);
 }
 
 // take_reject hands out the rejected record at the head of partition |pi| as a batch of its own,
@@ -519,8 +523,8 @@ static struct batch *take_reject(struct batcher *b, size_t pi)
     bp->first_timestamp = bp->last_timestamp = e->timestamp;
     bp->num_records = 1;
     bt->pidx[0] = pi;
-    struct inv_buf out;
-    inv_buf_init(&out);
+    struct buf out;
+    buf_init(&out);
     inv_event_head_write(&out, &b->cfg.event);
     inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
     struct inv_record r;
@@ -531,10 +535,20 @@ static struct batch *take_reject(struct batcher *b, size_t pi)
     r.offset = e->offset;
     r.timestamp = e->timestamp;
     raw_get(b, p->raw.p + e->off, &r);
+    size_t start = out.len;
     inv_event_record_write(&out, &b->cfg.event, &r);
+    bt->recs[0] = (struct batch_rec){.start = start,
+                                     .len = out.len - start,
+                                     .timestamp = e->timestamp,
+                                     .key_len = r.key.is_null ? 0 : r.key.len,
+                                     .key_null = r.key.is_null};
+    if (!r.key.is_null && r.key.len > 0) {
+        bt->keys = xmalloc(r.key.len);
+        memcpy(bt->keys, r.key.p, r.key.len);
+    }
     inv_event_group_close(&out);
     inv_event_tail_write(&out);
-    bt->payload = inv_buf_steal(&out, &bt->payload_len);
+    bt->payload = buf_steal(&out, &bt->payload_len);
     recount(p);
     compact(p);
     return bt;
@@ -554,6 +568,7 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
     bt->num_records = 1;
     bt->num_parts = 1;
     bt->offsets[0] = e->offset;
+    bt->recs[0] = (struct batch_rec){.timestamp = e->timestamp, .key_null = true};
     struct batch_part *bp = &bt->parts[0];
     batch_part_init(bp, p);
     bp->first_offset = bp->last_offset = e->offset;
@@ -627,8 +642,8 @@ static size_t plan(struct batcher *b, size_t *take, size_t *order, size_t *out_g
 
 static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
 {
-    size_t *take = inv_xcalloc(b->num_parts, sizeof *take);
-    size_t *order = inv_xcalloc(b->num_parts, sizeof *order);
+    size_t *take = xcalloc(b->num_parts, sizeof *take);
+    size_t *order = xcalloc(b->num_parts, sizeof *order);
     size_t groups, bytes;
     size_t count = plan(b, take, order, &groups, &bytes);
     struct batch *bt = NULL;
@@ -642,9 +657,10 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
     // The payload is exactly |bytes| long: reserve once and copy the fragments in place. The
     // reserve rounds the allocation up to a power of two, so successive payloads reuse the same
     // malloc chunks instead of fragmenting the heap with slightly different sizes.
-    struct inv_buf out;
-    inv_buf_init(&out);
-    inv_buf_reserve(&out, bytes);
+    struct buf out, keys;
+    buf_init(&out);
+    buf_init(&keys);
+    buf_reserve(&out, bytes);
     inv_event_head_write(&out, &b->cfg.event);
     size_t ri = 0;
     for (size_t g = 0; g < groups; g++) {
@@ -655,7 +671,7 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         bp->first_index = ri;
         bp->num_records = take[order[g]];
         if (g) {
-            inv_buf_addc(&out, ',');
+            buf_addc(&out, ',');
         }
         inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
         const struct entry *q = &p->q[p->q_head];
@@ -685,6 +701,15 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
             if (o != start + q[k].len) {
                 abort(); // the size function and the writer disagree
             }
+            bt->recs[ri] = (struct batch_rec){.start = (size_t)(start - out.p),
+                                              .len = q[k].len,
+                                              .timestamp = q[k].timestamp,
+                                              .key_off = keys.len,
+                                              .key_len = r.key.is_null ? 0 : r.key.len,
+                                              .key_null = r.key.is_null};
+            if (!r.key.is_null) {
+                buf_add(&keys, r.key.p, r.key.len);
+            }
             bt->offsets[ri++] = q[k].offset;
         }
         out.len += part_bytes;
@@ -704,7 +729,9 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         // The size functions and writers disagree: a bug that would break the cap guarantee.
         abort();
     }
-    bt->payload = inv_buf_steal(&out, &bt->payload_len);
+    bt->payload = buf_steal(&out, &bt->payload_len);
+    bt->keys = keys.len > 0 ? (uint8_t *)buf_steal(&keys, NULL) : NULL;
+    buf_cleanup(&keys);
 out:
     free(take);
     free(order);
@@ -863,7 +890,7 @@ bool batch_check_failures(const struct batch *batch, struct inv_result *res)
             inv_result_cleanup(res);
             res->kind = INV_RESULT_FUNCTION_ERROR;
             res->status = status;
-            res->message = inv_xstrdup(msg);
+            res->message = xstrdup(msg);
             return false;
         }
     }
@@ -881,6 +908,8 @@ void batch_free(struct batch *batch)
     }
     free(batch->parts);
     free(batch->offsets);
+    free(batch->recs);
+    free(batch->keys);
     free(batch->pidx);
     free(batch->payload);
     free(batch);

@@ -41,7 +41,7 @@
 #ifndef INVOKE_BATCHER_H
 #define INVOKE_BATCHER_H
 
-#include "invoke/buf.h"
+#include "invoke/err.h"
 #include "invoke/event_json.h"
 #include "invoke/record.h"
 #include "invoke/transport.h"
@@ -102,6 +102,20 @@ enum batch_gap {
     BATCH_GAP_CORRUPT,   // does not decode
 };
 
+// batch_rec: one record of a batch, in payload order (the order of batch.offsets): where its
+// JSON object lies in the payload, its timestamp and its key, so a caller that sends part of a
+// payload again (bisect, partial batch response, record age) or writes failure records never
+// reads the JSON back. An oversized record has no span (start = len = 0) and a null key (the
+// batcher keeps only its size).
+struct batch_rec {
+    size_t start; // the record's object: payload[start .. start + len)
+    size_t len;
+    int64_t timestamp;
+    size_t key_off; // the key's bytes: keys[key_off .. key_off + key_len)
+    size_t key_len;
+    bool key_null;
+};
+
 // batch: owned by the caller between batcher_next() and batcher_complete().
 struct batch {
     uint64_t id; // 1, 2, 3, ... in hand-out order
@@ -116,8 +130,10 @@ struct batch {
     size_t num_records;
     struct batch_part *parts; // in payload order
     size_t num_parts;
-    int64_t *offsets; // every record's offset, grouped by part
-    size_t *pidx;     // internal: the batcher's partition index of each part
+    int64_t *offsets;       // every record's offset, grouped by part
+    struct batch_rec *recs; // every record's span, timestamp and key, in the same order
+    uint8_t *keys;          // the keys' bytes (recs[i].key_off); NULL when no record has one
+    size_t *pidx;           // internal: the batcher's partition index of each part
 };
 
 struct batcher;

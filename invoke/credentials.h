@@ -12,7 +12,7 @@
 #define INVOKE_CREDENTIALS_H
 
 #include "invoke/aws_config.h"
-#include "invoke/buf.h"
+#include "invoke/err.h"
 
 struct inv_creds {
     char *access_key_id;

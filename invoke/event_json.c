@@ -2,8 +2,11 @@
 // has a *_len twin computing the same length without writing; the unit tests check they agree.
 #include "invoke/event_json.h"
 
-#include "invoke/base64.h"
-#include "invoke/utf8.h"
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/buf.h"
+#include "base/hex.h"
+#include "base/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +38,7 @@ size_t inv_json_str_len(const char *s, size_t n)
             len++;
             i++;
         } else {
-            size_t k = inv_utf8_seq(u + i, n - i);
+            size_t k = utf8_seq(u + i, n - i);
             len += k ? k : sizeof replacement;
             i += k ? k : 1;
         }
@@ -47,7 +50,6 @@ size_t inv_json_str_len(const char *s, size_t n)
 // and returns the end.
 static char *put_json_str(char *o, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     *o++ = '"';
     size_t i = 0;
@@ -70,12 +72,12 @@ static char *put_json_str(char *o, const char *s, size_t n)
             i++;
         } else if (c < 0x20) {
             memcpy(o, "\\u00", 4);
-            o[4] = hex[c >> 4];
-            o[5] = hex[c & 15];
+            o[4] = hex_lower[c >> 4];
+            o[5] = hex_lower[c & 15];
             o += 6;
             i++;
         } else {
-            size_t k = inv_utf8_seq(u + i, n - i);
+            size_t k = utf8_seq(u + i, n - i);
             if (k) {
                 memcpy(o, s + i, k);
                 i += k;
@@ -91,10 +93,10 @@ static char *put_json_str(char *o, const char *s, size_t n)
     return o;
 }
 
-void inv_json_str_write(struct inv_buf *out, const char *s, size_t n)
+void inv_json_str_write(struct buf *out, const char *s, size_t n)
 {
     size_t room = inv_json_str_len(s, n);
-    char *d = inv_buf_reserve(out, room);
+    char *d = buf_reserve(out, room);
     out->len += (size_t)(put_json_str(d, s, n) - d);
 }
 
@@ -192,9 +194,9 @@ static char *put_i64(char *o, int64_t v)
     return end;
 }
 
-static void i64_write(struct inv_buf *out, int64_t v)
+static void i64_write(struct buf *out, int64_t v)
 {
-    char *d = inv_buf_reserve(out, 20);
+    char *d = buf_reserve(out, 20);
     out->len += (size_t)(put_i64(d, v) - d);
 }
 
@@ -219,19 +221,6 @@ static const char *source_name(enum inv_event_source s)
     return "SelfManagedKafka";
 }
 
-static const char *ts_type_name(enum inv_ts_type t)
-{
-    switch (t) {
-    case INV_TS_LOG_APPEND_TIME:
-        return "LOG_APPEND_TIME";
-    case INV_TS_NO_TIMESTAMP_TYPE:
-        return "NO_TIMESTAMP_TYPE";
-    case INV_TS_CREATE_TIME:
-        break;
-    }
-    return "CREATE_TIME";
-}
-
 #define LIT(s) (sizeof(s) - 1)
 
 static const char *nz(const char *s)
@@ -253,32 +242,32 @@ size_t inv_event_head_len(const struct inv_event_cfg *cfg)
     return len + INV_EVENT_TAIL_LEN;
 }
 
-void inv_event_head_write(struct inv_buf *out, const struct inv_event_cfg *cfg)
+void inv_event_head_write(struct buf *out, const struct inv_event_cfg *cfg)
 {
     const char *src = source_name(cfg->source);
-    inv_buf_adds(out, "{\"eventSource\":");
+    buf_adds(out, "{\"eventSource\":");
     inv_json_str_write(out, src, strlen(src));
     if (cfg->source == INV_EVENT_MSK) {
         const char *arn = nz(cfg->event_source_arn);
-        inv_buf_adds(out, ",\"eventSourceArn\":");
+        buf_adds(out, ",\"eventSourceArn\":");
         inv_json_str_write(out, arn, strlen(arn));
     }
     const char *bs = nz(cfg->bootstrap_servers);
-    inv_buf_adds(out, ",\"bootstrapServers\":");
+    buf_adds(out, ",\"bootstrapServers\":");
     inv_json_str_write(out, bs, strlen(bs));
-    inv_buf_adds(out, ",\"records\":{");
+    buf_adds(out, ",\"records\":{");
 }
 
-void inv_event_tail_write(struct inv_buf *out)
+void inv_event_tail_write(struct buf *out)
 {
-    inv_buf_add(out, "}}", INV_EVENT_TAIL_LEN);
+    buf_add(out, "}}", INV_EVENT_TAIL_LEN);
 }
 
-void inv_event_partition_key(struct inv_buf *out, const char *topic, size_t topic_len,
+void inv_event_partition_key(struct buf *out, const char *topic, size_t topic_len,
                              int32_t partition)
 {
-    inv_buf_add(out, topic, topic_len);
-    inv_buf_addc(out, '-');
+    buf_add(out, topic, topic_len);
+    buf_addc(out, '-');
     i64_write(out, partition);
 }
 
@@ -289,25 +278,24 @@ size_t inv_event_group_len(const char *topic, size_t topic_len, int32_t partitio
     return key + LIT(":[") + LIT("]");
 }
 
-void inv_event_group_open(struct inv_buf *out, const char *topic, size_t topic_len,
-                          int32_t partition)
+void inv_event_group_open(struct buf *out, const char *topic, size_t topic_len, int32_t partition)
 {
     inv_json_str_write(out, topic, topic_len);
     out->len--; // reopen the closing quote to append "-<partition>"
-    inv_buf_addc(out, '-');
+    buf_addc(out, '-');
     i64_write(out, partition);
-    inv_buf_add(out, "\":[", 3);
+    buf_add(out, "\":[", 3);
 }
 
-void inv_event_group_close(struct inv_buf *out)
+void inv_event_group_close(struct buf *out)
 {
-    inv_buf_addc(out, ']');
+    buf_addc(out, ']');
 }
 
 // b64_str_len is the length of a quoted base64 string of |b|.
 static size_t b64_str_len(struct inv_bytes b)
 {
-    return 2 + inv_base64_len(b.len);
+    return 2 + base64_len(b.len);
 }
 
 size_t inv_event_record_prefix_len(const char *topic, size_t topic_len, int32_t partition)
@@ -335,7 +323,7 @@ static size_t meta_len(const char *name, const struct inv_schema_meta *m)
 
 size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct inv_record *rec)
 {
-    const char *tt = ts_type_name(rec->ts_type);
+    const char *tt = inv_ts_type_name(rec->ts_type);
     size_t len = i64_len(rec->offset);
     len += LIT(",\"timestamp\":") + i64_len(rec->timestamp);
     len += LIT(",\"timestampType\":") + strlen(tt) + 2;
@@ -372,7 +360,7 @@ size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct i
 static char *put_b64(char *o, struct inv_bytes b)
 {
     *o++ = '"';
-    o += inv_base64_encode(o, b.p, b.len);
+    o += base64_encode(o, b.p, b.len);
     *o++ = '"';
     return o;
 }
@@ -411,10 +399,10 @@ static char *put_prefix(char *o, const char *topic, size_t topic_len, int32_t pa
     return PUT_LIT(o, ",\"offset\":");
 }
 
-void inv_event_record_prefix_write(struct inv_buf *out, const char *topic, size_t topic_len,
+void inv_event_record_prefix_write(struct buf *out, const char *topic, size_t topic_len,
                                    int32_t partition)
 {
-    char *d = inv_buf_reserve(out, inv_event_record_prefix_len(topic, topic_len, partition));
+    char *d = buf_reserve(out, inv_event_record_prefix_len(topic, topic_len, partition));
     out->len += (size_t)(put_prefix(d, topic, topic_len, partition) - d);
 }
 
@@ -492,18 +480,17 @@ char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
     return o;
 }
 
-void inv_event_record_write(struct inv_buf *out, const struct inv_event_cfg *cfg,
+void inv_event_record_write(struct buf *out, const struct inv_event_cfg *cfg,
                             const struct inv_record *rec)
 {
     size_t len = inv_event_record_len(cfg, rec);
-    char *d = inv_buf_reserve(out, len);
+    char *d = buf_reserve(out, len);
     out->len += (size_t)(inv_event_record_put(d, cfg, rec) - d);
 }
 
 // ---- streaming encoder ----------------------------------------------------------------------
 
-void inv_event_begin(struct inv_event_enc *enc, struct inv_buf *out,
-                     const struct inv_event_cfg *cfg)
+void inv_event_begin(struct inv_event_enc *enc, struct buf *out, const struct inv_event_cfg *cfg)
 {
     memset(enc, 0, sizeof *enc);
     enc->out = out;
@@ -540,7 +527,7 @@ static void close_group(struct inv_event_enc *enc)
         return;
     }
     inv_event_group_close(enc->out);
-    enc->seen = inv_xrealloc(enc->seen, (enc->num_seen + 1) * sizeof *enc->seen);
+    enc->seen = xrealloc(enc->seen, (enc->num_seen + 1) * sizeof *enc->seen);
     enc->seen[enc->num_seen].topic = enc->group_topic;
     enc->seen[enc->num_seen].topic_len = enc->group_topic_len;
     enc->seen[enc->num_seen].partition = enc->group_partition;
@@ -558,7 +545,7 @@ int inv_event_add(struct inv_event_enc *enc, const struct inv_record *rec, struc
                             (long long)rec->offset, (long long)enc->last_offset,
                             (int)rec->partition);
         }
-        inv_buf_addc(enc->out, ',');
+        buf_addc(enc->out, ',');
     } else {
         for (size_t i = 0; i < enc->num_seen; i++) {
             const struct inv_event_seen *s = &enc->seen[i];
@@ -571,11 +558,11 @@ int inv_event_add(struct inv_event_enc *enc, const struct inv_record *rec, struc
         bool had_group = enc->in_group;
         close_group(enc);
         if (had_group) {
-            inv_buf_addc(enc->out, ',');
+            buf_addc(enc->out, ',');
         }
         inv_event_group_open(enc->out, rec->topic, rec->topic_len, rec->partition);
         enc->in_group = true;
-        enc->group_topic = inv_xstrndup(rec->topic, rec->topic_len);
+        enc->group_topic = xstrndup(rec->topic, rec->topic_len);
         enc->group_topic_len = rec->topic_len;
         enc->group_partition = rec->partition;
     }

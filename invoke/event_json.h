@@ -33,7 +33,8 @@
 #ifndef INVOKE_EVENT_JSON_H
 #define INVOKE_EVENT_JSON_H
 
-#include "invoke/buf.h"
+#include "base/buf.h"
+#include "invoke/err.h"
 #include "invoke/record.h"
 
 #include <stdbool.h>
@@ -71,20 +72,19 @@ struct inv_event_cfg {
 // closing INV_EVENT_TAIL_LEN bytes: the size of an event with no records.
 size_t inv_event_head_len(const struct inv_event_cfg *cfg);
 // inv_event_head_write writes everything up to and including "records":{ .
-void inv_event_head_write(struct inv_buf *out, const struct inv_event_cfg *cfg);
+void inv_event_head_write(struct buf *out, const struct inv_event_cfg *cfg);
 // inv_event_tail_write writes "}}".
-void inv_event_tail_write(struct inv_buf *out);
+void inv_event_tail_write(struct buf *out);
 
 // inv_event_group_len returns the length of "<topic>-<partition>":[ plus the closing ']'.
 size_t inv_event_group_len(const char *topic, size_t topic_len, int32_t partition);
-void inv_event_group_open(struct inv_buf *out, const char *topic, size_t topic_len,
-                          int32_t partition);
-void inv_event_group_close(struct inv_buf *out);
+void inv_event_group_open(struct buf *out, const char *topic, size_t topic_len, int32_t partition);
+void inv_event_group_close(struct buf *out);
 
 // inv_event_record_len returns the exact length inv_event_record_write will write for |rec|.
 size_t inv_event_record_len(const struct inv_event_cfg *cfg, const struct inv_record *rec);
 // inv_event_record_write writes one record object {...}.
-void inv_event_record_write(struct inv_buf *out, const struct inv_event_cfg *cfg,
+void inv_event_record_write(struct buf *out, const struct inv_event_cfg *cfg,
                             const struct inv_record *rec);
 // inv_event_record_put writes the same bytes as inv_event_record_write straight into |dst|, which
 // must have room for inv_event_record_len(cfg, rec) bytes, and returns the end of what it wrote
@@ -97,7 +97,7 @@ char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg,
 // prefix once and copy it: inv_event_record_len == inv_event_record_prefix_len +
 // inv_event_record_rest_len, and prefix + inv_event_record_put_rest == inv_event_record_put.
 size_t inv_event_record_prefix_len(const char *topic, size_t topic_len, int32_t partition);
-void inv_event_record_prefix_write(struct inv_buf *out, const char *topic, size_t topic_len,
+void inv_event_record_prefix_write(struct buf *out, const char *topic, size_t topic_len,
                                    int32_t partition);
 size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct inv_record *rec);
 char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
@@ -105,11 +105,11 @@ char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
 
 // inv_json_str_len / inv_json_str_write: a quoted, escaped JSON string (rules above).
 size_t inv_json_str_len(const char *s, size_t n);
-void inv_json_str_write(struct inv_buf *out, const char *s, size_t n);
+void inv_json_str_write(struct buf *out, const char *s, size_t n);
 
 // inv_event_partition_key writes "<topic>-<partition>" (unescaped) into |out|, the form of the
 // "records" keys and of batchItemFailures[].itemIdentifier.partition.
-void inv_event_partition_key(struct inv_buf *out, const char *topic, size_t topic_len,
+void inv_event_partition_key(struct buf *out, const char *topic, size_t topic_len,
                              int32_t partition);
 
 // inv_event_enc: a streaming encoder for one payload. Use:
@@ -118,7 +118,7 @@ void inv_event_partition_key(struct inv_buf *out, const char *topic, size_t topi
 //                 inv_event_add(&enc, &r); }
 //   inv_event_end(&enc);
 struct inv_event_enc {
-    struct inv_buf *out;
+    struct buf *out;
     const struct inv_event_cfg *cfg;
     size_t final_len; // payload length if inv_event_end were called now
     size_t num_records;
@@ -132,8 +132,7 @@ struct inv_event_enc {
 };
 
 // inv_event_begin starts a payload, appending to |out| (borrowed until inv_event_end).
-void inv_event_begin(struct inv_event_enc *enc, struct inv_buf *out,
-                     const struct inv_event_cfg *cfg);
+void inv_event_begin(struct inv_event_enc *enc, struct buf *out, const struct inv_event_cfg *cfg);
 // inv_event_add_len returns how many bytes adding |rec| would add to the finished payload.
 size_t inv_event_add_len(const struct inv_event_enc *enc, const struct inv_record *rec);
 // inv_event_final_len returns the payload length if it were finished now.

@@ -16,6 +16,10 @@ enum inv_ts_type {
     INV_TS_NO_TIMESTAMP_TYPE, // "NO_TIMESTAMP_TYPE" (pre-0.10 messages; timestamp is then -1)
 };
 
+// inv_ts_type_name returns the name Lambda's event uses: "CREATE_TIME", "LOG_APPEND_TIME" or
+// "NO_TIMESTAMP_TYPE".
+const char *inv_ts_type_name(enum inv_ts_type t);
+
 // inv_bytes is a nullable byte string: is_null distinguishes a Kafka null from an empty value.
 // When is_null is true, p and len are ignored.
 struct inv_bytes {

@@ -1,9 +1,11 @@
 // schema_registry.c: the Confluent and Glue schema registry client (see schema_registry.h).
 #include "invoke/schema_registry.h"
 
-#include "invoke/base64.h"
-#include "invoke/buf.h"
+#include "base/alloc.h"
+#include "base/base64.h"
+#include "base/buf.h"
 #include "invoke/credentials.h"
+#include "invoke/err.h"
 #include "invoke/sigv4.h"
 #include "net/http.h"
 
@@ -58,27 +60,27 @@ static char *glue_endpoint(const char *region)
         env = getenv("AWS_ENDPOINT_URL");
     }
     if (env && *env) {
-        return inv_xstrdup(env);
+        return xstrdup(env);
     }
-    struct inv_buf b;
-    inv_buf_init(&b);
-    inv_buf_adds(&b, "https://glue.");
-    inv_buf_adds(&b, region);
-    inv_buf_adds(&b, ".amazonaws.com/");
-    return inv_buf_steal(&b, NULL);
+    struct buf b;
+    buf_init(&b);
+    buf_adds(&b, "https://glue.");
+    buf_adds(&b, region);
+    buf_adds(&b, ".amazonaws.com/");
+    return buf_steal(&b, NULL);
 }
 
 struct inv_registry *inv_registry_new(struct net_reactor *r, const struct inv_registry_cfg *cfg,
                                       char *err, size_t err_cap)
 {
-    struct inv_registry *reg = inv_xcalloc(1, sizeof *reg);
+    struct inv_registry *reg = xcalloc(1, sizeof *reg);
     struct net_http_url u;
     char uerr[200];
     reg->glue = cfg->glue;
     reg->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
     inv_creds_init(&reg->creds);
     if (cfg->glue) {
-        reg->glue_region = inv_xstrdup(cfg->glue_region ? cfg->glue_region : "us-east-1");
+        reg->glue_region = xstrdup(cfg->glue_region ? cfg->glue_region : "us-east-1");
         reg->glue_url = glue_endpoint(reg->glue_region);
         if (net_http_url_parse(&u, reg->glue_url, uerr, sizeof uerr) != 0) {
             set_err(err, err_cap, "Glue endpoint %s: %s", reg->glue_url, uerr);
@@ -92,7 +94,7 @@ struct inv_registry *inv_registry_new(struct net_reactor *r, const struct inv_re
             inv_registry_free(reg);
             return NULL;
         }
-        reg->base = inv_xstrdup(cfg->url);
+        reg->base = xstrdup(cfg->url);
         size_t n = strlen(reg->base);
         while (n > 0 && reg->base[n - 1] == '/') {
             reg->base[--n] = 0;
@@ -105,18 +107,18 @@ struct inv_registry *inv_registry_new(struct net_reactor *r, const struct inv_re
         return NULL;
     }
     if (cfg->user) {
-        struct inv_buf up, hdr;
-        inv_buf_init(&up);
-        inv_buf_init(&hdr);
-        inv_buf_adds(&up, cfg->user);
-        inv_buf_addc(&up, ':');
-        inv_buf_adds(&up, cfg->password ? cfg->password : "");
-        inv_buf_adds(&hdr, "Basic ");
-        char *d = inv_buf_reserve(&hdr, inv_base64_len(up.len) + 1);
-        hdr.len += inv_base64_encode(d, (const uint8_t *)up.p, up.len);
+        struct buf up, hdr;
+        buf_init(&up);
+        buf_init(&hdr);
+        buf_adds(&up, cfg->user);
+        buf_addc(&up, ':');
+        buf_adds(&up, cfg->password ? cfg->password : "");
+        buf_adds(&hdr, "Basic ");
+        char *d = buf_reserve(&hdr, base64_len(up.len) + 1);
+        hdr.len += base64_encode(d, (const uint8_t *)up.p, up.len);
         OPENSSL_cleanse(up.p, up.len);
-        inv_buf_cleanup(&up);
-        reg->auth = inv_buf_steal(&hdr, &reg->auth_len);
+        buf_cleanup(&up);
+        reg->auth = buf_steal(&hdr, &reg->auth_len);
     }
     struct net_http_config hc = {.tls = cfg->tls,
                                  .default_timeout_ms = reg->timeout_ms,
@@ -156,7 +158,7 @@ const char *inv_registry_describe(const struct inv_registry *reg)
 
 static struct reg_req *req_new(struct inv_registry *reg, inv_registry_done_fn *done, void *ctx)
 {
-    struct reg_req *q = inv_xcalloc(1, sizeof *q);
+    struct reg_req *q = xcalloc(1, sizeof *q);
     q->reg = reg;
     q->done = done;
     q->ctx = ctx;
@@ -336,20 +338,20 @@ static int confluent_get(struct inv_registry *reg, const char *path, const char 
         set_err(err, err_cap, "%s: not a Confluent registry", what);
         return -1;
     }
-    struct inv_buf url;
-    inv_buf_init(&url);
-    inv_buf_adds(&url, reg->base);
-    inv_buf_adds(&url, path);
+    struct buf url;
+    buf_init(&url);
+    buf_adds(&url, reg->base);
+    buf_adds(&url, path);
     struct net_http_header h[2] = {
         {"Accept", "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, "
                    "application/json"},
         {"Authorization", reg->auth}};
-    struct net_http_request hr = {"GET", inv_buf_cstr(&url), h, reg->auth ? 2u : 1u, NULL,
+    struct net_http_request hr = {"GET", buf_cstr(&url), h, reg->auth ? 2u : 1u, NULL,
                                   0,     reg->timeout_ms};
     struct reg_req *q = req_new(reg, done, ctx);
     snprintf(q->what, sizeof q->what, "%s", what);
     int rc = net_http_request(reg->http, &hr, on_response, q, &q->http_id, err, err_cap);
-    inv_buf_cleanup(&url);
+    buf_cleanup(&url);
     if (rc != 0) {
         req_unlink(q);
         free(q);
@@ -373,25 +375,25 @@ int inv_registry_get_subject_version(struct inv_registry *reg, const char *subje
                                      char *err, size_t err_cap)
 {
     static const char hex[] = "0123456789ABCDEF";
-    struct inv_buf path;
-    inv_buf_init(&path);
-    inv_buf_adds(&path, "/subjects/");
+    struct buf path;
+    buf_init(&path);
+    buf_adds(&path, "/subjects/");
     for (const char *s = subject; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            inv_buf_addc(&path, (char)c);
+            buf_addc(&path, (char)c);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            inv_buf_add(&path, e, 3);
+            buf_add(&path, e, 3);
         }
     }
     char tail[40], what[160];
     snprintf(tail, sizeof tail, "/versions/%lld", (long long)version);
-    inv_buf_adds(&path, tail);
+    buf_adds(&path, tail);
     snprintf(what, sizeof what, "subject '%.100s' version %lld", subject, (long long)version);
-    int rc = confluent_get(reg, inv_buf_cstr(&path), what, done, ctx, out_req, err, err_cap);
-    inv_buf_cleanup(&path);
+    int rc = confluent_get(reg, buf_cstr(&path), what, done, ctx, out_req, err, err_cap);
+    buf_cleanup(&path);
     return rc;
 }
 

@@ -1,6 +1,10 @@
 // sigv4.c: SigV4 canonical request, string to sign, key derivation, signing and verification.
 #include "invoke/sigv4.h"
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hex.h"
+
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -40,7 +44,7 @@ static bool is_ws(char c)
 
 static char *lower_dup(const char *s)
 {
-    char *d = inv_xstrdup(s);
+    char *d = xstrdup(s);
     for (char *p = d; *p; p++) {
         if (*p >= 'A' && *p <= 'Z') {
             *p = (char)(*p - 'A' + 'a');
@@ -51,8 +55,8 @@ static char *lower_dup(const char *s)
 
 static char *trim_dup(const char *s)
 {
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     bool space = false;
     for (; *s; s++) {
         if (is_ws(*s)) {
@@ -60,17 +64,17 @@ static char *trim_dup(const char *s)
             continue;
         }
         if (space) {
-            inv_buf_addc(&b, ' ');
+            buf_addc(&b, ' ');
             space = false;
         }
-        inv_buf_addc(&b, *s);
+        buf_addc(&b, *s);
     }
-    return inv_buf_steal(&b, NULL);
+    return buf_steal(&b, NULL);
 }
 
 static void hdrs_add(struct hdr **v, size_t *n, const char *name, const char *value)
 {
-    *v = inv_xrealloc(*v, (*n + 1) * sizeof **v);
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
     (*v)[*n].name = lower_dup(name);
     (*v)[*n].value = trim_dup(value);
     (*v)[*n].idx = *n;
@@ -102,58 +106,53 @@ static bool unreserved(unsigned char c)
            c == '_' || c == '.' || c == '~';
 }
 
-static void pct_encode(struct inv_buf *out, const char *s, size_t n, bool keep_slash)
+void sigv4_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
 {
-    static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (unreserved(c) || (keep_slash && c == '/')) {
-            inv_buf_addc(out, (char)c);
+            buf_addc(out, (char)c);
         } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            inv_buf_add(out, e, 3);
+            char e[3] = {'%', hex_upper[c >> 4], hex_upper[c & 15]};
+            buf_add(out, e, 3);
         }
     }
 }
 
-static int hexval(char c)
+void sigv4_form_add(struct buf *out, const char *name, const char *value, size_t n)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
+    if (out->len > 0) {
+        buf_addc(out, '&');
     }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    buf_adds(out, name);
+    buf_addc(out, '=');
+    sigv4_uri_encode(out, value, n, false);
 }
 
 // pct_decode decodes %XX escapes; a '%' not followed by two hex digits stays literal.
-static void pct_decode(struct inv_buf *out, const char *s, size_t n)
+static void pct_decode(struct buf *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            inv_buf_addc(out, (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2])));
+        if (s[i] == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+            buf_addc(out, (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2])));
             i += 2;
         } else {
-            inv_buf_addc(out, s[i]);
+            buf_addc(out, s[i]);
         }
     }
 }
 
 // canonical_uri: remove dot segments and empty segments, then percent-encode the (already
 // encoded) path once more, keeping '/'.
-static void canonical_uri(struct inv_buf *out, const char *path)
+static void canonical_uri(struct buf *out, const char *path)
 {
     if (path == NULL || *path == '\0') {
-        inv_buf_addc(out, '/');
+        buf_addc(out, '/');
         return;
     }
     size_t n = strlen(path);
-    const char **seg = inv_xcalloc(n + 1, sizeof *seg);
-    size_t *seg_len = inv_xcalloc(n + 1, sizeof *seg_len);
+    const char **seg = xcalloc(n + 1, sizeof *seg);
+    size_t *seg_len = xcalloc(n + 1, sizeof *seg_len);
     size_t num = 0;
     for (const char *p = path; p <= path + n;) {
         const char *slash = strchr(p, '/');
@@ -170,16 +169,16 @@ static void canonical_uri(struct inv_buf *out, const char *path)
         p = e + 1;
     }
     if (path[0] == '/') {
-        inv_buf_addc(out, '/');
+        buf_addc(out, '/');
     }
     for (size_t i = 0; i < num; i++) {
         if (i) {
-            inv_buf_addc(out, '/');
+            buf_addc(out, '/');
         }
-        pct_encode(out, seg[i], seg_len[i], false);
+        sigv4_uri_encode(out, seg[i], seg_len[i], false);
     }
     if (path[n - 1] == '/' && num > 0) {
-        inv_buf_addc(out, '/');
+        buf_addc(out, '/');
     }
     free(seg);
     free(seg_len);
@@ -198,16 +197,16 @@ static int qpair_cmp(const void *a, const void *b)
 
 static char *reencode(const char *s, size_t n)
 {
-    struct inv_buf d, e;
-    inv_buf_init(&d);
-    inv_buf_init(&e);
+    struct buf d, e;
+    buf_init(&d);
+    buf_init(&e);
     pct_decode(&d, s, n);
-    pct_encode(&e, d.p ? d.p : "", d.len, false);
-    inv_buf_cleanup(&d);
-    return inv_buf_steal(&e, NULL);
+    sigv4_uri_encode(&e, d.p ? d.p : "", d.len, false);
+    buf_cleanup(&d);
+    return buf_steal(&e, NULL);
 }
 
-static void canonical_query(struct inv_buf *out, const char *query)
+static void canonical_query(struct buf *out, const char *query)
 {
     if (query == NULL || *query == '\0') {
         return;
@@ -221,9 +220,9 @@ static void canonical_query(struct inv_buf *out, const char *query)
         if (e > p) {
             const char *eq = memchr(p, '=', (size_t)(e - p));
             const char *ne = eq ? eq : e;
-            v = inv_xrealloc(v, (num + 1) * sizeof *v);
+            v = xrealloc(v, (num + 1) * sizeof *v);
             v[num].name = reencode(p, (size_t)(ne - p));
-            v[num].value = eq ? reencode(eq + 1, (size_t)(e - eq - 1)) : inv_xstrdup("");
+            v[num].value = eq ? reencode(eq + 1, (size_t)(e - eq - 1)) : xstrdup("");
             num++;
         }
         if (amp == NULL) {
@@ -234,28 +233,18 @@ static void canonical_query(struct inv_buf *out, const char *query)
     qsort(v, num, sizeof *v, qpair_cmp);
     for (size_t i = 0; i < num; i++) {
         if (i) {
-            inv_buf_addc(out, '&');
+            buf_addc(out, '&');
         }
-        inv_buf_adds(out, v[i].name);
-        inv_buf_addc(out, '=');
-        inv_buf_adds(out, v[i].value);
+        buf_adds(out, v[i].name);
+        buf_addc(out, '=');
+        buf_adds(out, v[i].value);
         free(v[i].name);
         free(v[i].value);
     }
     free(v);
 }
 
-static void hex_encode(char *out, const unsigned char *d, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void sha256_hex(char out[65], const void *p, size_t n)
+void sigv4_sha256_hex(char out[65], const void *p, size_t n)
 {
     unsigned char h[SHA256_DIGEST_LENGTH];
     SHA256(p, n, h);
@@ -264,40 +253,40 @@ static void sha256_hex(char out[65], const void *p, size_t n)
 
 // build_canonical sorts |h| and writes the canonical request; *out_signed gets the signed header
 // list (heap).
-static void build_canonical(struct inv_buf *out, const struct sigv4_request *req, struct hdr *h,
+static void build_canonical(struct buf *out, const struct sigv4_request *req, struct hdr *h,
                             size_t nh, bool s3, char **out_signed)
 {
     qsort(h, nh, sizeof *h, hdr_cmp);
-    inv_buf_adds(out, req->method);
-    inv_buf_addc(out, '\n');
+    buf_adds(out, req->method);
+    buf_addc(out, '\n');
     if (s3) {
-        inv_buf_adds(out, req->path && *req->path ? req->path : "/"); // as sent, once encoded
+        buf_adds(out, req->path && *req->path ? req->path : "/"); // as sent, once encoded
     } else {
         canonical_uri(out, req->path);
     }
-    inv_buf_addc(out, '\n');
+    buf_addc(out, '\n');
     canonical_query(out, req->query);
-    inv_buf_addc(out, '\n');
-    struct inv_buf sh;
-    inv_buf_init(&sh);
+    buf_addc(out, '\n');
+    struct buf sh;
+    buf_init(&sh);
     for (size_t i = 0; i < nh; i++) {
         if (i > 0 && strcmp(h[i].name, h[i - 1].name) == 0) {
-            inv_buf_addc(out, ',');
-            inv_buf_adds(out, h[i].value);
+            buf_addc(out, ',');
+            buf_adds(out, h[i].value);
             continue;
         }
         if (i > 0) {
-            inv_buf_addc(out, '\n');
-            inv_buf_addc(&sh, ';');
+            buf_addc(out, '\n');
+            buf_addc(&sh, ';');
         }
-        inv_buf_adds(out, h[i].name);
-        inv_buf_addc(out, ':');
-        inv_buf_adds(out, h[i].value);
-        inv_buf_adds(&sh, h[i].name);
+        buf_adds(out, h[i].name);
+        buf_addc(out, ':');
+        buf_adds(out, h[i].value);
+        buf_adds(&sh, h[i].name);
     }
-    inv_buf_add(out, "\n\n", 2);
-    inv_buf_adds(out, inv_buf_cstr(&sh));
-    inv_buf_addc(out, '\n');
+    buf_add(out, "\n\n", 2);
+    buf_adds(out, buf_cstr(&sh));
+    buf_addc(out, '\n');
     const char *given = NULL;
     for (size_t i = 0; s3 && i < nh; i++) {
         if (strcmp(h[i].name, "x-amz-content-sha256") == 0) {
@@ -305,9 +294,9 @@ static void build_canonical(struct inv_buf *out, const struct sigv4_request *req
         }
     }
     char ph[65];
-    sha256_hex(ph, req->body ? req->body : "", req->body ? req->body_len : 0);
-    inv_buf_adds(out, given ? given : ph);
-    *out_signed = inv_buf_steal(&sh, NULL);
+    sigv4_sha256_hex(ph, req->body ? req->body : "", req->body ? req->body_len : 0);
+    buf_adds(out, given ? given : ph);
+    *out_signed = buf_steal(&sh, NULL);
 }
 
 // collect_for_signing gathers the headers to sign; fails on a missing Host or a header that is
@@ -347,8 +336,8 @@ static int collect_for_signing(const struct sigv4_request *req, const char *amz_
     return 0;
 }
 
-int sigv4_canonical_request(struct inv_buf *out, const struct sigv4_request *req,
-                            const char *amz_date, const char *security_token, struct inv_err *err)
+int sigv4_canonical_request(struct buf *out, const struct sigv4_request *req, const char *amz_date,
+                            const char *security_token, struct inv_err *err)
 {
     struct hdr *h;
     size_t n;
@@ -374,7 +363,7 @@ static void signature_hex(char out[65], const char *secret, const char *date, co
                           const char *service, const char *sts, size_t sts_len)
 {
     size_t slen = strlen(secret);
-    char *k0 = inv_xmalloc(slen + 5);
+    char *k0 = xmalloc(slen + 5);
     memcpy(k0, "AWS4", 4);
     memcpy(k0 + 4, secret, slen + 1);
     unsigned char k[4][32], sig[32];
@@ -390,17 +379,17 @@ static void signature_hex(char out[65], const char *secret, const char *date, co
     OPENSSL_cleanse(sig, sizeof sig);
 }
 
-static void string_to_sign(struct inv_buf *sts, const char *amz_date, const char *scope,
-                           const struct inv_buf *creq)
+static void string_to_sign(struct buf *sts, const char *amz_date, const char *scope,
+                           const struct buf *creq)
 {
     char ch[65];
-    sha256_hex(ch, creq->p, creq->len);
-    inv_buf_adds(sts, ALGORITHM "\n");
-    inv_buf_adds(sts, amz_date);
-    inv_buf_addc(sts, '\n');
-    inv_buf_adds(sts, scope);
-    inv_buf_addc(sts, '\n');
-    inv_buf_add(sts, ch, 64);
+    sigv4_sha256_hex(ch, creq->p, creq->len);
+    buf_adds(sts, ALGORITHM "\n");
+    buf_adds(sts, amz_date);
+    buf_addc(sts, '\n');
+    buf_adds(sts, scope);
+    buf_addc(sts, '\n');
+    buf_add(sts, ch, 64);
 }
 
 void sigv4_signed_cleanup(struct sigv4_signed *s)
@@ -428,39 +417,39 @@ static int sign(struct sigv4_signed *out, const struct inv_creds *creds, const c
     if (collect_for_signing(req, out->amz_date, creds->session_token, &h, &n, err) != 0) {
         return -1;
     }
-    struct inv_buf creq, sts, scope, auth;
-    inv_buf_init(&creq);
-    inv_buf_init(&sts);
-    inv_buf_init(&scope);
-    inv_buf_init(&auth);
+    struct buf creq, sts, scope, auth;
+    buf_init(&creq);
+    buf_init(&sts);
+    buf_init(&scope);
+    buf_init(&auth);
     char *signed_list;
     build_canonical(&creq, req, h, n, s3, &signed_list);
     hdrs_free(h, n);
     char date[9];
     memcpy(date, out->amz_date, 8);
     date[8] = '\0';
-    inv_buf_adds(&scope, date);
-    inv_buf_addc(&scope, '/');
-    inv_buf_adds(&scope, region);
-    inv_buf_addc(&scope, '/');
-    inv_buf_adds(&scope, service);
-    inv_buf_adds(&scope, "/aws4_request");
-    string_to_sign(&sts, out->amz_date, inv_buf_cstr(&scope), &creq);
+    buf_adds(&scope, date);
+    buf_addc(&scope, '/');
+    buf_adds(&scope, region);
+    buf_addc(&scope, '/');
+    buf_adds(&scope, service);
+    buf_adds(&scope, "/aws4_request");
+    string_to_sign(&sts, out->amz_date, buf_cstr(&scope), &creq);
     signature_hex(out->signature, creds->secret_access_key, date, region, service, sts.p, sts.len);
-    inv_buf_adds(&auth, ALGORITHM " Credential=");
-    inv_buf_adds(&auth, creds->access_key_id);
-    inv_buf_addc(&auth, '/');
-    inv_buf_adds(&auth, scope.p);
-    inv_buf_adds(&auth, ", SignedHeaders=");
-    inv_buf_adds(&auth, signed_list);
-    inv_buf_adds(&auth, ", Signature=");
-    inv_buf_adds(&auth, out->signature);
-    out->authorization = inv_buf_steal(&auth, NULL);
+    buf_adds(&auth, ALGORITHM " Credential=");
+    buf_adds(&auth, creds->access_key_id);
+    buf_addc(&auth, '/');
+    buf_adds(&auth, scope.p);
+    buf_adds(&auth, ", SignedHeaders=");
+    buf_adds(&auth, signed_list);
+    buf_adds(&auth, ", Signature=");
+    buf_adds(&auth, out->signature);
+    out->authorization = buf_steal(&auth, NULL);
     out->security_token = creds->session_token;
     free(signed_list);
-    inv_buf_cleanup(&creq);
-    inv_buf_cleanup(&sts);
-    inv_buf_cleanup(&scope);
+    buf_cleanup(&creq);
+    buf_cleanup(&sts);
+    buf_cleanup(&scope);
     return 0;
 }
 
@@ -527,7 +516,7 @@ static int parse_authz(struct authz *a, const char *v, struct inv_err *err)
         if (slot == NULL || *slot != NULL) {
             return inv_fail(err, -1, "sigv4: unexpected or repeated Authorization component");
         }
-        *slot = inv_xstrndup(eq + 1, (size_t)(e - eq - 1));
+        *slot = xstrndup(eq + 1, (size_t)(e - eq - 1));
         if (*e == '\0') {
             break;
         }
@@ -687,10 +676,10 @@ int sigv4_verify(const struct sigv4_request *req, const struct inv_creds *creds,
     struct authz a;
     struct hdr *h = NULL;
     size_t nh = 0;
-    struct inv_buf creq, sts, scope;
-    inv_buf_init(&creq);
-    inv_buf_init(&sts);
-    inv_buf_init(&scope);
+    struct buf creq, sts, scope;
+    buf_init(&creq);
+    buf_init(&sts);
+    buf_init(&scope);
     char *signed_list = NULL;
     int rc = parse_authz(&a, av, err);
     if (rc != 0) {
@@ -699,15 +688,15 @@ int sigv4_verify(const struct sigv4_request *req, const struct inv_creds *creds,
     char date[9];
     memcpy(date, amz_date, 8);
     date[8] = '\0';
-    inv_buf_adds(&scope, creds->access_key_id);
-    inv_buf_addc(&scope, '/');
-    inv_buf_adds(&scope, date);
-    inv_buf_addc(&scope, '/');
-    inv_buf_adds(&scope, region);
-    inv_buf_addc(&scope, '/');
-    inv_buf_adds(&scope, service);
-    inv_buf_adds(&scope, "/aws4_request");
-    if (strcmp(a.credential, inv_buf_cstr(&scope)) != 0) {
+    buf_adds(&scope, creds->access_key_id);
+    buf_addc(&scope, '/');
+    buf_adds(&scope, date);
+    buf_addc(&scope, '/');
+    buf_adds(&scope, region);
+    buf_addc(&scope, '/');
+    buf_adds(&scope, service);
+    buf_adds(&scope, "/aws4_request");
+    if (strcmp(a.credential, buf_cstr(&scope)) != 0) {
         rc = inv_fail(err, -1,
                       "sigv4: credential scope does not match (expected key, date %s, "
                       "region %s, service %s)",
@@ -730,8 +719,8 @@ out:
     authz_free(&a);
     hdrs_free(h, nh);
     free(signed_list);
-    inv_buf_cleanup(&creq);
-    inv_buf_cleanup(&sts);
-    inv_buf_cleanup(&scope);
+    buf_cleanup(&creq);
+    buf_cleanup(&sts);
+    buf_cleanup(&scope);
     return rc;
 }

@@ -18,8 +18,9 @@
 #ifndef INVOKE_SIGV4_H
 #define INVOKE_SIGV4_H
 
-#include "invoke/buf.h"
+#include "base/buf.h"
 #include "invoke/credentials.h"
+#include "invoke/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -58,6 +59,19 @@ int sigv4_sign(struct sigv4_signed *out, const struct inv_creds *creds, const ch
                const char *service, int64_t unix_time, const struct sigv4_request *req,
                struct inv_err *err);
 
+// sigv4_uri_encode appends |n| bytes of |s| to |out| percent-encoded as SigV4 (and RFC 3986)
+// want: everything but A-Z a-z 0-9 - _ . ~ (and '/' when |keep_slash|) becomes %XX, upper case.
+void sigv4_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash);
+
+// sigv4_form_add appends "name=value" to an application/x-www-form-urlencoded body (the AWS
+// query protocol's: STS, SQS, SNS), after a '&' unless |out| is empty; |value| (|n| bytes) is
+// encoded as sigv4_uri_encode does, which is how botocore encodes it.
+void sigv4_form_add(struct buf *out, const char *name, const char *value, size_t n);
+
+// sigv4_sha256_hex writes the lower-case hex SHA-256 of |n| bytes at |p| and a NUL into |out|:
+// a payload hash (S3's X-Amz-Content-SHA256).
+void sigv4_sha256_hex(char out[65], const void *p, size_t n);
+
 // sigv4_sign_s3 signs for S3 (service "s3") the way botocore's S3SigV4Auth does: the path is
 // used exactly as sent (encoded once, not normalized), and the payload hash is the value of the
 // request's X-Amz-Content-SHA256 header (which S3 requires; the caller adds it, with the hex
@@ -67,8 +81,8 @@ int sigv4_sign_s3(struct sigv4_signed *out, const struct inv_creds *creds, const
 
 // sigv4_canonical_request writes the canonical request of |req| as signed with the extra
 // x-amz-date (and token) headers; exposed for tests and debugging.
-int sigv4_canonical_request(struct inv_buf *out, const struct sigv4_request *req,
-                            const char *amz_date, const char *security_token, struct inv_err *err);
+int sigv4_canonical_request(struct buf *out, const struct sigv4_request *req, const char *amz_date,
+                            const char *security_token, struct inv_err *err);
 
 // sigv4_verify checks a received request (all its headers, including Authorization and
 // X-Amz-Date) against |creds| (the one key pair the server accepts): algorithm, credential scope

@@ -2,6 +2,8 @@
 // stdout transport.
 #include "invoke/transport.h"
 
+#include "base/alloc.h"
+
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -49,7 +51,7 @@ static void set_error(struct inv_result *out, const char *msg)
 {
     inv_result_cleanup(out);
     out->kind = INV_RESULT_FUNCTION_ERROR;
-    out->message = inv_xstrdup(msg);
+    out->message = xstrdup(msg);
 }
 
 static bool blank(const char *s, size_t n)
@@ -90,7 +92,7 @@ void inv_result_from_response(struct inv_result *out, const char *body, size_t l
         goto out;
     }
     size_t n = (size_t)cJSON_GetArraySize(list);
-    out->failures = inv_xcalloc(n, sizeof *out->failures);
+    out->failures = xcalloc(n, sizeof *out->failures);
     size_t i = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, list)
@@ -109,7 +111,7 @@ void inv_result_from_response(struct inv_result *out, const char *body, size_t l
             set_error(out, msg);
             goto out;
         }
-        out->failures[i].partition = inv_xstrdup(p->valuestring);
+        out->failures[i].partition = xstrdup(p->valuestring);
         out->failures[i].offset = (int64_t)d;
         out->num_failures = ++i;
     }
@@ -149,7 +151,7 @@ int inv_transport_run(struct inv_transport *t, int max_wait_ms)
     int timeout;
     size_t n = t->funcs->poll_fds(t, fds, 16, &timeout);
     if (n > 16) {
-        fds = inv_xcalloc(n, sizeof *fds);
+        fds = xcalloc(n, sizeof *fds);
         n = t->funcs->poll_fds(t, fds, n, &timeout);
     }
     if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms)) {
@@ -209,9 +211,9 @@ static int stdout_submit(struct inv_transport *t, const char *payload, size_t le
         char msg[160];
         snprintf(msg, sizeof msg, "stdout: write failed: %s", strerror(errno));
         it.res.kind = INV_RESULT_FATAL;
-        it.res.message = inv_xstrdup(msg);
+        it.res.message = xstrdup(msg);
     }
-    s->q = inv_xrealloc(s->q, (s->num_q + 1) * sizeof *s->q);
+    s->q = xrealloc(s->q, (s->num_q + 1) * sizeof *s->q);
     s->q[s->num_q++] = it;
     *out_id = it.id;
     return 0;
@@ -279,7 +281,7 @@ static const struct inv_transport_funcs stdout_funcs = {
 
 struct inv_transport *inv_stdout_new(int fd)
 {
-    struct stdout_transport *s = inv_xcalloc(1, sizeof *s);
+    struct stdout_transport *s = xcalloc(1, sizeof *s);
     s->base.funcs = &stdout_funcs;
     s->fd = fd;
     return &s->base;

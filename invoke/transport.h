@@ -17,7 +17,7 @@
 #ifndef INVOKE_TRANSPORT_H
 #define INVOKE_TRANSPORT_H
 
-#include "invoke/buf.h"
+#include "invoke/err.h"
 
 #include <poll.h>
 #include <stdbool.h>

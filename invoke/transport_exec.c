@@ -15,8 +15,10 @@
 // most DRAIN_MS more: a grandchild that keeps stdout open cannot turn a success into a timeout.
 #define _GNU_SOURCE // pipe2
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/utf8.h"
 #include "invoke/transport.h"
-#include "invoke/utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +47,7 @@ struct job {
     int pidfd, in_fd, out_fd;
     const char *payload;
     size_t len, written;
-    struct inv_buf out;
+    struct buf out;
     bool truncated, exited, reaped, timed_out, cancelled;
     int exit_status; // when exited: the exit code, or -1 when killed by exit_signal
     int exit_signal;
@@ -101,7 +103,7 @@ static void job_free(struct job *j)
     close_fd(&j->pidfd);
     close_fd(&j->in_fd);
     close_fd(&j->out_fd);
-    inv_buf_cleanup(&j->out);
+    buf_cleanup(&j->out);
     inv_result_cleanup(&j->res);
     free(j);
 }
@@ -255,7 +257,7 @@ static void sanitize_into(char *out, size_t cap, const char *in, size_t len)
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)in;
     for (size_t i = 0; i < len && o + 1 < cap;) {
-        size_t n = p[i] < 0x80 ? 1 : inv_utf8_seq(p + i, len - i);
+        size_t n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
         if (n <= 1 || o + n + 1 > cap) {
             char c = (char)p[i];
             if (n == 1 && (c == '\n' || c == '\r' || c == '\t')) {
@@ -326,7 +328,7 @@ fail:
         snprintf(msg, sizeof msg, "exec: cannot execute '%s': %s", e->argv[0], strerror(rc));
         j->res.kind = INV_RESULT_FATAL;
     }
-    j->res.message = inv_xstrdup(msg);
+    j->res.message = xstrdup(msg);
 }
 
 static int exec_submit(struct inv_transport *t, const char *payload, size_t len, inv_done_fn *done,
@@ -334,18 +336,18 @@ static int exec_submit(struct inv_transport *t, const char *payload, size_t len,
 {
     (void)err;
     struct exec_transport *e = (struct exec_transport *)t;
-    struct job *j = inv_xcalloc(1, sizeof *j);
+    struct job *j = xcalloc(1, sizeof *j);
     j->id = ++e->next_id;
     j->done = done;
     j->ctx = ctx;
     j->pidfd = j->in_fd = j->out_fd = -1;
     j->payload = payload;
     j->len = len;
-    inv_buf_init(&j->out);
+    buf_init(&j->out);
     inv_result_init(&j->res);
     j->deadline_ms = now_ms() + (int64_t)e->timeout_ms;
     spawn(e, j);
-    e->jobs = inv_xrealloc(e->jobs, (e->num_jobs + 1) * sizeof *e->jobs);
+    e->jobs = xrealloc(e->jobs, (e->num_jobs + 1) * sizeof *e->jobs);
     e->jobs[e->num_jobs++] = j;
     *out_id = j->id;
     return 0;
@@ -493,7 +495,7 @@ static void pump_stdout(struct exec_transport *e, struct job *j)
             keep = e->max_output - j->out.len;
             j->truncated = true;
         }
-        inv_buf_add(&j->out, buf, keep);
+        buf_add(&j->out, buf, keep);
     }
 }
 
@@ -544,13 +546,13 @@ static void make_result(struct exec_transport *e, struct job *j)
     if (j->timed_out) {
         snprintf(msg, sizeof msg, "exec: timed out after %u ms (killed)", e->timeout_ms);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     if (j->exit_status < 0) {
         snprintf(msg, sizeof msg, "exec: killed by signal %d", j->exit_signal);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     j->res.status = j->exit_status;
@@ -563,13 +565,13 @@ static void make_result(struct exec_transport *e, struct job *j)
         snprintf(msg, sizeof msg, "exec: exited with status %d%s%s", j->res.status,
                  shown[0] ? ": " : "", shown);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     if (j->truncated && e->report) {
         snprintf(msg, sizeof msg, "exec: response larger than %zu bytes", e->max_output);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
-        j->res.message = inv_xstrdup(msg);
+        j->res.message = xstrdup(msg);
         return;
     }
     inv_result_from_response(&j->res, j->out.p, j->out.len, e->report);
@@ -594,7 +596,7 @@ static void exec_dispatch(struct inv_transport *t, const struct pollfd *fds, siz
         }
         if (job_finished(j, now)) {
             reap_child(j);
-            done = inv_xrealloc(done, (num_done + 1) * sizeof *done);
+            done = xrealloc(done, (num_done + 1) * sizeof *done);
             done[num_done++] = j;
         } else {
             e->jobs[keep++] = j;
@@ -632,7 +634,7 @@ int inv_exec_new(struct inv_transport **out, const struct inv_exec_cfg *cfg, str
     if (cfg->timeout_ms == 0) {
         return inv_fail(err, -1, "exec: the timeout must be positive");
     }
-    struct exec_transport *e = inv_xcalloc(1, sizeof *e);
+    struct exec_transport *e = xcalloc(1, sizeof *e);
     e->base.funcs = &exec_funcs;
     e->timeout_ms = cfg->timeout_ms;
     e->max_output = cfg->max_output ? cfg->max_output : 6291456;
@@ -642,15 +644,15 @@ int inv_exec_new(struct inv_transport **out, const struct inv_exec_cfg *cfg, str
         while (cfg->argv[n]) {
             n++;
         }
-        e->argv = inv_xcalloc(n + 1, sizeof *e->argv);
+        e->argv = xcalloc(n + 1, sizeof *e->argv);
         for (size_t i = 0; i < n; i++) {
-            e->argv[i] = inv_xstrdup(cfg->argv[i]);
+            e->argv[i] = xstrdup(cfg->argv[i]);
         }
     } else {
-        e->argv = inv_xcalloc(4, sizeof *e->argv);
-        e->argv[0] = inv_xstrdup("/bin/sh");
-        e->argv[1] = inv_xstrdup("-c");
-        e->argv[2] = inv_xstrdup(cfg->shell_command);
+        e->argv = xcalloc(4, sizeof *e->argv);
+        e->argv[0] = xstrdup("/bin/sh");
+        e->argv[1] = xstrdup("-c");
+        e->argv[2] = xstrdup(cfg->shell_command);
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

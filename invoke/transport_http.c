@@ -1,8 +1,9 @@
 // transport_http.c: the engine shared by the network transports (submit, retries with backoff
 // and jitter, result classification; see transport_net.h) and the "http" transport itself.
+#include "base/alloc.h"
+#include "base/log.h"
 #include "invoke/transport_net_int.h"
 #include "net/http.h"
-#include "net/log.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -52,8 +53,8 @@ struct net_transport {
 void inv_net_prepared_add(struct inv_net_prepared *p, const char *name, const char *value)
 {
     if (p->num_headers < INV_NET_MAX_HEADERS) {
-        p->names[p->num_headers] = inv_xstrdup(name);
-        p->values[p->num_headers] = inv_xstrdup(value);
+        p->names[p->num_headers] = xstrdup(name);
+        p->values[p->num_headers] = xstrdup(value);
         p->num_headers++;
     }
 }
@@ -84,7 +85,7 @@ static void set_result(struct inv_result *out, enum inv_result_kind kind, int st
     inv_result_cleanup(out);
     out->kind = kind;
     out->status = status;
-    out->message = msg ? inv_xstrdup(msg) : NULL;
+    out->message = msg ? xstrdup(msg) : NULL;
 }
 
 static const char *json_str(const cJSON *o, const char *a, const char *b)
@@ -446,7 +447,7 @@ static void on_attempt_done(struct call *c, const struct net_http_response *resp
         snprintf(msg, sizeof msg, "gave up after %u attempts at %s: %s", c->attempt, t->endpoint,
                  r.message);
         free(r.message);
-        r.message = inv_xstrdup(msg);
+        r.message = xstrdup(msg);
     }
     call_finish(c, &r);
     inv_result_cleanup(&r);
@@ -546,7 +547,7 @@ static int net_submit(struct inv_transport *base, const char *payload, size_t le
                       inv_done_fn *done, void *ctx, uint64_t *out_id, struct inv_err *err)
 {
     struct net_transport *t = (struct net_transport *)base;
-    struct call *c = inv_xcalloc(1, sizeof *c);
+    struct call *c = xcalloc(1, sizeof *c);
     c->t = t;
     c->id = ++t->next_id;
     c->done = done;
@@ -687,7 +688,7 @@ int inv_net_new(struct inv_transport **out, struct net_reactor *r, const struct 
     if (o.max_response == 0) {
         o.max_response = 6291456 + 65536;
     }
-    struct net_transport *t = inv_xcalloc(1, sizeof *t);
+    struct net_transport *t = xcalloc(1, sizeof *t);
     t->base.funcs = strcmp(flavour->name, "lambda") == 0 ? &lambda_funcs : &http_funcs;
     t->reactor = r;
     t->opts = o;
@@ -741,7 +742,7 @@ static int http_prepare(void *state, const char *payload, size_t len, struct inv
                         struct inv_err *err)
 {
     struct http_state *s = state;
-    out->url = inv_xstrdup(s->url);
+    out->url = xstrdup(s->url);
     if (!s->sign) {
         inv_net_prepared_add(out, "Content-Type", "application/json");
         return 0;
@@ -798,9 +799,9 @@ int inv_http_new(struct inv_transport **out, struct net_reactor *r, const struct
          strlen(cfg->sign_region) >= sizeof((struct http_state *)NULL)->region)) {
         return inv_fail(err, -1, "http transport: signing needs credentials and a region");
     }
-    struct http_state *s = inv_xcalloc(1, sizeof *s);
+    struct http_state *s = xcalloc(1, sizeof *s);
     inv_creds_init(&s->creds);
-    s->url = inv_xstrdup(cfg->url);
+    s->url = xstrdup(cfg->url);
     if (cfg->sign_creds != NULL) {
         s->sign = true;
         inv_creds_set(&s->creds, cfg->sign_creds->access_key_id, cfg->sign_creds->secret_access_key,

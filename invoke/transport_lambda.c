@@ -7,6 +7,8 @@
 // [X-Amz-Security-Token], Authorization; the body is the event, with no Content-Type (as the SDKs
 // send a blob payload). The signature covers host, x-amz-date, x-amz-invocation-type and the
 // token.
+#include "base/alloc.h"
+#include "base/buf.h"
 #include "invoke/sigv4.h"
 #include "invoke/transport_net_int.h"
 
@@ -38,22 +40,6 @@ static void lambda_free_state(void *state)
     free(s->query);
     inv_creds_cleanup(&s->creds);
     free(s);
-}
-
-static void pct_encode(struct inv_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            inv_buf_addc(b, (char)c);
-        } else {
-            inv_buf_addc(b, '%');
-            inv_buf_addc(b, hex[c >> 4]);
-            inv_buf_addc(b, hex[c & 15]);
-        }
-    }
 }
 
 int inv_net_sign(struct inv_net_prepared *p, const struct inv_creds *creds, const char *region,
@@ -93,7 +79,7 @@ static int lambda_prepare(void *state, const char *payload, size_t len,
                           struct inv_net_prepared *out, struct inv_err *err)
 {
     struct lambda_state *s = state;
-    out->url = inv_xstrdup(s->base_url);
+    out->url = xstrdup(s->base_url);
     inv_net_prepared_add(out, "Host", s->host_header);
     inv_net_prepared_add(out, "X-Amz-Invocation-Type", "RequestResponse");
     const struct inv_creds *creds = s->aws ? inv_aws_creds_peek(s->aws) : &s->creds;
@@ -125,7 +111,7 @@ static void lambda_classify_error_status(void *state, const struct net_http_resp
     inv_result_cleanup(out);
     out->kind = INV_RESULT_FATAL;
     out->status = resp->status;
-    out->message = inv_xstrdup(msg);
+    out->message = xstrdup(msg);
 }
 
 static const struct inv_net_flavour lambda_flavour = {
@@ -213,38 +199,38 @@ static int lambda_setup(struct lambda_state *s, const struct inv_lambda_cfg *cfg
         inv_creds_set(&s->creds, cfg->creds->access_key_id, cfg->creds->secret_access_key,
                       cfg->creds->session_token, cfg->creds->source);
     }
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     if (cfg->endpoint != NULL) {
         size_t n = strlen(cfg->endpoint);
         while (n > 0 && cfg->endpoint[n - 1] == '/') {
             n--;
         }
-        inv_buf_add(&b, cfg->endpoint, n);
+        buf_add(&b, cfg->endpoint, n);
     } else {
-        inv_buf_adds(&b, "https://lambda.");
-        inv_buf_adds(&b, s->region);
-        inv_buf_adds(&b, ".amazonaws.com");
+        buf_adds(&b, "https://lambda.");
+        buf_adds(&b, s->region);
+        buf_adds(&b, ".amazonaws.com");
     }
     size_t path_at = b.len;
-    inv_buf_adds(&b, "/2015-03-31/functions/");
-    pct_encode(&b, cfg->function);
-    inv_buf_adds(&b, "/invocations");
-    s->path = inv_xstrndup(b.p + path_at, b.len - path_at);
+    buf_adds(&b, "/2015-03-31/functions/");
+    sigv4_uri_encode(&b, cfg->function, strlen(cfg->function), false);
+    buf_adds(&b, "/invocations");
+    s->path = xstrndup(b.p + path_at, b.len - path_at);
     if (cfg->qualifier != NULL) {
         if (!function_ok(cfg->qualifier) || strlen(cfg->qualifier) > 128) {
-            inv_buf_cleanup(&b);
+            buf_cleanup(&b);
             return inv_fail(err, -1, "lambda transport: invalid qualifier");
         }
-        struct inv_buf q;
-        inv_buf_init(&q);
-        inv_buf_adds(&q, "Qualifier=");
-        pct_encode(&q, cfg->qualifier);
-        s->query = inv_buf_steal(&q, NULL);
-        inv_buf_addc(&b, '?');
-        inv_buf_adds(&b, s->query);
+        struct buf q;
+        buf_init(&q);
+        buf_adds(&q, "Qualifier=");
+        sigv4_uri_encode(&q, cfg->qualifier, strlen(cfg->qualifier), false);
+        s->query = buf_steal(&q, NULL);
+        buf_addc(&b, '?');
+        buf_adds(&b, s->query);
     }
-    s->base_url = inv_buf_steal(&b, NULL);
+    s->base_url = buf_steal(&b, NULL);
     struct net_http_url u;
     char e[200];
     if (net_http_url_parse(&u, s->base_url, e, sizeof e) != 0 || strcmp(u.path, s->path) != 0) {
@@ -260,7 +246,7 @@ static int lambda_setup(struct lambda_state *s, const struct inv_lambda_cfg *cfg
 int inv_lambda_new(struct inv_transport **out, struct net_reactor *r,
                    const struct inv_lambda_cfg *cfg, struct inv_err *err)
 {
-    struct lambda_state *s = inv_xcalloc(1, sizeof *s);
+    struct lambda_state *s = xcalloc(1, sizeof *s);
     inv_creds_init(&s->creds);
     if (lambda_setup(s, cfg, err) != 0) {
         lambda_free_state(s);

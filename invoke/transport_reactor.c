@@ -1,6 +1,7 @@
 // transport_reactor.c: inv_driver, which runs a poll-based transport on the net reactor (see
 // transport_net.h): poll_fds -> one net_fdwatch per descriptor plus a timer; every wake-up ->
 // dispatch with the ready events filled in, then poll_fds again.
+#include "base/alloc.h"
 #include "invoke/transport_net.h"
 
 #include <stdlib.h>
@@ -44,8 +45,8 @@ static void repoll(struct inv_driver *d)
     size_t n = d->t->funcs->poll_fds(d->t, d->fds, d->cap, &timeout);
     if (n > d->cap) {
         d->cap = n;
-        d->fds = inv_xrealloc(d->fds, n * sizeof *d->fds);
-        d->watches = inv_xrealloc(d->watches, n * sizeof *d->watches);
+        d->fds = xrealloc(d->fds, n * sizeof *d->fds);
+        d->watches = xrealloc(d->watches, n * sizeof *d->watches);
         n = d->t->funcs->poll_fds(d->t, d->fds, d->cap, &timeout);
     }
     d->num_fds = n;
@@ -113,12 +114,12 @@ static void on_kick(void *ctx)
 
 struct inv_driver *inv_driver_new(struct net_reactor *r, struct inv_transport *t)
 {
-    struct inv_driver *d = inv_xcalloc(1, sizeof *d);
+    struct inv_driver *d = xcalloc(1, sizeof *d);
     d->reactor = r;
     d->t = t;
     d->cap = 8;
-    d->fds = inv_xcalloc(d->cap, sizeof *d->fds);
-    d->watches = inv_xcalloc(d->cap, sizeof *d->watches);
+    d->fds = xcalloc(d->cap, sizeof *d->fds);
+    d->watches = xcalloc(d->cap, sizeof *d->watches);
     d->timer = net_timer_new(r, on_timer, d);
     d->kick = net_timer_new(r, on_kick, d);
     return d;

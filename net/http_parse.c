@@ -1,7 +1,8 @@
 // http_parse.c: strict incremental HTTP/1.1 response parser (see http_parse.h).
 #include "net/http_parse.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
+#include "base/hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,20 +61,6 @@ static bool is_tchar(unsigned char c)
 static bool is_field_char(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // has_token: |list| (a comma-separated header value) contains |tok| (case-insensitive).
@@ -406,11 +393,11 @@ static enum net_http_parse_status chunk_size(struct net_http_parser *p, const ch
     p->line_len = 0;
     uint64_t n = 0;
     size_t i = 0;
-    for (; hexval(p->line[i]) >= 0; i++) {
+    for (; hex_value(p->line[i]) >= 0; i++) {
         if (i >= 15) {
             return fail(p, NET_HTTP_PARSE_LIMIT, "chunk size \"%.20s\" too large", p->line);
         }
-        n = n * 16 + (uint64_t)hexval(p->line[i]);
+        n = n * 16 + (uint64_t)hex_value(p->line[i]);
     }
     size_t j = i;
     while (p->line[j] == ' ' || p->line[j] == '\t') {

@@ -1,8 +1,9 @@
 // http_wire.c: what the HTTP client puts on the wire: URL parsing (net_http_url_parse, see
 // http.h) and the request bytes (net_http_wire, see http_int.h).
+#include "base/alloc.h"
+#include "base/buf.h"
 #include "net/http.h"
 #include "net/http_int.h"
-#include "net/xmalloc.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -142,30 +143,6 @@ int net_http_url_parse(struct net_http_url *out, const char *url, char *err, siz
 
 // ---- request bytes ----------------------------------------------------------------------------
 
-struct wbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void wb_add(struct wbuf *b, const void *d, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        b->p = xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void wb_adds(struct wbuf *b, const char *s)
-{
-    wb_add(b, s, strlen(s));
-}
-
 static bool token_ok(const char *s)
 {
     if (*s == '\0') {
@@ -224,40 +201,40 @@ int net_http_wire(char **out, size_t *out_len, const struct net_http_url *u,
             return -1;
         }
     }
-    struct wbuf b = {0};
-    wb_adds(&b, r->method);
-    wb_adds(&b, " ");
-    wb_adds(&b, u->path);
+    struct buf b;
+    buf_init(&b);
+    buf_adds(&b, r->method);
+    buf_adds(&b, " ");
+    buf_adds(&b, u->path);
     if (u->query[0] != '\0') {
-        wb_adds(&b, "?");
-        wb_adds(&b, u->query);
+        buf_adds(&b, "?");
+        buf_adds(&b, u->query);
     }
-    wb_adds(&b, " HTTP/1.1\r\n");
+    buf_adds(&b, " HTTP/1.1\r\n");
     if (!has_header(r, "host")) {
-        wb_adds(&b, "Host: ");
-        wb_adds(&b, u->host_header);
-        wb_adds(&b, "\r\n");
+        buf_adds(&b, "Host: ");
+        buf_adds(&b, u->host_header);
+        buf_adds(&b, "\r\n");
     }
     if (!has_header(r, "user-agent")) {
-        wb_adds(&b, "User-Agent: kesm/" KESM_VERSION "\r\n");
+        buf_adds(&b, "User-Agent: kesm/" KESM_VERSION "\r\n");
     }
     for (size_t i = 0; i < r->num_headers; i++) {
-        wb_adds(&b, r->headers[i].name);
-        wb_adds(&b, ": ");
-        wb_adds(&b, r->headers[i].value);
-        wb_adds(&b, "\r\n");
+        buf_adds(&b, r->headers[i].name);
+        buf_adds(&b, ": ");
+        buf_adds(&b, r->headers[i].value);
+        buf_adds(&b, "\r\n");
     }
     if (r->body_len > 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
         strcmp(r->method, "PATCH") == 0) {
         char cl[48];
         snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", r->body_len);
-        wb_adds(&b, cl);
+        buf_adds(&b, cl);
     }
-    wb_adds(&b, "\r\n");
+    buf_adds(&b, "\r\n");
     if (r->body_len > 0) {
-        wb_add(&b, r->body, r->body_len);
+        buf_add(&b, r->body, r->body_len);
     }
-    *out = b.p;
-    *out_len = b.len;
+    *out = buf_steal(&b, out_len);
     return 0;
 }

@@ -1,8 +1,8 @@
 // httpd.c: the bounded HTTP/1.1 server of kesm serve's API (see httpd.h).
 #include "net/httpd.h"
 
-#include "net/log.h"
-#include "net/xmalloc.h"
+#include "base/alloc.h"
+#include "base/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 // httpd_parse.c: strict incremental HTTP/1.1 request parser (see httpd_parse.h).
 #include "net/httpd_parse.h"
 
-#include "net/xmalloc.h"
+#include "base/alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,9 +2,9 @@
 #ifndef NET_INTERNAL_H
 #define NET_INTERNAL_H
 
+#include "base/alloc.h"
 #include "net/reactor.h"
 #include "net/tls.h"
-#include "net/xmalloc.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -18,7 +18,7 @@ struct event_base *net_reactor_base(struct net_reactor *r);
 struct evdns_base *net_reactor_dns(struct net_reactor *r);
 
 // struct net_lookup is the host:port lookup (TCP) that a connection owns while it resolves
-// (lookup.c; used by conn.c and http.c). Zero-initialise it. The owner's memory must not move while
+// (lookup.c; used by dial.c). Zero-initialise it. The owner's memory must not move while
 // a lookup is pending. After the answer, |err| is the evdns error (0 on success) and |ai| the
 // addresses, owned by the lookup; |ai_cur| is the owner's cursor over them.
 struct net_lookup_ticket;

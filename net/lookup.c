@@ -1,5 +1,6 @@
-// lookup.c: the host:port lookup a connection owns (see struct net_lookup in internal.h), shared by
-// the broker connection (conn.c) and the HTTP client (http.c).
+// lookup.c: the host:port lookup a dial owns (see struct net_lookup in internal.h), used by
+// net/dial.c for broker streams (stream.c) and the HTTP client (http.c).
+#include "base/alloc.h"
 #include "net/internal.h"
 
 #include <event2/dns.h>

@@ -1,8 +1,9 @@
 // reactor.c: the event loop, resolver, timers and signals (see reactor.h).
 #include "net/reactor.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/internal.h"
-#include "net/log.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -183,6 +184,19 @@ void net_timer_cancel(struct net_timer *t)
 bool net_timer_armed(const struct net_timer *t)
 {
     return t != NULL && evtimer_pending(t->ev, NULL);
+}
+
+void net_timer_fire_soon(struct net_timer *t)
+{
+    evtimer_del(t->ev);
+    event_active(t->ev, EV_TIMEOUT, 0);
+}
+
+uint32_t net_random_u32(void)
+{
+    uint32_t r;
+    evutil_secure_rng_get_bytes(&r, sizeof r);
+    return r;
 }
 
 void net_timer_free(struct net_timer *t)

@@ -66,6 +66,14 @@ void net_timer_arm(struct net_timer *t, uint64_t ms);
 void net_timer_cancel(struct net_timer *t);
 bool net_timer_armed(const struct net_timer *t);
 void net_timer_free(struct net_timer *t);
+// net_timer_fire_soon makes the timer's callback run from the reactor's current loop iteration,
+// after the callbacks already due (a deferred call, never from inside this call); it replaces a
+// pending timeout.
+void net_timer_fire_soon(struct net_timer *t);
+
+// net_random_u32 returns 32 bits from the reactor's CSPRNG (libevent's arc4random), for
+// jittering delays.
+uint32_t net_random_u32(void);
 
 // Signals: |cb(signo, ctx)| runs on the reactor thread, not in signal context, every time
 // |signo| arrives, until net_signal_free.

@@ -1,6 +1,7 @@
 // resolve.c: one name lookup (see resolve.h).
 #include "net/resolve.h"
 
+#include "base/alloc.h"
 #include "net/internal.h"
 
 #include <event2/dns.h>

@@ -1,8 +1,9 @@
 // tls.c: TLS client contexts, the openssl bufferevent wrapper, and readable TLS errors.
 #include "net/tls.h"
 
+#include "base/alloc.h"
+#include "base/log.h"
 #include "net/internal.h"
-#include "net/log.h"
 
 #include <arpa/inet.h>
 #include <event2/bufferevent.h>
@@ -21,52 +22,6 @@ struct net_tls_ctx {
     bool verify;
     bool client_cert;
 };
-
-const char *net_tls_fail_name(enum net_tls_fail f)
-{
-    switch (f) {
-    case NET_TLS_FAIL_NONE:
-        return "none";
-    case NET_TLS_UNKNOWN_CA:
-        return "unknown CA";
-    case NET_TLS_HOSTNAME_MISMATCH:
-        return "hostname mismatch";
-    case NET_TLS_EXPIRED:
-        return "certificate expired";
-    case NET_TLS_CERT_INVALID:
-        return "certificate invalid";
-    case NET_TLS_CLIENT_CERT_REQUIRED:
-        return "client certificate required";
-    case NET_TLS_CLIENT_CERT_REJECTED:
-        return "client certificate rejected";
-    case NET_TLS_HANDSHAKE_TIMEOUT:
-        return "handshake timeout";
-    case NET_TLS_NOT_TLS:
-        return "not TLS";
-    case NET_TLS_PROTOCOL:
-        return "TLS protocol error";
-    }
-    return "?";
-}
-
-bool net_tls_fail_is_authn(enum net_tls_fail f)
-{
-    switch (f) {
-    case NET_TLS_UNKNOWN_CA:
-    case NET_TLS_HOSTNAME_MISMATCH:
-    case NET_TLS_EXPIRED:
-    case NET_TLS_CERT_INVALID:
-    case NET_TLS_CLIENT_CERT_REQUIRED:
-    case NET_TLS_CLIENT_CERT_REJECTED:
-        return true;
-    case NET_TLS_FAIL_NONE:
-    case NET_TLS_HANDSHAKE_TIMEOUT:
-    case NET_TLS_NOT_TLS:
-    case NET_TLS_PROTOCOL:
-        return false;
-    }
-    return false;
-}
 
 const char *net_tls_last_error(char *buf, size_t len)
 {

@@ -1,6 +1,8 @@
 // crypto.c: libcrypto behind the small interface of crypto.h, plus a strict base64 codec.
 #include "sasl/crypto.h"
 
+#include "base/base64.h"
+
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -81,103 +83,12 @@ bool sasl_random(uint8_t *out, size_t n)
     return n <= INT_MAX && RAND_bytes(out, (int)n) == 1;
 }
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t sasl_b64_encoded_len(size_t n)
-{
-    return (n + 2) / 3 * 4;
-}
-
-size_t sasl_b64_encode(char *out, const uint8_t *in, size_t in_len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < in_len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        size_t left = in_len - i;
-        if (left > 1) {
-            v |= (uint32_t)in[i + 1] << 8;
-        }
-        if (left > 2) {
-            v |= in[i + 2];
-        }
-        out[o++] = b64_alphabet[(v >> 18) & 63];
-        out[o++] = b64_alphabet[(v >> 12) & 63];
-        out[o++] = left > 1 ? b64_alphabet[(v >> 6) & 63] : '=';
-        out[o++] = left > 2 ? b64_alphabet[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return o;
-}
-
-// b64_value returns the 6-bit value of |c|, or -1 if it is not in the alphabet.
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
-bool sasl_b64_decode(uint8_t *out, size_t cap, size_t *out_len, const char *in, size_t in_len)
-{
-    *out_len = 0;
-    if (in_len % 4 != 0) {
-        return false;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < in_len; i += 4) {
-        bool last = i + 4 == in_len;
-        size_t pad = 0;
-        if (last && in[i + 3] == '=') {
-            pad = in[i + 2] == '=' ? 2 : 1;
-        }
-        uint32_t v = 0;
-        for (size_t k = 0; k < 4; k++) {
-            int d = k < 4 - pad ? b64_value(in[i + k]) : 0;
-            if (d < 0) {
-                return false;
-            }
-            v = v << 6 | (uint32_t)d;
-        }
-        size_t n = 3 - pad;
-        // The bits the padding leaves unused must be zero (a canonical encoding).
-        if ((pad == 1 && (v & 0xff) != 0) || (pad == 2 && (v & 0xffff) != 0)) {
-            return false;
-        }
-        if (cap - o < n) {
-            return false;
-        }
-        out[o++] = (uint8_t)(v >> 16);
-        if (n > 1) {
-            out[o++] = (uint8_t)(v >> 8);
-        }
-        if (n > 2) {
-            out[o++] = (uint8_t)v;
-        }
-    }
-    *out_len = o;
-    return true;
-}
-
 bool sasl_nonce_new(char out[SASL_NONCE_LEN + 1])
 {
     uint8_t raw[SASL_NONCE_BYTES];
     bool ok = sasl_random(raw, sizeof raw);
     if (ok) {
-        sasl_b64_encode(out, raw, sizeof raw);
+        out[base64_encode(out, raw, sizeof raw)] = '\0';
     }
     sasl_wipe(raw, sizeof raw);
     return ok;

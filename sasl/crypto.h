@@ -2,7 +2,7 @@
 //
 // Everything a SASL mechanism needs from a crypto library, in one small place so it can be read and
 // audited at once: digests, HMAC and PBKDF2 over the hash chosen at run time, a constant-time
-// comparison, wiping, random bytes, and strict base64 (RFC 4648, padded, no whitespace).
+// comparison, wiping and random bytes. (Base64 is base/base64.h, the one codec.)
 //
 // SHA-1 is here only so the RFC 5802 example can be tested; nothing user-facing offers it (see
 // sasl_hash_from_mech in sasl/sasl.h).
@@ -45,17 +45,6 @@ void sasl_wipe(void *p, size_t n);
 
 // sasl_random fills |out| with |n| bytes from the CSPRNG. Returns false if it is not seeded.
 bool sasl_random(uint8_t *out, size_t n);
-
-// sasl_b64_encoded_len returns the length of the padded encoding of |n| bytes (without NUL).
-size_t sasl_b64_encoded_len(size_t n);
-// sasl_b64_encode writes the padded encoding of |in| plus a NUL to |out|, which must hold
-// sasl_b64_encoded_len(in_len) + 1 bytes; returns the encoded length.
-size_t sasl_b64_encode(char *out, const uint8_t *in, size_t in_len);
-// sasl_b64_decode strictly decodes |in_len| characters: the length must be a multiple of four,
-// every character in the standard alphabet, '=' only as one or two final pad characters, and the
-// unused bits before the padding zero. Writes at most |cap| bytes to |out| and the decoded length
-// to |out_len|. Returns false (writing nothing meaningful) on any violation or if |cap| is short.
-bool sasl_b64_decode(uint8_t *out, size_t cap, size_t *out_len, const char *in, size_t in_len);
 
 // SASL_NONCE_BYTES is how many random bytes a client nonce carries; SASL_NONCE_LEN is the length
 // of its base64 text (no padding, since 24 is a multiple of 3).

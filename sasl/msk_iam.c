@@ -6,6 +6,9 @@
 // here over crypto.c's SHA-256 and HMAC.
 #include "sasl/msk_iam.h"
 
+#include "base/base64.h"
+#include "base/hex.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,25 +79,14 @@ static bool unreserved(unsigned char c)
 // sb_add_escaped appends |s| percent-encoded (upper-case hex) except the unreserved characters.
 static void sb_add_escaped(struct sb *b, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (unreserved(*c)) {
             sb_add(b, (const char *)c, 1);
         } else {
-            char e[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+            char e[3] = {'%', hex_upper[*c >> 4], hex_upper[*c & 15]};
             sb_add(b, e, 3);
         }
     }
-}
-
-static void hex_lower(char *out, const uint8_t *in, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 // check_text: |s| non-empty (unless |may_be_empty|), at most |max| bytes, every byte in
@@ -246,7 +238,7 @@ static bool sign(struct presign *ps, struct sasl_err *err)
         sasl_err_set(err, "MSK IAM: cannot hash the canonical request (out of memory?)");
         goto out;
     }
-    hex_lower(h_hex, h, sizeof h);
+    hex_encode(h_hex, h, sizeof h);
     sb_adds(&sts, ALGORITHM "\n");
     sb_adds(&sts, ps->amz_date);
     sb_adds(&sts, "\n");
@@ -271,7 +263,7 @@ static bool sign(struct presign *ps, struct sasl_err *err)
         sasl_err_set(err, "MSK IAM: cannot compute the signature (out of memory?)");
         goto out;
     }
-    hex_lower(ps->signature, h, sizeof h);
+    hex_encode(ps->signature, h, sizeof h);
 out:
     sasl_wipe(k, sizeof k);
     sasl_wipe(h, sizeof h);
@@ -339,21 +331,15 @@ bool msk_iam_token_build(struct msk_iam_token *out, const struct msk_iam_params 
     if (!msk_iam_presigned_url(&url, &url_len, &expires, p, err)) {
         return false;
     }
-    size_t cap = sasl_b64_encoded_len(url_len) + 1;
+    size_t cap = base64_len(url_len) + 1;
     char *tok = malloc(cap);
     if (!tok) {
         msk_iam_url_free(url, url_len);
         return sasl_err_set(err, "out of memory");
     }
-    size_t n = sasl_b64_encode(tok, (const uint8_t *)url, url_len);
+    size_t n = base64url_encode(tok, (const uint8_t *)url, url_len); // RFC 4648 section 5
+    tok[n] = '\0';
     msk_iam_url_free(url, url_len);
-    // base64url (RFC 4648 section 5) without padding.
-    while (n > 0 && tok[n - 1] == '=') {
-        tok[--n] = '\0';
-    }
-    for (size_t i = 0; i < n; i++) {
-        tok[i] = tok[i] == '+' ? '-' : tok[i] == '/' ? '_' : tok[i];
-    }
     out->token = tok;
     out->token_len = n;
     out->expires = expires;

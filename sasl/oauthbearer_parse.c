@@ -3,6 +3,8 @@
 // expected and where.
 #include "sasl/oauthbearer_parse.h"
 
+#include "base/hex.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -52,11 +54,6 @@ static bool expect(struct jp *j, uint8_t want, const char *why)
     return kr_skip(&j->r, 1);
 }
 
-static bool is_hex(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 // escape_len checks the escape after a backslash on |scan| and returns its length after the
 // backslash (1 or 5), or 0 if invalid.
 static size_t escape_len(kr *scan)
@@ -69,7 +66,7 @@ static size_t escape_len(kr *scan)
         return strchr("\"\\/bfnrt", e) && e != 0 ? 1 : 0;
     }
     for (int i = 0; i < 4; i++) {
-        if (!kr_u8(scan, &h) || !is_hex(h)) {
+        if (!kr_u8(scan, &h) || hex_value(h) < 0) {
             return 0;
         }
     }
@@ -261,11 +258,6 @@ bool oauth_error_parse(struct oauth_error *out, const uint8_t *in, size_t in_len
     return ok;
 }
 
-static unsigned hex_val(uint8_t c)
-{
-    return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
-}
-
 // unescape_one reads one character of a valid string's contents and returns it, or '?' for
 // anything outside printable ASCII.
 static char unescape_one(kr *r)
@@ -280,7 +272,7 @@ static char unescape_one(kr *r)
     case 'u': {
         unsigned v = 0;
         for (int i = 0; i < 4 && kr_u8(r, &h); i++) {
-            v = v * 16 + hex_val(h);
+            v = v * 16 + (unsigned)hex_value(h);
         }
         return v >= 0x20 && v < 0x7f ? (char)v : '?';
     }

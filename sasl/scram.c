@@ -6,6 +6,7 @@
 // the derivation is handed out (scram_take_kdf) and scram_resume continues to SERVER_FINAL.
 #include "sasl/scram.h"
 
+#include "base/base64.h"
 #include "proto/kr.h"
 #include "sasl/scram_cache.h"
 #include "sasl/scram_parse.h"
@@ -240,7 +241,7 @@ static enum scram_status derive(struct scram *s, const uint8_t *in, size_t in_le
     size_t bare_len = strlen(s->first_bare);
     size_t wp_len = sizeof channel_binding - 1 + 3 + kr_left(nonce); // "c=biws,r=<nonce>"
     size_t auth_len = bare_len + 1 + in_len + 1 + wp_len;
-    size_t final_cap = wp_len + 3 + sasl_b64_encoded_len(hl) + 1;
+    size_t final_cap = wp_len + 3 + base64_len(hl) + 1;
     char *auth = malloc(auth_len);
     enum scram_status st = SCRAM_FAILED;
     const char *why = "out of memory";
@@ -284,7 +285,7 @@ static enum scram_status derive(struct scram *s, const uint8_t *in, size_t in_le
         proof[i] = client_key[i] ^ client_sig[i];
     }
     memcpy(s->out + wp_len, ",p=", 3);
-    s->out_len = wp_len + 3 + sasl_b64_encode((char *)s->out + wp_len + 3, proof, hl);
+    s->out_len = wp_len + 3 + base64_encode((char *)s->out + wp_len + 3, proof, hl);
     st = SCRAM_CONTINUE;
 out:
     sasl_wipe(salted, sizeof salted);
@@ -388,7 +389,8 @@ static enum scram_status do_server_first(struct scram *s, const uint8_t *in, siz
     if (!salt) {
         return fail(s, err, "out of memory");
     }
-    if (!sasl_b64_decode(salt, salt_cap, &salt_len, (const char *)salt_b64.p, kr_left(&salt_b64)) ||
+    if (!base64_decode(salt, salt_cap, &salt_len, NULL, (const char *)salt_b64.p,
+                       kr_left(&salt_b64)) ||
         salt_len == 0) {
         free(salt);
         return fail(s, err, MALFORMED("invalid salt"));
@@ -446,10 +448,10 @@ static enum scram_status do_server_final(struct scram *s, const uint8_t *in, siz
     if (!scram_extensions(&r, more)) {
         return fail(s, err, MALFORMED("garbage at end of server-final-message"));
     }
-    if (kr_left(&v) != sasl_b64_encoded_len(hl)) {
+    if (kr_left(&v) != base64_len(hl)) {
         return fail(s, err, MALFORMED("server signature has the wrong length"));
     }
-    if (!sasl_b64_decode(sig, sizeof sig, &sig_len, (const char *)v.p, kr_left(&v)) ||
+    if (!base64_decode(sig, sizeof sig, &sig_len, NULL, (const char *)v.p, kr_left(&v)) ||
         sig_len != hl) {
         return fail(s, err, MALFORMED("invalid server signature"));
     }

@@ -1,4 +1,5 @@
 // avro.c: Avro binary data to JSON (see avro.h for the mapping).
+#include "base/utf8.h"
 #include "proto/kr.h"
 #include "schema/avro_int.h"
 
@@ -69,7 +70,7 @@ static bool read_len_bytes(struct dec *d, kr *out, const char *what)
 
 static bool put_string(struct dec *d, kr *v)
 {
-    if (!sch_utf8_valid(v->p, v->len)) {
+    if (!utf8_valid(v->p, v->len)) {
         return dfail(d, SCH_ERR_MALFORMED, "string is not valid UTF-8");
     }
     sch_out_json_str(d->out, (const char *)v->p, v->len);

@@ -1,6 +1,8 @@
 // frame.c: Confluent and Glue framing (see frame.h).
 #include "schema/frame.h"
 
+#include "base/hex.h"
+
 #include <string.h>
 
 static enum sch_status cursor_fail(const kr *r, struct sch_err *err, const char *what)
@@ -121,30 +123,15 @@ enum sch_status sch_glue_proto_index(kr *r, uint32_t *out, struct sch_err *err)
 
 void sch_uuid_format(const uint8_t uuid[16], char out[37])
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     for (size_t i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10) {
             out[o++] = '-';
         }
-        out[o++] = hex[uuid[i] >> 4];
-        out[o++] = hex[uuid[i] & 15];
+        out[o++] = hex_lower[uuid[i] >> 4];
+        out[o++] = hex_lower[uuid[i] & 15];
     }
     out[o] = 0;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 bool sch_uuid_parse(const char *s, uint8_t out[16])
@@ -161,7 +148,7 @@ bool sch_uuid_parse(const char *s, uint8_t out[16])
             i++;
             continue;
         }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
         if (hi < 0 || lo < 0) {
             return false;
         }

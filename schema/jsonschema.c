@@ -1,11 +1,13 @@
 // jsonschema.c: JSON Schema payloads (see jsonschema.h).
 #include "schema/jsonschema.h"
 
+#include "base/utf8.h"
+
 #include <cjson/cJSON.h>
 
 enum sch_status sch_json_check(const uint8_t *p, size_t len, struct sch_err *err)
 {
-    if (!sch_utf8_valid(p, len)) {
+    if (!utf8_valid(p, len)) {
         return sch_fail(err, SCH_ERR_MALFORMED, "JSON data: not valid UTF-8");
     }
     const char *text = len ? (const char *)p : "";

@@ -7,6 +7,7 @@
 // occurrences, singular ones from the last, message ones from all merged, and of a oneof only
 // the member seen last. Fields with a wire type their declaration does not allow are unknown
 // fields, as Protobuf parsers treat them, and are skipped like any unknown field.
+#include "base/utf8.h"
 #include "proto/kr.h"
 #include "schema/proto_int.h"
 
@@ -390,7 +391,7 @@ static bool emit_scalar(struct pdec *d, const struct pb_msg *m, const struct pb_
         return true;
     }
     case PB_STRING:
-        if (!sch_utf8_valid(buf.p, buf.len)) {
+        if (!utf8_valid(buf.p, buf.len)) {
             char what[120];
             snprintf(what, sizeof what, "string field '%.60s' is not valid UTF-8", f->name);
             return dfail(d, SCH_ERR_MALFORMED, m->full_name, what);
@@ -772,7 +773,7 @@ static bool emit_field_mask(struct pdec *d, const struct pb_msg *m, const struct
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const struct chunk *b = &occs[i].buf;
-        if (!sch_utf8_valid(b->p, b->len)) {
+        if (!utf8_valid(b->p, b->len)) {
             return dfail(d, SCH_ERR_MALFORMED, m->full_name, "path is not valid UTF-8");
         }
         if (!first) {
@@ -853,7 +854,7 @@ static bool emit_any(struct pdec *d, const struct pb_msg *m, const struct occ *u
         slash--;
     }
     size_t nl = u->len - slash;
-    if (nl == 0 || nl >= sizeof name || !sch_utf8_valid(u->p, u->len)) {
+    if (nl == 0 || nl >= sizeof name || !utf8_valid(u->p, u->len)) {
         return dfail(d, SCH_ERR_MALFORMED, m->full_name, "Any type_url has no type name");
     }
     memcpy(name, u->p + slash, nl);

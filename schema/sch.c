@@ -1,6 +1,9 @@
 // sch.c: status names, errors and the bounded JSON output buffer (see sch.h).
 #include "schema/sch.h"
 
+#include "base/base64.h"
+#include "base/hex.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,11 +129,9 @@ void sch_out_adds(struct sch_out *o, const char *s)
     sch_out_add(o, s, strlen(s));
 }
 
-static const char hexdig[] = "0123456789abcdef";
-
 static void put_escaped(struct sch_out *o, unsigned c)
 {
-    char e[6] = {'\\', 'u', '0', '0', hexdig[(c >> 4) & 15], hexdig[c & 15]};
+    char e[6] = {'\\', 'u', '0', '0', hex_lower[(c >> 4) & 15], hex_lower[c & 15]};
     switch (c) {
     case '"':
         sch_out_add(o, "\\\"", 2);
@@ -192,22 +193,11 @@ void sch_out_latin1_str(struct sch_out *o, const uint8_t *p, size_t n)
 
 void sch_out_base64_str(struct sch_out *o, const uint8_t *p, size_t n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char enc[1024]; // base64_len of a 765-byte chunk (a multiple of 3 keeps '=' to the end)
     sch_out_addc(o, '"');
-    size_t i = 0;
-    for (; i + 3 <= n && sch_out_ok(o); i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], tab[v & 63]};
-        sch_out_add(o, q, 4);
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], '=', '='};
-        sch_out_add(o, q, 4);
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], '='};
-        sch_out_add(o, q, 4);
+    for (size_t i = 0; i < n && sch_out_ok(o); i += 765) {
+        size_t k = n - i < 765 ? n - i : 765;
+        sch_out_add(o, enc, base64_encode(enc, p + i, k));
     }
     sch_out_addc(o, '"');
 }
@@ -281,47 +271,4 @@ void sch_out_float(struct sch_out *o, float v)
         }
     }
     put_number(o, buf);
-}
-
-bool sch_utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-            min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-            min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i <= k) {
-            return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (p[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += k + 1;
-    }
-    return true;
 }

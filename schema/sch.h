@@ -66,7 +66,7 @@ void sch_out_add(struct sch_out *o, const void *p, size_t n);
 void sch_out_addc(struct sch_out *o, char c);
 void sch_out_adds(struct sch_out *o, const char *s);
 // sch_out_json_str writes |n| bytes as a quoted JSON string (escaping '"', '\\' and control
-// characters). The bytes must be valid UTF-8 (check with sch_utf8_valid first).
+// characters). The bytes must be valid UTF-8 (check with utf8_valid (base/utf8.h) first).
 void sch_out_json_str(struct sch_out *o, const char *s, size_t n);
 // sch_out_latin1_str writes bytes as a JSON string of the code points U+0000..U+00FF (Avro's JSON
 // encoding of bytes and fixed).
@@ -80,9 +80,5 @@ void sch_out_u64(struct sch_out *o, uint64_t v);
 // used for Avro too since JSON has no such numbers).
 void sch_out_double(struct sch_out *o, double v);
 void sch_out_float(struct sch_out *o, float v);
-
-// sch_utf8_valid reports whether |n| bytes are well-formed UTF-8 (no overlongs, no surrogates,
-// nothing above U+10FFFF).
-bool sch_utf8_valid(const uint8_t *p, size_t n);
 
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# net_sasl: net/ SASL over TLS (net/sasl.h driving sasl/ mechanisms through the connection's
+# net_sasl: broker/ SASL over TLS (broker/sasl.h driving sasl/ mechanisms through the connection's
 # AUTH plug-in) against tests/broker/sasl_front.pl in front of kmock (tests/lib/secure_cluster.sh):
 # SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN succeed; a wrong password, a forged server signature,
 # a mechanism the broker does not enable and a broker without SASL fail with a readable line

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # sasl_e2e: SASL end to end through the secured test cluster (tests/lib/secure_cluster.sh: kmock
-# behind tests/broker/sasl_front.pl, TLS + SASL), with kesm's net/ + net/sasl as the client
+# behind tests/broker/sasl_front.pl, TLS + SASL), with kesm's broker/ + broker/sasl as the client
 # (build/asan/tools/sasl_fetch):
 #   - produced records fetched over TLS with SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN;
 #   - a wrong password and every hostile switch of the front (forged server signature, a server

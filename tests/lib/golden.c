@@ -1,6 +1,8 @@
 // golden.c: guarded buffers and golden-file loading for tests.
 #include "tests/lib/golden.h"
 
+#include "base/hex.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,20 +74,6 @@ void guarded_free(struct guarded *g)
     memset(g, 0, sizeof *g);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 size_t hex_decode(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -94,7 +82,7 @@ size_t hex_decode(const char *hex, uint8_t *out, size_t cap)
         if (*s == ' ' || *s == '\n' || *s == '|' || *s == '\t') {
             continue;
         }
-        int v = hexval(*s);
+        int v = hex_value(*s);
         if (v < 0) {
             fprintf(stderr, "hex_decode: bad character '%c'\n", *s);
             abort();

@@ -26,9 +26,9 @@
 //   sasl=MECH user=NAME pass-env=VAR  SASL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN; TLS required);
 //                                   the password is read from environment variable VAR
 #include "consumer/consumer.h"
-#include "net/log.h"
+#include "base/log.h"
 #include "net/reactor.h"
-#include "net/sasl.h"
+#include "broker/sasl.h"
 #include "net/tls.h"
 
 #include <signal.h>
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
     }
     char err[256];
     struct net_tls_ctx *tls = NULL;
-    struct net_sasl *sasl = NULL;
+    struct broker_sasl *sasl = NULL;
     if (ca) {
         struct net_tls_config tc = {.ca_file = ca};
         if (!(tls = net_tls_ctx_new(&tc, err, sizeof err))) {
@@ -281,15 +281,15 @@ int main(int argc, char **argv)
         cfg.tls = tls;
     }
     if (mech) {
-        struct net_sasl_config sc = {
+        struct broker_sasl_config sc = {
             .mechanism = mech, .user = user, .password = pass, .tls = tls != NULL};
-        if (!(sasl = net_sasl_new_config(&sc, err, sizeof err))) {
+        if (!(sasl = broker_sasl_new_config(&sc, err, sizeof err))) {
             fprintf(stderr, "error config %s\n", err);
             net_tls_ctx_free(tls);
             net_reactor_free(p.r);
             return 2;
         }
-        cfg.auth = net_sasl_auth(sasl);
+        cfg.auth = broker_sasl_auth(sasl);
     }
     struct cons_callbacks cb = {.on_records = on_records,
                                 .on_assigned = on_assigned,
@@ -300,7 +300,7 @@ int main(int argc, char **argv)
     p.c = cons_new(p.r, &cfg, &cb, err, sizeof err);
     if (!p.c) {
         fprintf(stderr, "error config %s\n", err);
-        net_sasl_free(sasl);
+        broker_sasl_free(sasl);
         net_tls_ctx_free(tls);
         net_reactor_free(p.r);
         return 2;
@@ -323,7 +323,7 @@ int main(int argc, char **argv)
     net_timer_free(life);
     net_signal_free(s1);
     net_signal_free(s2);
-    net_sasl_free(sasl);
+    broker_sasl_free(sasl);
     net_tls_ctx_free(tls);
     net_reactor_free(p.r);
     fprintf(stderr, "delivered %lld\n", p.delivered);

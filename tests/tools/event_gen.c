@@ -2,6 +2,7 @@
 // payloads cut by the batcher) for the independent check in tests/integration/
 // event_json_powertools.sh. usage: event_gen OUTDIR
 #include "invoke/batcher.h"
+#include "base/buf.h"
 #include "invoke/event_json.h"
 
 #include <stdio.h>
@@ -23,8 +24,8 @@ static int write_file(const char *dir, const char *name, const char *p, size_t l
 static int encode_to(const char *dir, const char *name, const struct inv_event_cfg *cfg,
                      const struct inv_record *recs, size_t n)
 {
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     struct inv_event_enc enc;
     struct inv_err err;
     inv_event_begin(&enc, &b, cfg);
@@ -36,7 +37,7 @@ static int encode_to(const char *dir, const char *name, const struct inv_event_c
     }
     inv_event_end(&enc);
     int rc = write_file(dir, name, b.p, b.len);
-    inv_buf_cleanup(&b);
+    buf_cleanup(&b);
     return rc;
 }
 

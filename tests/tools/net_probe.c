@@ -13,7 +13,7 @@
 //   ca=FILE ca-dir=DIR cert=FILE key=FILE  trust and client credentials
 //   key-pass-env=VAR      the client key's password is in environment variable VAR
 //   insecure              no certificate verification
-//   sasl=MECH user=NAME pass-env=VAR  authenticate with SASL (net/sasl.h); the password is in
+//   sasl=MECH user=NAME pass-env=VAR  authenticate with SASL (broker/sasl.h); the password is in
 //                         environment variable VAR
 //   sasl-allow-plaintext  let SASL run without TLS (refused otherwise, before connecting)
 //   requests=N            send N Metadata requests (all topics, negotiated version) once READY,
@@ -23,10 +23,10 @@
 //   expect-fail           goal: the first connection failure (exit 0 when it happens)
 //   lifetime-ms=MS        give up after MS (default 20000)
 //   request-timeout-ms=MS handshake-timeout-ms=MS max-frame=BYTES backoff-max-ms=MS
-#include "net/conn.h"
-#include "net/log.h"
+#include "broker/conn.h"
+#include "base/log.h"
 #include "net/reactor.h"
-#include "net/sasl.h"
+#include "broker/sasl.h"
 #include "net/tls.h"
 #include "proto/api.h"
 #include "proto/metadata.h"
@@ -37,7 +37,7 @@
 
 struct probe {
     struct net_reactor *r;
-    struct net_conn *c;
+    struct broker_conn *c;
     int requests, spacing_ms, readies, readies_seen, answers, ok_answers, sent;
     bool expect_fail, failed_seen, done;
     struct net_timer *spacer;
@@ -49,13 +49,13 @@ static void finish(struct probe *p)
     net_reactor_stop(p->r);
 }
 
-static void on_resp(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_resp(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct probe *p = ctx;
     int n = ++p->answers;
-    if (resp->err != NET_OK) {
-        printf("response %d error=%s msg=%s\n", n, net_err_name(resp->err), resp->msg);
+    if (resp->err != BROKER_OK) {
+        printf("response %d error=%s msg=%s\n", n, broker_err_name(resp->err), resp->msg);
     } else {
         struct kp_metadata_resp md;
         struct kp_err err = {0};
@@ -85,14 +85,14 @@ static bool metadata_body(kw *w, int16_t version, void *ctx)
 
 static void send_one(struct probe *p)
 {
-    struct net_req r = {.api_key = KP_API_METADATA,
-                        .version = NET_VERSION_AUTO,
+    struct broker_req r = {.api_key = KP_API_METADATA,
+                        .version = BROKER_VERSION_AUTO,
                         .write_body = metadata_body,
                         .on_resp = on_resp,
                         .ctx = p};
-    int rc = net_conn_send(p->c, &r);
-    if (rc != NET_OK) {
-        printf("send error=%s\n", net_err_name(rc));
+    int rc = broker_conn_send(p->c, &r);
+    if (rc != BROKER_OK) {
+        printf("send error=%s\n", broker_err_name(rc));
         p->answers++;
     }
     p->sent++;
@@ -107,21 +107,21 @@ static void spacer_cb(void *ctx)
     }
 }
 
-static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *ctx)
+static void on_state(struct broker_conn *c, const struct broker_conn_event *ev, void *ctx)
 {
     struct probe *p = ctx;
-    printf("state %s -> %s err=%s authn=%d tls=%s msg=%s\n", net_conn_state_name(ev->from),
-           net_conn_state_name(ev->to), net_err_name(ev->err), net_conn_event_is_authn(ev),
+    printf("state %s -> %s err=%s authn=%d tls=%s msg=%s\n", broker_conn_state_name(ev->from),
+           broker_conn_state_name(ev->to), broker_err_name(ev->err), broker_conn_event_is_authn(ev),
            net_tls_fail_name(ev->tls_fail), ev->msg ? ev->msg : "");
     fflush(stdout);
-    if (ev->err != NET_OK && p->expect_fail) {
+    if (ev->err != BROKER_OK && p->expect_fail) {
         p->failed_seen = true;
         finish(p);
         return;
     }
-    if (ev->to == NET_CONN_READY) {
+    if (ev->to == BROKER_CONN_READY) {
         p->readies_seen++;
-        printf("ready metadata=%d\n", net_conn_version(c, KP_API_METADATA));
+        printf("ready metadata=%d\n", broker_conn_version(c, KP_API_METADATA));
         fflush(stdout);
         if (p->readies_seen == 1) {
             if (p->spacing_ms > 0) {
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     }
     struct probe p = {.requests = 1, .readies = 1};
     struct net_tls_config tc = {0};
-    struct net_conn_config cfg = {0};
+    struct broker_conn_config cfg = {0};
     bool tls = false;
     const char *sasl_mech = NULL, *sasl_user = NULL, *sasl_pass = NULL;
     bool sasl_plaintext = false;
@@ -224,21 +224,21 @@ int main(int argc, char **argv)
         }
     }
     cfg.tls = ctx;
-    struct net_sasl *sasl = NULL;
+    struct broker_sasl *sasl = NULL;
     if (sasl_mech != NULL) {
         char err[300];
-        struct net_sasl_config sc = {.mechanism = sasl_mech,
+        struct broker_sasl_config sc = {.mechanism = sasl_mech,
                                      .user = sasl_user ? sasl_user : "",
                                      .password = sasl_pass ? sasl_pass : "",
                                      .tls = tls,
                                      .allow_plaintext = sasl_plaintext};
-        sasl = net_sasl_new_config(&sc, err, sizeof err);
+        sasl = broker_sasl_new_config(&sc, err, sizeof err);
         if (sasl == NULL) {
             printf("sasl-config-error %s\n", err);
             net_tls_ctx_free(ctx);
             return 1;
         }
-        cfg.auth = net_sasl_auth(sasl);
+        cfg.auth = broker_sasl_auth(sasl);
     }
     p.r = net_reactor_new(NULL);
     if (p.r == NULL) {
@@ -247,14 +247,14 @@ int main(int argc, char **argv)
     struct net_timer *life = net_timer_new(p.r, on_lifetime, &p);
     net_timer_arm(life, lifetime);
     p.spacer = net_timer_new(p.r, spacer_cb, &p);
-    struct net_conn_callbacks cb = {on_state, &p};
-    p.c = net_conn_new(p.r, argv[1], (uint16_t)atoi(argv[2]), &cfg, &cb);
+    struct broker_conn_callbacks cb = {on_state, &p};
+    p.c = broker_conn_new(p.r, argv[1], (uint16_t)atoi(argv[2]), &cfg, &cb);
     net_reactor_run(p.r);
-    net_conn_free(p.c);
+    broker_conn_free(p.c);
     net_timer_free(p.spacer);
     net_timer_free(life);
     net_reactor_free(p.r);
-    net_sasl_free(sasl);
+    broker_sasl_free(sasl);
     net_tls_ctx_free(ctx);
     printf("done answers=%d ok=%d readies=%d failed=%d\n", p.answers, p.ok_answers, p.readies_seen,
            p.failed_seen);

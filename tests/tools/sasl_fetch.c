@@ -15,7 +15,7 @@
 //
 // Usage: sasl_fetch HOST PORT [option...]
 //   ca=FILE                          TLS, trusting FILE (without it: plaintext)
-//   sasl=MECH user=NAME pass-env=VAR SASL (net/sasl.h); the password is in environment VAR
+//   sasl=MECH user=NAME pass-env=VAR SASL (broker/sasl.h); the password is in environment VAR
 //   sasl-allow-plaintext             let SASL run without TLS
 //   sasl-no-reauth                   ignore the session lifetime (a client without KIP-368)
 //   topic=NAME partitions=N expect=M goal: Fetch partitions 0..N-1 from offset 0 until M records
@@ -23,10 +23,10 @@
 //                                    answered without error (default K 8)
 //   expect-fail                      goal: the first connection failure
 //   lifetime-ms=MS                   give up after MS (default 30000)
-#include "net/conn.h"
-#include "net/log.h"
+#include "broker/conn.h"
+#include "base/log.h"
 #include "net/reactor.h"
-#include "net/sasl.h"
+#include "broker/sasl.h"
 #include "net/tls.h"
 #include "proto/api.h"
 #include "proto/compress.h"
@@ -42,7 +42,7 @@
 
 struct app {
     struct net_reactor *r;
-    struct net_conn *c;
+    struct broker_conn *c;
     struct kp_arena arena;
     // fetch goal
     const char *topic;
@@ -140,15 +140,15 @@ static bool count_records(struct app *a, const struct kp_fetch_partition *p)
     return true;
 }
 
-static void on_fetch(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_fetch(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct app *a = ctx;
     a->fetching = false;
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         printf("response-error Fetch msg=%s\n", resp->msg);
         a->errors++;
-        if (resp->err != NET_ERR_CLOSED) {
+        if (resp->err != BROKER_ERR_CLOSED) {
             send_fetch(a);
         }
         return;
@@ -198,13 +198,13 @@ static void send_fetch(struct app *a)
     if (a->fetching || a->fetch_done) {
         return;
     }
-    struct net_req r = {.api_key = KP_API_FETCH,
-                        .version = NET_VERSION_AUTO,
+    struct broker_req r = {.api_key = KP_API_FETCH,
+                        .version = BROKER_VERSION_AUTO,
                         .write_body = fetch_body,
                         .body_ctx = a,
                         .on_resp = on_fetch,
                         .ctx = a};
-    if (net_conn_send(a->c, &r) == NET_OK) {
+    if (broker_conn_send(a->c, &r) == BROKER_OK) {
         a->fetching = true;
     }
 }
@@ -222,26 +222,26 @@ static bool metadata_body(kw *w, int16_t version, void *ctx)
 
 static void busy_report(struct app *a)
 {
-    struct net_conn_stats st;
-    net_conn_get_stats(a->c, &st);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(a->c, &st);
     printf("busy answers=%ld errors=%ld reauths=%llu connects=%llu\n", a->answers, a->errors,
            (unsigned long long)st.reauths, (unsigned long long)st.connects);
     printf("reauth hold_max_ms=%u\n", st.reauth_hold_max_ms);
     fflush(stdout);
 }
 
-static void on_metadata(struct net_conn *c, const struct net_resp *resp, void *ctx)
+static void on_metadata(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
     struct app *a = ctx;
     a->outstanding--;
-    if (resp->err != NET_OK) {
+    if (resp->err != BROKER_OK) {
         printf("response-error Metadata msg=%s\n", resp->msg);
         a->errors++;
     } else {
         a->answers++;
     }
-    if (a->busy_running && resp->err != NET_ERR_CLOSED) {
+    if (a->busy_running && resp->err != BROKER_ERR_CLOSED) {
         send_metadata(a);
     } else if (!a->busy_running && a->outstanding == 0 && !a->busy_done) {
         busy_report(a);
@@ -252,12 +252,12 @@ static void on_metadata(struct net_conn *c, const struct net_resp *resp, void *c
 
 static void send_metadata(struct app *a)
 {
-    struct net_req r = {.api_key = KP_API_METADATA,
-                        .version = NET_VERSION_AUTO,
+    struct broker_req r = {.api_key = KP_API_METADATA,
+                        .version = BROKER_VERSION_AUTO,
                         .write_body = metadata_body,
                         .on_resp = on_metadata,
                         .ctx = a};
-    if (net_conn_send(a->c, &r) == NET_OK) {
+    if (broker_conn_send(a->c, &r) == BROKER_OK) {
         a->outstanding++;
     }
 }
@@ -270,20 +270,20 @@ static void busy_over(void *ctx)
 
 // ---- connection ----------------------------------------------------------------------------
 
-static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *ctx)
+static void on_state(struct broker_conn *c, const struct broker_conn_event *ev, void *ctx)
 {
     (void)c;
     struct app *a = ctx;
-    printf("state %s -> %s err=%s authn=%d msg=%s\n", net_conn_state_name(ev->from),
-           net_conn_state_name(ev->to), net_err_name(ev->err), net_conn_event_is_authn(ev),
+    printf("state %s -> %s err=%s authn=%d msg=%s\n", broker_conn_state_name(ev->from),
+           broker_conn_state_name(ev->to), broker_err_name(ev->err), broker_conn_event_is_authn(ev),
            ev->msg ? ev->msg : "");
     fflush(stdout);
-    if (ev->err != NET_OK && a->expect_fail) {
+    if (ev->err != BROKER_OK && a->expect_fail) {
         a->failed = true;
         net_reactor_stop(a->r);
         return;
     }
-    if (ev->to != NET_CONN_READY || a->readies++ > 0) {
+    if (ev->to != BROKER_CONN_READY || a->readies++ > 0) {
         return;
     }
     if (a->topic != NULL) {
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
     }
     struct app a = {.inflight = 8};
     struct net_tls_config tc = {0};
-    struct net_sasl_config sc = {0};
+    struct broker_sasl_config sc = {0};
     const char *pass_env = NULL;
     uint32_t lifetime = 30000;
     for (int i = 3; i < argc; i++) {
@@ -368,20 +368,20 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    struct net_sasl *sasl = NULL;
-    struct net_conn_config cfg = {.tls = tls, .backoff_max_ms = 1000};
+    struct broker_sasl *sasl = NULL;
+    struct broker_conn_config cfg = {.tls = tls, .backoff_max_ms = 1000};
     if (sc.mechanism != NULL) {
         const char *pw = pass_env ? getenv(pass_env) : NULL;
         sc.password = pw ? pw : "";
         sc.user = sc.user ? sc.user : "";
         sc.tls = tls != NULL;
-        sasl = net_sasl_new_config(&sc, err, sizeof err);
+        sasl = broker_sasl_new_config(&sc, err, sizeof err);
         if (sasl == NULL) {
             printf("sasl-config-error %s\n", err);
             net_tls_ctx_free(tls);
             return 1;
         }
-        cfg.auth = net_sasl_auth(sasl);
+        cfg.auth = broker_sasl_auth(sasl);
     }
     kp_arena_init(&a.arena, 0);
     a.r = net_reactor_new(NULL);
@@ -391,26 +391,26 @@ int main(int argc, char **argv)
     struct net_timer *life = net_timer_new(a.r, on_lifetime, &a);
     net_timer_arm(life, lifetime);
     a.busy_timer = net_timer_new(a.r, busy_over, &a);
-    struct net_conn_callbacks cb = {on_state, &a};
-    a.c = net_conn_new(a.r, argv[1], (uint16_t)atoi(argv[2]), &cfg, &cb);
+    struct broker_conn_callbacks cb = {on_state, &a};
+    a.c = broker_conn_new(a.r, argv[1], (uint16_t)atoi(argv[2]), &cfg, &cb);
     net_reactor_run(a.r);
-    struct net_conn_stats st;
-    net_conn_get_stats(a.c, &st);
-    net_conn_free(a.c);
+    struct broker_conn_stats st;
+    broker_conn_get_stats(a.c, &st);
+    broker_conn_free(a.c);
     net_timer_free(a.busy_timer);
     net_timer_free(life);
     net_reactor_free(a.r);
     kp_arena_cleanup(&a.arena);
     if (sasl != NULL) {
-        struct net_sasl_stats ss;
-        net_sasl_get_stats(sasl, &ss);
+        struct broker_sasl_stats ss;
+        broker_sasl_get_stats(sasl, &ss);
         printf("sasl exchanges=%llu completed=%llu failed=%llu reauths=%llu cache_hits=%llu "
                "cache_misses=%llu\n",
                (unsigned long long)ss.started, (unsigned long long)ss.completed,
                (unsigned long long)ss.failed, (unsigned long long)ss.reauths,
                (unsigned long long)ss.cache_hits, (unsigned long long)ss.cache_misses);
     }
-    net_sasl_free(sasl);
+    broker_sasl_free(sasl);
     net_tls_ctx_free(tls);
     printf("done records=%ld answers=%ld errors=%ld readies=%d reauths=%llu failed=%d\n", a.records,
            a.answers, a.errors, a.readies, (unsigned long long)st.reauths, a.failed);

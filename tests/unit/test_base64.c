@@ -1,6 +1,6 @@
-// test_base64.c: invoke/base64 against RFC 4648 section 10 vectors, round trips and strict
+// test_base64.c: base/base64 against RFC 4648 section 10 vectors, round trips and strict
 // rejection.
-#include "invoke/base64.h"
+#include "base/base64.h"
 #include "tests/lib/unit.h"
 
 #include <stdlib.h>
@@ -14,13 +14,13 @@ static void test_rfc4648_vectors(void **state)
     for (size_t i = 0; i < 7; i++) {
         char out[16];
         size_t n = strlen(plain[i]);
-        assert_int_equal(inv_base64_len(n), strlen(enc[i]));
-        size_t w = inv_base64_encode(out, (const uint8_t *)plain[i], n);
+        assert_int_equal(base64_len(n), strlen(enc[i]));
+        size_t w = base64_encode(out, (const uint8_t *)plain[i], n);
         assert_int_equal(w, strlen(enc[i]));
         assert_memory_equal(out, enc[i], w);
         uint8_t back[16];
         size_t blen = 99;
-        assert_true(inv_base64_decode(back, &blen, NULL, enc[i], strlen(enc[i])));
+        assert_true(base64_decode(back, sizeof back, &blen, NULL, enc[i], strlen(enc[i])));
         assert_int_equal(blen, n);
         assert_memory_equal(back, plain[i], n);
     }
@@ -32,7 +32,7 @@ static void test_alphabet_and_round_trip(void **state)
     // 0xfb 0xff 0xbf encodes to "+/+/" in the standard alphabet (not '-' '_').
     const uint8_t in[] = {0xfb, 0xef, 0xbe, 0xff, 0xff, 0xff};
     char out[8];
-    inv_base64_encode(out, in, sizeof in);
+    base64_encode(out, in, sizeof in);
     assert_memory_equal(out, "++++////", 8);
     srand(7);
     for (int iter = 0; iter < 500; iter++) {
@@ -41,11 +41,11 @@ static void test_alphabet_and_round_trip(void **state)
         for (size_t i = 0; i < n; i++) {
             p[i] = (uint8_t)rand();
         }
-        char *e = malloc(inv_base64_len(n) + 1);
-        size_t elen = inv_base64_encode(e, p, n);
+        char *e = malloc(base64_len(n) + 1);
+        size_t elen = base64_encode(e, p, n);
         uint8_t *d = malloc(elen / 4 * 3 + 1);
         size_t dlen;
-        assert_true(inv_base64_decode(d, &dlen, NULL, e, elen));
+        assert_true(base64_decode(d, elen / 4 * 3 + 1, &dlen, NULL, e, elen));
         assert_int_equal(dlen, n);
         assert_memory_equal(d, p, n);
         free(p);
@@ -74,17 +74,96 @@ static void test_strict_rejects(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t out[16];
         size_t n, bad = 999;
-        assert_false(inv_base64_decode(out, &n, &bad, cases[i].in, strlen(cases[i].in)));
+        assert_false(base64_decode(out, sizeof out, &n, &bad, cases[i].in, strlen(cases[i].in)));
         assert_int_equal(bad, cases[i].bad);
+    }
+}
+
+// encode0 is base64_encode plus a NUL, as SCRAM (sasl/scram.c) uses it.
+static size_t encode0(char *out, const uint8_t *in, size_t n)
+{
+    size_t el = base64_encode(out, in, n);
+    out[el] = '\0';
+    return el;
+}
+
+// test_base64_strict: the checks that came with sasl/'s own codec, now the one codec's.
+static void test_base64_strict(void **state)
+{
+    (void)state;
+    uint8_t buf[16];
+    size_t n;
+    char enc[32];
+    assert_int_equal(encode0(enc, (const uint8_t *)"", 0), 0);
+    assert_int_equal(encode0(enc, (const uint8_t *)"f", 1), 4);
+    assert_string_equal(enc, "Zg==");
+    assert_int_equal(encode0(enc, (const uint8_t *)"fo", 2), 4);
+    assert_string_equal(enc, "Zm8=");
+    assert_int_equal(encode0(enc, (const uint8_t *)"foobar", 6), 8);
+    assert_string_equal(enc, "Zm9vYmFy");
+    assert_true(base64_decode(buf, sizeof buf, &n, NULL, "Zm9vYg==", 8));
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "foob", 4);
+    assert_true(base64_decode(buf, sizeof buf, &n, NULL, "", 0));
+    assert_int_equal(n, 0);
+    const char *bad[] = {"Zm9vYg=",  "Zm9vYg",       "Zm9vY===", "Zm9v=mFy",
+                         "Zm9vYh==", "Zm9vYmE=Zm9v", "Zm9vYmF=", "Zm9v\nYmFy",
+                         "Zm9-YmFy", "====",         "Z===",     "Zm9vYm_y"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (base64_decode(buf, sizeof buf, &n, NULL, bad[i], strlen(bad[i]))) {
+            print_error("accepted %s\n", bad[i]);
+        }
+        assert_false(base64_decode(buf, sizeof buf, &n, NULL, bad[i], strlen(bad[i])));
+    }
+    // Output capacity is respected.
+    assert_false(base64_decode(buf, 5, &n, NULL, "Zm9vYmFy", 8));
+    // Round trip of every length up to 15 over all byte values.
+    for (size_t len = 0; len < 16; len++) {
+        uint8_t in[16];
+        for (size_t i = 0; i < len; i++) {
+            in[i] = (uint8_t)(0xf7 * (i + 1) + len);
+        }
+        size_t el = encode0(enc, in, len);
+        assert_int_equal(el, base64_len(len));
+        assert_true(base64_decode(buf, sizeof buf, &n, NULL, enc, el));
+        assert_int_equal(n, len);
+        assert_memory_equal(buf, in, len);
+    }
+}
+
+// RFC 4648 section 5: '-' and '_' for '+' and '/', no padding.
+static void test_base64url(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } v[] = {
+        {"", ""},
+        {"f", "Zg"},
+        {"fo", "Zm8"},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"},
+        {"fooba", "Zm9vYmE"},
+        {"foobar", "Zm9vYmFy"},
+        {"\xfb\xff", "-_8"},
+        {"\x3e\x3f\xfe", "Pj_-"},
+    };
+    char out[16];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        memset(out, '#', sizeof out);
+        size_t n = base64url_encode(out, (const uint8_t *)v[i].in, strlen(v[i].in));
+        assert_int_equal(n, strlen(v[i].want));
+        assert_memory_equal(out, v[i].want, n);
+        assert_int_equal(out[base64_len(strlen(v[i].in))], '#'); // nothing past base64_len
     }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc4648_vectors),
-        cmocka_unit_test(test_alphabet_and_round_trip),
-        cmocka_unit_test(test_strict_rejects),
+        cmocka_unit_test(test_rfc4648_vectors), cmocka_unit_test(test_alphabet_and_round_trip),
+        cmocka_unit_test(test_strict_rejects),  cmocka_unit_test(test_base64_strict),
+        cmocka_unit_test(test_base64url),
     };
     return cmocka_run_group_tests_name("base64", tests, NULL, NULL);
 }

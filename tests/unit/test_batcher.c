@@ -1,5 +1,6 @@
 // test_batcher.c: the sans-I/O batcher: count, window (injected time), the encoded 6 MB cap split
 // exactly, oversized records, per-partition in-flight rule, partition mixing, failure identifiers.
+#include "base/buf.h"
 #include "invoke/batcher.h"
 #include "invoke/event_json.h"
 #include "tests/lib/unit.h"
@@ -179,8 +180,8 @@ static void test_window_zero_dispatches_at_once(void **state)
 // fragment bookkeeping) and returns the payload size.
 static size_t encoded_len(const struct inv_event_cfg *cfg, const struct inv_record *recs, size_t n)
 {
-    struct inv_buf buf;
-    inv_buf_init(&buf);
+    struct buf buf;
+    buf_init(&buf);
     struct inv_event_enc enc;
     inv_event_begin(&enc, &buf, cfg);
     for (size_t i = 0; i < n; i++) {
@@ -188,7 +189,7 @@ static size_t encoded_len(const struct inv_event_cfg *cfg, const struct inv_reco
     }
     inv_event_end(&enc);
     size_t len = buf.len;
-    inv_buf_cleanup(&buf);
+    buf_cleanup(&buf);
     return len;
 }
 
@@ -285,6 +286,10 @@ static void test_oversized_skip_in_order(void **state)
     assert_int_equal(bt->offsets[0], 11);
     assert_string_equal(bt->parts[0].key, "orders-0");
     assert_true(bt->oversized_len > 4096);
+    // No span (no payload), its timestamp, no key kept.
+    assert_int_equal(bt->recs[0].len, 0);
+    assert_int_equal(bt->recs[0].timestamp, 1011);
+    assert_true(bt->recs[0].key_null);
     assert_null(batcher_next(b, 5000)); // r2 waits behind it
     assert_int_equal(batcher_complete(b, bt, 3, NULL), 0);
     bt = batcher_next(b, 1003);

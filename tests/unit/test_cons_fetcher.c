@@ -36,11 +36,11 @@ static void deliver(const struct cons_record_batch *b, void *ctx)
                  (const char *)r->value);
         if (r->num_headers > 0 && !g->hdr[0]) {
             struct cons_record_header_iter it;
-            struct kp_header h;
+            struct cons_header h;
             cons_record_headers(r, &it);
             if (cons_record_next_header(&it, &h)) {
-                snprintf(g->hdr, sizeof g->hdr, "%.*s=%.*s", (int)h.key.len, (const char *)h.key.p,
-                         (int)h.value.len, (const char *)h.value.p);
+                snprintf(g->hdr, sizeof g->hdr, "%.*s=%.*s", (int)h.key_len, (const char *)h.key,
+                         (int)h.value_len, (const char *)h.value);
             }
         }
         g->n++;

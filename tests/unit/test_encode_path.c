@@ -2,7 +2,8 @@
 // reference, the record prefix/rest split and integer formatting against snprintf, and the
 // batcher's payload bytes for fixed workloads against hashes taken from the previous (simple)
 // encoder, so any change to the output bytes fails here.
-#include "invoke/base64.h"
+#include "base/base64.h"
+#include "base/buf.h"
 #include "invoke/batcher.h"
 #include "invoke/event_json.h"
 #include "tests/lib/unit.h"
@@ -47,9 +48,9 @@ static void test_base64_pairs_and_tails(void **state)
         for (size_t n = 3; n <= 9; n++) {
             char want[16], got[16];
             size_t wl = ref_b64(want, in, n);
-            size_t gl = inv_base64_encode(got, in, n);
+            size_t gl = base64_encode(got, in, n);
             assert_int_equal(gl, wl);
-            assert_int_equal(gl, inv_base64_len(n));
+            assert_int_equal(gl, base64_len(n));
             assert_memory_equal(got, want, wl);
         }
     }
@@ -64,9 +65,9 @@ static void test_base64_pairs_and_tails(void **state)
     }
     for (size_t n = 0; n <= sizeof in; n++) {
         char want[280], got[281];
-        got[inv_base64_len(n)] = '#';
+        got[base64_len(n)] = '#';
         size_t wl = ref_b64(want, in, n);
-        assert_int_equal(inv_base64_encode(got, in, n), wl);
+        assert_int_equal(base64_encode(got, in, n), wl);
         assert_memory_equal(got, want, wl);
         assert_int_equal(got[wl], '#');
     }
@@ -75,9 +76,9 @@ static void test_base64_pairs_and_tails(void **state)
 // check_split encodes |r| whole and as prefix + rest, and checks lengths and bytes agree.
 static void check_split(const struct inv_event_cfg *cfg, const struct inv_record *r)
 {
-    struct inv_buf whole, split;
-    inv_buf_init(&whole);
-    inv_buf_init(&split);
+    struct buf whole, split;
+    buf_init(&whole);
+    buf_init(&split);
     inv_event_record_write(&whole, cfg, r);
     size_t len = inv_event_record_len(cfg, r);
     assert_int_equal(whole.len, len);
@@ -86,7 +87,7 @@ static void check_split(const struct inv_event_cfg *cfg, const struct inv_record
     assert_int_equal(plen + rlen, len);
     inv_event_record_prefix_write(&split, r->topic, r->topic_len, r->partition);
     assert_int_equal(split.len, plen);
-    char *d = inv_buf_reserve(&split, rlen);
+    char *d = buf_reserve(&split, rlen);
     char *end = inv_event_record_put_rest(d, cfg, r);
     assert_ptr_equal(end, d + rlen);
     split.len += rlen;
@@ -99,8 +100,8 @@ static void check_split(const struct inv_event_cfg *cfg, const struct inv_record
     assert_memory_equal(buf, whole.p, len);
     assert_int_equal(buf[len], '#');
     free(buf);
-    inv_buf_cleanup(&whole);
-    inv_buf_cleanup(&split);
+    buf_cleanup(&whole);
+    buf_cleanup(&split);
 }
 
 static void test_record_split_and_integers(void **state)
@@ -158,16 +159,16 @@ static void test_record_split_and_integers(void **state)
             check_split(&cfgs[c], &r);
         }
         // The offset and timestamp digits are printf's.
-        struct inv_buf b;
-        inv_buf_init(&b);
+        struct buf b;
+        buf_init(&b);
         inv_event_record_write(&b, &cfgs[0], &r);
         char want[96];
         snprintf(want, sizeof want, ",\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 ",", v,
                  nums[n - 1 - i]);
-        assert_non_null(strstr(inv_buf_cstr(&b), want));
+        assert_non_null(strstr(buf_cstr(&b), want));
         snprintf(want, sizeof want, ",\"partition\":%" PRId32 ",", r.partition);
         assert_non_null(strstr(b.p, want));
-        inv_buf_cleanup(&b);
+        buf_cleanup(&b);
     }
 }
 
@@ -338,8 +339,8 @@ static void test_batcher_matches_streaming_encoder(void **state)
         assert_non_null(bt);
         assert_int_equal(bt->num_records, N);
         // The streaming encoder over the same records in the batch's partition order.
-        struct inv_buf want;
-        inv_buf_init(&want);
+        struct buf want;
+        buf_init(&want);
         struct inv_event_enc enc;
         inv_event_begin(&enc, &want, &cfg.event);
         for (size_t g = 0; g < bt->num_parts; g++) {
@@ -354,7 +355,7 @@ static void test_batcher_matches_streaming_encoder(void **state)
         assert_int_equal(inv_event_end(&enc), N);
         assert_int_equal(bt->payload_len, want.len);
         assert_memory_equal(bt->payload, want.p, want.len);
-        inv_buf_cleanup(&want);
+        buf_cleanup(&want);
         assert_int_equal(batcher_complete(b, bt, 0, &err), 0);
         batcher_free(b);
     }
@@ -365,8 +366,8 @@ static void test_batcher_matches_streaming_encoder(void **state)
 static void expect_batch(const struct inv_event_cfg *cfg, const struct batch *bt,
                          const struct inv_record *recs, size_t num_recs)
 {
-    struct inv_buf want;
-    inv_buf_init(&want);
+    struct buf want;
+    buf_init(&want);
     struct inv_event_enc enc;
     inv_event_begin(&enc, &want, cfg);
     for (size_t g = 0; g < bt->num_parts; g++) {
@@ -384,7 +385,7 @@ static void expect_batch(const struct inv_event_cfg *cfg, const struct batch *bt
     assert_int_equal(inv_event_end(&enc), bt->num_records);
     assert_int_equal(bt->payload_len, want.len);
     assert_memory_equal(bt->payload, want.p, want.len);
-    inv_buf_cleanup(&want);
+    buf_cleanup(&want);
 }
 
 // A partition whose queue is compacted (more than 1024 records taken, fewer left) with an

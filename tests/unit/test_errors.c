@@ -114,6 +114,51 @@ static void test_consumer_rows(void **state)
                         "SASL_AUTHENTICATION_FAILED");
 }
 
+// test_named_codes: every code proto/errors.h names carries the name the table gives it, so a
+// typo in a number (24 for 26, say) cannot hide behind a constant.
+static void test_named_codes(void **state)
+{
+    (void)state;
+    static const struct {
+        int16_t code;
+        const char *name;
+    } named[] = {
+        {KP_ERR_CODE_UNKNOWN_SERVER_ERROR, "UNKNOWN_SERVER_ERROR"},
+        {KP_ERR_CODE_NONE, "NONE"},
+        {KP_ERR_CODE_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE"},
+        {KP_ERR_CODE_UNKNOWN_TOPIC_OR_PARTITION, "UNKNOWN_TOPIC_OR_PARTITION"},
+        {KP_ERR_CODE_LEADER_NOT_AVAILABLE, "LEADER_NOT_AVAILABLE"},
+        {KP_ERR_CODE_NOT_LEADER_OR_FOLLOWER, "NOT_LEADER_OR_FOLLOWER"},
+        {KP_ERR_CODE_REQUEST_TIMED_OUT, "REQUEST_TIMED_OUT"},
+        {KP_ERR_CODE_COORDINATOR_LOAD_IN_PROGRESS, "COORDINATOR_LOAD_IN_PROGRESS"},
+        {KP_ERR_CODE_COORDINATOR_NOT_AVAILABLE, "COORDINATOR_NOT_AVAILABLE"},
+        {KP_ERR_CODE_NOT_COORDINATOR, "NOT_COORDINATOR"},
+        {KP_ERR_CODE_ILLEGAL_GENERATION, "ILLEGAL_GENERATION"},
+        {KP_ERR_CODE_INVALID_GROUP_ID, "INVALID_GROUP_ID"},
+        {KP_ERR_CODE_UNKNOWN_MEMBER_ID, "UNKNOWN_MEMBER_ID"},
+        {KP_ERR_CODE_INVALID_SESSION_TIMEOUT, "INVALID_SESSION_TIMEOUT"},
+        {KP_ERR_CODE_REBALANCE_IN_PROGRESS, "REBALANCE_IN_PROGRESS"},
+        {KP_ERR_CODE_TOPIC_AUTHORIZATION_FAILED, "TOPIC_AUTHORIZATION_FAILED"},
+        {KP_ERR_CODE_GROUP_AUTHORIZATION_FAILED, "GROUP_AUTHORIZATION_FAILED"},
+        {KP_ERR_CODE_UNSUPPORTED_SASL_MECHANISM, "UNSUPPORTED_SASL_MECHANISM"},
+        {KP_ERR_CODE_ILLEGAL_SASL_STATE, "ILLEGAL_SASL_STATE"},
+        {KP_ERR_CODE_UNSUPPORTED_VERSION, "UNSUPPORTED_VERSION"},
+        {KP_ERR_CODE_INVALID_REQUEST, "INVALID_REQUEST"},
+        {KP_ERR_CODE_SASL_AUTHENTICATION_FAILED, "SASL_AUTHENTICATION_FAILED"},
+        {KP_ERR_CODE_FETCH_SESSION_ID_NOT_FOUND, "FETCH_SESSION_ID_NOT_FOUND"},
+        {KP_ERR_CODE_INVALID_FETCH_SESSION_EPOCH, "INVALID_FETCH_SESSION_EPOCH"},
+        {KP_ERR_CODE_FENCED_LEADER_EPOCH, "FENCED_LEADER_EPOCH"},
+        {KP_ERR_CODE_UNKNOWN_LEADER_EPOCH, "UNKNOWN_LEADER_EPOCH"},
+        {KP_ERR_CODE_OFFSET_NOT_AVAILABLE, "OFFSET_NOT_AVAILABLE"},
+        {KP_ERR_CODE_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED"},
+        {KP_ERR_CODE_FENCED_INSTANCE_ID, "FENCED_INSTANCE_ID"},
+        {KP_ERR_CODE_UNKNOWN_TOPIC_ID, "UNKNOWN_TOPIC_ID"},
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        assert_string_equal(kp_error_name(named[i].code), named[i].name);
+    }
+}
+
 static void test_unknown_codes(void **state)
 {
     (void)state;
@@ -152,6 +197,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_is_dense_and_named),
+        cmocka_unit_test(test_named_codes),
         cmocka_unit_test(test_consumer_rows),
         cmocka_unit_test(test_unknown_codes),
         cmocka_unit_test(test_action_names),

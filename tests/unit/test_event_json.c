@@ -1,6 +1,7 @@
 // test_event_json.c: the Lambda Kafka event encoder, parsed back with cJSON and compared field by
 // field (base64 round trip, signed header bytes, nulls, empties, escaping, partitions, key order).
-#include "invoke/base64.h"
+#include "base/base64.h"
+#include "base/buf.h"
 #include "invoke/event_json.h"
 #include "tests/lib/unit.h"
 
@@ -44,8 +45,8 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 static char *encode(const struct inv_event_cfg *cfg, const struct inv_record *recs, size_t n,
                     size_t *out_len)
 {
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     struct inv_event_enc enc;
     inv_event_begin(&enc, &b, cfg);
     for (size_t i = 0; i < n; i++) {
@@ -64,7 +65,7 @@ static char *encode(const struct inv_event_cfg *cfg, const struct inv_record *re
     assert_int_equal(inv_event_end(&enc), n);
     assert_int_equal(b.len, predicted);
     assert_true(utf8_valid((const unsigned char *)b.p, b.len));
-    return inv_buf_steal(&b, out_len);
+    return buf_steal(&b, out_len);
 }
 
 static cJSON *parse(const char *s, size_t len)
@@ -82,7 +83,7 @@ static void assert_b64(const cJSON *item, const void *want, size_t want_len)
     const char *s = item->valuestring;
     uint8_t *d = malloc(strlen(s) / 4 * 3 + 1);
     size_t dlen;
-    assert_true(inv_base64_decode(d, &dlen, NULL, s, strlen(s)));
+    assert_true(base64_decode(d, strlen(s) / 4 * 3 + 1, &dlen, NULL, s, strlen(s)));
     assert_int_equal(dlen, want_len);
     if (want_len) {
         assert_memory_equal(d, want, want_len);
@@ -363,8 +364,8 @@ static void test_contiguity_and_order_enforced(void **state)
     struct inv_record a1 = a0, b0 = a0;
     a1.offset = 5; // not increasing
     b0.partition = 1;
-    struct inv_buf b;
-    inv_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     struct inv_event_enc enc;
     struct inv_err err;
     inv_event_begin(&enc, &b, &self_cfg);
@@ -380,7 +381,7 @@ static void test_contiguity_and_order_enforced(void **state)
     assert_int_equal(inv_event_end(&enc), 2);
     cJSON *j = parse(b.p, b.len);
     cJSON_Delete(j);
-    inv_buf_cleanup(&b);
+    buf_cleanup(&b);
 }
 
 // Random records: predicted sizes must match, output must parse and be valid UTF-8, and every

@@ -4,9 +4,9 @@
 // verification by CA file and directory-less setups, SNI for names and none for IP literals,
 // every failure class with its text, mTLS, the insecure switch and its per-connect warning, the
 // TLS 1.2 floor, and the context loader's errors.
-#include "net/conn.h"
+#include "base/log.h"
+#include "broker/conn.h"
 #include "net/internal.h"
-#include "net/log.h"
 #include "net/reactor.h"
 #include "net/tls.h"
 #include "proto/api.h"
@@ -313,24 +313,24 @@ static void fake_free(struct tls_fake *f)
 struct watch {
     struct net_reactor *r;
     bool done;
-    struct net_conn_event fail;
+    struct broker_conn_event fail;
     char msg[600];
     int readies;
 };
 
-static void on_state(struct net_conn *c, const struct net_conn_event *ev, void *ctx)
+static void on_state(struct broker_conn *c, const struct broker_conn_event *ev, void *ctx)
 {
     (void)c;
     struct watch *w = ctx;
-    if (ev->err != NET_OK) {
+    if (ev->err != BROKER_OK) {
         w->fail = *ev;
         snprintf(w->msg, sizeof w->msg, "%s", ev->msg ? ev->msg : "");
         w->fail.msg = w->msg;
     }
-    if (ev->to == NET_CONN_READY) {
+    if (ev->to == BROKER_CONN_READY) {
         w->readies++;
     }
-    if (ev->to == NET_CONN_READY || ev->to == NET_CONN_CLOSED) {
+    if (ev->to == BROKER_CONN_READY || ev->to == BROKER_CONN_CLOSED) {
         w->done = true;
         net_reactor_stop(w->r);
     }
@@ -354,12 +354,13 @@ static void dial(struct tls_fake *f, struct net_reactor *r, const char *host,
     assert_non_null(ctx);
     memset(w, 0, sizeof *w);
     w->r = r;
-    struct net_conn_config cfg = {.tls = ctx, .no_reconnect = true, .handshake_timeout_ms = 3000};
-    struct net_conn_callbacks cb = {on_state, w};
-    struct net_conn *c = net_conn_new(r, host, f->port, &cfg, &cb);
+    struct broker_conn_config cfg = {
+        .tls = ctx, .no_reconnect = true, .handshake_timeout_ms = 3000};
+    struct broker_conn_callbacks cb = {on_state, w};
+    struct broker_conn *c = broker_conn_new(r, host, f->port, &cfg, &cb);
     net_reactor_run_for(r, 5000);
     assert_true(w->done);
-    net_conn_free(c);
+    broker_conn_free(c);
     net_tls_ctx_free(ctx);
 }
 
@@ -383,7 +384,7 @@ static int teardown(void **state)
 static void expect_fail(struct watch *w, enum net_tls_fail cls, const char *text)
 {
     assert_int_equal(w->readies, 0);
-    assert_int_equal(w->fail.err, NET_ERR_TLS);
+    assert_int_equal(w->fail.err, BROKER_ERR_TLS);
     if (w->fail.tls_fail != cls || strstr(w->msg, text) == NULL) {
         fail_msg("got class \"%s\" and \"%s\", want \"%s\" and \"%s\"",
                  net_tls_fail_name(w->fail.tls_fail), w->msg, net_tls_fail_name(cls), text);
@@ -426,7 +427,7 @@ static void test_unknown_ca(void **state)
     dial(&f, *state, "localhost", &tc, &w);
     expect_fail(&w, NET_TLS_UNKNOWN_CA,
                 "TLS: unknown CA: the broker's certificate is not signed by a trusted CA");
-    assert_true(net_conn_event_is_authn(&w.fail));
+    assert_true(broker_conn_event_is_authn(&w.fail));
     fake_free(&f);
 }
 
@@ -484,7 +485,7 @@ static void test_mtls(void **state)
     dial(&f, *state, "localhost", &none, &w);
     expect_fail(&w, NET_TLS_CLIENT_CERT_REQUIRED, "TLS: client certificate required:");
     assert_non_null(strstr(w.msg, "none is configured"));
-    assert_true(net_conn_event_is_authn(&w.fail));
+    assert_true(broker_conn_event_is_authn(&w.fail));
     struct net_tls_config with = {.ca_file = pki_path("ca.pem"),
                                   .cert_file = pki_path("client.pem"),
                                   .key_file = pki_path("client-enc.key"),
@@ -503,7 +504,7 @@ static void test_tls12_floor(void **state)
     struct net_tls_config tc = {.ca_file = pki_path("ca.pem")};
     dial(&f, *state, "localhost", &tc, &w);
     assert_int_equal(w.readies, 0);
-    assert_int_equal(w.fail.err, NET_ERR_TLS);
+    assert_int_equal(w.fail.err, BROKER_ERR_TLS);
     assert_int_equal(w.fail.tls_fail, NET_TLS_PROTOCOL);
     assert_non_null(strstr(w.msg, "TLS: "));
     assert_non_null(strstr(w.msg, "protocol"));

@@ -96,9 +96,6 @@ static void test_one_record_per_selection(void **state)
     struct batcher *b;
     struct batcher_cfg cfg;
     struct batch *bt = mixed_batch(&b, &cfg);
-    struct pl_spans spans;
-    char err[200];
-    assert_int_equal(pl_spans_parse(&spans, bt, &cfg.event, err, sizeof err), 0);
     size_t sel[PARTS];
     for (size_t i = 0; i < PARTS; i++) {
         sel[i] = i;
@@ -106,17 +103,16 @@ static void test_one_record_per_selection(void **state)
     struct pl_failure f = failure(&cfg);
     struct esm_dest_msg *msgs;
     // SQS/SNS: metadata only, no limit reached.
-    size_t n = pl_failure_batch_msgs(&f, bt, &spans, sel, PARTS, false, 262144, &msgs);
+    size_t n = pl_failure_batch_msgs(&f, bt, sel, PARTS, false, 262144, &msgs);
     assert_int_equal(n, 1);
     assert_int_equal(covered(msgs, n, false, 262144), PARTS);
     assert_string_equal(msgs[0].part_key, "orders-0");
     pl_dest_msgs_free(msgs, n);
     // S3: the payload (the event) comes along.
-    n = pl_failure_batch_msgs(&f, bt, &spans, sel, PARTS, true, 0, &msgs);
+    n = pl_failure_batch_msgs(&f, bt, sel, PARTS, true, 0, &msgs);
     assert_int_equal(n, 1);
     assert_int_equal(covered(msgs, n, true, 0), PARTS);
     pl_dest_msgs_free(msgs, n);
-    pl_spans_free(&spans);
     struct inv_err ie;
     batcher_complete(b, bt, 0, &ie);
     batcher_free(b);
@@ -128,9 +124,6 @@ static void test_split_above_the_limit(void **state)
     struct batcher *b;
     struct batcher_cfg cfg;
     struct batch *bt = mixed_batch(&b, &cfg);
-    struct pl_spans spans;
-    char err[200];
-    assert_int_equal(pl_spans_parse(&spans, bt, &cfg.event, err, sizeof err), 0);
     size_t sel[PARTS];
     for (size_t i = 0; i < PARTS; i++) {
         sel[i] = i;
@@ -138,21 +131,20 @@ static void test_split_above_the_limit(void **state)
     struct pl_failure f = failure(&cfg);
     struct esm_dest_msg *msgs;
     size_t whole = 0;
-    size_t n = pl_failure_batch_msgs(&f, bt, &spans, sel, PARTS, false, 0, &msgs);
+    size_t n = pl_failure_batch_msgs(&f, bt, sel, PARTS, false, 0, &msgs);
     whole = msgs[0].value_len;
     pl_dest_msgs_free(msgs, n);
     // A limit of a third of the whole record: halves, then quarters, all within the limit.
     size_t max = whole / 3;
-    n = pl_failure_batch_msgs(&f, bt, &spans, sel, PARTS, false, max, &msgs);
+    n = pl_failure_batch_msgs(&f, bt, sel, PARTS, false, max, &msgs);
     assert_true(n >= 4);
     assert_int_equal(covered(msgs, n, false, max), PARTS);
     pl_dest_msgs_free(msgs, n);
     // A limit no single record fits: split down to single records, each sent as it is.
-    n = pl_failure_batch_msgs(&f, bt, &spans, sel, PARTS, false, 10, &msgs);
+    n = pl_failure_batch_msgs(&f, bt, sel, PARTS, false, 10, &msgs);
     assert_int_equal(n, PARTS);
     assert_int_equal(covered(msgs, n, false, 10), PARTS);
     pl_dest_msgs_free(msgs, n);
-    pl_spans_free(&spans);
     struct inv_err ie;
     batcher_complete(b, bt, 0, &ie);
     batcher_free(b);

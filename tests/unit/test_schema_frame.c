@@ -2,12 +2,39 @@
 // payload check (schema/jsonschema.h) on golden bytes (Confluent header + avsc data, Confluent
 // Protobuf with message indexes [1], Glue + zlib: tests/node/schema_golden.mjs) and on hostile
 // headers.
+#include "base/base64.h"
 #include "schema/frame.h"
 #include "schema/jsonschema.h"
+#include "schema/sch.h"
 #include "tests/lib/golden.h"
 #include "tests/lib/unit.h"
 
 #include <string.h>
+
+// test_out_base64: sch_out_base64_str (now base/base64's codec, fed in chunks) writes the same
+// text as one encoding of the whole, around the chunk boundaries and at every tail length.
+static void test_out_base64(void **state)
+{
+    (void)state;
+    static uint8_t in[2300];
+    for (size_t i = 0; i < sizeof in; i++) {
+        in[i] = (uint8_t)(i * 37 + 11);
+    }
+    static const size_t lens[] = {0, 1, 2, 3, 764, 765, 766, 767, 1530, 1531, 2300};
+    static char want[3100];
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        struct sch_out o;
+        sch_out_init(&o, 0);
+        sch_out_base64_str(&o, in, lens[k]);
+        size_t wl = base64_encode(want, in, lens[k]);
+        assert_true(sch_out_ok(&o));
+        assert_int_equal(o.len, wl + 2);
+        assert_int_equal(o.p[0], '"');
+        assert_memory_equal(o.p + 1, want, wl);
+        assert_int_equal(o.p[wl + 1], '"');
+        sch_out_cleanup(&o);
+    }
+}
 
 static void test_confluent_golden(void **state)
 {
@@ -158,7 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_confluent_golden), cmocka_unit_test(test_message_indexes),
         cmocka_unit_test(test_confluent_errors), cmocka_unit_test(test_glue),
-        cmocka_unit_test(test_json_check),
+        cmocka_unit_test(test_json_check),       cmocka_unit_test(test_out_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
 // Debian's /usr/bin/python3 + python3-botocore): fixed-date signing of the same requests, and
 // requests built and signed by botocore's real Lambda client (its own URL encoding of function
 // names), re-signed here and verified.
-#include "invoke/buf.h"
+#include "base/buf.h"
 #include "invoke/credentials.h"
+#include "invoke/err.h"
 #include "invoke/sigv4.h"
 #include "tests/lib/unit.h"
 
@@ -41,12 +42,12 @@ static cJSON *run_oracle(const char *mode, cJSON *spec)
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s '%s'", oracle, mode, path);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
-    struct inv_buf out;
-    inv_buf_init(&out);
+    struct buf out;
+    buf_init(&out);
     char chunk[4096];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) {
-        inv_buf_add(&out, chunk, n);
+        buf_add(&out, chunk, n);
     }
     int status = pclose(p);
     unlink(path);
@@ -56,7 +57,7 @@ static cJSON *run_oracle(const char *mode, cJSON *spec)
     }
     cJSON *j = cJSON_ParseWithLength(out.p, out.len);
     assert_non_null(j);
-    inv_buf_cleanup(&out);
+    buf_cleanup(&out);
     return j;
 }
 
@@ -74,14 +75,14 @@ static void test_aws_suite_get_vanilla(void **state)
     creds_of(&c, NULL);
     struct sigv4_header h[] = {{"Host", "example.amazonaws.com"}};
     struct sigv4_request req = {"GET", "/", NULL, h, 1, NULL, 0};
-    struct inv_buf creq;
-    inv_buf_init(&creq);
+    struct buf creq;
+    buf_init(&creq);
     assert_int_equal(sigv4_canonical_request(&creq, &req, "20150830T123600Z", NULL, NULL), 0);
-    assert_string_equal(inv_buf_cstr(&creq),
+    assert_string_equal(buf_cstr(&creq),
                         "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
                         "host;x-amz-date\n"
                         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    inv_buf_cleanup(&creq);
+    buf_cleanup(&creq);
     struct sigv4_signed s;
     assert_int_equal(sigv4_sign(&s, &c, "us-east-1", "service", T20150830, &req, NULL), 0);
     assert_string_equal(s.amz_date, "20150830T123600Z");
@@ -106,16 +107,16 @@ static void test_spec_lambda_vectors(void **state)
     struct sigv4_request req = {
         "POST",      "/2015-03-31/functions/my-function%3Aprod/invocations", NULL, h, 2, body,
         strlen(body)};
-    struct inv_buf creq;
-    inv_buf_init(&creq);
+    struct buf creq;
+    buf_init(&creq);
     assert_int_equal(sigv4_canonical_request(&creq, &req, "20150830T123600Z", NULL, NULL), 0);
-    assert_string_equal(inv_buf_cstr(&creq),
+    assert_string_equal(buf_cstr(&creq),
                         "POST\n/2015-03-31/functions/my-function%253Aprod/invocations\n\n"
                         "host:lambda.us-east-1.amazonaws.com\nx-amz-date:20150830T123600Z\n"
                         "x-amz-invocation-type:RequestResponse\n\n"
                         "host;x-amz-date;x-amz-invocation-type\n"
                         "93a23971a914e5eacbf0a8d25154cda309c3c1c72fbb9914d47c60f3cb681588");
-    inv_buf_cleanup(&creq);
+    buf_cleanup(&creq);
     struct sigv4_signed s;
     assert_int_equal(sigv4_sign(&s, &c, "us-east-1", "lambda", T20150830, &req, NULL), 0);
     assert_string_equal(s.signature,
@@ -218,15 +219,15 @@ static void test_botocore_oracle_fixed_date(void **state)
             const char *pair[2] = {h[j].name, h[j].value};
             cJSON_AddItemToArray(hs, cJSON_CreateStringArray(pair, 2));
         }
-        struct inv_buf hex;
-        inv_buf_init(&hex);
+        struct buf hex;
+        buf_init(&hex);
         for (const char *b = k->body; *b; b++) {
             char x[3];
             snprintf(x, sizeof x, "%02x", (unsigned char)*b);
-            inv_buf_add(&hex, x, 2);
+            buf_add(&hex, x, 2);
         }
-        cJSON_AddStringToObject(spec, "body_hex", inv_buf_cstr(&hex));
-        inv_buf_cleanup(&hex);
+        cJSON_AddStringToObject(spec, "body_hex", buf_cstr(&hex));
+        buf_cleanup(&hex);
         cJSON_AddStringToObject(spec, "service", k->service);
         cJSON_AddStringToObject(spec, "region", k->region);
         cJSON_AddStringToObject(spec, "amz_date", "20261126T101112Z");
@@ -244,12 +245,12 @@ static void test_botocore_oracle_fixed_date(void **state)
         creds_of(&c, k->token);
         struct sigv4_request req = {k->method,          k->path, k->query,       h,
                                     k->num_headers + 1, k->body, strlen(k->body)};
-        struct inv_buf creq;
-        inv_buf_init(&creq);
+        struct buf creq;
+        buf_init(&creq);
         assert_int_equal(sigv4_canonical_request(&creq, &req, "20261126T101112Z", k->token, NULL),
                          0);
-        assert_string_equal(inv_buf_cstr(&creq), jstr(o, "canonical_request"));
-        inv_buf_cleanup(&creq);
+        assert_string_equal(buf_cstr(&creq), jstr(o, "canonical_request"));
+        buf_cleanup(&creq);
         struct sigv4_signed s;
         int64_t t = 1795687872; // 2026-11-26T10:11:12Z
         assert_int_equal(sigv4_sign(&s, &c, k->region, k->service, t, &req, NULL), 0);
@@ -553,6 +554,26 @@ static void test_verify_mutations(void **state)
     inv_creds_cleanup(&c);
 }
 
+// The AWS query protocol's form bodies (STS, SQS, SNS) and S3's payload hash, against Python's
+// urllib.parse.quote(safe="-_.~") (botocore's encoding) and hashlib.
+static void test_form_and_payload_hash(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b);
+    sigv4_form_add(&b, "Action", "SendMessage", 11);
+    const char *body = "a b+c&=~._-\xc3\xa9/";
+    sigv4_form_add(&b, "MessageBody", body, strlen(body));
+    assert_string_equal(buf_cstr(&b),
+                        "Action=SendMessage&MessageBody=a%20b%2Bc%26%3D~._-%C3%A9%2F");
+    buf_cleanup(&b);
+    char h[65];
+    sigv4_sha256_hex(h, "abc", 3);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sigv4_sha256_hex(h, "", 0);
+    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_botocore_lambda_client_requests),
         cmocka_unit_test(test_verify_rejects),
         cmocka_unit_test(test_verify_mutations),
+        cmocka_unit_test(test_form_and_payload_hash),
     };
     return cmocka_run_group_tests_name("sigv4", tests, NULL, NULL);
 }

@@ -1,0 +1,198 @@
+// base64.c: table-driven base64 encoder (12-bit pair lookups) and strict decoder.
+#include "base/base64.h"
+
+#include <string.h>
+
+static const char enc_table[64] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// pairs[h >> 6] + 2 * (h & 63) holds the two characters of the 12-bit value h, spelled out at
+// compile time by string-literal concatenation (one row per first character, exactly 128 chars,
+// no NUL): one lookup encodes 1.5 input bytes.
+#define B64_ROW(c)                                                                                 \
+    c "A" c "B" c "C" c "D" c "E" c "F" c "G" c "H" c "I" c "J" c "K" c "L" c "M" c "N" c "O" c    \
+      "P" c "Q" c "R" c "S" c "T" c "U" c "V" c "W" c "X" c "Y" c "Z" c "a" c "b" c "c" c "d" c    \
+      "e" c "f" c "g" c "h" c "i" c "j" c "k" c "l" c "m" c "n" c "o" c "p" c "q" c "r" c "s" c    \
+      "t" c "u" c "v" c "w" c "x" c "y" c "z" c "0" c "1" c "2" c "3" c "4" c "5" c "6" c "7" c    \
+      "8" c "9" c "+" c "/"
+static const char pairs[64][128] = {
+    B64_ROW("A"), B64_ROW("B"), B64_ROW("C"), B64_ROW("D"), B64_ROW("E"), B64_ROW("F"),
+    B64_ROW("G"), B64_ROW("H"), B64_ROW("I"), B64_ROW("J"), B64_ROW("K"), B64_ROW("L"),
+    B64_ROW("M"), B64_ROW("N"), B64_ROW("O"), B64_ROW("P"), B64_ROW("Q"), B64_ROW("R"),
+    B64_ROW("S"), B64_ROW("T"), B64_ROW("U"), B64_ROW("V"), B64_ROW("W"), B64_ROW("X"),
+    B64_ROW("Y"), B64_ROW("Z"), B64_ROW("a"), B64_ROW("b"), B64_ROW("c"), B64_ROW("d"),
+    B64_ROW("e"), B64_ROW("f"), B64_ROW("g"), B64_ROW("h"), B64_ROW("i"), B64_ROW("j"),
+    B64_ROW("k"), B64_ROW("l"), B64_ROW("m"), B64_ROW("n"), B64_ROW("o"), B64_ROW("p"),
+    B64_ROW("q"), B64_ROW("r"), B64_ROW("s"), B64_ROW("t"), B64_ROW("u"), B64_ROW("v"),
+    B64_ROW("w"), B64_ROW("x"), B64_ROW("y"), B64_ROW("z"), B64_ROW("0"), B64_ROW("1"),
+    B64_ROW("2"), B64_ROW("3"), B64_ROW("4"), B64_ROW("5"), B64_ROW("6"), B64_ROW("7"),
+    B64_ROW("8"), B64_ROW("9"), B64_ROW("+"), B64_ROW("/"),
+};
+#undef B64_ROW
+
+static inline void put_pair(char *o, uint32_t h)
+{
+    // The rows are contiguous (64 * 128 bytes), so pairs[h >> 6] + 2 * (h & 63) is the byte at
+    // 2 * h of the table's object representation.
+    memcpy(o, (const char *)pairs + 2 * h, 2);
+}
+
+// load_be64 reads eight bytes as a big-endian integer: one load (and a byte swap on
+// little-endian GCC/Clang targets), or byte by byte elsewhere.
+static inline uint64_t load_be64(const uint8_t *p)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+#else
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++) {
+        v = v << 8 | p[k];
+    }
+    return v;
+#endif
+}
+
+size_t base64_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+size_t base64_encode(char *out, const uint8_t *in, size_t n)
+{
+    char *o = out;
+    size_t i = 0;
+    // Six input bytes (two 24-bit groups, four 12-bit halves) per step, read as one big-endian
+    // 64-bit load while at least eight bytes remain.
+    for (; n - i >= 8; i += 6) {
+        uint64_t v = load_be64(in + i);
+        put_pair(o, (uint32_t)(v >> 52));
+        put_pair(o + 2, (uint32_t)(v >> 40) & 0xfff);
+        put_pair(o + 4, (uint32_t)(v >> 28) & 0xfff);
+        put_pair(o + 6, (uint32_t)(v >> 16) & 0xfff);
+        o += 8;
+    }
+    for (; n - i >= 6; i += 6) {
+        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        uint32_t b = (uint32_t)in[i + 3] << 16 | (uint32_t)in[i + 4] << 8 | in[i + 5];
+        put_pair(o, a >> 12);
+        put_pair(o + 2, a & 0xfff);
+        put_pair(o + 4, b >> 12);
+        put_pair(o + 6, b & 0xfff);
+        o += 8;
+    }
+    if (n - i >= 3) {
+        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        put_pair(o, a >> 12);
+        put_pair(o + 2, a & 0xfff);
+        i += 3;
+        o += 4;
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        o[0] = enc_table[v >> 18];
+        o[1] = enc_table[(v >> 12) & 63];
+        o[2] = '=';
+        o[3] = '=';
+        o += 4;
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        o[0] = enc_table[v >> 18];
+        o[1] = enc_table[(v >> 12) & 63];
+        o[2] = enc_table[(v >> 6) & 63];
+        o[3] = '=';
+        o += 4;
+    }
+    return (size_t)(o - out);
+}
+
+// dec returns the 6-bit value of |c|, or -1.
+static int dec(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+static bool bad_at(size_t *out_bad, size_t at)
+{
+    if (out_bad != NULL) {
+        *out_bad = at;
+    }
+    return false;
+}
+
+bool base64_decode(uint8_t *out, size_t cap, size_t *out_len, size_t *out_bad, const char *in,
+                   size_t in_len)
+{
+    if (in_len % 4 != 0) {
+        return bad_at(out_bad, in_len);
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < in_len; i += 4) {
+        bool last = i + 4 == in_len;
+        int pad = 0;
+        if (last && in[i + 3] == '=') {
+            pad = in[i + 2] == '=' ? 2 : 1;
+        }
+        int v[4] = {0, 0, 0, 0};
+        for (int j = 0; j < 4 - pad; j++) {
+            v[j] = dec((unsigned char)in[i + (size_t)j]);
+            if (v[j] < 0) {
+                return bad_at(out_bad, i + (size_t)j);
+            }
+        }
+        if (cap - o < (size_t)(3 - pad)) {
+            return bad_at(out_bad, i);
+        }
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        out[o++] = (uint8_t)(w >> 16);
+        if (pad == 2) {
+            if (w & 0xffff) {
+                return bad_at(out_bad, i + 1);
+            }
+        } else {
+            out[o++] = (uint8_t)(w >> 8);
+            if (pad == 1) {
+                if (w & 0xff) {
+                    return bad_at(out_bad, i + 2);
+                }
+            } else {
+                out[o++] = (uint8_t)w;
+            }
+        }
+    }
+    *out_len = o;
+    return true;
+}
+
+size_t base64url_encode(char *out, const uint8_t *in, size_t n)
+{
+    size_t len = base64_encode(out, in, n);
+    while (len > 0 && out[len - 1] == '=') {
+        len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    }
+    return len;
+}

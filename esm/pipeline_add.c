@@ -1,0 +1,257 @@
+// pipeline_add.c: records entering the pipeline (see pipeline.h): the schema stage's decoding,
+// the records held while their schema is fetched, FilterCriteria, then the batcher, and the
+// partition's pause when its queue grows.
+#include "base/alloc.h"
+#include "base/log.h"
+#include "esm/pipeline_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// add_one queues one decoded record: FilterCriteria (on |fv|, the value the filter sees), then
+// the batcher. Returns 0, or -1 if the record was refused.
+static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_record *r,
+                   struct inv_bytes fv, int64_t now)
+{
+    struct inv_err err;
+    bool keep = true;
+    if (!r->reject) { // a rejected record is disposed of, not filtered
+        struct inv_record fr = *r;
+        fr.value = fv;
+        uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
+        keep = esm_filter_match(pl->cfg.filter, &fr);
+        if (esm_filter_budget_exceeded(pl->cfg.filter) != over) {
+            kesm_log(KESM_LOG_WARN, pl->log,
+                     "FilterCriteria: offset %" PRId64 " of %.*s-%" PRId32
+                     " needs more matching steps than its size allows: delivered unfiltered",
+                     r->offset, (int)r->topic_len, r->topic, r->partition);
+        }
+    }
+    if (!keep) {
+        if (r->offset <= p->kept_last || (p->has_filt && r->offset < p->filt_next) ||
+            r->offset < p->done_next) {
+            kesm_log(KESM_LOG_ERROR, pl->log,
+                     "record refused: offset %" PRId64 " of %.*s-%" PRId32
+                     " is not above the previous one",
+                     r->offset, (int)r->topic_len, r->topic, r->partition);
+            return -1;
+        }
+        pl->st.records_filtered++;
+        p->has_filt = true;
+        p->filt_next = r->offset + 1;
+        p->filt_after = p->kept_last;
+        return 0;
+    }
+    if (batcher_add(pl->bt, r, now, &err) != 0) {
+        kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
+        return -1;
+    }
+    if (r->reject) {
+        pl->st.records_rejected++;
+    }
+    p->kept_last = r->offset;
+    pl->st.records_in++;
+    return 0;
+}
+
+// ---- records waiting for a schema ---------------------------------------------------------
+
+// struct held: a copy of a record (headers and bytes in the same allocation).
+struct held {
+    struct held *next;
+    struct inv_record r;
+};
+
+static uint8_t *put(uint8_t *o, struct inv_bytes *b)
+{
+    if (!b->is_null && b->len) {
+        memcpy(o, b->p, b->len);
+        b->p = o;
+        o += b->len;
+    }
+    return o;
+}
+
+static void held_push(struct part *p, const struct inv_record *r)
+{
+    size_t n = sizeof(struct held) + r->num_headers * sizeof(struct inv_header);
+    n += (r->key.is_null ? 0 : r->key.len) + (r->value.is_null ? 0 : r->value.len);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        n += r->headers[i].name_len + (r->headers[i].value.is_null ? 0 : r->headers[i].value.len);
+    }
+    struct held *h = xmalloc(n);
+    struct inv_header *hdrs = (struct inv_header *)(h + 1);
+    uint8_t *o = (uint8_t *)(hdrs + r->num_headers);
+    h->next = NULL;
+    h->r = *r;
+    h->r.topic = p->topic;
+    o = put(o, &h->r.key);
+    o = put(o, &h->r.value);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        hdrs[i] = r->headers[i];
+        if (hdrs[i].name_len) {
+            memcpy(o, r->headers[i].name, hdrs[i].name_len);
+        }
+        hdrs[i].name = (const char *)o;
+        o += hdrs[i].name_len;
+        o = put(o, &hdrs[i].value);
+    }
+    h->r.headers = hdrs;
+    if (p->held_tail) {
+        p->held_tail->next = h;
+    } else {
+        p->held_head = h;
+    }
+    p->held_tail = h;
+    p->num_held++;
+}
+
+static void held_pop(struct part *p)
+{
+    struct held *h = p->held_head;
+    p->held_head = h->next;
+    if (!p->held_head) {
+        p->held_tail = NULL;
+    }
+    p->num_held--;
+    free(h);
+}
+
+void pl_held_drop(struct part *p)
+{
+    while (p->held_head) {
+        held_pop(p);
+    }
+}
+
+// process decodes one record through the schema stage (when there is one) and queues it;
+// returns 1 when the record had to wait (it was copied), else add_one's result.
+static int process(struct esm_pipeline *pl, struct part *p, const struct inv_record *r, int64_t now)
+{
+    if (!pl->cfg.schema) {
+        return add_one(pl, p, r, r->value, now);
+    }
+    struct inv_record dec;
+    struct inv_bytes fv;
+    switch (esm_sstage_decode(pl->cfg.schema, r, &dec, &fv)) {
+    case ESM_SSTAGE_WAIT:
+        return 1;
+    case ESM_SSTAGE_REJECT:
+    case ESM_SSTAGE_READY:
+        break;
+    }
+    return add_one(pl, p, &dec, fv, now);
+}
+
+static void pause_if_full(struct esm_pipeline *pl, struct part *p)
+{
+    if (p->num_held > 0 ||
+        batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
+            pl->cfg.pause_records ||
+        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
+        pl_part_pause(pl, p);
+    }
+}
+
+// add_gap puts an undecodable range into the batcher, in its place after the partition's records.
+static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset,
+                   int64_t last_offset, int64_t timestamp, bool too_large)
+{
+    struct inv_err err;
+    if (batcher_add_gap(pl->bt, p->topic, p->topic_len, p->partition, first_offset, last_offset,
+                        timestamp, too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT,
+                        pl_mono_now(pl), &err) != 0) {
+        kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: %s", err.msg);
+        return -1;
+    }
+    kesm_log(KESM_LOG_WARN, pl->log,
+             "%.*s-%" PRId32 " offsets %" PRId64 "-%" PRId64
+             ": record batch cannot be decoded; disposing of it as %s",
+             (int)p->topic_len, p->topic, p->partition, first_offset, last_offset,
+             too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
+    p->kept_last = last_offset;
+    pl->st.records_in++;
+    return 0;
+}
+
+void esm_pipeline_schema_ready(struct esm_pipeline *pl)
+{
+    if (pl->draining) {
+        return;
+    }
+    int64_t now = pl_mono_now(pl);
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        struct part *p = &pl->parts[i];
+        while (p->held_head && process(pl, p, &p->held_head->r, now) != 1) {
+            held_pop(p);
+        }
+        if (!p->held_head && p->gap_pending) { // an undecodable range waited behind them
+            p->gap_pending = false;
+            add_gap(pl, p, p->gap_first, p->gap_last, -1, p->gap_too_large);
+        }
+        pl_filtered_release(pl, p);
+        pause_if_full(pl, p);
+    }
+    pl_pump(pl);
+}
+
+int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n)
+{
+    if (pl->draining || n == 0) {
+        return 0;
+    }
+    int64_t now = pl_mono_now(pl);
+    int rc = 0;
+    struct part *p = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct inv_record *r = &recs[i];
+        if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
+            memcmp(p->topic, r->topic, r->topic_len) != 0) {
+            p = pl_part_find(pl, r->topic, r->topic_len, r->partition, true);
+        }
+        if (p->acked_next < 0) {
+            p->acked_next = r->offset; // everything before it was committed already
+        }
+        int one = p->num_held > 0 ? 1 : process(pl, p, r, now);
+        if (one == 1) {
+            held_push(p, r); // waits for its schema, and so does everything after it
+        } else if (one != 0) {
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < pl->num_parts; i++) {
+        pl_filtered_release(pl, &pl->parts[i]);
+    }
+    p = pl_part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
+    pause_if_full(pl, p);
+    pl_pump(pl);
+    return rc;
+}
+
+int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
+                         int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                         bool too_large)
+{
+    if (pl->draining || pl->stopped) {
+        return 0;
+    }
+    struct part *p = pl_part_find(pl, topic, strlen(topic), partition, true);
+    if (p->held_head || p->gap_pending) {
+        // Records before it wait for a schema: the range follows them (the partition is paused
+        // meanwhile, so no second range can arrive).
+        if (p->gap_pending) {
+            kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: one is waiting already");
+            return -1;
+        }
+        p->gap_pending = true;
+        p->gap_first = first_offset;
+        p->gap_last = last_offset;
+        p->gap_too_large = too_large;
+        return 0;
+    }
+    int rc = add_gap(pl, p, first_offset, last_offset, timestamp, too_large);
+    pl_pump(pl);
+    return rc;
+}
