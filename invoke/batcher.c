@@ -575,12 +575,12 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
     bp->first_timestamp = bp->last_timestamp = e->timestamp;
     bp->num_records = 1;
     bt->pidx[0] = pi;
+    p->blocked = b->cfg.oversize == BATCH_OVERSIZE_BLOCK;
     if (e->gap != BATCH_GAP_NONE) {
         bt->gap = e->gap;
         bp->first_offset = e->first;
         p->blocked = false; // a range that cannot be decoded never blocks its partition
     }
-    p->blocked = b->cfg.oversize == BATCH_OVERSIZE_BLOCK;
     recount(p);
     compact(p);
     return bt;
