@@ -26,6 +26,8 @@ bool cfg_str(struct esm_cfg_err *err, const char *field, const cJSON *v, size_t 
 bool cfg_charset_ok(const char *s, const char *extra);
 bool cfg_lookup(const char *const *names, size_t num, const char *s, size_t *out);
 bool cfg_topic_ok(const char *t);
+// cfg_arn_ok: an ARN's frame, its region a bare name (config_aws.c).
+bool cfg_arn_ok(const char *s);
 
 // cfg_parse_schema_registry validates a SchemaRegistryConfig member (|field| is its path for
 // messages, e.g. "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig") into c->registry.

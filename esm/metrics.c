@@ -294,6 +294,10 @@ static void pipeline_families(struct buf *o, const struct esm_metrics_mapping *m
     counter_family(o, maps, n, "kesm_rebalances_total",
                    "Partition assignments received from the consumer group.",
                    offsetof(struct esm_metrics_mapping, rebalances));
+    counter_family(o, maps, n, "kesm_undecodable_batches_total",
+                   "Fetched record batches that could not be decoded (decompressed beyond the "
+                   "limit, or corrupt); each is retried, then skipped like an oversized record.",
+                   offsetof(struct esm_metrics_mapping, undecodable_batches));
     static const struct {
         const char *name, *help;
         size_t off;

@@ -88,6 +88,7 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
         pl->parts = xrealloc(pl->parts, pl->cap_parts * sizeof *pl->parts);
     }
     struct part *p = &pl->parts[pl->num_parts++];
+    memset(p, 0, sizeof *p);
     p->topic = xstrndup(topic, topic_len);
     p->topic_len = topic_len;
     p->partition = partition;
@@ -628,7 +629,9 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
 {
     struct job *j = job_new(pl, b);
     if (b->oversized) {
-        pl_dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+        pl_dispose_cur(
+            j, b->gap == BATCH_GAP_CORRUPT ? "RecordBatchCorrupt" : "MaximumPayloadSizeExceeded",
+            false, 0);
         return;
     }
     if (b->reject) { // the schema registry could not decode it (esm/schema_stage.h)

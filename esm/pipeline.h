@@ -191,6 +191,17 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
 // then be treated as broken.
 int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n);
 
+// esm_pipeline_add_gap queues the offset range [first_offset, last_offset] of one partition
+// whose records could not be decoded (consumer/fetcher.h, struct cons_undecodable) in its place
+// after the records already added. It is disposed of like an oversized record: a failure record
+// with condition "MaximumPayloadSizeExceeded" (|too_large|: the batch decompressed beyond the
+// limit) or "RecordBatchCorrupt", responseContext null and the range in recordsInfo, then
+// acknowledged past last_offset. |timestamp| stands for the records' (-1 unknown). Returns 0, or
+// -1 (logged) if the range does not lie after the partition's last offset.
+int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
+                         int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                         bool too_large);
+
 // esm_pipeline_schema_ready: the schema stage has schemas for held records: decode and queue
 // what it can (the stage's on_ready calls this). Not from inside esm_pipeline_add.
 void esm_pipeline_schema_ready(struct esm_pipeline *pl);

@@ -121,6 +121,9 @@ struct part {
     bool has_filt;      // a filtered acknowledgement is pending
     int64_t filt_next;  // offset to acknowledge
     int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
+    bool gap_pending;   // an undecodable range waits behind held records
+    int64_t gap_first, gap_last;
+    bool gap_too_large;
     int64_t last_ok_ms; // wall time of the last success that moved it on (-1: none)
     int64_t acked_next; // the last acknowledgement (-1: none yet), for records_acked
 };

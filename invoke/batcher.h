@@ -93,6 +93,15 @@ struct batch_part {
     size_t num_records;
 };
 
+// enum batch_gap: an offset range that stands for records the source could not decode (a record
+// batch that decompresses beyond its limit, or is corrupt). It is handed out like an oversized
+// record: a batch with oversized = true and no payload, whose one part spans the range.
+enum batch_gap {
+    BATCH_GAP_NONE = 0,
+    BATCH_GAP_TOO_LARGE, // decompressed beyond the limit
+    BATCH_GAP_CORRUPT,   // does not decode
+};
+
 // batch_rec: one record of a batch, in payload order (the order of batch.offsets): where its
 // JSON object lies in the payload, its timestamp and its key, so a caller that sends part of a
 // payload again (bisect, partial batch response, record age) or writes failure records never
@@ -111,6 +120,7 @@ struct batch_rec {
 struct batch {
     uint64_t id; // 1, 2, 3, ... in hand-out order
     enum batch_reason reason;
+    enum batch_gap gap;   // not NONE: an undecodable range (then also oversized)
     bool oversized;       // true: one record, no payload; see the file comment
     size_t oversized_len; // the event size that record would need
     const char *reject;   // non-NULL: one record added with inv_record.reject (this condition),
@@ -142,6 +152,13 @@ void batcher_free(struct batcher *b);
 // its offset does not increase within its partition (the record is not queued).
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err);
+
+// batcher_add_gap queues the undecodable range [first_offset, last_offset] of one partition in
+// its place among the records (see enum batch_gap); |timestamp| stands for its records'. Returns
+// 0, or -1 with |err| if the range does not start after the partition's last offset.
+int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
+                    int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                    enum batch_gap gap, int64_t now_ms, struct inv_err *err);
 
 // batcher_next_deadline returns the time at which batcher_next() will hand out a batch if nothing
 // else happens: INT64_MIN if one is ready now, INT64_MAX if none can be (nothing available, or

@@ -159,6 +159,8 @@ static enum sasl_status from_scram(enum scram_status st)
         return SASL_COMPLETE;
     case SCRAM_FAILED:
         return SASL_FAILED;
+    case SCRAM_NEED_KDF:
+        return SASL_NEED_KDF;
     }
     return SASL_FAILED;
 }
@@ -212,6 +214,24 @@ enum sasl_status sasl_mech_step(struct sasl_mech *m, const uint8_t *in, size_t i
     }
     m->finished = st == SASL_COMPLETE;
     return st;
+}
+
+struct sasl_kdf *sasl_mech_take_kdf(struct sasl_mech *m)
+{
+    return m->kind == MECH_SCRAM ? scram_take_kdf(m->scram) : NULL;
+}
+
+enum sasl_status sasl_mech_resume(struct sasl_mech *m, struct sasl_kdf *k, const uint8_t **out,
+                                  size_t *out_len, struct sasl_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (m->kind != MECH_SCRAM || m->finished) {
+        sasl_kdf_free(k);
+        sasl_err_set(err, "SASL exchange called in the wrong state");
+        return SASL_FAILED;
+    }
+    return from_scram(scram_resume(m->scram, k, out, out_len, err));
 }
 
 bool sasl_mech_finished(const struct sasl_mech *m)

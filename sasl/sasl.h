@@ -41,7 +41,18 @@ enum sasl_status {
     SASL_CONTINUE, // |out| holds a token to send; feed the server's reply to sasl_mech_step
     SASL_COMPLETE, // authentication finished successfully; |out| may hold a final token (empty)
     SASL_FAILED,   // see the sasl_err
+    SASL_NEED_KDF, // (opts.defer_kdf) a key derivation must run first: see sasl_mech_take_kdf
 };
+
+// struct sasl_kdf: one PBKDF2 derivation (SCRAM's SaltedPassword), self-contained: it holds
+// copies of the password and salt, so it can run on any thread while the mechanism waits, and
+// outlive the mechanism (a connection that goes away). Wiped on free.
+struct sasl_kdf;
+
+// sasl_kdf_run computes the derivation. It touches nothing but |k|: safe on any thread.
+void sasl_kdf_run(struct sasl_kdf *k);
+// sasl_kdf_free wipes and frees. NULL is a no-op.
+void sasl_kdf_free(struct sasl_kdf *k);
 
 struct scram_cache;
 
@@ -50,6 +61,10 @@ struct sasl_opts {
     uint32_t scram_max_iterations; // upper bound on the server's i=; 0 = SCRAM_DEFAULT_MAX_ITER
     struct scram_cache *cache;     // salted-password cache (borrowed, may be NULL); see scram.h
     const char *nonce;             // test hook: a fixed SCRAM client nonce; NULL = random
+    // defer_kdf: SCRAM's PBKDF2 (up to 0.5 s at the iteration cap) is not run inside
+    // sasl_mech_step: on a salted-password cache miss it returns SASL_NEED_KDF instead, so the
+    // driver can run the derivation off its event loop.
+    bool defer_kdf;
 };
 
 struct sasl_mech;
@@ -109,6 +124,16 @@ enum sasl_status sasl_mech_start(struct sasl_mech *m, const uint8_t **out, size_
 // fails.
 enum sasl_status sasl_mech_step(struct sasl_mech *m, const uint8_t *in, size_t in_len,
                                 const uint8_t **out, size_t *out_len, struct sasl_err *err);
+
+// sasl_mech_take_kdf hands the pending derivation to the caller after SASL_NEED_KDF (the caller
+// owns it: sasl_kdf_run it anywhere, then give it to sasl_mech_resume, or sasl_kdf_free it).
+// NULL when none is pending.
+struct sasl_kdf *sasl_mech_take_kdf(struct sasl_mech *m);
+// sasl_mech_resume finishes the step that returned SASL_NEED_KDF with the derivation |k| (run;
+// taken over and freed in any case). Returns what sasl_mech_step would have: SASL_CONTINUE with
+// the client-final-message, or SASL_FAILED.
+enum sasl_status sasl_mech_resume(struct sasl_mech *m, struct sasl_kdf *k, const uint8_t **out,
+                                  size_t *out_len, struct sasl_err *err);
 
 // sasl_mech_finished returns true once the exchange completed successfully.
 bool sasl_mech_finished(const struct sasl_mech *m);

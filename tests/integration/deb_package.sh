@@ -142,6 +142,8 @@ tap_check "a system user kesm with a group of its own" \
 tap_check "/var/lib/kesm is 700 kesm:kesm" test "$(stat -c '%a %U:%G' /var/lib/kesm)" = "700 kesm:kesm"
 tap_check "/etc/kesm/secrets is 700 kesm:kesm" \
     test "$(stat -c '%a %U:%G' /etc/kesm/secrets)" = "700 kesm:kesm"
+tap_check "/etc/kesm/api-credentials (the API's SigV4 key pair, made at install) is 640 root:kesm" \
+    sh -c "test \"\$(stat -c '%a %U:%G' /etc/kesm/api-credentials)\" = '640 root:kesm' && grep -qE '^aws_access_key_id = AKKESM[A-Z2-7]{16}\$' /etc/kesm/api-credentials && grep -qE '^aws_secret_access_key = .{40}\$' /etc/kesm/api-credentials"
 tap_check "/etc/default/kesm is 600 root:root" \
     test "$(stat -c '%a %U:%G' /etc/default/kesm)" = "600 root:root"
 tap_check "the installed binary runs kesm status (exit 3: nothing listens on port 1)" \

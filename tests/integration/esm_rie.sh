@@ -120,21 +120,26 @@ stop_fake
 fake gone --script ok
 GONE_PORT=$FPORT
 export KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500
+# API requests are signed (tests/lib/api.sh); --allow-api-http lets them name the emulator's URL.
+. tests/lib/api.sh
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
 timeout --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
-    --drain-timeout 5000 >"$T/serve.out" 2>"$T/serve.err" &
+    --drain-timeout 5000 --allow-api-http >"$T/serve.out" 2>"$T/serve.err" &
 SERVE_PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
 tap_check "kesm serve starts" wait_until 10 serve_port
 BASE=http://127.0.0.1:$(serve_port)
 API=$BASE/2015-03-31/event-source-mappings
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
-curl -sS -o "$T/create.json" -X POST "$API/" -d "{\"FunctionName\":\"gone\",
+api_curl -sS -o "$T/create.json" -X POST "$API/" -d "{\"FunctionName\":\"gone\",
   \"Topics\":[\"gone\"],\"StartingPosition\":\"TRIM_HORIZON\",\"MaximumBatchingWindowInSeconds\":0,
   \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
   \"Kesm\":{\"Transport\":\"http\",\"Url\":\"$(rie_url "$GONE_PORT")\"}}"
 U=$(jq -r .UUID "$T/create.json")
 tap_check "the mapping is created" test -n "$U" -a "$U" != null
-result() { curl -sS "$API/$U" | jq -r .LastProcessingResult; }
+result() { api_curl -sS "$API/$U" | jq -r .LastProcessingResult; }
 records() { if [ -f "$T/gone.records" ]; then wc -l <"$T/gone.records"; else echo 0; fi; }
 # metric NAME [LABEL="VALUE"]: the value of the mapping's sample NAME (with that label).
 metric() {

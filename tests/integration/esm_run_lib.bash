@@ -2,7 +2,9 @@
 # tests/integration/esm_run_lib.bash: helpers for the `kesm run` end-to-end tests (sourced after
 # tests/lib/kmock.sh and kmock_start). Not a test by itself.
 #
-#   run_mapping FILE TOPIC 'extra JSON members'   write a mapping for TOPIC on kmock (exec handler)
+#   run_mapping FILE TOPIC 'extra JSON members'   write a mapping for TOPIC on kmock (exec handler;
+#                                                 BatchSize or MaximumBatchingWindowInSeconds
+#                                                 in the extra members replace the defaults)
 #   kesm_start FILE                               start kesm run in the background (KESM_PID is
 #                                                 the timeout wrapper, KESM_CHILD kesm itself)
 #   kesm_stop                                     SIGINT, wait; sets KESM_RC to kesm's status
@@ -16,13 +18,16 @@ RUN_TMP=${RUN_TMP:-$TEST_TMP}
 
 run_mapping() {
     local file=$1 topic=$2 extra=${3:-} bs batch='"BatchSize": 10,'
+    local window='"MaximumBatchingWindowInSeconds": 1,'
     bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
+    # A member given in |extra| replaces the default (kesm refuses duplicate keys).
     case $extra in *'"BatchSize"'*) batch= ;; esac
+    case $extra in *'"MaximumBatchingWindowInSeconds"'*) window= ;; esac
     cat >"$file" <<JSON
 {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:demo",
  "Topics": ["$topic"], "StartingPosition": "TRIM_HORIZON",
  "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
- $batch "MaximumBatchingWindowInSeconds": 1,
+ $batch $window
  ${extra:+$extra,}
  "Kesm": {"Transport": "exec", "Command": ["$KMOCK_ROOT/examples/handler.py"]}}
 JSON

@@ -94,8 +94,12 @@ mkdir -p "$T/events" "$T/failed"
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 export AWS_ENDPOINT_URL_GLUE=$REG/ HOME=$T
 export KESM_SCHEMA_BACKOFF_MS=300,2000
+# API requests are signed (tests/lib/api.sh); the flags let them name the handlers, the file://
+# secret, the http:// registry with BASIC_AUTH and the failure directory.
+. tests/lib/api.sh
 timeout --foreground --kill-after=10 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
-    --state-dir "$T/state" --drain-timeout 3000 >"$T/serve.out" 2>"$T/serve.err" &
+    --state-dir "$T/state" --drain-timeout 3000 --allow-api-exec --allow-api-file-secrets \
+    --allow-api-plaintext-sasl --allow-api-file-destinations >"$T/serve.out" 2>"$T/serve.err" &
 SERVE_PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
 tap_check "kesm serve starts" wait_until 10 serve_port
@@ -106,7 +110,7 @@ declare -A UUIDS
 create() { # create NAME TOPIC REGISTRY_URI FORMAT ATTRS [extra members]
     local name=$1 topic=$2 uri=$3 fmt=$4 attrs=$5 extra=${6:-} access=
     case $uri in http*) access=",\"AccessConfigs\":[{\"Type\":\"BASIC_AUTH\",\"URI\":\"file://$T/sr-secret.json\"}]" ;; esac
-    curl -sS -o "$T/create-$name.json" -X POST "$API/" -d "{\"FunctionName\":\"$name\",
+    api_curl -sS -o "$T/create-$name.json" -X POST "$API/" -d "{\"FunctionName\":\"$name\",
       \"Topics\":[\"$topic\"],\"StartingPosition\":\"TRIM_HORIZON\",\"BatchSize\":100,
       \"MaximumBatchingWindowInSeconds\":0 ${extra:+,$extra},
       \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
@@ -207,7 +211,7 @@ tap_check "its registry errors are logged" wait_until 20 grep -q 'Schema registr
 tap_check "while the registry is down nothing of sr-outage is delivered (watched for 1 s)" \
     holds_for 1 test ! -s "$T/events/outage.jsonl"
 result_problem() {
-    curl -sS "$API/${UUIDS[outage]}" | grep -q '"LastProcessingResult":"PROBLEM: Schema registry error: schema id [0-9]*: http://127.0.0.1:'"$PORT2"': '
+    api_curl -sS "$API/${UUIDS[outage]}" | grep -q '"LastProcessingResult":"PROBLEM: Schema registry error: schema id [0-9]*: http://127.0.0.1:'"$PORT2"': '
 }
 tap_check "LastProcessingResult says the schema registry cannot be reached" \
     wait_until 10 result_problem
@@ -225,7 +229,7 @@ tap_check "the registry restarts on its port" wait_until 15 test -s "$T/reg2.por
 tap_check "then the held records are delivered" wait_until 30 records_in outage 3
 check json outage sr-outage
 tap_check "then the group commits offset 3" wait_until 20 committed_is "${UUIDS[outage]}" sr-outage 3
-ok_again() { curl -sS "$API/${UUIDS[outage]}" | grep -q '"LastProcessingResult":"OK"'; }
+ok_again() { api_curl -sS "$API/${UUIDS[outage]}" | grep -q '"LastProcessingResult":"OK"'; }
 tap_check "and LastProcessingResult is OK again" wait_until 10 ok_again
 
 # ---- Glue requests were signed as botocore signs them ---------------------------------------

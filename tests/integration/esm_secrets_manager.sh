@@ -81,10 +81,11 @@ API=http://127.0.0.1:$PORT/2015-03-31/event-source-mappings
 ENDPOINT=http://127.0.0.1:$PORT
 lines() { if [ -f "$HANDLER_LOG" ]; then wc -l <"$HANDLER_LOG"; else echo 0; fi; }
 at_least() { [ "$(lines)" -ge "$1" ]; }
-get() { curl -sS "$API/$1" | jq -r "$2"; }
+. tests/lib/api.sh # signed requests (kesm serve checks SigV4 by default)
+get() { api_curl -sS "$API/$1" | jq -r "$2"; }
 state_is() { [ "$(get "$1" '.State + "/" + .StateTransitionReason')" = "$2" ]; }
 result_has() { get "$1" .LastProcessingResult | grep -qF -- "$2"; }
-show() { curl -sS "$API/$1" | jq -c '{State, StateTransitionReason, LastProcessingResult}'; }
+show() { api_curl -sS "$API/$1" | jq -c '{State, StateTransitionReason, LastProcessingResult}'; }
 BS=$(printf '%s' "$SECURE_BOOTSTRAP" | sed 's/,/", "/g')
 
 aws --endpoint-url "$ENDPOINT" lambda create-event-source-mapping --topics AWSKafkaTopic \

@@ -74,8 +74,15 @@ EOF
 chmod +x "$T/ok.sh" "$T/bad.sh"
 
 export KESM_SESSION_TIMEOUT_MS=10000 KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_INTERVAL_MS=500
+# API requests are signed (tests/lib/api.sh); the flags let them name the handlers and send the
+# file:// SASL secret over plaintext to kmock. The status page needs no signature.
+. tests/lib/api.sh
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
 timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
     --status-listen 127.0.0.1:0 --state-dir "$T/state" --stuck-after 3 --drain-timeout 5000 \
+    --allow-api-exec --allow-api-file-secrets --allow-api-plaintext-sasl \
     >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 port_of() { sed -n "s|^kesm serve: $1 http://127\.0\.0\.1:\([0-9]*\)[ /].*|\1|p" "$T/serve.out" | grep .; }
@@ -86,7 +93,7 @@ BASE=http://127.0.0.1:$PORT
 SBASE=http://127.0.0.1:$SPORT
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 create() { # NAME TOPIC PROGRAM [EXTRA MEMBERS]
-    curl -sS -X POST "$BASE/2015-03-31/event-source-mappings/" -d "{\"FunctionName\":\"$1\",
+    api_curl -sS -X POST "$BASE/2015-03-31/event-source-mappings/" -d "{\"FunctionName\":\"$1\",
       \"Topics\":[\"$2\"],\"BatchSize\":10,\"MaximumBatchingWindowInSeconds\":0,
       \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}}${4:-},
       \"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"$T/$3\"]${5:-}}}" |

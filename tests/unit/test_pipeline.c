@@ -851,6 +851,33 @@ static void test_oversized_record(void **state)
     h_free(&h);
 }
 
+// An undecodable range (consumer/fetcher.h) is disposed of in its place like an oversized record:
+// the records before it are delivered first, a failure record names the whole range, and the
+// partition is acknowledged past it so the records behind it flow again.
+static void test_undecodable_range(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h);
+    h_start(&h);
+    add_range(&h, 0, 0, 2, g_wall);
+    assert_int_equal(esm_pipeline_add_gap(h.pl, "t", 0, 3, 9, -1, true), 0);
+    assert_int_equal(esm_pipeline_add_gap(h.pl, "t", 0, 5, 6, -1, true), -1); // not after 9
+    add_range(&h, 0, 10, 12, g_wall);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 12);
+    cJSON *j = only_failure_file(&h);
+    assert_string_equal(jstr(j, "requestContext", "condition"), "MaximumPayloadSizeExceeded");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "responseContext")));
+    const cJSON *info = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "KafkaBatchInfo"), "recordsInfo"), "t-0");
+    assert_string_equal(cJSON_GetObjectItem(info, "firstRecordOffset")->valuestring, "3");
+    assert_string_equal(cJSON_GetObjectItem(info, "lastRecordOffset")->valuestring, "9");
+    cJSON_Delete(j);
+    h_free(&h);
+}
+
 // ---- asynchronous destination (kafka:// shape) --------------------------------------------
 
 struct fdest {
@@ -1404,6 +1431,7 @@ int main(void)
         cmocka_unit_test(test_partial_response),
         cmocka_unit_test(test_partial_unknown_id),
         cmocka_unit_test(test_record_age),
+        cmocka_unit_test(test_undecodable_range),
         cmocka_unit_test(test_too_large_splits),
         cmocka_unit_test(test_payload_cap),
         cmocka_unit_test(test_oversized_record),
