@@ -236,10 +236,8 @@ static void parse_tags(const cJSON *v, struct esm_cfg_err *err)
 // [a-z0-9-]* (not starting with '-'), the account 0-12 digits, the resource not empty. kesm builds
 // AWS endpoints from the region (https://<service>.<region>.amazonaws.com), so nothing in it may
 // name another host ('.', '/', '@', ':').
-bool cfg_arn_ok(const char *s)
+bool cfg_arn_split(const char *s, const char *f[6], size_t n[6])
 {
-    const char *f[6];
-    size_t n[6];
     const char *c = s;
     for (int i = 0; i < 5; i++) {
         const char *colon = strchr(c, ':');
@@ -252,6 +250,16 @@ bool cfg_arn_ok(const char *s)
     }
     f[5] = c;
     n[5] = strlen(c);
+    return true;
+}
+
+bool cfg_arn_ok(const char *s)
+{
+    const char *f[6];
+    size_t n[6];
+    if (!cfg_arn_split(s, f, n)) {
+        return false;
+    }
     if (n[0] != 3 || memcmp(f[0], "arn", 3) != 0 || n[1] < 3 || memcmp(f[1], "aws", 3) != 0 ||
         n[2] == 0 || n[3] > 32 || n[4] > 12 || n[5] == 0 || (n[3] > 0 && f[3][0] == '-')) {
         return false;
