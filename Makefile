@@ -138,9 +138,12 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-fram
 	$(CPPFLAGS)
 FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c base/*.c) consumer/assignor.c \
 	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
-	consumer/offsets.c net/http_parse.c esm/filter.c esm/filter_match.c esm/status_view.c \
-	esm/status_check.c invoke/record.c invoke/err.c invoke/aws_parse.c invoke/aws_parse_json.c \
-	broker/conn.c broker/conn_req.c broker/conn_reauth.c broker/sasl.c net/tls_fail.c)
+	consumer/offsets.c net/http_parse.c net/http_wire.c net/httpd_parse.c esm/filter.c \
+	esm/filter_match.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c \
+	esm/config_aws.c esm/config_schema.c esm/config_update.c esm/config_response.c \
+	esm/function_ref.c esm/policy.c esm/status_view.c esm/status_check.c invoke/record.c \
+	invoke/err.c invoke/aws_parse.c invoke/aws_parse_json.c broker/conn.c broker/conn_req.c \
+	broker/conn_reauth.c broker/sasl.c broker/kdf.c net/reactor.c net/tls_fail.c)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 
@@ -155,10 +158,12 @@ $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 
 fuzz-build: $(FUZZ_BINS)
 
+# The committed corpora (fuzz/corpus) are only read unless FUZZ_MERGE=1 (scripts/fuzz-campaign).
 FUZZ_SECONDS ?= 60
+FUZZ_MERGE ?=
 fuzz: setup
 	$(MAKE) fuzz-build
-	scripts/fuzz-campaign $(FUZZ_SECONDS) $(FUZZ_BINS)
+	scripts/fuzz-campaign $(if $(FUZZ_MERGE),--merge) $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # ---- benchmarks ------------------------------------------------------------------------------
 $(BUILD)/bench_records: bench/bench_records.c $(LIBS)
@@ -181,10 +186,16 @@ $(BUILD)/event_gen: tests/tools/event_gen.c $(LIBS)
 setup:
 	scripts/setup
 
+# Builds run TEST_JOBS at a time (the CPUs) unless make was given -j; scripts/run-tests runs the
+# tests KESM_TEST_JOBS at a time (the CPUs), the integration tests against the ASan+UBSan
+# build/asan/kesm.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SUBMAKE_J = $(if $(findstring j,$(firstword $(MAKEFLAGS)))$(findstring -j,$(MAKEFLAGS)),,-j$(TEST_JOBS))
+
 test: setup
 	$(MAKE) format-check check-deps
-	$(MAKE) WERROR=1 all build/kmock
-	$(MAKE) WERROR=1 BUILD=build/asan SAN=1 unit-bins replay-bins
+	$(MAKE) $(SUBMAKE_J) WERROR=1 all build/kmock
+	$(MAKE) $(SUBMAKE_J) WERROR=1 BUILD=build/asan SAN=1 build/asan/kesm unit-bins replay-bins
 	scripts/run-tests
 
 run: setup

@@ -184,3 +184,15 @@ bool base64_decode(uint8_t *out, size_t cap, size_t *out_len, size_t *out_bad, c
     *out_len = o;
     return true;
 }
+
+size_t base64url_encode(char *out, const uint8_t *in, size_t n)
+{
+    size_t len = base64_encode(out, in, n);
+    while (len > 0 && out[len - 1] == '=') {
+        len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    }
+    return len;
+}

@@ -1,6 +1,7 @@
-// base64.h: RFC 4648 base64, standard alphabet ('+', '/') with '=' padding, no line breaks: the
-// one codec for the event JSON (invoke/), FilterCriteria (esm/) and SCRAM (sasl/). libc only: no
-// allocation, no globals, so sasl/ may use it too.
+// base64.h: RFC 4648 base64, standard alphabet ('+', '/') with '=' padding, no line breaks, and
+// the unpadded base64url encoding: the one codec for the event JSON (invoke/), FilterCriteria
+// (esm/), SCRAM and the MSK IAM token (sasl/). libc only: no allocation, no globals, so sasl/ may
+// use it too.
 #ifndef BASE_BASE64_H
 #define BASE_BASE64_H
 
@@ -23,5 +24,10 @@ size_t base64_encode(char *out, const uint8_t *in, size_t n);
 // a bad length, the start of the group that does not fit for a short |cap|).
 bool base64_decode(uint8_t *out, size_t cap, size_t *out_len, size_t *out_bad, const char *in,
                    size_t in_len);
+
+// base64url_encode writes |n| bytes in the URL and filename safe alphabet of RFC 4648 section 5
+// ('-' and '_' for '+' and '/') without padding: at most base64_len(n) characters to |out| (no
+// NUL). Returns the count written (ceil(4 * n / 3)).
+size_t base64url_encode(char *out, const uint8_t *in, size_t n);
 
 #endif

@@ -644,6 +644,11 @@ const char *broker_conn_log_component(const struct broker_conn *c)
     return c->log;
 }
 
+struct net_reactor *broker_conn_reactor(const struct broker_conn *c)
+{
+    return c->reactor;
+}
+
 void broker_conn_get_stats(const struct broker_conn *c, struct broker_conn_stats *out)
 {
     *out = c->stats;

@@ -254,6 +254,9 @@ const char *broker_conn_name(const struct broker_conn *c);
 // broker_conn_log_component returns the component its log lines use: "net" or "net <log_tag>".
 // Plug-ins that log about the connection (broker/sasl.c) use it too.
 const char *broker_conn_log_component(const struct broker_conn *c);
+// broker_conn_reactor returns the reactor a broker_conn_new session runs on (NULL for a session
+// over another driver, broker_conn_new_io): broker/sasl.c runs SCRAM key derivations off it.
+struct net_reactor *broker_conn_reactor(const struct broker_conn *c);
 
 // Read backpressure: while paused no response is dispatched and the socket is not read.
 void broker_conn_pause(struct broker_conn *c);

@@ -35,6 +35,7 @@ struct req_list {
 
 struct broker_conn {
     struct broker_io io;
+    struct net_reactor *reactor; // broker_conn_new's (NULL over another driver)
     char *host;
     uint16_t port;
     char name[300];

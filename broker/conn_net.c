@@ -148,5 +148,6 @@ struct broker_conn *broker_conn_new(struct net_reactor *r, const char *host, uin
                            io_buffered, io_defer,   io_arm,   io_now,
                            io_random,   io_release, d};
     d->c = broker_conn_new_io(&io, host, port, cfg, cb);
+    d->c->reactor = r; // before anything can authenticate: the stream has not opened yet
     return d->c;
 }

@@ -4,6 +4,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "broker/kdf.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 #include "proto/sasl_authenticate.h"
@@ -26,7 +27,9 @@ struct session {
     uint8_t *token; // the next client token to send (wiped and freed after writing)
     size_t token_len;
     int16_t auth_version;
-    bool reauth; // a KIP-368 re-authentication of a READY connection
+    bool reauth;            // a KIP-368 re-authentication of a READY connection
+    struct broker_kdf *kdf; // a SCRAM key derivation running off the loop
+    int64_t lifetime_ms;    // SessionLifetimeMs of the last SaslAuthenticate answer
 };
 
 struct broker_sasl {
@@ -133,6 +136,44 @@ static void complete(struct session *ss, int64_t lifetime_ms)
     broker_conn_auth_done(ss->c, BROKER_OK, NULL);
 }
 
+static void kdf_done(void *ctx, struct sasl_kdf *k);
+
+// step_done acts on what the mechanism answered: send its token, finish, fail, or run its key
+// derivation off the loop first (SASL_NEED_KDF; kdf_done resumes).
+static void step_done(struct session *ss, enum sasl_status st, const uint8_t *tok, size_t tok_len,
+                      const struct sasl_err *serr)
+{
+    switch (st) {
+    case SASL_CONTINUE:
+        send_token(ss, tok, tok_len);
+        return;
+    case SASL_COMPLETE:
+        complete(ss, ss->lifetime_ms);
+        return;
+    case SASL_FAILED:
+        fail(ss, "%s", serr->msg);
+        return;
+    case SASL_NEED_KDF:
+        ss->kdf =
+            broker_kdf_start(broker_conn_reactor(ss->c), sasl_mech_take_kdf(ss->m), kdf_done, ss);
+        if (ss->kdf == NULL) {
+            fail(ss, "cannot start the SCRAM key derivation (no thread available)");
+        }
+        return;
+    }
+}
+
+static void kdf_done(void *ctx, struct sasl_kdf *k)
+{
+    struct session *ss = ctx;
+    ss->kdf = NULL;
+    const uint8_t *tok;
+    size_t tok_len;
+    struct sasl_err serr = {{0}};
+    enum sasl_status st = sasl_mech_resume(ss->m, k, &tok, &tok_len, &serr);
+    step_done(ss, st, tok, tok_len, &serr);
+}
+
 static void on_authenticate(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
 {
     (void)c;
@@ -155,21 +196,13 @@ static void on_authenticate(struct broker_conn *c, const struct broker_resp *res
         fail(ss, "%s (%d): %s", kp_error_name(ar.error_code), ar.error_code, msg);
         return;
     }
+    ss->lifetime_ms = ar.session_lifetime_ms;
     const uint8_t *tok;
     size_t tok_len;
     struct sasl_err serr = {{0}};
-    switch (
-        sasl_mech_step(ss->m, ar.auth_bytes.p, kr_left(&ar.auth_bytes), &tok, &tok_len, &serr)) {
-    case SASL_CONTINUE:
-        send_token(ss, tok, tok_len);
-        return;
-    case SASL_COMPLETE:
-        complete(ss, ar.session_lifetime_ms);
-        return;
-    case SASL_FAILED:
-        fail(ss, "%s", serr.msg);
-        return;
-    }
+    enum sasl_status st =
+        sasl_mech_step(ss->m, ar.auth_bytes.p, kr_left(&ar.auth_bytes), &tok, &tok_len, &serr);
+    step_done(ss, st, tok, tok_len, &serr);
 }
 
 static void on_handshake(struct broker_conn *c, const struct broker_resp *resp, void *ctx)
@@ -261,7 +294,11 @@ static void start(struct broker_conn *c, void *ctx)
              "enabled on this listener?)");
         return;
     }
-    struct sasl_opts opts = {.scram_max_iterations = s->max_iter, .cache = s->cache};
+    // A session on a reactor derives SCRAM keys off its loop; one over another driver (the fuzz
+    // target's) derives them inline.
+    struct sasl_opts opts = {.scram_max_iterations = s->max_iter,
+                             .cache = s->cache,
+                             .defer_kdf = broker_conn_reactor(c) != NULL};
     struct sasl_err serr = {{0}};
     ss->m = sasl_mech_new(s->mechanism, s->user, s->password, &opts, &serr);
     if (ss->m == NULL) {
@@ -288,6 +325,7 @@ static void stop(struct broker_conn *c, void *ctx)
         struct session *ss = *pp;
         if (ss->c == c) {
             *pp = ss->next;
+            broker_kdf_cancel(ss->kdf);
             sasl_mech_free(ss->m);
             wipe_free(ss->token, ss->token_len);
             free(ss);

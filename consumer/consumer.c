@@ -222,6 +222,15 @@ static void deliver(const struct cons_record_batch *batch, void *ctx)
     }
 }
 
+static void undecodable(const struct cons_undecodable *u, void *ctx)
+{
+    struct cons *c = ctx;
+    c->undecodable_batches++;
+    if (c->cb.on_undecodable && !c->failed) {
+        c->cb.on_undecodable(c, u, c->cb.ctx);
+    }
+}
+
 struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                       const struct cons_callbacks *cb, char *err, size_t err_cap)
 {
@@ -267,10 +276,12 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                      .read_uncommitted = cfg->read_uncommitted,
                                      .check_crcs = cfg->check_crcs,
                                      .decompress_limit = cfg->decompress_limit,
+                                     .undecodable_retries = cfg->undecodable_retries,
                                      .retry_backoff_ms = c->cfg.retry_backoff_ms,
                                      .start = cfg->start,
                                      .start_timestamp_ms = cfg->start_timestamp_ms};
     cons_fetcher_init(&c->f, &fc, deliver, c);
+    cons_fetcher_set_undecodable(&c->f, undecodable, c);
 
     size_t nreq = 0;
     struct broker_cluster_config cc = {.bootstrap = c->bootstrap,
@@ -359,6 +370,11 @@ size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap)
         };
     }
     return c->f.num_parts;
+}
+
+uint64_t cons_undecodable_batches(const struct cons *c)
+{
+    return c->undecodable_batches;
 }
 
 void cons_conn_counts(const struct cons *c, uint64_t *counts)

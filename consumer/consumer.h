@@ -60,7 +60,8 @@ struct cons_config {
     int32_t fetch_min_bytes;           // 1
     int32_t fetch_partition_max_bytes; // 1 MiB
     int32_t fetch_max_bytes;           // 50 MiB
-    size_t decompress_limit;           // 64 MiB
+    size_t decompress_limit;           // 64 MiB (KESM_MAX_DECOMPRESSED_MB for esm/)
+    uint32_t undecodable_retries;      // 3: fetches of an undecodable batch before skipping it
     bool read_uncommitted;             // default read_committed
     bool check_crcs;                   // default off
     struct net_tls_ctx *tls;           // NULL = plaintext
@@ -96,6 +97,11 @@ struct cons_callbacks {
     void (*on_error)(struct cons *c, enum cons_error_class cls, const char *msg, void *ctx);
     // on_state: the group state changed.
     void (*on_state)(struct cons *c, const struct cons_state_info *st, void *ctx);
+    // on_undecodable: a record batch cannot be decoded (consumer/fetcher.h). While u->skipped is
+    // false it is retried; once true, the partition moved past it and the upper layer reports
+    // the range (an on-failure record) and acknowledges past u->last_offset. NULL: such a batch
+    // is retried for ever (and logged each time).
+    void (*on_undecodable)(struct cons *c, const struct cons_undecodable *u, void *ctx);
     void *ctx;
 };
 
@@ -130,6 +136,8 @@ struct cons_partition_stats {
 // cons_stats fills up to |cap| entries; returns the number of assigned partitions.
 size_t cons_stats(struct cons *c, struct cons_partition_stats *out, size_t cap);
 
+// cons_undecodable_batches returns how many times a record batch failed to decode.
+uint64_t cons_undecodable_batches(const struct cons *c);
 // cons_commit_errors returns how many partition commits failed (refused by the coordinator, or
 // the whole OffsetCommit lost) since cons_new.
 uint64_t cons_commit_errors(const struct cons *c);

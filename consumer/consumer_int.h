@@ -45,7 +45,8 @@ struct cons {
 
     bool in_pump, pump_again;
     bool freeing, failed, closing, close_reported;
-    bool done_due; // close_done runs from the next tick
+    uint64_t undecodable_batches; // decode failures of record batches
+    bool done_due;                // close_done runs from the next tick
     void (*close_done)(struct cons *c, void *ctx);
     void *close_ctx;
     uint64_t close_deadline;

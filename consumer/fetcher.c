@@ -34,9 +34,18 @@ void cons_fetcher_init(struct cons_fetcher *f, const struct cons_fetcher_config 
     if (f->cfg.retry_backoff_ms == 0) {
         f->cfg.retry_backoff_ms = 100;
     }
+    if (f->cfg.undecodable_retries == 0) {
+        f->cfg.undecodable_retries = 3;
+    }
     kp_arena_init(&f->arena, f->cfg.decompress_limit);
     f->deliver = deliver;
     f->deliver_ctx = ctx;
+}
+
+void cons_fetcher_set_undecodable(struct cons_fetcher *f, cons_undecodable_fn fn, void *ctx)
+{
+    f->undecodable = fn;
+    f->undecodable_ctx = ctx;
 }
 
 static void clear_parts(struct cons_fetcher *f)
@@ -76,6 +85,7 @@ void cons_fetcher_assign(struct cons_fetcher *f, const struct cons_tp *tps, size
         p->leader_epoch = -1;
         p->max_bytes = f->cfg.partition_max_bytes;
         p->fetch_broker = -1;
+        p->bad_offset = -1;
     }
     f->num_parts = n;
 }
@@ -239,12 +249,23 @@ static size_t load_txns(struct cons_fetcher *f, const struct kp_fetch_iter *pi,
     return n;
 }
 
-// decode_partition walks one partition's records from p->fetch_offset, collecting deliverable
-// records into f->recs. Returns the status; *out_next is the position after the last whole
-// batch (unchanged if none), *out_whole whether any whole batch was seen.
+// struct bad_batch: where decoding stopped. |known|: the failing batch's header was read, so
+// its offset range is known (a failure inside the records or their decompression).
+struct bad_batch {
+    bool known;
+    int64_t first, last;
+    enum kp_status st;
+    char field[96];
+};
+
+// decode_partition walks one partition's records from |from|, collecting deliverable records into
+// f->recs. Returns the status; *out_next is the position after the last whole batch decoded
+// (unchanged if none), *out_whole whether any whole batch was seen, and on failure *out_n counts
+// the records of the batches before the failing one (all of them deliverable).
 static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_fetch_iter *pi,
                                        const struct kp_fetch_partition *fp, int64_t from,
-                                       size_t *out_n, int64_t *out_next, bool *out_whole)
+                                       size_t *out_n, int64_t *out_next, bool *out_whole,
+                                       struct bad_batch *bad)
 {
     struct kp_txn_filter filt;
     size_t nt = load_txns(f, pi, fp);
@@ -256,6 +277,7 @@ static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_f
     struct kp_err err = {0};
     bool end = false;
     enum kp_status st;
+    memset(bad, 0, sizeof *bad);
     while ((st = kp_records_next_batch(&it, &b, &end, &err)) == KP_OK && !end) {
         *out_whole = true;
         enum kp_txn_verdict v = f->cfg.read_uncommitted
@@ -265,6 +287,7 @@ static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_f
             continue;
         }
         if (v == KP_TXN_DELIVER) {
+            size_t before = *out_n;
             struct kp_record rec;
             bool rend = false;
             while ((st = kp_batch_next_record(&b, &rec, &rend, &err)) == KP_OK && !rend) {
@@ -273,6 +296,12 @@ static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_f
                 }
             }
             if (st != KP_OK) {
+                *out_n = before;
+                bad->known = true;
+                bad->first = b.base_offset > *out_next ? b.base_offset : *out_next;
+                bad->last = b.last_offset;
+                bad->st = st;
+                snprintf(bad->field, sizeof bad->field, "%s", err.field ? err.field : "?");
                 return st;
             }
         }
@@ -280,7 +309,71 @@ static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_f
             *out_next = b.last_offset + 1;
         }
     }
+    if (st != KP_OK) {
+        bad->st = st;
+        snprintf(bad->field, sizeof bad->field, "%s", err.field ? err.field : "?");
+    }
     return st;
+}
+
+static void deliver_records(struct cons_fetcher *f, struct cons_part *p, size_t n,
+                            struct cons_fetch_outcome *out)
+{
+    if (n == 0) {
+        return;
+    }
+    p->records_delivered += n;
+    out->delivered += n;
+    struct cons_record_batch batch = {.topic = p->topic,
+                                      .partition = p->partition,
+                                      .records = f->recs,
+                                      .num_records = n,
+                                      .high_watermark = p->high_watermark};
+    if (f->deliver) {
+        f->deliver(&batch, f->deliver_ctx);
+    }
+}
+
+// undecodable handles a batch that did not decode at the partition's position: it is fetched
+// again after a back-off, up to undecodable_retries times, then reported skipped and passed.
+static void undecodable(struct cons_fetcher *f, struct cons_part *p, const struct bad_batch *bad,
+                        uint64_t now)
+{
+    char reason[120];
+    if (bad->st == KP_ERR_LIMIT) {
+        snprintf(reason, sizeof reason, "it decompresses to more than %zu bytes (%.40s)",
+                 f->cfg.decompress_limit, bad->field);
+    } else {
+        snprintf(reason, sizeof reason, "%s (%.80s)", kp_status_name(bad->st), bad->field);
+    }
+    if (p->bad_offset != bad->first) {
+        p->bad_offset = bad->first;
+        p->bad_attempts = 0;
+    }
+    p->bad_attempts++;
+    bool skip = f->undecodable && p->bad_attempts > f->cfg.undecodable_retries;
+    snprintf(f->note, sizeof f->note,
+             "Fetch %.60s [%d]: the record batch at offsets %lld-%lld cannot be decoded: %s; %s",
+             p->topic, (int)p->partition, (long long)bad->first, (long long)bad->last, reason,
+             skip ? "skipping it" : "retrying");
+    struct cons_undecodable u = {p->topic,
+                                 p->partition,
+                                 bad->first,
+                                 bad->last,
+                                 p->bad_attempts,
+                                 skip,
+                                 bad->st == KP_ERR_LIMIT,
+                                 reason};
+    if (f->undecodable) {
+        f->undecodable(&u, f->undecodable_ctx);
+    }
+    if (skip) {
+        p->position = bad->last + 1;
+        p->bad_offset = -1;
+        p->bad_attempts = 0;
+    } else {
+        p->retry_at = now + f->cfg.retry_backoff_ms * 10;
+    }
 }
 
 static void handle_records(struct cons_fetcher *f, struct cons_part *p,
@@ -290,13 +383,21 @@ static void handle_records(struct cons_fetcher *f, struct cons_part *p,
     size_t n = 0;
     int64_t next = p->fetch_offset;
     bool whole = false;
-    enum kp_status st = decode_partition(f, pi, fp, p->fetch_offset, &n, &next, &whole);
+    struct bad_batch bad;
+    enum kp_status st = decode_partition(f, pi, fp, p->fetch_offset, &n, &next, &whole, &bad);
     if (st != KP_OK) {
-        // A corrupt batch: deliver nothing from this response, try again later.
-        snprintf(f->note, sizeof f->note, "Fetch %s [%d] at offset %lld: records %s; retrying",
-                 p->topic, (int)p->partition, (long long)p->fetch_offset, kp_status_name(st));
-        p->retry_at = now + f->cfg.retry_backoff_ms * 10;
+        // Deliver what came before the failing batch; the next fetch starts at that batch.
+        p->position = bad.known ? bad.first : next;
+        deliver_records(f, p, n, out);
         kp_arena_reset(&f->arena);
+        if (bad.known && bad.first == p->position) {
+            undecodable(f, p, &bad, now);
+        } else {
+            snprintf(f->note, sizeof f->note,
+                     "Fetch %s [%d] at offset %lld: records %s (%s); retrying", p->topic,
+                     (int)p->partition, (long long)p->position, kp_status_name(st), bad.field);
+            p->retry_at = now + f->cfg.retry_backoff_ms * 10;
+        }
         return;
     }
     if (!whole && fp->records.len > 0) {
@@ -309,18 +410,9 @@ static void handle_records(struct cons_fetcher *f, struct cons_part *p,
                  p->topic, (int)p->partition, (int)p->max_bytes);
     }
     p->position = next;
-    if (n > 0) {
-        p->records_delivered += n;
-        out->delivered += n;
-        struct cons_record_batch batch = {.topic = p->topic,
-                                          .partition = p->partition,
-                                          .records = f->recs,
-                                          .num_records = n,
-                                          .high_watermark = p->high_watermark};
-        if (f->deliver) {
-            f->deliver(&batch, f->deliver_ctx);
-        }
-    }
+    p->bad_offset = -1;
+    p->bad_attempts = 0;
+    deliver_records(f, p, n, out);
     kp_arena_reset(&f->arena);
 }
 

@@ -71,6 +71,8 @@ struct cons_part {
     int64_t fetch_offset;
     uint64_t retry_at; // no fetch before this time (after a retriable error)
     uint64_t records_delivered;
+    int64_t bad_offset;    // first offset of a batch that did not decode (-1: none)
+    uint32_t bad_attempts; // how often it failed to decode
 };
 
 // enum cons_ts_type: what a record's timestamp means (the batch's timestamp type).
@@ -124,15 +126,33 @@ struct cons_record_batch {
 
 typedef void (*cons_deliver_fn)(const struct cons_record_batch *batch, void *ctx);
 
+// struct cons_undecodable: a record batch of a partition that cannot be decoded (it decompresses
+// beyond the decompression limit, its compressed data or records are corrupt). Offsets are the
+// batch's (from the fetch position on). |skipped| is false while the fetcher still retries it
+// (attempt |attempts| of 1 + undecodable_retries) and true when it gave up: the partition's
+// position then moved past |last_offset|, and the upper layer handles the range like an
+// oversized record (an on-failure record, then cons_ack past it).
+struct cons_undecodable {
+    const char *topic;
+    int32_t partition;
+    int64_t first_offset, last_offset;
+    uint32_t attempts;
+    bool skipped;
+    bool too_large;     // it decompresses beyond the limit (else: corrupt)
+    const char *reason; // "it decompresses to more than 67108864 bytes (zstd)", ...
+};
+typedef void (*cons_undecodable_fn)(const struct cons_undecodable *u, void *ctx);
+
 struct cons_fetcher_config {
-    int32_t max_wait_ms;         // 500
-    int32_t min_bytes;           // 1
-    int32_t partition_max_bytes; // 1 MiB
-    int32_t max_bytes;           // 50 MiB
-    bool read_uncommitted;       // default read_committed
-    bool check_crcs;             // verify batch CRCs (default off, as librdkafka)
-    size_t decompress_limit;     // most decompressed bytes held at once (64 MiB)
-    uint32_t retry_backoff_ms;   // 100
+    int32_t max_wait_ms;          // 500
+    int32_t min_bytes;            // 1
+    int32_t partition_max_bytes;  // 1 MiB
+    int32_t max_bytes;            // 50 MiB
+    bool read_uncommitted;        // default read_committed
+    bool check_crcs;              // verify batch CRCs (default off, as librdkafka)
+    size_t decompress_limit;      // most decompressed bytes held at once (64 MiB)
+    uint32_t undecodable_retries; // fetches of an undecodable batch before it is skipped (3)
+    uint32_t retry_backoff_ms;    // 100
     enum cons_start start;
     int64_t start_timestamp_ms; // AT_TIMESTAMP
 };
@@ -148,8 +168,14 @@ struct cons_fetcher {
     size_t txns_cap;
     cons_deliver_fn deliver;
     void *deliver_ctx;
+    cons_undecodable_fn undecodable;
+    void *undecodable_ctx;
     char note[256]; // the last warning worth logging ("" if none), set by the handlers
 };
+
+// cons_fetcher_set_undecodable installs the callback for batches that cannot be decoded (see
+// struct cons_undecodable). Without one they are retried for ever (each time in f->note).
+void cons_fetcher_set_undecodable(struct cons_fetcher *f, cons_undecodable_fn fn, void *ctx);
 
 // struct cons_fetch_outcome: what one response asks of the driver.
 struct cons_fetch_outcome {

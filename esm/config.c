@@ -9,6 +9,7 @@
 #include "base/str.h"
 #include "esm/config_internal.h"
 #include "esm/filter.h"
+#include "esm/json_guard.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -371,6 +372,12 @@ static void parse_sacs(struct esm_config *c, const cJSON *v, struct esm_cfg_err 
                      "Member must satisfy regular expression pattern: [ a-zA-Z0-9-\\/*:_+=.@-]*");
             continue;
         }
+        if (!strncmp(uri, "arn:", 4) && !cfg_arn_ok(uri)) {
+            cfg_fail(err, fu, u,
+                     "An ARN must be arn:aws:<service>:<region>:<account>:<resource>, the region "
+                     "of [a-z0-9-] (it names no host) and the account of digits");
+            continue;
+        }
         counts[idx]++;
         c->sacs[c->num_sacs].type = (enum esm_sac_type)idx;
         c->sacs[c->num_sacs].uri = uri;
@@ -479,6 +486,12 @@ static void parse_destination(struct esm_config *c, const cJSON *v, struct esm_c
         }
         c->dest_kind = ESM_DEST_DIR;
     } else if (!strncmp(s, "arn:", 4) && cfg_charset_ok(s, ":/-_.*+=@")) {
+        if (!cfg_arn_ok(s)) {
+            cfg_fail(err, f, d,
+                     "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z0-9-]*):"
+                     "([a-zA-Z0-9-])+:([a-z0-9-]*)?:(\\d{12})?:(.*) (the region names no host)");
+            return;
+        }
         c->dest_kind = ESM_DEST_ARN;
     } else {
         cfg_fail(err, f, d,
@@ -713,12 +726,11 @@ bool esm_config_parse_text(struct esm_config *out, const char *text, size_t len,
 {
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
-    const char *end = NULL;
-    cJSON *req = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    char why[300];
+    cJSON *req = esm_json_parse_guarded(text, len, NULL, why, sizeof why);
     if (!req) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        snprintf(err->message, sizeof err->message,
-                 "Could not parse request body into json: syntax error at byte %zu", at);
+        snprintf(err->message, sizeof err->message, "Could not parse request body into json: %s",
+                 why);
         err->num = 1;
         return false;
     }

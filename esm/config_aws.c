@@ -8,12 +8,18 @@
 //                                  minimum), PollerGroupName 0-128 of [a-zA-Z0-9-_]
 //   SelfManagedKafkaEventSourceConfig.ConsumptionMode   Stream | Queue (create-only; Queue,
 //                                  Kafka share groups, is refused until kesm speaks KIP-932)
-//   Tags                           an object (create-only, not echoed, as before)
+//   Tags                           an object of at most 50 tags, keys of 1-128 characters not
+//                                  starting with aws:, string values of at most 256 (AWS's
+//                                  tagging limits; create-only, not echoed)
 // Everything is echoed exactly as given (config_response.c). What they do in kesm: README.md.
+// cfg_arn_ok checks the frame of the ARNs kesm builds AWS endpoints from (destinations, secrets).
 #include "esm/config_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+
+#define MAX_TAGS 50
 
 static const char *const metric_names[] = {"EventCount", "ErrorCount", "KafkaMetrics"};
 static const char *const log_levels[] = {"DEBUG", "INFO", "WARN"};
@@ -183,6 +189,105 @@ static void parse_pollers(struct esm_config *c, const cJSON *v, struct esm_cfg_e
     }
 }
 
+// utf8_chars counts the characters of a valid UTF-8 string (the request is strict UTF-8 already).
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) {
+        n += ((unsigned char)*s & 0xC0) != 0x80 ? 1u : 0u;
+    }
+    return n;
+}
+
+static void parse_tags(const cJSON *v, struct esm_cfg_err *err)
+{
+    if (!cJSON_IsObject(v)) {
+        cfg_fail(err, "Tags", v, "Member must be an object of tag keys and string values");
+        return;
+    }
+    if (cJSON_GetArraySize(v) > MAX_TAGS) {
+        cfg_fail_text(err,
+                      "Value at 'Tags' failed to satisfy constraint: Member must have at most "
+                      "%d tags",
+                      MAX_TAGS);
+        return;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v)
+    {
+        char f[200];
+        snprintf(f, sizeof f, "Tags.%.100s", e->string);
+        size_t kl = utf8_chars(e->string);
+        if (kl < 1 || kl > 128 || !strncmp(e->string, "aws:", 4)) {
+            cfg_fail_text(err,
+                          "Key '%.100s' at 'Tags' failed to satisfy constraint: a tag key has 1 "
+                          "to 128 characters and does not start with aws:",
+                          e->string);
+            continue;
+        }
+        if (!cJSON_IsString(e) || utf8_chars(e->valuestring) > 256) {
+            cfg_fail(err, f, e, "Member must be a string of at most 256 characters");
+        }
+    }
+}
+
+// cfg_arn_ok checks an ARN's frame as Lambda's API model does for destinations
+// (arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:(<region>)?:(\d{12})?:(.*)), loosely: the region is
+// [a-z0-9-]* (not starting with '-'), the account 0-12 digits, the resource not empty. kesm builds
+// AWS endpoints from the region (https://<service>.<region>.amazonaws.com), so nothing in it may
+// name another host ('.', '/', '@', ':').
+bool cfg_arn_split(const char *s, const char *f[6], size_t n[6])
+{
+    const char *c = s;
+    for (int i = 0; i < 5; i++) {
+        const char *colon = strchr(c, ':');
+        if (!colon) {
+            return false;
+        }
+        f[i] = c;
+        n[i] = (size_t)(colon - c);
+        c = colon + 1;
+    }
+    f[5] = c;
+    n[5] = strlen(c);
+    return true;
+}
+
+bool cfg_arn_ok(const char *s)
+{
+    const char *f[6];
+    size_t n[6];
+    if (!cfg_arn_split(s, f, n)) {
+        return false;
+    }
+    if (n[0] != 3 || memcmp(f[0], "arn", 3) != 0 || n[1] < 3 || memcmp(f[1], "aws", 3) != 0 ||
+        n[2] == 0 || n[3] > 32 || n[4] > 12 || n[5] == 0 || (n[3] > 0 && f[3][0] == '-')) {
+        return false;
+    }
+    for (size_t i = 3; i < n[1]; i++) {
+        if (!isalnum((unsigned char)f[1][i]) && f[1][i] != '-') {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n[2]; i++) {
+        if (!isalnum((unsigned char)f[2][i]) && f[2][i] != '-') {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n[3]; i++) {
+        char ch = f[3][i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n[4]; i++) {
+        if (!isdigit((unsigned char)f[4][i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool cfg_group_member_known(const char *name)
 {
     return strcmp(name, "ConsumerGroupId") == 0 || strcmp(name, "ConsumptionMode") == 0 ||
@@ -220,7 +325,7 @@ void cfg_parse_aws_fields(struct esm_config *c, const cJSON *req, struct esm_cfg
     parse_consumption(c, cJSON_GetObjectItemCaseSensitive(req, "SelfManagedKafkaEventSourceConfig"),
                       err);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "Tags");
-    if (v != NULL && !cJSON_IsObject(v)) {
-        cfg_fail(err, "Tags", v, "Member must be an object");
+    if (v != NULL) {
+        parse_tags(v, err);
     }
 }

@@ -26,6 +26,11 @@ bool cfg_str(struct esm_cfg_err *err, const char *field, const cJSON *v, size_t 
 bool cfg_charset_ok(const char *s, const char *extra);
 bool cfg_lookup(const char *const *names, size_t num, const char *s, size_t *out);
 bool cfg_topic_ok(const char *t);
+// cfg_arn_split cuts an ARN at its first five ':' into f[0..5] (not NUL-terminated) with lengths
+// n[0..5]; false when it has fewer than six fields (config_aws.c).
+bool cfg_arn_split(const char *s, const char *f[6], size_t n[6]);
+// cfg_arn_ok: an ARN's frame, its region a bare name (config_aws.c).
+bool cfg_arn_ok(const char *s);
 
 // cfg_parse_schema_registry validates a SchemaRegistryConfig member (|field| is its path for
 // messages, e.g. "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig") into c->registry.

@@ -41,18 +41,9 @@ static bool glue_arn(struct esm_schema_registry *r, const char *s)
 {
     const char *p[6];
     size_t n[6];
-    const char *c = s;
-    for (int i = 0; i < 5; i++) {
-        const char *colon = strchr(c, ':');
-        if (!colon) {
-            return false;
-        }
-        p[i] = c;
-        n[i] = (size_t)(colon - c);
-        c = colon + 1;
+    if (!cfg_arn_split(s, p, n)) {
+        return false;
     }
-    p[5] = c;
-    n[5] = strlen(c);
     if (n[0] != 3 || memcmp(p[0], "arn", 3) != 0 || n[1] < 3 || memcmp(p[1], "aws", 3) != 0 ||
         n[2] != 4 || memcmp(p[2], "glue", 4) != 0 || n[3] < 4 || n[3] >= sizeof r->glue_region ||
         !(n[4] == 12 && all_digits(p[4], 12)) || n[5] <= 9 || memcmp(p[5], "registry/", 9) != 0 ||

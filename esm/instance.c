@@ -15,6 +15,7 @@
 #include "esm/secrets.h"
 #include "invoke/aws.h"
 #include "invoke/transport_net.h"
+#include "net/membudget.h"
 #include "net/resolve.h"
 #include "net/tls.h"
 
@@ -104,6 +105,29 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
         }
     }
     esm_pipeline_add(in->pl, in->recs, b->num_records);
+}
+
+// on_undecodable: a record batch cannot be decoded. Each failed attempt is the mapping's
+// LastProcessingResult (and logged by the consumer, counted in /metrics); once the consumer
+// gives up, the range goes to the pipeline, which disposes of it like an oversized record.
+static void on_undecodable(struct cons *c, const struct cons_undecodable *u, void *ctx)
+{
+    struct esm_instance *in = ctx;
+    (void)c;
+    if (in->stopping) {
+        return;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "PROBLEM: Record batch cannot be decoded: %.100s-%" PRId32 " offsets %" PRId64
+             "-%" PRId64 ": %s (attempt %" PRIu32 ")%s",
+             u->topic, u->partition, u->first_offset, u->last_offset, u->reason, u->attempts,
+             u->skipped ? "; skipped, disposed of like an oversized record" : "; retrying");
+    esm_pipeline_set_result(in->pl, msg);
+    if (u->skipped) {
+        esm_pipeline_add_gap(in->pl, u->topic, u->partition, u->first_offset, u->last_offset, -1,
+                             u->too_large);
+    }
 }
 
 static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, void *ctx)
@@ -223,6 +247,7 @@ static int build_schema(struct esm_instance *in, char *err, size_t cap)
     kesm_log_component(comp, sizeof comp, "schema", in->log_tag);
     struct esm_sstage_cfg sc = {.reactor = in->r,
                                 .reg = &cfg->registry,
+                                .aws = in->aws,
                                 .log_component = comp,
                                 .log_tag = in->log_tag,
                                 .on_ready = schema_ready,
@@ -412,7 +437,8 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
 
 // env_ms reads an optional tuning variable (milliseconds within [lo, hi]); 0 = unset (the
 // consumer default). Out-of-range or malformed values are refused.
-static int env_ms(const char *name, uint32_t lo, uint32_t hi, uint32_t *out, char *err, size_t cap)
+static int env_num(const char *name, uint32_t lo, uint32_t hi, const char *unit, uint32_t *out,
+                   char *err, size_t cap)
 {
     const char *v = getenv(name);
     *out = 0;
@@ -422,10 +448,25 @@ static int env_ms(const char *name, uint32_t lo, uint32_t hi, uint32_t *out, cha
     char *end;
     unsigned long x = strtoul(v, &end, 10);
     if (*end || x < lo || x > hi) {
-        return inst_fail(err, cap, "%s='%s': must be %" PRIu32 "..%" PRIu32 " milliseconds", name,
-                         v, lo, hi);
+        return inst_fail(err, cap, "%s='%s': must be %" PRIu32 "..%" PRIu32 " %s", name, v, lo, hi,
+                         unit);
     }
     *out = (uint32_t)x;
+    return 0;
+}
+
+static int env_ms(const char *name, uint32_t lo, uint32_t hi, uint32_t *out, char *err, size_t cap)
+{
+    return env_num(name, lo, hi, "milliseconds", out, err, cap);
+}
+
+int esm_process_env(char *err, size_t err_cap)
+{
+    uint32_t mib = 0;
+    if (env_num("KESM_BROKER_MEMORY_MB", 16, 65536, "MiB", &mib, err, err_cap) != 0) {
+        return -1;
+    }
+    net_membudget_set_limit((size_t)mib << 20);
     return 0;
 }
 
@@ -441,11 +482,14 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .tls = tls ? in->tls : NULL,
                              .auth = in->sasl ? broker_sasl_auth(in->sasl) : NULL,
                              .log_tag = in->log_tag};
+    uint32_t mib = 0;
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
         env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||
-        env_ms("KESM_COMMIT_INTERVAL_MS", 100, 600000, &cc.auto_commit_interval_ms, err, cap)) {
+        env_ms("KESM_COMMIT_INTERVAL_MS", 100, 600000, &cc.auto_commit_interval_ms, err, cap) ||
+        env_num("KESM_MAX_DECOMPRESSED_MB", 1, 4096, "MiB", &mib, err, cap)) {
         return -1;
     }
+    cc.decompress_limit = (size_t)mib << 20;
     switch (cfg->starting_position) {
     case ESM_START_TRIM_HORIZON:
         cc.start = CONS_START_TRIM_HORIZON;
@@ -462,6 +506,7 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                                 .on_assigned = on_assigned,
                                 .on_revoking = on_revoking,
                                 .on_error = on_cons_error,
+                                .on_undecodable = on_undecodable,
                                 .ctx = in};
     char cerr[256];
     in->cons = cons_new(in->r, &cc, &cb, cerr, sizeof cerr);
@@ -606,8 +651,10 @@ void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *o
     out->records_rejected = st.records_rejected;
     out->registry_errors = st.registry_errors;
     out->rebalances = in->rebalances;
+    out->undecodable_batches = in->cons ? cons_undecodable_batches(in->cons) : 0;
     out->queued = st.queued;
     out->inflight = st.inflight;
+    out->transport_error_seconds = (uint64_t)st.transport_error_seconds;
     out->batch_records = st.batch_records;
     out->invoke_seconds = st.invoke_seconds;
     out->dest_errors = st.dest_errors;

@@ -95,6 +95,11 @@ uint64_t esm_raise_fd_limit(void);
 // esm_instance_free frees at once (no commit). NULL is a no-op.
 void esm_instance_free(struct esm_instance *in);
 
+// esm_process_env applies the process-wide settings of the environment (KESM_BROKER_MEMORY_MB:
+// the memory budget of broker response frames, net/membudget.h, 16..65536 MiB, default 256).
+// Returns 0, or -1 with one line in |err| for a malformed or out-of-range value.
+int esm_process_env(char *err, size_t err_cap);
+
 // esm_default_group_id writes a stable UUID-shaped group id derived from the function, topic and
 // bootstrap servers into |out| (>= 37 bytes): `kesm run` has no mapping UUID, and restarting it
 // must resume from the same group's commits.

@@ -216,12 +216,17 @@ int inst_build_transport(struct esm_instance *in, char *err, size_t cap)
     }
     case ESM_TRANSPORT_HTTP: {
         // An Invoke-API-shaped URL on the http transport is the Lambda Runtime Interface
-        // Emulator (or something like it): it runs one invocation at a time and answers 400 to a
-        // second, so batches of different partitions take turns instead of running at once.
+        // Emulator (or something like it): it runs one invocation at a time, and a second one
+        // arriving while one runs crashes it (its current builds panic; both callers get an empty
+        // reply and the emulator exits). So the endpoint is one-at-a-time (transport_net.h):
+        // batches of different partitions take turns, and after an InvokeTimeoutMs the next
+        // invocation waits until the emulator has finished the one given up on.
         if (url && strstr(url, "/2015-03-31/functions/") != NULL) {
             no.max_concurrency = 1;
             kesm_log(KESM_LOG_INFO, in->log,
-                     "http transport: Invoke API path, one invocation at a time (emulator)");
+                     "http transport: Invoke API path, one invocation at a time (emulator); after "
+                     "a timeout the next waits for the emulator to finish (at most %u s)",
+                     INV_NET_ABANDON_WAIT_MS / 1000u);
         }
         struct inv_http_cfg hc = {.url = url, .opts = no};
         rc = inv_http_new(&in->transport, in->r, &hc, &ie);

@@ -2,6 +2,7 @@
 // API operations are mapping_ops.c's.
 #include "esm/mapping.h"
 
+#include "esm/json_guard.h"
 #include "esm/mapping_int.h"
 #include "esm/metrics.h"
 #include "esm/store.h"
@@ -122,9 +123,12 @@ void esm_uuid_v4(char out[37])
              b[14], b[15]);
 }
 
+// map_set_result keeps |text| as LastProcessingResult, made valid UTF-8 without control
+// characters (it may quote a function's error output, which is any bytes) and at most 1 KiB long.
 bool map_set_result(struct esm_mapping *m, const char *text)
 {
-    char *d = strdup(text);
+    char clean[1100];
+    char *d = strdup(esm_utf8_sanitize(clean, sizeof clean, text, strlen(text)));
     if (!d) {
         return false;
     }
@@ -203,7 +207,9 @@ int map_save(struct esm_manager *mgr, struct esm_mapping *m, char *why, size_t w
     cJSON_AddStringToObject(o, "LastProcessingResult", m->last_result ? m->last_result : "");
     cJSON_AddNumberToObject(o, "LastModified", m->last_modified);
     cJSON_AddItemToObject(o, "Request", cJSON_Duplicate(m->cfg.request, true));
-    char *text = cJSON_Print(o);
+    // Compact: what the API accepted (at most ESM_API_MAX_BODY bytes) always fits the store's
+    // file limit this way.
+    char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) {
         snprintf(why, why_len, "out of memory");
@@ -369,14 +375,16 @@ void esm_manager_free(struct esm_manager *mgr)
     if (!mgr) {
         return;
     }
+    // The runner first: freeing what it still runs clears each mapping's runner data, so the
+    // mappings must outlive it (the other order wrote into freed mappings at shutdown).
+    if (mgr->runner.ops && mgr->runner.ops->free) {
+        mgr->runner.ops->free(mgr->runner.impl);
+    }
     struct esm_mapping *m = mgr->head;
     while (m) {
         struct esm_mapping *next = m->next;
         map_free(m);
         m = next;
-    }
-    if (mgr->runner.ops && mgr->runner.ops->free) {
-        mgr->runner.ops->free(mgr->runner.impl);
     }
     free(mgr);
 }
@@ -494,7 +502,11 @@ static bool restore_one(void *ctx, const char *name, const char *text, size_t le
                         size_t why_len)
 {
     struct esm_manager *mgr = ctx;
-    cJSON *o = cJSON_ParseWithLength(text, len);
+    struct esm_json_limits lim;
+    esm_json_limits_request(&lim);
+    lim.max_depth++; // the request sits one level down in the state file
+    char jwhy[300];
+    cJSON *o = esm_json_parse_guarded(text, len, &lim, jwhy, sizeof jwhy);
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "UUID");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "Seq");
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "Request");
@@ -505,7 +517,11 @@ static bool restore_one(void *ctx, const char *name, const char *text, size_t le
     bool ok = false;
     struct esm_mapping *m = NULL;
     if (!o) {
-        snprintf(why, why_len, "not valid JSON");
+        if (!strncmp(jwhy, "syntax error", 12)) {
+            snprintf(why, why_len, "not valid JSON");
+        } else {
+            snprintf(why, why_len, "not accepted JSON: %s", jwhy);
+        }
         goto out;
     }
     if (!cJSON_IsString(u) || strlen(u->valuestring) != 36 || !cJSON_IsNumber(seq) ||

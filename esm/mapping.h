@@ -114,6 +114,9 @@ struct esm_manager_config {
     void *now_ctx;
     esm_log_fn log; // NULL = stderr
     void *log_ctx;
+    // policy: what create and update may ask for (esm/policy.h; borrowed); NULL = anything (a
+    // manager not serving an API, tests).
+    const struct esm_policy *policy;
 };
 
 // esm_manager_new makes an empty manager; esm_manager_set_runner installs the runner (the

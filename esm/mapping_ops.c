@@ -1,6 +1,7 @@
 // mapping_ops.c: the event source mapping API's operations on the set of mappings (see
 // mapping.h): create, get, update, delete and list, with Lambda's conflict and in-use rules.
 #include "esm/mapping_int.h"
+#include "esm/policy.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,6 +106,12 @@ void esm_manager_create(struct esm_manager *mgr, const cJSON *req, struct esm_op
         free(m);
         return;
     }
+    if (mgr->cfg.policy &&
+        !esm_policy_check(&m->cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
+        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        map_free(m);
+        return;
+    }
     if (conflict(mgr, &m->cfg, NULL, out)) {
         map_free(m);
         return;
@@ -168,6 +175,12 @@ void esm_manager_update(struct esm_manager *mgr, const char *uuid, const cJSON *
     struct esm_config next;
     if (!esm_config_merge_update(&next, &m->cfg, req, &o, &err)) {
         op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        return;
+    }
+    if (mgr->cfg.policy &&
+        !esm_policy_check(&next, mgr->cfg.policy, err.message, sizeof err.message)) {
+        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        esm_config_cleanup(&next);
         return;
     }
     if (conflict(mgr, &next, m, out)) {

@@ -294,6 +294,10 @@ static void pipeline_families(struct buf *o, const struct esm_metrics_mapping *m
     counter_family(o, maps, n, "kesm_rebalances_total",
                    "Partition assignments received from the consumer group.",
                    offsetof(struct esm_metrics_mapping, rebalances));
+    counter_family(o, maps, n, "kesm_undecodable_batches_total",
+                   "Fetched record batches that could not be decoded (decompressed beyond the "
+                   "limit, or corrupt); each is retried, then skipped like an oversized record.",
+                   offsetof(struct esm_metrics_mapping, undecodable_batches));
     static const struct {
         const char *name, *help;
         size_t off;
@@ -302,8 +306,13 @@ static void pipeline_families(struct buf *o, const struct esm_metrics_mapping *m
          offsetof(struct esm_metrics_mapping, queued)},
         {"kesm_batches_inflight", "Batches being delivered.",
          offsetof(struct esm_metrics_mapping, inflight)},
+        {"kesm_transport_error_seconds",
+         "How long invocations have failed with transport errors (endpoint unreachable, "
+         "throttled, 5xx), which are retried without counting as retry attempts; 0 while "
+         "invocations reach the function.",
+         offsetof(struct esm_metrics_mapping, transport_error_seconds)},
     };
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < sizeof gauges / sizeof gauges[0]; k++) {
         family(o, gauges[k].name, "gauge", gauges[k].help);
         for (size_t i = 0; i < n; i++) {
             if (maps[i].running) {

@@ -105,7 +105,9 @@ struct esm_metrics_mapping {
     uint64_t records_rejected; // the schema registry stage could not decode them
     uint64_t registry_errors;  // SchemaRegistryErrorCount
     uint64_t rebalances;
+    uint64_t undecodable_batches; // fetched record batches that could not be decoded
     uint64_t queued, inflight;
+    uint64_t transport_error_seconds; // whole seconds; 0 while invocations reach the function
     struct esm_hist batch_records;
     struct esm_hist invoke_seconds;
     uint64_t connections[ESM_CONN_STATES];

@@ -27,6 +27,9 @@
 #define DEFAULT_BACKOFF_MAX_MS 30000u
 #define RETRY_CAP_WITH_DESTINATION 10
 
+// TRANSPORT_WARN_EVERY_S: while transport errors go on, a WARN line at most this often.
+#define TRANSPORT_WARN_EVERY_S 60.0
+
 int64_t pl_wall_now(struct esm_pipeline *pl)
 {
     if (pl->cfg.wall_ms) {
@@ -85,6 +88,7 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
         pl->parts = xrealloc(pl->parts, pl->cap_parts * sizeof *pl->parts);
     }
     struct part *p = &pl->parts[pl->num_parts++];
+    memset(p, 0, sizeof *p);
     p->topic = xstrndup(topic, topic_len);
     p->topic_len = topic_len;
     p->partition = partition;
@@ -552,6 +556,37 @@ static void count_result(struct esm_pipeline *pl, const struct job *j, const str
     esm_hist_observe(&pl->st.invoke_seconds, &esm_invoke_seconds_bounds, dt > 0 ? dt : 0);
 }
 
+// note_transport keeps transport errors from going unnoticed: they are retried without end and
+// without counting as retry attempts (as Lambda does with throttles and service errors), so the
+// first one and then one a minute is logged at WARN with the transport's message (which names
+// the endpoint; LastProcessingResult carries it too), and kesm_transport_error_seconds says for
+// how long they have lasted. Any other result ends the episode.
+static void note_transport(struct esm_pipeline *pl, const struct job *j,
+                           const struct inv_result *res)
+{
+    double now = mono_seconds();
+    if (res->kind != INV_RESULT_RETRYABLE) {
+        if (pl->transport_since > 0) {
+            kesm_log(KESM_LOG_INFO, pl->log,
+                     "invocations reach the function again after %.0f s of transport errors",
+                     now - pl->transport_since);
+            pl->transport_since = 0;
+        }
+        return;
+    }
+    if (pl->transport_since == 0) {
+        pl->transport_since = j->sent_s > 0 && j->sent_s <= now ? j->sent_s : now;
+        pl->transport_warned = 0;
+    }
+    if (pl->transport_warned == 0 || now - pl->transport_warned >= TRANSPORT_WARN_EVERY_S) {
+        pl->transport_warned = now;
+        kesm_log(KESM_LOG_WARN, pl->log,
+                 "function calls have failed with transport errors for %.0f s (retried without "
+                 "end, not counted as retry attempts): %s",
+                 now - pl->transport_since, res->message ? res->message : "retryable error");
+    }
+}
+
 static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
 {
     struct job *j = ctx;
@@ -559,6 +594,7 @@ static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
     (void)id;
     j->sending = false;
     count_result(pl, j, res);
+    note_transport(pl, j, res);
     switch (res->kind) {
     case INV_RESULT_OK:
         pl_mark_done(j, j->cur.idx, j->cur.n, true);
@@ -636,7 +672,9 @@ static void job_start(struct esm_pipeline *pl, struct batch *b)
 {
     struct job *j = job_new(pl, b);
     if (b->oversized) {
-        pl_dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
+        pl_dispose_cur(
+            j, b->gap == BATCH_GAP_CORRUPT ? "RecordBatchCorrupt" : "MaximumPayloadSizeExceeded",
+            false, 0);
         return;
     }
     if (b->reject) { // the schema registry could not decode it (esm/schema_stage.h)
@@ -688,6 +726,9 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
         esm_sstage_stats(pl->cfg.schema, &ss);
         out->registry_errors = ss.registry_errors;
     }
+    double now = mono_seconds();
+    out->transport_error_seconds =
+        pl->transport_since > 0 && now > pl->transport_since ? now - pl->transport_since : 0;
 }
 
 bool esm_pipeline_part_info(const struct esm_pipeline *pl, const char *topic, int32_t partition,

@@ -181,6 +181,8 @@ struct esm_pipeline_stats {
     size_t inflight;                      // batches handed out and not finished
     uint64_t outcomes[ESM_OUTCOME_COUNT]; // results by outcome (esm/metrics.h)
     uint64_t retries;                     // sends repeated after a function or retryable error
+    double transport_error_seconds;       // how long invocations have failed with transport
+                                          // errors (RETRYABLE results only); 0: they do not
     struct esm_hist batch_records;        // records per invocation (esm_batch_records_bounds)
     struct esm_hist invoke_seconds;       // submit to result (esm_invoke_seconds_bounds)
 };
@@ -201,6 +203,17 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
 // Returns 0, or -1 (logged) if a record was refused (offset not increasing): the source should
 // then be treated as broken.
 int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, size_t n);
+
+// esm_pipeline_add_gap queues the offset range [first_offset, last_offset] of one partition
+// whose records could not be decoded (consumer/fetcher.h, struct cons_undecodable) in its place
+// after the records already added. It is disposed of like an oversized record: a failure record
+// with condition "MaximumPayloadSizeExceeded" (|too_large|: the batch decompressed beyond the
+// limit) or "RecordBatchCorrupt", responseContext null and the range in recordsInfo, then
+// acknowledged past last_offset. |timestamp| stands for the records' (-1 unknown). Returns 0, or
+// -1 (logged) if the range does not lie after the partition's last offset.
+int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
+                         int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                         bool too_large);
 
 // esm_pipeline_schema_ready: the schema stage has schemas for held records: decode and queue
 // what it can (the stage's on_ready calls this). Not from inside esm_pipeline_add.

@@ -158,6 +158,27 @@ static void pause_if_full(struct esm_pipeline *pl, struct part *p)
     }
 }
 
+// add_gap puts an undecodable range into the batcher, in its place after the partition's records.
+static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset,
+                   int64_t last_offset, int64_t timestamp, bool too_large)
+{
+    struct inv_err err;
+    if (batcher_add_gap(pl->bt, p->topic, p->topic_len, p->partition, first_offset, last_offset,
+                        timestamp, too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT,
+                        pl_mono_now(pl), &err) != 0) {
+        kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: %s", err.msg);
+        return -1;
+    }
+    kesm_log(KESM_LOG_WARN, pl->log,
+             "%.*s-%" PRId32 " offsets %" PRId64 "-%" PRId64
+             ": record batch cannot be decoded; disposing of it as %s",
+             (int)p->topic_len, p->topic, p->partition, first_offset, last_offset,
+             too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
+    p->kept_last = last_offset;
+    pl->st.records_in++;
+    return 0;
+}
+
 void esm_pipeline_schema_ready(struct esm_pipeline *pl)
 {
     if (pl->draining) {
@@ -168,6 +189,10 @@ void esm_pipeline_schema_ready(struct esm_pipeline *pl)
         struct part *p = &pl->parts[i];
         while (p->held_head && process(pl, p, &p->held_head->r, now) != 1) {
             held_pop(p);
+        }
+        if (!p->held_head && p->gap_pending) { // an undecodable range waited behind them
+            p->gap_pending = false;
+            add_gap(pl, p, p->gap_first, p->gap_last, -1, p->gap_too_large);
         }
         pl_filtered_release(pl, p);
         pause_if_full(pl, p);
@@ -204,6 +229,32 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
     }
     p = pl_part_find(pl, recs[0].topic, recs[0].topic_len, recs[0].partition, true);
     pause_if_full(pl, p);
+    pl_pump(pl);
+    return rc;
+}
+
+int esm_pipeline_add_gap(struct esm_pipeline *pl, const char *topic, int32_t partition,
+                         int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                         bool too_large)
+{
+    if (pl->draining || pl->stopped) {
+        return 0;
+    }
+    struct part *p = pl_part_find(pl, topic, strlen(topic), partition, true);
+    if (p->held_head || p->gap_pending) {
+        // Records before it wait for a schema: the range follows them (the partition is paused
+        // meanwhile, so no second range can arrive).
+        if (p->gap_pending) {
+            kesm_log(KESM_LOG_ERROR, pl->log, "undecodable range refused: one is waiting already");
+            return -1;
+        }
+        p->gap_pending = true;
+        p->gap_first = first_offset;
+        p->gap_last = last_offset;
+        p->gap_too_large = too_large;
+        return 0;
+    }
+    int rc = add_gap(pl, p, first_offset, last_offset, timestamp, too_large);
     pl_pump(pl);
     return rc;
 }

@@ -113,7 +113,9 @@ static void records_info(cJSON *info, const struct batch *b, const size_t *sel, 
         }
         const struct batch_part *bp = &b->parts[k];
         cJSON *o = cJSON_AddObjectToObject(ri, bp->key);
-        add_str_offset(o, "firstRecordOffset", b->offsets[sel[i]]);
+        // An undecodable range is one entry standing for first_offset .. its offset.
+        add_str_offset(o, "firstRecordOffset",
+                       b->gap != BATCH_GAP_NONE ? bp->first_offset : b->offsets[sel[i]]);
         add_str_offset(o, "lastRecordOffset", b->offsets[sel[j]]);
         add_time(o, "firstRecordTimestamp", b->recs[sel[i]].timestamp);
         add_time(o, "lastRecordTimestamp", b->recs[sel[j]].timestamp);

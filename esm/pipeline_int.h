@@ -138,11 +138,14 @@ struct part {
     bool paused;
     struct held *held_head, *held_tail; // records waiting for a schema, in offset order
     size_t num_held;
-    int64_t kept_last;    // -1: none
-    int64_t done_next;    // -1: none
-    bool has_filt;        // a filtered acknowledgement is pending
-    int64_t filt_next;    // offset to acknowledge
-    int64_t filt_after;   // once the record at this offset is finished (-1: nothing before it)
+    int64_t kept_last;  // -1: none
+    int64_t done_next;  // -1: none
+    bool has_filt;      // a filtered acknowledgement is pending
+    int64_t filt_next;  // offset to acknowledge
+    int64_t filt_after; // once the record at this offset is finished (-1: nothing before it)
+    bool gap_pending;   // an undecodable range waits behind held records
+    int64_t gap_first, gap_last;
+    bool gap_too_large;
     int64_t last_ok_ms;   // wall time of the last success that moved it on (-1: none)
     int64_t acked_next;   // the last acknowledgement (-1: none yet), for records_acked
     struct pl_track *trk; // with lanes: its unfinished offsets (NULL otherwise)
@@ -170,6 +173,10 @@ struct esm_pipeline {
     struct net_timer *wait_timer; // timeout
     struct net_timer *wait_zero;  // completion, from a callback
     bool waiting;
+    // invocations failing with transport errors (RETRYABLE results) since this monotonic second
+    // (0: they are not), and when that was last logged at WARN
+    double transport_since;
+    double transport_warned;
 };
 
 // pipeline.c

@@ -297,6 +297,10 @@ int esm_run_main(int argc, char **argv)
         return 2;
     }
     char err[256];
+    if (esm_process_env(err, sizeof err) != 0) {
+        fprintf(stderr, "kesm run: %s\n", err);
+        return 2;
+    }
     size_t len = 0;
     char *text = read_file(path, &len, err, sizeof err);
     if (!text) {

@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "esm/instance.h"
+#include "esm/policy.h"
 #include "esm/secrets.h"
 
 #include <stdio.h>
@@ -119,6 +120,11 @@ static void launch(struct slot *s)
     struct esm_cfg_err err;
     esm_config_cleanup(&s->cfg);
     if (!esm_config_parse(&s->cfg, esm_mapping_config(s->m)->request, &po, &err)) {
+        report_stopped(s, ESM_REASON_ESM_CONFIG_NOT_VALID, err.message);
+        return;
+    }
+    if (s->rn->env.policy &&
+        !esm_policy_check(&s->cfg, s->rn->env.policy, err.message, sizeof err.message)) {
         report_stopped(s, ESM_REASON_ESM_CONFIG_NOT_VALID, err.message);
         return;
     }

@@ -28,12 +28,16 @@ struct esm_runner esm_runner_instance_new(struct esm_manager *mgr, struct net_re
 // before a start when so configured; after an EVENT_SOURCE_AUTHN_ERROR stop the fetched values
 // are dropped and the mapping starts once more with fresh ones); routes delivers requests
 // without Kesm.Transport (esm/route.h); aws is shared by every mapping.
+// policy (esm/policy.h) is checked again at every start: a stored mapping that asks for what the
+// operator no longer allows stops with ESM_CONFIG_NOT_VALID naming the member and the flag.
 struct esm_secrets;
 struct esm_routes;
+struct esm_policy;
 struct inv_aws;
 struct esm_runner_env {
     struct esm_secrets *secrets;
     const struct esm_routes *routes;
+    const struct esm_policy *policy; // NULL: anything
     struct inv_aws *aws; // the process's AWS credential chain and endpoints (invoke/aws.h)
     // max_concurrency: batches in flight per mapping without Kesm.MaxConcurrency (kesm serve
     // --max-concurrency); 0: ESM_MAX_CONCURRENCY_DEFAULT.

@@ -631,6 +631,7 @@ struct esm_sstage *esm_sstage_new(const struct esm_sstage_cfg *cfg, char *err, s
     struct inv_registry_cfg rc = {.glue = cfg->reg->kind == ESM_SR_GLUE,
                                   .url = cfg->reg->uri,
                                   .glue_region = cfg->reg->glue_region,
+                                  .aws = cfg->aws,
                                   .user = cfg->user,
                                   .password = cfg->password,
                                   .tls = cfg->tls,

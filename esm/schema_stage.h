@@ -45,11 +45,14 @@
 #define ESM_SSTAGE_NEGATIVE_TTL_MS 60000
 #define ESM_SSTAGE_MAX_REFERENCES 64
 
+struct inv_aws; // invoke/aws.h
+
 struct esm_sstage_cfg {
     struct net_reactor *reactor;           // borrowed
     const struct esm_schema_registry *reg; // borrowed for the stage's life
     struct net_tls_ctx *tls;               // for an https registry (borrowed); NULL: http only
-    const char *user;                      // BASIC_AUTH (copied; the password wiped on free)
+    struct inv_aws *aws; // Glue: the AWS credential chain (borrowed); NULL: static credentials
+    const char *user;    // BASIC_AUTH (copied; the password wiped on free)
     const char *password;
     const char *log_component;   // copied; NULL: "schema"
     const char *log_tag;         // for the HTTP client (copied)

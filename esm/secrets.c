@@ -11,11 +11,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,32 +194,75 @@ static char *read_fd(int fd, const char *label, const char *what, size_t *out_le
     return buf;
 }
 
-// open_private opens |path| for reading; with |private_only| the file must be a regular file
-// with no group/other permission bits. Returns the fd, -2 when it does not exist, or -1.
-static int open_private(const char *path, bool private_only, const char *what, char *err,
+// open_nosymlinks opens |path| (relative to |dirfd|) for reading without following a symbolic
+// link in any component (openat2 RESOLVE_NO_SYMLINKS; where the kernel lacks it, O_NOFOLLOW
+// covers the last component). |beneath| also keeps the path inside |dirfd|.
+static int open_nosymlinks(int dirfd, const char *path, bool beneath)
+{
+#ifdef SYS_openat2
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_NO_SYMLINKS | (beneath ? RESOLVE_BENEATH : 0);
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
+        return (int)fd;
+    }
+#else
+    (void)beneath;
+#endif
+    return openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+// public_cert: a root CA certificate is public: others may read it, but nobody but its owner may
+// change it. Every other secret must not be accessible to group or others at all.
+static bool public_cert(const char *what)
+{
+    return strcmp(what, "SERVER_ROOT_CA_CERTIFICATE") == 0;
+}
+
+// open_private opens the secret file |path| (relative to |dirfd|, or absolute) for reading and
+// checks, on the opened file (fstat, so nothing can be swapped in between): a regular file,
+// reached without a symbolic link, owned by kesm's user or root, and not accessible to group or
+// others (for a root CA certificate: not writable by them). |label| names it in messages.
+// Returns the fd, -2 when it does not exist, or -1.
+static int open_private(int dirfd, const char *path, const char *label, const char *what, char *err,
                         size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 && errno == ELOOP && !private_only) {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    }
+    int fd = open_nosymlinks(dirfd, path, dirfd != AT_FDCWD);
     if (fd < 0) {
         if (errno == ENOENT) {
             return -2;
         }
-        return failf(err, cap, "%s: cannot open %s: %s", what, path, strerror(errno));
+        if (errno == ELOOP || errno == EXDEV) {
+            return failf(err, cap,
+                         "%s: secret file %s is reached through a symbolic link: refused (name "
+                         "the file itself)",
+                         what, label);
+        }
+        return failf(err, cap, "%s: cannot open %s: %s", what, label, strerror(errno));
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return failf(err, cap, "%s: %s is not a regular file", what, path);
+        return failf(err, cap, "%s: %s is not a regular file", what, label);
     }
-    if (private_only && (st.st_mode & 0077)) {
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
         close(fd);
         return failf(err, cap,
-                     "%s: secret file %s has mode %04o: it must not be accessible to group or "
-                     "others (chmod 600 it)",
-                     what, path, (unsigned)(st.st_mode & 07777));
+                     "%s: secret file %s is owned by uid %u: it must belong to kesm's user (uid "
+                     "%u) or root",
+                     what, label, (unsigned)st.st_uid, (unsigned)geteuid());
+    }
+    if (public_cert(what) ? (st.st_mode & 0022) : (st.st_mode & 0077)) {
+        close(fd);
+        return failf(err, cap,
+                     public_cert(what)
+                         ? "%s: secret file %s has mode %04o: it must not be writable by group or "
+                           "others (chmod 644 it)"
+                         : "%s: secret file %s has mode %04o: it must not be accessible to group "
+                           "or others (chmod 600 it)",
+                     what, label, (unsigned)(st.st_mode & 07777));
     }
     return fd;
 }
@@ -243,7 +288,11 @@ static char *read_dir_secret(struct esm_secrets *s, const char *uri, const char 
     // candidates: <name>, <name>.json, and both without a "-XXXXXX" random suffix
     char cand[4][1100];
     size_t nc = 0;
-    snprintf(cand[nc++], sizeof cand[0], "%s/%s", s->dir, name);
+    if ((size_t)snprintf(cand[nc++], sizeof cand[0], "%s/%s", s->dir, name) + 5 >= sizeof cand[0]) {
+        failf(err, cap, "%s: secret name '%.100s' is too long for the secrets directory", what,
+              name);
+        return NULL;
+    }
     snprintf(cand[nc++], sizeof cand[0], "%s/%s.json", s->dir, name);
     if (nl > 7 && name[nl - 7] == '-') {
         bool suffix = true;
@@ -255,17 +304,27 @@ static char *read_dir_secret(struct esm_secrets *s, const char *uri, const char 
             snprintf(cand[nc++], sizeof cand[0], "%s/%.*s.json", s->dir, (int)(nl - 7), name);
         }
     }
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        failf(err, cap, "%s: cannot open the secrets directory %s: %s", what, s->dir,
+              strerror(errno));
+        return NULL;
+    }
+    size_t skip = strlen(s->dir) + 1; // the candidates relative to the directory
     for (size_t i = 0; i < nc; i++) {
-        int fd = open_private(cand[i], true, what, err, cap);
+        int fd = open_private(dfd, cand[i] + skip, cand[i], what, err, cap);
         if (fd == -1) {
+            close(dfd);
             return NULL;
         }
         if (fd >= 0) {
+            close(dfd);
             char *text = read_fd(fd, cand[i], what, out_len, err, cap);
             close(fd);
             return text;
         }
     }
+    close(dfd);
     failf(err, cap, "%s: secret '%s' not found: no file %s or %s.json in the secrets directory",
           what, name, name, name);
     return NULL;
@@ -281,7 +340,7 @@ char *esm_secret_read(struct esm_secrets *s, const char *uri, const char *what, 
             failf(err, cap, "%s: URI '%s' is not a file:///absolute/path", what, uri);
             return NULL;
         }
-        int fd = open_private(uri + 7, false, what, err, cap);
+        int fd = open_private(AT_FDCWD, uri + 7, uri + 7, what, err, cap);
         if (fd == -2) {
             failf(err, cap, "%s: cannot open %s: %s", what, uri + 7, strerror(ENOENT));
         }

@@ -1,15 +1,17 @@
 // serve.c: `kesm serve` (see serve.h).
 //
-// The process runs on one net reactor: the HTTP API (evhttp) and every mapping's consumer and
+// The process runs on one net reactor: the HTTP API (net/httpd) and every mapping's consumer and
 // invocations. Mappings run with esm_runner_instance (one esm_instance per enabled mapping).
 //
-// evhttp (esm/api.c) runs on the reactor's event_base, reached through net_reactor_event_base.
+// The API server (esm/api.c over net/httpd) runs on the reactor's event_base, reached through
+// net_reactor_event_base.
 #include "esm/serve.h"
 
 #include "base/hostport.h"
 #include "esm/api.h"
 #include "esm/instance.h"
 #include "esm/mapping.h"
+#include "esm/policy.h"
 #include "esm/route.h"
 #include "esm/runner_instance.h"
 #include "esm/secrets.h"
@@ -20,9 +22,13 @@
 #include "net/reactor.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+#define MAX_ALLOWED_HOSTS 16
 
 #ifndef KESM_VERSION
 #define KESM_VERSION "0.0.0"
@@ -35,7 +41,14 @@ struct serve_opts {
     uint16_t port;
     const char *state_dir;
     bool allow_remote;
-    bool verify_sigv4;
+    bool insecure_no_auth;
+    const char *credentials_file;
+    const char *credentials_profile;
+    struct esm_policy policy;
+    const char *allowed_hosts[MAX_ALLOWED_HOSTS];
+    size_t num_allowed_hosts;
+    long max_conns;
+    long header_timeout_ms, body_timeout_ms, idle_timeout_ms;
     const char *region;
     const char *account;
     const char *nameserver;
@@ -49,7 +62,13 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: kesm serve [--listen HOST:PORT] [--state-dir DIR] [--allow-remote]\n"
-        "                  [--region REGION] [--account ID] [--verify-sigv4]\n"
+        "                  [--allowed-host NAME]... [--region REGION] [--account ID]\n"
+        "                  [--credentials-file FILE [--credentials-profile NAME]]\n"
+        "                  [--insecure-no-auth] [--allow-api-exec] [--allow-api-http]\n"
+        "                  [--allow-api-plaintext-sasl] [--allow-api-insecure-tls]\n"
+        "                  [--allow-api-file-secrets] [--allow-api-file-destinations]\n"
+        "                  [--max-connections N] [--api-header-timeout MS]\n"
+        "                  [--api-body-timeout MS] [--api-idle-timeout MS]\n"
         "                  [--drain-timeout MS] [--max-concurrency N]\n"
         "                  [--secrets-dir DIR] [--secrets-manager]\n"
         "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
@@ -58,10 +77,26 @@ static void usage(FILE *out)
         "  --listen HOST:PORT  API address (default 127.0.0.1:9320; port 0 = pick one)\n"
         "  --state-dir DIR     where mappings are kept (default ./kesm-state)\n"
         "  --allow-remote      answer clients that are not on loopback\n"
-        "  --region REGION     region for bare function names (default us-east-1)\n"
+        "  --allowed-host NAME a Host name clients may use besides the listen address\n"
+        "  --region REGION     region for bare function names and of SigV4 scopes (us-east-1)\n"
         "  --account ID        account for bare function names (default 000000000000)\n"
-        "  --verify-sigv4      require requests signed (SigV4) with the credentials of the\n"
-        "                      environment or the shared credentials file\n"
+        "  API requests must be SigV4-signed with the credentials of the environment, the\n"
+        "  shared credentials file, or:\n"
+        "  --credentials-file FILE  a credentials file (INI, as ~/.aws/credentials)\n"
+        "  --credentials-profile NAME  its profile (default: AWS_PROFILE, else default)\n"
+        "  --insecure-no-auth  do not check signatures (loopback listen address only): any\n"
+        "                      local user, and any web page, can then manage mappings\n"
+        "  What API requests may ask for (the operator's --route targets need none):\n"
+        "  --allow-api-exec    Kesm.Transport exec and Kesm.Command (run programs)\n"
+        "  --allow-api-http    Kesm.Transport http and Kesm.Url (post events to URLs)\n"
+        "  --allow-api-plaintext-sasl  Kesm.SaslAllowPlaintext (credentials without TLS)\n"
+        "  --allow-api-insecure-tls    Kesm.TlsInsecureSkipVerify\n"
+        "  --allow-api-file-secrets    file:// URIs in SourceAccessConfigurations\n"
+        "  --allow-api-file-destinations  file:// on-failure destination directories\n"
+        "  --max-connections N API connections at once (default 128, at most 1/4 of the\n"
+        "                      open-file limit: the rest is kept for the mappings)\n"
+        "  --api-header-timeout MS / --api-body-timeout MS / --api-idle-timeout MS\n"
+        "                      request head, body and keep-alive deadlines (10000/30000/15000)\n"
         "  --drain-timeout MS  how long in-flight invocations may finish when a mapping\n"
         "                      stops (default 10000)\n"
         "  --max-concurrency N batches in flight at once per mapping (one per partition up\n"
@@ -91,6 +126,115 @@ static bool host_is_loopback(const char *h)
     return !strncmp(h, "127.", 4) || !strcmp(h, "::1") || !strcmp(h, "localhost");
 }
 
+// flag_bool sets the boolean option named |a|; false if |a| is none.
+static bool flag_bool(struct serve_opts *o, const char *a)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } flags[] = {
+        {"--allow-remote", offsetof(struct serve_opts, allow_remote)},
+        {"--insecure-no-auth", offsetof(struct serve_opts, insecure_no_auth)},
+        {"--secrets-manager", offsetof(struct serve_opts, secrets.secrets_manager)},
+        {"--allow-api-exec", offsetof(struct serve_opts, policy.allow_exec)},
+        {"--allow-api-http", offsetof(struct serve_opts, policy.allow_http)},
+        {"--allow-api-plaintext-sasl", offsetof(struct serve_opts, policy.allow_plaintext_sasl)},
+        {"--allow-api-insecure-tls", offsetof(struct serve_opts, policy.allow_insecure_tls)},
+        {"--allow-api-file-secrets", offsetof(struct serve_opts, policy.allow_file_secrets)},
+        {"--allow-api-file-destinations",
+         offsetof(struct serve_opts, policy.allow_file_destinations)},
+    };
+    if (!strcmp(a, "--verify-sigv4")) {
+        return true; // the default now; kept so existing command lines still work
+    }
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if (!strcmp(a, flags[i].name)) {
+            *(bool *)((char *)o + flags[i].off) = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+// flag_ms parses a numeric option in [min, max]; false (with a message) when malformed.
+static bool flag_num(const char *name, const char *v, long min, long max, long *out)
+{
+    char *end = NULL;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < min || x > max) {
+        fprintf(stderr, "kesm serve: %s wants %ld-%ld, not '%s'\n", name, min, max, v);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+// flag_value handles an option with a value; 1 handled, 0 not this kind, -1 bad value.
+static int flag_value(struct serve_opts *o, const char *a, const char *v)
+{
+    long x;
+    if (!strcmp(a, "--listen")) {
+        if (!parse_listen(o, v)) {
+            fprintf(stderr, "kesm serve: --listen wants HOST:PORT (port 0-65535), not '%s'\n", v);
+            return -1;
+        }
+    } else if (!strcmp(a, "--drain-timeout")) {
+        if (!flag_num(a, v, 0, 900000, &x)) {
+            return -1;
+        }
+        o->drain_ms = (uint32_t)x;
+    } else if (!strcmp(a, "--max-concurrency")) {
+        if (!flag_num(a, v, 1, ESM_MAX_CONCURRENCY_MAX, &x)) {
+            return -1;
+        }
+        o->max_concurrency = (uint32_t)x;
+    } else if (!strcmp(a, "--max-connections")) {
+        return flag_num(a, v, 1, 100000, &o->max_conns) ? 1 : -1;
+    } else if (!strcmp(a, "--api-header-timeout")) {
+        return flag_num(a, v, 100, 600000, &o->header_timeout_ms) ? 1 : -1;
+    } else if (!strcmp(a, "--api-body-timeout")) {
+        return flag_num(a, v, 100, 600000, &o->body_timeout_ms) ? 1 : -1;
+    } else if (!strcmp(a, "--api-idle-timeout")) {
+        return flag_num(a, v, 100, 600000, &o->idle_timeout_ms) ? 1 : -1;
+    } else if (!strcmp(a, "--allowed-host")) {
+        if (o->num_allowed_hosts == MAX_ALLOWED_HOSTS || !*v) {
+            fprintf(stderr, "kesm serve: --allowed-host: at most %d non-empty names\n",
+                    MAX_ALLOWED_HOSTS);
+            return -1;
+        }
+        o->allowed_hosts[o->num_allowed_hosts++] = v;
+    } else if (!strcmp(a, "--route")) {
+        char why[512];
+        if (esm_routes_add(&o->routes, v, why, sizeof why) != 0) {
+            fprintf(stderr, "kesm serve: %s\n", why);
+            return -1;
+        }
+    } else {
+        static const struct {
+            const char *name;
+            size_t off;
+        } strs[] = {
+            {"--state-dir", offsetof(struct serve_opts, state_dir)},
+            {"--region", offsetof(struct serve_opts, region)},
+            {"--account", offsetof(struct serve_opts, account)},
+            {"--secrets-dir", offsetof(struct serve_opts, secrets.dir)},
+            {"--secrets-manager-endpoint", offsetof(struct serve_opts, secrets.sm_endpoint)},
+            {"--secrets-manager-ca", offsetof(struct serve_opts, secrets.sm_ca_file)},
+            {"--nameserver", offsetof(struct serve_opts, nameserver)},
+            {"--credentials-file", offsetof(struct serve_opts, credentials_file)},
+            {"--credentials-profile", offsetof(struct serve_opts, credentials_profile)},
+        };
+        for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+            if (!strcmp(a, strs[i].name)) {
+                *(const char **)((char *)o + strs[i].off) = v;
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return 1;
+}
+
 // parse_args returns 0 to run, 1 for --help (exit 0), 2 on a usage error.
 static int parse_args(struct serve_opts *o, int argc, char **argv)
 {
@@ -107,78 +251,33 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
             return 2;
         } else if (took > 0) {
             i += took - 1;
+            continue;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             return 1;
-        } else if (!strcmp(a, "--allow-remote")) {
-            o->allow_remote = true;
-        } else if (!strcmp(a, "--verify-sigv4")) {
-            o->verify_sigv4 = true;
-        } else if (!strcmp(a, "--listen") && v) {
-            if (!parse_listen(o, v)) {
-                fprintf(stderr, "kesm serve: --listen wants HOST:PORT (port 0-65535), not '%s'\n",
-                        v);
-                return 2;
-            }
-            i++;
-        } else if (!strcmp(a, "--drain-timeout") && v) {
-            char *end = NULL;
-            long ms = strtol(v, &end, 10);
-            if (!*v || *end || ms < 0 || ms > 900000) {
-                fprintf(stderr, "kesm serve: --drain-timeout wants 0-900000 ms, not '%s'\n", v);
-                return 2;
-            }
-            o->drain_ms = (uint32_t)ms;
-            i++;
-        } else if (!strcmp(a, "--max-concurrency") && v) {
-            char *end = NULL;
-            long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > ESM_MAX_CONCURRENCY_MAX) {
-                fprintf(stderr, "kesm serve: --max-concurrency wants 1-%d, not '%s'\n",
-                        ESM_MAX_CONCURRENCY_MAX, v);
-                return 2;
-            }
-            o->max_concurrency = (uint32_t)n;
-            i++;
-        } else if (!strcmp(a, "--state-dir") && v) {
-            o->state_dir = v;
-            i++;
-        } else if (!strcmp(a, "--region") && v) {
-            o->region = v;
-            i++;
-        } else if (!strcmp(a, "--account") && v) {
-            o->account = v;
-            i++;
-        } else if (!strcmp(a, "--secrets-dir") && v) {
-            o->secrets.dir = v;
-            i++;
-        } else if (!strcmp(a, "--secrets-manager")) {
-            o->secrets.secrets_manager = true;
-        } else if (!strcmp(a, "--secrets-manager-endpoint") && v) {
-            o->secrets.sm_endpoint = v;
-            i++;
-        } else if (!strcmp(a, "--secrets-manager-ca") && v) {
-            o->secrets.sm_ca_file = v;
-            i++;
-        } else if (!strcmp(a, "--nameserver") && v) {
-            o->nameserver = v;
-            i++;
-        } else if (!strcmp(a, "--route") && v) {
-            char why[512];
-            if (esm_routes_add(&o->routes, v, why, sizeof why) != 0) {
-                fprintf(stderr, "kesm serve: %s\n", why);
-                return 2;
-            }
-            i++;
-        } else {
+        }
+        if (flag_bool(o, a)) {
+            continue;
+        }
+        int rc = v ? flag_value(o, a, v) : 0;
+        if (rc < 0) {
+            return 2;
+        }
+        if (rc == 0) {
             fprintf(stderr, "kesm serve: unknown or incomplete option '%s' (see --help)\n", a);
             return 2;
         }
+        i++;
     }
     if (!o->allow_remote && !host_is_loopback(o->host)) {
         fprintf(stderr,
                 "kesm serve: refusing to listen on non-loopback address %s without "
-                "--allow-remote (and consider --verify-sigv4)\n",
+                "--allow-remote\n",
                 o->host);
+        return 2;
+    }
+    if (o->insecure_no_auth && !host_is_loopback(o->host)) {
+        fprintf(stderr, "kesm serve: --insecure-no-auth is allowed on a loopback listen address "
+                        "only (127.0.0.1, ::1, localhost)\n");
         return 2;
     }
     if (o->status.listen && !o->allow_remote && !host_is_loopback(o->status.host)) {
@@ -227,6 +326,114 @@ static void drain(struct serve *sv, struct esm_manager *mgr, uint32_t ms)
     }
 }
 
+// raise_nofile lifts the soft open-file limit to the hard one and returns it (the API's
+// connection cap is kept well below it, so mappings always have descriptors left).
+static rlim_t raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 1024;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+        struct rlimit up = {want, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl.rlim_cur = want;
+        }
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? 1048576 : rl.rlim_cur;
+}
+
+// The environment --credentials-file shows the static part of the credential chain: that file as
+// the shared credentials file, its profile, and nothing else (no keys from the environment, no
+// config file, no instance metadata), so the file named on the command line is the one source.
+static const char *file_env_path, *file_env_profile;
+
+static const char *file_env(const char *name)
+{
+    if (strcmp(name, "AWS_SHARED_CREDENTIALS_FILE") == 0) {
+        return file_env_path;
+    }
+    if (strcmp(name, "AWS_PROFILE") == 0) {
+        return file_env_profile;
+    }
+    if (strcmp(name, "AWS_CONFIG_FILE") == 0) {
+        return "/dev/null";
+    }
+    if (strcmp(name, "AWS_EC2_METADATA_DISABLED") == 0) {
+        return "true";
+    }
+    return NULL;
+}
+
+// load_auth loads the credentials requests are checked against, or announces the opt-out.
+// Returns false (after saying why) when neither is possible.
+static bool load_auth(const struct serve_opts *o, struct inv_creds *creds)
+{
+    if (o->insecure_no_auth) {
+        fprintf(stderr,
+                "kesm: serve: WARNING: --insecure-no-auth: API requests are NOT authenticated.\n"
+                "kesm: serve: WARNING: any local user, and any program that can reach %s,\n"
+                "kesm: serve: WARNING: can create, change and delete mappings. Use it for local\n"
+                "kesm: serve: WARNING: tests only; without it, requests must be SigV4-signed.\n",
+                o->host);
+        return true;
+    }
+    struct inv_err err = {{0}};
+    int rc;
+    if (o->credentials_file) {
+        const char *prof = o->credentials_profile ? o->credentials_profile : getenv("AWS_PROFILE");
+        file_env_path = o->credentials_file;
+        file_env_profile = prof ? prof : "default";
+        rc = inv_creds_load(creds, file_env, &err);
+    } else {
+        rc = inv_creds_load(creds, NULL, &err);
+    }
+    if (rc != 0) {
+        fprintf(stderr,
+                "kesm serve: API requests must be SigV4-signed, and there are no credentials to "
+                "check them against (%s). Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
+                "a profile in the shared credentials file) as for the AWS CLI, or give "
+                "--credentials-file FILE; --insecure-no-auth turns the check off (loopback "
+                "only)\n",
+                err.msg);
+        return false;
+    }
+    size_t n = strlen(creds->access_key_id);
+    fprintf(stderr,
+            "kesm: serve: API requests must be SigV4-signed with the access key ending in %s "
+            "(from %s)\n",
+            creds->access_key_id + (n > 4 ? n - 4 : 0), creds->source);
+    return true;
+}
+
+static void api_config(const struct serve_opts *o, const struct inv_creds *creds,
+                       struct esm_api_config *ac)
+{
+    memset(ac, 0, sizeof *ac);
+    ac->host = o->host;
+    ac->port = o->port;
+    ac->allow_remote = o->allow_remote;
+    ac->verify_creds = o->insecure_no_auth ? NULL : creds;
+    ac->verify_region = o->region;
+    ac->no_auth = o->insecure_no_auth;
+    ac->allowed_hosts = o->allowed_hosts;
+    ac->num_allowed_hosts = o->num_allowed_hosts;
+    rlim_t nofile = raise_nofile();
+    size_t cap = (size_t)(nofile / 4 > 8 ? nofile / 4 : 8);
+    ac->max_conns = o->max_conns > 0 ? (size_t)o->max_conns : 128;
+    if (ac->max_conns > cap) {
+        fprintf(stderr,
+                "kesm: serve: API connections capped at %zu (a quarter of the open-file limit "
+                "%llu; the rest stays with the mappings)\n",
+                cap, (unsigned long long)nofile);
+        ac->max_conns = cap;
+    }
+    ac->header_timeout_ms = (uint32_t)o->header_timeout_ms;
+    ac->body_timeout_ms = (uint32_t)o->body_timeout_ms;
+    ac->idle_timeout_ms = (uint32_t)o->idle_timeout_ms;
+}
+
 int esm_serve_main(int argc, char **argv)
 {
     struct serve_opts o;
@@ -236,14 +443,25 @@ int esm_serve_main(int argc, char **argv)
         usage(rc == 1 ? stdout : stderr);
         return rc == 1 ? 0 : 2;
     }
+    char why[512];
+    if (esm_process_env(why, sizeof why) != 0) {
+        fprintf(stderr, "kesm serve: %s\n", why);
+        esm_routes_cleanup(&o.routes);
+        return 2;
+    }
+    struct inv_creds creds;
+    inv_creds_init(&creds);
+    if (!load_auth(&o, &creds)) {
+        esm_routes_cleanup(&o.routes);
+        inv_creds_cleanup(&creds);
+        return 1;
+    }
     // Ignore SIGTERM/SIGINT until the reactor's handlers take over; libevent restores this
     // disposition when they are freed, so a second signal during shutdown (timeout(1) sends one to
     // the process and one to its group) cannot kill the process half-way. Blocking the signals
     // instead hangs LeakSanitizer's exit-time check when one is pending.
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    char why[512];
-    esm_raise_fd_limit(); // a connection or an exec child's pipes per batch in flight
     struct serve sv = {0};
     struct net_reactor_config rcfg = {.nameserver = o.nameserver};
     sv.r = net_reactor_new(&rcfg);
@@ -261,6 +479,7 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: %s\n", sv.r ? why : "cannot create the event loop");
         esm_store_free(store);
         esm_routes_cleanup(&o.routes);
+        inv_creds_cleanup(&creds);
         inv_aws_free(aws);
         net_reactor_free(sv.r);
         return 1;
@@ -270,12 +489,12 @@ int esm_serve_main(int argc, char **argv)
     mc.region = o.region;
     mc.account = o.account;
     mc.log = log_line;
+    mc.policy = &o.policy;
     struct esm_manager *mgr = esm_manager_new(&mc);
-    struct esm_api_config ac = {o.host, o.port, o.allow_remote, 0, NULL, o.region, NULL, NULL};
+    struct esm_api_config ac;
+    api_config(&o, &creds, &ac);
     struct esm_api *api = NULL;
     struct esm_status_server *status = NULL;
-    struct inv_creds creds;
-    inv_creds_init(&creds);
     struct net_signal *sigterm = NULL, *sigint = NULL;
     rc = 1;
     struct esm_runner runner =
@@ -284,20 +503,10 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
-    struct esm_runner_env env = {secrets, &o.routes, aws, o.max_concurrency};
+    struct esm_runner_env env = {secrets, &o.routes, &o.policy, aws, o.max_concurrency};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);
-    if (o.verify_sigv4) {
-        struct inv_err err = {{0}};
-        if (inv_creds_load(&creds, NULL, &err) != 0) {
-            fprintf(stderr, "kesm serve: --verify-sigv4: %s\n", err.msg);
-            goto out;
-        }
-        ac.verify_creds = &creds;
-        fprintf(stderr, "kesm: serve: requests must be SigV4-signed with key %s (from %s)\n",
-                creds.access_key_id, creds.source);
-    }
     sigterm = net_signal_new(sv.r, SIGTERM, on_signal, &sv);
     sigint = net_signal_new(sv.r, SIGINT, on_signal, &sv);
     if (!sigterm || !sigint) {

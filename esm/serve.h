@@ -15,7 +15,12 @@
 //                        it is always on the API listener); printed as "kesm serve: status page
 //                        on http://HOST:PORT/status"
 //   --stuck-after SECONDS  stuck detection's time (esm/status.h; default 300)
-// SIGTERM and SIGINT stop it cleanly (exit 0). Returns the process exit status.
+// API requests must be SigV4-signed with the credentials of the environment, the shared
+// credentials file or --credentials-file; without any it does not start, unless
+// --insecure-no-auth (loopback only). What requests may ask for is limited by the --allow-api-*
+// flags (esm/policy.h); --max-connections and the --api-*-timeout flags bound the HTTP server
+// (net/httpd.h). See --help and README.md. SIGTERM and SIGINT stop it cleanly (exit 0). Returns
+// the process exit status.
 int esm_serve_main(int argc, char **argv);
 
 #endif

@@ -6,12 +6,8 @@
 #include "esm/api.h"
 #include "esm/status.h"
 #include "esm/status_assets.h"
+#include "net/httpd.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +20,7 @@ struct esm_status_server {
     struct net_reactor *r;
     struct esm_status *st;
     struct net_timer *tick;
-    struct evhttp *http; // the status listener (NULL: none)
+    struct net_httpd *http; // the status listener (NULL: none)
     uint16_t port;
     bool allow_remote;
 };
@@ -74,50 +70,32 @@ void esm_status_usage(FILE *out)
 
 // ---- answering --------------------------------------------------------------------------------
 
-static void security_headers(struct evkeyvalq *h)
+static void security_headers(struct net_httpd_response *r)
 {
-    evhttp_add_header(h, "Content-Security-Policy", CSP);
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "X-Frame-Options", "DENY");
-    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
-    evhttp_add_header(h, "Cross-Origin-Opener-Policy", "same-origin");
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    net_httpd_response_header(r, "Content-Security-Policy", CSP);
+    net_httpd_response_header(r, "X-Content-Type-Options", "nosniff");
+    net_httpd_response_header(r, "X-Frame-Options", "DENY");
+    net_httpd_response_header(r, "Referrer-Policy", "no-referrer");
+    net_httpd_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+    net_httpd_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    net_httpd_response_header(r, "Cache-Control", "no-store");
 }
 
-static void reply(struct evhttp_request *req, int status, const char *reason, const char *type,
-                  const void *body, size_t len)
+static void reply(struct net_httpd_response *r, int status, const char *type, const void *body,
+                  size_t len)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    security_headers(h);
-    evhttp_add_header(h, "Content-Type", type);
-    struct evbuffer *b = evbuffer_new();
-    if (b && len) {
-        evbuffer_add(b, body, len);
-    }
-    evhttp_send_reply(req, status, reason, b);
-    if (b) {
-        evbuffer_free(b);
-    }
+    r->status = status;
+    security_headers(r);
+    net_httpd_response_header(r, "Content-Type", type);
+    net_httpd_response_body(r, body, len);
 }
 
-static void refuse(struct evhttp_request *req, int status, const char *reason, const char *msg)
+static void refuse(struct net_httpd_response *r, int status, const char *msg)
 {
     if (status == 405) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        net_httpd_response_header(r, "Allow", "GET, HEAD");
     }
-    reply(req, status, reason, "text/plain; charset=utf-8", msg, strlen(msg));
-}
-
-// local_addr reads the address the request's connection arrived at.
-static bool local_addr(struct evhttp_request *req, struct sockaddr_storage *ss)
-{
-    struct evhttp_connection *c = evhttp_request_get_connection(req);
-    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
-    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-    socklen_t sl = sizeof *ss;
-    memset(ss, 0, sizeof *ss);
-    return fd >= 0 && getsockname(fd, (struct sockaddr *)ss, &sl) == 0;
+    reply(r, status, "text/plain; charset=utf-8", msg, strlen(msg));
 }
 
 // same_origin: an Origin header (if any) must be http://<Host>.
@@ -128,32 +106,29 @@ static bool same_origin(const char *origin, const char *host)
 
 // allowed checks the request's method, client, Host, Origin and Sec-Fetch-Site; answers and
 // returns false when it is refused.
-static bool allowed(struct esm_status_server *srv, struct evhttp_request *req)
+static bool allowed(struct esm_status_server *srv, const struct net_httpd_parser *req,
+                    const struct net_httpd_peer *peer, struct net_httpd_response *resp)
 {
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-        refuse(req, 405, "Method Not Allowed", "the status page is read-only: GET only\n");
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        refuse(resp, 405, "the status page is read-only: GET only\n");
         return false;
     }
-    struct evhttp_connection *c = evhttp_request_get_connection(req);
-    if (!srv->allow_remote && !esm_api_addr_is_loopback(c ? evhttp_connection_get_addr(c) : NULL)) {
-        refuse(req, 403, "Forbidden",
+    if (!srv->allow_remote && !esm_api_addr_is_loopback(peer->addr)) {
+        refuse(resp, 403,
                "kesm serve answers loopback clients only (start it with --allow-remote)\n");
         return false;
     }
-    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    const char *host = evhttp_find_header(in, "Host");
-    struct sockaddr_storage ss;
-    if (!local_addr(req, &ss) || !esm_status_host_ok(host, (const struct sockaddr *)&ss)) {
-        refuse(req, 403, "Forbidden",
+    const char *host = net_httpd_find(req, "Host");
+    if (!peer->local || !esm_status_host_ok(host, peer->local)) {
+        refuse(resp, 403,
                "the Host header must name the address and port this server listens on (an IP "
                "address, or localhost)\n");
         return false;
     }
-    const char *site = evhttp_find_header(in, "Sec-Fetch-Site");
-    if (!same_origin(evhttp_find_header(in, "Origin"), host) ||
+    const char *site = net_httpd_find(req, "Sec-Fetch-Site");
+    if (!same_origin(net_httpd_find(req, "Origin"), host) ||
         (site && !strcmp(site, "cross-site"))) {
-        refuse(req, 403, "Forbidden", "cross-origin requests are refused\n");
+        refuse(resp, 403, "cross-origin requests are refused\n");
         return false;
     }
     return true;
@@ -185,51 +160,58 @@ static const char *route(const char *path, bool own)
     return NULL;
 }
 
-static bool serve_path(struct esm_status_server *srv, struct evhttp_request *req, const char *path,
-                       bool own)
+static bool serve_path(struct esm_status_server *srv, const struct net_httpd_parser *req,
+                       const struct net_httpd_peer *peer, struct net_httpd_response *resp, bool own)
 {
-    const char *name = route(path, own);
+    const char *name = route(req->path, own);
     if (!name) {
         return false;
     }
-    if (!allowed(srv, req)) {
+    if (!allowed(srv, req, peer, resp)) {
         return true;
     }
     if (!strcmp(name, "json")) {
         size_t len = 0;
         char *text = esm_status_json(srv->st, &len);
         if (!text) {
-            refuse(req, 500, "Internal Server Error", "out of memory\n");
+            refuse(resp, 500, "out of memory\n");
             return true;
         }
-        reply(req, 200, "OK", "application/json", text, len);
+        reply(resp, 200, "application/json", text, len);
         free(text);
         return true;
     }
     const struct esm_status_asset *a = asset(name);
     if (!a) {
-        refuse(req, 404, "Not Found", "no such file\n");
+        refuse(resp, 404, "no such file\n");
         return true;
     }
-    reply(req, 200, "OK", a->content_type, a->data, a->len);
+    reply(resp, 200, a->content_type, a->data, a->len);
     return true;
 }
 
-bool esm_status_server_handle(void *ctx, struct evhttp_request *req, const char *path)
+bool esm_status_server_handle(void *ctx, const struct net_httpd_parser *req,
+                              const struct net_httpd_peer *peer, struct net_httpd_response *resp)
 {
-    return serve_path(ctx, req, path, false);
+    return serve_path(ctx, req, peer, resp, false);
 }
 
-static void own_handle(struct evhttp_request *req, void *ctx)
+static void own_handle(void *ctx, const struct net_httpd_parser *req,
+                       const struct net_httpd_peer *peer, struct net_httpd_response *resp)
 {
     struct esm_status_server *srv = ctx;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!path || !serve_path(srv, req, path, true)) {
-        if (allowed(srv, req)) {
-            refuse(req, 404, "Not Found", "not found: the status page is /status\n");
-        }
+    if (!serve_path(srv, req, peer, resp, true) && allowed(srv, req, peer, resp)) {
+        refuse(resp, 404, "not found: the status page is /status\n");
     }
+}
+
+// own_error answers what the status listener's HTTP server refuses itself, in plain text.
+static void own_error(void *ctx, int status, const char *message, struct net_httpd_response *resp)
+{
+    (void)ctx;
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s\n", message);
+    refuse(resp, status, msg);
 }
 
 // ---- lifetime ---------------------------------------------------------------------------------
@@ -263,28 +245,21 @@ static void sink(enum kesm_log_level level, const char *line, void *ctx)
 static int bind_own(struct esm_status_server *srv, const struct esm_status_opts *o, char *why,
                     size_t why_len)
 {
-    srv->http = evhttp_new(net_reactor_event_base(srv->r));
+    struct net_httpd_config hc = {.host = o->host,
+                                  .port = o->port,
+                                  .max_conns = 32,
+                                  .limits = {.max_body = 1},
+                                  .handler = own_handle,
+                                  .error = own_error,
+                                  .ctx = srv,
+                                  .log_component = "status"};
+    char err[200];
+    srv->http = net_httpd_new(net_reactor_event_base(srv->r), &hc, err, sizeof err);
     if (!srv->http) {
-        snprintf(why, why_len, "cannot create the status HTTP server");
+        snprintf(why, why_len, "%s (--status-listen)", err);
         return -1;
     }
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-    evhttp_set_max_body_size(srv->http, 0);
-    evhttp_set_max_headers_size(srv->http, 16 * 1024);
-    evhttp_set_timeout(srv->http, 30);
-    evhttp_set_gencb(srv->http, own_handle, srv);
-    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(srv->http, o->host, o->port);
-    if (!sock) {
-        snprintf(why, why_len, "cannot listen on %s port %u (--status-listen)", o->host,
-                 (unsigned)o->port);
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0) {
-        srv->port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
-                                            : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
+    srv->port = net_httpd_port(srv->http);
     return 0;
 }
 
@@ -327,9 +302,7 @@ void esm_status_server_free(struct esm_status_server *srv)
         return;
     }
     kesm_log_set_sink(NULL, NULL);
-    if (srv->http) {
-        evhttp_free(srv->http);
-    }
+    net_httpd_free(srv->http);
     net_timer_free(srv->tick);
     esm_status_free(srv->st);
     free(srv);

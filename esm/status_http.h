@@ -35,7 +35,9 @@
 #include <stdio.h>
 
 struct sockaddr;
-struct evhttp_request;
+struct net_httpd_parser;
+struct net_httpd_peer;
+struct net_httpd_response;
 struct esm_status_server;
 
 // struct esm_status_opts: the serve flags of the status page (zero: defaults).
@@ -63,7 +65,8 @@ struct esm_status_server *esm_status_server_new(struct net_reactor *r, struct es
 uint16_t esm_status_server_port(const struct esm_status_server *srv);
 // esm_status_server_handle answers |req| when |path| is a status path and returns true; false
 // otherwise (the API's esm_api_config.extra hook).
-bool esm_status_server_handle(void *srv, struct evhttp_request *req, const char *path);
+bool esm_status_server_handle(void *srv, const struct net_httpd_parser *req,
+                              const struct net_httpd_peer *peer, struct net_httpd_response *resp);
 // esm_status_server_free stops everything and restores the log to stderr. NULL is a no-op.
 void esm_status_server_free(struct esm_status_server *srv);
 

@@ -49,7 +49,7 @@
 // Endpoints (inv_aws_endpoint), the SDKs' order: an explicit override from kesm's own
 // configuration (Kesm.Url, --secrets-manager-endpoint, ...) wins; then, unless
 // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true, AWS_ENDPOINT_URL_<SERVICE> (LAMBDA, STS,
-// SECRETS_MANAGER, SQS, SNS, S3, KAFKA), AWS_ENDPOINT_URL, the profile's services section
+// SECRETS_MANAGER, SQS, SNS, S3, KAFKA, GLUE), AWS_ENDPOINT_URL, the profile's services section
 // ([services NAME] with "<service> =" and an indented "endpoint_url = ...") and the profile's
 // endpoint_url; otherwise https://<prefix>.<region>.amazonaws.com.
 #ifndef INVOKE_AWS_H
@@ -120,6 +120,7 @@ enum inv_aws_service {
     INV_AWS_SNS,
     INV_AWS_S3,
     INV_AWS_KAFKA,
+    INV_AWS_GLUE,
 };
 
 // inv_aws_endpoint writes the endpoint URL (scheme://host[:port][/path], no trailing '/') of

@@ -5,6 +5,7 @@
 #include "invoke/aws_int.h"
 #include "invoke/err.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,6 +599,7 @@ static const struct {
     [INV_AWS_SNS] = {"SNS", "sns", "sns"},
     [INV_AWS_S3] = {"S3", "s3", "s3"},
     [INV_AWS_KAFKA] = {"KAFKA", "kafka", "kafka"},
+    [INV_AWS_GLUE] = {"GLUE", "glue", "glue"},
 };
 
 const char *inv_aws_service_env_name(enum inv_aws_service svc)
@@ -648,6 +650,22 @@ static const char *configured_endpoint(struct inv_aws *a, enum inv_aws_service s
     return NULL;
 }
 
+// region_name_ok: the default endpoint is https://<service>.<region>.amazonaws.com, so the region
+// must be one DNS label: nothing in it may name another host ('.', '/', '@', ':').
+static bool region_name_ok(const char *r)
+{
+    size_t n = strlen(r);
+    if (n == 0 || n > 63 || r[0] == '-') {
+        return false;
+    }
+    for (const char *c = r; *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
 int inv_aws_endpoint(struct inv_aws *a, enum inv_aws_service svc, const char *region,
                      const char *explicit_url, char *out, size_t cap, const char **out_from,
                      struct inv_err *err)
@@ -672,8 +690,14 @@ int inv_aws_endpoint(struct inv_aws *a, enum inv_aws_service svc, const char *re
         }
         n = snprintf(out, cap, "%.*s", (int)len, v);
     } else {
-        n = snprintf(out, cap, "https://%s.%s.amazonaws.com", services[svc].host,
-                     region && *region ? region : inv_aws_region(a));
+        const char *reg = region && *region ? region : inv_aws_region(a);
+        if (!region_name_ok(reg)) {
+            return inv_fail(err, -1,
+                            "endpoint of %s: region '%.64s' is not a region name (letters, digits "
+                            "and '-')",
+                            services[svc].env, reg);
+        }
+        n = snprintf(out, cap, "https://%s.%s.amazonaws.com", services[svc].host, reg);
     }
     if (n < 0 || (size_t)n >= cap) {
         return inv_fail(err, -1, "endpoint of %s from %s: too long", services[svc].env, from);

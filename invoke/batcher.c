@@ -17,9 +17,11 @@ struct entry {
     uint64_t seq;   // arrival order across partitions
     size_t off;     // blob offset in part.raw (unused when oversized)
     size_t len;     // encoded record length; for an oversized record, its whole event size
-    int64_t offset; // Kafka offset
+    int64_t offset; // Kafka offset (of a gap: its last offset)
     int64_t timestamp;
     bool oversized;
+    enum batch_gap gap; // not NONE: an undecodable range (oversized too)
+    int64_t first;      // a gap's first offset
     const char *reject; // handed out alone (a record the schema registry could not decode)
 };
 
@@ -408,6 +410,41 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
     return 0;
 }
 
+int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
+                    int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                    enum batch_gap gap, int64_t now_ms, struct inv_err *err)
+{
+    // An undecodable range has no keys: it takes lane 0, in offset order with that lane's records
+    // (the pipeline holds the partition's commit below it until it is disposed of).
+    size_t pi = find_part(b, topic, topic_len, partition, 0, true);
+    struct part *p = &b->parts[pi];
+    if ((p->has_last && first_offset <= p->last_offset) || last_offset < first_offset) {
+        return inv_fail(err, -1, "batcher: partition %s: range %lld-%lld after %lld", p->key,
+                        (long long)first_offset, (long long)last_offset,
+                        (long long)(p->has_last ? p->last_offset : -1));
+    }
+    if (p->q_len == p->q_cap) {
+        p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
+        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
+    }
+    struct entry *e = &p->q[p->q_len];
+    memset(e, 0, sizeof *e);
+    e->seq = b->next_seq++;
+    e->offset = last_offset;
+    e->first = first_offset;
+    e->timestamp = timestamp;
+    e->oversized = true;
+    e->gap = gap == BATCH_GAP_NONE ? BATCH_GAP_CORRUPT : gap;
+    if (p->q_head == p->q_len && !p->inflight) {
+        p->window_start = now_ms;
+    }
+    p->q_len++;
+    p->has_last = true;
+    p->last_offset = last_offset;
+    b->pending++;
+    return 0;
+}
+
 // part_ready_oversized: the head of |p| goes out alone (oversized, or a rejected record).
 static bool part_ready_oversized(const struct part *p)
 {
@@ -567,6 +604,11 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
     bp->num_records = 1;
     bt->pidx[0] = pi;
     p->blocked = b->cfg.oversize == BATCH_OVERSIZE_BLOCK;
+    if (e->gap != BATCH_GAP_NONE) {
+        bt->gap = e->gap;
+        bp->first_offset = e->first;
+        p->blocked = false; // a range that cannot be decoded never blocks its partition
+    }
     recount(p);
     compact(p);
     return bt;

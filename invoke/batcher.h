@@ -99,6 +99,15 @@ struct batch_part {
     size_t num_records;
 };
 
+// enum batch_gap: an offset range that stands for records the source could not decode (a record
+// batch that decompresses beyond its limit, or is corrupt). It is handed out like an oversized
+// record: a batch with oversized = true and no payload, whose one part spans the range.
+enum batch_gap {
+    BATCH_GAP_NONE = 0,
+    BATCH_GAP_TOO_LARGE, // decompressed beyond the limit
+    BATCH_GAP_CORRUPT,   // does not decode
+};
+
 // batch_rec: one record of a batch, in payload order (the order of batch.offsets): where its
 // JSON object lies in the payload, its timestamp and its key, so a caller that sends part of a
 // payload again (bisect, partial batch response, record age) or writes failure records never
@@ -117,6 +126,7 @@ struct batch_rec {
 struct batch {
     uint64_t id; // 1, 2, 3, ... in hand-out order
     enum batch_reason reason;
+    enum batch_gap gap;   // not NONE: an undecodable range (then also oversized)
     bool oversized;       // true: one record, no payload; see the file comment
     size_t oversized_len; // the event size that record would need
     const char *reject;   // non-NULL: one record added with inv_record.reject (this condition),
@@ -152,6 +162,15 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
 // batcher_lane returns the lane (0 .. lanes-1) of |rec|: FNV-1a of its key modulo |lanes|, or its
 // offset modulo |lanes| for a null key; 0 when |lanes| <= 1.
 uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec);
+
+// batcher_add_gap queues the undecodable range [first_offset, last_offset] of one partition in
+// its place among the records (see enum batch_gap); |timestamp| stands for its records'. Returns
+// 0, or -1 with |err| if the range does not start after the partition's last offset. With lanes
+// the range, whose records have no key, goes to lane 0: it waits for that lane's records before
+// it, and the other lanes go on (whoever commits must hold the partition below it meanwhile).
+int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
+                    int64_t first_offset, int64_t last_offset, int64_t timestamp,
+                    enum batch_gap gap, int64_t now_ms, struct inv_err *err);
 
 // batcher_next_deadline returns the time at which batcher_next() will hand out a batch if nothing
 // else happens: INT64_MIN if one is ready now, INT64_MAX if none can be (nothing available, or

@@ -4,6 +4,7 @@
 #include "base/alloc.h"
 #include "base/base64.h"
 #include "base/buf.h"
+#include "invoke/aws.h"
 #include "invoke/credentials.h"
 #include "invoke/err.h"
 #include "invoke/sigv4.h"
@@ -25,17 +26,21 @@ struct reg_req {
     inv_registry_done_fn *done;
     void *ctx;
     char what[160]; // "schema id 7", for messages
+    // Glue with the credential chain: the request waits for credentials before it is signed.
+    uint64_t creds_wait; // 0 unless waiting
+    char version_id[48];
 };
 
 struct inv_registry {
     struct net_http *http;
     bool glue;
-    char *base;        // Confluent base URL without a trailing '/'
-    char *glue_url;    // Glue endpoint URL
-    char *glue_region; //
-    char *auth;        // "Basic ..." (wiped on free) or NULL
-    size_t auth_len;   //
-    struct inv_creds creds;
+    char *base;             // Confluent base URL without a trailing '/'
+    char *glue_url;         // Glue endpoint URL
+    char *glue_region;      //
+    char *auth;             // "Basic ..." (wiped on free) or NULL
+    size_t auth_len;        //
+    struct inv_aws *aws;    // Glue: the credential chain (borrowed), or NULL
+    struct inv_creds creds; // Glue without a chain: the static part, loaded once
     bool creds_loaded;
     uint32_t timeout_ms;
     struct reg_req *reqs;
@@ -53,8 +58,19 @@ static void set_err(char *err, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-static char *glue_endpoint(const char *region)
+static char *glue_endpoint(struct inv_aws *aws, const char *region, char *err, size_t err_cap)
 {
+    if (aws != NULL) {
+        char url[512];
+        struct inv_err ie = {{0}};
+        if (inv_aws_endpoint(aws, INV_AWS_GLUE, region, NULL, url, sizeof url - 1, NULL, &ie) !=
+            0) {
+            set_err(err, err_cap, "Glue endpoint: %s", ie.msg);
+            return NULL;
+        }
+        strcat(url, "/");
+        return xstrdup(url);
+    }
     const char *env = getenv("AWS_ENDPOINT_URL_GLUE");
     if (!env || !*env) {
         env = getenv("AWS_ENDPOINT_URL");
@@ -80,8 +96,13 @@ struct inv_registry *inv_registry_new(struct net_reactor *r, const struct inv_re
     reg->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
     inv_creds_init(&reg->creds);
     if (cfg->glue) {
+        reg->aws = cfg->aws;
         reg->glue_region = xstrdup(cfg->glue_region ? cfg->glue_region : "us-east-1");
-        reg->glue_url = glue_endpoint(reg->glue_region);
+        reg->glue_url = glue_endpoint(reg->aws, reg->glue_region, err, err_cap);
+        if (reg->glue_url == NULL) {
+            inv_registry_free(reg);
+            return NULL;
+        }
         if (net_http_url_parse(&u, reg->glue_url, uerr, sizeof uerr) != 0) {
             set_err(err, err_cap, "Glue endpoint %s: %s", reg->glue_url, uerr);
             inv_registry_free(reg);
@@ -137,6 +158,9 @@ void inv_registry_free(struct inv_registry *reg)
     while (reg->reqs) {
         struct reg_req *q = reg->reqs;
         reg->reqs = q->next;
+        if (q->creds_wait != 0) {
+            inv_aws_creds_cancel(reg->aws, q->creds_wait);
+        }
         free(q);
     }
     net_http_free(reg->http);
@@ -182,6 +206,9 @@ void inv_registry_cancel(struct inv_registry *reg, uint64_t req)
 {
     for (struct reg_req *q = reg->reqs; q; q = q->next) {
         if (q->id == req) {
+            if (q->creds_wait != 0) {
+                inv_aws_creds_cancel(reg->aws, q->creds_wait);
+            }
             net_http_cancel(reg->http, q->http_id);
             req_unlink(q);
             free(q);
@@ -412,20 +439,16 @@ static int load_creds(struct inv_registry *reg, char *err, size_t err_cap)
     return 0;
 }
 
-int inv_registry_glue_get(struct inv_registry *reg, const char *version_id,
-                          inv_registry_done_fn *done, void *ctx, uint64_t *out_req, char *err,
-                          size_t err_cap)
+// glue_send signs GetSchemaVersion for |q| with |creds| and sends it; -1 with |err| otherwise.
+static int glue_send(struct reg_req *q, const struct inv_creds *creds, char *err, size_t err_cap)
 {
+    struct inv_registry *reg = q->reg;
     struct net_http_url u;
-    if (!reg->glue || net_http_url_parse(&u, reg->glue_url, err, err_cap) != 0 ||
-        load_creds(reg, err, err_cap) != 0) {
-        if (!reg->glue) {
-            set_err(err, err_cap, "not a Glue registry");
-        }
+    if (net_http_url_parse(&u, reg->glue_url, err, err_cap) != 0) {
         return -1;
     }
     char body[128];
-    snprintf(body, sizeof body, "{\"SchemaVersionId\": \"%.40s\"}", version_id);
+    snprintf(body, sizeof body, "{\"SchemaVersionId\": \"%s\"}", q->version_id);
     struct sigv4_header sh[] = {{"Host", u.host_header},
                                 {"Content-Type", "application/x-amz-json-1.1"},
                                 {"X-Amz-Target", "AWSGlue.GetSchemaVersion"}};
@@ -433,8 +456,8 @@ int inv_registry_glue_get(struct inv_registry *reg, const char *version_id,
                                body,   strlen(body)};
     struct sigv4_signed sig = {{0}, {0}, NULL, NULL};
     struct inv_err ie = {{0}};
-    if (sigv4_sign(&sig, &reg->creds, reg->glue_region, "glue", (int64_t)time(NULL), &rq, &ie) !=
-        0) {
+    int64_t now = reg->aws ? inv_aws_now(reg->aws) : (int64_t)time(NULL);
+    if (sigv4_sign(&sig, creds, reg->glue_region, "glue", now, &rq, &ie) != 0) {
         set_err(err, err_cap, "signing GetSchemaVersion: %s", ie.msg);
         sigv4_signed_cleanup(&sig);
         return -1;
@@ -448,12 +471,51 @@ int inv_registry_glue_get(struct inv_registry *reg, const char *version_id,
     struct net_http_request hr = {
         "POST",       reg->glue_url,  hh, sig.security_token ? 6u : 5u, body,
         strlen(body), reg->timeout_ms};
-    struct reg_req *q = req_new(reg, done, ctx);
-    q->glue = true;
-    snprintf(q->what, sizeof q->what, "schema version %.40s", version_id);
     int rc = net_http_request(reg->http, &hr, on_response, q, &q->http_id, err, err_cap);
     sigv4_signed_cleanup(&sig);
-    if (rc != 0) {
+    return rc;
+}
+
+// on_glue_creds: the chain answered a request that waited for credentials.
+static void on_glue_creds(void *ctx, const struct inv_creds *creds, const char *cerr,
+                          bool permanent)
+{
+    (void)permanent; // either way the stage retries with backoff and reports it
+    struct reg_req *q = ctx;
+    q->creds_wait = 0;
+    char e[400], msg[1024];
+    if (creds != NULL && glue_send(q, creds, e, sizeof e) == 0) {
+        return;
+    }
+    snprintf(msg, sizeof msg, "%s: %s: %s%.400s", q->what, q->reg->desc,
+             creds != NULL ? "" : "AWS credentials for Glue: ", creds != NULL ? e : cerr);
+    fail_result(q, INV_REG_ERROR, -1, msg);
+}
+
+int inv_registry_glue_get(struct inv_registry *reg, const char *version_id,
+                          inv_registry_done_fn *done, void *ctx, uint64_t *out_req, char *err,
+                          size_t err_cap)
+{
+    if (!reg->glue) {
+        set_err(err, err_cap, "not a Glue registry");
+        return -1;
+    }
+    const struct inv_creds *creds = NULL;
+    if (reg->aws == NULL) {
+        if (load_creds(reg, err, err_cap) != 0) {
+            return -1;
+        }
+        creds = &reg->creds;
+    } else {
+        creds = inv_aws_creds_peek(reg->aws); // NULL: fetched or refreshed first
+    }
+    struct reg_req *q = req_new(reg, done, ctx);
+    q->glue = true;
+    snprintf(q->version_id, sizeof q->version_id, "%.40s", version_id);
+    snprintf(q->what, sizeof q->what, "schema version %.40s", version_id);
+    if (creds == NULL) {
+        q->creds_wait = inv_aws_creds_get(reg->aws, on_glue_creds, q);
+    } else if (glue_send(q, creds, err, err_cap) != 0) {
         req_unlink(q);
         free(q);
         return -1;

@@ -9,15 +9,18 @@
 // later: the registry is down, refuses our credentials, or answers something else).
 //
 // Glue: POST / with X-Amz-Target AWSGlue.GetSchemaVersion and {"SchemaVersionId": "<uuid>"},
-// JSON 1.1, signed with SigV4 (service glue) with the AWS credentials of inv_creds_load. The
-// endpoint is AWS_ENDPOINT_URL_GLUE, else AWS_ENDPOINT_URL, else https://glue.<region>.
-// amazonaws.com. EntityNotFoundException is INV_REG_NOT_FOUND.
+// JSON 1.1, signed with SigV4 (service glue) with the credentials of the AWS credential chain
+// (invoke/aws.h: fetched or refreshed before a request is signed, never expired ones; without a
+// chain, the static part of inv_creds_load). The endpoint is the chain's for service GLUE
+// (AWS_ENDPOINT_URL_GLUE, AWS_ENDPOINT_URL, the profile's, else https://glue.<region>.
+// amazonaws.com). EntityNotFoundException is INV_REG_NOT_FOUND.
 //
 // Messages name the registry, the request and the status, never a password, token or
 // Authorization value. Bodies are bounded (INV_REG_MAX_BODY).
 #ifndef INVOKE_SCHEMA_REGISTRY_H
 #define INVOKE_SCHEMA_REGISTRY_H
 
+#include "invoke/aws.h"
 #include "net/reactor.h"
 #include "net/tls.h"
 
@@ -32,6 +35,7 @@ struct inv_registry_cfg {
     bool glue;
     const char *url;         // Confluent base URL (http:// or https://; a path prefix is kept)
     const char *glue_region; // Glue: the registry ARN's region
+    struct inv_aws *aws;     // Glue: the credential chain (borrowed; outlives the client), or NULL
     const char *user;        // BASIC_AUTH user (copied; NULL: none)
     const char *password;    // BASIC_AUTH password (copied, wiped on free)
     struct net_tls_ctx *tls; // for https (borrowed; must outlive the client); NULL: http only

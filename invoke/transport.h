@@ -114,7 +114,7 @@ struct inv_transport *inv_stdout_new(int fd);
 // ---- exec -----------------------------------------------------------------------------------
 
 struct inv_exec_cfg {
-    // argv: program and arguments, run directly with posix_spawnp (PATH search, no shell).
+    // argv: program and arguments, run directly with fork + execve (PATH search, no shell).
     const char *const *argv;
     // shell_command: used only when argv is NULL: run as /bin/sh -c <shell_command>.
     const char *shell_command;
@@ -125,9 +125,13 @@ struct inv_exec_cfg {
 
 // inv_exec_new creates the exec transport: one child per submit, the event on its stdin, its
 // stdout collected, its stderr inherited (passed through). Each child runs in its own process
-// group with default signal dispositions. Success is exit status 0; then stdout is interpreted
-// by inv_result_from_response. Non-zero exit, death by signal and timeout are function errors;
-// failing to start the program is INV_RESULT_FATAL. Config strings are copied.
+// group with default signal dispositions and dies with the calling process (PR_SET_PDEATHSIG,
+// so even when that is killed with SIGKILL). Success is exit status 0; then stdout (read until
+// EOF, or for at most 200 ms after the exit) is interpreted by inv_result_from_response; what the
+// child left in its process group is killed once it exited. Non-zero exit, death by signal and
+// timeout are function errors; a program that cannot be started is INV_RESULT_FATAL, unless the
+// reason is transient (out of descriptors, processes or memory: INV_RESULT_RETRYABLE). Error
+// messages quote at most 200 bytes of the output, as printable UTF-8. Config strings are copied.
 // inv_exec_new ignores SIGPIPE in the calling process (a child that does not read its stdin must
 // not kill the daemon); children get the default disposition back.
 int inv_exec_new(struct inv_transport **out, const struct inv_exec_cfg *cfg, struct inv_err *err);

@@ -1,20 +1,33 @@
 // transport_exec.c: the "exec" transport. One child per batch: the event goes to its stdin
 // through a non-blocking pipe, its stdout is collected through another, and its exit is noticed
-// through a pidfd (Linux >= 5.3; without one, waitpid(WNOHANG) every 50 ms). No step blocks:
-// every descriptor is non-blocking and work happens in dispatch().
+// through a pidfd (Linux >= 5.3; without one, waitid(WNOHANG) every 50 ms). No step blocks
+// (beyond fork/exec itself): every descriptor is non-blocking and work happens in dispatch().
+//
+// Lifetime: the child is started with fork + execve (not posix_spawn) so that it can ask the
+// kernel for SIGKILL when kesm dies (PR_SET_PDEATHSIG, set before exec; if kesm died before the
+// child got there, the child sees a new parent and exits without running the program). So a
+// handler never outlives kesm, even after kill -9, and a partition is never invoked twice at
+// once by an orphan. Each child leads its own process group: at a timeout, and once the child
+// has exited, whatever it left behind in its group is killed (while the exited child is still
+// unreaped, so its group id cannot be reused).
+//
+// The result is the child's exit status. After it exits, its stdout is read until EOF or for at
+// most DRAIN_MS more: a grandchild that keeps stdout open cannot turn a success into a timeout.
 #define _GNU_SOURCE // pipe2
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "invoke/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +37,7 @@
 extern char **environ;
 
 #define POLL_TICK_MS 50
+#define DRAIN_MS 200 // how long stdout is still read after the child exited
 
 struct job {
     uint64_t id;
@@ -34,10 +48,12 @@ struct job {
     const char *payload;
     size_t len, written;
     struct buf out;
-    bool truncated, exited, timed_out, cancelled;
-    int wstatus;
+    bool truncated, exited, reaped, timed_out, cancelled;
+    int exit_status; // when exited: the exit code, or -1 when killed by exit_signal
+    int exit_signal;
     int64_t deadline_ms;
-    struct inv_result res; // preset when the spawn failed
+    int64_t drain_until_ms; // after the exit: stdout is read until EOF or this time
+    struct inv_result res;  // preset when the spawn failed
 };
 
 struct exec_transport {
@@ -72,10 +88,12 @@ static int set_nonblock(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+// kill_job kills the child's process group (grandchildren too) and the child. Safe until the
+// child is reaped: its pid and group id cannot be reused before that.
 static void kill_job(struct job *j)
 {
-    if (j->pid > 0 && !j->exited) {
-        kill(-j->pid, SIGKILL); // the child's process group (grandchildren too)
+    if (j->pid > 0 && !j->reaped) {
+        kill(-j->pid, SIGKILL);
         kill(j->pid, SIGKILL);
     }
 }
@@ -109,10 +127,9 @@ static int runnable(const char *path)
 // entry is the current directory; no PATH means "/bin:/usr/bin", as glibc). Returns 0, or the
 // errno to report: EACCES when a match exists but none is runnable, ENOENT when there is none.
 //
-// kesm resolves the program itself, before posix_spawn, so that a missing or unrunnable program
-// is always reported here with its reason. posix_spawnp reports exec failures through memory
-// shared with a vfork'd child; where that sharing is not real (under valgrind, which turns the
-// vfork into a fork) the failure would only show as a child exiting 127.
+// kesm resolves the program itself, before fork, so that a missing or unrunnable program is
+// reported with its reason at once; exec failures after that come back through a close-on-exec
+// pipe.
 static int resolve_program(const char *name, char *out, size_t cap)
 {
     if (name[0] == '\0') {
@@ -151,6 +168,117 @@ static int resolve_program(const char *name, char *out, size_t cap)
     return why;
 }
 
+// transient reports whether a failure to start the program may go away by itself (descriptors,
+// processes or memory short for now, the file being written): the batch is then retried, and
+// the mapping is never stopped for it.
+static bool transient(int e)
+{
+    return e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM || e == ETXTBSY ||
+           e == ENOBUFS || e == EINTR;
+}
+
+// child_exec runs in the forked child: async-signal-safe calls only. Never returns.
+static void child_exec(const char *prog, char *const *argv, int in_fd, int out_fd, int err_fd,
+                       pid_t parent)
+{
+    // Die with kesm (SIGKILL, even if kesm is killed with SIGKILL); if kesm is already gone, our
+    // parent changed and the program must not start.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+        _exit(127);
+    }
+    setpgid(0, 0);
+    static const int reset[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
+                                SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2};
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) {
+        sigaction(reset[i], &dfl, NULL);
+    }
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0) {
+        int e = errno;
+        (void)!write(err_fd, &e, sizeof e);
+        _exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(prog, argv, environ);
+    int e = errno;
+    (void)!write(err_fd, &e, sizeof e);
+    _exit(127);
+}
+
+// start forks and execs |prog|; returns 0 with *out_pid, or the errno of the failure (the exec's
+// own errno is reported back through a close-on-exec pipe).
+static int start(const char *prog, char *const *argv, int in_fd, int out_fd, pid_t *out_pid)
+{
+    int errp[2];
+    if (pipe2(errp, O_CLOEXEC) != 0) {
+        return errno;
+    }
+    pid_t parent = getpid();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); // no handler of ours may run in the child
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(errp[0]);
+        child_exec(prog, argv, in_fd, out_fd, errp[1], parent);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(errp[1]);
+    if (pid < 0) {
+        close(errp[0]);
+        return fork_errno;
+    }
+    setpgid(pid, pid); // also from here, so kill(-pid) works at once (EACCES after exec is fine)
+    int e = 0;
+    ssize_t n;
+    do {
+        n = read(errp[0], &e, sizeof e);
+    } while (n < 0 && errno == EINTR);
+    close(errp[0]);
+    if (n == (ssize_t)sizeof e) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        return e ? e : EIO;
+    }
+    *out_pid = pid;
+    return 0;
+}
+
+// sanitize_into copies |len| bytes of a child's output into |out| as one line of printable
+// text: valid UTF-8 kept, whitespace made spaces (trailing ones dropped), other control
+// characters and invalid bytes replaced by '?', cut at a character boundary.
+static void sanitize_into(char *out, size_t cap, const char *in, size_t len)
+{
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)in;
+    for (size_t i = 0; i < len && o + 1 < cap;) {
+        size_t n = p[i] < 0x80 ? 1 : utf8_seq(p + i, len - i);
+        if (n <= 1 || o + n + 1 > cap) {
+            char c = (char)p[i];
+            if (n == 1 && (c == '\n' || c == '\r' || c == '\t')) {
+                c = ' ';
+            } else if (n != 1 || p[i] < 0x20 || p[i] == 0x7f) {
+                c = '?';
+            }
+            out[o++] = c;
+            i += n ? n : 1;
+            continue;
+        }
+        memcpy(out + o, p + i, n);
+        o += n;
+        i += n;
+    }
+    while (o > 0 && out[o - 1] == ' ') {
+        o--;
+    }
+    out[o] = '\0';
+}
+
 // spawn starts the child; on failure it leaves j->pid == 0 and j->res describing why.
 static void spawn(struct exec_transport *e, struct job *j)
 {
@@ -164,25 +292,8 @@ static void spawn(struct exec_transport *e, struct job *j)
         rc = errno;
         goto fail;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawnattr_init(&at);
-    sigset_t def, none;
-    sigemptyset(&def);
-    sigaddset(&def, SIGPIPE);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&at, &def);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETPGROUP);
-    pid_t pid;
-    rc = posix_spawn(&pid, prog, &fa, &at, e->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
+    pid_t pid = 0;
+    rc = start(prog, e->argv, in[0], out[1], &pid);
     if (rc != 0) {
         goto fail;
     }
@@ -209,8 +320,14 @@ fail:
         close_fd(&out[i]);
     }
     char msg[256];
-    snprintf(msg, sizeof msg, "exec: cannot execute '%s': %s", e->argv[0], strerror(rc));
-    j->res.kind = INV_RESULT_FATAL;
+    if (transient(rc)) {
+        snprintf(msg, sizeof msg, "exec: cannot start '%s' now: %s (retried)", e->argv[0],
+                 strerror(rc));
+        j->res.kind = INV_RESULT_RETRYABLE;
+    } else {
+        snprintf(msg, sizeof msg, "exec: cannot execute '%s': %s", e->argv[0], strerror(rc));
+        j->res.kind = INV_RESULT_FATAL;
+    }
     j->res.message = xstrdup(msg);
 }
 
@@ -253,16 +370,29 @@ static int exec_cancel(struct inv_transport *t, uint64_t id)
     return -1;
 }
 
+// reap_child kills what the exited (or cancelled) child left in its process group and reaps
+// the child. The group id is still the unreaped child's, so the kill cannot hit a stranger.
+static void reap_child(struct job *j)
+{
+    if (j->pid <= 0 || j->reaped) {
+        return;
+    }
+    kill(-j->pid, SIGKILL);
+    if (!j->exited) {
+        kill(j->pid, SIGKILL);
+    }
+    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    j->reaped = true;
+    close_fd(&j->pidfd);
+}
+
 static void exec_free(struct inv_transport *t)
 {
     struct exec_transport *e = (struct exec_transport *)t;
     for (size_t i = 0; i < e->num_jobs; i++) {
         struct job *j = e->jobs[i];
-        kill_job(j);
-        if (j->pid > 0 && !j->exited) {
-            while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR) {
-            }
-        }
+        reap_child(j);
         job_free(j);
     }
     free(e->jobs);
@@ -273,12 +403,15 @@ static void exec_free(struct inv_transport *t)
     free(e);
 }
 
-static bool job_finished(const struct job *j)
+static bool job_finished(const struct job *j, int64_t now)
 {
     if (j->pid == 0) {
         return true; // spawn failed: report at once
     }
-    return j->exited && (j->out_fd < 0 || j->timed_out || j->cancelled);
+    if (!j->exited) {
+        return false;
+    }
+    return j->timed_out || j->cancelled || j->out_fd < 0 || now >= j->drain_until_ms;
 }
 
 static size_t exec_poll_fds(struct inv_transport *t, struct pollfd *fds, size_t cap,
@@ -302,12 +435,14 @@ static size_t exec_poll_fds(struct inv_transport *t, struct pollfd *fds, size_t 
             }
         }
         int64_t w;
-        if (job_finished(j)) {
+        if (job_finished(j, now)) {
             w = 0;
-        } else if (!j->exited && j->pidfd < 0) {
+        } else if (j->exited) {
+            w = j->drain_until_ms - now;
+        } else if (j->pidfd < 0 || j->timed_out || j->cancelled) {
             w = POLL_TICK_MS;
         } else {
-            w = j->timed_out ? POLL_TICK_MS : j->deadline_ms - now;
+            w = j->deadline_ms - now;
         }
         if (w < 0) {
             w = 0;
@@ -364,37 +499,40 @@ static void pump_stdout(struct exec_transport *e, struct job *j)
     }
 }
 
-static void reap(struct job *j)
+// note_exit notices that the child exited, without reaping it (see reap_child), and starts the
+// bounded drain of its stdout.
+static void note_exit(struct job *j, int64_t now)
 {
     if (j->pid <= 0 || j->exited) {
         return;
     }
-    int st;
-    pid_t r;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int r;
     do {
-        r = waitpid(j->pid, &st, WNOHANG);
+        r = waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT);
     } while (r < 0 && errno == EINTR);
-    if (r == j->pid || (r < 0 && errno == ECHILD)) {
+    if (r < 0 && errno == ECHILD) {
+        j->exited = j->reaped = true; // reaped elsewhere (SIGCHLD ignored): status unknown
+        j->exit_status = 0;
+    } else if (r < 0 || si.si_pid != j->pid) {
+        return;
+    } else {
         j->exited = true;
-        j->wstatus = r == j->pid ? st : 0;
-        close_fd(&j->pidfd);
+        j->exit_status = si.si_code == CLD_EXITED ? si.si_status : -1;
+        j->exit_signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
     }
+    j->drain_until_ms = now + DRAIN_MS;
+    close_fd(&j->in_fd);
 }
 
-static void check_timeout(struct exec_transport *e, struct job *j, int64_t now)
+static void check_timeout(struct job *j, int64_t now)
 {
-    if (j->timed_out || j->cancelled || j->pid <= 0 || now < j->deadline_ms) {
+    if (j->timed_out || j->cancelled || j->exited || j->pid <= 0 || now < j->deadline_ms) {
         return;
     }
-    if (j->exited && j->out_fd < 0) {
-        return;
-    }
-    (void)e;
     j->timed_out = true;
     kill_job(j);
-    if (j->exited) {
-        kill(-j->pid, SIGKILL); // a grandchild still holds stdout open
-    }
     close_fd(&j->in_fd);
     close_fd(&j->out_fd);
 }
@@ -411,18 +549,21 @@ static void make_result(struct exec_transport *e, struct job *j)
         j->res.message = xstrdup(msg);
         return;
     }
-    if (WIFSIGNALED(j->wstatus)) {
-        snprintf(msg, sizeof msg, "exec: killed by signal %d", WTERMSIG(j->wstatus));
+    if (j->exit_status < 0) {
+        snprintf(msg, sizeof msg, "exec: killed by signal %d", j->exit_signal);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
         j->res.message = xstrdup(msg);
         return;
     }
-    j->res.status = WIFEXITED(j->wstatus) ? WEXITSTATUS(j->wstatus) : -1;
+    j->res.status = j->exit_status;
     if (j->res.status != 0) {
-        // The function's error document (or text) is its stdout, as Lambda returns the error body.
-        int shown = (int)(j->out.len < 200 ? j->out.len : 200);
-        snprintf(msg, sizeof msg, "exec: exited with status %d%s%.*s", j->res.status,
-                 shown ? ": " : "", shown, j->out.p ? j->out.p : "");
+        // The function's error document (or text) is its stdout, as Lambda returns the error
+        // body: any bytes, so only printable UTF-8 of it is quoted.
+        char shown[208];
+        sanitize_into(shown, sizeof shown, j->out.p ? j->out.p : "",
+                      j->out.len < 200 ? j->out.len : 200);
+        snprintf(msg, sizeof msg, "exec: exited with status %d%s%s", j->res.status,
+                 shown[0] ? ": " : "", shown);
         j->res.kind = INV_RESULT_FUNCTION_ERROR;
         j->res.message = xstrdup(msg);
         return;
@@ -449,11 +590,12 @@ static void exec_dispatch(struct inv_transport *t, const struct pollfd *fds, siz
         if (j->pid > 0) {
             pump_stdin(j);
             pump_stdout(e, j);
-            reap(j);
-            check_timeout(e, j, now);
-            reap(j);
+            note_exit(j, now);
+            check_timeout(j, now);
+            note_exit(j, now);
         }
-        if (job_finished(j)) {
+        if (job_finished(j, now)) {
+            reap_child(j);
             done = xrealloc(done, (num_done + 1) * sizeof *done);
             done[num_done++] = j;
         } else {

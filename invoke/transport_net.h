@@ -29,6 +29,17 @@
 //     expired, client cert) is FATAL too.
 //   - the invocation timeout (timeout_ms) passing after the request was sent is a function error
 //     (the function ran too long); passing before it was sent is retried like a network failure.
+//   - a retryable failure's final message names the endpoint: "gave up after N attempts at
+//     scheme://host[:port]: <last error>".
+//
+// One-at-a-time endpoints (max_concurrency 1, e.g. the Lambda Runtime Interface Emulator, which
+// crashes when a second invocation arrives while one is running): the transport sends at most one
+// request there at a time, retries and other calls included. When the invocation timeout passes
+// after the request was sent (or such a call is cancelled), the function may still be running
+// it: the call ends (a timeout is a function error, as above) but its connection is kept open,
+// and the next request waits until the endpoint answers it (the answer is discarded) or closes
+// the connection, at most abandon_wait_ms; then the connection is closed, a warning logged and
+// the next request sent.
 //   - a response body above max_response (6 MiB + 64 KiB) is a function error.
 // Result messages hold no secrets and no payload bytes beyond the function's error text.
 #ifndef INVOKE_TRANSPORT_NET_H
@@ -46,6 +57,11 @@
 
 // INV_NET_MAX_TIMEOUT_MS: 14 minutes, the longest function timeout a Kafka ESM accepts.
 #define INV_NET_MAX_TIMEOUT_MS 840000u
+// INV_NET_ABANDON_WAIT_MS: how long a one-at-a-time endpoint may go on with an invocation given up
+// on before the next one is sent anyway: 300 s, the emulator's default function timeout
+// (AWS_LAMBDA_FUNCTION_TIMEOUT). INV_NET_MAX_ABANDON_WAIT_MS: 15 minutes, Lambda's longest.
+#define INV_NET_ABANDON_WAIT_MS 300000u
+#define INV_NET_MAX_ABANDON_WAIT_MS 900000u
 
 // struct inv_net_opts: knobs shared by both transports. Zero fields take the defaults.
 struct inv_net_opts {
@@ -60,9 +76,13 @@ struct inv_net_opts {
     uint32_t idle_timeout_ms;    // keep-alive idle close [30000]
     size_t max_response;         // response body limit [6356992]
     // max_concurrency: invocations on the wire at once (one connection each); more wait their
-    // turn. The Runtime Interface Emulator runs one at a time (it answers 400 to a second), so
-    // set 1 for it. [0: unlimited]
+    // turn. 1 makes the endpoint one-at-a-time (above): the Runtime Interface Emulator runs one
+    // invocation at a time and crashes on a second, so set 1 for it. [0: unlimited]
     uint32_t max_concurrency;
+    // abandon_wait_ms: one-at-a-time endpoints only: how long an invocation given up on may keep
+    // the endpoint before the next one is sent anyway [INV_NET_ABANDON_WAIT_MS]; at most
+    // INV_NET_MAX_ABANDON_WAIT_MS.
+    uint32_t abandon_wait_ms;
     bool report_batch_item_failures;
     // log_tag: added to the component of the transport's log lines ("invoke <tag>", "http
     // <tag>"), e.g. "mapping=<UUID>". Copied. [none]

@@ -390,6 +390,16 @@ int net_http_cancel(struct net_http *h, uint64_t id)
     return -1;
 }
 
+int net_http_request_sent(const struct net_http *h, uint64_t id)
+{
+    for (const struct hreq *q = h->reqs; q != NULL; q = q->next) {
+        if (q->id == id) {
+            return q->sent ? 1 : 0;
+        }
+    }
+    return -1;
+}
+
 void net_http_get_stats(const struct net_http *h, struct net_http_stats *out)
 {
     *out = h->stats;

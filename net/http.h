@@ -118,6 +118,11 @@ int net_http_request(struct net_http *h, const struct net_http_request *req, net
 // if |id| is unknown or already finished.
 int net_http_cancel(struct net_http *h, uint64_t id);
 
+// net_http_request_sent returns 1 when the whole request |id| has been handed to the kernel (the
+// server may be acting on it), 0 while it is not (waiting for a connection, connecting, writing),
+// and -1 if |id| is unknown or already finished.
+int net_http_request_sent(const struct net_http *h, uint64_t id);
+
 // struct net_http_stats: counters since net_http_new.
 struct net_http_stats {
     uint64_t requests;           // started

@@ -49,7 +49,7 @@ int net_reactor_run_once(struct net_reactor *r);
 void net_reactor_stop(struct net_reactor *r);
 
 // net_reactor_event_base returns the libevent event_base the reactor owns, as an opaque pointer,
-// for esm/'s management API server (libevent's evhttp), which must run on the same loop. It is
+// for esm/'s management API server (net/httpd, on libevent), which must run on the same loop. It is
 // the one libevent object net/ hands out; everything else stays behind the handles here.
 struct event_base;
 struct event_base *net_reactor_event_base(struct net_reactor *r);

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "net/dial.h"
 #include "net/internal.h"
+#include "net/membudget.h"
 #include "proto/frame.h"
 
 #include <event2/buffer.h>
@@ -30,10 +31,50 @@ struct net_stream {
     bool ended;     // on_close ran (or is running)
     int busy;       // callbacks on the stack
     bool freed;     // net_stream_free was called while busy
+
+    // the process-wide memory budget (net/membudget.h) for the frame being received
+    struct net_membudget_waiter mb_wait;
+    size_t mb_reserved;
 };
+
+// ---- the memory budget for frames being received (net/membudget.h) ----------------------------
+
+static void budget_granted(void *ctx)
+{
+    struct net_stream *s = ctx;
+    s->mb_reserved = s->mb_wait.want;
+    if (s->bev != NULL) {
+        bufferevent_setwatermark(s->bev, EV_READ, 0, s->mb_reserved + NET_MEMBUDGET_FREE);
+        event_active(s->kick_ev, EV_TIMEOUT, 0); // the part already buffered
+    }
+}
+
+// budget_init: a new bufferevent reads at most the free share until a reservation is granted.
+static void budget_init(struct net_stream *s)
+{
+    s->mb_wait.granted = budget_granted;
+    s->mb_wait.ctx = s;
+    bufferevent_setwatermark(s->bev, EV_READ, 0, NET_MEMBUDGET_FREE);
+}
+
+// budget_release leaves the line and gives the reservation back (the frame was handed up, or
+// the bufferevent goes).
+static void budget_release(struct net_stream *s)
+{
+    net_membudget_cancel(&s->mb_wait);
+    if (s->mb_reserved > 0) {
+        size_t n = s->mb_reserved;
+        s->mb_reserved = 0;
+        if (s->bev != NULL) {
+            bufferevent_setwatermark(s->bev, EV_READ, 0, NET_MEMBUDGET_FREE);
+        }
+        net_membudget_release(n);
+    }
+}
 
 static void destroy(struct net_stream *s)
 {
+    budget_release(s);
     net_dial_cancel(s->dial);
     if (s->bev != NULL) {
         bufferevent_free(s->bev);
@@ -79,6 +120,7 @@ static void end(struct net_stream *s, enum net_stream_end e, enum net_tls_fail t
     va_end(ap);
     net_dial_cancel(s->dial);
     s->dial = NULL;
+    budget_release(s);
     if (s->bev != NULL) {
         bufferevent_free(s->bev);
         s->bev = NULL;
@@ -94,6 +136,33 @@ static void end(struct net_stream *s, enum net_stream_end e, enum net_tls_fail t
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+// budget_for makes room to buffer a frame of |total| bytes of which |have| arrived: frames up to
+// NET_MEMBUDGET_FREE need nothing, larger ones a reservation (granted now, or later through
+// budget_granted while reading waits at the free share). A frame larger than the whole budget
+// ends the stream, refused like one above max_frame.
+static void budget_for(struct net_stream *s, struct evbuffer *in, size_t total, size_t have)
+{
+    if (total <= NET_MEMBUDGET_FREE || s->mb_reserved >= total || s->mb_wait.queued) {
+        return;
+    }
+    if (total > net_membudget_limit()) {
+        end(s, NET_STREAM_END_FRAME_LIMIT, NET_TLS_FAIL_NONE, have,
+            "response frame of %zu bytes exceeds the broker memory budget of %zu bytes "
+            "(KESM_BROKER_MEMORY_MB); refused before reading it",
+            total - 4, net_membudget_limit());
+        return;
+    }
+    if (!net_membudget_reserve(&s->mb_wait, total)) {
+        kesm_log(KESM_LOG_DEBUG, s->log,
+                 "broker %s: a frame of %zu bytes waits for the broker memory budget", s->name,
+                 total);
+        return;
+    }
+    s->mb_reserved = total;
+    bufferevent_setwatermark(s->bev, EV_READ, 0, total + NET_MEMBUDGET_FREE);
+    evbuffer_expand(in, total - have); // one contiguous chain: the pullup below copies nothing
 }
 
 // process hands up every whole frame in the input buffer while reading is on.
@@ -119,6 +188,7 @@ static void process(struct net_stream *s)
         }
         size_t total = st == KP_OK ? consumed : need;
         if (have < total) {
+            budget_for(s, in, total, have);
             return;
         }
         const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
@@ -134,6 +204,9 @@ static void process(struct net_stream *s)
             return;
         }
         evbuffer_drain(in, consumed);
+        if (s->mb_reserved > 0) {
+            budget_release(s);
+        }
     }
 }
 
@@ -231,6 +304,7 @@ static void on_dial_done(void *ctx, const struct net_dial_outcome *o)
     } else {
         s->bev = o->bev;
         bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+        budget_init(s);
         if (!s->reading) {
             bufferevent_disable(s->bev, EV_READ);
         }
@@ -279,6 +353,7 @@ void net_stream_free(struct net_stream *s)
         // Inside one of our callbacks: stop everything now, release when it returns.
         net_dial_cancel(s->dial);
         s->dial = NULL;
+        budget_release(s);
         if (s->bev != NULL) {
             bufferevent_free(s->bev);
             s->bev = NULL;

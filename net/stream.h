@@ -6,7 +6,9 @@
 // 4-byte size prefix is checked with kp_frame_split against max_frame before anything is
 // buffered for it, and each whole frame is handed up without its prefix. Reading can be paused
 // (the socket is then not read, so TCP pushes back on the peer) and resumed (frames already
-// buffered are handed up from the reactor, never inside net_stream_resume). The stream ends with
+// buffered are handed up from the reactor, never inside net_stream_resume). A frame above
+// NET_MEMBUDGET_FREE is read only under a reservation of the process-wide memory budget
+// (net/membudget.h), given back once the frame was handed up. The stream ends with
 // exactly one on_close that classifies why (enum net_stream_end); net_stream_free ends it without
 // a callback.
 //
@@ -39,7 +41,7 @@ enum net_stream_end {
     NET_STREAM_END_EOF,         // the peer closed; |pending| bytes were buffered unread
     NET_STREAM_END_NO_NOTIFY,   // TLS: the peer closed without a close_notify
     NET_STREAM_END_ERROR,       // a socket error (msg: its text)
-    NET_STREAM_END_FRAME_LIMIT, // a frame size above max_frame (msg)
+    NET_STREAM_END_FRAME_LIMIT, // a frame size above max_frame or the memory budget (msg)
     NET_STREAM_END_FRAME_BAD,   // a negative frame size, or a frame that does not split (msg)
 };
 

@@ -1,6 +1,8 @@
 // sasl.c: the generic mechanism interface over the SCRAM and PLAIN state machines.
 #include "sasl/sasl.h"
 
+#include "sasl/msk_iam.h"
+#include "sasl/oauthbearer.h"
 #include "sasl/plain.h"
 #include "sasl/scram.h"
 
@@ -23,6 +25,7 @@ bool sasl_err_set(struct sasl_err *err, const char *fmt, ...)
 enum mech_kind {
     MECH_SCRAM,
     MECH_PLAIN,
+    MECH_OAUTHBEARER,
 };
 
 struct sasl_mech {
@@ -34,7 +37,11 @@ struct sasl_mech {
     const char *fixed_nonce; // borrowed test hook
     struct scram *scram;
     struct plain *plain;
+    struct oauthbearer *oauth;
+    int64_t token_expiry; // OAUTHBEARER: Unix seconds, 0 = unknown
 };
+
+static const char oauth_name[] = "OAUTHBEARER";
 
 static const char *const mech_names[] = {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", NULL};
 
@@ -87,9 +94,55 @@ struct sasl_mech *sasl_mech_new(const char *name, const char *user, const char *
         return m;
     }
     free(m);
+    if (name && strcmp(name, oauth_name) == 0) {
+        sasl_err_set(err, "OAUTHBEARER takes a bearer token or AWS credentials, not a user name "
+                          "and password");
+        return NULL;
+    }
     sasl_err_set(err, "unsupported SASL mechanism (supported: SCRAM-SHA-512, SCRAM-SHA-256, "
                       "PLAIN)");
     return NULL;
+}
+
+struct sasl_mech *sasl_mech_new_oauthbearer(const uint8_t *token, size_t token_len, int64_t expiry,
+                                            struct sasl_err *err)
+{
+    struct sasl_mech *m = calloc(1, sizeof *m);
+    if (!m) {
+        sasl_err_set(err, "out of memory");
+        return NULL;
+    }
+    m->kind = MECH_OAUTHBEARER;
+    m->name = oauth_name;
+    m->token_expiry = expiry > 0 ? expiry : 0;
+    m->oauth = oauthbearer_new(token, token_len, err);
+    if (!m->oauth) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+struct sasl_mech *sasl_mech_new_msk_iam(const struct msk_iam_params *p, struct sasl_err *err)
+{
+    struct msk_iam_token t;
+    if (!msk_iam_token_build(&t, p, err)) {
+        return NULL;
+    }
+    struct sasl_mech *m =
+        sasl_mech_new_oauthbearer((const uint8_t *)t.token, t.token_len, t.expiry, err);
+    msk_iam_token_cleanup(&t);
+    return m;
+}
+
+int64_t sasl_mech_token_expiry(const struct sasl_mech *m)
+{
+    return m->token_expiry;
+}
+
+const char *sasl_mech_server_reason(const struct sasl_mech *m)
+{
+    return m->kind == MECH_OAUTHBEARER ? oauthbearer_server_reason(m->oauth) : "";
 }
 
 const char *sasl_mech_name(const struct sasl_mech *m)
@@ -106,6 +159,8 @@ static enum sasl_status from_scram(enum scram_status st)
         return SASL_COMPLETE;
     case SCRAM_FAILED:
         return SASL_FAILED;
+    case SCRAM_NEED_KDF:
+        return SASL_NEED_KDF;
     }
     return SASL_FAILED;
 }
@@ -130,6 +185,8 @@ enum sasl_status sasl_mech_start(struct sasl_mech *m, const uint8_t **out, size_
             scram_start(m->scram, m->fixed_nonce ? m->fixed_nonce : m->nonce, out, out_len, err));
     case MECH_PLAIN:
         return plain_start(m->plain, out, out_len, err);
+    case MECH_OAUTHBEARER:
+        return oauthbearer_start(m->oauth, out, out_len, err);
     }
     return SASL_FAILED;
 }
@@ -151,9 +208,30 @@ enum sasl_status sasl_mech_step(struct sasl_mech *m, const uint8_t *in, size_t i
     case MECH_PLAIN:
         st = plain_step(m->plain, in, in_len, err);
         break;
+    case MECH_OAUTHBEARER:
+        st = oauthbearer_step(m->oauth, in, in_len, out, out_len, err);
+        break;
     }
     m->finished = st == SASL_COMPLETE;
     return st;
+}
+
+struct sasl_kdf *sasl_mech_take_kdf(struct sasl_mech *m)
+{
+    return m->kind == MECH_SCRAM ? scram_take_kdf(m->scram) : NULL;
+}
+
+enum sasl_status sasl_mech_resume(struct sasl_mech *m, struct sasl_kdf *k, const uint8_t **out,
+                                  size_t *out_len, struct sasl_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (m->kind != MECH_SCRAM || m->finished) {
+        sasl_kdf_free(k);
+        sasl_err_set(err, "SASL exchange called in the wrong state");
+        return SASL_FAILED;
+    }
+    return from_scram(scram_resume(m->scram, k, out, out_len, err));
 }
 
 bool sasl_mech_finished(const struct sasl_mech *m)
@@ -168,6 +246,7 @@ void sasl_mech_free(struct sasl_mech *m)
     }
     scram_free(m->scram);
     plain_free(m->plain);
+    oauthbearer_free(m->oauth);
     sasl_wipe(m->nonce, sizeof m->nonce);
     free(m);
 }

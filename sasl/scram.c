@@ -2,6 +2,8 @@
 //
 // States: START --scram_start--> SERVER_FIRST --server-first--> SERVER_FINAL --server-final-->
 // DONE. Any failure moves to FAILED. One do_<state>() per state; scram_step switches on the state.
+// With defer_kdf, a server-first whose salted password is not cached moves to NEED_KDF instead:
+// the derivation is handed out (scram_take_kdf) and scram_resume continues to SERVER_FINAL.
 #include "sasl/scram.h"
 
 #include "base/base64.h"
@@ -18,6 +20,7 @@
 enum scram_state {
     SCRAM_ST_START,
     SCRAM_ST_SERVER_FIRST,
+    SCRAM_ST_NEED_KDF,
     SCRAM_ST_SERVER_FINAL,
     SCRAM_ST_DONE,
     SCRAM_ST_FAILED,
@@ -36,7 +39,44 @@ struct scram {
     uint8_t server_sig[SASL_MAX_DIGEST]; // expected ServerSignature, wiped on free
     uint8_t *out;                        // current output token, wiped before reuse
     size_t out_len;
+    bool defer_kdf;
+    // NEED_KDF: the server-first being answered, and the derivation until it is taken
+    uint8_t *pend_in;
+    size_t pend_in_len, pend_nonce_off, pend_nonce_len;
+    uint8_t *pend_salt;
+    size_t pend_salt_len;
+    uint32_t pend_iter;
+    struct sasl_kdf *kdf;
 };
+
+struct sasl_kdf {
+    enum sasl_hash hash;
+    uint32_t iterations;
+    uint8_t *salt;
+    size_t salt_len;
+    uint8_t *password;
+    size_t password_len;
+    uint8_t out[SASL_MAX_DIGEST];
+    bool ok;
+};
+
+void sasl_kdf_run(struct sasl_kdf *k)
+{
+    k->ok = sasl_pbkdf2(k->hash, k->out, k->password, k->password_len, k->salt, k->salt_len,
+                        k->iterations);
+}
+
+void sasl_kdf_free(struct sasl_kdf *k)
+{
+    if (!k) {
+        return;
+    }
+    sasl_wipe(k->password, k->password_len);
+    free(k->password);
+    free(k->salt);
+    sasl_wipe(k->out, sizeof k->out);
+    free(k);
+}
 
 static const char gs2_header[] = "n,,";
 static const char channel_binding[] = "c=biws"; // base64("n,,")
@@ -77,6 +117,17 @@ static void drop_out(struct scram *s)
     s->out_len = 0;
 }
 
+// drop_pending forgets a server-first waiting for its derivation (and the derivation, if it was
+// not taken).
+static void drop_pending(struct scram *s)
+{
+    free(s->pend_in);
+    free(s->pend_salt);
+    s->pend_in = s->pend_salt = NULL;
+    sasl_kdf_free(s->kdf);
+    s->kdf = NULL;
+}
+
 struct scram *scram_new(enum sasl_hash hash, const char *user, const char *password,
                         const struct sasl_opts *opts, struct sasl_err *err)
 {
@@ -113,6 +164,7 @@ struct scram *scram_new(enum sasl_hash hash, const char *user, const char *passw
     s->hash = hash;
     s->max_iter = max_iter;
     s->cache = opts ? opts->cache : NULL;
+    s->defer_kdf = opts && opts->defer_kdf;
     s->state = SCRAM_ST_START;
     return s;
 }
@@ -128,6 +180,7 @@ void scram_free(struct scram *s)
     drop_out(s);
     free(s->user);
     free(s->first_bare);
+    drop_pending(s);
     free(s);
 }
 
@@ -180,7 +233,7 @@ enum scram_status scram_start(struct scram *s, const char *nonce, const uint8_t 
 // writes the client-final-message to s->out, and wipes every intermediate key at |out|.
 static enum scram_status derive(struct scram *s, const uint8_t *in, size_t in_len, const kr *nonce,
                                 const uint8_t *salt, size_t salt_len, uint32_t iter,
-                                struct sasl_err *err)
+                                const uint8_t *salted_given, bool put, struct sasl_err *err)
 {
     size_t hl = sasl_hash_len(s->hash);
     uint8_t salted[SASL_MAX_DIGEST], client_key[SASL_MAX_DIGEST], stored_key[SASL_MAX_DIGEST];
@@ -210,7 +263,12 @@ static enum scram_status derive(struct scram *s, const uint8_t *in, size_t in_le
     struct scram_cache_key key = {s->hash, iter,        salt,           salt_len,
                                   s->user, s->password, s->password_len};
     why = "SCRAM key derivation failed";
-    if (!scram_cache_get(s->cache, &key, salted)) {
+    if (salted_given) {
+        memcpy(salted, salted_given, hl);
+        if (put) {
+            scram_cache_put(s->cache, &key, salted);
+        }
+    } else if (!scram_cache_get(s->cache, &key, salted)) {
         if (!sasl_pbkdf2(s->hash, salted, s->password, s->password_len, salt, salt_len, iter)) {
             goto out;
         }
@@ -245,6 +303,44 @@ out:
         return fail(s, err, "%s", why);
     }
     return st;
+}
+
+// cached looks the salted password for these parameters up in the cache (one lookup, counted
+// once), copying it to |out| on a hit.
+static bool cached(struct scram *s, uint32_t iter, const uint8_t *salt, size_t salt_len,
+                   uint8_t *out)
+{
+    struct scram_cache_key key = {s->hash, iter,        salt,           salt_len,
+                                  s->user, s->password, s->password_len};
+    return scram_cache_get(s->cache, &key, out);
+}
+
+// defer keeps the parsed server-first (taking |salt|) and prepares the derivation to hand out.
+static enum scram_status defer(struct scram *s, const uint8_t *in, size_t in_len, const kr *nonce,
+                               uint8_t *salt, size_t salt_len, uint32_t iter, struct sasl_err *err)
+{
+    drop_pending(s);
+    s->pend_in = malloc(in_len);
+    s->kdf = calloc(1, sizeof *s->kdf);
+    uint8_t *ksalt = malloc(salt_len), *kpass = malloc(s->password_len);
+    if (!s->pend_in || !s->kdf || !ksalt || !kpass) {
+        free(salt);
+        free(ksalt);
+        free(kpass);
+        return fail(s, err, "out of memory");
+    }
+    memcpy(s->pend_in, in, in_len);
+    s->pend_in_len = in_len;
+    s->pend_nonce_off = (size_t)(nonce->p - in);
+    s->pend_nonce_len = kr_left(nonce);
+    s->pend_salt = salt;
+    s->pend_salt_len = salt_len;
+    s->pend_iter = iter;
+    memcpy(ksalt, salt, salt_len);
+    memcpy(kpass, s->password, s->password_len);
+    *s->kdf = (struct sasl_kdf){s->hash, iter, ksalt, salt_len, kpass, s->password_len, {0}, false};
+    s->state = SCRAM_ST_NEED_KDF;
+    return SCRAM_NEED_KDF;
 }
 
 static enum scram_status do_server_first(struct scram *s, const uint8_t *in, size_t in_len,
@@ -299,7 +395,14 @@ static enum scram_status do_server_first(struct scram *s, const uint8_t *in, siz
         free(salt);
         return fail(s, err, MALFORMED("invalid salt"));
     }
-    enum scram_status st = derive(s, in, in_len, &nonce, salt, salt_len, iter, err);
+    uint8_t salted[SASL_MAX_DIGEST];
+    bool hit = s->defer_kdf && cached(s, iter, salt, salt_len, salted);
+    if (s->defer_kdf && !hit) {
+        return defer(s, in, in_len, &nonce, salt, salt_len, iter, err);
+    }
+    enum scram_status st =
+        derive(s, in, in_len, &nonce, salt, salt_len, iter, hit ? salted : NULL, false, err);
+    sasl_wipe(salted, sizeof salted);
     free(salt);
     if (st == SCRAM_CONTINUE) {
         s->state = SCRAM_ST_SERVER_FINAL;
@@ -376,6 +479,7 @@ enum scram_status scram_step(struct scram *s, const uint8_t *in, size_t in_len, 
         st = do_server_final(s, in, in_len, err);
         break;
     case SCRAM_ST_START:
+    case SCRAM_ST_NEED_KDF:
     case SCRAM_ST_DONE:
     case SCRAM_ST_FAILED:
     default:
@@ -383,6 +487,41 @@ enum scram_status scram_step(struct scram *s, const uint8_t *in, size_t in_len, 
         return fail(s, err, "SCRAM exchange called in the wrong state");
     }
     if (st == SCRAM_CONTINUE) {
+        *out = s->out;
+        *out_len = s->out_len;
+    }
+    return st;
+}
+
+struct sasl_kdf *scram_take_kdf(struct scram *s)
+{
+    struct sasl_kdf *k = s->kdf;
+    s->kdf = NULL;
+    return k;
+}
+
+enum scram_status scram_resume(struct scram *s, struct sasl_kdf *k, const uint8_t **out,
+                               size_t *out_len, struct sasl_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (s->state != SCRAM_ST_NEED_KDF || !k || !s->pend_in) {
+        sasl_kdf_free(k);
+        return fail(s, err, "SCRAM exchange called in the wrong state");
+    }
+    if (!k->ok || k->hash != s->hash || k->iterations != s->pend_iter) {
+        sasl_kdf_free(k);
+        drop_pending(s);
+        return fail(s, err, "SCRAM key derivation failed");
+    }
+    kr nonce;
+    kr_init(&nonce, s->pend_in + s->pend_nonce_off, s->pend_nonce_len);
+    enum scram_status st = derive(s, s->pend_in, s->pend_in_len, &nonce, s->pend_salt,
+                                  s->pend_salt_len, s->pend_iter, k->out, true, err);
+    sasl_kdf_free(k);
+    drop_pending(s);
+    if (st == SCRAM_CONTINUE) {
+        s->state = SCRAM_ST_SERVER_FINAL;
         *out = s->out;
         *out_len = s->out_len;
     }

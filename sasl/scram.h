@@ -58,6 +58,7 @@ enum scram_status {
     SCRAM_CONTINUE,
     SCRAM_COMPLETE,
     SCRAM_FAILED,
+    SCRAM_NEED_KDF, // opts->defer_kdf and a cache miss: scram_take_kdf, run it, scram_resume
 };
 
 // scram_cache_new returns an empty salted-password cache holding up to |max_entries| entries
@@ -87,6 +88,14 @@ enum scram_status scram_start(struct scram *s, const char *nonce, const uint8_t 
 // the object only fails.
 enum scram_status scram_step(struct scram *s, const uint8_t *in, size_t in_len, const uint8_t **out,
                              size_t *out_len, struct sasl_err *err);
+
+// scram_take_kdf hands over the derivation a step left pending (SCRAM_NEED_KDF); NULL if none.
+struct sasl_kdf *scram_take_kdf(struct scram *s);
+// scram_resume completes the server-first step with the run derivation |k| (always freed):
+// SCRAM_CONTINUE with the client-final-message, or SCRAM_FAILED. The salted password goes into
+// the cache.
+enum scram_status scram_resume(struct scram *s, struct sasl_kdf *k, const uint8_t **out,
+                               size_t *out_len, struct sasl_err *err);
 
 // scram_free wipes the password, the expected server signature and the output buffer, then frees.
 // NULL is a no-op.

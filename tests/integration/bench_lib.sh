@@ -2,11 +2,9 @@
 # bench_lib: the arithmetic and parsing of bench/lib.sh that bench/run's RESULTS.md rests on
 # (`make bench` itself is not part of the test suite): medians, ratios, the /usr/bin/time -v
 # report parser, the BENCH line format and the results table with its baseline ratios.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . bench/lib.sh
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench_lib.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+T=$TEST_TMP
 
 eq() { # eq DESC GOT WANT
     if [ "$2" = "$3" ]; then

@@ -10,20 +10,18 @@
 #   a bootstrap list that does not parse                            -> config, before connecting
 #   a broker that lacks an API the consumer needs (kmock apiver)    -> config
 # and that a partition the upper layer pauses is neither fetched nor committed.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/consumer_lib.bash
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/consumer_errors.XXXXXX")
+WORK=$TEST_TMP
 KMOCK_DIR=$WORK/kmock
 cleanup() {
     kmock_stop
-    [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
 }
-trap cleanup EXIT
+at_exit cleanup
 
-if ! kmock_start -b 1 -t ok:3 -l 120; then
+if ! kmock_start -b 1 -t ok:3 -l "$LIFETIME"; then
     tap_fail "kmock starts"
     tap_done
 fi

@@ -10,26 +10,24 @@
 #   4. kcat's commits are where kesm resumes: kesm reads exactly the records produced after;
 #   5. kcat leads a second group and kesm joins it as a follower: kesm decodes the assignment
 #      librdkafka computed, and the two split the partitions with no overlap and no gap.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/consumer_lib.bash
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/consumer_group.XXXXXX")
+WORK=$TEST_TMP
 KMOCK_DIR=$WORK/kmock
 PIDS=()
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
     kmock_stop
-    [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 T=cgt
 G=cg-mixed
 NPART=6
-if ! kmock_start -b 3 -t $T:$NPART -l 200; then
+if ! kmock_start -b 3 -t $T:$NPART -l "$LIFETIME"; then
     tap_fail "kmock starts"
     tap_done
 fi
@@ -119,7 +117,16 @@ tap_check "kcat in the same group reads exactly the 12 records produced after ke
 tap_check "those are the newest records" cons_no_gaps "$WORK/c2.out"
 
 # ---- 4. kcat's commits are where kesm resumes ------------------------------------------------------
-sleep 1
+# at_end GROUP: kmock holds GROUP's commits at every partition's high watermark.
+at_end() {
+    local want="ok committed group=$1 topic=$T" p hw
+    for ((p = 0; p < NPART; p++)); do
+        hw=$(kmock_cmd watermarks $T $p | sed -n 's/.* high=\([0-9]*\).*/\1/p')
+        want="$want $p=$hw"
+    done
+    [ "$(kmock_cmd committed "$1" $T $NPART)" = "$want" ]
+}
+tap_check "kcat's commits reached the broker" wait_until 20 at_end $G
 kmock_cmd produce $T 18 >/dev/null
 timeout --kill-after=5 60 "$CONS_PROBE" "$BS" $G $T "${CONS_PROBE_GROUP[@]}" close-after=18 \
     lifetime=50 >"$WORK/k2.out" 2>"$WORK/k2.err"

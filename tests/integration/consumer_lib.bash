@@ -24,7 +24,6 @@ CONS_KCAT_GROUP=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500
 # cons_probe options with the same timeouts.
 # shellcheck disable=SC2034
 CONS_PROBE_GROUP=(session=6000 heartbeat=500 commit=500)
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 # cons_no_gaps FILE...: per file and partition, each offset is at most one past the previous
 # one (a step back is a redelivery, allowed; a step forward of more than one is a lost record)
@@ -104,15 +103,4 @@ kcat_assigned_parts() {
     grep 'assigned:' "$1" | tail -1 | sed 's/.*assigned://' | tr ',' '\n' | sed -n 's/.*\[\([0-9]*\)\].*/\1/p' | sort -n | tr '\n' ' '
 }
 
-# stop_pid PID: SIGTERM, wait up to 20 s, then SIGKILL.
-stop_pid() {
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 200); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-}
+# stop_pid PID: tests/lib/prelude.sh's (SIGTERM, up to 20 s, then SIGKILL).

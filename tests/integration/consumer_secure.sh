@@ -6,19 +6,17 @@
 #   a wrong password: the consumer stops with class authn (EVENT_SOURCE_AUTHN_ERROR), the
 #   password appears nowhere in its output;
 #   a CA that did not sign the broker certificate: class authn too.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
 . tests/integration/consumer_lib.bash
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/consumer_secure.XXXXXX")
+WORK=$TEST_TMP
 KMOCK_DIR=$WORK/kmock
 cleanup() {
     secure_cluster_stop
-    [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 T=sec
 if ! secure_cluster_start -b 2 -t $T:2 >"$WORK/start.log" 2>&1; then

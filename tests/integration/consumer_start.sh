@@ -8,25 +8,23 @@
 #                 no record is at or after the timestamp, and say so in its log;
 #   a committed offset wins over the starting position; and OFFSET_OUT_OF_RANGE on a fetch
 #   resets by the starting position (a warning naming the error, not a number).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/consumer_lib.bash
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/consumer_start.XXXXXX")
+WORK=$TEST_TMP
 KMOCK_DIR=$WORK/kmock
 PIDS=()
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
     kmock_stop
-    [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 T=stt
 NPART=2
-if ! kmock_start -b 2 -t $T:$NPART -l 150; then
+if ! kmock_start -b 2 -t $T:$NPART -l "$LIFETIME"; then
     tap_fail "kmock starts"
     tap_done
 fi
@@ -47,9 +45,9 @@ start_probe() {
 }
 
 # positioned NAME: the probe has an assignment and a position for every partition (its
-# fetches are under way), judged from the log's "leader is" lines after the assignment.
+# fetches are under way): cons_probe's "positioned N" line.
 positioned() {
-    grep -q "^assigned $NPART " "$WORK/$1.err" && sleep 1
+    grep -q "^positioned $NPART\$" "$WORK/$1.err"
 }
 
 # ---- TRIM_HORIZON -----------------------------------------------------------------------------

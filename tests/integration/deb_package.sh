@@ -15,46 +15,13 @@
 #     (0700, kesm), the installed binary's --version, systemd-analyze verify of the installed
 #     unit; where systemd runs, the service is active and `kesm status` reaches it; dpkg --purge
 #     removes it with its state. Without root, dpkg -x and the checks that need no install.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
-. tests/lib/timescale.sh
-T=$(mktemp -d /tmp/deb_package.XXXXXX)
+. "$(dirname "$0")/../lib/prelude.sh"
+T=$TEST_TMP
 VERSION=$(cat VERSION)
 DEB=build/deb/kesm_${VERSION}_amd64.deb
 INSTALLED=
 USER_EXISTED=
-ok=0
-bad=0
-tap_ok() {
-    ok=$((ok + 1))
-    echo "ok - $*"
-}
-tap_fail() {
-    bad=$((bad + 1))
-    echo "not ok - $1"
-    shift
-    local d
-    for d in "$@"; do printf '%s\n' "$d" | sed 's/^/#   /'; done
-}
-tap_check() {
-    local desc=$1 out rc
-    shift
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = 0 ]; then
-        tap_ok "$desc"
-    else
-        tap_fail "$desc" "exit $rc: $*"
-        [ -n "$out" ] && printf '%s\n' "$out" | head -20 | sed 's/^/#   | /'
-    fi
-    return $rc
-}
-finish() {
-    echo "# $ok ok, $bad not ok"
-    [ "$bad" = 0 ] && [ "$ok" != 0 ]
-    exit $?
-}
+finish() { tap_done; }
 cleanup() {
     if [ -n "$INSTALLED" ]; then
         dpkg --purge kesm >/dev/null 2>&1
@@ -62,9 +29,8 @@ cleanup() {
     if [ -n "$INSTALLED" ] && [ -z "$USER_EXISTED" ] && getent passwd kesm >/dev/null; then
         deluser --quiet --system kesm >/dev/null 2>&1
     fi
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for tool in dpkg-deb lintian help2man systemd-analyze man; do
     if ! command -v "$tool" >/dev/null; then
@@ -176,6 +142,8 @@ tap_check "a system user kesm with a group of its own" \
 tap_check "/var/lib/kesm is 700 kesm:kesm" test "$(stat -c '%a %U:%G' /var/lib/kesm)" = "700 kesm:kesm"
 tap_check "/etc/kesm/secrets is 700 kesm:kesm" \
     test "$(stat -c '%a %U:%G' /etc/kesm/secrets)" = "700 kesm:kesm"
+tap_check "/etc/kesm/api-credentials (the API's SigV4 key pair, made at install) is 640 root:kesm" \
+    sh -c "test \"\$(stat -c '%a %U:%G' /etc/kesm/api-credentials)\" = '640 root:kesm' && grep -qE '^aws_access_key_id = AKKESM[A-Z2-7]{16}\$' /etc/kesm/api-credentials && grep -qE '^aws_secret_access_key = .{40}\$' /etc/kesm/api-credentials"
 tap_check "/etc/default/kesm is 600 root:root" \
     test "$(stat -c '%a %U:%G' /etc/default/kesm)" = "600 root:root"
 tap_check "the installed binary runs kesm status (exit 3: nothing listens on port 1)" \

@@ -3,12 +3,10 @@
 # AWS documentation's two self-managed Kafka examples), list with paging, get, update (disable,
 # enable, batch size), delete, the errors the CLI prints, and a restart that restores mappings.
 # Prints TAP-style "ok - ..." / "not ok - ..." lines; exits non-zero on any failure.
-set -u
-cd "$(dirname "$0")/../.."
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
+. "$(dirname "$0")/../lib/prelude.sh"
 AWSCLI=/usr/bin/aws
 . tests/lib/timescale.sh
-TMP=$(mktemp -d /tmp/esm_awscli.XXXXXX)
+TMP=$TEST_TMP
 PID=
 fails=0
 
@@ -17,9 +15,8 @@ cleanup() {
         kill -TERM "$PID" 2>/dev/null
         wait "$PID" 2>/dev/null
     fi
-    [ -n "${KEEP_TMP:-}" ] && cp -r "$TMP" /tmp/awscli-kept; rm -rf "$TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 ok() { echo "ok - $1"; }
 nok() {
@@ -58,7 +55,7 @@ start_kesm() {
     : >"$TMP/serve.out"
     # --foreground: timeout(1) then forwards SIGTERM to kesm alone; otherwise it also sends SIGCONT
     # to the process group, which can race LeakSanitizer's exit-time stop-the-world in ASan builds.
-    timeout --foreground --kill-after=20 "$(scaled 110)" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
+    timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" \
         "$@" >"$TMP/serve.out" 2>>"$TMP/serve.err" &
     PID=$!
     PORT=
@@ -91,7 +88,7 @@ err_is() { [ "$RC" = 254 ] && grep -qF "$1" "$TMP/err"; }
 check "kesm serve starts on a free loopback port" start_kesm
 timeout 10 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$STATE" >/dev/null 2>"$TMP/second.err"
 check "a second kesm serve on the same state directory refuses to start" \
-    [ "$?/$(cat "$TMP/second.err")" = "1/kesm serve: state directory $STATE is in use by another kesm process" ]
+    [ "$?/$(tail -1 "$TMP/second.err")" = "1/kesm serve: state directory $STATE is in use by another kesm process" ]
 
 # ---- create: the two documented examples (bootstrap servers changed) -----------------------
 SECRET=arn:aws:secretsmanager:us-east-1:01234567890:secret:MyBrokerSecretName
@@ -106,7 +103,9 @@ check "create echoes the function ARN, topic and secret as given" \
 check "create adds the default BatchSize and the effective ConsumerGroupId (the UUID)" \
     [ "$(field '(.BatchSize|tostring) + " " + .SelfManagedKafkaEventSourceConfig.ConsumerGroupId')" = "100 $U1" ]
 # awscli 2.9.19's model predates EventSourceMappingArn (2024) and drops it: look at the raw reply.
-raw() { curl -sS -D "$TMP/hdr" -o "$TMP/out" "http://127.0.0.1:$PORT$1"; }
+# kesm serve checks SigV4 by default: curl signs too (tests/lib/api.sh).
+. tests/lib/api.sh
+raw() { api_curl -sS -D "$TMP/hdr" -o "$TMP/out" "http://127.0.0.1:$PORT$1"; }
 raw "/2015-03-31/event-source-mappings/$U1"
 check "the raw reply carries EventSourceMappingArn" \
     [ "$(field .EventSourceMappingArn)" = "arn:aws:lambda:us-east-1:01234567890:event-source-mapping:$U1" ]
@@ -231,7 +230,8 @@ check "a corrupt state file is reported and moved aside" \
     grep -q "state file $STATE/0badf11e-0000-4000-8000-000000000000.json not restored (not valid JSON); moved aside to 0badf11e-0000-4000-8000-000000000000.json.corrupt-" "$TMP/serve.err"
 
 # ---- the raw HTTP error shapes (x-amzn-ErrorType, "message" vs "Message") ----------------------
-rawx() { curl -sS -D "$TMP/hdr" -o "$TMP/out" -w '%{http_code}' "$@"; }
+rawx() { api_curl -sS -D "$TMP/hdr" -o "$TMP/out" -w '%{http_code}' "$@"; }
+rawu() { curl -sS -D "$TMP/hdr" -o "$TMP/out" -w '%{http_code}' "$@"; } # unsigned
 ctype() { sed -n 's/^x-amzn-ErrorType: \([A-Za-z]*\).*/\1/ip' "$TMP/hdr"; }
 CODE=$(rawx "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings/nope")
 check "404 ResourceNotFoundException with Type and Message" \
@@ -246,7 +246,7 @@ CODE=$(rawx "http://127.0.0.1:$PORT/2015-03-31/functions")
 check "an unknown path gives UnknownOperationException" [ "$CODE/$(ctype)" = 404/UnknownOperationException ]
 check "kesm serve exits 0 on SIGTERM again" stop_kesm
 
-# ---- SigV4 verification with --verify-sigv4 ------------------------------------------------------
+# ---- SigV4 verification (the default; --verify-sigv4 is still accepted) ----------------------
 check "kesm serve --verify-sigv4 starts with the environment's credentials" start_kesm --verify-sigv4
 lam get-event-source-mapping --uuid "$U1"
 check "a request the CLI signed with the right key is served" [ "$RC/$(field .UUID)" = "0/$U1" ]
@@ -258,7 +258,7 @@ check "a signed create (POST with a body) is served" [ "$RC/$(field .State)" = 0
 AWS_SECRET_ACCESS_KEY=not-the-secret lam get-event-source-mapping --uuid "$U1"
 check "a request signed with another secret gives InvalidSignatureException" \
     err_is "An error occurred (InvalidSignatureException) when calling the GetEventSourceMapping operation: The request signature we calculated does not match the signature you provided (sigv4: signature mismatch)"
-CODE=$(rawx "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings/")
+CODE=$(rawu "http://127.0.0.1:$PORT/2015-03-31/event-source-mappings/")
 check "an unsigned request gives 403 MissingAuthenticationTokenException" \
     [ "$CODE/$(ctype)" = 403/MissingAuthenticationTokenException ]
 check "the secret key never reaches the log" bash -c "! grep -qF '$AWS_SECRET_ACCESS_KEY' '$TMP/serve.err'"

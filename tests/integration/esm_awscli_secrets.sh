@@ -16,12 +16,10 @@
 #     mapping Disabled with ESM_CONFIG_NOT_VALID and a reason, while the API and the other
 #     mappings carry on;
 #   - no secret value reaches kesm's output.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/esm_awscli_secrets.XXXXXX)
+T=$TEST_TMP
 PID=
 DNSPID=
 cleanup() {
@@ -38,9 +36,8 @@ cleanup() {
         wait "$DNSPID" 2>/dev/null
     fi
     secure_cluster_stop >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/aws /usr/bin/jq /usr/bin/curl /usr/bin/openssl; do
     if [ ! -x "$need" ]; then
@@ -55,17 +52,17 @@ if ! secure_cluster_start -b 1 -t AWSKafkaTopic:2 -t t-loose:1 -t t-nokey:1 -t t
 fi
 tap_check "produce 20 records to AWSKafkaTopic" kmock_cmd produce AWSKafkaTopic 20
 
-timeout --kill-after=5 150 python3 tests/tools/dns_nx.py --port-file "$T/dns.port" \
-    --lifetime 140 2>"$T/dns.log" &
+timeout --kill-after=5 "$LIFETIME" python3 tests/tools/dns_nx.py --port-file "$T/dns.port" \
+    --lifetime "$LIFETIME" 2>"$T/dns.log" &
 DNSPID=$!
 tap_check "the NXDOMAIN DNS stub starts" wait_until 10 test -s "$T/dns.port"
 
 # A fake Lambda Invoke API (botocore checks every signature) for a function in eu-west-1: the
 # lambda route must sign for the region of the function's ARN.
 EUFN=arn:aws:lambda:eu-west-1:01234567890:function:eu-function
-timeout --kill-after=5 150 /usr/bin/python3 tests/tools/fake_lambda.py --port-file "$T/lambda.port" \
+timeout --kill-after=5 "$LIFETIME" /usr/bin/python3 tests/tools/fake_lambda.py --port-file "$T/lambda.port" \
     --log "$T/lambda.log" --mode invoke --function "$EUFN" --region eu-west-1 \
-    --key AKIDEXAMPLE --secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY --lifetime 140 \
+    --key AKIDEXAMPLE --secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY --lifetime "$LIFETIME" \
     --script ok 2>"$T/lambda.err" &
 LAMBDAPID=$!
 tap_check "the fake Lambda API starts" wait_until 10 test -s "$T/lambda.port"
@@ -101,7 +98,7 @@ export HANDLER_LOG=$T/delivered KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTE
 # The documented SCRAM example names no root CA: the test CA is the "system" store here.
 export SSL_CERT_FILE=$SECURE_CA
 
-timeout --foreground --kill-after=20 130 "$KESM" serve --listen 127.0.0.1:0 \
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
     --state-dir "$T/state" --drain-timeout 2000 --secrets-dir "$S" \
     --nameserver "127.0.0.1:$(cat "$T/dns.port")" \
     --route "my-kafka-function=exec:$PWD/examples/handler.py" \
@@ -115,10 +112,11 @@ API=http://127.0.0.1:$PORT/2015-03-31/event-source-mappings
 ENDPOINT=http://127.0.0.1:$PORT
 lines() { if [ -f "$HANDLER_LOG" ]; then wc -l <"$HANDLER_LOG"; else echo 0; fi; }
 at_least() { [ "$(lines)" -ge "$1" ]; }
-get() { curl -sS "$API/$1" | jq -r "$2"; }
+. tests/lib/api.sh # signed requests (kesm serve checks SigV4 by default)
+get() { api_curl -sS "$API/$1" | jq -r "$2"; }
 state_is() { [ "$(get "$1" '.State + "/" + .StateTransitionReason')" = "$2" ]; }
 result_has() { get "$1" .LastProcessingResult | grep -qF -- "$2"; }
-show() { curl -sS "$API/$1" | jq -c '{State, StateTransitionReason, LastProcessingResult}'; }
+show() { api_curl -sS "$API/$1" | jq -c '{State, StateTransitionReason, LastProcessingResult}'; }
 BS=$(printf '%s' "$SECURE_BOOTSTRAP" | sed 's/,/", "/g')
 
 # ---- example 1, verbatim apart from --endpoint-url and the bootstrap servers ---------------

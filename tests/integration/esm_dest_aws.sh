@@ -7,8 +7,7 @@
 # shape (metadata only for SQS and SNS; the record plus the event as "payload" for S3), and the
 # AWS CLI reads them back. An SQS destination that is down holds the partition (nothing is
 # committed, nothing dropped) until it is up, then everything is delivered.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/node_modules.sh
 . tests/integration/esm_run_lib.bash
@@ -24,9 +23,8 @@ cleanup() {
         wait "$p" 2>/dev/null
     done
     kmock_stop
-    rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"

@@ -7,11 +7,9 @@
 # with the mapping counted as Enabled; log lines of the mapping carry its UUID. Then SIGTERM
 # arrives during a slow invocation: kesm waits for it, commits the offsets after that batch
 # (kmock `committed`) and exits 0.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/esm_metrics.XXXXXX)
+T=$TEST_TMP
 PID=
 cleanup() {
     if [ -n "$PID" ]; then
@@ -19,9 +17,8 @@ cleanup() {
         wait "$PID" 2>/dev/null
     fi
     kmock_stop
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/jq /usr/bin/curl /usr/bin/python3; do
     if [ ! -x "$need" ]; then
@@ -126,8 +123,13 @@ for s in out:
 PY
 
 export KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500 FN_DIR=$T
-timeout --foreground --kill-after=20 90 "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
-    --drain-timeout 20000 >"$T/serve.out" 2>"$T/serve.err" &
+# API requests are signed (tests/lib/api.sh); --allow-api-exec lets them name the function.
+. tests/lib/api.sh
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 --state-dir "$T/state" \
+    --drain-timeout 20000 --allow-api-exec >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
 tap_check "kesm serve starts" wait_until 10 serve_port
@@ -139,7 +141,7 @@ tap_check "GET /metrics parses before any mapping exists" \
     sh -c "curl -sS -f '$BASE/metrics' >'$T/m0' && python3 '$T/prom.py' '$T/m0' >/dev/null"
 tap_check "produce 30 records" kmock_cmd produce orders 30
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
-curl -sS -o "$T/create.json" -X POST "$API/" -d "{\"FunctionName\":\"metered\",
+api_curl -sS -o "$T/create.json" -X POST "$API/" -d "{\"FunctionName\":\"metered\",
   \"Topics\":[\"orders\"],\"StartingPosition\":\"TRIM_HORIZON\",\"BatchSize\":5,
   \"MaximumBatchingWindowInSeconds\":0,
   \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},

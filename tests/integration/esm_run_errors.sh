@@ -4,17 +4,15 @@
 # directory (failure-record shape) or a kafka:// topic (one message per record); bisect narrows to the bad record; a partial batch response
 # commits up to the failed record and retries from it; MaximumRecordAgeInSeconds; configuration
 # errors before any connection; a function that cannot be executed stops the mapping.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/esm_run_lib.bash
 
 cleanup() {
     kesm_kill
     kmock_stop
-    rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
@@ -44,7 +42,7 @@ tap_check "a missing secret file exits 2 naming it" \
     grep -q "SASL_SCRAM_512_AUTH: cannot open $T/missing.json" "$T/nosecret.err"
 tap_check "  (exit status 2)" test "$rc" = 2
 
-kmock_start -b 1 -t r1:1 -t r2:1 -t r3:1 -t r4:1 -t r5:1 -t r6:1 -t r7:1 -t dlq7:2 -l 300 || {
+kmock_start -b 1 -t r1:1 -t r2:1 -t r3:1 -t r4:1 -t r5:1 -t r6:1 -t r7:1 -t dlq7:2 -l "$LIFETIME" || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -68,17 +66,17 @@ jq_file() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
         "$(find "$1" -name '*.json')" "$2"
 }
-run_case() { # MAPPING LOGFILE WANT_LINES
+run_case() { # MAPPING LOGFILE WANT_LINES TOPIC WANT_COMMITTED: until every record is settled
     kesm_start "$1"
     wait_lines 30 "$2" "$3"
-    sleep 1.5
+    wait_committed 30 "$4" 1 "$5"
     kesm_stop
 }
 
 # ---- retry until success ----------------------------------------------------------------------
 kmock_cmd produce r1 5 partition=0 >/dev/null
 run_mapping "$T/r1.json" r1
-HANDLER_LOG=$T/l1 HANDLER_FAIL_TIMES=2 HANDLER_STATE=$T/s1 run_case "$T/r1.json" "$T/l1" 5
+HANDLER_LOG=$T/l1 HANDLER_FAIL_TIMES=2 HANDLER_STATE=$T/s1 run_case "$T/r1.json" "$T/l1" 5 r1 0=5
 tap_check "function errors are retried until success (2 failures, then 1 success)" \
     test "$(cat "$T/s1")" = 3
 tap_check "  every record delivered once, in order" log_check "$T/l1" exact r1-0=5
@@ -88,7 +86,7 @@ tap_check "  offsets committed" grep -q "0=5" <<<"$(committed_of "$(group_of)" r
 produce_around_bad r2 3 3
 kmock_cmd produce r2 2 partition=0 >/dev/null
 run_mapping "$T/r2.json" r2 "\"BatchSize\": 7, \"MaximumRetryAttempts\": 1, $(dest r2)"
-HANDLER_LOG=$T/l2 HANDLER_FAIL_VALUE=bad run_case "$T/r2.json" "$T/l2" 2
+HANDLER_LOG=$T/l2 HANDLER_FAIL_VALUE=bad run_case "$T/r2.json" "$T/l2" 2 r2 0=9
 tap_check "retries exhausted: the next batch is delivered" \
     test "$(cut -d' ' -f2 "$T/l2" | tr '\n' ' ')" = "7 8 "
 tap_check "  one failure record, condition RetryAttemptsExhausted" \
@@ -107,7 +105,7 @@ tap_check "  offsets committed past the disposed batch" \
 # ---- bisect narrows to the bad record ---------------------------------------------------------
 produce_around_bad r3 5 2
 run_mapping "$T/r3.json" r3 "\"BatchSize\": 8, \"MaximumRetryAttempts\": 0, \"BisectBatchOnFunctionError\": true, $(dest r3)"
-HANDLER_LOG=$T/l3 HANDLER_FAIL_VALUE=bad run_case "$T/r3.json" "$T/l3" 7
+HANDLER_LOG=$T/l3 HANDLER_FAIL_VALUE=bad run_case "$T/r3.json" "$T/l3" 7 r3 0=8
 tap_check "bisect: every good record delivered once, in order" \
     test "$(cut -d' ' -f2 "$T/l3" | tr '\n' ' ')" = "0 1 2 3 4 6 7 "
 tap_check "  the failure record holds only the bad record (offset 5)" \
@@ -117,7 +115,7 @@ tap_check "  offsets committed" grep -q "0=8" <<<"$(committed_of "$(group_of)" r
 # ---- partial batch response -------------------------------------------------------------------
 produce_around_bad r4 3 2
 run_mapping "$T/r4.json" r4 '"FunctionResponseTypes": ["ReportBatchItemFailures"]'
-HANDLER_LOG=$T/l4 HANDLER_PARTIAL_VALUE=bad HANDLER_STATE=$T/s4 run_case "$T/r4.json" "$T/l4" 9
+HANDLER_LOG=$T/l4 HANDLER_PARTIAL_VALUE=bad HANDLER_STATE=$T/s4 run_case "$T/r4.json" "$T/l4" 9 r4 0=6
 tap_check "partial batch response: retried from the failed record (0..5, then 3..5)" \
     test "$(cut -d' ' -f2 "$T/l4" | tr '\n' ' ')" = "0 1 2 3 4 5 3 4 5 "
 tap_check "  offsets committed" grep -q "0=6" <<<"$(committed_of "$(group_of)" r4 1)"
@@ -129,7 +127,7 @@ old=$(($(date +%s) * 1000 - 3600 * 1000))
 kmock_cmd produce r5 3 partition=0 ts=$old >/dev/null
 kmock_cmd produce r5 2 partition=0 >/dev/null
 run_mapping "$T/r5.json" r5 "\"MaximumRecordAgeInSeconds\": 60, $(dest r5)"
-HANDLER_LOG=$T/l5 run_case "$T/r5.json" "$T/l5" 2
+HANDLER_LOG=$T/l5 run_case "$T/r5.json" "$T/l5" 2 r5 0=5
 tap_check "record age: only the fresh records are sent" \
     test "$(cut -d' ' -f2 "$T/l5" | tr '\n' ' ')" = "3 4 "
 tap_check "  the old ones go to the destination (RecordAgeExceeded, not invoked)" \
@@ -142,7 +140,7 @@ kmock_cmd produce r7 1 partition=0 value=bad key=null >/dev/null
 kmock_cmd produce r7 1 partition=0 >/dev/null
 kmock_cmd produce r7 2 partition=0 >/dev/null
 run_mapping "$T/r7.json" r7 '"BatchSize": 3, "MaximumRetryAttempts": 0, "DestinationConfig": {"OnFailure": {"Destination": "kafka://dlq7"}}'
-HANDLER_LOG=$T/l7 HANDLER_FAIL_VALUE=bad run_case "$T/r7.json" "$T/l7" 2
+HANDLER_LOG=$T/l7 HANDLER_FAIL_VALUE=bad run_case "$T/r7.json" "$T/l7" 2 r7 0=5
 timeout 20 kcat -C -b "$KMOCK_BOOTSTRAP" -t dlq7 -o beginning -e -q -f '%k\t%s\n' >"$T/dlq7.txt" 2>/dev/null
 check_dlq7() {
     python3 - "$T/dlq7.txt" <<'PY'

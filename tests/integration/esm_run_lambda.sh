@@ -4,8 +4,7 @@
 # records arrive as signed RequestResponse invocations of the function ARN and are committed; a
 # function error (X-Amz-Function-Error) is retried until success; an AccessDenied-style 403 stops
 # the mapping with FUNCTION_CONFIG_NOT_VALID and commits nothing.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/esm_run_lib.bash
 
@@ -13,19 +12,15 @@ FAKE=tests/tools/fake_lambda.py
 FAKE_PID=
 FN=arn:aws:lambda:us-east-1:123456789012:function:demo
 stop_fake() {
-    if [ -n "$FAKE_PID" ]; then
-        kill "$FAKE_PID" 2>/dev/null
-        wait "$FAKE_PID" 2>/dev/null
-        FAKE_PID=
-    fi
+    stop_pid "$FAKE_PID"
+    FAKE_PID=
 }
 cleanup() {
     kesm_kill
     stop_fake
     kmock_stop
-    rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 T=$RUN_TMP
 SECRET='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=$SECRET
@@ -48,11 +43,11 @@ fake() { # LOG SCRIPT [extra fake_lambda arguments]
     local log=$1 script=$2
     shift 2
     [ $# -eq 0 ] && set -- --key AKIDEXAMPLE --secret "$SECRET"
-    timeout --kill-after=5 120 /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$log" \
+    timeout --kill-after=5 "$LIFETIME" /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$log" \
         --mode invoke --function "$FN" --region us-east-1 "$@" \
-        --lifetime 110 --script "$script" 2>"$T/fake.err" &
+        --lifetime "$LIFETIME" --script "$script" 2>"$T/fake.err" &
     FAKE_PID=$!
-    wait_until 10 test -s "$T/port"
+    wait_until 60 test -s "$T/port"
 }
 lambda_mapping() { # FILE TOPIC
     run_mapping "$1" "$2"
@@ -73,7 +68,7 @@ at_least() {
     [ "$(requests "$1" "$2")" -ge "$3" ]
 }
 
-kmock_start -b 1 -t lam:2 -t lam2:1 -t lam3:1 -t lam4:1 -l 200 || {
+kmock_start -b 1 -t lam:2 -t lam2:1 -t lam3:1 -t lam4:1 -l "$LIFETIME" || {
     echo "not ok - kmock did not start"
     exit 1
 }
@@ -83,7 +78,7 @@ fake "$T/f1.log" ok
 lambda_mapping "$T/m1.json" lam
 kesm_start "$T/m1.json"
 wait_until 30 at_least "$T/f1.log" True 2
-sleep 1.5
+wait_committed 20 lam 2 "0=10 1=10"
 kesm_stop
 tap_check "lambda transport: kesm run exits 0" test "$KESM_RC" = 0
 tap_check "  every invocation was SigV4-signed (botocore verified), RequestResponse, to the ARN" \
@@ -95,7 +90,7 @@ fake "$T/f2.log" unhandled,unhandled,ok
 lambda_mapping "$T/m2.json" lam2
 kesm_start "$T/m2.json"
 wait_until 30 at_least "$T/f2.log" 'e.get("action") == "ok"' 1
-sleep 1.5
+wait_committed 20 lam2 1 "0=5"
 kesm_stop
 tap_check "function errors (X-Amz-Function-Error) are retried until success" \
     test "$(requests "$T/f2.log" True)" = 3

@@ -2,26 +2,32 @@
 # tests/integration/esm_run_lib.bash: helpers for the `kesm run` end-to-end tests (sourced after
 # tests/lib/kmock.sh and kmock_start). Not a test by itself.
 #
-#   run_mapping FILE TOPIC 'extra JSON members'   write a mapping for TOPIC on kmock (exec handler)
+#   run_mapping FILE TOPIC 'extra JSON members'   write a mapping for TOPIC on kmock (exec handler;
+#                                                 BatchSize or MaximumBatchingWindowInSeconds
+#                                                 in the extra members replace the defaults)
 #   kesm_start FILE                               start kesm run in the background (KESM_PID is
 #                                                 the timeout wrapper, KESM_CHILD kesm itself)
 #   kesm_stop                                     SIGINT, wait; sets KESM_RC to kesm's status
 #   kesm_kill                                     SIGKILL kesm itself (a crash)
 #   log_check LOG exact|atleast TOPIC-P=N ...     every offset 0..N-1 of each partition is in LOG
 #                                                 (exactly once and in order, or at least once)
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
+#   wait_committed SECS TOPIC NPART "0=N 1=M"     until kmock has those commits of the group kesm
+#                                                 logged last (every batch before them finished)
 KESM_PID=
-RUN_TMP=${RUN_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/esm_run.XXXXXX")}
+RUN_TMP=${RUN_TMP:-$TEST_TMP}
 
 run_mapping() {
     local file=$1 topic=$2 extra=${3:-} bs batch='"BatchSize": 10,'
+    local window='"MaximumBatchingWindowInSeconds": 1,'
     bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
+    # A member given in |extra| replaces the default (kesm refuses duplicate keys).
     case $extra in *'"BatchSize"'*) batch= ;; esac
+    case $extra in *'"MaximumBatchingWindowInSeconds"'*) window= ;; esac
     cat >"$file" <<JSON
 {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:demo",
  "Topics": ["$topic"], "StartingPosition": "TRIM_HORIZON",
  "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
- $batch "MaximumBatchingWindowInSeconds": 1,
+ $batch $window
  ${extra:+$extra,}
  "Kesm": {"Transport": "exec", "Command": ["$KMOCK_ROOT/examples/handler.py"]}}
 JSON
@@ -32,7 +38,7 @@ KESM_RC=
 # The librdkafka mock delays a rejoin by the session timeout: keep it short (and commits often).
 export KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_INTERVAL_MS=500
 kesm_start() {
-    timeout --kill-after=5 100 "$KESM" run --no-status --config "$1" 2>>"$RUN_TMP/kesm.err" &
+    timeout --kill-after=5 "$LIFETIME" "$KESM" run --no-status --config "$1" 2>>"$RUN_TMP/kesm.err" &
     KESM_PID=$!
     KESM_CHILD=
     local i
@@ -71,13 +77,9 @@ lines() {
 
 # wait_lines SECS FILE N: wait until FILE has at least N lines.
 wait_lines() {
-    local deadline=$((SECONDS + $1))
-    while [ "$(lines "$2")" -lt "$3" ]; do
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.2
-    done
-    return 0
+    wait_until "$1" has_lines "$2" "$3"
 }
+has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 
 log_check() {
     python3 - "$@" <<'PY'
@@ -109,6 +111,17 @@ PY
 # committed GROUP TOPIC NPART: kmock's committed answer.
 committed_of() {
     kmock_cmd committed "$1" "$2" "$3"
+}
+
+# wait_committed SECS TOPIC NPART WANT: wait until the group kesm logged last has committed WANT
+# ("0=11 1=11 ..." as kmock's `committed` prints it) on TOPIC.
+wait_committed() {
+    local secs=$1
+    shift
+    wait_until "$secs" kesm_committed_is "$@"
+}
+kesm_committed_is() {
+    grep -q " $3\$" <<<"$(committed_of "$(group_of)" "$1" "$2")"
 }
 
 # group_of: the group id kesm logged last.

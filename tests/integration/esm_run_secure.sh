@@ -4,8 +4,7 @@
 # name (SCRAM-SHA-512 credentials as Secrets Manager JSON, the root CA as plain PEM or as JSON),
 # records are delivered and committed, the password never reaches the logs, and wrong
 # credentials stop the mapping with EVENT_SOURCE_AUTHN_ERROR.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
 . tests/integration/esm_run_lib.bash
@@ -13,9 +12,8 @@ cd "$(dirname "$0")/../.." || exit 1
 cleanup() {
     kesm_kill
     secure_cluster_stop
-    rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
@@ -52,7 +50,7 @@ python3 -c 'import json,sys; print(json.dumps({"certificate": open(sys.argv[1]).
 secure_mapping "$T/m1.json" "$T/scram.json" "file://$SECURE_CA"
 HANDLER_LOG=$T/l1 kesm_start "$T/m1.json"
 wait_lines 40 "$T/l1" 12
-sleep 1
+wait_committed 20 sec 2 "0=6 1=6"
 kesm_stop
 tap_check "TLS + SCRAM-SHA-512 (root CA as a PEM file): exits 0" test "$KESM_RC" = 0
 tap_check "  every record delivered once, in order" log_check "$T/l1" exact sec-0=6 sec-1=6
@@ -63,7 +61,7 @@ kmock_cmd produce sec 6 >/dev/null
 secure_mapping "$T/m2.json" "$T/scram.json" "file://$T/ca.json"
 HANDLER_LOG=$T/l1 kesm_start "$T/m2.json"
 wait_lines 40 "$T/l1" 18
-sleep 1
+wait_committed 20 sec 2 "0=9 1=9"
 kesm_stop
 tap_check "root CA given as Secrets Manager JSON: resumes from the commits, exits 0" \
     log_check "$T/l1" exact sec-0=9 sec-1=9

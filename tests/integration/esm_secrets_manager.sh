@@ -10,12 +10,10 @@
 #   - AccessDeniedException stops the mapping with EVENT_SOURCE_AUTHN_ERROR, and
 #     ResourceNotFoundException with ESM_CONFIG_NOT_VALID, each naming the secret;
 #   - no secret value reaches kesm's output.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/esm_secrets_manager.XXXXXX)
+T=$TEST_TMP
 PID=
 SMPID=
 cleanup() {
@@ -28,9 +26,8 @@ cleanup() {
         wait "$SMPID" 2>/dev/null
     fi
     secure_cluster_stop >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/aws /usr/bin/jq /usr/bin/curl; do
     if [ ! -x "$need" ]; then
@@ -61,17 +58,17 @@ unset AWS_PROFILE AWS_ENDPOINT_URL
                                  ({username: "alice", password: "alice-secret"}|tojson)],
             EuSecret: ({username: "alice", password: "alice-secret"}|tojson)}' >"$T/sm.json"
 )
-timeout --kill-after=5 150 python3 tests/tools/fake_secretsmanager.py --port-file "$T/sm.port" \
+timeout --kill-after=5 "$LIFETIME" python3 tests/tools/fake_secretsmanager.py --port-file "$T/sm.port" \
     --log "$T/sm.log" --secrets "$T/sm.json" --key "$AWS_ACCESS_KEY_ID" \
     --secret "$AWS_SECRET_ACCESS_KEY" --token "$AWS_SESSION_TOKEN" --deny DeniedSecret \
     --tls-cert "$SECURE_DIR/server.pem" --tls-key "$SECURE_DIR/server.key" \
-    --lifetime 140 2>"$T/sm.err" &
+    --lifetime "$LIFETIME" 2>"$T/sm.err" &
 SMPID=$!
 tap_check "the fake Secrets Manager starts" wait_until 20 test -s "$T/sm.port"
 
 export HANDLER_LOG=$T/delivered KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500
 export SSL_CERT_FILE=$SECURE_CA
-timeout --foreground --kill-after=20 130 "$KESM" serve --listen 127.0.0.1:0 \
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
     --state-dir "$T/state" --drain-timeout 2000 --secrets-manager \
     --secrets-manager-endpoint "https://localhost:$(cat "$T/sm.port")" \
     --secrets-manager-ca "$SECURE_CA" \
@@ -84,10 +81,11 @@ API=http://127.0.0.1:$PORT/2015-03-31/event-source-mappings
 ENDPOINT=http://127.0.0.1:$PORT
 lines() { if [ -f "$HANDLER_LOG" ]; then wc -l <"$HANDLER_LOG"; else echo 0; fi; }
 at_least() { [ "$(lines)" -ge "$1" ]; }
-get() { curl -sS "$API/$1" | jq -r "$2"; }
+. tests/lib/api.sh # signed requests (kesm serve checks SigV4 by default)
+get() { api_curl -sS "$API/$1" | jq -r "$2"; }
 state_is() { [ "$(get "$1" '.State + "/" + .StateTransitionReason')" = "$2" ]; }
 result_has() { get "$1" .LastProcessingResult | grep -qF -- "$2"; }
-show() { curl -sS "$API/$1" | jq -c '{State, StateTransitionReason, LastProcessingResult}'; }
+show() { api_curl -sS "$API/$1" | jq -c '{State, StateTransitionReason, LastProcessingResult}'; }
 BS=$(printf '%s' "$SECURE_BOOTSTRAP" | sed 's/,/", "/g')
 
 aws --endpoint-url "$ENDPOINT" lambda create-event-source-mapping --topics AWSKafkaTopic \

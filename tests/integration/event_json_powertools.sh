@@ -3,10 +3,8 @@
 # via build/event_gen) validated by an independent consumer, @aws-lambda-powertools/parser + zod
 # from npm (installed on demand into tests/node/node_modules from tests/node/package-lock.json).
 # Prints TAP lines; exits non-zero on any failure.
-set -u
-cd "$(dirname "$0")/../.."
-TMP=$(mktemp -d /tmp/kesm-powertools-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/../lib/prelude.sh"
+TMP=$TEST_TMP
 fails=0
 ok() { echo "ok - $1"; }
 notok() {

@@ -10,19 +10,16 @@
 # the partitions, the follower takes its share, and together they commit every partition.
 # (The mock completes a sync as soon as the leader's assignments arrive and then answers
 # INVALID_REQUEST with a null assignment, so group_probe makes followers sync first.)
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/group_probe
-T=$(mktemp -d "${TMPDIR:-/tmp}/group_codecs.XXXXXX")
+T=$TEST_TMP
 KMOCK_DIR=$T/kmock
 cleanup() {
     kmock_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 
 TOPIC=gc
 NPART=3
@@ -32,7 +29,7 @@ if [ ! -x "$PROBE" ]; then
     tap_fail "group_probe is built" "$PROBE missing (make BUILD=build/asan SAN=1 unit-bins)"
     tap_done
 fi
-if ! kmock_start -b 1 -t "$TOPIC:$NPART" -l 300; then
+if ! kmock_start -b 1 -t "$TOPIC:$NPART" -l "$LIFETIME"; then
     tap_fail "kmock starts" "make build/kmock"
     tap_done
 fi

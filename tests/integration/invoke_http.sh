@@ -5,27 +5,21 @@
 # slow, dropped connections, chunked), and an emulator mode (RIE shapes). Also TLS with a
 # throwaway CA (verified, wrong CA refused), keep-alive reuse counted by the server, and the
 # exec transport driven on the net reactor (inv_driver).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/invoke_probe
 FAKE=tests/tools/fake_lambda.py
-T=$(mktemp -d "${TMPDIR:-/tmp}/invoke_http.XXXXXX")
+T=$TEST_TMP
 FAKE_PID=
 stop_fake() {
-    if [ -n "$FAKE_PID" ]; then
-        kill "$FAKE_PID" 2>/dev/null
-        wait "$FAKE_PID" 2>/dev/null
-        FAKE_PID=
-    fi
+    stop_pid "$FAKE_PID"
+    FAKE_PID=
 }
 cleanup() {
     stop_fake
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 export KESM_LOG_LEVEL=info
 SECRET='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=$SECRET
@@ -46,10 +40,10 @@ fake() {
     stop_fake
     rm -f "$T/port" "$T/log"
     : >"$T/log"
-    timeout --kill-after=5 120 /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$T/log" \
-        --lifetime 110 "$@" 2>"$T/fake.err" &
+    timeout --kill-after=5 "$LIFETIME" /usr/bin/python3 "$FAKE" --port-file "$T/port" --log "$T/log" \
+        --lifetime "$LIFETIME" "$@" 2>"$T/fake.err" &
     FAKE_PID=$!
-    if ! wait_until 10 test -s "$T/port"; then
+    if ! wait_until 60 test -s "$T/port"; then
         tap_fail "fake server starts ($*)" "$(tail -5 "$T/fake.err")"
         return 1
     fi
@@ -145,12 +139,12 @@ probe thr "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT"
 expect thr "lambda: 429 then 503 then success: retried to success" '^result 0 kind=ok status=200 '
 check "lambda: three attempts reached the server" test "$(logcount '"action"')" = 3
 check "lambda: each retry is logged with its reason" \
-    grep -q 'attempt 1 of 5 failed (HTTP 429: TooManyRequestsException: Rate Exceeded.); retrying in' "$T/thr.err"
+    grep -q "attempt 1 of 5 at http://127.0.0.1:$PORT failed (HTTP 429: TooManyRequestsException: Rate Exceeded.); retrying in" "$T/thr.err"
 
 fake --script 500 || tap_done
 probe s500 "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" attempts=3
 expect s500 "lambda: 500s: bounded attempts, then a retryable failure" \
-    '^result 0 kind=retryable status=500 .*message=gave up after 3 attempts: HTTP 500: ServiceException: Internal failure\.$'
+    "^result 0 kind=retryable status=500 .*message=gave up after 3 attempts at http://127.0.0.1:$PORT: HTTP 500: ServiceException: Internal failure\\.\$"
 check "lambda: exactly 3 attempts" test "$(logcount '"action": "500"')" = 3
 
 fake --script 413 || tap_done
@@ -198,7 +192,7 @@ expect chunk "lambda: chunked responses are read and the connection reused" \
 
 probe refused "${LAMBDA[@]}" endpoint="http://127.0.0.1:1" attempts=2 connect-timeout-ms=1000
 expect refused "lambda: connection refused: retried, then a retryable failure naming the cause" \
-    '^result 0 kind=retryable status=-1 .*gave up after 2 attempts: connect error: http://127.0.0.1:1: cannot connect \(127.0.0.1: Connection refused\)'
+    '^result 0 kind=retryable status=-1 .*gave up after 2 attempts at http://127.0.0.1:1: connect error: cannot connect \(127.0.0.1: Connection refused\)'
 
 probe noregion lambda function=my-function endpoint="http://127.0.0.1:$PORT"
 expect noregion "lambda: no region and no ARN is a setup error" '^setup-error lambda transport: no region'
@@ -206,7 +200,11 @@ probe toolong "${LAMBDA[@]}" endpoint="http://127.0.0.1:$PORT" timeout-ms=900000
 expect toolong "lambda: a timeout above 14 minutes is refused" '^setup-error .*above the 14-minute maximum'
 
 # ---- the emulator (RIE) through the http transport -------------------------------------------
-fake --mode rie --script ok,unhandled,rie-timeout,partial,400,502 || tap_done
+# The emulator's answers (fake_lambda.py --mode rie): a function error is 200 text/plain with the
+# error document and no X-Amz-Function-Error, its own timeout 200 "Task timed out after N.00
+# seconds", a runtime exit 502 Runtime.ExitError. Lambda's ESM treats all three as function
+# errors (retried by MaximumRetryAttempts, bisected, sent on failure), so kesm does too.
+fake --mode rie --rie-timeout 1 --script ok,unhandled,rie-timeout,partial,400,exit || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
 probe rie http url="$RIE_URL" report count=6 backoff-ms=20
 expect rie "http (RIE): 200 ok, 200+errorMessage, 200+'Task timed out' and 502 are function errors, batchItemFailures read, 400 fatal" \
@@ -215,7 +213,7 @@ expect rie "http (RIE): 200 ok, 200+errorMessage, 200+'Task timed out' and 502 a
     '^result 2 kind=function error status=200 .*message=function error: Task timed out after 1.00 seconds$' \
     '^result 3 kind=partial status=200 ms=[0-9]+ failures=t-0@7 ' \
     '^result 4 kind=fatal status=400 .*the endpoint refused the invocation' \
-    '^result 5 kind=function error status=502 .*message=function error: HTTP 502 \(the runtime failed\)' \
+    '^result 5 kind=function error status=502 .*message=function error: HTTP 502 \(the runtime failed\): Runtime.ExitError: RequestId: [-0-9a-f]+ Error: Runtime exited with error: exit status 1$' \
     '^stats requests=6 opened=1 reused=5 '
 check "http (RIE): the event is POSTed as application/json" \
     test "$(logcount '"content_type": "application/json"')" = 6
@@ -233,15 +231,60 @@ expect furlns "function URL without signing is refused (403, fatal)" \
 
 fake --mode rie --script slow:0.3 || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
-probe riebusy http url="$RIE_URL" count=3 parallel
-expect riebusy "http (RIE): parallel invocations without a limit hit the emulator's one-at-a-time 400" \
-    'kind=fatal status=400 '
+probe riebusy http url="$RIE_URL" count=3 parallel attempts=2 backoff-ms=20
+expect riebusy "http (RIE): parallel invocations without a limit crash the emulator: empty replies, then refused" \
+    '^result [0-2] kind=retryable status=-1 .*gave up after 2 attempts at http://127.0.0.1:[0-9]+: (disconnected|connect) error'
+wait "$FAKE_PID"
+rc=$?
+FAKE_PID=
+check "http (RIE): the emulator-shaped fake crashed on the overlap (exit 2) as the emulator does" \
+    test "$rc" = 2 -a "$(logcount '"event": "crash"')" = 1
 fake --mode rie --script slow:0.3 || tap_done
 RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
 probe rieone http url="$RIE_URL" count=3 parallel max-concurrency=1
 expect rieone "http (RIE): max-concurrency=1 queues them on one connection, all succeed" \
     '^result 0 kind=ok ' '^result 1 kind=ok ' '^result 2 kind=ok ' \
     '^stats requests=3 opened=1 reused=2 '
+
+# one_at_a_time LOG: every invocation in the fake's log started after the previous one's "done".
+one_at_a_time() {
+    python3 -c '
+import json, sys
+running = False
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if "action" in e and "event" not in e:
+        if running:
+            sys.exit("an invocation started while another was running")
+        running = True
+    elif e.get("event") == "done":
+        running = False
+' "$1"
+}
+# The probe measures with its own clock and the reactor fires the timer on its cached clock, so
+# "after 500 ms" may read 499: the lower bound allows a few milliseconds of difference.
+# A timed-out invocation is given up on, but the emulator keeps running it: the next one waits
+# for its answer (or for the connection to close), never overlapping it.
+fake --mode rie --script slow:1.5,ok || tap_done
+RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
+probe riewait http url="$RIE_URL" count=2 parallel max-concurrency=1 timeout-ms=500
+expect riewait "http (RIE): a timeout is a function error after 500 ms; the next invocation waits for the emulator" \
+    '^result 0 kind=function error status=-1 ms=(49[0-9]|[5-9][0-9][0-9]|1[0-4][0-9][0-9]) .*message=function error: invocation timed out \(timed out after 500 ms waiting for the response\)$' \
+    '^result 1 kind=ok status=200 ms=[1-4][0-9]{3} ' '^stats requests=2 opened=1 reused=1 '
+check "http (RIE): the emulator never saw two invocations at once (no crash)" \
+    eval "one_at_a_time '$T/log' && [ \"\$(logcount '\"event\": \"crash\"')\" = 0 ]"
+check "http (RIE): the wait is logged at WARN, naming the endpoint" \
+    grep -q "WARN invoke http: http://127.0.0.1:$PORT: no answer within 500 ms, the invocation is given up on; .*at most 300 s" "$T/riewait.err"
+# The wait is bounded: abandon-wait-ms after the timeout the connection is closed and the next
+# invocation goes anyway (here into the emulator's crash, so the bound is visible).
+fake --mode rie --script slow:3,ok || tap_done
+RIE_URL="http://127.0.0.1:$PORT/2015-03-31/functions/function/invocations"
+probe riebound http url="$RIE_URL" count=2 parallel max-concurrency=1 timeout-ms=300 \
+    abandon-wait-ms=400 attempts=1
+expect riebound "http (RIE): after abandon-wait-ms the next invocation is sent anyway" \
+    '^result 0 kind=function error status=-1 .*invocation timed out' '^result 1 kind=retryable '
+check "http (RIE): giving up the wait is logged at WARN" \
+    grep -q "WARN invoke http: http://127.0.0.1:$PORT still had not answered the invocation given up on after [0-9]* ms more: connection closed" "$T/riebound.err"
 
 fake --mode rie --script ok || tap_done
 probe rie404 http url="http://127.0.0.1:$PORT/nope"
@@ -287,7 +330,7 @@ fake --mode rie --script ok || tap_done
 probe nottls http url="https://127.0.0.1:$PORT/2015-03-31/functions/function/invocations" \
     attempts=2 backoff-ms=10
 expect nottls "https to a plaintext server: 'not TLS' named, retried, then retryable" \
-    '^result 0 kind=retryable status=-1 .*gave up after 2 attempts: TLS error: .*not TLS'
+    "^result 0 kind=retryable status=-1 .*gave up after 2 attempts at https://127.0.0.1:$PORT: TLS error: .*not TLS"
 # A TCP listener that never speaks (bounded lifetime): the TLS handshake times out.
 timeout 15 /usr/bin/python3 -c '
 import socket, sys, time
@@ -309,7 +352,7 @@ if wait_until 10 test -s "$T/silent.port"; then
     probe hstmo http url="https://127.0.0.1:$(cat "$T/silent.port")/x" attempts=2 backoff-ms=10 \
         connect-timeout-ms=800
     expect hstmo "TLS handshake timeout (silent server): named and retried" \
-        '^result 0 kind=retryable status=-1 .*gave up after 2 attempts: TLS error: .*TLS handshake timed out after 800 ms'
+        '^result 0 kind=retryable status=-1 .*gave up after 2 attempts at https://127.0.0.1:[0-9]+: TLS error: .*TLS handshake timed out after 800 ms'
 else
     tap_fail "silent TCP listener starts"
 fi

@@ -4,12 +4,11 @@
 # Metadata requests, a broker taken down and brought back (reconnect with growing backoff), and
 # a round-trip delay beyond the request timeout (the request fails, the process does not, and
 # the connection recovers).
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/net_probe
-T=$(mktemp -d "${TMPDIR:-/tmp}/net_kmock.XXXXXX")
+T=$TEST_TMP
 PROBE_PID=
 cleanup() {
     if [ -n "$PROBE_PID" ]; then
@@ -17,10 +16,8 @@ cleanup() {
         wait "$PROBE_PID" 2>/dev/null
     fi
     kmock_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 export KESM_LOG_LEVEL=info
 
 if [ ! -x "$PROBE" ]; then
@@ -56,7 +53,8 @@ tap_check "metadata: ASan/LSan clean" sanitizer_clean "$T/1.err"
 PROBE_PID=$!
 wait_until 15 grep -q '^ready' "$T/2.out"
 kmock_cmd down -1 >/dev/null
-sleep 2.5
+# Down until the probe's backoff has doubled up to its cap (the 4th attempt: 800 ms).
+wait_until 20 grep -q 'reconnecting in [0-9]* ms (attempt 4)' "$T/2.err"
 kmock_cmd up -1 >/dev/null
 wait_until 20 grep -q '^done' "$T/2.out"
 wait "$PROBE_PID"

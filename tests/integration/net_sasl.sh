@@ -4,19 +4,16 @@
 # SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN succeed; a wrong password, a forged server signature,
 # a mechanism the broker does not enable and a broker without SASL fail with a readable line
 # classified as an authentication error; the password never reaches the output.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/net_probe
-T=$(mktemp -d "${TMPDIR:-/tmp}/net_sasl.XXXXXX")
+T=$TEST_TMP
 cleanup() {
     secure_cluster_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 export KESM_LOG_LEVEL=info
 
 if [ ! -x "$PROBE" ]; then

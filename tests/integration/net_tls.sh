@@ -3,12 +3,11 @@
 # broker. The test makes its own throwaway PKI with the openssl CLI: a CA, a second unrelated CA,
 # server certificates (good, wrong name, expired), and a client certificate with a plain and an
 # encrypted key. Every failure case checks the error text and its class, not just the failure.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/net_probe
-T=$(mktemp -d "${TMPDIR:-/tmp}/net_tls.XXXXXX")
+T=$TEST_TMP
 STUNNEL_PID=
 cleanup() {
     if [ -n "$STUNNEL_PID" ]; then
@@ -16,10 +15,8 @@ cleanup() {
         wait "$STUNNEL_PID" 2>/dev/null
     fi
     kmock_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 export KESM_LOG_LEVEL=info
 KEY_PASSWORD='S3cret-pw-77'
 

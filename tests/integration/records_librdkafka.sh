@@ -4,18 +4,15 @@
 # (none, gzip, raw snappy, xerial snappy, lz4, zstd) to kmock with a Produce v3 request; kcat
 # (librdkafka 2.0.2) reads each back with CRC checks on and must print exactly the records,
 # keys (including null ones), values, headers and CreateTime timestamps that were written.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 TOOL=${KESM_ASAN_TREE:-build/asan}/tools/records_produce
-T=$(mktemp -d "${TMPDIR:-/tmp}/records_librdkafka.XXXXXX")
+T=$TEST_TMP
 cleanup() {
     kmock_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
+at_exit cleanup
 
 if [ ! -x "$TOOL" ]; then
     tap_fail "records_produce is built" "$TOOL missing (make BUILD=build/asan SAN=1 unit-bins)"

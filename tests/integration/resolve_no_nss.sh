@@ -12,17 +12,15 @@
 # The probe comes from $KESM_ASAN_TREE/tools (default build/asan). `make test-static` points that
 # at build/static, whose binaries are fully static; then this test also checks that net_probe and
 # $KESM_BIN (build/kesm-static) are static executables.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 
 PROBE=${KESM_ASAN_TREE:-build/asan}/tools/net_probe
-T=$(mktemp -d "${TMPDIR:-/tmp}/kesm-nss.XXXXXX")
+T=$TEST_TMP
 cleanup() {
     kmock_stop >/dev/null 2>&1
-    rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$PROBE" ]; then
     tap_fail "net_probe is built" "$PROBE missing (make BUILD=build/asan SAN=1 unit-bins)"
@@ -58,7 +56,7 @@ port=${KMOCK_BOOTSTRAP##*:}
 
 # -f: follow any thread; only the calls that open files or reach the network. LeakSanitizer
 # cannot run under ptrace, so the ASan probe runs without it here (other tests check leaks).
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout --kill-after=5 30 strace -f -qq -e trace=open,openat,connect,sendto,sendmsg \
+ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" timeout --kill-after=5 30 strace -f -qq -e trace=open,openat,connect,sendto,sendmsg \
     -o "$T/strace.txt" "$PROBE" localhost "$port" requests=1 lifetime-ms=15000 \
     >"$T/probe.out" 2>"$T/probe.err"
 rc=$?
@@ -86,8 +84,8 @@ fi
 tap_check "the broker connection was made to 127.0.0.1:$port" \
     grep -qE "connect\(.*htons\($port\).*\"127\.0\.0\.1\"" "$T/strace.txt"
 
-# The same for kesm itself: `kesm run` (stdout transport) with every broker named localhost.
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
+# The same for kesm itself: `kesm run` (stdout transport) with every broker named localhost
+# (an ASan kesm without LeakSanitizer here too).
 if [ -x "$KESM" ]; then
     kmock_cmd produce nss 5 >/dev/null
     bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/127\.0\.0\.1:/localhost:/g; s/,/","/g')
@@ -97,7 +95,7 @@ if [ -x "$KESM" ]; then
  "BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "Kesm": {"Transport": "stdout"}}
 JSON
     KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500 \
-        timeout --kill-after=5 60 strace -f -qq -e trace=open,openat,connect,sendto,sendmsg \
+        ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" timeout --kill-after=5 60 strace -f -qq -e trace=open,openat,connect,sendto,sendmsg \
         -o "$T/kesm.strace" "$KESM" run --no-status --config "$T/map.json" \
         >"$T/kesm.out" 2>"$T/kesm.err" &
     spid=$!

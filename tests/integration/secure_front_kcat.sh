@@ -6,17 +6,15 @@
 # strict front refuses the nonce that Debian's librdkafka 2.0.2 sends (it repeats the client nonce,
 # a bug fixed in librdkafka 2.6.1), which the lenient front accepts. Also: an expired KIP-368
 # session is closed on the next request. Prints TAP lines.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/secure-kcat.XXXXXX")
+W=$TEST_TMP
 cleanup() {
     secure_cluster_stop
-    [ -n "${SECURE_KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for tool in kcat openssl perl; do
     if ! command -v "$tool" >/dev/null; then
@@ -26,7 +24,7 @@ for tool in kcat openssl perl; do
 done
 
 N=30
-if ! secure_cluster_start -b 3 -t secure:3 -l 300; then
+if ! secure_cluster_start -b 3 -t secure:3 -l "$LIFETIME"; then
     tap_fail "secure cluster starts (kmock + TLS/SASL front)"
     tap_done
 fi

@@ -3,18 +3,17 @@
 # sasl_front.pl) that kcat never takes, driven by tests/broker/front_probe.pl: ApiVersions v0/v3/v4,
 # SaslAuthenticate v2, SaslHandshake v0 raw tokens, KIP-368 re-authentication and expiry,
 # upper-case user-name escapes, refusals, Metadata and FindCoordinator rewriting. Prints TAP lines.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
-trap 'secure_cluster_stop' EXIT
+at_exit secure_cluster_stop
 
 LIFETIME_MS=2000
 # A user name with ',' and '=' (escaped =2C/=3D on the wire), and a second user.
 export SECURE_USERS='a,b=c:pw-one
 dave:pw-two'
 SECURE_FRONT_ARGS="--session-lifetime-ms $LIFETIME_MS"
-if ! secure_cluster_start -b 2 -t probe:2 -l 300; then
+if ! secure_cluster_start -b 2 -t probe:2 -l "$LIFETIME"; then
     tap_fail "secure cluster starts (kmock + TLS/SASL front)"
     tap_done
 fi

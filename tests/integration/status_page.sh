@@ -23,13 +23,10 @@
 #     CORS header; the status listener serves the page and nothing of the API;
 #   - `kesm status`: one line per mapping, -v one per partition, exit 1 (a partition is stuck),
 #     3 when the server cannot be reached or answers something else, 2 on a usage error.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/lib/node.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/status_page.XXXXXX)
+T=$TEST_TMP
 ART=$ROOT/build/test-artifacts
 PID=
 cleanup() {
@@ -38,9 +35,8 @@ cleanup() {
         wait "$PID" 2>/dev/null
     fi
     kmock_stop
-    [ -n "${KESM_TEST_KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/jq /usr/bin/curl /usr/bin/chromium; do
     if [ ! -x "$need" ]; then
@@ -78,8 +74,15 @@ EOF
 chmod +x "$T/ok.sh" "$T/bad.sh"
 
 export KESM_SESSION_TIMEOUT_MS=10000 KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_INTERVAL_MS=500
-timeout --foreground --kill-after=20 "$(scaled 300)" "$KESM" serve --listen 127.0.0.1:0 \
+# API requests are signed (tests/lib/api.sh); the flags let them name the handlers and send the
+# file:// SASL secret over plaintext to kmock. The status page needs no signature.
+. tests/lib/api.sh
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
     --status-listen 127.0.0.1:0 --state-dir "$T/state" --stuck-after 3 --drain-timeout 5000 \
+    --allow-api-exec --allow-api-file-secrets --allow-api-plaintext-sasl \
     >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 port_of() { sed -n "s|^kesm serve: $1 http://127\.0\.0\.1:\([0-9]*\)[ /].*|\1|p" "$T/serve.out" | grep .; }
@@ -90,7 +93,7 @@ BASE=http://127.0.0.1:$PORT
 SBASE=http://127.0.0.1:$SPORT
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 create() { # NAME TOPIC PROGRAM [EXTRA MEMBERS]
-    curl -sS -X POST "$BASE/2015-03-31/event-source-mappings/" -d "{\"FunctionName\":\"$1\",
+    api_curl -sS -X POST "$BASE/2015-03-31/event-source-mappings/" -d "{\"FunctionName\":\"$1\",
       \"Topics\":[\"$2\"],\"BatchSize\":10,\"MaximumBatchingWindowInSeconds\":0,
       \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}}${4:-},
       \"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"$T/$3\"]${5:-}}}" |

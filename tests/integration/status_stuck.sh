@@ -11,11 +11,9 @@
 #      handler, so most records are still on the broker when broker 2 goes down: fb-0 turns stuck
 #      with the cause "broker unreachable", and after `up 2` it moves again and is OK.
 # The time each flip took is printed (TAP comments).
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
-KESM=${KESM_BIN:-${KESM_BUILD:-build}/kesm}
-T=$(mktemp -d /tmp/status_stuck.XXXXXX)
+T=$TEST_TMP
 PID=
 cleanup() {
     if [ -n "$PID" ]; then
@@ -23,9 +21,8 @@ cleanup() {
         wait "$PID" 2>/dev/null
     fi
     kmock_stop
-    [ -n "${KESM_TEST_KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 for need in "$KESM" /usr/bin/jq /usr/bin/curl /usr/bin/aws; do
     if [ ! -x "$need" ]; then
@@ -63,8 +60,12 @@ export KESM_SESSION_TIMEOUT_MS=10000 KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_
 export FN_DIR=$T AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=example \
     AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null \
     AWS_SHARED_CREDENTIALS_FILE=/dev/null
-timeout --foreground --kill-after=20 "$(scaled 240)" "$KESM" serve --listen 127.0.0.1:0 \
-    --state-dir "$T/state" --stuck-after 3 --drain-timeout 5000 >"$T/serve.out" 2>"$T/serve.err" &
+# API requests are signed (the CLI, and curl through tests/lib/api.sh); --allow-api-exec lets
+# them name the handlers.
+. tests/lib/api.sh
+timeout --foreground --kill-after=20 "$LIFETIME" "$KESM" serve --listen 127.0.0.1:0 \
+    --state-dir "$T/state" --stuck-after 3 --drain-timeout 5000 --allow-api-exec \
+    >"$T/serve.out" 2>"$T/serve.err" &
 PID=$!
 serve_port() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/serve.out" | grep .; }
 tap_check "kesm serve starts" wait_until 10 serve_port
@@ -73,7 +74,7 @@ BASE=http://127.0.0.1:$PORT
 
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 create() { # NAME TOPIC GROUP BATCH
-    curl -sS -X POST "$BASE/2015-03-31/event-source-mappings/" -d "{\"FunctionName\":\"$1\",
+    api_curl -sS -X POST "$BASE/2015-03-31/event-source-mappings/" -d "{\"FunctionName\":\"$1\",
       \"Topics\":[\"$2\"],\"BatchSize\":$4,\"MaximumBatchingWindowInSeconds\":0,
       \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
       \"SelfManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":\"$3\"},

@@ -20,73 +20,11 @@
 KMOCK_ROOT=${KMOCK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 KMOCK_BIN=${KMOCK_BIN:-$KMOCK_ROOT/build/kmock}
 KMOCK_TIMEOUT=${KMOCK_TIMEOUT:-30}
-# TIME_SCALE and scaled(): see timescale.sh (wait_until stretches its deadline by the scale).
-. "$KMOCK_ROOT/tests/lib/timescale.sh"
+# TAP lines, wait_until, with_timeout, TIME_SCALE and scaled(): tests/lib/tap.sh.
+[ -n "${TAP_LOADED:-}" ] || . "$KMOCK_ROOT/tests/lib/tap.sh"
 KMOCK_PID=
 KMOCK_FD=
 KMOCK_BOOTSTRAP=
-TAP_OK=0
-TAP_FAIL=0
-
-# tap_ok DESC / tap_fail DESC [DETAIL...]: print one TAP line and count it.
-tap_ok() {
-    TAP_OK=$((TAP_OK + 1))
-    echo "ok - $*"
-}
-tap_fail() {
-    TAP_FAIL=$((TAP_FAIL + 1))
-    echo "not ok - $1"
-    shift
-    local d
-    for d in "$@"; do printf '%s\n' "$d" | sed 's/^/#   /'; done
-    return 0
-}
-
-# tap_check DESC CMD...: run CMD; ok if it exits 0. On failure CMD's output (stdout and
-# stderr, first 20 lines) follows as `#` comment lines. Returns CMD's status.
-tap_check() {
-    local desc=$1 out rc
-    shift
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" = 0 ]; then
-        tap_ok "$desc"
-    else
-        tap_fail "$desc" "exit $rc: $*"
-        [ -n "$out" ] && printf '%s\n' "$out" | head -20 | sed 's/^/#   | /'
-    fi
-    return $rc
-}
-
-# tap_done: print the summary line; exit 1 if any check failed or none ran, else 0.
-tap_done() {
-    echo "# $TAP_OK ok, $TAP_FAIL not ok"
-    if [ "$TAP_FAIL" != 0 ] || [ "$TAP_OK" = 0 ]; then
-        exit 1
-    fi
-    exit 0
-}
-
-# with_timeout SECS CMD...: run CMD, killed (TERM, then KILL 5 s later) after SECS seconds.
-# For a background process you want to signal, call `timeout --kill-after=5 SECS CMD &`
-# directly: $! of a backgrounded shell function is a subshell, which ignores SIGINT.
-with_timeout() {
-    local secs=$1
-    shift
-    timeout --kill-after=5 "$secs" "$@"
-}
-
-# wait_until SECS CMD...: retry CMD every 0.1 s until it succeeds (0) or SECS (times the time
-# scale) pass (1).
-wait_until() {
-    local deadline=$((SECONDS + $1 * TIME_SCALE))
-    shift
-    while ! "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.1
-    done
-    return 0
-}
 
 # kmock_start [kmock args...]: start kmock, wait (<= 15 s) for its BOOTSTRAP line.
 kmock_start() {
@@ -187,8 +125,7 @@ kmock_stop() {
         if kill -0 "$KMOCK_PID" 2>/dev/null; then
             echo "kmock_stop: kmock (pid $KMOCK_PID) ignored EOF; killing it" >&2
             kill -TERM "$KMOCK_PID" 2>/dev/null
-            sleep 1
-            kill -KILL "$KMOCK_PID" 2>/dev/null
+            wait_gone 1 "$KMOCK_PID" || kill -KILL "$KMOCK_PID" 2>/dev/null
         fi
         wait "$KMOCK_PID" 2>/dev/null
         rc=$?

@@ -3,7 +3,10 @@
 //   TOPIC PARTITION OFFSET KEY VALUE
 // (null key/value print as "-"), and is acknowledged at once; each new assignment also prints a
 // line "# assigned N" there. Events go to stderr as lines
-//   assigned N T[P] ...  |  revoking N  |  state NAME gen=G  |  error CLASS MSG  |  closed
+//   assigned N T[P] ...  |  positioned N  |  revoking N  |  state NAME gen=G  |  error CLASS MSG
+//   |  closed
+// ("positioned N": every one of the N assigned partitions has a fetch position, so a record
+// produced from now on is delivered whatever the starting position; once per assignment).
 // SIGTERM or SIGINT closes the consumer gracefully (final commit, LeaveGroup) and exits 0.
 //
 // Usage: cons_probe BOOTSTRAP GROUP TOPIC[,TOPIC...] [option...]
@@ -38,8 +41,10 @@ struct probe {
     struct cons *c;
     long long delivered, expect, close_after;
     bool quiet, stats, closing, ts;
-    int pause_part; // -1 = none
+    bool positioned; // "positioned" printed for the current assignment
+    int pause_part;  // -1 = none
     int rc;
+    struct net_timer *position_timer;
 };
 
 static void print_bytes(const uint8_t *p, size_t n, bool null)
@@ -110,6 +115,7 @@ static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, voi
         printf("# assigned %zu\n", n); // lets checkers tell a takeover from a lost record
         fflush(stdout);
     }
+    p->positioned = false;
     fprintf(stderr, "assigned %zu", n);
     for (size_t i = 0; i < n; i++) {
         fprintf(stderr, " %s[%d]", tps[i].topic, (int)tps[i].partition);
@@ -158,6 +164,23 @@ static void on_lifetime(void *ctx)
     fprintf(stderr, "lifetime expired\n");
     p->rc = 3;
     net_reactor_stop(p->r);
+}
+
+// on_position_timer prints "positioned N" once every assigned partition has a position.
+static void on_position_timer(void *ctx)
+{
+    struct probe *p = ctx;
+    struct cons_partition_stats st[256];
+    size_t n = cons_stats(p->c, st, 256);
+    bool all = n > 0 && n <= 256;
+    for (size_t i = 0; all && i < n; i++) {
+        all = st[i].position >= 0;
+    }
+    if (all && !p->positioned) {
+        p->positioned = true;
+        fprintf(stderr, "positioned %zu\n", n);
+    }
+    net_timer_arm(p->position_timer, 50);
 }
 
 static void print_stats(struct cons *c)
@@ -286,11 +309,14 @@ int main(int argc, char **argv)
     struct net_signal *s2 = net_signal_new(p.r, SIGINT, on_signal, &p);
     struct net_timer *life = net_timer_new(p.r, on_lifetime, &p);
     net_timer_arm(life, (uint64_t)lifetime * 1000);
+    p.position_timer = net_timer_new(p.r, on_position_timer, &p);
+    net_timer_arm(p.position_timer, 50);
     net_reactor_run(p.r);
     if (p.stats && !p.closing) {
         print_stats(p.c);
     }
     fflush(stdout);
+    net_timer_free(p.position_timer); // it reads the consumer
     cons_free(p.c);
     // libevent finishes freeing closed TLS connections from the loop: give it a turn.
     net_reactor_run_for(p.r, 20);

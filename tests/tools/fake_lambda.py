@@ -11,24 +11,44 @@ It exits by itself after --lifetime seconds.
 usage: fake_lambda.py --port-file F --log F [--mode invoke|rie|url] [--script A,B,...]
                       [--function NAME] [--region R] [--key AKID --secret S [--token T]]
                       [--tls-cert PEM --tls-key PEM] [--lifetime SECONDS]
+                      [--rie-timeout SECONDS] [--record-log F] [--port N]
 
 Actions (one per request, in order; the last one repeats):
   ok            200, body {"statusCode":200}
   partial       200, body {"batchItemFailures":[{"itemIdentifier":{"partition":"t-0","offset":7}}]}
   unhandled     invoke mode: 200 + X-Amz-Function-Error: Unhandled + an error document;
                 rie mode: 200 with the error document and no header (the emulator's shape)
-  rie-timeout   200, text/plain "Task timed out after 1.00 seconds" (the emulator's timeout)
+  rie-timeout   a function that never returns: in rie mode the emulator's own timeout answers
+                after --rie-timeout seconds (below)
+  exit          the runtime process exits mid-invocation: rie mode 502 with a Runtime.ExitError
+                document
   429 500 502 503 413 403 404   that status with a Lambda-style error (x-amzn-ErrorType header,
                 JSON body {"Type": ..., "message": ...}); 429 carries Retry-After: 0
-  slow:SECS     wait SECS seconds, then 200
+  slow:SECS     the function runs SECS seconds, then 200 (rie mode: at most --rie-timeout)
   close         read the request, close the connection without answering
   chunked       200 with a chunked body (the ok body in two chunks)
-In rie mode a request that arrives while another is running gets 400 (as the emulator answers).
+
+rie mode behaves as the Lambda Runtime Interface Emulator (aws-lambda-rie) does, as observed with
+a custom runtime inside:
+  - every answer is HTTP 200 with the function's bytes as the body and the Content-Type Go's
+    content sniffing gives them ("text/plain; charset=utf-8" for JSON); a function error is the
+    runtime's error document ({"errorType", "errorMessage", ...}) with no X-Amz-Function-Error;
+  - the emulator's own timeout (AWS_LAMBDA_FUNCTION_TIMEOUT, --rie-timeout, default 300 s):
+    200, plain text "Task timed out after N.00 seconds";
+  - a runtime that exits mid-invocation: 502, {"errorType": "Runtime.ExitError", ...};
+  - an invocation that arrives while another one is still running (even one whose caller has
+    gone away: the function keeps running) crashes the emulator: both connections are closed
+    without a reply and the process exits (status 2), logging {"event": "crash"} first. (The
+    emulator's source maps this case to 400, but its current builds panic before that.)
 Log: one JSON line per request {"conn", "path", "query", "sigv4", "invocation_type",
-"body_len", "action"} and a line {"conn": N, "event": "open"} per accepted connection.
+"body_len", "action"}, a line {"conn": N, "event": "open"} per accepted connection, and in rie
+mode {"conn": N, "event": "done", "action": A} when an invocation has finished (answered or not).
+--record-log F: every record of every event POSTed, one line "topic-partition offset key value"
+(key and value decoded from base64, "None" when absent), in arrival order.
 A request whose signature does not verify gets 403 InvalidSignatureException whatever the script.
 """
 import argparse
+import base64
 import datetime
 import json
 import os
@@ -129,6 +149,8 @@ class State:
         self.conns = 0
         self.lock = threading.Lock()
         self.busy = threading.Lock()  # rie mode: one invocation at a time
+        self.running = None  # rie mode: the handler whose invocation is running
+        self.crash_lock = threading.Lock()  # rie mode: taken once, by the crash
 
     def action(self):
         with self.lock:
@@ -147,6 +169,22 @@ def make_handler(args, state, log):
         with state.lock:
             log.write(json.dumps(obj) + "\n")
             log.flush()
+
+    def write_records(body):
+        if not args.record_log:
+            return
+        try:
+            ev = json.loads(body)
+            lines = []
+            for tp, recs in ev["records"].items():
+                for r in recs:
+                    k = base64.b64decode(r["key"]).decode() if "key" in r else None
+                    v = base64.b64decode(r["value"]).decode() if "value" in r else None
+                    lines.append("%s %d %s %s\n" % (tp, r["offset"], k, v))
+        except (ValueError, KeyError, AttributeError, TypeError):
+            lines = ["unparsable event\n"]
+        with state.lock, open(args.record_log, "a") as f:
+            f.write("".join(lines))
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -212,41 +250,79 @@ def make_handler(args, state, log):
                 write_log(entry)
                 return self.reply(404, "404 page not found\n")
             if args.mode == "rie" and not state.busy.acquire(blocking=False):
-                # The emulator runs one invocation at a time and refuses a concurrent one.
-                entry["action"] = "400-busy"
-                write_log(entry)
-                return self.reply(400, "concurrent invoke: the function is busy\n")
+                return self.crash(entry)
             try:
+                if args.mode == "rie":
+                    state.running = self
                 a = state.action()
                 entry["action"] = a
                 write_log(entry)
+                write_records(body)
                 self.perform(a)
             finally:
                 if args.mode == "rie":
+                    write_log({"conn": self.conn_id, "event": "done", "action": entry["action"]})
+                    state.running = None
                     state.busy.release()
+
+        def crash(self, entry):
+            # The emulator panics (ReserveFailed: AlreadyReserved, then a nil pointer): no reply
+            # on either connection, and the process is gone. A third request racing in waits
+            # here for the exit.
+            state.crash_lock.acquire()
+            entry["action"] = "crash"
+            write_log(entry)
+            write_log({"conn": self.conn_id, "event": "crash"})
+            for h in (self, state.running):
+                if h is not None:
+                    try:
+                        h.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+            os._exit(2)
+
+        def function_reply(self, status, body, headers=()):
+            # The emulator sets no Content-Type: Go's sniffing calls JSON text/plain. The caller
+            # may be gone (it gave up waiting): the function ran anyway, nobody reads the answer.
+            if args.mode == "rie":
+                headers = [("Content-Type", "text/plain; charset=utf-8")]
+            try:
+                self.reply(status, body, headers)
+            except OSError:
+                self.close_connection = True
+
+        def run_function(self, secs):
+            # Returns False when the emulator's own timeout ended the invocation (answered).
+            if args.mode == "rie" and secs > args.rie_timeout:
+                time.sleep(args.rie_timeout)
+                self.function_reply(200, "Task timed out after %d.00 seconds" % args.rie_timeout)
+                return False
+            time.sleep(min(secs, args.lifetime))
+            return True
 
         def perform(self, a):
             ok_body = json.dumps({"statusCode": 200})
             if a == "ok":
-                self.reply(200, ok_body, [("Content-Type", "application/json"),
-                                          ("X-Amz-Executed-Version", "$LATEST")])
+                self.function_reply(200, ok_body, [("Content-Type", "application/json"),
+                                                   ("X-Amz-Executed-Version", "$LATEST")])
             elif a == "partial":
-                self.reply(200, json.dumps({"batchItemFailures": [
+                self.function_reply(200, json.dumps({"batchItemFailures": [
                     {"itemIdentifier": {"partition": "t-0", "offset": 7}}]}))
             elif a == "unhandled":
                 hdrs = [("X-Amz-Function-Error", "Unhandled")] if args.mode == "invoke" else []
-                self.reply(200, json.dumps(ERROR_DOC), hdrs)
+                self.function_reply(200, json.dumps(ERROR_DOC), hdrs)
             elif a == "rie-timeout":
-                self.reply(200, "Task timed out after 1.00 seconds",
-                           [("Content-Type", "text/plain; charset=utf-8")])
+                self.run_function(float("inf"))
+            elif a == "exit":
+                self.function_reply(502, json.dumps({
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": "RequestId: 8f5e8a1c-0000-4000-8000-000000000000 Error: "
+                                    "Runtime exited with error: exit status 1"}))
             elif a.isdigit():
                 self.error_reply(int(a))
             elif a.startswith("slow:"):
-                time.sleep(float(a[5:]))
-                try:
-                    self.reply(200, ok_body)
-                except OSError:
-                    pass
+                if self.run_function(float(a[5:])):
+                    self.function_reply(200, ok_body)
             elif a == "close":
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -277,10 +353,13 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--lifetime", type=float, default=120)
+    ap.add_argument("--rie-timeout", type=int, default=300)
+    ap.add_argument("--record-log")
+    ap.add_argument("--port", type=int, default=0)  # 0: any free port
     args = ap.parse_args()
     state = State(args.script.split(","))
     log = open(args.log, "a")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, state, log))
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args, state, log))
     srv.daemon_threads = True
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -10,7 +10,11 @@ Modes:
   midclose   read one request frame, answer with half a frame, then close
   garbage    answer whatever arrives (a TLS ClientHello) with an HTTP error page, then close
   silent     accept and never answer
+  bigframe   read one request frame, answer with a whole frame of HOSTILE_FRAME_MB MiB (default
+             40; zeros after the correlation id, sent as fast as the client reads), then wait
+             for the client to close; many such connections at once test a memory budget
 """
+import os
 import socket
 import struct
 import sys
@@ -47,6 +51,19 @@ def answer_half(conn, frame):
     conn.sendall(whole[: len(whole) // 2])
 
 
+ZEROS = b"\x00" * (1 << 20)
+
+
+def answer_big(conn, frame):
+    size = int(os.environ.get("HOSTILE_FRAME_MB", "40")) << 20
+    conn.sendall(struct.pack(">i", size) + frame[4:8])
+    left = size - 4
+    while left > 0:
+        n = min(left, len(ZEROS))
+        conn.sendall(ZEROS[:n])
+        left -= n
+
+
 def serve(conn):
     conn.settimeout(max(1.0, deadline - time.time()))
     try:
@@ -70,6 +87,10 @@ def serve(conn):
                     pass
             elif mode == "midclose":
                 answer_half(conn, frame)
+            elif mode == "bigframe":
+                answer_big(conn, frame)
+                while time.time() < deadline and conn.recv(4096):
+                    pass
     except OSError:
         pass
     finally:
@@ -79,12 +100,10 @@ def serve(conn):
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", 0))
-srv.listen(16)
+srv.listen(64)
 srv.settimeout(0.2)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.getsockname()[1]))
-import os
-
 os.rename(portfile + ".tmp", portfile)
 n = 0
 while time.time() < deadline:

@@ -16,6 +16,7 @@
 //   ca=FILE               trust this CA for https (else the system store)
 //   timeout-ms=N attempts=N backoff-ms=N backoff-max-ms=N connect-timeout-ms=N
 //   max-concurrency=N     invocations on the wire at once (network transports)
+//   abandon-wait-ms=N     one-at-a-time endpoints: wait for an invocation given up on
 //   report                ReportBatchItemFailures
 //   count=N               submit the payload N times, each after the previous result (default 1)
 //   parallel              submit all N at once instead
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
             o.connect_timeout_ms = u32(v);
         } else if ((v = opt(a, "max-concurrency"))) {
             o.max_concurrency = u32(v);
+        } else if ((v = opt(a, "abandon-wait-ms"))) {
+            o.abandon_wait_ms = u32(v);
         } else if ((v = opt(a, "attempts"))) {
             o.max_attempts = u32(v);
         } else if ((v = opt(a, "backoff-ms"))) {

@@ -131,13 +131,39 @@ static void test_base64_strict(void **state)
     }
 }
 
+// RFC 4648 section 5: '-' and '_' for '+' and '/', no padding.
+static void test_base64url(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } v[] = {
+        {"", ""},
+        {"f", "Zg"},
+        {"fo", "Zm8"},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"},
+        {"fooba", "Zm9vYmE"},
+        {"foobar", "Zm9vYmFy"},
+        {"\xfb\xff", "-_8"},
+        {"\x3e\x3f\xfe", "Pj_-"},
+    };
+    char out[16];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        memset(out, '#', sizeof out);
+        size_t n = base64url_encode(out, (const uint8_t *)v[i].in, strlen(v[i].in));
+        assert_int_equal(n, strlen(v[i].want));
+        assert_memory_equal(out, v[i].want, n);
+        assert_int_equal(out[base64_len(strlen(v[i].in))], '#'); // nothing past base64_len
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc4648_vectors),
-        cmocka_unit_test(test_alphabet_and_round_trip),
-        cmocka_unit_test(test_strict_rejects),
-        cmocka_unit_test(test_base64_strict),
+        cmocka_unit_test(test_rfc4648_vectors), cmocka_unit_test(test_alphabet_and_round_trip),
+        cmocka_unit_test(test_strict_rejects),  cmocka_unit_test(test_base64_strict),
+        cmocka_unit_test(test_base64url),
     };
     return cmocka_run_group_tests_name("base64", tests, NULL, NULL);
 }

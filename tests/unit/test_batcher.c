@@ -378,6 +378,35 @@ static void test_oversized_block(void **state)
     batcher_free(b);
 }
 
+// An undecodable range is handed out like an oversized record but never blocks its partition,
+// even under BATCH_OVERSIZE_BLOCK: it is disposed of and acknowledged.
+static void test_gap_never_blocks(void **state)
+{
+    (void)state;
+    struct batcher *b = mk(100, 0, 4096, 5, BATCH_OVERSIZE_BLOCK);
+    struct inv_err err;
+    add(b, 1, 2, 0);
+    assert_int_equal(batcher_add_gap(b, "orders", 6, 1, 3, 5, 77, BATCH_GAP_CORRUPT, 0, &err), 0);
+    assert_int_equal(batcher_add_gap(b, "orders", 6, 1, 4, 9, 77, BATCH_GAP_CORRUPT, 0, &err), -1);
+    struct batch *bt = batcher_next(b, 0);
+    assert_non_null(bt);
+    assert_int_equal(bt->offsets[0], 2);
+    assert_int_equal(batcher_complete(b, bt, 1, &err), 0);
+    bt = batcher_next(b, 1);
+    assert_non_null(bt);
+    assert_true(bt->oversized);
+    assert_int_equal(bt->gap, BATCH_GAP_CORRUPT);
+    assert_int_equal(bt->parts[0].first_offset, 3);
+    assert_int_equal(bt->offsets[0], 5);
+    assert_int_equal(batcher_complete(b, bt, 2, &err), 0); // not blocked
+    add(b, 1, 6, 3);
+    bt = batcher_next(b, 3);
+    assert_non_null(bt);
+    assert_int_equal(bt->offsets[0], 6);
+    assert_int_equal(batcher_complete(b, bt, 4, &err), 0);
+    batcher_free(b);
+}
+
 static void test_mixing_and_inflight_limit(void **state)
 {
     (void)state;
@@ -495,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_oversized_skip_in_order),
         cmocka_unit_test(test_reject_alone_in_order),
         cmocka_unit_test(test_oversized_block),
+        cmocka_unit_test(test_gap_never_blocks),
         cmocka_unit_test(test_mixing_and_inflight_limit),
         cmocka_unit_test(test_batch_has_record),
     };

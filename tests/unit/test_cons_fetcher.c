@@ -527,6 +527,82 @@ static void test_commits_cover_only_acks(void **state)
     cons_fetcher_cleanup(&f);
 }
 
+struct undec {
+    int calls;
+    struct cons_undecodable last;
+    char reason[200];
+};
+
+static void on_undec(const struct cons_undecodable *u, void *ctx)
+{
+    struct undec *d = ctx;
+    d->calls++;
+    d->last = *u;
+    snprintf(d->reason, sizeof d->reason, "%s", u->reason);
+}
+
+// A batch that decompresses beyond the limit (a decompression bomb) is reported on every
+// attempt, retried undecodable_retries times, then skipped: the partition moves past it
+// instead of stalling for ever (before: retried every second, silently, without end).
+static void test_undecodable_batch_reported_then_skipped(void **state)
+{
+    (void)state;
+    struct cons_fetcher f;
+    struct got g;
+    memset(&g, 0, sizeof g);
+    struct cons_fetcher_config cfg = {.check_crcs = true,
+                                      .partition_max_bytes = 1000,
+                                      .max_bytes = 100000,
+                                      .decompress_limit = 16,
+                                      .undecodable_retries = 2};
+    cons_fetcher_init(&f, &cfg, deliver, &g);
+    struct undec d = {0};
+    cons_fetcher_set_undecodable(&f, on_undec, &d);
+    cons_fetcher_assign(&f, tps, 2);
+    f.parts[0].leader = 1;
+    f.parts[1].leader = 1;
+    ready(&f, 0, 0);
+    kw recs;
+    kw_init_grow(&recs);
+    add_batch(&recs, 0, 2, KP_CODEC_NONE, -1, false, false); // 0-1: fine
+    add_batch(&recs, 2, 3, KP_CODEC_ZSTD, -1, false, false); // 2-4: more than 16 bytes inflated
+    add_batch(&recs, 5, 1, KP_CODEC_NONE, -1, false, false); // 5: behind it
+    struct fpart p = {
+        .idx = 0, .hw = 6, .recs = kw_data(&recs), .recs_len = kw_len(&recs), .num_aborted = -1};
+    struct cons_fetch_outcome o;
+    uint64_t now = 0;
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        assert_int_equal(cons_fetcher_begin_fetch(&f, 1, now), 1);
+        fetch_answer(&f, &p, 1, now, &o);
+        assert_int_equal(d.calls, attempt);
+        assert_int_equal(d.last.first_offset, 2);
+        assert_int_equal(d.last.last_offset, 4);
+        assert_int_equal(d.last.attempts, (uint32_t)attempt);
+        assert_true(d.last.too_large);
+        assert_string_equal(d.reason, "it decompresses to more than 16 bytes (zstd data)");
+        assert_non_null(strstr(f.note, "the record batch at offsets 2-4 cannot be decoded"));
+        if (attempt < 3) {
+            assert_false(d.last.skipped);
+            assert_int_equal(f.parts[0].position, 2); // the records before it were delivered
+            assert_true(f.parts[0].retry_at > now);   // and it is fetched again after a back-off
+        } else {
+            assert_true(d.last.skipped);
+            assert_int_equal(f.parts[0].position, 5);
+        }
+        now = f.parts[0].retry_at + 1;
+    }
+    assert_int_equal(g.n, 2); // offsets 0 and 1, once
+    assert_int_equal(g.offsets[1], 1);
+    // After the skip the record behind the bomb arrives.
+    assert_int_equal(cons_fetcher_begin_fetch(&f, 1, now), 1);
+    fetch_answer(&f, &p, 1, now, &o);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.offsets[2], 5);
+    assert_int_equal(f.parts[0].position, 6);
+    kw_cleanup(&recs);
+    cons_fetcher_cleanup(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_offset_fetch_then_starting_position),
         cmocka_unit_test(test_start_policies_ask_for_the_right_offset),
         cmocka_unit_test(test_commits_cover_only_acks),
+        cmocka_unit_test(test_undecodable_batch_reported_then_skipped),
     };
     return cmocka_run_group_tests_name("cons_fetcher", tests, NULL, NULL);
 }

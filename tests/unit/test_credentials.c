@@ -1,6 +1,8 @@
 // test_credentials.c: the environment and shared-file credential sources, their errors (file and
 // line named, secret values never printed) and profile selection.
+#include "invoke/aws.h"
 #include "invoke/credentials.h"
+#include "net/reactor.h"
 #include "tests/lib/unit.h"
 
 #include <stdio.h>
@@ -257,6 +259,38 @@ static void test_malformed_files_name_line_not_secret(void **state)
     inv_creds_cleanup(&c);
 }
 
+// The default endpoint is built from the region, which a request can name (an SQS ARN's region):
+// a region that would name another host ("x@127.0.0.1:9/" makes https://sqs.x@127.0.0.1:9/... go
+// to 127.0.0.1) is refused, never turned into a URL.
+static void test_endpoint_region_names_no_host(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"AWS_CONFIG_FILE", "/dev/null", "AWS_SHARED_CREDENTIALS_FILE",
+                                     "/dev/null"};
+    set_env(kv, 2);
+    struct net_reactor_config rc = {0};
+    struct net_reactor *r = net_reactor_new(&rc);
+    assert_non_null(r);
+    struct inv_aws_cfg cfg = {.reactor = r, .getenv_fn = fake_getenv};
+    struct inv_aws *a = inv_aws_new(&cfg);
+    char url[256];
+    struct inv_err err = {{0}};
+    assert_int_equal(
+        inv_aws_endpoint(a, INV_AWS_SQS, "us-east-2", NULL, url, sizeof url, NULL, &err), 0);
+    assert_string_equal(url, "https://sqs.us-east-2.amazonaws.com");
+    static const char *const bad[] = {"x@127.0.0.1:9/", "evil.example", "a/b", "-x", "a:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&err, 0, sizeof err);
+        url[0] = '\0';
+        assert_int_equal(
+            inv_aws_endpoint(a, INV_AWS_SQS, bad[i], NULL, url, sizeof url, NULL, &err), -1);
+        assert_non_null(strstr(err.msg, "is not a region name"));
+        assert_string_equal(url, "");
+    }
+    inv_aws_free(a);
+    net_reactor_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_shared_file_profiles),
         cmocka_unit_test(test_home_default_path),
         cmocka_unit_test(test_malformed_files_name_line_not_secret),
+        cmocka_unit_test(test_endpoint_region_names_no_host),
     };
     return cmocka_run_group_tests_name("credentials", tests, setup, teardown);
 }

@@ -1,5 +1,5 @@
-// test_esm_api.c: the management API over real HTTP in-process (evhttp server and client on one
-// event_base): routes with and without trailing slashes, status codes, x-amzn-ErrorType and the
+// test_esm_api.c: the management API over real HTTP in-process (net/httpd server, evhttp client,
+// one event_base): routes with and without trailing slashes, status codes, x-amzn-ErrorType and the
 // "message"/"Message" spelling per exception, SigV4 verification, and the loopback rule.
 #include "esm/api.h"
 #include "esm/mapping.h"
@@ -147,8 +147,8 @@ static void env_init(struct env *e, bool verify)
     inv_creds_init(&e->client_creds);
     inv_creds_set(&e->client_creds, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL,
                   "test");
-    struct esm_api_config ac = {"127.0.0.1", 0,    false, 0, verify ? &e->creds : NULL,
-                                NULL,        NULL, NULL};
+    struct esm_api_config ac = {
+        .host = "127.0.0.1", .verify_creds = verify ? &e->creds : NULL, .no_auth = !verify};
     char why[256];
     e->api = esm_api_new(e->base, e->mgr, &ac, why, sizeof why);
     assert_non_null(e->api);
@@ -276,12 +276,28 @@ static void test_sigv4_verification(void **state)
     env_cleanup(&e);
 }
 
+// Secure by default: without credentials to check and without an explicit opt-out, no server.
+static void test_refuses_to_serve_unauthenticated(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    struct esm_manager_config mc = {0};
+    struct esm_manager *mgr = esm_manager_new(&mc);
+    struct esm_api_config ac = {.host = "127.0.0.1"};
+    char why[256] = "";
+    assert_null(esm_api_new(base, mgr, &ac, why, sizeof why));
+    assert_non_null(strstr(why, "refusing to serve the API without authentication"));
+    esm_manager_free(mgr);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loopback_addresses),
         cmocka_unit_test(test_routes_and_errors),
         cmocka_unit_test(test_sigv4_verification),
+        cmocka_unit_test(test_refuses_to_serve_unauthenticated),
     };
     return cmocka_run_group_tests_name("esm_api", tests, NULL, NULL);
 }

@@ -50,8 +50,12 @@ static struct reply call(struct env *e, enum evhttp_cmd_type cmd, const char *ur
     struct evhttp_connection *c =
         evhttp_connection_base_new(e->base, NULL, "127.0.0.1", esm_api_port(e->api));
     struct evhttp_request *req = evhttp_request_new(on_reply, &r);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Host", "127.0.0.1");
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%u", (unsigned)esm_api_port(e->api));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
     if (body) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
         evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
     }
     assert_int_equal(evhttp_make_request(c, req, cmd, uri), 0);
@@ -72,8 +76,8 @@ static void env_init(struct env *e, bool verify)
     inv_creds_init(&e->creds);
     inv_creds_set(&e->creds, "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL,
                   "test");
-    struct esm_api_config ac = {"127.0.0.1", 0,    false, 0, verify ? &e->creds : NULL,
-                                NULL,        NULL, NULL};
+    struct esm_api_config ac = {
+        .host = "127.0.0.1", .verify_creds = verify ? &e->creds : NULL, .no_auth = !verify};
     char why[256];
     e->api = esm_api_new(e->base, e->mgr, &ac, why, sizeof why);
     assert_non_null(e->api);

@@ -141,16 +141,60 @@ static void test_permissions(void **state)
 static void test_file_uris(void **state)
 {
     struct fix *f = *state;
-    char uri[256];
+    char uri[512], want[512], path[200], link[200];
     snprintf(uri, sizeof uri, "file://%s/Scram", f->dir);
     read_ok(f->s, uri, "pw-1");
     read_ok(NULL, uri, "pw-1"); // file:// needs no resolver
-    // file:// paths are the user's own choice: no mode rule (as before)
+    // file:// secrets follow the secrets directory's rules: mode, owner, no symbolic link.
     snprintf(uri, sizeof uri, "file://%s/Loose", f->dir);
-    read_ok(f->s, uri, "pw-3");
+    snprintf(want, sizeof want,
+             "secret file %s/Loose has mode 0640: it must not be accessible to group or others",
+             f->dir);
+    read_fails(f->s, uri, want, "pw-3");
+    snprintf(path, sizeof path, "%s/Scram", f->dir);
+    snprintf(link, sizeof link, "%s/Link", f->dir);
+    assert_int_equal(symlink(path, link), 0);
+    snprintf(uri, sizeof uri, "file://%s", link);
+    snprintf(want, sizeof want, "secret file %s is reached through a symbolic link", link);
+    read_fails(f->s, uri, want, "pw-1");
+    read_fails(f->s, "Link", "is reached through a symbolic link", "pw-1"); // in the directory
+    snprintf(link, sizeof link, "%s/LinkDir", f->dir);
+    assert_int_equal(symlink(f->dir, link), 0); // a symbolic link on the way counts too
+    snprintf(uri, sizeof uri, "file://%s/Scram", link);
+    read_fails(f->s, uri, "is reached through a symbolic link", "pw-1");
+    if (geteuid() == 0) {
+        snprintf(path, sizeof path, "%s/Foreign", f->dir);
+        put(f->dir, "Foreign", "{\"username\":\"u\",\"password\":\"pw-4\"}", 0600);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        snprintf(uri, sizeof uri, "file://%s", path);
+        read_fails(f->s, uri, "is owned by uid 65534: it must belong to kesm's user", "pw-4");
+        read_fails(f->s, "Foreign", "is owned by uid 65534", "pw-4");
+    }
     read_fails(f->s, "file://relative/path", "is not a file:///absolute/path", NULL);
     read_fails(f->s, "file:///nonexistent/secret", "cannot open /nonexistent/secret", NULL);
     read_fails(NULL, "MySecret", "neither a secrets directory nor Secrets Manager", NULL);
+}
+
+// A root CA certificate is public: readable by others, but nobody else may change it.
+static void test_public_ca(void **state)
+{
+    struct fix *f = *state;
+    put(f->dir, "Ca", "-----BEGIN CERTIFICATE-----", 0644);
+    put(f->dir, "CaWritable", "-----BEGIN CERTIFICATE-----", 0666);
+    char uri[256], err[512];
+    size_t len;
+    enum esm_reason why;
+    snprintf(uri, sizeof uri, "file://%s/Ca", f->dir);
+    char *t = esm_secret_read(f->s, uri, "SERVER_ROOT_CA_CERTIFICATE", &len, &why, err, sizeof err);
+    assert_non_null(t);
+    esm_secret_free(t, len);
+    snprintf(uri, sizeof uri, "file://%s/CaWritable", f->dir);
+    assert_null(
+        esm_secret_read(f->s, uri, "SERVER_ROOT_CA_CERTIFICATE", &len, &why, err, sizeof err));
+    assert_non_null(strstr(err, "has mode 0666: it must not be writable by group or others"));
+    snprintf(uri, sizeof uri, "file://%s/Ca", f->dir); // a credential may not be 0644
+    assert_null(esm_secret_read(f->s, uri, "BASIC_AUTH", &len, &why, err, sizeof err));
+    assert_non_null(strstr(err, "has mode 0644: it must not be accessible to group or others"));
 }
 
 static void test_json_shape(void **state)
@@ -238,6 +282,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_names_and_arns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_public_ca, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_uris, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),

@@ -233,7 +233,7 @@ static void test_manager_restore(void **state)
     snprintf(name, sizeof name, "%s.json", uuids[0]);
     char *text = slurp(name);
     assert_non_null(text);
-    assert_non_null(strstr(text, "\"BatchSize\":\t7"));
+    assert_non_null(strstr(text, "\"BatchSize\":7")); // compact: no pretty-printing
     // One corrupt file and one whose stored request no longer validates.
     put("11111111-2222-4333-8444-555555555555.json", "{\"UUID\": tru");
     put("66666666-7777-4888-8999-000000000000.json",

@@ -2,7 +2,9 @@
 // success with the exact event on stdin, non-zero exit, batchItemFailures, malformed JSON,
 // timeout (child and grandchild killed), death by signal, a child that ignores stdin, a program
 // that cannot start (missing, not executable, a directory, not on PATH), concurrent jobs and
-// cancel.
+// cancel; success judged by the exit status while a grandchild holds stdout, a spawn that fails
+// for lack of descriptors (retried, not fatal), invalid UTF-8 in error output, and a child that
+// dies with the process that started it (PR_SET_PDEATHSIG).
 #include "invoke/transport.h"
 #include "tests/lib/unit.h"
 
@@ -11,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,7 +157,7 @@ static void test_nonzero_exit_is_function_error(void **state)
         run_one("cat >/dev/null; echo '{\"errorMessage\":\"boom\"}'; exit 3", 10000, true, "{}", 2);
     assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
     assert_int_equal(g.status, 3);
-    assert_string_equal(g.message, "exec: exited with status 3: {\"errorMessage\":\"boom\"}\n");
+    assert_string_equal(g.message, "exec: exited with status 3: {\"errorMessage\":\"boom\"}");
 }
 
 static void test_batch_item_failures(void **state)
@@ -419,6 +423,105 @@ static void test_concurrent_jobs_and_cancel(void **state)
     inv_transport_free(t);
 }
 
+// A handler that exits 0 but leaves a child holding its stdout succeeded: the exit status
+// decides within a bounded drain, and the child left behind is killed (before: a timeout).
+static void test_exit_status_decides_not_stdout(void **state)
+{
+    (void)state;
+    char script[256];
+    snprintf(script, sizeof script,
+             "cat >/dev/null; sleep 30 & echo $! > '%s/leftover'; echo '{}'; exit 0", dir);
+    double t0 = now_s();
+    struct got g = run_one(script, 5000, true, "{}", 2);
+    double took = now_s() - t0;
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    assert_true(took < 3.0);
+    char path[128];
+    size_t n;
+    snprintf(path, sizeof path, "%s/leftover", dir);
+    char *pid = read_file(path, &n);
+    assert_true(process_gone((pid_t)atoi(pid)));
+    free(pid);
+}
+
+// Out of descriptors is a transient failure: the batch is retried, the mapping never stopped.
+static void test_spawn_without_descriptors_is_retryable(void **state)
+{
+    (void)state;
+    struct inv_transport *t = sh("exit 0", 5000, false);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fds[64], nfds = 0;
+    while (nfds < 64 && (fds[nfds] = dup(0)) >= 0) {
+        nfds++;
+    }
+    struct got g = {0};
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g, &id, NULL), 0);
+    for (int i = 0; i < nfds; i++) {
+        close(fds[i]);
+    }
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_RETRYABLE);
+    assert_string_equal(g.message,
+                        "exec: cannot start '/bin/sh' now: Too many open files (retried)");
+    memset(&g, 0, sizeof g); // and with descriptors back, it runs
+    assert_int_equal(inv_transport_submit(t, "{}", 2, on_done, &g, &id, NULL), 0);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    inv_transport_free(t);
+}
+
+// A function's error output is any bytes: the message quotes printable UTF-8 only.
+static void test_error_output_sanitised(void **state)
+{
+    (void)state;
+    struct got g =
+        run_one("cat >/dev/null; printf 'bad \\377\\376 \\033[31m red \\303\\251'; exit 1", 5000,
+                true, "{}", 2);
+    assert_int_equal(g.kind, INV_RESULT_FUNCTION_ERROR);
+    assert_string_equal(g.message, "exec: exited with status 1: bad ?? ?[31m red \xc3\xa9");
+}
+
+// The handler dies with the process that started it, even when that one is killed with SIGKILL
+// and never gets to clean up (before: the handler ran on as an orphan).
+static void test_handler_dies_with_parent(void **state)
+{
+    (void)state;
+    char pidfile[128], script[512];
+    snprintf(pidfile, sizeof pidfile, "%s/orphan", dir);
+    snprintf(script, sizeof script, "echo $$ > '%s.tmp'; mv '%s.tmp' '%s'; exec sleep 30", pidfile,
+             pidfile, pidfile);
+    pid_t mid = fork();
+    assert_true(mid >= 0);
+    if (mid == 0) {
+        struct inv_transport *t = sh(script, 60000, false);
+        struct got g = {0};
+        uint64_t id;
+        inv_transport_submit(t, "{}", 2, on_done, &g, &id, NULL);
+        for (;;) {
+            inv_transport_run(t, 100);
+        }
+    }
+    double end = now_s() + 10;
+    while (access(pidfile, F_OK) != 0 && now_s() < end) {
+        usleep(20000);
+    }
+    size_t n;
+    char *pid = read_file(pidfile, &n);
+    pid_t handler = (pid_t)atoi(pid);
+    free(pid);
+    assert_true(handler > 0);
+    assert_false(process_gone(handler));
+    kill(mid, SIGKILL);
+    waitpid(mid, NULL, 0);
+    assert_true(process_gone(handler));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +534,10 @@ int main(void)
         cmocka_unit_test(test_argv_without_shell_and_spawn_failure),
         cmocka_unit_test(test_program_resolution),
         cmocka_unit_test(test_concurrent_jobs_and_cancel),
+        cmocka_unit_test(test_exit_status_decides_not_stdout),
+        cmocka_unit_test(test_spawn_without_descriptors_is_retryable),
+        cmocka_unit_test(test_error_output_sanitised),
+        cmocka_unit_test(test_handler_dies_with_parent),
     };
     return cmocka_run_group_tests_name("exec_transport", tests, setup, teardown);
 }

@@ -27,6 +27,7 @@ enum mode {
     MODE_PARTIAL_ONCE, // first invocation reports partial_offset of partition 0 as failed
     MODE_TOO_LARGE,    // 413 for payloads of more than max_records records
     MODE_FATAL,
+    MODE_RETRYABLE, // the first fail_n invocations are RETRYABLE (endpoint unreachable)
 };
 
 struct call {
@@ -120,6 +121,12 @@ static void decide(struct fake *f, const struct call *c, struct inv_result *res)
         break;
     case MODE_FATAL:
         res->kind = INV_RESULT_FATAL;
+        break;
+    case MODE_RETRYABLE:
+        if (call_no <= f->fail_n) {
+            res->kind = INV_RESULT_RETRYABLE;
+            res->message = strdup("gave up after 5 attempts at http://127.0.0.1:9: connect error");
+        }
         break;
     }
     if (res->kind == INV_RESULT_OK) {
@@ -532,6 +539,37 @@ static void test_retry_until_success(void **state)
     h_free(&h);
 }
 
+// Transport errors are retried without counting, for as long as they last, and reported:
+// LastProcessingResult names the endpoint, kesm_transport_error_seconds (the stats) grows while
+// they last and is 0 again once an invocation reaches the function.
+static void test_transport_errors_reported(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_RETRYABLE;
+    h.f.fail_n = 1000000;
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    net_reactor_run_for(h.r, 1100);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_true(st.outcomes[ESM_OUTCOME_RETRYABLE] >= 2);
+    assert_true(st.transport_error_seconds >= 1.0);
+    assert_int_equal(st.records_disposed, 0);
+    assert_int_equal(h.s.num_hist, 0); // nothing acknowledged
+    assert_string_equal(esm_pipeline_last_result(h.pl),
+                        "PROBLEM: Function call failed: gave up after 5 attempts at "
+                        "http://127.0.0.1:9: connect error");
+    h.f.fail_n = 0; // the endpoint is back
+    run_until(&h, idle, 3000);
+    esm_pipeline_stats(h.pl, &st);
+    assert_true(st.transport_error_seconds == 0);
+    assert_string_equal(esm_pipeline_last_result(h.pl), "OK");
+    delivered_once(&h, 0, 3, -1);
+    h_free(&h);
+}
+
 static void test_retries_exhausted_to_dir(void **state)
 {
     (void)state;
@@ -810,6 +848,33 @@ static void test_oversized_record(void **state)
     assert_true(
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "KafkaBatchInfo"), "payloadSize")->valueint >
         2000);
+    cJSON_Delete(j);
+    h_free(&h);
+}
+
+// An undecodable range (consumer/fetcher.h) is disposed of in its place like an oversized record:
+// the records before it are delivered first, a failure record names the whole range, and the
+// partition is acknowledged past it so the records behind it flow again.
+static void test_undecodable_range(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h_dir(&h);
+    h_start(&h);
+    add_range(&h, 0, 0, 2, g_wall);
+    assert_int_equal(esm_pipeline_add_gap(h.pl, "t", 0, 3, 9, -1, true), 0);
+    assert_int_equal(esm_pipeline_add_gap(h.pl, "t", 0, 5, 6, -1, true), -1); // not after 9
+    add_range(&h, 0, 10, 12, g_wall);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 12);
+    cJSON *j = only_failure_file(&h);
+    assert_string_equal(jstr(j, "requestContext", "condition"), "MaximumPayloadSizeExceeded");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "responseContext")));
+    const cJSON *info = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "KafkaBatchInfo"), "recordsInfo"), "t-0");
+    assert_string_equal(cJSON_GetObjectItem(info, "firstRecordOffset")->valuestring, "3");
+    assert_string_equal(cJSON_GetObjectItem(info, "lastRecordOffset")->valuestring, "9");
     cJSON_Delete(j);
     h_free(&h);
 }
@@ -1527,12 +1592,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_ok),
         cmocka_unit_test(test_retry_until_success),
+        cmocka_unit_test(test_transport_errors_reported),
         cmocka_unit_test(test_retries_exhausted_to_dir),
         cmocka_unit_test(test_infinite_retries_capped_with_destination),
         cmocka_unit_test(test_bisect_narrows),
         cmocka_unit_test(test_partial_response),
         cmocka_unit_test(test_partial_unknown_id),
         cmocka_unit_test(test_record_age),
+        cmocka_unit_test(test_undecodable_range),
         cmocka_unit_test(test_too_large_splits),
         cmocka_unit_test(test_payload_cap),
         cmocka_unit_test(test_oversized_record),

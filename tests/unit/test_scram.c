@@ -548,6 +548,49 @@ static void test_generic_mechanisms(void **state)
     sasl_mech_free(NULL);
 }
 
+// With defer_kdf the derivation is handed out instead of run inside the step; run elsewhere and
+// resumed, it gives the RFC 7677 client-final exactly, and fills the cache so the next exchange
+// with the same salt needs no derivation at all.
+static void test_deferred_kdf(void **state)
+{
+    (void)state;
+    struct sasl_err err = {{0}};
+    struct scram_cache *cache = scram_cache_new(4);
+    struct sasl_opts opts = {.cache = cache, .defer_kdf = true};
+    const uint8_t *out;
+    size_t out_len;
+    for (int round = 0; round < 2; round++) {
+        struct scram *s = scram_new(SASL_HASH_SHA256, "user", "pencil", &opts, &err);
+        assert_non_null(s);
+        assert_int_equal(scram_start(s, RFC7677_NONCE, &out, &out_len, &err), SCRAM_CONTINUE);
+        enum scram_status st = step_str(s, RFC7677_FIRST, &out, &out_len, &err);
+        if (round == 0) {
+            assert_int_equal(st, SCRAM_NEED_KDF);
+            assert_null(out);
+            struct sasl_kdf *k = scram_take_kdf(s);
+            assert_non_null(k);
+            assert_null(scram_take_kdf(s));
+            sasl_kdf_run(k);
+            st = scram_resume(s, k, &out, &out_len, &err);
+        }
+        assert_int_equal(st, SCRAM_CONTINUE); // round 1: from the cache, no derivation
+        assert_int_equal(out_len, strlen(RFC7677_FINAL));
+        assert_memory_equal(out, RFC7677_FINAL, out_len);
+        assert_int_equal(step_str(s, RFC7677_V, &out, &out_len, &err), SCRAM_COMPLETE);
+        scram_free(s);
+    }
+    // A mechanism freed while its derivation runs elsewhere: the derivation lives on alone.
+    scram_cache_free(cache);
+    opts.cache = NULL;
+    struct scram *s = scram_new(SASL_HASH_SHA256, "user", "pencil", &opts, &err);
+    assert_int_equal(scram_start(s, RFC7677_NONCE, &out, &out_len, &err), SCRAM_CONTINUE);
+    assert_int_equal(step_str(s, RFC7677_FIRST, &out, &out_len, &err), SCRAM_NEED_KDF);
+    struct sasl_kdf *k = scram_take_kdf(s);
+    scram_free(s);
+    sasl_kdf_run(k);
+    sasl_kdf_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_salted_password_cache),
         cmocka_unit_test(test_no_secret_in_errors),
         cmocka_unit_test(test_generic_mechanisms),
+        cmocka_unit_test(test_deferred_kdf),
     };
     return cmocka_run_group_tests_name("scram", tests, NULL, NULL);
 }
