@@ -44,6 +44,13 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
         p->filt_after = p->kept_last;
         return 0;
     }
+    if (p->trk && r->offset <= p->kept_last) { // lanes: the batcher checks each lane only
+        kesm_log(KESM_LOG_ERROR, pl->log,
+                 "record refused: offset %" PRId64 " of %.*s-%" PRId32
+                 " is not above the previous one",
+                 r->offset, (int)r->topic_len, r->topic, r->partition);
+        return -1;
+    }
     if (batcher_add(pl->bt, r, now, &err) != 0) {
         kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
         return -1;
@@ -163,6 +170,12 @@ static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset
                    int64_t last_offset, int64_t timestamp, bool too_large)
 {
     struct inv_err err;
+    if (p->trk && first_offset <= p->kept_last) {
+        kesm_log(KESM_LOG_ERROR, pl->log,
+                 "undecodable range refused: offset %" PRId64 " is not above the previous one",
+                 first_offset);
+        return -1;
+    }
     if (batcher_add_gap(pl->bt, p->topic, p->topic_len, p->partition, first_offset, last_offset,
                         timestamp, too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT,
                         pl_mono_now(pl), &err) != 0) {
@@ -174,6 +187,9 @@ static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset
              ": record batch cannot be decoded; disposing of it as %s",
              (int)p->topic_len, p->topic, p->partition, first_offset, last_offset,
              too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
+    if (p->trk) { // lanes: no commit may pass the range before it is disposed of
+        pl_track_push_range(p->trk, first_offset, last_offset);
+    }
     p->kept_last = last_offset;
     pl->st.records_in++;
     return 0;

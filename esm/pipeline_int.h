@@ -76,6 +76,10 @@ struct pl_track *pl_track_new(void);
 struct pl_track *pl_track_ref(struct pl_track *t);
 void pl_track_unref(struct pl_track *t); // NULL is a no-op
 void pl_track_push(struct pl_track *t, int64_t offset);
+// pl_track_push_range tracks an undecodable range [first, last] as one entry, finished by
+// pl_track_done(t, last) (the offset its batch carries); no acknowledgement passes its first
+// offset before then.
+void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last);
 void pl_track_done(struct pl_track *t, int64_t offset);
 // pl_track_next: the lowest offset not yet finished, or the last finished one + 1 when none is
 // left (-1: nothing tracked finished).

@@ -10,8 +10,9 @@
 
 struct pl_track {
     unsigned refs;
-    int64_t *off;        // offsets handed to the batcher, increasing
-    unsigned char *done; // per offset
+    int64_t *off;        // offsets handed to the batcher, increasing (of a range: its last one)
+    int64_t *first;      // per entry: its first offset (an undecodable range's; else off)
+    unsigned char *done; // per entry
     size_t head, len, cap;
     int64_t popped_next; // last finished offset + 1 once the queue emptied (-1: none)
     int64_t acked;       // the last acknowledgement made from it (-1: none)
@@ -36,6 +37,7 @@ void pl_track_unref(struct pl_track *t)
 {
     if (t && --t->refs == 0) {
         free(t->off);
+        free(t->first);
         free(t->done);
         free(t);
     }
@@ -43,8 +45,14 @@ void pl_track_unref(struct pl_track *t)
 
 void pl_track_push(struct pl_track *t, int64_t offset)
 {
+    pl_track_push_range(t, offset, offset);
+}
+
+void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last)
+{
     if (t->head > 0 && t->head >= t->len / 2) { // reuse the finished front
         memmove(t->off, t->off + t->head, (t->len - t->head) * sizeof *t->off);
+        memmove(t->first, t->first + t->head, (t->len - t->head) * sizeof *t->first);
         memmove(t->done, t->done + t->head, t->len - t->head);
         t->len -= t->head;
         t->head = 0;
@@ -52,9 +60,11 @@ void pl_track_push(struct pl_track *t, int64_t offset)
     if (t->len == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 64;
         t->off = xrealloc(t->off, t->cap * sizeof *t->off);
+        t->first = xrealloc(t->first, t->cap * sizeof *t->first);
         t->done = xrealloc(t->done, t->cap);
     }
-    t->off[t->len] = offset;
+    t->off[t->len] = last;
+    t->first[t->len] = first;
     t->done[t->len++] = 0;
 }
 
@@ -81,7 +91,7 @@ void pl_track_done(struct pl_track *t, int64_t offset)
 
 int64_t pl_track_next(const struct pl_track *t)
 {
-    return t->head < t->len ? t->off[t->head] : t->popped_next;
+    return t->head < t->len ? t->first[t->head] : t->popped_next;
 }
 
 bool pl_track_ack(struct pl_track *t, int64_t *out_next)

@@ -1216,6 +1216,50 @@ static void test_lanes_commit_lowest_unfinished(void **state)
     h_free(&h);
 }
 
+// ParallelizationFactor with an undecodable range: the range (no keys) takes lane 0 and waits
+// there for its on-failure disposal, held here by the destination; the other lane's records
+// behind it are delivered meanwhile, but the partition's commit stays at the range's first
+// offset until the range is disposed of. (A tracker that ignored ranges would commit 6, past the
+// undisposed range 2-5, as soon as 0, 1 and 7 were delivered.)
+static void test_lanes_gap_holds_commit(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct fdest d = {.hold = true};
+    d.timer = net_timer_new(h.r, fdest_fire, &d);
+    h.cfg.dest = (struct esm_dest){fdest_send, fdest_cancel, &d};
+    h.cfg.batch.batch_size = 10;
+    h.cfg.batch.lanes = 2; // null keys: even offsets in lane 0, odd ones in lane 1
+    h_start(&h);
+    add_range(&h, 0, 0, 2, g_wall);
+    assert_int_equal(esm_pipeline_add_gap(h.pl, "t", 0, 2, 5, -1, false), 0);
+    add_range(&h, 0, 6, 10, g_wall);
+    for (int i = 0; i < 200 && (d.sends == 0 || h.f.num_ok < 4); i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(d.sends, 1); // the range's disposal is under way (held)
+    bool seen7 = false, seen9 = false;
+    for (size_t i = 0; i < h.f.num_ok; i++) {
+        seen7 = seen7 || h.f.ok_off[i] == 7;
+        seen9 = seen9 || h.f.ok_off[i] == 9;
+        assert_true(h.f.ok_off[i] != 6 && h.f.ok_off[i] != 8); // lane 0 waits behind the range
+    }
+    assert_true(seen7 && seen9); // lane 1 went on
+    net_reactor_run_for(h.r, 30);
+    assert_int_equal(h.s.acked[0], 2); // never past the range while it is not disposed of
+    d.hold = false;
+    net_timer_arm(d.timer, 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 10);
+    assert_int_equal(h.f.num_ok, 6); // 0, 1, 6, 7, 8, 9
+    for (size_t i = 0; i < d.num; i++) {
+        cJSON_Delete(d.values[i]);
+    }
+    net_timer_free(d.timer);
+    h_free(&h);
+}
+
 static void test_revoke_waits(void **state)
 {
     (void)state;
@@ -1610,6 +1654,7 @@ int main(void)
         cmocka_unit_test(test_backpressure_bytes),
         cmocka_unit_test(test_lanes_key_order),
         cmocka_unit_test(test_lanes_commit_lowest_unfinished),
+        cmocka_unit_test(test_lanes_gap_holds_commit),
         cmocka_unit_test(test_revoke_waits),
         cmocka_unit_test(test_revoke_timeout),
         cmocka_unit_test(test_drain_abandons_retries),
