@@ -5,17 +5,15 @@
 # that more than 5 ran at once (kesm used to cap a member at 5 batches in flight) and at most
 # Kesm.MaxConcurrency when that is set. No timing is asserted: throughput is measured in
 # bench/concurrency.sh. Every record must be committed at the end.
-set -u
-cd "$(dirname "$0")/../.." || exit 1
+. "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 . tests/integration/esm_run_lib.bash
 
 cleanup() {
     kesm_kill
     kmock_stop
-    [ -z "${KEEP_TMP:-}" ] && rm -rf "$RUN_TMP"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
@@ -23,7 +21,7 @@ if [ ! -x "$KESM" ]; then
 fi
 PARTS=48
 PER=200 # records per partition
-kmock_start -b 3 -t wide:$PARTS -l 200 || {
+kmock_start -b 3 -t wide:$PARTS -l "$LIFETIME" || {
     echo "not ok - kmock did not start"
     exit 1
 }
