@@ -198,6 +198,13 @@ void pl_job_finish(struct job *j);
 void pl_job_backoff(struct job *j);
 void pl_job_next(struct job *j);
 void pl_job_send(struct job *j);
+// pl_split_cur keeps the first half of cur and pushes the second half (bisect, 413).
+void pl_split_cur(struct job *j);
+// pl_mono_seconds: the monotonic clock in seconds (invocation latency, transport error spans).
+double pl_mono_seconds(void);
+
+// pipeline_result.c: pl_on_result is the transport's callback for a job's invocation.
+void pl_on_result(void *ctx, uint64_t id, const struct inv_result *res);
 
 // pl_pump hands out every ready batch and arms the batching timer; pl_mono_now is the reactor's
 // clock; pl_filtered_release acknowledges a partition's pending filtered records when the
