@@ -516,6 +516,10 @@ bool esm_pipeline_part_info(const struct esm_pipeline *pl, const char *topic, in
     }
     out->paused = p->paused;
     out->last_ok_ms = p->last_ok_ms;
+    if (p->trk) {
+        out->lanes = pl->cfg.batch.lanes;
+        pl_track_lanes(p->trk, out->lanes, out->lane_oldest, out->lane_pending);
+    }
     for (const struct job *j = pl->jobs; j; j = j->next) {
         for (size_t k = 0; !j->revoked && k < j->b->num_parts; k++) {
             const struct batch_part *bp = &j->b->parts[k];

@@ -235,11 +235,17 @@ void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*don
 
 void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats *out);
 
-// struct esm_pipeline_part_info: one partition as the pipeline sees it (the status page).
+// struct esm_pipeline_part_info: one partition as the pipeline sees it (the status page,
+// /metrics). With ParallelizationFactor > 1, lanes is the factor and, per lane, lane_oldest is its
+// lowest offset received and not yet finished (-1: none) and lane_pending how many of its records
+// are received and not yet finished (queued, in flight or being disposed of); lanes is 0 otherwise.
 struct esm_pipeline_part_info {
     uint32_t inflight;  // batches holding records of it not yet finished (sent or retrying)
     bool paused;        // paused by backpressure: its queue (or the pipeline's) is full
     int64_t last_ok_ms; // wall time (epoch ms) of the last success that moved it on; -1: none
+    uint32_t lanes;
+    int64_t lane_oldest[BATCH_MAX_LANES];
+    uint64_t lane_pending[BATCH_MAX_LANES];
 };
 
 // esm_pipeline_part_info fills |out| for a partition; false (and an empty |out|) if the

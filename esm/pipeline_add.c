@@ -59,7 +59,7 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
         pl->st.records_rejected++;
     }
     if (p->trk) {
-        pl_track_push(p->trk, r->offset);
+        pl_track_push(p->trk, r->offset, batcher_lane(pl->cfg.batch.lanes, r));
     }
     p->kept_last = r->offset;
     pl->st.records_in++;
@@ -188,7 +188,7 @@ static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset
              (int)p->topic_len, p->topic, p->partition, first_offset, last_offset,
              too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
     if (p->trk) { // lanes: no commit may pass the range before it is disposed of
-        pl_track_push_range(p->trk, first_offset, last_offset);
+        pl_track_push_range(p->trk, first_offset, last_offset, 0); // lane 0: batcher_add_gap
     }
     p->kept_last = last_offset;
     pl->st.records_in++;

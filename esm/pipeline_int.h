@@ -75,11 +75,11 @@ struct pl_track;
 struct pl_track *pl_track_new(void);
 struct pl_track *pl_track_ref(struct pl_track *t);
 void pl_track_unref(struct pl_track *t); // NULL is a no-op
-void pl_track_push(struct pl_track *t, int64_t offset);
+void pl_track_push(struct pl_track *t, int64_t offset, uint32_t lane);
 // pl_track_push_range tracks an undecodable range [first, last] as one entry, finished by
 // pl_track_done(t, last) (the offset its batch carries); no acknowledgement passes its first
 // offset before then.
-void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last);
+void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last, uint32_t lane);
 void pl_track_done(struct pl_track *t, int64_t offset);
 // pl_track_next: the lowest offset not yet finished, or the last finished one + 1 when none is
 // left (-1: nothing tracked finished).
@@ -88,6 +88,9 @@ int64_t pl_track_next(const struct pl_track *t);
 // acknowledgement; pl_track_acked records one made elsewhere (filtered records).
 bool pl_track_ack(struct pl_track *t, int64_t *out_next);
 void pl_track_acked(struct pl_track *t, int64_t next);
+// pl_track_lanes fills, for lanes 0 .. |lanes|-1, the lowest offset not yet finished (-1: none)
+// and how many records are not yet finished (a range counts its offsets).
+void pl_track_lanes(const struct pl_track *t, uint32_t lanes, int64_t *oldest, uint64_t *pending);
 
 // ---- the pipeline object (pipeline.c, pipeline_dispose.c, pipeline_drain.c) ---------------
 

@@ -13,6 +13,7 @@ struct pl_track {
     int64_t *off;        // offsets handed to the batcher, increasing (of a range: its last one)
     int64_t *first;      // per entry: its first offset (an undecodable range's; else off)
     unsigned char *done; // per entry
+    unsigned char *lane; // per entry: its lane
     size_t head, len, cap;
     int64_t popped_next; // last finished offset + 1 once the queue emptied (-1: none)
     int64_t acked;       // the last acknowledgement made from it (-1: none)
@@ -39,21 +40,23 @@ void pl_track_unref(struct pl_track *t)
         free(t->off);
         free(t->first);
         free(t->done);
+        free(t->lane);
         free(t);
     }
 }
 
-void pl_track_push(struct pl_track *t, int64_t offset)
+void pl_track_push(struct pl_track *t, int64_t offset, uint32_t lane)
 {
-    pl_track_push_range(t, offset, offset);
+    pl_track_push_range(t, offset, offset, lane);
 }
 
-void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last)
+void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last, uint32_t lane)
 {
     if (t->head > 0 && t->head >= t->len / 2) { // reuse the finished front
         memmove(t->off, t->off + t->head, (t->len - t->head) * sizeof *t->off);
         memmove(t->first, t->first + t->head, (t->len - t->head) * sizeof *t->first);
         memmove(t->done, t->done + t->head, t->len - t->head);
+        memmove(t->lane, t->lane + t->head, t->len - t->head);
         t->len -= t->head;
         t->head = 0;
     }
@@ -62,9 +65,11 @@ void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last)
         t->off = xrealloc(t->off, t->cap * sizeof *t->off);
         t->first = xrealloc(t->first, t->cap * sizeof *t->first);
         t->done = xrealloc(t->done, t->cap);
+        t->lane = xrealloc(t->lane, t->cap);
     }
     t->off[t->len] = last;
     t->first[t->len] = first;
+    t->lane[t->len] = (unsigned char)lane;
     t->done[t->len++] = 0;
 }
 
@@ -109,5 +114,23 @@ void pl_track_acked(struct pl_track *t, int64_t next)
 {
     if (next > t->acked) {
         t->acked = next;
+    }
+}
+
+void pl_track_lanes(const struct pl_track *t, uint32_t lanes, int64_t *oldest, uint64_t *pending)
+{
+    for (uint32_t l = 0; l < lanes; l++) {
+        oldest[l] = -1;
+        pending[l] = 0;
+    }
+    for (size_t i = t->head; i < t->len; i++) {
+        uint32_t l = t->lane[i];
+        if (t->done[i] || l >= lanes) {
+            continue;
+        }
+        if (oldest[l] < 0) {
+            oldest[l] = t->first[i];
+        }
+        pending[l] += (uint64_t)(t->off[i] - t->first[i]) + 1;
     }
 }

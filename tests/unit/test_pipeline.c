@@ -1201,6 +1201,13 @@ static void test_lanes_commit_lowest_unfinished(void **state)
     net_reactor_run_for(h.r, 30); // ... and 0, 2, 4 retried meanwhile
     assert_true(h.f.num_calls > 3);
     assert_int_equal(h.s.acked[0], -1); // offset 0 is unfinished: nothing committed
+    struct esm_pipeline_part_info pi;
+    assert_true(esm_pipeline_part_info(h.pl, "t", 0, &pi));
+    assert_int_equal(pi.lanes, 2);
+    assert_int_equal(pi.lane_oldest[0], 0); // the failing lane holds 0, 2 and 4
+    assert_int_equal(pi.lane_pending[0], 3);
+    assert_int_equal(pi.lane_oldest[1], -1); // the other lane is done
+    assert_int_equal(pi.lane_pending[1], 0);
     h.f.mode = MODE_OK;
     run_until(&h, idle, 3000);
     assert_int_equal(h.s.acked[0], 6);
@@ -1248,6 +1255,11 @@ static void test_lanes_gap_holds_commit(void **state)
     assert_true(seen7 && seen9); // lane 1 went on
     net_reactor_run_for(h.r, 30);
     assert_int_equal(h.s.acked[0], 2); // never past the range while it is not disposed of
+    struct esm_pipeline_part_info pi;
+    assert_true(esm_pipeline_part_info(h.pl, "t", 0, &pi));
+    assert_int_equal(pi.lane_oldest[0], 2);  // the range ...
+    assert_int_equal(pi.lane_pending[0], 6); // ... (4 offsets), then 6 and 8 behind it
+    assert_int_equal(pi.lane_pending[1], 0);
     d.hold = false;
     net_timer_arm(d.timer, 0);
     run_until(&h, idle, 3000);
