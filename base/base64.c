@@ -59,7 +59,7 @@ static inline uint64_t load_be64(const uint8_t *p)
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
+#include <tmmintrin.h>
 #define B64_SSSE3 1
 
 // encode12_ssse3 encodes the first 12 of the 16 bytes at |in| into 16 characters at |o|: the
