@@ -7,7 +7,6 @@
 #include "net/membudget.h"
 #include "proto/frame.h"
 
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -15,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 struct net_stream {
     struct net_reactor *r;
@@ -27,8 +25,6 @@ struct net_stream {
     char name[300];
     struct net_dial *dial;   // while dialling
     struct bufferevent *bev; // once open
-    struct event *rd_ev;     // plain TCP: our own reader (the bufferevent only writes)
-    size_t rd_limit;         // read until this much is buffered (the read watermark)
     struct event *kick_ev;   // deferred processing of buffered frames
     bool reading;
     bool got_bytes; // anything arrived since the stream opened
@@ -41,49 +37,6 @@ struct net_stream {
     size_t mb_reserved;
 };
 
-// ---- the read limit --------------------------------------------------------------------------
-
-// libevent 2.1 reads a socket at most 4 KiB at a time and asks the kernel how much is waiting
-// (ioctl FIONREAD) before each read, so a 1 MiB Fetch answer took 256 readv plus 256 ioctl
-// calls. Plain TCP streams read for themselves (read_sock): one readv for everything the read
-// limit allows, straight into the frame's contiguous buffer. TLS streams keep the bufferevent's
-// reading (SSL_read in its own chunks) with the limit as its watermark.
-
-// update_reader arms our reader while reading is on and the buffer is below the limit.
-static void update_reader(struct net_stream *s)
-{
-    if (s->rd_ev == NULL || s->bev == NULL) {
-        return;
-    }
-    size_t have = evbuffer_get_length(bufferevent_get_input(s->bev));
-    if (s->reading && !s->ended && !s->freed && have < s->rd_limit) {
-        event_add(s->rd_ev, NULL);
-    } else {
-        event_del(s->rd_ev);
-    }
-}
-
-static void set_read_limit(struct net_stream *s, size_t limit)
-{
-    s->rd_limit = limit;
-    if (s->bev == NULL) {
-        return;
-    }
-    if (s->rd_ev == NULL) {
-        bufferevent_setwatermark(s->bev, EV_READ, 0, limit);
-    } else {
-        update_reader(s);
-    }
-}
-
-static void drop_reader(struct net_stream *s)
-{
-    if (s->rd_ev != NULL) {
-        event_free(s->rd_ev);
-        s->rd_ev = NULL;
-    }
-}
-
 // ---- the memory budget for frames being received (net/membudget.h) ----------------------------
 
 static void budget_granted(void *ctx)
@@ -91,7 +44,7 @@ static void budget_granted(void *ctx)
     struct net_stream *s = ctx;
     s->mb_reserved = s->mb_wait.want;
     if (s->bev != NULL) {
-        set_read_limit(s, s->mb_reserved + NET_MEMBUDGET_FREE);
+        bufferevent_setwatermark(s->bev, EV_READ, 0, s->mb_reserved + NET_MEMBUDGET_FREE);
         event_active(s->kick_ev, EV_TIMEOUT, 0); // the part already buffered
     }
 }
@@ -101,7 +54,7 @@ static void budget_init(struct net_stream *s)
 {
     s->mb_wait.granted = budget_granted;
     s->mb_wait.ctx = s;
-    set_read_limit(s, NET_MEMBUDGET_FREE);
+    bufferevent_setwatermark(s->bev, EV_READ, 0, NET_MEMBUDGET_FREE);
 }
 
 // budget_release leaves the line and gives the reservation back (the frame was handed up, or
@@ -112,7 +65,9 @@ static void budget_release(struct net_stream *s)
     if (s->mb_reserved > 0) {
         size_t n = s->mb_reserved;
         s->mb_reserved = 0;
-        set_read_limit(s, NET_MEMBUDGET_FREE);
+        if (s->bev != NULL) {
+            bufferevent_setwatermark(s->bev, EV_READ, 0, NET_MEMBUDGET_FREE);
+        }
         net_membudget_release(n);
     }
 }
@@ -121,7 +76,6 @@ static void destroy(struct net_stream *s)
 {
     budget_release(s);
     net_dial_cancel(s->dial);
-    drop_reader(s);
     if (s->bev != NULL) {
         bufferevent_free(s->bev);
     }
@@ -167,7 +121,6 @@ static void end(struct net_stream *s, enum net_stream_end e, enum net_tls_fail t
     net_dial_cancel(s->dial);
     s->dial = NULL;
     budget_release(s);
-    drop_reader(s);
     if (s->bev != NULL) {
         bufferevent_free(s->bev);
         s->bev = NULL;
@@ -208,13 +161,12 @@ static void budget_for(struct net_stream *s, struct evbuffer *in, size_t total, 
         return;
     }
     s->mb_reserved = total;
-    evbuffer_expand(in, total - have);
-    set_read_limit(
-        s, total + NET_MEMBUDGET_FREE); // one contiguous chain: the pullup below copies nothing
+    bufferevent_setwatermark(s->bev, EV_READ, 0, total + NET_MEMBUDGET_FREE);
+    evbuffer_expand(in, total - have); // one contiguous chain: the pullup below copies nothing
 }
 
-// process_frames hands up every whole frame in the input buffer while reading is on.
-static void process_frames(struct net_stream *s)
+// process hands up every whole frame in the input buffer while reading is on.
+static void process(struct net_stream *s)
 {
     while (!s->freed && !s->ended && s->bev != NULL && s->reading) {
         struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -256,61 +208,6 @@ static void process_frames(struct net_stream *s)
             budget_release(s);
         }
     }
-}
-
-static void process(struct net_stream *s)
-{
-    process_frames(s);
-    update_reader(s);
-}
-
-// read_sock is our reader of a plain TCP stream: one readv of up to the room the read limit
-// leaves (64 KiB, or the rest of a frame the budget reserved, whose buffer is contiguous).
-static void read_sock(evutil_socket_t fd, short what, void *arg)
-{
-    (void)what;
-    struct net_stream *s = arg;
-    enter(s);
-    struct evbuffer *in = bufferevent_get_input(s->bev);
-    size_t have = evbuffer_get_length(in);
-    size_t room = s->rd_limit > have ? s->rd_limit - have : 0;
-    struct evbuffer_iovec vec[2];
-    // A socket bufferevent keeps its input's end frozen except while it reads itself.
-    evbuffer_unfreeze(in, 0);
-    int nv = room > 0 ? evbuffer_reserve_space(in, (ev_ssize_t)room, vec, 2) : 0;
-    ssize_t r = -1;
-    if (nv > 0) {
-        struct iovec iov[2];
-        for (int i = 0; i < nv; i++) {
-            iov[i].iov_base = vec[i].iov_base;
-            iov[i].iov_len = vec[i].iov_len;
-        }
-        r = readv(fd, iov, nv);
-        int err = errno;
-        size_t left = r > 0 ? (size_t)r : 0;
-        for (int i = 0; i < nv; i++) {
-            vec[i].iov_len = left < vec[i].iov_len ? left : vec[i].iov_len;
-            left -= vec[i].iov_len;
-        }
-        evbuffer_commit_space(in, vec, nv);
-        errno = err;
-    }
-    evbuffer_freeze(in, 0);
-    if (r > 0) {
-        s->got_bytes = true;
-        process(s);
-    } else if (r == 0) {
-        end(s, NET_STREAM_END_EOF, NET_TLS_FAIL_NONE, evbuffer_get_length(in), "%s", "");
-    } else if (room > 0 && nv <= 0) {
-        end(s, NET_STREAM_END_ERROR, NET_TLS_FAIL_NONE, evbuffer_get_length(in), "%s",
-            "cannot make room in the input buffer");
-    } else if (nv > 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        end(s, NET_STREAM_END_ERROR, NET_TLS_FAIL_NONE, evbuffer_get_length(in), "%s",
-            strerror(errno));
-    } else {
-        update_reader(s);
-    }
-    leave(s);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -407,17 +304,8 @@ static void on_dial_done(void *ctx, const struct net_dial_outcome *o)
     } else {
         s->bev = o->bev;
         bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
-        if (s->tls == NULL) {
-            bufferevent_disable(s->bev, EV_READ);
-            s->rd_ev = event_new(net_reactor_base(s->r), bufferevent_getfd(s->bev),
-                                 EV_READ | EV_PERSIST, read_sock, s);
-            if (s->rd_ev == NULL) {
-                fputs("kesm: out of memory (event)\n", stderr);
-                abort();
-            }
-        }
         budget_init(s);
-        if (!s->reading && s->rd_ev == NULL) {
+        if (!s->reading) {
             bufferevent_disable(s->bev, EV_READ);
         }
         phase(s, NET_STREAM_OPEN);
@@ -466,7 +354,6 @@ void net_stream_free(struct net_stream *s)
         net_dial_cancel(s->dial);
         s->dial = NULL;
         budget_release(s);
-        drop_reader(s);
         if (s->bev != NULL) {
             bufferevent_free(s->bev);
             s->bev = NULL;
@@ -496,12 +383,7 @@ void net_stream_set_reading(struct net_stream *s, bool on)
     if (s->bev == NULL) {
         return;
     }
-    if (s->rd_ev != NULL) {
-        update_reader(s);
-        if (on) {
-            event_active(s->kick_ev, EV_TIMEOUT, 0); // frames already buffered
-        }
-    } else if (on) {
+    if (on) {
         bufferevent_enable(s->bev, EV_READ);
         event_active(s->kick_ev, EV_TIMEOUT, 0); // frames already buffered
     } else {
