@@ -471,6 +471,8 @@ int esm_process_env(char *err, size_t err_cap)
     return 0;
 }
 
+#define ESM_FETCH_MAX_KB_DEFAULT 4096u
+
 static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t cap)
 {
     const struct esm_config *cfg = in->cfg;
@@ -483,14 +485,19 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .tls = tls ? in->tls : NULL,
                              .auth = in->sasl ? broker_sasl_auth(in->sasl) : NULL,
                              .log_tag = in->log_tag};
-    uint32_t mib = 0;
+    uint32_t mib = 0, fetch_kib = 0;
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
         env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||
         env_ms("KESM_COMMIT_INTERVAL_MS", 100, 600000, &cc.auto_commit_interval_ms, err, cap) ||
-        env_num("KESM_MAX_DECOMPRESSED_MB", 1, 4096, "MiB", &mib, err, cap)) {
+        env_num("KESM_MAX_DECOMPRESSED_MB", 1, 4096, "MiB", &mib, err, cap) ||
+        env_num("KESM_FETCH_MAX_KB", 64, 1048576, "KiB", &fetch_kib, err, cap)) {
         return -1;
     }
     cc.decompress_limit = (size_t)mib << 20;
+    // One Fetch answer is parsed and copied into the batcher at once, so its size is what memory
+    // grows by per broker: 4 MiB (Java's default is 50 MiB) is four partitions' worth at the
+    // 1 MiB partition limit and keeps the brokers busy.
+    cc.fetch_max_bytes = (int32_t)((fetch_kib ? fetch_kib : ESM_FETCH_MAX_KB_DEFAULT) * 1024);
     switch (cfg->starting_position) {
     case ESM_START_TRIM_HORIZON:
         cc.start = CONS_START_TRIM_HORIZON;

@@ -155,12 +155,18 @@ static int process(struct esm_pipeline *pl, struct part *p, const struct inv_rec
     return add_one(pl, p, &dec, fv, now);
 }
 
+// pause_if_full pauses |p| when its queue is full, and every partition when the pipeline's queue
+// is full (pl_queue_full): a partition that has nothing queued yet would otherwise fetch
+// another full answer (up to the partition fetch limit each), so memory would grow with the
+// number of partitions. resume_parts lets them go again below half of it.
 static void pause_if_full(struct esm_pipeline *pl, struct part *p)
 {
-    if (p->num_held > 0 ||
-        batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
-            pl->cfg.pause_records ||
-        pl_queue_full(pl, 1)) {
+    if (pl_queue_full(pl, 1)) {
+        for (size_t i = 0; i < pl->num_parts; i++) {
+            pl_part_pause(pl, &pl->parts[i]);
+        }
+    } else if (p->num_held > 0 || batcher_partition_queued(pl->bt, p->topic, p->topic_len,
+                                                           p->partition) >= pl->cfg.pause_records) {
         pl_part_pause(pl, p);
     }
 }

@@ -135,12 +135,27 @@ void bt_recount(struct part *p)
     }
 }
 
-// bt_compact drops consumed entries and fragment bytes once they dominate.
+// An emptied partition keeps at most this much of its arena and queue; a spike (one full Fetch
+// answer, about 1 MiB per partition) is given back, so memory follows the records queued, not
+// the number of partitions times their largest burst.
+#define KEEP_RAW_BYTES (16u * 1024u)
+#define KEEP_ENTRIES 128u
+
+// bt_compact drops consumed entries and fragment bytes once they dominate, and gives an emptied
+// partition's spike back.
 void bt_compact(struct part *p)
 {
     if (p->q_head == p->q_len) {
         p->q_head = p->q_len = 0;
         p->raw.len = 0;
+        if (p->raw.cap > KEEP_RAW_BYTES) {
+            buf_cleanup(&p->raw);
+        }
+        if (p->q_cap > KEEP_ENTRIES) {
+            free(p->q);
+            p->q = NULL;
+            p->q_cap = 0;
+        }
         return;
     }
     if (p->q_head < 1024 || p->q_head < p->q_len / 2) {
