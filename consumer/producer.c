@@ -421,8 +421,8 @@ uint64_t prod_send(struct prod *p, const char *topic, const struct prod_msg *msg
     return d->id;
 }
 
-uint64_t prod_send_tracked(struct prod *p, const char *topic, const struct prod_msg *msgs,
-                           size_t n, prod_offset_done_fn *done, void *arg)
+uint64_t prod_send_tracked(struct prod *p, const char *topic, const struct prod_msg *msgs, size_t n,
+                           prod_offset_done_fn *done, void *arg)
 {
     uint64_t id = prod_send(p, topic, msgs, n, NULL, arg);
     for (struct delivery *d = p->deliveries; d; d = d->next) {

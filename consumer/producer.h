@@ -66,8 +66,8 @@ uint64_t prod_send(struct prod *p, const char *topic, const struct prod_msg *msg
 typedef void prod_offset_done_fn(void *arg, bool ok, const char *why, int64_t base_offset);
 // prod_send_tracked is prod_send with the offset reported to |done|; for a delivery to one
 // partition it is the first message's offset (read-your-writes: esm/fleet.c).
-uint64_t prod_send_tracked(struct prod *p, const char *topic, const struct prod_msg *msgs,
-                           size_t n, prod_offset_done_fn *done, void *arg);
+uint64_t prod_send_tracked(struct prod *p, const char *topic, const struct prod_msg *msgs, size_t n,
+                           prod_offset_done_fn *done, void *arg);
 // prod_cancel abandons a delivery: its done never runs (what was sent may still be written).
 void prod_cancel(struct prod *p, uint64_t id);
 

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#define STALE_MS 8000u  // a node whose last good read is older answers ServiceException
-#define SWEEP_MS 200u   // how often deadlines are checked
+#define STALE_MS 8000u // a node whose last good read is older answers ServiceException
+#define SWEEP_MS 200u  // how often deadlines are checked
 #define MAX_RECORD (ESM_API_MAX_BODY + 4096)
 
 // struct wr: one write, from the Produce until this node has read it back.
@@ -119,8 +119,8 @@ static void on_produced(void *arg, bool ok, const char *why, int64_t base_offset
     w->offset = base_offset;
     if (!ok || base_offset < 0) {
         char msg[400];
-        snprintf(msg, sizeof msg, "kesm fleet: could not write to the config topic %s: %s", f->topic,
-                 why ? why : "the broker gave no offset");
+        snprintf(msg, sizeof msg, "kesm fleet: could not write to the config topic %s: %s",
+                 f->topic, why ? why : "the broker gave no offset");
         wr_finish(f, w, false, msg);
         return;
     }
@@ -217,8 +217,8 @@ static cJSON *parse_value(const struct cons_record *rec, const char *uuid, const
         return NULL;
     }
     char jwhy[300];
-    cJSON *o = esm_json_parse_guarded((const char *)rec->value, rec->value_len, &lim, jwhy,
-                                      sizeof jwhy);
+    cJSON *o =
+        esm_json_parse_guarded((const char *)rec->value, rec->value_len, &lim, jwhy, sizeof jwhy);
     if (!o) {
         snprintf(why, why_len, "value is not accepted JSON: %s", jwhy);
         return NULL;
@@ -283,8 +283,10 @@ static void apply_record(struct esm_fleet *f, const struct cons_record *rec)
     char uuid[37], why[600];
     f->records++;
     if (!uuid_ok(rec, uuid)) {
-        kesm_log(KESM_LOG_WARN, "fleet", "config topic %s offset %lld: key is not a mapping UUID; "
-                 "skipped", f->topic, (long long)rec->offset);
+        kesm_log(KESM_LOG_WARN, "fleet",
+                 "config topic %s offset %lld: key is not a mapping UUID; "
+                 "skipped",
+                 f->topic, (long long)rec->offset);
         return;
     }
     const cJSON *req = NULL;
@@ -293,8 +295,9 @@ static void apply_record(struct esm_fleet *f, const struct cons_record *rec)
     if (!rec->value_null) {
         o = parse_value(rec, uuid, &req, &mod, why, sizeof why);
         if (!o) {
-            kesm_log(KESM_LOG_WARN, "fleet", "config topic %s offset %lld (mapping %s): %s; skipped",
-                     f->topic, (long long)rec->offset, uuid, why);
+            kesm_log(KESM_LOG_WARN, "fleet",
+                     "config topic %s offset %lld (mapping %s): %s; skipped", f->topic,
+                     (long long)rec->offset, uuid, why);
             return;
         }
     }
@@ -330,9 +333,10 @@ static void on_progress(void *ctx, int64_t position, int64_t high_watermark)
     }
     if (!f->ready && position >= 0 && position >= high_watermark) {
         f->ready = true;
-        kesm_log(KESM_LOG_INFO, "fleet", "read the config topic %s to its end (%llu records, %u "
-                 "mappings); serving", f->topic, (unsigned long long)f->records,
-                 esm_manager_count(f->mgr));
+        kesm_log(KESM_LOG_INFO, "fleet",
+                 "read the config topic %s to its end (%llu records, %u "
+                 "mappings); serving",
+                 f->topic, (unsigned long long)f->records, esm_manager_count(f->mgr));
     }
     if (!f->fatal) {
         f->problem[0] = '\0'; // a good read ends whatever was retried
@@ -369,8 +373,7 @@ static bool read_ok(void *ctx, char *why, size_t why_len)
         snprintf(why, why_len,
                  "kesm fleet: this node lost the cluster (no read of the config topic %s for %llu "
                  "ms%s%s); it does not answer from a stale view",
-                 f->topic, (unsigned long long)(now - last), f->problem[0] ? ": " : "",
-                 f->problem);
+                 f->topic, (unsigned long long)(now - last), f->problem[0] ? ": " : "", f->problem);
     }
     return false;
 }
@@ -478,9 +481,11 @@ struct esm_fleet *esm_fleet_new(struct net_reactor *r, struct esm_manager *mgr,
                              .auth = auth,
                              .what = "fleet config topic",
                              .log_tag = "fleet"};
-    struct cons_reader_config rc = {
-        .bootstrap = o->bootstrap, .topic = f->topic, .tls = f->tls, .auth = auth,
-        .log_tag = "fleet"};
+    struct cons_reader_config rc = {.bootstrap = o->bootstrap,
+                                    .topic = f->topic,
+                                    .tls = f->tls,
+                                    .auth = auth,
+                                    .log_tag = "fleet"};
     struct cons_reader_callbacks cb = {on_records, on_progress, on_problem, f};
     f->prod = prod_new(r, &pc, why, why_len);
     f->rd = f->prod ? cons_reader_new(r, &rc, &cb, why, why_len) : NULL;

@@ -110,8 +110,8 @@ void esm_fleet_usage(FILE *out)
             "                      fleet (keeping their UUIDs), then exit\n");
 }
 
-static int build_sasl(const struct esm_fleet_opts *o, bool tls, struct broker_sasl **out,
-                      char *why, size_t why_len)
+static int build_sasl(const struct esm_fleet_opts *o, bool tls, struct broker_sasl **out, char *why,
+                      size_t why_len)
 {
     char uri[4200];
     snprintf(uri, sizeof uri, "file://%s", o->sasl_file);
@@ -126,14 +126,16 @@ static int build_sasl(const struct esm_fleet_opts *o, bool tls, struct broker_sa
     const char *pw = esm_secret_member(j, "password");
     int rc = -1;
     if (!user || !pw) {
-        snprintf(why, why_len, "--cluster-sasl-file %s has no \"%s\" (it needs \"username\" and "
-                 "\"password\")", o->sasl_file, user ? "password" : "username");
+        snprintf(why, why_len,
+                 "--cluster-sasl-file %s has no \"%s\" (it needs \"username\" and "
+                 "\"password\")",
+                 o->sasl_file, user ? "password" : "username");
     } else {
-        struct broker_sasl_config sc = {
-            .mechanism = o->sasl_mechanism ? o->sasl_mechanism : "SCRAM-SHA-512",
-            .user = user,
-            .password = pw,
-            .tls = tls};
+        struct broker_sasl_config sc = {.mechanism =
+                                            o->sasl_mechanism ? o->sasl_mechanism : "SCRAM-SHA-512",
+                                        .user = user,
+                                        .password = pw,
+                                        .tls = tls};
         char serr[256];
         *out = broker_sasl_new_config(&sc, serr, sizeof serr);
         if (*out) {

@@ -21,7 +21,8 @@ static bool checked_config(struct esm_manager *mgr, const struct esm_mapping *se
         map_op_fail(out, ESM_OP_INVALID, "%s", err.message);
         return false;
     }
-    if (mgr->cfg.policy && !esm_policy_check(cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
+    if (mgr->cfg.policy &&
+        !esm_policy_check(cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
         map_op_fail(out, ESM_OP_INVALID, "%s", err.message);
         esm_config_cleanup(cfg);
         return false;
@@ -148,9 +149,8 @@ static int apply_update(struct esm_manager *mgr, struct esm_mapping *m, struct e
     return 0;
 }
 
-int esm_manager_apply(struct esm_manager *mgr, const char *uuid, const cJSON *request,
-                      uint64_t seq, double last_modified, cJSON **out_snapshot, char *why,
-                      size_t why_len)
+int esm_manager_apply(struct esm_manager *mgr, const char *uuid, const cJSON *request, uint64_t seq,
+                      double last_modified, cJSON **out_snapshot, char *why, size_t why_len)
 {
     if (out_snapshot) {
         *out_snapshot = NULL;
@@ -160,7 +160,8 @@ int esm_manager_apply(struct esm_manager *mgr, const char *uuid, const cJSON *re
         return apply_delete(mgr, m, out_snapshot);
     }
     if (m && m->state == ESM_STATE_DELETING) {
-        snprintf(why, why_len, "mapping %s is still being deleted here; the newer record waits", uuid);
+        snprintf(why, why_len, "mapping %s is still being deleted here; the newer record waits",
+                 uuid);
         return -1;
     }
     if (m && cJSON_Compare(m->cfg.request, request, true)) {

@@ -32,9 +32,8 @@ void esm_manager_prepare_delete(struct esm_manager *mgr, const char *uuid,
 // mapping as the API would answer the operation (Creating, Updating, Deleting, ...), or NULL
 // when there is none. Returns 0, or -1 with the reason in |why| (a stored request that no
 // longer validates: the mapping is left as it was).
-int esm_manager_apply(struct esm_manager *mgr, const char *uuid, const cJSON *request,
-                      uint64_t seq, double last_modified, cJSON **out_snapshot, char *why,
-                      size_t why_len);
+int esm_manager_apply(struct esm_manager *mgr, const char *uuid, const cJSON *request, uint64_t seq,
+                      double last_modified, cJSON **out_snapshot, char *why, size_t why_len);
 
 // esm_manager_each_request calls |fn| with the UUID and stored request of every mapping (not
 // those being deleted), in list order.

@@ -57,19 +57,20 @@ bool map_conflict(struct esm_manager *mgr, const struct esm_config *cfg,
             continue;
         }
         if (!strcmp(m->cfg.fn.arn, cfg->fn.arn) && !strcmp(m->cfg.topic, cfg->topic)) {
-            map_op_fail(out, ESM_OP_CONFLICT,
-                    "An event source mapping with Kafka topic %s, the same bootstrap servers and "
-                    "function %s already exists. Please update or delete the existing mapping "
-                    "with UUID %s",
-                    cfg->topic, cfg->fn.arn, m->uuid);
+            map_op_fail(
+                out, ESM_OP_CONFLICT,
+                "An event source mapping with Kafka topic %s, the same bootstrap servers and "
+                "function %s already exists. Please update or delete the existing mapping "
+                "with UUID %s",
+                cfg->topic, cfg->fn.arn, m->uuid);
             return true;
         }
         if (cfg->consumer_group_id && m->cfg.consumer_group_id &&
             !strcmp(cfg->consumer_group_id, m->cfg.consumer_group_id)) {
             map_op_fail(out, ESM_OP_CONFLICT,
-                    "The consumer group id %s is already used by the event source mapping with "
-                    "UUID %s on the same Kafka cluster",
-                    cfg->consumer_group_id, m->uuid);
+                        "The consumer group id %s is already used by the event source mapping with "
+                        "UUID %s on the same Kafka cluster",
+                        cfg->consumer_group_id, m->uuid);
             return true;
         }
     }
@@ -151,9 +152,9 @@ bool map_in_use(const struct esm_mapping *m, const char *verb, struct esm_op_res
         return false;
     }
     map_op_fail(out, ESM_OP_IN_USE,
-            "Cannot %s the event source mapping %s because it is in use (State: %s). Try again "
-            "once it is Enabled or Disabled.",
-            verb, m->uuid, esm_state_name(m->state));
+                "Cannot %s the event source mapping %s because it is in use (State: %s). Try again "
+                "once it is Enabled or Disabled.",
+                verb, m->uuid, esm_state_name(m->state));
     return true;
 }
 
@@ -253,17 +254,18 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
     struct esm_function_ref fref = {0};
     char why[256];
     if (function_name && !esm_function_ref_parse(&fref, function_name, &o, why, sizeof why)) {
-        map_op_fail(out, ESM_OP_INVALID,
-                "1 validation error detected: Value '%.200s' at 'FunctionName' failed to satisfy "
-                "constraint: %s",
-                function_name, why);
+        map_op_fail(
+            out, ESM_OP_INVALID,
+            "1 validation error detected: Value '%.200s' at 'FunctionName' failed to satisfy "
+            "constraint: %s",
+            function_name, why);
         return;
     }
     if (max_items < 0 || max_items > 10000) {
         map_op_fail(out, ESM_OP_INVALID,
-                "1 validation error detected: Value '%ld' at 'MaxItems' failed to satisfy "
-                "constraint: Member must be an integer between 1 and 10000",
-                max_items);
+                    "1 validation error detected: Value '%ld' at 'MaxItems' failed to satisfy "
+                    "constraint: Member must be an integer between 1 and 10000",
+                    max_items);
         esm_function_ref_cleanup(&fref);
         return;
     }
@@ -273,7 +275,8 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
         unsigned long long v = strtoull(marker, &end, 10);
         if (!*marker || !end || *end || marker[0] == '-') {
             map_op_fail(out, ESM_OP_INVALID,
-                    "Invalid Marker '%.100s': use the NextMarker of a previous response", marker);
+                        "Invalid Marker '%.100s': use the NextMarker of a previous response",
+                        marker);
             esm_function_ref_cleanup(&fref);
             return;
         }

@@ -49,7 +49,7 @@ struct net_httpd_response {
     size_t num_headers;
     char *body; // owned
     size_t body_len;
-    bool close; // close the connection after this response
+    bool close;                          // close the connection after this response
     struct net_httpd_deferred *deferred; // set by net_httpd_defer
 };
 
