@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "broker/sasl.h"
+#include "consumer/admin.h"
 #include "consumer/producer.h"
 #include "consumer/reader.h"
 #include "esm/fleet_int.h"
@@ -48,11 +49,14 @@ struct esm_fleet {
     struct net_tls_ctx *tls;
     struct broker_sasl *sasl;
     struct net_timer *sweep;
+    struct cons_admin *admin; // creating the config topic
+    bool create_tried, admin_done;
+    const struct esm_fleet_opts *opts;
     char topic[256];
     long timeout_ms;
     bool ready;
     bool fatal;
-    char problem[640];
+    char problem[1200];
     uint64_t records;
     struct wr *writes;
 };
@@ -166,10 +170,58 @@ void fleet_write(struct esm_fleet *f, const char *uuid, const cJSON *request, do
     w->prod_id = prod_send_tracked(f->prod, f->topic, &m, 1, on_produced, w);
 }
 
+static void on_created(void *ctx, int error_code, const char *msg)
+{
+    struct esm_fleet *f = ctx;
+    f->admin_done = true;
+    if (error_code == 0 || error_code == 36) { // created, or TOPIC_ALREADY_EXISTS
+        kesm_log(KESM_LOG_INFO, "fleet", "%s", msg);
+        return;
+    }
+    f->fatal = true;
+    snprintf(f->problem, sizeof f->problem,
+             "the config topic %s does not exist and could not be created (%.600s); create it with "
+             "one partition and cleanup.policy=compact",
+             f->topic, msg);
+    kesm_log(KESM_LOG_ERROR, "fleet", "%s", f->problem);
+}
+
+// maybe_create starts CreateTopics once when the metadata says the config topic does not exist.
+static void maybe_create(struct esm_fleet *f)
+{
+    if (f->admin_done && f->admin) {
+        cons_admin_free(f->admin);
+        f->admin = NULL;
+    }
+    if (f->ready || f->create_tried || cons_reader_partitions(f->rd) != 0) {
+        return;
+    }
+    f->create_tried = true;
+    const struct broker_auth *auth = f->sasl ? broker_sasl_auth(f->sasl) : NULL;
+    struct cons_admin_topic t = {.bootstrap = f->opts->bootstrap,
+                                 .tls = f->tls,
+                                 .auth = auth,
+                                 .name = f->topic,
+                                 .num_partitions = 1,
+                                 .replication_factor = -1,
+                                 .cleanup_policy = "compact",
+                                 .log_tag = "fleet"};
+    char err[300];
+    kesm_log(KESM_LOG_INFO, "fleet",
+             "config topic %s does not exist: creating it (1 partition, "
+             "cleanup.policy=compact)",
+             f->topic);
+    f->admin = cons_admin_create_topic(f->r, &t, on_created, f, err, sizeof err);
+    if (!f->admin) {
+        on_created(f, -1, err);
+    }
+}
+
 static void on_sweep(void *ctx)
 {
     struct esm_fleet *f = ctx;
     uint64_t now = net_reactor_now_ms(f->r);
+    maybe_create(f);
     struct wr *w = f->writes;
     while (w) {
         struct wr *next = w->next;
@@ -331,7 +383,7 @@ static void on_progress(void *ctx, int64_t position, int64_t high_watermark)
                  f->topic, (int)parts);
         kesm_log(KESM_LOG_ERROR, "fleet", "%s", f->problem);
     }
-    if (!f->ready && position >= 0 && position >= high_watermark) {
+    if (!f->ready && !f->fatal && position >= 0 && position >= high_watermark) {
         f->ready = true;
         kesm_log(KESM_LOG_INFO, "fleet",
                  "read the config topic %s to its end (%llu records, %u "
@@ -470,6 +522,7 @@ struct esm_fleet *esm_fleet_new(struct net_reactor *r, struct esm_manager *mgr,
     f->r = r;
     f->mgr = mgr;
     f->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+    f->opts = o;
     snprintf(f->topic, sizeof f->topic, "_kesm-%s-configs", o->cluster_id);
     if (fleet_security(o, &f->tls, &f->sasl, why, why_len) != 0) {
         free(f);
@@ -509,6 +562,7 @@ void esm_fleet_free(struct esm_fleet *f)
         wr_finish(f, f->writes, false, "kesm fleet: kesm serve is stopping");
     }
     net_timer_free(f->sweep);
+    cons_admin_free(f->admin);
     cons_reader_free(f->rd);
     prod_free(f->prod);
     broker_sasl_free(f->sasl);

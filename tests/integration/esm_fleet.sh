@@ -235,6 +235,36 @@ tap_check "no node delivers them (watched for 3 s)" holds_for 3 eval '[ "$(deliv
 tap_check "the delete is a tombstone in the config topic" \
     eval "timeout 30 kcat -C -b '$KMOCK_BOOTSTRAP' -t '$CONFIGS' -o beginning -e -q -Z -f '%k=%s\n' | grep -q '^$U=NULL\$'"
 
+# A config topic of several partitions is refused (kmock creates a missing topic with 4 on
+# Metadata, whatever the request says; a Kafka broker answers UNKNOWN_TOPIC_OR_PARTITION and the
+# node creates it with CreateTopics, which kmock does not serve).
+HANDLER_LOG=/dev/null timeout --foreground 60 "$KESM" serve --listen 127.0.0.1:0 \
+    --cluster-bootstrap "$KMOCK_BOOTSTRAP" --cluster-id f9 >"$T/f9.out" 2>"$T/f9.err" &
+PIDS[f9]=$!
+tap_check "a node of fleet f9 starts" wait_until 20 port_of f9
+f9_refused() { api_curl -sS "$(api f9)/" | grep -q '_kesm-f9-configs has 4 partitions; a fleet.s config topic must have exactly one'; }
+tap_check "its 4-partition config topic is refused with a ServiceException saying so" \
+    wait_until 20 f9_refused
+
+# Migration: a single-node state directory imported into the fleet keeps its UUID.
+HANDLER_LOG=/dev/null timeout --foreground 60 "$KESM" serve --listen 127.0.0.1:0 \
+    --state-dir "$T/single" >"$T/single.out" 2>"$T/single.err" &
+PIDS[single]=$!
+tap_check "a single-node kesm serve starts" wait_until 20 port_of single
+lam single create-event-source-mapping --function-name legacy --topics orders --no-enabled \
+    --self-managed-event-source "{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}}" \
+    >"$T/single.json"
+U3=$(jq -r .UUID "$T/single.json")
+kill -TERM "${PIDS[single]}"
+wait "${PIDS[single]}"
+unset 'PIDS[single]'
+timeout 60 "$KESM" serve --cluster-bootstrap "$KMOCK_BOOTSTRAP" --cluster-id f1 \
+    --import-state "$T/single" >"$T/import.out" 2>"$T/import.err"
+tap_check "--import-state exits 0" test $? = 0
+tap_check "and says what it imported" grep -q 'imported 1 mapping from' "$T/import.out"
+tap_check "the imported mapping, same UUID, is on node 3" \
+    wait_until 10 eval '[ "$(code_of n3 "$U3")" = 200 ]'
+
 # A node that cannot reach the cluster answers a clear 5xx.
 start_node lost "$T/delivered.lost" 127.0.0.1:1
 tap_check "a node with an unreachable cluster starts" wait_until 20 port_of lost
@@ -253,6 +283,9 @@ tap_check "saying so" eval "api_curl -sS '$(api n1)/$U2' | grep -q 'lost the clu
 tap_check "kmock: brokers back up" kmock_cmd up -1
 tap_check "node 1 answers again" wait_until 30 eval '[ "$(code_of n1 "$U2")" = 200 ]'
 
+kill -TERM "${PIDS[f9]}"
+wait "${PIDS[f9]}"
+unset 'PIDS[f9]'
 for n in n1 n2b n3 lost; do
     kill -TERM "${PIDS[$n]}"
     wait "${PIDS[$n]}"
