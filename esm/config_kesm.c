@@ -13,7 +13,9 @@
 //            "SaslAllowPlaintext": false,
 //            "SecretsDir": "/abs/dir",      kesm run: where secret ARNs and names resolve
 //            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
-//            "SecretsManagerEndpoint": "http(s)://..."}   kesm run: its endpoint override
+//            "SecretsManagerEndpoint": "http(s)://...",   kesm run: its endpoint override
+//            "MaxConcurrency": 100}         batches in flight at once, 1-1000 (default: kesm serve
+//                                           --max-concurrency, else ESM_MAX_CONCURRENCY_DEFAULT)
 #include "esm/config_internal.h"
 
 #include <stdio.h>
@@ -32,6 +34,7 @@ static const char *const kesm_members[] = {
     "SecretsDir",
     "SecretsManager",
     "SecretsManagerEndpoint",
+    "MaxConcurrency",
 };
 
 static void parse_command(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
@@ -138,7 +141,7 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             cfg_fail(err, f, e,
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
                      "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                     "SecretsManager, SecretsManagerEndpoint");
+                     "SecretsManager, SecretsManagerEndpoint, MaxConcurrency");
             continue;
         }
         switch (idx) {
@@ -200,6 +203,11 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             break;
         case 9:
             cfg_bool(err, f, e, &k->secrets_manager);
+            break;
+        case 11:
+            if (cfg_int(err, f, e, 1, ESM_MAX_CONCURRENCY_MAX, &x)) {
+                k->max_concurrency = (uint32_t)x;
+            }
             break;
         default:
             if (cfg_str(err, f, e, 8, 2048, &s)) {
