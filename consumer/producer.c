@@ -21,6 +21,7 @@ struct msg {
     size_t key_len;
     uint8_t *value;
     size_t value_len;
+    bool value_null; // a tombstone
     int32_t partition;
 };
 
@@ -28,8 +29,10 @@ struct delivery {
     struct prod *p;
     struct delivery *next;
     uint64_t id;
-    prod_done_fn *done; // NULL once cancelled
+    prod_done_fn *done; // NULL once cancelled (or when done_off is the callback)
+    prod_offset_done_fn *done_off;
     void *arg;
+    int64_t base_offset; // of the last partition answered (-1: none)
     char *topic;
     struct msg *msgs;
     size_t num_msgs;
@@ -217,6 +220,7 @@ static void check_produce(struct produce *pr, const struct broker_resp *resp)
         kp_produce_partitions(&it, &t, &pit);
         while (kp_produce_next_partition(&pit, &pp)) {
             seen = true;
+            d->base_offset = pp.base_offset;
             if (pp.error_code != 0) {
                 fail_delivery(d, "%s %s [%" PRId32 "]: %s", what, d->topic, pp.index,
                               kp_error_name(pp.error_code));
@@ -260,7 +264,7 @@ static bool build_batch(const struct delivery *d, int32_t partition, kw *out)
             struct kp_record_in r = {.timestamp = now,
                                      .key = m->key,
                                      .key_len = m->key_len,
-                                     .value = m->value,
+                                     .value = m->value_null ? NULL : m->value,
                                      .value_len = m->value_len};
             kp_batch_builder_add(&bb, &r);
         }
@@ -351,7 +355,7 @@ static void on_tick(struct broker_cluster *cl, void *ctx)
     }
     bool waiting = false;
     for (struct delivery *d = p->deliveries; d; d = d->next) {
-        if (!d->started && d->done) {
+        if (!d->started && (d->done || d->done_off)) {
             if (p->md_ok) {
                 start_delivery(d);
             } else {
@@ -365,10 +369,12 @@ static void on_tick(struct broker_cluster *cl, void *ctx)
     struct delivery **pp = &p->deliveries;
     while (*pp) {
         struct delivery *d = *pp;
-        if ((d->started || !d->done) && d->pending == 0) {
+        if ((d->started || !(d->done || d->done_off)) && d->pending == 0) {
             *pp = d->next;
             if (d->done) {
                 d->done(d->arg, !d->failed, d->failed ? d->why : NULL);
+            } else if (d->done_off) {
+                d->done_off(d->arg, !d->failed, d->failed ? d->why : NULL, d->base_offset);
             }
             delivery_free(d);
             continue;
@@ -388,6 +394,7 @@ uint64_t prod_send(struct prod *p, const char *topic, const struct prod_msg *msg
     d->id = ++p->next_id;
     d->done = done;
     d->arg = arg;
+    d->base_offset = -1;
     d->topic = xstrdup(topic);
     d->msgs = xcalloc(n ? n : 1, sizeof *d->msgs);
     d->num_msgs = n;
@@ -402,6 +409,7 @@ uint64_t prod_send(struct prod *p, const char *topic, const struct prod_msg *msg
             memcpy(d->msgs[i].value, msgs[i].value, msgs[i].value_len);
         }
         d->msgs[i].value_len = msgs[i].value_len;
+        d->msgs[i].value_null = msgs[i].value_null;
     }
     broker_metadata_want(p->md, topic);
     struct delivery **tail = &p->deliveries;
@@ -413,11 +421,24 @@ uint64_t prod_send(struct prod *p, const char *topic, const struct prod_msg *msg
     return d->id;
 }
 
+uint64_t prod_send_tracked(struct prod *p, const char *topic, const struct prod_msg *msgs, size_t n,
+                           prod_offset_done_fn *done, void *arg)
+{
+    uint64_t id = prod_send(p, topic, msgs, n, NULL, arg);
+    for (struct delivery *d = p->deliveries; d; d = d->next) {
+        if (d->id == id) {
+            d->done_off = done;
+        }
+    }
+    return id;
+}
+
 void prod_cancel(struct prod *p, uint64_t id)
 {
     for (struct delivery *d = p->deliveries; d; d = d->next) {
         if (d->id == id) {
             d->done = NULL;
+            d->done_off = NULL;
         }
     }
     broker_cluster_wake(p->cl);

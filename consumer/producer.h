@@ -43,6 +43,7 @@ struct prod_msg {
     size_t key_len;
     const void *value;
     size_t value_len;
+    bool value_null; // a null value (a tombstone); value is then ignored
 };
 
 // prod_done_fn: |ok|, or the reason (one line, valid during the call).
@@ -60,6 +61,13 @@ void prod_free(struct prod *p);
 // |done| runs exactly once later unless the delivery is cancelled.
 uint64_t prod_send(struct prod *p, const char *topic, const struct prod_msg *msgs, size_t n,
                    prod_done_fn *done, void *arg);
+// prod_offset_done_fn: as prod_done_fn, plus the offset the broker gave the first message of the
+// (last) partition written (-1 when unknown).
+typedef void prod_offset_done_fn(void *arg, bool ok, const char *why, int64_t base_offset);
+// prod_send_tracked is prod_send with the offset reported to |done|; for a delivery to one
+// partition it is the first message's offset (read-your-writes: esm/fleet.c).
+uint64_t prod_send_tracked(struct prod *p, const char *topic, const struct prod_msg *msgs, size_t n,
+                           prod_offset_done_fn *done, void *arg);
 // prod_cancel abandons a delivery: its done never runs (what was sent may still be written).
 void prod_cancel(struct prod *p, uint64_t id);
 

@@ -29,6 +29,7 @@ struct esm_api {
     size_t num_allowed;
     esm_api_extra_fn *extra;
     void *extra_ctx;
+    struct esm_api_writer writer; // fleet mode (esm/fleet.h); ops NULL otherwise
 };
 
 struct error_kind {
@@ -367,6 +368,47 @@ static bool observability(struct esm_api *api, const struct net_httpd_parser *re
     return true;
 }
 
+// fleet_route answers what fleet mode changes: reads on a node that cannot answer them truthfully
+// (ServiceException), and writes, which the writer takes over. Returns true when the request
+// goes on as usual (a read on a healthy node).
+static bool fleet_route(struct esm_api *api, const struct net_httpd_parser *req, const char *id,
+                        struct net_httpd_response *resp)
+{
+    const char *m = req->method;
+    char why[400];
+    if (!api->writer.read_ok(api->writer.ctx, why, sizeof why)) {
+        send_error(resp, &ERR_SERVICE, why);
+        return false;
+    }
+    enum esm_api_op op;
+    if (!id[0] && !strcmp(m, "POST")) {
+        op = ESM_API_CREATE;
+    } else if (id[0] && !strcmp(m, "PUT")) {
+        op = ESM_API_UPDATE;
+    } else if (id[0] && !strcmp(m, "DELETE")) {
+        op = ESM_API_DELETE;
+    } else {
+        return true;
+    }
+    cJSON *body = op == ESM_API_DELETE ? NULL : parse_body(req, resp);
+    if (op != ESM_API_DELETE && !body) {
+        return false;
+    }
+    struct esm_op_result r = {0};
+    if (!api->writer.write(api->writer.ctx, op, id, body, resp, &r)) {
+        send_result(resp, &r, 202);
+    }
+    cJSON_Delete(body);
+    return false;
+}
+
+void esm_api_answer(struct net_httpd_deferred *d, struct esm_op_result *r, int ok_status)
+{
+    struct net_httpd_response resp = {.status = 500};
+    send_result(&resp, r, ok_status);
+    net_httpd_deferred_finish(d, &resp);
+}
+
 // route runs an API operation on |path| (under API_PREFIX, checked).
 static void route(struct esm_api *api, const struct net_httpd_parser *req,
                   struct net_httpd_response *resp)
@@ -385,6 +427,9 @@ static void route(struct esm_api *api, const struct net_httpd_parser *req,
     const char *m = req->method;
     struct esm_op_result r;
     cJSON *body = NULL;
+    if (api->writer.read_ok && !fleet_route(api, req, id, resp)) {
+        return;
+    }
     if (!id[0] && !strcmp(m, "POST")) {
         if ((body = parse_body(req, resp)) != NULL) {
             esm_manager_create(api->mgr, body, &r);
@@ -471,6 +516,9 @@ struct esm_api *esm_api_new(struct event_base *base, struct esm_manager *mgr,
     api->region = cfg->verify_region ? cfg->verify_region : "us-east-1";
     api->extra = cfg->extra;
     api->extra_ctx = cfg->extra_ctx;
+    if (cfg->writer) {
+        api->writer = *cfg->writer;
+    }
     api->host = strdup(cfg->host ? cfg->host : "127.0.0.1");
     api->allowed = calloc(cfg->num_allowed_hosts + 1, sizeof *api->allowed);
     for (size_t i = 0; api->allowed && i < cfg->num_allowed_hosts; i++) {

@@ -65,6 +65,23 @@ struct sockaddr;
 typedef bool esm_api_extra_fn(void *ctx, const struct net_httpd_parser *req,
                               const struct net_httpd_peer *peer, struct net_httpd_response *resp);
 
+// enum esm_api_op / struct esm_api_writer: fleet mode (esm/fleet.h). read_ok says whether this
+// node can answer reads truthfully now (false: ServiceException 500 with |why|, for every API
+// request). write takes over a create (|uuid| ""), update or delete with its parsed body (NULL
+// for a delete): it either fills |now| and returns false (answered at once, 202 on success), or
+// defers |resp| (net_httpd_defer) and returns true, and later answers with esm_api_answer.
+enum esm_api_op { ESM_API_CREATE, ESM_API_UPDATE, ESM_API_DELETE };
+struct esm_api_writer {
+    bool (*read_ok)(void *ctx, char *why, size_t why_len);
+    bool (*write)(void *ctx, enum esm_api_op op, const char *uuid, const cJSON *body,
+                  struct net_httpd_response *resp, struct esm_op_result *now);
+    void *ctx;
+};
+struct net_httpd_deferred;
+// esm_api_answer sends |r| (its body is consumed) as the deferred answer |d| (202/200 on success
+// as |ok_status| says, else the error Lambda sends for r->status).
+void esm_api_answer(struct net_httpd_deferred *d, struct esm_op_result *r, int ok_status);
+
 struct esm_api_config {
     const char *host;  // address to bind (an IP literal or "localhost"); NULL = "127.0.0.1"
     uint16_t port;     // 0 = any free port (see esm_api_port)
@@ -88,6 +105,7 @@ struct esm_api_config {
     // esm/status_http.h, which checks its own Host, Origin and method).
     esm_api_extra_fn *extra;
     void *extra_ctx;
+    const struct esm_api_writer *writer; // fleet mode: copied; NULL = local mappings
 };
 
 // ESM_API_MAX_BODY: the request body limit. AWS documents none for this API; the largest valid

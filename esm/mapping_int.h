@@ -48,4 +48,13 @@ bool map_set_result(struct esm_mapping *m, const char *text);
 void map_link_sorted(struct esm_manager *mgr, struct esm_mapping *m);
 struct esm_mapping *map_find(struct esm_manager *mgr, const char *uuid);
 
+// mapping_ops.c: what the fleet's operations (mapping_fleet.c) share with the local ones.
+void map_op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void map_op_ok(struct esm_op_result *out, cJSON *body);
+bool map_conflict(struct esm_manager *mgr, const struct esm_config *cfg,
+                  const struct esm_mapping *self, struct esm_op_result *out);
+void map_note_vpc(struct esm_manager *mgr, const struct esm_mapping *m);
+bool map_in_use(const struct esm_mapping *m, const char *verb, struct esm_op_result *out);
+
 #endif

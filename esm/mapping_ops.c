@@ -10,9 +10,7 @@
 
 // ---- operations ------------------------------------------------------------------------------
 
-static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
+void map_op_fail(struct esm_op_result *out, enum esm_op_status st, const char *fmt, ...)
 {
     out->status = st;
     out->body = NULL;
@@ -22,10 +20,10 @@ static void op_fail(struct esm_op_result *out, enum esm_op_status st, const char
     va_end(ap);
 }
 
-static void op_ok(struct esm_op_result *out, cJSON *body)
+void map_op_ok(struct esm_op_result *out, cJSON *body)
 {
     if (!body) {
-        op_fail(out, ESM_OP_INTERNAL, "out of memory");
+        map_op_fail(out, ESM_OP_INTERNAL, "out of memory");
         return;
     }
     out->status = ESM_OP_OK;
@@ -51,34 +49,35 @@ static bool same_servers(const struct esm_config *a, const struct esm_config *b)
 }
 
 // conflict looks for a mapping other than |self| that |cfg| would duplicate.
-static bool conflict(struct esm_manager *mgr, const struct esm_config *cfg,
-                     const struct esm_mapping *self, struct esm_op_result *out)
+bool map_conflict(struct esm_manager *mgr, const struct esm_config *cfg,
+                  const struct esm_mapping *self, struct esm_op_result *out)
 {
     for (struct esm_mapping *m = mgr->head; m; m = m->next) {
         if (m == self || !same_servers(&m->cfg, cfg)) {
             continue;
         }
         if (!strcmp(m->cfg.fn.arn, cfg->fn.arn) && !strcmp(m->cfg.topic, cfg->topic)) {
-            op_fail(out, ESM_OP_CONFLICT,
-                    "An event source mapping with Kafka topic %s, the same bootstrap servers and "
-                    "function %s already exists. Please update or delete the existing mapping "
-                    "with UUID %s",
-                    cfg->topic, cfg->fn.arn, m->uuid);
+            map_op_fail(
+                out, ESM_OP_CONFLICT,
+                "An event source mapping with Kafka topic %s, the same bootstrap servers and "
+                "function %s already exists. Please update or delete the existing mapping "
+                "with UUID %s",
+                cfg->topic, cfg->fn.arn, m->uuid);
             return true;
         }
         if (cfg->consumer_group_id && m->cfg.consumer_group_id &&
             !strcmp(cfg->consumer_group_id, m->cfg.consumer_group_id)) {
-            op_fail(out, ESM_OP_CONFLICT,
-                    "The consumer group id %s is already used by the event source mapping with "
-                    "UUID %s on the same Kafka cluster",
-                    cfg->consumer_group_id, m->uuid);
+            map_op_fail(out, ESM_OP_CONFLICT,
+                        "The consumer group id %s is already used by the event source mapping with "
+                        "UUID %s on the same Kafka cluster",
+                        cfg->consumer_group_id, m->uuid);
             return true;
         }
     }
     return false;
 }
 
-static void note_vpc(struct esm_manager *mgr, const struct esm_mapping *m)
+void map_note_vpc(struct esm_manager *mgr, const struct esm_mapping *m)
 {
     for (size_t i = 0; i < m->cfg.num_sacs; i++) {
         if (m->cfg.sacs[i].type == ESM_SAC_VPC_SUBNET ||
@@ -98,21 +97,21 @@ void esm_manager_create(struct esm_manager *mgr, const cJSON *req, struct esm_op
     struct esm_cfg_err err;
     struct esm_mapping *m = calloc(1, sizeof *m);
     if (!m) {
-        op_fail(out, ESM_OP_INTERNAL, "out of memory");
+        map_op_fail(out, ESM_OP_INTERNAL, "out of memory");
         return;
     }
     if (!esm_config_parse(&m->cfg, req, &o, &err)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        map_op_fail(out, ESM_OP_INVALID, "%s", err.message);
         free(m);
         return;
     }
     if (mgr->cfg.policy &&
         !esm_policy_check(&m->cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        map_op_fail(out, ESM_OP_INVALID, "%s", err.message);
         map_free(m);
         return;
     }
-    if (conflict(mgr, &m->cfg, NULL, out)) {
+    if (map_conflict(mgr, &m->cfg, NULL, out)) {
         map_free(m);
         return;
     }
@@ -125,15 +124,15 @@ void esm_manager_create(struct esm_manager *mgr, const cJSON *req, struct esm_op
     m->last_modified = o.now;
     char why[512];
     if (!map_set_result(m, "No records processed") || map_save(mgr, m, why, sizeof why) != 0) {
-        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
+        map_op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
         map_free(m);
         return;
     }
     map_link_sorted(mgr, m);
     map_log(mgr, "mapping %s: created for topic %s, function %s", m->uuid, m->cfg.topic,
             m->cfg.fn.arn);
-    note_vpc(mgr, m);
-    op_ok(out, map_snapshot(m));
+    map_note_vpc(mgr, m);
+    map_op_ok(out, map_snapshot(m));
     map_reconcile(mgr, m);
 }
 
@@ -141,21 +140,21 @@ void esm_manager_get(struct esm_manager *mgr, const char *uuid, struct esm_op_re
 {
     struct esm_mapping *m = map_find(mgr, uuid);
     if (!m) {
-        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
+        map_op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
         return;
     }
-    op_ok(out, map_snapshot(m));
+    map_op_ok(out, map_snapshot(m));
 }
 
-static bool in_use(const struct esm_mapping *m, const char *verb, struct esm_op_result *out)
+bool map_in_use(const struct esm_mapping *m, const char *verb, struct esm_op_result *out)
 {
     if (!esm_state_is_transitional(m->state)) {
         return false;
     }
-    op_fail(out, ESM_OP_IN_USE,
-            "Cannot %s the event source mapping %s because it is in use (State: %s). Try again "
-            "once it is Enabled or Disabled.",
-            verb, m->uuid, esm_state_name(m->state));
+    map_op_fail(out, ESM_OP_IN_USE,
+                "Cannot %s the event source mapping %s because it is in use (State: %s). Try again "
+                "once it is Enabled or Disabled.",
+                verb, m->uuid, esm_state_name(m->state));
     return true;
 }
 
@@ -164,26 +163,26 @@ void esm_manager_update(struct esm_manager *mgr, const char *uuid, const cJSON *
 {
     struct esm_mapping *m = map_find(mgr, uuid);
     if (!m) {
-        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
+        map_op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
         return;
     }
-    if (in_use(m, "update", out)) {
+    if (map_in_use(m, "update", out)) {
         return;
     }
     struct esm_parse_opts o = map_parse_opts(mgr);
     struct esm_cfg_err err;
     struct esm_config next;
     if (!esm_config_merge_update(&next, &m->cfg, req, &o, &err)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        map_op_fail(out, ESM_OP_INVALID, "%s", err.message);
         return;
     }
     if (mgr->cfg.policy &&
         !esm_policy_check(&next, mgr->cfg.policy, err.message, sizeof err.message)) {
-        op_fail(out, ESM_OP_INVALID, "%s", err.message);
+        map_op_fail(out, ESM_OP_INVALID, "%s", err.message);
         esm_config_cleanup(&next);
         return;
     }
-    if (conflict(mgr, &next, m, out)) {
+    if (map_conflict(mgr, &next, m, out)) {
         esm_config_cleanup(&next);
         return;
     }
@@ -208,12 +207,12 @@ void esm_manager_update(struct esm_manager *mgr, const char *uuid, const cJSON *
         m->reason = prev_reason;
         m->last_modified = prev_mod;
         esm_config_cleanup(&next);
-        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
+        map_op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
         return;
     }
     esm_config_cleanup(&prev);
     map_log(mgr, "mapping %s: updated (%s)", m->uuid, esm_state_name(m->state));
-    op_ok(out, map_snapshot(m));
+    map_op_ok(out, map_snapshot(m));
     map_reconcile(mgr, m);
 }
 
@@ -221,10 +220,10 @@ void esm_manager_delete(struct esm_manager *mgr, const char *uuid, struct esm_op
 {
     struct esm_mapping *m = map_find(mgr, uuid);
     if (!m) {
-        op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
+        map_op_fail(out, ESM_OP_NOT_FOUND, "The resource you requested does not exist.");
         return;
     }
-    if (in_use(m, "delete", out)) {
+    if (map_in_use(m, "delete", out)) {
         return;
     }
     enum esm_state prev = m->state;
@@ -233,10 +232,10 @@ void esm_manager_delete(struct esm_manager *mgr, const char *uuid, struct esm_op
     char why[512];
     if (map_save(mgr, m, why, sizeof why) != 0) {
         m->state = prev;
-        op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
+        map_op_fail(out, ESM_OP_INTERNAL, "Could not store the event source mapping: %s", why);
         return;
     }
-    op_ok(out, map_snapshot(m));
+    map_op_ok(out, map_snapshot(m));
     map_reconcile(mgr, m);
 }
 
@@ -255,17 +254,18 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
     struct esm_function_ref fref = {0};
     char why[256];
     if (function_name && !esm_function_ref_parse(&fref, function_name, &o, why, sizeof why)) {
-        op_fail(out, ESM_OP_INVALID,
-                "1 validation error detected: Value '%.200s' at 'FunctionName' failed to satisfy "
-                "constraint: %s",
-                function_name, why);
+        map_op_fail(
+            out, ESM_OP_INVALID,
+            "1 validation error detected: Value '%.200s' at 'FunctionName' failed to satisfy "
+            "constraint: %s",
+            function_name, why);
         return;
     }
     if (max_items < 0 || max_items > 10000) {
-        op_fail(out, ESM_OP_INVALID,
-                "1 validation error detected: Value '%ld' at 'MaxItems' failed to satisfy "
-                "constraint: Member must be an integer between 1 and 10000",
-                max_items);
+        map_op_fail(out, ESM_OP_INVALID,
+                    "1 validation error detected: Value '%ld' at 'MaxItems' failed to satisfy "
+                    "constraint: Member must be an integer between 1 and 10000",
+                    max_items);
         esm_function_ref_cleanup(&fref);
         return;
     }
@@ -274,8 +274,9 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
         char *end = NULL;
         unsigned long long v = strtoull(marker, &end, 10);
         if (!*marker || !end || *end || marker[0] == '-') {
-            op_fail(out, ESM_OP_INVALID,
-                    "Invalid Marker '%.100s': use the NextMarker of a previous response", marker);
+            map_op_fail(out, ESM_OP_INVALID,
+                        "Invalid Marker '%.100s': use the NextMarker of a previous response",
+                        marker);
             esm_function_ref_cleanup(&fref);
             return;
         }
@@ -306,5 +307,5 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
         cJSON_AddStringToObject(body, "NextMarker", next);
     }
     esm_function_ref_cleanup(&fref);
-    op_ok(out, arr ? body : (cJSON_Delete(body), NULL));
+    map_op_ok(out, arr ? body : (cJSON_Delete(body), NULL));
 }

@@ -9,6 +9,7 @@
 
 #include "base/hostport.h"
 #include "esm/api.h"
+#include "esm/fleet.h"
 #include "esm/instance.h"
 #include "esm/mapping.h"
 #include "esm/policy.h"
@@ -55,6 +56,7 @@ struct serve_opts {
     struct esm_secrets_config secrets;
     struct esm_routes routes;
     struct esm_status_opts status;
+    struct esm_fleet_opts fleet;
 };
 
 static void usage(FILE *out)
@@ -114,6 +116,7 @@ static void usage(FILE *out)
         "                      with routes, an unmatched function is FUNCTION_CONFIG_NOT_VALID)\n"
         "  --nameserver IP[:PORT]  DNS server for broker names instead of resolv.conf's\n");
     esm_status_usage(out);
+    esm_fleet_usage(out);
 }
 
 static bool parse_listen(struct serve_opts *o, const char *s)
@@ -247,6 +250,7 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int took = esm_status_flag(&o->status, a, v);
+        took = took ? took : esm_fleet_flag(&o->fleet, a, v);
         if (took < 0) {
             return 2;
         } else if (took > 0) {
@@ -267,6 +271,9 @@ static int parse_args(struct serve_opts *o, int argc, char **argv)
             return 2;
         }
         i++;
+    }
+    if (!esm_fleet_check(&o->fleet)) {
+        return 2;
     }
     if (!o->allow_remote && !host_is_loopback(o->host)) {
         fprintf(stderr,
@@ -465,17 +472,21 @@ int esm_serve_main(int argc, char **argv)
     struct serve sv = {0};
     struct net_reactor_config rcfg = {.nameserver = o.nameserver};
     sv.r = net_reactor_new(&rcfg);
-    struct esm_store *store = sv.r ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
+    bool fleet_on = esm_fleet_wanted(&o.fleet); // then the cluster holds the mappings
+    struct esm_store *store =
+        sv.r && !fleet_on ? esm_store_open(o.state_dir, why, sizeof why) : NULL;
     struct esm_secrets *secrets = NULL;
     struct inv_aws *aws = NULL;
-    if (store) {
+    struct esm_fleet *fleet = NULL;
+    struct esm_api_writer writer;
+    if (store || (sv.r && fleet_on)) {
         struct inv_aws_cfg awc = {.reactor = sv.r, .default_region = o.region};
         aws = inv_aws_new(&awc);
         o.secrets.sm_region = o.region;
         o.secrets.aws = aws;
         secrets = esm_secrets_new(sv.r, &o.secrets, why, sizeof why);
     }
-    if (!sv.r || !store || !secrets) {
+    if (!sv.r || (!store && !fleet_on) || !secrets) {
         fprintf(stderr, "kesm serve: %s\n", sv.r ? why : "cannot create the event loop");
         esm_store_free(store);
         esm_routes_cleanup(&o.routes);
@@ -513,7 +524,18 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: cannot install signal handlers\n");
         goto out;
     }
-    esm_manager_restore(mgr);
+    if (fleet_on) {
+        fleet = esm_fleet_new(sv.r, mgr, &o.fleet, why, sizeof why);
+        if (!fleet || o.fleet.import_dir) {
+            rc = fleet ? (esm_fleet_import(fleet, sv.r, o.fleet.import_dir) == 0 ? 0 : 1) : 1;
+            fprintf(stderr, fleet ? "" : "kesm serve: %s\n", why);
+            goto out;
+        }
+        writer = esm_fleet_writer(fleet);
+        ac.writer = &writer;
+    } else {
+        esm_manager_restore(mgr);
+    }
     status =
         esm_status_server_new(sv.r, mgr, &o.status, o.allow_remote, KESM_VERSION, why, sizeof why);
     ac.extra = esm_status_server_handle;
@@ -524,8 +546,9 @@ int esm_serve_main(int argc, char **argv)
         goto out;
     }
     bool v6 = strchr(o.host, ':') != NULL;
-    printf("kesm serve: listening on http://%s%s%s:%u (state in %s)\n", v6 ? "[" : "", o.host,
-           v6 ? "]" : "", (unsigned)esm_api_port(api), o.state_dir);
+    printf("kesm serve: listening on http://%s%s%s:%u (%s %s)\n", v6 ? "[" : "", o.host,
+           v6 ? "]" : "", (unsigned)esm_api_port(api), fleet_on ? "fleet" : "state in",
+           fleet_on ? o.fleet.cluster_id : o.state_dir);
     if (esm_status_server_port(status)) {
         bool sv6 = strchr(o.status.host, ':') != NULL;
         printf("kesm serve: status page on http://%s%s%s:%u/status\n", sv6 ? "[" : "",
@@ -540,6 +563,7 @@ int esm_serve_main(int argc, char **argv)
 out:
     esm_api_free(api);
     api = NULL;
+    esm_fleet_free(fleet); // before the drain: no record may start a mapping again
     if (mgr) {
         drain(&sv, mgr, o.drain_ms);
     }

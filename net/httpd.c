@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #define OUTPUT_PAUSE_BYTES (256u * 1024u)
+// DEFERRED_DEADLINE_MS: how long a deferred answer may take before the connection is closed.
+#define DEFERRED_DEADLINE_MS 120000u
 #define ACCEPT_PAUSE_MS 250
 #define LOG_BURST 5 // lines per kind per second
 
@@ -28,6 +30,7 @@ enum phase {
     PH_REQUEST, // waiting for, or reading, a request (head or body)
     PH_IDLE,    // keep-alive: a response was sent, nothing of the next request yet
     PH_CLOSING, // the last response is being flushed
+    PH_WAITING, // the handler deferred its answer (net_httpd_defer): nothing is read meanwhile
 };
 
 enum log_kind {
@@ -56,6 +59,12 @@ struct hconn {
     uint64_t since_ms; // when the current request (or idle period) began
     bool got_bytes;    // some of the current request arrived
     bool output_paused;
+    struct net_httpd_deferred *deferred; // the answer the handler owes (PH_WAITING)
+};
+
+// struct net_httpd_deferred: an answer owed by its owner; |c| is NULL once the connection is gone.
+struct net_httpd_deferred {
+    struct hconn *c;
 };
 
 struct net_httpd {
@@ -127,6 +136,14 @@ void net_httpd_response_body_take(struct net_httpd_response *r, char *body, size
     free(r->body);
     r->body = body;
     r->body_len = len;
+}
+
+struct net_httpd_deferred *net_httpd_defer(struct net_httpd_response *r)
+{
+    if (!r->deferred) {
+        r->deferred = xcalloc(1, sizeof *r->deferred);
+    }
+    return r->deferred;
 }
 
 static void response_cleanup(struct net_httpd_response *r)
@@ -221,6 +238,9 @@ static void error_response(struct net_httpd *s, int status, const char *msg,
 static void conn_free(struct hconn *c)
 {
     struct net_httpd *s = c->s;
+    if (c->deferred) {
+        c->deferred->c = NULL; // its owner still finishes it, into the void
+    }
     if (c->prev) {
         c->prev->next = c->next;
     } else {
@@ -303,6 +323,17 @@ static void handle(struct hconn *c)
                                   (const struct sockaddr *)&c->local};
     s->st.requests++;
     s->cfg.handler(s->cfg.ctx, &c->p, &peer, &r);
+    if (r.deferred) {
+        // The owner answers later (net_httpd_deferred_finish); meanwhile nothing more is read
+        // from this connection, and a safety deadline closes it if the answer never comes.
+        struct net_httpd_deferred *d = r.deferred;
+        response_cleanup(&r);
+        c->deferred = d;
+        c->deferred->c = c;
+        c->phase = PH_WAITING;
+        arm(c, DEFERRED_DEADLINE_MS);
+        return;
+    }
     if (!c->p.keep_alive) {
         r.close = true;
     }
@@ -320,7 +351,8 @@ static void refuse(struct hconn *c, int status, const char *msg)
 static void process(struct hconn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    while (c->phase != PH_CLOSING && !c->output_paused && evbuffer_get_length(in) > 0) {
+    while (c->phase != PH_CLOSING && c->phase != PH_WAITING && !c->output_paused &&
+           evbuffer_get_length(in) > 0) {
         if (c->phase == PH_IDLE) {
             begin_request(c);
         }
@@ -372,7 +404,7 @@ static void on_write(struct bufferevent *bev, void *arg)
         conn_free(c);
         return;
     }
-    if (c->output_paused) {
+    if (c->output_paused && c->phase != PH_WAITING) {
         c->output_paused = false;
         bufferevent_enable(c->bev, EV_READ);
         process(c);
@@ -405,10 +437,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
                               : "the request head did not arrive in time");
         return;
     }
-    if (c->phase == PH_REQUEST) {
+    if (c->phase == PH_REQUEST || c->phase == PH_WAITING) {
         s->st.timed_out++;
     }
-    conn_free(c); // idle, silent or not reading its response
+    conn_free(c); // idle, silent, not reading its response, or never answered
 }
 
 // make_room closes one connection to admit a new one: the oldest idle keep-alive connection,
@@ -626,4 +658,27 @@ void net_httpd_free(struct net_httpd *s)
         event_free(s->resume_ev);
     }
     free(s);
+}
+
+void net_httpd_deferred_finish(struct net_httpd_deferred *d, struct net_httpd_response *resp)
+{
+    if (!d) {
+        return;
+    }
+    struct hconn *c = d->c;
+    free(d);
+    if (!c) {
+        response_cleanup(resp);
+        return;
+    }
+    c->deferred = NULL;
+    c->phase = PH_REQUEST;
+    resp->deferred = NULL;
+    if (!c->p.keep_alive) {
+        resp->close = true;
+    }
+    send_response(c, resp);
+    if (c->phase != PH_CLOSING) {
+        process(c); // pipelined requests that waited in the input buffer
+    }
 }

@@ -21,7 +21,7 @@
 // input buffer; reading pauses while a response of more than 256 KiB is unsent).
 //
 // Everything runs on the event loop thread of |base|; the handler is called synchronously and
-// fills the response before returning.
+// fills the response before returning, or defers it (net_httpd_defer) and answers later.
 #ifndef NET_HTTPD_H
 #define NET_HTTPD_H
 
@@ -34,6 +34,7 @@
 struct event_base;
 struct sockaddr;
 struct net_httpd;
+struct net_httpd_deferred;
 
 // struct net_httpd_header: one response header (owned copies).
 struct net_httpd_header {
@@ -48,7 +49,8 @@ struct net_httpd_response {
     size_t num_headers;
     char *body; // owned
     size_t body_len;
-    bool close; // close the connection after this response
+    bool close;                          // close the connection after this response
+    struct net_httpd_deferred *deferred; // set by net_httpd_defer
 };
 
 // net_httpd_response_header adds a header (copies both strings).
@@ -57,6 +59,16 @@ void net_httpd_response_header(struct net_httpd_response *r, const char *name, c
 // ownership of a malloc'ed buffer instead.
 void net_httpd_response_body(struct net_httpd_response *r, const char *body, size_t len);
 void net_httpd_response_body_take(struct net_httpd_response *r, char *body, size_t len);
+
+// net_httpd_defer, called by a handler, says the answer comes later: whatever |r| holds is
+// dropped when the handler returns, nothing more is read from the connection, and the returned
+// token is the caller's until it passes it to net_httpd_deferred_finish (exactly once, from the
+// event loop, never from inside the handler). A connection that is closed meanwhile (by the
+// client, net_httpd_free, or a 120 s safety deadline) makes the finish a no-op.
+struct net_httpd_deferred *net_httpd_defer(struct net_httpd_response *r);
+// net_httpd_deferred_finish sends |resp| (filled as a handler would, then cleaned up here) as the
+// answer of |d| and frees |d|; NULL |d| is a no-op.
+void net_httpd_deferred_finish(struct net_httpd_deferred *d, struct net_httpd_response *resp);
 
 // struct net_httpd_peer: the client of a request, and the local address its connection arrived
 // at.

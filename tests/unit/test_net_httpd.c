@@ -156,6 +156,7 @@ struct srv {
     struct event_base *base;
     struct net_httpd *s;
     int handled;
+    struct net_httpd_deferred *later; // the answer to /later, owed (net_httpd_defer)
 };
 
 static void handler(void *ctx, const struct net_httpd_parser *req,
@@ -164,6 +165,10 @@ static void handler(void *ctx, const struct net_httpd_parser *req,
     (void)peer;
     struct srv *v = ctx;
     v->handled++;
+    if (!strcmp(req->path, "/later")) {
+        v->later = net_httpd_defer(resp);
+        return;
+    }
     resp->status = 200;
     net_httpd_response_header(resp, "Content-Type", "text/plain");
     net_httpd_response_body(resp, req->path, strlen(req->path));
@@ -296,6 +301,52 @@ static void test_head_deadline(void **state)
     srv_free(&v);
 }
 
+// finish_later answers the deferred /later request.
+static void finish_later(struct srv *v)
+{
+    struct net_httpd_response r = {.status = 202};
+    net_httpd_response_body(&r, "done", 4);
+    net_httpd_deferred_finish(v->later, &r);
+    v->later = NULL;
+}
+
+static void test_deferred_answer(void **state)
+{
+    (void)state;
+    struct srv v;
+    srv_init(&v, 8, 5000);
+    int fd = dial(&v);
+    const char reqs[] =
+        "GET /later HTTP/1.1\r\nHost: h\r\n\r\nGET /now HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_int_equal(send(fd, reqs, sizeof reqs - 1, 0), (ssize_t)(sizeof reqs - 1));
+    char buf[2048];
+    // Nothing is answered while /later is owed, and the pipelined /now waits behind it.
+    assert_int_equal(answer(&v, fd, buf, sizeof buf), 0);
+    assert_non_null(v.later);
+    assert_int_equal(v.handled, 1);
+    finish_later(&v);
+    answer(&v, fd, buf, sizeof buf);
+    char *first = strstr(buf, "HTTP/1.1 202 Accepted\r\n");
+    char *second = strstr(buf, "\r\n\r\n/now");
+    assert_non_null(first);
+    assert_non_null(strstr(buf, "\r\n\r\ndone"));
+    assert_non_null(second);
+    assert_true(first < second);
+    assert_int_equal(v.handled, 2);
+    // A client that leaves while its answer is owed: the later finish is a no-op.
+    const char one[] = "GET /later HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_int_equal(send(fd, one, sizeof one - 1, 0), (ssize_t)(sizeof one - 1));
+    run_ms(&v, 50);
+    assert_non_null(v.later);
+    close(fd);
+    run_ms(&v, 50);
+    struct net_httpd_stats st;
+    net_httpd_get_stats(v.s, &st);
+    assert_int_equal(st.open, 0);
+    finish_later(&v);
+    srv_free(&v);
+}
+
 static double cpu_s(void)
 {
     struct timespec ts;
@@ -355,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_cap_evicts_then_429),
         cmocka_unit_test(test_head_deadline),
+        cmocka_unit_test(test_deferred_answer),
         cmocka_unit_test(test_accept_pauses_without_descriptors),
     };
     return cmocka_run_group_tests_name("net_httpd", tests, NULL, NULL);
