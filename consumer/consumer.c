@@ -250,7 +250,8 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
     c->cfg.topics = (const char *const *)c->topics;
     c->cfg.bootstrap = c->bootstrap;
     c->cfg.client_id = c->client_id;
-    c->cfg.group_id = NULL; // owned by the group machine
+    c->cfg.group_id = NULL;  // owned by the group machine
+    c->cfg.assignors = NULL; // copied by the group machine
     c->cfg.group_instance_id = NULL;
     snprintf(c->log_tag, sizeof c->log_tag, "%s", cfg->log_tag ? cfg->log_tag : "");
     c->cfg.log_tag = c->log_tag;
@@ -266,7 +267,9 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                    .heartbeat_interval_ms = c->cfg.heartbeat_interval_ms,
                                    .rebalance_timeout_ms = c->cfg.rebalance_timeout_ms,
                                    .retry_backoff_ms = c->cfg.retry_backoff_ms,
-                                   .leader_sync_delay_ms = 300};
+                                   .leader_sync_delay_ms = 300,
+                                   .assignors = cfg->assignors,
+                                   .num_assignors = cfg->num_assignors};
     c->g = cons_group_new(&gc);
     c->last_state = cons_group_state(c->g);
     struct cons_fetcher_config fc = {.max_wait_ms = cfg->fetch_max_wait_ms,

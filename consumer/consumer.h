@@ -1,6 +1,8 @@
 // consumer.h: kesm's Kafka consumer-group client, the public API of consumer/.
 //
-// A cons joins a consumer group (classic eager protocol, assignors range then roundrobin),
+// A cons joins a consumer group (classic protocol; eager with the assignors range then
+// roundrobin by default, or incremental with cooperative-sticky, where a rebalance stops only
+// the partitions that move to another member),
 // fetches its assigned partitions from their leaders (one long-poll Fetch per leader at a time;
 // one connection per broker, plus one to the group coordinator for the group's requests),
 // hands records to on_records in offset order per partition, and commits, per partition, the
@@ -69,6 +71,11 @@ struct cons_config {
     // log_tag: added to the component of the consumer's log lines and of its connections'
     // ("consumer <tag>", "net <tag>"), e.g. "mapping=<UUID>" (esm/ sets it). NULL = none.
     const char *log_tag;
+    // assignors: the classic protocol's assignors in preference order (consumer/assignor.h);
+    // NULL = range, roundrobin. All cooperative (cooperative-sticky: incremental rebalancing,
+    // KIP-429) or all eager.
+    const enum cons_assignor *assignors;
+    size_t num_assignors;
 };
 
 // Group state reported to on_state.

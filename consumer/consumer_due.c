@@ -40,11 +40,21 @@ static void notify_state(struct cons *c)
 static void start_revoke(struct cons *c)
 {
     size_t n = 0;
-    const struct cons_tp *tps = cons_group_assigned(c->g, &n);
-    for (size_t i = 0; i < c->f.num_parts; i++) {
-        c->f.parts[i].stopped = true;
+    const struct cons_tp *tps = cons_group_revoking(c->g, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct cons_part *p = cons_fetcher_find(&c->f, tps[i].topic, tps[i].partition);
+        if (p) {
+            p->stopped = true;
+        }
     }
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions", cons_group_id(c->g), n);
+    if (cons_group_cooperative(c->g)) {
+        kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions, keeping %zu",
+                 cons_group_id(c->g), n, c->f.num_parts > n ? c->f.num_parts - n : 0);
+    } else {
+        kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions", cons_group_id(c->g),
+                 n);
+    }
+
     c->revoke = REV_WAIT_USER;
     if (c->cb.on_revoking) {
         c->cb.on_revoking(c, tps, n, c->cb.ctx);
@@ -58,7 +68,18 @@ static void assigned(struct cons *c)
     size_t n = 0;
     const struct cons_tp *tps = cons_group_assigned(c->g, &n);
     c->revoke = REV_NONE;
-    cons_fetcher_assign(&c->f, tps, n);
+    size_t kept = 0;
+    if (cons_group_cooperative(c->g)) {
+        // KIP-429: the partitions kept through the rebalance never stopped; only new ones start
+        // from the committed offsets.
+        for (size_t i = 0; i < n; i++) {
+            const struct cons_part *p = cons_fetcher_find(&c->f, tps[i].topic, tps[i].partition);
+            kept += p && !p->stopped;
+        }
+        cons_fetcher_update(&c->f, tps, n);
+    } else {
+        cons_fetcher_assign(&c->f, tps, n);
+    }
     cons_apply_leaders(c);
     char line[512];
     size_t off = 0;
@@ -67,9 +88,10 @@ static void assigned(struct cons *c)
         off += (size_t)snprintf(line + off, sizeof line - off, "%s%s[%d]", i ? " " : "",
                                 tps[i].topic, (int)tps[i].partition);
     }
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: generation %d assigned %zu partitions (%s): %s",
+    kesm_log(KESM_LOG_INFO, c->log,
+             "group %s: generation %d assigned %zu partitions (%s, %zu kept): %s",
              cons_group_id(c->g), (int)cons_group_generation(c->g), n, cons_group_protocol(c->g),
-             n ? line : "none");
+             kept, n ? line : "none");
     c->next_commit = broker_cluster_now_ms(c->cl) + c->cfg.auto_commit_interval_ms;
     if (c->cb.on_assigned) {
         c->cb.on_assigned(c, tps, n, c->cb.ctx);
@@ -235,8 +257,10 @@ static void revoke_progress(struct cons *c, uint64_t now)
         }
     }
     if (c->revoke == REV_DONE) {
+        size_t n = 0;
+        const struct cons_tp *tps = cons_group_revoking(c->g, &n);
         c->revoke = REV_NONE;
-        cons_fetcher_assign(&c->f, NULL, 0);
+        cons_fetcher_remove(&c->f, tps, n);
         cons_group_revoke_done(c->g, now);
     }
 }

@@ -18,6 +18,8 @@
 #ifndef ESM_CONFIG_H
 #define ESM_CONFIG_H
 
+#include "consumer/assignor.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -121,6 +123,10 @@ struct esm_kesm {
     const char *secrets_dir;              // directory for Secrets Manager ARNs and names
     bool secrets_manager;                 // fetch them from AWS Secrets Manager
     const char *secrets_manager_endpoint; // endpoint override (tests)
+    // PartitionAssignmentStrategy: the classic group protocol's assignors, in preference order
+    // (0 = the consumer's default, range then roundrobin).
+    enum cons_assignor assignors[CONS_MAX_ASSIGNORS];
+    size_t num_assignors;
 };
 
 // struct esm_aws_fields: the members added since 2024 (esm/config_aws.c). Views into request.

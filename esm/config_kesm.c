@@ -13,7 +13,8 @@
 //            "SaslAllowPlaintext": false,
 //            "SecretsDir": "/abs/dir",      kesm run: where secret ARNs and names resolve
 //            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
-//            "SecretsManagerEndpoint": "http(s)://..."}   kesm run: its endpoint override
+//            "SecretsManagerEndpoint": "http(s)://...",   kesm run: its endpoint override
+//            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky"}
 #include "esm/config_internal.h"
 
 #include <stdio.h>
@@ -32,6 +33,7 @@ static const char *const kesm_members[] = {
     "SecretsDir",
     "SecretsManager",
     "SecretsManagerEndpoint",
+    "PartitionAssignmentStrategy",
 };
 
 static void parse_command(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
@@ -114,6 +116,27 @@ static void check_transport(struct esm_config *c, const cJSON *v, struct esm_cfg
     }
 }
 
+// parse_assignors reads librdkafka's partition.assignment.strategy syntax.
+static void parse_assignors(struct esm_kesm *k, const char *f, const cJSON *e,
+                            struct esm_cfg_err *err)
+{
+    const char *s;
+    char why[120], msg[300];
+    if (!cfg_str(err, f, e, 1, 128, &s)) {
+        return;
+    }
+    int n = cons_assignors_parse(s, k->assignors, why, sizeof why);
+    if (n < 0) {
+        snprintf(msg, sizeof msg,
+                 "Member must be a comma-separated list of range, roundrobin or "
+                 "cooperative-sticky: %s",
+                 why);
+        cfg_fail(err, f, e, msg);
+        return;
+    }
+    k->num_assignors = (size_t)n;
+}
+
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
 {
     struct esm_kesm *k = &c->kesm;
@@ -138,7 +161,7 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             cfg_fail(err, f, e,
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
                      "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                     "SecretsManager, SecretsManagerEndpoint");
+                     "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy");
             continue;
         }
         switch (idx) {
@@ -200,6 +223,9 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             break;
         case 9:
             cfg_bool(err, f, e, &k->secrets_manager);
+            break;
+        case 11:
+            parse_assignors(k, f, e, err);
             break;
         default:
             if (cfg_str(err, f, e, 8, 2048, &s)) {
