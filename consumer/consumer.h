@@ -40,6 +40,13 @@
 struct cons;
 struct net_reactor;
 
+// Which group protocol the consumer speaks (Kesm.GroupProtocol).
+enum cons_group_protocol {
+    CONS_GROUP_PROTOCOL_CLASSIC = 0, // JoinGroup/SyncGroup, client-side assignment
+    CONS_GROUP_PROTOCOL_CONSUMER,    // KIP-848 ConsumerGroupHeartbeat; fails without API 68
+    CONS_GROUP_PROTOCOL_AUTO,        // consumer if the first broker offers API 68, else classic
+};
+
 // struct cons_config: zero-initialise, set what you need; zero means the default shown.
 // Strings are copied by cons_new; tls and auth are borrowed and must outlive the consumer.
 struct cons_config {
@@ -76,6 +83,9 @@ struct cons_config {
     // KIP-429) or all eager.
     const enum cons_assignor *assignors;
     size_t num_assignors;
+    // group_protocol: classic (default), consumer (KIP-848: server-side assignment; the assignors
+    // do not apply) or auto (consumer when the broker advertises ConsumerGroupHeartbeat).
+    enum cons_group_protocol group_protocol;
 };
 
 // Group state reported to on_state.

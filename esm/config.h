@@ -127,6 +127,9 @@ struct esm_kesm {
     // (0 = the consumer's default, range then roundrobin).
     enum cons_assignor assignors[CONS_MAX_ASSIGNORS];
     size_t num_assignors;
+    // GroupProtocol: 0 classic (default), 1 consumer (KIP-848), 2 auto (consumer when the
+    // broker offers it); the values of enum cons_group_protocol (consumer/consumer.h).
+    int group_protocol;
 };
 
 // struct esm_aws_fields: the members added since 2024 (esm/config_aws.c). Views into request.

@@ -14,7 +14,8 @@
 //            "SecretsDir": "/abs/dir",      kesm run: where secret ARNs and names resolve
 //            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
 //            "SecretsManagerEndpoint": "http(s)://...",   kesm run: its endpoint override
-//            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky"}
+//            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky",
+//            "GroupProtocol": "classic" | "consumer" | "auto"}
 #include "esm/config_internal.h"
 
 #include <stdio.h>
@@ -34,6 +35,7 @@ static const char *const kesm_members[] = {
     "SecretsManager",
     "SecretsManagerEndpoint",
     "PartitionAssignmentStrategy",
+    "GroupProtocol",
 };
 
 static void parse_command(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
@@ -161,7 +163,8 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             cfg_fail(err, f, e,
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
                      "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                     "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy");
+                     "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy, "
+                     "GroupProtocol");
             continue;
         }
         switch (idx) {
@@ -227,6 +230,16 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
         case 11:
             parse_assignors(k, f, e, err);
             break;
+        case 12: {
+            static const char *const names[] = {"classic", "consumer", "auto"};
+            if (!cJSON_IsString(e) || !cfg_lookup(names, 3, e->valuestring, &idx)) {
+                cfg_fail(err, f, e,
+                         "Member must satisfy enum value set: [classic, consumer, auto]");
+            } else {
+                k->group_protocol = (int)idx;
+            }
+            break;
+        }
         default:
             if (cfg_str(err, f, e, 8, 2048, &s)) {
                 if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {

@@ -21,13 +21,14 @@ kmock_start -b 1 -t eager:6 -t coop:6 -l "$LIFETIME" || {
 }
 at_exit kmock_stop
 T=$TEST_TMP
-SESSION=4000
+SESSION=5000
 export KESM_SESSION_TIMEOUT_MS=$SESSION KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_INTERVAL_MS=500
 
-# mapping FILE TOPIC ASSIGNORS
+# mapping FILE TOPIC ASSIGNORS [EXTRA-KESM-MEMBERS]
 mapping() {
     local strategy=
     [ -n "$3" ] && strategy=", \"PartitionAssignmentStrategy\": \"$3\""
+    strategy="$strategy${4:+, $4}"
     cat >"$1" <<JSON
 {"FunctionName": "demo", "Topics": ["$2"], "StartingPosition": "TRIM_HORIZON",
  "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$KMOCK_BOOTSTRAP"]}},
@@ -37,7 +38,13 @@ mapping() {
 JSON
 }
 mapping "$T/eager.json" eager ""
-mapping "$T/coop.json" coop cooperative-sticky
+# GroupProtocol auto: kmock (librdkafka 2.0.2) has no ConsumerGroupHeartbeat, so kesm must use
+# the classic protocol.
+mapping "$T/coop.json" coop cooperative-sticky '"GroupProtocol": "auto"'
+# GroupProtocol consumer cannot work on kmock: kesm must stop at once with a clear reason.
+mapping "$T/kip848.json" coop cooperative-sticky '"GroupProtocol": "consumer"'
+bg_start KIP848_PID timeout 60 "$KESM" run --no-status --config "$T/kip848.json" \
+    >/dev/null 2>"$T/kip848.err"
 
 # kesm_member NAME: kesm run under event_stamp.py; its PID in NAME_PID.
 kesm_member() {
@@ -145,6 +152,12 @@ tap_check "cooperative: kcat delivered the partitions handed over" test -s "$T/k
 # first assignment came from the leader's withheld one (empty).
 tap_check "cooperative: kcat was first assigned nothing (kesm still owned what moves)" \
     grep -q 'incremental assignment: 0 newly added' "$T/kcat-coop.err"
+tap_check "GroupProtocol auto on a broker without KIP-848 uses the classic protocol" \
+    grep -q 'does not offer ConsumerGroupHeartbeat (KIP-848): classic group protocol' "$T/coop.err"
+wait "$KIP848_PID"
+KIP848_RC=$?
+tap_check "GroupProtocol consumer on a broker without KIP-848 stops with the reason (exit $KIP848_RC)" \
+    grep -q 'GroupProtocol consumer: the broker does not offer ConsumerGroupHeartbeat' "$T/kip848.err"
 tap_check "cooperative: kcat ran the cooperative protocol" \
     grep -qi 'cooperative' "$T/kcat-coop.err"
 tap_done

@@ -652,14 +652,16 @@ static void test_kesm_extension(void **state)
     expect_error("{" BASE ",\"Kesm\":{\"Transport\":\"http\"}}",
                  "1 validation error detected: Value null at 'Kesm.Url' failed to satisfy "
                  "constraint: Member is required when Kesm.Transport is \"http\"");
-    expect_error("{" BASE ",\"Kesm\":{\"Transport\":\"stdout\",\"Command\":[\"cat\"],"
-                 "\"Colour\":1}}",
-                 "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
-                 "constraint: Member is not one of Transport, Url, Command, Region, "
-                 "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                 "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy; Value "
-                 "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
-                 "to the exec transport");
+    expect_error(
+        "{" BASE ",\"Kesm\":{\"Transport\":\"stdout\",\"Command\":[\"cat\"],"
+        "\"Colour\":1}}",
+        "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
+        "constraint: Member is not one of Transport, Url, Command, Region, "
+        "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
+        "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy, GroupProtocol; "
+        "Value "
+        "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
+        "to the exec transport");
     expect_error(
         "{" BASE ",\"Kesm\":{\"SecretsDir\":\"rel/dir\",\"SecretsManagerEndpoint\":"
         "\"ftp://example\"}}",
@@ -720,7 +722,15 @@ static void test_kesm_assignors(void **state)
     esm_config_cleanup(&c);
     expect_ok(&c, "{" BASE "}");
     assert_int_equal(c.kesm.num_assignors, 0);
+    assert_int_equal(c.kesm.group_protocol, 0); // classic
     esm_config_cleanup(&c);
+    expect_ok(&c, "{" BASE ",\"Kesm\":{\"GroupProtocol\":\"auto\"}}");
+    assert_int_equal(c.kesm.group_protocol, 2);
+    esm_config_cleanup(&c);
+    expect_error("{" BASE ",\"Kesm\":{\"GroupProtocol\":\"eager\"}}",
+                 "1 validation error detected: Value 'eager' at 'Kesm.GroupProtocol' failed to "
+                 "satisfy constraint: Member must satisfy enum value set: [classic, consumer, "
+                 "auto]");
 }
 
 static void test_update_merge(void **state)
