@@ -118,6 +118,7 @@ void group_begin_revoke(struct cons_group *g, uint64_t now, bool partial)
     g->revoke_deadline = now + g->rebalance_ms;
     g->partial = partial;
     if (!partial) {
+        g->assigned_announce = false; // an assignment not yet announced is given up at once
         tpset_clear(&g->rev);
         for (size_t i = 0; i < g->num_assigned; i++) {
             tpset_add(&g->rev, g->assigned[i].topic, g->assigned[i].partition);
