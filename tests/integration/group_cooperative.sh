@@ -6,7 +6,8 @@
 #   cooperative: kesm (PartitionAssignmentStrategy cooperative-sticky) + kcat with
 #                partition.assignment.strategy=cooperative-sticky.
 # kesm starts alone and owns all 6 partitions; kcat joins (half the partitions move to it), then
-# leaves (they come back). kesm delivers to stdout, time-stamped per partition by
+# leaves (they come back). A third group (topic lead, 4 partitions) has kcat lead: it starts
+# first with cooperative-sticky, kesm joins and must get its half only in the second rebalance. kesm delivers to stdout, time-stamped per partition by
 # tests/tools/event_stamp.py. For the partitions kesm keeps throughout, the longest gap between
 # two deliveries must be small with cooperative-sticky (those partitions never stop) and long
 # with eager rebalancing (every partition stops for each rebalance: the mock holds a rebalance
@@ -15,13 +16,13 @@
 . tests/lib/kmock.sh
 
 need "$KESM" kcat python3
-kmock_start -b 1 -t eager:6 -t coop:6 -l "$LIFETIME" || {
+kmock_start -b 1 -t eager:6 -t coop:6 -t lead:4 -l "$LIFETIME" || {
     echo "not ok - kmock did not start"
     exit 1
 }
 at_exit kmock_stop
 T=$TEST_TMP
-SESSION=5000
+SESSION=6000
 export KESM_SESSION_TIMEOUT_MS=$SESSION KESM_HEARTBEAT_INTERVAL_MS=500 KESM_COMMIT_INTERVAL_MS=500
 
 # mapping FILE TOPIC ASSIGNORS [EXTRA-KESM-MEMBERS]
@@ -51,10 +52,12 @@ kesm_member() {
     bg_start "${1}_PID" timeout --kill-after=5 "$LIFETIME" python3 tests/tools/event_stamp.py \
         "$T/$1.log" -- "$KESM" run --no-status --config "$T/$1.json" 2>>"$T/$1.err"
 }
+mapping "$T/lead.json" lead cooperative-sticky
 kesm_member eager
 kesm_member coop
 produce() {
-    kmock_cmd produce eager 6 >/dev/null && kmock_cmd produce coop 6 >/dev/null
+    kmock_cmd produce eager 6 >/dev/null && kmock_cmd produce coop 6 >/dev/null &&
+        kmock_cmd produce lead 4 >/dev/null
 }
 assigned_lines() { grep -c "assigned $2 partitions" "$T/$1.err" 2>/dev/null; }
 # kcat_member NAME [-X ...]: a kcat group member of g-NAME, its PID in KCAT_NAME.
@@ -63,9 +66,11 @@ kcat_member() {
     shift
     bg_start "KCAT_$name" timeout --kill-after=5 "$LIFETIME" kcat -b "$KMOCK_BOOTSTRAP" \
         -G "g-$name" -X session.timeout.ms=$SESSION -X heartbeat.interval.ms=500 \
-        -X auto.offset.reset=earliest -q -u -f '%p %o\n' -d cgrp "$@" "$name" \
+        -X auto.offset.reset=earliest -q -u -f '%p %o\n' "$@" "$name" \
         >"$T/kcat-$name.out" 2>"$T/kcat-$name.err"
 }
+
+kcat_member lead -X partition.assignment.strategy=cooperative-sticky -d cgrp
 
 # The script: produce every 100 ms; kcat joins once kesm delivers all 6 partitions, leaves once
 # both groups have rebalanced and kcat delivered, and the run ends once kesm owns all 6 again.
@@ -79,12 +84,14 @@ while [ "$phase" != done ] && [ "$SECONDS" -lt "$deadline" ]; do
         if [ "$(cut -d' ' -f1 "$T/eager.log" 2>/dev/null | sort -u | wc -l)" = 6 ] &&
             [ "$(cut -d' ' -f1 "$T/coop.log" 2>/dev/null | sort -u | wc -l)" = 6 ]; then
             kcat_member eager
-            kcat_member coop -X partition.assignment.strategy=cooperative-sticky
+            kcat_member coop -X partition.assignment.strategy=cooperative-sticky -d cgrp
+            kesm_member lead
             phase=joined
         fi
         ;;
     joined)
         if [ "$(assigned_lines eager 3)" -ge 1 ] && [ "$(assigned_lines coop 3)" -ge 1 ] &&
+            [ "$(assigned_lines lead 2)" -ge 1 ] && [ -s "$T/lead.log" ] &&
             [ -s "$T/kcat-eager.out" ] && [ -s "$T/kcat-coop.out" ]; then
             after=$((after + 1))
             if [ "$after" -ge 10 ]; then
@@ -106,6 +113,8 @@ done
 tap_check "the scenario ran to its end (kcat joined and left both groups)" test "$phase" = done
 stop_pid "$eager_PID"
 stop_pid "$coop_PID"
+stop_pid "$lead_PID"
+stop_pid "$KCAT_lead"
 wait "$KCAT_eager" "$KCAT_coop" 2>/dev/null
 
 # kept NAME: the partitions kesm had in every assignment; gaps NAME: the longest delivery gap
@@ -158,6 +167,12 @@ wait "$KIP848_PID"
 KIP848_RC=$?
 tap_check "GroupProtocol consumer on a broker without KIP-848 stops with the reason (exit $KIP848_RC)" \
     grep -q 'GroupProtocol consumer: the broker does not offer ConsumerGroupHeartbeat' "$T/kip848.err"
+tap_check "kcat leading: kesm's first assignment withheld what kcat still owned" \
+    grep -q 'assigned 0 partitions (cooperative-sticky, 0 kept)' "$T/lead.err"
+tap_check "kcat leading: kesm got its 2 partitions in the next rebalance and delivered them" \
+    test "$(assigned_lines lead 2)" -ge 1 -a -s "$T/lead.log"
+tap_check "kcat leading: kcat revoked only what moved to kesm" \
+    grep -q 'incremental assignment: 0 newly added, 2 revoked' "$T/kcat-lead.err"
 tap_check "cooperative: kcat ran the cooperative protocol" \
     grep -qi 'cooperative' "$T/kcat-coop.err"
 tap_done
