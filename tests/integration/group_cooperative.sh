@@ -72,6 +72,10 @@ kcat_member() {
 
 kcat_member lead -X partition.assignment.strategy=cooperative-sticky -d cgrp
 
+lead_PID=
+KCAT_eager=
+KCAT_coop=
+
 # The script: produce every 100 ms; kcat joins once kesm delivers all 6 partitions, leaves once
 # both groups have rebalanced and kcat delivered, and the run ends once kesm owns all 6 again.
 phase=alone
@@ -134,6 +138,8 @@ times = {}
 for line in open(log):
     tp, first, last, ms = line.split()
     times.setdefault(tp, []).append(int(ms))
+if not times:
+    sys.exit(print(99999))
 start = max(min(v) for v in times.values())
 worst = 0
 for tp in keep:
