@@ -83,13 +83,16 @@ deadline=$((SECONDS + $(scaled 90)))
 after=0
 while [ "$phase" != done ] && [ "$SECONDS" -lt "$deadline" ]; do
     produce || break
+    # kesm joins the kcat-led group once kcat owns (and delivered) every partition.
+    if [ -s "$T/kcat-lead.out" ] && [ -z "$lead_PID" ]; then
+        kesm_member lead
+    fi
     case $phase in
     alone)
         if [ "$(cut -d' ' -f1 "$T/eager.log" 2>/dev/null | sort -u | wc -l)" = 6 ] &&
             [ "$(cut -d' ' -f1 "$T/coop.log" 2>/dev/null | sort -u | wc -l)" = 6 ]; then
             kcat_member eager
             kcat_member coop -X partition.assignment.strategy=cooperative-sticky -d cgrp
-            kesm_member lead
             phase=joined
         fi
         ;;
