@@ -33,6 +33,11 @@
 #   bench_produce TOPIC N SIZE P [CODEC]   create TOPIC with P partitions (if new) and produce N
 #                                    records with S-byte values, spread round-robin over the
 #                                    partitions; fails unless all N were delivered
+#   bench_produce_kcat TOPIC N SIZE P [CODEC]   the same through `kcat -P` with large batches
+#                                    (linger.ms=100, batch.num.messages=10000, one partition at a
+#                                    time: about 1 MB per batch with 100-byte values, so one
+#                                    Fetch answer carries about 1 MB per partition, as a current
+#                                    broker's would); the partitions get N/P records each
 #   bench_machine                    Markdown lines describing this machine
 #   bench_table RAW                  Markdown table rows from RAW lines "SCRIPT NAME METRIC VALUE
 #                                    UNIT [baseline=B]" (bench/run's build/bench/raw.txt):
@@ -182,6 +187,48 @@ bench_produce() {
         return 1
         ;;
     esac
+}
+
+bench_produce_kcat() {
+    local topic=$1 n=$2 size=$3 parts=$4 codec=${5:-none} ans value start
+    ans=$(kmock_cmd topic "$topic" "$parts") || case $ans in
+    *"already exists"* | *ALREADY_EXISTS*) ;;
+    *)
+        echo "bench_produce_kcat: topic $topic: $ans" >&2
+        return 1
+        ;;
+    esac
+    local per=$(((n / parts + n / parts / 10 + 1) * (size + 64)))
+    if [ "$per" -gt $((4 * 1024 * 1024)) ]; then
+        echo "bench_produce_kcat: ~$per bytes per partition is over kmock's 5 MiB partition limit" >&2
+        return 1
+    fi
+    value=$(printf '%*s' "$size" '' | tr ' ' v)
+    start=$(date +%s%N)
+    # One kcat -P per partition, so that each batch fills up to batch.num.messages (10,000
+    # records, about 1 MB of 100-byte values) instead of spreading over every partition. kcat -P
+    # exits non-zero when a delivery failed; the consumers check that every record arrived.
+    local p cnt lane pids=() failed=0
+    for ((p = 0; p < parts; p++)); do
+        cnt=$((n / parts + (p < n % parts ? 1 : 0)))
+        # Four partitions at a time.
+        (yes "$value" | head -n "$cnt" | kcat -P -q -b "$KMOCK_BOOTSTRAP" -t "$topic" -p "$p" \
+            -z "$codec" -X linger.ms=100 -X batch.num.messages=10000 \
+            -X queue.buffering.max.messages=1000000) &
+        pids+=($!)
+        if [ "${#pids[@]}" -ge 4 ] || [ "$p" = $((parts - 1)) ]; then
+            for lane in "${pids[@]}"; do
+                wait "$lane" || failed=1
+            done
+            pids=()
+        fi
+    done
+    if [ "$failed" != 0 ]; then
+        echo "bench_produce_kcat: kcat -P failed" >&2
+        return 1
+    fi
+    echo "kcat -P topic=$topic count=$n linger.ms=100 batch.num.messages=10000, one partition at a" \
+        "time, ms=$((($(date +%s%N) - start) / 1000000))"
 }
 
 bench_machine() {

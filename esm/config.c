@@ -605,18 +605,14 @@ static const char *const create_members[] = {
     "MetricsConfig",
     "LoggingConfig",
     "ProvisionedPollerConfig",
+    "ParallelizationFactor",
     "Tags",
     "Kesm",
 };
 
 static const char *const other_sources[] = {
-    "EventSourceArn",
-    "ParallelizationFactor",
-    "TumblingWindowInSeconds",
-    "ScalingConfig",
-    "Queues",
-    "DocumentDBEventSourceConfig",
-    "AmazonManagedKafkaEventSourceConfig",
+    "EventSourceArn", "TumblingWindowInSeconds",     "ScalingConfig",
+    "Queues",         "DocumentDBEventSourceConfig", "AmazonManagedKafkaEventSourceConfig",
 };
 
 static void check_members(const cJSON *req, struct esm_cfg_err *err)
@@ -697,6 +693,13 @@ bool esm_config_parse(struct esm_config *out, const cJSON *req, const struct esm
         cfg_int(err, "MaximumBatchingWindowInSeconds", v, 0, 300, &x)) {
         c->batching_window_ms = (uint32_t)x * 1000u;
         c->batching_window_given = true;
+    }
+    // ParallelizationFactor: AWS's member for Kinesis and DynamoDB streams (1-10), which kesm also
+    // takes for Kafka: batches in flight per partition, records of a key in one lane.
+    c->parallelization_factor = 1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(r, "ParallelizationFactor")) &&
+        cfg_int(err, "ParallelizationFactor", v, 1, 10, &x)) {
+        c->parallelization_factor = (uint32_t)x;
     }
     c->enabled = true;
     if ((v = cJSON_GetObjectItemCaseSensitive(r, "Enabled"))) {

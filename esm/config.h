@@ -108,6 +108,13 @@ struct esm_function_ref {
     bool given_as_partial; // the request named <account>:function:<name>
 };
 
+// ESM_MAX_CONCURRENCY_DEFAULT: batches in flight at once per mapping when neither
+// Kesm.MaxConcurrency nor `kesm serve --max-concurrency` says otherwise (one per partition up to
+// it); ESM_MAX_CONCURRENCY_MAX bounds both. Each batch in flight holds one exec child process
+// (three descriptors) or one HTTP connection.
+#define ESM_MAX_CONCURRENCY_DEFAULT 100
+#define ESM_MAX_CONCURRENCY_MAX 1000
+
 // struct esm_kesm: the "Kesm" extension member (documented in README.md, Configuration).
 struct esm_kesm {
     enum esm_transport transport;
@@ -123,6 +130,7 @@ struct esm_kesm {
     const char *secrets_dir;              // directory for Secrets Manager ARNs and names
     bool secrets_manager;                 // fetch them from AWS Secrets Manager
     const char *secrets_manager_endpoint; // endpoint override (tests)
+    uint32_t max_concurrency;             // MaxConcurrency, 1..1000; 0 = not given (the default)
     // PartitionAssignmentStrategy: the classic group protocol's assignors, in preference order
     // (0 = the consumer's default, range then roundrobin).
     enum cons_assignor assignors[CONS_MAX_ASSIGNORS];
@@ -159,8 +167,10 @@ struct esm_config {
     uint32_t batch_size;                // default 100
     uint32_t batching_window_ms;        // default 500
     bool batching_window_given;
-    bool enabled;           // default true
-    const char **bootstrap; // owned array of views
+    uint32_t
+        parallelization_factor; // ParallelizationFactor 1..10, default 1: batches per partition
+    bool enabled;               // default true
+    const char **bootstrap;     // owned array of views
     size_t num_bootstrap;
     struct esm_sac *sacs; // owned array
     size_t num_sacs;

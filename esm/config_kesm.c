@@ -14,6 +14,8 @@
 //            "SecretsDir": "/abs/dir",      kesm run: where secret ARNs and names resolve
 //            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
 //            "SecretsManagerEndpoint": "http(s)://...",   kesm run: its endpoint override
+//            "MaxConcurrency": 100,         batches in flight at once, 1-1000 (default: kesm serve
+//                                           --max-concurrency, else ESM_MAX_CONCURRENCY_DEFAULT)
 //            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky",
 //            "GroupProtocol": "classic" | "consumer" | "auto"}
 #include "esm/config_internal.h"
@@ -34,6 +36,7 @@ static const char *const kesm_members[] = {
     "SecretsDir",
     "SecretsManager",
     "SecretsManagerEndpoint",
+    "MaxConcurrency",
     "PartitionAssignmentStrategy",
     "GroupProtocol",
 };
@@ -163,8 +166,8 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             cfg_fail(err, f, e,
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
                      "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                     "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy, "
-                     "GroupProtocol");
+                     "SecretsManager, SecretsManagerEndpoint, MaxConcurrency, "
+                     "PartitionAssignmentStrategy, GroupProtocol");
             continue;
         }
         switch (idx) {
@@ -228,9 +231,14 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             cfg_bool(err, f, e, &k->secrets_manager);
             break;
         case 11:
+            if (cfg_int(err, f, e, 1, ESM_MAX_CONCURRENCY_MAX, &x)) {
+                k->max_concurrency = (uint32_t)x;
+            }
+            break;
+        case 12:
             parse_assignors(k, f, e, err);
             break;
-        case 12: {
+        case 13: {
             static const char *const names[] = {"classic", "consumer", "auto"};
             if (!cJSON_IsString(e) || !cfg_lookup(names, 3, e->valuestring, &idx)) {
                 cfg_fail(err, f, e,

@@ -35,6 +35,7 @@ cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_con
     echo(o, r, "StartingPositionTimestamp");
     cJSON_AddNumberToObject(o, "BatchSize", cfg->batch_size);
     echo(o, r, "MaximumBatchingWindowInSeconds");
+    echo(o, r, "ParallelizationFactor");
     echo(o, r, "FilterCriteria");
     echo(o, r, "KMSKeyArn");
     echo(o, r, "MetricsConfig");

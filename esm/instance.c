@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 _Static_assert(ESM_CONN_STATES == BROKER_CONN_CLOSED + 1,
@@ -133,9 +134,9 @@ static void on_assigned(struct cons *c, const struct cons_tp *tps, size_t n, voi
 {
     struct esm_instance *in = ctx;
     (void)c;
-    (void)tps;
     in->assigned = true;
     in->rebalances++;
+    esm_inst_pause_assigned(in, tps, n);
     kesm_log(KESM_LOG_INFO, in->log, "assigned %zu partition(s)", n);
 }
 
@@ -157,6 +158,7 @@ static void on_revoking(struct cons *c, const struct cons_tp *tps, size_t n, voi
         e[i].partition = tps[i].partition;
     }
     kesm_log(KESM_LOG_INFO, in->log, "revoking %zu partition(s)", n);
+    esm_inst_pause_revoked(in, tps, n);
     esm_pipeline_revoke(in->pl, e, n, REVOKE_TIMEOUT_MS, revoke_done, in);
     free(e);
 }
@@ -375,6 +377,10 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.transport = in->transport;
     pc.batch.batch_size = cfg->batch_size;
     pc.batch.window_ms = cfg->batching_window_ms;
+    pc.batch.lanes = cfg->parallelization_factor;
+    pc.batch.max_inflight = cfg->kesm.max_concurrency  ? cfg->kesm.max_concurrency
+                            : in->opts.max_concurrency ? in->opts.max_concurrency
+                                                       : ESM_MAX_CONCURRENCY_DEFAULT;
     pc.batch.event.source = INV_EVENT_SELF_MANAGED;
     pc.batch.event.bootstrap_servers = in->bootstrap;
     pc.max_retry_attempts = cfg->max_retry_attempts;
@@ -465,6 +471,8 @@ int esm_process_env(char *err, size_t err_cap)
     return 0;
 }
 
+#define ESM_FETCH_MAX_KB_DEFAULT 4096u
+
 static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t cap)
 {
     const struct esm_config *cfg = in->cfg;
@@ -480,14 +488,19 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .assignors = cfg->kesm.num_assignors ? cfg->kesm.assignors : NULL,
                              .num_assignors = cfg->kesm.num_assignors,
                              .group_protocol = (enum cons_group_protocol)cfg->kesm.group_protocol};
-    uint32_t mib = 0;
+    uint32_t mib = 0, fetch_kib = 0;
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
         env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||
         env_ms("KESM_COMMIT_INTERVAL_MS", 100, 600000, &cc.auto_commit_interval_ms, err, cap) ||
-        env_num("KESM_MAX_DECOMPRESSED_MB", 1, 4096, "MiB", &mib, err, cap)) {
+        env_num("KESM_MAX_DECOMPRESSED_MB", 1, 4096, "MiB", &mib, err, cap) ||
+        env_num("KESM_FETCH_MAX_KB", 64, 1048576, "KiB", &fetch_kib, err, cap)) {
         return -1;
     }
     cc.decompress_limit = (size_t)mib << 20;
+    // One Fetch answer is parsed and copied into the batcher at once, so its size is what memory
+    // grows by per broker: 4 MiB (Java's default is 50 MiB) is four partitions' worth at the
+    // 1 MiB partition limit and keeps the brokers busy.
+    cc.fetch_max_bytes = (int32_t)((fetch_kib ? fetch_kib : ESM_FETCH_MAX_KB_DEFAULT) * 1024);
     switch (cfg->starting_position) {
     case ESM_START_TRIM_HORIZON:
         cc.start = CONS_START_TRIM_HORIZON;
@@ -636,78 +649,20 @@ void esm_instance_status(struct esm_instance *in, struct esm_instance_status *ou
     }
 }
 
-void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *out)
+uint64_t esm_raise_fd_limit(void)
 {
-    struct esm_pipeline_stats st;
-    esm_pipeline_stats(in->pl, &st);
-    out->running = true;
-    memcpy(out->invocations, st.outcomes, sizeof out->invocations);
-    out->retries = st.retries;
-    out->records_ok = st.records_ok;
-    out->records_disposed = st.records_disposed;
-    out->records_filtered = st.records_filtered;
-    out->records_rejected = st.records_rejected;
-    out->registry_errors = st.registry_errors;
-    out->rebalances = in->rebalances;
-    out->undecodable_batches = in->cons ? cons_undecodable_batches(in->cons) : 0;
-    out->queued = st.queued;
-    out->inflight = st.inflight;
-    out->transport_error_seconds = (uint64_t)st.transport_error_seconds;
-    out->batch_records = st.batch_records;
-    out->invoke_seconds = st.invoke_seconds;
-    out->dest_errors = st.dest_errors;
-    out->conn_errors = in->conn_errors;
-    out->aws = (struct esm_metrics_aws){
-        .groups = in->cfg->aws.metrics,
-        .polled = st.records_in,
-        .filtered = st.records_filtered,
-        .invoked = st.records_invoked,
-        .failed_invoke = st.records_failed_invoke,
-        .dropped = st.records_dropped,
-        .dest_delivered = st.records_dest_delivered,
-        .committed = st.records_acked,
-        .polling_errors = in->poll_errors,
-        .invoke_errors = st.invoke_errors,
-        .dest_errors = st.dest_errors,
-        .commit_errors = in->cons ? cons_commit_errors(in->cons) : 0,
-        .schema_registry_errors = st.registry_errors,
-    };
-    memset(out->connections, 0, sizeof out->connections);
-    out->num_parts = 0;
-    if (!in->cons) {
-        return;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 0;
     }
-    cons_conn_counts(in->cons, out->connections);
-    size_t n = cons_stats(in->cons, NULL, 0);
-    struct cons_partition_stats *ps = xcalloc(n ? n : 1, sizeof *ps);
-    n = cons_stats(in->cons, ps, n);
-    out->parts = xcalloc(n ? n : 1, sizeof *out->parts);
-    for (size_t i = 0; i < n; i++) {
-        struct esm_metrics_part *p = &out->parts[i];
-        // The next unprocessed offset: acknowledged or committed; before either, where this
-        // assignment started (the fetch position minus the records delivered since).
-        int64_t done = ps[i].acked > ps[i].committed ? ps[i].acked : ps[i].committed;
-        if (done < 0 && ps[i].position >= 0) {
-            done = ps[i].position - (int64_t)ps[i].records_delivered;
-            done = done > ps[i].log_start ? done : ps[i].log_start;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
         }
-        int64_t hw = ps[i].high_watermark;
-        p->topic = xstrdup(ps[i].topic ? ps[i].topic : "");
-        p->partition = ps[i].partition;
-        p->lag = hw >= 0 && done >= 0 ? (hw > done ? hw - done : 0) : -1;
-        p->fetch_lag = ps[i].lag;
-        p->committed = ps[i].committed;
-        p->high_watermark = hw;
-        p->records_received = ps[i].records_delivered;
-        p->processed = done;
-        struct esm_pipeline_part_info pi;
-        esm_pipeline_part_info(in->pl, p->topic, p->partition, &pi);
-        p->inflight = pi.inflight;
-        p->paused = pi.paused;
-        p->last_delivery_ms = pi.last_ok_ms;
     }
-    free(ps);
-    out->num_parts = n;
+    return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
 void esm_instance_free(struct esm_instance *in)
@@ -717,6 +672,7 @@ void esm_instance_free(struct esm_instance *in)
     }
     cons_free(in->cons);
     in->cons = NULL;
+    esm_inst_pause_free(in);
     esm_pipeline_free(in->pl);
     in->pl = NULL;
     esm_schema_setup_cleanup(&in->schema);

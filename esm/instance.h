@@ -57,6 +57,9 @@ struct esm_instance_opts {
     // aws: the process's AWS credential chain and endpoints (invoke/aws.h; borrowed, shared by
     // every mapping so credentials are fetched once). NULL: the instance makes its own.
     struct inv_aws *aws;
+    // max_concurrency: batches in flight at once when the configuration has no
+    // Kesm.MaxConcurrency (kesm serve --max-concurrency) [ESM_MAX_CONCURRENCY_DEFAULT].
+    uint32_t max_concurrency;
 };
 
 // esm_instance_new builds and starts; 0, or -1 with one line in |err| (a configuration or
@@ -82,6 +85,12 @@ void esm_instance_status(struct esm_instance *in, struct esm_instance_status *ou
 // out->running. The uuid, function and state members are left alone.
 struct esm_metrics_mapping;
 void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *out);
+
+// esm_raise_fd_limit raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard
+// limit, at most 65536, as servers do at start: every batch in flight holds a connection or a
+// child process's pipes, and the usual soft limit of 1024 is below what one mapping at
+// ESM_MAX_CONCURRENCY_MAX needs. Returns the soft limit in force afterwards (0 if unknown).
+uint64_t esm_raise_fd_limit(void);
 
 // esm_instance_free frees at once (no commit). NULL is a no-op.
 void esm_instance_free(struct esm_instance *in);

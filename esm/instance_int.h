@@ -15,6 +15,16 @@
 #define DEFAULT_DRAIN_MS 30000u
 #define REVOKE_TIMEOUT_MS 60000u
 
+// struct esm_rb_pause: a partition's rebalance pauses (instance_metrics.c): revoked_ms is the
+// monotonic time of its revocation while it waits to come back (-1: not waiting).
+struct esm_rb_pause {
+    char *topic;
+    int32_t partition;
+    int64_t revoked_ms;
+    uint64_t pauses;
+    uint64_t pause_ms;
+};
+
 struct esm_instance {
     struct net_reactor *r;
     const struct esm_config *cfg;
@@ -47,9 +57,11 @@ struct esm_instance {
     bool assigned;        // partitions were assigned at least once
     struct probe *probes; // one name lookup per bootstrap server
     size_t probes_left;
-    uint64_t rebalances;  // assignments received
-    uint64_t conn_errors; // transient consumer errors (broker connection problems)
-    uint64_t poll_errors; // consumer errors (PollingErrorCount)
+    uint64_t rebalances;         // assignments received
+    uint64_t conn_errors;        // transient consumer errors (broker connection problems)
+    uint64_t poll_errors;        // consumer errors (PollingErrorCount)
+    struct esm_rb_pause *pauses; // per partition seen revoked (instance_metrics.c)
+    size_t num_pauses;
     // log_tag: "mapping=<UUID>" (empty without a UUID), handed to every layer below so each
     // line about this mapping names it; log and pl_log are this layer's and the pipeline's
     // components ("esm mapping=<UUID>", "pipeline mapping=<UUID>").
@@ -77,5 +89,12 @@ bool inst_wants_tls(const struct esm_config *cfg);
 int inst_build_tls(struct esm_instance *in, char *err, size_t cap);
 int inst_build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap);
 int inst_build_transport(struct esm_instance *in, char *err, size_t cap);
+
+// instance_metrics.c: the rebalance pause table (esm_rb_pause), from the consumer's revocations
+// and assignments.
+struct cons_tp;
+void esm_inst_pause_revoked(struct esm_instance *in, const struct cons_tp *tps, size_t n);
+void esm_inst_pause_assigned(struct esm_instance *in, const struct cons_tp *tps, size_t n);
+void esm_inst_pause_free(struct esm_instance *in);
 
 #endif

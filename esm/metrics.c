@@ -197,6 +197,68 @@ static void mapping_families(struct buf *o, const struct esm_metrics_mapping *ma
     }
 }
 
+// part_scale_families: per partition, its batches in flight and rebalance pauses; per lane
+// (ParallelizationFactor > 1), its lag and unfinished records.
+static void part_scale_families(struct buf *o, const struct esm_metrics_mapping *maps, size_t n)
+{
+    family(o, "kesm_partition_batches_inflight", "gauge",
+           "Batches holding records of the partition not yet finished (sent, retrying or being "
+           "disposed of): at most 1, or ParallelizationFactor.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            struct lbl l = {&maps[i], &maps[i].parts[p], NULL, NULL, NULL, NULL};
+            sample_u(o, "kesm_partition_batches_inflight", &l, maps[i].parts[p].inflight);
+        }
+    }
+    family(o, "kesm_rebalance_pauses_total", "counter",
+           "Rebalances that revoked the partition and gave it back to this member.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            struct lbl l = {&maps[i], &maps[i].parts[p], NULL, NULL, NULL, NULL};
+            sample_u(o, "kesm_rebalance_pauses_total", &l, maps[i].parts[p].rebalance_pauses);
+        }
+    }
+    family(o, "kesm_rebalance_pause_seconds_total", "counter",
+           "Time the partition stood still in those rebalances (revocation to assignment).");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            struct lbl l = {&maps[i], &maps[i].parts[p], NULL, NULL, NULL, NULL};
+            buf_adds(o, "kesm_rebalance_pause_seconds_total");
+            put_labels(o, &l);
+            buf_adds(o, " ");
+            put_double(o, maps[i].parts[p].rebalance_pause_s);
+            buf_adds(o, "\n");
+        }
+    }
+    static const char *const lane_names[ESM_METRICS_MAX_LANES] = {"0", "1", "2", "3", "4",
+                                                                  "5", "6", "7", "8", "9"};
+    family(o, "kesm_lane_offset_lag", "gauge",
+           "ParallelizationFactor > 1: high watermark minus the lane's lowest unfinished offset "
+           "(the partition's fetch lag when it has none); absent while unknown.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            const struct esm_metrics_part *pt = &maps[i].parts[p];
+            for (uint32_t k = 0; k < pt->lanes && k < ESM_METRICS_MAX_LANES; k++) {
+                struct lbl l = {&maps[i], pt, "lane", lane_names[k], NULL, NULL};
+                if (pt->lane_lag[k] >= 0) {
+                    sample_i(o, "kesm_lane_offset_lag", &l, pt->lane_lag[k]);
+                }
+            }
+        }
+    }
+    family(o, "kesm_lane_records_pending", "gauge",
+           "ParallelizationFactor > 1: the lane's records received and not yet finished.");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < maps[i].num_parts; p++) {
+            const struct esm_metrics_part *pt = &maps[i].parts[p];
+            for (uint32_t k = 0; k < pt->lanes && k < ESM_METRICS_MAX_LANES; k++) {
+                struct lbl l = {&maps[i], pt, "lane", lane_names[k], NULL, NULL};
+                sample_u(o, "kesm_lane_records_pending", &l, pt->lane_pending[k]);
+            }
+        }
+    }
+}
+
 static void partition_families(struct buf *o, const struct esm_metrics_mapping *maps, size_t n)
 {
     static const struct {
@@ -236,6 +298,7 @@ static void partition_families(struct buf *o, const struct esm_metrics_mapping *
             sample_u(o, "kesm_records_received_total", &l, maps[i].parts[p].records_received);
         }
     }
+    part_scale_families(o, maps, n);
     family(o, "kesm_partition_stuck", "gauge",
            "1 while the partition has lag and its processed offset has not moved for the stuck "
            "time (kesm serve --stuck-after), else 0.");

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #define ESM_HIST_MAX_BOUNDS 16
+#define ESM_METRICS_MAX_LANES 10 // ParallelizationFactor's maximum
 
 // struct esm_hist: a histogram with per-bucket (not cumulative) counts; bucket i counts
 // observations <= bounds[i] (and > bounds[i-1]); bucket num_bounds counts the rest (+Inf).
@@ -77,6 +78,16 @@ struct esm_metrics_part {
     uint32_t inflight;        // batches holding its records (being sent or waiting to be retried)
     bool paused;              // fetching paused by backpressure (its queue is full)
     bool stuck;               // lag > 0 and no progress for too long (set by esm/status.c)
+    // Rebalances: how often the partition was revoked and came back to this member in the next
+    // assignment, and for how long in all (revocation to assignment).
+    uint64_t rebalance_pauses;
+    double rebalance_pause_s;
+    // ParallelizationFactor > 1 (lanes; 0 otherwise): per lane, the high watermark minus its
+    // lowest unfinished offset (the fetch lag when it has none; -1 unknown), and its records
+    // received and not yet finished.
+    uint32_t lanes;
+    int64_t lane_lag[ESM_METRICS_MAX_LANES];
+    uint64_t lane_pending[ESM_METRICS_MAX_LANES];
 };
 
 // struct esm_metrics_aws: the counters behind AWS's metric names (esm/metrics_aws.c), and the

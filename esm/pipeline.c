@@ -7,8 +7,8 @@
 // prefix. The job ends (batcher_complete) when nothing is left to deliver.
 //
 // This file holds the jobs, their sending and results, the batcher side and the public API;
-// giving records up is pipeline_dispose.c's, revoke and drain pipeline_drain.c's, sub-payloads
-// and failure records pipeline_fail.c's.
+// invocation results are pipeline_result.c's, giving records up pipeline_dispose.c's, revoke and
+// drain pipeline_drain.c's, sub-payloads and failure records pipeline_fail.c's.
 #include "esm/pipeline.h"
 
 #include "base/alloc.h"
@@ -25,10 +25,6 @@
 
 #define DEFAULT_BACKOFF_INITIAL_MS 500u
 #define DEFAULT_BACKOFF_MAX_MS 30000u
-#define RETRY_CAP_WITH_DESTINATION 10
-
-// TRANSPORT_WARN_EVERY_S: while transport errors go on, a WARN line at most this often.
-#define TRANSPORT_WARN_EVERY_S 60.0
 
 int64_t pl_wall_now(struct esm_pipeline *pl)
 {
@@ -45,7 +41,7 @@ int64_t pl_mono_now(struct esm_pipeline *pl)
     return (int64_t)net_reactor_now_ms(pl->cfg.reactor);
 }
 
-static double mono_seconds(void)
+double pl_mono_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -100,6 +96,7 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
     p->held_head = p->held_tail = NULL;
     p->num_held = 0;
     p->last_ok_ms = -1;
+    p->trk = pl->cfg.batch.lanes > 1 ? pl_track_new() : NULL;
     return p;
 }
 
@@ -126,6 +123,9 @@ void pl_filtered_release(struct esm_pipeline *pl, struct part *p)
     p->has_filt = false;
     if (p->filt_next > p->done_next) {
         p->done_next = p->filt_next;
+        if (p->trk) {
+            pl_track_acked(p->trk, p->filt_next);
+        }
         ack_source(pl, p->topic, p->partition, p->filt_next);
     }
 }
@@ -138,9 +138,26 @@ void pl_part_pause(struct esm_pipeline *pl, struct part *p)
     p->paused = true;
 }
 
+bool pl_queue_full(const struct esm_pipeline *pl, size_t div)
+{
+    size_t total = pl->cfg.pause_total;
+    if (!total) {
+        // every lane of every partition may want its next batch ready
+        size_t lanes = pl->cfg.batch.lanes > 1 ? pl->cfg.batch.lanes : 1;
+        size_t n = pl->num_parts * lanes < 2 ? 2 : pl->num_parts * lanes;
+        uint32_t cap = pl->cfg.batch.max_inflight;
+        if (cap && n > cap) {
+            n = cap < 2 ? 2 : cap;
+        }
+        total = 2 * (size_t)pl->cfg.batch.batch_size * n;
+    }
+    return batcher_pending(pl->bt) >= total / div ||
+           batcher_pending_bytes(pl->bt) >= pl->cfg.pause_bytes / div;
+}
+
 static void resume_parts(struct esm_pipeline *pl)
 {
-    if (pl->draining || batcher_pending(pl->bt) > pl->cfg.pause_total / 2) {
+    if (pl->draining || pl_queue_full(pl, 2)) {
         return;
     }
     for (size_t i = 0; i < pl->num_parts; i++) {
@@ -164,6 +181,9 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
     for (size_t i = 0; i < n; i++) {
         if (!j->done[idx[i]]) {
             j->done[idx[i]] = 1;
+            if (j->trk) {
+                pl_track_done(j->trk[pl_part_of(j->b, idx[i])], j->b->offsets[idx[i]]);
+            }
             if (ok) {
                 pl->st.records_ok++;
             } else {
@@ -177,9 +197,15 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
         while (a < bp->num_records && j->done[bp->first_index + a]) {
             a++;
         }
-        if (a != j->acked[k]) {
-            j->acked[k] = a;
-            int64_t next = j->b->offsets[bp->first_index + a - 1] + 1;
+        int64_t next = a ? j->b->offsets[bp->first_index + a - 1] + 1 : -1;
+        bool moved = a != j->acked[k];
+        j->acked[k] = a;
+        if (j->trk) {
+            // Lanes: the other lanes' records of the partition may still be unfinished; only the
+            // partition's lowest unfinished offset may be acknowledged.
+            moved = pl_track_ack(j->trk[k], &next);
+        }
+        if (moved) {
             ack_source(pl, bp->topic, bp->partition, next);
             // A revoked job's partition may have been assigned again: its acknowledgements say
             // nothing about the records the pipeline holds now. (A drained one's do: the
@@ -205,6 +231,10 @@ void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok)
 static void job_free(struct job *j)
 {
     net_timer_free(j->timer);
+    for (size_t k = 0; k < j->num_trk; k++) {
+        pl_track_unref(j->trk[k]);
+    }
+    free(j->trk);
     free(j->done);
     free(j->acked);
     free(j->cur.idx);
@@ -266,6 +296,15 @@ static struct job *job_new(struct esm_pipeline *pl, struct batch *b)
     j->b = b;
     j->done = xcalloc(b->num_records ? b->num_records : 1, 1);
     j->acked = xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->acked);
+    if (pl->cfg.batch.lanes > 1) {
+        j->trk = xcalloc(b->num_parts ? b->num_parts : 1, sizeof *j->trk);
+        j->num_trk = b->num_parts;
+        for (size_t k = 0; k < b->num_parts; k++) {
+            const struct batch_part *bp = &b->parts[k];
+            struct part *p = pl_part_find(pl, bp->topic, bp->topic_len, bp->partition, true);
+            j->trk[k] = pl_track_ref(p->trk);
+        }
+    }
     j->cur.n = b->num_records;
     j->cur.idx = xcalloc(b->num_records ? b->num_records : 1, sizeof *j->cur.idx);
     for (size_t i = 0; i < b->num_records; i++) {
@@ -316,8 +355,8 @@ void pl_job_next(struct job *j)
     pl_job_send(j);
 }
 
-// split_cur keeps the first half in cur and pushes the second half.
-static void split_cur(struct job *j)
+// pl_split_cur keeps the first half in cur and pushes the second half.
+void pl_split_cur(struct job *j)
 {
     size_t half = j->cur.n / 2;
     if (j->num_stack == j->cap_stack) {
@@ -333,10 +372,6 @@ static void split_cur(struct job *j)
     j->retries = j->invokes = j->backoff_n = 0;
     j->pl->st.bisects++;
 }
-
-// pl_drop_expired starts disposing of the records of cur older than MaximumRecordAgeInSeconds and
-// returns true (the disposal continues the job), or returns false when there are none.
-static void on_result(void *ctx, uint64_t id, const struct inv_result *res);
 
 void pl_job_send(struct job *j)
 {
@@ -365,7 +400,7 @@ void pl_job_send(struct job *j)
         len = j->sub_len;
     }
     struct inv_err err;
-    if (inv_transport_submit(pl->cfg.transport, payload, len, on_result, j, &j->req_id, &err) !=
+    if (inv_transport_submit(pl->cfg.transport, payload, len, pl_on_result, j, &j->req_id, &err) !=
         0) {
         pl_set_result(pl, "PROBLEM: Function call failed: %s", err.msg);
         kesm_log(KESM_LOG_WARN, pl->log, "submit: %s", err.msg);
@@ -376,7 +411,7 @@ void pl_job_send(struct job *j)
     j->invokes++;
     pl->st.invocations++;
     pl->st.records_invoked += j->cur.n;
-    j->sent_s = mono_seconds();
+    j->sent_s = pl_mono_seconds();
     esm_hist_observe(&pl->st.batch_records, &esm_batch_records_bounds, (double)j->cur.n);
     inv_driver_kick(pl->driver);
 }
@@ -391,231 +426,6 @@ static void on_job_timer(void *ctx)
     } else {
         pl_job_send(j);
     }
-}
-
-// partial applies a batchItemFailures answer: returns false if an identifier is not in cur.
-static bool partial(struct job *j, const struct inv_result *res)
-{
-    const struct batch *b = j->b;
-    int64_t *min = xcalloc(b->num_parts, sizeof *min);
-    for (size_t k = 0; k < b->num_parts; k++) {
-        min[k] = INT64_MAX;
-    }
-    bool ok = true;
-    for (size_t f = 0; f < res->num_failures && ok; f++) {
-        bool found = false;
-        for (size_t i = 0; i < j->cur.n && !found; i++) {
-            size_t k = pl_part_of(b, j->cur.idx[i]);
-            if (b->offsets[j->cur.idx[i]] == res->failures[f].offset &&
-                strcmp(b->parts[k].key, res->failures[f].partition) == 0) {
-                found = true;
-                if (res->failures[f].offset < min[k]) {
-                    min[k] = res->failures[f].offset;
-                }
-            }
-        }
-        ok = found;
-    }
-    if (ok) {
-        size_t *fine = xcalloc(j->cur.n, sizeof *fine), nf = 0, keep = 0;
-        for (size_t i = 0; i < j->cur.n; i++) {
-            size_t x = j->cur.idx[i];
-            if (b->offsets[x] < min[pl_part_of(b, x)]) {
-                fine[nf++] = x;
-            } else {
-                j->cur.idx[keep++] = x;
-            }
-        }
-        pl_mark_done(j, fine, nf, true);
-        free(fine);
-        j->cur.n = keep;
-        free(j->sub);
-        j->sub = NULL;
-    }
-    free(min);
-    return ok;
-}
-
-static int32_t retry_limit(const struct esm_pipeline *pl)
-{
-    if (pl->cfg.max_retry_attempts < 0 &&
-        (pl->cfg.dest_dir || pl->cfg.dest_other || pl->cfg.dest.send)) {
-        return RETRY_CAP_WITH_DESTINATION;
-    }
-    return pl->cfg.max_retry_attempts;
-}
-
-static void function_failed(struct job *j, const struct inv_result *res, const char *msg,
-                            bool was_partial)
-{
-    struct esm_pipeline *pl = j->pl;
-    pl->st.function_errors++;
-    if (!msg) {
-        msg = res->message;
-    }
-    pl_set_result(pl, "PROBLEM: Function call failed%s%.200s", msg ? ": " : "", msg ? msg : "");
-    kesm_log(KESM_LOG_WARN, pl->log, "batch %" PRIu64 ": function error%s%.200s", j->b->id,
-             msg ? ": " : "", msg ? msg : "");
-    int status = res->status >= 100 ? res->status : 200;
-    if (!was_partial && pl->cfg.bisect_on_error && j->cur.n > 1) {
-        split_cur(j);
-        pl_job_send(j);
-        return;
-    }
-    int32_t limit = retry_limit(pl);
-    if (limit >= 0 && j->retries >= (uint32_t)limit) {
-        pl_dispose_cur(j, "RetryAttemptsExhausted", true, status);
-        return;
-    }
-    j->retries++;
-    pl->st.retries++;
-    pl_job_backoff(j);
-}
-
-// count_result records an invocation's outcome and latency (metrics).
-static void count_result(struct esm_pipeline *pl, const struct job *j, const struct inv_result *res)
-{
-    enum esm_outcome o = ESM_OUTCOME_DROPPED;
-    switch (res->kind) {
-    case INV_RESULT_OK:
-        o = ESM_OUTCOME_OK;
-        break;
-    case INV_RESULT_PARTIAL:
-        o = res->num_failures > 0 ? ESM_OUTCOME_PARTIAL : ESM_OUTCOME_OK;
-        break;
-    case INV_RESULT_FUNCTION_ERROR:
-        o = ESM_OUTCOME_FUNCTION_ERROR;
-        break;
-    case INV_RESULT_RETRYABLE:
-        o = ESM_OUTCOME_RETRYABLE;
-        break;
-    case INV_RESULT_TOO_LARGE:
-        o = ESM_OUTCOME_TOO_LARGE;
-        break;
-    case INV_RESULT_FATAL:
-        o = ESM_OUTCOME_FATAL;
-        break;
-    }
-    if (j->abandon && res->kind != INV_RESULT_OK && res->kind != INV_RESULT_FATAL) {
-        o = ESM_OUTCOME_DROPPED;
-    }
-    pl->st.outcomes[o]++;
-    if (o == ESM_OUTCOME_FUNCTION_ERROR) {
-        pl->st.records_failed_invoke += j->cur.n;
-    } else if (o == ESM_OUTCOME_PARTIAL) {
-        pl->st.records_failed_invoke += res->num_failures;
-    }
-    if (o == ESM_OUTCOME_FUNCTION_ERROR || o == ESM_OUTCOME_RETRYABLE ||
-        o == ESM_OUTCOME_TOO_LARGE || o == ESM_OUTCOME_FATAL) {
-        pl->st.invoke_errors++;
-    }
-    double dt = mono_seconds() - j->sent_s;
-    esm_hist_observe(&pl->st.invoke_seconds, &esm_invoke_seconds_bounds, dt > 0 ? dt : 0);
-}
-
-// note_transport keeps transport errors from going unnoticed: they are retried without end and
-// without counting as retry attempts (as Lambda does with throttles and service errors), so the
-// first one and then one a minute is logged at WARN with the transport's message (which names
-// the endpoint; LastProcessingResult carries it too), and kesm_transport_error_seconds says for
-// how long they have lasted. Any other result ends the episode.
-static void note_transport(struct esm_pipeline *pl, const struct job *j,
-                           const struct inv_result *res)
-{
-    double now = mono_seconds();
-    if (res->kind != INV_RESULT_RETRYABLE) {
-        if (pl->transport_since > 0) {
-            kesm_log(KESM_LOG_INFO, pl->log,
-                     "invocations reach the function again after %.0f s of transport errors",
-                     now - pl->transport_since);
-            pl->transport_since = 0;
-        }
-        return;
-    }
-    if (pl->transport_since == 0) {
-        pl->transport_since = j->sent_s > 0 && j->sent_s <= now ? j->sent_s : now;
-        pl->transport_warned = 0;
-    }
-    if (pl->transport_warned == 0 || now - pl->transport_warned >= TRANSPORT_WARN_EVERY_S) {
-        pl->transport_warned = now;
-        kesm_log(KESM_LOG_WARN, pl->log,
-                 "function calls have failed with transport errors for %.0f s (retried without "
-                 "end, not counted as retry attempts): %s",
-                 now - pl->transport_since, res->message ? res->message : "retryable error");
-    }
-}
-
-static void on_result(void *ctx, uint64_t id, const struct inv_result *res)
-{
-    struct job *j = ctx;
-    struct esm_pipeline *pl = j->pl;
-    (void)id;
-    j->sending = false;
-    count_result(pl, j, res);
-    note_transport(pl, j, res);
-    switch (res->kind) {
-    case INV_RESULT_OK:
-        pl_mark_done(j, j->cur.idx, j->cur.n, true);
-        pl_set_result(pl, "OK");
-        j->backoff_n = 0;
-        pl_job_next(j);
-        return;
-    case INV_RESULT_PARTIAL:
-        if (j->abandon) {
-            break;
-        }
-        if (!partial(j, res)) {
-            function_failed(j, res, "batchItemFailures names a record that was not invoked", false);
-            return;
-        }
-        if (j->cur.n == 0) {
-            pl_set_result(pl, "OK");
-            pl_job_next(j);
-            return;
-        }
-        function_failed(j, res, NULL, true);
-        return;
-    case INV_RESULT_FUNCTION_ERROR:
-        if (j->abandon) {
-            break;
-        }
-        function_failed(j, res, NULL, false);
-        return;
-    case INV_RESULT_RETRYABLE:
-        if (j->abandon) {
-            break;
-        }
-        pl->st.retryable_errors++;
-        pl->st.retries++;
-        pl_set_result(pl, "PROBLEM: Function call failed: %.200s",
-                      res->message ? res->message : "retryable error");
-        pl_job_backoff(j);
-        return;
-    case INV_RESULT_TOO_LARGE:
-        if (j->abandon) {
-            break;
-        }
-        if (j->cur.n > 1) {
-            split_cur(j);
-            pl_job_send(j);
-        } else {
-            pl_dispose_cur(j, "MaximumPayloadSizeExceeded", false, 0);
-        }
-        return;
-    case INV_RESULT_FATAL:
-        pl->stopped = true;
-        pl_set_result(pl, "PROBLEM: Function configuration not valid: %.180s",
-                      res->message ? res->message : "the function cannot be invoked");
-        kesm_log(KESM_LOG_ERROR, pl->log, "%s", pl->result);
-        if (j->abandon) {
-            pl_job_finish(j);
-        }
-        // on_fatal may drain (and so free this job): nothing touches |j| after it.
-        if (pl->cfg.on_fatal) {
-            pl->cfg.on_fatal(pl->cfg.cb_ctx, pl->result);
-        }
-        return;
-    }
-    pl_job_finish(j);
 }
 
 // ---- the batcher side ---------------------------------------------------------------------
@@ -683,7 +493,7 @@ void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats
         esm_sstage_stats(pl->cfg.schema, &ss);
         out->registry_errors = ss.registry_errors;
     }
-    double now = mono_seconds();
+    double now = pl_mono_seconds();
     out->transport_error_seconds =
         pl->transport_since > 0 && now > pl->transport_since ? now - pl->transport_since : 0;
 }
@@ -706,6 +516,10 @@ bool esm_pipeline_part_info(const struct esm_pipeline *pl, const char *topic, in
     }
     out->paused = p->paused;
     out->last_ok_ms = p->last_ok_ms;
+    if (p->trk) {
+        out->lanes = pl->cfg.batch.lanes;
+        pl_track_lanes(p->trk, out->lanes, out->lane_oldest, out->lane_pending);
+    }
     for (const struct job *j = pl->jobs; j; j = j->next) {
         for (size_t k = 0; !j->revoked && k < j->b->num_parts; k++) {
             const struct batch_part *bp = &j->b->parts[k];
@@ -753,6 +567,7 @@ void esm_pipeline_free(struct esm_pipeline *pl)
     net_timer_free(pl->wait_zero);
     for (size_t i = 0; i < pl->num_parts; i++) {
         pl_held_drop(&pl->parts[i]);
+        pl_track_unref(pl->parts[i].trk);
         free(pl->parts[i].topic);
     }
     free(pl->parts);
@@ -791,10 +606,11 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
     }
     uint32_t bs = pl->cfg.batch.batch_size ? pl->cfg.batch.batch_size : BATCH_SIZE_DEFAULT;
     if (!pl->cfg.pause_records) {
-        pl->cfg.pause_records = 2 * (size_t)bs;
+        pl->cfg.pause_records =
+            2 * (size_t)bs * (pl->cfg.batch.lanes > 1 ? pl->cfg.batch.lanes : 1);
     }
-    if (!pl->cfg.pause_total) {
-        pl->cfg.pause_total = 4 * (size_t)bs;
+    if (!pl->cfg.pause_bytes) {
+        pl->cfg.pause_bytes = ESM_PIPELINE_PAUSE_BYTES;
     }
     struct inv_err ie;
     if (batcher_new(&pl->bt, &pl->cfg.batch, &ie) != 0) {

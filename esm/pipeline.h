@@ -12,7 +12,10 @@
 //
 // Delivery rules (Lambda's, spec 3.3-3.6; the choices where Lambda says nothing are in README.md,
 // "Failure handling"):
-//   - at most one batch per partition in flight, up to max_inflight batches at once (batcher);
+//   - at most one batch per partition in flight, up to batch.max_inflight batches at once when it
+//     is set (0: no cap; the batcher); with batch.lanes > 1 (ParallelizationFactor) one per lane
+//     (records of a key share a lane, in order), and a partition is acknowledged only up to its
+//     lowest offset not yet finished, whichever lane holds it (pipeline_track.c);
 //   - success: every partition of the batch is acknowledged at last offset + 1;
 //   - function error: the batch (or what is left of it) is retried with exponential backoff,
 //     holding its partitions; MaximumRetryAttempts counts retries, not the first attempt (-1:
@@ -122,8 +125,15 @@ struct esm_pipeline_cfg {
     const char *function_arn;    // for failure records; NULL: ""
     uint32_t backoff_initial_ms; // first retry delay [500]
     uint32_t backoff_max_ms;     // cap [30000]
-    size_t pause_records;        // pause a partition with this many queued records [2 * BatchSize]
-    size_t pause_total;          // pause any partition while this many are queued [4 * BatchSize]
+    // pause_records: pause a partition with this many queued records [2 * BatchSize * lanes]
+    size_t pause_records;
+    // pause_total: pause any partition while this many records are queued in all [2 * BatchSize *
+    // the partitions seen, at least 2 and at most batch.max_inflight when that is set]: enough
+    // for every partition that can have a batch in flight to have its next batch ready.
+    size_t pause_total;
+    // pause_bytes: pause any partition while the queued records' encoded size reaches this
+    // [ESM_PIPELINE_PAUSE_BYTES]; every limit resumes at half.
+    size_t pause_bytes;
     struct esm_source source;
     // filter: FilterCriteria (borrowed; must outlive the pipeline); NULL delivers every record.
     struct esm_filter *filter;
@@ -142,6 +152,9 @@ struct esm_pipeline_cfg {
     // mapping=<UUID>" so a line names its mapping); NULL: "pipeline".
     const char *log_component;
 };
+
+// ESM_PIPELINE_PAUSE_BYTES: the default bound on queued (not yet sent) event bytes per pipeline.
+#define ESM_PIPELINE_PAUSE_BYTES (64u * 1024 * 1024)
 
 struct esm_pipeline_stats {
     uint64_t records_in;       // records added
@@ -222,11 +235,17 @@ void esm_pipeline_drain(struct esm_pipeline *pl, uint32_t timeout_ms, void (*don
 
 void esm_pipeline_stats(const struct esm_pipeline *pl, struct esm_pipeline_stats *out);
 
-// struct esm_pipeline_part_info: one partition as the pipeline sees it (the status page).
+// struct esm_pipeline_part_info: one partition as the pipeline sees it (the status page,
+// /metrics). With ParallelizationFactor > 1, lanes is the factor and, per lane, lane_oldest is its
+// lowest offset received and not yet finished (-1: none) and lane_pending how many of its records
+// are received and not yet finished (queued, in flight or being disposed of); lanes is 0 otherwise.
 struct esm_pipeline_part_info {
     uint32_t inflight;  // batches holding records of it not yet finished (sent or retrying)
     bool paused;        // paused by backpressure: its queue (or the pipeline's) is full
     int64_t last_ok_ms; // wall time (epoch ms) of the last success that moved it on; -1: none
+    uint32_t lanes;
+    int64_t lane_oldest[BATCH_MAX_LANES];
+    uint64_t lane_pending[BATCH_MAX_LANES];
 };
 
 // esm_pipeline_part_info fills |out| for a partition; false (and an empty |out|) if the

@@ -44,12 +44,22 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
         p->filt_after = p->kept_last;
         return 0;
     }
+    if (p->trk && r->offset <= p->kept_last) { // lanes: the batcher checks each lane only
+        kesm_log(KESM_LOG_ERROR, pl->log,
+                 "record refused: offset %" PRId64 " of %.*s-%" PRId32
+                 " is not above the previous one",
+                 r->offset, (int)r->topic_len, r->topic, r->partition);
+        return -1;
+    }
     if (batcher_add(pl->bt, r, now, &err) != 0) {
         kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
         return -1;
     }
     if (r->reject) {
         pl->st.records_rejected++;
+    }
+    if (p->trk) {
+        pl_track_push(p->trk, r->offset, batcher_lane(pl->cfg.batch.lanes, r));
     }
     p->kept_last = r->offset;
     pl->st.records_in++;
@@ -145,12 +155,18 @@ static int process(struct esm_pipeline *pl, struct part *p, const struct inv_rec
     return add_one(pl, p, &dec, fv, now);
 }
 
+// pause_if_full pauses |p| when its queue is full, and every partition when the pipeline's queue
+// is full (pl_queue_full): a partition that has nothing queued yet would otherwise fetch
+// another full answer (up to the partition fetch limit each), so memory would grow with the
+// number of partitions. resume_parts lets them go again below half of it.
 static void pause_if_full(struct esm_pipeline *pl, struct part *p)
 {
-    if (p->num_held > 0 ||
-        batcher_partition_queued(pl->bt, p->topic, p->topic_len, p->partition) >=
-            pl->cfg.pause_records ||
-        batcher_pending(pl->bt) >= pl->cfg.pause_total) {
+    if (pl_queue_full(pl, 1)) {
+        for (size_t i = 0; i < pl->num_parts; i++) {
+            pl_part_pause(pl, &pl->parts[i]);
+        }
+    } else if (p->num_held > 0 || batcher_partition_queued(pl->bt, p->topic, p->topic_len,
+                                                           p->partition) >= pl->cfg.pause_records) {
         pl_part_pause(pl, p);
     }
 }
@@ -160,6 +176,12 @@ static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset
                    int64_t last_offset, int64_t timestamp, bool too_large)
 {
     struct inv_err err;
+    if (p->trk && first_offset <= p->kept_last) {
+        kesm_log(KESM_LOG_ERROR, pl->log,
+                 "undecodable range refused: offset %" PRId64 " is not above the previous one",
+                 first_offset);
+        return -1;
+    }
     if (batcher_add_gap(pl->bt, p->topic, p->topic_len, p->partition, first_offset, last_offset,
                         timestamp, too_large ? BATCH_GAP_TOO_LARGE : BATCH_GAP_CORRUPT,
                         pl_mono_now(pl), &err) != 0) {
@@ -171,6 +193,9 @@ static int add_gap(struct esm_pipeline *pl, struct part *p, int64_t first_offset
              ": record batch cannot be decoded; disposing of it as %s",
              (int)p->topic_len, p->topic, p->partition, first_offset, last_offset,
              too_large ? "MaximumPayloadSizeExceeded" : "RecordBatchCorrupt");
+    if (p->trk) { // lanes: no commit may pass the range before it is disposed of
+        pl_track_push_range(p->trk, first_offset, last_offset, 0); // lane 0: batcher_add_gap
+    }
     p->kept_last = last_offset;
     pl->st.records_in++;
     return 0;

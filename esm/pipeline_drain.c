@@ -116,6 +116,7 @@ void esm_pipeline_revoke(struct esm_pipeline *pl, const struct esm_tp *tps, size
         struct part *p = pl_part_find(pl, tps[i].topic, tl, tps[i].partition, false);
         if (p) {
             pl_held_drop(p);
+            pl_track_unref(p->trk); // jobs of it keep theirs
             free(p->topic);
             *p = pl->parts[--pl->num_parts];
         }

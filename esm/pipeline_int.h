@@ -65,6 +65,33 @@ char *pl_failure_record_value(const struct pl_failure *f, const struct batch *b,
 // pl_iso8601 writes an epoch-ms time as 2019-11-14T00:38:06.021Z into |out| (>= 25 bytes).
 void pl_iso8601(char *out, size_t cap, int64_t ms);
 
+// ---- ParallelizationFactor: the unfinished offsets of a partition (pipeline_track.c) ---------
+
+// struct pl_track: the offsets of one partition handed to the batcher, in order, and which of them
+// are finished. Shared (reference counted) by the partition and the jobs holding its records, so
+// a job still acknowledges correctly after its partition was revoked: records dropped from the
+// queue stay unfinished, and acknowledgements stop below them.
+struct pl_track;
+struct pl_track *pl_track_new(void);
+struct pl_track *pl_track_ref(struct pl_track *t);
+void pl_track_unref(struct pl_track *t); // NULL is a no-op
+void pl_track_push(struct pl_track *t, int64_t offset, uint32_t lane);
+// pl_track_push_range tracks an undecodable range [first, last] as one entry, finished by
+// pl_track_done(t, last) (the offset its batch carries); no acknowledgement passes its first
+// offset before then.
+void pl_track_push_range(struct pl_track *t, int64_t first, int64_t last, uint32_t lane);
+void pl_track_done(struct pl_track *t, int64_t offset);
+// pl_track_next: the lowest offset not yet finished, or the last finished one + 1 when none is
+// left (-1: nothing tracked finished).
+int64_t pl_track_next(const struct pl_track *t);
+// pl_track_ack: true, with the offset to acknowledge, when the front moved past the last
+// acknowledgement; pl_track_acked records one made elsewhere (filtered records).
+bool pl_track_ack(struct pl_track *t, int64_t *out_next);
+void pl_track_acked(struct pl_track *t, int64_t next);
+// pl_track_lanes fills, for lanes 0 .. |lanes|-1, the lowest offset not yet finished (-1: none)
+// and how many records are not yet finished (a range counts its offsets).
+void pl_track_lanes(const struct pl_track *t, uint32_t lanes, int64_t *oldest, uint64_t *pending);
+
 // ---- the pipeline object (pipeline.c, pipeline_dispose.c, pipeline_drain.c) ---------------
 
 struct sel {
@@ -76,10 +103,12 @@ struct job {
     struct esm_pipeline *pl;
     struct job *next;
     struct batch *b;
-    unsigned char *done; // per record
-    size_t *acked;       // per part: records acknowledged from the part's start
-    struct sel cur;      // the selection being delivered
-    struct sel *stack;   // selections waiting (top = last)
+    unsigned char *done;   // per record
+    size_t *acked;         // per part: records finished from the part's start
+    struct pl_track **trk; // per part, with lanes (ParallelizationFactor > 1); else NULL
+    size_t num_trk;
+    struct sel cur;    // the selection being delivered
+    struct sel *stack; // selections waiting (top = last)
     size_t num_stack, cap_stack;
     uint32_t retries;   // function-error retries of cur
     uint32_t invokes;   // invocations of cur (approximateInvokeCount)
@@ -124,8 +153,9 @@ struct part {
     bool gap_pending;   // an undecodable range waits behind held records
     int64_t gap_first, gap_last;
     bool gap_too_large;
-    int64_t last_ok_ms; // wall time of the last success that moved it on (-1: none)
-    int64_t acked_next; // the last acknowledgement (-1: none yet), for records_acked
+    int64_t last_ok_ms;   // wall time of the last success that moved it on (-1: none)
+    int64_t acked_next;   // the last acknowledgement (-1: none yet), for records_acked
+    struct pl_track *trk; // with lanes: its unfinished offsets (NULL otherwise)
 };
 
 struct esm_pipeline {
@@ -163,11 +193,21 @@ void pl_set_result(struct esm_pipeline *pl, const char *fmt, ...)
 struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t topic_len,
                           int32_t partition, bool create);
 void pl_part_pause(struct esm_pipeline *pl, struct part *p);
+// pl_queue_full: the queued records reach pause_total or pause_bytes (divided by |div|: 2 is the
+// resume threshold).
+bool pl_queue_full(const struct esm_pipeline *pl, size_t div);
 void pl_mark_done(struct job *j, const size_t *idx, size_t n, bool ok);
 void pl_job_finish(struct job *j);
 void pl_job_backoff(struct job *j);
 void pl_job_next(struct job *j);
 void pl_job_send(struct job *j);
+// pl_split_cur keeps the first half of cur and pushes the second half (bisect, 413).
+void pl_split_cur(struct job *j);
+// pl_mono_seconds: the monotonic clock in seconds (invocation latency, transport error spans).
+double pl_mono_seconds(void);
+
+// pipeline_result.c: pl_on_result is the transport's callback for a job's invocation.
+void pl_on_result(void *ctx, uint64_t id, const struct inv_result *res);
 
 // pl_pump hands out every ready batch and arms the batching timer; pl_mono_now is the reactor's
 // clock; pl_filtered_release acknowledges a partition's pending filtered records when the

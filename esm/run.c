@@ -214,6 +214,7 @@ static int run_loaded(struct esm_config *cfg, bool status, uint32_t drain_ms)
 {
     struct esm_secrets *secrets = NULL;
     struct run rn = {.exit_code = 0};
+    esm_raise_fd_limit(); // a connection or an exec child's pipes per batch in flight
     rn.r = net_reactor_new(NULL);
     if (!rn.r) {
         return 1;

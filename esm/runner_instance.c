@@ -83,9 +83,14 @@ static void on_stopped(void *ctx, enum esm_reason reason, const char *detail)
 static void build(struct slot *s)
 {
     enum esm_reason why_reason = ESM_REASON_ESM_CONFIG_NOT_VALID;
-    struct esm_instance_opts opts = {
-        esm_mapping_uuid(s->m), s->rn->drain_ms, s->rn->env.secrets, s->rn->env.routes, &why_reason,
-        esm_mapping_uuid(s->m), s->rn->env.aws};
+    struct esm_instance_opts opts = {.group_id = esm_mapping_uuid(s->m),
+                                     .drain_timeout_ms = s->rn->drain_ms,
+                                     .secrets = s->rn->env.secrets,
+                                     .routes = s->rn->env.routes,
+                                     .out_reason = &why_reason,
+                                     .mapping_uuid = esm_mapping_uuid(s->m),
+                                     .aws = s->rn->env.aws,
+                                     .max_concurrency = s->rn->env.max_concurrency};
     struct esm_instance_cb cb = {on_result, on_stopped, s};
     char why[1024];
     if (esm_instance_new(&s->in, s->rn->r, &s->cfg, &opts, &cb, why, sizeof why) != 0) {

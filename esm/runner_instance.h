@@ -39,6 +39,9 @@ struct esm_runner_env {
     const struct esm_routes *routes;
     const struct esm_policy *policy; // NULL: anything
     struct inv_aws *aws; // the process's AWS credential chain and endpoints (invoke/aws.h)
+    // max_concurrency: batches in flight per mapping without Kesm.MaxConcurrency (kesm serve
+    // --max-concurrency); 0: ESM_MAX_CONCURRENCY_DEFAULT.
+    uint32_t max_concurrency;
 };
 
 // esm_runner_instance_metrics is the esm_runner_metrics_fn of this runner (install it with

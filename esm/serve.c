@@ -36,6 +36,7 @@
 
 struct serve_opts {
     uint32_t drain_ms;
+    uint32_t max_concurrency;
     char host[256];
     uint16_t port;
     const char *state_dir;
@@ -68,7 +69,8 @@ static void usage(FILE *out)
         "                  [--allow-api-file-secrets] [--allow-api-file-destinations]\n"
         "                  [--max-connections N] [--api-header-timeout MS]\n"
         "                  [--api-body-timeout MS] [--api-idle-timeout MS]\n"
-        "                  [--drain-timeout MS] [--secrets-dir DIR] [--secrets-manager]\n"
+        "                  [--drain-timeout MS] [--max-concurrency N]\n"
+        "                  [--secrets-dir DIR] [--secrets-manager]\n"
         "                  [--secrets-manager-endpoint URL] [--secrets-manager-ca FILE]\n"
         "                  [--route PATTERN=TARGET]... [--nameserver IP[:PORT]]\n"
         "                  [--status-listen HOST:PORT] [--stuck-after SECONDS]\n"
@@ -97,6 +99,9 @@ static void usage(FILE *out)
         "                      request head, body and keep-alive deadlines (10000/30000/15000)\n"
         "  --drain-timeout MS  how long in-flight invocations may finish when a mapping\n"
         "                      stops (default 10000)\n"
+        "  --max-concurrency N batches in flight at once per mapping (one per partition up\n"
+        "                      to N) when its Kesm.MaxConcurrency is not set; 1-1000\n"
+        "                      (default 100)\n"
         "  --secrets-dir DIR   Secrets Manager ARNs and names in SourceAccessConfigurations\n"
         "                      resolve to DIR/<secret name> (mode 700 directory, 600 files)\n"
         "  --secrets-manager   fetch them from AWS Secrets Manager instead (GetSecretValue,\n"
@@ -178,6 +183,11 @@ static int flag_value(struct serve_opts *o, const char *a, const char *v)
             return -1;
         }
         o->drain_ms = (uint32_t)x;
+    } else if (!strcmp(a, "--max-concurrency")) {
+        if (!flag_num(a, v, 1, ESM_MAX_CONCURRENCY_MAX, &x)) {
+            return -1;
+        }
+        o->max_concurrency = (uint32_t)x;
     } else if (!strcmp(a, "--max-connections")) {
         return flag_num(a, v, 1, 100000, &o->max_conns) ? 1 : -1;
     } else if (!strcmp(a, "--api-header-timeout")) {
@@ -493,7 +503,7 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: out of memory\n");
         goto out;
     }
-    struct esm_runner_env env = {secrets, &o.routes, &o.policy, aws};
+    struct esm_runner_env env = {secrets, &o.routes, &o.policy, aws, o.max_concurrency};
     esm_runner_instance_set_env(runner, &env);
     esm_manager_set_runner(mgr, runner);
     esm_manager_set_runner_metrics(mgr, esm_runner_instance_metrics);

@@ -19,7 +19,12 @@
 // partition with a batch in flight contributes nothing to new batches (at most one batch in flight
 // per partition keeps per-partition order); its newly added records wait, and their batching
 // window starts when the in-flight batch completes. Batches that share no partition run
-// concurrently, up to max_inflight.
+// concurrently: one per partition, up to max_inflight when it is set.
+//
+// Lanes (ParallelizationFactor): with lanes > 1 each partition is split into that many lanes, a
+// record's lane chosen by a hash of its key (batcher_lane; null keys are spread by offset), and
+// the rule above holds per lane: one batch in flight per lane, each lane in offset order, so
+// records with the same key stay in order. A payload holds at most one lane of a partition.
 //
 // Oversized records (spec 3.6.6): a record whose event alone exceeds max_payload is never put in
 // a payload and never dropped silently: when it reaches the head of its partition it is handed out
@@ -55,7 +60,7 @@
 #define BATCH_WINDOW_MS_DEFAULT 500
 #define BATCH_WINDOW_MS_MAX 300000
 #define BATCH_MAX_PAYLOAD 6291456 // synchronous Invoke request limit (6 MiB)
-#define BATCH_MAX_INFLIGHT_DEFAULT 5
+#define BATCH_MAX_LANES 10        // ParallelizationFactor's maximum
 
 enum batch_oversize {
     BATCH_OVERSIZE_SKIP,  // hand it out flagged; completing it moves past it (default)
@@ -66,7 +71,8 @@ struct batcher_cfg {
     uint32_t batch_size;          // 1..10000 records (BatchSize), default 100
     uint32_t window_ms;           // 0..300000 (MaximumBatchingWindowInSeconds * 1000), default 500
     size_t max_payload;           // encoded bytes per payload, default and maximum 6291456
-    uint32_t max_inflight;        // concurrent batches, >= 1, default 5
+    uint32_t max_inflight;        // concurrent batches; 0 (default): no cap (one per partition)
+    uint32_t lanes;               // batches in flight per partition, 0 or 1 (default) .. 10
     enum batch_oversize oversize; // default BATCH_OVERSIZE_SKIP
     struct inv_event_cfg event;   // payload constants; strings borrowed for the batcher's life
 };
@@ -153,9 +159,15 @@ void batcher_free(struct batcher *b);
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err);
 
+// batcher_lane returns the lane (0 .. lanes-1) of |rec|: FNV-1a of its key modulo |lanes|, or its
+// offset modulo |lanes| for a null key; 0 when |lanes| <= 1.
+uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec);
+
 // batcher_add_gap queues the undecodable range [first_offset, last_offset] of one partition in
 // its place among the records (see enum batch_gap); |timestamp| stands for its records'. Returns
-// 0, or -1 with |err| if the range does not start after the partition's last offset.
+// 0, or -1 with |err| if the range does not start after the partition's last offset. With lanes
+// the range, whose records have no key, goes to lane 0: it waits for that lane's records before
+// it, and the other lanes go on (whoever commits must hold the partition below it meanwhile).
 int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
                     int64_t first_offset, int64_t last_offset, int64_t timestamp,
                     enum batch_gap gap, int64_t now_ms, struct inv_err *err);
@@ -183,8 +195,11 @@ int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, str
 void batcher_drop_partition(struct batcher *b, const char *topic, size_t topic_len,
                             int32_t partition);
 
-// batcher_pending returns the number of queued records not handed out yet.
+// batcher_pending returns the number of queued records not handed out yet, and
+// batcher_pending_bytes their encoded size (oversized records count 0: the batcher keeps only
+// their size).
 size_t batcher_pending(const struct batcher *b);
+size_t batcher_pending_bytes(const struct batcher *b);
 // batcher_partition_queued returns the number of queued records of one partition (0 if unknown):
 // the consumer pauses fetching a partition whose queue grows (e.g. while it is blocked).
 size_t batcher_partition_queued(const struct batcher *b, const char *topic, size_t topic_len,

@@ -4,7 +4,9 @@
 # is scraped: every scrape parses under a strict Prometheus text-format 0.0.4 parser, the
 # mapping's OffsetLag is seen above zero and then falls to zero on both partitions, and the
 # counters match what the handler saw (records, invocations, batch sizes). GET /health answers 200
-# with the mapping counted as Enabled; log lines of the mapping carry its UUID. Then SIGTERM
+# with the mapping counted as Enabled; log lines of the mapping carry its UUID. The mapping runs
+# with ParallelizationFactor 2: the per-lane gauges (unfinished records, lag) and the batches in
+# flight per partition are seen while the first batch is slow and settle at 0. Then SIGTERM
 # arrives during a slow invocation: kesm waits for it, commits the offsets after that batch
 # (kmock `committed`) and exits 0.
 . "$(dirname "$0")/../lib/prelude.sh"
@@ -143,7 +145,7 @@ tap_check "produce 30 records" kmock_cmd produce orders 30
 BS=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 api_curl -sS -o "$T/create.json" -X POST "$API/" -d "{\"FunctionName\":\"metered\",
   \"Topics\":[\"orders\"],\"StartingPosition\":\"TRIM_HORIZON\",\"BatchSize\":5,
-  \"MaximumBatchingWindowInSeconds\":0,
+  \"MaximumBatchingWindowInSeconds\":0,\"ParallelizationFactor\":2,
   \"SelfManagedEventSource\":{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}},
   \"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"$T/fn.py\"]}}"
 U=$(jq -r .UUID "$T/create.json")
@@ -173,19 +175,42 @@ for line in open(f):
 print(int(tot) if seen else "none")
 PY
 }
+# scrape_values: the last scrape's OffsetLag, batches in flight and lane records pending of
+# partitions 0 and 1 ("none" where absent), in one python run (each start costs time).
+scrape_values() {
+    python3 - "$T/scrapes/$SCRAPES.json" "$U" <<'PY'
+import json, sys
+f, u = sys.argv[1], sys.argv[2]
+want = ["kesm_offset_lag", "kesm_partition_batches_inflight", "kesm_lane_records_pending"]
+got = {}
+for line in open(f):
+    s = json.loads(line)
+    if s["name"] in want and s["labels"].get("uuid") == u:
+        k = (s["name"], s["labels"].get("partition"))
+        got[k] = got.get(k, 0) + s["value"]
+print(" ".join(str(int(got[(n, p)])) if (n, p) in got else "none" for n in want for p in "01"))
+PY
+}
 delivered() { if [ -f "$T/delivered" ]; then wc -l <"$T/delivered"; else echo 0; fi; }
 BAD=0
 MAXLAG=0
 LAGS=
+MAXINF=0    # the most batches in flight seen on one partition
+MAXPEND=0   # the most unfinished records seen in one partition's lanes
 for _ in $(seq 1 150); do
     scrape || BAD=$((BAD + 1))
-    l0=$(value kesm_offset_lag partition=0)
-    l1=$(value kesm_offset_lag partition=1)
+    read -r l0 l1 inf0 inf1 pend0 pend1 < <(scrape_values)
     LAGS="$LAGS $l0/$l1"
     for l in $l0 $l1; do
         if [ "$l" != none ] && [ "$l" -gt "$MAXLAG" ]; then
             MAXLAG=$l
         fi
+    done
+    for i in $inf0 $inf1; do
+        [ "$i" != none ] && [ "$i" -gt "$MAXINF" ] && MAXINF=$i
+    done
+    for i in $pend0 $pend1; do
+        [ "$i" != none ] && [ "$i" -gt "$MAXPEND" ] && MAXPEND=$i
     done
     if [ "$(delivered)" -ge 30 ] && [ "$l0" = 0 ] && [ "$l1" = 0 ]; then
         break
@@ -221,6 +246,17 @@ tap_check "invoke latency: one invocation took over 2.5 s (the slow one)" \
 tap_check "records processed = 30" test "$(value kesm_records_processed_total)" = 30
 tap_check "filtered = 0 (not implemented)" test "$(value kesm_records_filtered_total)" = 0
 tap_check "one assignment (rebalance)" test "$(value kesm_rebalances_total)" -ge 1
+tap_check "no rebalance paused a partition" \
+    test "$(value kesm_rebalance_pauses_total)/$(value kesm_rebalance_pause_seconds_total)" = 0/0
+# ParallelizationFactor 2: two lanes per partition, each with its gauges
+lane_samples() { grep -c "^kesm_lane_records_pending{uuid=\"$U\"" "$T/scrapes/$SCRAPES"; }
+tap_check "lane gauges for 2 lanes of 2 partitions ($(lane_samples) samples)" \
+    test "$(lane_samples)" = 4
+tap_check "lanes held unfinished records while the first batch was slow (max $MAXPEND), none at the end" \
+    test "$MAXPEND" -gt 0 -a "$(value kesm_lane_records_pending)" = 0
+tap_check "lane lag 0 at the end" test "$(value kesm_lane_offset_lag)" = 0
+tap_check "batches in flight per partition seen, at most 2 ($MAXINF)" \
+    test "$MAXINF" -ge 1 -a "$MAXINF" -le 2
 tap_check "broker connections READY" test "$(value kesm_broker_connections state=READY)" -ge 1
 tap_check "mapping state Enabled = 1" test "$(value kesm_mapping_state state=Enabled)" = 1
 tap_check "function label is the function ARN" \

@@ -631,8 +631,8 @@ static void test_members(void **state)
                  "1 validation error detected: Value 'arn:aws:kafka:us-east-1:1:cluster/c/x' at "
                  "'EventSourceArn' failed to satisfy constraint: kesm maps self-managed Kafka "
                  "clusters only: give SelfManagedEventSource instead of EventSourceArn");
-    expect_error("{" BASE ",\"ParallelizationFactor\":2}",
-                 "1 validation error detected: Value '2' at 'ParallelizationFactor' failed to "
+    expect_error("{" BASE ",\"TumblingWindowInSeconds\":2}",
+                 "1 validation error detected: Value '2' at 'TumblingWindowInSeconds' failed to "
                  "satisfy constraint: Member does not apply to a self-managed Kafka event source");
     expect_error("[1]", "1 validation error detected: Value '[1]' at 'request' failed to satisfy "
                         "constraint: The request body must be a JSON object");
@@ -652,16 +652,15 @@ static void test_kesm_extension(void **state)
     expect_error("{" BASE ",\"Kesm\":{\"Transport\":\"http\"}}",
                  "1 validation error detected: Value null at 'Kesm.Url' failed to satisfy "
                  "constraint: Member is required when Kesm.Transport is \"http\"");
-    expect_error(
-        "{" BASE ",\"Kesm\":{\"Transport\":\"stdout\",\"Command\":[\"cat\"],"
-        "\"Colour\":1}}",
-        "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
-        "constraint: Member is not one of Transport, Url, Command, Region, "
-        "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-        "SecretsManager, SecretsManagerEndpoint, PartitionAssignmentStrategy, GroupProtocol; "
-        "Value "
-        "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
-        "to the exec transport");
+    expect_error("{" BASE ",\"Kesm\":{\"Transport\":\"stdout\",\"Command\":[\"cat\"],"
+                 "\"Colour\":1}}",
+                 "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
+                 "constraint: Member is not one of Transport, Url, Command, Region, "
+                 "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
+                 "SecretsManager, SecretsManagerEndpoint, MaxConcurrency, "
+                 "PartitionAssignmentStrategy, GroupProtocol; Value "
+                 "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
+                 "to the exec transport");
     expect_error(
         "{" BASE ",\"Kesm\":{\"SecretsDir\":\"rel/dir\",\"SecretsManagerEndpoint\":"
         "\"ftp://example\"}}",
@@ -684,6 +683,7 @@ static void test_kesm_extension(void **state)
     assert_int_equal(c.kesm.invoke_timeout_ms, 5000);
     assert_int_equal(c.kesm.tls, 1);
     assert_true(c.kesm.tls_insecure_skip_verify);
+    assert_int_equal(c.kesm.max_concurrency, 0); // not given: the process default
     esm_config_cleanup(&c);
     expect_ok(&c, "{" BASE ",\"SourceAccessConfigurations\":[{\"Type\":\"BASIC_AUTH\",\"URI\":"
                   "\"s\"}],\"Kesm\":{\"Transport\":\"http\",\"Url\":\"http://127.0.0.1:9000/2015-"
@@ -731,6 +731,79 @@ static void test_kesm_assignors(void **state)
                  "1 validation error detected: Value 'eager' at 'Kesm.GroupProtocol' failed to "
                  "satisfy constraint: Member must satisfy enum value set: [classic, consumer, "
                  "auto]");
+}
+
+static void test_kesm_max_concurrency(void **state)
+{
+    (void)state;
+    expect_error("{" BASE ",\"Kesm\":{\"MaxConcurrency\":0}}",
+                 "1 validation error detected: Value '0' at 'Kesm.MaxConcurrency' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 1000");
+    expect_error("{" BASE ",\"Kesm\":{\"MaxConcurrency\":1001}}",
+                 "1 validation error detected: Value '1001' at 'Kesm.MaxConcurrency' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 1000");
+    expect_error("{" BASE ",\"Kesm\":{\"MaxConcurrency\":2.5}}",
+                 "1 validation error detected: Value '2.5' at 'Kesm.MaxConcurrency' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 1000");
+    expect_error("{" BASE ",\"Kesm\":{\"MaxConcurrency\":\"7\"}}",
+                 "1 validation error detected: Value '7' at 'Kesm.MaxConcurrency' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 1000");
+    struct esm_config c;
+    expect_ok(&c, "{" BASE ",\"Kesm\":{\"Transport\":\"stdout\",\"MaxConcurrency\":1000}}");
+    assert_int_equal(c.kesm.max_concurrency, 1000);
+    struct esm_config_meta meta = {"0b6f3a52-8f0e-4c1e-9b7e-2d1f6c9a1e55", "Enabled",
+                                   "USER_INITIATED", "OK", 1735689600.0};
+    cJSON *resp = esm_config_to_response(&c, &meta);
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(resp, "Kesm");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(k, "MaxConcurrency")->valueint, 1000);
+    cJSON_Delete(resp);
+    // UpdateEventSourceMapping may change it (Kesm is updatable) and validates the result.
+    struct esm_config next;
+    struct esm_cfg_err err;
+    cJSON *u = cJSON_Parse("{\"Kesm\":{\"Transport\":\"stdout\",\"MaxConcurrency\":4}}");
+    assert_true(esm_config_merge_update(&next, &c, u, &OPTS, &err));
+    assert_int_equal(next.kesm.max_concurrency, 4);
+    esm_config_cleanup(&next);
+    cJSON_Delete(u);
+    u = cJSON_Parse("{\"Kesm\":{\"MaxConcurrency\":-1}}");
+    assert_false(esm_config_merge_update(&next, &c, u, &OPTS, &err));
+    cJSON_Delete(u);
+    esm_config_cleanup(&c);
+}
+
+// ParallelizationFactor: AWS's streams member (1-10), taken for Kafka too; echoed when given,
+// updatable.
+static void test_parallelization_factor(void **state)
+{
+    (void)state;
+    expect_error("{" BASE ",\"ParallelizationFactor\":0}",
+                 "1 validation error detected: Value '0' at 'ParallelizationFactor' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 10");
+    expect_error("{" BASE ",\"ParallelizationFactor\":11}",
+                 "1 validation error detected: Value '11' at 'ParallelizationFactor' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 10");
+    expect_error("{" BASE ",\"ParallelizationFactor\":\"2\"}",
+                 "1 validation error detected: Value '2' at 'ParallelizationFactor' failed to "
+                 "satisfy constraint: Member must be an integer between 1 and 10");
+    struct esm_config c;
+    expect_ok(&c, "{" BASE "}");
+    assert_int_equal(c.parallelization_factor, 1);
+    esm_config_cleanup(&c);
+    expect_ok(&c, "{" BASE ",\"ParallelizationFactor\":10}");
+    assert_int_equal(c.parallelization_factor, 10);
+    struct esm_config_meta meta = {"0b6f3a52-8f0e-4c1e-9b7e-2d1f6c9a1e55", "Enabled",
+                                   "USER_INITIATED", "OK", 1735689600.0};
+    cJSON *resp = esm_config_to_response(&c, &meta);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(resp, "ParallelizationFactor")->valueint, 10);
+    cJSON_Delete(resp);
+    struct esm_config next;
+    struct esm_cfg_err err;
+    cJSON *u = cJSON_Parse("{\"ParallelizationFactor\":3}");
+    assert_true(esm_config_merge_update(&next, &c, u, &OPTS, &err));
+    assert_int_equal(next.parallelization_factor, 3);
+    esm_config_cleanup(&next);
+    cJSON_Delete(u);
+    esm_config_cleanup(&c);
 }
 
 static void test_update_merge(void **state)
@@ -850,6 +923,8 @@ int main(void)
         cmocka_unit_test(test_members),
         cmocka_unit_test(test_kesm_extension),
         cmocka_unit_test(test_kesm_assignors),
+        cmocka_unit_test(test_kesm_max_concurrency),
+        cmocka_unit_test(test_parallelization_factor),
         cmocka_unit_test(test_update_merge),
         cmocka_unit_test(test_response_shape),
     };

@@ -1,6 +1,10 @@
 // test_esm_metrics.c: esm/metrics.c: histogram buckets, label escaping, and the Prometheus text
-// exposition (families grouped, cumulative buckets ending in +Inf, unknown lags left out).
+// exposition (families grouped, cumulative buckets ending in +Inf, unknown lags left out); the
+// rebalance pause table of esm/instance_metrics.c.
+#include "consumer/consumer.h"
+#include "esm/instance_int.h"
 #include "esm/metrics.h"
+#include "net/reactor.h"
 #include "tests/lib/unit.h"
 
 #include <stdio.h>
@@ -73,7 +77,13 @@ static void test_format_running(void **state)
                                               .committed = 10,
                                               .high_watermark = 15,
                                               .records_received = 15,
-                                              .stuck = true};
+                                              .stuck = true,
+                                              .inflight = 2,
+                                              .rebalance_pauses = 1,
+                                              .rebalance_pause_s = 3.5,
+                                              .lanes = 2,
+                                              .lane_lag = {4, -1},
+                                              .lane_pending = {3, 0}};
     m[0].parts[1] = (struct esm_metrics_part){.topic = strdup("orders"),
                                               .partition = 1,
                                               .lag = -1,
@@ -100,6 +110,32 @@ static void test_format_running(void **state)
                             "000000000000:function:f\",topic=\"orders\",partition=\"0\"} 1"));
     assert_true(has_line(t, "kesm_partition_stuck{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-1:"
                             "000000000000:function:f\",topic=\"orders\",partition=\"1\"} 0"));
+    // scaling: batches in flight and rebalance pauses per partition, lag and records per lane
+    const char *p0 = "{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-1:000000000000:function:f\","
+                     "topic=\"orders\",partition=\"0\"";
+    const char *p1 = "{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-1:000000000000:function:f\","
+                     "topic=\"orders\",partition=\"1\"";
+    char line[400];
+    snprintf(line, sizeof line, "kesm_partition_batches_inflight%s} 2", p0);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_partition_batches_inflight%s} 0", p1);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_rebalance_pauses_total%s} 1", p0);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_rebalance_pause_seconds_total%s} 3.5", p0);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_rebalance_pause_seconds_total%s} 0", p1);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_lane_offset_lag%s,lane=\"0\"} 4", p0);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_lane_offset_lag%s,lane=\"1\"}", p0);
+    assert_null(strstr(t, line)); // unknown: left out
+    snprintf(line, sizeof line, "kesm_lane_records_pending%s,lane=\"0\"} 3", p0);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_lane_records_pending%s,lane=\"1\"} 0", p0);
+    assert_true(has_line(t, line));
+    snprintf(line, sizeof line, "kesm_lane_records_pending%s", p1);
+    assert_null(strstr(t, line)); // no lanes: no lane samples
     assert_true(has_line(t, "kesm_invocations_total{uuid=\"u-1\",function=\"arn:aws:lambda:us-east-"
                             "1:000000000000:function:f\",outcome=\"function_error\"} 2"));
     assert_true(
@@ -205,12 +241,41 @@ static void test_outcome_names(void **state)
     assert_string_equal(esm_outcome_name(ESM_OUTCOME_COUNT), "unknown");
 }
 
+// test_rebalance_pauses: a partition revoked and assigned again in the next generation counts
+// one pause of the time in between; one that moved elsewhere is forgotten (its next assignment,
+// generations later, is no pause of ours); an assignment without a revocation counts nothing.
+static void test_rebalance_pauses(void **state)
+{
+    (void)state;
+    struct esm_instance in;
+    memset(&in, 0, sizeof in);
+    in.r = net_reactor_new(NULL);
+    assert_non_null(in.r);
+    struct cons_tp both[2] = {{.topic = "t", .partition = 0}, {.topic = "t", .partition = 1}};
+    esm_inst_pause_assigned(&in, both, 2); // the first assignment: no pause
+    assert_int_equal(in.num_pauses, 0);
+    esm_inst_pause_revoked(&in, both, 2);
+    net_reactor_run_for(in.r, 60);
+    esm_inst_pause_assigned(&in, both, 1); // partition 1 moved to another member
+    assert_int_equal(in.num_pauses, 2);
+    assert_int_equal(in.pauses[0].pauses, 1);
+    assert_true(in.pauses[0].pause_ms >= 50 && in.pauses[0].pause_ms < 5000);
+    assert_int_equal(in.pauses[1].pauses, 0);
+    net_reactor_run_for(in.r, 30);
+    esm_inst_pause_assigned(&in, both, 2); // partition 1 back, generations later: not counted
+    assert_int_equal(in.pauses[1].pauses, 0);
+    assert_int_equal(in.pauses[1].pause_ms, 0);
+    assert_int_equal(in.pauses[0].pauses, 1);
+    esm_inst_pause_free(&in);
+    net_reactor_free(in.r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_observe),     cmocka_unit_test(test_format_running),
         cmocka_unit_test(test_families_grouped), cmocka_unit_test(test_label_escaping),
-        cmocka_unit_test(test_outcome_names),
+        cmocka_unit_test(test_outcome_names),    cmocka_unit_test(test_rebalance_pauses),
     };
     return cmocka_run_group_tests_name("esm_metrics", tests, NULL, NULL);
 }

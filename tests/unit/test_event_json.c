@@ -6,6 +6,7 @@
 #include "tests/lib/unit.h"
 
 #include <cJSON.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,60 @@ static void test_escaping_and_invalid_utf8(void **state)
     free(s);
 }
 
+// check_number encodes one record with offset |v| and timestamp -|v| (and partition |p|) and
+// finds both spelled as printf spells them.
+static void check_number(int64_t v, int32_t p)
+{
+    struct inv_record r = {"t",
+                           1,
+                           p,
+                           v,
+                           v == INT64_MIN ? INT64_MAX : -v,
+                           INV_TS_CREATE_TIME,
+                           inv_bytes_null(),
+                           inv_bytes_null(),
+                           NULL,
+                           0,
+                           NULL,
+                           NULL,
+                           NULL};
+    size_t len;
+    char *s = encode(&self_cfg, &r, 1, &len);
+    char want[128];
+    snprintf(want, sizeof want,
+             "\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 ",", p,
+             r.offset, r.timestamp);
+    if (strstr(s, want) == NULL) {
+        fail_msg("%s not in %s", want, s);
+    }
+    free(s);
+}
+
+// Integer printing at every digit count: 0, 10^k - 1, 10^k, 10^k + 1 for k = 1..18, both signs,
+// INT64_MIN / INT64_MAX, the 13-digit millisecond timestamps of today, and random values.
+static void test_integers_like_printf(void **state)
+{
+    (void)state;
+    check_number(0, 0);
+    check_number(INT64_MAX, INT32_MAX);
+    check_number(INT64_MIN, 0);
+    check_number(INT64_MIN + 1, 1);
+    int64_t p10 = 1;
+    for (int k = 1; k <= 18; k++) {
+        p10 *= 10;
+        for (int64_t d = -1; d <= 1; d++) {
+            check_number(p10 + d, (int32_t)(p10 % 1000003));
+            check_number(-(p10 + d), k);
+        }
+    }
+    check_number(1765090000000, 47);
+    srand(3);
+    for (int i = 0; i < 2000; i++) {
+        uint64_t u = (uint64_t)rand() << 42 ^ (uint64_t)rand() << 21 ^ (uint64_t)rand();
+        check_number((int64_t)(u >> (rand() % 64)), rand());
+    }
+}
+
 static void test_contiguity_and_order_enforced(void **state)
 {
     (void)state;
@@ -487,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_schema_metadata),
         cmocka_unit_test(test_msk_and_null_options),
         cmocka_unit_test(test_escaping_and_invalid_utf8),
+        cmocka_unit_test(test_integers_like_printf),
         cmocka_unit_test(test_contiguity_and_order_enforced),
         cmocka_unit_test(test_random_records_sizes_and_round_trip),
     };

@@ -221,11 +221,12 @@ static const struct inv_transport_funcs fake_funcs = {
 // ---- fake source --------------------------------------------------------------------------
 
 struct src {
-    int64_t acked[4]; // next offset per partition of topic "t"
+#define NPART 16
+    int64_t acked[NPART]; // next offset per partition of topic "t"
     int64_t ack_hist[256];
     size_t num_hist;
     int pauses, resumes;
-    bool paused[4];
+    bool paused[NPART];
     int fatal;
     char result[256];
     int done_calls;
@@ -236,7 +237,7 @@ static int src_ack(void *ctx, const char *topic, int32_t partition, int64_t next
 {
     struct src *s = ctx;
     assert_string_equal(topic, "t");
-    assert_true(partition >= 0 && partition < 4);
+    assert_true(partition >= 0 && partition < NPART);
     assert_true(next > s->acked[partition]); // acks only move forward
     s->acked[partition] = next;
     if (partition == 0 && s->num_hist < 256) {
@@ -318,7 +319,7 @@ static void h_init(struct h *h)
     h->cfg.on_fatal = on_fatal;
     h->cfg.cb_ctx = &h->s;
     h->cfg.wall_ms = wall;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < NPART; i++) {
         h->s.acked[i] = -1;
     }
 }
@@ -1048,6 +1049,229 @@ static void test_backpressure(void **state)
     h_free(&h);
 }
 
+// One batch per partition in flight and no fixed cap: 12 partitions with a slow function have 12
+// batches out at once (kesm used to stop at 5), and a queued second batch per partition does not
+// pause anything (the total queue limit scales with the partitions). MaxConcurrency caps it.
+static void concurrency_case(uint32_t cap, size_t want_inflight)
+{
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 5;
+    h.cfg.batch.max_inflight = cap;
+    h.f.hold = true;
+    h_start(&h);
+    for (int32_t p = 0; p < 12; p++) {
+        add_range(&h, p, 0, 9, g_wall); // one batch out, 4 records queued behind it
+    }
+    net_reactor_run_for(h.r, 10);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_int_equal(st.inflight, want_inflight);
+    assert_int_equal(st.queued, 108 - 5 * want_inflight);
+    if (cap == 0) {
+        assert_int_equal(h.s.pauses, 0);
+    }
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, idle, 3000);
+    for (int32_t p = 0; p < 12; p++) {
+        assert_int_equal(h.s.acked[p], 9);
+    }
+    h_free(&h);
+}
+
+static void test_concurrency_per_partition(void **state)
+{
+    (void)state;
+    concurrency_case(0, 12);
+    concurrency_case(3, 3);
+}
+
+// The queued bytes are bounded too: a partition adding records past pause_bytes is paused.
+static void test_backpressure_bytes(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 5;
+    h.cfg.pause_bytes = 300; // two or three records' events (pause_records is 10)
+    h.f.hold = true;
+    h_start(&h);
+    add_range(&h, 0, 0, 5, g_wall); // out, held
+    net_reactor_run_for(h.r, 10);
+    add_range(&h, 0, 5, 9, g_wall); // 4 records queued behind the held batch: only their bytes
+                                    // reach a limit (4 < pause_records, 4 < pause_total)
+    net_reactor_run_for(h.r, 10);
+    assert_true(h.s.paused[0]);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, resumed, 3000);
+    assert_false(h.s.paused[0]);
+    delivered_once(&h, 0, 9, -1);
+    h_free(&h);
+}
+
+// add_keyed adds offsets [from, to) of |part| with the key "k<offset % nkeys>".
+static void add_keyed(struct h *h, int32_t part, int64_t from, int64_t to, int nkeys)
+{
+    static char keys[64][8];
+    struct inv_record recs[64];
+    size_t n = 0;
+    for (int64_t o = from; o < to; o++, n++) {
+        snprintf(g_val[n], sizeof g_val[n], "v%d-%lld", part, (long long)o);
+        snprintf(keys[n], sizeof keys[n], "k%d", (int)(o % nkeys));
+        recs[n] = (struct inv_record){.topic = "t",
+                                      .topic_len = 1,
+                                      .partition = part,
+                                      .offset = o,
+                                      .timestamp = g_wall,
+                                      .ts_type = INV_TS_CREATE_TIME,
+                                      .key = inv_bytes_of(keys[n], strlen(keys[n])),
+                                      .value = inv_bytes_of(g_val[n], strlen(g_val[n]))};
+    }
+    assert_int_equal(esm_pipeline_add(h->pl, recs, n), 0);
+}
+
+// ParallelizationFactor: several batches of one partition in flight, each record's key in one
+// lane: every key's records are delivered exactly once and in offset order.
+static void test_lanes_key_order(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 4;
+    h.cfg.batch.lanes = 4;
+    h.f.hold = true;
+    h_start(&h);
+    add_keyed(&h, 0, 0, 40, 6);
+    net_reactor_run_for(h.r, 10);
+    struct esm_pipeline_stats st;
+    esm_pipeline_stats(h.pl, &st);
+    assert_true(st.inflight >= 2); // one partition, several lanes at once
+    assert_true(st.inflight <= 4);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 40);
+    int64_t last[6] = {-1, -1, -1, -1, -1, -1};
+    size_t seen = 0;
+    for (size_t i = 0; i < h.f.num_ok; i++) {
+        int k = (int)(h.f.ok_off[i] % 6);
+        assert_true(h.f.ok_off[i] > last[k]); // same key: in order, once
+        last[k] = h.f.ok_off[i];
+        seen++;
+    }
+    assert_int_equal(seen, 40);
+    // a payload holds one lane of a partition: every call's keys map to a single lane
+    for (size_t c = 0; c < h.f.num_calls; c++) {
+        struct inv_record r = {.key = inv_bytes_of("k0", 2)};
+        uint32_t lane = UINT32_MAX;
+        for (size_t i = 0; i < h.f.calls[c].n; i++) {
+            char kb[8];
+            snprintf(kb, sizeof kb, "k%d", (int)(h.f.calls[c].off[i] % 6));
+            r.key = inv_bytes_of(kb, strlen(kb));
+            uint32_t l = batcher_lane(4, &r);
+            assert_true(lane == UINT32_MAX || lane == l);
+            lane = l;
+        }
+    }
+    h_free(&h);
+}
+
+// ParallelizationFactor: a lane that keeps failing holds the partition's commit below its
+// record, however far the other lanes got; once it succeeds the commit covers everything.
+static void test_lanes_commit_lowest_unfinished(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.cfg.batch.batch_size = 10;
+    h.cfg.batch.lanes = 2; // null keys: even offsets in one lane, odd ones in the other
+    h.f.mode = MODE_FAIL_OFFSET;
+    h.f.fail_offset = 2;
+    h_start(&h);
+    add_range(&h, 0, 0, 6, g_wall);
+    for (int i = 0; i < 100 && h.f.num_ok < 3; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.f.num_ok, 3); // 1, 3, 5 delivered ...
+    for (size_t i = 0; i < h.f.num_ok; i++) {
+        assert_int_equal(h.f.ok_off[i] % 2, 1);
+    }
+    net_reactor_run_for(h.r, 30); // ... and 0, 2, 4 retried meanwhile
+    assert_true(h.f.num_calls > 3);
+    assert_int_equal(h.s.acked[0], -1); // offset 0 is unfinished: nothing committed
+    struct esm_pipeline_part_info pi;
+    assert_true(esm_pipeline_part_info(h.pl, "t", 0, &pi));
+    assert_int_equal(pi.lanes, 2);
+    assert_int_equal(pi.lane_oldest[0], 0); // the failing lane holds 0, 2 and 4
+    assert_int_equal(pi.lane_pending[0], 3);
+    assert_int_equal(pi.lane_oldest[1], -1); // the other lane is done
+    assert_int_equal(pi.lane_pending[1], 0);
+    h.f.mode = MODE_OK;
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 6);
+    // a record after a finished lane's batch: the commit moves only to the first unfinished
+    h.f.hold = true;
+    add_range(&h, 0, 6, 8, g_wall); // 6 (even lane), 7 (odd lane)
+    net_reactor_run_for(h.r, 10);
+    assert_int_equal(h.s.acked[0], 6);
+    h.f.hold = false;
+    net_timer_arm(h.f.timer, 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 8);
+    h_free(&h);
+}
+
+// ParallelizationFactor with an undecodable range: the range (no keys) takes lane 0 and waits
+// there for its on-failure disposal, held here by the destination; the other lane's records
+// behind it are delivered meanwhile, but the partition's commit stays at the range's first
+// offset until the range is disposed of. (A tracker that ignored ranges would commit 6, past the
+// undisposed range 2-5, as soon as 0, 1 and 7 were delivered.)
+static void test_lanes_gap_holds_commit(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    struct fdest d = {.hold = true};
+    d.timer = net_timer_new(h.r, fdest_fire, &d);
+    h.cfg.dest = (struct esm_dest){fdest_send, fdest_cancel, &d};
+    h.cfg.batch.batch_size = 10;
+    h.cfg.batch.lanes = 2; // null keys: even offsets in lane 0, odd ones in lane 1
+    h_start(&h);
+    add_range(&h, 0, 0, 2, g_wall);
+    assert_int_equal(esm_pipeline_add_gap(h.pl, "t", 0, 2, 5, -1, false), 0);
+    add_range(&h, 0, 6, 10, g_wall);
+    for (int i = 0; i < 200 && (d.sends == 0 || h.f.num_ok < 4); i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(d.sends, 1); // the range's disposal is under way (held)
+    bool seen7 = false, seen9 = false;
+    for (size_t i = 0; i < h.f.num_ok; i++) {
+        seen7 = seen7 || h.f.ok_off[i] == 7;
+        seen9 = seen9 || h.f.ok_off[i] == 9;
+        assert_true(h.f.ok_off[i] != 6 && h.f.ok_off[i] != 8); // lane 0 waits behind the range
+    }
+    assert_true(seen7 && seen9); // lane 1 went on
+    net_reactor_run_for(h.r, 30);
+    assert_int_equal(h.s.acked[0], 2); // never past the range while it is not disposed of
+    struct esm_pipeline_part_info pi;
+    assert_true(esm_pipeline_part_info(h.pl, "t", 0, &pi));
+    assert_int_equal(pi.lane_oldest[0], 2);  // the range ...
+    assert_int_equal(pi.lane_pending[0], 6); // ... (4 offsets), then 6 and 8 behind it
+    assert_int_equal(pi.lane_pending[1], 0);
+    d.hold = false;
+    net_timer_arm(d.timer, 0);
+    run_until(&h, idle, 3000);
+    assert_int_equal(h.s.acked[0], 10);
+    assert_int_equal(h.f.num_ok, 6); // 0, 1, 6, 7, 8, 9
+    for (size_t i = 0; i < d.num; i++) {
+        cJSON_Delete(d.values[i]);
+    }
+    net_timer_free(d.timer);
+    h_free(&h);
+}
+
 static void test_revoke_waits(void **state)
 {
     (void)state;
@@ -1438,6 +1662,11 @@ int main(void)
         cmocka_unit_test(test_async_destination),
         cmocka_unit_test(test_fatal_stops),
         cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_concurrency_per_partition),
+        cmocka_unit_test(test_backpressure_bytes),
+        cmocka_unit_test(test_lanes_key_order),
+        cmocka_unit_test(test_lanes_commit_lowest_unfinished),
+        cmocka_unit_test(test_lanes_gap_holds_commit),
         cmocka_unit_test(test_revoke_waits),
         cmocka_unit_test(test_revoke_timeout),
         cmocka_unit_test(test_drain_abandons_retries),
