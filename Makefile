@@ -137,6 +137,7 @@ FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	$(CPPFLAGS)
 FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c base/*.c) consumer/assignor.c \
+	consumer/assignor_sticky.c consumer/group848.c consumer/group_coop.c \
 	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
 	consumer/offsets.c net/http_parse.c net/http_wire.c net/httpd_parse.c esm/filter.c \
 	esm/filter_match.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c \

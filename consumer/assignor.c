@@ -1,9 +1,11 @@
-// assignor.c: range and roundrobin. See assignor.h for the rules both follow.
+// assignor.c: range and roundrobin, the names and the list parser. See assignor.h for the rules
+// they follow; cooperative-sticky is assignor_sticky.c's.
 #include "consumer/assignor.h"
 
 #include "base/alloc.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +19,70 @@ int cons_assignor_from_name(const char *name, enum cons_assignor *out)
         *out = CONS_ASSIGNOR_ROUNDROBIN;
         return 0;
     }
+    if (!strcmp(name, "cooperative-sticky")) {
+        *out = CONS_ASSIGNOR_COOPERATIVE_STICKY;
+        return 0;
+    }
     return -1;
+}
+
+bool cons_assignor_is_cooperative(enum cons_assignor a)
+{
+    return a == CONS_ASSIGNOR_COOPERATIVE_STICKY;
+}
+
+static int list_fail(char *err, size_t cap, const char *why, const char *name)
+{
+    if (err && cap) {
+        snprintf(err, cap, "%s%s%.40s%s", why, name ? " '" : "", name ? name : "", name ? "'" : "");
+    }
+    return -1;
+}
+
+int cons_assignors_parse(const char *list, enum cons_assignor *out, char *err, size_t err_cap)
+{
+    int n = 0;
+    const char *p = list ? list : "";
+    for (;;) {
+        while (*p == ' ') {
+            p++;
+        }
+        size_t len = strcspn(p, ",");
+        char name[32];
+        size_t l = len;
+        while (l > 0 && p[l - 1] == ' ') {
+            l--;
+        }
+        if (l == 0 || l >= sizeof name) {
+            return list_fail(err, err_cap, l ? "unknown assignor" : "empty assignor name",
+                             l ? p : NULL);
+        }
+        memcpy(name, p, l);
+        name[l] = 0;
+        enum cons_assignor a;
+        if (cons_assignor_from_name(name, &a) != 0) {
+            return list_fail(err, err_cap,
+                             "unknown assignor (range, roundrobin, cooperative-sticky)", name);
+        }
+        for (int i = 0; i < n; i++) {
+            if (out[i] == a) {
+                return list_fail(err, err_cap, "assignor listed twice", name);
+            }
+            if (cons_assignor_is_cooperative(out[i]) != cons_assignor_is_cooperative(a)) {
+                return list_fail(err, err_cap, "cooperative and eager assignors cannot be mixed",
+                                 name);
+            }
+        }
+        out[n++] = a;
+        p += len;
+        if (*p == 0) {
+            return n;
+        }
+        p++; // the comma
+        if (n == CONS_MAX_ASSIGNORS) {
+            return list_fail(err, err_cap, "too many assignors", NULL);
+        }
+    }
 }
 
 const char *cons_assignor_name(enum cons_assignor a)
@@ -27,6 +92,8 @@ const char *cons_assignor_name(enum cons_assignor a)
         return "range";
     case CONS_ASSIGNOR_ROUNDROBIN:
         return "roundrobin";
+    case CONS_ASSIGNOR_COOPERATIVE_STICKY:
+        return "cooperative-sticky";
     }
     return "unknown";
 }
@@ -200,6 +267,9 @@ int cons_assign(enum cons_assignor a, const struct cons_member_sub *members, siz
         break;
     case CONS_ASSIGNOR_ROUNDROBIN:
         assign_roundrobin(members, num_members, order, topics, num_topics, out, caps);
+        break;
+    case CONS_ASSIGNOR_COOPERATIVE_STICKY:
+        cons_assign_sticky(members, num_members, order, topics, num_topics, out);
         break;
     }
     for (size_t i = 0; i < num_members; i++) {

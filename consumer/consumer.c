@@ -106,19 +106,20 @@ static bool write_body(kw *w, int16_t version, void *ctx)
     struct cons *c = rc->c;
     switch (rc->kind) {
     case R_GROUP:
-        return cons_group_write_request(c->g, rc->api_key, version, w);
+        return c->g8 ? cons_g848_write_request(c->g8, rc->api_key, version, w)
+                     : cons_group_write_request(c->g, rc->api_key, version, w);
     case R_METADATA:
         return broker_metadata_write_request(c->md, version, w);
     case R_OFFSET_FETCH:
-        return cons_offsets_fetch_write(&c->f, cons_group_id(c->g), version, w);
+        return cons_offsets_fetch_write(&c->f, c->group_id, version, w);
     case R_LIST:
         return cons_offsets_list_write(&c->f, rc->b->id, version, w);
     case R_FETCH:
         return cons_fetcher_write_request(&c->f, rc->b->id, version, w);
     case R_COMMIT:
-        return cons_offsets_commit_write(&c->f, cons_group_id(c->g), cons_group_generation(c->g),
-                                         cons_group_member_id(c->g), cons_group_instance_id(c->g),
-                                         version, w);
+        return cons_offsets_commit_write(&c->f, c->group_id, cons_member_generation(c),
+                                         cons_member_id(c), cons_group_instance_id(c->g), version,
+                                         w);
     }
     return false;
 }
@@ -149,8 +150,7 @@ void cons_pump(struct cons *c)
         uint64_t now = broker_cluster_now_ms(c->cl);
         cons_run_due(c, now);
         if (c->closing && !c->close_reported && !c->done_due &&
-            (cons_group_state(c->g) == CONS_GROUP_CLOSED || c->failed || !c->md_ready ||
-             now >= c->close_deadline)) {
+            (cons_member_closed(c) || c->failed || !c->md_ready || now >= c->close_deadline)) {
             c->done_due = true;
             broker_cluster_wake(c->cl);
         }
@@ -250,7 +250,8 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
     c->cfg.topics = (const char *const *)c->topics;
     c->cfg.bootstrap = c->bootstrap;
     c->cfg.client_id = c->client_id;
-    c->cfg.group_id = NULL; // owned by the group machine
+    c->cfg.group_id = NULL;  // owned by the group machine
+    c->cfg.assignors = NULL; // copied by the group machine
     c->cfg.group_instance_id = NULL;
     snprintf(c->log_tag, sizeof c->log_tag, "%s", cfg->log_tag ? cfg->log_tag : "");
     c->cfg.log_tag = c->log_tag;
@@ -266,8 +267,11 @@ struct cons *cons_new(struct net_reactor *r, const struct cons_config *cfg,
                                    .heartbeat_interval_ms = c->cfg.heartbeat_interval_ms,
                                    .rebalance_timeout_ms = c->cfg.rebalance_timeout_ms,
                                    .retry_backoff_ms = c->cfg.retry_backoff_ms,
-                                   .leader_sync_delay_ms = 300};
+                                   .leader_sync_delay_ms = 300,
+                                   .assignors = cfg->assignors,
+                                   .num_assignors = cfg->num_assignors};
     c->g = cons_group_new(&gc);
+    snprintf(c->group_id, sizeof c->group_id, "%s", cfg->group_id);
     c->last_state = cons_group_state(c->g);
     struct cons_fetcher_config fc = {.max_wait_ms = cfg->fetch_max_wait_ms,
                                      .min_bytes = cfg->fetch_min_bytes,
@@ -392,9 +396,8 @@ void cons_close(struct cons *c, void (*done)(struct cons *c, void *ctx), void *c
     c->close_done = done;
     c->close_ctx = ctx;
     c->close_deadline = now + c->cfg.session_timeout_ms + c->cfg.request_timeout_ms;
-    kesm_log(KESM_LOG_INFO, c->log, "closing: final commit, then leaving group %s",
-             cons_group_id(c->g));
-    cons_group_close(c->g, now);
+    kesm_log(KESM_LOG_INFO, c->log, "closing: final commit, then leaving group %s", c->group_id);
+    cons_member_close(c, now);
     if (!c->in_pump) {
         broker_cluster_wake(c->cl);
     }
@@ -408,6 +411,9 @@ void cons_free(struct cons *c)
     c->freeing = true;
     broker_cluster_free(c->cl);
     cons_group_free(c->g);
+    cons_g848_free(c->g8);
+    free(c->tp848);
+    free(c->rev848);
     cons_fetcher_cleanup(&c->f);
     for (size_t i = 0; i < c->cfg.num_topics; i++) {
         free(c->topics[i]);

@@ -1,6 +1,8 @@
 // consumer.h: kesm's Kafka consumer-group client, the public API of consumer/.
 //
-// A cons joins a consumer group (classic eager protocol, assignors range then roundrobin),
+// A cons joins a consumer group (classic protocol; eager with the assignors range then
+// roundrobin by default, or incremental with cooperative-sticky, where a rebalance stops only
+// the partitions that move to another member),
 // fetches its assigned partitions from their leaders (one long-poll Fetch per leader at a time;
 // one connection per broker, plus one to the group coordinator for the group's requests),
 // hands records to on_records in offset order per partition, and commits, per partition, the
@@ -38,6 +40,13 @@
 struct cons;
 struct net_reactor;
 
+// Which group protocol the consumer speaks (Kesm.GroupProtocol).
+enum cons_group_protocol {
+    CONS_GROUP_PROTOCOL_CLASSIC = 0, // JoinGroup/SyncGroup, client-side assignment
+    CONS_GROUP_PROTOCOL_CONSUMER,    // KIP-848 ConsumerGroupHeartbeat; fails without API 68
+    CONS_GROUP_PROTOCOL_AUTO,        // consumer if the first broker offers API 68, else classic
+};
+
 // struct cons_config: zero-initialise, set what you need; zero means the default shown.
 // Strings are copied by cons_new; tls and auth are borrowed and must outlive the consumer.
 struct cons_config {
@@ -69,6 +78,14 @@ struct cons_config {
     // log_tag: added to the component of the consumer's log lines and of its connections'
     // ("consumer <tag>", "net <tag>"), e.g. "mapping=<UUID>" (esm/ sets it). NULL = none.
     const char *log_tag;
+    // assignors: the classic protocol's assignors in preference order (consumer/assignor.h);
+    // NULL = range, roundrobin. All cooperative (cooperative-sticky: incremental rebalancing,
+    // KIP-429) or all eager.
+    const enum cons_assignor *assignors;
+    size_t num_assignors;
+    // group_protocol: classic (default), consumer (KIP-848: server-side assignment; the assignors
+    // do not apply) or auto (consumer when the broker advertises ConsumerGroupHeartbeat).
+    enum cons_group_protocol group_protocol;
 };
 
 // Group state reported to on_state.

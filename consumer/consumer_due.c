@@ -37,14 +37,21 @@ static void notify_state(struct cons *c)
 
 // ---- group actions ------------------------------------------------------------------------
 
-static void start_revoke(struct cons *c)
+void cons_start_revoke(struct cons *c, const struct cons_tp *tps, size_t n, bool incremental)
 {
-    size_t n = 0;
-    const struct cons_tp *tps = cons_group_assigned(c->g, &n);
-    for (size_t i = 0; i < c->f.num_parts; i++) {
-        c->f.parts[i].stopped = true;
+    for (size_t i = 0; i < n; i++) {
+        struct cons_part *p = cons_fetcher_find(&c->f, tps[i].topic, tps[i].partition);
+        if (p) {
+            p->stopped = true;
+        }
     }
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions", cons_group_id(c->g), n);
+    if (incremental) {
+        kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions, keeping %zu",
+                 c->group_id, n, c->f.num_parts > n ? c->f.num_parts - n : 0);
+    } else {
+        kesm_log(KESM_LOG_INFO, c->log, "group %s: revoking %zu partitions", c->group_id, n);
+    }
+
     c->revoke = REV_WAIT_USER;
     if (c->cb.on_revoking) {
         c->cb.on_revoking(c, tps, n, c->cb.ctx);
@@ -53,12 +60,21 @@ static void start_revoke(struct cons *c)
     }
 }
 
-static void assigned(struct cons *c)
+void cons_assigned(struct cons *c, const struct cons_tp *tps, size_t n, bool incremental)
 {
-    size_t n = 0;
-    const struct cons_tp *tps = cons_group_assigned(c->g, &n);
     c->revoke = REV_NONE;
-    cons_fetcher_assign(&c->f, tps, n);
+    size_t kept = 0;
+    if (incremental) {
+        // KIP-429: the partitions kept through the rebalance never stopped; only new ones start
+        // from the committed offsets.
+        for (size_t i = 0; i < n; i++) {
+            const struct cons_part *p = cons_fetcher_find(&c->f, tps[i].topic, tps[i].partition);
+            kept += p && !p->stopped;
+        }
+        cons_fetcher_update(&c->f, tps, n);
+    } else {
+        cons_fetcher_assign(&c->f, tps, n);
+    }
     cons_apply_leaders(c);
     char line[512];
     size_t off = 0;
@@ -67,9 +83,9 @@ static void assigned(struct cons *c)
         off += (size_t)snprintf(line + off, sizeof line - off, "%s%s[%d]", i ? " " : "",
                                 tps[i].topic, (int)tps[i].partition);
     }
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: generation %d assigned %zu partitions (%s): %s",
-             cons_group_id(c->g), (int)cons_group_generation(c->g), n, cons_group_protocol(c->g),
-             n ? line : "none");
+    kesm_log(KESM_LOG_INFO, c->log,
+             "group %s: generation %d assigned %zu partitions (%s, %zu kept): %s", c->group_id,
+             (int)cons_member_generation(c), n, cons_member_protocol(c), kept, n ? line : "none");
     c->next_commit = broker_cluster_now_ms(c->cl) + c->cfg.auto_commit_interval_ms;
     if (c->cb.on_assigned) {
         c->cb.on_assigned(c, tps, n, c->cb.ctx);
@@ -97,12 +113,18 @@ static void group_actions(struct cons *c, uint64_t now)
                      cons_group_id(c->g), (int)a.node_id, a.host, (unsigned)a.port);
             c->coord = broker_cluster_node(c->cl, a.node_id, true, a.host, a.port);
             break;
-        case CONS_GACT_REVOKE:
-            start_revoke(c);
+        case CONS_GACT_REVOKE: {
+            size_t n = 0;
+            const struct cons_tp *tps = cons_group_revoking(c->g, &n);
+            cons_start_revoke(c, tps, n, cons_group_cooperative(c->g));
             break;
-        case CONS_GACT_ASSIGNED:
-            assigned(c);
+        }
+        case CONS_GACT_ASSIGNED: {
+            size_t n = 0;
+            const struct cons_tp *tps = cons_group_assigned(c->g, &n);
+            cons_assigned(c, tps, n, cons_group_cooperative(c->g));
             break;
+        }
         case CONS_GACT_FATAL:
             cons_fail(c, a.err_class, a.msg);
             break;
@@ -134,8 +156,7 @@ static void maybe_metadata(struct cons *c, uint64_t now)
 
 static bool group_usable(const struct cons *c)
 {
-    return !c->failed && cons_group_state(c->g) == CONS_GROUP_STABLE && c->coord &&
-           cons_group_coordinator(c->g) >= 0;
+    return !c->failed && cons_member_stable(c) && c->coord && cons_member_coordinator(c) >= 0;
 }
 
 static void maybe_offset_fetch(struct cons *c, uint64_t now)
@@ -195,12 +216,8 @@ static void ensure_leaders(struct cons *c)
 
 static void maybe_commit(struct cons *c, uint64_t now, bool force)
 {
-    if (c->commit_inflight || !c->coord || cons_group_coordinator(c->g) < 0 ||
-        cons_group_generation(c->g) < 0 || c->failed || now < c->commit_retry_at) {
-        return;
-    }
-    enum cons_group_state st = cons_group_state(c->g);
-    if (st != CONS_GROUP_STABLE && st != CONS_GROUP_REVOKING) {
+    if (c->commit_inflight || !c->coord || cons_member_coordinator(c) < 0 ||
+        !cons_member_can_commit(c) || c->failed || now < c->commit_retry_at) {
         return;
     }
     if (!force && now < c->next_commit) {
@@ -221,8 +238,8 @@ static void maybe_commit(struct cons *c, uint64_t now, bool force)
 static void revoke_progress(struct cons *c, uint64_t now)
 {
     if (c->revoke == REV_COMMIT) {
-        bool can = c->coord && cons_group_coordinator(c->g) >= 0 &&
-                   cons_group_generation(c->g) >= 0 && !c->failed;
+        bool can =
+            c->coord && cons_member_coordinator(c) >= 0 && cons_member_can_commit(c) && !c->failed;
         if (c->commit_inflight) {
             return; // a periodic commit is out: wait for it, then commit the rest
         }
@@ -235,15 +252,21 @@ static void revoke_progress(struct cons *c, uint64_t now)
         }
     }
     if (c->revoke == REV_DONE) {
+        size_t n = 0;
+        const struct cons_tp *tps = cons_member_revoking(c, &n);
         c->revoke = REV_NONE;
-        cons_fetcher_assign(&c->f, NULL, 0);
-        cons_group_revoke_done(c->g, now);
+        cons_fetcher_remove(&c->f, tps, n);
+        cons_member_revoke_done(c, now);
     }
 }
 
 void cons_run_due(struct cons *c, uint64_t now)
 {
-    if (c->md_ready && !c->failed) {
+    if (c->md_ready && !c->failed && c->g8) {
+        cons848_actions(c, now);
+        revoke_progress(c, now);
+        cons848_actions(c, now);
+    } else if (c->md_ready && !c->failed) {
         group_actions(c, now);
         revoke_progress(c, now);
         group_actions(c, now);

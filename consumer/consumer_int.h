@@ -8,6 +8,7 @@
 #include "broker/cluster.h"
 #include "consumer/consumer.h"
 #include "consumer/group.h"
+#include "consumer/group848.h"
 #include "consumer/offsets.h"
 
 // Every broker id has one connection (struct broker_node of broker/cluster.h) for fetching and
@@ -39,6 +40,12 @@ struct cons {
     char log[KESM_LOG_COMPONENT_CAP];   // log component: "consumer" or "consumer <log_tag>"
 
     struct cons_group *g;
+    struct cons_g848 *g8;           // KIP-848 member, when that protocol was chosen (else NULL)
+    bool proto_decided;             // classic or consumer is settled (at the first Metadata)
+    char group_id[256];             // the group id, for logs and offset requests
+    struct cons_tp *tp848, *rev848; // KIP-848 assignment / revoke, by topic name
+    size_t num_rev848;
+    enum cons_g848_state last_848;
     struct broker_metadata *md; // the cluster's
     struct cons_fetcher f;
     struct broker_node *coord;
@@ -79,5 +86,26 @@ void cons_apply_leaders(struct cons *c);
 // consumer_due.c
 // cons_run_due drains the group machine's actions and sends whatever is due.
 void cons_run_due(struct cons *c, uint64_t now);
+// cons_start_revoke stops |tps| and asks the upper layer to finish them (REVOKE); incremental:
+// only these go (cooperative or KIP-848), the rest keep running.
+void cons_start_revoke(struct cons *c, const struct cons_tp *tps, size_t n, bool incremental);
+// cons_assigned puts |tps| in force; incremental: partitions already fetched keep their state.
+void cons_assigned(struct cons *c, const struct cons_tp *tps, size_t n, bool incremental);
+
+// consumer_member.c: the membership as the driver sees it, classic (c->g) or KIP-848 (c->g8).
+// cons_member_decide settles the protocol at the first Metadata answer; |hb_version| is the
+// ConsumerGroupHeartbeat version negotiated with that broker (-1: not offered).
+void cons_member_decide(struct cons *c, int16_t hb_version);
+void cons848_actions(struct cons *c, uint64_t now);
+bool cons_member_stable(const struct cons *c);
+bool cons_member_can_commit(const struct cons *c);
+int32_t cons_member_coordinator(const struct cons *c);
+int32_t cons_member_generation(const struct cons *c); // generation, or the KIP-848 epoch
+const char *cons_member_id(const struct cons *c);
+const char *cons_member_protocol(const struct cons *c);
+bool cons_member_closed(const struct cons *c);
+void cons_member_close(struct cons *c, uint64_t now);
+const struct cons_tp *cons_member_revoking(const struct cons *c, size_t *out_n);
+void cons_member_revoke_done(struct cons *c, uint64_t now);
 
 #endif

@@ -3,6 +3,7 @@
 // outcomes, and the group machine's answers.
 #include "base/alloc.h"
 #include "consumer/consumer_int.h"
+#include "proto/api.h"
 #include "proto/errors.h"
 
 #include <stdio.h>
@@ -36,19 +37,19 @@ static void check_partition_counts(struct cons *c, uint64_t now)
         int32_t n = t && t->error_code == 0 ? t->num_partitions : 0;
         if (n > 0 && c->part_counts[i] > 0 && n != c->part_counts[i]) {
             kesm_log(KESM_LOG_INFO, c->log, "topic %s: %d partitions, was %d; rejoining group %s",
-                     c->topics[i], (int)n, (int)c->part_counts[i], cons_group_id(c->g));
+                     c->topics[i], (int)n, (int)c->part_counts[i], c->group_id);
             changed = true;
         }
         if (n > 0) {
             c->part_counts[i] = n;
         }
     }
-    if (changed) {
-        cons_group_rejoin(c->g, now, 0);
+    if (changed && !c->g8) {
+        cons_group_rejoin(c->g, now, 0); // KIP-848: the coordinator sees it by itself
     }
 }
 
-static void on_metadata(struct cons *c, const struct broker_resp *resp)
+static void on_metadata(struct cons *c, const struct broker_resp *resp, int16_t hb_version)
 {
     uint64_t now = broker_cluster_now_ms(c->cl);
     c->md_inflight = false;
@@ -101,11 +102,12 @@ static void on_metadata(struct cons *c, const struct broker_resp *resp)
     free(tm);
     check_partition_counts(c, now);
     if (!c->md_ready && !unknown) {
+        cons_member_decide(c, hb_version);
         c->md_ready = true;
         c->boot_drop = true;
         broker_cluster_retire_bootstrap(c->cl);
         kesm_log(KESM_LOG_INFO, c->log, "metadata: %zu brokers; joining group %s",
-                 c->md->num_brokers, cons_group_id(c->g));
+                 c->md->num_brokers, c->group_id);
     }
     c->md_last_ok = now;
     c->md_next = now + (unknown ? 1000 : c->cfg.retry_backoff_ms * 2);
@@ -132,11 +134,21 @@ static void offsets_outcome(struct cons *c, const struct cons_offsets_outcome *o
         c->md_wanted = true;
     }
     if (o->coordinator_lost) {
-        cons_group_coordinator_lost(c->g, now);
+        if (c->g8) {
+            cons_g848_coordinator_lost(c->g8, now);
+        } else {
+            cons_group_coordinator_lost(c->g, now);
+        }
     }
-    if (o->rejoin_code != 0) {
+    if (o->rejoin_code != 0 && c->g8) {
+        // KIP-848: a commit refused for the epoch (STALE_MEMBER_EPOCH...) waits for the next
+        // heartbeat, which brings the current epoch (or fences the member).
         char nb[KP_ERROR_NAME_BUF];
-        kesm_log(KESM_LOG_WARN, c->log, "group %s: %s; rejoining", cons_group_id(c->g),
+        kesm_log(KESM_LOG_WARN, c->log, "group %s: commit refused: %s", c->group_id,
+                 kp_error_name_buf(o->rejoin_code, nb, sizeof nb));
+    } else if (o->rejoin_code != 0) {
+        char nb[KP_ERROR_NAME_BUF];
+        kesm_log(KESM_LOG_WARN, c->log, "group %s: %s; rejoining", c->group_id,
                  kp_error_name_buf(o->rejoin_code, nb, sizeof nb));
         cons_group_rejoin(c->g, now, o->rejoin_code);
     }
@@ -176,10 +188,17 @@ void cons_on_resp(struct broker_conn *conn, const struct broker_resp *resp, void
     struct cons_offsets_outcome o;
     switch (rc->kind) {
     case R_GROUP:
-        cons_group_on_response(c->g, now, rc->api_key, resp->version, body, resp->err);
+        if (c->g8) {
+            cons_g848_on_response(c->g8, now, rc->api_key, resp->version, body, resp->err);
+        } else {
+            cons_group_on_response(c->g, now, rc->api_key, resp->version, body, resp->err);
+        }
         break;
     case R_METADATA:
-        on_metadata(c, resp);
+        on_metadata(c, resp,
+                    rc->b && rc->b->conn
+                        ? broker_conn_version(rc->b->conn, KP_API_CONSUMER_GROUP_HEARTBEAT)
+                        : -1);
         break;
     case R_OFFSET_FETCH:
         c->ofetch_inflight = false;

@@ -67,27 +67,74 @@ void cons_fetcher_cleanup(struct cons_fetcher *f)
     memset(f, 0, sizeof *f);
 }
 
+static void init_part(struct cons_fetcher *f, struct cons_part *p, const struct cons_tp *tp)
+{
+    memset(p, 0, sizeof *p);
+    p->topic = xstrdup(tp->topic);
+    p->partition = tp->partition;
+    p->pos_state = CONS_POS_NEED_COMMITTED;
+    p->position = -1;
+    p->acked = -1;
+    p->committed = -1;
+    p->commit_sent = -1;
+    p->high_watermark = p->last_stable = p->log_start = -1;
+    p->leader = -1;
+    p->leader_epoch = -1;
+    p->max_bytes = f->cfg.partition_max_bytes;
+    p->fetch_broker = -1;
+    p->bad_offset = -1;
+}
+
 void cons_fetcher_assign(struct cons_fetcher *f, const struct cons_tp *tps, size_t n)
 {
     clear_parts(f);
     f->parts = xcalloc(n + 1, sizeof *f->parts);
     for (size_t i = 0; i < n; i++) {
-        struct cons_part *p = &f->parts[i];
-        p->topic = xstrdup(tps[i].topic);
-        p->partition = tps[i].partition;
-        p->pos_state = CONS_POS_NEED_COMMITTED;
-        p->position = -1;
-        p->acked = -1;
-        p->committed = -1;
-        p->commit_sent = -1;
-        p->high_watermark = p->last_stable = p->log_start = -1;
-        p->leader = -1;
-        p->leader_epoch = -1;
-        p->max_bytes = f->cfg.partition_max_bytes;
-        p->fetch_broker = -1;
-        p->bad_offset = -1;
+        init_part(f, &f->parts[i], &tps[i]);
     }
     f->num_parts = n;
+}
+
+void cons_fetcher_update(struct cons_fetcher *f, const struct cons_tp *tps, size_t n)
+{
+    struct cons_part *parts = xcalloc(n + 1, sizeof *parts);
+    for (size_t i = 0; i < n; i++) {
+        struct cons_part *old = NULL;
+        for (size_t k = 0; k < f->num_parts && !old; k++) {
+            struct cons_part *p = &f->parts[k];
+            old = p->topic && !p->stopped && p->partition == tps[i].partition &&
+                          !strcmp(p->topic, tps[i].topic)
+                      ? p
+                      : NULL;
+        }
+        if (old) {
+            parts[i] = *old; // position, offsets, fetch state and the topic string move over
+            old->topic = NULL;
+        } else {
+            init_part(f, &parts[i], &tps[i]);
+        }
+    }
+    clear_parts(f); // frees what was not kept (moved entries hold NULL)
+    f->parts = parts;
+    f->num_parts = n;
+}
+
+void cons_fetcher_remove(struct cons_fetcher *f, const struct cons_tp *tps, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < f->num_parts; i++) {
+        bool gone = false;
+        for (size_t k = 0; k < n && !gone; k++) {
+            gone = tps[k].partition == f->parts[i].partition &&
+                   !strcmp(tps[k].topic, f->parts[i].topic);
+        }
+        if (gone) {
+            free(f->parts[i].topic);
+        } else {
+            f->parts[w++] = f->parts[i];
+        }
+    }
+    f->num_parts = w;
 }
 
 struct cons_part *cons_fetcher_find(struct cons_fetcher *f, const char *topic, int32_t partition)

@@ -193,6 +193,12 @@ void cons_fetcher_cleanup(struct cons_fetcher *f);
 
 // cons_fetcher_assign replaces the table with |n| partitions (positions unknown: NEED_COMMITTED).
 void cons_fetcher_assign(struct cons_fetcher *f, const struct cons_tp *tps, size_t n);
+// cons_fetcher_update makes |tps| the table: a partition already in it and not stopped keeps its
+// whole state (position, acknowledgements, a fetch in flight), the others start at
+// NEED_COMMITTED; partitions not in |tps| are dropped (incremental cooperative rebalancing).
+void cons_fetcher_update(struct cons_fetcher *f, const struct cons_tp *tps, size_t n);
+// cons_fetcher_remove drops |tps| from the table (the rest keep their state).
+void cons_fetcher_remove(struct cons_fetcher *f, const struct cons_tp *tps, size_t n);
 // cons_fetcher_find returns the entry of |topic| |partition|, or NULL.
 struct cons_part *cons_fetcher_find(struct cons_fetcher *f, const char *topic, int32_t partition);
 struct cons_part *cons_fetcher_find_view(struct cons_fetcher *f, const kr *topic,

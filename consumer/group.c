@@ -96,8 +96,9 @@ void group_forget_coordinator(struct cons_group *g, uint64_t now)
     group_backoff(g, now);
 }
 
-// start_rejoin leaves STABLE/SYNCING/JOINING for a new join, revoking first if partitions are
-// assigned.
+// start_rejoin leaves STABLE/SYNCING/JOINING for a new join. An eager member revokes first if
+// partitions are assigned; a cooperative one keeps them unless its membership is gone
+// (generation reset) and revokes later, only what moves (group_coop.c).
 void group_start_rejoin(struct cons_group *g, uint64_t now)
 {
     if (g->state == CONS_GROUP_FAILED || g->state == CONS_GROUP_CLOSED || g->closing) {
@@ -105,39 +106,21 @@ void group_start_rejoin(struct cons_group *g, uint64_t now)
     }
     g->sync_wanted = false;
     group_free_sync(g);
-    if (g->num_assigned > 0) {
+    bool keep = g->cooperative && g->generation >= 0 && g->member_id[0];
+    if (g->num_assigned > 0 && !keep) {
         if (g->state != CONS_GROUP_REVOKING) {
-            g->state = CONS_GROUP_REVOKING;
-            g->revoke_announce = true;
-            g->revoke_done = false;
-            g->revoke_deadline = now + g->rebalance_ms;
+            group_begin_revoke(g, now, false);
         }
         return;
+    }
+    if (g->state == CONS_GROUP_REVOKING) {
+        return; // a cooperative revoke in progress rejoins when it is over
     }
     g->state = CONS_GROUP_JOINING;
     g->join_wanted = true;
 }
 
 // ---- lifecycle --------------------------------------------------------------------------------
-
-static void build_subscription(struct cons_group *g)
-{
-    kw w;
-    kw_init_grow(&w);
-    struct kp_consumer_subscription s = {.version = 1,
-                                         .topics = (const char *const *)g->topics,
-                                         .num_topics = g->num_topics,
-                                         .user_data = (const uint8_t *)"",
-                                         .user_data_len = 0,
-                                         .generation_id = -1};
-    size_t len = 0;
-    if (!kp_consumer_subscription_write(&w, &s) || !kw_finish(&w, &len)) {
-        kw_cleanup(&w);
-        group_fail(g, CONS_ERR_CONFIG, "subscription does not encode (topic name too long?)", 0);
-        return;
-    }
-    g->sub_blob = kw_take_buf(&w, &g->sub_blob_len);
-}
 
 struct cons_group *cons_group_new(const struct cons_group_config *cfg)
 {
@@ -154,9 +137,15 @@ struct cons_group *cons_group_new(const struct cons_group_config *cfg)
     g->rebalance_ms = cfg->rebalance_timeout_ms ? cfg->rebalance_timeout_ms : 300000;
     g->backoff_ms = cfg->retry_backoff_ms ? cfg->retry_backoff_ms : 100;
     g->sync_delay_ms = cfg->leader_sync_delay_ms;
+    bool mixed = false;
     if (cfg->assignors && cfg->num_assignors > 0) {
-        g->num_assignors = cfg->num_assignors < 2 ? cfg->num_assignors : 2;
+        g->num_assignors =
+            cfg->num_assignors < CONS_MAX_ASSIGNORS ? cfg->num_assignors : CONS_MAX_ASSIGNORS;
         memcpy(g->assignors, cfg->assignors, g->num_assignors * sizeof *g->assignors);
+        g->cooperative = cons_assignor_is_cooperative(g->assignors[0]);
+        for (size_t i = 1; i < g->num_assignors; i++) {
+            mixed = mixed || cons_assignor_is_cooperative(g->assignors[i]) != g->cooperative;
+        }
     } else {
         g->assignors[0] = CONS_ASSIGNOR_RANGE;
         g->assignors[1] = CONS_ASSIGNOR_ROUNDROBIN;
@@ -169,8 +158,10 @@ struct cons_group *cons_group_new(const struct cons_group_config *cfg)
         group_fail(g, CONS_ERR_CONFIG, "empty group id", 0);
     } else if (g->num_topics == 0) {
         group_fail(g, CONS_ERR_CONFIG, "no topics to subscribe to", 0);
+    } else if (mixed) {
+        group_fail(g, CONS_ERR_CONFIG, "cooperative and eager assignors cannot be mixed", 0);
     } else {
-        build_subscription(g);
+        group_build_subscription(g);
     }
     return g;
 }
@@ -189,6 +180,7 @@ void cons_group_free(struct cons_group *g)
     free(g->sub_blob);
     group_clear_assignment(g);
     group_free_sync(g);
+    tpset_clear(&g->rev);
     for (size_t i = 0; i < g->num_meta; i++) {
         free(g->meta_names[i]);
     }
@@ -274,6 +266,9 @@ static bool do_joining(struct cons_group *g, uint64_t now, struct cons_group_act
         return false;
     }
     g->join_wanted = false;
+    if (g->cooperative && !group_build_subscription(g)) {
+        return false; // owned partitions as of now
+    }
     return send(g, K_JOIN, out);
 }
 
@@ -292,11 +287,6 @@ static bool do_syncing(struct cons_group *g, uint64_t now, struct cons_group_act
 
 static bool do_stable(struct cons_group *g, uint64_t now, struct cons_group_action *out)
 {
-    if (g->assigned_announce) {
-        g->assigned_announce = false;
-        out->kind = CONS_GACT_ASSIGNED;
-        return true;
-    }
     if (now >= g->last_heartbeat_ok + g->session_ms) {
         // No successful heartbeat for a whole session: the coordinator has dropped us.
         g->generation = -1;
@@ -335,13 +325,11 @@ static bool do_revoking(struct cons_group *g, uint64_t now, struct cons_group_ac
         }
         return false;
     }
-    group_clear_assignment(g);
-    if (g->closing) {
-        g->state = CONS_GROUP_LEAVING;
-        g->leave_wanted = g->member_id[0] && !g->instance_id;
-    } else {
-        g->state = CONS_GROUP_JOINING;
-        g->join_wanted = true;
+    group_revoke_finished(g, now);
+    if (g->state == CONS_GROUP_REVOKING && g->revoke_announce) {
+        g->revoke_announce = false; // the rest goes too (closing, or the membership was lost)
+        out->kind = CONS_GACT_REVOKE;
+        return true;
     }
     return false;
 }
@@ -386,6 +374,12 @@ void cons_group_poll(struct cons_group *g, uint64_t now, struct cons_group_actio
     for (int guard = 0; guard < 8; guard++) {
         enum cons_group_state before = g->state;
         bool acted = false;
+        if (g->assigned_announce && g->state != CONS_GROUP_REVOKING &&
+            g->state != CONS_GROUP_FAILED && g->state != CONS_GROUP_CLOSED) {
+            g->assigned_announce = false; // eager: in STABLE; cooperative: also when rejoining
+            out->kind = CONS_GACT_ASSIGNED;
+            return;
+        }
         switch (g->state) {
         case CONS_GROUP_INIT:
             acted = do_init(g, now, out);
@@ -451,7 +445,7 @@ uint64_t cons_group_next_wake(const struct cons_group *g)
 
 static bool write_join(struct cons_group *g, int16_t version, kw *w)
 {
-    struct kp_join_group_req_protocol protos[2];
+    struct kp_join_group_req_protocol protos[CONS_MAX_ASSIGNORS];
     for (size_t i = 0; i < g->num_assignors; i++) {
         protos[i] = (struct kp_join_group_req_protocol){.name = cons_assignor_name(g->assignors[i]),
                                                         .metadata = g->sub_blob,
@@ -569,12 +563,9 @@ void cons_group_close(struct cons_group *g, uint64_t now)
     group_free_sync(g);
     if (g->num_assigned > 0) {
         if (g->state != CONS_GROUP_REVOKING) {
-            g->revoke_announce = true;
-            g->revoke_done = false;
-            g->revoke_deadline = now + g->rebalance_ms;
+            group_begin_revoke(g, now, false);
         }
-        g->state = CONS_GROUP_REVOKING;
-        return;
+        return; // a cooperative revoke in progress ends with the rest (group_coop.c)
     }
     g->state = CONS_GROUP_LEAVING;
     g->leave_wanted = g->member_id[0] && !g->instance_id;
@@ -649,6 +640,17 @@ const struct cons_tp *cons_group_assigned(const struct cons_group *g, size_t *ou
 {
     *out_n = g->num_assigned;
     return g->assigned;
+}
+
+const struct cons_tp *cons_group_revoking(const struct cons_group *g, size_t *out_n)
+{
+    *out_n = g->rev.n;
+    return g->rev.tps;
+}
+
+bool cons_group_cooperative(const struct cons_group *g)
+{
+    return g->cooperative;
 }
 
 bool cons_group_inflight(const struct cons_group *g, int16_t api_key)

@@ -1,4 +1,5 @@
-// group.h: classic (eager) consumer-group membership as a sans-I/O state machine.
+// group.h: classic consumer-group membership (eager, or incremental cooperative with KIP-429)
+// as a sans-I/O state machine.
 //
 // The machine does no I/O and reads no clock: the driver (consumer/consumer.c, or a test) passes
 // the time in, feeds it parsed broker responses, and asks it what to do next with
@@ -8,10 +9,12 @@
 //                coordinator (or, for FindCoordinator, to any broker); then report the answer
 //                with cons_group_on_response (exactly once per SEND, an error included);
 //   COORDINATOR  the coordinator is node |node_id| at host:port: (re)connect to it;
-//   REVOKE       eager rebalance: stop fetching every assigned partition, let in-flight work
+//   REVOKE       stop fetching the partitions cons_group_revoking lists (eager: every assigned
+//                one; cooperative: those that move to another member), let in-flight work
 //                finish (or abandon it), commit what finished, then call cons_group_revoke_done
 //                (after rebalance_timeout_ms the machine goes on without it);
-//   ASSIGNED     a new assignment is in force (cons_group_assigned lists it);
+//   ASSIGNED     a new assignment is in force (cons_group_assigned lists it; for a
+//                cooperative member it includes the partitions it kept, which never stopped);
 //   FATAL        membership is impossible (class and message say why); the machine stops;
 //   CLOSED       cons_group_close finished (LeaveGroup answered or given up).
 // CONS_GACT_NONE means nothing until cons_group_next_wake (or the next response).
@@ -22,6 +25,8 @@
 //                ^  \_______________________________________________/
 //                +-- errors that need a new join
 //   any --(cons_group_close)--> REVOKING -> LEAVING -> CLOSED;   any --(fatal)--> FAILED
+//   cooperative: STABLE --(rebalance)--> JOINING -> SYNCING -> STABLE, or -> REVOKING (what
+//   moves) -> JOINING
 //
 // The coordinator is looked up (FindCoordinator) whenever it is unknown, in any state, without
 // leaving the state: NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE / a lost connection forget it.
@@ -37,7 +42,15 @@
 //
 // Protocols offered: the configured assignors in order (default range, then roundrobin, the
 // librdkafka and Java order). The subscription is a v1 ConsumerProtocolSubscription (topics,
-// empty non-null user data, no owned partitions: an eager member owns nothing when it joins).
+// empty non-null user data, and the owned partitions: none for an eager member, which owns
+// nothing when it joins).
+//
+// Cooperative (the assignors are cooperative-sticky; mixing them with eager ones is a CONFIG
+// failure, as in librdkafka): a rebalance keeps the assignment (JOINING and SYNCING with
+// partitions assigned, which the driver keeps fetching); after SyncGroup the partitions owned
+// but no longer assigned are revoked (REVOKE, then ASSIGNED with the rest and what was added)
+// and the member rejoins at once; a lost membership (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, no
+// heartbeat for a session) revokes everything first, as an eager member does. group_coop.c.
 // As leader the machine decodes every member's subscription (any version) and assigns with the
 // protocol the coordinator selected, using the partition counts given by
 // cons_group_set_topic_meta; a subscribed topic with no known count gets no partitions.
@@ -103,7 +116,7 @@ struct cons_group_config {
     // SyncGroup comes later with INVALID_REQUEST and no assignment; librdkafka's own leader
     // avoids that by refreshing metadata first. A real coordinator accepts any order.
     uint32_t leader_sync_delay_ms;
-    const enum cons_assignor *assignors; // NULL = {range, roundrobin}
+    const enum cons_assignor *assignors; // NULL = {range, roundrobin}; at most 3
     size_t num_assignors;
 };
 
@@ -159,6 +172,10 @@ int32_t cons_group_coordinator(const struct cons_group *g);
 // cons_group_assigned returns the current assignment (|*out_n| entries; the topic strings
 // belong to the machine and stay valid until the next assignment or revoke).
 const struct cons_tp *cons_group_assigned(const struct cons_group *g, size_t *out_n);
+// cons_group_revoking returns what the current REVOKE is about (valid until the revoke ends).
+const struct cons_tp *cons_group_revoking(const struct cons_group *g, size_t *out_n);
+// cons_group_cooperative returns whether the member runs the cooperative rebalance protocol.
+bool cons_group_cooperative(const struct cons_group *g);
 // cons_group_inflight returns whether a request of |api_key| is outstanding.
 bool cons_group_inflight(const struct cons_group *g, int16_t api_key);
 

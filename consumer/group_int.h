@@ -17,6 +17,12 @@ enum kind { K_FIND = 0, K_JOIN, K_SYNC, K_HEARTBEAT, K_LEAVE };
 // group_kind_api: the API key of each kind.
 extern const int16_t group_kind_api[NUM_KINDS];
 
+// struct tp_set: partitions whose topic strings the set owns (one copy per entry).
+struct tp_set {
+    struct cons_tp *tps;
+    size_t n;
+};
+
 struct sync_entry {
     char *member_id;
     uint8_t *blob;
@@ -30,8 +36,9 @@ struct cons_group {
     char **topics;
     size_t num_topics;
     uint32_t session_ms, heartbeat_ms, rebalance_ms, backoff_ms, sync_delay_ms;
-    enum cons_assignor assignors[2];
+    enum cons_assignor assignors[CONS_MAX_ASSIGNORS];
     size_t num_assignors;
+    bool cooperative;  // KIP-429: the assignors are cooperative (never mixed with eager ones)
     uint8_t *sub_blob; // our subscription (same for every protocol)
     size_t sub_blob_len;
 
@@ -47,6 +54,8 @@ struct cons_group {
     size_t num_assigned_topics;
     struct sync_entry *sync;
     size_t num_sync;
+    struct tp_set rev; // what the current REVOKE is about
+    bool partial;      // cooperative: the current revoke is of the partitions that move only
 
     // coordinator
     int32_t coord_id; // -1 unknown
@@ -90,6 +99,22 @@ void group_fail(struct cons_group *g, enum cons_error_class cls, const char *wha
 void group_fail_code(struct cons_group *g, const char *what, int16_t code);
 void group_forget_coordinator(struct cons_group *g, uint64_t now);
 void group_start_rejoin(struct cons_group *g, uint64_t now);
+
+// group_coop.c: partition sets, the subscription, and the cooperative (KIP-429) steps.
+void tpset_clear(struct tp_set *s);
+void tpset_add(struct tp_set *s, const char *topic, int32_t partition);
+bool tpset_has(const struct tp_set *s, const char *topic, int32_t partition);
+// group_build_subscription (re)builds the subscription blob: v1, with the owned partitions when
+// cooperative. False (the group failed) when it does not encode.
+bool group_build_subscription(struct cons_group *g);
+// group_begin_revoke enters REVOKING for |partial| (the cooperative revoke of moving
+// partitions, already in g->rev) or for every assigned partition.
+void group_begin_revoke(struct cons_group *g, uint64_t now, bool partial);
+// group_coop_synced: a cooperative member got its assignment (already in g->assigned; |old| is
+// what it owned before): revoke what moved away, or announce the assignment at once.
+void group_coop_synced(struct cons_group *g, uint64_t now, const struct tp_set *old);
+// group_revoke_finished: the revoke is over (done or timed out): what comes next.
+void group_revoke_finished(struct cons_group *g, uint64_t now);
 
 // group_lead.c: as the group leader, compute the assignment from JoinGroup's member list and
 // keep one SyncGroup entry per member; false (the group failed) on a member list it cannot use.

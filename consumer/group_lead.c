@@ -9,6 +9,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+// collect_owned reads a member's owned partitions (subscription v1+) and generation (v2+) for
+// cooperative-sticky; the strings and the array go to |store|.
+static void collect_owned(const struct kp_consumer_subscription_view *sv,
+                          struct cons_member_sub *sub, char ***store, size_t *num_store)
+{
+    sub->generation = sv->generation_id;
+    struct kp_consumer_iter ti, pi;
+    struct kp_consumer_tp_view tv;
+    int32_t p;
+    size_t total = 0;
+    kp_consumer_iter_init(&ti, &sv->owned, sv->num_owned);
+    while (kp_consumer_next_topic_partitions(&ti, &tv)) {
+        total += tv.num_partitions;
+    }
+    struct cons_tp *owned = xcalloc(total + 1, sizeof *owned);
+    *store = xrealloc(*store, (*num_store + 1) * sizeof **store);
+    (*store)[(*num_store)++] = (char *)owned;
+    kp_consumer_iter_init(&ti, &sv->owned, sv->num_owned);
+    while (kp_consumer_next_topic_partitions(&ti, &tv)) {
+        char *t = xmalloc(tv.topic.len + 1);
+        *store = xrealloc(*store, (*num_store + 1) * sizeof **store);
+        (*store)[(*num_store)++] = t;
+        if (!kr_copy_cstr(&tv.topic, t, tv.topic.len + 1)) {
+            continue;
+        }
+        kp_consumer_iter_init(&pi, &tv.partitions, tv.num_partitions);
+        while (sub->num_owned < total && kp_consumer_next_partition(&pi, &p)) {
+            owned[sub->num_owned++] = (struct cons_tp){.topic = t, .partition = p};
+        }
+    }
+    sub->owned = owned;
+}
+
 static long collect_members(const struct kp_join_group_resp *r, struct cons_member_sub *subs,
                             char ***topic_store, size_t *num_store)
 {
@@ -51,10 +84,17 @@ static long collect_members(const struct kp_join_group_resp *r, struct cons_memb
             }
         }
         // A member whose subscription does not decode gets an empty entry (it still must get one).
-        *topic_store = xrealloc(*topic_store, (*num_store + 1) * sizeof **topic_store);
+        *topic_store = xrealloc(*topic_store, (*num_store + 2) * sizeof **topic_store);
         (*topic_store)[(*num_store)++] = (char *)topics;
-        subs[n++] = (struct cons_member_sub){
-            .member_id = mid, .instance_id = iid, .topics = topics, .num_topics = nt};
+        subs[n] = (struct cons_member_sub){.member_id = mid,
+                                           .instance_id = iid,
+                                           .topics = topics,
+                                           .num_topics = nt,
+                                           .generation = -1};
+        if (topics) {
+            collect_owned(&sv, &subs[n], topic_store, num_store);
+        }
+        n++;
     }
     return (long)n;
 }

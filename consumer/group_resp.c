@@ -85,10 +85,12 @@ static void on_join(struct cons_group *g, uint64_t now, const struct kp_join_gro
         g->member_id[0] = 0;
         g->generation = -1;
         g->join_wanted = true;
+        group_start_rejoin(g, now); // a cooperative member's partitions are lost: revoke them
         return;
     case KP_ERR_CODE_ILLEGAL_GENERATION:
         g->generation = -1;
         g->join_wanted = true;
+        group_start_rejoin(g, now);
         return;
     case KP_ERR_CODE_REBALANCE_IN_PROGRESS:
         g->join_wanted = true;
@@ -221,7 +223,16 @@ static void on_sync(struct cons_group *g, uint64_t now, const struct kp_sync_gro
                    0);
         return;
     }
+    struct tp_set old = {0};
+    for (size_t i = 0; g->cooperative && i < g->num_assigned; i++) {
+        tpset_add(&old, g->assigned[i].topic, g->assigned[i].partition);
+    }
     set_assignment(g, &av);
+    if (g->cooperative) {
+        group_coop_synced(g, now, &old);
+        tpset_clear(&old);
+        return;
+    }
     g->state = CONS_GROUP_STABLE;
     g->assigned_announce = true;
     g->last_heartbeat_ok = now;

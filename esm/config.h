@@ -18,6 +18,8 @@
 #ifndef ESM_CONFIG_H
 #define ESM_CONFIG_H
 
+#include "consumer/assignor.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,6 +131,13 @@ struct esm_kesm {
     bool secrets_manager;                 // fetch them from AWS Secrets Manager
     const char *secrets_manager_endpoint; // endpoint override (tests)
     uint32_t max_concurrency;             // MaxConcurrency, 1..1000; 0 = not given (the default)
+    // PartitionAssignmentStrategy: the classic group protocol's assignors, in preference order
+    // (0 = the consumer's default, range then roundrobin).
+    enum cons_assignor assignors[CONS_MAX_ASSIGNORS];
+    size_t num_assignors;
+    // GroupProtocol: 0 classic (default), 1 consumer (KIP-848), 2 auto (consumer when the
+    // broker offers it); the values of enum cons_group_protocol (consumer/consumer.h).
+    int group_protocol;
 };
 
 // struct esm_aws_fields: the members added since 2024 (esm/config_aws.c). Views into request.

@@ -14,8 +14,10 @@
 //            "SecretsDir": "/abs/dir",      kesm run: where secret ARNs and names resolve
 //            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
 //            "SecretsManagerEndpoint": "http(s)://...",   kesm run: its endpoint override
-//            "MaxConcurrency": 100}         batches in flight at once, 1-1000 (default: kesm serve
+//            "MaxConcurrency": 100,         batches in flight at once, 1-1000 (default: kesm serve
 //                                           --max-concurrency, else ESM_MAX_CONCURRENCY_DEFAULT)
+//            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky",
+//            "GroupProtocol": "classic" | "consumer" | "auto"}
 #include "esm/config_internal.h"
 
 #include <stdio.h>
@@ -35,6 +37,8 @@ static const char *const kesm_members[] = {
     "SecretsManager",
     "SecretsManagerEndpoint",
     "MaxConcurrency",
+    "PartitionAssignmentStrategy",
+    "GroupProtocol",
 };
 
 static void parse_command(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
@@ -117,6 +121,27 @@ static void check_transport(struct esm_config *c, const cJSON *v, struct esm_cfg
     }
 }
 
+// parse_assignors reads librdkafka's partition.assignment.strategy syntax.
+static void parse_assignors(struct esm_kesm *k, const char *f, const cJSON *e,
+                            struct esm_cfg_err *err)
+{
+    const char *s;
+    char why[120], msg[300];
+    if (!cfg_str(err, f, e, 1, 128, &s)) {
+        return;
+    }
+    int n = cons_assignors_parse(s, k->assignors, why, sizeof why);
+    if (n < 0) {
+        snprintf(msg, sizeof msg,
+                 "Member must be a comma-separated list of range, roundrobin or "
+                 "cooperative-sticky: %s",
+                 why);
+        cfg_fail(err, f, e, msg);
+        return;
+    }
+    k->num_assignors = (size_t)n;
+}
+
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
 {
     struct esm_kesm *k = &c->kesm;
@@ -141,7 +166,8 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             cfg_fail(err, f, e,
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
                      "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                     "SecretsManager, SecretsManagerEndpoint, MaxConcurrency");
+                     "SecretsManager, SecretsManagerEndpoint, MaxConcurrency, "
+                     "PartitionAssignmentStrategy, GroupProtocol");
             continue;
         }
         switch (idx) {
@@ -209,6 +235,19 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
                 k->max_concurrency = (uint32_t)x;
             }
             break;
+        case 12:
+            parse_assignors(k, f, e, err);
+            break;
+        case 13: {
+            static const char *const names[] = {"classic", "consumer", "auto"};
+            if (!cJSON_IsString(e) || !cfg_lookup(names, 3, e->valuestring, &idx)) {
+                cfg_fail(err, f, e,
+                         "Member must satisfy enum value set: [classic, consumer, auto]");
+            } else {
+                k->group_protocol = (int)idx;
+            }
+            break;
+        }
         default:
             if (cfg_str(err, f, e, 8, 2048, &s)) {
                 if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {

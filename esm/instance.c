@@ -484,7 +484,10 @@ static int build_consumer(struct esm_instance *in, bool tls, char *err, size_t c
                              .num_topics = 1,
                              .tls = tls ? in->tls : NULL,
                              .auth = in->sasl ? broker_sasl_auth(in->sasl) : NULL,
-                             .log_tag = in->log_tag};
+                             .log_tag = in->log_tag,
+                             .assignors = cfg->kesm.num_assignors ? cfg->kesm.assignors : NULL,
+                             .num_assignors = cfg->kesm.num_assignors,
+                             .group_protocol = (enum cons_group_protocol)cfg->kesm.group_protocol};
     uint32_t mib = 0, fetch_kib = 0;
     if (env_ms("KESM_SESSION_TIMEOUT_MS", 1000, 3600000, &cc.session_timeout_ms, err, cap) ||
         env_ms("KESM_HEARTBEAT_INTERVAL_MS", 100, 600000, &cc.heartbeat_interval_ms, err, cap) ||

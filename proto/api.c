@@ -19,6 +19,7 @@ static const struct kp_api_info apis[] = {
     {KP_API_API_VERSIONS, "ApiVersions", 0, 3, 3},
     {KP_API_SASL_AUTHENTICATE, "SaslAuthenticate", 0, 2, 2},
     {KP_API_CREATE_TOPICS, "CreateTopics", 2, 7, 5},
+    {KP_API_CONSUMER_GROUP_HEARTBEAT, "ConsumerGroupHeartbeat", 0, 1, 0},
 };
 
 const struct kp_api_info *kp_api_all(size_t *out_n)

@@ -31,6 +31,7 @@ enum kp_api_key {
     KP_API_CREATE_TOPICS = 19,
     KP_API_API_VERSIONS = 18,
     KP_API_SASL_AUTHENTICATE = 36,
+    KP_API_CONSUMER_GROUP_HEARTBEAT = 68,
 };
 
 struct kp_api_info {

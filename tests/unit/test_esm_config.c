@@ -657,7 +657,8 @@ static void test_kesm_extension(void **state)
                  "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
                  "constraint: Member is not one of Transport, Url, Command, Region, "
                  "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                 "SecretsManager, SecretsManagerEndpoint, MaxConcurrency; Value "
+                 "SecretsManager, SecretsManagerEndpoint, MaxConcurrency, "
+                 "PartitionAssignmentStrategy, GroupProtocol; Value "
                  "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
                  "to the exec transport");
     expect_error(
@@ -691,6 +692,45 @@ static void test_kesm_extension(void **state)
     assert_int_equal(c.kesm.transport, ESM_TRANSPORT_HTTP);
     assert_true(c.kesm.sasl_allow_plaintext);
     esm_config_cleanup(&c);
+}
+
+static void test_kesm_assignors(void **state)
+{
+    (void)state;
+    expect_error("{" BASE
+                 ",\"Kesm\":{\"PartitionAssignmentStrategy\":\"range,cooperative-sticky\"}}",
+                 "1 validation error detected: Value 'range,cooperative-sticky' at "
+                 "'Kesm.PartitionAssignmentStrategy' failed to satisfy constraint: Member must be "
+                 "a comma-separated list of range, roundrobin or cooperative-sticky: cooperative "
+                 "and eager assignors cannot be mixed 'cooperative-sticky'");
+    expect_error("{" BASE ",\"Kesm\":{\"PartitionAssignmentStrategy\":\"sticky\"}}",
+                 "1 validation error detected: Value 'sticky' at "
+                 "'Kesm.PartitionAssignmentStrategy' failed to satisfy constraint: Member must be "
+                 "a comma-separated list of range, roundrobin or cooperative-sticky: unknown "
+                 "assignor (range, roundrobin, cooperative-sticky) 'sticky'");
+    expect_error("{" BASE ",\"Kesm\":{\"PartitionAssignmentStrategy\":7}}",
+                 "1 validation error detected: Value '7' at 'Kesm.PartitionAssignmentStrategy' "
+                 "failed to satisfy constraint: Member must be a string");
+    struct esm_config c;
+    expect_ok(&c, "{" BASE ",\"Kesm\":{\"PartitionAssignmentStrategy\":\"cooperative-sticky\"}}");
+    assert_int_equal(c.kesm.num_assignors, 1);
+    assert_int_equal(c.kesm.assignors[0], CONS_ASSIGNOR_COOPERATIVE_STICKY);
+    esm_config_cleanup(&c);
+    expect_ok(&c, "{" BASE ",\"Kesm\":{\"PartitionAssignmentStrategy\":\"roundrobin, range\"}}");
+    assert_int_equal(c.kesm.num_assignors, 2);
+    assert_int_equal(c.kesm.assignors[0], CONS_ASSIGNOR_ROUNDROBIN);
+    esm_config_cleanup(&c);
+    expect_ok(&c, "{" BASE "}");
+    assert_int_equal(c.kesm.num_assignors, 0);
+    assert_int_equal(c.kesm.group_protocol, 0); // classic
+    esm_config_cleanup(&c);
+    expect_ok(&c, "{" BASE ",\"Kesm\":{\"GroupProtocol\":\"auto\"}}");
+    assert_int_equal(c.kesm.group_protocol, 2);
+    esm_config_cleanup(&c);
+    expect_error("{" BASE ",\"Kesm\":{\"GroupProtocol\":\"eager\"}}",
+                 "1 validation error detected: Value 'eager' at 'Kesm.GroupProtocol' failed to "
+                 "satisfy constraint: Member must satisfy enum value set: [classic, consumer, "
+                 "auto]");
 }
 
 static void test_kesm_max_concurrency(void **state)
@@ -882,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_filter_criteria),
         cmocka_unit_test(test_members),
         cmocka_unit_test(test_kesm_extension),
+        cmocka_unit_test(test_kesm_assignors),
         cmocka_unit_test(test_kesm_max_concurrency),
         cmocka_unit_test(test_parallelization_factor),
         cmocka_unit_test(test_update_merge),
