@@ -60,27 +60,56 @@ void pl_check_wait(struct esm_pipeline *pl)
     net_timer_arm(pl->wait_zero, 0);
 }
 
-static bool job_touches(const struct job *j, const struct esm_tp *tps, size_t n)
+static bool tp_listed(const struct esm_tp *tp, const struct esm_tp *tps, size_t n)
 {
-    for (size_t k = 0; k < j->b->num_parts; k++) {
-        for (size_t i = 0; i < n; i++) {
-            if (tps[i].partition == j->b->parts[k].partition &&
-                strcmp(tps[i].topic, j->b->parts[k].topic) == 0) {
-                return true;
-            }
+    for (size_t i = 0; i < n; i++) {
+        if (tps[i].partition == tp->partition && strcmp(tps[i].topic, tp->topic) == 0) {
+            return true;
         }
     }
     return false;
 }
 
-// abandon_jobs marks the jobs touching |tps| (all jobs when |tps| is NULL) and finishes those
-// not waiting for a result.
+static bool job_touches(const struct job *j, const struct esm_tp *tps, size_t n)
+{
+    for (size_t k = 0; k < j->b->num_parts; k++) {
+        struct esm_tp one = {j->b->parts[k].topic, j->b->parts[k].partition};
+        if (tp_listed(&one, tps, n)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// job_within is true if every partition of |j| is among |tps|.
+static bool job_within(const struct job *j, const struct esm_tp *tps, size_t n)
+{
+    for (size_t k = 0; k < j->b->num_parts; k++) {
+        struct esm_tp one = {j->b->parts[k].topic, j->b->parts[k].partition};
+        if (!tp_listed(&one, tps, n)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// abandon_jobs marks the jobs of |tps| (all jobs when |tps| is NULL) and finishes those not
+// waiting for a result. A job that also holds records of partitions this member keeps (an
+// incremental, cooperative revoke) is not abandoned: dropping it would lose the kept
+// partitions' records, whose later batches would then be acknowledged past them. It is delivered
+// in full, so the revoked partition's part of it may reach the function again from its new owner
+// (at least once), and its acknowledgements for the revoked partition are ignored by the consumer.
 static void abandon_jobs(struct esm_pipeline *pl, const struct esm_tp *tps, size_t n)
 {
     for (struct job *j = pl->jobs; j; j = j->next) {
-        if (!tps || job_touches(j, tps, n)) {
+        if (!tps || job_within(j, tps, n)) {
             j->abandon = true;
             j->revoked = j->revoked || tps != NULL;
+        } else if (job_touches(j, tps, n)) {
+            kesm_log(KESM_LOG_INFO, pl->log,
+                     "batch %" PRIu64 " also holds kept partitions: delivered in full, not "
+                     "abandoned by the revoke",
+                     j->b ? j->b->id : 0);
         }
     }
     struct job *j = pl->jobs;

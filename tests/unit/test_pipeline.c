@@ -1321,6 +1321,49 @@ static void test_revoke_timeout(void **state)
     h_free(&h);
 }
 
+// An incremental (cooperative) revoke of one partition must not abandon a batch that also holds
+// a partition the member keeps: dropping it would lose the kept partition's records, and its
+// next batch would be acknowledged past them.
+static void test_partial_revoke_keeps_mixed_batch(void **state)
+{
+    (void)state;
+    struct h h;
+    h_init(&h);
+    h.f.mode = MODE_FAIL_FIRST;
+    h.f.fail_n = 1;
+    h.cfg.backoff_initial_ms = 150; // the batch waits in its retry when the revoke comes
+    h.cfg.backoff_max_ms = 150;
+    h.cfg.batch.window_ms = 30; // both partitions in one batch
+    h_start(&h);
+    add_range(&h, 0, 0, 3, g_wall);
+    add_range(&h, 1, 0, 3, g_wall);
+    for (int i = 0; i < 40 && h.f.num_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.f.num_calls, 1);
+    size_t in_p1 = 0;
+    for (size_t i = 0; i < h.f.calls[0].n; i++) {
+        in_p1 += h.f.calls[0].part[i] == 1;
+    }
+    assert_int_equal(in_p1, 3); // one batch of both partitions
+    assert_int_equal(h.f.calls[0].n, 6);
+    struct esm_tp tps[] = {{"t", 1}};
+    esm_pipeline_revoke(h.pl, tps, 1, 5000, on_done, &h.s);
+    for (int i = 0; i < 40 && h.s.done_calls == 0; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.s.done_calls, 1); // nothing of partition 1 alone to wait for
+    for (int i = 0; i < 100 && h.s.acked[0] != 3; i++) {
+        net_reactor_run_for(h.r, 5);
+    }
+    assert_int_equal(h.f.num_calls, 2); // the retry went out
+    assert_int_equal(h.s.acked[0], 3);  // the kept partition's records were delivered
+    add_range(&h, 0, 3, 5, g_wall);
+    run_until(&h, idle, 2000);
+    assert_int_equal(h.s.acked[0], 5);
+    h_free(&h);
+}
+
 static void test_drain_abandons_retries(void **state)
 {
     (void)state;
@@ -1669,6 +1712,7 @@ int main(void)
         cmocka_unit_test(test_lanes_gap_holds_commit),
         cmocka_unit_test(test_revoke_waits),
         cmocka_unit_test(test_revoke_timeout),
+        cmocka_unit_test(test_partial_revoke_keeps_mixed_batch),
         cmocka_unit_test(test_drain_abandons_retries),
         cmocka_unit_test(test_filter_start_middle_end),
         cmocka_unit_test(test_filter_whole_fetch),
