@@ -94,6 +94,14 @@ struct esm_schema_registry {
     char glue_registry[256]; // Glue: the registry name
 };
 
+// struct esm_msk: an Amazon MSK event source (EventSourceArn; checks in esm/config_msk.c).
+// The bootstrap brokers are asked from the Kafka API (GetBootstrapBrokers) when the mapping starts.
+struct esm_msk {
+    const char *arn;  // arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>; a view
+    char region[32];  // the ARN's region
+    char cluster[65]; // the cluster name
+};
+
 // struct esm_function_ref: FunctionName taken apart. Views into the request or `arn`.
 struct esm_function_ref {
     char *arn;             // owned: arn:<partition>:lambda:<region>:<account>:function:<name>[:q]
@@ -151,8 +159,12 @@ struct esm_config {
     uint32_t batching_window_ms;        // default 500
     bool batching_window_given;
     bool enabled;           // default true
-    const char **bootstrap; // owned array of views
+    const char **bootstrap; // owned array of views; empty for MSK (discovered at start)
     size_t num_bootstrap;
+    struct esm_msk msk; // EventSourceArn (Amazon MSK); msk.arn NULL for self-managed
+    // group_member: where the consumer group and schema registry are given and echoed:
+    // "AmazonManagedKafkaEventSourceConfig" (MSK) or "SelfManagedKafkaEventSourceConfig".
+    const char *group_member;
     struct esm_sac *sacs; // owned array
     size_t num_sacs;
     const char *consumer_group_id; // NULL: the mapping UUID

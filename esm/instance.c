@@ -338,8 +338,8 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 void esm_default_group_id(const struct esm_config *cfg, char *out, size_t cap)
 {
     uint64_t a = 0xcbf29ce484222325u, b = 0x84222325cbf29ce4u;
-    const char *parts[] = {"kesm-run", cfg->fn.arn, cfg->topic};
-    for (size_t i = 0; i < 3; i++) {
+    const char *parts[] = {"kesm-run", cfg->fn.arn, cfg->topic, cfg->msk.arn};
+    for (size_t i = 0; i < 4 && parts[i] != NULL; i++) {
         a = fnv1a(a, parts[i]);
         b = fnv1a(b ^ a, parts[i]);
     }
@@ -375,7 +375,8 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.transport = in->transport;
     pc.batch.batch_size = cfg->batch_size;
     pc.batch.window_ms = cfg->batching_window_ms;
-    pc.batch.event.source = INV_EVENT_SELF_MANAGED;
+    pc.batch.event.source = cfg->msk.arn ? INV_EVENT_MSK : INV_EVENT_SELF_MANAGED;
+    pc.batch.event.event_source_arn = cfg->msk.arn;
     pc.batch.event.bootstrap_servers = in->bootstrap;
     pc.max_retry_attempts = cfg->max_retry_attempts;
     pc.max_record_age_s = cfg->max_record_age_s;
