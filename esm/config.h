@@ -129,6 +129,9 @@ struct esm_kesm {
     const char *secrets_dir;              // directory for Secrets Manager ARNs and names
     bool secrets_manager;                 // fetch them from AWS Secrets Manager
     const char *secrets_manager_endpoint; // endpoint override (tests)
+    // SASL/OAUTHBEARER with the token in this file, read again for every authentication (so a
+    // rotated token is picked up); for self-managed clusters that take OAUTHBEARER.
+    const char *oauth_token_file;
 };
 
 // struct esm_aws_fields: the members added since 2024 (esm/config_aws.c). Views into request.
