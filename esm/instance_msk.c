@@ -46,17 +46,22 @@ static void discovered(void *ctx, const char *brokers, enum esm_msk_listener lis
                        enum esm_reason why, const char *err)
 {
     struct esm_instance *in = ctx;
+    // |brokers| and |err| belong to the request: use them before freeing it.
+    if (brokers != NULL && !in->stopping) {
+        keep_brokers(in, brokers);
+    }
+    char why_text[600];
+    snprintf(why_text, sizeof why_text, "%s", err ? err : "");
     esm_msk_discover_free(in->discover);
     in->discover = NULL;
     if (in->stopping) {
         return;
     }
     if (brokers == NULL) {
-        kesm_log(KESM_LOG_ERROR, in->log, "consumer stopped: %s", err);
-        inst_stop_with(in, why, err);
+        kesm_log(KESM_LOG_ERROR, in->log, "consumer stopped: %s", why_text);
+        inst_stop_with(in, why, why_text);
         return;
     }
-    keep_brokers(in, brokers);
     bool plaintext = listener == ESM_MSK_LISTENER_PLAINTEXT;
     bool tls = !plaintext && inst_wants_tls(in->cfg);
     bool sasl = listener == ESM_MSK_LISTENER_IAM || listener == ESM_MSK_LISTENER_SCRAM;
