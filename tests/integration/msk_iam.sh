@@ -99,6 +99,18 @@ print("ok" if ok else "bad %s" % keys[:4])
 PY
 tap_check "  the event is aws:kafka with the cluster ARN and the discovered brokers" \
     grep -qx ok "$T/shape"
+# Powertools' MSK schema (npm @aws-lambda-powertools/parser) on the event kesm delivered.
+. tests/lib/node.sh
+if node_deps "$T/npm.log" @aws-lambda-powertools/parser zod; then
+    head -1 "$T/out1" >"$T/event.json"
+    node tests/node/validate.mjs "$T/event.json" msk strict >"$T/pt.out" 2>&1
+    tap_check "  Powertools' MSK schema (unmodified) accepts the delivered event" grep -q '"ok":true' "$T/pt.out"
+    node tests/node/validate.mjs "$T/event.json" selfmanaged >"$T/pt2.out" 2>&1
+    tap_check "  and its self-managed schema refuses it (the check can fail)" \
+        grep -q '"ok":false' "$T/pt2.out"
+else
+    tap_check "npm ci in tests/node (Powertools)" false
+fi
 tap_check "  no secret key in any log" \
     sh -c "! grep -q -e '$SECRET' '$T/kesm.err' '$SECURE_FRONT_LOG' '$T/fix.log'"
 tap_check "  the committed offsets reached the broker" \
