@@ -38,14 +38,18 @@
 #   --lifetime S        the front and its connections exit after S seconds (default 300)
 #   --advertise-host    host written into rewritten Metadata/FindCoordinator (default 127.0.0.1;
 #                       the test certificate covers both 127.0.0.1 and localhost)
-#   --oauth-verifier    OAUTHBEARER: the program (split at spaces) that judges a bearer token: it
-#                       reads the token on stdin and prints "OK <principal> <expiry unix s>" or
+#   --oauth-verifier    OAUTHBEARER: the program (split at spaces) that judges bearer tokens,
+#                       started once with the front: it reads one token per line on stdin and
+#                       answers each with a line "OK <principal> <expiry unix s>" or
 #                       "FAIL <reason>" (tests/oracle/msk_iam_verify.py checks MSK IAM tokens with
-#                       botocore). A refused token gets the server's error JSON
+#                       botocore). Connections take turns on it (a lock file). A refused token gets the server's error JSON
 #                       {"status":"invalid_token",...}, then, after the client's %x01, error 58,
 #                       as Kafka's OAuthBearerSaslServer does. The session lifetime of a good
 #                       token is the time to its expiry (capped by --session-lifetime-ms).
 #                       OAUTHBEARER needs no credentials file.
+#   --no-sasl           no SASL: the TLS client certificate (--client-ca, required) is the
+#                       authentication, as on an mTLS listener (Amazon MSK's port 9094); requests
+#                       are relayed from the start and the certificate's subject is logged.
 #
 # stdout (line-buffered): "FRONT node=<id> listen=<host:port> upstream=<host:port>" per broker,
 # then "BOOTSTRAP <host:port,...>" and "READY". stderr: one log line per event; auth bytes,
@@ -57,6 +61,7 @@ use IO::Select;
 use IO::Socket::INET;
 use IO::Socket::SSL;
 use MIME::Base64 qw(encode_base64 decode_base64);
+use Fcntl qw(:flock);
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time);
 use Authen::SCRAM::Client;
@@ -72,7 +77,7 @@ my %o = (
 );
 GetOptions(\%o, 'upstream=s', 'cert=s', 'key=s', 'client-ca=s', 'no-tls', 'users-file=s',
     'mechanisms=s', 'scram-iterations=i', 'session-lifetime-ms=i', 'lenient-nonce', 'hostile=s',
-    'lifetime=i', 'advertise-host=s', 'oauth-verifier=s') or die "sasl_front: bad arguments (see the header)\n";
+    'lifetime=i', 'advertise-host=s', 'oauth-verifier=s', 'no-sasl') or die "sasl_front: bad arguments (see the header)\n";
 die "sasl_front: --upstream is required\n" unless $o{upstream};
 die "sasl_front: --cert and --key are required unless --no-tls\n"
     unless $o{'no-tls'} || ($o{cert} && $o{key});
@@ -104,8 +109,10 @@ my @mechs = split /,/, $o{mechanisms};
 for (@mechs) { die "sasl_front: unknown mechanism $_\n" unless /^(SCRAM-SHA-512|SCRAM-SHA-256|PLAIN|OAUTHBEARER)$/ }
 die "sasl_front: OAUTHBEARER needs --oauth-verifier\n"
     if (grep { $_ eq 'OAUTHBEARER' } @mechs) && !$o{'oauth-verifier'};
+die "sasl_front: --no-sasl needs --client-ca (the certificate is the authentication)\n"
+    if $o{'no-sasl'} && !$o{'client-ca'};
 die "sasl_front: no credentials (--users-file or KESM_FRONT_USERS)\n"
-    unless %users || !grep { $_ ne 'OAUTHBEARER' } @mechs;
+    unless %users || $o{'no-sasl'} || !grep { $_ ne 'OAUTHBEARER' } @mechs;
 
 # SCRAM stored credentials (RFC 5802 section 3), one random salt per user and digest.
 my %scram_cred;    # digest -> user -> [salt, StoredKey, ServerKey, iterations]
@@ -117,6 +124,19 @@ for my $digest ('SHA-256', 'SHA-512') {
         $scram_cred{$digest}{$u} = [$salt, $stored, $server, $o{'scram-iterations'}];
     }
 }
+
+# ---- the OAUTHBEARER verifier (one process; connections take turns under a lock file) -------
+my ($verifier_in, $verifier_out, $verifier_pid, $verifier_lock);
+if (grep { $_ eq 'OAUTHBEARER' } @mechs) {
+    require IPC::Open2;
+    $verifier_pid = IPC::Open2::open2($verifier_out, $verifier_in, split ' ', $o{'oauth-verifier'});
+    $verifier_in->autoflush(1);
+    $verifier_lock = ($ENV{TMPDIR} // '/tmp') . "/sasl_front.$$.lock";
+    open(my $lk, '>', $verifier_lock) or die "sasl_front: cannot create $verifier_lock: $!\n";
+    close $lk;
+}
+END { unlink $verifier_lock if $verifier_lock && $verifier_pid && $$ == $main::FRONT_PID }
+our $FRONT_PID = $$;
 
 # ---- Kafka primitives -------------------------------------------------------------------------
 # A reader is [buffer, offset]; every read dies with a clear message when the bytes run out.
@@ -229,6 +249,7 @@ sub shutdown_all {
     my ($why) = @_;
     logf("%s: stopping %d connection(s)", $why, scalar keys %kids);
     kill 'TERM', keys %kids if %kids;
+    kill 'TERM', $verifier_pid if $verifier_pid;
     exit 0;
 }
 $SIG{CHLD} = sub { while ((my $p = waitpid(-1, WNOHANG)) > 0) { delete $kids{$p} } };
@@ -294,6 +315,11 @@ sub connection {
     logf("node %d: connection from %s (%s)", $b->{id}, $peer, $o{'no-tls'} ? 'plaintext' : $c->get_sslversion);
     my $s = {c => $c, node => $b, in => '', queue => [], up => undef, upin => '',
         phase => 'init', auth_user => undef, expiry => 0};
+    if ($o{'no-sasl'}) {
+        $s->{phase} = 'authenticated';
+        logf("node %d: authenticated by client certificate subject=%s", $b->{id},
+            $c->peer_certificate('subject') // '?');
+    }
     my $sel = IO::Select->new($c);
     while (1) {
         my @r = ($c->can('pending') && $c->pending) ? ($c) : $sel->can_read;
@@ -597,13 +623,11 @@ sub oauth_check {
         or return (0, 'malformed client message (no gs2 header or kvpairs)');
     my ($token) = map { /^auth=Bearer ([-_~+\/.a-zA-Z0-9]+=*)\z/ ? $1 : () } split /\x01/, $kvs;
     return (0, 'no auth=Bearer token') unless defined $token;
-    require IPC::Open2;
-    my $pid = IPC::Open2::open2(my $from, my $to, split ' ', $o{'oauth-verifier'});
-    print $to $token;
-    close $to;
-    my $line = <$from> // '';
-    close $from;
-    waitpid $pid, 0;
+    open(my $lk, '<', $verifier_lock) or return (0, "cannot open the verifier lock: $!");
+    flock($lk, LOCK_EX) or return (0, "cannot lock: $!");
+    print $verifier_in "$token\n";
+    my $line = <$verifier_out> // '';
+    close $lk;
     chomp $line;
     return (1, undef, $1, $2) if $line =~ /^OK (\S+) (\d+)$/;
     return (0, $line =~ /^FAIL (.*)$/ ? $1 : 'the verifier gave no answer');

@@ -32,7 +32,7 @@ printf 'alice:alice-secret\n' >"$T/users"
 export SECURE_USERS='alice:alice-secret'
 VERIFY="python3 $PWD/tests/oracle/msk_iam_verify.py $REGION $T/keys"
 if ! secure_cluster_start -b 2 -t msk:2 >"$T/start.log" 2>&1 ||
-    ! secure_front_restart --mechanisms OAUTHBEARER,SCRAM-SHA-512 --session-lifetime-ms 4000 \
+    ! secure_front_restart --mechanisms OAUTHBEARER,SCRAM-SHA-512 --session-lifetime-ms 6000 \
         --oauth-verifier "$VERIFY" >>"$T/start.log" 2>&1; then
     echo "not ok - secure cluster did not start"
     sed 's/^/#   /' "$T/start.log" | tail -10
@@ -74,7 +74,7 @@ kesm_start "$T/m1.json" >"$T/out1"
 offsets() { grep -o '"offset"' "$1" 2>/dev/null | wc -l; }
 has_offsets() { [ "$(offsets "$1")" -ge "$2" ]; }
 wait_until 60 has_offsets "$T/out1" 10
-# Stay until a re-authentication (session lifetime 4 s) happened with a fresh token.
+# Stay until a re-authentication (session lifetime 6 s) happened with a fresh token.
 wait_until 30 grep -q 're-authenticated OAUTHBEARER' "$SECURE_FRONT_LOG"
 wait_until 30 kesm_committed_is msk 2 "0=5 1=5"
 kesm_stop
@@ -148,6 +148,23 @@ tap_check "MSK with SASL_SCRAM_512_AUTH: exit 0" test "$KESM_RC" = 0
 tap_check "  the SaslScram brokers, SCRAM-SHA-512" \
     sh -c "grep -q 'BootstrapBrokerStringSaslScram' '$T/kesm.err' && grep -q 'authenticated SCRAM-SHA-512 user=alice' '$SECURE_FRONT_LOG'"
 tap_check "  all 10 records delivered" has_offsets "$T/out2" 10
+
+# CLIENT_CERTIFICATE_TLS_AUTH picks the Tls brokers (MSK's mutual TLS listener, 9094): the front
+# now takes no SASL, only a client certificate signed by the test CA.
+secure_front_restart --no-sasl --client-ca "$SECURE_CA" >/dev/null 2>&1
+fixture --member "bootstrapBrokerStringSaslIam=127.0.0.1:1" \
+    --member "bootstrapBrokerStringTls=$SECURE_BOOTSTRAP"
+python3 -c 'import json,sys; print(json.dumps({"certificate": open(sys.argv[1]).read(),
+    "privateKey": open(sys.argv[2]).read()}))' "$SECURE_DIR/client.pem" "$SECURE_DIR/client.key" \
+    >"$T/client.json"
+msk_mapping "$T/m3.json" '{"Type": "CLIENT_CERTIFICATE_TLS_AUTH", "URI": "file://'"$T"'/client.json"}' 3
+kesm_start "$T/m3.json" >"$T/out3"
+wait_until 60 has_offsets "$T/out3" 10
+kesm_stop
+tap_check "MSK with CLIENT_CERTIFICATE_TLS_AUTH: exit 0" test "$KESM_RC" = 0
+tap_check "  the Tls brokers, mutual TLS with the secret's certificate" \
+    sh -c "grep -q 'brokers .* (BootstrapBrokerStringTls)' '$T/kesm.err' && grep -q 'authenticated by client certificate subject=.*kesm-test-client' '$SECURE_FRONT_LOG'"
+tap_check "  all 10 records delivered" has_offsets "$T/out3" 10
 
 # Attacks on the Kafka API's answer: each is refused with a reason, nothing is dialled. (The
 # fixture reads the reply file for every request.)

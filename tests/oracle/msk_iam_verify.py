@@ -9,7 +9,9 @@ signature equals the one botocore's SigV4QueryAuth computes for the same request
 X-Amz-Date and X-Amz-Expires (session token included when present), and it has not expired (now,
 moved by KESM_VERIFY_CLOCK_OFFSET seconds, is before X-Amz-Date + X-Amz-Expires).
 
-Prints one line: "OK <principal AKID> <expiry unix seconds>" or "FAIL <reason>" (no secret).
+Reads one token per line until end of input and answers each with one line (flushed):
+"OK <principal AKID> <expiry unix seconds>" or "FAIL <reason>" (no secret). The front keeps one
+verifier running, so botocore is imported once.
 """
 import base64
 import calendar
@@ -77,8 +79,8 @@ def main():
             if ":" in line:
                 k, v = line.strip().split(":", 1)
                 keys[k] = v
-    token = sys.stdin.read(70000).strip()
-    print(check(token, region, keys))
+    for line in sys.stdin:
+        print(check(line.strip()[:70000], region, keys), flush=True)
 
 
 main()
