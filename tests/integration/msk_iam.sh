@@ -149,6 +149,53 @@ tap_check "  the SaslScram brokers, SCRAM-SHA-512" \
     sh -c "grep -q 'BootstrapBrokerStringSaslScram' '$T/kesm.err' && grep -q 'authenticated SCRAM-SHA-512 user=alice' '$SECURE_FRONT_LOG'"
 tap_check "  all 10 records delivered" has_offsets "$T/out2" 10
 
+# Generic OAUTHBEARER (Kesm.OAuthBearerTokenFile) on a self-managed cluster: the token is one
+# that npm's aws-msk-iam-sasl-signer-js built (an independent signer), read from the file.
+secure_front_restart --mechanisms OAUTHBEARER --oauth-verifier "$VERIFY" >/dev/null 2>&1
+token_mapping() {
+    local bs
+    bs=$(printf '%s' "$SECURE_BOOTSTRAP" | sed 's/,/","/g')
+    cat >"$1" <<JSON
+{"FunctionName": "demo", "Topics": ["msk"],
+ "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
+ "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId": "token-$2"},
+ "SourceAccessConfigurations": [{"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": "file://$SECURE_CA"}],
+ "Kesm": {"Transport": "stdout", "OAuthBearerTokenFile": "$T/token"}}
+JSON
+}
+if node_deps "$T/npm2.log" aws-msk-iam-sasl-signer-js; then
+    printf '{"region":"%s","accessKeyId":"%s","secretAccessKey":"%s","now":%s}\n' "$REGION" \
+        "$AKID" "$SECRET" "$(date +%s)" | node tests/node/msk_iam_token.mjs |
+        python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["token"])' >"$T/token"
+    token_mapping "$T/m4.json" 1
+    kesm_start "$T/m4.json" >"$T/out4"
+    wait_until 60 has_offsets "$T/out4" 10
+    kesm_stop
+    tap_check "OAuthBearerTokenFile (a token of aws-msk-iam-sasl-signer-js): exit 0" \
+        test "$KESM_RC" = 0
+    tap_check "  all 10 records delivered over OAUTHBEARER" \
+        sh -c "[ \$(grep -o '\"offset\"' '$T/out4' | wc -l) -ge 10 ] && grep -q 'authenticated OAUTHBEARER user=$AKID' '$SECURE_FRONT_LOG'"
+    tap_check "  the token is not in kesm's log" sh -c "! grep -qF \"\$(cat '$T/token')\" '$T/kesm.err'"
+else
+    tap_check "npm ci in tests/node (aws-msk-iam-sasl-signer-js)" false
+fi
+printf 'not-a-valid-token\n' >"$T/token"
+token_mapping "$T/m5.json" 2
+timeout 60 "$KESM" run --no-status --config "$T/m5.json" >/dev/null 2>"$T/badtoken.err"
+rc=$?
+tap_check "a token the broker refuses: EVENT_SOURCE_AUTHN_ERROR (exit 1)" \
+    sh -c "[ $rc = 1 ] && grep -q 'stopped: EVENT_SOURCE_AUTHN_ERROR: .*OAUTHBEARER.*invalid_token' '$T/badtoken.err'"
+head -c 70000 /dev/zero | tr '\0' a >"$T/token"
+timeout 60 "$KESM" run --no-status --config "$T/m5.json" >/dev/null 2>"$T/bigtoken.err"
+rc=$?
+tap_check "a token file over 64 KiB: EVENT_SOURCE_AUTHN_ERROR naming the file, not its content" \
+    sh -c "[ $rc = 1 ] && grep -q 'stopped: EVENT_SOURCE_AUTHN_ERROR: .*token file $T/token is larger than 65536 bytes' '$T/bigtoken.err' && ! grep -q aaaaaaaa '$T/bigtoken.err'"
+printf 'abc def\n' >"$T/token"
+timeout 60 "$KESM" run --no-status --config "$T/m5.json" >/dev/null 2>"$T/spacetoken.err"
+rc=$?
+tap_check "a token with a space: refused before it is sent" \
+    sh -c "[ $rc = 1 ] && grep -q 'stopped: EVENT_SOURCE_AUTHN_ERROR: .*OAUTHBEARER token: ' '$T/spacetoken.err' && ! grep -q 'abc def' '$T/spacetoken.err'"
+
 # CLIENT_CERTIFICATE_TLS_AUTH picks the Tls brokers (MSK's mutual TLS listener, 9094): the front
 # now takes no SASL, only a client certificate signed by the test CA.
 secure_front_restart --no-sasl --client-ca "$SECURE_CA" >/dev/null 2>&1

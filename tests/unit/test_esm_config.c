@@ -784,7 +784,7 @@ static void test_kesm_extension(void **state)
                  "2 validation errors detected: Value '1' at 'Kesm.Colour' failed to satisfy "
                  "constraint: Member is not one of Transport, Url, Command, Region, "
                  "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
-                 "SecretsManager, SecretsManagerEndpoint; Value "
+                 "SecretsManager, SecretsManagerEndpoint, OAuthBearerTokenFile; Value "
                  "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
                  "to the exec transport");
     expect_error(
