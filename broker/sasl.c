@@ -201,9 +201,11 @@ static void on_authenticate(struct broker_conn *c, const struct broker_resp *res
         if (!ar.error_message_null && kr_left(&ar.error_message) > 0) {
             printable(&ar.error_message, msg, sizeof msg);
         }
+        // The mechanism's own account of the refusal (OAUTHBEARER's error JSON) comes first: the
+        // broker's message is generic and long, and the whole line may be cut short later.
         const char *why = ss->m ? sasl_mech_server_reason(ss->m) : "";
-        fail(ss, "%s (%d): %s%s%s%s", kp_error_name(ar.error_code), ar.error_code, msg,
-             why[0] ? " (the server said: " : "", why, why[0] ? ")" : "");
+        fail(ss, "%s (%d): %s%s%s%s", kp_error_name(ar.error_code), ar.error_code,
+             why[0] ? "the server said " : "", why, why[0] ? "; " : "", msg);
         return;
     }
     ss->lifetime_ms = ar.session_lifetime_ms;
