@@ -1,5 +1,5 @@
 // transport_lambda.c: the "lambda" transport: AWS Lambda Invoke (RequestResponse) signed with
-// SigV4, on the shared network engine of transport_http.c (see transport_net.h).
+// SigV4, on the shared network engine of transport_net.c (see transport_net.h).
 //
 // Request: POST <endpoint>/2015-03-31/functions/<function>/invocations[?Qualifier=<q>], the
 // function name percent-encoded except A-Z a-z 0-9 - _ . ~ (so "f:prod" is sent as f%3Aprod, as

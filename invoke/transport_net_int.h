@@ -1,9 +1,17 @@
-// transport_net_int.h: what transport_http.c (the shared engine) and transport_lambda.c share.
+// transport_net_int.h: what the network transports share: transport_net.c (the engine: calls,
+// retries, the serial gate, the vtable), transport_http.c (results from HTTP answers and the
+// "http" flavour) and transport_lambda.c.
 #ifndef INVOKE_TRANSPORT_NET_INT_H
 #define INVOKE_TRANSPORT_NET_INT_H
 
+#include "base/log.h"
 #include "invoke/aws.h"
 #include "invoke/transport_net.h"
+#include "net/http.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define INV_NET_MAX_HEADERS 8
 
@@ -56,5 +64,38 @@ int inv_net_sign(struct inv_net_prepared *p, const struct inv_creds *creds, cons
 // inv_net_error_text extracts the service's error type and message from an error response
 // ("<type>: <message>", either part may be missing; "" when neither is found) into |buf|.
 void inv_net_error_text(const struct net_http_response *resp, char *buf, size_t len);
+
+// struct net_transport: one network transport (the engine's state; transport_net.c owns it,
+// inv_net_classify reads it).
+struct net_transport {
+    struct inv_transport base;
+    struct net_reactor *reactor;
+    struct net_http *http;
+    struct inv_net_opts opts;
+    const struct inv_net_flavour *flavour;
+    void *state;
+    struct net_tls_ctx *own_tls; // the system-store context made when opts.tls was NULL
+    struct call *calls;
+    uint64_t next_id;
+    uint64_t rng;
+    // serial (max_concurrency 1): at most one request at the endpoint, an abandoned one included.
+    bool serial;
+    uint64_t abandoned_id;    // the net_http id of a request given up on but kept open, or 0
+    uint64_t abandoned_at_ms; // when it was given up on (reactor clock)
+    struct net_timer *resume; // starts the oldest waiting call once the endpoint is free
+    char endpoint[300];       // scheme://host[:port] of the last request (messages, logs)
+    char log[KESM_LOG_COMPONENT_CAP]; // log component: "invoke" or "invoke <log_tag>"
+};
+
+// inv_net_set_result replaces |out| with a result of |kind|, |status| and a copy of |msg| (or
+// none).
+void inv_net_set_result(struct inv_result *out, enum inv_result_kind kind, int status,
+                        const char *msg);
+
+// inv_net_classify turns one attempt's outcome |resp| into |out|; *retry says whether to try
+// again; *retry_after_ms is the server's Retry-After in ms (0: none), which lengthens the
+// backoff up to its maximum.
+void inv_net_classify(const struct net_transport *t, const struct net_http_response *resp,
+                      struct inv_result *out, bool *retry, uint32_t *retry_after_ms);
 
 #endif

@@ -1,4 +1,5 @@
-// proto_int.h: the parsed .proto pool shared by proto_parse.c, proto_pool.c and proto_json.c.
+// proto_int.h: the parsed .proto pool shared by proto_lex.c, proto_parse.c, proto_pool.c,
+// proto_json.c and proto_wkt.c.
 #ifndef SCHEMA_PROTO_INT_H
 #define SCHEMA_PROTO_INT_H
 

@@ -10,33 +10,13 @@
 #include "base/utf8.h"
 #include "proto/kr.h"
 #include "schema/proto_int.h"
+#include "schema/proto_json_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I32 = 5 };
-
-struct chunk {
-    const uint8_t *p;
-    size_t len;
-};
-
-struct occ {
-    uint32_t field; // index within the message
-    uint8_t wt;
-    uint64_t v;       // varint, I32 and I64 values
-    struct chunk buf; // LEN and group contents
-};
-
-struct pdec {
-    const struct sch_proto *p;
-    struct sch_out *out;
-    struct sch_err *err;
-    enum sch_status st;
-};
-
-static bool dfail(struct pdec *d, enum sch_status st, const char *msg_name, const char *what)
+bool pj_fail(struct pdec *d, enum sch_status st, const char *msg_name, const char *what)
 {
     if (d->st == SCH_OK) {
         d->st = st;
@@ -45,7 +25,7 @@ static bool dfail(struct pdec *d, enum sch_status st, const char *msg_name, cons
     return false;
 }
 
-static bool out_ok(struct pdec *d)
+bool pj_out_ok(struct pdec *d)
 {
     if (!sch_out_ok(d->out)) {
         if (d->st == SCH_OK) {
@@ -214,16 +194,16 @@ static bool fault_fail(struct pdec *d, const kr *r, const struct pb_msg *m)
              : r->fault == KR_LIMIT   ? "groups nested too deep"
                                       : "malformed field",
              kr_offset(r));
-    return dfail(d,
-                 r->fault == KR_TRUNCATED ? SCH_ERR_TRUNCATED
-                 : r->fault == KR_LIMIT   ? SCH_ERR_LIMIT
-                                          : SCH_ERR_MALFORMED,
-                 m->full_name, what);
+    return pj_fail(d,
+                   r->fault == KR_TRUNCATED ? SCH_ERR_TRUNCATED
+                   : r->fault == KR_LIMIT   ? SCH_ERR_LIMIT
+                                            : SCH_ERR_MALFORMED,
+                   m->full_name, what);
 }
 
-// collect reads every field of |chunks| into *out (allocated; *out_n entries).
-static bool collect(struct pdec *d, const struct pb_msg *m, const struct chunk *chunks, size_t nc,
-                    int depth, struct occ **out, size_t *out_n)
+// pj_collect reads every field of |chunks| into *out (allocated; *out_n entries).
+bool pj_collect(struct pdec *d, const struct pb_msg *m, const struct chunk *chunks, size_t nc,
+                int depth, struct occ **out, size_t *out_n)
 {
     size_t n = 0, cap = 0;
     struct occ *occs = NULL;
@@ -241,7 +221,7 @@ static bool collect(struct pdec *d, const struct pb_msg *m, const struct chunk *
             uint8_t wt = (uint8_t)(tag & 7);
             if (tag >> 32 || num == 0 || wt == WT_EGROUP || wt > WT_I32) {
                 free(occs);
-                return dfail(d, SCH_ERR_MALFORMED, m->full_name, "invalid field tag");
+                return pj_fail(d, SCH_ERR_MALFORMED, m->full_name, "invalid field tag");
             }
             if (!read_value(&r, wt, num, &o, depth)) {
                 free(occs);
@@ -262,7 +242,7 @@ static bool collect(struct pdec *d, const struct pb_msg *m, const struct chunk *
                 struct occ *no = realloc(occs, cap * sizeof *occs);
                 if (!no) {
                     free(occs);
-                    return dfail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
+                    return pj_fail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
                 }
                 occs = no;
             }
@@ -275,9 +255,6 @@ static bool collect(struct pdec *d, const struct pb_msg *m, const struct chunk *
     *out_n = n;
     return true;
 }
-
-static bool emit_message(struct pdec *d, uint32_t msg, const struct chunk *chunks, size_t nc,
-                         int depth);
 
 static const char *enum_name(const struct sch_proto *p, uint32_t e, int32_t v)
 {
@@ -325,9 +302,9 @@ static bool enum_known(const struct sch_proto *p, const struct pb_field *f, uint
     return f->type != PB_ENUM || !p->enums[f->ref].closed || enum_name(p, f->ref, (int32_t)v);
 }
 
-// emit_scalar writes one scalar value (|v| for numbers, |buf| for string and bytes).
-static bool emit_scalar(struct pdec *d, const struct pb_msg *m, const struct pb_field *f,
-                        uint64_t v, struct chunk buf)
+// pj_emit_scalar writes one scalar value (|v| for numbers, |buf| for string and bytes).
+bool pj_emit_scalar(struct pdec *d, const struct pb_msg *m, const struct pb_field *f, uint64_t v,
+                    struct chunk buf)
 {
     struct sch_out *o = d->out;
     switch (f->type) {
@@ -394,7 +371,7 @@ static bool emit_scalar(struct pdec *d, const struct pb_msg *m, const struct pb_
         if (!utf8_valid(buf.p, buf.len)) {
             char what[120];
             snprintf(what, sizeof what, "string field '%.60s' is not valid UTF-8", f->name);
-            return dfail(d, SCH_ERR_MALFORMED, m->full_name, what);
+            return pj_fail(d, SCH_ERR_MALFORMED, m->full_name, what);
         }
         sch_out_json_str(o, (const char *)buf.p, buf.len);
         return true;
@@ -402,7 +379,7 @@ static bool emit_scalar(struct pdec *d, const struct pb_msg *m, const struct pb_
         sch_out_base64_str(o, buf.p, buf.len);
         return true;
     default:
-        return dfail(d, SCH_ERR_SCHEMA, m->full_name, "internal: not a scalar");
+        return pj_fail(d, SCH_ERR_SCHEMA, m->full_name, "internal: not a scalar");
     }
 }
 
@@ -425,34 +402,31 @@ static bool emit_packed(struct pdec *d, const struct pb_msg *m, const struct pb_
             sch_out_addc(d->out, ',');
         }
         *first = false;
-        if (!emit_scalar(d, m, f, v.v, v.buf) || !out_ok(d)) {
+        if (!pj_emit_scalar(d, m, f, v.v, v.buf) || !pj_out_ok(d)) {
             return false;
         }
     }
     return true;
 }
 
-static bool emit_map(struct pdec *d, const struct pb_field *f, const struct occ *occs, size_t n,
-                     int depth);
-
-// emit_value writes one non-packed value of |f| from occurrences |occs| (|n| of them: a message
+// pj_emit_value writes one non-packed value of |f| from occurrences |occs| (|n| of them: a message
 // merges all, a scalar takes the last).
-static bool emit_value(struct pdec *d, const struct pb_msg *m, const struct pb_field *f,
-                       const struct occ *occs, size_t n, int depth)
+bool pj_emit_value(struct pdec *d, const struct pb_msg *m, const struct pb_field *f,
+                   const struct occ *occs, size_t n, int depth)
 {
     if (f->type == PB_MESSAGE || f->type == PB_GROUP) {
         struct chunk *ch = malloc(n * sizeof *ch);
         if (!ch) {
-            return dfail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
+            return pj_fail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
         }
         for (size_t i = 0; i < n; i++) {
             ch[i] = occs[i].buf;
         }
-        bool ok = emit_message(d, f->ref, ch, n, depth + 1);
+        bool ok = pj_emit_message(d, f->ref, ch, n, depth + 1);
         free(ch);
         return ok;
     }
-    return emit_scalar(d, m, f, occs[n - 1].v, occs[n - 1].buf);
+    return pj_emit_scalar(d, m, f, occs[n - 1].v, occs[n - 1].buf);
 }
 
 static void emit_key(struct pdec *d, const struct pb_field *f, bool *first)
@@ -471,7 +445,7 @@ static bool emit_field(struct pdec *d, const struct pb_msg *m, const struct pb_f
 {
     if (f->label == PB_REPEATED && f->type == PB_MESSAGE && d->p->msgs[f->ref].map_entry) {
         emit_key(d, f, first);
-        return emit_map(d, f, occs, n, depth);
+        return pj_emit_map(d, f, occs, n, depth);
     }
     if (f->label == PB_REPEATED) {
         size_t shown = 0;
@@ -498,7 +472,7 @@ static bool emit_field(struct pdec *d, const struct pb_msg *m, const struct pb_f
                 sch_out_addc(d->out, ',');
             }
             efirst = false;
-            if (!emit_value(d, m, f, &occs[i], 1, depth) || !out_ok(d)) {
+            if (!pj_emit_value(d, m, f, &occs[i], 1, depth) || !pj_out_ok(d)) {
                 return false;
             }
         }
@@ -513,7 +487,7 @@ static bool emit_field(struct pdec *d, const struct pb_msg *m, const struct pb_f
         }
     }
     emit_key(d, f, first);
-    return emit_value(d, m, f, occs, n, depth);
+    return pj_emit_value(d, m, f, occs, n, depth);
 }
 
 // group_by_field orders |occs| by field index, keeping input order within a field (counting
@@ -567,12 +541,12 @@ static bool emit_fields(struct pdec *d, const struct pb_msg *m, const struct chu
 {
     struct occ *occs = NULL, *sorted = NULL;
     size_t n = 0, *starts = NULL, *last = NULL;
-    if (!collect(d, m, chunks, nc, depth, &occs, &n)) {
+    if (!pj_collect(d, m, chunks, nc, depth, &occs, &n)) {
         return false;
     }
     bool ok = group_by_field(occs, n, m->num_fields, &sorted, &starts, &last);
     if (!ok) {
-        dfail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
+        pj_fail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
     }
     sch_out_addc(d->out, '{');
     bool first = true;
@@ -582,7 +556,7 @@ static bool emit_fields(struct pdec *d, const struct pb_msg *m, const struct chu
             continue;
         }
         const struct pb_field *f = &d->p->fields[m->first_field + k];
-        ok = emit_field(d, m, f, sorted + starts[k], cnt, &first, depth) && out_ok(d);
+        ok = emit_field(d, m, f, sorted + starts[k], cnt, &first, depth) && pj_out_ok(d);
     }
     sch_out_addc(d->out, '}');
     free(occs);
@@ -594,8 +568,8 @@ static bool emit_fields(struct pdec *d, const struct pb_msg *m, const struct chu
 
 // ---- maps -------------------------------------------------------------------------------------
 
-static bool emit_map(struct pdec *d, const struct pb_field *f, const struct occ *occs, size_t n,
-                     int depth)
+bool pj_emit_map(struct pdec *d, const struct pb_field *f, const struct occ *occs, size_t n,
+                 int depth)
 {
     const struct pb_msg *em = &d->p->msgs[f->ref];
     const struct pb_field *kf = &d->p->fields[em->first_field];
@@ -604,7 +578,7 @@ static bool emit_map(struct pdec *d, const struct pb_field *f, const struct occ 
     for (size_t i = 0; i < n; i++) {
         struct occ *eo = NULL;
         size_t en = 0;
-        if (!collect(d, em, &occs[i].buf, 1, depth + 1, &eo, &en)) {
+        if (!pj_collect(d, em, &occs[i].buf, 1, depth + 1, &eo, &en)) {
             return false;
         }
         const struct occ *k = NULL, *v = NULL;
@@ -623,15 +597,15 @@ static bool emit_map(struct pdec *d, const struct pb_field *f, const struct occ 
         bool ok = true;
         if (kf->type == PB_STRING) {
             struct chunk empty = {(const uint8_t *)"", 0};
-            ok = emit_scalar(d, em, kf, 0, k ? k->buf : empty);
+            ok = pj_emit_scalar(d, em, kf, 0, k ? k->buf : empty);
         } else {
             sch_out_addc(d->out, '"');
-            ok = emit_scalar(d, em, kf, k ? k->v : 0, (struct chunk){NULL, 0});
+            ok = pj_emit_scalar(d, em, kf, k ? k->v : 0, (struct chunk){NULL, 0});
             sch_out_addc(d->out, '"');
         }
         sch_out_addc(d->out, ':');
         if (ok && v && (vf->type == PB_MESSAGE || vf->type == PB_GROUP)) {
-            // every value occurrence merges; collect them in order
+            // every value occurrence merges; pj_collect them in order
             struct occ *vs = malloc(nv * sizeof *vs);
             size_t c = 0;
             for (size_t j = 0; vs && j < en; j++) {
@@ -639,21 +613,21 @@ static bool emit_map(struct pdec *d, const struct pb_field *f, const struct occ 
                     vs[c++] = eo[j];
                 }
             }
-            ok = vs ? emit_value(d, em, vf, vs, nv, depth + 1)
-                    : dfail(d, SCH_ERR_NOMEM, em->full_name, "out of memory");
+            ok = vs ? pj_emit_value(d, em, vf, vs, nv, depth + 1)
+                    : pj_fail(d, SCH_ERR_NOMEM, em->full_name, "out of memory");
             free(vs);
         } else if (ok && v) {
-            ok = emit_value(d, em, vf, v, 1, depth + 1);
+            ok = pj_emit_value(d, em, vf, v, 1, depth + 1);
         } else if (ok) { // no value: the default
             if (vf->type == PB_MESSAGE) {
-                ok = emit_message(d, vf->ref, NULL, 0, depth + 1);
+                ok = pj_emit_message(d, vf->ref, NULL, 0, depth + 1);
             } else {
                 struct chunk empty = {(const uint8_t *)"", 0};
-                ok = emit_scalar(d, em, vf, 0, empty);
+                ok = pj_emit_scalar(d, em, vf, 0, empty);
             }
         }
         free(eo);
-        if (!ok || !out_ok(d)) {
+        if (!ok || !pj_out_ok(d)) {
             return false;
         }
     }
@@ -663,289 +637,19 @@ static bool emit_map(struct pdec *d, const struct pb_field *f, const struct occ 
 
 // ---- messages ---------------------------------------------------------------------------------
 
-static bool emit_wkt(struct pdec *d, const struct pb_msg *m, const struct chunk *chunks, size_t nc,
-                     int depth);
-
-static bool emit_message(struct pdec *d, uint32_t msg, const struct chunk *chunks, size_t nc,
-                         int depth)
+bool pj_emit_message(struct pdec *d, uint32_t msg, const struct chunk *chunks, size_t nc, int depth)
 {
     const struct pb_msg *m = &d->p->msgs[msg];
     if (depth > SCH_MAX_DEPTH) {
-        return dfail(d, SCH_ERR_LIMIT, m->full_name, "messages nested deeper than 64");
+        return pj_fail(d, SCH_ERR_LIMIT, m->full_name, "messages nested deeper than 64");
     }
-    if (!out_ok(d)) {
+    if (!pj_out_ok(d)) {
         return false;
     }
     if (m->wkt != PB_WKT_NONE && m->wkt != PB_WKT_EMPTY) {
-        return emit_wkt(d, m, chunks, nc, depth);
+        return pj_emit_wkt(d, m, chunks, nc, depth);
     }
     return emit_fields(d, m, chunks, nc, depth);
-}
-
-// ---- well-known types -------------------------------------------------------------------------
-
-// wkt_last finds the last occurrence of field number |num| among |occs| (NULL if none).
-static const struct occ *wkt_last(const struct sch_proto *p, const struct pb_msg *m,
-                                  const struct occ *occs, size_t n, uint32_t num)
-{
-    const struct occ *o = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (p->fields[m->first_field + occs[i].field].number == num) {
-            o = &occs[i];
-        }
-    }
-    return o;
-}
-
-static void put_fraction(struct sch_out *o, int32_t nanos)
-{
-    if (nanos == 0) {
-        return;
-    }
-    char buf[12];
-    int digits = nanos % 1000000 == 0 ? 3 : nanos % 1000 == 0 ? 6 : 9;
-    int32_t v = digits == 3 ? nanos / 1000000 : digits == 6 ? nanos / 1000 : nanos;
-    snprintf(buf, sizeof buf, ".%0*d", digits, (int)v);
-    sch_out_adds(o, buf);
-}
-
-// civil writes the proleptic Gregorian date of |days| since 1970-01-01 (Hinnant's algorithm).
-static void civil(int64_t days, int64_t *y, unsigned *mo, unsigned *dd)
-{
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *dd = doy - (153 * mp + 2) / 5 + 1;
-    *mo = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*mo <= 2);
-}
-
-static bool emit_timestamp(struct pdec *d, const struct pb_msg *m, const struct occ *sec,
-                           const struct occ *nan)
-{
-    int64_t s = sec ? (int64_t)sec->v : 0;
-    int32_t ns = nan ? (int32_t)(uint32_t)nan->v : 0;
-    if (s < -62135596800 || s > 253402300799 || ns < 0 || ns > 999999999) {
-        return dfail(d, SCH_ERR_MALFORMED, m->full_name,
-                     "Timestamp outside 0001-01-01..9999-12-31 or nanos outside 0..999999999");
-    }
-    int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
-    int64_t rem = s - days * 86400;
-    int64_t y;
-    unsigned mo, dd;
-    civil(days, &y, &mo, &dd);
-    char buf[40];
-    snprintf(buf, sizeof buf, "\"%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, mo, dd,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-    sch_out_adds(d->out, buf);
-    put_fraction(d->out, ns);
-    sch_out_adds(d->out, "Z\"");
-    return true;
-}
-
-static bool emit_duration(struct pdec *d, const struct pb_msg *m, const struct occ *sec,
-                          const struct occ *nan)
-{
-    int64_t s = sec ? (int64_t)sec->v : 0;
-    int32_t ns = nan ? (int32_t)(uint32_t)nan->v : 0;
-    if (s < -315576000000 || s > 315576000000 || ns < -999999999 || ns > 999999999 ||
-        (s > 0 && ns < 0) || (s < 0 && ns > 0)) {
-        return dfail(d, SCH_ERR_MALFORMED, m->full_name,
-                     "Duration out of range or with seconds and nanos of different signs");
-    }
-    sch_out_addc(d->out, '"');
-    if (s < 0 || ns < 0) {
-        sch_out_addc(d->out, '-');
-    }
-    sch_out_u64(d->out, (uint64_t)(s < 0 ? -s : s));
-    put_fraction(d->out, ns < 0 ? -ns : ns);
-    sch_out_adds(d->out, "s\"");
-    return true;
-}
-
-static bool emit_field_mask(struct pdec *d, const struct pb_msg *m, const struct occ *occs,
-                            size_t n)
-{
-    sch_out_addc(d->out, '"');
-    bool first = true;
-    for (size_t i = 0; i < n; i++) {
-        const struct chunk *b = &occs[i].buf;
-        if (!utf8_valid(b->p, b->len)) {
-            return dfail(d, SCH_ERR_MALFORMED, m->full_name, "path is not valid UTF-8");
-        }
-        if (!first) {
-            sch_out_addc(d->out, ',');
-        }
-        first = false;
-        struct sch_out tmp;
-        sch_out_init(&tmp, b->len + 1);
-        bool up = false;
-        for (size_t k = 0; k < b->len; k++) {
-            char c = (char)b->p[k];
-            if (c == '_') {
-                up = true;
-                continue;
-            }
-            sch_out_addc(&tmp, up && c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c);
-            up = false;
-        }
-        // written through the string escaper, without its quotes
-        size_t at = d->out->len;
-        sch_out_json_str(d->out, tmp.p ? tmp.p : "", tmp.len);
-        sch_out_cleanup(&tmp);
-        if (out_ok(d)) {
-            memmove(d->out->p + at, d->out->p + at + 1, d->out->len - at - 2);
-            d->out->len -= 2;
-        }
-    }
-    sch_out_addc(d->out, '"');
-    return true;
-}
-
-static bool emit_value_kind(struct pdec *d, const struct pb_msg *m, const struct occ *occs,
-                            size_t n, int depth)
-{
-    // the kind is the oneof member that occurred last; messages merge their occurrences
-    const struct occ *last = n ? &occs[n - 1] : NULL;
-    if (!last) {
-        sch_out_adds(d->out, "null");
-        return true;
-    }
-    const struct pb_field *f = &d->p->fields[m->first_field + last->field];
-    if (f->type != PB_MESSAGE) {
-        return emit_scalar(d, m, f, last->v, last->buf);
-    }
-    size_t cnt = 0;
-    for (size_t i = 0; i < n; i++) {
-        cnt += occs[i].field == last->field;
-    }
-    struct occ *same = malloc(cnt * sizeof *same);
-    if (!same) {
-        return dfail(d, SCH_ERR_NOMEM, m->full_name, "out of memory");
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (occs[i].field == last->field) {
-            same[k++] = occs[i];
-        }
-    }
-    bool ok = emit_value(d, m, f, same, cnt, depth);
-    free(same);
-    return ok;
-}
-
-static bool emit_any(struct pdec *d, const struct pb_msg *m, const struct occ *url,
-                     const struct occ *val, int depth)
-{
-    if (!url || url->buf.len == 0) {
-        if (val && val->buf.len) {
-            return dfail(d, SCH_ERR_MALFORMED, m->full_name, "Any with a value but no type_url");
-        }
-        sch_out_adds(d->out, "{}");
-        return true;
-    }
-    const struct chunk *u = &url->buf;
-    char name[512];
-    size_t slash = u->len;
-    while (slash > 0 && u->p[slash - 1] != '/') {
-        slash--;
-    }
-    size_t nl = u->len - slash;
-    if (nl == 0 || nl >= sizeof name || !utf8_valid(u->p, u->len)) {
-        return dfail(d, SCH_ERR_MALFORMED, m->full_name, "Any type_url has no type name");
-    }
-    memcpy(name, u->p + slash, nl);
-    name[nl] = 0;
-    uint32_t inner = pb_find_msg(d->p, name);
-    if (inner == UINT32_MAX) {
-        return dfail(d, SCH_ERR_SCHEMA, m->full_name,
-                     "Any holds a type that is not in the schema or its references");
-    }
-    struct chunk vc = val ? val->buf : (struct chunk){(const uint8_t *)"", 0};
-    sch_out_adds(d->out, "{\"@type\":");
-    sch_out_json_str(d->out, (const char *)u->p, u->len);
-    if (d->p->msgs[inner].wkt != PB_WKT_NONE && d->p->msgs[inner].wkt != PB_WKT_EMPTY) {
-        sch_out_adds(d->out, ",\"value\":");
-        if (!emit_message(d, inner, &vc, 1, depth + 1)) {
-            return false;
-        }
-        sch_out_addc(d->out, '}');
-        return true;
-    }
-    size_t at = d->out->len;
-    if (!emit_message(d, inner, &vc, 1, depth + 1) || !out_ok(d)) {
-        return false;
-    }
-    if (d->out->len - at == 2) { // "{}": nothing to add
-        d->out->len = at;
-        sch_out_addc(d->out, '}');
-    } else {
-        d->out->p[at] = ',';
-    }
-    return true;
-}
-
-static bool emit_wkt(struct pdec *d, const struct pb_msg *m, const struct chunk *chunks, size_t nc,
-                     int depth)
-{
-    struct occ *occs = NULL;
-    size_t n = 0;
-    if (!collect(d, m, chunks, nc, depth, &occs, &n)) {
-        return false;
-    }
-    const struct pb_field *f1 = m->num_fields ? &d->p->fields[m->first_field] : NULL;
-    bool ok = true;
-    size_t i;
-    switch ((enum pb_wkt)m->wkt) {
-    case PB_WKT_TIMESTAMP:
-        ok = emit_timestamp(d, m, wkt_last(d->p, m, occs, n, 1), wkt_last(d->p, m, occs, n, 2));
-        break;
-    case PB_WKT_DURATION:
-        ok = emit_duration(d, m, wkt_last(d->p, m, occs, n, 1), wkt_last(d->p, m, occs, n, 2));
-        break;
-    case PB_WKT_WRAPPER:
-        if (n && f1) {
-            ok = emit_scalar(d, m, f1, occs[n - 1].v, occs[n - 1].buf);
-        } else if (f1) {
-            ok = emit_scalar(d, m, f1, 0, (struct chunk){(const uint8_t *)"", 0});
-        }
-        break;
-    case PB_WKT_STRUCT:
-        if (n && f1) {
-            ok = emit_map(d, f1, occs, n, depth);
-        } else {
-            sch_out_adds(d->out, "{}");
-        }
-        break;
-    case PB_WKT_VALUE:
-        ok = emit_value_kind(d, m, occs, n, depth);
-        break;
-    case PB_WKT_LIST:
-        sch_out_addc(d->out, '[');
-        for (i = 0; i < n && ok; i++) {
-            if (i) {
-                sch_out_addc(d->out, ',');
-            }
-            ok = emit_message(d, f1->ref, &occs[i].buf, 1, depth + 1) && out_ok(d);
-        }
-        sch_out_addc(d->out, ']');
-        break;
-    case PB_WKT_FIELD_MASK:
-        ok = emit_field_mask(d, m, occs, n);
-        break;
-    case PB_WKT_ANY:
-        ok = emit_any(d, m, wkt_last(d->p, m, occs, n, 1), wkt_last(d->p, m, occs, n, 2), depth);
-        break;
-    case PB_WKT_NONE:
-    case PB_WKT_EMPTY:
-        ok = dfail(d, SCH_ERR_SCHEMA, m->full_name, "internal: not a well-known type");
-        break;
-    }
-    free(occs);
-    return ok && d->st == SCH_OK;
 }
 
 enum sch_status sch_proto_to_json(const struct sch_proto *p, uint32_t msg, const uint8_t *data,
@@ -956,8 +660,8 @@ enum sch_status sch_proto_to_json(const struct sch_proto *p, uint32_t msg, const
     if (msg >= p->num_msgs) {
         return sch_fail(err, SCH_ERR_SCHEMA, "Protobuf: no message %u", msg);
     }
-    if (!emit_message(&d, msg, &c, 1, 0)) {
+    if (!pj_emit_message(&d, msg, &c, 1, 0)) {
         return d.st != SCH_OK ? d.st : SCH_ERR_MALFORMED;
     }
-    return out_ok(&d) ? SCH_OK : d.st;
+    return pj_out_ok(&d) ? SCH_OK : d.st;
 }

@@ -1,436 +1,18 @@
-// proto_parse.c: the .proto text tokenizer and parser (see proto.h for what is accepted).
+// proto_parse.c: the .proto text parser (see proto.h for what is accepted).
 //
-// A recursive-descent parser over a lexer that never reads past the text. Declarations nest at
-// most SCH_MAX_DEPTH deep; blocks kesm ignores (service, extend, aggregate option values) are
-// skipped by counting braces, without recursion. Every error names the file, line and column.
+// A recursive-descent parser over the lexer of proto_lex.c, which never reads past the text.
+// Declarations nest at most SCH_MAX_DEPTH deep; blocks kesm ignores (service, extend, aggregate
+// option values) are skipped by counting braces, without recursion. Every error names the file,
+// line and column.
 #include "schema/proto_int.h"
+#include "schema/proto_parse_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum tok_kind {
-    T_EOF,
-    T_IDENT,
-    T_INT,
-    T_FLOAT,
-    T_STR,
-    T_SYM,
-};
-
-struct tok {
-    enum tok_kind kind;
-    const char *p;
-    size_t n;
-    uint32_t line, col;
-};
-
-struct pp {
-    struct sch_proto *pool;
-    const char *s;
-    size_t len, pos;
-    uint32_t line, col;
-    struct tok t; // the current token
-    const char *fname;
-    uint32_t file;
-    int syntax;
-    char package[512];
-    struct sch_err *err;
-    enum sch_status st;
-    pb_import_fn *imp;
-    void *ctx;
-};
-
 #define MAX_FIELD_NUMBER 536870911u
 #define MAX_NAME 512
-
-static bool perr(struct pp *p, enum sch_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool perr(struct pp *p, enum sch_status st, const char *fmt, ...)
-{
-    if (p->st != SCH_OK) {
-        return false;
-    }
-    char what[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    sch_fail(p->err, st, "%.60s:%u:%u: %s", p->fname, p->t.line, p->t.col, what);
-    p->st = st;
-    return false;
-}
-
-// ---- lexer ------------------------------------------------------------------------------------
-
-static char peekc(const struct pp *p, size_t k)
-{
-    return p->pos + k < p->len ? p->s[p->pos + k] : 0;
-}
-
-static void adv(struct pp *p, size_t k)
-{
-    while (k-- > 0 && p->pos < p->len) {
-        if (p->s[p->pos] == '\n') {
-            p->line++;
-            p->col = 1;
-        } else {
-            p->col++;
-        }
-        p->pos++;
-    }
-}
-
-static bool is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-// skip_space skips whitespace and comments; false on an unterminated block comment.
-static bool skip_space(struct pp *p)
-{
-    for (;;) {
-        char c = peekc(p, 0);
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-            adv(p, 1);
-        } else if (c == '/' && peekc(p, 1) == '/') {
-            while (p->pos < p->len && p->s[p->pos] != '\n') {
-                adv(p, 1);
-            }
-        } else if (c == '/' && peekc(p, 1) == '*') {
-            adv(p, 2);
-            while (p->pos < p->len && !(peekc(p, 0) == '*' && peekc(p, 1) == '/')) {
-                adv(p, 1);
-            }
-            if (p->pos >= p->len) {
-                return false;
-            }
-            adv(p, 2);
-        } else if (c == 0 && p->pos < p->len) {
-            return false; // a NUL byte in the text
-        } else {
-            return true;
-        }
-    }
-}
-
-static bool lex_string(struct pp *p)
-{
-    char q = peekc(p, 0);
-    adv(p, 1);
-    while (p->pos < p->len && p->s[p->pos] != q) {
-        if (p->s[p->pos] == '\n') {
-            return perr(p, SCH_ERR_SCHEMA, "line break inside a string");
-        }
-        adv(p, p->s[p->pos] == '\\' ? 2 : 1);
-    }
-    if (p->pos >= p->len) {
-        return perr(p, SCH_ERR_SCHEMA, "unterminated string");
-    }
-    adv(p, 1);
-    return true;
-}
-
-// next reads the next token into p->t.
-static bool next(struct pp *p)
-{
-    if (p->st != SCH_OK) {
-        return false;
-    }
-    if (!skip_space(p)) {
-        p->t.line = p->line;
-        p->t.col = p->col;
-        return perr(p, SCH_ERR_SCHEMA, "unterminated comment or NUL byte");
-    }
-    struct tok *t = &p->t;
-    t->p = p->s + p->pos;
-    t->line = p->line;
-    t->col = p->col;
-    size_t start = p->pos;
-    char c = peekc(p, 0);
-    if (p->pos >= p->len) {
-        t->kind = T_EOF;
-    } else if (is_alpha(c)) {
-        t->kind = T_IDENT;
-        while (is_alpha(peekc(p, 0)) || is_digit(peekc(p, 0))) {
-            adv(p, 1);
-        }
-    } else if (is_digit(c) || (c == '.' && is_digit(peekc(p, 1)))) {
-        t->kind = T_INT;
-        bool hex = c == '0' && (peekc(p, 1) == 'x' || peekc(p, 1) == 'X');
-        if (hex) {
-            adv(p, 2);
-        }
-        for (;;) {
-            char d = peekc(p, 0);
-            if (is_digit(d) || (hex && ((d >= 'a' && d <= 'f') || (d >= 'A' && d <= 'F')))) {
-                adv(p, 1);
-            } else if (!hex && (d == '.' || d == 'e' || d == 'E' || is_alpha(d))) {
-                t->kind = T_FLOAT; // floats are only ever skipped (option values)
-                adv(p, 1);
-                if ((d == 'e' || d == 'E') && (peekc(p, 0) == '-' || peekc(p, 0) == '+')) {
-                    adv(p, 1);
-                }
-            } else {
-                break;
-            }
-        }
-    } else if (c == '"' || c == '\'') {
-        t->kind = T_STR;
-        if (!lex_string(p)) {
-            return false;
-        }
-    } else {
-        t->kind = T_SYM;
-        adv(p, 1);
-    }
-    t->n = p->pos - start;
-    return true;
-}
-
-static bool is_sym(const struct pp *p, char c)
-{
-    return p->t.kind == T_SYM && p->t.n == 1 && p->t.p[0] == c;
-}
-
-static bool is_word(const struct pp *p, const char *w)
-{
-    return p->t.kind == T_IDENT && p->t.n == strlen(w) && memcmp(p->t.p, w, p->t.n) == 0;
-}
-
-static void tok_text(const struct pp *p, char *out, size_t cap)
-{
-    if (p->t.kind == T_EOF) {
-        snprintf(out, cap, "end of file");
-    } else {
-        snprintf(out, cap, "'%.*s'", (int)(p->t.n < 40 ? p->t.n : 40), p->t.p);
-    }
-}
-
-static bool expect_sym(struct pp *p, char c)
-{
-    if (!is_sym(p, c)) {
-        char f[64];
-        tok_text(p, f, sizeof f);
-        return perr(p, SCH_ERR_SCHEMA, "expected '%c', found %s", c, f);
-    }
-    return next(p);
-}
-
-static bool expect_ident(struct pp *p, char *out, size_t cap, const char *what)
-{
-    if (p->t.kind != T_IDENT) {
-        char f[64];
-        tok_text(p, f, sizeof f);
-        return perr(p, SCH_ERR_SCHEMA, "expected %s, found %s", what, f);
-    }
-    if (p->t.n >= cap) {
-        return perr(p, SCH_ERR_LIMIT, "%s longer than %zu characters", what, cap - 1);
-    }
-    memcpy(out, p->t.p, p->t.n);
-    out[p->t.n] = 0;
-    return next(p);
-}
-
-// str_value decodes the current string token (and adjacent ones) into |out|; advances.
-static bool str_value(struct pp *p, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (p->t.kind != T_STR) {
-        return perr(p, SCH_ERR_SCHEMA, "expected a string");
-    }
-    while (p->t.kind == T_STR) {
-        const char *s = p->t.p + 1;
-        size_t n = p->t.n - 2;
-        for (size_t i = 0; i < n; i++) {
-            char c = s[i];
-            if (c == '\\' && i + 1 < n) {
-                char e = s[++i];
-                c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == '0' ? 0 : e;
-            }
-            if (o + 1 >= cap) {
-                return perr(p, SCH_ERR_LIMIT, "string longer than %zu bytes", cap - 1);
-            }
-            out[o++] = c;
-        }
-        if (!next(p)) {
-            return false;
-        }
-    }
-    out[o] = 0;
-    if (strlen(out) != o) {
-        return perr(p, SCH_ERR_SCHEMA, "string holds a NUL byte");
-    }
-    return true;
-}
-
-static bool parse_uint(struct pp *p, uint64_t *out)
-{
-    if (p->t.kind != T_INT) {
-        char f[64];
-        tok_text(p, f, sizeof f);
-        return perr(p, SCH_ERR_SCHEMA, "expected an integer, found %s", f);
-    }
-    uint64_t v = 0;
-    const char *s = p->t.p;
-    size_t n = p->t.n, i = 0;
-    unsigned base = 10;
-    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        i = 2;
-    } else if (n > 1 && s[0] == '0') {
-        base = 8;
-        i = 1;
-    }
-    for (; i < n; i++) {
-        char c = s[i];
-        unsigned d = is_digit(c) ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
-        if (d >= base || v > (UINT64_MAX - d) / base) {
-            return perr(p, SCH_ERR_SCHEMA, "integer '%.*s' is invalid or too large",
-                        (int)(n < 30 ? n : 30), s);
-        }
-        v = v * base + d;
-    }
-    *out = v;
-    return next(p);
-}
-
-// skip_block skips a balanced {...} starting at the current '{'.
-static bool skip_block(struct pp *p)
-{
-    size_t depth = 0;
-    do {
-        if (p->t.kind == T_EOF) {
-            return perr(p, SCH_ERR_SCHEMA, "unterminated block");
-        }
-        if (is_sym(p, '{')) {
-            depth++;
-        } else if (is_sym(p, '}')) {
-            depth--;
-        }
-        if (!next(p)) {
-            return false;
-        }
-    } while (depth > 0);
-    return true;
-}
-
-// skip_statement skips to and past the next ';' at this level (aggregates skipped whole).
-static bool skip_statement(struct pp *p)
-{
-    while (!is_sym(p, ';')) {
-        if (p->t.kind == T_EOF) {
-            return perr(p, SCH_ERR_SCHEMA, "expected ';'");
-        }
-        if (is_sym(p, '{')) {
-            if (!skip_block(p)) {
-                return false;
-            }
-            continue;
-        }
-        if (!next(p)) {
-            return false;
-        }
-    }
-    return next(p);
-}
-
-// ---- options ----------------------------------------------------------------------------------
-
-// parse_option_name reads an option name (ident, or (ext.name), then .sub parts) into |out|.
-static bool parse_option_name(struct pp *p, char *out, size_t cap)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (;;) {
-        if (is_sym(p, '(')) {
-            while (!is_sym(p, ')')) {
-                if (p->t.kind == T_EOF || !next(p)) {
-                    return perr(p, SCH_ERR_SCHEMA, "unterminated option name");
-                }
-            }
-            if (!next(p)) {
-                return false;
-            }
-            o = (size_t)snprintf(out, cap, "(ext)");
-        } else if (p->t.kind == T_IDENT) {
-            int w = snprintf(out + o, cap - o, "%s%.*s", o ? "." : "", (int)p->t.n, p->t.p);
-            o = w > 0 && (size_t)w < cap - o ? o + (size_t)w : cap - 1;
-            if (!next(p)) {
-                return false;
-            }
-        } else {
-            return perr(p, SCH_ERR_SCHEMA, "expected an option name");
-        }
-        if (!is_sym(p, '.')) {
-            return true;
-        }
-        if (!next(p)) {
-            return false;
-        }
-    }
-}
-
-// skip_constant skips an option value: a signed number, identifier, string(s) or aggregate.
-static bool skip_constant(struct pp *p)
-{
-    if (is_sym(p, '{')) {
-        return skip_block(p);
-    }
-    if (is_sym(p, '-') || is_sym(p, '+')) {
-        if (!next(p)) {
-            return false;
-        }
-    }
-    if (p->t.kind == T_STR) {
-        while (p->t.kind == T_STR) {
-            if (!next(p)) {
-                return false;
-            }
-        }
-        return true;
-    }
-    if (p->t.kind == T_IDENT || p->t.kind == T_INT || p->t.kind == T_FLOAT) {
-        return next(p);
-    }
-    return perr(p, SCH_ERR_SCHEMA, "expected an option value");
-}
-
-// parse_field_options reads [a = b, ...]; a json_name string goes to |json_name|.
-static bool parse_field_options(struct pp *p, char *json_name, size_t cap)
-{
-    if (!is_sym(p, '[')) {
-        return true;
-    }
-    if (!next(p)) {
-        return false;
-    }
-    for (;;) {
-        char name[128];
-        if (!parse_option_name(p, name, sizeof name) || !expect_sym(p, '=')) {
-            return false;
-        }
-        if (!strcmp(name, "json_name") && p->t.kind == T_STR) {
-            if (!str_value(p, json_name, cap)) {
-                return false;
-            }
-        } else if (!skip_constant(p)) {
-            return false;
-        }
-        if (is_sym(p, ']')) {
-            return next(p);
-        }
-        if (!expect_sym(p, ',')) {
-            return false;
-        }
-    }
-}
 
 // ---- pool helpers -----------------------------------------------------------------------------
 
@@ -439,7 +21,7 @@ static char *pdup(struct pp *p, const char *s)
     size_t n = strlen(s);
     char *d = malloc(n + 1);
     if (!d) {
-        perr(p, SCH_ERR_NOMEM, "out of memory");
+        pp_fail(p, SCH_ERR_NOMEM, "out of memory");
         return NULL;
     }
     memcpy(d, s, n + 1);
@@ -451,7 +33,7 @@ static bool join_name(struct pp *p, const char *scope, const char *name, char *o
 {
     int n = snprintf(out, cap, "%s%s%s", scope, scope[0] ? "." : "", name);
     if (n < 0 || (size_t)n >= cap) {
-        return perr(p, SCH_ERR_LIMIT, "type name longer than %zu characters", cap - 1);
+        return pp_fail(p, SCH_ERR_LIMIT, "type name longer than %zu characters", cap - 1);
     }
     return true;
 }
@@ -459,7 +41,8 @@ static bool join_name(struct pp *p, const char *scope, const char *name, char *o
 static bool types_ok(struct pp *p)
 {
     if (p->pool->num_msgs + p->pool->num_enums >= SCH_PROTO_MAX_TYPES) {
-        return perr(p, SCH_ERR_LIMIT, "more than %d message and enum types", SCH_PROTO_MAX_TYPES);
+        return pp_fail(p, SCH_ERR_LIMIT, "more than %d message and enum types",
+                       SCH_PROTO_MAX_TYPES);
     }
     return true;
 }
@@ -472,11 +55,11 @@ static uint32_t new_msg(struct pp *p, const char *full)
         return UINT32_MAX;
     }
     if (pb_find_msg(pool, full) != UINT32_MAX || pb_find_enum(pool, full) != UINT32_MAX) {
-        perr(p, SCH_ERR_SCHEMA, "'%.100s' is already defined", full);
+        pp_fail(p, SCH_ERR_SCHEMA, "'%.100s' is already defined", full);
         return UINT32_MAX;
     }
     if (!pb_grow((void **)&pool->msgs, &pool->cap_msgs, pool->num_msgs + 1, sizeof *pool->msgs)) {
-        perr(p, SCH_ERR_NOMEM, "out of memory");
+        pp_fail(p, SCH_ERR_NOMEM, "out of memory");
         return UINT32_MAX;
     }
     struct pb_msg *m = &pool->msgs[pool->num_msgs];
@@ -488,7 +71,7 @@ static uint32_t new_msg(struct pp *p, const char *full)
     }
     if (!pb_name_add(pool, false, (uint32_t)pool->num_msgs)) {
         free(m->full_name);
-        perr(p, SCH_ERR_NOMEM, "out of memory");
+        pp_fail(p, SCH_ERR_NOMEM, "out of memory");
         return UINT32_MAX;
     }
     return (uint32_t)pool->num_msgs++;
@@ -517,7 +100,7 @@ static void body_free(struct body *b)
 static bool body_nested(struct pp *p, struct body *b, uint32_t id)
 {
     if (!pb_grow((void **)&b->nested, &b->cap_nested, b->num_nested + 1, sizeof *b->nested)) {
-        return perr(p, SCH_ERR_NOMEM, "out of memory");
+        return pp_fail(p, SCH_ERR_NOMEM, "out of memory");
     }
     b->nested[b->num_nested++] = id;
     return true;
@@ -546,19 +129,19 @@ static struct pb_field *body_field(struct pp *p, struct body *b, const char *nam
                                    const char *json)
 {
     if (number < 1 || number > MAX_FIELD_NUMBER) {
-        perr(p, SCH_ERR_SCHEMA, "field '%.60s': number %llu is outside 1..536870911", name,
-             (unsigned long long)number);
+        pp_fail(p, SCH_ERR_SCHEMA, "field '%.60s': number %llu is outside 1..536870911", name,
+                (unsigned long long)number);
         return NULL;
     }
     for (size_t i = 0; i < b->num_fields; i++) {
         if (b->fields[i].number == number || !strcmp(b->fields[i].name, name)) {
-            perr(p, SCH_ERR_SCHEMA, "field '%.60s' (number %llu) is declared twice", name,
-                 (unsigned long long)number);
+            pp_fail(p, SCH_ERR_SCHEMA, "field '%.60s' (number %llu) is declared twice", name,
+                    (unsigned long long)number);
             return NULL;
         }
     }
     if (!pb_grow((void **)&b->fields, &b->cap_fields, b->num_fields + 1, sizeof *b->fields)) {
-        perr(p, SCH_ERR_NOMEM, "out of memory");
+        pp_fail(p, SCH_ERR_NOMEM, "out of memory");
         return NULL;
     }
     struct pb_field *f = &b->fields[b->num_fields];
@@ -606,29 +189,29 @@ static uint8_t scalar_type(const char *t)
 static bool parse_type_name(struct pp *p, char *out, size_t cap)
 {
     size_t o = 0;
-    if (is_sym(p, '.')) {
+    if (pp_is_sym(p, '.')) {
         out[o++] = '.';
-        if (!next(p)) {
+        if (!pp_next(p)) {
             return false;
         }
     }
     for (;;) {
         if (p->t.kind != T_IDENT) {
             char f[64];
-            tok_text(p, f, sizeof f);
-            return perr(p, SCH_ERR_SCHEMA, "expected a type name, found %s", f);
+            pp_tok_text(p, f, sizeof f);
+            return pp_fail(p, SCH_ERR_SCHEMA, "expected a type name, found %s", f);
         }
         if (o + p->t.n + 2 >= cap) {
-            return perr(p, SCH_ERR_LIMIT, "type name longer than %zu characters", cap - 1);
+            return pp_fail(p, SCH_ERR_LIMIT, "type name longer than %zu characters", cap - 1);
         }
         memcpy(out + o, p->t.p, p->t.n);
         o += p->t.n;
         out[o] = 0;
-        if (!next(p) || !is_sym(p, '.')) {
+        if (!pp_next(p) || !pp_is_sym(p, '.')) {
             return p->st == SCH_OK;
         }
         out[o++] = '.';
-        if (!next(p)) {
+        if (!pp_next(p)) {
             return false;
         }
     }
@@ -644,11 +227,11 @@ static bool parse_field(struct pp *p, struct body *b, const char *scope, uint8_t
 {
     char tname[MAX_NAME], name[MAX_NAME], json[MAX_NAME] = "";
     uint64_t number;
-    if (is_word(p, "group")) { // proto2 group: a nested message and a field of it
+    if (pp_is_word(p, "group")) { // proto2 group: a nested message and a field of it
         char gname[MAX_NAME], full[MAX_NAME];
-        if (!next(p) || !expect_ident(p, gname, sizeof gname, "a group name") ||
-            !expect_sym(p, '=') || !parse_uint(p, &number) ||
-            !parse_field_options(p, json, sizeof json)) {
+        if (!pp_next(p) || !pp_expect_ident(p, gname, sizeof gname, "a group name") ||
+            !pp_expect_sym(p, '=') || !pp_uint(p, &number) ||
+            !pp_field_options(p, json, sizeof json)) {
             return false;
         }
         if (!join_name(p, scope, gname, full, sizeof full)) {
@@ -671,9 +254,8 @@ static bool parse_field(struct pp *p, struct body *b, const char *scope, uint8_t
         return true;
     }
     if (!parse_type_name(p, tname, sizeof tname) ||
-        !expect_ident(p, name, sizeof name, "a field name") || !expect_sym(p, '=') ||
-        !parse_uint(p, &number) || !parse_field_options(p, json, sizeof json) ||
-        !expect_sym(p, ';')) {
+        !pp_expect_ident(p, name, sizeof name, "a field name") || !pp_expect_sym(p, '=') ||
+        !pp_uint(p, &number) || !pp_field_options(p, json, sizeof json) || !pp_expect_sym(p, ';')) {
         return false;
     }
     uint8_t type = scalar_type(tname);
@@ -694,17 +276,16 @@ static bool parse_map(struct pp *p, struct body *b, const char *scope)
 {
     char kt[MAX_NAME], vt[MAX_NAME], name[MAX_NAME], json[MAX_NAME] = "";
     uint64_t number;
-    if (!next(p) || !expect_sym(p, '<') || !parse_type_name(p, kt, sizeof kt) ||
-        !expect_sym(p, ',') || !parse_type_name(p, vt, sizeof vt) || !expect_sym(p, '>') ||
-        !expect_ident(p, name, sizeof name, "a map field name") || !expect_sym(p, '=') ||
-        !parse_uint(p, &number) || !parse_field_options(p, json, sizeof json) ||
-        !expect_sym(p, ';')) {
+    if (!pp_next(p) || !pp_expect_sym(p, '<') || !parse_type_name(p, kt, sizeof kt) ||
+        !pp_expect_sym(p, ',') || !parse_type_name(p, vt, sizeof vt) || !pp_expect_sym(p, '>') ||
+        !pp_expect_ident(p, name, sizeof name, "a map field name") || !pp_expect_sym(p, '=') ||
+        !pp_uint(p, &number) || !pp_field_options(p, json, sizeof json) || !pp_expect_sym(p, ';')) {
         return false;
     }
     uint8_t kty = scalar_type(kt);
     if (kty == PB_NAMED || kty == PB_DOUBLE || kty == PB_FLOAT || kty == PB_BYTES) {
-        return perr(p, SCH_ERR_SCHEMA, "map key type '%.60s' is not an integer, bool or string",
-                    kt);
+        return pp_fail(p, SCH_ERR_SCHEMA, "map key type '%.60s' is not an integer, bool or string",
+                       kt);
     }
     char entry[MAX_NAME], full[MAX_NAME];
     size_t o = 0;
@@ -732,7 +313,7 @@ static bool parse_map(struct pp *p, struct body *b, const char *scope)
     struct sch_proto *pool = p->pool;
     if (ok && !pb_grow((void **)&pool->fields, &pool->cap_fields, pool->num_fields + 2,
                        sizeof *pool->fields)) {
-        ok = perr(p, SCH_ERR_NOMEM, "out of memory");
+        ok = pp_fail(p, SCH_ERR_NOMEM, "out of memory");
     }
     if (!ok) {
         body_free(&eb);
@@ -756,67 +337,68 @@ static bool parse_map(struct pp *p, struct body *b, const char *scope)
 static bool parse_oneof(struct pp *p, struct body *b, const char *scope, int depth)
 {
     char name[MAX_NAME];
-    if (!next(p) || !expect_ident(p, name, sizeof name, "a oneof name") || !expect_sym(p, '{')) {
+    if (!pp_next(p) || !pp_expect_ident(p, name, sizeof name, "a oneof name") ||
+        !pp_expect_sym(p, '{')) {
         return false;
     }
     int32_t idx = b->num_oneofs++;
-    while (!is_sym(p, '}')) {
+    while (!pp_is_sym(p, '}')) {
         if (p->t.kind == T_EOF) {
-            return perr(p, SCH_ERR_SCHEMA, "unterminated oneof");
+            return pp_fail(p, SCH_ERR_SCHEMA, "unterminated oneof");
         }
-        if (is_word(p, "option")) {
-            if (!skip_statement(p)) {
+        if (pp_is_word(p, "option")) {
+            if (!pp_skip_statement(p)) {
                 return false;
             }
-        } else if (is_sym(p, ';')) {
-            if (!next(p)) {
+        } else if (pp_is_sym(p, ';')) {
+            if (!pp_next(p)) {
                 return false;
             }
         } else if (!parse_field(p, b, scope, PB_OPTIONAL, false, idx, depth)) {
             return false;
         }
     }
-    return next(p);
+    return pp_next(p);
 }
 
 // body_statement parses one statement of a message body.
 static bool body_statement(struct pp *p, struct body *b, const char *full, int depth)
 {
-    if (is_sym(p, ';')) {
-        return next(p);
+    if (pp_is_sym(p, ';')) {
+        return pp_next(p);
     }
-    if (is_word(p, "message")) {
+    if (pp_is_word(p, "message")) {
         uint32_t id = parse_message(p, full, depth + 1, NULL);
         return id != UINT32_MAX && body_nested(p, b, id);
     }
-    if (is_word(p, "enum")) {
+    if (pp_is_word(p, "enum")) {
         return parse_enum(p, full);
     }
-    if (is_word(p, "option") || is_word(p, "reserved") || is_word(p, "extensions")) {
-        return skip_statement(p);
+    if (pp_is_word(p, "option") || pp_is_word(p, "reserved") || pp_is_word(p, "extensions")) {
+        return pp_skip_statement(p);
     }
-    if (is_word(p, "extend")) {
-        while (!is_sym(p, '{')) {
-            if (p->t.kind == T_EOF || !next(p)) {
-                return perr(p, SCH_ERR_SCHEMA, "unterminated extend");
+    if (pp_is_word(p, "extend")) {
+        while (!pp_is_sym(p, '{')) {
+            if (p->t.kind == T_EOF || !pp_next(p)) {
+                return pp_fail(p, SCH_ERR_SCHEMA, "unterminated extend");
             }
         }
-        return skip_block(p);
+        return pp_skip_block(p);
     }
-    if (is_word(p, "oneof")) {
+    if (pp_is_word(p, "oneof")) {
         return parse_oneof(p, b, full, depth);
     }
-    if (is_word(p, "map")) {
+    if (pp_is_word(p, "map")) {
         return parse_map(p, b, full);
     }
     uint8_t label = PB_OPTIONAL;
     bool given = false;
-    if (is_word(p, "optional") || is_word(p, "required") || is_word(p, "repeated")) {
-        label = is_word(p, "repeated")   ? PB_REPEATED
-                : is_word(p, "required") ? PB_REQUIRED
-                                         : PB_OPTIONAL;
+    if (pp_is_word(p, "optional") || pp_is_word(p, "required") || pp_is_word(p, "repeated")) {
+        label = pp_is_word(p, "repeated")   ? PB_REPEATED
+                : pp_is_word(p, "required") ? PB_REQUIRED
+                                            : PB_OPTIONAL;
         given = true;
-        if (!next(p)) {
+        if (!pp_next(p)) {
             return false;
         }
     }
@@ -829,15 +411,15 @@ static uint32_t parse_message(struct pp *p, const char *scope, int depth, const 
 {
     char name[MAX_NAME], full[MAX_NAME];
     if (depth > SCH_MAX_DEPTH) {
-        perr(p, SCH_ERR_LIMIT, "messages nested deeper than %d", SCH_MAX_DEPTH);
+        pp_fail(p, SCH_ERR_LIMIT, "messages nested deeper than %d", SCH_MAX_DEPTH);
         return UINT32_MAX;
     }
     if (given_name) {
         snprintf(name, sizeof name, "%s", given_name);
-    } else if (!next(p) || !expect_ident(p, name, sizeof name, "a message name")) {
+    } else if (!pp_next(p) || !pp_expect_ident(p, name, sizeof name, "a message name")) {
         return UINT32_MAX;
     }
-    if (!join_name(p, scope, name, full, sizeof full) || !expect_sym(p, '{')) {
+    if (!join_name(p, scope, name, full, sizeof full) || !pp_expect_sym(p, '{')) {
         return UINT32_MAX;
     }
     uint32_t id = new_msg(p, full);
@@ -845,9 +427,9 @@ static uint32_t parse_message(struct pp *p, const char *scope, int depth, const 
         return id;
     }
     struct body b = {0};
-    while (!is_sym(p, '}') && p->st == SCH_OK) {
+    while (!pp_is_sym(p, '}') && p->st == SCH_OK) {
         if (p->t.kind == T_EOF) {
-            perr(p, SCH_ERR_SCHEMA, "message '%.60s' is not closed", name);
+            pp_fail(p, SCH_ERR_SCHEMA, "message '%.60s' is not closed", name);
             break;
         }
         body_statement(p, &b, full, depth);
@@ -857,9 +439,9 @@ static uint32_t parse_message(struct pp *p, const char *scope, int depth, const 
                                      pool->num_fields + b.num_fields, sizeof *pool->fields) ||
                             !pb_grow((void **)&pool->ids, &pool->cap_ids,
                                      pool->num_ids + b.num_nested, sizeof *pool->ids))) {
-        perr(p, SCH_ERR_NOMEM, "out of memory");
+        pp_fail(p, SCH_ERR_NOMEM, "out of memory");
     }
-    if (p->st != SCH_OK || !next(p)) {
+    if (p->st != SCH_OK || !pp_next(p)) {
         body_free(&b);
         return UINT32_MAX;
     }
@@ -886,26 +468,26 @@ static bool enum_value(struct pp *p, uint32_t eid)
     char name[MAX_NAME];
     uint64_t v;
     bool neg = false;
-    if (!expect_ident(p, name, sizeof name, "an enum value name") || !expect_sym(p, '=')) {
+    if (!pp_expect_ident(p, name, sizeof name, "an enum value name") || !pp_expect_sym(p, '=')) {
         return false;
     }
-    if (is_sym(p, '-')) {
+    if (pp_is_sym(p, '-')) {
         neg = true;
-        if (!next(p)) {
+        if (!pp_next(p)) {
             return false;
         }
     }
     char json[64];
-    if (!parse_uint(p, &v) || !parse_field_options(p, json, sizeof json) || !expect_sym(p, ';')) {
+    if (!pp_uint(p, &v) || !pp_field_options(p, json, sizeof json) || !pp_expect_sym(p, ';')) {
         return false;
     }
     if ((!neg && v > INT32_MAX) || (neg && v > (uint64_t)INT32_MAX + 1)) {
-        return perr(p, SCH_ERR_SCHEMA, "enum value '%.60s' is outside the int32 range", name);
+        return pp_fail(p, SCH_ERR_SCHEMA, "enum value '%.60s' is outside the int32 range", name);
     }
     struct sch_proto *pool = p->pool;
     if (!pb_grow((void **)&pool->values, &pool->cap_values, pool->num_values + 1,
                  sizeof *pool->values)) {
-        return perr(p, SCH_ERR_NOMEM, "out of memory");
+        return pp_fail(p, SCH_ERR_NOMEM, "out of memory");
     }
     struct pb_enum_value *ev = &pool->values[pool->num_values];
     ev->name = pdup(p, name);
@@ -921,17 +503,17 @@ static bool enum_value(struct pp *p, uint32_t eid)
 static bool parse_enum(struct pp *p, const char *scope)
 {
     char name[MAX_NAME], full[MAX_NAME];
-    if (!next(p) || !expect_ident(p, name, sizeof name, "an enum name") ||
-        !join_name(p, scope, name, full, sizeof full) || !expect_sym(p, '{') || !types_ok(p)) {
+    if (!pp_next(p) || !pp_expect_ident(p, name, sizeof name, "an enum name") ||
+        !join_name(p, scope, name, full, sizeof full) || !pp_expect_sym(p, '{') || !types_ok(p)) {
         return false;
     }
     struct sch_proto *pool = p->pool;
     if (pb_find_msg(pool, full) != UINT32_MAX || pb_find_enum(pool, full) != UINT32_MAX) {
-        return perr(p, SCH_ERR_SCHEMA, "'%.100s' is already defined", full);
+        return pp_fail(p, SCH_ERR_SCHEMA, "'%.100s' is already defined", full);
     }
     if (!pb_grow((void **)&pool->enums, &pool->cap_enums, pool->num_enums + 1,
                  sizeof *pool->enums)) {
-        return perr(p, SCH_ERR_NOMEM, "out of memory");
+        return pp_fail(p, SCH_ERR_NOMEM, "out of memory");
     }
     uint32_t eid = (uint32_t)pool->num_enums;
     struct pb_enum *e = &pool->enums[eid];
@@ -942,23 +524,23 @@ static bool parse_enum(struct pp *p, const char *scope)
     }
     if (!pb_name_add(pool, true, eid)) {
         free(e->full_name);
-        return perr(p, SCH_ERR_NOMEM, "out of memory");
+        return pp_fail(p, SCH_ERR_NOMEM, "out of memory");
     }
     pool->num_enums++;
     e->closed = p->syntax == 2;
     e->first_value = (uint32_t)pool->num_values;
-    while (!is_sym(p, '}')) {
+    while (!pp_is_sym(p, '}')) {
         if (p->t.kind == T_EOF) {
-            return perr(p, SCH_ERR_SCHEMA, "enum '%.60s' is not closed", name);
+            return pp_fail(p, SCH_ERR_SCHEMA, "enum '%.60s' is not closed", name);
         }
-        bool ok = is_sym(p, ';')                                     ? next(p)
-                  : (is_word(p, "option") || is_word(p, "reserved")) ? skip_statement(p)
-                                                                     : enum_value(p, eid);
+        bool ok = pp_is_sym(p, ';')                                        ? pp_next(p)
+                  : (pp_is_word(p, "option") || pp_is_word(p, "reserved")) ? pp_skip_statement(p)
+                                                                           : enum_value(p, eid);
         if (!ok) {
             return false;
         }
     }
-    return next(p);
+    return pp_next(p);
 }
 
 // ---- file -------------------------------------------------------------------------------------
@@ -966,7 +548,8 @@ static bool parse_enum(struct pp *p, const char *scope)
 static bool parse_syntax(struct pp *p)
 {
     char v[32];
-    if (!next(p) || !expect_sym(p, '=') || !str_value(p, v, sizeof v) || !expect_sym(p, ';')) {
+    if (!pp_next(p) || !pp_expect_sym(p, '=') || !pp_str_value(p, v, sizeof v) ||
+        !pp_expect_sym(p, ';')) {
         return false;
     }
     if (!strcmp(v, "proto2")) {
@@ -974,7 +557,7 @@ static bool parse_syntax(struct pp *p)
     } else if (!strcmp(v, "proto3")) {
         p->syntax = 3;
     } else {
-        return perr(p, SCH_ERR_UNSUPPORTED, "syntax \"%.20s\" (proto2 or proto3)", v);
+        return pp_fail(p, SCH_ERR_UNSUPPORTED, "syntax \"%.20s\" (proto2 or proto3)", v);
     }
     return true;
 }
@@ -982,13 +565,13 @@ static bool parse_syntax(struct pp *p)
 static bool parse_import(struct pp *p)
 {
     char path[MAX_NAME];
-    if (!next(p)) {
+    if (!pp_next(p)) {
         return false;
     }
-    if ((is_word(p, "public") || is_word(p, "weak")) && !next(p)) {
+    if ((pp_is_word(p, "public") || pp_is_word(p, "weak")) && !pp_next(p)) {
         return false;
     }
-    if (!str_value(p, path, sizeof path) || !expect_sym(p, ';')) {
+    if (!pp_str_value(p, path, sizeof path) || !pp_expect_sym(p, ';')) {
         return false;
     }
     enum sch_status st = p->imp(p->ctx, path, p->err);
@@ -1001,47 +584,47 @@ static bool parse_import(struct pp *p)
 
 static bool top_statement(struct pp *p, struct body *top)
 {
-    if (is_sym(p, ';')) {
-        return next(p);
+    if (pp_is_sym(p, ';')) {
+        return pp_next(p);
     }
-    if (is_word(p, "syntax")) {
+    if (pp_is_word(p, "syntax")) {
         return parse_syntax(p);
     }
-    if (is_word(p, "edition")) {
-        return perr(p, SCH_ERR_UNSUPPORTED, "editions (only proto2 and proto3 syntax)");
+    if (pp_is_word(p, "edition")) {
+        return pp_fail(p, SCH_ERR_UNSUPPORTED, "editions (only proto2 and proto3 syntax)");
     }
-    if (is_word(p, "package")) {
+    if (pp_is_word(p, "package")) {
         char pkg[MAX_NAME];
-        if (!next(p) || !parse_type_name(p, pkg, sizeof pkg) || !expect_sym(p, ';')) {
+        if (!pp_next(p) || !parse_type_name(p, pkg, sizeof pkg) || !pp_expect_sym(p, ';')) {
             return false;
         }
         snprintf(p->package, sizeof p->package, "%s", pkg);
         return true;
     }
-    if (is_word(p, "import")) {
+    if (pp_is_word(p, "import")) {
         return parse_import(p);
     }
-    if (is_word(p, "option")) {
-        return skip_statement(p);
+    if (pp_is_word(p, "option")) {
+        return pp_skip_statement(p);
     }
-    if (is_word(p, "message")) {
+    if (pp_is_word(p, "message")) {
         uint32_t id = parse_message(p, p->package, 1, NULL);
         return id != UINT32_MAX && body_nested(p, top, id);
     }
-    if (is_word(p, "enum")) {
+    if (pp_is_word(p, "enum")) {
         return parse_enum(p, p->package);
     }
-    if (is_word(p, "service") || is_word(p, "extend")) {
-        while (!is_sym(p, '{')) {
-            if (p->t.kind == T_EOF || !next(p)) {
-                return perr(p, SCH_ERR_SCHEMA, "unterminated block");
+    if (pp_is_word(p, "service") || pp_is_word(p, "extend")) {
+        while (!pp_is_sym(p, '{')) {
+            if (p->t.kind == T_EOF || !pp_next(p)) {
+                return pp_fail(p, SCH_ERR_SCHEMA, "unterminated block");
             }
         }
-        return skip_block(p);
+        return pp_skip_block(p);
     }
     char f[64];
-    tok_text(p, f, sizeof f);
-    return perr(p, SCH_ERR_SCHEMA, "unexpected %s at the top level", f);
+    pp_tok_text(p, f, sizeof f);
+    return pp_fail(p, SCH_ERR_SCHEMA, "unexpected %s at the top level", f);
 }
 
 enum sch_status pb_parse_file(struct sch_proto *pool, const char *name, const char *text,
@@ -1075,7 +658,7 @@ enum sch_status pb_parse_file(struct sch_proto *pool, const char *name, const ch
                    .ctx = ctx};
     f->name = pdup(&p, name);
     struct body top = {0};
-    if (f->name && next(&p)) {
+    if (f->name && pp_next(&p)) {
         while (p.t.kind != T_EOF && p.st == SCH_OK) {
             top_statement(&p, &top);
         }
@@ -1086,7 +669,7 @@ enum sch_status pb_parse_file(struct sch_proto *pool, const char *name, const ch
     f->package = p.st == SCH_OK ? pdup(&p, p.package) : NULL;
     if (p.st == SCH_OK && !pb_grow((void **)&pool->ids, &pool->cap_ids,
                                    pool->num_ids + top.num_nested, sizeof *pool->ids)) {
-        perr(&p, SCH_ERR_NOMEM, "out of memory");
+        pp_fail(&p, SCH_ERR_NOMEM, "out of memory");
     }
     if (p.st == SCH_OK) {
         f->first_top = (uint32_t)pool->num_ids;
