@@ -10,6 +10,7 @@
 #include "proto/sasl_authenticate.h"
 #include "proto/sasl_handshake.h"
 #include "sasl/crypto.h"
+#include "sasl/msk_iam.h"
 #include "sasl/sasl.h"
 #include "sasl/scram.h"
 
@@ -30,6 +31,8 @@ struct session {
     bool reauth;            // a KIP-368 re-authentication of a READY connection
     struct broker_kdf *kdf; // a SCRAM key derivation running off the loop
     int64_t lifetime_ms;    // SessionLifetimeMs of the last SaslAuthenticate answer
+    bool awaiting_token;    // OAUTHBEARER: asked the token source, no reply yet
+    int64_t token_valid_ms; // OAUTHBEARER: how long the token is valid from its exchange (0 ?)
 };
 
 struct broker_sasl {
@@ -44,6 +47,8 @@ struct broker_sasl {
     struct scram_cache *cache;
     struct session *sessions;
     struct broker_sasl_stats stats;
+    const struct broker_sasl_token_source *token_src; // OAUTHBEARER
+    char *msk_region;                                 // MSK IAM tokens; NULL otherwise
 };
 
 // Salted passwords kept: one per (salt, iterations) a broker hands out; brokers of one cluster
@@ -126,6 +131,9 @@ static void complete(struct session *ss, int64_t lifetime_ms)
     if (ss->reauth) {
         s->stats.reauths++;
     }
+    if (lifetime_ms > 0 && ss->token_valid_ms > 0 && ss->token_valid_ms < lifetime_ms) {
+        lifetime_ms = ss->token_valid_ms; // re-authenticate before the token expires
+    }
     if (lifetime_ms > 0 && !s->ignore_lifetime) {
         broker_conn_auth_session_lifetime(ss->c, lifetime_ms);
     }
@@ -193,7 +201,11 @@ static void on_authenticate(struct broker_conn *c, const struct broker_resp *res
         if (!ar.error_message_null && kr_left(&ar.error_message) > 0) {
             printable(&ar.error_message, msg, sizeof msg);
         }
-        fail(ss, "%s (%d): %s", kp_error_name(ar.error_code), ar.error_code, msg);
+        // The mechanism's own account of the refusal (OAUTHBEARER's error JSON) comes first: the
+        // broker's message is generic and long, and the whole line may be cut short later.
+        const char *why = ss->m ? sasl_mech_server_reason(ss->m) : "";
+        fail(ss, "%s (%d): %s%s%s%s", kp_error_name(ar.error_code), ar.error_code,
+             why[0] ? "the server said " : "", why, why[0] ? "; " : "", msg);
         return;
     }
     ss->lifetime_ms = ar.session_lifetime_ms;
@@ -258,26 +270,98 @@ static bool write_handshake(kw *w, int16_t version, void *ctx)
     return kp_sasl_handshake_req_write(w, version, &req);
 }
 
+static void send_handshake(struct session *ss)
+{
+    struct broker_req r = {.api_key = KP_API_SASL_HANDSHAKE,
+                           .version = 1,
+                           .write_body = write_handshake,
+                           .body_ctx = ss,
+                           .on_resp = on_handshake,
+                           .ctx = ss,
+                           .handshake = true};
+    int rc = broker_conn_send(ss->c, &r);
+    if (rc != BROKER_OK) {
+        fail(ss, "cannot send SaslHandshake: %s", broker_err_name(rc));
+    }
+}
+
+// token_session checks a token source's reply handle: the session must still wait for it.
+static struct session *token_session(struct broker_sasl_token_req *req)
+{
+    struct session *ss = (struct session *)req;
+    if (ss == NULL || !ss->awaiting_token) {
+        kesm_log(KESM_LOG_ERROR, "broker", "SASL token reply for an exchange that is not waiting");
+        return NULL;
+    }
+    ss->awaiting_token = false;
+    return ss;
+}
+
+static void token_mech(struct session *ss, struct sasl_mech *m, const struct sasl_err *serr)
+{
+    if (m == NULL) {
+        fail(ss, "OAUTHBEARER token: %s", serr->msg);
+        return;
+    }
+    ss->m = m;
+    send_handshake(ss);
+}
+
+void broker_sasl_token_reply(struct broker_sasl_token_req *req, const uint8_t *token, size_t len,
+                             int64_t expiry, const char *err)
+{
+    struct session *ss = token_session(req);
+    if (ss == NULL) {
+        return;
+    }
+    if (err != NULL || token == NULL) {
+        fail(ss, "no OAUTHBEARER token: %s", err ? err : "none given");
+        return;
+    }
+    struct sasl_err serr = {{0}};
+    token_mech(ss, sasl_mech_new_oauthbearer(token, len, expiry, &serr), &serr);
+}
+
+void broker_sasl_aws_reply(struct broker_sasl_token_req *req, const struct broker_sasl_aws_creds *c,
+                           const char *err)
+{
+    struct session *ss = token_session(req);
+    if (ss == NULL) {
+        return;
+    }
+    if (err != NULL || c == NULL || ss->s->msk_region == NULL) {
+        fail(ss, "no AWS credentials for the MSK IAM token: %s", err ? err : "none given");
+        return;
+    }
+    struct msk_iam_params p = {.region = ss->s->msk_region,
+                               .access_key_id = c->access_key_id,
+                               .secret_access_key = c->secret_access_key,
+                               .session_token = c->session_token,
+                               .now = c->now,
+                               .credentials_expiry = c->expiry};
+    struct sasl_err serr = {{0}};
+    struct sasl_mech *m = sasl_mech_new_msk_iam(&p, &serr);
+    int64_t expiry = m ? sasl_mech_token_expiry(m) : 0;
+    ss->token_valid_ms = expiry > c->now ? (expiry - c->now) * 1000 : 0;
+    token_mech(ss, m, &serr);
+}
+
 // Every mechanism kesm offers is refused without TLS by default: PLAIN sends the password itself,
-// SCRAM a proof that an eavesdropper can attack offline.
+// SCRAM a proof that an eavesdropper can attack offline, OAUTHBEARER a bearer token.
 static const char plaintext_why[] =
     "refused over a plaintext connection (no TLS): set allow_plaintext to send credentials "
     "unencrypted";
 
-static void start(struct broker_conn *c, void *ctx)
+// check_transport applies the plaintext policy and the broker's SASL versions; false after
+// failing the session.
+static bool check_transport(struct session *ss)
 {
-    struct broker_sasl *s = ctx;
-    struct session *ss = xcalloc(1, sizeof *ss);
-    ss->s = s;
-    ss->c = c;
-    ss->reauth = broker_conn_reauthenticating(c);
-    ss->next = s->sessions;
-    s->sessions = ss;
-    s->stats.started++;
+    struct broker_sasl *s = ss->s;
+    struct broker_conn *c = ss->c;
     if (!broker_conn_is_tls(c)) {
         if (!s->allow_plaintext) {
             fail(ss, "%s %s", s->mechanism, plaintext_why);
-            return;
+            return false;
         }
         if (!ss->reauth) {
             kesm_log(KESM_LOG_WARN, broker_conn_log_component(c),
@@ -292,6 +376,28 @@ static void start(struct broker_conn *c, void *ctx)
         fail(ss, "%s",
              "the broker does not offer SaslHandshake v1 and SaslAuthenticate (is SASL "
              "enabled on this listener?)");
+        return false;
+    }
+    return true;
+}
+
+static void start(struct broker_conn *c, void *ctx)
+{
+    struct broker_sasl *s = ctx;
+    struct session *ss = xcalloc(1, sizeof *ss);
+    ss->s = s;
+    ss->c = c;
+    ss->reauth = broker_conn_reauthenticating(c);
+    ss->next = s->sessions;
+    s->sessions = ss;
+    s->stats.started++;
+    if (!check_transport(ss)) {
+        return;
+    }
+    if (s->token_src != NULL) {
+        // The reply may come inside get() and may end the session: |ss| is not touched after.
+        ss->awaiting_token = true;
+        s->token_src->get(s->token_src->ctx, (struct broker_sasl_token_req *)ss);
         return;
     }
     // A session on a reactor derives SCRAM keys off its loop; one over another driver (the fuzz
@@ -305,17 +411,7 @@ static void start(struct broker_conn *c, void *ctx)
         fail(ss, "%s", serr.msg);
         return;
     }
-    struct broker_req r = {.api_key = KP_API_SASL_HANDSHAKE,
-                           .version = 1,
-                           .write_body = write_handshake,
-                           .body_ctx = ss,
-                           .on_resp = on_handshake,
-                           .ctx = ss,
-                           .handshake = true};
-    int rc = broker_conn_send(c, &r);
-    if (rc != BROKER_OK) {
-        fail(ss, "cannot send SaslHandshake: %s", broker_err_name(rc));
-    }
+    send_handshake(ss);
 }
 
 static void stop(struct broker_conn *c, void *ctx)
@@ -325,6 +421,10 @@ static void stop(struct broker_conn *c, void *ctx)
         struct session *ss = *pp;
         if (ss->c == c) {
             *pp = ss->next;
+            if (ss->awaiting_token) {
+                ss->awaiting_token = false;
+                s->token_src->cancel(s->token_src->ctx, (struct broker_sasl_token_req *)ss);
+            }
             broker_kdf_cancel(ss->kdf);
             sasl_mech_free(ss->m);
             wipe_free(ss->token, ss->token_len);
@@ -334,20 +434,37 @@ static void stop(struct broker_conn *c, void *ctx)
     }
 }
 
-struct broker_sasl *broker_sasl_new_config(const struct broker_sasl_config *cfg, char *err,
-                                           size_t err_len)
+// check_config lets sasl/ judge the mechanism and credentials now, so a bad config fails at start.
+static bool check_config(const struct broker_sasl_config *cfg, const char *mech, char *err,
+                         size_t err_len)
 {
-    const char *mech = cfg->mechanism ? cfg->mechanism : "";
-    // Let sasl/ judge the mechanism and credentials now, so a bad config fails at start.
+    if (strcmp(mech, "OAUTHBEARER") == 0) {
+        const struct broker_sasl_token_source *ts = cfg->token_source;
+        if (ts == NULL || ts->get == NULL || ts->cancel == NULL) {
+            snprintf(err, err_len, "SASL: OAUTHBEARER needs a token source");
+            return false;
+        }
+        return true;
+    }
     struct sasl_err serr = {{0}};
     struct sasl_opts opts = {.scram_max_iterations = cfg->scram_max_iterations};
     struct sasl_mech *probe = sasl_mech_new(mech, cfg->user ? cfg->user : "",
                                             cfg->password ? cfg->password : "", &opts, &serr);
     if (probe == NULL) {
         snprintf(err, err_len, "SASL: %s", serr.msg);
-        return NULL;
+        return false;
     }
     sasl_mech_free(probe);
+    return true;
+}
+
+struct broker_sasl *broker_sasl_new_config(const struct broker_sasl_config *cfg, char *err,
+                                           size_t err_len)
+{
+    const char *mech = cfg->mechanism ? cfg->mechanism : "";
+    if (!check_config(cfg, mech, err, err_len)) {
+        return NULL;
+    }
     if (!cfg->tls && !cfg->allow_plaintext) {
         snprintf(err, err_len, "SASL: %s %s", mech, plaintext_why);
         return NULL;
@@ -359,13 +476,19 @@ struct broker_sasl *broker_sasl_new_config(const struct broker_sasl_config *cfg,
         snprintf(err, err_len, "SASL: cannot create the SCRAM cache (out of memory or no CSPRNG)");
         return NULL;
     }
+    const struct broker_sasl_token_source *ts = cfg->token_source;
+    bool oauth = strcmp(mech, "OAUTHBEARER") == 0;
+    const char *user = oauth ? (ts->principal ? ts->principal : "bearer token") : cfg->user;
+    const char *password = oauth ? "" : cfg->password;
     s->mechanism = xstrdup(mech);
-    s->user = xstrdup(cfg->user);
-    s->password_len = strlen(cfg->password) + 1;
-    s->password = xstrdup(cfg->password);
+    s->user = xstrdup(user);
+    s->password_len = strlen(password) + 1;
+    s->password = xstrdup(password);
     s->max_iter = cfg->scram_max_iterations;
     s->allow_plaintext = cfg->allow_plaintext;
     s->ignore_lifetime = cfg->ignore_session_lifetime;
+    s->token_src = oauth ? ts : NULL;
+    s->msk_region = oauth && ts->msk_iam_region ? xstrdup(ts->msk_iam_region) : NULL;
     s->auth.mechanism = s->mechanism;
     s->auth.start = start;
     s->auth.stop = stop;
@@ -407,6 +530,7 @@ void broker_sasl_free(struct broker_sasl *s)
     free(s->password);
     free(s->user);
     free(s->mechanism);
+    free(s->msk_region);
     scram_cache_free(s->cache);
     free(s);
 }

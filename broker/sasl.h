@@ -48,15 +48,59 @@
 
 struct broker_sasl;
 
+// OAUTHBEARER (RFC 7628, KIP-255): the token of each exchange (the first authentication and every
+// KIP-368 re-authentication) comes from a token source the layer above fills, so a token is never
+// older than its exchange: an Amazon MSK IAM token signed with the AWS credentials of that moment
+// (msk_iam_region set; the reply carries the credentials, the token is built here), or an opaque
+// bearer token (a static token file). The exchange waits for the reply (within the connection's
+// handshake timeout); an error reply fails it like a refused login (BROKER_ERR_AUTH).
+// When the broker grants a session lifetime, re-authentication comes at 85-95% of it, and never
+// later than the token's own expiry allows.
+struct broker_sasl_token_req; // one exchange waiting for its credential
+
+struct broker_sasl_token_source {
+    // get asks for the credential of the exchange |req|. Answer exactly once with
+    // broker_sasl_token_reply or broker_sasl_aws_reply, inside the call or later from the
+    // reactor, unless cancel(ctx, req) came first (the connection went away).
+    void (*get)(void *ctx, struct broker_sasl_token_req *req);
+    void (*cancel)(void *ctx, struct broker_sasl_token_req *req);
+    void *ctx;
+    const char *msk_iam_region; // non-NULL: Amazon MSK IAM tokens for this region (copied)
+    const char *principal;      // what log lines name as the identity ("IAM", "token file ...")
+};
+
+// broker_sasl_token_reply answers |req| with an opaque bearer token (|len| bytes, copied and
+// checked against the OAUTHBEARER token policy; |expiry| Unix seconds, 0 unknown), or with
+// |err| (one line, no secret) when there is none.
+void broker_sasl_token_reply(struct broker_sasl_token_req *req, const uint8_t *token, size_t len,
+                             int64_t expiry, const char *err);
+
+// struct broker_sasl_aws_creds: the AWS credentials an MSK IAM token is signed with (borrowed).
+struct broker_sasl_aws_creds {
+    const char *access_key_id;
+    const char *secret_access_key;
+    const char *session_token; // NULL for long-term keys
+    int64_t expiry;            // Unix seconds, 0 = never
+    int64_t now;               // the signing time, Unix seconds
+};
+
+// broker_sasl_aws_reply answers an MSK IAM |req| with credentials (NULL with |err| when there
+// are none); the token is built from them at once and they are not kept.
+void broker_sasl_aws_reply(struct broker_sasl_token_req *req, const struct broker_sasl_aws_creds *c,
+                           const char *err);
+
 // struct broker_sasl_config: zero-initialise, then set what you need. Strings are copied.
 struct broker_sasl_config {
-    const char *mechanism; // "SCRAM-SHA-512", "SCRAM-SHA-256" or "PLAIN"
+    const char *mechanism; // "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN" or "OAUTHBEARER"
     const char *user;
     const char *password;
     uint32_t scram_max_iterations; // bound on the server's i= (0 = the sasl/ default)
     bool tls;                      // the connections using it run TLS (the plaintext policy)
     bool allow_plaintext;          // permit SCRAM/PLAIN without TLS (a WARN line per connect)
     bool ignore_session_lifetime;  // never re-authenticate (tests: a client without KIP-368)
+    // OAUTHBEARER only (borrowed; must outlive the broker_sasl): where tokens come from. user and
+    // password are then unused.
+    const struct broker_sasl_token_source *token_source;
 };
 
 // broker_sasl_new_config validates and copies |cfg|. Returns NULL with one line in |err| for an

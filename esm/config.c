@@ -399,11 +399,14 @@ static void parse_sacs(struct esm_config *c, const cJSON *v, struct esm_cfg_err 
 
 static void parse_group(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
 {
+    const char *gm = c->group_member;
+    char f[200];
     if (!v) {
         return;
     }
+    bool msk = c->msk.arn != NULL;
     if (!cJSON_IsObject(v)) {
-        cfg_fail(err, "SelfManagedKafkaEventSourceConfig", v,
+        cfg_fail(err, gm, v,
                  "Member must be an object {\"ConsumerGroupId\": \"...\", "
                  "\"SchemaRegistryConfig\": {...}}");
         return;
@@ -411,21 +414,24 @@ static void parse_group(struct esm_config *c, const cJSON *v, struct esm_cfg_err
     const cJSON *e;
     cJSON_ArrayForEach(e, v)
     {
-        if (!cfg_group_member_known(e->string)) {
-            char f[160];
-            snprintf(f, sizeof f, "SelfManagedKafkaEventSourceConfig.%.100s", e->string);
+        if (!cfg_group_member_known(e->string) ||
+            (msk && strcmp(e->string, "ConsumptionMode") == 0)) {
+            snprintf(f, sizeof f, "%s.%.100s", gm, e->string);
             cfg_fail(err, f, e,
-                     "The supported members are ConsumerGroupId, ConsumptionMode and "
-                     "SchemaRegistryConfig");
+                     msk ? "The supported members are ConsumerGroupId and SchemaRegistryConfig"
+                         : "The supported members are ConsumerGroupId, ConsumptionMode and "
+                           "SchemaRegistryConfig");
         }
     }
-    cfg_parse_schema_registry(c, cJSON_GetObjectItemCaseSensitive(v, "SchemaRegistryConfig"),
-                              "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig", err);
+    snprintf(f, sizeof f, "%s.SchemaRegistryConfig", gm);
+    cfg_parse_schema_registry(c, cJSON_GetObjectItemCaseSensitive(v, "SchemaRegistryConfig"), f,
+                              err);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(v, "ConsumerGroupId");
     const char *s;
-    if (g && cfg_str(err, "SelfManagedKafkaEventSourceConfig.ConsumerGroupId", g, 1, 200, &s)) {
+    snprintf(f, sizeof f, "%s.ConsumerGroupId", gm);
+    if (g && cfg_str(err, f, g, 1, 200, &s)) {
         if (!cfg_charset_ok(s, "-/*:_+=.@")) {
-            cfg_fail(err, "SelfManagedKafkaEventSourceConfig.ConsumerGroupId", g,
+            cfg_fail(err, f, g,
                      "Member must satisfy regular expression pattern: [a-zA-Z0-9-\\/*:_+=.@-]*");
         } else {
             c->consumer_group_id = s;
@@ -595,6 +601,8 @@ static const char *const create_members[] = {
     "SelfManagedEventSource",
     "SourceAccessConfigurations",
     "SelfManagedKafkaEventSourceConfig",
+    "EventSourceArn",
+    "AmazonManagedKafkaEventSourceConfig",
     "DestinationConfig",
     "MaximumRetryAttempts",
     "MaximumRecordAgeInSeconds",
@@ -611,8 +619,7 @@ static const char *const create_members[] = {
 };
 
 static const char *const other_sources[] = {
-    "EventSourceArn", "TumblingWindowInSeconds",     "ScalingConfig",
-    "Queues",         "DocumentDBEventSourceConfig", "AmazonManagedKafkaEventSourceConfig",
+    "TumblingWindowInSeconds", "ScalingConfig", "Queues", "DocumentDBEventSourceConfig",
 };
 
 static void check_members(const cJSON *req, struct esm_cfg_err *err)
@@ -627,10 +634,7 @@ static void check_members(const cJSON *req, struct esm_cfg_err *err)
         }
         if (cfg_lookup(other_sources, sizeof other_sources / sizeof other_sources[0], e->string,
                        &idx)) {
-            cfg_fail(err, e->string, e,
-                     idx == 0 ? "kesm maps self-managed Kafka clusters only: give "
-                                "SelfManagedEventSource instead of EventSourceArn"
-                              : "Member does not apply to a self-managed Kafka event source");
+            cfg_fail(err, e->string, e, "Member does not apply to a Kafka event source");
             continue;
         }
         cfg_fail(err, e->string, e, "Member is not a known CreateEventSourceMapping member");
@@ -705,9 +709,12 @@ bool esm_config_parse(struct esm_config *out, const cJSON *req, const struct esm
     if ((v = cJSON_GetObjectItemCaseSensitive(r, "Enabled"))) {
         cfg_bool(err, "Enabled", v, &c->enabled);
     }
-    parse_source(c, r, err);
+    if (!cfg_parse_msk(c, r, opts, err)) {
+        parse_source(c, r, err);
+    }
     parse_sacs(c, cJSON_GetObjectItemCaseSensitive(r, "SourceAccessConfigurations"), err);
-    parse_group(c, cJSON_GetObjectItemCaseSensitive(r, "SelfManagedKafkaEventSourceConfig"), err);
+    cfg_check_msk_access(c, r, err);
+    parse_group(c, cJSON_GetObjectItemCaseSensitive(r, c->group_member), err);
     parse_destination(c, cJSON_GetObjectItemCaseSensitive(r, "DestinationConfig"), err);
     parse_retry(c, r, err);
     parse_filters(c, cJSON_GetObjectItemCaseSensitive(r, "FilterCriteria"), err);

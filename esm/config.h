@@ -96,6 +96,14 @@ struct esm_schema_registry {
     char glue_registry[256]; // Glue: the registry name
 };
 
+// struct esm_msk: an Amazon MSK event source (EventSourceArn; checks in esm/config_msk.c).
+// The bootstrap brokers are asked from the Kafka API (GetBootstrapBrokers) when the mapping starts.
+struct esm_msk {
+    const char *arn;  // arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>; a view
+    char region[32];  // the ARN's region
+    char cluster[65]; // the cluster name
+};
+
 // struct esm_function_ref: FunctionName taken apart. Views into the request or `arn`.
 struct esm_function_ref {
     char *arn;             // owned: arn:<partition>:lambda:<region>:<account>:function:<name>[:q]
@@ -138,6 +146,9 @@ struct esm_kesm {
     // GroupProtocol: 0 classic (default), 1 consumer (KIP-848), 2 auto (consumer when the
     // broker offers it); the values of enum cons_group_protocol (consumer/consumer.h).
     int group_protocol;
+    // SASL/OAUTHBEARER with the token in this file, read again for every authentication (so a
+    // rotated token is picked up); for self-managed clusters that take OAUTHBEARER.
+    const char *oauth_token_file;
 };
 
 // struct esm_aws_fields: the members added since 2024 (esm/config_aws.c). Views into request.
@@ -170,8 +181,12 @@ struct esm_config {
     uint32_t
         parallelization_factor; // ParallelizationFactor 1..10, default 1: batches per partition
     bool enabled;               // default true
-    const char **bootstrap;     // owned array of views
+    const char **bootstrap;     // owned array of views; empty for MSK (discovered at start)
     size_t num_bootstrap;
+    struct esm_msk msk; // EventSourceArn (Amazon MSK); msk.arn NULL for self-managed
+    // group_member: where the consumer group and schema registry are given and echoed:
+    // "AmazonManagedKafkaEventSourceConfig" (MSK) or "SelfManagedKafkaEventSourceConfig".
+    const char *group_member;
     struct esm_sac *sacs; // owned array
     size_t num_sacs;
     const char *consumer_group_id; // NULL: the mapping UUID

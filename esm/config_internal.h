@@ -37,6 +37,16 @@ bool cfg_arn_ok(const char *s);
 void cfg_parse_schema_registry(struct esm_config *c, const cJSON *v, const char *field,
                                struct esm_cfg_err *err);
 
+// cfg_parse_msk sets c->group_member and, when |req| names an EventSourceArn, validates it and
+// AmazonManagedKafkaEventSourceConfig's place (esm/config_msk.c) and returns true; false for a
+// self-managed request (SelfManagedEventSource is then the caller's to check).
+bool cfg_parse_msk(struct esm_config *c, const cJSON *req, const struct esm_parse_opts *o,
+                   struct esm_cfg_err *err);
+
+// cfg_check_msk_access refuses the SourceAccessConfigurations an MSK source cannot use
+// (BASIC_AUTH, SASL_SCRAM_256_AUTH); nothing for a self-managed one.
+void cfg_check_msk_access(const struct esm_config *c, const cJSON *req, struct esm_cfg_err *err);
+
 // cfg_parse_kesm validates the "Kesm" extension member into c->kesm (defaults when |v| is NULL).
 void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err);
 

@@ -17,7 +17,8 @@
 //            "MaxConcurrency": 100,         batches in flight at once, 1-1000 (default: kesm serve
 //                                           --max-concurrency, else ESM_MAX_CONCURRENCY_DEFAULT)
 //            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky",
-//            "GroupProtocol": "classic" | "consumer" | "auto"}
+//            "GroupProtocol": "classic" | "consumer" | "auto",
+//            "OAuthBearerTokenFile": "/abs/file"}  SASL/OAUTHBEARER with this token (self-managed)
 #include "esm/config_internal.h"
 
 #include <stdio.h>
@@ -39,6 +40,7 @@ static const char *const kesm_members[] = {
     "MaxConcurrency",
     "PartitionAssignmentStrategy",
     "GroupProtocol",
+    "OAuthBearerTokenFile",
 };
 
 static void parse_command(struct esm_config *c, const cJSON *v, struct esm_cfg_err *err)
@@ -167,7 +169,8 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
                      "Member is not one of Transport, Url, Command, Region, InvokeTimeoutMs, "
                      "Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
                      "SecretsManager, SecretsManagerEndpoint, MaxConcurrency, "
-                     "PartitionAssignmentStrategy, GroupProtocol");
+                     "PartitionAssignmentStrategy, GroupProtocol, "
+                     "OAuthBearerTokenFile");
             continue;
         }
         switch (idx) {
@@ -248,7 +251,7 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
             }
             break;
         }
-        default:
+        case 10:
             if (cfg_str(err, f, e, 8, 2048, &s)) {
                 if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
                     cfg_fail(err, f, e, "Member must be an http:// or https:// URL");
@@ -257,12 +260,31 @@ void cfg_parse_kesm(struct esm_config *c, const cJSON *v, struct esm_cfg_err *er
                 }
             }
             break;
+        default:
+            if (cfg_str(err, f, e, 2, 1024, &s)) {
+                if (s[0] != '/') {
+                    cfg_fail(err, f, e, "Member must be an absolute file path");
+                } else if (c->msk.arn) {
+                    cfg_fail(err, f, e,
+                             "Member applies to self-managed clusters; an Amazon MSK source "
+                             "authenticates with IAM, SCRAM or a client certificate");
+                } else {
+                    k->oauth_token_file = s;
+                }
+            }
+            break;
         }
     }
     if (v) {
         check_transport(c, v, err);
     }
-    if (k->tls == 0 && sasl_configured(c) && !k->sasl_allow_plaintext) {
+    if (k->oauth_token_file && sasl_configured(c)) {
+        cfg_fail(err, "Kesm.OAuthBearerTokenFile",
+                 cJSON_GetObjectItemCaseSensitive(v, "OAuthBearerTokenFile"),
+                 "At most one authentication is allowed: OAUTHBEARER or a "
+                 "SourceAccessConfigurations SASL entry");
+    }
+    if (k->tls == 0 && (sasl_configured(c) || k->oauth_token_file) && !k->sasl_allow_plaintext) {
         cfg_fail(err, "Kesm.Tls", cJSON_GetObjectItemCaseSensitive(v, "Tls"),
                  "SASL authentication needs TLS (as on AWS); set Kesm.SaslAllowPlaintext to true "
                  "to send credentials in clear text anyway");

@@ -36,6 +36,7 @@ cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_con
     cJSON_AddNumberToObject(o, "BatchSize", cfg->batch_size);
     echo(o, r, "MaximumBatchingWindowInSeconds");
     echo(o, r, "ParallelizationFactor");
+    echo(o, r, "EventSourceArn");
     echo(o, r, "FilterCriteria");
     echo(o, r, "KMSKeyArn");
     echo(o, r, "MetricsConfig");
@@ -53,14 +54,15 @@ cJSON *esm_config_to_response(const struct esm_config *cfg, const struct esm_con
     echo(o, r, "BisectBatchOnFunctionError");
     echo(o, r, "MaximumRetryAttempts");
     echo(o, r, "FunctionResponseTypes");
-    cJSON *g = cJSON_AddObjectToObject(o, "SelfManagedKafkaEventSourceConfig");
+    const char *gm = cfg->group_member ? cfg->group_member : "SelfManagedKafkaEventSourceConfig";
+    cJSON *g = cJSON_AddObjectToObject(o, gm);
     if (g) {
         cJSON_AddStringToObject(g, "ConsumerGroupId",
                                 cfg->consumer_group_id ? cfg->consumer_group_id : meta->uuid);
         if (cfg->aws.consumption_mode) {
             cJSON_AddStringToObject(g, "ConsumptionMode", cfg->aws.consumption_mode);
         }
-        const cJSON *smk = cJSON_GetObjectItemCaseSensitive(r, "SelfManagedKafkaEventSourceConfig");
+        const cJSON *smk = cJSON_GetObjectItemCaseSensitive(r, gm);
         echo(g, smk, "SchemaRegistryConfig");
     }
     if (esm_config_esm_arn(cfg, meta->uuid, arn, sizeof arn)) {

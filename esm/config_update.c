@@ -4,10 +4,15 @@
 // esm_config_parse, so every combination rule holds after an update too.
 #include "esm/config_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
-static const char *const create_only[] = {"Topics", "StartingPosition", "StartingPositionTimestamp",
-                                          "SelfManagedEventSource", "Tags"};
+static const char *const create_only[] = {"Topics",
+                                          "StartingPosition",
+                                          "StartingPositionTimestamp",
+                                          "SelfManagedEventSource",
+                                          "EventSourceArn",
+                                          "Tags"};
 
 // overlay_members updates the members of the stored object named like |upd| one by one (a null
 // member removes it), so an update of SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig
@@ -58,11 +63,15 @@ bool esm_config_merge_update(struct esm_config *out, const struct esm_config *cu
             cfg_fail(err, e->string, e, "Member cannot be updated: it is fixed at creation");
             continue;
         }
-        if (!strcmp(e->string, "SelfManagedKafkaEventSourceConfig")) {
+        bool group_member = !strcmp(e->string, "SelfManagedKafkaEventSourceConfig") ||
+                            !strcmp(e->string, "AmazonManagedKafkaEventSourceConfig");
+        if (group_member) {
             const cJSON *g = cJSON_GetObjectItemCaseSensitive(e, "ConsumerGroupId");
             const char *now_g = cur->consumer_group_id;
             if (g && (!cJSON_IsString(g) || !now_g || strcmp(g->valuestring, now_g) != 0)) {
-                cfg_fail(err, "SelfManagedKafkaEventSourceConfig.ConsumerGroupId", g,
+                char f[80];
+                snprintf(f, sizeof f, "%s.ConsumerGroupId", e->string);
+                cfg_fail(err, f, g,
                          "Member cannot be updated: the consumer group is fixed at creation");
                 continue;
             }
@@ -74,7 +83,7 @@ bool esm_config_merge_update(struct esm_config *out, const struct esm_config *cu
                 continue;
             }
         }
-        if (!strcmp(e->string, "SelfManagedKafkaEventSourceConfig") && cJSON_IsObject(e)) {
+        if (group_member && cJSON_IsObject(e)) {
             overlay_members(merged, e);
             continue;
         }

@@ -11,7 +11,9 @@
 #include "esm/dest_kafka.h"
 #include "esm/instance_int.h"
 #include "esm/metrics.h"
+#include "esm/msk_discover.h"
 #include "esm/route.h"
+#include "esm/sasl_token.h"
 #include "esm/secrets.h"
 #include "invoke/aws.h"
 #include "invoke/transport_net.h"
@@ -318,7 +320,18 @@ static void stop_with(struct esm_instance *in, enum esm_reason reason, const cha
     in->stopping = true;
     in->reason = reason;
     snprintf(in->detail, sizeof in->detail, "%s", detail ? detail : "");
+    if (in->pl == NULL) { // an MSK mapping still asking for its brokers
+        esm_msk_discover_free(in->discover);
+        in->discover = NULL;
+        net_timer_arm(in->later, 0);
+        return;
+    }
     esm_pipeline_drain(in->pl, in->opts.drain_timeout_ms, drained, in);
+}
+
+void inst_stop_with(struct esm_instance *in, enum esm_reason reason, const char *detail)
+{
+    stop_with(in, reason, detail);
 }
 
 void esm_instance_stop(struct esm_instance *in)
@@ -340,8 +353,8 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 void esm_default_group_id(const struct esm_config *cfg, char *out, size_t cap)
 {
     uint64_t a = 0xcbf29ce484222325u, b = 0x84222325cbf29ce4u;
-    const char *parts[] = {"kesm-run", cfg->fn.arn, cfg->topic};
-    for (size_t i = 0; i < 3; i++) {
+    const char *parts[] = {"kesm-run", cfg->fn.arn, cfg->topic, cfg->msk.arn};
+    for (size_t i = 0; i < 4 && parts[i] != NULL; i++) {
         a = fnv1a(a, parts[i]);
         b = fnv1a(b ^ a, parts[i]);
     }
@@ -381,7 +394,8 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.batch.max_inflight = cfg->kesm.max_concurrency  ? cfg->kesm.max_concurrency
                             : in->opts.max_concurrency ? in->opts.max_concurrency
                                                        : ESM_MAX_CONCURRENCY_DEFAULT;
-    pc.batch.event.source = INV_EVENT_SELF_MANAGED;
+    pc.batch.event.source = cfg->msk.arn ? INV_EVENT_MSK : INV_EVENT_SELF_MANAGED;
+    pc.batch.event.event_source_arn = cfg->msk.arn;
     pc.batch.event.bootstrap_servers = in->bootstrap;
     pc.max_retry_attempts = cfg->max_retry_attempts;
     pc.max_record_age_s = cfg->max_record_age_s;
@@ -392,9 +406,11 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
         pc.dest_dir = cfg->destination + 7;
     } else if (cfg->dest_kind == ESM_DEST_KAFKA) {
         char derr[256];
-        in->dest = esm_dest_kafka_new(
-            in->r, cfg->bootstrap, cfg->num_bootstrap, cfg->destination + 8, in->tls,
-            in->sasl ? broker_sasl_auth(in->sasl) : NULL, in->log_tag, derr, sizeof derr);
+        size_t nb;
+        const char *const *bl = inst_bootstrap_list(in, &nb);
+        in->dest = esm_dest_kafka_new(in->r, bl, nb, cfg->destination + 8, in->tls,
+                                      in->sasl ? broker_sasl_auth(in->sasl) : NULL, in->log_tag,
+                                      derr, sizeof derr);
         if (!in->dest) {
             return inst_fail(err, cap, "%s", derr);
         }
@@ -599,7 +615,7 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     } else {
         esm_default_group_id(cfg, in->group, sizeof in->group);
     }
-    in->bootstrap = join_bootstrap(cfg);
+    in->bootstrap = cfg->msk.arn ? xstrdup("") : join_bootstrap(cfg);
     in->later = net_timer_new(r, report_stopped, in);
     in->aws = in->opts.aws;
     if (in->aws == NULL) {
@@ -610,15 +626,32 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
     in->why = ESM_REASON_ESM_CONFIG_NOT_VALID;
     if ((tls && inst_build_tls(in, err, err_cap) != 0) ||
         inst_build_sasl(in, tls, err, err_cap) != 0 ||
-        inst_build_transport(in, err, err_cap) != 0 || build_pipeline(in, err, err_cap) != 0 ||
-        build_consumer(in, tls, err, err_cap) != 0) {
+        inst_build_transport(in, err, err_cap) != 0 ||
+        (cfg->msk.arn ? inst_msk_start(in, err, err_cap)
+                      : inst_consume(in, tls, in->sasl != NULL, err, err_cap)) != 0) {
         if (in->opts.out_reason) {
             *in->opts.out_reason = in->why;
         }
         esm_instance_free(in);
         return -1;
     }
-    probe_bootstrap(in);
+    *out = in;
+    return 0;
+}
+
+int inst_consume(struct esm_instance *in, bool tls, bool sasl, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    if (!sasl) {
+        broker_sasl_free(in->sasl); // MSK: the cluster has no IAM brokers
+        in->sasl = NULL;
+    }
+    if (build_pipeline(in, err, cap) != 0 || build_consumer(in, tls, err, cap) != 0) {
+        return -1;
+    }
+    if (!cfg->msk.arn) {
+        probe_bootstrap(in);
+    }
     kesm_log(KESM_LOG_INFO, in->log,
              "running: topic %s, group %s, bootstrap %s, transport %s, %s, batch size %" PRIu32
              ", window %" PRIu32 " ms",
@@ -626,13 +659,17 @@ int esm_instance_new(struct esm_instance **out, struct net_reactor *r, const str
              esm_transport_name(cfg->kesm.transport),
              tls ? (in->sasl ? "TLS+SASL" : "TLS") : (in->sasl ? "SASL (plaintext)" : "plaintext"),
              cfg->batch_size, cfg->batching_window_ms);
-    *out = in;
     return 0;
 }
 
 void esm_instance_status(struct esm_instance *in, struct esm_instance_status *out)
 {
     memset(out, 0, sizeof *out);
+    if (!in->pl) {
+        out->lag = -1;
+        out->last_result = "";
+        return;
+    }
     esm_pipeline_stats(in->pl, &out->pipeline);
     out->last_result = esm_pipeline_last_result(in->pl);
     out->lag = -1;
@@ -680,7 +717,13 @@ void esm_instance_free(struct esm_instance *in)
     esm_dest_kafka_free(in->dest);
     esm_dest_aws_free(in->dest_aws);
     inv_transport_free(in->transport);
+    esm_msk_discover_free(in->discover);
     broker_sasl_free(in->sasl);
+    esm_token_src_free(in->token);
+    for (size_t i = 0; i < in->num_msk_brokers; i++) {
+        free(in->msk_brokers[i]);
+    }
+    free(in->msk_brokers);
     net_tls_ctx_free(in->tls);
     inv_aws_free(in->own_aws);
     if (in->log_tag[0] != '\0') {

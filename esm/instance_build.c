@@ -6,6 +6,7 @@
 #include "broker/sasl.h"
 #include "esm/instance_int.h"
 #include "esm/route.h"
+#include "esm/sasl_token.h"
 #include "esm/secrets.h"
 #include "invoke/transport_net.h"
 #include "net/tls.h"
@@ -38,6 +39,12 @@ bool inst_wants_tls(const struct esm_config *cfg)
 {
     if (cfg->kesm.tls >= 0) {
         return cfg->kesm.tls == 1;
+    }
+    if (cfg->msk.arn) {
+        return true; // IAM, SCRAM and TLS listeners; a plaintext-only cluster turns it off later
+    }
+    if (cfg->kesm.oauth_token_file && !cfg->kesm.sasl_allow_plaintext) {
+        return true;
     }
     return find_sac(cfg, ESM_SAC_SERVER_ROOT_CA_CERTIFICATE) ||
            find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH) ||
@@ -118,9 +125,33 @@ out:
     return rc == 0 ? 0 : secret_fail(in, why);
 }
 
+// build_oauthbearer: SASL/OAUTHBEARER with MSK IAM tokens (an MSK source without an
+// authentication entry) or the tokens of Kesm.OAuthBearerTokenFile.
+static int build_oauthbearer(struct esm_instance *in, bool tls, char *err, size_t cap)
+{
+    const struct esm_config *cfg = in->cfg;
+    in->token = cfg->msk.arn ? esm_token_src_msk_iam(in->aws, cfg->msk.region, in->log)
+                             : esm_token_src_file(cfg->kesm.oauth_token_file, in->log);
+    struct broker_sasl_config sc = {.mechanism = "OAUTHBEARER",
+                                    .tls = tls,
+                                    .allow_plaintext = cfg->kesm.sasl_allow_plaintext,
+                                    .token_source = esm_token_src_get(in->token)};
+    char serr[256];
+    in->sasl = broker_sasl_new_config(&sc, serr, sizeof serr);
+    if (!in->sasl) {
+        return inst_fail(err, cap, "%s", serr);
+    }
+    return 0;
+}
+
 int inst_build_sasl(struct esm_instance *in, bool tls, char *err, size_t cap)
 {
     const struct esm_config *cfg = in->cfg;
+    if (cfg->kesm.oauth_token_file ||
+        (cfg->msk.arn && !find_sac(cfg, ESM_SAC_SASL_SCRAM_512_AUTH) &&
+         !find_sac(cfg, ESM_SAC_CLIENT_CERTIFICATE_TLS_AUTH))) {
+        return build_oauthbearer(in, tls, err, cap);
+    }
     static const struct {
         enum esm_sac_type t;
         const char *mech;

@@ -35,6 +35,10 @@ struct esm_instance {
     char *function_arn;
     struct net_tls_ctx *tls;
     struct broker_sasl *sasl;
+    struct esm_token_src *token;       // OAUTHBEARER tokens (MSK IAM, a token file) for sasl
+    struct esm_msk_discover *discover; // MSK: GetBootstrapBrokers in progress
+    char **msk_brokers;                // MSK: the discovered bootstrap brokers (owned)
+    size_t num_msk_brokers;
     struct inv_aws *aws;     // opts.aws, or own_aws
     struct inv_aws *own_aws; // made when the caller gave none
     struct inv_transport *transport;
@@ -96,5 +100,16 @@ struct cons_tp;
 void esm_inst_pause_revoked(struct esm_instance *in, const struct cons_tp *tps, size_t n);
 void esm_inst_pause_assigned(struct esm_instance *in, const struct cons_tp *tps, size_t n);
 void esm_inst_pause_free(struct esm_instance *in);
+
+// instance.c: inst_consume builds the pipeline and the consumer on in->bootstrap and starts
+// consuming (TLS and SASL as given); 0 or -1 with |err|. inst_stop_with stops with a reason.
+int inst_consume(struct esm_instance *in, bool tls, bool sasl, char *err, size_t cap);
+void inst_stop_with(struct esm_instance *in, enum esm_reason reason, const char *detail);
+
+// instance_msk.c: an MSK mapping asks for its brokers first (esm/msk_discover.h) and consumes
+// once they are known (inst_consume); a failure stops it with the reason. 0 or -1 with |err|.
+int inst_msk_start(struct esm_instance *in, char *err, size_t cap);
+// inst_bootstrap_list: the bootstrap servers as an array (the configuration's, or MSK's).
+const char *const *inst_bootstrap_list(const struct esm_instance *in, size_t *out_n);
 
 #endif

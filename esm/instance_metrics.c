@@ -83,8 +83,13 @@ static void lanes_of(struct esm_metrics_part *p, const struct esm_pipeline_part_
 void esm_instance_metrics(struct esm_instance *in, struct esm_metrics_mapping *out)
 {
     struct esm_pipeline_stats st;
-    esm_pipeline_stats(in->pl, &st);
     out->running = true;
+    if (!in->pl) { // an MSK mapping still asking for its brokers
+        memset(out->connections, 0, sizeof out->connections);
+        out->num_parts = 0;
+        return;
+    }
+    esm_pipeline_stats(in->pl, &st);
     memcpy(out->invocations, st.outcomes, sizeof out->invocations);
     out->retries = st.retries;
     out->records_ok = st.records_ok;

@@ -33,6 +33,9 @@ void map_op_ok(struct esm_op_result *out, cJSON *body)
 
 static bool same_servers(const struct esm_config *a, const struct esm_config *b)
 {
+    if (a->msk.arn || b->msk.arn) {
+        return a->msk.arn && b->msk.arn && !strcmp(a->msk.arn, b->msk.arn);
+    }
     if (a->num_bootstrap != b->num_bootstrap) {
         return false;
     }
@@ -290,7 +293,7 @@ void esm_manager_list(struct esm_manager *mgr, const char *function_name,
     bool more = false;
     for (struct esm_mapping *m = mgr->head; m && arr; m = m->next) {
         if (m->seq <= after || (function_name && !function_matches(&fref, &m->cfg.fn)) ||
-            event_source_arn) {
+            (event_source_arn && (!m->cfg.msk.arn || strcmp(m->cfg.msk.arn, event_source_arn)))) {
             continue; // self-managed mappings have no EventSourceArn
         }
         if (n == page) {

@@ -24,6 +24,10 @@ static void refuse(struct esm_cfg_err *err, const char *field, const cJSON *v, c
 static void check_secrets(const struct esm_config *cfg, const struct esm_policy *pol,
                           struct esm_cfg_err *err)
 {
+    if (cfg->kesm.oauth_token_file && !pol->allow_file_secrets) {
+        refuse(err, "Kesm.OAuthBearerTokenFile", kesm_member(cfg, "OAuthBearerTokenFile"),
+               "reads OAUTHBEARER token files", "--allow-api-file-secrets");
+    }
     for (size_t i = 0; i < cfg->num_sacs; i++) {
         if (strncmp(cfg->sacs[i].uri, "file://", 7) != 0 || pol->allow_file_secrets) {
             continue;
@@ -44,8 +48,8 @@ static void check_secrets(const struct esm_config *cfg, const struct esm_policy 
 // |i| >= 0), for messages.
 static const cJSON *registry_member(const struct esm_config *cfg, const char *name, int i)
 {
-    const cJSON *smk =
-        cJSON_GetObjectItemCaseSensitive(cfg->request, "SelfManagedKafkaEventSourceConfig");
+    const char *gm = cfg->group_member ? cfg->group_member : "SelfManagedKafkaEventSourceConfig";
+    const cJSON *smk = cJSON_GetObjectItemCaseSensitive(cfg->request, gm);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(smk, "SchemaRegistryConfig"), name);
     return i < 0 ? v : cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, i), "URI");
@@ -57,7 +61,9 @@ static void check_registry(const struct esm_config *cfg, const struct esm_policy
                            struct esm_cfg_err *err)
 {
     const struct esm_schema_registry *r = &cfg->registry;
-    const char *f = "SelfManagedKafkaEventSourceConfig.SchemaRegistryConfig";
+    char f[80];
+    snprintf(f, sizeof f, "%s.SchemaRegistryConfig",
+             cfg->group_member ? cfg->group_member : "SelfManagedKafkaEventSourceConfig");
     char field[160];
     for (size_t i = 0; i < r->num_access; i++) {
         if (strncmp(r->access[i].uri, "file://", 7) == 0 && !pol->allow_file_secrets) {

@@ -8,7 +8,8 @@
 # brokers, and opens one loopback listener per upstream broker. Per connection (one forked process
 # each) it answers ApiVersions itself (v0-3; the upstream's ranges plus SaslHandshake 0-1 and
 # SaslAuthenticate 0-2), then SaslHandshake (v0 raw tokens or v1) and SaslAuthenticate (v0-2)
-# with SCRAM-SHA-512, SCRAM-SHA-256 (Authen::SCRAM::Server) or PLAIN, then relays every other
+# with SCRAM-SHA-512, SCRAM-SHA-256 (Authen::SCRAM::Server), PLAIN or OAUTHBEARER (RFC 7628 as
+# Kafka speaks it, KIP-255: the token checked by an external verifier), then relays every other
 # request to its upstream broker. It rewrites the broker addresses in Metadata and FindCoordinator
 # responses to its own listeners, so every connection a client makes goes through TLS and SASL.
 # A request other than ApiVersions/SaslHandshake before authentication closes the connection.
@@ -16,7 +17,7 @@
 # Usage: sasl_front.pl --upstream HOST:PORT[,...] (--cert PEM --key PEM [--client-ca PEM] | --no-tls)
 #            [--users-file FILE] [--mechanisms LIST] [--scram-iterations N]
 #            [--session-lifetime-ms MS] [--lenient-nonce] [--hostile MODE] [--lifetime S]
-#            [--advertise-host HOST]
+#            [--advertise-host HOST] [--oauth-verifier 'PROG ARG...']
 #   --users-file FILE   credentials, one "user:password" per line. Without it the environment
 #                       variable KESM_FRONT_USERS holds the same lines. Never on the command line.
 #   --mechanisms        enabled mechanisms (default SCRAM-SHA-512,SCRAM-SHA-256,PLAIN)
@@ -37,6 +38,18 @@
 #   --lifetime S        the front and its connections exit after S seconds (default 300)
 #   --advertise-host    host written into rewritten Metadata/FindCoordinator (default 127.0.0.1;
 #                       the test certificate covers both 127.0.0.1 and localhost)
+#   --oauth-verifier    OAUTHBEARER: the program (split at spaces) that judges bearer tokens,
+#                       started once with the front: it reads one token per line on stdin and
+#                       answers each with a line "OK <principal> <expiry unix s>" or
+#                       "FAIL <reason>" (tests/oracle/msk_iam_verify.py checks MSK IAM tokens with
+#                       botocore). Connections take turns on it (a lock file). A refused token gets the server's error JSON
+#                       {"status":"invalid_token",...}, then, after the client's %x01, error 58,
+#                       as Kafka's OAuthBearerSaslServer does. The session lifetime of a good
+#                       token is the time to its expiry (capped by --session-lifetime-ms).
+#                       OAUTHBEARER needs no credentials file.
+#   --no-sasl           no SASL: the TLS client certificate (--client-ca, required) is the
+#                       authentication, as on an mTLS listener (Amazon MSK's port 9094); requests
+#                       are relayed from the start and the certificate's subject is logged.
 #
 # stdout (line-buffered): "FRONT node=<id> listen=<host:port> upstream=<host:port>" per broker,
 # then "BOOTSTRAP <host:port,...>" and "READY". stderr: one log line per event; auth bytes,
@@ -48,6 +61,7 @@ use IO::Select;
 use IO::Socket::INET;
 use IO::Socket::SSL;
 use MIME::Base64 qw(encode_base64 decode_base64);
+use Fcntl qw(:flock);
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time);
 use Authen::SCRAM::Client;
@@ -63,7 +77,7 @@ my %o = (
 );
 GetOptions(\%o, 'upstream=s', 'cert=s', 'key=s', 'client-ca=s', 'no-tls', 'users-file=s',
     'mechanisms=s', 'scram-iterations=i', 'session-lifetime-ms=i', 'lenient-nonce', 'hostile=s',
-    'lifetime=i', 'advertise-host=s') or die "sasl_front: bad arguments (see the header)\n";
+    'lifetime=i', 'advertise-host=s', 'oauth-verifier=s', 'no-sasl') or die "sasl_front: bad arguments (see the header)\n";
 die "sasl_front: --upstream is required\n" unless $o{upstream};
 die "sasl_front: --cert and --key are required unless --no-tls\n"
     unless $o{'no-tls'} || ($o{cert} && $o{key});
@@ -91,10 +105,14 @@ for my $line (split /\r?\n/, $cred_text) {
     die "sasl_front: credential line without ':' (user:password)\n" unless defined $p && length $u;
     $users{$u} = $p;
 }
-die "sasl_front: no credentials (--users-file or KESM_FRONT_USERS)\n" unless %users;
-
 my @mechs = split /,/, $o{mechanisms};
-for (@mechs) { die "sasl_front: unknown mechanism $_\n" unless /^(SCRAM-SHA-512|SCRAM-SHA-256|PLAIN)$/ }
+for (@mechs) { die "sasl_front: unknown mechanism $_\n" unless /^(SCRAM-SHA-512|SCRAM-SHA-256|PLAIN|OAUTHBEARER)$/ }
+die "sasl_front: OAUTHBEARER needs --oauth-verifier\n"
+    if (grep { $_ eq 'OAUTHBEARER' } @mechs) && !$o{'oauth-verifier'};
+die "sasl_front: --no-sasl needs --client-ca (the certificate is the authentication)\n"
+    if $o{'no-sasl'} && !$o{'client-ca'};
+die "sasl_front: no credentials (--users-file or KESM_FRONT_USERS)\n"
+    unless %users || $o{'no-sasl'} || !grep { $_ ne 'OAUTHBEARER' } @mechs;
 
 # SCRAM stored credentials (RFC 5802 section 3), one random salt per user and digest.
 my %scram_cred;    # digest -> user -> [salt, StoredKey, ServerKey, iterations]
@@ -106,6 +124,19 @@ for my $digest ('SHA-256', 'SHA-512') {
         $scram_cred{$digest}{$u} = [$salt, $stored, $server, $o{'scram-iterations'}];
     }
 }
+
+# ---- the OAUTHBEARER verifier (one process; connections take turns under a lock file) -------
+my ($verifier_in, $verifier_out, $verifier_pid, $verifier_lock);
+if (grep { $_ eq 'OAUTHBEARER' } @mechs) {
+    require IPC::Open2;
+    $verifier_pid = IPC::Open2::open2($verifier_out, $verifier_in, split ' ', $o{'oauth-verifier'});
+    $verifier_in->autoflush(1);
+    $verifier_lock = ($ENV{TMPDIR} // '/tmp') . "/sasl_front.$$.lock";
+    open(my $lk, '>', $verifier_lock) or die "sasl_front: cannot create $verifier_lock: $!\n";
+    close $lk;
+}
+END { unlink $verifier_lock if $verifier_lock && $verifier_pid && $$ == $main::FRONT_PID }
+our $FRONT_PID = $$;
 
 # ---- Kafka primitives -------------------------------------------------------------------------
 # A reader is [buffer, offset]; every read dies with a clear message when the bytes run out.
@@ -218,6 +249,7 @@ sub shutdown_all {
     my ($why) = @_;
     logf("%s: stopping %d connection(s)", $why, scalar keys %kids);
     kill 'TERM', keys %kids if %kids;
+    kill 'TERM', $verifier_pid if $verifier_pid;
     exit 0;
 }
 $SIG{CHLD} = sub { while ((my $p = waitpid(-1, WNOHANG)) > 0) { delete $kids{$p} } };
@@ -283,6 +315,11 @@ sub connection {
     logf("node %d: connection from %s (%s)", $b->{id}, $peer, $o{'no-tls'} ? 'plaintext' : $c->get_sslversion);
     my $s = {c => $c, node => $b, in => '', queue => [], up => undef, upin => '',
         phase => 'init', auth_user => undef, expiry => 0};
+    if ($o{'no-sasl'}) {
+        $s->{phase} = 'authenticated';
+        logf("node %d: authenticated by client certificate subject=%s", $b->{id},
+            $c->peer_certificate('subject') // '?');
+    }
     my $sel = IO::Select->new($c);
     while (1) {
         my @r = ($c->can('pending') && $c->pending) ? ($c) : $sel->can_read;
@@ -460,6 +497,8 @@ sub sasl_handshake {
     }
     $s->{mech} = $mech;
     $s->{step} = 0;
+    $s->{oauth_failed} = undef;
+    $s->{token_expiry} = 0;
     $s->{scram} = $mech =~ /^SCRAM-(SHA-\d+)$/ ? new_scram_server($1) : undef;
     $s->{reauth} = $s->{phase} eq 'authenticated';
     $s->{phase} = $ver == 0 ? 'raw' : 'handshaked' unless $s->{reauth};
@@ -502,6 +541,11 @@ sub sasl_authenticate {
     my $lifetime = 0;
     if ($done) {
         $lifetime = $o{'session-lifetime-ms'};
+        if ($s->{token_expiry}) {    # as Kafka: the smaller of the time to expiry and the maximum
+            my $left = int(($s->{token_expiry} - time) * 1000);
+            $left = 1 if $left < 1;
+            $lifetime = $lifetime > 0 && $lifetime < $left ? $lifetime : $left;
+        }
         $s->{expiry} = $lifetime > 0 ? time + $lifetime / 1000 : 0;
         $s->{phase} = 'authenticated';
         $s->{handshaked} = 0;
@@ -524,6 +568,22 @@ sub auth_step {
             return (58, 'Authentication failed: Invalid username or password', '', 0);
         }
         ($out, $user) = ('', $u);
+    } elsif ($mech eq 'OAUTHBEARER') {
+        my $step = $s->{step}++;
+        if ($step == 0) {
+            my ($ok, $why, $u, $exp) = oauth_check($bytes);
+            if (!$ok) {
+                logf("node %d: OAUTHBEARER token refused (%d bytes): %s", $id, length $bytes, $why);
+                $s->{oauth_failed} = $why;
+                return (0, undef, '{"status":"invalid_token","scope":"kafka-cluster"}', 0);
+            }
+            ($out, $user) = ('', $u);
+            $s->{token_expiry} = $exp;
+        } else {
+            my $why = $s->{oauth_failed} // 'unexpected message';
+            return (58, "Authentication failed during authentication due to invalid credentials "
+                . "with SASL mechanism OAUTHBEARER: $why", '', 0);
+        }
     } else {
         my $step = $s->{step}++;
         my $ok = eval {
@@ -553,6 +613,24 @@ sub auth_step {
         $user, $o{hostile} && $mech ne 'PLAIN' ? " (hostile $o{hostile} answer sent)" : '');
     $s->{auth_user} = $user;
     (0, undef, $out, 1);
+}
+
+# oauth_check takes the client's first message apart (gs2 header, %x01-separated key=value pairs,
+# auth=Bearer <token>) and asks the verifier. Returns (ok, why, principal, expiry).
+sub oauth_check {
+    my ($msg) = @_;
+    my ($kvs) = $msg =~ /^n,(?:a=[^,]*)?,\x01(.*)\x01\x01\z/s
+        or return (0, 'malformed client message (no gs2 header or kvpairs)');
+    my ($token) = map { /^auth=Bearer ([-_~+\/.a-zA-Z0-9]+=*)\z/ ? $1 : () } split /\x01/, $kvs;
+    return (0, 'no auth=Bearer token') unless defined $token;
+    open(my $lk, '<', $verifier_lock) or return (0, "cannot open the verifier lock: $!");
+    flock($lk, LOCK_EX) or return (0, "cannot lock: $!");
+    print $verifier_in "$token\n";
+    my $line = <$verifier_out> // '';
+    close $lk;
+    chomp $line;
+    return (1, undef, $1, $2) if $line =~ /^OK (\S+) (\d+)$/;
+    return (0, $line =~ /^FAIL (.*)$/ ? $1 : 'the verifier gave no answer');
 }
 
 sub scram_first {

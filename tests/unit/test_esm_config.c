@@ -627,17 +627,144 @@ static void test_members(void **state)
     expect_error("{" BASE ",\"BatchSzie\":10}",
                  "1 validation error detected: Value '10' at 'BatchSzie' failed to satisfy "
                  "constraint: Member is not a known CreateEventSourceMapping member");
-    expect_error("{" BASE ",\"EventSourceArn\":\"arn:aws:kafka:us-east-1:1:cluster/c/x\"}",
-                 "1 validation error detected: Value 'arn:aws:kafka:us-east-1:1:cluster/c/x' at "
-                 "'EventSourceArn' failed to satisfy constraint: kesm maps self-managed Kafka "
-                 "clusters only: give SelfManagedEventSource instead of EventSourceArn");
     expect_error("{" BASE ",\"TumblingWindowInSeconds\":2}",
                  "1 validation error detected: Value '2' at 'TumblingWindowInSeconds' failed to "
-                 "satisfy constraint: Member does not apply to a self-managed Kafka event source");
+                 "satisfy constraint: Member does not apply to a Kafka event source");
     expect_error("[1]", "1 validation error detected: Value '[1]' at 'request' failed to satisfy "
                         "constraint: The request body must be a JSON object");
     expect_error("{\"FunctionName\":", "Could not parse request body into json: syntax error at "
                                        "byte 15");
+}
+
+#define MSK_ARN "arn:aws:kafka:us-east-1:123456789012:cluster/demo/6f1c2a9e-1111-2222-3333-4444-2"
+#define MSK_BASE "\"FunctionName\":\"f\",\"Topics\":[\"orders\"],\"EventSourceArn\":\"" MSK_ARN "\""
+
+static void expect_msk_arn_error(const char *arn, const char *constraint)
+{
+    char req[1200], want[1600];
+    snprintf(req, sizeof req,
+             "{\"FunctionName\":\"f\",\"Topics\":[\"t\"],\"EventSourceArn\":\"%s\"}", arn);
+    snprintf(want, sizeof want,
+             "1 validation error detected: Value '%s' at 'EventSourceArn' failed to satisfy "
+             "constraint: %s",
+             arn, constraint);
+    expect_error(req, want);
+}
+
+static void test_msk_source(void **state)
+{
+    (void)state;
+    struct esm_config c;
+    expect_ok(&c, "{" MSK_BASE ",\"AmazonManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":"
+                  "\"g-1\"}}");
+    assert_string_equal(c.msk.arn, MSK_ARN);
+    assert_string_equal(c.msk.region, "us-east-1");
+    assert_string_equal(c.msk.cluster, "demo");
+    assert_int_equal(c.num_bootstrap, 0);
+    assert_string_equal(c.consumer_group_id, "g-1");
+    assert_string_equal(c.group_member, "AmazonManagedKafkaEventSourceConfig");
+    struct esm_config_meta meta = {"u-1", "Creating", "USER_INITIATED", "No records processed", 1};
+    cJSON *resp = esm_config_to_response(&c, &meta);
+    char *text = cJSON_PrintUnformatted(resp);
+    assert_non_null(strstr(text, "\"EventSourceArn\":\"" MSK_ARN "\""));
+    assert_non_null(strstr(text, "\"AmazonManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":"
+                                 "\"g-1\"}"));
+    assert_null(strstr(text, "SelfManaged"));
+    free(text);
+    cJSON_Delete(resp);
+    // Update: the ARN is fixed, the group too; the rest is updatable.
+    struct esm_config u;
+    struct esm_cfg_err err;
+    cJSON *upd = cJSON_Parse("{\"EventSourceArn\":\"" MSK_ARN "x\"}");
+    assert_false(esm_config_merge_update(&u, &c, upd, &OPTS, &err));
+    assert_non_null(strstr(err.message, "'EventSourceArn' failed to satisfy constraint: Member "
+                                        "cannot be updated"));
+    cJSON_Delete(upd);
+    upd = cJSON_Parse("{\"AmazonManagedKafkaEventSourceConfig\":{\"ConsumerGroupId\":\"g-2\"}}");
+    assert_false(esm_config_merge_update(&u, &c, upd, &OPTS, &err));
+    assert_non_null(strstr(err.message, "'AmazonManagedKafkaEventSourceConfig.ConsumerGroupId'"));
+    cJSON_Delete(upd);
+    upd = cJSON_Parse("{\"BatchSize\":7}");
+    assert_true(esm_config_merge_update(&u, &c, upd, &OPTS, &err));
+    assert_string_equal(u.msk.arn, MSK_ARN);
+    assert_string_equal(u.consumer_group_id, "g-1");
+    esm_config_cleanup(&u);
+    cJSON_Delete(upd);
+    esm_config_cleanup(&c);
+    // A function ARN in the cluster's region; SCRAM-512 and mTLS entries are MSK's too.
+    expect_ok(&c, "{\"FunctionName\":\"arn:aws:lambda:eu-west-1:123456789012:function:f\","
+                  "\"Topics\":[\"t\"],\"EventSourceArn\":\"arn:aws:kafka:eu-west-1:"
+                  "123456789012:cluster/c-2/abc\",\"SourceAccessConfigurations\":[{\"Type\":"
+                  "\"SASL_SCRAM_512_AUTH\",\"URI\":\"file:///s\"}]}");
+    assert_string_equal(c.msk.region, "eu-west-1");
+    esm_config_cleanup(&c);
+}
+
+static void test_msk_refused(void **state)
+{
+    (void)state;
+    expect_error(
+        "{" BASE ",\"EventSourceArn\":\"" MSK_ARN "\"}",
+        "1 validation error detected: Value '{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":"
+        "[\"b1:9092\"]}}' at 'SelfManagedEventSource' failed to satisfy constraint: Member "
+        "must not be given together with EventSourceArn: a mapping reads either an Amazon "
+        "MSK cluster or a self-managed one");
+    expect_error(
+        "{" BASE ",\"AmazonManagedKafkaEventSourceConfig\":{}}",
+        "1 validation error detected: Value '{}' at 'AmazonManagedKafkaEventSourceConfig' "
+        "failed to satisfy constraint: Member applies to an Amazon MSK source "
+        "(EventSourceArn); a self-managed cluster takes SelfManagedKafkaEventSourceConfig");
+    expect_error("{" MSK_BASE ",\"SelfManagedKafkaEventSourceConfig\":{}}",
+                 "1 validation error detected: Value '{}' at 'SelfManagedKafkaEventSourceConfig' "
+                 "failed to satisfy constraint: Member applies to a self-managed cluster; an "
+                 "Amazon MSK source (EventSourceArn) takes AmazonManagedKafkaEventSourceConfig");
+    expect_error("{" MSK_BASE ",\"SourceAccessConfigurations\":[{\"Type\":\"BASIC_AUTH\","
+                 "\"URI\":\"file:///s\"}]}",
+                 "1 validation error detected: Value 'BASIC_AUTH' at "
+                 "'SourceAccessConfigurations[0].Type' failed to satisfy constraint: Amazon MSK "
+                 "does not support SASL/PLAIN: use SASL_SCRAM_512_AUTH, "
+                 "CLIENT_CERTIFICATE_TLS_AUTH or no entry (IAM)");
+    expect_error("{" MSK_BASE ",\"AmazonManagedKafkaEventSourceConfig\":{\"ConsumptionMode\":"
+                 "\"Stream\"}}",
+                 "1 validation error detected: Value 'Stream' at "
+                 "'AmazonManagedKafkaEventSourceConfig.ConsumptionMode' failed to satisfy "
+                 "constraint: The supported members are ConsumerGroupId and SchemaRegistryConfig");
+    const char *other =
+        "kesm reads Amazon MSK clusters (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>) "
+        "and self-managed Kafka clusters (SelfManagedEventSource)";
+    const char *pattern = "Member must satisfy regular expression pattern: "
+                          "arn:(aws[a-zA-Z0-9-]*):kafka:([a-z]{2}(-gov)?-[a-z]+-\\d{1}):(\\d{12}):"
+                          "cluster/<name>/<uuid>";
+    const char *resource = "An MSK event source must be a cluster ARN (cluster/<name>/<uuid>, the "
+                           "name 1-64 letters, digits or '-'); VPC connection ARNs are not "
+                           "supported";
+    expect_msk_arn_error("arn:aws:sqs:us-east-1:123456789012:q", other);
+    expect_msk_arn_error("arn:aws:kafka", other);
+    expect_msk_arn_error("arn:aws.evil.com:kafka:us-east-1:123456789012:cluster/c/u", other);
+    expect_msk_arn_error("arn:aws:kafka:evil.com#:123456789012:cluster/c/u", pattern);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:12345:cluster/c/u", pattern);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:12345678901x:cluster/c/u", pattern);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:123456789012:vpc-connection/1/c/u", resource);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:123456789012:cluster/c", resource);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:123456789012:cluster/-c/u", resource);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:123456789012:cluster/c/u/../x", resource);
+    expect_msk_arn_error("arn:aws:kafka:us-east-1:123456789012:cluster/c%2f/u", resource);
+    // The region is the mapping's (kesm serve --region us-east-1 here, bare function name).
+    expect_msk_arn_error("arn:aws:kafka:eu-west-1:123456789012:cluster/c/u",
+                         "The cluster must be in the mapping's region us-east-1 (Lambda reads MSK "
+                         "clusters of its own region only)");
+    // Too long.
+    char big[1400];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    memcpy(big, "arn:aws:kafka:us-east-1:123456789012:cluster/c/", 47);
+    struct esm_config c;
+    struct esm_cfg_err err;
+    char req[1600];
+    snprintf(req, sizeof req,
+             "{\"FunctionName\":\"f\",\"Topics\":[\"t\"],\"EventSourceArn\":\"%s\"}", big);
+    assert_false(parse(&c, req, &err));
+    assert_non_null(strstr(err.message, "Member must have length between 12 and 1024"));
 }
 
 static void test_kesm_extension(void **state)
@@ -658,7 +785,7 @@ static void test_kesm_extension(void **state)
                  "constraint: Member is not one of Transport, Url, Command, Region, "
                  "InvokeTimeoutMs, Tls, TlsInsecureSkipVerify, SaslAllowPlaintext, SecretsDir, "
                  "SecretsManager, SecretsManagerEndpoint, MaxConcurrency, "
-                 "PartitionAssignmentStrategy, GroupProtocol; Value "
+                 "PartitionAssignmentStrategy, GroupProtocol, OAuthBearerTokenFile; Value "
                  "'[\"cat\"]' at 'Kesm.Command' failed to satisfy constraint: Member only applies "
                  "to the exec transport");
     expect_error(
@@ -921,6 +1048,8 @@ int main(void)
         cmocka_unit_test(test_retry_controls),
         cmocka_unit_test(test_filter_criteria),
         cmocka_unit_test(test_members),
+        cmocka_unit_test(test_msk_source),
+        cmocka_unit_test(test_msk_refused),
         cmocka_unit_test(test_kesm_extension),
         cmocka_unit_test(test_kesm_assignors),
         cmocka_unit_test(test_kesm_max_concurrency),
