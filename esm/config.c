@@ -619,7 +619,10 @@ static const char *const create_members[] = {
 };
 
 static const char *const other_sources[] = {
-    "TumblingWindowInSeconds", "ScalingConfig", "Queues", "DocumentDBEventSourceConfig",
+    "TumblingWindowInSeconds",
+    "ScalingConfig",
+    "Queues",
+    "DocumentDBEventSourceConfig",
 };
 
 static void check_members(const cJSON *req, struct esm_cfg_err *err)
