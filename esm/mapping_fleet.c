@@ -177,6 +177,14 @@ int esm_manager_apply(struct esm_manager *mgr, const char *uuid, const cJSON *re
         snprintf(why, why_len, "invalid stored request: %s", err.message);
         return -1;
     }
+    // Another node may have been started with more --allow-api-* flags than this one: a record
+    // is run here only within this node's own policy (a mapping already running stays as it was).
+    if (mgr->cfg.policy &&
+        !esm_policy_check(&cfg, mgr->cfg.policy, err.message, sizeof err.message)) {
+        snprintf(why, why_len, "refused by this node's --allow-api-* policy: %s", err.message);
+        esm_config_cleanup(&cfg);
+        return -1;
+    }
     if (!m) {
         int rc = apply_create(mgr, uuid, &cfg, seq, last_modified, out_snapshot);
         if (rc != 0) {

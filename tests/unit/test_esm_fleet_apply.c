@@ -3,6 +3,7 @@
 // nothing), deletes on a tombstone, and refuses a stored request that does not validate.
 #include "esm/mapping.h"
 #include "esm/mapping_fleet.h"
+#include "esm/policy.h"
 #include "tests/lib/unit.h"
 
 #include <stdio.h>
@@ -49,15 +50,20 @@ static void quiet(void *ctx, const char *line)
     (void)line;
 }
 
-static struct esm_manager *new_mgr(struct runner *r)
+static struct esm_manager *new_mgr_policy(struct runner *r, const struct esm_policy *pol)
 {
-    struct esm_manager_config mc = {.log = quiet};
+    struct esm_manager_config mc = {.log = quiet, .policy = pol};
     struct esm_manager *mgr = esm_manager_new(&mc);
     assert_non_null(mgr);
     memset(r, 0, sizeof *r);
     r->mgr = mgr;
     esm_manager_set_runner(mgr, (struct esm_runner){&ops, r});
     return mgr;
+}
+
+static struct esm_manager *new_mgr(struct runner *r)
+{
+    return new_mgr_policy(r, NULL);
 }
 
 static cJSON *request(int batch)
@@ -160,11 +166,40 @@ static void test_apply_in_topic_order(void **state)
     esm_manager_free(mgr);
 }
 
+// A record written by a node with more --allow-api-* flags is not run by a node without them.
+static void test_apply_holds_own_policy(void **state)
+{
+    (void)state;
+    struct runner r;
+    struct esm_policy strict = {0};
+    struct esm_manager *mgr = new_mgr_policy(&r, &strict);
+    char why[600];
+    cJSON *exec =
+        cJSON_Parse("{\"FunctionName\":\"f\",\"Topics\":[\"orders\"],\"SelfManagedEventSource\":"
+                    "{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"b1:9092\"]}},"
+                    "\"Kesm\":{\"Transport\":\"exec\",\"Command\":[\"/bin/sh\",\"-c\",\"id\"]}}");
+    assert_non_null(exec);
+    assert_int_equal(esm_manager_apply(mgr, U, exec, 1, 1.5, NULL, why, sizeof why), -1);
+    assert_non_null(strstr(why, "policy"));
+    assert_int_equal(esm_manager_count(mgr), 0);
+    assert_int_equal(r.starts, 0);
+    // An allowed mapping, then an update asking for exec: the mapping stays as it was.
+    cJSON *ok = request(5);
+    assert_int_equal(esm_manager_apply(mgr, U, ok, 2, 2.5, NULL, why, sizeof why), 0);
+    assert_int_equal(esm_manager_apply(mgr, U, exec, 3, 3.5, NULL, why, sizeof why), -1);
+    assert_int_equal(batch_of(mgr, U), 5);
+    assert_int_equal(r.updates, 0);
+    cJSON_Delete(ok);
+    cJSON_Delete(exec);
+    esm_manager_free(mgr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prepare_changes_nothing),
         cmocka_unit_test(test_apply_in_topic_order),
+        cmocka_unit_test(test_apply_holds_own_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
