@@ -39,21 +39,10 @@ command -v valgrind >/dev/null || {
 bench_work
 mkdir -p "$(dirname "$OUTFILE")"
 
-committed_sum() {
-    kmock_cmd committed "$1" "$BENCH_TOPIC" "$BENCH_PARTITIONS" |
-        tr ' ' '\n' | awk -F= '/^[0-9]+=[0-9]+$/ { s += $2 } END { print s + 0 }'
-}
-
-bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 for i in $(seq "$REPS"); do
     group=bench-callgrind-$i-$$
     cfg=$BENCH_WORK/callgrind.json
-    cat >"$cfg" <<JSON
-{"FunctionName": "bench", "Topics": ["$BENCH_TOPIC"], "StartingPosition": "TRIM_HORIZON",
- "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
- "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId": "$group"}, "BatchSize": 10000, "MaximumBatchingWindowInSeconds": 0,
- "Kesm": {"Transport": "stdout"}}
-JSON
+    bench_stdout_config "$cfg" "$group"
     rm -f "$OUTFILE"
     KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 900 \
         valgrind --tool=callgrind --callgrind-out-file="$OUTFILE" "$KESM" run --no-status \
@@ -70,7 +59,7 @@ JSON
     while [ "$sum" -lt "$BENCH_RECORDS" ] && [ "$SECONDS" -lt "$deadline" ] &&
         kill -0 "$tpid" 2>/dev/null; do
         sleep 1
-        sum=$(committed_sum "$group")
+        sum=$(bench_committed_sum "$group" "$BENCH_TOPIC" "$BENCH_PARTITIONS")
     done
     [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
     wait "$tpid"

@@ -55,11 +55,6 @@ print("%.3f %d" % ((ev[-1][0] - ev[0][0]) / 1e6, best))
 PY
 }
 
-committed_sum() {
-    kmock_cmd committed "$1" "$2" "$3" |
-        tr ' ' '\n' | awk -F= '/^[0-9]+=[0-9]+$/ { s += $2 } END { print s + 0 }'
-}
-
 bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 extra=${CONC_MAX:+, \"MaxConcurrency\": $CONC_MAX}
 for p in $PARTS_LIST; do
@@ -85,7 +80,7 @@ JSON
         while [ "$sum" -lt "$total" ] && [ "$SECONDS" -lt "$deadline" ] &&
             kill -0 "$tpid" 2>/dev/null; do
             sleep 0.5
-            sum=$(committed_sum "$group" "$topic" "$p")
+            sum=$(bench_committed_sum "$group" "$topic" "$p")
         done
         kpid=$(pgrep -P "$tpid" | head -1)
         kill -INT "${kpid:-$tpid}" 2>/dev/null

@@ -137,6 +137,26 @@ bench_rss_of() {
     awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status"
 }
 
+# bench_committed_sum GROUP TOPIC PARTITIONS: the sum of GROUP's committed offsets over the
+# topic's partitions (0 before any commit).
+bench_committed_sum() {
+    kmock_cmd committed "$1" "$2" "$3" |
+        tr ' ' '\n' | awk -F= '/^[0-9]+=[0-9]+$/ { s += $2 } END { print s + 0 }'
+}
+
+# bench_stdout_config FILE GROUP: writes the mapping pipeline.sh and callgrind.sh run (the data
+# set's topic from the beginning, BatchSize 10000, window 0, the stdout transport) to FILE.
+bench_stdout_config() {
+    local bs
+    bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
+    cat >"$1" <<JSON
+{"FunctionName": "bench", "Topics": ["$BENCH_TOPIC"], "StartingPosition": "TRIM_HORIZON",
+ "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
+ "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId": "$2"}, "BatchSize": 10000, "MaximumBatchingWindowInSeconds": 0,
+ "Kesm": {"Transport": "stdout"}}
+JSON
+}
+
 bench_kmock_start() {
     bench_work
     KMOCK_DIR=$BENCH_WORK/kmock

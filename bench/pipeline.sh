@@ -28,22 +28,10 @@ done
 }
 bench_work
 
-# committed_sum GROUP: the sum of GROUP's committed offsets over the topic's partitions.
-committed_sum() {
-    kmock_cmd committed "$1" "$BENCH_TOPIC" "$BENCH_PARTITIONS" |
-        tr ' ' '\n' | awk -F= '/^[0-9]+=[0-9]+$/ { s += $2 } END { print s + 0 }'
-}
-
-bs=$(printf '%s' "$KMOCK_BOOTSTRAP" | sed 's/,/","/g')
 for i in $(seq "$BENCH_REPS"); do
     group=bench-pipeline-$i-$$
     cfg=$BENCH_WORK/pipeline.json
-    cat >"$cfg" <<JSON
-{"FunctionName": "bench", "Topics": ["$BENCH_TOPIC"], "StartingPosition": "TRIM_HORIZON",
- "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["$bs"]}},
- "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId": "$group"}, "BatchSize": 10000, "MaximumBatchingWindowInSeconds": 0,
- "Kesm": {"Transport": "stdout"}}
-JSON
+    bench_stdout_config "$cfg" "$group"
     stats=$BENCH_WORK/pipeline.time
     KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 600 \
         /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" \
@@ -61,7 +49,7 @@ JSON
     while [ "$sum" -lt "$BENCH_RECORDS" ] && [ "$SECONDS" -lt "$deadline" ] &&
         kill -0 "$tpid" 2>/dev/null; do
         sleep 0.5
-        sum=$(committed_sum "$group")
+        sum=$(bench_committed_sum "$group" "$BENCH_TOPIC" "$BENCH_PARTITIONS")
     done
     [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
     wait "$tpid"
