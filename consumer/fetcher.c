@@ -270,7 +270,7 @@ static void push_record(struct cons_fetcher *f, size_t *n, const struct kp_recor
     r->value_len = rec->value.len;
     r->value_null = rec->value_null;
     r->num_headers = rec->num_headers;
-    r->raw = *rec;
+    r->header_bytes = rec->header_bytes;
 }
 
 // load_txns copies the partition's aborted transactions for the read_committed filter.
@@ -580,15 +580,13 @@ void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t n
 
 void cons_record_headers(const struct cons_record *r, struct cons_record_header_iter *out_it)
 {
-    out_it->rec = r->raw;
+    out_it->left = r->header_bytes;
 }
 
 bool cons_record_next_header(struct cons_record_header_iter *it, struct cons_header *out)
 {
-    bool end = true;
-    struct kp_err err = {0};
     struct kp_header h;
-    if (kp_record_next_header(&it->rec, &h, &end, &err) != KP_OK || end) {
+    if (!kp_headers_next(&it->left, &h)) {
         return false;
     }
     *out = (struct cons_header){h.key.p, h.key.len, h.value.p, h.value.len, h.value_null};

@@ -104,13 +104,13 @@ struct cons_record {
     size_t value_len;
     bool value_null;
     uint32_t num_headers;
-    struct kp_record raw; // internal: for cons_record_next_header
+    kr header_bytes; // internal: the record's headers section, for cons_record_next_header
 };
 
 // cons_record_header_iter walks a record's headers: start with cons_record_headers, then call
 // cons_record_next_header until it returns false.
 struct cons_record_header_iter {
-    struct kp_record rec;
+    kr left; // the headers not read yet
 };
 void cons_record_headers(const struct cons_record *r, struct cons_record_header_iter *out_it);
 bool cons_record_next_header(struct cons_record_header_iter *it, struct cons_header *out);

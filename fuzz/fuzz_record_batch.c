@@ -159,11 +159,17 @@ static bool walk_batch(struct kp_batch *b, struct span input, struct kp_record *
         assert_inside(&rec.key, input, block);
         assert_inside(&rec.value, input, block);
         struct kp_record copy = rec;
-        struct kp_header h;
+        struct kp_header h, h2;
+        kr hb = rec.header_bytes; // kp_headers_next walks the same headers
+        uint32_t nh = 0;
         while (kp_record_next_header(&copy, &h, &end, NULL) == KP_OK && !end) {
             assert_inside(&h.key, input, block);
             assert_inside(&h.value, input, block);
+            assert(kp_headers_next(&hb, &h2) && h2.key.len == h.key.len &&
+                   h2.value_null == h.value_null && h2.value.len == h.value.len);
+            nh++;
         }
+        assert(nh == rec.num_headers && !kp_headers_next(&hb, &h2) && kr_left(&hb) == 0);
         if (n < MAX_KEEP) {
             keep[n] = rec;
         }

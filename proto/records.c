@@ -234,6 +234,7 @@ static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_recor
         return kp_fail_as(err, rec, "record.headers_count", KP_ERR_MALFORMED);
     }
     kr_init(&out->headers, NULL, 0);
+    out->header_bytes = *rec; // the rest of the record is the headers (checked below)
     if (!read_headers(rec, (uint32_t)num_headers, out)) {
         return kp_fail(err, rec, "record.header");
     }
@@ -292,6 +293,12 @@ enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, b
     }
     b->left--;
     return KP_OK;
+}
+
+bool kp_headers_next(kr *hdrs, struct kp_header *out)
+{
+    return kr_left(hdrs) > 0 && kr_vbytes(hdrs, &out->key, NULL) &&
+           kr_vbytes(hdrs, &out->value, &out->value_null);
 }
 
 enum kp_status kp_record_next_header(struct kp_record *rec, struct kp_header *out, bool *out_end,

@@ -132,6 +132,9 @@ struct kp_record {
     kr value;
     bool value_null;
     uint32_t num_headers;
+    kr header_bytes; // the headers section (num_headers validated headers; empty for magic 0/1):
+                     // a copy of a record that outlives it can be iterated with
+                     // kp_headers_next
     // private: header iteration state
     kr headers; // the header bytes after the cached ones
     uint32_t headers_left;
@@ -182,6 +185,11 @@ enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, b
 // the record was read, so an error here means the record was modified.
 enum kp_status kp_record_next_header(struct kp_record *rec, struct kp_header *out, bool *out_end,
                                      struct kp_err *err);
+
+// kp_headers_next reads the next header from |hdrs|, a record's header_bytes (or what is left of
+// them), and moves |hdrs| past it. Returns false at the end of the section (or on bytes that do
+// not form a header: header_bytes were validated, so only when they were modified).
+bool kp_headers_next(kr *hdrs, struct kp_header *out);
 
 // kp_record_control_type reads the type of a control record (key = int16 version, int16 type).
 // Returns KP_OK, or KP_ERR_MALFORMED if the key is null or shorter than four bytes.

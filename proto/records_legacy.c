@@ -228,6 +228,7 @@ enum kp_status kp_legacy_next_record(struct kp_batch *b, struct kp_record *out, 
     out->value = m.value;
     out->value_null = m.value_null;
     out->num_headers = 0;
+    kr_init(&out->header_bytes, NULL, 0);
     out->headers_left = 0;
     out->headers_next = 0;
     kr_init(&out->headers, NULL, 0);

@@ -60,12 +60,24 @@ static enum kp_status flatten_record(struct kp_record *rec, struct flat *f, stru
     copy_view(f->key, sizeof f->key, &rec->key);
     copy_view(f->value, sizeof f->value, &rec->value);
     f->num_headers = rec->num_headers;
-    struct kp_header h;
+    struct kp_header h, h2;
     bool end;
+    // header_bytes walks the same headers (kp_headers_next, for copies of the record)
+    kr hb = rec->header_bytes;
     for (size_t i = 0;; i++) {
         enum kp_status st = kp_record_next_header(rec, &h, &end, err);
         if (st != KP_OK || end) {
+            assert_false(st == KP_OK && kp_headers_next(&hb, &h2));
+            assert_int_equal(kr_left(&hb), 0);
             return st;
+        }
+        assert_true(kp_headers_next(&hb, &h2));
+        assert_int_equal(h2.key.len, h.key.len);
+        assert_ptr_equal(h2.key.p, h.key.p);
+        assert_int_equal(h2.value_null, h.value_null);
+        assert_int_equal(h2.value.len, h.value.len);
+        if (!h.value_null && h.value.len > 0) {
+            assert_ptr_equal(h2.value.p, h.value.p);
         }
         if (i < 4) {
             copy_view(f->hkey[i], sizeof f->hkey[i], &h.key);
