@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "consumer/consumer_int.h"
+#include "consumer/fetchbudget.h"
 #include "proto/api.h"
 #include "proto/api_versions.h"
 
@@ -78,12 +79,10 @@ static void on_conn_state(struct broker_cluster *cl, struct broker_node *b,
 
 static bool write_body(kw *w, int16_t version, void *ctx);
 
-bool cons_send(struct cons *c, struct broker_node *b, enum req_kind kind, int16_t api_key,
-               int16_t version, uint32_t timeout_ms)
+static bool send_rc(struct cons *c, struct broker_node *b, struct req_ctx *rc, int16_t version,
+                    uint32_t timeout_ms)
 {
-    struct req_ctx *rc = xcalloc(1, sizeof *rc);
-    *rc = (struct req_ctx){.c = c, .kind = kind, .b = b, .api_key = api_key};
-    struct broker_req req = {.api_key = api_key,
+    struct broker_req req = {.api_key = rc->api_key,
                              .version = version,
                              .write_body = write_body,
                              .body_ctx = rc,
@@ -92,12 +91,36 @@ bool cons_send(struct cons *c, struct broker_node *b, enum req_kind kind, int16_
                              .timeout_ms = timeout_ms};
     int err = broker_conn_send(b->conn, &req);
     if (err != BROKER_OK) {
-        kesm_log(KESM_LOG_WARN, c->log, "%s to %s: not sent (%s)", kp_api_name(api_key),
+        kesm_log(KESM_LOG_WARN, c->log, "%s to %s: not sent (%s)", kp_api_name(rc->api_key),
                  broker_conn_name(b->conn), broker_err_name(err));
         free(rc);
         return false;
     }
     return true;
+}
+
+bool cons_send(struct cons *c, struct broker_node *b, enum req_kind kind, int16_t api_key,
+               int16_t version, uint32_t timeout_ms)
+{
+    struct req_ctx *rc = xcalloc(1, sizeof *rc);
+    *rc = (struct req_ctx){.c = c, .kind = kind, .b = b, .api_key = api_key};
+    return send_rc(c, b, rc, version, timeout_ms);
+}
+
+int cons_send_fetch(struct cons *c, struct broker_node *b, uint32_t timeout_ms)
+{
+    size_t grant = cons_fetch_budget_take((size_t)c->f.cfg.max_bytes);
+    if (grant == 0) {
+        return 0;
+    }
+    struct req_ctx *rc = xcalloc(1, sizeof *rc);
+    *rc =
+        (struct req_ctx){.c = c, .kind = R_FETCH, .b = b, .api_key = KP_API_FETCH, .grant = grant};
+    if (!send_rc(c, b, rc, BROKER_VERSION_AUTO, timeout_ms)) {
+        cons_fetch_budget_give(grant);
+        return -1;
+    }
+    return 1;
 }
 
 static bool write_body(kw *w, int16_t version, void *ctx)
@@ -115,7 +138,7 @@ static bool write_body(kw *w, int16_t version, void *ctx)
     case R_LIST:
         return cons_offsets_list_write(&c->f, rc->b->id, version, w);
     case R_FETCH:
-        return cons_fetcher_write_request(&c->f, rc->b->id, version, w);
+        return cons_fetcher_write_request_max(&c->f, rc->b->id, version, (int32_t)rc->grant, w);
     case R_COMMIT:
         return cons_offsets_commit_write(&c->f, c->group_id, cons_member_generation(c),
                                          cons_member_id(c), cons_group_instance_id(c->g), version,

@@ -194,8 +194,11 @@ static void maybe_broker_work(struct cons *c, struct broker_node *b, uint64_t no
     }
     if (!(b->busy & BUSY_FETCH) && cons_fetcher_begin_fetch(&c->f, b->id, now) > 0) {
         uint32_t t = c->cfg.request_timeout_ms + (uint32_t)c->f.cfg.max_wait_ms;
-        if (cons_send(c, b, R_FETCH, KP_API_FETCH, BROKER_VERSION_AUTO, t)) {
+        int sent = cons_send_fetch(c, b, t);
+        if (sent > 0) {
             b->busy |= BUSY_FETCH;
+        } else if (sent == 0) {
+            cons_fetcher_cancel_fetch(&c->f, b->id); // no Fetch budget now: on a later pass
         } else {
             struct cons_fetch_outcome o;
             cons_fetcher_on_response(&c->f, b->id, now, -1, NULL, &o);

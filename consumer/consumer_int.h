@@ -25,6 +25,7 @@ struct req_ctx {
     enum req_kind kind;
     struct broker_node *b;
     int16_t api_key;
+    size_t grant; // R_FETCH: the request's MaxBytes from the process-wide Fetch budget
 };
 
 enum revoke_phase { REV_NONE = 0, REV_WAIT_USER, REV_COMMIT, REV_COMMITTING, REV_DONE };
@@ -75,6 +76,10 @@ void cons_fail(struct cons *c, enum cons_error_class cls, const char *msg);
 void cons_pump(struct cons *c);
 // cons_send sends a request of |kind| to |b|; false (nothing sent, logged) when the connection
 // refuses it.
+// cons_send_fetch sends |b|'s Fetch for the partitions marked for it, under a grant of the
+// process-wide Fetch budget (consumer/fetchbudget.h). Returns 1 (sent), 0 (no budget now: try on
+// a later pass) or -1 (the connection refused it).
+int cons_send_fetch(struct cons *c, struct broker_node *b, uint32_t timeout_ms);
 bool cons_send(struct cons *c, struct broker_node *b, enum req_kind kind, int16_t api_key,
                int16_t version, uint32_t timeout_ms);
 

@@ -3,6 +3,7 @@
 // outcomes, and the group machine's answers.
 #include "base/alloc.h"
 #include "consumer/consumer_int.h"
+#include "consumer/fetchbudget.h"
 #include "proto/api.h"
 #include "proto/errors.h"
 
@@ -180,6 +181,7 @@ void cons_on_resp(struct broker_conn *conn, const struct broker_resp *resp, void
     struct req_ctx *rc = ctx;
     struct cons *c = rc->c;
     if (c->freeing) {
+        cons_fetch_budget_give(rc->grant);
         free(rc);
         return;
     }
@@ -229,6 +231,7 @@ void cons_on_resp(struct broker_conn *conn, const struct broker_resp *resp, void
         }
         break;
     }
+    cons_fetch_budget_give(rc->grant); // 0 unless a Fetch: its answer was handled
     free(rc);
     cons_pump(c);
 }

@@ -182,8 +182,24 @@ size_t cons_fetcher_begin_fetch(struct cons_fetcher *f, int32_t broker, uint64_t
     return n;
 }
 
+void cons_fetcher_cancel_fetch(struct cons_fetcher *f, int32_t broker)
+{
+    for (size_t i = 0; i < f->num_parts; i++) {
+        struct cons_part *p = &f->parts[i];
+        if (p->fetching && p->fetch_broker == broker) {
+            p->fetching = false;
+        }
+    }
+}
+
 bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
                                 kw *w)
+{
+    return cons_fetcher_write_request_max(f, broker, version, f->cfg.max_bytes, w);
+}
+
+bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker, int16_t version,
+                                    int32_t max_bytes, kw *w)
 {
     // Group the marked partitions by topic (topics appear in table order).
     size_t n = f->num_parts;
@@ -226,7 +242,7 @@ bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, in
     struct kp_fetch_req req = {.replica_id = -1,
                                .max_wait_ms = f->cfg.max_wait_ms,
                                .min_bytes = f->cfg.min_bytes,
-                               .max_bytes = f->cfg.max_bytes,
+                               .max_bytes = max_bytes > 0 ? max_bytes : f->cfg.max_bytes,
                                .isolation_level = f->cfg.read_uncommitted ? 0 : 1,
                                .session_id = 0,
                                .session_epoch = -1,

@@ -213,6 +213,14 @@ size_t cons_fetcher_begin_fetch(struct cons_fetcher *f, int32_t broker, uint64_t
 // cons_fetcher_write_request writes the Fetch body for the partitions marked for |broker|.
 bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
                                 kw *w);
+// cons_fetcher_write_request_max is cons_fetcher_write_request with the request's MaxBytes
+// (|max_bytes| > 0, e.g. a grant of the process-wide Fetch budget, consumer/fetchbudget.h;
+// otherwise cfg.max_bytes).
+bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker, int16_t version,
+                                    int32_t max_bytes, kw *w);
+// cons_fetcher_cancel_fetch unmarks the partitions marked for |broker| (a Fetch that was not
+// sent), without a back-off.
+void cons_fetcher_cancel_fetch(struct cons_fetcher *f, int32_t broker);
 // cons_fetcher_on_response handles the answer to |broker|'s Fetch (|body| NULL when the request
 // failed: the partitions are then fetched again after a back-off, and a metadata refresh is
 // asked for). Every marked partition is unmarked.

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "broker/sasl.h"
 #include "consumer/consumer.h"
+#include "consumer/fetchbudget.h"
 #include "esm/dest_aws.h"
 #include "esm/dest_kafka.h"
 #include "esm/instance_int.h"
@@ -484,6 +485,11 @@ int esm_process_env(char *err, size_t err_cap)
         return -1;
     }
     net_membudget_set_limit((size_t)mib << 20);
+    mib = 0;
+    if (env_num("KESM_FETCH_BUDGET_MB", 1, 65536, "MiB", &mib, err, err_cap) != 0) {
+        return -1;
+    }
+    cons_fetch_budget_set_limit((size_t)mib << 20);
     return 0;
 }
 
