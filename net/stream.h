@@ -8,7 +8,14 @@
 // (the socket is then not read, so TCP pushes back on the peer) and resumed (frames already
 // buffered are handed up from the reactor, never inside net_stream_resume). A frame above
 // NET_MEMBUDGET_FREE is read only under a reservation of the process-wide memory budget
-// (net/membudget.h), given back once the frame was handed up. The stream ends with
+// (net/membudget.h), given back once the frame was handed up.
+//
+// Reads: a stream keeps its own input, a 64 KiB head for small frames and one buffer of exactly
+// the frame's size for a larger one (allocated once its reservation is granted, freed once it
+// was handed up). A plain TCP stream reads its socket itself with one readv into the rest of
+// the frame plus the head (no 4 KiB reads, no ioctl(FIONREAD) before each as libevent 2.1's
+// bufferevents do; the bufferevent only writes); a TLS stream takes what its bufferevent
+// decrypted. Frames are handed up in place, never copied whole. The stream ends with
 // exactly one on_close that classifies why (enum net_stream_end); net_stream_free ends it without
 // a callback.
 //
