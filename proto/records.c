@@ -255,6 +255,136 @@ static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_recor
     return KP_OK;
 }
 
+// ---- the fast path of record decoding ------------------------------------------------------
+// Most records are plain: short varints, no headers. fast_record decodes those with plain
+// pointer arithmetic under exactly the checks of record_fields; anything else (headers, a
+// varint or length that does not check out) returns false and the checked path decodes the
+// record again from its start, so errors are reported as before.
+
+// fast_uvarint is read_uvarint over [*pp, end).
+static inline bool fast_uvarint(const uint8_t **pp, const uint8_t *end, unsigned max_bytes,
+                                unsigned bits, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) {
+        *out = *p;
+        *pp = p + 1;
+        return true;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < max_bytes && p < end; i++, p++) {
+        unsigned shift = 7 * i;
+        uint64_t group = (uint64_t)(*p & 0x7f);
+        if (shift + 7 > bits && (group >> (bits - shift)) != 0) {
+            return false;
+        }
+        v |= group << shift;
+        if ((*p & 0x80) == 0) {
+            *out = v;
+            *pp = p + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+static inline bool fast_varint(const uint8_t **pp, const uint8_t *end, int32_t *out)
+{
+    uint64_t u;
+    if (!fast_uvarint(pp, end, 5, 32, &u)) {
+        return false;
+    }
+    uint32_t v = (uint32_t)u;
+    *out = (int32_t)(v >> 1) ^ -(int32_t)(v & 1);
+    return true;
+}
+
+// fast_bytes is kr_vbytes (a null allowed) over [*pp, end); views keep |base|.
+static inline bool fast_bytes(const uint8_t **pp, const uint8_t *end, const uint8_t *base, kr *out,
+                              bool *out_null)
+{
+    int32_t n;
+    if (!fast_varint(pp, end, &n)) {
+        return false;
+    }
+    if (n < 0) {
+        if (n != -1) {
+            return false;
+        }
+        *out_null = true;
+        *out = (kr){NULL, 0, base, KR_OK};
+        return true;
+    }
+    *out_null = false;
+    if ((size_t)n > (size_t)(end - *pp)) {
+        return false;
+    }
+    *out = (kr){*pp, (size_t)n, base, KR_OK};
+    *pp += n;
+    return true;
+}
+
+// fast_record decodes a record without headers from |rec| (see above).
+static bool fast_record(struct kp_batch *b, const kr *rec, struct kp_record *out)
+{
+    const uint8_t *p = rec->p, *end = rec->p + rec->len;
+    if (p >= end) {
+        return false;
+    }
+    int8_t attributes = (int8_t)*p++;
+    uint64_t u;
+    if (!fast_uvarint(&p, end, 10, 64, &u)) {
+        return false;
+    }
+    int64_t ts_delta = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    int32_t off_delta, num_headers;
+    if (!fast_varint(&p, end, &off_delta) || off_delta <= b->prev_offset ||
+        off_delta > b->last_offset_delta ||
+        !fast_bytes(&p, end, rec->base, &out->key, &out->key_null) ||
+        !fast_bytes(&p, end, rec->base, &out->value, &out->value_null) ||
+        !fast_varint(&p, end, &num_headers) || num_headers != 0 || p != end) {
+        return false;
+    }
+    out->attributes = attributes;
+    out->header_bytes = (kr){p, 0, rec->base, KR_OK};
+    kr_init(&out->headers, NULL, 0);
+    out->num_headers = 0;
+    out->headers_left = 0;
+    out->headers_next = 0;
+    b->prev_offset = off_delta;
+    out->offset = b->base_offset + off_delta; // cannot overflow: off_delta <= last_offset_delta
+    out->ts_type = b->ts_type;
+    if (b->ts_type == KP_TS_LOG_APPEND) {
+        out->timestamp = b->max_timestamp;
+    } else {
+        out->timestamp = (int64_t)((uint64_t)b->base_timestamp + (uint64_t)ts_delta);
+    }
+    return true;
+}
+
+// fast_next decodes the next record of b->recs on the fast path and moves past it; false leaves
+// b->recs untouched.
+static bool fast_next(struct kp_batch *b, struct kp_record *out)
+{
+    if (b->recs.fault != KR_OK) {
+        return false;
+    }
+    const uint8_t *p = b->recs.p, *end = b->recs.p + b->recs.len;
+    int32_t len;
+    if (!fast_varint(&p, end, &len) || len < MIN_RECORD_LEN - 1 ||
+        (size_t)len > (size_t)(end - p)) {
+        return false;
+    }
+    kr rec = {p, (size_t)len, b->recs.base, KR_OK};
+    if (!fast_record(b, &rec, out)) {
+        return false;
+    }
+    size_t used = (size_t)(p - b->recs.p) + (size_t)len;
+    b->recs.p += used;
+    b->recs.len -= used;
+    return true;
+}
+
 enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, bool *out_end,
                                     struct kp_err *err)
 {
@@ -273,6 +403,10 @@ enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, b
             return kp_fail(err, &b->recs, "record_batch.records (bytes after the last record)");
         }
         *out_end = true;
+        return KP_OK;
+    }
+    if (fast_next(b, out)) {
+        b->left--;
         return KP_OK;
     }
     int32_t len;
