@@ -387,6 +387,7 @@ static void deliver_records(struct cons_fetcher *f, struct cons_part *p, size_t 
     }
     p->records_delivered += n;
     out->delivered += n;
+    f->recs_hwm = n > f->recs_hwm ? n : f->recs_hwm;
     struct cons_record_batch batch = {.topic = p->topic,
                                       .partition = p->partition,
                                       .records = f->recs,
@@ -541,6 +542,18 @@ static void handle_partition(struct cons_fetcher *f, int32_t broker, uint64_t no
     }
 }
 
+// shrink_recs halves the record array after a response that used less than a quarter of it, so
+// a spike (one partition's 1 MiB of small records) does not stay; RECS_KEEP entries always stay.
+#define RECS_KEEP 4096
+static void shrink_recs(struct cons_fetcher *f)
+{
+    if (f->recs_cap > RECS_KEEP && f->recs_hwm < f->recs_cap / 4) {
+        f->recs_cap /= 2;
+        f->recs = xrealloc(f->recs, f->recs_cap * sizeof *f->recs);
+    }
+    f->recs_hwm = 0;
+}
+
 void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t now, int16_t version,
                               const kr *body, struct cons_fetch_outcome *out)
 {
@@ -582,6 +595,7 @@ void cons_fetcher_on_response(struct cons_fetcher *f, int32_t broker, uint64_t n
     } else {
         out->refresh_metadata = true;
     }
+    shrink_recs(f);
     // Whatever was not answered is fetched again after a back-off.
     for (size_t i = 0; i < f->num_parts; i++) {
         struct cons_part *p = &f->parts[i];

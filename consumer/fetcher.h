@@ -164,6 +164,7 @@ struct cons_fetcher {
     struct kp_arena arena;
     struct cons_record *recs;
     size_t recs_cap;
+    size_t recs_hwm; // most records one partition of the current response needed
     struct kp_aborted_txn *txns;
     size_t txns_cap;
     cons_deliver_fn deliver;

@@ -158,6 +158,41 @@ static void begin(struct cons_fetcher *f, size_t want)
     kw_cleanup(&w);
 }
 
+// The record array grows to the largest partition's records and shrinks back (halving after
+// each response that used less than a quarter of it) to 4,096 entries.
+static void test_record_array_shrinks_back(void **state)
+{
+    (void)state;
+    struct cons_fetcher f;
+    struct got g;
+    setup(&f, &g, true, CONS_START_LATEST);
+    int64_t pos = 0;
+    for (int round = 0; round < 8; round++) {
+        int n = round == 0 ? 20000 : 10;
+        ready(&f, 0, pos);
+        begin(&f, 1);
+        kw recs;
+        kw_init_grow(&recs);
+        add_batch(&recs, pos, n, KP_CODEC_NONE, -1, false, false);
+        struct fpart p = {.idx = 0,
+                          .hw = pos + n,
+                          .recs = kw_data(&recs),
+                          .recs_len = kw_len(&recs),
+                          .num_aborted = -1};
+        struct cons_fetch_outcome o;
+        fetch_answer(&f, &p, 1, 0, &o);
+        assert_int_equal(o.delivered, n);
+        pos += n;
+        assert_int_equal(f.parts[0].position, pos);
+        if (round == 0) {
+            assert_true(f.recs_cap >= 20000);
+        }
+        kw_cleanup(&recs);
+    }
+    assert_int_equal(f.recs_cap, 4096);
+    cons_fetcher_cleanup(&f);
+}
+
 static void test_skips_records_below_the_fetch_offset(void **state)
 {
     (void)state;
@@ -607,6 +642,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_skips_records_below_the_fetch_offset),
+        cmocka_unit_test(test_record_array_shrinks_back),
         cmocka_unit_test(test_partial_batch_at_the_end),
         cmocka_unit_test(test_read_committed_filters_aborted_and_control),
         cmocka_unit_test(test_partition_errors),
