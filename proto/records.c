@@ -266,10 +266,25 @@ static inline bool fast_uvarint(const uint8_t **pp, const uint8_t *end, unsigned
                                 unsigned bits, uint64_t *out)
 {
     const uint8_t *p = *pp;
-    if (p < end && *p < 0x80) {
-        *out = *p;
-        *pp = p + 1;
-        return true;
+    // One to three groups (every length and delta of a typical record) need no checks of the
+    // last group's bits: both types have more than 21.
+    if (end - p >= 3) {
+        uint64_t b0 = p[0], b1 = p[1], b2 = p[2];
+        if (b0 < 0x80) {
+            *out = b0;
+            *pp = p + 1;
+            return true;
+        }
+        if (b1 < 0x80) {
+            *out = (b0 & 0x7f) | b1 << 7;
+            *pp = p + 2;
+            return true;
+        }
+        if (b2 < 0x80) {
+            *out = (b0 & 0x7f) | (b1 & 0x7f) << 7 | b2 << 14;
+            *pp = p + 3;
+            return true;
+        }
     }
     uint64_t v = 0;
     for (unsigned i = 0; i < max_bytes && p < end; i++, p++) {
@@ -347,7 +362,7 @@ static bool fast_record(struct kp_batch *b, const kr *rec, struct kp_record *out
     }
     out->attributes = attributes;
     out->header_bytes = (kr){p, 0, rec->base, KR_OK};
-    kr_init(&out->headers, NULL, 0);
+    out->headers = (kr){NULL, 0, NULL, KR_OK};
     out->num_headers = 0;
     out->headers_left = 0;
     out->headers_next = 0;
