@@ -179,6 +179,13 @@ size_t cons_fetcher_begin_fetch(struct cons_fetcher *f, int32_t broker, uint64_t
         p->fetch_offset = p->position;
         n++;
     }
+    // A broker fills a Fetch answer partition by partition in request order until MaxBytes: each
+    // request starts further along the table, so with many partitions and a small budget the
+    // ones late in the table are not starved by busy ones early in it.
+    if (n > 0 && f->num_parts > 0) {
+        size_t step = (1 + n / 2) % f->num_parts;
+        f->rot = (f->rot + (step ? step : 1)) % f->num_parts;
+    }
     return n;
 }
 
@@ -201,13 +208,13 @@ bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, in
 bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker, int16_t version,
                                     int32_t max_bytes, kw *w)
 {
-    // Group the marked partitions by topic (topics appear in table order).
+    // Group the marked partitions by topic (topics appear in table order from f->rot on).
     size_t n = f->num_parts;
     struct kp_fetch_req_topic *topics = xcalloc(n + 1, sizeof *topics);
     struct kp_fetch_req_partition *ps = xcalloc(n + 1, sizeof *ps);
-    size_t nt = 0, np = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct cons_part *p = &f->parts[i];
+    size_t nt = 0, np = 0, r0 = n > 0 ? f->rot % n : 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct cons_part *p = &f->parts[(r0 + k) % n];
         if (!p->fetching || p->fetch_broker != broker || p->topic == NULL) {
             continue;
         }
@@ -223,8 +230,8 @@ bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker
     // Lay the partitions out topic by topic so each topic's slice is contiguous.
     for (size_t t = 0; t < nt; t++) {
         topics[t].partitions = &ps[np];
-        for (size_t i = 0; i < n; i++) {
-            const struct cons_part *p = &f->parts[i];
+        for (size_t k = 0; k < n; k++) {
+            const struct cons_part *p = &f->parts[(r0 + k) % n];
             if (!p->fetching || p->fetch_broker != broker || strcmp(p->topic, topics[t].topic)) {
                 continue;
             }

@@ -165,6 +165,7 @@ struct cons_fetcher {
     struct cons_record *recs;
     size_t recs_cap;
     size_t recs_hwm; // most records one partition of the current response needed
+    size_t rot;      // where the next Fetch request starts in the table (fairness, see .c)
     struct kp_aborted_txn *txns;
     size_t txns_cap;
     cons_deliver_fn deliver;

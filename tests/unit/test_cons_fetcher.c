@@ -193,6 +193,49 @@ static void test_record_array_shrinks_back(void **state)
     cons_fetcher_cleanup(&f);
 }
 
+static uint32_t be32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+// A Fetch request carries the MaxBytes it was given (the Fetch budget's grant), and successive
+// requests start at different partitions of the table.
+static void test_request_max_bytes_and_rotation(void **state)
+{
+    (void)state;
+    struct cons_fetcher f;
+    struct got g;
+    setup(&f, &g, true, CONS_START_LATEST);
+    ready(&f, 0, 0);
+    ready(&f, 1, 0);
+    uint32_t first[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(cons_fetcher_begin_fetch(&f, 1, 0), 2);
+        kw w;
+        kw_init_grow(&w);
+        assert_true(cons_fetcher_write_request_max(&f, 1, 11, 300000 + i, &w));
+        const uint8_t *b = kw_data(&w);
+        // v11: replica_id, max_wait_ms, min_bytes, max_bytes, isolation_level, session_id,
+        // session_epoch, topics [name "t", partitions [partition, ...]]
+        assert_int_equal(be32_at(b + 12), 300000 + i);
+        assert_int_equal(be32_at(b + 25), 1); // one topic
+        assert_int_equal(be32_at(b + 32), 2); // both partitions
+        first[i] = be32_at(b + 36);
+        kw_cleanup(&w);
+        cons_fetcher_cancel_fetch(&f, 1);
+        assert_false(f.parts[0].fetching || f.parts[1].fetching);
+    }
+    assert_true(first[0] != first[1] || first[1] != first[2] || first[2] != first[3]);
+    // without a grant, the configured MaxBytes
+    assert_int_equal(cons_fetcher_begin_fetch(&f, 1, 0), 2);
+    kw w;
+    kw_init_grow(&w);
+    assert_true(cons_fetcher_write_request(&f, 1, 11, &w));
+    assert_int_equal(be32_at(kw_data(&w) + 12), 100000);
+    kw_cleanup(&w);
+    cons_fetcher_cleanup(&f);
+}
+
 static void test_skips_records_below_the_fetch_offset(void **state)
 {
     (void)state;
@@ -643,6 +686,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_skips_records_below_the_fetch_offset),
         cmocka_unit_test(test_record_array_shrinks_back),
+        cmocka_unit_test(test_request_max_bytes_and_rotation),
         cmocka_unit_test(test_partial_batch_at_the_end),
         cmocka_unit_test(test_read_committed_filters_aborted_and_control),
         cmocka_unit_test(test_partition_errors),
