@@ -16,7 +16,9 @@
 // after 30 s by default. Nothing secret is in a record: the node id, the mapping's UUID, state
 // names, the result line the API already shows, topic names, partition numbers and lags.
 //
-// Limits: a value of at most FLEET_STATUS_MAX_RECORD bytes, at most FLEET_STATUS_MAX_PARTS
+// Limits: a value of at most FLEET_STATUS_MAX_RECORD bytes (the table keeps at most
+// FLEET_STATUS_MAX_ENTRIES entries and FLEET_STATUS_MAX_TABLE_BYTES bytes of values, its memory
+// in proportion), at most FLEET_STATUS_MAX_PARTS
 // partitions listed (AssignedPartitions still counts them all), a node id of at most
 // FLEET_NODE_ID_MAX printable ASCII characters without '/', '"' or '\'. A record that breaks any
 // of them, or is not the JSON above, is skipped with a log line naming its key and offset.
@@ -34,11 +36,12 @@
 #define FLEET_STATUS_RESULT_MAX 600
 #define FLEET_STATUS_STALE_PERIODS 3
 #define FLEET_STATUS_MAX_ENTRIES 4096 // (node, mapping) pairs kept; more are skipped and logged
+#define FLEET_STATUS_MAX_TABLE_BYTES (16u << 20) // the values kept, in all (likewise)
 #define FLEET_STATUS_REFRESH_MIN 500
 #define FLEET_STATUS_REFRESH_MAX 300000
 
 struct fleet_status_part {
-    char topic[250]; // Kafka's topic name limit is 249
+    char *topic; // owned by the record (1-249 bytes: Kafka's topic name limit)
     int32_t partition;
     int64_t lag; // -1 unknown
 };

@@ -23,6 +23,9 @@ void fleet_status_rec_init(struct fleet_status_rec *r)
 
 void fleet_status_rec_cleanup(struct fleet_status_rec *r)
 {
+    for (size_t i = 0; r->parts && i < r->num_parts; i++) {
+        free(r->parts[i].topic);
+    }
     free(r->parts);
     fleet_status_rec_init(r);
 }
@@ -141,7 +144,11 @@ static bool parse_parts(const cJSON *arr, struct fleet_status_rec *out, char *wh
                      i);
             return false;
         }
-        snprintf(out->parts[i].topic, sizeof out->parts[i].topic, "%s", topic);
+        out->parts[i].topic = strdup(topic);
+        out->num_parts = (size_t)i + 1; // cleanup frees what is set
+        if (!out->parts[i].topic) {
+            return fail(why, why_len, "out of memory");
+        }
         out->parts[i].partition = (int32_t)part;
         out->parts[i].lag = (int64_t)lag;
     }

@@ -33,9 +33,9 @@ static void fill(struct fleet_status_rec *r)
     r->lag = 7;
     r->num_parts = 2;
     r->parts = calloc(2, sizeof *r->parts);
-    snprintf(r->parts[0].topic, sizeof r->parts[0].topic, "orders");
+    r->parts[0].topic = strdup("orders");
     r->parts[0].lag = 4;
-    snprintf(r->parts[1].topic, sizeof r->parts[1].topic, "orders");
+    r->parts[1].topic = strdup("orders");
     r->parts[1].partition = 2;
     r->parts[1].lag = 3;
 }
@@ -203,12 +203,14 @@ static void test_limits(void **state)
     // The encoder lists at most FLEET_STATUS_MAX_PARTS and the result reads back.
     struct fleet_status_rec big;
     fill(&big);
+    free(big.parts[0].topic);
+    free(big.parts[1].topic);
     free(big.parts);
     big.num_parts = FLEET_STATUS_MAX_PARTS + 5;
     big.num_assigned = (uint32_t)big.num_parts;
     big.parts = calloc(big.num_parts, sizeof *big.parts);
     for (size_t i = 0; i < big.num_parts; i++) {
-        snprintf(big.parts[i].topic, sizeof big.parts[i].topic, "orders");
+        big.parts[i].topic = strdup("orders");
         big.parts[i].partition = (int32_t)i;
     }
     size_t len = 0;
