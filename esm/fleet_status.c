@@ -233,10 +233,12 @@ static void on_sent(void *arg, bool ok, const char *why)
     }
 }
 
-static void send_value(struct fleet_status *s, const char *uuid, const char *value, size_t len)
+// send_record writes the record of |node|/|uuid| (|value| NULL: a tombstone).
+static void send_record(struct fleet_status *s, const char *node, const char *uuid,
+                        const char *value, size_t len)
 {
     char key[FLEET_NODE_ID_MAX + 38];
-    int klen = snprintf(key, sizeof key, "%s/%s", s->node, uuid);
+    int klen = snprintf(key, sizeof key, "%s/%s", node, uuid);
     struct prod_msg m = {.key = (const uint8_t *)key,
                          .key_len = (size_t)klen,
                          .value = value,
@@ -244,6 +246,11 @@ static void send_value(struct fleet_status *s, const char *uuid, const char *val
                          .value_null = value == NULL};
     s->inflight++;
     prod_send(s->cfg.prod, s->topic, &m, 1, on_sent, s);
+}
+
+static void send_value(struct fleet_status *s, const char *uuid, const char *value, size_t len)
+{
+    send_record(s, s->node, uuid, value, len);
 }
 
 bool fleet_status_publishes(const struct esm_metrics_mapping *m)
@@ -354,6 +361,36 @@ static void publish_one(struct fleet_status *s, const struct esm_metrics_mapping
     fleet_status_rec_cleanup(&r);
 }
 
+static bool known(const struct esm_metrics_mapping *maps, size_t n, const char *uuid)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(maps[i].uuid, uuid)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// forget removes entries no one will refresh: this node id's former life (mappings it no longer
+// runs), and other nodes' stale entries of mappings the fleet no longer has or not refreshed for
+// FLEET_STATUS_FORGET_S. Any node may write those tombstones: the same one twice is harmless, and
+// a live node writes its record again within its period.
+static void forget(struct fleet_status *s, const struct esm_metrics_mapping *maps, size_t n)
+{
+    double now = fleet_now_epoch();
+    for (size_t i = 0; i < s->num_entries; i++) {
+        const struct fleet_status_rec *r = &s->entries[i].rec;
+        bool mine = !strcmp(r->node, s->node);
+        bool gone = mine ? !pub_find(s, r->uuid)
+                         : fleet_status_stale(r->time, r->refresh_ms, now) &&
+                               (!known(maps, n, r->uuid) || now - r->time > FLEET_STATUS_FORGET_S);
+        if (gone) {
+            send_record(s, r->node, r->uuid, NULL, 0);
+            table_remove(s, &s->entries[i--]);
+        }
+    }
+}
+
 static void publish(struct fleet_status *s)
 {
     struct esm_metrics_mapping *maps = NULL;
@@ -369,22 +406,18 @@ static void publish(struct fleet_status *s)
         if (fleet_status_publishes(&maps[i])) {
             publish_one(s, &maps[i], now);
         }
-        esm_metrics_mapping_cleanup(&maps[i]);
     }
-    free(maps);
     for (size_t i = 0; i < s->num_pubs; i++) { // no longer runs it: a tombstone
         if (!s->pubs[i].seen) {
             send_value(s, s->pubs[i].uuid, NULL, 0);
             s->pubs[i--] = s->pubs[--s->num_pubs];
         }
     }
-    for (size_t i = 0; i < s->num_entries; i++) { // a former life of this node id
-        struct fleet_status_rec *r = &s->entries[i].rec;
-        if (!strcmp(r->node, s->node) && !pub_find(s, r->uuid)) {
-            send_value(s, r->uuid, NULL, 0);
-            table_remove(s, &s->entries[i--]);
-        }
+    forget(s, maps, n);
+    for (size_t i = 0; i < n; i++) {
+        esm_metrics_mapping_cleanup(&maps[i]);
     }
+    free(maps);
 }
 
 static void on_tick(void *ctx)

@@ -13,8 +13,10 @@
 // result, assigned partitions; checked every second) and every RefreshMs (default 10 s) for the
 // lag. An entry not refreshed within FLEET_STATUS_STALE_PERIODS periods of its own RefreshMs
 // (judged by its Time against this node's clock) is stale: a dead node's entries stop counting
-// after 30 s by default. Nothing secret is in a record: the node id, the mapping's UUID, state
-// names, the result line the API already shows, topic names, partition numbers and lags.
+// after 30 s by default. A stale entry of a mapping the fleet no longer has, or one not refreshed
+// for an hour, is removed with a tombstone by whichever node notices first. Nothing secret is in a
+// record: the node id, the mapping's UUID, state names, the result line the API already shows,
+// topic names, partition numbers and lags.
 //
 // Limits: a value of at most FLEET_STATUS_MAX_RECORD bytes (the table keeps at most
 // FLEET_STATUS_MAX_ENTRIES entries and FLEET_STATUS_MAX_TABLE_BYTES bytes of values, its memory
@@ -37,6 +39,7 @@
 #define FLEET_STATUS_STALE_PERIODS 3
 #define FLEET_STATUS_MAX_ENTRIES 4096 // (node, mapping) pairs kept; more are skipped and logged
 #define FLEET_STATUS_MAX_TABLE_BYTES (16u << 20) // the values kept, in all (likewise)
+#define FLEET_STATUS_FORGET_S 3600.0 // a stale entry is removed (tombstoned) after this long
 #define FLEET_STATUS_REFRESH_MIN 500
 #define FLEET_STATUS_REFRESH_MAX 300000
 

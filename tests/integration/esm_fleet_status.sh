@@ -7,7 +7,8 @@
 # to rejoin) loses nothing: every produced record is delivered at least once and in order per
 # partition (checked against what was produced, in the one delivery log all nodes append to),
 # and Get matches reality after each step; a kill -9 makes the dead node's entries stale and its
-# partitions show on the others (the failover time is printed).
+# partitions show on the others (the failover time is printed); a delete tombstones every node's
+# status of the mapping, the dead node's included.
 . "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 T=$TEST_TMP
@@ -266,6 +267,18 @@ printf 'evil/%s\t{"KesmFleetStatusVersion":1,"Node":"other"}\n' "$U" |
 tap_check "a corrupt status record is skipped, naming its key and offset" \
     wait_until 20 grep -q "status topic $STATUS partition 0 offset [0-9]* (key evil/$U): Node and UUID must be the key's; skipped" "$T/${rest[0]}.err"
 tap_check "the node still answers" ready "${rest[0]}"
+
+# Deleting the mapping tombstones every node's status of it, the dead node's too (a stale entry of
+# a mapping the fleet no longer has is removed by the live nodes).
+lam "${rest[0]}" delete-event-source-mapping --uuid "$U" >/dev/null 2>"$T/del.err"
+# last_of KEY: the last value of KEY in the status topic ("NULL" for a tombstone).
+last_of() {
+    timeout 30 kcat -C -b "$KMOCK_BOOTSTRAP" -t "$STATUS" -o beginning -e -q -Z -f '%k\t%s\n' 2>/dev/null |
+        awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }'
+}
+tombstoned() { for id in "$@"; do [ "$(last_of "$id/$U")" = NULL ] || return 1; done; }
+tap_check "after a delete, every node's status of the mapping is a tombstone, the dead node's too" \
+    wait_until 20 tombstoned "${ID[${rest[0]}]}" "${ID[${rest[1]}]}" "${ID[$victim]}"
 
 for n in "${rest[@]}"; do
     kill -TERM "${PIDS[$n]}"
