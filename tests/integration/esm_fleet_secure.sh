@@ -9,14 +9,9 @@
 . tests/lib/kmock.sh
 . tests/lib/secure_cluster.sh
 T=$TEST_TMP
-declare -A PIDS=()
+. tests/lib/fleet.sh
 cleanup() {
-    for n in "${!PIDS[@]}"; do
-        kill -TERM "${PIDS[$n]}" 2>/dev/null
-    done
-    for n in "${!PIDS[@]}"; do
-        wait "${PIDS[$n]}" 2>/dev/null
-    done
+    fleet_stop_nodes
     secure_cluster_stop
 }
 at_exit cleanup
@@ -33,13 +28,7 @@ if ! secure_cluster_start -b 1 -t _kesm-s3-configs:1 -t _kesm-s3-status:1 -t ord
     sed 's/^/# /' "$T/start.log"
     exit 1
 fi
-export HOME=$T AWS_CONFIG_FILE=$T/aws-config AWS_SHARED_CREDENTIALS_FILE=$T/aws-credentials
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
-: >"$AWS_CONFIG_FILE"
-: >"$AWS_SHARED_CREDENTIALS_FILE"
-. tests/lib/api.sh
+fleet_aws_env
 
 umask 077
 printf '{"username":"alice","password":"alice-secret"}' >"$T/good.json"
@@ -55,8 +44,6 @@ start_node() {
         --route "demo=exec:$PWD/examples/handler.py" >"$T/$1.out" 2>"$T/$1.err" &
     PIDS[$1]=$!
 }
-port_of() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/$1.out" | grep .; }
-api() { echo "http://127.0.0.1:$(port_of "$1")/2015-03-31/event-source-mappings"; }
 code_of() { api_curl -sS -o "$T/$1.body" -w '%{http_code}' "$(api "$1")/"; }
 
 start_node good "$T/good.json"
@@ -100,11 +87,8 @@ tap_check "no password in any log, answer or topic" \
     eval "! grep -q -e alice-secret -e '$BADPW' '$T'/good.err '$T'/bad.err '$T'/*.out '$T'/bad.body '$T'/status.txt"
 
 for n in good bad; do
-    kill -TERM "${PIDS[$n]}"
-    wait "${PIDS[$n]}"
-    rc=$?
-    unset "PIDS[$n]"
-    tap_check "node $n exits 0 on SIGTERM" test "$rc" = 0
+    fleet_stop "$n"
+    tap_check "node $n exits 0 on SIGTERM" test $? = 0
 done
 if [ "$TAP_FAIL" != 0 ]; then
     for n in good bad; do

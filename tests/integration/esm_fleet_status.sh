@@ -12,14 +12,9 @@
 . "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 T=$TEST_TMP
-declare -A PIDS=()
+. tests/lib/fleet.sh
 cleanup() {
-    for n in "${!PIDS[@]}"; do
-        kill -TERM "${PIDS[$n]}" 2>/dev/null
-    done
-    for n in "${!PIDS[@]}"; do
-        wait "${PIDS[$n]}" 2>/dev/null
-    done
+    fleet_stop_nodes
     kmock_stop
 }
 at_exit cleanup
@@ -37,13 +32,7 @@ kmock_start -b 3 -t _kesm-f2-configs:1 -t "$STATUS:1" -t "orders:$PARTS" || {
     exit 1
 }
 
-export HOME=$T AWS_CONFIG_FILE=$T/aws-config AWS_SHARED_CREDENTIALS_FILE=$T/aws-credentials
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
-: >"$AWS_CONFIG_FILE"
-: >"$AWS_SHARED_CREDENTIALS_FILE"
-. tests/lib/api.sh
+fleet_aws_env
 export KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500
 SECRET_PW=status-pw-$RANDOM$RANDOM
 mkdir -m 700 "$T/secrets"
@@ -65,14 +54,6 @@ start_node() {
         --secrets-dir "$T/secrets" >"$T/$1.out" 2>"$T/$1.err" &
     PIDS[$1]=$!
 }
-port_of() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/$1.out" | grep .; }
-lam() {
-    local node=$1
-    shift
-    timeout 60 /usr/bin/aws --endpoint-url "http://127.0.0.1:$(port_of "$node")" --region us-east-1 \
-        lambda "$@"
-}
-api() { echo "http://127.0.0.1:$(port_of "$1")/2015-03-31/event-source-mappings"; }
 ready() { [ "$(api_curl -sS -o /dev/null -w '%{http_code}' "$(api "$1")/")" = 200 ]; }
 
 start_node n1 node-1
@@ -131,13 +112,13 @@ tap_check "Get through node 3 shows the partitions nodes 1, 2 and 3 hold, summin
     wait_until 60 matches n3 n1 n2 n3
 echo "# Get through node 3: $(fleet_view n3)"
 tap_check "node 2's default node id is HOSTNAME:PORT" \
-    eval "jq -e --arg id '$ID2' '[.KesmFleet.Nodes[].Node] | index(\$id)' '$T/get.json' >/dev/null"
+    eval "[[ '$ID2' =~ ^[^:/]+:[0-9]+\$ ]] && jq -e --arg id '$ID2' '[.KesmFleet.Nodes[].Node] | index(\$id) != null' '$T/get.json' >/dev/null"
 lam n3 get-event-source-mapping --uuid "$U" >"$T/cli-get.json" 2>"$T/cli-get.err"
 tap_check "the AWS CLI reads the fleet's Get (State Enabled)" \
     test "$(jq -r .State "$T/cli-get.json" 2>/dev/null)" = Enabled
 lam n2 list-event-source-mappings >"$T/cli-list.json" 2>"$T/cli-list.err"
 tap_check "the AWS CLI lists it through node 2" \
-    test "$(jq -r '.EventSourceMappings[0].UUID' "$T/cli-list.json" 2>/dev/null)" = "$U"
+    eval '[ "${#U}" = 36 ] && [ "$(jq -r ".EventSourceMappings[0].UUID" "$T/cli-list.json")" = "$U" ]'
 list_fleet() { [ "$(api_curl -sS "$(api n2)/" | jq '.EventSourceMappings[0].KesmFleet.AssignedPartitions')" = "$PARTS" ]; }
 tap_check "List through node 2 carries the fleet view too" wait_until 10 list_fleet
 
@@ -209,14 +190,14 @@ declare -A NEXT=([n1]=n1b [n2]=n2b [n3]=n3b)
 live=(n1 n2 n3)
 for old in n1 n2 n3; do
     new=${NEXT[$old]}
-    kill -TERM "${PIDS[$old]}"
-    wait "${PIDS[$old]}"
-    rc=$?
-    unset "PIDS[$old]"
-    tap_check "rolling restart: $old stops cleanly" test "$rc" = 0
+    fleet_stop "$old"
+    tap_check "rolling restart: $old stops cleanly" test $? = 0
     others=()
     for n in "${live[@]}"; do [ "$n" = "$old" ] || others+=("$n"); done
-    gone() { ! api_curl -sS "$(api "${others[0]}")/$U" | jq -e --arg id "${ID[$old]}" '.KesmFleet.Nodes[] | select(.Node == $id)' >/dev/null; }
+    gone() {
+        api_curl -sS "$(api "${others[0]}")/$U" | jq -e --arg id "${ID[$old]}" \
+            '(.KesmFleet.Nodes | type == "array") and ([.KesmFleet.Nodes[] | select(.Node == $id)] | length == 0)' >/dev/null
+    }
     tap_check "its status is withdrawn (a tombstone, not staleness) at once" wait_until 5 gone
     tap_check "produce 30 while $old is down" kmock_cmd produce orders 30
     N=$((N + 30))
@@ -281,11 +262,8 @@ tap_check "after a delete, every node's status of the mapping is a tombstone, th
     wait_until 20 tombstoned "${ID[${rest[0]}]}" "${ID[${rest[1]}]}" "${ID[$victim]}"
 
 for n in "${rest[@]}"; do
-    kill -TERM "${PIDS[$n]}"
-    wait "${PIDS[$n]}"
-    rc=$?
-    unset "PIDS[$n]"
-    tap_check "node $n exits 0 on SIGTERM" test "$rc" = 0
+    fleet_stop "$n"
+    tap_check "node $n exits 0 on SIGTERM" test $? = 0
 done
 if [ "$TAP_FAIL" != 0 ]; then
     for n in n1 n2 n3 n1b n2b n3b; do
