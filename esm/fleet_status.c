@@ -351,7 +351,6 @@ static void publish_one(struct fleet_status *s, const struct esm_metrics_mapping
             send_value(s, m->uuid, text, len);
             p->sig = sig;
             p->sent_ms = now;
-            p->live = true;
         }
         free(text);
     }

@@ -46,7 +46,7 @@ struct fst_pub {
     char uuid[37];
     uint64_t sig;
     uint64_t sent_ms;
-    bool live, seen;
+    bool seen; // still published (set by each publish pass)
 };
 
 struct fleet_status {
