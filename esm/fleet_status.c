@@ -97,7 +97,7 @@ static bool table_put(struct fleet_status *s, struct fleet_status_rec *rec, size
 
 // ---- reading the topic ------------------------------------------------------------------------
 
-static void apply_one(struct fleet_status *s, int32_t partition, const struct cons_record *rec)
+void fleet_status_apply(struct fleet_status *s, int32_t partition, const struct cons_record *rec)
 {
     char node[FLEET_NODE_ID_MAX + 1], uuid[37], why[400], shown[200];
     if (!fleet_status_key_parse(rec->key, rec->key_null ? 0 : rec->key_len, node, uuid)) {
@@ -140,7 +140,7 @@ static void on_records(void *ctx, const struct cons_record_batch *batch)
 {
     struct fleet_status *s = ctx;
     for (size_t i = 0; i < batch->num_records; i++) {
-        apply_one(s, batch->partition, &batch->records[i]);
+        fleet_status_apply(s, batch->partition, &batch->records[i]);
     }
 }
 

@@ -75,6 +75,12 @@ struct fleet_status *fleet_status_new(const struct fleet_status_config *cfg, cha
 void fleet_status_retire(struct fleet_status *s);
 void fleet_status_free(struct fleet_status *s);
 
+// fleet_status_apply takes one record of the status topic's |partition| into the table: a
+// tombstone removes its entry, a valid record replaces it, anything else (a bad key or value, a
+// full table) is skipped with a warning naming the partition, offset and key, and counted.
+struct cons_record;
+void fleet_status_apply(struct fleet_status *s, int32_t partition, const struct cons_record *rec);
+
 double fleet_now_epoch(void);
 // fleet_status_publishes returns whether this node publishes a status for mapping |m| (it runs
 // it, or it stopped with a problem); fleet_status_from_local builds that status.
