@@ -97,6 +97,23 @@ static bool table_put(struct fleet_status *s, struct fleet_status_rec *rec, size
 
 // ---- reading the topic ------------------------------------------------------------------------
 
+static struct fst_pub *pub_find(struct fleet_status *s, const char *uuid);
+
+// check_own warns (once) when a record under this node's id carries a Time this process did not
+// write after its last one: two nodes share the id and overwrite each other's records.
+static void check_own(struct fleet_status *s, const struct fleet_status_rec *r)
+{
+    const struct fst_pub *p = strcmp(r->node, s->node) ? NULL : pub_find(s, r->uuid);
+    if (!p || s->dup_warned || !p->sent_ms || r->time <= p->sent_time) {
+        return;
+    }
+    s->dup_warned = true;
+    kesm_log(KESM_LOG_WARN, "fleet",
+             "status topic %s: another node publishes as node id %s (mapping %s); give every node "
+             "its own --cluster-node-id",
+             s->topic, s->node, r->uuid);
+}
+
 void fleet_status_apply(struct fleet_status *s, int32_t partition, const struct cons_record *rec)
 {
     char node[FLEET_NODE_ID_MAX + 1], uuid[37], why[400], shown[200];
@@ -125,6 +142,7 @@ void fleet_status_apply(struct fleet_status *s, int32_t partition, const struct 
         fleet_status_rec_cleanup(&r);
         return;
     }
+    check_own(s, &r);
     if (!table_put(s, &r, rec->value_len)) {
         s->skipped++;
         kesm_log(KESM_LOG_WARN, "fleet",
@@ -351,6 +369,7 @@ static void publish_one(struct fleet_status *s, const struct esm_metrics_mapping
             send_value(s, m->uuid, text, len);
             p->sig = sig;
             p->sent_ms = now;
+            p->sent_time = r.time;
         }
         free(text);
     }

@@ -46,7 +46,8 @@ struct fst_pub {
     char uuid[37];
     uint64_t sig;
     uint64_t sent_ms;
-    bool seen; // still published (set by each publish pass)
+    double sent_time; // the Time of the last record written
+    bool seen;        // still published (set by each publish pass)
 };
 
 struct fleet_status {
@@ -63,6 +64,7 @@ struct fleet_status {
     size_t table_bytes;
     struct fst_pub *pubs;
     size_t num_pubs;
+    bool dup_warned;   // another process publishes under this node id (logged once)
     unsigned inflight; // status records sent and not yet acknowledged
     uint64_t skipped;  // records skipped (bad key or value, full table)
     char problem[1200];

@@ -261,6 +261,9 @@ tombstoned() { for id in "$@"; do [ "$(last_of "$id/$U")" = NULL ] || return 1; 
 tap_check "after a delete, every node's status of the mapping is a tombstone, the dead node's too" \
     wait_until 20 tombstoned "${ID[${rest[0]}]}" "${ID[${rest[1]}]}" "${ID[$victim]}"
 
+tap_check "no node took another's records for its own (restarts reused node ids)" \
+    eval "! grep -q 'another node publishes as node id' '$T'/*.err"
+
 for n in "${rest[@]}"; do
     fleet_stop "$n"
     tap_check "node $n exits 0 on SIGTERM" test $? = 0

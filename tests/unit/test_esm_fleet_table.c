@@ -158,12 +158,33 @@ static void test_table_is_bounded(void **state)
     done(&s);
 }
 
+static void test_duplicate_node_id_warned(void **state)
+{
+    (void)state;
+    struct fleet_status s;
+    init(&s);
+    double now = fleet_now_epoch();
+    struct fst_pub pub = {.uuid = UUID, .sent_ms = 1, .sent_time = now};
+    s.pubs = &pub;
+    s.num_pubs = 1;
+    feed(&s, 1, "self:1/" UUID, value("self:1", UUID, now, 1)); // our own record read back
+    assert_int_equal(warnings, 0);
+    feed(&s, 2, "self:1/" UUID, value("self:1", UUID, now + 5, 1)); // not ours
+    assert_int_equal(warnings, 1);
+    assert_non_null(strstr(last_warning, "another node publishes as node id self:1"));
+    feed(&s, 3, "self:1/" UUID, value("self:1", UUID, now + 6, 1)); // said once
+    assert_int_equal(warnings, 1);
+    s.pubs = NULL;
+    done(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replace_and_tombstone),
         cmocka_unit_test(test_bad_records_skipped_and_named),
         cmocka_unit_test(test_table_is_bounded),
+        cmocka_unit_test(test_duplicate_node_id_warned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
