@@ -142,7 +142,7 @@ FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c base/*.c) consu
 	consumer/offsets.c net/http_parse.c net/http_wire.c net/httpd_parse.c esm/filter.c \
 	esm/filter_match.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c \
 	esm/config_aws.c esm/config_schema.c esm/config_update.c esm/config_response.c esm/config_msk.c \
-	esm/msk_pick.c \
+	esm/msk_pick.c esm/fleet_status_rec.c \
 	esm/function_ref.c esm/policy.c esm/status_view.c esm/status_check.c invoke/record.c \
 	invoke/err.c invoke/aws_parse.c invoke/aws_parse_json.c broker/conn.c broker/conn_req.c \
 	broker/conn_reauth.c broker/sasl.c broker/kdf.c net/reactor.c net/tls_fail.c)

@@ -275,6 +275,9 @@ static void do_list(struct esm_api *api, const char *query, struct net_httpd_res
     struct esm_op_result r;
     esm_manager_list(api->mgr, has_fn ? fn : NULL, has_arn ? arn : NULL, has_marker ? marker : NULL,
                      max_items, &r);
+    if (r.status == ESM_OP_OK && api->writer.decorate) {
+        api->writer.decorate(api->writer.ctx, r.body, true);
+    }
     send_result(resp, &r, 200);
 }
 
@@ -306,6 +309,9 @@ static void do_metrics(struct esm_api *api, struct net_httpd_response *resp)
         esm_metrics_mapping_cleanup(&maps[i]);
     }
     free(maps);
+    if (text && api->writer.metrics) {
+        text = api->writer.metrics(api->writer.ctx, text, len, &len);
+    }
     if (!text) {
         send_error(resp, &ERR_SERVICE, "out of memory");
         return;
@@ -439,6 +445,9 @@ static void route(struct esm_api *api, const struct net_httpd_parser *req,
         do_list(api, req->query, resp);
     } else if (id[0] && !strcmp(m, "GET")) {
         esm_manager_get(api->mgr, id, &r);
+        if (r.status == ESM_OP_OK && api->writer.decorate) {
+            api->writer.decorate(api->writer.ctx, r.body, false);
+        }
         send_result(resp, &r, 200);
     } else if (id[0] && !strcmp(m, "PUT")) {
         if ((body = parse_body(req, resp)) != NULL) {

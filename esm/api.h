@@ -75,6 +75,11 @@ struct esm_api_writer {
     bool (*read_ok)(void *ctx, char *why, size_t why_len);
     bool (*write)(void *ctx, enum esm_api_op op, const char *uuid, const cJSON *body,
                   struct net_httpd_response *resp, struct esm_op_result *now);
+    // decorate, if set, turns a Get (|list| false) or List answer into the fleet's view.
+    void (*decorate)(void *ctx, cJSON *body, bool list);
+    // metrics, if set, rewrites the /metrics exposition |text| (consumed): returns the new text
+    // (heap) and its length.
+    char *(*metrics)(void *ctx, char *text, size_t len, size_t *out_len);
     void *ctx;
 };
 struct net_httpd_deferred;

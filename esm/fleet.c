@@ -8,6 +8,7 @@
 #include "consumer/producer.h"
 #include "consumer/reader.h"
 #include "esm/fleet_int.h"
+#include "esm/fleet_status_int.h"
 #include "esm/json_guard.h"
 #include "esm/mapping_fleet.h"
 #include "net/httpd.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #define STALE_MS 8000u // a node whose last good read is older answers ServiceException
 #define SWEEP_MS 200u  // how often deadlines are checked
@@ -59,6 +61,7 @@ struct esm_fleet {
     char problem[1200];
     uint64_t records;
     struct wr *writes;
+    struct fleet_status *status; // the status topic, once the API's port is known
 };
 
 static double now_epoch(void)
@@ -197,24 +200,9 @@ static void maybe_create(struct esm_fleet *f)
         return;
     }
     f->create_tried = true;
-    const struct broker_auth *auth = f->sasl ? broker_sasl_auth(f->sasl) : NULL;
-    struct cons_admin_topic t = {.bootstrap = f->opts->bootstrap,
-                                 .tls = f->tls,
-                                 .auth = auth,
-                                 .name = f->topic,
-                                 .num_partitions = 1,
-                                 .replication_factor = -1,
-                                 .cleanup_policy = "compact",
-                                 .log_tag = "fleet"};
-    char err[300];
-    kesm_log(KESM_LOG_INFO, "fleet",
-             "config topic %s does not exist: creating it (1 partition, "
-             "cleanup.policy=compact)",
-             f->topic);
-    f->admin = cons_admin_create_topic(f->r, &t, on_created, f, err, sizeof err);
-    if (!f->admin) {
-        on_created(f, -1, err);
-    }
+    f->admin = fleet_create_topic(f->r, f->opts->bootstrap, f->tls,
+                                  f->sasl ? broker_sasl_auth(f->sasl) : NULL, "config", f->topic,
+                                  on_created, f);
 }
 
 static void on_sweep(void *ctx)
@@ -503,10 +491,81 @@ static bool api_write(void *ctx, enum esm_api_op op, const char *uuid, const cJS
     return true;
 }
 
+static void api_decorate(void *ctx, cJSON *body, bool list)
+{
+    struct esm_fleet *f = ctx;
+    fleet_status_decorate(f->status, body, list);
+}
+
+static char *api_metrics(void *ctx, char *text, size_t len, size_t *out_len)
+{
+    struct esm_fleet *f = ctx;
+    if (!f->status) {
+        *out_len = len;
+        return text;
+    }
+    return fleet_status_metrics(f->status, text, len, out_len);
+}
+
 struct esm_api_writer esm_fleet_writer(struct esm_fleet *f)
 {
-    struct esm_api_writer w = {read_ok, api_write, f};
+    struct esm_api_writer w = {read_ok, api_write, api_decorate, api_metrics, f};
     return w;
+}
+
+// ---- the status topic ---------------------------------------------------------------------------
+
+static bool may_publish(void *ctx)
+{
+    struct esm_fleet *f = ctx;
+    return f->ready && !f->fatal;
+}
+
+int esm_fleet_start_status(struct esm_fleet *f, uint16_t api_port, char *why, size_t why_len)
+{
+    char node[300];
+    if (f->opts->node_id) {
+        snprintf(node, sizeof node, "%s", f->opts->node_id);
+    } else {
+        char host[256] = "";
+        if (gethostname(host, sizeof host - 1) != 0 || !host[0]) {
+            snprintf(host, sizeof host, "localhost");
+        }
+        snprintf(node, sizeof node, "%s:%u", host, (unsigned)api_port);
+    }
+    if (!fleet_node_id_ok(node)) {
+        snprintf(why, why_len,
+                 "the node id '%.*s' is not 1-%d printable ASCII characters without '/', '\"' or "
+                 "'\\'%s",
+                 FLEET_NODE_ID_MAX + 8, node, FLEET_NODE_ID_MAX,
+                 f->opts->node_id ? "" : " (this host's name: set --cluster-node-id)");
+        return -1;
+    }
+    struct fleet_status_config c = {
+        .r = f->r,
+        .mgr = f->mgr,
+        .prod = f->prod,
+        .bootstrap = f->opts->bootstrap,
+        .tls = f->tls,
+        .auth = f->sasl ? broker_sasl_auth(f->sasl) : NULL,
+        .cluster_id = f->opts->cluster_id,
+        .node = node,
+        .refresh_ms = f->opts->status_ms > 0 ? (uint32_t)f->opts->status_ms : 10000u,
+        .may_publish = may_publish,
+        .may_publish_ctx = f};
+    f->status = fleet_status_new(&c, why, why_len);
+    return f->status ? 0 : -1;
+}
+
+unsigned esm_fleet_retire(struct esm_fleet *f)
+{
+    if (!f || !f->status) {
+        return 0;
+    }
+    if (!f->status->retired) {
+        fleet_status_retire(f->status);
+    }
+    return f->status->inflight;
 }
 
 // ---- life ---------------------------------------------------------------------------------------
@@ -532,7 +591,7 @@ struct esm_fleet *esm_fleet_new(struct net_reactor *r, struct esm_manager *mgr,
     struct prod_config pc = {.bootstrap = o->bootstrap,
                              .tls = f->tls,
                              .auth = auth,
-                             .what = "fleet config topic",
+                             .what = "fleet topic",
                              .log_tag = "fleet"};
     struct cons_reader_config rc = {.bootstrap = o->bootstrap,
                                     .topic = f->topic,
@@ -562,6 +621,7 @@ void esm_fleet_free(struct esm_fleet *f)
         wr_finish(f, f->writes, false, "kesm fleet: kesm serve is stopping");
     }
     net_timer_free(f->sweep);
+    fleet_status_free(f->status);
     cons_admin_free(f->admin);
     cons_reader_free(f->rd);
     prod_free(f->prod);

@@ -19,6 +19,10 @@
 // nodes, and a dead node's partitions move to the others after the session timeout and resume
 // at the committed offsets.
 //
+// Each node also publishes its view of the mappings it runs to the status topic
+// "_kesm-NAME-status" and follows it, so that Get, List and /metrics on any node show the fleet
+// (esm/fleet_status.h).
+//
 // The config topic is created when missing (CreateTopics, 1 partition, compacted) where the
 // broker offers CreateTopics; one with more than one partition is refused (no order across
 // partitions).
@@ -47,6 +51,8 @@ struct esm_fleet_opts {
     const char *sasl_mechanism; // --cluster-sasl-mechanism (SCRAM-SHA-512)
     const char *import_dir;     // --import-state DIR: write its mappings to the cluster, exit
     long timeout_ms;            // --cluster-timeout MS: read-your-writes bound (10000)
+    const char *node_id;        // --cluster-node-id ID (default: hostname:API port)
+    long status_ms;             // --cluster-status-interval MS: status refresh period (10000)
 };
 
 // esm_fleet_flag handles a --cluster-* or --import-state flag: returns how many arguments it
@@ -67,6 +73,15 @@ struct esm_fleet *esm_fleet_new(struct net_reactor *r, struct esm_manager *mgr,
 void esm_fleet_free(struct esm_fleet *f);
 // esm_fleet_writer returns the API hooks (esm/api.h) of |f|.
 struct esm_api_writer esm_fleet_writer(struct esm_fleet *f);
+
+// esm_fleet_start_status starts publishing this node's view to the status topic and following
+// it (esm/fleet_status.h), as node --cluster-node-id or "HOSTNAME:|api_port|". Returns 0, or -1
+// with the reason in |why|.
+int esm_fleet_start_status(struct esm_fleet *f, uint16_t api_port, char *why, size_t why_len);
+// esm_fleet_retire writes tombstones for this node's status records (a clean stop; the reactor
+// must run a little longer to send them) and returns how many status records are still being
+// sent (call again to poll; 0 when done).
+unsigned esm_fleet_retire(struct esm_fleet *f);
 
 // esm_fleet_import writes every mapping of the state directory |dir| (esm/store.h files) to the
 // config topic, keeping UUIDs, and waits until this node has read them back. Runs the reactor

@@ -3,12 +3,23 @@
 #ifndef ESM_FLEET_INT_H
 #define ESM_FLEET_INT_H
 
+#include "consumer/admin.h"
 #include "esm/fleet.h"
 
 #include <stddef.h>
 
 struct net_tls_ctx;
 struct broker_sasl;
+struct broker_auth;
+struct net_reactor;
+
+// fleet_create_topic starts CreateTopics for the fleet's |what| ("config", "status") topic
+// |name| (1 partition, compacted) on the fleet's connection, after a log line; |done| runs from
+// the reactor, or at once (-1) when it cannot start. Returns the admin (free it once done ran).
+struct cons_admin *fleet_create_topic(struct net_reactor *r, const char *bootstrap,
+                                      struct net_tls_ctx *tls, const struct broker_auth *auth,
+                                      const char *what, const char *name, cons_admin_done_fn *done,
+                                      void *ctx);
 
 // fleet_security builds the TLS context and SASL plug-in the flags ask for (either may stay
 // NULL). Returns 0, or -1 with the reason in |why| (never a secret).

@@ -1,7 +1,10 @@
 // fleet_opts.c: the --cluster-* flags of `kesm serve` and the TLS and SASL they describe (see
 // fleet.h).
+#include "base/log.h"
 #include "broker/sasl.h"
+#include "consumer/admin.h"
 #include "esm/fleet_int.h"
+#include "esm/fleet_status.h"
 #include "esm/secrets.h"
 #include "net/tls.h"
 
@@ -23,10 +26,22 @@ int esm_fleet_flag(struct esm_fleet_opts *o, const char *a, const char *v)
         {"--cluster-sasl-file", offsetof(struct esm_fleet_opts, sasl_file)},
         {"--cluster-sasl-mechanism", offsetof(struct esm_fleet_opts, sasl_mechanism)},
         {"--import-state", offsetof(struct esm_fleet_opts, import_dir)},
+        {"--cluster-node-id", offsetof(struct esm_fleet_opts, node_id)},
     };
     if (!strcmp(a, "--cluster-tls")) {
         o->tls = true;
         return 1;
+    }
+    if (!strcmp(a, "--cluster-status-interval")) {
+        char *end = NULL;
+        long x = v ? strtol(v, &end, 10) : 0;
+        if (!v || !*v || *end || x < FLEET_STATUS_REFRESH_MIN || x > FLEET_STATUS_REFRESH_MAX) {
+            fprintf(stderr, "kesm serve: --cluster-status-interval wants %d-%d ms, not '%s'\n",
+                    FLEET_STATUS_REFRESH_MIN, FLEET_STATUS_REFRESH_MAX, v ? v : "");
+            return -1;
+        }
+        o->status_ms = x;
+        return 2;
     }
     if (!strcmp(a, "--cluster-timeout")) {
         char *end = NULL;
@@ -70,7 +85,7 @@ bool esm_fleet_check(const struct esm_fleet_opts *o)
 {
     const char *why = NULL;
     bool any_sec = o->tls || o->ca_file || o->cert_file || o->key_file || o->sasl_file ||
-                   o->sasl_mechanism || o->timeout_ms;
+                   o->sasl_mechanism || o->timeout_ms || o->node_id || o->status_ms;
     if (!esm_fleet_wanted(o)) {
         if (any_sec || o->import_dir) {
             why = "the --cluster-* flags and --import-state need --cluster-bootstrap and "
@@ -83,6 +98,9 @@ bool esm_fleet_check(const struct esm_fleet_opts *o)
               "_kesm-NAME-configs and _kesm-NAME-status)";
     } else if (!o->cert_file != !o->key_file) {
         why = "--cluster-cert and --cluster-key go together";
+    } else if (o->node_id && !fleet_node_id_ok(o->node_id)) {
+        why = "--cluster-node-id wants 1-128 printable ASCII characters without '/', '\"' or "
+              "'\\'";
     } else if (o->sasl_mechanism && !o->sasl_file) {
         why = "--cluster-sasl-mechanism needs --cluster-sasl-file";
     }
@@ -106,6 +124,8 @@ void esm_fleet_usage(FILE *out)
             "                      mode 600 or stricter, as file:// secrets of mappings)\n"
             "  --cluster-sasl-mechanism M  SCRAM-SHA-512 (default), SCRAM-SHA-256 or PLAIN\n"
             "  --cluster-timeout MS  how long an API write waits to be read back (10000)\n"
+            "  --cluster-node-id ID  this node's name in the status topic (HOSTNAME:API-PORT)\n"
+            "  --cluster-status-interval MS  status refresh period (10000; stale after 3)\n"
             "  --import-state DIR  write the mappings of a single-node state directory to the\n"
             "                      fleet (keeping their UUIDs), then exit\n");
 }
@@ -170,4 +190,28 @@ int fleet_security(const struct esm_fleet_opts *o, struct net_tls_ctx **out_tls,
         return -1;
     }
     return 0;
+}
+
+struct cons_admin *fleet_create_topic(struct net_reactor *r, const char *bootstrap,
+                                      struct net_tls_ctx *tls, const struct broker_auth *auth,
+                                      const char *what, const char *name, cons_admin_done_fn *done,
+                                      void *ctx)
+{
+    struct cons_admin_topic t = {.bootstrap = bootstrap,
+                                 .tls = tls,
+                                 .auth = auth,
+                                 .name = name,
+                                 .num_partitions = 1,
+                                 .replication_factor = -1,
+                                 .cleanup_policy = "compact",
+                                 .log_tag = "fleet"};
+    char err[300];
+    kesm_log(KESM_LOG_INFO, "fleet",
+             "%s topic %s does not exist: creating it (1 partition, cleanup.policy=compact)", what,
+             name);
+    struct cons_admin *a = cons_admin_create_topic(r, &t, done, ctx, err, sizeof err);
+    if (!a) {
+        done(ctx, -1, err);
+    }
+    return a;
 }

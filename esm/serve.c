@@ -545,6 +545,10 @@ int esm_serve_main(int argc, char **argv)
         fprintf(stderr, "kesm serve: %s\n", why);
         goto out;
     }
+    if (fleet && esm_fleet_start_status(fleet, esm_api_port(api), why, sizeof why) != 0) {
+        fprintf(stderr, "kesm serve: %s\n", why);
+        goto out;
+    }
     bool v6 = strchr(o.host, ':') != NULL;
     printf("kesm serve: listening on http://%s%s%s:%u (%s %s)\n", v6 ? "[" : "", o.host,
            v6 ? "]" : "", (unsigned)esm_api_port(api), fleet_on ? "fleet" : "state in",
@@ -560,6 +564,11 @@ int esm_serve_main(int argc, char **argv)
         goto out;
     }
     rc = 0;
+    // A clean stop: this node's status records become tombstones (for at most 2 s).
+    for (uint64_t until = net_reactor_now_ms(sv.r) + 2000;
+         esm_fleet_retire(fleet) > 0 && net_reactor_now_ms(sv.r) < until;) {
+        net_reactor_run_for(sv.r, 50);
+    }
 out:
     esm_api_free(api);
     api = NULL;

@@ -11,14 +11,9 @@
 . "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
 T=$TEST_TMP
-declare -A PIDS=()
+. tests/lib/fleet.sh
 cleanup() {
-    for n in "${!PIDS[@]}"; do
-        kill -TERM "${PIDS[$n]}" 2>/dev/null
-    done
-    for n in "${!PIDS[@]}"; do
-        wait "${PIDS[$n]}" 2>/dev/null
-    done
+    fleet_stop_nodes
     kmock_stop
 }
 at_exit cleanup
@@ -35,13 +30,7 @@ kmock_start -b 3 -t "$CONFIGS:1" -t orders:4 || {
     exit 1
 }
 
-export HOME=$T AWS_CONFIG_FILE=$T/aws-config AWS_SHARED_CREDENTIALS_FILE=$T/aws-credentials
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
-: >"$AWS_CONFIG_FILE"
-: >"$AWS_SHARED_CREDENTIALS_FILE"
-. tests/lib/api.sh
+fleet_aws_env
 # A short session timeout: kmock holds a rebalance for it when a member (re)joins, and a dead
 # node's partitions move after it.
 export KESM_SESSION_TIMEOUT_MS=6000 KESM_HEARTBEAT_INTERVAL_MS=500
@@ -60,14 +49,6 @@ start_node() {
         --secrets-dir "$T/secrets" >"$T/$1.out" 2>"$T/$1.err" &
     PIDS[$1]=$!
 }
-port_of() { sed -n 's|^kesm serve: listening on http://127\.0\.0\.1:\([0-9]*\) .*|\1|p' "$T/$1.out" | grep .; }
-lam() {
-    local node=$1
-    shift
-    timeout 60 /usr/bin/aws --endpoint-url "http://127.0.0.1:$(port_of "$node")" --region us-east-1 \
-        lambda "$@"
-}
-api() { echo "http://127.0.0.1:$(port_of "$1")/2015-03-31/event-source-mappings"; }
 code_of() { api_curl -sS -o /dev/null -w '%{http_code}' "$(api "$1")/$2"; }
 
 for n in n1 n2 n3; do
@@ -255,9 +236,7 @@ lam single create-event-source-mapping --function-name legacy --topics orders --
     --self-managed-event-source "{\"Endpoints\":{\"KAFKA_BOOTSTRAP_SERVERS\":[\"$BS\"]}}" \
     >"$T/single.json"
 U3=$(jq -r .UUID "$T/single.json")
-kill -TERM "${PIDS[single]}"
-wait "${PIDS[single]}"
-unset 'PIDS[single]'
+fleet_stop single
 timeout 60 "$KESM" serve --cluster-bootstrap "$KMOCK_BOOTSTRAP" --cluster-id f1 \
     --import-state "$T/single" >"$T/import.out" 2>"$T/import.err"
 tap_check "--import-state exits 0" test $? = 0
@@ -283,15 +262,10 @@ tap_check "saying so" eval "api_curl -sS '$(api n1)/$U2' | grep -q 'lost the clu
 tap_check "kmock: brokers back up" kmock_cmd up -1
 tap_check "node 1 answers again" wait_until 30 eval '[ "$(code_of n1 "$U2")" = 200 ]'
 
-kill -TERM "${PIDS[f9]}"
-wait "${PIDS[f9]}"
-unset 'PIDS[f9]'
+fleet_stop f9
 for n in n1 n2b n3 lost; do
-    kill -TERM "${PIDS[$n]}"
-    wait "${PIDS[$n]}"
-    rc=$?
-    unset "PIDS[$n]"
-    tap_check "node $n exits 0 on SIGTERM" test "$rc" = 0
+    fleet_stop "$n"
+    tap_check "node $n exits 0 on SIGTERM" test $? = 0
 done
 if [ "$TAP_FAIL" != 0 ]; then
     for n in n1 n2 n3 n2b; do
