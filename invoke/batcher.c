@@ -1,12 +1,13 @@
 // batcher.c: count / window / encoded-byte-cap batching, one batch in flight per partition.
 //
-// Each added record is measured at once (its encoded length, inv_event_record_len, decides the
-// cuts) and copied raw (key, value, headers: a compact blob, about half the size of its JSON) into
-// its partition's arena, so the batcher keeps no pointers into the caller's memory. A batch is
-// encoded straight from the arenas into its payload: one pass, no intermediate JSON copy.
+// Each added record is encoded at once, its JSON object (base64 key and value, headers, schema
+// metadata) appended to its partition lane's event arena followed by a ',', so the batcher keeps
+// no pointers into the caller's memory, each record is encoded exactly once, and its exact
+// length decides the cuts. A batch's payload is assembled from the arenas: the event's head, then
+// per partition its group's opening, one copy of its queued records' span, and ']'.
 //
-// This file holds the queues (adding, readiness, completion, dropping); the record blobs are
-// batcher_raw.c's, handing batches out batcher_take.c's.
+// This file holds the queues (adding, readiness, completion, dropping); handing batches out is
+// batcher_take.c's.
 #include "invoke/batcher.h"
 
 #include "base/alloc.h"
@@ -58,12 +59,13 @@ int batcher_new(struct batcher **out, const struct batcher_cfg *cfg, struct inv_
     return 0;
 }
 
-static void part_cleanup(struct part *p)
+static void part_cleanup(struct batcher *b, struct part *p)
 {
     free(p->topic);
     free(p->key);
     free(p->rec_prefix);
-    buf_cleanup(&p->raw);
+    bt_arena_release(&b->pool, &p->ev, p->ev.end);
+    bt_arena_release(&b->pool, &p->keys, p->keys.end);
     free(p->q);
 }
 
@@ -73,10 +75,10 @@ void batcher_free(struct batcher *b)
         return;
     }
     for (size_t i = 0; i < b->num_parts; i++) {
-        part_cleanup(&b->parts[i]);
+        part_cleanup(b, &b->parts[i]);
     }
+    bt_pool_free(&b->pool);
     free(b->parts);
-    free(b->hdrs);
     free(b);
 }
 
@@ -119,7 +121,6 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     p->group_len = inv_event_group_len(topic, topic_len, partition);
     inv_event_record_prefix_write(&k, topic, topic_len, partition);
     p->rec_prefix = buf_steal(&k, &p->rec_prefix_len);
-    buf_init(&p->raw);
     b->last_hit = b->num_parts;
     return b->num_parts++;
 }
@@ -135,22 +136,31 @@ void bt_recount(struct part *p)
     }
 }
 
-// An emptied partition keeps at most this much of its arena and queue; a spike (one full Fetch
-// answer, about 1 MiB per partition) is given back, so memory follows the records queued, not
-// the number of partitions times their largest burst.
-#define KEEP_RAW_BYTES (16u * 1024u)
+// An emptied partition keeps at most this many queue entries; its arena chunks go back to the
+// batcher's pool (batcher_arena.c), so memory follows the records queued, not the number of
+// partitions times their largest burst (one full Fetch answer, about 1 MiB per partition).
 #define KEEP_ENTRIES 128u
 
-// bt_compact drops consumed entries and fragment bytes once they dominate, and gives an emptied
-// partition's spike back.
-void bt_compact(struct part *p)
+// bt_compact gives back the arena chunks before the queue's head, shrinks an emptied
+// partition's queue, and drops consumed entries once they dominate.
+void bt_compact(struct batcher *b, struct part *p)
 {
+    size_t pos = p->ev.end, kpos = p->keys.end;
+    for (size_t i = p->q_head; i < p->q_len; i++) {
+        if (!p->q[i].oversized) { // positions grow along the queue: the first live one
+            pos = p->q[i].off;
+            break;
+        }
+    }
+    for (size_t i = p->q_head; i < p->q_len && kpos == p->keys.end; i++) {
+        if (!p->q[i].oversized && !p->q[i].key_null) {
+            kpos = p->q[i].key_off;
+        }
+    }
+    bt_arena_release(&b->pool, &p->ev, pos);
+    bt_arena_release(&b->pool, &p->keys, kpos);
     if (p->q_head == p->q_len) {
         p->q_head = p->q_len = 0;
-        p->raw.len = 0;
-        if (p->raw.cap > KEEP_RAW_BYTES) {
-            buf_cleanup(&p->raw);
-        }
         if (p->q_cap > KEEP_ENTRIES) {
             free(p->q);
             p->q = NULL;
@@ -161,22 +171,34 @@ void bt_compact(struct part *p)
     if (p->q_head < 1024 || p->q_head < p->q_len / 2) {
         return;
     }
-    size_t base = p->q[p->q_head].off;
-    for (size_t i = p->q_head; i < p->q_len; i++) {
-        if (!p->q[i].oversized && p->q[i].off < base) {
-            base = p->q[i].off;
-        }
-    }
-    memmove(p->raw.p, p->raw.p + base, p->raw.len - base);
-    p->raw.len -= base;
     memmove(p->q, p->q + p->q_head, (p->q_len - p->q_head) * sizeof *p->q);
     p->q_len -= p->q_head;
     p->q_head = 0;
-    for (size_t i = 0; i < p->q_len; i++) {
-        if (!p->q[i].oversized) {
-            p->q[i].off -= base;
-        }
+}
+
+// encode appends |rec|'s JSON object and a ',' to p->ev and returns the object's length, or
+// SIZE_MAX (appending nothing) when its event would exceed max_payload (oversized). Most records
+// are written at once into room for their upper bound (inv_event_record_rest_max); only a record
+// whose bound does not fit is measured exactly first, so an oversized one is never copied.
+static size_t encode(struct batcher *b, struct part *p, const struct inv_record *rec)
+{
+    size_t fixed = b->head_len + p->group_len + p->rec_prefix_len;
+    size_t room = b->cfg.max_payload > fixed ? b->cfg.max_payload - fixed : 0;
+    size_t bound = inv_event_record_rest_max(&b->cfg.event, rec);
+    if (bound > room && inv_event_record_rest_len(&b->cfg.event, rec) > room) {
+        return SIZE_MAX;
     }
+    if (bound > room) {
+        bound = inv_event_record_rest_len(&b->cfg.event, rec);
+    }
+    char *start = bt_arena_reserve(&b->pool, &p->ev, p->rec_prefix_len + bound + 1);
+    memcpy(start, p->rec_prefix, p->rec_prefix_len);
+    char *o =
+        inv_event_record_put_rest_nums(start + p->rec_prefix_len, &b->cfg.event, rec, &p->nums);
+    *o++ = ',';
+    size_t len = (size_t)(o - start);
+    bt_arena_commit(&p->ev, len);
+    return len - 1;
 }
 
 uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec)
@@ -209,18 +231,25 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
         p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
     }
     struct entry *e = &p->q[p->q_len];
-    memset(e, 0, sizeof *e);
-    e->seq = b->next_seq++;
-    e->offset = rec->offset;
-    e->timestamp = rec->timestamp;
-    size_t len = p->rec_prefix_len + inv_event_record_rest_len(&b->cfg.event, rec);
-    if (b->head_len + p->group_len + len > b->cfg.max_payload) {
+    *e = (struct entry){.seq = b->next_seq++, .offset = rec->offset, .timestamp = rec->timestamp};
+    size_t len = encode(b, p, rec);
+    if (len == SIZE_MAX) {
         e->oversized = true;
-        e->len = b->head_len + p->group_len + len;
+        e->len = b->head_len + p->group_len + p->rec_prefix_len +
+                 inv_event_record_rest_len(&b->cfg.event, rec);
     } else {
-        e->off = p->raw.len;
+        e->off = p->ev.end - len - 1;
         e->len = len;
-        bt_raw_put(&p->raw, rec);
+        e->key_null = rec->key.is_null;
+        if (!rec->key.is_null) {
+            e->key_off = p->keys.end;
+            e->key_len = rec->key.len;
+            if (rec->key.len > 0) {
+                memcpy(bt_arena_reserve(&b->pool, &p->keys, rec->key.len), rec->key.p,
+                       rec->key.len);
+                bt_arena_commit(&p->keys, rec->key.len);
+            }
+        }
         b->pending_bytes += len;
     }
     bool behind_oversized = p->avail < p->q_len - p->q_head;
@@ -381,7 +410,8 @@ static void drop_part(struct batcher *b, struct part *p)
         b->pending_bytes -= p->q[i].oversized ? 0 : p->q[i].len;
     }
     p->q_head = p->q_len = 0;
-    p->raw.len = 0;
+    bt_arena_release(&b->pool, &p->ev, p->ev.end);
+    bt_arena_release(&b->pool, &p->keys, p->keys.end);
     p->avail = p->avail_bytes = 0;
     p->has_last = false;
     if (p->inflight) {
