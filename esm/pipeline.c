@@ -151,8 +151,10 @@ bool pl_queue_full(const struct esm_pipeline *pl, size_t div)
         }
         total = 2 * (size_t)pl->cfg.batch.batch_size * n;
     }
-    return batcher_pending(pl->bt) >= total / div ||
-           batcher_pending_bytes(pl->bt) >= pl->cfg.pause_bytes / div;
+    // Bytes: the queued records' events plus what the transport holds unwritten (stdout and exec
+    // write as the reader drains: a slow reader must stop fetching, not grow a queue).
+    size_t bytes = batcher_pending_bytes(pl->bt) + inv_transport_queued(pl->cfg.transport);
+    return batcher_pending(pl->bt) >= total / div || bytes >= pl->cfg.pause_bytes / div;
 }
 
 static void resume_parts(struct esm_pipeline *pl)
@@ -610,7 +612,10 @@ int esm_pipeline_new(struct esm_pipeline **out, const struct esm_pipeline_cfg *c
             2 * (size_t)bs * (pl->cfg.batch.lanes > 1 ? pl->cfg.batch.lanes : 1);
     }
     if (!pl->cfg.pause_bytes) {
-        pl->cfg.pause_bytes = ESM_PIPELINE_PAUSE_BYTES;
+        // Two full payloads: one being delivered and the next one forming (a byte cut needs
+        // more than max_payload queued), whatever the number of partitions.
+        size_t mp = pl->cfg.batch.max_payload ? pl->cfg.batch.max_payload : BATCH_MAX_PAYLOAD;
+        pl->cfg.pause_bytes = 2 * mp < ESM_PIPELINE_PAUSE_BYTES ? 2 * mp : ESM_PIPELINE_PAUSE_BYTES;
     }
     struct inv_err ie;
     if (batcher_new(&pl->bt, &pl->cfg.batch, &ie) != 0) {

@@ -17,7 +17,7 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
 {
     struct inv_err err;
     bool keep = true;
-    if (!r->reject) { // a rejected record is disposed of, not filtered
+    if (!r->reject && pl->cfg.filter) { // a rejected record is disposed of, not filtered
         struct inv_record fr = *r;
         fr.value = fv;
         uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
