@@ -97,6 +97,9 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
                                  .value = bytes(cr->value, cr->value_len, cr->value_null),
                                  .headers = in->hdrs + h,
                                  .num_headers = 0};
+        if (cr->num_headers == 0) {
+            continue;
+        }
         struct cons_record_header_iter it;
         struct cons_header kh;
         cons_record_headers(cr, &it);

@@ -230,12 +230,16 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
     int64_t now = pl_mono_now(pl);
     int rc = 0;
     struct part *p = NULL;
+    const char *p_topic =
+        NULL; // the view of p's topic in this call: the same pointer, the same text
     for (size_t i = 0; i < n; i++) {
         const struct inv_record *r = &recs[i];
-        if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
-            memcmp(p->topic, r->topic, r->topic_len) != 0) {
+        if (!p || p->partition != r->partition ||
+            (r->topic != p_topic &&
+             (p->topic_len != r->topic_len || memcmp(p->topic, r->topic, r->topic_len) != 0))) {
             p = pl_part_find(pl, r->topic, r->topic_len, r->partition, true);
         }
+        p_topic = r->topic;
         if (p->acked_next < 0) {
             p->acked_next = r->offset; // everything before it was committed already
         }

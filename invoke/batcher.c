@@ -79,6 +79,7 @@ void batcher_free(struct batcher *b)
     }
     bt_pool_free(&b->pool);
     free(b->parts);
+    free(b->spare_q);
     free(b);
 }
 
@@ -120,7 +121,11 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     p->key = buf_steal(&k, NULL);
     p->group_len = inv_event_group_len(topic, topic_len, partition);
     inv_event_record_prefix_write(&k, topic, topic_len, partition);
-    p->rec_prefix = buf_steal(&k, &p->rec_prefix_len);
+    // Padded to 16 bytes: encode() copies it 16 bytes at a time.
+    p->rec_prefix_len = k.len;
+    p->rec_prefix = xcalloc(1, (k.len + 15) & ~(size_t)15);
+    memcpy(p->rec_prefix, k.p, k.len);
+    buf_cleanup(&k);
     b->last_hit = b->num_parts;
     return b->num_parts++;
 }
@@ -162,7 +167,15 @@ void bt_compact(struct batcher *b, struct part *p)
     if (p->q_head == p->q_len) {
         p->q_head = p->q_len = 0;
         if (p->q_cap > KEEP_ENTRIES) {
-            free(p->q);
+            // The largest emptied queue is kept for the next partition that starts a run, so
+            // partitions taking turns do not grow (realloc, copy) a queue each time.
+            if (b->spare_cap < p->q_cap) {
+                free(b->spare_q);
+                b->spare_q = p->q;
+                b->spare_cap = p->q_cap;
+            } else {
+                free(p->q);
+            }
             p->q = NULL;
             p->q_cap = 0;
         }
@@ -174,6 +187,23 @@ void bt_compact(struct batcher *b, struct part *p)
     memmove(p->q, p->q + p->q_head, (p->q_len - p->q_head) * sizeof *p->q);
     p->q_len -= p->q_head;
     p->q_head = 0;
+}
+
+// grow_queue makes room for one more entry: the batcher's spare queue when |p|'s is empty and
+// smaller, else twice the room.
+static void grow_queue(struct batcher *b, struct part *p)
+{
+    if (p->q_head == p->q_len && b->spare_cap > p->q_cap) {
+        free(p->q);
+        p->q = b->spare_q;
+        p->q_cap = b->spare_cap;
+        p->q_head = p->q_len = 0;
+        b->spare_q = NULL;
+        b->spare_cap = 0;
+        return;
+    }
+    p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
+    p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
 }
 
 // encode appends |rec|'s JSON object and a ',' to p->ev and returns the object's length, or
@@ -191,8 +221,11 @@ static size_t encode(struct batcher *b, struct part *p, const struct inv_record 
     if (bound > room) {
         bound = inv_event_record_rest_len(&b->cfg.event, rec);
     }
-    char *start = bt_arena_reserve(&b->pool, &p->ev, p->rec_prefix_len + bound + 1);
-    memcpy(start, p->rec_prefix, p->rec_prefix_len);
+    // The 16-byte steps write at most 15 bytes past the prefix, into the record's own room.
+    char *start = bt_arena_reserve(&b->pool, &p->ev, p->rec_prefix_len + bound + 16);
+    for (size_t k = 0; k < p->rec_prefix_len; k += 16) {
+        memcpy(start + k, p->rec_prefix + k, 16);
+    }
     char *o =
         inv_event_record_put_rest_nums(start + p->rec_prefix_len, &b->cfg.event, rec, &p->nums);
     *o++ = ',';
@@ -227,8 +260,7 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                         (long long)rec->offset, (long long)p->last_offset);
     }
     if (p->q_len == p->q_cap) {
-        p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
-        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
+        grow_queue(b, p);
     }
     struct entry *e = &p->q[p->q_len];
     *e = (struct entry){.seq = b->next_seq++, .offset = rec->offset, .timestamp = rec->timestamp};
@@ -282,8 +314,7 @@ int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int3
                         (long long)(p->has_last ? p->last_offset : -1));
     }
     if (p->q_len == p->q_cap) {
-        p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
-        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
+        grow_queue(b, p);
     }
     struct entry *e = &p->q[p->q_len];
     memset(e, 0, sizeof *e);

@@ -90,7 +90,9 @@ struct batcher {
     size_t pending;
     size_t pending_bytes; // encoded bytes of the queued records (oversized ones count 0)
     bool flush;
-    struct bt_pool pool; // spare arena chunks
+    struct bt_pool pool;   // spare arena chunks
+    struct entry *spare_q; // the largest queue array given back by an emptied partition
+    size_t spare_cap;
 };
 
 // ---- queues (batcher.c) ---------------------------------------------------------------------
