@@ -97,6 +97,7 @@ struct part *pl_part_find(struct esm_pipeline *pl, const char *topic, size_t top
     p->num_held = 0;
     p->last_ok_ms = -1;
     p->trk = pl->cfg.batch.lanes > 1 ? pl_track_new() : NULL;
+    p->bt_hint = SIZE_MAX;
     return p;
 }
 

@@ -252,8 +252,23 @@ uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec)
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err)
 {
-    uint32_t lane = batcher_lane(b->cfg.lanes, rec);
-    size_t pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
+    return batcher_add_hint(b, rec, now_ms, NULL, err);
+}
+
+int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
+                     struct inv_err *err)
+{
+    size_t pi;
+    if (b->cfg.lanes <= 1 && hint && *hint < b->num_parts &&
+        b->parts[*hint].partition == rec->partition) {
+        pi = *hint; // the caller vouches for the topic (batcher.h)
+    } else {
+        uint32_t lane = batcher_lane(b->cfg.lanes, rec);
+        pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
+        if (hint) {
+            *hint = b->cfg.lanes <= 1 ? pi : SIZE_MAX;
+        }
+    }
     struct part *p = &b->parts[pi];
     if (p->has_last && rec->offset <= p->last_offset) {
         return inv_fail(err, -1, "batcher: partition %s: offset %lld after %lld", p->key,

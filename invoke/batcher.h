@@ -159,6 +159,12 @@ void batcher_free(struct batcher *b);
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err);
 
+// batcher_add_hint is batcher_add for a caller that keeps one |*hint| per partition (start it at
+// SIZE_MAX and pass only that partition's records with it): the batcher remembers where the
+// partition's queue is, so it does not look it up for every record. Without lanes only.
+int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
+                     struct inv_err *err);
+
 // batcher_lane returns the lane (0 .. lanes-1) of |rec|: FNV-1a of its key modulo |lanes|, or its
 // offset modulo |lanes| for a null key; 0 when |lanes| <= 1.
 uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec);
