@@ -132,7 +132,7 @@ struct esm_pipeline_cfg {
     // for every partition that can have a batch in flight to have its next batch ready.
     size_t pause_total;
     // pause_bytes: pause any partition while the queued records' encoded size plus the bytes the
-    // transport holds unwritten (inv_transport_queued: stdout, exec) reach this [2 x
+    // transport holds unwritten (inv_transport_queued: stdout, exec) reach this [4 x
     // batch.max_payload, at most ESM_PIPELINE_PAUSE_BYTES]; every limit resumes at half.
     size_t pause_bytes;
     struct esm_source source;

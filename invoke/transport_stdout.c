@@ -1,9 +1,9 @@
 // transport_stdout.c: the "stdout" transport. Each payload and a '\n' go to a descriptor (stdout)
-// through the caller's reactor without blocking it: submit() only queues the payload (borrowed,
-// as every transport's), dispatch() writes as much as the descriptor takes, and a batch is done
-// (INV_RESULT_OK) once its last byte is written. While the reader is slow the bytes wait in the
-// queue, which inv_transport_queued() reports, so the pipeline stops fetching (backpressure)
-// instead of buffering without bound.
+// through the caller's reactor without blocking it: submit() queues the payload (borrowed, as
+// every transport's) and writes what the descriptor takes at once, dispatch() writes the rest as
+// the descriptor drains, and a batch is done (INV_RESULT_OK) once its last byte is written. While
+// the reader is slow the bytes wait in the queue, which inv_transport_queued() reports, so the
+// pipeline stops fetching (backpressure) instead of buffering without bound.
 //
 // Descriptors: a pipe or FIFO is reopened through /proc/self/fd with O_NONBLOCK (a file
 // description of our own: the shell's or the parent's stays blocking), or made non-blocking
@@ -281,6 +281,9 @@ static int stdout_submit(struct inv_transport *t, const char *payload, size_t le
     w->q[w->len++] = it;
     s->queued += len + 1;
     s->pending++;
+    // Out at once as far as the descriptor takes it (never blocking: a pipe or socket is
+    // non-blocking; a file or /dev/null takes it all); the callback still waits for dispatch.
+    writer_pump(w);
     return 0;
 }
 

@@ -81,7 +81,7 @@ static void h_init(struct h *h)
     cfg.transport = h->t;
     cfg.batch.batch_size = 50;
     cfg.batch.window_ms = 0;
-    cfg.batch.max_payload = 20000; // pause_bytes defaults to 2 x 20000
+    cfg.batch.max_payload = 20000; // pause_bytes defaults to 4 x 20000
     cfg.batch.event.bootstrap_servers = "b:9092";
     cfg.source = (struct esm_source){src_ack, src_pause, src_resume, &h->s};
     cfg.on_fatal = on_fatal;
@@ -164,8 +164,8 @@ static void test_slow_reader_pauses_fetching(void **state)
         added += (size_t)h.next[p];
     }
     // Bounded: what stopped it is the bytes waiting (queued events + unwritten payloads): about
-    // pause_bytes (40000), one add past it, plus the pipe's 4 KiB. About 200 bytes per record.
-    assert_true(added * 200 < 40000 + NPART * PER_ADD * 250 + 4096 + 20000);
+    // pause_bytes (80000), one add past it, plus the pipe's 4 KiB. About 200 bytes per record.
+    assert_true(added * 200 < 80000 + NPART * PER_ADD * 250 + 4096 + 20000);
     assert_true(inv_transport_queued(h.t) > 0);
     // Still stuck while nobody reads: nothing resumes.
     net_reactor_run_for(h.r, 50);

@@ -77,9 +77,13 @@ static void test_partial_writes_eagain(void **state)
     uint64_t ia, ib;
     assert_int_equal(inv_transport_submit(t, a, n1, on_done, &c, &ia, NULL), 0);
     assert_int_equal(inv_transport_submit(t, b, n2, on_done, &c, &ib, NULL), 0);
-    assert_int_equal(inv_transport_queued(t), n1 + n2 + 2);
     size_t cap = n1 + n2 + 16, len = 0, rounds = 0;
     char *out = malloc(cap);
+    // submit wrote what the pipe takes at once; the rest is queued.
+    drain(p[0], out, &len, cap);
+    assert_true(len >= 4096 && len < n1);
+    assert_int_equal(inv_transport_queued(t), n1 + n2 + 2 - len);
+    assert_int_equal(c.n, 0);
     while (c.n < 2) {
         // One step: it writes what fits and returns (no reader runs meanwhile: a blocking write
         // would hang here).
