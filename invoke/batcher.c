@@ -80,6 +80,7 @@ void batcher_free(struct batcher *b)
     bt_pool_free(&b->pool);
     free(b->parts);
     free(b->spare_q);
+    free(b->spare_payload);
     free(b);
 }
 
@@ -431,6 +432,24 @@ void batcher_flush(struct batcher *b)
     b->flush = b->pending > 0;
 }
 
+// SPARE_PAYLOAD_MAX: the largest completed payload kept for the next batch (a full 6 MiB one,
+// rounded up to a power of two); a spare more than four times what a batch needs is freed
+// rather than kept (memory shrinks back after a spike).
+#define SPARE_PAYLOAD_MAX (8u * 1024u * 1024u)
+
+// keep_payload moves |batch|'s payload to the batcher's spare when it is worth keeping.
+static void keep_payload(struct batcher *b, struct batch *batch)
+{
+    if (!batch->payload || batch->payload_cap > SPARE_PAYLOAD_MAX ||
+        batch->payload_cap < b->spare_payload_cap / 4) {
+        return;
+    }
+    free(b->spare_payload);
+    b->spare_payload = batch->payload;
+    b->spare_payload_cap = batch->payload_cap;
+    batch->payload = NULL;
+}
+
 int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, struct inv_err *err)
 {
     if (batch->oversized) {
@@ -453,6 +472,7 @@ int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, str
         }
     }
     b->inflight--;
+    keep_payload(b, batch);
     batch_free(batch);
     return 0;
 }

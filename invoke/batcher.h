@@ -140,6 +140,7 @@ struct batch {
     struct batch_rec *recs; // every record's span, timestamp and key, in the same order
     uint8_t *keys;          // the keys' bytes (recs[i].key_off); NULL when no record has one
     size_t *pidx;           // internal: the batcher's partition index of each part
+    size_t payload_cap;     // internal: the payload's allocation (reused after completion)
 };
 
 struct batcher;

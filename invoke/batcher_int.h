@@ -93,6 +93,8 @@ struct batcher {
     struct bt_pool pool;   // spare arena chunks
     struct entry *spare_q; // the largest queue array given back by an emptied partition
     size_t spare_cap;
+    char *spare_payload; // a completed batch's payload, for the next one (no fresh pages)
+    size_t spare_payload_cap;
 };
 
 // ---- queues (batcher.c) ---------------------------------------------------------------------

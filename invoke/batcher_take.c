@@ -192,6 +192,17 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
     struct buf out, keys;
     buf_init(&out);
     buf_init(&keys);
+    if (b->spare_payload && b->spare_payload_cap / 4 > bytes) {
+        free(b->spare_payload); // left by a spike: give it back
+        b->spare_payload = NULL;
+        b->spare_payload_cap = 0;
+    } else if (b->spare_payload && b->spare_payload_cap > bytes) {
+        // A completed payload's memory, already faulted in: no fresh pages for this one.
+        out.p = b->spare_payload;
+        out.cap = b->spare_payload_cap;
+        b->spare_payload = NULL;
+        b->spare_payload_cap = 0;
+    }
     buf_reserve(&out, bytes);
     inv_event_head_write(&out, &b->cfg.event);
     size_t ri = 0;
@@ -258,6 +269,7 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         // The size functions and writers disagree: a bug that would break the cap guarantee.
         abort();
     }
+    bt->payload_cap = out.cap;
     bt->payload = buf_steal(&out, &bt->payload_len);
     bt->keys = keys.len > 0 ? (uint8_t *)buf_steal(&keys, NULL) : NULL;
     buf_cleanup(&keys);
