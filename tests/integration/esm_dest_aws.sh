@@ -9,7 +9,7 @@
 # committed, nothing dropped) until it is up, then everything is delivered.
 . "$(dirname "$0")/../lib/prelude.sh"
 . tests/lib/kmock.sh
-. tests/lib/node_modules.sh
+. tests/lib/node.sh
 . tests/integration/esm_run_lib.bash
 AWSCLI=/usr/bin/aws
 T=$RUN_TMP
@@ -30,7 +30,11 @@ if [ ! -x "$KESM" ]; then
     echo "not ok - $KESM is not built"
     exit 1
 fi
-node_modules_ensure sqslite s3rver serverless-offline-sns express || exit 1
+if ! node_deps "$T/npm.log" sqslite s3rver serverless-offline-sns express; then
+    echo "not ok - npm ci in tests/node installs sqslite, s3rver, serverless-offline-sns and express"
+    tail -20 "$T/npm.log" | sed 's/^/# /'
+    exit 1
+fi
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -23,6 +23,6 @@ node_deps() {
             [ -f "$root/tests/node/node_modules/$p/package.json" ] || missing=1
         done
         [ -z "$missing" ] && exit 0
-        cd "$root/tests/node" && timeout 300 npm ci --no-audit --no-fund
+        cd "$root/tests/node" && timeout 900 npm ci --no-audit --no-fund
     ) 9>"$root/build/npm.lock" >"$log" 2>&1
 }
