@@ -1,4 +1,5 @@
-// base64.c: table-driven base64 encoder (12-bit pair lookups) and strict decoder.
+// base64.c: base64 encoder (AVX2 24 bytes or SSSE3 12 bytes per step where the CPU has them,
+// then 12-bit pair lookups) and strict decoder.
 #include "base/base64.h"
 
 #include <string.h>
@@ -105,6 +106,45 @@ static bool have_ssse3(void)
 {
     return __builtin_cpu_supports("ssse3") != 0;
 }
+
+#include <immintrin.h>
+
+// encode_avx2 is encode12_ssse3 on two 128-bit lanes at once: bytes [i, i+12) in the low lane
+// and [i+12, i+24) in the high one (two 16-byte loads), 24 bytes to 32 characters per step while
+// 28 can be read; returns the bytes consumed.
+__attribute__((target("avx2"))) static size_t encode_avx2(char *o, const uint8_t *in, size_t n)
+{
+    const __m256i shuf = _mm256_broadcastsi128_si256(
+        _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1));
+    const __m256i m_ac = _mm256_set1_epi32(0x0fc0fc00), k_ac = _mm256_set1_epi32(0x04000040);
+    const __m256i m_bd = _mm256_set1_epi32(0x003f03f0), k_bd = _mm256_set1_epi32(0x01000010);
+    const __m256i offsets = _mm256_broadcastsi128_si256(
+        _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                      '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0));
+    const __m256i c51 = _mm256_set1_epi8(51), c26 = _mm256_set1_epi8(26),
+                  c13 = _mm256_set1_epi8(13);
+    size_t i = 0;
+    for (; n - i >= 28; i += 24) {
+        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+        __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 12));
+        __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+        v = _mm256_shuffle_epi8(v, shuf);
+        __m256i ac = _mm256_mulhi_epu16(_mm256_and_si256(v, m_ac), k_ac);
+        __m256i bd = _mm256_mullo_epi16(_mm256_and_si256(v, m_bd), k_bd);
+        __m256i idx = _mm256_or_si256(ac, bd);
+        __m256i r = _mm256_subs_epu8(idx, c51);
+        r = _mm256_or_si256(r, _mm256_and_si256(_mm256_cmpgt_epi8(c26, idx), c13));
+        __m256i out = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, r), idx);
+        _mm256_storeu_si256((__m256i *)(void *)o, out);
+        o += 32;
+    }
+    return i;
+}
+
+static bool have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") != 0;
+}
 #endif
 
 size_t base64_len(size_t n)
@@ -117,9 +157,14 @@ size_t base64_encode(char *out, const uint8_t *in, size_t n)
     char *o = out;
     size_t i = 0;
 #ifdef B64_SSSE3
-    if (n >= 16 && have_ssse3()) {
-        i = encode_ssse3(o, in, n);
+    if (n >= 28 && have_avx2()) {
+        i = encode_avx2(o, in, n);
         o += i / 3 * 4;
+    }
+    if (n - i >= 16 && have_ssse3()) {
+        size_t k = encode_ssse3(o, in + i, n - i);
+        i += k;
+        o += k / 3 * 4;
     }
 #endif
     // Six input bytes (two 24-bit groups, four 12-bit halves) per step, read as one big-endian

@@ -88,16 +88,22 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
     for (size_t i = 0; i < b->num_records; i++) {
         const struct cons_record *cr = &b->records[i];
         struct inv_record *r = &in->recs[i];
-        *r = (struct inv_record){.topic = b->topic,
-                                 .topic_len = topic_len,
-                                 .partition = b->partition,
-                                 .offset = cr->offset,
-                                 .timestamp = cr->timestamp,
-                                 .ts_type = ts_type(cr->ts_type),
-                                 .key = bytes(cr->key, cr->key_len, cr->key_null),
-                                 .value = bytes(cr->value, cr->value_len, cr->value_null),
-                                 .headers = in->hdrs + h,
-                                 .num_headers = 0};
+        // Field by field: a compound literal would be built aside and copied, per record.
+        r->topic = b->topic;
+        r->topic_len = topic_len;
+        r->partition = b->partition;
+        r->offset = cr->offset;
+        r->timestamp = cr->timestamp;
+        r->ts_type = ts_type(cr->ts_type);
+        r->key = bytes(cr->key, cr->key_len, cr->key_null);
+        r->value = bytes(cr->value, cr->value_len, cr->value_null);
+        r->headers = in->hdrs + h;
+        r->num_headers = 0;
+        r->key_meta = r->value_meta = NULL;
+        r->reject = NULL;
+        if (cr->num_headers == 0) {
+            continue;
+        }
         struct cons_record_header_iter it;
         struct cons_header kh;
         cons_record_headers(cr, &it);

@@ -131,8 +131,9 @@ struct esm_pipeline_cfg {
     // the partitions seen, at least 2 and at most batch.max_inflight when that is set]: enough
     // for every partition that can have a batch in flight to have its next batch ready.
     size_t pause_total;
-    // pause_bytes: pause any partition while the queued records' encoded size reaches this
-    // [ESM_PIPELINE_PAUSE_BYTES]; every limit resumes at half.
+    // pause_bytes: pause any partition while the queued records' encoded size plus the bytes the
+    // transport holds unwritten (inv_transport_queued: stdout, exec) reach this [4 x
+    // batch.max_payload, at most ESM_PIPELINE_PAUSE_BYTES]; every limit resumes at half.
     size_t pause_bytes;
     struct esm_source source;
     // filter: FilterCriteria (borrowed; must outlive the pipeline); NULL delivers every record.
@@ -153,7 +154,7 @@ struct esm_pipeline_cfg {
     const char *log_component;
 };
 
-// ESM_PIPELINE_PAUSE_BYTES: the default bound on queued (not yet sent) event bytes per pipeline.
+// ESM_PIPELINE_PAUSE_BYTES: the most pause_bytes defaults to (queued, not yet sent event bytes).
 #define ESM_PIPELINE_PAUSE_BYTES (64u * 1024 * 1024)
 
 struct esm_pipeline_stats {

@@ -17,7 +17,7 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
 {
     struct inv_err err;
     bool keep = true;
-    if (!r->reject) { // a rejected record is disposed of, not filtered
+    if (!r->reject && pl->cfg.filter) { // a rejected record is disposed of, not filtered
         struct inv_record fr = *r;
         fr.value = fv;
         uint64_t over = esm_filter_budget_exceeded(pl->cfg.filter);
@@ -51,7 +51,7 @@ static int add_one(struct esm_pipeline *pl, struct part *p, const struct inv_rec
                  r->offset, (int)r->topic_len, r->topic, r->partition);
         return -1;
     }
-    if (batcher_add(pl->bt, r, now, &err) != 0) {
+    if (batcher_add_hint(pl->bt, r, now, &p->bt_hint, &err) != 0) {
         kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
         return -1;
     }
@@ -230,14 +230,32 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
     int64_t now = pl_mono_now(pl);
     int rc = 0;
     struct part *p = NULL;
+    // p_topic: the view of p's topic in this call (the same pointer holds the same text).
+    const char *p_topic = NULL;
+    bool fast = !pl->cfg.schema && !pl->cfg.filter && pl->cfg.batch.lanes <= 1;
     for (size_t i = 0; i < n; i++) {
         const struct inv_record *r = &recs[i];
-        if (!p || p->partition != r->partition || p->topic_len != r->topic_len ||
-            memcmp(p->topic, r->topic, r->topic_len) != 0) {
+        if (!p || p->partition != r->partition ||
+            (r->topic != p_topic &&
+             (p->topic_len != r->topic_len || memcmp(p->topic, r->topic, r->topic_len) != 0))) {
             p = pl_part_find(pl, r->topic, r->topic_len, r->partition, true);
         }
+        p_topic = r->topic;
         if (p->acked_next < 0) {
             p->acked_next = r->offset; // everything before it was committed already
+        }
+        if (fast && !r->reject && p->num_held == 0) {
+            // No schema stage, no FilterCriteria, no lanes: straight to the batcher (add_one's
+            // last steps), the common case, without two calls per record.
+            struct inv_err err;
+            if (batcher_add_hint(pl->bt, r, now, &p->bt_hint, &err) != 0) {
+                kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
+                rc = -1;
+                continue;
+            }
+            p->kept_last = r->offset;
+            pl->st.records_in++;
+            continue;
         }
         int one = p->num_held > 0 ? 1 : process(pl, p, r, now);
         if (one == 1) {

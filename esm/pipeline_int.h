@@ -156,6 +156,7 @@ struct part {
     int64_t last_ok_ms;   // wall time of the last success that moved it on (-1: none)
     int64_t acked_next;   // the last acknowledgement (-1: none yet), for records_acked
     struct pl_track *trk; // with lanes: its unfinished offsets (NULL otherwise)
+    size_t bt_hint;       // batcher_add_hint's for this partition
 };
 
 struct esm_pipeline {

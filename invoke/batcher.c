@@ -1,12 +1,13 @@
 // batcher.c: count / window / encoded-byte-cap batching, one batch in flight per partition.
 //
-// Each added record is measured at once (its encoded length, inv_event_record_len, decides the
-// cuts) and copied raw (key, value, headers: a compact blob, about half the size of its JSON) into
-// its partition's arena, so the batcher keeps no pointers into the caller's memory. A batch is
-// encoded straight from the arenas into its payload: one pass, no intermediate JSON copy.
+// Each added record is encoded at once, its JSON object (base64 key and value, headers, schema
+// metadata) appended to its partition lane's event arena followed by a ',', so the batcher keeps
+// no pointers into the caller's memory, each record is encoded exactly once, and its exact
+// length decides the cuts. A batch's payload is assembled from the arenas: the event's head, then
+// per partition its group's opening, one copy of its queued records' span, and ']'.
 //
-// This file holds the queues (adding, readiness, completion, dropping); the record blobs are
-// batcher_raw.c's, handing batches out batcher_take.c's.
+// This file holds the queues (adding, readiness, completion, dropping); handing batches out is
+// batcher_take.c's.
 #include "invoke/batcher.h"
 
 #include "base/alloc.h"
@@ -58,12 +59,13 @@ int batcher_new(struct batcher **out, const struct batcher_cfg *cfg, struct inv_
     return 0;
 }
 
-static void part_cleanup(struct part *p)
+static void part_cleanup(struct batcher *b, struct part *p)
 {
     free(p->topic);
     free(p->key);
     free(p->rec_prefix);
-    buf_cleanup(&p->raw);
+    bt_arena_release(&b->pool, &p->ev, p->ev.end);
+    bt_arena_release(&b->pool, &p->keys, p->keys.end);
     free(p->q);
 }
 
@@ -73,10 +75,12 @@ void batcher_free(struct batcher *b)
         return;
     }
     for (size_t i = 0; i < b->num_parts; i++) {
-        part_cleanup(&b->parts[i]);
+        part_cleanup(b, &b->parts[i]);
     }
+    bt_pool_free(&b->pool);
     free(b->parts);
-    free(b->hdrs);
+    free(b->spare_q);
+    free(b->spare_payload);
     free(b);
 }
 
@@ -118,8 +122,11 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     p->key = buf_steal(&k, NULL);
     p->group_len = inv_event_group_len(topic, topic_len, partition);
     inv_event_record_prefix_write(&k, topic, topic_len, partition);
-    p->rec_prefix = buf_steal(&k, &p->rec_prefix_len);
-    buf_init(&p->raw);
+    // Padded to 16 bytes: encode() copies it 16 bytes at a time.
+    p->rec_prefix_len = k.len;
+    p->rec_prefix = xcalloc(1, (k.len + 15) & ~(size_t)15);
+    memcpy(p->rec_prefix, k.p, k.len);
+    buf_cleanup(&k);
     b->last_hit = b->num_parts;
     return b->num_parts++;
 }
@@ -135,24 +142,41 @@ void bt_recount(struct part *p)
     }
 }
 
-// An emptied partition keeps at most this much of its arena and queue; a spike (one full Fetch
-// answer, about 1 MiB per partition) is given back, so memory follows the records queued, not
-// the number of partitions times their largest burst.
-#define KEEP_RAW_BYTES (16u * 1024u)
+// An emptied partition keeps at most this many queue entries; its arena chunks go back to the
+// batcher's pool (batcher_arena.c), so memory follows the records queued, not the number of
+// partitions times their largest burst (one full Fetch answer, about 1 MiB per partition).
 #define KEEP_ENTRIES 128u
 
-// bt_compact drops consumed entries and fragment bytes once they dominate, and gives an emptied
-// partition's spike back.
-void bt_compact(struct part *p)
+// bt_compact gives back the arena chunks before the queue's head, shrinks an emptied
+// partition's queue, and drops consumed entries once they dominate.
+void bt_compact(struct batcher *b, struct part *p)
 {
+    size_t pos = p->ev.end, kpos = p->keys.end;
+    for (size_t i = p->q_head; i < p->q_len; i++) {
+        if (!p->q[i].oversized) { // positions grow along the queue: the first live one
+            pos = p->q[i].off;
+            break;
+        }
+    }
+    for (size_t i = p->q_head; i < p->q_len && kpos == p->keys.end; i++) {
+        if (!p->q[i].oversized && !p->q[i].key_null) {
+            kpos = p->q[i].key_off;
+        }
+    }
+    bt_arena_release(&b->pool, &p->ev, pos);
+    bt_arena_release(&b->pool, &p->keys, kpos);
     if (p->q_head == p->q_len) {
         p->q_head = p->q_len = 0;
-        p->raw.len = 0;
-        if (p->raw.cap > KEEP_RAW_BYTES) {
-            buf_cleanup(&p->raw);
-        }
         if (p->q_cap > KEEP_ENTRIES) {
-            free(p->q);
+            // The largest emptied queue is kept for the next partition that starts a run, so
+            // partitions taking turns do not grow (realloc, copy) a queue each time.
+            if (b->spare_cap < p->q_cap) {
+                free(b->spare_q);
+                b->spare_q = p->q;
+                b->spare_cap = p->q_cap;
+            } else {
+                free(p->q);
+            }
             p->q = NULL;
             p->q_cap = 0;
         }
@@ -161,22 +185,62 @@ void bt_compact(struct part *p)
     if (p->q_head < 1024 || p->q_head < p->q_len / 2) {
         return;
     }
-    size_t base = p->q[p->q_head].off;
-    for (size_t i = p->q_head; i < p->q_len; i++) {
-        if (!p->q[i].oversized && p->q[i].off < base) {
-            base = p->q[i].off;
-        }
-    }
-    memmove(p->raw.p, p->raw.p + base, p->raw.len - base);
-    p->raw.len -= base;
     memmove(p->q, p->q + p->q_head, (p->q_len - p->q_head) * sizeof *p->q);
     p->q_len -= p->q_head;
     p->q_head = 0;
-    for (size_t i = 0; i < p->q_len; i++) {
-        if (!p->q[i].oversized) {
-            p->q[i].off -= base;
-        }
+}
+
+// grow_queue makes room for one more entry: the batcher's spare queue when |p|'s is empty and
+// smaller, else twice the room.
+static void grow_queue(struct batcher *b, struct part *p)
+{
+    if (p->q_head == p->q_len && b->spare_cap > p->q_cap) {
+        free(p->q);
+        p->q = b->spare_q;
+        p->q_cap = b->spare_cap;
+        p->q_head = p->q_len = 0;
+        b->spare_q = NULL;
+        b->spare_cap = 0;
+        return;
     }
+    p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
+    p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
+}
+
+// encode appends |rec|'s JSON object and a ',' to p->ev and returns the object's length, or
+// SIZE_MAX (appending nothing) when its event would exceed max_payload (oversized). Most records
+// are written at once into room for their upper bound (inv_event_record_rest_max); only a record
+// whose bound does not fit is measured exactly first, so an oversized one is never copied.
+static size_t encode(struct batcher *b, struct part *p, const struct inv_record *rec)
+{
+    size_t fixed = b->head_len + p->group_len + p->rec_prefix_len;
+    size_t room = b->cfg.max_payload > fixed ? b->cfg.max_payload - fixed : 0;
+    size_t bound;
+    if (rec->num_headers == 0 && !rec->key_meta && !rec->value_meta) {
+        // inv_event_record_rest_max's sum for a record without headers or schema metadata: the
+        // two numbers at 20 digits, the longest timestamp type, "headers":[] and the braces.
+        bound = 103 + (rec->key.is_null ? 0 : 9 + (rec->key.len + 2) / 3 * 4) +
+                (rec->value.is_null ? 13 : 11 + (rec->value.len + 2) / 3 * 4);
+    } else {
+        bound = inv_event_record_rest_max(&b->cfg.event, rec);
+    }
+    if (bound > room && inv_event_record_rest_len(&b->cfg.event, rec) > room) {
+        return SIZE_MAX;
+    }
+    if (bound > room) {
+        bound = inv_event_record_rest_len(&b->cfg.event, rec);
+    }
+    // The 16-byte steps write at most 15 bytes past the prefix, into the record's own room.
+    char *start = bt_arena_reserve(&b->pool, &p->ev, p->rec_prefix_len + bound + 16);
+    for (size_t k = 0; k < p->rec_prefix_len; k += 16) {
+        memcpy(start + k, p->rec_prefix + k, 16);
+    }
+    char *o =
+        inv_event_record_put_rest_nums(start + p->rec_prefix_len, &b->cfg.event, rec, &p->nums);
+    *o++ = ',';
+    size_t len = (size_t)(o - start);
+    bt_arena_commit(&p->ev, len);
+    return len - 1;
 }
 
 uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec)
@@ -197,30 +261,51 @@ uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec)
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err)
 {
-    uint32_t lane = batcher_lane(b->cfg.lanes, rec);
-    size_t pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
+    return batcher_add_hint(b, rec, now_ms, NULL, err);
+}
+
+int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
+                     struct inv_err *err)
+{
+    size_t pi;
+    if (b->cfg.lanes <= 1 && hint && *hint < b->num_parts &&
+        b->parts[*hint].partition == rec->partition) {
+        pi = *hint; // the caller vouches for the topic (batcher.h)
+    } else {
+        uint32_t lane = batcher_lane(b->cfg.lanes, rec);
+        pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
+        if (hint) {
+            *hint = b->cfg.lanes <= 1 ? pi : SIZE_MAX;
+        }
+    }
     struct part *p = &b->parts[pi];
     if (p->has_last && rec->offset <= p->last_offset) {
         return inv_fail(err, -1, "batcher: partition %s: offset %lld after %lld", p->key,
                         (long long)rec->offset, (long long)p->last_offset);
     }
     if (p->q_len == p->q_cap) {
-        p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
-        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
+        grow_queue(b, p);
     }
     struct entry *e = &p->q[p->q_len];
-    memset(e, 0, sizeof *e);
-    e->seq = b->next_seq++;
-    e->offset = rec->offset;
-    e->timestamp = rec->timestamp;
-    size_t len = p->rec_prefix_len + inv_event_record_rest_len(&b->cfg.event, rec);
-    if (b->head_len + p->group_len + len > b->cfg.max_payload) {
+    *e = (struct entry){.seq = b->next_seq++, .offset = rec->offset, .timestamp = rec->timestamp};
+    size_t len = encode(b, p, rec);
+    if (len == SIZE_MAX) {
         e->oversized = true;
-        e->len = b->head_len + p->group_len + len;
+        e->len = b->head_len + p->group_len + p->rec_prefix_len +
+                 inv_event_record_rest_len(&b->cfg.event, rec);
     } else {
-        e->off = p->raw.len;
+        e->off = p->ev.end - len - 1;
         e->len = len;
-        bt_raw_put(&p->raw, rec);
+        e->key_null = rec->key.is_null;
+        if (!rec->key.is_null) {
+            e->key_off = p->keys.end;
+            e->key_len = rec->key.len;
+            if (rec->key.len > 0) {
+                memcpy(bt_arena_reserve(&b->pool, &p->keys, rec->key.len), rec->key.p,
+                       rec->key.len);
+                bt_arena_commit(&p->keys, rec->key.len);
+            }
+        }
         b->pending_bytes += len;
     }
     bool behind_oversized = p->avail < p->q_len - p->q_head;
@@ -253,8 +338,7 @@ int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int3
                         (long long)(p->has_last ? p->last_offset : -1));
     }
     if (p->q_len == p->q_cap) {
-        p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
-        p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
+        grow_queue(b, p);
     }
     struct entry *e = &p->q[p->q_len];
     memset(e, 0, sizeof *e);
@@ -348,6 +432,24 @@ void batcher_flush(struct batcher *b)
     b->flush = b->pending > 0;
 }
 
+// SPARE_PAYLOAD_MAX: the largest completed payload kept for the next batch (a full 6 MiB one,
+// rounded up to a power of two); a spare more than four times what a batch needs is freed
+// rather than kept (memory shrinks back after a spike).
+#define SPARE_PAYLOAD_MAX (8u * 1024u * 1024u)
+
+// keep_payload moves |batch|'s payload to the batcher's spare when it is worth keeping.
+static void keep_payload(struct batcher *b, struct batch *batch)
+{
+    if (!batch->payload || batch->payload_cap > SPARE_PAYLOAD_MAX ||
+        batch->payload_cap < b->spare_payload_cap / 4) {
+        return;
+    }
+    free(b->spare_payload);
+    b->spare_payload = batch->payload;
+    b->spare_payload_cap = batch->payload_cap;
+    batch->payload = NULL;
+}
+
 int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, struct inv_err *err)
 {
     if (batch->oversized) {
@@ -370,6 +472,7 @@ int batcher_complete(struct batcher *b, struct batch *batch, int64_t now_ms, str
         }
     }
     b->inflight--;
+    keep_payload(b, batch);
     batch_free(batch);
     return 0;
 }
@@ -381,7 +484,8 @@ static void drop_part(struct batcher *b, struct part *p)
         b->pending_bytes -= p->q[i].oversized ? 0 : p->q[i].len;
     }
     p->q_head = p->q_len = 0;
-    p->raw.len = 0;
+    bt_arena_release(&b->pool, &p->ev, p->ev.end);
+    bt_arena_release(&b->pool, &p->keys, p->keys.end);
     p->avail = p->avail_bytes = 0;
     p->has_last = false;
     if (p->inflight) {

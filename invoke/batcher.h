@@ -140,6 +140,7 @@ struct batch {
     struct batch_rec *recs; // every record's span, timestamp and key, in the same order
     uint8_t *keys;          // the keys' bytes (recs[i].key_off); NULL when no record has one
     size_t *pidx;           // internal: the batcher's partition index of each part
+    size_t payload_cap;     // internal: the payload's allocation (reused after completion)
 };
 
 struct batcher;
@@ -158,6 +159,12 @@ void batcher_free(struct batcher *b);
 // its offset does not increase within its partition (the record is not queued).
 int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
                 struct inv_err *err);
+
+// batcher_add_hint is batcher_add for a caller that keeps one |*hint| per partition (start it at
+// SIZE_MAX and pass only that partition's records with it): the batcher remembers where the
+// partition's queue is, so it does not look it up for every record. Without lanes only.
+int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
+                     struct inv_err *err);
 
 // batcher_lane returns the lane (0 .. lanes-1) of |rec|: FNV-1a of its key modulo |lanes|, or its
 // offset modulo |lanes| for a null key; 0 when |lanes| <= 1.

@@ -1,5 +1,5 @@
 // batcher_int.h: internals shared by invoke/batcher*.c (not a public API): the queue of each
-// partition lane, the record blobs the queues hold, and the helpers the hand-out side uses.
+// partition lane, the encoded records the queues hold, and the helpers the hand-out side uses.
 #ifndef INVOKE_BATCHER_INT_H
 #define INVOKE_BATCHER_INT_H
 
@@ -10,12 +10,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// ---- arenas (batcher_arena.c) ----------------------------------------------------------------
+
+// bt_arena: bytes appended at one growing position (a->end), kept in chunks so that appending
+// never moves queued bytes; bt_pool: spare chunks shared by the batcher's arenas.
+struct bt_chunk;
+struct bt_arena {
+    struct bt_chunk *head, *tail;
+    size_t end; // the position after the last byte committed
+};
+struct bt_pool {
+    struct bt_chunk *free;
+    size_t n;
+};
+
+// bt_arena_reserve returns room for |n| contiguous bytes at position a->end;
+// bt_arena_commit(a, k) appends the first k of them.
+char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n);
+void bt_arena_commit(struct bt_arena *a, size_t n);
+// bt_arena_copy copies the |n| bytes from position |pos| (committed, not released) to |dst|.
+void bt_arena_copy(const struct bt_arena *a, size_t pos, size_t n, char *dst);
+// bt_arena_release gives back the chunks that hold nothing at or after |pos| (a->end: all).
+void bt_arena_release(struct bt_pool *pool, struct bt_arena *a, size_t pos);
+void bt_pool_free(struct bt_pool *pool);
+
+// ---- queues ---------------------------------------------------------------------------------
+
 struct entry {
     uint64_t seq;   // arrival order across partitions
-    size_t off;     // blob offset in part.raw (unused when oversized)
-    size_t len;     // encoded record length; for an oversized record, its whole event size
+    size_t off;     // the position of the record's JSON object in part.ev (not when oversized)
+    size_t len;     // its length (without the ','); for an oversized record, its whole event size
     int64_t offset; // Kafka offset (of a gap: its last offset)
     int64_t timestamp;
+    size_t key_off; // the position of the key's bytes in part.keys (not oversized, key not null)
+    size_t key_len;
+    bool key_null;
     bool oversized;
     enum batch_gap gap; // not NONE: an undecodable range (oversized too)
     int64_t first;      // a gap's first offset
@@ -31,7 +60,12 @@ struct part {
     size_t group_len; // inv_event_group_len
     char *rec_prefix; // inv_event_record_prefix_write of this partition, shared by its records
     size_t rec_prefix_len;
-    struct buf raw; // the queued records' blobs (raw_put)
+    // ev: the queued records' JSON objects, each encoded once when added and followed by a ','
+    // (so a run of queued records is one contiguous, comma-separated span: a payload's group is
+    // one copy); keys: their keys' bytes (batch_rec, failure records).
+    struct bt_arena ev;
+    struct bt_arena keys;
+    struct inv_event_nums nums; // the last offset and timestamp printed (inv_event_put_rest_nums)
     struct entry *q;
     size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
     size_t avail;                // entries before the first oversized one (from q_head)
@@ -56,29 +90,21 @@ struct batcher {
     size_t pending;
     size_t pending_bytes; // encoded bytes of the queued records (oversized ones count 0)
     bool flush;
-    struct inv_header *hdrs; // scratch for decoding a blob's headers
-    size_t hdrs_cap;
-    struct inv_schema_meta metas[2]; // scratch for a blob's key and value schema metadata
+    struct bt_pool pool;   // spare arena chunks
+    struct entry *spare_q; // the largest queue array given back by an emptied partition
+    size_t spare_cap;
+    char *spare_payload; // a completed batch's payload, for the next one (no fresh pages)
+    size_t spare_payload_cap;
 };
-
-// ---- record blobs (batcher_raw.c) -----------------------------------------------------------
-
-// bt_raw_put appends |rec|'s blob to |out|.
-void bt_raw_put(struct buf *out, const struct inv_record *rec);
-// bt_raw_get fills |r| (offset, timestamp, topic and partition excepted) with views into the blob
-// at |p|; headers and schema metadata go to b's scratch space, valid until the next call.
-void bt_raw_get(struct batcher *b, const char *p, struct inv_record *r);
-// bt_put_bytes copies |n| bytes to |o| and returns the end.
-char *bt_put_bytes(char *o, const void *p, size_t n);
 
 // ---- queues (batcher.c) ---------------------------------------------------------------------
 
 bool bt_same_partition(const struct part *p, const char *topic, size_t topic_len,
                        int32_t partition);
-// bt_recount recomputes avail/avail_bytes after the head of the queue moved; bt_compact drops
-// consumed entries and blob bytes once they dominate.
+// bt_recount recomputes avail/avail_bytes after the head of the queue moved; bt_compact gives
+// back the arena chunks the queue's head passed and drops consumed entries once they dominate.
 void bt_recount(struct part *p);
-void bt_compact(struct part *p);
+void bt_compact(struct batcher *b, struct part *p);
 // bt_part_ready_oversized: the head of |p| goes out alone (oversized, or a rejected record).
 bool bt_part_ready_oversized(const struct part *p);
 // bt_readiness evaluates the cut rules over idle lanes: true if a batch is ready now (with

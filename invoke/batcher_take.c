@@ -1,5 +1,5 @@
 // batcher_take.c: handing batches out of the batcher's queues (see batcher.h): the records to
-// take (plan), the payload encoded straight from the queued blobs, the batches of one oversized,
+// take (plan), the payload assembled from the queued records' JSON, the batches of one oversized,
 // rejected or undecodable entry, and the batch helpers callers use.
 #include "base/alloc.h"
 #include "invoke/batcher_int.h"
@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+// batch_alloc: every offset and rec is written by the caller (no zeroing of large arrays).
 static struct batch *batch_alloc(size_t num_records, size_t num_parts)
 {
     struct batch *bt = xcalloc(1, sizeof *bt);
-    bt->offsets = xcalloc(num_records, sizeof *bt->offsets);
-    bt->recs = xcalloc(num_records, sizeof *bt->recs);
+    bt->offsets = xmalloc(num_records * sizeof *bt->offsets);
+    bt->recs = xmalloc(num_records * sizeof *bt->recs);
     bt->parts = xcalloc(num_parts, sizeof *bt->parts);
     bt->pidx = xcalloc(num_parts, sizeof *bt->pidx);
     return bt;
@@ -49,30 +50,22 @@ static struct batch *take_reject(struct batcher *b, size_t pi)
     buf_init(&out);
     inv_event_head_write(&out, &b->cfg.event);
     inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
-    struct inv_record r;
-    memset(&r, 0, sizeof r);
-    r.topic = p->topic;
-    r.topic_len = p->topic_len;
-    r.partition = p->partition;
-    r.offset = e->offset;
-    r.timestamp = e->timestamp;
-    bt_raw_get(b, p->raw.p + e->off, &r);
-    size_t start = out.len;
-    inv_event_record_write(&out, &b->cfg.event, &r);
-    bt->recs[0] = (struct batch_rec){.start = start,
-                                     .len = out.len - start,
+    bt->recs[0] = (struct batch_rec){.start = out.len,
+                                     .len = e->len,
                                      .timestamp = e->timestamp,
-                                     .key_len = r.key.is_null ? 0 : r.key.len,
-                                     .key_null = r.key.is_null};
-    if (!r.key.is_null && r.key.len > 0) {
-        bt->keys = xmalloc(r.key.len);
-        memcpy(bt->keys, r.key.p, r.key.len);
+                                     .key_len = e->key_null ? 0 : e->key_len,
+                                     .key_null = e->key_null};
+    bt_arena_copy(&p->ev, e->off, e->len, buf_reserve(&out, e->len));
+    out.len += e->len;
+    if (!e->key_null && e->key_len > 0) {
+        bt->keys = xmalloc(e->key_len);
+        bt_arena_copy(&p->keys, e->key_off, e->key_len, (char *)bt->keys);
     }
     inv_event_group_close(&out);
     inv_event_tail_write(&out);
     bt->payload = buf_steal(&out, &bt->payload_len);
     bt_recount(p);
-    bt_compact(p);
+    bt_compact(b, p);
     return bt;
 }
 
@@ -104,7 +97,7 @@ static struct batch *take_oversized(struct batcher *b, size_t pi)
         p->blocked = false; // a range that cannot be decoded never blocks its partition
     }
     bt_recount(p);
-    bt_compact(p);
+    bt_compact(b, p);
     return bt;
 }
 
@@ -193,12 +186,23 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
     bt->reason = reason;
     bt->num_records = count;
     bt->num_parts = groups;
-    // The payload is exactly |bytes| long: reserve once and copy the fragments in place. The
+    // The payload is exactly |bytes| long: reserve once and copy each group's span in place. The
     // reserve rounds the allocation up to a power of two, so successive payloads reuse the same
     // malloc chunks instead of fragmenting the heap with slightly different sizes.
     struct buf out, keys;
     buf_init(&out);
     buf_init(&keys);
+    if (b->spare_payload && b->spare_payload_cap / 4 > bytes) {
+        free(b->spare_payload); // left by a spike: give it back
+        b->spare_payload = NULL;
+        b->spare_payload_cap = 0;
+    } else if (b->spare_payload && b->spare_payload_cap > bytes) {
+        // A completed payload's memory, already faulted in: no fresh pages for this one.
+        out.p = b->spare_payload;
+        out.cap = b->spare_payload_cap;
+        b->spare_payload = NULL;
+        b->spare_payload_cap = 0;
+    }
     buf_reserve(&out, bytes);
     inv_event_head_write(&out, &b->cfg.event);
     size_t ri = 0;
@@ -214,61 +218,58 @@ static struct batch *take_batch(struct batcher *b, enum batch_reason reason)
         }
         inv_event_group_open(&out, p->topic, p->topic_len, p->partition);
         const struct entry *q = &p->q[p->q_head];
-        size_t part_bytes = bp->num_records - 1;
-        for (size_t k = 0; k < bp->num_records; k++) {
-            part_bytes += q[k].len;
+        size_t n = bp->num_records;
+        // The taken records are consecutive and none is oversized, so their objects are one
+        // span of p->ev, separated by commas.
+        size_t base = q[0].off, span = q[n - 1].off + q[n - 1].len - base;
+        if (span >= out.cap - out.len) {
+            abort(); // plan() and the arena disagree
         }
-        if (part_bytes + 1 > out.cap - out.len) {
-            abort(); // plan() and the fragments disagree
+        size_t part_bytes = n - 1;
+        size_t at = out.len - base;
+        bt_arena_copy(&p->ev, base, span, out.p + out.len);
+        size_t kbase = SIZE_MAX, kend = 0;
+        for (size_t k = 0; k < n; k++) {
+            const struct entry *e = &q[k];
+            bt->recs[ri] = (struct batch_rec){.start = at + e->off,
+                                              .len = e->len,
+                                              .timestamp = e->timestamp,
+                                              .key_len = e->key_null ? 0 : e->key_len,
+                                              .key_null = e->key_null};
+            if (!e->key_null) {
+                kbase = kbase == SIZE_MAX ? e->key_off : kbase;
+                kend = e->key_off + e->key_len;
+                bt->recs[ri].key_off = keys.len + e->key_off - kbase;
+            }
+            bt->offsets[ri++] = e->offset;
+            part_bytes += e->len;
         }
-        char *o = out.p + out.len;
-        struct inv_record r;
-        memset(&r, 0, sizeof r);
-        r.topic = p->topic;
-        r.topic_len = p->topic_len;
-        r.partition = p->partition;
-        for (size_t k = 0; k < bp->num_records; k++) {
-            if (k) {
-                *o++ = ',';
-            }
-            char *start = o;
-            o = bt_put_bytes(o, p->rec_prefix, p->rec_prefix_len);
-            r.offset = q[k].offset;
-            r.timestamp = q[k].timestamp;
-            bt_raw_get(b, p->raw.p + q[k].off, &r);
-            o = inv_event_record_put_rest(o, &b->cfg.event, &r);
-            if (o != start + q[k].len) {
-                abort(); // the size function and the writer disagree
-            }
-            bt->recs[ri] = (struct batch_rec){.start = (size_t)(start - out.p),
-                                              .len = q[k].len,
-                                              .timestamp = q[k].timestamp,
-                                              .key_off = keys.len,
-                                              .key_len = r.key.is_null ? 0 : r.key.len,
-                                              .key_null = r.key.is_null};
-            if (!r.key.is_null) {
-                buf_add(&keys, r.key.p, r.key.len);
-            }
-            bt->offsets[ri++] = q[k].offset;
+        if (part_bytes != span) {
+            abort(); // the records are not one span
         }
-        out.len += part_bytes;
-        p->avail_bytes -= part_bytes - (bp->num_records - 1);
-        b->pending_bytes -= part_bytes - (bp->num_records - 1);
+        if (kbase != SIZE_MAX) { // the keys of consecutive records are consecutive too
+            bt_arena_copy(&p->keys, kbase, kend - kbase, buf_reserve(&keys, kend - kbase));
+            keys.len += kend - kbase;
+        }
+        out.len += span;
+        p->avail_bytes -= span - (n - 1);
+        b->pending_bytes -= span - (n - 1);
         inv_event_group_close(&out);
         bp->first_offset = q[0].offset;
         bp->first_timestamp = q[0].timestamp;
-        bp->last_offset = q[bp->num_records - 1].offset;
-        bp->last_timestamp = q[bp->num_records - 1].timestamp;
-        p->q_head += bp->num_records;
-        p->avail -= bp->num_records;
+        bp->last_offset = q[n - 1].offset;
+        bp->last_timestamp = q[n - 1].timestamp;
+        p->q_head += n;
+        p->avail -= n;
         p->inflight = true;
-        bt_compact(p);
+        bt_compact(b, p);
     }
     inv_event_tail_write(&out);
     if (out.len != bytes) {
         // The size functions and writers disagree: a bug that would break the cap guarantee.
         abort();
     }
+    bt->payload_cap = out.cap;
     bt->payload = buf_steal(&out, &bt->payload_len);
     bt->keys = keys.len > 0 ? (uint8_t *)buf_steal(&keys, NULL) : NULL;
     buf_cleanup(&keys);

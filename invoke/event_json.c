@@ -440,12 +440,77 @@ char *inv_event_record_put(char *dst, const struct inv_event_cfg *cfg, const str
     return inv_event_record_put_rest(o, cfg, rec);
 }
 
-char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
-                                const struct inv_record *rec)
+// put_offset_nums writes |v| like put_i64, from |c|'s digits when |v| follows the last offset
+// printed (incremented in place) or equals it. It copies 20 bytes to |o|: what a record writes
+// after its offset digits (or its timestamp digits, put_ts_nums) is longer than that, so the
+// extra bytes are overwritten and stay within the record's room.
+static char *put_offset_nums(char *o, int64_t v, struct inv_event_nums *c)
 {
-    char *o = put_i64(dst, rec->offset);
-    o = PUT_LIT(o, ",\"timestamp\":");
-    o = put_i64(o, rec->timestamp);
+    if (c->offset_len && c->offset >= 0 && v == c->offset + 1) {
+        size_t i = c->offset_len;
+        while (i > 0 && c->offset_txt[i - 1] == '9') {
+            c->offset_txt[--i] = '0';
+        }
+        if (i > 0) {
+            c->offset_txt[i - 1]++;
+            c->offset = v;
+        } else {
+            c->offset_len = 0; // 99..9 + 1 has one more digit: print it
+        }
+    }
+    if (c->offset_len == 0 || v != c->offset) {
+        c->offset_len = (uint8_t)(put_i64(c->offset_txt, v) - c->offset_txt);
+        c->offset = v;
+    }
+    memcpy(o, c->offset_txt, sizeof c->offset_txt);
+    return o + c->offset_len;
+}
+
+// put_ts_nums writes |v| like put_i64, from |c|'s digits when it equals the last timestamp.
+static char *put_ts_nums(char *o, int64_t v, struct inv_event_nums *c)
+{
+    if (c->ts_len == 0 || v != c->timestamp) {
+        c->ts_len = (uint8_t)(put_i64(c->ts_txt, v) - c->ts_txt);
+        c->timestamp = v;
+    }
+    memcpy(o, c->ts_txt, sizeof c->ts_txt);
+    return o + c->ts_len;
+}
+
+size_t inv_event_record_rest_max(const struct inv_event_cfg *cfg, const struct inv_record *rec)
+{
+    (void)cfg;
+    size_t len = 20 + LIT(",\"timestamp\":") + 20 + LIT(",\"timestampType\":\"NO_TIMESTAMP_TYPE\"");
+    if (!rec->key.is_null) {
+        len += LIT(",\"key\":") + b64_str_len(rec->key);
+    }
+    len +=
+        rec->value.is_null ? LIT(",\"value\":null") : LIT(",\"value\":") + b64_str_len(rec->value);
+    len += LIT(",\"headers\":[");
+    for (size_t i = 0; i < rec->num_headers; i++) {
+        // , { "name" : [values] } with every name byte at most 6 (\u00XX) and every value byte
+        // at most 5 (-128,); null and empty values take at most 4.
+        const struct inv_header *h = &rec->headers[i];
+        len += 10 + 6 * h->name_len + 5 * (h->value.is_null ? 0 : h->value.len);
+    }
+    len += LIT("]") + meta_len("keySchemaMetadata", rec->key_meta) +
+           meta_len("valueSchemaMetadata", rec->value_meta) + LIT("}");
+    return len;
+}
+
+static char *put_rest(char *dst, const struct inv_event_cfg *cfg, const struct inv_record *rec,
+                      struct inv_event_nums *nums)
+{
+    char *o;
+    if (nums) {
+        o = put_offset_nums(dst, rec->offset, nums);
+        o = PUT_LIT(o, ",\"timestamp\":");
+        o = put_ts_nums(o, rec->timestamp, nums);
+    } else {
+        o = put_i64(dst, rec->offset);
+        o = PUT_LIT(o, ",\"timestamp\":");
+        o = put_i64(o, rec->timestamp);
+    }
     switch (rec->ts_type) {
     case INV_TS_LOG_APPEND_TIME:
         o = PUT_LIT(o, ",\"timestampType\":\"LOG_APPEND_TIME\"");
@@ -491,6 +556,18 @@ char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
     o = put_meta(o, "valueSchemaMetadata", rec->value_meta);
     *o++ = '}';
     return o;
+}
+
+char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
+                                const struct inv_record *rec)
+{
+    return put_rest(dst, cfg, rec, NULL);
+}
+
+char *inv_event_record_put_rest_nums(char *dst, const struct inv_event_cfg *cfg,
+                                     const struct inv_record *rec, struct inv_event_nums *nums)
+{
+    return put_rest(dst, cfg, rec, nums);
 }
 
 void inv_event_record_write(struct buf *out, const struct inv_event_cfg *cfg,

@@ -103,6 +103,26 @@ size_t inv_event_record_rest_len(const struct inv_event_cfg *cfg, const struct i
 char *inv_event_record_put_rest(char *dst, const struct inv_event_cfg *cfg,
                                 const struct inv_record *rec);
 
+// inv_event_nums: the offset and timestamp an encoder printed last, for
+// inv_event_record_put_rest_nums: records of one partition come with offsets one apart and often
+// the same timestamp, so their digits are reused (the offset's incremented in place) rather than
+// printed again. Zero it (memset) before first use.
+struct inv_event_nums {
+    int64_t offset, timestamp;
+    uint8_t offset_len, ts_len; // 0: nothing printed yet
+    char offset_txt[20], ts_txt[20];
+};
+
+// inv_event_record_rest_max returns an upper bound of inv_event_record_rest_len that costs no
+// pass over string bytes (headers are counted at their worst escaping): room for
+// inv_event_record_put_rest_nums.
+size_t inv_event_record_rest_max(const struct inv_event_cfg *cfg, const struct inv_record *rec);
+// inv_event_record_put_rest_nums writes the same bytes as inv_event_record_put_rest, with the
+// digits of the offset and timestamp taken from |nums| where they allow (and remembered there).
+// |dst| needs room for inv_event_record_rest_max bytes; returns the end of what it wrote.
+char *inv_event_record_put_rest_nums(char *dst, const struct inv_event_cfg *cfg,
+                                     const struct inv_record *rec, struct inv_event_nums *nums);
+
 // inv_json_str_len / inv_json_str_write: a quoted, escaped JSON string (rules above).
 size_t inv_json_str_len(const char *s, size_t n);
 void inv_json_str_write(struct buf *out, const char *s, size_t n);

@@ -1,5 +1,5 @@
-// transport.c: results, the batchItemFailures parser, vtable wrappers, the poll() runner and the
-// stdout transport.
+// transport.c: results, the batchItemFailures parser, vtable wrappers and the poll() runner (the
+// stdout transport is transport_stdout.c's).
 #include "invoke/transport.h"
 
 #include "base/alloc.h"
@@ -144,6 +144,11 @@ const char *inv_transport_name(const struct inv_transport *t)
     return t->funcs->name;
 }
 
+size_t inv_transport_queued(struct inv_transport *t)
+{
+    return t && t->funcs->queued ? t->funcs->queued(t) : 0;
+}
+
 int inv_transport_run(struct inv_transport *t, int max_wait_ms)
 {
     struct pollfd stack[16];
@@ -165,124 +170,4 @@ int inv_transport_run(struct inv_transport *t, int max_wait_ms)
         free(fds);
     }
     return rc < 0 ? -1 : 0;
-}
-
-// ---- stdout ---------------------------------------------------------------------------------
-
-struct done_item {
-    uint64_t id;
-    inv_done_fn *done;
-    void *ctx;
-    struct inv_result res;
-};
-
-struct stdout_transport {
-    struct inv_transport base;
-    int fd;
-    uint64_t next_id;
-    struct done_item *q;
-    size_t num_q;
-};
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int stdout_submit(struct inv_transport *t, const char *payload, size_t len,
-                         inv_done_fn *done, void *ctx, uint64_t *out_id, struct inv_err *err)
-{
-    (void)err;
-    struct stdout_transport *s = (struct stdout_transport *)t;
-    struct done_item it = {.id = ++s->next_id, .done = done, .ctx = ctx};
-    inv_result_init(&it.res);
-    if (write_all(s->fd, payload, len) != 0 || write_all(s->fd, "\n", 1) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "stdout: write failed: %s", strerror(errno));
-        it.res.kind = INV_RESULT_FATAL;
-        it.res.message = xstrdup(msg);
-    }
-    s->q = xrealloc(s->q, (s->num_q + 1) * sizeof *s->q);
-    s->q[s->num_q++] = it;
-    *out_id = it.id;
-    return 0;
-}
-
-static int stdout_cancel(struct inv_transport *t, uint64_t id)
-{
-    struct stdout_transport *s = (struct stdout_transport *)t;
-    for (size_t i = 0; i < s->num_q; i++) {
-        if (s->q[i].id == id) {
-            inv_result_cleanup(&s->q[i].res);
-            memmove(&s->q[i], &s->q[i + 1], (s->num_q - i - 1) * sizeof *s->q);
-            s->num_q--;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static void stdout_free(struct inv_transport *t)
-{
-    struct stdout_transport *s = (struct stdout_transport *)t;
-    for (size_t i = 0; i < s->num_q; i++) {
-        inv_result_cleanup(&s->q[i].res);
-    }
-    free(s->q);
-    free(s);
-}
-
-static size_t stdout_poll_fds(struct inv_transport *t, struct pollfd *fds, size_t cap,
-                              int *out_timeout_ms)
-{
-    (void)fds;
-    (void)cap;
-    struct stdout_transport *s = (struct stdout_transport *)t;
-    *out_timeout_ms = s->num_q ? 0 : -1;
-    return 0;
-}
-
-static void stdout_dispatch(struct inv_transport *t, const struct pollfd *fds, size_t num_fds)
-{
-    (void)fds;
-    (void)num_fds;
-    struct stdout_transport *s = (struct stdout_transport *)t;
-    // Detach the queue first: callbacks may submit again.
-    struct done_item *q = s->q;
-    size_t n = s->num_q;
-    s->q = NULL;
-    s->num_q = 0;
-    for (size_t i = 0; i < n; i++) {
-        q[i].done(q[i].ctx, q[i].id, &q[i].res);
-        inv_result_cleanup(&q[i].res);
-    }
-    free(q);
-}
-
-static const struct inv_transport_funcs stdout_funcs = {
-    .name = "stdout",
-    .submit = stdout_submit,
-    .cancel = stdout_cancel,
-    .free = stdout_free,
-    .poll_fds = stdout_poll_fds,
-    .dispatch = stdout_dispatch,
-};
-
-struct inv_transport *inv_stdout_new(int fd)
-{
-    struct stdout_transport *s = xcalloc(1, sizeof *s);
-    s->base.funcs = &stdout_funcs;
-    s->fd = fd;
-    return &s->base;
 }

@@ -87,6 +87,9 @@ struct inv_transport_funcs {
     // dispatch does pending non-blocking work and runs due callbacks; |fds| are the entries from
     // poll_fds with revents filled in (may be NULL/0 after a timeout).
     void (*dispatch)(struct inv_transport *t, const struct pollfd *fds, size_t num_fds);
+    // queued (optional, NULL: nothing is ever queued) returns the payload bytes submitted and not
+    // yet handed on (written to stdout, to a child's stdin): the caller's backpressure.
+    size_t (*queued)(struct inv_transport *t);
 };
 
 struct inv_transport {
@@ -99,6 +102,9 @@ int inv_transport_cancel(struct inv_transport *t, uint64_t id);
 // inv_transport_free: NULL is a no-op.
 void inv_transport_free(struct inv_transport *t);
 const char *inv_transport_name(const struct inv_transport *t);
+// inv_transport_queued: bytes submitted and not yet handed on (0 for a transport without a queue);
+// NULL is 0.
+size_t inv_transport_queued(struct inv_transport *t);
 
 // inv_transport_run does one poll() step: waits at most |max_wait_ms| (-1: as long as the
 // transport says) and dispatches. Returns 0, or -1 if poll failed (errno set; EINTR included).
@@ -106,9 +112,14 @@ int inv_transport_run(struct inv_transport *t, int max_wait_ms);
 
 // ---- stdout ---------------------------------------------------------------------------------
 
-// inv_stdout_new writes each payload plus '\n' to |fd| (1 for stdout; borrowed) with blocking
-// writes and reports INV_RESULT_OK (INV_RESULT_FATAL if the write fails). Event JSON contains no
-// raw newline, so each event is one line.
+// inv_stdout_new writes each payload plus '\n' to |fd| (1 for stdout; borrowed) without blocking
+// the caller: a pipe or socket is written as it drains (POLLOUT through poll_fds/dispatch), and a
+// payload is INV_RESULT_OK once all of it is written (INV_RESULT_FATAL, naming the error, if a
+// write fails: EPIPE when the reader went away). Bytes waiting are reported by
+// inv_transport_queued. Event JSON contains no raw newline, so each event is one line; stdout
+// transports on one descriptor share one queue, so lines never interleave. Cancelling a payload
+// none of which is written drops it; one half written is still finished. SIGPIPE is ignored in the
+// calling process. See transport_stdout.c.
 struct inv_transport *inv_stdout_new(int fd);
 
 // ---- exec -----------------------------------------------------------------------------------

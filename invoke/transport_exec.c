@@ -615,6 +615,20 @@ static void exec_dispatch(struct inv_transport *t, const struct pollfd *fds, siz
     free(done);
 }
 
+// exec_queued: the event bytes children have not read from their stdin yet.
+static size_t exec_queued(struct inv_transport *t)
+{
+    struct exec_transport *e = (struct exec_transport *)t;
+    size_t n = 0;
+    for (size_t i = 0; i < e->num_jobs; i++) {
+        const struct job *j = e->jobs[i];
+        if (j->in_fd >= 0 && !j->cancelled) {
+            n += j->len - j->written;
+        }
+    }
+    return n;
+}
+
 static const struct inv_transport_funcs exec_funcs = {
     .name = "exec",
     .submit = exec_submit,
@@ -622,6 +636,7 @@ static const struct inv_transport_funcs exec_funcs = {
     .free = exec_free,
     .poll_fds = exec_poll_fds,
     .dispatch = exec_dispatch,
+    .queued = exec_queued,
 };
 
 int inv_exec_new(struct inv_transport **out, const struct inv_exec_cfg *cfg, struct inv_err *err)

@@ -259,6 +259,28 @@ static void test_signal_and_ignored_stdin(void **state)
     free(payload);
 }
 
+// The bytes a child has not read from its stdin yet are reported queued (the pipeline's
+// backpressure), and none once it read them all.
+static void test_unread_stdin_is_queued(void **state)
+{
+    (void)state;
+    size_t len = 1024 * 1024;
+    char *payload = calloc(1, len);
+    memset(payload, 'x', len);
+    struct inv_transport *t = sh("sleep 0.3; cat >/dev/null", 10000, false);
+    struct got g = {0};
+    uint64_t id;
+    assert_int_equal(inv_transport_submit(t, payload, len, on_done, &g, &id, NULL), 0);
+    assert_int_equal(inv_transport_run(t, 50), 0); // the pipe takes at most its buffer
+    size_t q = inv_transport_queued(t);
+    assert_true(q > len / 2 && q <= len);
+    drive(t, &g, 1);
+    assert_int_equal(g.kind, INV_RESULT_OK);
+    assert_int_equal(inv_transport_queued(t), 0);
+    inv_transport_free(t);
+    free(payload);
+}
+
 static void test_argv_without_shell_and_spawn_failure(void **state)
 {
     (void)state;
@@ -531,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_malformed_json_fails_batch),
         cmocka_unit_test(test_timeout_kills_child_and_grandchild),
         cmocka_unit_test(test_signal_and_ignored_stdin),
+        cmocka_unit_test(test_unread_stdin_is_queued),
         cmocka_unit_test(test_argv_without_shell_and_spawn_failure),
         cmocka_unit_test(test_program_resolution),
         cmocka_unit_test(test_concurrent_jobs_and_cancel),

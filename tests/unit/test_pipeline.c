@@ -215,7 +215,7 @@ static void fake_dispatch(struct inv_transport *t, const struct pollfd *fds, siz
 }
 
 static const struct inv_transport_funcs fake_funcs = {
-    "fake", fake_submit, fake_cancel, fake_free, fake_poll_fds, fake_dispatch,
+    "fake", fake_submit, fake_cancel, fake_free, fake_poll_fds, fake_dispatch, NULL,
 };
 
 // ---- fake source --------------------------------------------------------------------------
