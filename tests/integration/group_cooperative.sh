@@ -178,6 +178,12 @@ tap_check "GroupProtocol consumer on a broker without KIP-848 stops with the rea
     grep -q 'GroupProtocol consumer: the broker does not offer ConsumerGroupHeartbeat' "$T/kip848.err"
 tap_check "kcat leading: kesm's first assignment withheld what kcat still owned" \
     grep -q 'assigned 0 partitions (cooperative-sticky, 0 kept)' "$T/lead.err"
+if ! grep -q 'assigned 0 partitions (cooperative-sticky, 0 kept)' "$T/lead.err"; then
+    echo "# kesm in the kcat-led group (its group lines):"
+    grep -E 'group .*(generation|JOINING|SYNCING|STABLE|revok)' "$T/lead.err" | head -20 | sed 's/^/#   /'
+    echo "# kcat (its assignment lines):"
+    grep -iE 'assignment|assigned|revok' "$T/kcat-lead.err" | head -20 | sed 's/^/#   /'
+fi
 tap_check "kcat leading: kesm got its 2 partitions in the next rebalance and delivered them" \
     test "$(assigned_lines lead 2)" -ge 1 -a -s "$T/lead.log"
 tap_check "kcat leading: kcat revoked only what moved to kesm" \
