@@ -10,7 +10,7 @@
 #   partitions.consumer   the consumer layer alone (tests/tools/cons_probe) reading it: peak RSS,
 #                         CPU seconds, wall
 #
-# What bounds memory here is the process-wide Fetch budget (KESM_FETCH_BUDGET_MB, 8 MiB: the
+# What bounds memory here is the process-wide Fetch budget (KESM_FETCH_BUDGET_MB, 2 MiB: the
 # MaxBytes of all Fetch requests in flight), the broker frame budget (KESM_BROKER_MEMORY_MB) and
 # the pipeline's queue, not the number of partitions: per partition kesm keeps about 200 bytes of
 # fetch state. No baseline: kcat reads the shared data set, not this topic.

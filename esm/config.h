@@ -121,6 +121,10 @@ struct esm_function_ref {
 // it); ESM_MAX_CONCURRENCY_MAX bounds both. Each batch in flight holds one exec child process
 // (three descriptors) or one HTTP connection.
 #define ESM_MAX_CONCURRENCY_DEFAULT 100
+// ESM_STDOUT_CONCURRENCY_DEFAULT: the same for the stdout transport when Kesm.MaxConcurrency is
+// not set. One descriptor writes one payload at a time: a second batch keeps it busy, more would
+// only hold encoded payloads in memory (48 partitions: 62 -> 31 MiB peak on the benchmark).
+#define ESM_STDOUT_CONCURRENCY_DEFAULT 2
 #define ESM_MAX_CONCURRENCY_MAX 1000
 
 // struct esm_kesm: the "Kesm" extension member (documented in README.md, Configuration).

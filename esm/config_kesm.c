@@ -15,7 +15,8 @@
 //            "SecretsManager": false,       kesm run: fetch them from AWS Secrets Manager
 //            "SecretsManagerEndpoint": "http(s)://...",   kesm run: its endpoint override
 //            "MaxConcurrency": 100,         batches in flight at once, 1-1000 (default: kesm serve
-//                                           --max-concurrency, else ESM_MAX_CONCURRENCY_DEFAULT)
+//                                           --max-concurrency, else ESM_MAX_CONCURRENCY_DEFAULT;
+//                                           the stdout transport: ESM_STDOUT_CONCURRENCY_DEFAULT)
 //            "PartitionAssignmentStrategy": "range,roundrobin" | "cooperative-sticky",
 //            "GroupProtocol": "classic" | "consumer" | "auto",
 //            "OAuthBearerTokenFile": "/abs/file"}  SASL/OAUTHBEARER with this token (self-managed)

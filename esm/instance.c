@@ -398,7 +398,9 @@ static int build_pipeline(struct esm_instance *in, char *err, size_t cap)
     pc.batch.batch_size = cfg->batch_size;
     pc.batch.window_ms = cfg->batching_window_ms;
     pc.batch.lanes = cfg->parallelization_factor;
-    pc.batch.max_inflight = cfg->kesm.max_concurrency  ? cfg->kesm.max_concurrency
+    pc.batch.max_inflight = cfg->kesm.max_concurrency ? cfg->kesm.max_concurrency
+                            : cfg->kesm.transport == ESM_TRANSPORT_STDOUT
+                                ? ESM_STDOUT_CONCURRENCY_DEFAULT
                             : in->opts.max_concurrency ? in->opts.max_concurrency
                                                        : ESM_MAX_CONCURRENCY_DEFAULT;
     pc.batch.event.source = cfg->msk.arn ? INV_EVENT_MSK : INV_EVENT_SELF_MANAGED;
