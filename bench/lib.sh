@@ -137,6 +137,38 @@ bench_rss_of() {
     awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status"
 }
 
+# bench_run_committed NAME CFG GROUP TOPIC PARTITIONS N STATS ERR: runs `kesm run --config CFG`
+# under /usr/bin/time -v (into STATS, stderr into ERR) until GROUP committed N records of TOPIC,
+# then stops it with SIGINT; 1 (with the reason and ERR's tail on stderr, prefixed by NAME) when
+# it committed fewer or did not exit 0.
+bench_run_committed() {
+    local name=$1 cfg=$2 group=$3 topic=$4 parts=$5 n=$6 stats=$7 err=$8
+    local tpid kpid tm deadline sum=0 rc
+    KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 600 \
+        /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" >/dev/null 2>"$err" &
+    tpid=$!
+    kpid=
+    for _ in $(seq 100); do
+        tm=$(pgrep -P "$tpid" | head -1)
+        [ -n "$tm" ] && kpid=$(pgrep -P "$tm" | head -1)
+        [ -n "$kpid" ] && break
+        sleep 0.05
+    done
+    deadline=$((SECONDS + 300))
+    while [ "$sum" -lt "$n" ] && [ "$SECONDS" -lt "$deadline" ] && kill -0 "$tpid" 2>/dev/null; do
+        sleep 0.5
+        sum=$(bench_committed_sum "$group" "$topic" "$parts")
+    done
+    [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
+    wait "$tpid"
+    rc=$?
+    if [ "$sum" != "$n" ] || [ "$rc" != 0 ]; then
+        echo "$name: committed $sum of $n records, kesm exit $rc" >&2
+        tail -5 "$err" >&2
+        return 1
+    fi
+}
+
 # bench_committed_sum GROUP TOPIC PARTITIONS: the sum of GROUP's committed offsets over the
 # topic's partitions (0 before any commit).
 bench_committed_sum() {

@@ -51,31 +51,8 @@ for i in $(seq "$BENCH_REPS"); do
     cfg=$BENCH_WORK/partitions.json
     BENCH_TOPIC=$topic bench_stdout_config "$cfg" "$group"
     stats=$BENCH_WORK/partitions.time
-    KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 600 \
-        /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" \
-        >/dev/null 2>"$BENCH_WORK/partitions.err" &
-    tpid=$!
-    kpid=
-    for _ in $(seq 100); do
-        tm=$(pgrep -P "$tpid" | head -1)
-        [ -n "$tm" ] && kpid=$(pgrep -P "$tm" | head -1)
-        [ -n "$kpid" ] && break
-        sleep 0.05
-    done
-    deadline=$((SECONDS + 300))
-    sum=0
-    while [ "$sum" -lt "$N" ] && [ "$SECONDS" -lt "$deadline" ] && kill -0 "$tpid" 2>/dev/null; do
-        sleep 0.5
-        sum=$(bench_committed_sum "$group" "$topic" "$PARTS")
-    done
-    [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
-    wait "$tpid"
-    rc=$?
-    if [ "$sum" != "$N" ] || [ "$rc" != 0 ]; then
-        echo "partitions.sh: run $i: committed $sum of $N records, kesm exit $rc" >&2
-        tail -5 "$BENCH_WORK/partitions.err" >&2
-        exit 1
-    fi
+    bench_run_committed "partitions.sh: run $i" "$cfg" "$group" "$topic" "$PARTS" "$N" \
+        "$stats" "$BENCH_WORK/partitions.err" || exit 1
     read -r cpu rss wall < <(bench_stats "$stats") || exit 1
     bench_emit partitions.pipeline max_rss_kib "$rss" KiB
     bench_emit partitions.pipeline cpu_s "$cpu" s

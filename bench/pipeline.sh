@@ -33,32 +33,8 @@ for i in $(seq "$BENCH_REPS"); do
     cfg=$BENCH_WORK/pipeline.json
     bench_stdout_config "$cfg" "$group"
     stats=$BENCH_WORK/pipeline.time
-    KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 600 \
-        /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" \
-        >/dev/null 2>"$BENCH_WORK/pipeline.err" &
-    tpid=$!
-    kpid=
-    for _ in $(seq 100); do
-        tm=$(pgrep -P "$tpid" | head -1)
-        [ -n "$tm" ] && kpid=$(pgrep -P "$tm" | head -1)
-        [ -n "$kpid" ] && break
-        sleep 0.05
-    done
-    deadline=$((SECONDS + 300))
-    sum=0
-    while [ "$sum" -lt "$BENCH_RECORDS" ] && [ "$SECONDS" -lt "$deadline" ] &&
-        kill -0 "$tpid" 2>/dev/null; do
-        sleep 0.5
-        sum=$(bench_committed_sum "$group" "$BENCH_TOPIC" "$BENCH_PARTITIONS")
-    done
-    [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
-    wait "$tpid"
-    rc=$?
-    if [ "$sum" != "$BENCH_RECORDS" ] || [ "$rc" != 0 ]; then
-        echo "pipeline.sh: run $i: committed $sum of $BENCH_RECORDS records, kesm exit $rc" >&2
-        tail -5 "$BENCH_WORK/pipeline.err" >&2
-        exit 1
-    fi
+    bench_run_committed "pipeline.sh: run $i" "$cfg" "$group" "$BENCH_TOPIC" "$BENCH_PARTITIONS" \
+        "$BENCH_RECORDS" "$stats" "$BENCH_WORK/pipeline.err" || exit 1
     read -r cpu rss wall < <(bench_stats "$stats") || exit 1
     bench_emit pipeline.stdout cpu_s "$cpu" s kcat.consume
     bench_emit pipeline.stdout max_rss_kib "$rss" KiB kcat.consume
