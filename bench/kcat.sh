@@ -3,7 +3,8 @@
 #
 #   kcat.consume  `kcat -C -e -q` over the whole shared data set (every partition, from the
 #                 beginning to the end, values to a pipe that counts them): CPU seconds (user +
-#                 sys), peak RSS and wall time per run; each run must see every record.
+#                 sys), peak RSS and wall time per run (also as wall_after_join_s: kcat joins no
+#                 group); each run must see every record.
 #   kcat.idle     `kcat -C -q -o end` with every partition assigned and no traffic: RSS after
 #                 IDLE_S seconds (VmRSS) and its peak (VmHWM).
 #
@@ -40,6 +41,9 @@ for i in $(seq "$BENCH_REPS"); do
     bench_emit kcat.consume cpu_s "$cpu" s
     bench_emit kcat.consume max_rss_kib "$rss" KiB
     bench_emit kcat.consume wall_s "$wall" s
+    # kcat -C joins no group: all of its wall time is reading (pipeline.stdout's
+    # wall_after_join_s compares with this).
+    bench_emit kcat.consume wall_after_join_s "$wall" s
 done
 
 for i in $(seq "$BENCH_REPS"); do

@@ -140,12 +140,12 @@ bench_rss_of() {
 # bench_run_committed NAME CFG GROUP TOPIC PARTITIONS N STATS ERR: runs `kesm run --config CFG`
 # under /usr/bin/time -v (into STATS, stderr into ERR) until GROUP committed N records of TOPIC,
 # then stops it with SIGINT; 1 (with the reason and ERR's tail on stderr, prefixed by NAME) when
-# it committed fewer or did not exit 0.
+# it committed fewer or did not exit 0. kesm logs at BENCH_KESM_LOG_LEVEL (default warn).
 bench_run_committed() {
     local name=$1 cfg=$2 group=$3 topic=$4 parts=$5 n=$6 stats=$7 err=$8
     local tpid kpid tm deadline sum=0 rc
-    KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 600 \
-        /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" >/dev/null 2>"$err" &
+    KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=${BENCH_KESM_LOG_LEVEL:-warn} \
+        timeout --kill-after=5 600 /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" >/dev/null 2>"$err" &
     tpid=$!
     kpid=
     for _ in $(seq 100); do
@@ -167,6 +167,25 @@ bench_run_committed() {
         tail -5 "$err" >&2
         return 1
     fi
+}
+
+# bench_join_s ERR: seconds from kesm's "esm running" log line to its first "esm assigned" one in
+# ERR (an info-level log): the time the group join took, which kcat's baseline (no group) does
+# not spend; empty when ERR lacks either line.
+bench_join_s() {
+    python3 - "$1" <<'PY'
+import sys
+from datetime import datetime
+t0 = t1 = None
+for line in open(sys.argv[1], errors="replace"):
+    if " esm running:" in line and t0 is None:
+        t0 = line.split(" ", 1)[0]
+    elif " esm assigned " in line and t1 is None:
+        t1 = line.split(" ", 1)[0]
+if t0 and t1:
+    p = lambda s: datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
+    print("%.2f" % (p(t1) - p(t0)).total_seconds())
+PY
 }
 
 # bench_committed_sum GROUP TOPIC PARTITIONS: the sum of GROUP's committed offsets over the
