@@ -208,6 +208,21 @@ static bool read_headers(kr *r, uint32_t n, struct kp_record *out)
     return true;
 }
 
+// record_place gives a decoded record its offset and timestamp from the batch's base values
+// (both decoding paths), and moves the batch past its offset delta.
+static inline void record_place(struct kp_batch *b, struct kp_record *out, int32_t off_delta,
+                                int64_t ts_delta)
+{
+    b->prev_offset = off_delta;
+    out->offset = b->base_offset + off_delta; // cannot overflow: off_delta <= last_offset_delta
+    out->ts_type = b->ts_type;
+    if (b->ts_type == KP_TS_LOG_APPEND) {
+        out->timestamp = b->max_timestamp;
+    } else {
+        out->timestamp = (int64_t)((uint64_t)b->base_timestamp + (uint64_t)ts_delta);
+    }
+}
+
 static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_record *out,
                                     struct kp_err *err)
 {
@@ -244,14 +259,7 @@ static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_recor
     out->num_headers = (uint32_t)num_headers;
     out->headers_left = out->num_headers;
     out->headers_next = 0;
-    b->prev_offset = off_delta;
-    out->offset = b->base_offset + off_delta; // cannot overflow: off_delta <= last_offset_delta
-    out->ts_type = b->ts_type;
-    if (b->ts_type == KP_TS_LOG_APPEND) {
-        out->timestamp = b->max_timestamp;
-    } else {
-        out->timestamp = (int64_t)((uint64_t)b->base_timestamp + (uint64_t)ts_delta);
-    }
+    record_place(b, out, off_delta, ts_delta);
     return KP_OK;
 }
 
@@ -366,14 +374,7 @@ static bool fast_record(struct kp_batch *b, const kr *rec, struct kp_record *out
     out->num_headers = 0;
     out->headers_left = 0;
     out->headers_next = 0;
-    b->prev_offset = off_delta;
-    out->offset = b->base_offset + off_delta; // cannot overflow: off_delta <= last_offset_delta
-    out->ts_type = b->ts_type;
-    if (b->ts_type == KP_TS_LOG_APPEND) {
-        out->timestamp = b->max_timestamp;
-    } else {
-        out->timestamp = (int64_t)((uint64_t)b->base_timestamp + (uint64_t)ts_delta);
-    }
+    record_place(b, out, off_delta, ts_delta);
     return true;
 }
 
