@@ -47,6 +47,17 @@ LAYER_CFLAGS_cmd := $(PKG_CFLAGS)
 
 CFLAGS_ALL = $(WARN) $(OPT) $(CPPFLAGS)
 
+# COLD_OPT (empty here; scripts/static-build passes -Os) is added after OPT for the files of
+# COLD_SRCS: code that runs per API call, per configuration change or once at start, never per
+# record or per fetch. The hot path (proto/, consumer/, broker/, net/, base/, the batcher, the
+# event encoder, the transports, the pipeline and the record filter) keeps OPT.
+COLD_OPT ?=
+COLD_SRCS := cmd/kesm.c $(filter-out esm/pipeline%.c esm/filter%.c esm/run.c esm/runner_instance.c \
+	esm/instance.c,$(wildcard esm/*.c)) $(wildcard sasl/*.c) \
+	$(addprefix invoke/,aws_chain.c aws_config.c aws_creds.c aws_fetch.c aws_parse.c \
+	aws_parse_json.c credentials.c err.c)
+cold_opt = $(if $(COLD_OPT),$(if $(filter $(1),$(COLD_SRCS)),$(COLD_OPT)))
+
 # Link order: higher layers first; base/ last (sasl/ uses its base64).
 LAYERS := esm invoke consumer broker net sasl schema proto base
 layer_srcs = $(sort $(wildcard $(1)/*.c))
@@ -77,7 +88,7 @@ $(BUILD)/gen/status_assets.o: $(BUILD)/gen/status_assets.c esm/status_assets.h
 define LAYER_RULES
 $(BUILD)/$(1)/%.o: $(1)/%.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_ALL) $$(LAYER_CFLAGS_$(1)) -DKESM_VERSION='"$$(VERSION)"' -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CFLAGS_ALL) $$(call cold_opt,$$<) $$(LAYER_CFLAGS_$(1)) -DKESM_VERSION='"$$(VERSION)"' -MMD -MP -c $$< -o $$@
 
 $(BUILD)/lib$(1).a: $$(patsubst $(1)/%.c,$(BUILD)/$(1)/%.o,$$(call layer_srcs,$(1))) $(LAYER_EXTRA_$(1))
 	@rm -f $$@
