@@ -26,9 +26,12 @@ ifneq ($(SAN),)
 OPT := $(SANFLAGS)
 endif
 
-PKGS := libevent_core libevent_extra libevent_openssl openssl libcjson zlib liblz4 libzstd snappy
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -pthread
+PKGS := libevent_core libevent_extra libevent_openssl openssl libcjson zlib liblz4 libzstd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) snappy 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+# libsnappy (C++) is only for the compressors in proto/compress_write.c, which the tests, test
+# drivers and fuzz targets use; kesm decodes snappy itself (proto/snappy.c) and does not link it.
+SNAPPY_LIBS := $(shell pkg-config --libs snappy 2>/dev/null) -lstdc++ -lm
 CPPFLAGS := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 # base/, proto/ and sasl/ compile with their own include paths only (no libevent, no libssl).
 LAYER_CFLAGS_base :=
@@ -114,7 +117,7 @@ $(BUILD)/tests/lib/%.o: tests/lib/%.c
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(TESTLIB_OBJS) $(LIBS) $(PKG_LIBS) \
-		$(shell pkg-config --libs cmocka) -lcrypto
+		$(SNAPPY_LIBS) $(shell pkg-config --libs cmocka) -lcrypto
 
 unit-bins: $(TEST_BINS)
 
@@ -125,7 +128,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBS) $(PKG_LIBS) -lcrypto
+	$(CC) $(TEST_CFLAGS) -MMD -MP -o $@ $< $(LIBS) $(PKG_LIBS) $(SNAPPY_LIBS) -lcrypto
 
 unit-bins: $(TOOL_BINS)
 
@@ -140,7 +143,7 @@ $(BUILD)/fuzz-replay/replay_main.o: fuzz/replay_main.c
 $(BUILD)/fuzz-replay/%: fuzz/%.c $(BUILD)/fuzz-replay/replay_main.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(BUILD)/fuzz-replay/replay_main.o \
-		$(LIBS) $(PKG_LIBS) -lcrypto
+		$(LIBS) $(PKG_LIBS) $(SNAPPY_LIBS) -lcrypto
 
 replay-bins: $(REPLAY_BINS)
 
@@ -167,7 +170,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 $(FUZZ_BUILD)/%: fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(FUZZ_LIB_OBJS) \
-		$(PKG_LIBS) -lcrypto
+		$(PKG_LIBS) $(SNAPPY_LIBS) -lcrypto
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -181,7 +184,7 @@ fuzz: setup
 # ---- benchmarks ------------------------------------------------------------------------------
 $(BUILD)/bench_records: bench/bench_records.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(PKG_LIBS) $(SNAPPY_LIBS)
 
 # ---- fixtures ----------------------------------------------------------------------------------
 $(BUILD)/kmock: tests/broker/kmock.c
@@ -193,7 +196,7 @@ kmock: build/kmock
 # Event JSON generator for tests/integration/event_json_powertools.sh.
 $(BUILD)/event_gen: tests/tools/event_gen.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) -lcrypto
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS) $(SNAPPY_LIBS) -lcrypto
 
 # ---- top-level targets -------------------------------------------------------------------------
 setup:

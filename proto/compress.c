@@ -1,9 +1,13 @@
-// compress.c: the arena and the four codecs (zlib, snappy, liblz4 frames, zstd streaming).
+// compress.c: the arena and the four decompressors (zlib, our own snappy block decoder in
+// snappy.c, LZ4 frames parsed here over liblz4's block decoder, zstd streaming). The compressors
+// are in compress_write.c, so a program that only decodes (kesm) links no compressor and no
+// libsnappy.
 #include "proto/compress.h"
 
+#include "proto/snappy.h"
+
 #include <limits.h>
-#include <lz4frame.h>
-#include <snappy-c.h>
+#include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -224,62 +228,61 @@ static enum kp_status gunzip(struct sink *s, const uint8_t *in, size_t in_len, s
 
 // ---- snappy --------------------------------------------------------------------------------
 
-static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
-
-static enum kp_status snappy_block(struct sink *s, const uint8_t *in, size_t in_len)
+// snappy_block decodes one raw block; |base| is its offset in the whole blob, for errors.
+static enum kp_status snappy_block(struct sink *s, const uint8_t *in, size_t in_len, size_t base,
+                                   struct kp_err *err)
 {
     size_t n;
-    if (snappy_uncompressed_length((const char *)in, in_len, &n) != SNAPPY_OK) {
-        return KP_ERR_CORRUPT;
+    enum kp_status st = kp_snappy_length(in, in_len, &n, err);
+    if (st == KP_OK && (s->len > s->max || n > s->max - s->len)) {
+        err->field = "snappy uncompressed length (over the arena limit)";
+        err->offset = 0;
+        st = KP_ERR_LIMIT;
     }
-    if (s->len > s->max || n > s->max - s->len) {
-        return KP_ERR_LIMIT;
+    if (st == KP_OK) {
+        st = sink_reserve(s, n);
     }
-    enum kp_status st = sink_reserve(s, n);
+    if (st == KP_OK) {
+        st = kp_snappy_decode(n > 0 ? sink_ptr(s) : NULL, n, in, in_len, err);
+    }
     if (st != KP_OK) {
+        err->offset += base;
         return st;
-    }
-    size_t got = n;
-    if (n > 0 &&
-        snappy_uncompress((const char *)in, in_len, (char *)sink_ptr(s), &got) != SNAPPY_OK) {
-        return KP_ERR_CORRUPT;
-    }
-    if (n == 0 && snappy_validate_compressed_buffer((const char *)in, in_len) != SNAPPY_OK) {
-        return KP_ERR_CORRUPT;
-    }
-    if (got != n) {
-        return KP_ERR_CORRUPT;
     }
     s->len += n;
     return KP_OK;
 }
 
-static enum kp_status unsnappy(struct sink *s, const uint8_t *in, size_t in_len, size_t *out_pos)
+// unsnappy decodes a raw block, or snappy-java's xerial framing: the magic, two big-endian int32
+// versions, then {big-endian int32 length, raw block} chunks to the end.
+static enum kp_status unsnappy(struct sink *s, const uint8_t *in, size_t in_len, struct kp_err *err)
 {
-    *out_pos = 0;
-    if (in_len < 16 || memcmp(in, xerial_magic, sizeof xerial_magic) != 0) {
-        return snappy_block(s, in, in_len);
+    err->field = "snappy data";
+    err->offset = 0;
+    if (in_len < 16 || memcmp(in, KP_XERIAL_MAGIC, KP_XERIAL_MAGIC_LEN) != 0) {
+        return snappy_block(s, in, in_len, 0, err);
     }
     kr r;
     kr_init(&r, in, in_len);
-    int32_t version, compat;
-    kr_skip(&r, sizeof xerial_magic);
-    if (!kr_i32(&r, &version) || !kr_i32(&r, &compat)) {
-        return KP_ERR_CORRUPT;
-    }
+    kr_skip(&r, KP_XERIAL_MAGIC_LEN + 8); // the magic and both versions: 16 bytes are there
     while (kr_left(&r) > 0) {
         int32_t n;
         kr chunk;
-        *out_pos = kr_offset(&r);
-        if (!kr_i32(&r, &n) || n < 0 || !kr_sub(&r, &chunk, (size_t)n)) {
+        err->offset = kr_offset(&r);
+        if (!kr_i32(&r, &n)) {
+            err->field = "snappy xerial chunk length (truncated)";
             return KP_ERR_CORRUPT;
         }
-        enum kp_status st = snappy_block(s, chunk.p, chunk.len);
+        if (n < 0 || !kr_sub(&r, &chunk, (size_t)n)) {
+            err->field = "snappy xerial chunk (negative or past the end of the input)";
+            return KP_ERR_CORRUPT;
+        }
+        enum kp_status st = snappy_block(s, chunk.p, chunk.len, kr_offset(&r) - chunk.len, err);
         if (st != KP_OK) {
             return st;
         }
     }
-    *out_pos = in_len;
+    err->offset = in_len;
     return KP_OK;
 }
 
@@ -336,9 +339,7 @@ uint32_t kp_xxh32(const void *p, size_t len, uint32_t seed)
     return h;
 }
 
-// lz4_header_len returns the length of the LZ4 frame header at |p| (through the HC byte), or 0
-// if |p| does not start an ordinary LZ4 frame.
-static size_t lz4_header_len(const uint8_t *p, size_t n)
+size_t kp_lz4_header_len(const uint8_t *p, size_t n)
 {
     if (n < 7 || le32(p) != LZ4_FRAME_MAGIC) {
         return 0;
@@ -347,95 +348,219 @@ static size_t lz4_header_len(const uint8_t *p, size_t n)
     return 7 + ((flg & 0x08) ? 8u : 0u) + ((flg & 0x01) ? 4u : 0u);
 }
 
-// lz4_step runs LZ4F_decompress once; returns false on a decoder error.
-static bool lz4_step(LZ4F_dctx *ctx, struct sink *s, const uint8_t *src, size_t *src_n,
-                     size_t *hint)
+// LZ4 frames (lz4's doc/lz4_Frame_format.md) are parsed here and each block is decoded by
+// liblz4's LZ4_decompress_safe (linked blocks: _usingDict, the frame's last 64 KiB of output as
+// the dictionary). liblz4's own frame decoder is not used: its object file carries the frame
+// compressor, which pulls in the whole HC compressor (about 70 KB of kesm's static binary).
+//
+// A frame: magic, FLG (version 01, block independence, block checksums, content size, content
+// checksum, reserved 0, dictionary id), BD (block maximum size id 4-7, reserved bits 0), the
+// content size (8 bytes, optional; 0 means unknown), the header checksum (second byte of XXH32 over
+// FLG..), then blocks {uint32 size, high bit = stored uncompressed; data; XXH32 of the data if FLG
+// says so} up to a zero size, then the XXH32 of the frame's content if FLG says so. Skippable
+// frames (magic 0x184D2A5?, uint32 size, bytes) are skipped. Frames with a dictionary id are
+// refused: no Kafka client writes them.
+
+#define LZ4_SKIP_MAGIC 0x184D2A50u // the low four bits are free
+
+struct lz4_frame {
+    size_t start;     // the sink's length when the frame began
+    size_t bmax;      // the largest block, decoded
+    bool linked;      // blocks may refer to earlier blocks' output
+    bool block_sum;   // each block is followed by its XXH32
+    bool content_sum; // the end mark is followed by the XXH32 of the content
+    bool has_size;    // the header declares a content size other than 0
+    uint64_t size;    // the declared content size
+};
+
+static enum kp_status lz4_bad(struct kp_err *e, const char *why, size_t at, enum kp_status st)
 {
-    size_t dst_n = sink_room(s);
-    size_t rc = LZ4F_decompress(ctx, sink_ptr(s), &dst_n, src, src_n, NULL);
-    if (LZ4F_isError(rc)) {
-        return false;
-    }
-    s->len += dst_n;
-    *hint = rc;
-    return true;
+    e->field = why;
+    e->offset = at;
+    return st;
 }
 
-// lz4_feed_fixed_header feeds a copy of the frame header at |in| with its HC byte recomputed.
-static enum kp_status lz4_feed_fixed_header(LZ4F_dctx *ctx, struct sink *s, const uint8_t *in,
-                                            size_t hlen, size_t *hint)
+static uint64_t le64(const uint8_t *p)
 {
-    uint8_t hdr[19];
-    memcpy(hdr, in, hlen);
-    hdr[hlen - 1] = (uint8_t)(kp_xxh32(hdr + 4, hlen - 5, 0) >> 8);
-    size_t off = 0;
-    while (off < hlen) {
-        size_t n = hlen - off;
-        enum kp_status st = sink_reserve(s, 1);
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+// lz4_header parses the frame header at in[*pos] (its magic checked) into |f|.
+static enum kp_status lz4_header(struct sink *s, const uint8_t *in, size_t in_len, unsigned flags,
+                                 size_t *pos, struct lz4_frame *f, struct kp_err *e)
+{
+    size_t at = *pos;
+    if (in_len - at < 7) {
+        return lz4_bad(e, "lz4 frame header (truncated)", at, KP_ERR_CORRUPT);
+    }
+    uint8_t flg = in[at + 4], bd = in[at + 5];
+    if (flg >> 6 != 1) {
+        return lz4_bad(e, "lz4 frame version (not 01)", at + 4, KP_ERR_CORRUPT);
+    }
+    if ((flg & 0x02) || (bd & 0x8f) || ((bd >> 4) & 7) < 4) {
+        return lz4_bad(e, "lz4 frame descriptor (reserved bits, or a block size id not 4-7)",
+                       at + 4, KP_ERR_CORRUPT);
+    }
+    if (flg & 0x01) {
+        return lz4_bad(e, "lz4 frame with a dictionary id (not supported)", at + 4, KP_ERR_CORRUPT);
+    }
+    size_t hlen = (flg & 0x08) ? 15 : 7;
+    if (in_len - at < hlen) {
+        return lz4_bad(e, "lz4 frame header (truncated)", at, KP_ERR_CORRUPT);
+    }
+    if (!(flags & KP_DECOMP_LZ4_FIX_HC) &&
+        in[at + hlen - 1] != (uint8_t)(kp_xxh32(in + at + 4, hlen - 5, 0) >> 8)) {
+        return lz4_bad(e, "lz4 frame header checksum", at + hlen - 1, KP_ERR_CORRUPT);
+    }
+    f->start = s->len;
+    f->bmax = (size_t)1 << (8 + 2 * ((bd >> 4) & 7));
+    f->linked = !(flg & 0x20);
+    f->block_sum = (flg & 0x10) != 0;
+    f->content_sum = (flg & 0x04) != 0;
+    f->size = (flg & 0x08) ? le64(in + at + 6) : 0;
+    f->has_size = f->size != 0; // as liblz4: a declared 0 means unknown
+    if (f->has_size && (s->len > s->max || f->size > s->max - s->len)) {
+        return lz4_bad(e, "lz4 content size (over the arena limit)", at + 6, KP_ERR_LIMIT);
+    }
+    *pos = at + hlen;
+    return KP_OK;
+}
+
+// lz4_decode_block decodes the compressed block |src| (|n| bytes) onto the end of the sink.
+static enum kp_status lz4_decode_block(struct sink *s, const struct lz4_frame *f,
+                                       const uint8_t *src, size_t n, size_t at, struct kp_err *e)
+{
+    enum kp_status st = sink_reserve(s, f->bmax);
+    if (st != KP_OK) {
+        return lz4_bad(e, "lz4 block (over the arena limit)", at, st);
+    }
+    size_t room = sink_room(s) < f->bmax ? sink_room(s) : f->bmax;
+    uint8_t *dst = sink_ptr(s);
+    size_t dict = f->linked ? s->len - f->start : 0;
+    if (dict > 65536) {
+        dict = 65536;
+    }
+    int got = dict > 0
+                  ? LZ4_decompress_safe_usingDict((const char *)src, (char *)dst, (int)n, (int)room,
+                                                  (const char *)dst - dict, (int)dict)
+                  : LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)room);
+    if (got < 0) {
+        // With less room than a whole block (the arena's limit), a failure may be either.
+        return room < f->bmax
+                   ? lz4_bad(e, "lz4 block (over the arena limit, or corrupt)", at, KP_ERR_LIMIT)
+                   : lz4_bad(e, "lz4 block (does not decode)", at, KP_ERR_CORRUPT);
+    }
+    s->len += (size_t)got;
+    return KP_OK;
+}
+
+// lz4_block reads the block at in[*pos]; *end is set at the end mark.
+static enum kp_status lz4_block(struct sink *s, const struct lz4_frame *f, const uint8_t *in,
+                                size_t in_len, size_t *pos, bool *end, struct kp_err *e)
+{
+    size_t at = *pos;
+    if (in_len - at < 4) {
+        return lz4_bad(e, "lz4 block size (truncated)", at, KP_ERR_CORRUPT);
+    }
+    uint32_t raw = le32(in + at);
+    if ((raw & 0x7fffffffu) == 0) { // the end mark (liblz4 ignores the stored bit here too)
+        *pos = at + 4;
+        *end = true;
+        return KP_OK;
+    }
+    size_t n = raw & 0x7fffffffu;
+    if (n > f->bmax) {
+        return lz4_bad(e, "lz4 block size (over the frame's block maximum)", at, KP_ERR_CORRUPT);
+    }
+    size_t sum = f->block_sum ? 4 : 0;
+    if (in_len - at - 4 < n + sum) {
+        return lz4_bad(e, "lz4 block (truncated)", at, KP_ERR_CORRUPT);
+    }
+    const uint8_t *src = in + at + 4;
+    if (sum && le32(src + n) != kp_xxh32(src, n, 0)) {
+        return lz4_bad(e, "lz4 block checksum", at + 4 + n, KP_ERR_CORRUPT);
+    }
+    enum kp_status st;
+    if (raw >> 31) { // stored
+        st = s->len > s->max || n > s->max - s->len ? KP_ERR_LIMIT : sink_reserve(s, n);
         if (st != KP_OK) {
-            return st;
+            return lz4_bad(e, "lz4 block (over the arena limit)", at, st);
         }
-        if (!lz4_step(ctx, s, hdr + off, &n, hint)) {
-            return KP_ERR_CORRUPT;
+        if (n > 0) {
+            memcpy(sink_ptr(s), src, n);
+            s->len += n;
         }
-        if (n == 0) {
-            return KP_ERR_CORRUPT;
+    } else if ((st = lz4_decode_block(s, f, src, n, at, e)) != KP_OK) {
+        return st;
+    }
+    if (s->len > s->max) {
+        return lz4_bad(e, "lz4 block (over the arena limit)", at, KP_ERR_LIMIT);
+    }
+    *pos = at + 4 + n + sum;
+    return KP_OK;
+}
+
+// lz4_frame decodes the frame at in[*pos] (its magic checked).
+static enum kp_status lz4_frame(struct sink *s, const uint8_t *in, size_t in_len, unsigned flags,
+                                size_t *pos, struct kp_err *e)
+{
+    struct lz4_frame f;
+    enum kp_status st = lz4_header(s, in, in_len, flags, pos, &f, e);
+    bool end = false;
+    while (st == KP_OK && !end) {
+        st = lz4_block(s, &f, in, in_len, pos, &end, e);
+    }
+    if (st != KP_OK) {
+        return st;
+    }
+    size_t got = s->len - f.start;
+    if (f.has_size && got != f.size) {
+        return lz4_bad(e, "lz4 content size (not what the frame header declares)", *pos,
+                       KP_ERR_CORRUPT);
+    }
+    if (f.content_sum) {
+        if (in_len - *pos < 4) {
+            return lz4_bad(e, "lz4 content checksum (truncated)", *pos, KP_ERR_CORRUPT);
         }
-        off += n;
+        const uint8_t *content = got > 0 ? s->blk->data + f.start : NULL;
+        if (le32(in + *pos) != kp_xxh32(content, got, 0)) {
+            return lz4_bad(e, "lz4 content checksum", *pos, KP_ERR_CORRUPT);
+        }
+        *pos += 4;
     }
     return KP_OK;
 }
 
-static enum kp_status lz4_loop(LZ4F_dctx *ctx, struct sink *s, const uint8_t *in, size_t in_len,
-                               unsigned flags, size_t *pos)
+// unlz4 decodes one or more frames (skippable frames are skipped).
+static enum kp_status unlz4(struct sink *s, const uint8_t *in, size_t in_len, unsigned flags,
+                            struct kp_err *e)
 {
-    size_t hint = 0; // 0: at a frame boundary
-    for (;;) {
-        if (hint == 0 && *pos == in_len) {
-            return KP_OK;
+    size_t pos = 0;
+    if (in_len == 0) {
+        return lz4_bad(e, "lz4 data (empty)", 0, KP_ERR_CORRUPT);
+    }
+    while (pos < in_len) {
+        if (in_len - pos < 4) {
+            return lz4_bad(e, "lz4 frame magic (truncated)", pos, KP_ERR_CORRUPT);
         }
-        size_t hlen = lz4_header_len(in + *pos, in_len - *pos);
-        if (hint == 0 && (flags & KP_DECOMP_LZ4_FIX_HC) && hlen > 0) {
-            if (hlen > in_len - *pos) {
-                return KP_ERR_CORRUPT;
+        uint32_t magic = le32(in + pos);
+        if ((magic & 0xfffffff0u) == LZ4_SKIP_MAGIC) {
+            if (in_len - pos < 8 || le32(in + pos + 4) > in_len - pos - 8) {
+                return lz4_bad(e, "lz4 skippable frame (truncated)", pos, KP_ERR_CORRUPT);
             }
-            enum kp_status st = lz4_feed_fixed_header(ctx, s, in + *pos, hlen, &hint);
-            if (st != KP_OK) {
-                return st;
-            }
-            *pos += hlen;
+            pos += 8 + le32(in + pos + 4);
             continue;
         }
-        enum kp_status st = sink_reserve(s, 65536);
+        if (magic != LZ4_FRAME_MAGIC) {
+            return lz4_bad(e, "lz4 frame magic (not 04 22 4d 18)", pos, KP_ERR_CORRUPT);
+        }
+        enum kp_status st = lz4_frame(s, in, in_len, flags, &pos, e);
         if (st != KP_OK) {
             return st;
         }
-        size_t src_n = in_len - *pos;
-        size_t len_before = s->len;
-        if (!lz4_step(ctx, s, in + *pos, &src_n, &hint)) {
-            return KP_ERR_CORRUPT;
-        }
-        *pos += src_n;
-        if (s->len > s->max) {
-            return KP_ERR_LIMIT;
-        }
-        if (src_n == 0 && s->len == len_before) {
-            return KP_ERR_CORRUPT; // no progress with room left: the input ended inside a frame
-        }
     }
-}
-
-static enum kp_status unlz4(struct sink *s, const uint8_t *in, size_t in_len, unsigned flags,
-                            size_t *pos)
-{
-    LZ4F_dctx *ctx;
-    *pos = 0;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
-        return KP_ERR_LIMIT;
-    }
-    enum kp_status st = in_len == 0 ? KP_ERR_CORRUPT : lz4_loop(ctx, s, in, in_len, flags, pos);
-    LZ4F_freeDecompressionContext(ctx);
-    return st;
+    e->offset = in_len;
+    return KP_OK;
 }
 
 // ---- zstd ----------------------------------------------------------------------------------
@@ -505,14 +630,20 @@ enum kp_status kp_decompress(struct kp_arena *a, int codec, unsigned flags, cons
         field = "gzip data";
         st = gunzip(&s, in, in_len, &pos);
         break;
-    case KP_CODEC_SNAPPY:
-        field = "snappy data";
-        st = unsnappy(&s, in, in_len, &pos);
+    case KP_CODEC_SNAPPY: {
+        struct kp_err detail = {NULL, 0};
+        st = unsnappy(&s, in, in_len, &detail);
+        field = detail.field;
+        pos = detail.offset;
         break;
-    case KP_CODEC_LZ4:
-        field = "lz4 data";
-        st = unlz4(&s, in, in_len, flags, &pos);
+    }
+    case KP_CODEC_LZ4: {
+        struct kp_err detail = {"lz4 data", 0};
+        st = unlz4(&s, in, in_len, flags, &detail);
+        field = detail.field;
+        pos = detail.offset;
         break;
+    }
     case KP_CODEC_ZSTD:
         field = "zstd data";
         st = unzstd(&s, in, in_len, &pos);
@@ -528,156 +659,4 @@ enum kp_status kp_decompress(struct kp_arena *a, int codec, unsigned flags, cons
         return fail_at(err, field, pos, st);
     }
     return KP_OK;
-}
-
-// ---- compression ---------------------------------------------------------------------------
-
-static enum kp_status gzip_into(uint8_t *dst, size_t *dst_len, const uint8_t *in, size_t in_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (in_len > UINT_MAX || *dst_len > UINT_MAX ||
-        deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-            Z_OK) {
-        return KP_ERR_LIMIT;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)in_len;
-    zs.next_out = dst;
-    zs.avail_out = (uInt)*dst_len;
-    int rc = deflate(&zs, Z_FINISH);
-    *dst_len = zs.total_out;
-    deflateEnd(&zs);
-    return rc == Z_STREAM_END ? KP_OK : KP_ERR_LIMIT;
-}
-
-#define XERIAL_BLOCK 32768u
-
-static size_t snappy_bound(const uint8_t *in, size_t in_len, unsigned flags)
-{
-    (void)in;
-    if (!(flags & KP_COMP_SNAPPY_XERIAL)) {
-        return snappy_max_compressed_length(in_len);
-    }
-    size_t blocks = in_len / XERIAL_BLOCK + 1;
-    return 16 + blocks * (4 + snappy_max_compressed_length(XERIAL_BLOCK));
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static enum kp_status snappy_into(uint8_t *dst, size_t *dst_len, const uint8_t *in, size_t in_len,
-                                  unsigned flags)
-{
-    if (!(flags & KP_COMP_SNAPPY_XERIAL)) {
-        return snappy_compress((const char *)in, in_len, (char *)dst, dst_len) == SNAPPY_OK
-                   ? KP_OK
-                   : KP_ERR_LIMIT;
-    }
-    memcpy(dst, xerial_magic, sizeof xerial_magic);
-    put_be32(dst + 8, 1);  // version
-    put_be32(dst + 12, 1); // minimum compatible version
-    size_t off = 16;
-    for (size_t i = 0; i < in_len; i += XERIAL_BLOCK) {
-        size_t n = in_len - i < XERIAL_BLOCK ? in_len - i : XERIAL_BLOCK;
-        size_t clen = *dst_len - off - 4;
-        if (snappy_compress((const char *)in + i, n, (char *)dst + off + 4, &clen) != SNAPPY_OK) {
-            return KP_ERR_LIMIT;
-        }
-        put_be32(dst + off, (uint32_t)clen);
-        off += 4 + clen;
-    }
-    *dst_len = off;
-    return KP_OK;
-}
-
-static void lz4_prefs(LZ4F_preferences_t *p)
-{
-    memset(p, 0, sizeof *p);
-    p->frameInfo.blockSizeID = LZ4F_max64KB;
-    p->frameInfo.blockMode = LZ4F_blockIndependent;
-    p->frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
-    p->frameInfo.frameType = LZ4F_frame;
-}
-
-static enum kp_status lz4_into(uint8_t *dst, size_t *dst_len, const uint8_t *in, size_t in_len,
-                               unsigned flags)
-{
-    LZ4F_preferences_t prefs;
-    lz4_prefs(&prefs);
-    size_t n = LZ4F_compressFrame(dst, *dst_len, in, in_len, &prefs);
-    if (LZ4F_isError(n)) {
-        return KP_ERR_LIMIT;
-    }
-    size_t hlen = lz4_header_len(dst, n);
-    if ((flags & KP_COMP_LZ4_BAD_HC) && hlen > 0) {
-        // Old Kafka hashed the four magic bytes too.
-        dst[hlen - 1] = (uint8_t)(kp_xxh32(dst, hlen - 1, 0) >> 8);
-    }
-    *dst_len = n;
-    return KP_OK;
-}
-
-static size_t compress_bound(int codec, unsigned flags, const uint8_t *in, size_t in_len)
-{
-    switch (codec) {
-    case KP_CODEC_GZIP:
-        return in_len + in_len / 1000 + 64 + (in_len >> 12) * 5;
-    case KP_CODEC_SNAPPY:
-        return snappy_bound(in, in_len, flags);
-    case KP_CODEC_LZ4: {
-        LZ4F_preferences_t prefs;
-        lz4_prefs(&prefs);
-        return LZ4F_compressFrameBound(in_len, &prefs);
-    }
-    case KP_CODEC_ZSTD:
-        return ZSTD_compressBound(in_len);
-    default:
-        return 0;
-    }
-}
-
-enum kp_status kp_compress(kw *w, int codec, unsigned flags, const uint8_t *in, size_t in_len)
-{
-    size_t cap = compress_bound(codec, flags, in, in_len);
-    if (cap == 0) {
-        return KP_ERR_UNSUPPORTED;
-    }
-    uint8_t *dst = malloc(cap);
-    if (!dst) {
-        kw_fail(w);
-        return KP_ERR_LIMIT;
-    }
-    size_t n = cap;
-    enum kp_status st = KP_ERR_UNSUPPORTED;
-    switch (codec) {
-    case KP_CODEC_GZIP:
-        st = gzip_into(dst, &n, in, in_len);
-        break;
-    case KP_CODEC_SNAPPY:
-        st = snappy_into(dst, &n, in, in_len, flags);
-        break;
-    case KP_CODEC_LZ4:
-        st = lz4_into(dst, &n, in, in_len, flags);
-        break;
-    case KP_CODEC_ZSTD:
-        n = ZSTD_compress(dst, cap, in, in_len, ZSTD_CLEVEL_DEFAULT);
-        st = ZSTD_isError(n) ? KP_ERR_LIMIT : KP_OK;
-        break;
-    default:
-        break;
-    }
-    if (st == KP_OK && !kw_raw(w, dst, n)) {
-        st = KP_ERR_LIMIT;
-    }
-    if (st != KP_OK) {
-        kw_fail(w);
-    }
-    free(dst);
-    return st;
 }

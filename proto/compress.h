@@ -85,12 +85,21 @@ enum kp_status kp_decompress(struct kp_arena *a, int codec, unsigned flags, cons
 #define KP_COMP_SNAPPY_XERIAL 0x1u // write the snappy-java framing instead of one raw block
 #define KP_COMP_LZ4_BAD_HC 0x2u    // write the old Kafka (magic 0) header checksum, for tests
 
-// kp_compress appends |in| compressed with |codec| to |w|, in the form the Java client or
+// kp_compress (compress_write.c, with libsnappy, liblz4's and libzstd's compressors and zlib's
+// deflate) appends |in| compressed with |codec| to |w|, in the form the Java client or
 // librdkafka writes (gzip member, raw snappy block, LZ4 frame with independent 64 KiB blocks and
 // no checksums, one zstd frame). It allocates a temporary buffer of the codec's worst-case size.
 // Returns KP_OK; KP_ERR_LIMIT if |w| is full or an allocation fails; KP_ERR_UNSUPPORTED for an
 // unknown codec or KP_CODEC_NONE.
 enum kp_status kp_compress(kw *w, int codec, unsigned flags, const uint8_t *in, size_t in_len);
+
+// KP_XERIAL_MAGIC starts snappy-java's framing (KP_XERIAL_MAGIC_LEN bytes).
+#define KP_XERIAL_MAGIC "\x82SNAPPY"
+#define KP_XERIAL_MAGIC_LEN 8u
+
+// kp_lz4_header_len returns the length of the LZ4 frame header at |p| (|n| bytes; through the
+// header checksum byte), or 0 if |p| does not start an ordinary LZ4 frame.
+size_t kp_lz4_header_len(const uint8_t *p, size_t n);
 
 // kp_xxh32 is the XXH32 hash (LZ4 frames use it for checksums), exposed for tests.
 uint32_t kp_xxh32(const void *p, size_t len, uint32_t seed);
