@@ -463,7 +463,7 @@ static enum kp_status lz4_block(struct sink *s, const struct lz4_frame *f, const
         return lz4_bad(e, "lz4 block size (truncated)", at, KP_ERR_CORRUPT);
     }
     uint32_t raw = le32(in + at);
-    if ((raw & 0x7fffffffu) == 0) { // the end mark (liblz4 ignores the stored bit here too)
+    if (raw == 0) { // the end mark (0x80000000 is an empty stored block)
         *pos = at + 4;
         *end = true;
         return KP_OK;

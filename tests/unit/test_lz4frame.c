@@ -170,10 +170,12 @@ static void test_malformed_frames(void **state)
     expect(g, n + 4, KP_ERR_CORRUPT, "frame magic (not 04 22 4d 18)", n);
     g[h - 1] ^= 1;
     expect(g, n, KP_ERR_CORRUPT, "header checksum", h - 1);
-    // The end mark with the stored bit set is an end mark too (as liblz4 reads it).
+    // 0x80000000 is an empty stored block, not the end mark (liblz4 reads it so too).
     memcpy(g, f, n);
     put_le32(g + h + 9, 0x80000000u);
-    expect(g, n, KP_OK, NULL, 0);
+    expect(g, n, KP_ERR_CORRUPT, "block size (truncated)", n);
+    put_le32(g + n, 0);
+    expect(g, n + 4, KP_OK, NULL, 0);
     // Descriptor errors: version 10, a reserved FLG bit, reserved BD bits, block size id 3.
     static const uint8_t bad_desc[][2] = {
         {0xa0, 0x40}, {0x62, 0x40}, {0x60, 0xc0}, {0x60, 0x41}, {0x60, 0x30}};
