@@ -2,7 +2,9 @@
 //
 // Every length and offset read from the input is checked against what is left of the input and
 // of the output before a byte is copied; sizes are compared by subtraction from what is left, so
-// no sum can wrap.
+// no sum can wrap. Short literals and copies move 16 bytes at once when both buffers have room
+// for them (the excess is output not produced yet); the result is only ever read up to dst_len
+// and only after the whole block decoded.
 #include "proto/snappy.h"
 
 #include <string.h>
@@ -86,7 +88,14 @@ static enum kp_status literal(struct dec *d, size_t at, uint8_t tag)
     if (len > d->cap - d->op) {
         return bad(d->err, "snappy literal (output longer than the declared length)", at);
     }
-    memcpy(d->dst + d->op, d->in + d->ip, (size_t)len);
+    // A short literal is copied as 16 bytes (a fixed size the compiler inlines) when both
+    // buffers have them: the bytes past |len| land in output not produced yet, which the next
+    // elements overwrite and nothing reads first (copies read only output before |op|).
+    if (len <= 16 && d->len - d->ip >= 16 && d->cap - d->op >= 16) {
+        memcpy(d->dst + d->op, d->in + d->ip, 16);
+    } else {
+        memcpy(d->dst + d->op, d->in + d->ip, (size_t)len);
+    }
     d->ip += (size_t)len;
     d->op += (size_t)len;
     return KP_OK;
@@ -119,7 +128,9 @@ static enum kp_status copy(struct dec *d, size_t at, uint8_t tag)
     }
     uint8_t *o = d->dst + d->op;
     const uint8_t *from = o - off;
-    if (off >= len) {
+    if (off >= 16 && len <= 16 && d->cap - d->op >= 16) {
+        memcpy(o, from, 16); // as for short literals; off >= 16, so the source is all before o
+    } else if (off >= len) {
         memcpy(o, from, len);
     } else {
         for (size_t i = 0; i < len; i++) { // overlapping: a repeated pattern
