@@ -11,6 +11,8 @@
 #                    to its first "esm assigned" log line: about 3 s on kmock, which kcat's
 #                    baseline, in no group, does not spend); it still includes the wait for the
 #                    commit to be seen (committed offsets are polled every 0.5 s).
+#   pipeline.vs_group the same runs' CPU and wall against kcat.group (kcat -G, which joins a
+#                    group as kesm does): the like-for-like wall ratio.
 #
 # Needs bench/run's environment (KMOCK_BOOTSTRAP, BENCH_TOPIC, BENCH_RECORDS, BENCH_PARTITIONS,
 # BENCH_REPS); for kcat side by side in the same run: BENCH_FILTER='kcat|pipeline' bench/run.
@@ -43,6 +45,9 @@ for i in $(seq "$BENCH_REPS"); do
     bench_emit pipeline.stdout cpu_s "$cpu" s kcat.consume
     bench_emit pipeline.stdout max_rss_kib "$rss" KiB kcat.consume
     bench_emit pipeline.stdout wall_s "$wall" s kcat.consume
+    # The same figures against kcat in a consumer group (kcat.group), which joins as kesm does.
+    bench_emit pipeline.vs_group cpu_s "$cpu" s kcat.group
+    bench_emit pipeline.vs_group wall_s "$wall" s kcat.group
     join=$(bench_join_s "$BENCH_WORK/pipeline.err")
     if [ -n "$join" ]; then
         bench_emit pipeline.stdout wall_after_join_s \
