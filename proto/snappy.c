@@ -2,9 +2,9 @@
 //
 // Every length and offset read from the input is checked against what is left of the input and
 // of the output before a byte is copied; sizes are compared by subtraction from what is left, so
-// no sum can wrap. Short literals and copies move 16 bytes at once when both buffers have room
-// for them (the excess is output not produced yet); the result is only ever read up to dst_len
-// and only after the whole block decoded.
+// no sum can wrap. Literals and copies of up to 64 bytes move in 16- or 8-byte chunks when both
+// buffers have room for the last chunk (the excess is output not produced yet); the result is
+// only ever read up to dst_len and only after the whole block decoded.
 #include "proto/snappy.h"
 
 #include <string.h>
@@ -58,6 +58,20 @@ enum kp_status kp_snappy_length(const uint8_t *in, size_t in_len, size_t *out_le
     return read_length(in, in_len, out_len, &hdr, err);
 }
 
+// chunks copies |len| bytes from |src| to |dst| as whole chunks of |step| (8 or 16) bytes, so up
+// to step - 1 bytes more; the callers make sure both buffers have them, and, for a copy within
+// the output, that each chunk's source lies wholly before its destination (offset >= step).
+static inline void chunks(uint8_t *dst, const uint8_t *src, size_t len, size_t step)
+{
+    for (size_t i = 0; i < len; i += step) {
+        if (step == 16) {
+            memcpy(dst + i, src + i, 16);
+        } else {
+            memcpy(dst + i, src + i, 8);
+        }
+    }
+}
+
 // struct dec is one block being decoded: |ip| bytes of |in| and |op| of |dst| are used.
 struct dec {
     uint8_t *dst;
@@ -88,11 +102,13 @@ static enum kp_status literal(struct dec *d, size_t at, uint8_t tag)
     if (len > d->cap - d->op) {
         return bad(d->err, "snappy literal (output longer than the declared length)", at);
     }
-    // A short literal is copied as 16 bytes (a fixed size the compiler inlines) when both
-    // buffers have them: the bytes past |len| land in output not produced yet, which the next
-    // elements overwrite and nothing reads first (copies read only output before |op|).
-    if (len <= 16 && d->len - d->ip >= 16 && d->cap - d->op >= 16) {
-        memcpy(d->dst + d->op, d->in + d->ip, 16);
+    // A literal of up to 64 bytes is copied in 16-byte chunks (a fixed size the compiler
+    // inlines) when both buffers have them: the bytes past |len| land in output not produced
+    // yet, which the next elements overwrite and nothing reads first (copies read only output
+    // before |op|).
+    size_t up = ((size_t)len + 15) & ~(size_t)15;
+    if (len <= 64 && d->len - d->ip >= up && d->cap - d->op >= up) {
+        chunks(d->dst + d->op, d->in + d->ip, up, 16);
     } else {
         memcpy(d->dst + d->op, d->in + d->ip, (size_t)len);
     }
@@ -128,8 +144,11 @@ static enum kp_status copy(struct dec *d, size_t at, uint8_t tag)
     }
     uint8_t *o = d->dst + d->op;
     const uint8_t *from = o - off;
-    if (off >= 16 && len <= 16 && d->cap - d->op >= 16) {
-        memcpy(o, from, 16); // as for short literals; off >= 16, so the source is all before o
+    size_t room = d->cap - d->op;
+    if (off >= 16 && room >= ((len + 15) & ~(size_t)15)) {
+        chunks(o, from, len, 16); // as for literals; each chunk's source is before its target
+    } else if (off >= 8 && room >= ((len + 7) & ~(size_t)7)) {
+        chunks(o, from, len, 8);
     } else if (off >= len) {
         memcpy(o, from, len);
     } else {
