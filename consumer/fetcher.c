@@ -386,26 +386,36 @@ static void undecodable(struct cons_fetcher *f, struct cons_part *p, const struc
     }
 }
 
-// adapt_limit moves |p|'s limit after an answer that decoded: up when it held only part of a
-// batch (the batch is bigger than the limit: doubled, up to the request limit, as the Java client
-// and librdkafka do), back down step by step once the raised limit is no longer needed, i.e.
-// CONS_FETCH_DECAY_AFTER answers in a row whose batches all fit in half of it (or that were empty
-// with the partition caught up): halved each time, never below the configured partition limit.
-// Answers that say nothing (empty while behind: the response filled up before this partition)
-// leave the count as it is. |largest| is the largest whole batch of the answer (0: none).
+// adapt_limit moves |p|'s batch hint and limit after an answer that decoded. Only part of a
+// batch (it is bigger than what was asked for): when the partition asked for less than its limit
+// (its share of the grant), the hint doubles so it asks for more next time; at its limit, the
+// limit doubles, up to the request limit, as the Java client and librdkafka do. A raised limit
+// comes back down step by step once it is no longer needed, i.e. CONS_FETCH_DECAY_AFTER answers
+// in a row whose batches all fit in half of it (or that were empty with the partition caught
+// up): halved each time, never below the configured partition limit. Answers that say nothing
+// (empty while behind: the response filled up before this partition) leave the count as it is.
+// |largest| is the largest whole batch of the answer (0: none).
 static void adapt_limit(struct cons_fetcher *f, struct cons_part *p, size_t records_len,
                         size_t largest)
 {
     if (largest == 0 && records_len > 0) {
+        p->fit_streak = 0;
+        if (p->asked > 0 && p->asked < p->max_bytes) {
+            p->hint = p->asked > p->max_bytes / 2 ? p->max_bytes : p->asked * 2;
+            return;
+        }
         int32_t cap = f->cfg.max_bytes;
         p->max_bytes = p->max_bytes > cap / 2 ? cap : p->max_bytes * 2;
-        p->fit_streak = 0;
+        p->hint = p->max_bytes;
         snprintf(f->note, sizeof f->note,
                  "Fetch %s [%d]: a batch exceeds the partition limit; "
                  "raised it to %d bytes",
                  p->topic, (int)p->partition, (int)p->max_bytes);
         return;
     }
+    size_t hint = (size_t)(p->hint > 0 ? p->hint : 0) / 2;
+    hint = largest > hint ? largest : hint;
+    p->hint = hint < (size_t)p->max_bytes ? (int32_t)hint : p->max_bytes;
     int32_t base = f->cfg.partition_max_bytes;
     if (p->max_bytes <= base) {
         p->fit_streak = 0;

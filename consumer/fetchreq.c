@@ -17,22 +17,28 @@ static bool marked(const struct cons_part *p, int32_t broker)
     return p->fetching && p->fetch_broker == broker && p->topic != NULL;
 }
 
-static bool raised(const struct cons_fetcher *f, const struct cons_part *p)
-{
-    return p->max_bytes > f->cfg.partition_max_bytes;
-}
-
 static size_t floor_of(const struct cons_part *p)
 {
     size_t own = p->max_bytes > 0 ? (size_t)p->max_bytes : 1;
     return own < CONS_FETCH_PART_FLOOR ? own : CONS_FETCH_PART_FLOOR;
 }
 
-// need is what a partition asks for before the grant is known: its whole limit when it had
-// data last time (or was raised for a large batch), the floor when it was idle.
-static size_t need(const struct cons_fetcher *f, const struct cons_part *p)
+// clamp_ask keeps |v| between the partition's floor and its limit, and at least its batch hint
+// (the size its recent whole batches needed), so a whole batch can come.
+static size_t clamp_ask(const struct cons_part *p, size_t v)
 {
-    return raised(f, p) || p->busy ? (size_t)p->max_bytes : floor_of(p);
+    size_t lo = floor_of(p), hi = (size_t)p->max_bytes;
+    if (p->hint > 0 && (size_t)p->hint > lo) {
+        lo = (size_t)p->hint < hi ? (size_t)p->hint : hi;
+    }
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+// need is what a partition asks for before the grant is known: its whole limit when it had
+// data last time, its idle ask (the floor, or its batch hint) when it was caught up.
+static size_t need(const struct cons_part *p)
+{
+    return p->busy ? (size_t)p->max_bytes : clamp_ask(p, 0);
 }
 
 size_t cons_fetcher_fetch_want(const struct cons_fetcher *f, int32_t broker)
@@ -40,43 +46,30 @@ size_t cons_fetcher_fetch_want(const struct cons_fetcher *f, int32_t broker)
     size_t cap = (size_t)f->cfg.max_bytes, sum = 0;
     for (size_t i = 0; i < f->num_parts && sum < cap; i++) {
         if (marked(&f->parts[i], broker)) {
-            sum += need(f, &f->parts[i]); // each term <= INT32_MAX: no overflow before the cap
+            sum += need(&f->parts[i]); // each term <= INT32_MAX: no overflow before the cap
         }
     }
     return sum == 0 ? 1 : sum < cap ? sum : cap;
 }
 
 // share_of returns what each busy partition may ask for under |grant|: the grant less what the
-// idle ones (the floor each) and the raised ones (their limit) ask for, split evenly.
+// idle ones ask for, split evenly.
 static size_t share_of(const struct cons_fetcher *f, int32_t broker, size_t grant)
 {
     size_t fixed = 0, busy = 0;
     for (size_t i = 0; i < f->num_parts; i++) {
         const struct cons_part *p = &f->parts[i];
-        if (!marked(p, broker)) {
-            continue;
-        }
-        if (raised(f, p)) {
-            fixed += (size_t)p->max_bytes;
-        } else if (p->busy) {
-            busy++;
-        } else {
-            fixed += floor_of(p);
+        if (marked(p, broker)) {
+            busy += p->busy ? 1 : 0;
+            fixed += p->busy ? 0 : clamp_ask(p, 0);
         }
     }
     return busy == 0 || fixed >= grant ? 0 : (grant - fixed) / busy;
 }
 
-int32_t cons_fetcher_part_ask(const struct cons_fetcher *f, const struct cons_part *p, size_t share)
+int32_t cons_fetcher_part_ask(const struct cons_part *p, size_t share)
 {
-    if (raised(f, p)) {
-        return p->max_bytes; // it needs a whole batch this large
-    }
-    size_t lo = floor_of(p), hi = (size_t)p->max_bytes;
-    if (!p->busy) {
-        return (int32_t)lo;
-    }
-    return (int32_t)(share < lo ? lo : share > hi ? hi : share);
+    return (int32_t)clamp_ask(p, p->busy ? share : 0);
 }
 
 // struct slot: a marked partition's place in the request. Partitions that brought records least
@@ -110,13 +103,12 @@ static size_t order_marked(const struct cons_fetcher *f, int32_t broker, struct 
     return m;
 }
 
-bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
-                                kw *w)
+bool cons_fetcher_write_request(struct cons_fetcher *f, int32_t broker, int16_t version, kw *w)
 {
     return cons_fetcher_write_request_max(f, broker, version, f->cfg.max_bytes, w);
 }
 
-bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker, int16_t version,
+bool cons_fetcher_write_request_max(struct cons_fetcher *f, int32_t broker, int16_t version,
                                     int32_t max_bytes, kw *w)
 {
     if (max_bytes <= 0) {
@@ -142,17 +134,18 @@ bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker
     for (size_t t = 0; t < nt; t++) {
         topics[t].partitions = &ps[np];
         for (size_t k = 0; k < m; k++) {
-            const struct cons_part *p = &f->parts[order[k].idx];
+            struct cons_part *p = &f->parts[order[k].idx];
             if (strcmp(p->topic, topics[t].topic) != 0) {
                 continue;
             }
+            p->asked = cons_fetcher_part_ask(p, share);
             ps[np++] = (struct kp_fetch_req_partition){
                 .partition = p->partition,
                 .current_leader_epoch = p->leader_epoch,
                 .fetch_offset = p->fetch_offset,
                 .last_fetched_epoch = -1,
                 .log_start_offset = -1,
-                .partition_max_bytes = cons_fetcher_part_ask(f, p, share),
+                .partition_max_bytes = p->asked,
             };
             topics[t].num_partitions++;
         }

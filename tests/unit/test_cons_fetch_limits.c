@@ -313,8 +313,9 @@ static void test_grant_shared_between_partitions(void **state)
     assert_int_equal(ask_of(&f, 1 << 20, 2), 64 * KIB);
     assert_int_equal(ask_of(&f, 64 * KIB, 0), 64 * KIB); // the smallest grant: the floor
     assert_int_equal(ask_of(&f, 4 << 20, 1), 1 << 20);   // never above the partition's limit
-    // A raised partition asks for its raised limit whatever the share.
+    // A partition raised for a 2 MiB batch (limit and batch hint) asks for it whatever the share.
     f.parts[3].max_bytes = 2 << 20;
+    f.parts[3].hint = 2 << 20;
     assert_int_equal(ask_of(&f, 1 << 20, 3), 2 << 20);
     assert_int_equal(ask_of(&f, 1 << 20, 0), 64 * KIB); // nothing left: the floor
     cons_fetcher_cleanup(&f);
@@ -323,6 +324,50 @@ static void test_grant_shared_between_partitions(void **state)
     f.parts[1].busy = false;
     assert_int_equal(ask_of(&f, 100000, 0), 1000);
     assert_int_equal(ask_of(&f, 100000, 1), 1000);
+    cons_fetcher_cleanup(&f);
+}
+
+// A partition whose share (256 KiB of a 1 MiB grant over 4) is smaller than its batch (about
+// 420 KB) gets only part of it: it asks for twice its share next time instead of raising its
+// limit; once the batch came whole it asks for at least that much, and the hint halves with
+// each answer after it, down to the floor.
+static void test_squeezed_partition_asks_for_its_batch(void **state)
+{
+    (void)state;
+    struct cons_fetcher f;
+    start(&f, 1 << 20, 4 << 20, 4);
+    kw b;
+    kw_init_grow(&b);
+    size_t len = batch(&b, 0, 7, 60000);
+    assert_true(len > 400000 && len < 512 * KIB);
+    assert_int_equal(ask_of(&f, 1 << 20, 0), 256 * KIB);
+    assert_int_equal(cons_fetcher_begin_fetch(&f, 1, 0), 4);
+    kw w;
+    kw_init_grow(&w);
+    assert_true(cons_fetcher_write_request_max(&f, 1, 11, 1 << 20, &w));
+    kw_cleanup(&w);
+    cons_fetcher_cancel_fetch(&f, 1);
+    struct ans cut = {0, 7, kw_data(&b), 256 * KIB};
+    reply(&f, &cut, 1);
+    assert_int_equal(f.parts[0].max_bytes, 1 << 20); // not raised: it asked for less
+    assert_int_equal(f.parts[0].hint, 512 * KIB);
+    assert_int_equal(f.note[0], 0);
+    assert_int_equal(ask_of(&f, 1 << 20, 0), 512 * KIB);
+    assert_int_equal(ask_of(&f, 1 << 20, 1), 256 * KIB);
+    struct ans whole = {0, 7, kw_data(&b), len};
+    reply(&f, &whole, 1);
+    assert_int_equal(f.parts[0].position, 7);
+    assert_int_equal(f.parts[0].hint, (int32_t)len);
+    assert_true(f.parts[0].busy); // it had records
+    assert_int_equal(ask_of(&f, 1 << 20, 0), (int32_t)len);
+    struct ans empty = {0, 7, NULL, 0}; // caught up: idle, it asks for its halved hint
+    reply(&f, &empty, 1);
+    assert_int_equal(ask_of(&f, 1 << 20, 0), (int32_t)len / 2);
+    for (int i = 0; i < 3; i++) {
+        reply(&f, &empty, 1);
+    }
+    assert_int_equal(ask_of(&f, 1 << 20, 0), 64 * KIB);
+    kw_cleanup(&b);
     cons_fetcher_cleanup(&f);
 }
 
@@ -370,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_decay_counts_only_answers_that_say_so),
         cmocka_unit_test(test_hostile_answers_keep_limits_bounded),
         cmocka_unit_test(test_grant_shared_between_partitions),
+        cmocka_unit_test(test_squeezed_partition_asks_for_its_batch),
         cmocka_unit_test(test_request_order_serves_the_others_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
