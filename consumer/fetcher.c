@@ -430,6 +430,7 @@ static void adapt_limit(struct cons_fetcher *f, struct cons_part *p, size_t reco
     if (p->fit_streak >= CONS_FETCH_DECAY_AFTER) {
         p->fit_streak = 0;
         p->max_bytes = p->max_bytes / 2 < base ? base : p->max_bytes / 2;
+        p->hint = p->hint > p->max_bytes ? p->max_bytes : p->hint;
     }
 }
 
