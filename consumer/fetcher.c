@@ -28,6 +28,9 @@ void cons_fetcher_init(struct cons_fetcher *f, const struct cons_fetcher_config 
     if (f->cfg.max_bytes <= 0) {
         f->cfg.max_bytes = 50 << 20;
     }
+    if (f->cfg.partition_max_bytes > f->cfg.max_bytes) {
+        f->cfg.partition_max_bytes = f->cfg.max_bytes; // no partition gets more than a request
+    }
     if (f->cfg.decompress_limit == 0) {
         f->cfg.decompress_limit = (size_t)64 << 20;
     }

@@ -319,6 +319,12 @@ static void test_grant_shared_between_partitions(void **state)
     assert_int_equal(ask_of(&f, 1 << 20, 3), 2 << 20);
     assert_int_equal(ask_of(&f, 1 << 20, 0), 64 * KIB); // nothing left: the floor
     cons_fetcher_cleanup(&f);
+    // A partition limit above the request limit is the request limit (KESM_FETCH_MAX_KB=64).
+    start(&f, 1 << 20, 64 * KIB, 1);
+    assert_int_equal(f.cfg.partition_max_bytes, 64 * KIB);
+    assert_int_equal(f.parts[0].max_bytes, 64 * KIB);
+    assert_int_equal(ask_of(&f, 64 * KIB, 0), 64 * KIB);
+    cons_fetcher_cleanup(&f);
     // A limit configured below the floor is never exceeded.
     start(&f, 1000, 100000, 2);
     f.parts[1].busy = false;
