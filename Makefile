@@ -152,7 +152,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-fram
 	$(CPPFLAGS)
 FUZZ_LIB_SRCS := $(sort $(wildcard proto/*.c sasl/*.c schema/*.c base/*.c) consumer/assignor.c \
 	consumer/assignor_sticky.c consumer/group848.c consumer/group_coop.c \
-	consumer/fetcher.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
+	consumer/fetcher.c consumer/fetchreq.c consumer/group.c consumer/group_resp.c consumer/group_lead.c \
 	consumer/offsets.c net/http_parse.c net/http_wire.c net/httpd_parse.c esm/filter.c \
 	esm/filter_match.c esm/json_guard.c esm/api_request.c esm/config.c esm/config_kesm.c \
 	esm/config_aws.c esm/config_schema.c esm/config_update.c esm/config_response.c esm/config_msk.c \

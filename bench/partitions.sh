@@ -10,10 +10,15 @@
 #   partitions.consumer   the consumer layer alone (tests/tools/cons_probe) reading it: peak RSS,
 #                         CPU seconds, wall
 #
-# What bounds memory here is the process-wide Fetch budget (KESM_FETCH_BUDGET_MB, 2 MiB: the
-# MaxBytes of all Fetch requests in flight), the broker frame budget (KESM_BROKER_MEMORY_MB) and
-# the pipeline's queue, not the number of partitions: per partition kesm keeps about 200 bytes of
-# fetch state. No baseline: kcat reads the shared data set, not this topic.
+# What bounds fetched data here is the process-wide Fetch budget (KESM_FETCH_BUDGET_MB, 2 MiB:
+# the MaxBytes of all Fetch requests in flight, which their partitions share) and the broker
+# frame budget (KESM_BROKER_MEMORY_MB), not the number of partitions: per partition the fetcher
+# keeps about 150 bytes. The pipeline's share does grow with them: each partition holding queued
+# records holds a 64 KiB arena chunk of encoded events (up to 62.5 MiB for 1,000), which is why
+# partitions.pipeline peaks far above partitions.consumer and varies with the machine's load
+# (README, "Memory budget of fetched data"). kmock ignores per-partition Fetch limits (one
+# record batch per partition per answer until the request's MaxBytes), so these runs measure the
+# budget, not the adaptive limits. No baseline: kcat reads the shared data set, not this topic.
 #
 # Needs bench/run's environment (KMOCK_BOOTSTRAP; kmock attached, see bench/lib.sh), or starts
 # its own kmock when run alone (`bash bench/partitions.sh`). Environment: PART_COUNT,

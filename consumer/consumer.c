@@ -109,7 +109,7 @@ bool cons_send(struct cons *c, struct broker_node *b, enum req_kind kind, int16_
 
 int cons_send_fetch(struct cons *c, struct broker_node *b, uint32_t timeout_ms)
 {
-    size_t grant = cons_fetch_budget_take((size_t)c->f.cfg.max_bytes);
+    size_t grant = cons_fetch_budget_take(cons_fetcher_fetch_want(&c->f, b->id));
     if (grant == 0) {
         return 0;
     }

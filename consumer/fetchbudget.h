@@ -18,6 +18,25 @@
 // costs that much again: 8 MiB gave the 48-partition benchmark a 62 MiB peak, 2 MiB 31 MiB,
 // at the same speed.
 //
+// Wants: a consumer asks for what its request's partitions would use
+// (cons_fetcher_fetch_want: the limit of each partition that had data, 64 KiB for each idle one,
+// at most KESM_FETCH_MAX_KB), so a long poll over caught-up partitions holds little of the
+// budget while it waits. Inside a request the partitions share the grant (fetcher.h): busy ones
+// split it, idle ones ask a 64 KiB floor, and a limit raised for a large batch decays back.
+//
+// The memory budget this gives, with P partitions on R brokers and limit B (the README's
+// "Memory budget of fetched data" has the figures):
+//   fetched bytes asked for at once  <= B
+//   fetched bytes received at once   <= B + Q x M1, where Q <= min(R x mappings,
+//       B / CONS_FETCH_BUDGET_MIN) is the number of Fetch requests in flight (one per broker per
+//       mapping, each holding at least 64 KiB) and M1 the largest record batch the brokers hold
+//       (message.max.bytes, 1 MiB by default): KIP-74 lets the first partition with data in an
+//       answer return one whole batch above every limit, so each answer may exceed its grant by
+//       one batch;
+//   P appears nowhere: 1,000 partitions share the same B (each costs its table entry in the
+//       fetcher, about 150 bytes plus the topic name). A broker that answers more than it was
+//       asked for is held by the frame budget (KESM_BROKER_MEMORY_MB), not by this one.
+//
 // Single-threaded: the event loop's thread only.
 #ifndef CONSUMER_FETCHBUDGET_H
 #define CONSUMER_FETCHBUDGET_H

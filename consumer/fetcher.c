@@ -28,6 +28,9 @@ void cons_fetcher_init(struct cons_fetcher *f, const struct cons_fetcher_config 
     if (f->cfg.max_bytes <= 0) {
         f->cfg.max_bytes = 50 << 20;
     }
+    if (f->cfg.partition_max_bytes > f->cfg.max_bytes) {
+        f->cfg.partition_max_bytes = f->cfg.max_bytes; // no partition gets more than a request
+    }
     if (f->cfg.decompress_limit == 0) {
         f->cfg.decompress_limit = (size_t)64 << 20;
     }
@@ -81,6 +84,7 @@ static void init_part(struct cons_fetcher *f, struct cons_part *p, const struct 
     p->leader = -1;
     p->leader_epoch = -1;
     p->max_bytes = f->cfg.partition_max_bytes;
+    p->busy = true; // until an answer says otherwise
     p->fetch_broker = -1;
     p->bad_offset = -1;
 }
@@ -199,68 +203,6 @@ void cons_fetcher_cancel_fetch(struct cons_fetcher *f, int32_t broker)
     }
 }
 
-bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
-                                kw *w)
-{
-    return cons_fetcher_write_request_max(f, broker, version, f->cfg.max_bytes, w);
-}
-
-bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker, int16_t version,
-                                    int32_t max_bytes, kw *w)
-{
-    // Group the marked partitions by topic (topics appear in table order from f->rot on).
-    size_t n = f->num_parts;
-    struct kp_fetch_req_topic *topics = xcalloc(n + 1, sizeof *topics);
-    struct kp_fetch_req_partition *ps = xcalloc(n + 1, sizeof *ps);
-    size_t nt = 0, np = 0, r0 = n > 0 ? f->rot % n : 0;
-    for (size_t k = 0; k < n; k++) {
-        const struct cons_part *p = &f->parts[(r0 + k) % n];
-        if (!p->fetching || p->fetch_broker != broker || p->topic == NULL) {
-            continue;
-        }
-        size_t t = 0;
-        while (t < nt && strcmp(topics[t].topic, p->topic) != 0) {
-            t++;
-        }
-        if (t == nt) {
-            topics[nt++].topic = p->topic;
-        }
-        (void)t;
-    }
-    // Lay the partitions out topic by topic so each topic's slice is contiguous.
-    for (size_t t = 0; t < nt; t++) {
-        topics[t].partitions = &ps[np];
-        for (size_t k = 0; k < n; k++) {
-            const struct cons_part *p = &f->parts[(r0 + k) % n];
-            if (!p->fetching || p->fetch_broker != broker || strcmp(p->topic, topics[t].topic)) {
-                continue;
-            }
-            ps[np++] = (struct kp_fetch_req_partition){
-                .partition = p->partition,
-                .current_leader_epoch = p->leader_epoch,
-                .fetch_offset = p->fetch_offset,
-                .last_fetched_epoch = -1,
-                .log_start_offset = -1,
-                .partition_max_bytes = p->max_bytes,
-            };
-            topics[t].num_partitions++;
-        }
-    }
-    struct kp_fetch_req req = {.replica_id = -1,
-                               .max_wait_ms = f->cfg.max_wait_ms,
-                               .min_bytes = f->cfg.min_bytes,
-                               .max_bytes = max_bytes > 0 ? max_bytes : f->cfg.max_bytes,
-                               .isolation_level = f->cfg.read_uncommitted ? 0 : 1,
-                               .session_id = 0,
-                               .session_epoch = -1,
-                               .topics = topics,
-                               .num_topics = nt};
-    bool ok = kp_fetch_req_write(w, version, &req);
-    free(topics);
-    free(ps);
-    return ok;
-}
-
 static void set_fatal(struct cons_fetch_outcome *out, enum cons_error_class cls, const char *topic,
                       int32_t partition, int16_t code)
 {
@@ -330,11 +272,11 @@ struct bad_batch {
 
 // decode_partition walks one partition's records from |from|, collecting deliverable records into
 // f->recs. Returns the status; *out_next is the position after the last whole batch decoded
-// (unchanged if none), *out_whole whether any whole batch was seen, and on failure *out_n counts
-// the records of the batches before the failing one (all of them deliverable).
+// (unchanged if none), *out_largest the size of the largest whole batch seen (0: none), and on
+// failure *out_n counts the records of the batches before the failing one (all deliverable).
 static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_fetch_iter *pi,
                                        const struct kp_fetch_partition *fp, int64_t from,
-                                       size_t *out_n, int64_t *out_next, bool *out_whole,
+                                       size_t *out_n, int64_t *out_next, size_t *out_largest,
                                        struct bad_batch *bad)
 {
     struct kp_txn_filter filt;
@@ -349,7 +291,7 @@ static enum kp_status decode_partition(struct cons_fetcher *f, const struct kp_f
     enum kp_status st;
     memset(bad, 0, sizeof *bad);
     while ((st = kp_records_next_batch(&it, &b, &end, &err)) == KP_OK && !end) {
-        *out_whole = true;
+        *out_largest = b.wire_len > *out_largest ? b.wire_len : *out_largest;
         enum kp_txn_verdict v = f->cfg.read_uncommitted
                                     ? (b.is_control ? KP_TXN_SKIP_CONTROL : KP_TXN_DELIVER)
                                     : kp_txn_filter_batch(&filt, &b);
@@ -447,18 +389,69 @@ static void undecodable(struct cons_fetcher *f, struct cons_part *p, const struc
     }
 }
 
+// adapt_limit moves |p|'s batch hint and limit after an answer that decoded. Only part of a
+// batch (it is bigger than what was asked for): when the partition asked for less than its limit
+// (its share of the grant), the hint doubles so it asks for more next time; at its limit, the
+// limit doubles, up to the request limit, as the Java client and librdkafka do. A raised limit
+// comes back down step by step once it is no longer needed, i.e. CONS_FETCH_DECAY_AFTER answers
+// in a row whose batches all fit in half of it (or that were empty with the partition caught
+// up): halved each time, never below the configured partition limit. Answers that say nothing
+// (empty while behind: the response filled up before this partition) leave the count as it is.
+// |largest| is the largest whole batch of the answer (0: none).
+static void adapt_limit(struct cons_fetcher *f, struct cons_part *p, size_t records_len,
+                        size_t largest)
+{
+    if (largest == 0 && records_len > 0) {
+        p->fit_streak = 0;
+        if (p->asked > 0 && p->asked < p->max_bytes) {
+            p->hint = p->asked > p->max_bytes / 2 ? p->max_bytes : p->asked * 2;
+            return;
+        }
+        int32_t cap = f->cfg.max_bytes;
+        p->max_bytes = p->max_bytes > cap / 2 ? cap : p->max_bytes * 2;
+        p->hint = p->max_bytes;
+        snprintf(f->note, sizeof f->note,
+                 "Fetch %s [%d]: a batch exceeds the partition limit; "
+                 "raised it to %d bytes",
+                 p->topic, (int)p->partition, (int)p->max_bytes);
+        return;
+    }
+    size_t hint = (size_t)(p->hint > 0 ? p->hint : 0) / 2;
+    hint = largest > hint ? largest : hint;
+    p->hint = hint < (size_t)p->max_bytes ? (int32_t)hint : p->max_bytes;
+    int32_t base = f->cfg.partition_max_bytes;
+    if (p->max_bytes <= base) {
+        p->fit_streak = 0;
+        return;
+    }
+    bool caught_up = p->high_watermark >= 0 && p->position >= p->high_watermark;
+    if (largest > (size_t)p->max_bytes / 2) {
+        p->fit_streak = 0; // the raised limit is still in use
+    } else if (largest > 0 || caught_up) {
+        p->fit_streak++;
+    }
+    if (p->fit_streak >= CONS_FETCH_DECAY_AFTER) {
+        p->fit_streak = 0;
+        p->max_bytes = p->max_bytes / 2 < base ? base : p->max_bytes / 2;
+        p->hint = p->hint > p->max_bytes ? p->max_bytes : p->hint;
+    }
+}
+
 static void handle_records(struct cons_fetcher *f, struct cons_part *p,
                            const struct kp_fetch_iter *pi, const struct kp_fetch_partition *fp,
                            uint64_t now, struct cons_fetch_outcome *out)
 {
-    size_t n = 0;
+    size_t n = 0, largest = 0;
     int64_t next = p->fetch_offset;
-    bool whole = false;
     struct bad_batch bad;
-    enum kp_status st = decode_partition(f, pi, fp, p->fetch_offset, &n, &next, &whole, &bad);
+    enum kp_status st = decode_partition(f, pi, fp, p->fetch_offset, &n, &next, &largest, &bad);
+    if (fp->records.len > 0) {
+        p->served = ++f->serve_seq; // it had data: the next requests put it behind the others
+    }
     if (st != KP_OK) {
         // Deliver what came before the failing batch; the next fetch starts at that batch.
         p->position = bad.known ? bad.first : next;
+        p->busy = true;
         deliver_records(f, p, n, out);
         kp_arena_reset(&f->arena);
         if (bad.known && bad.first == p->position) {
@@ -471,16 +464,9 @@ static void handle_records(struct cons_fetcher *f, struct cons_part *p,
         }
         return;
     }
-    if (!whole && fp->records.len > 0) {
-        // Only a partial batch: it is bigger than our limit. Raise it (Java/librdkafka do).
-        int32_t cap = f->cfg.max_bytes;
-        p->max_bytes = p->max_bytes > cap / 2 ? cap : p->max_bytes * 2;
-        snprintf(f->note, sizeof f->note,
-                 "Fetch %s [%d]: a batch exceeds the partition limit; "
-                 "raised it to %d bytes",
-                 p->topic, (int)p->partition, (int)p->max_bytes);
-    }
     p->position = next;
+    p->busy = fp->records.len > 0 || p->high_watermark < 0 || p->position < p->high_watermark;
+    adapt_limit(f, p, fp->records.len, largest);
     p->bad_offset = -1;
     p->bad_attempts = 0;
     deliver_records(f, p, n, out);

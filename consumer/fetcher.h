@@ -10,13 +10,26 @@
 //   - skips records below the fetch offset (a batch may start before it) and control batches;
 //   - delivers the records of each partition, in offset order, through the deliver callback
 //     (views valid during the call only), then moves the position past the last whole batch;
-//   - on a partial batch only (a batch bigger than the partition limit) doubles that
-//     partition's limit, up to the request limit, as the Java client does;
+//   - on a partial batch only (a batch bigger than what the partition asked for) doubles its
+//     batch hint when it asked for less than its limit, else doubles that limit, up to the
+//     request limit, as the Java client does, and lets a raised
+//     limit decay back (halved after CONS_FETCH_DECAY_AFTER answers in a row whose batches fit
+//     in half of it) to the configured one, so a spike does not raise the partition for good;
 //   - keeps high watermark, last stable offset and log start offset current;
 //   - turns partition errors into decisions: OFFSET_OUT_OF_RANGE resets the position by the
 //     starting-position policy; leader problems (NOT_LEADER_OR_FOLLOWER,
 //     UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH, ...) ask for a metadata refresh; the
 //     retriable rest backs off; TOPIC_AUTHORIZATION_FAILED is fatal (class AUTHZ).
+// Requests (fetchreq.c): the partitions that brought records least recently go first (a broker
+// fills an answer in request order up to its MaxBytes, KIP-74), and under a request limit G
+// (the Fetch budget's grant) each partition asks for
+//   busy (its last answer had records, or it is behind): its share (G - what the idle ones
+//     ask) / (busy ones),
+//   idle (its last answer was empty and it is caught up): nothing more than the floor,
+// each between max(floor, its batch hint) and its limit: floor = CONS_FETCH_PART_FLOOR, the
+// batch hint the size its recent whole batches needed (decaying by half per answer), so busy
+// partitions share the grant, a partition always asks enough for a whole batch of the size it
+// has been getting, and none asks more than its own limit.
 // A partition the upper layer paused is left out of fetches, and data that arrives for it while
 // paused is dropped unread (the position does not move), so memory stays bounded whatever the
 // partition count.
@@ -34,6 +47,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// CONS_FETCH_PART_FLOOR is the least an idle partition asks for in a Fetch (bytes).
+#define CONS_FETCH_PART_FLOOR ((size_t)64 * 1024)
+// CONS_FETCH_DECAY_AFTER answers in a row that fit in half of a raised limit halve it.
+#define CONS_FETCH_DECAY_AFTER 3
 
 // Starting positions (Lambda's StartingPosition).
 enum cons_start {
@@ -63,10 +81,15 @@ struct cons_part {
     int64_t high_watermark, last_stable, log_start; // -1 unknown
     int32_t leader;                                 // -1 unknown
     int32_t leader_epoch;
-    int32_t max_bytes; // per-partition fetch limit (raised for oversized batches)
-    bool paused;       // by the upper layer
-    bool stopped;      // by a revoke: never fetch again
-    bool fetching;     // in the Fetch in flight to |fetch_broker|
+    int32_t max_bytes;  // per-partition fetch limit (raised for oversized batches, decays)
+    uint8_t fit_streak; // answers in a row that fit in half of a raised max_bytes
+    bool busy;          // its last answer had records or it is behind (else: asks the floor)
+    uint64_t served;    // f->serve_seq when it last brought records (0: never)
+    int32_t asked;      // the limit it asked for in the last request written (0: none)
+    int32_t hint;       // bytes its recent whole batches needed (0: unknown; see fetchreq.c)
+    bool paused;        // by the upper layer
+    bool stopped;       // by a revoke: never fetch again
+    bool fetching;      // in the Fetch in flight to |fetch_broker|
     int32_t fetch_broker;
     int64_t fetch_offset;
     uint64_t retry_at; // no fetch before this time (after a retriable error)
@@ -164,8 +187,9 @@ struct cons_fetcher {
     struct kp_arena arena;
     struct cons_record *recs;
     size_t recs_cap;
-    size_t recs_hwm; // most records one partition of the current response needed
-    size_t rot;      // where the next Fetch request starts in the table (fairness, see .c)
+    size_t recs_hwm;    // most records one partition of the current response needed
+    size_t rot;         // where the next Fetch request starts in the table (ties, see fetchreq.c)
+    uint64_t serve_seq; // answers with records so far (orders requests, see fetchreq.c)
     struct kp_aborted_txn *txns;
     size_t txns_cap;
     cons_deliver_fn deliver;
@@ -213,13 +237,19 @@ void cons_fetcher_reset_position(struct cons_fetcher *f, struct cons_part *p);
 // returns how many (0: send nothing).
 size_t cons_fetcher_begin_fetch(struct cons_fetcher *f, int32_t broker, uint64_t now);
 // cons_fetcher_write_request writes the Fetch body for the partitions marked for |broker|.
-bool cons_fetcher_write_request(const struct cons_fetcher *f, int32_t broker, int16_t version,
-                                kw *w);
+bool cons_fetcher_write_request(struct cons_fetcher *f, int32_t broker, int16_t version, kw *w);
 // cons_fetcher_write_request_max is cons_fetcher_write_request with the request's MaxBytes
 // (|max_bytes| > 0, e.g. a grant of the process-wide Fetch budget, consumer/fetchbudget.h;
 // otherwise cfg.max_bytes).
-bool cons_fetcher_write_request_max(const struct cons_fetcher *f, int32_t broker, int16_t version,
+bool cons_fetcher_write_request_max(struct cons_fetcher *f, int32_t broker, int16_t version,
                                     int32_t max_bytes, kw *w);
+// cons_fetcher_fetch_want returns the MaxBytes the Fetch for the partitions marked for |broker|
+// would use (the Fetch budget's |want|): the sum of the busy and raised ones' limits and the
+// idle ones' floor, at most cfg.max_bytes, at least 1.
+size_t cons_fetcher_fetch_want(const struct cons_fetcher *f, int32_t broker);
+// cons_fetcher_part_ask returns the limit |p| asks for in a request whose busy partitions have
+// |share| bytes each (see the top of this file).
+int32_t cons_fetcher_part_ask(const struct cons_part *p, size_t share);
 // cons_fetcher_cancel_fetch unmarks the partitions marked for |broker| (a Fetch that was not
 // sent), without a back-off.
 void cons_fetcher_cancel_fetch(struct cons_fetcher *f, int32_t broker);

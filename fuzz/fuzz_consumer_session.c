@@ -20,7 +20,8 @@
 // outstanding; its own in-flight view matches the harness's; delivered records are in strictly
 // increasing offset order, at or after the fetch offset, below the new position; a partition's
 // position never moves backwards except through a reset; the fetcher never hands out a record
-// of a partition that is not assigned.
+// of a partition that is not assigned; a partition's fetch limit, batch hint and ask stay
+// within the configured bounds.
 #include "consumer/fetcher.h"
 #include "consumer/group.h"
 #include "consumer/offsets.h"
@@ -159,6 +160,12 @@ static void answer_fetch(struct session *s, const uint8_t *p, size_t n)
     for (size_t i = 0; i < s->f.num_parts; i++) {
         struct cons_part *cp = &s->f.parts[i];
         assert(!cp->fetching);
+        // Whatever the broker answers, a partition's limit stays between the configured one and
+        // the request limit, and what it asks for within its limit.
+        assert(cp->max_bytes >= s->f.cfg.partition_max_bytes &&
+               cp->max_bytes <= s->f.cfg.max_bytes);
+        assert(cp->hint >= 0 && cp->hint <= cp->max_bytes);
+        assert(cp->asked >= 0 && cp->asked <= s->f.cfg.max_bytes);
         if (cp->pos_state == CONS_POS_READY) {
             assert(cp->position >= s->last_pos[i]); // forward only (resets leave READY)
             s->last_pos[i] = cp->position;
