@@ -170,6 +170,7 @@ void bt_compact(struct batcher *b, struct part *p)
         if (p->q_cap > KEEP_ENTRIES) {
             // The largest emptied queue is kept for the next partition that starts a run, so
             // partitions taking turns do not grow (realloc, copy) a queue each time.
+            p->q_hint = p->q_cap;
             if (b->spare_cap < p->q_cap) {
                 free(b->spare_q);
                 b->spare_q = p->q;
@@ -191,7 +192,8 @@ void bt_compact(struct batcher *b, struct part *p)
 }
 
 // grow_queue makes room for one more entry: the batcher's spare queue when |p|'s is empty and
-// smaller, else twice the room.
+// smaller, else twice the room (for a queue given back earlier, at once the room its last run
+// reached).
 static void grow_queue(struct batcher *b, struct part *p)
 {
     if (p->q_head == p->q_len && b->spare_cap > p->q_cap) {
@@ -203,7 +205,11 @@ static void grow_queue(struct batcher *b, struct part *p)
         b->spare_cap = 0;
         return;
     }
-    p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
+    size_t cap = p->q_cap ? p->q_cap * 2 : 64;
+    if (p->q_cap == 0 && cap < p->q_hint) {
+        cap = p->q_hint; // the size its last run reached: one allocation, no copies as it grows
+    }
+    p->q_cap = cap;
     p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
 }
 

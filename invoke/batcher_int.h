@@ -68,6 +68,7 @@ struct part {
     struct inv_event_nums nums; // the last offset and timestamp printed (inv_event_put_rest_nums)
     struct entry *q;
     size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
+    size_t q_hint;               // q_cap when its last queue was given back (grow_queue)
     size_t avail;                // entries before the first oversized one (from q_head)
     size_t avail_bytes;          // sum of their fragment lengths
     bool inflight;
