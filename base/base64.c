@@ -59,6 +59,47 @@ static inline uint64_t load_be64(const uint8_t *p)
 #endif
 }
 
+// encode_tail encodes |n| bytes at |in| with table lookups and returns the characters written
+// (inlined into both callers: a call costs about as much as a short tail).
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline size_t
+encode_tail(char *out, const uint8_t *in, size_t n)
+{
+    char *o = out;
+    size_t i = 0;
+    // Six input bytes (two 24-bit groups, four 12-bit halves) per step, read as one big-endian
+    // 64-bit load while at least eight bytes remain.
+    for (; n - i >= 8; i += 6) {
+        uint64_t v = load_be64(in + i);
+        put_pair(o, (uint32_t)(v >> 52));
+        put_pair(o + 2, (uint32_t)(v >> 40) & 0xfff);
+        put_pair(o + 4, (uint32_t)(v >> 28) & 0xfff);
+        put_pair(o + 6, (uint32_t)(v >> 16) & 0xfff);
+        o += 8;
+    }
+    for (; n - i >= 3; i += 3) {
+        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        put_pair(o, a >> 12);
+        put_pair(o + 2, a & 0xfff);
+        o += 4;
+    }
+    // One or two bytes left: their bits padded with zeros, then one or two '='.
+    if (n - i == 1) {
+        put_pair(o, (uint32_t)in[i] << 4);
+        memcpy(o + 2, "==", 2);
+        o += 4;
+    } else if (n - i == 2) {
+        uint32_t a = (uint32_t)in[i] << 10 | (uint32_t)in[i + 1] << 2; // 18 bits
+        put_pair(o, a >> 6);
+        o[2] = enc_table[a & 63];
+        o[3] = '=';
+        o += 4;
+    }
+    return (size_t)(o - out);
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <tmmintrin.h>
 #define B64_SSSE3 1
@@ -140,10 +181,11 @@ static const uint8_t avx2_bytes[3][32] __attribute__((aligned(32))) = {
 
 // encode_avx2 is encode12_ssse3 on two 128-bit lanes at once: bytes [i, i+12) in the low lane
 // and [i+12, i+24) in the high one (two 16-byte loads), 24 bytes to 32 characters per step while
-// 28 can be read (the caller makes sure n >= 28); returns the bytes consumed.
-__attribute__((target("avx2,tune=haswell"))) static size_t encode_avx2(char *o, const uint8_t *in,
-                                                                       size_t n)
+// 28 can be read (the caller makes sure n >= 28), then the rest by encode_tail; returns the
+// characters written.
+__attribute__((target("avx2"))) static size_t encode_avx2(char *out, const uint8_t *in, size_t n)
 {
+    char *o = out;
     const __m256i shuf = LOAD256(avx2_shuf), offsets = LOAD256(avx2_offsets);
     const __m256i m_ac = LOAD256(avx2_masks[0]), k_ac = LOAD256(avx2_masks[1]);
     const __m256i m_bd = LOAD256(avx2_masks[2]), k_bd = LOAD256(avx2_masks[3]);
@@ -160,11 +202,11 @@ __attribute__((target("avx2,tune=haswell"))) static size_t encode_avx2(char *o, 
         __m256i idx = _mm256_or_si256(ac, bd);
         __m256i r = _mm256_subs_epu8(idx, c51);
         r = _mm256_or_si256(r, _mm256_and_si256(_mm256_cmpgt_epi8(c26, idx), c13));
-        __m256i out = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, r), idx);
-        _mm256_storeu_si256((__m256i *)(void *)o, out);
+        __m256i chars = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, r), idx);
+        _mm256_storeu_si256((__m256i *)(void *)o, chars);
         o += 32;
     }
-    return (size_t)(p - in);
+    return (size_t)(o - out) + encode_tail(o, p, (size_t)(in + n - p));
 }
 #undef LOAD256
 
@@ -181,48 +223,17 @@ size_t base64_len(size_t n)
 
 size_t base64_encode(char *out, const uint8_t *in, size_t n)
 {
-    char *o = out;
-    size_t i = 0;
+    size_t i = 0, o = 0;
 #ifdef B64_SSSE3
     if (n >= 28 && have_avx2()) {
-        i = encode_avx2(o, in, n);
-        o += i / 3 * 4;
+        return encode_avx2(out, in, n);
     }
-    if (n - i >= 16 && have_ssse3()) {
-        size_t k = encode_ssse3(o, in + i, n - i);
-        i += k;
-        o += k / 3 * 4;
+    if (n >= 16 && have_ssse3()) {
+        i = encode_ssse3(out, in, n);
+        o = i / 3 * 4;
     }
 #endif
-    // Six input bytes (two 24-bit groups, four 12-bit halves) per step, read as one big-endian
-    // 64-bit load while at least eight bytes remain.
-    for (; n - i >= 8; i += 6) {
-        uint64_t v = load_be64(in + i);
-        put_pair(o, (uint32_t)(v >> 52));
-        put_pair(o + 2, (uint32_t)(v >> 40) & 0xfff);
-        put_pair(o + 4, (uint32_t)(v >> 28) & 0xfff);
-        put_pair(o + 6, (uint32_t)(v >> 16) & 0xfff);
-        o += 8;
-    }
-    for (; n - i >= 3; i += 3) {
-        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        put_pair(o, a >> 12);
-        put_pair(o + 2, a & 0xfff);
-        o += 4;
-    }
-    // One or two bytes left: their bits padded with zeros, then one or two '='.
-    if (n - i == 1) {
-        put_pair(o, (uint32_t)in[i] << 4);
-        memcpy(o + 2, "==", 2);
-        o += 4;
-    } else if (n - i == 2) {
-        uint32_t a = (uint32_t)in[i] << 10 | (uint32_t)in[i + 1] << 2; // 18 bits
-        put_pair(o, a >> 6);
-        o[2] = enc_table[a & 63];
-        o[3] = '=';
-        o += 4;
-    }
-    return (size_t)(o - out);
+    return o + encode_tail(out + o, in + i, n - i);
 }
 
 // dec returns the 6-bit value of |c|, or -1.

@@ -12,14 +12,6 @@
 #define CHUNK (64u * 1024u)
 #define POOL_MAX 32u
 
-struct bt_chunk {
-    struct bt_chunk *next;
-    size_t pos;  // the position of data[0]
-    size_t used; // bytes written
-    size_t cap;
-    char data[];
-};
-
 static void chunk_put(struct bt_pool *pool, struct bt_chunk *c)
 {
     if (c->cap == CHUNK && pool->n < POOL_MAX) {
@@ -31,12 +23,10 @@ static void chunk_put(struct bt_pool *pool, struct bt_chunk *c)
     free(c);
 }
 
-char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n)
+// bt_arena_reserve_chunk is bt_arena_reserve when the tail chunk lacks the room: a new chunk.
+char *bt_arena_reserve_chunk(struct bt_pool *pool, struct bt_arena *a, size_t n)
 {
     struct bt_chunk *t = a->tail;
-    if (t && t->cap - t->used >= n) {
-        return t->data + t->used;
-    }
     struct bt_chunk *c;
     if (n <= CHUNK && pool->free) {
         c = pool->free;
@@ -57,12 +47,6 @@ char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n)
     }
     a->tail = c;
     return c->data;
-}
-
-void bt_arena_commit(struct bt_arena *a, size_t n)
-{
-    a->tail->used += n;
-    a->end += n;
 }
 
 // copy_block copies |n| bytes in 64-byte steps (fixed-size copies the compiler turns into vector

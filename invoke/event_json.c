@@ -533,6 +533,9 @@ static char *put_rest(char *dst, const struct inv_event_cfg *cfg, const struct i
     } else if (cfg->null_value == INV_NULL_VALUE_JSON_NULL) {
         o = PUT_LIT(o, ",\"value\":null");
     }
+    if (rec->num_headers == 0 && !rec->key_meta && !rec->value_meta) {
+        return PUT_LIT(o, ",\"headers\":[]}"); // the usual record: its end in one copy
+    }
     o = PUT_LIT(o, ",\"headers\":[");
     for (size_t i = 0; i < rec->num_headers; i++) {
         const struct inv_header *h = &rec->headers[i];
