@@ -95,13 +95,8 @@ static void on_records(struct cons *c, const struct cons_record_batch *b, void *
         r->offset = cr->offset;
         r->timestamp = cr->timestamp;
         r->ts_type = ts_type(cr->ts_type);
-        // A null's p and len are ignored (record.h): copied as they come, no branch.
-        r->key.p = cr->key;
-        r->key.len = cr->key_len;
-        r->key.is_null = cr->key_null;
-        r->value.p = cr->value;
-        r->value.len = cr->value_len;
-        r->value.is_null = cr->value_null;
+        r->key = bytes(cr->key, cr->key_len, cr->key_null);
+        r->value = bytes(cr->value, cr->value_len, cr->value_null);
         r->headers = in->hdrs + h;
         r->num_headers = 0;
         r->key_meta = r->value_meta = NULL;
