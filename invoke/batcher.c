@@ -298,9 +298,14 @@ static size_t hinted_part(struct batcher *b, const struct inv_record *rec, size_
     return pi;
 }
 
-// add_to encodes |rec| and queues it on |p| (batcher_add_hint past finding the queue).
-static inline int add_to(struct batcher *b, struct part *p, const struct inv_record *rec,
-                         int64_t now_ms, struct inv_err *err)
+// add_to encodes |rec| and queues it on |p| (batcher_add_hint past finding the queue); inlined
+// into batcher_add_run's loop, where the call would cost a tenth of the work.
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int
+add_to(struct batcher *b, struct part *p, const struct inv_record *rec, int64_t now_ms,
+       struct inv_err *err)
 {
     if (p->has_last && rec->offset <= p->last_offset) {
         return inv_fail(err, -1, "batcher: partition %s: offset %lld after %lld", p->key,
