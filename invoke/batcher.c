@@ -223,7 +223,12 @@ static void grow_queue(struct batcher *b, struct part *p)
 // SIZE_MAX (appending nothing) when its event would exceed max_payload (oversized). Most records
 // are written at once into room for their upper bound (inv_event_record_rest_max); only a record
 // whose bound does not fit is measured exactly first, so an oversized one is never copied.
-static size_t encode(struct batcher *b, struct part *p, const struct inv_record *rec)
+// Inlined into add_to (once per record).
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline size_t
+encode(struct batcher *b, struct part *p, const struct inv_record *rec)
 {
     size_t room = p->room, bound;
     if (rec->num_headers == 0 && !rec->key_meta && !rec->value_meta) {
