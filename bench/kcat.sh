@@ -5,6 +5,9 @@
 #                 beginning to the end, values to a pipe that counts them): CPU seconds (user +
 #                 sys), peak RSS and wall time per run (also as wall_after_join_s: kcat joins no
 #                 group); each run must see every record.
+#   kcat.group    the same with `kcat -G` (a fresh consumer group, -e): CPU, peak RSS and wall
+#                 including the group join, and wall_after_join_s (less the time to its first
+#                 assignment, from -d cgrp's ASSIGNMENT line): the baseline for pipeline.vs_group.
 #   kcat.idle     `kcat -C -q -o end` with every partition assigned and no traffic: RSS after
 #                 IDLE_S seconds (VmRSS) and its peak (VmHWM).
 #
@@ -44,6 +47,33 @@ for i in $(seq "$BENCH_REPS"); do
     # kcat -C joins no group: all of its wall time is reading (pipeline.stdout's
     # wall_after_join_s compares with this).
     bench_emit kcat.consume wall_after_join_s "$wall" s
+done
+
+# kcat.group: the same read as a member of a fresh consumer group (-G), the way kesm reads: it pays
+# the group join (on kmock the first member of an empty group waits 3 s, as a Kafka broker's
+# group.initial.rebalance.delay.ms does) and exits at the end of every assigned partition (-e).
+for i in $(seq "$BENCH_REPS"); do
+    stats=$BENCH_WORK/group.time
+    t0=$(date +%s.%N)
+    got=$(bench_timed "$stats" timeout 300 kcat -G "bench-kcat-$i-$$" -b "$KMOCK_BOOTSTRAP" \
+        -X auto.offset.reset=earliest -X enable.auto.commit=false -e -q -d cgrp "$BENCH_TOPIC" \
+        2>"$BENCH_WORK/group.err" | wc -l)
+    if [ "$got" != "$BENCH_RECORDS" ]; then
+        echo "kcat.sh: group run $i read $got records, expected $BENCH_RECORDS" >&2
+        tail -5 "$BENCH_WORK/group.err" >&2
+        exit 1
+    fi
+    read -r cpu rss wall < <(bench_stats "$stats") || exit 1
+    bench_emit kcat.group cpu_s "$cpu" s
+    bench_emit kcat.group max_rss_kib "$rss" KiB
+    bench_emit kcat.group wall_s "$wall" s
+    # Its join: from the start to the first assignment it received (-d cgrp's ASSIGNMENT line).
+    join=$(awk -F'|' -v t0="$t0" '$3 == "ASSIGNMENT" { printf "%.2f", $2 - t0; exit }' \
+        "$BENCH_WORK/group.err")
+    if [ -n "$join" ]; then
+        bench_emit kcat.group wall_after_join_s \
+            "$(awk -v w="$wall" -v j="$join" 'BEGIN { printf "%.2f", w - j }')" s
+    fi
 done
 
 for i in $(seq "$BENCH_REPS"); do

@@ -156,7 +156,7 @@ bench_run_committed() {
     done
     deadline=$((SECONDS + 300))
     while [ "$sum" -lt "$n" ] && [ "$SECONDS" -lt "$deadline" ] && kill -0 "$tpid" 2>/dev/null; do
-        sleep 0.5
+        sleep 0.1
         sum=$(bench_committed_sum "$group" "$topic" "$parts")
     done
     [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null

@@ -10,7 +10,9 @@
 #                    wall_after_join_s is wall minus the group join (from kesm's "esm running"
 #                    to its first "esm assigned" log line: about 3 s on kmock, which kcat's
 #                    baseline, in no group, does not spend); it still includes the wait for the
-#                    commit to be seen (committed offsets are polled every 0.5 s).
+#                    commit to be seen (committed offsets are polled every 0.1 s; kesm commits every 0.2 s here).
+#   pipeline.vs_group the same runs' CPU, wall and wall_after_join_s against kcat.group (kcat -G,
+#                    which joins a group as kesm does): the like-for-like wall ratios.
 #
 # Needs bench/run's environment (KMOCK_BOOTSTRAP, BENCH_TOPIC, BENCH_RECORDS, BENCH_PARTITIONS,
 # BENCH_REPS); for kcat side by side in the same run: BENCH_FILTER='kcat|pipeline' bench/run.
@@ -43,10 +45,14 @@ for i in $(seq "$BENCH_REPS"); do
     bench_emit pipeline.stdout cpu_s "$cpu" s kcat.consume
     bench_emit pipeline.stdout max_rss_kib "$rss" KiB kcat.consume
     bench_emit pipeline.stdout wall_s "$wall" s kcat.consume
+    # The same figures against kcat in a consumer group (kcat.group), which joins as kesm does.
+    bench_emit pipeline.vs_group cpu_s "$cpu" s kcat.group
+    bench_emit pipeline.vs_group wall_s "$wall" s kcat.group
     join=$(bench_join_s "$BENCH_WORK/pipeline.err")
     if [ -n "$join" ]; then
-        bench_emit pipeline.stdout wall_after_join_s \
-            "$(awk -v w="$wall" -v j="$join" 'BEGIN { printf "%.2f", w - j }')" s kcat.consume
+        after=$(awk -v w="$wall" -v j="$join" 'BEGIN { printf "%.2f", w - j }')
+        bench_emit pipeline.stdout wall_after_join_s "$after" s kcat.consume
+        bench_emit pipeline.vs_group wall_after_join_s "$after" s kcat.group
     fi
     echo "pipeline.sh: run $i: cpu ${cpu}s, peak rss ${rss} KiB, wall ${wall}s" >&2
 done

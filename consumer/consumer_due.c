@@ -20,10 +20,11 @@ static void notify_state(struct cons *c)
     c->last_state = st;
     size_t n = 0;
     cons_group_assigned(c->g, &n);
-    kesm_log(KESM_LOG_INFO, c->log, "group %s: %s (generation %d, member %s%s)",
+    const char *why = st == CONS_GROUP_JOINING ? cons_group_why(c->g) : "";
+    kesm_log(KESM_LOG_INFO, c->log, "group %s: %s (generation %d, member %s%s)%s%s",
              cons_group_id(c->g), cons_group_state_name(st), (int)cons_group_generation(c->g),
              cons_group_member_id(c->g)[0] ? cons_group_member_id(c->g) : "-",
-             cons_group_is_leader(c->g) ? ", leader" : "");
+             cons_group_is_leader(c->g) ? ", leader" : "", why[0] ? ": " : "", why);
     if (c->cb.on_state) {
         struct cons_state_info info = {.state = cons_group_state_name(st),
                                        .generation = cons_group_generation(c->g),

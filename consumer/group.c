@@ -79,6 +79,12 @@ void group_fail(struct cons_group *g, enum cons_error_class cls, const char *wha
     group_clear_assignment(g);
 }
 
+void group_why(struct cons_group *g, const char *what, int16_t code)
+{
+    char nb[KP_ERROR_NAME_BUF];
+    snprintf(g->why, sizeof g->why, "%s answered %s", what, kp_error_name_buf(code, nb, sizeof nb));
+}
+
 void group_fail_code(struct cons_group *g, const char *what, int16_t code)
 {
     enum kp_error_action a = kp_error_action_of(code);
@@ -604,6 +610,11 @@ const char *cons_group_state_name(enum cons_group_state st)
 int32_t cons_group_generation(const struct cons_group *g)
 {
     return g->generation;
+}
+
+const char *cons_group_why(const struct cons_group *g)
+{
+    return g->why;
 }
 
 const char *cons_group_member_id(const struct cons_group *g)

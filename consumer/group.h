@@ -163,6 +163,8 @@ enum cons_group_state cons_group_state(const struct cons_group *g);
 const char *cons_group_state_name(enum cons_group_state st);
 int32_t cons_group_generation(const struct cons_group *g);
 const char *cons_group_member_id(const struct cons_group *g);
+// cons_group_why: the broker answer that last sent the member back to JOINING, "" if none.
+const char *cons_group_why(const struct cons_group *g);
 const char *cons_group_id(const struct cons_group *g);
 const char *cons_group_instance_id(const struct cons_group *g);
 bool cons_group_is_leader(const struct cons_group *g);

@@ -141,6 +141,7 @@ void group_coop_synced(struct cons_group *g, uint64_t now, const struct tp_set *
         return;
     }
     g->state = CONS_GROUP_STABLE;
+    g->why[0] = 0;
     g->assigned_announce = true;
 }
 

@@ -78,6 +78,7 @@ struct cons_group {
     uint64_t last_heartbeat_ok;
     uint32_t failures;     // consecutive, for the backoff
     uint32_t sync_invalid; // consecutive SyncGroup INVALID_REQUEST answers
+    char why[96];          // why the group last left STABLE/SYNCING for a new join ("" unknown)
 
     // topic metadata for assignment
     struct cons_topic_meta *meta;
@@ -97,6 +98,8 @@ void group_clear_assignment(struct cons_group *g);
 void group_backoff(struct cons_group *g, uint64_t now);
 void group_fail(struct cons_group *g, enum cons_error_class cls, const char *what, int16_t code);
 void group_fail_code(struct cons_group *g, const char *what, int16_t code);
+// group_why records the answer that makes the member join again ("SyncGroup answered X").
+void group_why(struct cons_group *g, const char *what, int16_t code);
 void group_forget_coordinator(struct cons_group *g, uint64_t now);
 void group_start_rejoin(struct cons_group *g, uint64_t now);
 

@@ -127,6 +127,7 @@ static void on_join(struct cons_group *g, uint64_t now, const struct kp_join_gro
         return;
     }
     g->state = CONS_GROUP_SYNCING;
+    g->why[0] = 0;
     g->sync_wanted = true;
     if (g->num_sync > 1 && g->sync_delay_ms > 0) {
         g->wait_until = now + g->sync_delay_ms;
@@ -174,6 +175,9 @@ static void on_sync(struct cons_group *g, uint64_t now, const struct kp_sync_gro
     }
     int16_t code = r->error_code;
     group_free_sync(g);
+    if (code != KP_ERR_CODE_NONE) {
+        group_why(g, "SyncGroup", code);
+    }
     switch (code) {
     case KP_ERR_CODE_NONE:
         break;
@@ -234,6 +238,7 @@ static void on_sync(struct cons_group *g, uint64_t now, const struct kp_sync_gro
         return;
     }
     g->state = CONS_GROUP_STABLE;
+    g->why[0] = 0;
     g->assigned_announce = true;
     g->last_heartbeat_ok = now;
     g->next_heartbeat = now + g->heartbeat_ms;
@@ -261,6 +266,9 @@ static void on_heartbeat(struct cons_group *g, uint64_t now, int16_t code)
     }
     if (g->state != CONS_GROUP_STABLE) {
         return;
+    }
+    if (code != KP_ERR_CODE_NONE) {
+        group_why(g, "Heartbeat", code);
     }
     switch (code) {
     case KP_ERR_CODE_NONE:

@@ -344,6 +344,7 @@ static void rebalance_after(int16_t err, int32_t want_gen, const char *want_memb
     reply_code(h, KP_API_HEARTBEAT, err);
     expect_kind(h, CONS_GACT_REVOKE);
     assert_int_equal(cons_group_state(h->g), CONS_GROUP_REVOKING);
+    assert_non_null(strstr(cons_group_why(h->g), "Heartbeat answered "));
     expect_kind(h, CONS_GACT_NONE); // waits for the upper layer
     cons_group_revoke_done(h->g, h->now);
     expect_send(h, KP_API_JOIN_GROUP);
@@ -494,9 +495,14 @@ static void test_sync_rebalance_rejoins(void **state)
     expect_send(h, KP_API_JOIN_GROUP);
     reply_join(h, 0, 3, "m-1", "m-1", 1);
     expect_send(h, KP_API_SYNC_GROUP);
+    assert_string_equal(cons_group_why(h->g), "");
     reply_sync(h, 27, NULL, 0);
     expect_send(h, KP_API_JOIN_GROUP); // nothing assigned yet: no revoke
     assert_string_equal(cons_group_member_id(h->g), "m-1");
+    // The answer that sent it back is kept for the state line, until the next join succeeds.
+    assert_non_null(strstr(cons_group_why(h->g), "SyncGroup answered REBALANCE_IN_PROGRESS"));
+    reply_join(h, 0, 4, "m-1", "m-1", 1);
+    assert_string_equal(cons_group_why(h->g), "");
     h_free(h);
 }
 
