@@ -59,6 +59,47 @@ static inline uint64_t load_be64(const uint8_t *p)
 #endif
 }
 
+// encode_tail encodes |n| bytes at |in| with table lookups and returns the characters written
+// (inlined into both callers: a call costs about as much as a short tail).
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline size_t
+encode_tail(char *out, const uint8_t *in, size_t n)
+{
+    char *o = out;
+    size_t i = 0;
+    // Six input bytes (two 24-bit groups, four 12-bit halves) per step, read as one big-endian
+    // 64-bit load while at least eight bytes remain.
+    for (; n - i >= 8; i += 6) {
+        uint64_t v = load_be64(in + i);
+        put_pair(o, (uint32_t)(v >> 52));
+        put_pair(o + 2, (uint32_t)(v >> 40) & 0xfff);
+        put_pair(o + 4, (uint32_t)(v >> 28) & 0xfff);
+        put_pair(o + 6, (uint32_t)(v >> 16) & 0xfff);
+        o += 8;
+    }
+    for (; n - i >= 3; i += 3) {
+        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        put_pair(o, a >> 12);
+        put_pair(o + 2, a & 0xfff);
+        o += 4;
+    }
+    // One or two bytes left: their bits padded with zeros, then one or two '='.
+    if (n - i == 1) {
+        put_pair(o, (uint32_t)in[i] << 4);
+        memcpy(o + 2, "==", 2);
+        o += 4;
+    } else if (n - i == 2) {
+        uint32_t a = (uint32_t)in[i] << 10 | (uint32_t)in[i + 1] << 2; // 18 bits
+        put_pair(o, a >> 6);
+        o[2] = enc_table[a & 63];
+        o[3] = '=';
+        o += 4;
+    }
+    return (size_t)(o - out);
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <tmmintrin.h>
 #define B64_SSSE3 1
@@ -109,24 +150,51 @@ static bool have_ssse3(void)
 
 #include <immintrin.h>
 
+// The constants of encode_avx2, loaded once per call straight from memory (both lanes alike).
+#define B64_LANES(...)                                                                             \
+    {                                                                                              \
+        __VA_ARGS__, __VA_ARGS__                                                                   \
+    }
+static const int8_t avx2_shuf[32] __attribute__((aligned(32))) =
+    B64_LANES(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+static const int8_t avx2_offsets[32] __attribute__((aligned(32))) =
+    B64_LANES('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+              '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+static const uint32_t avx2_masks[4][8] __attribute__((aligned(32))) = {
+    {0x0fc0fc00, 0x0fc0fc00, 0x0fc0fc00, 0x0fc0fc00, 0x0fc0fc00, 0x0fc0fc00, 0x0fc0fc00,
+     0x0fc0fc00},
+    {0x04000040, 0x04000040, 0x04000040, 0x04000040, 0x04000040, 0x04000040, 0x04000040,
+     0x04000040},
+    {0x003f03f0, 0x003f03f0, 0x003f03f0, 0x003f03f0, 0x003f03f0, 0x003f03f0, 0x003f03f0,
+     0x003f03f0},
+    {0x01000010, 0x01000010, 0x01000010, 0x01000010, 0x01000010, 0x01000010, 0x01000010,
+     0x01000010},
+};
+static const uint8_t avx2_bytes[3][32] __attribute__((aligned(32))) = {
+    B64_LANES(51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51),
+    B64_LANES(26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26),
+    B64_LANES(13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13),
+};
+#undef B64_LANES
+
+#define LOAD256(p) _mm256_load_si256((const __m256i *)(const void *)(p))
+
 // encode_avx2 is encode12_ssse3 on two 128-bit lanes at once: bytes [i, i+12) in the low lane
 // and [i+12, i+24) in the high one (two 16-byte loads), 24 bytes to 32 characters per step while
-// 28 can be read; returns the bytes consumed.
-__attribute__((target("avx2"))) static size_t encode_avx2(char *o, const uint8_t *in, size_t n)
+// 28 can be read (the caller makes sure n >= 28), then the rest by encode_tail; returns the
+// characters written.
+__attribute__((target("avx2"))) static size_t encode_avx2(char *out, const uint8_t *in, size_t n)
 {
-    const __m256i shuf = _mm256_broadcastsi128_si256(
-        _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1));
-    const __m256i m_ac = _mm256_set1_epi32(0x0fc0fc00), k_ac = _mm256_set1_epi32(0x04000040);
-    const __m256i m_bd = _mm256_set1_epi32(0x003f03f0), k_bd = _mm256_set1_epi32(0x01000010);
-    const __m256i offsets = _mm256_broadcastsi128_si256(
-        _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
-                      '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0));
-    const __m256i c51 = _mm256_set1_epi8(51), c26 = _mm256_set1_epi8(26),
-                  c13 = _mm256_set1_epi8(13);
-    size_t i = 0;
-    for (; n - i >= 28; i += 24) {
-        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
-        __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 12));
+    char *o = out;
+    const __m256i shuf = LOAD256(avx2_shuf), offsets = LOAD256(avx2_offsets);
+    const __m256i m_ac = LOAD256(avx2_masks[0]), k_ac = LOAD256(avx2_masks[1]);
+    const __m256i m_bd = LOAD256(avx2_masks[2]), k_bd = LOAD256(avx2_masks[3]);
+    const __m256i c51 = LOAD256(avx2_bytes[0]), c26 = LOAD256(avx2_bytes[1]),
+                  c13 = LOAD256(avx2_bytes[2]);
+    const uint8_t *p = in, *last = in + n - 28; // the last start with 28 bytes readable
+    for (; p <= last; p += 24) {
+        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(p + 12));
         __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
         v = _mm256_shuffle_epi8(v, shuf);
         __m256i ac = _mm256_mulhi_epu16(_mm256_and_si256(v, m_ac), k_ac);
@@ -134,12 +202,13 @@ __attribute__((target("avx2"))) static size_t encode_avx2(char *o, const uint8_t
         __m256i idx = _mm256_or_si256(ac, bd);
         __m256i r = _mm256_subs_epu8(idx, c51);
         r = _mm256_or_si256(r, _mm256_and_si256(_mm256_cmpgt_epi8(c26, idx), c13));
-        __m256i out = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, r), idx);
-        _mm256_storeu_si256((__m256i *)(void *)o, out);
+        __m256i chars = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, r), idx);
+        _mm256_storeu_si256((__m256i *)(void *)o, chars);
         o += 32;
     }
-    return i;
+    return (size_t)(o - out) + encode_tail(o, p, (size_t)(in + n - p));
 }
+#undef LOAD256
 
 static bool have_avx2(void)
 {
@@ -154,61 +223,17 @@ size_t base64_len(size_t n)
 
 size_t base64_encode(char *out, const uint8_t *in, size_t n)
 {
-    char *o = out;
-    size_t i = 0;
+    size_t i = 0, o = 0;
 #ifdef B64_SSSE3
     if (n >= 28 && have_avx2()) {
-        i = encode_avx2(o, in, n);
-        o += i / 3 * 4;
+        return encode_avx2(out, in, n);
     }
-    if (n - i >= 16 && have_ssse3()) {
-        size_t k = encode_ssse3(o, in + i, n - i);
-        i += k;
-        o += k / 3 * 4;
+    if (n >= 16 && have_ssse3()) {
+        i = encode_ssse3(out, in, n);
+        o = i / 3 * 4;
     }
 #endif
-    // Six input bytes (two 24-bit groups, four 12-bit halves) per step, read as one big-endian
-    // 64-bit load while at least eight bytes remain.
-    for (; n - i >= 8; i += 6) {
-        uint64_t v = load_be64(in + i);
-        put_pair(o, (uint32_t)(v >> 52));
-        put_pair(o + 2, (uint32_t)(v >> 40) & 0xfff);
-        put_pair(o + 4, (uint32_t)(v >> 28) & 0xfff);
-        put_pair(o + 6, (uint32_t)(v >> 16) & 0xfff);
-        o += 8;
-    }
-    for (; n - i >= 6; i += 6) {
-        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        uint32_t b = (uint32_t)in[i + 3] << 16 | (uint32_t)in[i + 4] << 8 | in[i + 5];
-        put_pair(o, a >> 12);
-        put_pair(o + 2, a & 0xfff);
-        put_pair(o + 4, b >> 12);
-        put_pair(o + 6, b & 0xfff);
-        o += 8;
-    }
-    if (n - i >= 3) {
-        uint32_t a = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        put_pair(o, a >> 12);
-        put_pair(o + 2, a & 0xfff);
-        i += 3;
-        o += 4;
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        o[0] = enc_table[v >> 18];
-        o[1] = enc_table[(v >> 12) & 63];
-        o[2] = '=';
-        o[3] = '=';
-        o += 4;
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        o[0] = enc_table[v >> 18];
-        o[1] = enc_table[(v >> 12) & 63];
-        o[2] = enc_table[(v >> 6) & 63];
-        o[3] = '=';
-        o += 4;
-    }
-    return (size_t)(o - out);
+    return o + encode_tail(out + o, in + i, n - i);
 }
 
 // dec returns the 6-bit value of |c|, or -1.

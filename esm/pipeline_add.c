@@ -246,15 +246,24 @@ int esm_pipeline_add(struct esm_pipeline *pl, const struct inv_record *recs, siz
         }
         if (fast && !r->reject && p->num_held == 0) {
             // No schema stage, no FilterCriteria, no lanes: straight to the batcher (add_one's
-            // last steps), the common case, without two calls per record.
+            // last steps), the common case, the run of this partition's records in one call.
+            size_t run = 1;
+            while (i + run < n && recs[i + run].topic == p_topic &&
+                   recs[i + run].partition == p->partition && !recs[i + run].reject) {
+                run++;
+            }
             struct inv_err err;
-            if (batcher_add_hint(pl->bt, r, now, &p->bt_hint, &err) != 0) {
+            size_t added = batcher_add_run(pl->bt, r, run, now, &p->bt_hint, &err);
+            if (added > 0) {
+                p->kept_last = r[added - 1].offset;
+                pl->st.records_in += added;
+            }
+            if (added < run) {
                 kesm_log(KESM_LOG_ERROR, pl->log, "record refused: %s", err.msg);
                 rc = -1;
-                continue;
+                added++; // the refused one; the loop goes on with the next
             }
-            p->kept_last = r->offset;
-            pl->st.records_in++;
+            i += added - 1;
             continue;
         }
         int one = p->num_held > 0 ? 1 : process(pl, p, r, now);

@@ -7,7 +7,9 @@
 // they account for every byte; record offsets increase strictly within a batch and stay within
 // [base_offset, last_offset]; every view lies inside the input or the decompressed block it came
 // from; the arena never holds more than its limit; and re-encoding a batch's decoded records with
-// the builder (uncompressed) and decoding that again gives the same records.
+// the builder (uncompressed) and decoding that again gives the same records; and decoding an
+// uncompressed magic-2 batch through kp_batch_next_record (its fast path) and through
+// kp_batch_next_record_checked gives the same records, views, statuses and error positions.
 #include "proto/batch_builder.h"
 #include "proto/compress.h"
 #include "proto/records.h"
@@ -138,6 +140,66 @@ static void reencode(const struct kp_batch *b, const struct kp_record *recs, siz
     kp_batch_builder_cleanup(&bb);
 }
 
+// same_record: every field a caller can see, the views by position (both paths read one buffer).
+static bool same_kr(const kr *x, const kr *y)
+{
+    return x->p == y->p && x->len == y->len && (x->len == 0 || x->base == y->base);
+}
+
+static void assert_same_record(struct kp_record a, struct kp_record b)
+{
+    assert(a.offset == b.offset && a.timestamp == b.timestamp && a.ts_type == b.ts_type);
+    assert(a.attributes == b.attributes && a.key_null == b.key_null &&
+           a.value_null == b.value_null && a.num_headers == b.num_headers);
+    assert(same_kr(&a.key, &b.key) && same_kr(&a.value, &b.value));
+    assert(a.header_bytes.len == b.header_bytes.len &&
+           (a.header_bytes.len == 0 || a.header_bytes.p == b.header_bytes.p));
+    for (;;) {
+        struct kp_header ha, hb;
+        bool ea, eb;
+        enum kp_status sa = kp_record_next_header(&a, &ha, &ea, NULL);
+        assert(sa == kp_record_next_header(&b, &hb, &eb, NULL));
+        if (sa != KP_OK) {
+            return;
+        }
+        assert(ea == eb);
+        if (ea) {
+            return;
+        }
+        assert(same_kr(&ha.key, &hb.key) && ha.value_null == hb.value_null &&
+               same_kr(&ha.value, &hb.value));
+    }
+}
+
+// diff_paths decodes an uncompressed magic-2 batch through both record paths, side by side.
+static void diff_paths(const struct kp_batch *b)
+{
+    if (b->magic != 2 || b->codec != KP_CODEC_NONE) {
+        return; // a compressed batch would be decompressed twice into one arena
+    }
+    struct kp_batch fast = *b, checked = *b;
+    for (;;) {
+        struct kp_record ra, rb;
+        bool ea = false, eb = false;
+        struct kp_err xa = {NULL, 0}, xb = {NULL, 0};
+        enum kp_status sa = kp_batch_next_record(&fast, &ra, &ea, &xa);
+        enum kp_status sb = kp_batch_next_record_checked(&checked, &rb, &eb, &xb);
+        assert(sa == sb);
+        if (sa != KP_OK) {
+            assert(xa.offset == xb.offset &&
+                   (xa.field == xb.field || strcmp(xa.field, xb.field) == 0));
+            return;
+        }
+        assert(ea == eb);
+        if (ea) {
+            return;
+        }
+        assert_same_record(ra, rb);
+        assert(fast.left == checked.left && fast.recs.p == checked.recs.p &&
+               fast.recs.len == checked.recs.len);
+    }
+}
+
 // walk_batch reads every record of |b|; returns false on a decode error.
 static bool walk_batch(struct kp_batch *b, struct span input, struct kp_record *keep)
 {
@@ -217,6 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expect_offset += b.wire_len;
         assert(b.last_offset >= b.base_offset);
         (void)kp_txn_filter_batch(&filter, &b);
+        diff_paths(&b);
         bool ok = walk_batch(&b, input, keep);
         assert(kp_arena_used(&arena) <= limit);
         if (!ok) {

@@ -90,6 +90,10 @@ bool bt_same_partition(const struct part *p, const char *topic, size_t topic_len
            memcmp(p->topic, topic, topic_len) == 0;
 }
 
+// PREFIX_COPY: a record prefix up to this long (a topic name of up to about 30 characters) is
+// copied as one block of four fixed 16-byte moves, no loop.
+#define PREFIX_COPY 64
+
 static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,
                         uint32_t lane, bool create)
 {
@@ -122,11 +126,13 @@ static size_t find_part(struct batcher *b, const char *topic, size_t topic_len, 
     p->key = buf_steal(&k, NULL);
     p->group_len = inv_event_group_len(topic, topic_len, partition);
     inv_event_record_prefix_write(&k, topic, topic_len, partition);
-    // Padded to 16 bytes: encode() copies it 16 bytes at a time.
+    // Padded to 16 bytes, and to at least PREFIX_COPY: encode() copies it in 16-byte steps.
     p->rec_prefix_len = k.len;
-    p->rec_prefix = xcalloc(1, (k.len + 15) & ~(size_t)15);
+    p->rec_prefix = xcalloc(1, k.len > PREFIX_COPY ? (k.len + 15) & ~(size_t)15 : PREFIX_COPY);
     memcpy(p->rec_prefix, k.p, k.len);
     buf_cleanup(&k);
+    size_t fixed = b->head_len + p->group_len + p->rec_prefix_len;
+    p->room = b->cfg.max_payload > fixed ? b->cfg.max_payload - fixed : 0;
     b->last_hit = b->num_parts;
     return b->num_parts++;
 }
@@ -170,6 +176,7 @@ void bt_compact(struct batcher *b, struct part *p)
         if (p->q_cap > KEEP_ENTRIES) {
             // The largest emptied queue is kept for the next partition that starts a run, so
             // partitions taking turns do not grow (realloc, copy) a queue each time.
+            p->q_hint = p->q_cap;
             if (b->spare_cap < p->q_cap) {
                 free(b->spare_q);
                 b->spare_q = p->q;
@@ -191,7 +198,8 @@ void bt_compact(struct batcher *b, struct part *p)
 }
 
 // grow_queue makes room for one more entry: the batcher's spare queue when |p|'s is empty and
-// smaller, else twice the room.
+// smaller, else twice the room (for a queue given back earlier, at once the room its last run
+// reached).
 static void grow_queue(struct batcher *b, struct part *p)
 {
     if (p->q_head == p->q_len && b->spare_cap > p->q_cap) {
@@ -203,7 +211,11 @@ static void grow_queue(struct batcher *b, struct part *p)
         b->spare_cap = 0;
         return;
     }
-    p->q_cap = p->q_cap ? p->q_cap * 2 : 64;
+    size_t cap = p->q_cap ? p->q_cap * 2 : 64;
+    if (p->q_cap == 0 && cap < p->q_hint) {
+        cap = p->q_hint; // the size its last run reached: one allocation, no copies as it grows
+    }
+    p->q_cap = cap;
     p->q = xrealloc(p->q, p->q_cap * sizeof *p->q);
 }
 
@@ -211,32 +223,44 @@ static void grow_queue(struct batcher *b, struct part *p)
 // SIZE_MAX (appending nothing) when its event would exceed max_payload (oversized). Most records
 // are written at once into room for their upper bound (inv_event_record_rest_max); only a record
 // whose bound does not fit is measured exactly first, so an oversized one is never copied.
-static size_t encode(struct batcher *b, struct part *p, const struct inv_record *rec)
+// Inlined into add_to (once per record).
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline size_t
+encode(struct batcher *b, struct part *p, const struct inv_record *rec)
 {
-    size_t fixed = b->head_len + p->group_len + p->rec_prefix_len;
-    size_t room = b->cfg.max_payload > fixed ? b->cfg.max_payload - fixed : 0;
-    size_t bound;
+    size_t room = p->room, bound;
     if (rec->num_headers == 0 && !rec->key_meta && !rec->value_meta) {
         // inv_event_record_rest_max's sum for a record without headers or schema metadata: the
         // two numbers at 20 digits, the longest timestamp type, "headers":[] and the braces.
-        bound = 103 + (rec->key.is_null ? 0 : 9 + (rec->key.len + 2) / 3 * 4) +
-                (rec->value.is_null ? 13 : 11 + (rec->value.len + 2) / 3 * 4);
+        // A base64 length, (n + 2) / 3 * 4, is at most n + n / 2 + 3 (no division).
+        bound = 103 + (rec->key.is_null ? 0 : 12 + rec->key.len + rec->key.len / 2) +
+                (rec->value.is_null ? 13 : 14 + rec->value.len + rec->value.len / 2);
     } else {
         bound = inv_event_record_rest_max(&b->cfg.event, rec);
     }
-    if (bound > room && inv_event_record_rest_len(&b->cfg.event, rec) > room) {
-        return SIZE_MAX;
-    }
     if (bound > room) {
         bound = inv_event_record_rest_len(&b->cfg.event, rec);
+        if (bound > room) {
+            return SIZE_MAX;
+        }
     }
-    // The 16-byte steps write at most 15 bytes past the prefix, into the record's own room.
-    char *start = bt_arena_reserve(&b->pool, &p->ev, p->rec_prefix_len + bound + 16);
-    for (size_t k = 0; k < p->rec_prefix_len; k += 16) {
-        memcpy(start + k, p->rec_prefix + k, 16);
+    // The prefix is copied in 16-byte steps (at least PREFIX_COPY bytes): what they write past
+    // it lands in the record's own room (bound >= 103), overwritten by the rest.
+    size_t plen = p->rec_prefix_len;
+    char *start = bt_arena_reserve(&b->pool, &p->ev, plen + bound + 16);
+    if (plen <= PREFIX_COPY) {
+        memcpy(start, p->rec_prefix, 16);
+        memcpy(start + 16, p->rec_prefix + 16, 16);
+        memcpy(start + 32, p->rec_prefix + 32, 16);
+        memcpy(start + 48, p->rec_prefix + 48, 16);
+    } else {
+        for (size_t k = 0; k < plen; k += 16) {
+            memcpy(start + k, p->rec_prefix + k, 16);
+        }
     }
-    char *o =
-        inv_event_record_put_rest_nums(start + p->rec_prefix_len, &b->cfg.event, rec, &p->nums);
+    char *o = inv_event_record_put_rest_nums(start + plen, &b->cfg.event, rec, &p->nums);
     *o++ = ',';
     size_t len = (size_t)(o - start);
     bt_arena_commit(&p->ev, len);
@@ -264,21 +288,30 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
     return batcher_add_hint(b, rec, now_ms, NULL, err);
 }
 
-int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
-                     struct inv_err *err)
+// hinted_part finds the queue of |rec|'s partition lane, through |hint| where it can.
+static size_t hinted_part(struct batcher *b, const struct inv_record *rec, size_t *hint)
 {
-    size_t pi;
     if (b->cfg.lanes <= 1 && hint && *hint < b->num_parts &&
         b->parts[*hint].partition == rec->partition) {
-        pi = *hint; // the caller vouches for the topic (batcher.h)
-    } else {
-        uint32_t lane = batcher_lane(b->cfg.lanes, rec);
-        pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
-        if (hint) {
-            *hint = b->cfg.lanes <= 1 ? pi : SIZE_MAX;
-        }
+        return *hint; // the caller vouches for the topic (batcher.h)
     }
-    struct part *p = &b->parts[pi];
+    uint32_t lane = batcher_lane(b->cfg.lanes, rec);
+    size_t pi = find_part(b, rec->topic, rec->topic_len, rec->partition, lane, true);
+    if (hint) {
+        *hint = b->cfg.lanes <= 1 ? pi : SIZE_MAX;
+    }
+    return pi;
+}
+
+// add_to encodes |rec| and queues it on |p| (batcher_add_hint past finding the queue); inlined
+// into batcher_add_run's loop, where the call would cost a tenth of the work.
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int
+add_to(struct batcher *b, struct part *p, const struct inv_record *rec, int64_t now_ms,
+       struct inv_err *err)
+{
     if (p->has_last && rec->offset <= p->last_offset) {
         return inv_fail(err, -1, "batcher: partition %s: offset %lld after %lld", p->key,
                         (long long)rec->offset, (long long)p->last_offset);
@@ -322,6 +355,37 @@ int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t no
     p->last_offset = rec->offset;
     b->pending++;
     return 0;
+}
+
+int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
+                     struct inv_err *err)
+{
+    size_t pi = hinted_part(b, rec, hint); // may move b->parts
+    return add_to(b, &b->parts[pi], rec, now_ms, err);
+}
+
+size_t batcher_add_run(struct batcher *b, const struct inv_record *recs, size_t n, int64_t now_ms,
+                       size_t *hint, struct inv_err *err)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (b->cfg.lanes > 1) { // a partition's records may go to several lanes
+        for (size_t i = 0; i < n; i++) {
+            if (batcher_add_hint(b, &recs[i], now_ms, hint, err) != 0) {
+                return i;
+            }
+        }
+        return n;
+    }
+    size_t pi = hinted_part(b, &recs[0], hint); // may move b->parts
+    struct part *p = &b->parts[pi];
+    for (size_t i = 0; i < n; i++) {
+        if (add_to(b, p, &recs[i], now_ms, err) != 0) {
+            return i;
+        }
+    }
+    return n;
 }
 
 int batcher_add_gap(struct batcher *b, const char *topic, size_t topic_len, int32_t partition,

@@ -166,6 +166,12 @@ int batcher_add(struct batcher *b, const struct inv_record *rec, int64_t now_ms,
 int batcher_add_hint(struct batcher *b, const struct inv_record *rec, int64_t now_ms, size_t *hint,
                      struct inv_err *err);
 
+// batcher_add_run is batcher_add_hint over |n| records of one partition (one topic and
+// partition), one call for the run: returns how many were queued, all |n|, or the index of the
+// first one refused (with |err|; the records after it are not looked at).
+size_t batcher_add_run(struct batcher *b, const struct inv_record *recs, size_t n, int64_t now_ms,
+                       size_t *hint, struct inv_err *err);
+
 // batcher_lane returns the lane (0 .. lanes-1) of |rec|: FNV-1a of its key modulo |lanes|, or its
 // offset modulo |lanes| for a null key; 0 when |lanes| <= 1.
 uint32_t batcher_lane(uint32_t lanes, const struct inv_record *rec);

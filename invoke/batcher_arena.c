@@ -12,14 +12,6 @@
 #define CHUNK (64u * 1024u)
 #define POOL_MAX 32u
 
-struct bt_chunk {
-    struct bt_chunk *next;
-    size_t pos;  // the position of data[0]
-    size_t used; // bytes written
-    size_t cap;
-    char data[];
-};
-
 static void chunk_put(struct bt_pool *pool, struct bt_chunk *c)
 {
     if (c->cap == CHUNK && pool->n < POOL_MAX) {
@@ -31,12 +23,10 @@ static void chunk_put(struct bt_pool *pool, struct bt_chunk *c)
     free(c);
 }
 
-char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n)
+// bt_arena_reserve_chunk is bt_arena_reserve when the tail chunk lacks the room: a new chunk.
+char *bt_arena_reserve_chunk(struct bt_pool *pool, struct bt_arena *a, size_t n)
 {
     struct bt_chunk *t = a->tail;
-    if (t && t->cap - t->used >= n) {
-        return t->data + t->used;
-    }
     struct bt_chunk *c;
     if (n <= CHUNK && pool->free) {
         c = pool->free;
@@ -59,12 +49,6 @@ char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n)
     return c->data;
 }
 
-void bt_arena_commit(struct bt_arena *a, size_t n)
-{
-    a->tail->used += n;
-    a->end += n;
-}
-
 // copy_block copies |n| bytes in 64-byte steps (fixed-size copies the compiler turns into vector
 // moves), then the tail. glibc's memcpy copies this size range with `rep movsb`, which is as fast
 // on current CPUs but counts one instruction per byte in callgrind, the benchmark's measure.
@@ -76,6 +60,47 @@ static void copy_block(char *dst, const char *src, size_t n)
     memcpy(dst, src, n);
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+// copy_block_avx2 is copy_block in 128-byte steps of 32-byte moves, where the CPU has AVX2 (a
+// queued run of records is copied once into each payload: hundreds of bytes per record). Tuned
+// for Haswell so that the 32-byte moves are not split into 16-byte halves.
+__attribute__((target("avx2,tune=haswell"))) static void copy_block_avx2(char *dst, const char *src,
+                                                                         size_t n)
+{
+    for (; n >= 128; n -= 128, dst += 128, src += 128) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)src);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(src + 32));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(src + 64));
+        __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(src + 96));
+        _mm256_storeu_si256((__m256i *)(void *)dst, a);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + 32), b);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + 64), c);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + 96), d);
+    }
+    for (; n >= 32; n -= 32, dst += 32, src += 32) {
+        _mm256_storeu_si256((__m256i *)(void *)dst,
+                            _mm256_loadu_si256((const __m256i *)(const void *)src));
+    }
+    memcpy(dst, src, n);
+}
+
+static void copy_any(char *dst, const char *src, size_t n)
+{
+    if (n >= 256 && __builtin_cpu_supports("avx2")) {
+        copy_block_avx2(dst, src, n);
+    } else {
+        copy_block(dst, src, n);
+    }
+}
+#else
+static void copy_any(char *dst, const char *src, size_t n)
+{
+    copy_block(dst, src, n);
+}
+#endif
+
 void bt_arena_copy(const struct bt_arena *a, size_t pos, size_t n, char *dst)
 {
     const struct bt_chunk *c = a->head;
@@ -85,7 +110,7 @@ void bt_arena_copy(const struct bt_arena *a, size_t pos, size_t n, char *dst)
         }
         size_t at = pos - c->pos, piece = c->used - at;
         piece = piece < n ? piece : n;
-        copy_block(dst, c->data + at, piece);
+        copy_any(dst, c->data + at, piece);
         dst += piece;
         pos += piece;
         n -= piece;

@@ -14,7 +14,13 @@
 
 // bt_arena: bytes appended at one growing position (a->end), kept in chunks so that appending
 // never moves queued bytes; bt_pool: spare chunks shared by the batcher's arenas.
-struct bt_chunk;
+struct bt_chunk {
+    struct bt_chunk *next;
+    size_t pos;  // the position of data[0]
+    size_t used; // bytes written
+    size_t cap;
+    char data[];
+};
 struct bt_arena {
     struct bt_chunk *head, *tail;
     size_t end; // the position after the last byte committed
@@ -25,9 +31,21 @@ struct bt_pool {
 };
 
 // bt_arena_reserve returns room for |n| contiguous bytes at position a->end;
-// bt_arena_commit(a, k) appends the first k of them.
-char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n);
-void bt_arena_commit(struct bt_arena *a, size_t n);
+// bt_arena_commit(a, k) appends the first k of them. Inline: once per record added.
+char *bt_arena_reserve_chunk(struct bt_pool *pool, struct bt_arena *a, size_t n);
+static inline char *bt_arena_reserve(struct bt_pool *pool, struct bt_arena *a, size_t n)
+{
+    struct bt_chunk *t = a->tail;
+    if (t && t->cap - t->used >= n) {
+        return t->data + t->used;
+    }
+    return bt_arena_reserve_chunk(pool, a, n);
+}
+static inline void bt_arena_commit(struct bt_arena *a, size_t n)
+{
+    a->tail->used += n;
+    a->end += n;
+}
 // bt_arena_copy copies the |n| bytes from position |pos| (committed, not released) to |dst|.
 void bt_arena_copy(const struct bt_arena *a, size_t pos, size_t n, char *dst);
 // bt_arena_release gives back the chunks that hold nothing at or after |pos| (a->end: all).
@@ -60,6 +78,7 @@ struct part {
     size_t group_len; // inv_event_group_len
     char *rec_prefix; // inv_event_record_prefix_write of this partition, shared by its records
     size_t rec_prefix_len;
+    size_t room; // max_payload less the event's head, the group and the prefix (0 if negative)
     // ev: the queued records' JSON objects, each encoded once when added and followed by a ','
     // (so a run of queued records is one contiguous, comma-separated span: a payload's group is
     // one copy); keys: their keys' bytes (batch_rec, failure records).
@@ -68,6 +87,7 @@ struct part {
     struct inv_event_nums nums; // the last offset and timestamp printed (inv_event_put_rest_nums)
     struct entry *q;
     size_t q_head, q_len, q_cap; // live entries are q[q_head .. q_len)
+    size_t q_hint;               // q_cap when its last queue was given back (grow_queue)
     size_t avail;                // entries before the first oversized one (from q_head)
     size_t avail_bytes;          // sum of their fragment lengths
     bool inflight;

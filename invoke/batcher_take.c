@@ -149,23 +149,33 @@ static size_t plan(struct batcher *b, size_t *take, size_t *order, size_t *out_g
             break;
         }
         struct part *p = &b->parts[best];
-        while (count < b->cfg.batch_size && take[best] < p->avail) {
-            const struct entry *e = &p->q[p->q_head + take[best]];
-            if (e->seq > next_seq) {
+        const struct entry *e = &p->q[p->q_head + take[best]];
+        size_t lim = p->avail - take[best], k = 0;
+        if (lim > b->cfg.batch_size - count) {
+            lim = b->cfg.batch_size - count;
+        }
+        if (take[best] == 0) { // the partition's group opens with its first record
+            // (its first record is the oldest of all: best_seq < next_seq)
+            size_t add = (groups ? 1 : 0) + p->group_len + e->len;
+            if (bytes + add > b->cfg.max_payload) {
+                break; // cut before the record that would cross the cap
+            }
+            order[groups++] = best;
+            bytes += add;
+            k = 1;
+        }
+        for (; k < lim; k++) {
+            if (e[k].seq > next_seq) {
                 break; // another partition holds an older record
             }
-            size_t add = take[best] ? e->len + 1 : (groups ? 1 : 0) + p->group_len + e->len;
-            if (bytes + add > b->cfg.max_payload) {
+            if (bytes + e[k].len + 1 > b->cfg.max_payload) {
                 full = true; // cut before the record that would cross the cap
                 break;
             }
-            if (take[best] == 0) {
-                order[groups++] = best;
-            }
-            take[best]++;
-            bytes += add;
-            count++;
+            bytes += e[k].len + 1;
         }
+        take[best] += k;
+        count += k;
     }
     *out_groups = groups;
     *out_bytes = bytes;

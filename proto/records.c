@@ -264,117 +264,65 @@ static enum kp_status record_fields(struct kp_batch *b, kr *rec, struct kp_recor
 }
 
 // ---- the fast path of record decoding ------------------------------------------------------
-// Most records are plain: short varints, no headers. fast_record decodes those with plain
-// pointer arithmetic under exactly the checks of record_fields; anything else (headers, a
-// varint or length that does not check out) returns false and the checked path decodes the
-// record again from its start, so errors are reported as before.
+// Most records are plain: varints of at most three bytes, no headers, and more bytes of the
+// batch after them. fast_next decodes those with plain pointer arithmetic under exactly the
+// checks of record_fields; anything else (headers, a longer varint, a length that does not check
+// out, the batch's last record) returns false and the checked path decodes the record from its
+// start, so errors are reported as before.
+//
+// Bounds: each varint is read as one four-byte word. A record of at least FAST_MIN_LEN bytes
+// followed by at least two more bytes of the batch lets every such read stay inside the batch:
+// the record length starts at b->recs.p with at least four bytes left, the three header varints
+// start at most seven bytes into the record (their words end at byte 10 <= the record's length
+// + 1), and the value length is read only where at least two bytes of the record are left.
+#define FAST_MIN_LEN 9
 
-// fast_uvarint is read_uvarint over [*pp, end).
-static inline bool fast_uvarint(const uint8_t **pp, const uint8_t *end, unsigned max_bytes,
-                                unsigned bits, uint64_t *out)
+static inline uint32_t load_le32(const uint8_t *p)
 {
-    const uint8_t *p = *pp;
-    // One to three groups (every length and delta of a typical record) need no checks of the
-    // last group's bits: both types have more than 21.
-    if (end - p >= 3) {
-        uint64_t b0 = p[0], b1 = p[1], b2 = p[2];
-        if (b0 < 0x80) {
-            *out = b0;
-            *pp = p + 1;
-            return true;
-        }
-        if (b1 < 0x80) {
-            *out = (b0 & 0x7f) | b1 << 7;
-            *pp = p + 2;
-            return true;
-        }
-        if (b2 < 0x80) {
-            *out = (b0 & 0x7f) | (b1 & 0x7f) << 7 | b2 << 14;
-            *pp = p + 3;
-            return true;
-        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+#else
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
+}
+
+// peek3 reads a varint of one to three bytes at *pp (four bytes readable); false for a longer one.
+static inline bool peek3(const uint8_t **pp, uint32_t *out)
+{
+    uint32_t w = load_le32(*pp);
+    if (!(w & 0x80)) {
+        *out = w & 0x7f;
+        *pp += 1;
+        return true;
     }
-    uint64_t v = 0;
-    for (unsigned i = 0; i < max_bytes && p < end; i++, p++) {
-        unsigned shift = 7 * i;
-        uint64_t group = (uint64_t)(*p & 0x7f);
-        if (shift + 7 > bits && (group >> (bits - shift)) != 0) {
-            return false;
-        }
-        v |= group << shift;
-        if ((*p & 0x80) == 0) {
-            *out = v;
-            *pp = p + 1;
-            return true;
-        }
+    if (!(w & 0x8000)) {
+        *out = (w & 0x7f) | (w >> 1 & 0x3f80);
+        *pp += 2;
+        return true;
+    }
+    if (!(w & 0x800000)) {
+        *out = (w & 0x7f) | (w >> 1 & 0x3f80) | (w >> 2 & 0x1fc000);
+        *pp += 3;
+        return true;
     }
     return false;
 }
 
-static inline bool fast_varint(const uint8_t **pp, const uint8_t *end, int32_t *out)
+// fast_len reads a zigzag length at *pp: true with *out >= 0, or with *out -1 for a null when
+// |null_ok|; false for any other negative value or a varint longer than three bytes.
+static inline bool fast_len(const uint8_t **pp, bool null_ok, int32_t *out)
 {
-    uint64_t u;
-    if (!fast_uvarint(pp, end, 5, 32, &u)) {
+    uint32_t u;
+    if (!peek3(pp, &u)) {
         return false;
     }
-    uint32_t v = (uint32_t)u;
-    *out = (int32_t)(v >> 1) ^ -(int32_t)(v & 1);
-    return true;
-}
-
-// fast_bytes is kr_vbytes (a null allowed) over [*pp, end); views keep |base|.
-static inline bool fast_bytes(const uint8_t **pp, const uint8_t *end, const uint8_t *base, kr *out,
-                              bool *out_null)
-{
-    int32_t n;
-    if (!fast_varint(pp, end, &n)) {
-        return false;
+    if (u & 1) { // negative: only -1 (encoded as 1), a null
+        *out = -1;
+        return null_ok && u == 1;
     }
-    if (n < 0) {
-        if (n != -1) {
-            return false;
-        }
-        *out_null = true;
-        *out = (kr){NULL, 0, base, KR_OK};
-        return true;
-    }
-    *out_null = false;
-    if ((size_t)n > (size_t)(end - *pp)) {
-        return false;
-    }
-    *out = (kr){*pp, (size_t)n, base, KR_OK};
-    *pp += n;
-    return true;
-}
-
-// fast_record decodes a record without headers from |rec| (see above).
-static bool fast_record(struct kp_batch *b, const kr *rec, struct kp_record *out)
-{
-    const uint8_t *p = rec->p, *end = rec->p + rec->len;
-    if (p >= end) {
-        return false;
-    }
-    int8_t attributes = (int8_t)*p++;
-    uint64_t u;
-    if (!fast_uvarint(&p, end, 10, 64, &u)) {
-        return false;
-    }
-    int64_t ts_delta = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-    int32_t off_delta, num_headers;
-    if (!fast_varint(&p, end, &off_delta) || off_delta <= b->prev_offset ||
-        off_delta > b->last_offset_delta ||
-        !fast_bytes(&p, end, rec->base, &out->key, &out->key_null) ||
-        !fast_bytes(&p, end, rec->base, &out->value, &out->value_null) ||
-        !fast_varint(&p, end, &num_headers) || num_headers != 0 || p != end) {
-        return false;
-    }
-    out->attributes = attributes;
-    out->header_bytes = (kr){p, 0, rec->base, KR_OK};
-    out->headers = (kr){NULL, 0, NULL, KR_OK};
-    out->num_headers = 0;
-    out->headers_left = 0;
-    out->headers_next = 0;
-    record_place(b, out, off_delta, ts_delta);
+    *out = (int32_t)(u >> 1);
     return true;
 }
 
@@ -382,27 +330,65 @@ static bool fast_record(struct kp_batch *b, const kr *rec, struct kp_record *out
 // b->recs untouched.
 static bool fast_next(struct kp_batch *b, struct kp_record *out)
 {
-    if (b->recs.fault != KR_OK) {
+    const uint8_t *p = b->recs.p;
+    if (b->recs.fault != KR_OK || b->recs.len < 4) {
         return false;
     }
-    const uint8_t *p = b->recs.p, *end = b->recs.p + b->recs.len;
-    int32_t len;
-    if (!fast_varint(&p, end, &len) || len < MIN_RECORD_LEN - 1 ||
-        (size_t)len > (size_t)(end - p)) {
+    const uint8_t *lim = p + b->recs.len;
+    int32_t len, off_delta, key_len, value_len;
+    uint32_t ts;
+    if (!fast_len(&p, false, &len) || len < FAST_MIN_LEN || lim - p - len < 2) {
         return false;
     }
-    kr rec = {p, (size_t)len, b->recs.base, KR_OK};
-    if (!fast_record(b, &rec, out)) {
+    const uint8_t *end = p + len;
+    out->attributes = (int8_t)*p++;
+    // An offset delta is never negative: an odd (negative) one fails the comparison below.
+    if (!peek3(&p, &ts) || !fast_len(&p, false, &off_delta) || off_delta <= b->prev_offset ||
+        off_delta > b->last_offset_delta || !fast_len(&p, true, &key_len)) {
         return false;
     }
-    size_t used = (size_t)(p - b->recs.p) + (size_t)len;
-    b->recs.p += used;
-    b->recs.len -= used;
+    const uint8_t *base = b->recs.base;
+    out->key_null = key_len < 0;
+    if (key_len < 0) {
+        out->key = (kr){NULL, 0, base, KR_OK};
+    } else {
+        if (key_len > end - p) {
+            return false;
+        }
+        out->key = (kr){p, (size_t)key_len, base, KR_OK};
+        p += key_len;
+    }
+    if (end - p < 2 || !fast_len(&p, true, &value_len)) { // the value length and header count
+        return false;
+    }
+    out->value_null = value_len < 0;
+    if (value_len < 0) {
+        out->value = (kr){NULL, 0, base, KR_OK};
+    } else {
+        if (value_len >= end - p) { // leaves the header count
+            return false;
+        }
+        out->value = (kr){p, (size_t)value_len, base, KR_OK};
+        p += value_len;
+    }
+    if (end - p != 1 || *p != 0) { // no headers, nothing after them
+        return false;
+    }
+    out->header_bytes = (kr){end, 0, base, KR_OK};
+    out->headers = (kr){NULL, 0, NULL, KR_OK};
+    out->num_headers = 0;
+    out->headers_left = 0;
+    out->headers_next = 0;
+    record_place(b, out, off_delta, (int32_t)(ts >> 1) ^ -(int32_t)(ts & 1));
+    b->recs.len -= (size_t)(end - b->recs.p);
+    b->recs.p = end;
     return true;
 }
 
-enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, bool *out_end,
-                                    struct kp_err *err)
+// next_record_checked is kp_batch_next_record past the fast path: legacy batches, opening a
+// batch, its end, and every record the fast path does not take.
+static enum kp_status next_record_checked(struct kp_batch *b, struct kp_record *out, bool *out_end,
+                                          struct kp_err *err)
 {
     *out_end = false;
     if (b->magic < 2) {
@@ -419,10 +405,6 @@ enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, b
             return kp_fail(err, &b->recs, "record_batch.records (bytes after the last record)");
         }
         *out_end = true;
-        return KP_OK;
-    }
-    if (fast_next(b, out)) {
-        b->left--;
         return KP_OK;
     }
     int32_t len;
@@ -443,6 +425,23 @@ enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, b
     }
     b->left--;
     return KP_OK;
+}
+
+enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, bool *out_end,
+                                    struct kp_err *err)
+{
+    if (b->opened && b->magic >= 2 && b->left > 0 && fast_next(b, out)) {
+        *out_end = false;
+        b->left--;
+        return KP_OK;
+    }
+    return next_record_checked(b, out, out_end, err);
+}
+
+enum kp_status kp_batch_next_record_checked(struct kp_batch *b, struct kp_record *out,
+                                            bool *out_end, struct kp_err *err)
+{
+    return next_record_checked(b, out, out_end, err);
 }
 
 bool kp_headers_next(kr *hdrs, struct kp_header *out)

@@ -180,6 +180,11 @@ size_t kp_records_partial_len(const struct kp_records_iter *it);
 enum kp_status kp_batch_next_record(struct kp_batch *b, struct kp_record *out, bool *out_end,
                                     struct kp_err *err);
 
+// kp_batch_next_record_checked is kp_batch_next_record without its fast path: every record goes
+// through the bounds-checked cursor. Same results; for the differential fuzz target and tests.
+enum kp_status kp_batch_next_record_checked(struct kp_batch *b, struct kp_record *out,
+                                            bool *out_end, struct kp_err *err);
+
 // kp_record_next_header reads the next header of |rec|. Returns KP_OK with *out_end false and the
 // header, KP_OK with *out_end true after the last one, or an error. Headers were validated when
 // the record was read, so an error here means the record was modified.

@@ -176,6 +176,47 @@ static void test_window_zero_dispatches_at_once(void **state)
     batcher_free(b);
 }
 
+// batcher_add_run queues a run of one partition's records like one batcher_add each, and stops
+// at the first record it refuses (an offset that does not increase), saying how many it took.
+static void test_add_run(void **state)
+{
+    (void)state;
+    struct batcher *b = mk(1000, 0, BATCH_MAX_PAYLOAD, 5, BATCH_OVERSIZE_SKIP);
+    struct inv_record run[6];
+    int64_t offsets[6] = {10, 11, 13, 13, 14, 15}; // the fourth repeats the third
+    for (int i = 0; i < 6; i++) {
+        run[i] = rec(2, offsets[i], "run", 3);
+    }
+    size_t hint = SIZE_MAX;
+    struct inv_err err;
+    assert_int_equal(batcher_add_run(b, run, 6, 50, &hint, &err), 3);
+    assert_non_null(strstr(err.msg, "offset 13 after 13"));
+    assert_int_equal(batcher_pending(b), 3);
+    assert_int_equal(batcher_add_run(b, run + 4, 2, 50, &hint, &err), 2);
+    assert_int_equal(batcher_add_run(b, run, 0, 50, &hint, &err), 0);
+    struct batch *bt = batcher_next(b, 50);
+    assert_non_null(bt);
+    check_payload(bt);
+    int64_t want[5] = {10, 11, 13, 14, 15};
+    assert_int_equal(bt->num_records, 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(bt->offsets[i], want[i]);
+    }
+    // The same records one at a time give the same payload.
+    struct batcher *one = mk(1000, 0, BATCH_MAX_PAYLOAD, 5, BATCH_OVERSIZE_SKIP);
+    for (int i = 0; i < 6; i++) {
+        (void)batcher_add(one, &run[i], 50, &err);
+    }
+    struct batch *bt1 = batcher_next(one, 50);
+    assert_non_null(bt1);
+    assert_int_equal(bt1->payload_len, bt->payload_len);
+    assert_memory_equal(bt1->payload, bt->payload, bt->payload_len);
+    batcher_complete(one, bt1, 51, NULL);
+    batcher_free(one);
+    batcher_complete(b, bt, 51, NULL);
+    batcher_free(b);
+}
+
 // encoded_len re-encodes records with the streaming encoder (independent of the batcher's
 // fragment bookkeeping) and returns the payload size.
 static size_t encoded_len(const struct inv_event_cfg *cfg, const struct inv_record *recs, size_t n)
@@ -527,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_gap_never_blocks),
         cmocka_unit_test(test_mixing_and_inflight_limit),
         cmocka_unit_test(test_batch_has_record),
+        cmocka_unit_test(test_add_run),
     };
     return cmocka_run_group_tests_name("batcher", tests, NULL, NULL);
 }
