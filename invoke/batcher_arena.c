@@ -1,8 +1,10 @@
 // batcher_arena.c: the byte arenas of the batcher's queues (see batcher_int.h): a list of chunks
 // addressed by one growing position, so appending never moves what is queued (no realloc copy),
 // a run of queued records is copied out piece by piece, and chunks are given back as the queue's
-// head passes them. Chunks of the usual size go to a pool the batcher's partitions share, of at
-// most POOL_MAX chunks: a spike's chunks are freed, a steady flow reuses the same few.
+// head passes them. An arena's chunks grow from FIRST_CHUNK to CHUNK (8, 16, 32, then 64 KiB), so
+// a partition with little queued holds little. Full-size chunks go to a pool the batcher's
+// partitions share, of at most POOL_MAX chunks: a spike's chunks are freed, a steady flow reuses
+// the same few.
 #include "base/alloc.h"
 #include "invoke/batcher_int.h"
 
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #define CHUNK (64u * 1024u)
+#define FIRST_CHUNK (8u * 1024u)
 #define POOL_MAX 32u
 
 static void chunk_put(struct bt_pool *pool, struct bt_chunk *c)
@@ -28,12 +31,15 @@ char *bt_arena_reserve_chunk(struct bt_pool *pool, struct bt_arena *a, size_t n)
 {
     struct bt_chunk *t = a->tail;
     struct bt_chunk *c;
-    if (n <= CHUNK && pool->free) {
+    // An arena starts with a small chunk and doubles up to CHUNK: with 1,000 partitions each
+    // queueing a few records, a full-size chunk per partition was most of the process's memory.
+    size_t want = t ? (t->cap < CHUNK / 2 ? t->cap * 2 : CHUNK) : FIRST_CHUNK;
+    if (n <= CHUNK && want == CHUNK && pool->free) {
         c = pool->free;
         pool->free = c->next;
         pool->n--;
     } else {
-        size_t cap = n > CHUNK ? n : CHUNK;
+        size_t cap = n > want ? n : want;
         c = xmalloc(sizeof *c + cap);
         c->cap = cap;
     }
