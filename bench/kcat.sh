@@ -30,20 +30,27 @@ command -v kcat >/dev/null || {
 }
 bench_work
 
-for i in $(seq "$BENCH_REPS"); do
-    stats=$BENCH_WORK/consume.time
-    # Only kcat is timed; wc counts the records (one value per line) in the pipe.
-    got=$(bench_timed "$stats" timeout 300 kcat -C -e -q -b "$KMOCK_BOOTSTRAP" -t "$BENCH_TOPIC" \
-        -o beginning 2>"$BENCH_WORK/consume.err" | wc -l)
+# kcat_read NAME RUN KCAT-ARGS...: times `kcat KCAT-ARGS` (its stderr in $BENCH_WORK/NAME.err),
+# counts the records it prints (one value per line; only kcat is timed, wc counts in the pipe),
+# fails unless it read every record, and emits NAME's cpu_s, max_rss_kib and wall_s; the wall
+# is left in $wall.
+kcat_read() {
+    local name=$1 run=$2 stats=$BENCH_WORK/$1.time got cpu rss
+    shift 2
+    got=$(bench_timed "$stats" timeout 300 kcat "$@" 2>"$BENCH_WORK/$name.err" | wc -l)
     if [ "$got" != "$BENCH_RECORDS" ]; then
-        echo "kcat.sh: run $i read $got records, expected $BENCH_RECORDS" >&2
-        tail -5 "$BENCH_WORK/consume.err" >&2
+        echo "kcat.sh: $name run $run read $got records, expected $BENCH_RECORDS" >&2
+        tail -5 "$BENCH_WORK/$name.err" >&2
         exit 1
     fi
     read -r cpu rss wall < <(bench_stats "$stats") || exit 1
-    bench_emit kcat.consume cpu_s "$cpu" s
-    bench_emit kcat.consume max_rss_kib "$rss" KiB
-    bench_emit kcat.consume wall_s "$wall" s
+    bench_emit "$name" cpu_s "$cpu" s
+    bench_emit "$name" max_rss_kib "$rss" KiB
+    bench_emit "$name" wall_s "$wall" s
+}
+
+for i in $(seq "$BENCH_REPS"); do
+    kcat_read kcat.consume "$i" -C -e -q -b "$KMOCK_BOOTSTRAP" -t "$BENCH_TOPIC" -o beginning
     # kcat -C joins no group: all of its wall time is reading (pipeline.stdout's
     # wall_after_join_s compares with this).
     bench_emit kcat.consume wall_after_join_s "$wall" s
@@ -53,23 +60,12 @@ done
 # the group join (on kmock the first member of an empty group waits 3 s, as a Kafka broker's
 # group.initial.rebalance.delay.ms does) and exits at the end of every assigned partition (-e).
 for i in $(seq "$BENCH_REPS"); do
-    stats=$BENCH_WORK/group.time
     t0=$(date +%s.%N)
-    got=$(bench_timed "$stats" timeout 300 kcat -G "bench-kcat-$i-$$" -b "$KMOCK_BOOTSTRAP" \
-        -X auto.offset.reset=earliest -X enable.auto.commit=false -e -q -d cgrp "$BENCH_TOPIC" \
-        2>"$BENCH_WORK/group.err" | wc -l)
-    if [ "$got" != "$BENCH_RECORDS" ]; then
-        echo "kcat.sh: group run $i read $got records, expected $BENCH_RECORDS" >&2
-        tail -5 "$BENCH_WORK/group.err" >&2
-        exit 1
-    fi
-    read -r cpu rss wall < <(bench_stats "$stats") || exit 1
-    bench_emit kcat.group cpu_s "$cpu" s
-    bench_emit kcat.group max_rss_kib "$rss" KiB
-    bench_emit kcat.group wall_s "$wall" s
+    kcat_read kcat.group "$i" -G "bench-kcat-$i-$$" -b "$KMOCK_BOOTSTRAP" \
+        -X auto.offset.reset=earliest -X enable.auto.commit=false -e -q -d cgrp "$BENCH_TOPIC"
     # Its join: from the start to the first assignment it received (-d cgrp's ASSIGNMENT line).
     join=$(awk -F'|' -v t0="$t0" '$3 == "ASSIGNMENT" { printf "%.2f", $2 - t0; exit }' \
-        "$BENCH_WORK/group.err")
+        "$BENCH_WORK/kcat.group.err")
     if [ -n "$join" ]; then
         bench_emit kcat.group wall_after_join_s \
             "$(awk -v w="$wall" -v j="$join" 'BEGIN { printf "%.2f", w - j }')" s
