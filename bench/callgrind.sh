@@ -44,31 +44,14 @@ for i in $(seq "$REPS"); do
     cfg=$BENCH_WORK/callgrind.json
     bench_stdout_config "$cfg" "$group"
     rm -f "$OUTFILE"
-    KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=warn timeout --kill-after=5 900 \
-        valgrind --tool=callgrind --callgrind-out-file="$OUTFILE" "$KESM" run --no-status \
-        --config "$cfg" >/dev/null 2>"$BENCH_WORK/callgrind.err" &
-    tpid=$!
-    kpid=
-    for _ in $(seq 200); do
-        kpid=$(pgrep -P "$tpid" | head -1)
-        [ -n "$kpid" ] && break
-        sleep 0.05
-    done
-    deadline=$((SECONDS + 600))
-    sum=0
-    while [ "$sum" -lt "$BENCH_RECORDS" ] && [ "$SECONDS" -lt "$deadline" ] &&
-        kill -0 "$tpid" 2>/dev/null; do
-        sleep 1
-        sum=$(bench_committed_sum "$group" "$BENCH_TOPIC" "$BENCH_PARTITIONS")
-    done
-    [ -n "$kpid" ] && kill -INT "$kpid" 2>/dev/null
-    wait "$tpid"
-    rc=$?
-    if [ "$sum" != "$BENCH_RECORDS" ] || [ "$rc" != 0 ] || [ ! -s "$OUTFILE" ]; then
-        echo "callgrind.sh: run $i: committed $sum of $BENCH_RECORDS records, exit $rc" >&2
-        tail -5 "$BENCH_WORK/callgrind.err" >&2
+    bench_kesm_committed "callgrind.sh: run $i" "$cfg" "$group" "$BENCH_TOPIC" \
+        "$BENCH_PARTITIONS" "$BENCH_RECORDS" "$BENCH_WORK/callgrind.err" 900 \
+        valgrind --tool=callgrind --callgrind-out-file="$OUTFILE" || exit 1
+    if [ ! -s "$OUTFILE" ]; then
+        echo "callgrind.sh: run $i: valgrind wrote no profile" >&2
         exit 1
     fi
+    sum=$BENCH_RECORDS
     ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$OUTFILE")
     per=$(awk -v a="$ir" -v b="$sum" 'BEGIN { printf "%.1f\n", a / b }')
     bench_emit callgrind.pipeline ir_per_record "$per" instr

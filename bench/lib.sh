@@ -137,24 +137,30 @@ bench_rss_of() {
     awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status"
 }
 
-# bench_run_committed NAME CFG GROUP TOPIC PARTITIONS N STATS ERR: runs `kesm run --config CFG`
-# under /usr/bin/time -v (into STATS, stderr into ERR) until GROUP committed N records of TOPIC,
-# then stops it with SIGINT; 1 (with the reason and ERR's tail on stderr, prefixed by NAME) when
-# it committed fewer or did not exit 0. kesm logs at BENCH_KESM_LOG_LEVEL (default warn).
-bench_run_committed() {
-    local name=$1 cfg=$2 group=$3 topic=$4 parts=$5 n=$6 stats=$7 err=$8
-    local tpid kpid tm deadline sum=0 rc
+# bench_kesm_committed NAME CFG GROUP TOPIC PARTITIONS N ERR SECS WRAPPER...: runs
+# `WRAPPER... kesm run --config CFG` (stderr into ERR; killed after SECS) until GROUP committed N
+# records of TOPIC, then stops kesm (the innermost process) with SIGINT; 1 (with the reason and
+# ERR's tail on stderr, prefixed by NAME) when it committed fewer or did not exit 0. kesm logs at
+# BENCH_KESM_LOG_LEVEL (default warn) and commits every 200 ms.
+bench_kesm_committed() {
+    local name=$1 cfg=$2 group=$3 topic=$4 parts=$5 n=$6 err=$7 secs=$8
+    local tpid kpid child deadline sum=0 rc
+    shift 8
     KESM_COMMIT_INTERVAL_MS=200 KESM_LOG_LEVEL=${BENCH_KESM_LOG_LEVEL:-warn} \
-        timeout --kill-after=5 600 /usr/bin/time -v -o "$stats" "$KESM" run --no-status --config "$cfg" >/dev/null 2>"$err" &
+        timeout --kill-after=5 "$secs" "$@" "$KESM" run --no-status --config "$cfg" \
+        >/dev/null 2>"$err" &
     tpid=$!
-    kpid=
+    # kesm is the innermost process under timeout (and the wrapper, when it forks).
     for _ in $(seq 100); do
-        tm=$(pgrep -P "$tpid" | head -1)
-        [ -n "$tm" ] && kpid=$(pgrep -P "$tm" | head -1)
-        [ -n "$kpid" ] && break
+        kpid=$tpid
+        while child=$(pgrep -P "$kpid" | head -1) && [ -n "$child" ]; do
+            kpid=$child
+        done
+        [ "$kpid" != "$tpid" ] && break
         sleep 0.05
     done
-    deadline=$((SECONDS + 300))
+    [ "$kpid" = "$tpid" ] && kpid=
+    deadline=$((SECONDS + secs))
     while [ "$sum" -lt "$n" ] && [ "$SECONDS" -lt "$deadline" ] && kill -0 "$tpid" 2>/dev/null; do
         sleep 0.1
         sum=$(bench_committed_sum "$group" "$topic" "$parts")
@@ -167,6 +173,12 @@ bench_run_committed() {
         tail -5 "$err" >&2
         return 1
     fi
+}
+
+# bench_run_committed NAME CFG GROUP TOPIC PARTITIONS N STATS ERR: bench_kesm_committed under
+# /usr/bin/time -v (its report into STATS), at most 300 s.
+bench_run_committed() {
+    bench_kesm_committed "$1" "$2" "$3" "$4" "$5" "$6" "$8" 300 /usr/bin/time -v -o "$7"
 }
 
 # bench_join_s ERR: seconds from kesm's "esm running" log line to its first "esm assigned" one in
